@@ -1,0 +1,139 @@
+//! Command line and configuration. Every option can also be set through the environment variable named
+//! in `backline --help`; flags win over the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use platform::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backline",
+    version,
+    about = "Backline: the open platform for the music and creative economy",
+    long_about = "Backline: the open platform for the music and creative economy.\n\n\
+                  With no DATABASE_URL, Backline runs a private PostgreSQL cluster under its data directory \
+                  (from the machine's PostgreSQL server binaries) and stops it on exit."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Load data into the database.
+    Seed(SeedArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PostgreSQL server to use; with none, Backline runs its own embedded cluster.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where Backline keeps its files: the embedded cluster, outgoing mail (mail/), locks.
+    #[arg(long, env = "BACKLINE_DATA_DIR", default_value = "./.backline", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Directory holding `initdb` and `postgres` for the embedded cluster (found automatically if unset).
+    #[arg(long, env = "BACKLINE_PG_BINDIR", global = true)]
+    pub pg_bindir: Option<PathBuf>,
+
+    /// Unprivileged user that runs the embedded cluster when Backline runs as root (default: postgres, else nobody).
+    #[arg(long, env = "BACKLINE_PG_USER", global = true)]
+    pub pg_user: Option<String>,
+
+    /// Most database connections this process opens.
+    #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
+    pub db_max_connections: u32,
+
+    /// Log format: `text` (human-readable) or `json` (one object a line). Level: RUST_LOG (default info).
+    #[arg(long, env = "BACKLINE_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "BACKLINE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The address users reach this service at, used in links sent by email (default: http://<listen>).
+    #[arg(long, env = "BACKLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Load the demo data at start (only what is not loaded yet).
+    #[arg(long, env = "BACKLINE_DEMO")]
+    pub demo: bool,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "BACKLINE_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Seconds a request may take before it is answered 503 `request_timeout`.
+    #[arg(long, env = "BACKLINE_REQUEST_TIMEOUT", default_value_t = 30.0)]
+    pub request_timeout: f64,
+
+    /// Seconds given to requests in flight to finish after SIGINT or SIGTERM.
+    #[arg(long, env = "BACKLINE_SHUTDOWN_GRACE", default_value_t = 20.0)]
+    pub shutdown_grace: f64,
+}
+
+impl ServeArgs {
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout.max(0.001))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs_f64(self.shutdown_grace.max(0.0))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Load the demo dataset of every domain (idempotent).
+    #[arg(long, required = true)]
+    pub demo: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let cli = Cli::try_parse_from(["backline", "serve"]).unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(serve.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(cli.global.data_dir, PathBuf::from("./.backline"));
+        assert_eq!(cli.global.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_log_format_is_refused() {
+        let err = Cli::try_parse_from(["backline", "--log-format", "xml", "migrate"]).unwrap_err();
+        assert!(err.to_string().contains("unknown log format"), "{err}");
+    }
+}

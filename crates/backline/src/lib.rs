@@ -1,0 +1,52 @@
+//! The Backline service: wires every domain's router, the operations endpoints and the API viewer into
+//! one application, and owns the command line (see `main.rs`) and its configuration.
+
+pub mod config;
+pub mod database;
+
+use axum::Router;
+use platform::http::{EdgeLimits, edge};
+use platform::{AppContext, demo, openapi, ops};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Backline API",
+        description = "The open platform for the music and creative economy: artists, promoters, venues, labels, \
+                       clients, freelancers and fans find each other, agree, deliver and settle money.\n\n\
+                       Errors are RFC 9457 `application/problem+json` documents with a stable `code`.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    tags((name = "operations", description = "Liveness, readiness and metrics")),
+    components(schemas(platform::error::ProblemBody, platform::error::FieldError))
+)]
+struct ApiDoc;
+
+/// Every documented route with its OpenAPI description.
+fn api() -> (Router<AppContext>, OpenApiDoc) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router()).split_for_parts();
+    (router, openapi::finish(doc))
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi_document() -> OpenApiDoc {
+    api().1
+}
+
+/// The whole application, ready to serve.
+pub fn app(ctx: AppContext, limits: EdgeLimits) -> Router {
+    let (routes, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let routes = routes
+        .merge(openapi::docs_router())
+        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
+    edge(routes, limits, ctx.metrics.clone()).with_state(ctx)
+}
+
+/// Every domain's demo dataset, in dependency order.
+pub fn demo_datasets() -> Vec<demo::Dataset> {
+    Vec::new()
+}

@@ -1,0 +1,101 @@
+//! `/healthz`, `/readyz` and `/metrics`.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use platform::AppContext;
+use platform::clock::SystemClock;
+use platform::db::{self, PoolSettings};
+use platform::embedded::{EmbeddedConfig, EmbeddedPostgres};
+use platform::http::EdgeLimits;
+use testkit::{TestApp, TestDb};
+
+use crate::support::app;
+
+#[tokio::test]
+async fn healthz_answers() {
+    let app = app().await;
+    let res = app.get("/healthz").send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_is_ready_on_a_migrated_database() {
+    let app = app().await;
+    let res = app.get("/readyz").send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["status"], "ready");
+}
+
+#[tokio::test]
+async fn readyz_refuses_while_migrations_are_pending() {
+    let db = TestDb::empty().await;
+    let ctx = AppContext::new(db.pool.clone(), "http://backline.test");
+    let router = backline::app(ctx, EdgeLimits::default());
+    let res = tower::ServiceExt::oneshot(
+        router,
+        axum::http::Request::get("/readyz").body(axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    db::migrate(&db.pool).await.unwrap();
+    assert_eq!(db::readiness(&db.pool).await, db::Readiness::Ready);
+}
+
+#[tokio::test]
+async fn readyz_refuses_while_the_database_is_down_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmbeddedConfig { ephemeral: true, ..EmbeddedConfig::new(dir.path()) };
+    let start = move || EmbeddedPostgres::start(&config);
+    let mut cluster = tokio::task::spawn_blocking(start.clone()).await.unwrap().unwrap();
+    let settings = PoolSettings { max_connections: 2, acquire_timeout: std::time::Duration::from_millis(500) };
+    let pool = db::connect(cluster.connect_options("postgres"), settings).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let ctx = AppContext::new(pool.clone(), "http://backline.test").with_clock(Arc::new(SystemClock));
+    let check = |ctx: AppContext| async move {
+        let router = backline::app(ctx, EdgeLimits::default());
+        let req = axum::http::Request::get("/readyz").body(axum::body::Body::empty()).unwrap();
+        let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+        let status = res.status();
+        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        (status, serde_json::from_slice::<serde_json::Value>(&body).unwrap())
+    };
+    assert_eq!(check(ctx.clone()).await.0, StatusCode::OK);
+
+    tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        drop(cluster);
+    })
+    .await
+    .unwrap();
+    let (status, problem) = check(ctx.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem["code"], "database_unreachable");
+
+    let _cluster = tokio::task::spawn_blocking(start).await.unwrap().unwrap();
+    assert_eq!(check(ctx).await.0, StatusCode::OK, "ready again once the database is back");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_the_pool() {
+    let app: TestApp = app().await;
+    for _ in 0..3 {
+        app.get("/healthz").send().await.assert_status(StatusCode::OK);
+    }
+    app.get("/missing/123").send().await;
+    let res = app.get("/metrics").send().await;
+    res.assert_status(StatusCode::OK);
+    assert!(res.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = res.text();
+    assert!(text.contains(r#"backline_http_requests_total{method="GET",route="/healthz",status="200"} 3"#), "{text}");
+    // Unknown paths are pooled under one label.
+    assert!(text.contains(r#"backline_http_requests_total{method="GET",route="unmatched",status="404"} 1"#), "{text}");
+    assert!(!text.contains("/missing/123"), "{text}");
+    assert!(
+        text.contains(r#"backline_http_request_duration_seconds_count{method="GET",route="/healthz"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains("backline_db_pool_max_connections 10"), "{text}");
+}

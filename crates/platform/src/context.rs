@@ -1,0 +1,33 @@
+//! The state every handler receives: the database pool, the clock, metrics and the public settings.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub db: PgPool,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+    /// The address users reach Backline at, used in links sent by email.
+    pub public_url: Arc<str>,
+}
+
+impl AppContext {
+    pub fn new(db: PgPool, public_url: &str) -> Self {
+        Self {
+            db,
+            clock: Arc::new(SystemClock),
+            metrics: Metrics::default(),
+            public_url: public_url.trim_end_matches('/').into(),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}

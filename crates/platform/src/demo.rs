@@ -1,0 +1,55 @@
+//! Demo data: each domain contributes a named, versioned dataset; `backline seed --demo` (or
+//! `serve --demo`) loads every dataset not loaded yet, each in its own transaction together with the row
+//! that records it, so loading is idempotent and never half-done.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::{PgConnection, PgPool};
+
+pub type LoadFuture<'c> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>>;
+
+/// One domain's demo data.
+#[derive(Clone, Copy)]
+pub struct Dataset {
+    /// snake_case, unique.
+    pub name: &'static str,
+    /// Raise it when the dataset changes; a database keeps the version it loaded.
+    pub version: i32,
+    /// Writes the data; runs inside the transaction that records the dataset.
+    pub load: for<'c> fn(&'c mut PgConnection) -> LoadFuture<'c>,
+}
+
+/// What a load did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub loaded: Vec<&'static str>,
+    pub already_present: Vec<&'static str>,
+}
+
+/// Loads every dataset that this database does not have yet, in order.
+pub async fn load(pool: &PgPool, datasets: &[Dataset]) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    for dataset in datasets {
+        let mut tx = pool.begin().await?;
+        // Serialises concurrent loaders; the loser finds the row and skips.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('backline.demo'))").execute(&mut *tx).await?;
+        let present: Option<i32> = sqlx::query_scalar("SELECT version FROM demo_datasets WHERE name = $1")
+            .bind(dataset.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if present.is_some() {
+            report.already_present.push(dataset.name);
+            continue;
+        }
+        (dataset.load)(&mut tx).await.map_err(|err| err.context(format!("loading demo dataset `{}`", dataset.name)))?;
+        sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ($1, $2)")
+            .bind(dataset.name)
+            .bind(dataset.version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        report.loaded.push(dataset.name);
+    }
+    Ok(report)
+}

@@ -1,0 +1,183 @@
+//! The HTTP edge shared by every route: request ids, one tracing span per request, metrics, the
+//! processing and body timeouts, the body size limit, panics turned into 500s, and the guarantee that
+//! every error answer, including the framework's own (unknown route, wrong method, bad path or query),
+//! is `application/problem+json`.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+use crate::error::{ApiError, PROBLEM_JSON, code_for_status};
+use crate::metrics::Metrics;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being handled on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Limits applied at the edge.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeLimits {
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Longest a handler may work on one request before the caller gets 503 `request_timeout`.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send its body before it gets 408 `request_timeout`.
+    pub body_timeout: Duration,
+}
+
+impl Default for EdgeLimits {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Wraps a router in the edge layers. The order matters: the request id and span are outermost, so that
+/// everything inside (including panics and timeouts) is logged and answered with the request's id.
+pub fn edge<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: EdgeLimits, metrics: Metrics) -> Router<S> {
+    router
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        .layer(middleware::from_fn(problem_for_framework_errors))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(limits, timeouts))
+        .layer(middleware::from_fn_with_state(metrics, record_metrics))
+        .layer(middleware::from_fn(request_id_and_span))
+}
+
+async fn unknown_route(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("No route matches {} {}.", req.method(), req.uri().path()),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+    )
+}
+
+/// Accepts a caller's request id when it is reasonable (1–128 visible ASCII characters), else makes one.
+fn request_id_from(req: &Request) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| crate::ids::new_id().to_string(), str::to_owned)
+}
+
+async fn request_id_and_span(req: Request, next: Next) -> Response {
+    let request_id = request_id_from(&req);
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        route = route.as_deref().unwrap_or(""),
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let id_for_task = request_id.clone();
+    let mut response = CURRENT_REQUEST_ID.scope(id_for_task, next.run(req)).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("status", status.as_u16());
+    span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!("request finished");
+        } else {
+            tracing::debug!("request finished");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+async fn record_metrics(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    // Unmatched paths share one label so that scanners cannot blow up the series count.
+    let route = route.as_deref().unwrap_or("unmatched");
+    metrics.observe_request(method.as_str(), route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn timeouts(State(limits): State<EdgeLimits>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = Body::new(tower_http::timeout::TimeoutBody::new(limits.body_timeout, body));
+    let req = Request::from_parts(parts, body);
+    match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!("The request took longer than {} s to process.", limits.request_timeout.as_secs_f64()),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .into_response(),
+    }
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// The framework's own rejections (path, query, and any other extractor) answer in plain text; this turns
+/// every error answer that is not yet a problem into one, keeping its status, headers and message.
+async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match body.collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let detail = if text.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    let mut problem = ApiError::new(status, code_for_status(status), detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}
+
+fn is_problem(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}

@@ -1,0 +1,25 @@
+//! The platform every Backline domain stands on: the database (and the embedded PostgreSQL cluster that
+//! serves it by default), the HTTP edge (errors, JSON extraction, request ids, metrics, timeouts), the
+//! OpenAPI document and its offline viewer, telemetry, the clock and identifiers.
+//!
+//! Domains depend on this crate and never on each other's tables.
+
+pub mod clock;
+pub mod context;
+pub mod db;
+pub mod demo;
+pub mod embedded;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod server;
+pub mod telemetry;
+
+pub use context::AppContext;
+pub use error::{ApiError, ApiResult, FieldError};
+pub use json::Json;

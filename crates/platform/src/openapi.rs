@@ -1,0 +1,81 @@
+//! The OpenAPI 3.1 document's shared parts, and the interactive viewer at `/docs`.
+//!
+//! The viewer is Swagger UI, served from files in this crate (`assets/swagger-ui`, refreshed with
+//! `scripts/fetch-swagger-ui.sh`), so that `/docs` works with no internet access.
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, ServerBuilder};
+
+const BUNDLE_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
+const CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
+const FAVICON: &[u8] = include_bytes!("../assets/swagger-ui/favicon-32x32.png");
+
+const INDEX: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Backline API</title>
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/init.js"></script>
+</body>
+</html>
+"#;
+
+// Kept out of the page so that a strict Content-Security-Policy (no inline script) can hold.
+const INIT_JS: &str = r##"window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  tryItOutEnabled: false,
+  persistAuthorization: true
+});
+"##;
+
+/// `/docs` and its assets.
+pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/docs", get(|| async { Html(INDEX) }))
+        .route("/docs/", get(|| async { Html(INDEX) }))
+        .route("/docs/assets/init.js", get(|| async { asset("text/javascript; charset=utf-8", INIT_JS.as_bytes()) }))
+        .route(
+            "/docs/assets/swagger-ui-bundle.js",
+            get(|| async { asset("text/javascript; charset=utf-8", BUNDLE_JS) }),
+        )
+        .route("/docs/assets/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/docs/assets/favicon-32x32.png", get(|| async { asset("image/png", FAVICON) }))
+}
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+/// Adds what every Backline document shares: the bearer security scheme and the server entry.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("An access token or an API key (`bk_...`)."))
+                .build(),
+        ),
+    );
+    doc.servers = Some(vec![ServerBuilder::new().url("/").description(Some("This Backline server")).build()]);
+    doc
+}

@@ -1,0 +1,84 @@
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers and every
+//! migration is applied) and `/metrics` (Prometheus text format).
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::context::AppContext;
+use crate::db::{self, Readiness};
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::metrics::PoolReading;
+
+pub fn router() -> OpenApiRouter<AppContext> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: the process is up and answering.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: &'static str,
+}
+
+/// Readiness: the database is reachable and every migration is applied.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, body = Ready),
+        (status = 503, description = "Database unreachable or migrations pending", body = crate::error::ProblemBody,
+         content_type = "application/problem+json"),
+    )
+)]
+async fn readyz(State(ctx): State<AppContext>) -> Result<Json<Ready>, ApiError> {
+    match db::readiness(&ctx.db).await {
+        Readiness::Ready => Ok(Json(Ready { status: "ready" })),
+        Readiness::DatabaseUnreachable(reason) => {
+            tracing::warn!(%reason, "not ready: database unreachable");
+            Err(ApiError::unavailable("database_unreachable", "The database is not reachable."))
+        }
+        Readiness::MigrationsPending { missing } => Err(ApiError::unavailable(
+            "migrations_pending",
+            format!("{} migration(s) are not applied yet.", missing.len()),
+        )),
+    }
+}
+
+/// Metrics in the Prometheus text exposition format (version 0.0.4).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
+    let pool = PoolReading {
+        size: ctx.db.size(),
+        idle: u32::try_from(ctx.db.num_idle()).unwrap_or(u32::MAX),
+        max: ctx.db.options().get_max_connections(),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        ctx.metrics.render(Some(pool)),
+    )
+}
