@@ -219,9 +219,10 @@ impl EmbeddedPostgres {
             .application_name("backline")
     }
 
-    /// A `postgres://` URL for this cluster, for `psql` and other tools.
+    /// A URL for this cluster (the socket directory percent-encoded as the host), for `psql` and `DATABASE_URL`.
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql://{SUPERUSER}@/{database}?host={}&port={PORT}", self.socket_dir.display())
+        let host = self.socket_dir.to_string_lossy().replace('%', "%25").replace('/', "%2F");
+        format!("postgresql://{SUPERUSER}@{host}:{PORT}/{database}")
     }
 
     /// The postmaster's process id.

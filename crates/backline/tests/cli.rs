@@ -1,0 +1,261 @@
+//! The `backline` binary as a user runs it: the embedded cluster's life cycle, signals, and DATABASE_URL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backline");
+
+fn backline(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("BACKLINE_PG_BINDIR")
+        .env("BACKLINE_DATA_DIR", data_dir)
+        .env("BACKLINE_LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// A `backline serve` child and what it logged.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = backline(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn backline");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("Backline is listening on http://").nth(1) {
+                    let addr: SocketAddr = rest.split_whitespace().next().unwrap().parse().unwrap();
+                    let _ = addr_tx.send(addr);
+                }
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let addr = match addr_rx.recv_timeout(Duration::from_secs(90)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("backline did not start; log:\n{}", log.lock().unwrap());
+            }
+        };
+        Self { child, addr, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn signal(&self, signal: i32) {
+        send_signal(self.child.id(), signal);
+    }
+
+    fn wait(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "backline did not exit; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn send_signal(pid: u32, signal: i32) {
+    #[allow(unsafe_code)]
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+fn postmaster_pid(data_dir: &Path) -> u32 {
+    let text = std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid")).expect("postmaster.pid");
+    text.lines().next().unwrap().trim().parse().unwrap()
+}
+
+/// Alive and not a zombie.
+fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(status) => !status.lines().any(|l| l.starts_with("State:") && (l.contains('Z') || l.contains('X'))),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: u32, within: Duration) {
+    let deadline = Instant::now() + within;
+    while is_running(pid) {
+        assert!(Instant::now() < deadline, "postmaster {pid} is still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn uid_of(pid: u32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap() // effective uid
+}
+
+fn cluster_options(data_dir: &Path) -> PgConnectOptions {
+    PgConnectOptions::new().socket(data_dir.join("run")).port(5432).username("backline").database("backline")
+}
+
+fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("backline-cli-").tempdir().unwrap()
+}
+
+#[tokio::test]
+async fn embedded_cluster_is_created_once_kept_across_restarts_and_stopped_cleanly() {
+    let dir = data_dir();
+    let mut server = Server::start(dir.path());
+    assert!(server.log().contains("creating the embedded PostgreSQL cluster"), "{}", server.log());
+    assert_eq!(http_get(server.addr, "/readyz").0, 200);
+    assert_eq!(http_get(server.addr, "/healthz").0, 200);
+
+    let postmaster = postmaster_pid(dir.path());
+    #[allow(unsafe_code)]
+    // SAFETY: geteuid(2) cannot fail.
+    let our_uid = unsafe { libc::geteuid() };
+    if our_uid == 0 {
+        assert_ne!(uid_of(postmaster), 0, "as root, PostgreSQL must run as an unprivileged user");
+    } else {
+        assert_eq!(uid_of(postmaster), our_uid);
+    }
+
+    let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
+    sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ('restart_marker', 1)").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+
+    server.signal(libc::SIGTERM);
+    let status = server.wait(Duration::from_secs(60));
+    assert!(status.success(), "exit {status}; log:\n{}", server.log());
+    wait_gone(postmaster, Duration::from_secs(5));
+    assert!(!dir.path().join("pgdata/postmaster.pid").exists(), "PostgreSQL did not shut down cleanly");
+
+    let mut again = Server::start(dir.path());
+    assert!(!again.log().contains("creating the embedded PostgreSQL cluster"), "{}", again.log());
+    let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM demo_datasets WHERE name = 'restart_marker'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "data must survive a restart");
+    conn.close().await.unwrap();
+
+    let postmaster = postmaster_pid(dir.path());
+    again.signal(libc::SIGINT);
+    assert!(again.wait(Duration::from_secs(60)).success(), "log:\n{}", again.log());
+    wait_gone(postmaster, Duration::from_secs(5));
+}
+
+#[test]
+fn a_second_instance_on_the_same_data_dir_is_refused() {
+    let dir = data_dir();
+    let first = Server::start(dir.path());
+    let output = backline(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another backline process"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.child.id())), "{stderr}");
+    // The first instance is unharmed.
+    assert_eq!(http_get(first.addr, "/readyz").0, 200);
+}
+
+#[test]
+fn no_postmaster_survives_a_sigkill_of_backline() {
+    let dir = data_dir();
+    let mut server = Server::start(dir.path());
+    let postmaster = postmaster_pid(dir.path());
+    assert!(is_running(postmaster));
+    server.signal(libc::SIGKILL);
+    server.wait(Duration::from_secs(10));
+    wait_gone(postmaster, Duration::from_secs(30));
+    // And the next start recovers the cluster.
+    let next = Server::start(dir.path());
+    assert_eq!(http_get(next.addr, "/readyz").0, 200);
+}
+
+#[test]
+fn missing_server_binaries_are_explained() {
+    let dir = data_dir();
+    let output =
+        backline(dir.path()).env("BACKLINE_PG_BINDIR", dir.path().join("no-such-dir")).arg("migrate").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BACKLINE_PG_BINDIR"), "{stderr}");
+    assert!(stderr.contains("does not hold both `initdb` and `postgres`"), "{stderr}");
+}
+
+/// The URL a user would put in DATABASE_URL for a test database.
+fn url_of(options: &PgConnectOptions) -> String {
+    let user = options.get_username();
+    let database = options.get_database().unwrap();
+    match options.get_socket() {
+        Some(socket) => {
+            let host = socket.to_string_lossy().replace('/', "%2F");
+            format!("postgresql://{user}@{host}:{}/{database}", options.get_port())
+        }
+        None => format!("postgresql://{user}@{}:{}/{database}", options.get_host(), options.get_port()),
+    }
+}
+
+#[tokio::test]
+async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
+    let db = testkit::TestDb::empty().await;
+    let dir = data_dir();
+    let url = url_of(&db.connect_options());
+    for args in [&["migrate"][..], &["seed", "--demo"], &["seed", "--demo"]] {
+        let output = backline(dir.path()).env("DATABASE_URL", &url).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert_eq!(platform::db::readiness(&db.pool).await, platform::db::Readiness::Ready);
+    assert!(!dir.path().join("pgdata").exists(), "no embedded cluster may be created with DATABASE_URL");
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let output = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for setting in ["BACKLINE_LISTEN", "DATABASE_URL", "BACKLINE_DATA_DIR", "BACKLINE_PUBLIC_URL", "BACKLINE_LOG_FORMAT"] {
+        assert!(help.contains(setting), "{setting} missing from serve --help:\n{help}");
+    }
+    assert!(help.contains("127.0.0.1:8080") && help.contains("./.backline"), "{help}");
+}
