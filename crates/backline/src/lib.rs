@@ -20,14 +20,21 @@ use utoipa_axum::router::OpenApiRouter;
                        Errors are RFC 9457 `application/problem+json` documents with a stable `code`.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    tags((name = "operations", description = "Liveness, readiness and metrics")),
+    tags(
+        (name = "auth", description = "Registration, verification, sign-in, tokens and password recovery"),
+        (name = "me", description = "The caller's account, sessions and API keys"),
+        (name = "operations", description = "Liveness, readiness and metrics"),
+    ),
     components(schemas(platform::error::ProblemBody, platform::error::FieldError))
 )]
 struct ApiDoc;
 
 /// Every documented route with its OpenAPI description.
 fn api() -> (Router<AppContext>, OpenApiDoc) {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router()).split_for_parts();
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router())
+        .merge(identity::router(identity::IdentitySettings::default()))
+        .split_for_parts();
     (router, openapi::finish(doc))
 }
 
@@ -48,5 +55,5 @@ pub fn app(ctx: AppContext, limits: EdgeLimits) -> Router {
 
 /// Every domain's demo dataset, in dependency order.
 pub fn demo_datasets() -> Vec<demo::Dataset> {
-    Vec::new()
+    vec![identity::demo::dataset()]
 }

@@ -3,11 +3,13 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use backline::config::{Cli, Command, ServeArgs};
+use std::time::Duration;
+
+use backline::config::{Cli, Command, GlobalArgs, ServeArgs};
 use backline::database::Database;
 use clap::Parser as _;
 use platform::http::EdgeLimits;
-use platform::{AppContext, db, demo, server, telemetry};
+use platform::{AppContext, db, demo, mail, server, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -62,14 +64,14 @@ async fn seed(database: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(global: &backline::config::GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let database = Database::open(global).await?;
-    let outcome = serve_with(&database, args).await;
+    let outcome = serve_with(global, &database, args).await;
     database.close().await;
     outcome
 }
 
-async fn serve_with(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     db::migrate(&database.pool).await.context("applying migrations")?;
     if args.demo {
         seed(database).await?;
@@ -85,8 +87,26 @@ async fn serve_with(database: &Database, args: &ServeArgs) -> anyhow::Result<()>
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    tokio::task::spawn_blocking(identity::password::warm_up);
+
+    // Background work: stopped after the HTTP server has drained, before the database closes.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mail_dir = global.data_dir.join("mail");
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let mailer = tokio::spawn(mail::run_deliverer(
+        database.pool.clone(),
+        mail::FileTransport::new(&mail_dir),
+        Duration::from_millis(500),
+        stopped(stop_rx.clone()),
+    ));
+    tracing::info!(dir = %mail_dir.display(), "outgoing mail is written as .eml files (no SMTP server configured)");
+
     tracing::info!(%addr, public_url = %args.public_url(), "Backline is listening on http://{addr}");
     let drained = server::serve(listener, app, server::shutdown_signal(), args.shutdown_grace()).await?;
     tracing::info!(?drained, "HTTP server stopped");
+    let _ = stop_tx.send(true);
+    let _ = mailer.await;
     Ok(())
 }

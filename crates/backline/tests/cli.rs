@@ -32,8 +32,13 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = backline(data_dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -161,7 +166,10 @@ async fn embedded_cluster_is_created_once_kept_across_restarts_and_stopped_clean
     }
 
     let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
-    sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ('restart_marker', 1)").execute(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ('restart_marker', 1)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
 
     server.signal(libc::SIGTERM);
@@ -247,14 +255,43 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
     assert_eq!(platform::db::readiness(&db.pool).await, platform::db::Readiness::Ready);
+    // The demo data was loaded once, though seeding ran twice.
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email LIKE '%@demo.backline.test'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, identity::demo::DEMO_USERS.len() as i64);
     assert!(!dir.path().join("pgdata").exists(), "no embedded cluster may be created with DATABASE_URL");
+}
+
+#[tokio::test]
+async fn serve_demo_offers_the_documented_logins() {
+    let dir = data_dir();
+    let mut server = Server::start_with(dir.path(), &["--demo"]);
+    let body = format!(r#"{{"login":"nova@demo.backline.test","password":"{}"}}"#, identity::demo::DEMO_PASSWORD);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("access_token"), "{response}");
+    server.signal(libc::SIGTERM);
+    let status = server.wait(Duration::from_secs(60));
+    assert!(status.success(), "exit {status}; log:\n{}", server.log());
 }
 
 #[test]
 fn help_documents_every_setting() {
     let output = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for setting in ["BACKLINE_LISTEN", "DATABASE_URL", "BACKLINE_DATA_DIR", "BACKLINE_PUBLIC_URL", "BACKLINE_LOG_FORMAT"] {
+    for setting in
+        ["BACKLINE_LISTEN", "DATABASE_URL", "BACKLINE_DATA_DIR", "BACKLINE_PUBLIC_URL", "BACKLINE_LOG_FORMAT"]
+    {
         assert!(help.contains(setting), "{setting} missing from serve --help:\n{help}");
     }
     assert!(help.contains("127.0.0.1:8080") && help.contains("./.backline"), "{help}");

@@ -4,6 +4,7 @@
 //!
 //! Domains depend on this crate and never on each other's tables.
 
+pub mod audit;
 pub mod clock;
 pub mod context;
 pub mod db;
@@ -13,10 +14,12 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod ratelimit;
 pub mod server;
 pub mod telemetry;
 

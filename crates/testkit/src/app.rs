@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
-use chrono_free::now_truncated;
 use http_body_util::BodyExt;
 use platform::AppContext;
 use platform::clock::ManualClock;
@@ -31,12 +30,29 @@ impl TestApp {
         Self { db, ctx, clock, router }
     }
 
+    /// The test clock's time.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        platform::clock::Clock::now(&self.clock)
+    }
+
     pub fn get(&self, path: &str) -> TestRequest<'_> {
         self.request(Method::GET, path)
     }
 
     pub fn post(&self, path: &str) -> TestRequest<'_> {
         self.request(Method::POST, path)
+    }
+
+    pub fn patch(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::PATCH, path)
+    }
+
+    pub fn put(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn delete(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::DELETE, path)
     }
 
     pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
@@ -65,6 +81,14 @@ impl TestRequest<'_> {
         if let Ok(name) = name.try_into() {
             self.builder = self.builder.header(name, HeaderValue::from_str(value).expect("header value"));
         }
+        self
+    }
+
+    /// Sends the request as if from this client address (as the server sees it on a real connection).
+    #[must_use]
+    pub fn ip(mut self, ip: &str) -> Self {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("an IPv4 address");
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(addr));
         self
     }
 
@@ -140,10 +164,8 @@ impl TestResponse {
     }
 }
 
-mod chrono_free {
-    /// Now, to the second: tests compare times that went through PostgreSQL (microseconds).
-    pub fn now_truncated() -> chrono::DateTime<chrono::Utc> {
-        let now = chrono::Utc::now();
-        chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
-    }
+/// Now, to the second: tests compare times that went through PostgreSQL (microseconds).
+fn now_truncated() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }

@@ -5,3 +5,62 @@ use testkit::TestApp;
 pub async fn app() -> TestApp {
     TestApp::new(|ctx| backline::app(ctx, EdgeLimits::default())).await
 }
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A distinct client address for each call, so that per-IP limits do not couple unrelated steps.
+pub fn fresh_ip() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+}
+
+/// Registers `username` (email `<username>@example.com`) and returns the answer's body.
+pub async fn register(app: &TestApp, username: &str) -> serde_json::Value {
+    let body = serde_json::json!({
+        "email": format!("{username}@example.com"),
+        "username": username,
+        "display_name": format!("{username} display"),
+        "password": PASSWORD,
+    });
+    let res = app.post("/v1/auth/register").ip(&fresh_ip()).json(&body).send().await;
+    res.assert_status(axum::http::StatusCode::CREATED);
+    res.value()
+}
+
+/// The token in the newest email sent to `to`.
+pub async fn mailed_token(app: &TestApp, to: &str) -> String {
+    let body: String = sqlx::query_scalar(
+        "SELECT body_text FROM mail_outbox WHERE to_address = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(to)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("a mail was sent");
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    body[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+pub async fn login(app: &TestApp, login: &str, password: &str) -> testkit::TestResponse {
+    app.post("/v1/auth/login")
+        .ip(&fresh_ip())
+        .json(&serde_json::json!({"login": login, "password": password}))
+        .send()
+        .await
+}
+
+/// Registers, verifies and signs in `username`; returns `(access token, user id, token pair)`.
+pub async fn signed_in(app: &TestApp, username: &str) -> (String, String, serde_json::Value) {
+    let user = register(app, username).await;
+    let token = mailed_token(app, &format!("{username}@example.com")).await;
+    app.post("/v1/auth/verify-email")
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .assert_status(axum::http::StatusCode::OK);
+    let pair = login(app, username, PASSWORD).await;
+    pair.assert_status(axum::http::StatusCode::OK);
+    let pair = pair.value();
+    (pair["access_token"].as_str().unwrap().to_owned(), user["id"].as_str().unwrap().to_owned(), pair)
+}

@@ -1,0 +1,175 @@
+//! Authorization: the permission catalog, what each role grants, and the one function that decides every
+//! check. It denies by default.
+//!
+//! A permission is `resource.action` with a scope: `own` (objects the caller owns), `organization`
+//! (objects of an organization where the caller holds the role), or `all`. Global roles (admin, staff and
+//! the personas) grant permissions everywhere; organization roles grant them within their organization.
+//! An API key acts as its user, further restricted to its scopes.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::error::IdentityError;
+
+/// How far a grant reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    Own,
+    Organization,
+    All,
+}
+
+/// Every permission Backline checks, with what it allows.
+pub const PERMISSIONS: &[(&str, &str)] = &[
+    ("profile.read", "Read your own account"),
+    ("profile.update", "Change your own account"),
+    ("sessions.manage", "List and end your own sessions"),
+    ("api_keys.manage", "Create, list and revoke your own API keys"),
+    ("users.read", "List and read user accounts"),
+    ("users.manage", "Suspend, reactivate and approve user accounts"),
+    ("security_events.read", "Read security events"),
+    ("audit.read", "Read the audit log"),
+    ("organizations.create", "Create organizations"),
+    ("organizations.read", "Read an organization"),
+    ("organizations.update", "Change an organization's profile and settings"),
+    ("members.read", "List an organization's members"),
+    ("members.manage", "Invite, remove and change the role of members"),
+    ("teams.manage", "Create teams and change their members"),
+    ("permission_templates.manage", "Manage permission templates"),
+];
+
+/// What a global role grants.
+pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
+    const SELF_SERVICE: &[(&str, Reach)] = &[
+        ("profile.read", Reach::Own),
+        ("profile.update", Reach::Own),
+        ("sessions.manage", Reach::Own),
+        ("api_keys.manage", Reach::Own),
+        ("organizations.create", Reach::Own),
+    ];
+    match role {
+        "admin" => &[
+            ("users.read", Reach::All),
+            ("users.manage", Reach::All),
+            ("security_events.read", Reach::All),
+            ("audit.read", Reach::All),
+            ("organizations.read", Reach::All),
+            ("organizations.update", Reach::All),
+            ("members.read", Reach::All),
+            ("members.manage", Reach::All),
+            ("teams.manage", Reach::All),
+            ("permission_templates.manage", Reach::All),
+        ],
+        "staff" => {
+            &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]
+        }
+        // Every signed-in user, whatever their personas.
+        "user" => SELF_SERVICE,
+        _ => &[],
+    }
+}
+
+/// Personas: the global roles a user may take on by themselves (a label needs an admin's approval).
+pub const PERSONAS: &[&str] = &[
+    "artist",
+    "band_manager",
+    "promoter",
+    "organizer",
+    "venue_manager",
+    "label",
+    "client",
+    "freelancer",
+    "creator",
+    "sponsor",
+    "fan",
+];
+
+/// Whether `role` is a global role: admin, staff (granted only by an admin) or a persona.
+pub fn is_global_role(role: &str) -> bool {
+    role == "admin" || role == "staff" || PERSONAS.contains(&role)
+}
+
+/// What is being acted on.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Nothing in particular (creating something new, listing across the platform).
+    Platform,
+    /// An object owned by this user.
+    OwnedBy(crate::model::UserId),
+}
+
+/// Decides whether `principal` may do `permission` on `target`. Denies by default.
+pub fn authorize(principal: &Principal, permission: &str, target: Target) -> Result<(), IdentityError> {
+    if let Some(scopes) = &principal.api_key_scopes
+        && !scopes.iter().any(|scope| crate::model::Scope::allows(scope, permission))
+    {
+        return Err(IdentityError::InsufficientScope(permission.to_owned()));
+    }
+    let reach = principal
+        .roles
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once("user"))
+        .flat_map(global_grants)
+        .filter(|(name, _)| *name == permission)
+        .map(|(_, reach)| *reach)
+        .max();
+    let allowed = match (reach, target) {
+        (Some(Reach::All), _) => true,
+        (Some(Reach::Own), Target::OwnedBy(owner)) => owner == principal.user_id,
+        (Some(Reach::Own), Target::Platform) => true,
+        _ => false,
+    };
+    if allowed { Ok(()) } else { Err(IdentityError::Forbidden(permission.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::UserId;
+
+    fn principal(roles: &[&str], scopes: Option<&[&str]>) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            session_id: None,
+            api_key_id: None,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            api_key_scopes: scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
+            email_verified: true,
+        }
+    }
+
+    #[test]
+    fn every_granted_permission_is_in_the_catalog() {
+        for role in PERSONAS.iter().chain(&["admin", "staff", "user"]) {
+            for (permission, _) in global_grants(role) {
+                assert!(PERMISSIONS.iter().any(|(p, _)| p == permission), "{role} grants unknown {permission}");
+            }
+        }
+    }
+
+    #[test]
+    fn own_reach_covers_only_own_objects() {
+        let p = principal(&["fan"], None);
+        assert!(authorize(&p, "profile.read", Target::OwnedBy(p.user_id)).is_ok());
+        assert!(authorize(&p, "profile.read", Target::OwnedBy(UserId::new())).is_err());
+        assert!(authorize(&p, "users.read", Target::Platform).is_err());
+    }
+
+    #[test]
+    fn admin_reaches_everything_it_is_granted() {
+        let p = principal(&["admin"], None);
+        assert!(authorize(&p, "users.manage", Target::OwnedBy(UserId::new())).is_ok());
+        assert!(authorize(&p, "no_such.permission", Target::Platform).is_err(), "deny by default");
+    }
+
+    #[test]
+    fn api_key_scopes_restrict_the_user() {
+        let p = principal(&["admin"], Some(&["profile.read"]));
+        assert!(authorize(&p, "profile.read", Target::OwnedBy(p.user_id)).is_ok());
+        let err = authorize(&p, "users.read", Target::Platform).unwrap_err();
+        assert!(matches!(err, IdentityError::InsufficientScope(_)));
+    }
+}

@@ -1,0 +1,73 @@
+//! Password hashing with Argon2id (m = 19456 KiB, t = 2, p = 1, the OWASP baseline). Hashing runs on the
+//! blocking pool, at most one per core at a time, so that a flood of logins queues here instead of
+//! starving every other request. Verifying a login for an unknown account still runs one full
+//! verification against a dummy hash, so that timing does not reveal which accounts exist.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const PARALLELISM: u32 = 1;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+static PERMITS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("dummy password for timing equality"));
+
+fn hash_blocking(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2().hash_password(password.as_bytes(), &salt).expect("hashing cannot fail with valid parameters").to_string()
+}
+
+fn verify_blocking(password: &str, stored: Option<&str>) -> bool {
+    let (stored, real) = match stored {
+        Some(hash) => (hash, true),
+        None => (DUMMY_HASH.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+}
+
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let _permit = PERMITS.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
+/// Hashes a new password.
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    bounded(move || hash_blocking(&password)).await
+}
+
+/// Checks a password against a stored hash; with no hash (unknown account), costs the same and fails.
+pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    bounded(move || verify_blocking(&password, stored.as_deref())).await
+}
+
+/// Computes the dummy hash ahead of the first login.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_record_their_parameters() {
+        let hashed = hash("correct horse battery".into()).await.unwrap();
+        assert!(hashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hashed}");
+        assert!(verify("correct horse battery".into(), Some(hashed.clone())).await.unwrap());
+        assert!(!verify("wrong horse battery".into(), Some(hashed)).await.unwrap());
+        assert!(!verify("dummy password for timing equality".into(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,537 @@
+//! All of identity's SQL. Functions take a connection so that the service owns the transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crate::model::{ApiKeyId, SessionId, UserId, UserStatus};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: UserId,
+    pub email: String,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub status: UserStatus,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub avatar_url: Option<String>,
+    pub timezone: String,
+    pub locale: String,
+    pub notification_prefs: serde_json::Value,
+    pub needs_approval: bool,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub roles: Vec<String>,
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.username, u.display_name, u.password_hash, u.status, u.email_verified_at,
+    u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until,
+    u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles";
+
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub needs_approval: bool,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert_user(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, username, display_name, password_hash, needs_approval, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(user.id)
+    .bind(user.email)
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.password_hash)
+    .bind(user.needs_approval)
+    .bind(user.now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn grant_roles(
+    conn: &mut PgConnection,
+    user: UserId,
+    roles: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, role, granted_at) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING",
+    )
+    .bind(user)
+    .bind(roles)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn user_by_id(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// The user row, locked for the rest of the transaction.
+pub async fn user_for_update(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// By email or username, case-insensitively; deleted accounts are never found.
+pub async fn user_by_login(conn: &mut PgConnection, login: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users u
+         WHERE (lower(u.email) = lower($1) OR lower(u.username) = lower($1)) AND u.status <> 'deleted'
+         LIMIT 1"
+    ))
+    .bind(login.trim())
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn insert_email_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    user: UserId,
+    purpose: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(user)
+    .bind(purpose)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a live token used and returns its user; `None` if it is unknown, used or expired.
+pub async fn consume_email_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<UserId>> {
+    sqlx::query_scalar(
+        "UPDATE email_tokens SET used_at = $3
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+         RETURNING user_id",
+    )
+    .bind(hash)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn activate(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET status = 'active', email_verified_at = $2, updated_at = $2
+         WHERE id = $1 AND status = 'pending_verification'",
+    )
+    .bind(user)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn record_login_failure(
+    conn: &mut PgConnection,
+    user: UserId,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query("INSERT INTO login_failures (user_id, failed_at, ip) VALUES ($1, $2, $3)")
+        .bind(user)
+        .bind(now)
+        .bind(ip)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT count(*) FROM login_failures WHERE user_id = $1 AND failed_at > $2 - interval '5 minutes'",
+    )
+    .bind(user)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn failures_since(conn: &mut PgConnection, user: UserId, since: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE user_id = $1 AND failed_at > $2")
+        .bind(user)
+        .bind(since)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn clear_login_failures(conn: &mut PgConnection, user: UserId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE user_id = $1").bind(user).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn lock_until(conn: &mut PgConnection, user: UserId, until: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1").bind(user).bind(until).execute(conn).await?;
+    Ok(())
+}
+
+pub struct NewSession<'a> {
+    pub id: SessionId,
+    pub user: UserId,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+pub async fn insert_session(conn: &mut PgConnection, s: &NewSession<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+    )
+    .bind(s.id)
+    .bind(s.user)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the oldest active sessions beyond `keep`.
+pub async fn revoke_sessions_beyond(
+    conn: &mut PgConnection,
+    user: UserId,
+    keep: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = 'session_limit'
+         WHERE id IN (SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
+                      ORDER BY created_at DESC, id DESC OFFSET $2)",
+    )
+    .bind(user)
+    .bind(keep)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn insert_tokens(
+    conn: &mut PgConnection,
+    session: SessionId,
+    access_hash: &[u8],
+    access_expires: DateTime<Utc>,
+    refresh_hash: &[u8],
+    refresh_expires: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH a AS (INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($2, $1, $3))
+         INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($4, $1, $6, $5)",
+    )
+    .bind(session)
+    .bind(access_hash)
+    .bind(access_expires)
+    .bind(refresh_hash)
+    .bind(refresh_expires)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Rotates a live refresh token: exactly one caller gets its session back.
+pub async fn rotate_refresh_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<SessionId>> {
+    sqlx::query_scalar(
+        "UPDATE refresh_tokens SET rotated_at = $2
+         WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2
+         RETURNING session_id",
+    )
+    .bind(hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The session a refresh token belongs to, whatever its state.
+pub async fn refresh_token_session(db: impl sqlx::PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<Option<SessionId>> {
+    sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+        .bind(hash)
+        .fetch_optional(db)
+        .await
+}
+
+/// The session of a refresh token that was already rotated.
+pub async fn rotated_token_session(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<SessionId>> {
+    sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as(
+        "SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn active_sessions(
+    conn: &mut PgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as(
+        "SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn touch_session(conn: &mut PgConnection, id: SessionId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
+    Ok(())
+}
+
+/// Ends one session (and so its tokens); returns whether it was active.
+pub async fn revoke_session(
+    conn: &mut PgConnection,
+    id: SessionId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .bind(reason)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of a user except `keep`.
+pub async fn revoke_user_sessions(
+    conn: &mut PgConnection,
+    user: UserId,
+    keep: Option<SessionId>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    )
+    .bind(user)
+    .bind(keep)
+    .bind(now)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn set_password(conn: &mut PgConnection, user: UserId, hash: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3, locked_until = NULL WHERE id = $1")
+        .bind(user)
+        .bind(hash)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct ProfileUpdate<'a> {
+    pub display_name: &'a str,
+    pub avatar_url: Option<&'a str>,
+    pub timezone: &'a str,
+    pub locale: &'a str,
+    pub notification_prefs: &'a serde_json::Value,
+}
+
+pub async fn update_profile(
+    conn: &mut PgConnection,
+    user: UserId,
+    p: &ProfileUpdate<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET display_name = $2, avatar_url = $3, timezone = $4, locale = $5, notification_prefs = $6,
+                          updated_at = $7
+         WHERE id = $1",
+    )
+    .bind(user)
+    .bind(p.display_name)
+    .bind(p.avatar_url)
+    .bind(p.timezone)
+    .bind(p.locale)
+    .bind(p.notification_prefs)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Erases what identifies a person and keeps the row that others' records point to.
+pub async fn anonymize(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let tag = user.0.simple().to_string();
+    sqlx::query(
+        "UPDATE users SET status = 'deleted', deleted_at = $2, updated_at = $2, password_hash = NULL,
+                          email = 'deleted-' || $3 || '@deleted.invalid', username = 'deleted-' || $3,
+                          display_name = 'Deleted user', avatar_url = NULL, notification_prefs = '{}'::jsonb,
+                          locked_until = NULL
+         WHERE id = $1",
+    )
+    .bind(user)
+    .bind(now)
+    .bind(tag)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
+    sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct NewApiKey<'a> {
+    pub id: ApiKeyId,
+    pub user: UserId,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub hash: &'a [u8],
+    pub scopes: &'a [String],
+    pub now: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_api_key(conn: &mut PgConnection, k: &NewApiKey<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(k.id)
+    .bind(k.user)
+    .bind(k.name)
+    .bind(k.prefix)
+    .bind(k.hash)
+    .bind(k.scopes)
+    .bind(k.now)
+    .bind(k.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromRow)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+pub async fn api_keys(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Vec<ApiKeyRow>> {
+    sqlx::query_as(
+        "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn revoke_api_key(
+    conn: &mut PgConnection,
+    user: UserId,
+    id: ApiKeyId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(user)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct SecurityEvent<'a> {
+    pub user: Option<UserId>,
+    pub kind: &'a str,
+    pub severity: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub details: serde_json::Value,
+}
+
+pub async fn insert_security_event(
+    conn: &mut PgConnection,
+    e: &SecurityEvent<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO security_events (id, user_id, kind, severity, ip, user_agent, details, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(e.user)
+    .bind(e.kind)
+    .bind(e.severity)
+    .bind(e.ip)
+    .bind(e.user_agent)
+    .bind(&e.details)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
