@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, ServerBuilder};
+use utoipa::openapi::{OpenApi, RefOr, ServerBuilder};
 
 const BUNDLE_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
 const CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
@@ -77,5 +77,28 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         ),
     );
     doc.servers = Some(vec![ServerBuilder::new().url("/").description(Some("This Backline server")).build()]);
+    describe_every_response(&mut doc);
     doc
+}
+
+/// OpenAPI requires a description on every response; where a handler gave none, use the status's phrase.
+fn describe_every_response(doc: &mut OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    let phrase = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("Response");
+                    response.description = phrase.to_owned();
+                }
+            }
+        }
+    }
 }

@@ -37,7 +37,11 @@ fn every_operation_is_documented() {
         for (method, op) in item.as_object().unwrap() {
             assert!(op["operationId"].is_string(), "{method} {path} has no operationId");
             assert!(op["summary"].is_string(), "{method} {path} has no summary");
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
+            let responses = op["responses"].as_object().filter(|r| !r.is_empty());
+            let responses = responses.unwrap_or_else(|| panic!("{method} {path} has no responses"));
+            for (status, response) in responses {
+                assert!(response["description"].is_string(), "{method} {path} {status} has no description");
+            }
         }
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
