@@ -23,6 +23,8 @@ use utoipa_axum::router::OpenApiRouter;
     tags(
         (name = "auth", description = "Registration, verification, sign-in, tokens and password recovery"),
         (name = "me", description = "The caller's account, sessions and API keys"),
+        (name = "organizations", description = "Organizations, members, invitations, teams"),
+        (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
     components(schemas(platform::error::ProblemBody, platform::error::FieldError))

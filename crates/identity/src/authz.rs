@@ -91,17 +91,42 @@ pub fn is_global_role(role: &str) -> bool {
     role == "admin" || role == "staff" || PERSONAS.contains(&role)
 }
 
+/// Roles every organization has. Permission templates add custom roles.
+pub const ORG_ROLES: &[&str] = &["owner", "admin", "member", "viewer"];
+
+/// What a built-in organization role grants within its organization; `None` for a custom role.
+pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
+    const MANAGERS: &[&str] =
+        &["organizations.read", "organizations.update", "members.read", "members.manage", "teams.manage", "audit.read"];
+    match role {
+        "owner" | "admin" => Some(MANAGERS),
+        "member" => Some(&["organizations.read", "members.read"]),
+        "viewer" => Some(&["organizations.read"]),
+        _ => None,
+    }
+}
+
+/// The caller's standing in one organization: its role there and what that role grants.
+#[derive(Debug, Clone)]
+pub struct OrgAccess {
+    pub org: crate::model::OrgId,
+    pub role: Option<String>,
+    pub permissions: Vec<String>,
+}
+
 /// What is being acted on.
 #[derive(Debug, Clone, Copy)]
-pub enum Target {
+pub enum Target<'a> {
     /// Nothing in particular (creating something new, listing across the platform).
     Platform,
     /// An object owned by this user.
     OwnedBy(crate::model::UserId),
+    /// An object of an organization, with the caller's standing there.
+    Organization(&'a OrgAccess),
 }
 
 /// Decides whether `principal` may do `permission` on `target`. Denies by default.
-pub fn authorize(principal: &Principal, permission: &str, target: Target) -> Result<(), IdentityError> {
+pub fn authorize(principal: &Principal, permission: &str, target: Target<'_>) -> Result<(), IdentityError> {
     if let Some(scopes) = &principal.api_key_scopes
         && !scopes.iter().any(|scope| crate::model::Scope::allows(scope, permission))
     {
@@ -118,9 +143,10 @@ pub fn authorize(principal: &Principal, permission: &str, target: Target) -> Res
         .max();
     let allowed = match (reach, target) {
         (Some(Reach::All), _) => true,
-        (Some(Reach::Own), Target::OwnedBy(owner)) => owner == principal.user_id,
-        (Some(Reach::Own), Target::Platform) => true,
-        _ => false,
+        (_, Target::Organization(access)) => access.permissions.iter().any(|p| p == permission),
+        (Some(Reach::Own | Reach::Organization), Target::OwnedBy(owner)) => owner == principal.user_id,
+        (Some(Reach::Own | Reach::Organization), Target::Platform) => true,
+        (None, _) => false,
     };
     if allowed { Ok(()) } else { Err(IdentityError::Forbidden(permission.to_owned())) }
 }
@@ -143,9 +169,15 @@ mod tests {
 
     #[test]
     fn every_granted_permission_is_in_the_catalog() {
+        let known = |permission: &str| PERMISSIONS.iter().any(|(p, _)| *p == permission);
         for role in PERSONAS.iter().chain(&["admin", "staff", "user"]) {
             for (permission, _) in global_grants(role) {
-                assert!(PERMISSIONS.iter().any(|(p, _)| p == permission), "{role} grants unknown {permission}");
+                assert!(known(permission), "{role} grants unknown {permission}");
+            }
+        }
+        for role in ORG_ROLES {
+            for permission in org_role_grants(role).unwrap() {
+                assert!(known(permission), "org role {role} grants unknown {permission}");
             }
         }
     }
@@ -163,6 +195,31 @@ mod tests {
         let p = principal(&["admin"], None);
         assert!(authorize(&p, "users.manage", Target::OwnedBy(UserId::new())).is_ok());
         assert!(authorize(&p, "no_such.permission", Target::Platform).is_err(), "deny by default");
+    }
+
+    #[test]
+    fn organization_roles_reach_only_their_organization() {
+        let p = principal(&["fan"], None);
+        let admin_here = OrgAccess {
+            org: crate::model::OrgId::new(),
+            role: Some("admin".into()),
+            permissions: org_role_grants("admin").unwrap().iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let viewer_there = OrgAccess {
+            org: crate::model::OrgId::new(),
+            role: Some("viewer".into()),
+            permissions: org_role_grants("viewer").unwrap().iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let stranger = OrgAccess { org: crate::model::OrgId::new(), role: None, permissions: vec![] };
+        assert!(authorize(&p, "members.manage", Target::Organization(&admin_here)).is_ok());
+        assert!(authorize(&p, "organizations.read", Target::Organization(&viewer_there)).is_ok());
+        assert!(authorize(&p, "members.manage", Target::Organization(&viewer_there)).is_err());
+        assert!(authorize(&p, "organizations.read", Target::Organization(&stranger)).is_err());
+        // A platform admin reaches every organization.
+        assert!(authorize(&principal(&["admin"], None), "members.manage", Target::Organization(&stranger)).is_ok());
+        // Org-granted permissions still pass through an API key's scopes.
+        let scoped = principal(&["fan"], Some(&["organizations.read"]));
+        assert!(authorize(&scoped, "members.manage", Target::Organization(&admin_here)).is_err());
     }
 
     #[test]

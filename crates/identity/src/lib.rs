@@ -23,6 +23,8 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::{admin, organizations as orgs};
+
 pub use settings::IdentitySettings;
 
 /// Identity's routes.
@@ -42,5 +44,29 @@ pub fn router(settings: IdentitySettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(http::end_session))
         .routes(routes!(http::create_api_key, http::api_keys))
         .routes(routes!(http::revoke_api_key))
+        .routes(routes!(orgs::create, orgs::mine))
+        .routes(routes!(orgs::get, orgs::update))
+        .routes(routes!(orgs::members))
+        .routes(routes!(orgs::change_role, orgs::remove_member))
+        .routes(routes!(orgs::invite, orgs::invitations))
+        .routes(routes!(orgs::revoke_invitation))
+        .routes(routes!(orgs::accept_invitation))
+        .routes(routes!(orgs::decline_invitation))
+        .routes(routes!(orgs::create_team, orgs::teams))
+        .routes(routes!(orgs::delete_team))
+        .routes(routes!(orgs::team_members))
+        .routes(routes!(orgs::add_team_member, orgs::remove_team_member))
+        .routes(routes!(admin::org_audit))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::user))
+        .routes(routes!(admin::suspend))
+        .routes(routes!(admin::reactivate))
+        .routes(routes!(admin::approve))
+        .routes(routes!(admin::set_roles))
+        .routes(routes!(admin::security_events))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::permissions))
+        .routes(routes!(admin::templates, admin::create_template))
+        .routes(routes!(admin::update_template, admin::delete_template))
         .layer(Extension(Arc::new(settings)))
 }

@@ -16,6 +16,52 @@ platform::id_type!(
     /// An API key.
     ApiKeyId
 );
+platform::id_type!(
+    /// An organization.
+    OrgId
+);
+platform::id_type!(
+    /// A team inside an organization.
+    TeamId
+);
+platform::id_type!(
+    /// An invitation to join an organization.
+    InvitationId
+);
+platform::id_type!(
+    /// A permission template.
+    TemplateId
+);
+
+/// An organization's unique address: 3–63 lower-case letters, digits and inner hyphens.
+pub fn parse_slug(raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let ok = (3..=63).contains(&value.len())
+        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new("slug", "invalid_format", "must be 3 to 63 lower-case letters, digits and inner hyphens"))
+    }
+}
+
+/// What kind of organization it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum OrgKind {
+    Label,
+    SubLabel,
+    Promoter,
+    Venue,
+    Agency,
+    Company,
+    School,
+    Band,
+    Other,
+}
 
 /// An email address, checked for form. Compared case-insensitively; kept as entered.
 #[derive(Debug, Clone, PartialEq, Eq)]

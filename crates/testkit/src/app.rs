@@ -23,6 +23,7 @@ pub struct TestApp {
 impl TestApp {
     /// Builds the application with `build` over a fresh database.
     pub async fn new(build: impl FnOnce(AppContext) -> Router) -> Self {
+        init_logging();
         let db = TestDb::new().await;
         let clock = ManualClock::at(now_truncated());
         let ctx = AppContext::new(db.pool.clone(), "http://backline.test").with_clock(Arc::new(clock.clone()));
@@ -168,4 +169,12 @@ impl TestResponse {
 fn now_truncated() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+}
+
+/// Server logs go through the test harness, so a failing test shows what the server said (`RUST_LOG`
+/// sets the level; warnings and errors by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }

@@ -1,8 +1,10 @@
 //! In-process API tests: the real router over a real PostgreSQL database per test.
 
+mod admin;
 mod edge;
 mod identity;
 mod openapi;
 mod ops;
+mod organizations;
 mod shutdown;
 mod support;

@@ -64,3 +64,53 @@ pub async fn signed_in(app: &TestApp, username: &str) -> (String, String, serde_
     let pair = pair.value();
     (pair["access_token"].as_str().unwrap().to_owned(), user["id"].as_str().unwrap().to_owned(), pair)
 }
+
+/// Signs in a demo-style admin created directly in the database; returns its access token.
+pub async fn signed_in_admin(app: &TestApp) -> String {
+    let hash = identity::password::hash(PASSWORD.to_owned()).await.unwrap();
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    identity::service::create_verified_user(
+        &mut conn,
+        "root@example.com",
+        "root_admin",
+        "Root",
+        &hash,
+        &["admin"],
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let res = login(app, "root_admin", PASSWORD).await;
+    res.assert_status(axum::http::StatusCode::OK);
+    res.value()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Creates an organization owned by the holder of `token`; returns its id.
+pub async fn create_org(app: &TestApp, token: &str, slug: &str) -> String {
+    let res = app
+        .post("/v1/orgs")
+        .bearer(token)
+        .json(&serde_json::json!({"slug": slug, "name": format!("{slug} org"), "kind": "label"}))
+        .send()
+        .await;
+    res.assert_status(axum::http::StatusCode::CREATED);
+    res.value()["id"].as_str().unwrap().to_owned()
+}
+
+/// Invites `email` to `org` as `role` and accepts with `invitee`'s token.
+pub async fn join(app: &TestApp, owner: &str, org: &str, invitee: &str, email: &str, role: &str) {
+    app.post(&format!("/v1/orgs/{org}/invitations"))
+        .bearer(owner)
+        .json(&serde_json::json!({"email": email, "role": role}))
+        .send()
+        .await
+        .assert_status(axum::http::StatusCode::CREATED);
+    let token = mailed_token(app, email).await;
+    app.post("/v1/invitations/accept")
+        .bearer(invitee)
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .assert_status(axum::http::StatusCode::OK);
+}

@@ -1,4 +1,4 @@
-//! Request and response bodies of the identity API.
+//! Accounts, sessions and API keys: request and response bodies.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

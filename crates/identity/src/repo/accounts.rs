@@ -1,4 +1,4 @@
-//! All of identity's SQL. Functions take a connection so that the service owns the transaction.
+//! SQL for accounts, credentials, sessions, tokens and API keys.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection};

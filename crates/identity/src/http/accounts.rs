@@ -1,4 +1,4 @@
-//! Identity's HTTP handlers: extract, call the service, answer.
+//! Handlers for registration, sign-in, tokens, the caller's account, sessions and API keys.
 
 use std::sync::Arc;
 

@@ -1,0 +1,166 @@
+//! Administration of accounts: search, suspension, approval, roles, security events.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::support::{PASSWORD, app, fresh_ip, login, signed_in, signed_in_admin};
+
+#[tokio::test]
+async fn only_admins_and_staff_reach_the_admin_routes() {
+    let app = app().await;
+    let (user, user_id, _) = signed_in(&app, "regular").await;
+    for path in [
+        "/v1/admin/users".to_owned(),
+        format!("/v1/admin/users/{user_id}"),
+        "/v1/admin/security-events".into(),
+        "/v1/admin/audit".into(),
+        "/v1/admin/permission-templates".into(),
+    ] {
+        app.get(&path).bearer(&user).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+        app.get(&path).send().await.assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    for action in ["suspend", "reactivate", "approve"] {
+        let res = app.post(&format!("/v1/admin/users/{user_id}/{action}")).bearer(&user).json(&json!({})).send().await;
+        res.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+}
+
+#[tokio::test]
+async fn admins_search_users() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    signed_in(&app, "searchable_sam").await;
+    signed_in(&app, "other_olive").await;
+    let found = app.get("/v1/admin/users?q=SAM").bearer(&admin).send().await.value();
+    let names: Vec<&str> = found["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["searchable_sam"]);
+    // LIKE wildcards are matched literally.
+    let none = app.get("/v1/admin/users?q=%25").bearer(&admin).send().await.value();
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let page = app.get("/v1/admin/users?limit=1").bearer(&admin).send().await.value();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = app.get(&format!("/v1/admin/users?limit=1&cursor={cursor}")).bearer(&admin).send().await.value();
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    app.get("/v1/admin/users?limit=0")
+        .bearer(&admin)
+        .send()
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.get("/v1/admin/users?status=bogus")
+        .bearer(&admin)
+        .send()
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn suspension_ends_every_session_until_reactivation() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (token, user_id, pair) = signed_in(&app, "troublemaker").await;
+    let key =
+        app.post("/v1/me/api-keys").bearer(&token).json(&json!({"name": "k", "scopes": ["*"]})).send().await.value();
+    let res = app
+        .post(&format!("/v1/admin/users/{user_id}/suspend"))
+        .bearer(&admin)
+        .json(&json!({"reason": "spam"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["status"], "suspended");
+    app.get("/v1/me").bearer(&token).send().await.assert_status(StatusCode::UNAUTHORIZED);
+    app.get("/v1/me")
+        .bearer(key["key"].as_str().unwrap())
+        .send()
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "account_suspended");
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    app.post("/v1/auth/refresh")
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    login(&app, "troublemaker", PASSWORD).await.assert_problem(StatusCode::FORBIDDEN, "account_suspended");
+    let again = app.post(&format!("/v1/admin/users/{user_id}/suspend")).bearer(&admin).json(&json!({})).send().await;
+    again.assert_problem(StatusCode::CONFLICT, "invalid_account_state");
+
+    let events = app
+        .get(&format!("/v1/admin/security-events?user_id={user_id}&kind=account_suspended"))
+        .bearer(&admin)
+        .send()
+        .await
+        .value();
+    assert_eq!(events["items"][0]["severity"], "warning");
+    assert_eq!(events["items"][0]["details"]["reason"], "spam");
+
+    let res = app.post(&format!("/v1/admin/users/{user_id}/reactivate")).bearer(&admin).send().await;
+    assert_eq!(res.value()["status"], "active");
+    login(&app, "troublemaker", PASSWORD).await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn label_accounts_wait_for_approval() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let body = json!({"email": "label@example.com", "username": "indie_label", "display_name": "Indie", "password": PASSWORD, "personas": ["label"]});
+    let user = app.post("/v1/auth/register").ip(&fresh_ip()).json(&body).send().await.value();
+    assert_eq!(user["needs_approval"], true);
+    assert_eq!(user["approved"], false);
+    assert_eq!(user["roles"], json!(["label"]));
+    let id = user["id"].as_str().unwrap();
+    let approved = app.post(&format!("/v1/admin/users/{id}/approve")).bearer(&admin).send().await.value();
+    assert_eq!(approved["approved"], true);
+    app.post(&format!("/v1/admin/users/{id}/approve"))
+        .bearer(&admin)
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "invalid_account_state");
+    let bad = json!({"email": "x@example.com", "username": "wannabe", "display_name": "W", "password": PASSWORD, "personas": ["admin"]});
+    let res = app.post("/v1/auth/register").ip(&fresh_ip()).json(&bad).send().await;
+    assert_eq!(
+        res.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "personas[0]"
+    );
+}
+
+#[tokio::test]
+async fn admins_set_global_roles() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (staffer, staffer_id, _) = signed_in(&app, "new_staff").await;
+    app.get("/v1/admin/users").bearer(&staffer).send().await.assert_status(StatusCode::FORBIDDEN);
+    let res = app
+        .put(&format!("/v1/admin/users/{staffer_id}/roles"))
+        .bearer(&admin)
+        .json(&json!({"roles": ["staff", "fan"]}))
+        .send()
+        .await;
+    assert_eq!(res.value()["roles"], json!(["fan", "staff"]));
+    app.get("/v1/admin/users").bearer(&staffer).send().await.assert_status(StatusCode::OK);
+    // Staff read but do not manage.
+    app.post(&format!("/v1/admin/users/{staffer_id}/suspend"))
+        .bearer(&staffer)
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let bad = app
+        .put(&format!("/v1/admin/users/{staffer_id}/roles"))
+        .bearer(&admin)
+        .json(&json!({"roles": ["overlord"]}))
+        .send()
+        .await;
+    assert_eq!(
+        bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "roles[0]"
+    );
+    let audit = app
+        .get(&format!("/v1/admin/audit?resource_id={staffer_id}&resource_type=user"))
+        .bearer(&admin)
+        .send()
+        .await
+        .value();
+    assert_eq!(audit["items"][0]["action"], "user.set_roles");
+    assert_eq!(audit["items"][0]["after"]["roles"], json!(["staff", "fan"]));
+}

@@ -1,0 +1,170 @@
+//! SQL for administration: user search, status changes, roles, security events, the audit log and
+//! permission templates.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::accounts::UserRow;
+use crate::dto::admin::{AuditEntry, AuditQuery, EventQuery, PermissionTemplate};
+use crate::model::{TemplateId, UserId, UserStatus};
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_pattern(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+pub async fn search_users(
+    conn: &mut PgConnection,
+    q: Option<&str>,
+    status: Option<UserStatus>,
+    after: Option<UserId>,
+    limit: i64,
+) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(
+        "SELECT u.id, u.email, u.username, u.display_name, u.password_hash, u.status, u.email_verified_at,
+                u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at,
+                u.locked_until, u.created_at,
+                ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles
+         FROM users u
+         WHERE ($1::text IS NULL OR u.email ILIKE $1 OR u.username ILIKE $1 OR u.display_name ILIKE $1)
+           AND ($2::text IS NULL OR u.status = $2)
+           AND ($3::uuid IS NULL OR u.id > $3)
+         ORDER BY u.id LIMIT $4",
+    )
+    .bind(q.map(like_pattern))
+    .bind(status)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    user: UserId,
+    status: UserStatus,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(user)
+        .bind(status)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn approve(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET approved_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(user)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn replace_roles(
+    conn: &mut PgConnection,
+    user: UserId,
+    roles: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role <> ALL($2)")
+        .bind(user)
+        .bind(roles)
+        .execute(&mut *conn)
+        .await?;
+    super::accounts::grant_roles(conn, user, roles, now).await
+}
+
+pub async fn security_events(
+    conn: &mut PgConnection,
+    q: &EventQuery,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::dto::admin::SecurityEvent>> {
+    sqlx::query_as(
+        "SELECT id, user_id, kind, severity, ip, user_agent, details, created_at FROM security_events
+         WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR kind = $3)
+           AND ($4::uuid IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5",
+    )
+    .bind(q.user_id)
+    .bind(&q.severity)
+    .bind(&q.kind)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Audit rows, newest first; `organization` restricts them to one organization whatever the query says.
+pub async fn audit(
+    conn: &mut PgConnection,
+    q: &AuditQuery,
+    organization: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditEntry>> {
+    sqlx::query_as(
+        "SELECT id, actor_user_id, actor_api_key, organization_id, action, resource_type, resource_id, before, after,
+                request_id, ip, created_at
+         FROM audit_log
+         WHERE ($1::uuid IS NULL OR organization_id = $1) AND ($2::uuid IS NULL OR actor_user_id = $2)
+           AND ($3::text IS NULL OR resource_type = $3) AND ($4::text IS NULL OR resource_id = $4)
+           AND ($5::uuid IS NULL OR id < $5)
+         ORDER BY id DESC LIMIT $6",
+    )
+    .bind(organization.or(q.organization_id))
+    .bind(q.actor_user_id)
+    .bind(&q.resource_type)
+    .bind(&q.resource_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn templates(conn: &mut PgConnection) -> sqlx::Result<Vec<PermissionTemplate>> {
+    sqlx::query_as(
+        "SELECT id, name, description, permissions, created_at, updated_at FROM permission_templates ORDER BY name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<Option<PermissionTemplate>> {
+    sqlx::query_as(
+        "SELECT id, name, description, permissions, created_at, updated_at FROM permission_templates WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn upsert_template(conn: &mut PgConnection, t: &PermissionTemplate) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO permission_templates (id, name, description, permissions, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET name = $2, description = $3, permissions = $4, updated_at = $6",
+    )
+    .bind(t.id)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(&t.permissions)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether any organization member holds the template as their role.
+pub async fn template_in_use(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_members WHERE role = $1)").bind(name).fetch_one(conn).await
+}
+
+pub async fn delete_template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<bool> {
+    Ok(sqlx::query("DELETE FROM permission_templates WHERE id = $1").bind(id).execute(conn).await?.rows_affected() == 1)
+}

@@ -1,0 +1,420 @@
+//! SQL for organizations, members, invitations, teams and permission templates.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection};
+
+use crate::model::{InvitationId, OrgId, OrgKind, TeamId, UserId};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrgRow {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub parent_id: Option<OrgId>,
+    pub description: String,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub settings: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+const ORG_COLUMNS: &str = "o.id, o.slug, o.name, o.kind, o.parent_id, o.description, o.website, o.email, o.country, o.city, o.settings, o.created_at";
+
+pub async fn insert_org(conn: &mut PgConnection, org: &OrgRow, created_by: UserId) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO organizations (id, slug, name, kind, parent_id, description, website, email, country, city, settings,
+                                    created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(org.id)
+    .bind(&org.slug)
+    .bind(&org.name)
+    .bind(org.kind)
+    .bind(org.parent_id)
+    .bind(&org.description)
+    .bind(&org.website)
+    .bind(&org.email)
+    .bind(&org.country)
+    .bind(&org.city)
+    .bind(&org.settings)
+    .bind(created_by)
+    .bind(org.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_org(conn: &mut PgConnection, org: &OrgRow, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE organizations SET name = $2, description = $3, website = $4, email = $5, country = $6, city = $7,
+                                  settings = $8, updated_at = $9
+         WHERE id = $1",
+    )
+    .bind(org.id)
+    .bind(&org.name)
+    .bind(&org.description)
+    .bind(&org.website)
+    .bind(&org.email)
+    .bind(&org.country)
+    .bind(&org.city)
+    .bind(&org.settings)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<Option<OrgRow>> {
+    sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Locks the organization row: every membership change of one organization runs one at a time.
+pub async fn lock_org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+#[derive(Debug, FromRow)]
+pub struct MyOrgRow {
+    #[sqlx(flatten)]
+    pub org: OrgRow,
+    pub role: String,
+}
+
+/// The organizations `user` belongs to, by id, after `after`.
+pub async fn orgs_of(
+    conn: &mut PgConnection,
+    user: UserId,
+    after: Option<OrgId>,
+    limit: i64,
+) -> sqlx::Result<Vec<MyOrgRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {ORG_COLUMNS}, m.role FROM org_members m JOIN organizations o ON o.id = m.org_id
+         WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
+    ))
+    .bind(user)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn member_role(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(user)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn template_permissions(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<Vec<String>>> {
+    sqlx::query_scalar("SELECT permissions FROM permission_templates WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn add_member(
+    conn: &mut PgConnection,
+    org: OrgId,
+    user: UserId,
+    role: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(org)
+    .bind(user)
+    .bind(role)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_member_role(conn: &mut PgConnection, org: OrgId, user: UserId, role: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE org_members SET role = $3 WHERE org_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(user)
+        .bind(role)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_member(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn owner_count(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM org_members WHERE org_id = $1 AND role = 'owner'")
+        .bind(org)
+        .fetch_one(conn)
+        .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct MemberRow {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+pub async fn member(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<Option<MemberRow>> {
+    sqlx::query_as(
+        "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at
+         FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn members(
+    conn: &mut PgConnection,
+    org: OrgId,
+    after: Option<UserId>,
+    limit: i64,
+) -> sqlx::Result<Vec<MemberRow>> {
+    sqlx::query_as(
+        "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at
+         FROM org_members m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1 AND ($2::uuid IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3",
+    )
+    .bind(org)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct InvitationRow {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at";
+
+pub async fn insert_invitation(conn: &mut PgConnection, inv: &InvitationRow, token_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO org_invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(inv.id)
+    .bind(inv.org_id)
+    .bind(&inv.email)
+    .bind(&inv.role)
+    .bind(token_hash)
+    .bind(inv.invited_by)
+    .bind(inv.created_at)
+    .bind(inv.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn pending_invitations(
+    conn: &mut PgConnection,
+    org: OrgId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<InvitationRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > $2
+         ORDER BY created_at, id"
+    ))
+    .bind(org)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// The invitation for a token, locked for the rest of the transaction.
+pub async fn invitation_by_token(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<InvitationRow>> {
+    sqlx::query_as(&format!("SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE token_hash = $1 FOR UPDATE"))
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Closes a pending invitation (accepted, declined, revoked); an expired pending one is closed as revoked
+/// first so that a new invitation to the same address can be made.
+pub async fn close_invitation(
+    conn: &mut PgConnection,
+    id: InvitationId,
+    status: &str,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE org_invitations SET status = $2, responded_at = $4, responded_by = $3 WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn revoke_invitation(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: InvitationId,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE org_invitations SET status = 'revoked', responded_at = $4, responded_by = $3
+         WHERE id = $1 AND org_id = $2 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Closes expired pending invitations to `email` in `org`, freeing the address for a new one.
+pub async fn expire_stale_invitations(
+    conn: &mut PgConnection,
+    org: OrgId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE org_invitations SET status = 'revoked', responded_at = $3
+         WHERE org_id = $1 AND lower(email) = lower($2) AND status = 'pending' AND expires_at <= $3",
+    )
+    .bind(org)
+    .bind(email)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_member_by_email(conn: &mut PgConnection, org: OrgId, email: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id
+                        WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
+    )
+    .bind(org)
+    .bind(email)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct TeamRow {
+    pub id: TeamId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub member_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_team(conn: &mut PgConnection, team: &TeamRow) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO teams (id, org_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(team.id)
+        .bind(team.org_id)
+        .bind(&team.name)
+        .bind(&team.description)
+        .bind(team.created_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn teams(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<Vec<TeamRow>> {
+    sqlx::query_as(
+        "SELECT t.id, t.org_id, t.name, t.description, t.created_at,
+                (SELECT count(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count
+         FROM teams t WHERE t.org_id = $1 ORDER BY lower(t.name)",
+    )
+    .bind(org)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn team_exists(conn: &mut PgConnection, org: OrgId, team: TeamId) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1 AND org_id = $2)")
+        .bind(team)
+        .bind(org)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn delete_team(conn: &mut PgConnection, org: OrgId, team: TeamId) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM teams WHERE id = $1 AND org_id = $2").bind(team).bind(org).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn add_team_member(
+    conn: &mut PgConnection,
+    org: OrgId,
+    team: TeamId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO team_members (team_id, org_id, user_id, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(team)
+    .bind(org)
+    .bind(user)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_team_member(conn: &mut PgConnection, team: TeamId, user: UserId) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+        .bind(team)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn team_members(conn: &mut PgConnection, team: TeamId) -> sqlx::Result<Vec<MemberRow>> {
+    sqlx::query_as(
+        "SELECT m.user_id, u.username, u.display_name, m.role, tm.added_at AS joined_at
+         FROM team_members tm JOIN org_members m ON m.org_id = tm.org_id AND m.user_id = tm.user_id
+         JOIN users u ON u.id = tm.user_id
+         WHERE tm.team_id = $1 ORDER BY lower(u.username)",
+    )
+    .bind(team)
+    .fetch_all(conn)
+    .await
+}
