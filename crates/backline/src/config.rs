@@ -85,6 +85,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKLINE_REQUEST_TIMEOUT", default_value_t = 30.0)]
     pub request_timeout: f64,
 
+    /// Requests one client address may make per minute, across every process (0: no limit).
+    #[arg(long, env = "BACKLINE_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    pub rate_limit_per_minute: u32,
+
     /// Seconds given to requests in flight to finish after SIGINT or SIGTERM.
     #[arg(long, env = "BACKLINE_SHUTDOWN_GRACE", default_value_t = 20.0)]
     pub shutdown_grace: f64,

@@ -6,6 +6,7 @@ pub mod database;
 
 use axum::Router;
 use platform::http::{EdgeLimits, edge};
+use platform::ratelimit::{self, Limit};
 use platform::{AppContext, demo, openapi, ops};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -45,13 +46,17 @@ pub fn openapi_document() -> OpenApiDoc {
     api().1
 }
 
-/// The whole application, ready to serve.
-pub fn app(ctx: AppContext, limits: EdgeLimits) -> Router {
+/// The whole application, ready to serve. `per_client` is the general rate limit per client address.
+pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Router {
     let (routes, doc) = api();
     let doc = std::sync::Arc::new(doc);
-    let routes = routes
+    let mut routes = routes
         .merge(openapi::docs_router())
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
+    if let Some(limit) = per_client {
+        let state = ratelimit::PerClient { pool: ctx.db.clone(), clock: ctx.clock.clone(), limit };
+        routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));
+    }
     edge(routes, limits, ctx.metrics.clone()).with_state(ctx)
 }
 

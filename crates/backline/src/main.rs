@@ -82,7 +82,9 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
         request_timeout: args.request_timeout(),
         ..EdgeLimits::default()
     };
-    let app = backline::app(ctx, limits);
+    let per_client = (args.rate_limit_per_minute > 0)
+        .then(|| platform::ratelimit::Limit::new(args.rate_limit_per_minute, Duration::from_secs(60)));
+    let app = backline::app(ctx, limits, per_client);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

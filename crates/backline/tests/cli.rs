@@ -261,6 +261,14 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
         .await
         .unwrap();
     assert_eq!(users, identity::demo::DEMO_USERS.len() as i64);
+    let (orgs, teams, subs): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM organizations), (SELECT count(*) FROM teams),
+                (SELECT count(*) FROM organizations WHERE parent_id IS NOT NULL)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((orgs, teams, subs), (5, 4, 1));
     assert!(!dir.path().join("pgdata").exists(), "no embedded cluster may be created with DATABASE_URL");
 }
 

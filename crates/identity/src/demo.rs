@@ -1,9 +1,11 @@
-//! Identity's demo data: one verified user for every persona, all with the password [`DEMO_PASSWORD`].
-//! The logins are listed in `docs/identity.md`.
+//! Identity's demo data: one verified user for every persona, all with the password [`DEMO_PASSWORD`],
+//! and organizations with members and teams. The logins are listed in `docs/identity.md`.
 
 use platform::demo::{Dataset, LoadFuture};
 use sqlx::PgConnection;
 
+use crate::model::{OrgId, OrgKind, TeamId};
+use crate::repo::organizations::{self as orgs, OrgRow, TeamRow};
 use crate::{password, service};
 
 pub const DEMO_PASSWORD: &str = "backline-demo";
@@ -33,9 +35,90 @@ fn load(conn: &mut PgConnection) -> LoadFuture<'_> {
     Box::pin(async move {
         let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
         let now = chrono::Utc::now();
+        let mut ids = std::collections::HashMap::new();
         for (username, display_name, roles) in DEMO_USERS {
             let email = format!("{username}@demo.backline.test");
-            service::create_verified_user(conn, &email, username, display_name, &hash, roles, now).await?;
+            let id = service::create_verified_user(conn, &email, username, display_name, &hash, roles, now).await?;
+            ids.insert(*username, id);
+        }
+        let user = |name: &str| ids[name];
+        // (slug, name, kind, parent slug, owner, [(member, role)], [(team, [members])])
+        type Demo<'a> = (
+            &'a str,
+            &'a str,
+            OrgKind,
+            Option<&'a str>,
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            &'a [(&'a str, &'a [&'a str])],
+        );
+        let demo: &[Demo<'_>] = &[
+            (
+                "lumen-records",
+                "Lumen Records",
+                OrgKind::Label,
+                None,
+                "lumen_records",
+                &[("nova", "member"), ("midnight_manager", "admin"), ("staff", "viewer")],
+                &[("A&R", &["lumen_records", "midnight_manager"]), ("Artists", &["nova"])],
+            ),
+            ("lumen-jazz", "Lumen Jazz", OrgKind::SubLabel, Some("lumen-records"), "lumen_records", &[], &[]),
+            (
+                "velvet-room",
+                "The Velvet Room",
+                OrgKind::Venue,
+                None,
+                "velvet_room",
+                &[("olga_events", "member")],
+                &[("Door staff", &["olga_events"])],
+            ),
+            ("pete-presents", "Pete Presents", OrgKind::Promoter, None, "promo_pete", &[("olga_events", "admin")], &[]),
+            (
+                "acme-brand-studio",
+                "Acme Brand Studio",
+                OrgKind::Company,
+                None,
+                "acme_brand",
+                &[("fiona_design", "member")],
+                &[("Campaigns", &["acme_brand", "fiona_design"])],
+            ),
+        ];
+        let mut slugs: std::collections::HashMap<&str, OrgId> = std::collections::HashMap::new();
+        for (slug, name, kind, parent, owner, members, teams) in demo {
+            let org = OrgRow {
+                id: OrgId::new(),
+                slug: (*slug).to_owned(),
+                name: (*name).to_owned(),
+                kind: *kind,
+                parent_id: parent.map(|p| slugs[p]),
+                description: format!("{name}: demo organization."),
+                website: None,
+                email: None,
+                country: Some("DE".into()),
+                city: Some("Berlin".into()),
+                settings: serde_json::json!({}),
+                created_at: now,
+            };
+            orgs::insert_org(conn, &org, user(owner)).await?;
+            orgs::add_member(conn, org.id, user(owner), "owner", now).await?;
+            for (member, role) in *members {
+                orgs::add_member(conn, org.id, user(member), role, now).await?;
+            }
+            for (team_name, team_members) in *teams {
+                let team = TeamRow {
+                    id: TeamId::new(),
+                    org_id: org.id,
+                    name: (*team_name).to_owned(),
+                    description: String::new(),
+                    member_count: 0,
+                    created_at: now,
+                };
+                orgs::insert_team(conn, &team).await?;
+                for member in *team_members {
+                    orgs::add_team_member(conn, org.id, team.id, user(member), now).await?;
+                }
+            }
+            slugs.insert(slug, org.id);
         }
         Ok(())
     })

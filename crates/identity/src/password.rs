@@ -1,6 +1,6 @@
 //! Password hashing with Argon2id (m = 19456 KiB, t = 2, p = 1, the OWASP baseline). Hashing runs on the
-//! blocking pool, at most one per core at a time, so that a flood of logins queues here instead of
-//! starving every other request. Verifying a login for an unknown account still runs one full
+//! blocking pool on at most half the cores at a time (at least one), so that a flood of logins queues
+//! here and the other cores keep answering every other request. Verifying a login for an unknown account still runs one full
 //! verification against a dummy hash, so that timing does not reveal which accounts exist.
 
 use std::sync::LazyLock;
@@ -19,8 +19,10 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-static PERMITS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    Semaphore::new((cores / 2).max(1))
+});
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("dummy password for timing equality"));
 

@@ -55,3 +55,29 @@ pub fn too_many(retry_after_secs: i64) -> ApiError {
             .unwrap_or(axum::http::HeaderValue::from_static("60")),
     )
 }
+
+/// The general per-client limit: every request from one address counts against `limit`, across every
+/// Backline process on the database. Health, readiness and metrics probes are not counted. A request
+/// with no known peer address (in-process calls) is not counted either.
+#[derive(Clone)]
+pub struct PerClient {
+    pub pool: sqlx::PgPool,
+    pub clock: crate::clock::SharedClock,
+    pub limit: Limit,
+}
+
+pub async fn per_client(
+    axum::extract::State(state): axum::extract::State<PerClient>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let exempt = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if let (false, Some(ip)) = (exempt, peer)
+        && let Err(refusal) = hit(&state.pool, &format!("client:{ip}"), state.limit, state.clock.now()).await
+    {
+        return refusal.into_response();
+    }
+    next.run(req).await
+}

@@ -220,3 +220,28 @@ async fn request_id_is_taken_from_the_request_or_made() {
     let res = app.get("/nowhere").header("x-request-id", "req-404").send().await;
     assert_eq!(res.assert_problem(StatusCode::NOT_FOUND, "route_not_found")["request_id"], "req-404");
 }
+
+#[tokio::test]
+async fn the_per_client_limit_is_shared_by_every_instance_on_the_database() {
+    use platform::ratelimit::Limit;
+    let limit = Limit::new(3, Duration::from_secs(60));
+    let app = TestApp::new(|ctx| backline::app(ctx, EdgeLimits::default(), Some(limit))).await;
+    // A second instance, as another process would be: its own router, the same database.
+    let other = backline::app(app.ctx.clone(), EdgeLimits::default(), Some(limit));
+    let from = |ip: &str, path: &str| {
+        let addr: std::net::SocketAddr = format!("{ip}:5000").parse().unwrap();
+        Request::get(path).extension(axum::extract::ConnectInfo(addr)).body(Body::empty()).unwrap()
+    };
+    app.send(from("203.0.113.5", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
+    let second = tower::ServiceExt::oneshot(other.clone(), from("203.0.113.5", "/v1/me")).await.unwrap();
+    assert_eq!(second.status(), StatusCode::UNAUTHORIZED);
+    app.send(from("203.0.113.5", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
+    let fourth = tower::ServiceExt::oneshot(other, from("203.0.113.5", "/v1/me")).await.unwrap();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(fourth.headers().contains_key("retry-after"));
+    // Probes are never limited; other clients are not affected; the window reopens.
+    app.send(from("203.0.113.5", "/healthz")).await.assert_status(StatusCode::OK);
+    app.send(from("203.0.113.6", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
+    app.clock.advance(chrono::Duration::seconds(60));
+    app.send(from("203.0.113.5", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
+}

@@ -32,7 +32,7 @@ async fn readyz_is_ready_on_a_migrated_database() {
 async fn readyz_refuses_while_migrations_are_pending() {
     let db = TestDb::empty().await;
     let ctx = AppContext::new(db.pool.clone(), "http://backline.test");
-    let router = backline::app(ctx, EdgeLimits::default());
+    let router = backline::app(ctx, EdgeLimits::default(), None);
     let res = tower::ServiceExt::oneshot(
         router,
         axum::http::Request::get("/readyz").body(axum::body::Body::empty()).unwrap(),
@@ -55,7 +55,7 @@ async fn readyz_refuses_while_the_database_is_down_and_recovers() {
     db::migrate(&pool).await.unwrap();
     let ctx = AppContext::new(pool.clone(), "http://backline.test").with_clock(Arc::new(SystemClock));
     let check = |ctx: AppContext| async move {
-        let router = backline::app(ctx, EdgeLimits::default());
+        let router = backline::app(ctx, EdgeLimits::default(), None);
         let req = axum::http::Request::get("/readyz").body(axum::body::Body::empty()).unwrap();
         let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
         let status = res.status();

@@ -3,7 +3,7 @@ use testkit::TestApp;
 
 /// The whole Backline application over a fresh database.
 pub async fn app() -> TestApp {
-    TestApp::new(|ctx| backline::app(ctx, EdgeLimits::default())).await
+    TestApp::new(|ctx| backline::app(ctx, EdgeLimits::default(), None)).await
 }
 
 pub const PASSWORD: &str = "correct horse battery";
