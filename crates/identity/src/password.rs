@@ -1,6 +1,6 @@
-//! Password hashing with Argon2id (m = 19456 KiB, t = 2, p = 1, the OWASP baseline). Hashing runs on the
-//! blocking pool on at most half the cores at a time (at least one), so that a flood of logins queues
-//! here and the other cores keep answering every other request. Verifying a login for an unknown account still runs one full
+//! Password hashing with Argon2id (m = 19456 KiB, t = 2, p = 1, the OWASP baseline). Hashing runs on
+//! threads of its own, at lowered priority, one per two cores (at least one): a flood of logins queues
+//! here, and the scheduler always prefers the threads that answer every other request. Verifying a login for an unknown account still runs one full
 //! verification against a dummy hash, so that timing does not reveal which accounts exist.
 
 use std::sync::LazyLock;
@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
@@ -19,9 +18,33 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads and the queue that feeds them.
+static POOL: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    Semaphore::new((cores / 2).max(1))
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+    for i in 0..(cores / 2).max(1) {
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new().name(format!("password-hash-{i}")).spawn(move || {
+            platform::threads::lower_current_thread_priority();
+            loop {
+                let job = match rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            }
+        });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "cannot start a password hashing thread");
+        }
+    }
+    tx
 });
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("dummy password for timing equality"));
@@ -40,9 +63,14 @@ fn verify_blocking(password: &str, stored: Option<&str>) -> bool {
     argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
 }
 
+/// Runs `work` on the hashing threads and waits for its result without blocking the runtime.
 async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let _permit = PERMITS.acquire().await?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    POOL.send(Box::new(move || {
+        let _ = tx.send(work());
+    }))
+    .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+    Ok(rx.await?)
 }
 
 /// Hashes a new password.

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod ratelimit;
 pub mod server;
 pub mod telemetry;
+pub mod threads;
 
 pub use context::AppContext;
 pub use error::{ApiError, ApiResult, FieldError};

@@ -215,17 +215,20 @@ pub async fn login(
     let login_key = req.login.trim().to_lowercase();
     ratelimit::hit(&ctx.db, &format!("login:{login_key}:{}", client_key(meta)), settings.login_limit, now).await?;
 
-    let mut conn = ctx.db.acquire().await?;
-    let user = repo::user_by_login(&mut conn, &req.login).await?;
+    // No connection is held while the password is checked: logins queue for the hashing pool, and a
+    // queue that held connections would starve every other request of the database.
+    let user = repo::user_by_login(&mut *ctx.db.acquire().await?, &req.login).await?;
     if let Some(locked_until) = user.as_ref().and_then(|u| u.locked_until).filter(|t| *t > now) {
         return Err(IdentityError::AccountLocked { retry_after_secs: (locked_until - now).num_seconds().max(1) }.into());
     }
     let ok = password::verify(req.password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if ok => user,
-        other => return Err(failed_login(&mut conn, settings, other.map(|u| u.id), meta, now).await?),
+        other => {
+            let mut conn = ctx.db.acquire().await?;
+            return Err(failed_login(&mut conn, settings, other.map(|u| u.id), meta, now).await?);
+        }
     };
-    drop(conn);
     if user.status == UserStatus::Suspended {
         return Err(IdentityError::AccountSuspended.into());
     }

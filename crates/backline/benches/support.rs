@@ -1,0 +1,167 @@
+//! What the benchmarks share: the real application served over TCP, a minimal keep-alive HTTP/1.1
+//! client (so the measurement has no client library in it), and latency statistics.
+
+#![allow(dead_code, clippy::print_stdout)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use platform::AppContext;
+use platform::http::EdgeLimits;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Serves Backline over `ctx` on a loopback port. The general per-client limit is off: every load
+/// connection comes from one address.
+pub async fn serve(ctx: AppContext) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = backline::app(ctx, EdgeLimits::default(), None);
+    tokio::spawn(platform::server::serve(listener, app, std::future::pending(), Duration::from_secs(1)));
+    addr
+}
+
+pub struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self { stream: BufReader::new(stream) }
+    }
+
+    /// Sends one request on the kept-alive connection; returns the status and body.
+    pub async fn send(&mut self, method: &str, path: &str, bearer: Option<&str>, body: Option<&str>) -> (u16, Vec<u8>) {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
+        if let Some(token) = bearer {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        self.stream.get_mut().write_all(head.as_bytes()).await.unwrap();
+
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.unwrap();
+        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        (status, body)
+    }
+}
+
+/// Latencies of one kind of request.
+#[derive(Default)]
+pub struct Latencies(pub Vec<Duration>);
+
+impl Latencies {
+    pub fn merge(parts: Vec<Latencies>) -> Self {
+        Self(parts.into_iter().flat_map(|l| l.0).collect())
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    pub fn rate(&self, over: Duration) -> f64 {
+        self.0.len() as f64 / over.as_secs_f64()
+    }
+}
+
+/// One request on a kept-alive connection, returning how long it took.
+pub type Work =
+    Arc<dyn for<'c> Fn(&'c mut Client, usize) -> Pin<Box<dyn Future<Output = Duration> + Send + 'c>> + Send + Sync>;
+
+/// Runs `work` in a loop on `connections` connections (each its own, kept alive) for `duration`.
+pub async fn load(addr: SocketAddr, connections: usize, duration: Duration, work: Work) -> Latencies {
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let mut latencies = Latencies::default();
+            let mut i = 0;
+            while Instant::now() < deadline {
+                latencies.0.push(work(&mut client, i).await);
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut parts = Vec::new();
+    for task in tasks {
+        parts.push(task.await.unwrap());
+    }
+    Latencies::merge(parts)
+}
+
+/// Runs `work` at a fixed rate per connection (an open loop) for `duration`. Each latency is measured
+/// from the moment the request was due, so a stall delays every request behind it in the measurement too
+/// (no coordinated omission).
+pub async fn load_paced(
+    addr: SocketAddr,
+    connections: usize,
+    per_second: f64,
+    duration: Duration,
+    work: Work,
+) -> Latencies {
+    let interval = Duration::from_secs_f64(1.0 / per_second);
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let mut latencies = Latencies::default();
+            // Connections start spread over one interval.
+            let offset = interval.mul_f64(c as f64 / connections as f64);
+            let mut i = 0u32;
+            loop {
+                let due = start + offset + interval * i;
+                if due.duration_since(start) >= duration {
+                    return latencies;
+                }
+                tokio::time::sleep_until(due).await;
+                work(&mut client, i as usize).await;
+                latencies.0.push(due.elapsed());
+                i += 1;
+            }
+        }));
+    }
+    let mut parts = Vec::new();
+    for task in tasks {
+        parts.push(task.await.unwrap());
+    }
+    Latencies::merge(parts)
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
