@@ -57,6 +57,7 @@ pub fn edge<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: EdgeLim
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        .layer(middleware::from_fn(refuse_nul_in_uri))
         .layer(middleware::from_fn(problem_for_framework_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(limits, timeouts))
@@ -145,6 +146,16 @@ async fn timeouts(State(limits): State<EdgeLimits>, req: Request, next: Next) ->
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
         .into_response(),
     }
+}
+
+/// PostgreSQL text cannot hold the NUL character; a path or query carrying one is refused up front.
+async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
+    let uri = req.uri().to_string();
+    if uri.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0') {
+        return ApiError::bad_request("invalid_character", "The path or query contains the NUL character (%00).")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -78,6 +78,9 @@ fn body_error(rejection: &axum::extract::rejection::BytesRejection) -> ApiError 
 
 /// Parses a JSON document into `T`, naming the offending field on failure.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_escaped_nul(bytes) {
+        return Err(nul_error(bytes));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(deserializer) {
         Ok(value) => Ok(value),
@@ -96,6 +99,52 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     }
+}
+
+/// Whether a JSON text has a `\u0000` escape: PostgreSQL text cannot hold the NUL character, so such a
+/// value is refused at the edge rather than failing in the database. (JSON forbids a raw NUL in strings.)
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                return true;
+            }
+            i += 2; // skip the escaped character, so that `\\u0000` (a backslash, then text) is not a NUL
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Names the field that holds a NUL character.
+fn nul_error(bytes: &[u8]) -> ApiError {
+    fn find(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                if k.contains('\0') {
+                    return Some(path.to_owned());
+                }
+                find(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+            }),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, v)| find(v, &format!("{path}[{i}]")))
+            }
+            _ => None,
+        }
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| find(&v, ""))
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError::validation(vec![FieldError::new(
+        field,
+        "invalid_character",
+        "must not contain the NUL character (\\u0000)",
+    )])
 }
 
 /// Turns serde's data error into a field error with a stable code.
@@ -188,6 +237,18 @@ mod tests {
         assert_eq!(err.code(), "malformed_json");
         let err = parse::<Body>(br#"{"name": "a",,}"#).unwrap_err();
         assert_eq!(err.code(), "malformed_json");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_their_field() {
+        let err = parse::<Body>(br#"{"name":"a\u0000b","items":[]}"#).unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(field_of(&err), ("name", "invalid_character"));
+        let err = parse::<serde_json::Value>(br#"{"items":[{"x":"\u0000"}]}"#).unwrap_err();
+        assert_eq!(field_of(&err), ("items[0].x", "invalid_character"));
+        // An escaped backslash followed by the text u0000 is no NUL.
+        let ok = parse::<Body>(br#"{"name":"a\\u0000","items":[]}"#).unwrap();
+        assert_eq!(ok.name, "a\\u0000");
     }
 
     #[test]

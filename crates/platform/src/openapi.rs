@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, RefOr, ServerBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, ServerBuilder};
 
 const BUNDLE_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
 const CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
@@ -77,8 +77,52 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         ),
     );
     doc.servers = Some(vec![ServerBuilder::new().url("/").description(Some("This Backline server")).build()]);
+    add_common_responses(&mut doc);
     describe_every_response(&mut doc);
     doc
+}
+
+/// Declares on every operation the answers the edge gives to any route (see docs/api.md), so that the
+/// document lists every status a client can receive.
+fn add_common_responses(doc: &mut OpenApi) {
+    let problem = || {
+        RefOr::T(
+            ResponseBuilder::new()
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in &mut doc.paths.paths {
+        let under_api = path.starts_with("/v1/");
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let has_body = operation.request_body.is_some();
+            let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut common: Vec<&str> = vec!["503"];
+            if under_api {
+                common.push("429");
+            }
+            if has_body || has_params {
+                common.extend(["400", "422"]);
+            }
+            if has_body {
+                common.extend(["408", "413", "415"]);
+            }
+            if secured {
+                common.extend(["401", "403"]);
+            }
+            if path.contains('{') {
+                common.push("404");
+            }
+            for status in common {
+                operation.responses.responses.entry(status.to_owned()).or_insert_with(problem);
+            }
+        }
+    }
 }
 
 /// OpenAPI requires a description on every response; where a handler gave none, use the status's phrase.

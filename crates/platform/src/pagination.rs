@@ -17,6 +17,7 @@ pub const MAX_LIMIT: u32 = 200;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// How many items to return (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -34,9 +35,9 @@ impl PageParams {
         }
     }
 
-    /// The decoded cursor, if any.
+    /// The decoded cursor, if any (an empty `cursor=` means the first page).
     pub fn cursor<T: for<'de> Deserialize<'de>>(&self) -> Result<Option<T>, ApiError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+        self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()
     }
 }
 
@@ -111,6 +112,8 @@ mod tests {
         assert_eq!(decode_cursor::<i32>(&cursor).unwrap(), 2);
         assert!(decode_cursor::<i32>("zz").is_err());
         assert!(decode_cursor::<i32>("abc").is_err());
+        let empty = PageParams { limit: None, cursor: Some(String::new()) };
+        assert_eq!(empty.cursor::<i32>().unwrap(), None);
         let last = Page::from_overfetch(vec![1, 2], 2, |n| *n);
         assert!(last.next_cursor.is_none());
     }

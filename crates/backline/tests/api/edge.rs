@@ -245,3 +245,26 @@ async fn the_per_client_limit_is_shared_by_every_instance_on_the_database() {
     app.clock.advance(chrono::Duration::seconds(60));
     app.send(from("203.0.113.5", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_nul_character_is_refused_before_it_reaches_the_database() {
+    let app = probe(EdgeLimits::default()).await;
+    let res = app
+        .post("/echo")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"name":"a\u0000","quantity":1}"#)
+        .send()
+        .await;
+    let problem = res.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "name");
+    assert_eq!(problem["errors"][0]["code"], "invalid_character");
+    app.get("/items/1%00").send().await.assert_problem(StatusCode::BAD_REQUEST, "invalid_character");
+    app.get("/items/1?q=%00").send().await.assert_problem(StatusCode::BAD_REQUEST, "invalid_character");
+    // The real login route, which once answered 500 here.
+    let real = crate::support::app().await;
+    let res = real.post("/v1/auth/login").json(&serde_json::json!({"login": "a\u{0}", "password": "x"})).send().await;
+    assert_eq!(
+        res.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "login"
+    );
+}

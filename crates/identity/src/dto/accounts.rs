@@ -9,14 +9,15 @@ use crate::model::{ApiKeyId, SessionId, UserId, UserStatus};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email, max_length = 254)]
     pub email: String,
     /// 3–50 letters, digits, `_` and `-`; unique regardless of case.
-    #[schema(example = "ana_beats")]
+    #[schema(example = "ana_beats", pattern = "^[A-Za-z0-9_-]{3,50}$")]
     pub username: String,
-    #[schema(example = "Ana Beats")]
+    #[schema(example = "Ana Beats", min_length = 1, max_length = 100)]
     pub display_name: String,
     /// 8–256 characters; not a common password, not the email or username.
+    #[schema(min_length = 8, max_length = 256, example = "a long secret phrase")]
     pub password: String,
     /// Personas to take on: artist, band_manager, promoter, organizer, venue_manager, label, client,
     /// freelancer, creator, sponsor, fan. A label account needs an admin's approval.
@@ -85,6 +86,7 @@ pub struct ForgotPasswordRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     pub token: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -92,6 +94,7 @@ pub struct ResetPasswordRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 
@@ -142,8 +145,10 @@ pub struct SessionList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
+    #[schema(min_length = 1, max_length = 100, example = "reporting script")]
     pub name: String,
     /// Permissions the key may use (`profile.read`, `profile.*`, or `*`); see the permission catalog.
+    #[schema(min_items = 1, example = json!(["profile.read"]))]
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
 }

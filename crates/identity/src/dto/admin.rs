@@ -15,6 +15,7 @@ pub struct UserQuery {
     pub q: Option<String>,
     pub status: Option<UserStatus>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -48,6 +49,7 @@ pub struct EventQuery {
     /// `info`, `warning` or `critical`.
     pub severity: Option<String>,
     pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -79,6 +81,7 @@ pub struct AuditQuery {
     pub actor_user_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -110,10 +113,12 @@ pub struct AuditList {
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
     /// 2–50 lower-case letters, digits and `_`; usable as an organization role.
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,49}$", example = "talent_scout")]
     pub name: String,
     #[serde(default)]
     pub description: String,
     /// Permissions from the catalog.
+    #[schema(min_items = 1, example = json!(["organizations.read", "members.read"]))]
     pub permissions: Vec<String>,
 }
 

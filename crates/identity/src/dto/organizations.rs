@@ -10,9 +10,9 @@ use crate::model::{InvitationId, OrgId, OrgKind, TeamId, UserId};
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
     /// 3–63 lower-case letters, digits and inner hyphens; unique.
-    #[schema(example = "lumen-records")]
+    #[schema(example = "lumen-records", pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
     pub slug: String,
-    #[schema(example = "Lumen Records")]
+    #[schema(example = "Lumen Records", min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrgKind,
     /// The parent organization (a sub-label's label); you must manage it.
@@ -21,6 +21,7 @@ pub struct CreateOrgRequest {
     pub website: Option<String>,
     pub email: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Za-z]{2}$", example = "DE")]
     pub country: Option<String>,
     pub city: Option<String>,
     /// Free-form settings object.

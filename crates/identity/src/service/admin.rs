@@ -144,12 +144,18 @@ pub async fn set_roles(
     Ok(user_dto(&updated))
 }
 
+/// An empty filter (`?kind=`) means no filter.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
 pub async fn security_events(
     ctx: &AppContext,
     principal: &Principal,
     q: dto::EventQuery,
 ) -> Result<dto::SecurityEventList, ApiError> {
     authz::authorize(principal, "security_events.read", Target::Platform)?;
+    let q = dto::EventQuery { severity: non_empty(q.severity), kind: non_empty(q.kind), ..q };
     let page = page_of(q.limit, q.cursor.clone());
     let limit = page.limit()?;
     let before: Option<Uuid> = page.cursor()?;
@@ -166,6 +172,7 @@ pub async fn audit_log(
     org: Option<OrgId>,
     q: dto::AuditQuery,
 ) -> Result<dto::AuditList, ApiError> {
+    let q = dto::AuditQuery { resource_type: non_empty(q.resource_type), resource_id: non_empty(q.resource_id), ..q };
     let mut conn = ctx.db.acquire().await?;
     match org {
         None => authz::authorize(principal, "audit.read", Target::Platform)?,
