@@ -19,6 +19,19 @@ async fn only_admins_and_staff_reach_the_admin_routes() {
         app.get(&path).bearer(&user).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
         app.get(&path).send().await.assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
     }
+    let template = uuid::Uuid::now_v7();
+    let body = json!({"name": "x_role", "permissions": ["members.read"]});
+    let res = app.put(&format!("/v1/admin/permission-templates/{template}")).bearer(&user).json(&body).send().await;
+    res.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let res = app.delete(&format!("/v1/admin/permission-templates/{template}")).bearer(&user).send().await;
+    res.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let res = app
+        .put(&format!("/v1/admin/users/{user_id}/roles"))
+        .bearer(&user)
+        .json(&json!({"roles": ["admin"]}))
+        .send()
+        .await;
+    res.assert_problem(StatusCode::FORBIDDEN, "forbidden");
     for action in ["suspend", "reactivate", "approve"] {
         let res = app.post(&format!("/v1/admin/users/{user_id}/{action}")).bearer(&user).json(&json!({})).send().await;
         res.assert_problem(StatusCode::FORBIDDEN, "forbidden");

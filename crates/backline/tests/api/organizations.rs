@@ -465,3 +465,76 @@ async fn organization_audit_is_readable_by_its_managers_only() {
         .assert_problem(StatusCode::FORBIDDEN, "forbidden");
     app.get("/v1/admin/audit").bearer(&owner).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
 }
+
+#[tokio::test]
+async fn ids_of_another_organization_are_not_found_through_this_one() {
+    let app = app().await;
+    let (a, _, _) = signed_in(&app, "owner_of_a").await;
+    let (b, _, _) = signed_in(&app, "owner_of_b").await;
+    let (_, b_member, _) = signed_in(&app, "member_of_b").await;
+    let org_a = create_org(&app, &a, "org-a").await;
+    let org_b = create_org(&app, &b, "org-b").await;
+    let team_b =
+        app.post(&format!("/v1/orgs/{org_b}/teams")).bearer(&b).json(&json!({"name": "B team"})).send().await.value();
+    let team_b = team_b["id"].as_str().unwrap();
+    let inv_b = app
+        .post(&format!("/v1/orgs/{org_b}/invitations"))
+        .bearer(&b)
+        .json(&json!({"email": "z@example.com", "role": "member"}))
+        .send()
+        .await
+        .value();
+    let inv_b = inv_b["id"].as_str().unwrap();
+
+    // A manages org A, and names org B's objects through org A's paths: nothing is found, nothing changes.
+    app.delete(&format!("/v1/orgs/{org_a}/teams/{team_b}"))
+        .bearer(&a)
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    app.get(&format!("/v1/orgs/{org_a}/teams/{team_b}/members"))
+        .bearer(&a)
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    app.put(&format!("/v1/orgs/{org_a}/teams/{team_b}/members/{b_member}"))
+        .bearer(&a)
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    app.delete(&format!("/v1/orgs/{org_a}/invitations/{inv_b}"))
+        .bearer(&a)
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    app.patch(&format!("/v1/orgs/{org_a}/members/{b_member}"))
+        .bearer(&a)
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let teams = app.get(&format!("/v1/orgs/{org_b}/teams")).bearer(&b).send().await.value();
+    assert_eq!(teams["items"].as_array().unwrap().len(), 1);
+    let invitations = app.get(&format!("/v1/orgs/{org_b}/invitations")).bearer(&b).send().await.value();
+    assert_eq!(invitations["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_account_cannot_accept_an_invitation() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "verifier").await;
+    let org = create_org(&app, &owner, "verified-only").await;
+    crate::support::register(&app, "unverified").await;
+    let access = login(&app, "unverified", PASSWORD).await.value();
+    let access = access["access_token"].as_str().unwrap();
+    app.post(&format!("/v1/orgs/{org}/invitations"))
+        .bearer(&owner)
+        .json(&json!({"email": "unverified@example.com", "role": "member"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    // The newest mail to the address is the invitation.
+    let token = mailed_token(&app, "unverified@example.com").await;
+    let res = app.post("/v1/invitations/accept").bearer(access).json(&json!({"token": token})).send().await;
+    res.assert_problem(StatusCode::FORBIDDEN, "email_not_verified");
+}
