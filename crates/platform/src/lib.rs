@@ -13,6 +13,7 @@ pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod json;
 pub mod mail;
 pub mod metrics;

@@ -3,6 +3,7 @@
 mod admin;
 mod edge;
 mod identity;
+mod jobs;
 mod openapi;
 mod ops;
 mod organizations;

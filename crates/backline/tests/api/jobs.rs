@@ -1,0 +1,278 @@
+//! The durable job queue: outbox atomicity, retries and the dead state, leases, timers, uniqueness,
+//! schedules, and workers competing for one queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use platform::AppContext;
+use platform::clock::{ManualClock, SharedClock, SystemClock};
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry, WorkerConfig};
+use testkit::TestDb;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+const RECORD: JobKind =
+    JobKind::new("test.record").backoff(Duration::from_millis(10), Duration::from_millis(20)).max_attempts(3);
+const FAIL: JobKind =
+    JobKind::new("test.fail").backoff(Duration::from_millis(10), Duration::from_millis(20)).max_attempts(3);
+
+/// A database with a table the test handlers write to.
+async fn db() -> TestDb {
+    let db = TestDb::new().await;
+    sqlx::query("CREATE TABLE job_runs (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    db
+}
+
+fn ctx(db: &TestDb, clock: SharedClock) -> AppContext {
+    AppContext::new(db.pool.clone(), "http://backline.test").with_clock(clock)
+}
+
+fn registry(worker: &'static str) -> Registry {
+    let mut registry = Registry::new();
+    registry.register(RECORD, move |ctx: AppContext, job: Job| async move {
+        sqlx::query("INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)")
+            .bind(job.id)
+            .bind(worker)
+            .execute(&ctx.db)
+            .await?;
+        Ok(())
+    });
+    registry.register(FAIL, move |ctx: AppContext, job: Job| async move {
+        sqlx::query("INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)")
+            .bind(job.id)
+            .bind(worker)
+            .execute(&ctx.db)
+            .await?;
+        if job.payload["permanent"] == true {
+            Err(JobFailure::permanent("bad payload"))
+        } else {
+            Err(JobFailure::retry(format!("failure {}", job.attempts)))
+        }
+    });
+    registry
+}
+
+/// Starts a worker; stop it by sending on the returned channel.
+fn start(
+    ctx: AppContext,
+    registry: Registry,
+    name: &str,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let (tx, rx) = oneshot::channel();
+    let config = WorkerConfig { concurrency: 8, poll_interval: Duration::from_millis(20), id: name.to_owned() };
+    let handle = tokio::spawn(jobs::run(ctx, Arc::new(registry), config, async move {
+        let _ = rx.await;
+    }));
+    (tx, handle)
+}
+
+async fn enqueue(db: &TestDb, job: NewJob) -> Option<Uuid> {
+    let mut conn = db.pool.acquire().await.unwrap();
+    jobs::enqueue(&mut conn, job, Utc::now()).await.unwrap()
+}
+
+async fn state_of(db: &TestDb, id: Uuid) -> (String, i32, Option<String>) {
+    sqlx::query_as("SELECT state, attempts, last_error FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 10 s) until `check` holds.
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn runs(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM job_runs").fetch_one(&db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_job_and_a_committed_one_always_has_it() {
+    let db = db().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})), Utc::now()).await.unwrap();
+    tx.rollback().await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 0);
+
+    let mut tx = db.pool.begin().await.unwrap();
+    let id = jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})), Utc::now()).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let (stop, worker) = start(ctx(&db, Arc::new(SystemClock)), registry("w1"), "w1");
+    eventually("the job succeeds", || async { state_of(&db, id).await.0 == "succeeded" }).await;
+    assert_eq!(runs(&db).await, 1);
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn failures_retry_with_backoff_until_dead_and_permanent_ones_die_at_once() {
+    let db = db().await;
+    let retried = enqueue(&db, NewJob::new(FAIL, serde_json::json!({}))).await.unwrap();
+    let permanent = enqueue(&db, NewJob::new(FAIL, serde_json::json!({"permanent": true}))).await.unwrap();
+    let (stop, worker) = start(ctx(&db, Arc::new(SystemClock)), registry("w1"), "w1");
+    eventually("both are dead", || async {
+        state_of(&db, retried).await.0 == "dead" && state_of(&db, permanent).await.0 == "dead"
+    })
+    .await;
+    let (_, attempts, error) = state_of(&db, retried).await;
+    assert_eq!(attempts, 3, "max_attempts of the kind");
+    assert_eq!(error.as_deref(), Some("failure 3"));
+    assert_eq!(state_of(&db, permanent).await.1, 1);
+    let gaps: Vec<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM at - lag(at) OVER (ORDER BY at))::float8 FROM job_runs WHERE job_id = $1 ORDER BY at OFFSET 1",
+    )
+    .bind(retried)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(gaps.len(), 2);
+    assert!(gaps.iter().all(|g| *g >= 0.004), "retries wait for their backoff: {gaps:?}");
+
+    // An admin puts the dead job back; it runs (and fails) again.
+    let retried_job = jobs::admin::retry(&db.pool, retried, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(retried_job.state, "queued");
+    eventually("dead again after a fresh set of attempts", || async {
+        let (state, attempts, _) = state_of(&db, retried).await;
+        state == "dead" && attempts == 3
+    })
+    .await;
+    assert!(jobs::admin::retry(&db.pool, Uuid::now_v7(), Utc::now()).await.unwrap().is_none());
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn jobs_of_a_worker_whose_lease_expired_are_taken_up_again() {
+    let db = db().await;
+    let id = enqueue(&db, NewJob::new(RECORD, serde_json::json!({}))).await.unwrap();
+    // A worker claimed it, then died without a word.
+    sqlx::query("UPDATE jobs SET state = 'running', attempts = 1, locked_by = 'ghost', locked_until = now() + interval '1 hour' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let clock = ManualClock::at(Utc::now());
+    let (stop, worker) = start(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(runs(&db).await, 0, "not before the lease expires");
+    clock.advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
+    eventually("taken up and finished", || async { state_of(&db, id).await.0 == "succeeded" }).await;
+    assert_eq!(state_of(&db, id).await.1, 2, "the lost run counts as an attempt");
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_timer_fires_at_its_time_and_not_before() {
+    let db = db().await;
+    let clock = ManualClock::at(Utc::now());
+    let due = platform::clock::Clock::now(&clock) + chrono::Duration::hours(72);
+    let id = {
+        let mut conn = db.pool.acquire().await.unwrap();
+        jobs::enqueue(
+            &mut conn,
+            NewJob::new(RECORD, serde_json::json!({})).at(due),
+            platform::clock::Clock::now(&clock),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let (stop, worker) = start(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
+    clock.advance(chrono::Duration::hours(72) - chrono::Duration::seconds(1));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(state_of(&db, id).await.0, "queued", "one second early it has not fired");
+    clock.advance(chrono::Duration::seconds(1));
+    eventually("the timer fires", || async { state_of(&db, id).await.0 == "succeeded" }).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_uniqueness_key_holds_one_unfinished_job() {
+    let db = db().await;
+    let first = enqueue(&db, NewJob::new(RECORD, serde_json::json!({})).unique("booking:42:deadline")).await;
+    assert!(first.is_some());
+    assert!(enqueue(&db, NewJob::new(RECORD, serde_json::json!({})).unique("booking:42:deadline")).await.is_none());
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert!(jobs::cancel_unique(&mut conn, "booking:42:deadline", Utc::now()).await.unwrap());
+    drop(conn);
+    assert!(
+        enqueue(&db, NewJob::new(RECORD, serde_json::json!({})).unique("booking:42:deadline")).await.is_some(),
+        "free again once cancelled"
+    );
+}
+
+#[tokio::test]
+async fn competing_workers_run_every_job_exactly_once() {
+    let db = db().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    for _ in 0..300 {
+        jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})), Utc::now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let (stop_a, a) = start(ctx(&db, Arc::new(SystemClock)), registry("a"), "a");
+    let (stop_b, b) = start(ctx(&db, Arc::new(SystemClock)), registry("b"), "b");
+    eventually("all 300 done", || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        done == 300
+    })
+    .await;
+    stop_a.send(()).unwrap();
+    stop_b.send(()).unwrap();
+    a.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
+    let (total, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT job_id) FROM job_runs").fetch_one(&db.pool).await.unwrap();
+    assert_eq!((total, distinct), (300, 300), "none lost, none run twice");
+    let per_worker: Vec<i64> =
+        sqlx::query_scalar("SELECT count(*) FROM job_runs GROUP BY worker").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(per_worker.len(), 2, "both workers took part: {per_worker:?}");
+}
+
+#[tokio::test]
+async fn a_schedule_enqueues_once_per_due_time_across_workers() {
+    let db = db().await;
+    let clock = ManualClock::at("2026-03-01T10:00:30Z".parse().unwrap());
+    let scheduled = || {
+        let mut r = registry("s");
+        r.schedule("test.every_quarter", "*/15 * * * *", RECORD, serde_json::json!({"from": "schedule"})).unwrap();
+        r
+    };
+    let (stop_a, a) = start(ctx(&db, Arc::new(clock.clone())), scheduled(), "a");
+    let (stop_b, b) = start(ctx(&db, Arc::new(clock.clone())), scheduled(), "b");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(runs(&db).await, 0, "not due yet");
+    clock.set("2026-03-01T10:15:00Z".parse().unwrap());
+    eventually("the 10:15 run", || async { runs(&db).await == 1 }).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(runs(&db).await, 1, "two workers, one run");
+    let next: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT next_run_at FROM job_schedules WHERE name = 'test.every_quarter'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(next, "2026-03-01T10:30:00Z".parse::<chrono::DateTime<Utc>>().unwrap());
+    for (stop, worker) in [(stop_a, a), (stop_b, b)] {
+        stop.send(()).unwrap();
+        worker.await.unwrap().unwrap();
+    }
+}

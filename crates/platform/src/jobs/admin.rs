@@ -1,0 +1,85 @@
+//! Reading and repairing the queue: counts by kind and state, the jobs in a state, one job, and putting
+//! a dead job back in the queue.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct KindCount {
+    pub kind: String,
+    pub state: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct JobRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub priority: i16,
+    pub run_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub unique_key: Option<String>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, kind, payload, state, priority, run_at, attempts, max_attempts, unique_key, locked_by, \
+                       locked_until, last_error, created_at, finished_at";
+
+pub async fn counts(pool: &PgPool) -> sqlx::Result<Vec<KindCount>> {
+    sqlx::query_as("SELECT kind, state, count(*) AS count FROM jobs GROUP BY kind, state ORDER BY kind, state")
+        .fetch_all(pool)
+        .await
+}
+
+/// Jobs in `state` (and of `kind`), newest first, before the id `before`.
+pub async fn list(
+    pool: &PgPool,
+    state: Option<&str>,
+    kind: Option<&str>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<JobRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
+           AND ($3::uuid IS NULL OR id < $3)
+         ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(state)
+    .bind(kind)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<JobRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// Puts a dead job back in the queue with a fresh set of attempts; `None` when there is no such dead job.
+pub async fn retry(pool: &PgPool, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<Option<JobRecord>> {
+    let mut tx = pool.begin().await?;
+    let job: Option<JobRecord> = sqlx::query_as(&format!(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, updated_at = $2, finished_at = NULL
+         WHERE id = $1 AND state = 'dead' RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(job) = &job {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(super::NOTIFY_CHANNEL).bind(&job.kind).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(job)
+}

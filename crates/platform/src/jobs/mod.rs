@@ -1,0 +1,151 @@
+//! The durable job queue: jobs are rows in PostgreSQL, enqueued in the transaction of the change that
+//! causes them (an outbox: a rolled-back change leaves no job, a committed one always has its job).
+//! Workers claim jobs with `FOR UPDATE SKIP LOCKED` under a lease, so any number of workers in any number
+//! of processes share the queue without running a job twice at once, and the jobs of a worker that died
+//! (even by SIGKILL) are taken up again when its lease expires. Jobs run at least once: handlers are
+//! idempotent. A job scheduled for a later `run_at` is a timer.
+//!
+//! Written here rather than taken from a crate: the queue must enqueue inside our own sqlx transactions
+//! and use our clock, and the whole of it is a few hundred lines (see docs/architecture.md).
+
+pub mod admin;
+pub mod cron;
+mod worker;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub use worker::{Handler, Job, JobFailure, Registry, WorkerConfig, run};
+
+/// The channel an enqueue notifies (on commit), so that idle workers start at once.
+pub const NOTIFY_CHANNEL: &str = "backline_jobs";
+
+/// A kind of job and how it is retried. Declared once, as a constant, by the domain that owns it.
+#[derive(Debug, Clone, Copy)]
+pub struct JobKind {
+    /// Dotted snake_case, for example `mail.deliver`.
+    pub name: &'static str,
+    /// Attempts before the job is dead.
+    pub max_attempts: i32,
+    /// First retry delay; it doubles with each attempt up to `backoff_max`, with jitter.
+    pub backoff_base: std::time::Duration,
+    pub backoff_max: std::time::Duration,
+    /// How long a worker holds a job before others may take it up (renewed while it runs).
+    pub lease: std::time::Duration,
+}
+
+impl JobKind {
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            max_attempts: 10,
+            backoff_base: std::time::Duration::from_secs(5),
+            backoff_max: std::time::Duration::from_secs(6 * 3600),
+            lease: std::time::Duration::from_secs(300),
+        }
+    }
+
+    #[must_use]
+    pub const fn max_attempts(mut self, n: i32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    #[must_use]
+    pub const fn backoff(mut self, base: std::time::Duration, max: std::time::Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max;
+        self
+    }
+
+    #[must_use]
+    pub const fn lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    kind: JobKind,
+    payload: serde_json::Value,
+    run_at: Option<DateTime<Utc>>,
+    priority: i16,
+    unique_key: Option<String>,
+}
+
+impl NewJob {
+    pub fn new(kind: JobKind, payload: impl Serialize) -> Self {
+        Self {
+            kind,
+            payload: serde_json::to_value(payload).unwrap_or(serde_json::Value::Null),
+            run_at: None,
+            priority: 0,
+            unique_key: None,
+        }
+    }
+
+    /// Runs no earlier than `at` (a timer).
+    #[must_use]
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// Higher runs first among due jobs.
+    #[must_use]
+    pub fn priority(mut self, priority: i16) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// At most one unfinished job holds `key`: enqueueing another while it is queued or running does nothing.
+    #[must_use]
+    pub fn unique(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+}
+
+/// Enqueues in the caller's transaction. Returns the new job's id, or `None` when an unfinished job
+/// already holds its uniqueness key.
+pub async fn enqueue(conn: &mut PgConnection, job: NewJob, now: DateTime<Utc>) -> sqlx::Result<Option<Uuid>> {
+    let id = crate::ids::new_id();
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO jobs (id, kind, payload, priority, run_at, max_attempts, unique_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING
+         RETURNING id",
+    )
+    .bind(id)
+    .bind(job.kind.name)
+    .bind(&job.payload)
+    .bind(job.priority)
+    .bind(job.run_at.unwrap_or(now))
+    .bind(job.kind.max_attempts)
+    .bind(&job.unique_key)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        // Delivered when the transaction commits; never if it rolls back.
+        sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(job.kind.name).execute(conn).await?;
+    }
+    Ok(inserted)
+}
+
+/// Cancels the unfinished job holding `key` (a timer no longer wanted); returns whether there was one.
+pub async fn cancel_unique(conn: &mut PgConnection, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', finished_at = $2, updated_at = $2, locked_by = NULL, locked_until = NULL
+         WHERE unique_key = $1 AND state = 'queued'",
+    )
+    .bind(key)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
