@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API (applies pending migrations first).
     Serve(ServeArgs),
+    /// Run only background workers (jobs, timers, mail), no HTTP. Any number may run at once.
+    Worker(WorkerArgs),
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Load data into the database.
@@ -89,6 +91,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKLINE_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     pub rate_limit_per_minute: u32,
 
+    /// Jobs this process runs at once (0: run no jobs here, leave them to `backline worker`).
+    #[arg(long, env = "BACKLINE_WORKERS", default_value_t = 16)]
+    pub workers: usize,
+
     /// Seconds given to requests in flight to finish after SIGINT or SIGTERM.
     #[arg(long, env = "BACKLINE_SHUTDOWN_GRACE", default_value_t = 20.0)]
     pub shutdown_grace: f64,
@@ -106,6 +112,13 @@ impl ServeArgs {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs_f64(self.shutdown_grace.max(0.0))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Jobs this process runs at once.
+    #[arg(long, env = "BACKLINE_WORKERS", default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,14 @@ pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Ro
     edge(routes, limits, ctx.metrics.clone()).with_state(ctx)
 }
 
+/// Every job kind a worker runs, with its handler, and the recurring schedules.
+pub fn job_registry(data_dir: &std::path::Path) -> platform::jobs::Registry {
+    let mut registry = platform::jobs::Registry::new();
+    platform::jobs::register_system(&mut registry);
+    platform::mail::register(&mut registry, platform::mail::FileTransport::new(data_dir.join("mail")));
+    registry
+}
+
 /// Every domain's demo dataset, in dependency order.
 pub fn demo_datasets() -> Vec<demo::Dataset> {
     vec![identity::demo::dataset()]

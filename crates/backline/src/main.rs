@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use std::time::Duration;
 
-use backline::config::{Cli, Command, GlobalArgs, ServeArgs};
+use std::sync::Arc;
+
+use backline::config::{Cli, Command, GlobalArgs, ServeArgs, WorkerArgs};
 use backline::database::Database;
 use clap::Parser as _;
 use platform::http::EdgeLimits;
-use platform::{AppContext, db, demo, mail, server, telemetry};
+use platform::{AppContext, db, demo, jobs, server, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -54,6 +56,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Serve(args) => serve(&cli.global, &args).await,
+        Command::Worker(args) => {
+            let database = Database::open(&cli.global).await?;
+            let result = work(&cli.global, &database, &args).await;
+            database.close().await;
+            result
+        }
     }
 }
 
@@ -62,6 +70,15 @@ async fn seed(database: &Database) -> anyhow::Result<()> {
     let report = demo::load(&database.pool, &backline::demo_datasets()).await?;
     tracing::info!(loaded = ?report.loaded, already_present = ?report.already_present, "demo data");
     Ok(())
+}
+
+/// `backline worker`: jobs only, until SIGINT or SIGTERM; the jobs in flight finish first.
+async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> anyhow::Result<()> {
+    db::migrate(&database.pool).await.context("applying migrations")?;
+    let ctx = AppContext::new(database.pool.clone(), "http://localhost");
+    let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
+    let registry = Arc::new(backline::job_registry(&global.data_dir));
+    jobs::run(ctx, registry, config, server::shutdown_signal()).await
 }
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
@@ -77,6 +94,7 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
         seed(database).await?;
     }
     let ctx = AppContext::new(database.pool.clone(), &args.public_url());
+    let ctx_for_jobs = ctx.clone();
     let limits = EdgeLimits {
         body_limit_bytes: args.body_limit,
         request_timeout: args.request_timeout(),
@@ -93,22 +111,22 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
 
     // Background work: stopped after the HTTP server has drained, before the database closes.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mail_dir = global.data_dir.join("mail");
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let mailer = tokio::spawn(mail::run_deliverer(
-        database.pool.clone(),
-        mail::FileTransport::new(&mail_dir),
-        Duration::from_millis(500),
-        stopped(stop_rx.clone()),
-    ));
-    tracing::info!(dir = %mail_dir.display(), "outgoing mail is written as .eml files (no SMTP server configured)");
+    let workers = (args.workers > 0).then(|| {
+        let config = jobs::WorkerConfig { concurrency: args.workers, ..jobs::WorkerConfig::default() };
+        let registry = Arc::new(backline::job_registry(&global.data_dir));
+        let mut rx = stop_rx.clone();
+        tokio::spawn(jobs::run(ctx_for_jobs.clone(), registry, config, async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }))
+    });
+    tracing::info!(dir = %global.data_dir.join("mail").display(), "outgoing mail is written as .eml files (no SMTP server configured)");
 
     tracing::info!(%addr, public_url = %args.public_url(), "Backline is listening on http://{addr}");
     let drained = server::serve(listener, app, server::shutdown_signal(), args.shutdown_grace()).await?;
     tracing::info!(?drained, "HTTP server stopped");
     let _ = stop_tx.send(true);
-    let _ = mailer.await;
+    if let Some(workers) = workers {
+        workers.await??;
+    }
     Ok(())
 }

@@ -288,9 +288,92 @@ async fn serve_demo_offers_the_documented_logins() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("access_token"), "{response}");
+
+    // Registration mail is delivered by the in-process workers as an .eml file.
+    let body =
+        r#"{"email":"cli@example.com","username":"cli_user","display_name":"Cli","password":"a long secret phrase"}"#;
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/auth/register HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        let found = std::fs::read_dir(dir.path().join("mail")).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "eml"))
+        });
+        if let Some(path) = found {
+            break std::fs::read_to_string(path).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no .eml was written; log:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(mail.contains("To: cli@example.com"), "{mail}");
     server.signal(libc::SIGTERM);
     let status = server.wait(Duration::from_secs(60));
     assert!(status.success(), "exit {status}; log:\n{}", server.log());
+}
+
+#[tokio::test]
+async fn jobs_of_a_worker_killed_with_sigkill_are_finished_by_another() {
+    use platform::jobs::{self, NewJob};
+    let db = testkit::TestDb::new().await;
+    let url = url_of(&db.connect_options());
+    let dir = data_dir();
+    let mut tx = db.pool.begin().await.unwrap();
+    for _ in 0..8 {
+        jobs::enqueue(&mut tx, NewJob::new(jobs::NOOP, serde_json::json!({"sleep_ms": 1500})), chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let spawn_worker = || {
+        backline(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["worker", "--concurrency", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn_worker();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running'").fetch_one(&db.pool).await.unwrap();
+        if running == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first worker never took 4 jobs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send_signal(first.id(), libc::SIGKILL);
+    first.wait().unwrap();
+
+    let mut second = spawn_worker();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        if done == 8 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the jobs of the killed worker were not finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    send_signal(second.id(), libc::SIGTERM);
+    assert!(second.wait().unwrap().success());
+    let retaken: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE attempts = 2").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(retaken, 4, "the 4 interrupted jobs ran a second time, the others once");
 }
 
 #[test]

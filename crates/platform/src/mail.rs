@@ -1,10 +1,13 @@
-//! Outgoing mail. A message is written to the `mail_outbox` table in the transaction of the change that
-//! causes it, so a rolled-back change sends nothing and a committed one always gets its message. A
-//! deliverer then hands each pending message to the transport: with no SMTP server configured, the file
-//! transport writes it as an RFC 5322 `.eml` file under `<BACKLINE_DATA_DIR>/mail/`.
+//! Outgoing mail. A message is written to the `mail_outbox` table, with a `mail.deliver` job, in the
+//! transaction of the change that causes it, so a rolled-back change sends nothing and a committed one
+//! always gets its message. The job hands the message to the transport: with no SMTP server configured,
+//! the file transport writes it as an RFC 5322 `.eml` file under `<BACKLINE_DATA_DIR>/mail/`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::context::AppContext;
+use crate::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -20,7 +23,13 @@ pub struct Message {
     pub body_text: String,
 }
 
-/// Queues a message in the caller's transaction.
+/// The job that delivers one message.
+pub const DELIVER: JobKind = JobKind::new("mail.deliver")
+    .max_attempts(12)
+    .backoff(Duration::from_secs(30), Duration::from_secs(3 * 3600))
+    .lease(Duration::from_secs(120));
+
+/// Queues a message, and the job that delivers it, in the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, message: &Message, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
     sqlx::query("INSERT INTO mail_outbox (id, to_address, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -29,8 +38,14 @@ pub async fn enqueue(conn: &mut PgConnection, message: &Message, now: DateTime<U
         .bind(&message.subject)
         .bind(&message.body_text)
         .bind(now)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    jobs::enqueue(
+        conn,
+        NewJob::new(DELIVER, serde_json::json!({ "message_id": id })).unique(format!("mail:{id}")),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
@@ -79,61 +94,49 @@ pub fn render_eml(id: Uuid, message: &Message, created_at: DateTime<Utc>) -> Str
     )
 }
 
-/// Delivers up to `batch` pending messages; returns how many were delivered. Several deliverers may run
-/// at once: each message is claimed with `FOR UPDATE SKIP LOCKED`.
-pub async fn deliver_pending(pool: &PgPool, transport: &FileTransport, batch: i64) -> sqlx::Result<usize> {
+/// Delivers one message, unless it was delivered already (jobs run at least once).
+pub async fn deliver(pool: &PgPool, transport: &FileTransport, id: Uuid) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, to_address, subject, body_text, created_at FROM mail_outbox
-         WHERE delivered_at IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(batch)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut delivered = 0;
-    for (id, to, subject, body_text, created_at) in rows {
-        let message = Message { to, subject, body_text };
-        match transport.deliver(id, &message, created_at) {
-            Ok(_) => {
-                sqlx::query("UPDATE mail_outbox SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                delivered += 1;
-            }
-            Err(err) => {
-                tracing::warn!(%id, error = %err, "mail delivery failed; it will be retried");
-                sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(err.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+    #[derive(sqlx::FromRow)]
+    struct Outgoing {
+        to_address: String,
+        subject: String,
+        body_text: String,
+        created_at: DateTime<Utc>,
+        delivered_at: Option<DateTime<Utc>>,
     }
+    let row: Option<Outgoing> = sqlx::query_as(
+        "SELECT to_address, subject, body_text, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(false) };
+    let created_at = row.created_at;
+    let message = Message { to: row.to_address, subject: row.subject, body_text: row.body_text };
+    let outcome = transport.deliver(id, &message, created_at);
+    sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(outcome.is_ok().then(Utc::now))
+        .bind(outcome.as_ref().err().map(ToString::to_string))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(delivered)
+    outcome.map(|_| true).map_err(sqlx::Error::Io)
 }
 
-/// Delivers pending mail every `every` until `stop` resolves.
-pub async fn run_deliverer(
-    pool: PgPool,
-    transport: FileTransport,
-    every: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(stop);
-    loop {
-        match deliver_pending(&pool, &transport, 100).await {
-            Ok(n) if n > 0 => tracing::debug!(delivered = n, dir = %transport.dir().display(), "mail delivered"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "mail delivery round failed"),
+/// Registers the delivery job with a worker.
+pub fn register(registry: &mut Registry, transport: FileTransport) {
+    let transport = std::sync::Arc::new(transport);
+    registry.register(DELIVER, move |ctx: AppContext, job: Job| {
+        let transport = transport.clone();
+        async move {
+            let id: Uuid = serde_json::from_value(job.payload["message_id"].clone())
+                .map_err(|_| JobFailure::permanent("the payload has no message_id"))?;
+            deliver(&ctx.db, &transport, id).await?;
+            Ok(())
         }
-        tokio::select! {
-            () = &mut stop => return,
-            () = tokio::time::sleep(every) => {}
-        }
-    }
+    });
 }
 
 #[cfg(test)]

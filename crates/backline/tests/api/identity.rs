@@ -599,9 +599,15 @@ async fn mail_is_delivered_as_eml_files() {
     register(&app, "mailme").await;
     let dir = tempfile::tempdir().unwrap();
     let transport = platform::mail::FileTransport::new(dir.path());
-    let delivered = platform::mail::deliver_pending(&app.db.pool, &transport, 10).await.unwrap();
-    assert_eq!(delivered, 1);
-    assert_eq!(platform::mail::deliver_pending(&app.db.pool, &transport, 10).await.unwrap(), 0, "delivered once");
+    // The message came with its delivery job, in the same transaction.
+    let message_id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT (payload->>'message_id')::uuid FROM jobs WHERE kind = 'mail.deliver' AND state = 'queued'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(platform::mail::deliver(&app.db.pool, &transport, message_id).await.unwrap());
+    assert!(!platform::mail::deliver(&app.db.pool, &transport, message_id).await.unwrap(), "delivered once");
     let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
     assert_eq!(file.extension().unwrap(), "eml");
     let eml = std::fs::read_to_string(file).unwrap();

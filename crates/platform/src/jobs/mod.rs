@@ -110,6 +110,21 @@ impl NewJob {
     }
 }
 
+/// A job that does nothing but wait `sleep_ms` (0 by default): for checking a deployment's workers and
+/// for measuring the queue itself.
+pub const NOOP: JobKind = JobKind::new("system.noop").max_attempts(5).lease(std::time::Duration::from_secs(10));
+
+/// Registers the platform's own job kinds.
+pub fn register_system(registry: &mut Registry) {
+    registry.register(NOOP, |_ctx, job: Job| async move {
+        let sleep_ms = job.payload["sleep_ms"].as_u64().unwrap_or(0);
+        if sleep_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(sleep_ms.min(60_000))).await;
+        }
+        Ok(())
+    });
+}
+
 /// Enqueues in the caller's transaction. Returns the new job's id, or `None` when an unfinished job
 /// already holds its uniqueness key.
 pub async fn enqueue(conn: &mut PgConnection, job: NewJob, now: DateTime<Utc>) -> sqlx::Result<Option<Uuid>> {
