@@ -23,7 +23,6 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running');
 CREATE INDEX jobs_ready_idx ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
 CREATE INDEX jobs_leased_idx ON jobs (locked_until) WHERE state = 'running';
-CREATE INDEX jobs_kind_state_idx ON jobs (kind, state);
 CREATE INDEX jobs_finished_idx ON jobs (finished_at) WHERE state IN ('succeeded', 'cancelled');
 
 CREATE TABLE job_schedules (

@@ -203,7 +203,15 @@ pub async fn run(
                 config.poll_interval
             };
             tokio::select! {
-                Some(result) = in_flight.join_next_with_id(), if !in_flight.is_empty() => finished.push(result),
+                Some(result) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    finished.push(result);
+                    // Let the other runnable jobs finish too, so that outcomes and claims go in batches
+                    // rather than one round trip per job.
+                    tokio::task::yield_now().await;
+                    while let Some(result) = in_flight.try_join_next_with_id() {
+                        finished.push(result);
+                    }
+                }
                 notified = listener.recv(), if !stopping => {
                     if let Err(err) = notified {
                         tracing::warn!(error = %err, "job notifications interrupted; polling until they resume");
