@@ -56,6 +56,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_PG_USER", global = true)]
     pub pg_user: Option<String>,
 
+    /// Key that seals stored secrets (webhook secrets, payout details): 32 bytes, base64. Unset, a key is
+    /// created in the data directory on first start.
+    #[arg(long, env = "BACKLINE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+
     /// Most database connections this process opens.
     #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,

@@ -25,6 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "auth", description = "Registration, verification, sign-in, tokens and password recovery"),
         (name = "me", description = "The caller's account, sessions and API keys"),
         (name = "organizations", description = "Organizations, members, invitations, teams"),
+        (name = "notifications", description = "The notification center and the real-time stream"),
+        (name = "webhooks", description = "Outgoing webhooks of an organization, signed with HMAC-SHA256"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -32,23 +34,25 @@ use utoipa_axum::router::OpenApiRouter;
 )]
 struct ApiDoc;
 
-/// Every documented route with its OpenAPI description.
-fn api() -> (Router<AppContext>, OpenApiDoc) {
+/// Every documented route with its OpenAPI description. `hub` carries real-time notifications; the
+/// document itself does not depend on it.
+fn api(hub: std::sync::Arc<notify::stream::Hub>) -> (Router<AppContext>, OpenApiDoc) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .merge(identity::router(identity::IdentitySettings::default()))
+        .merge(notify::router(hub))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_document() -> OpenApiDoc {
-    api().1
+    api(notify::stream::Hub::detached()).1
 }
 
 /// The whole application, ready to serve. `per_client` is the general rate limit per client address.
 pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Router {
-    let (routes, doc) = api();
+    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()));
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
         .merge(openapi::docs_router())
@@ -65,6 +69,7 @@ pub fn job_registry(data_dir: &std::path::Path) -> platform::jobs::Registry {
     let mut registry = platform::jobs::Registry::new();
     platform::jobs::register_system(&mut registry);
     platform::mail::register(&mut registry, platform::mail::FileTransport::new(data_dir.join("mail")));
+    notify::register(&mut registry);
     registry
 }
 

@@ -75,7 +75,8 @@ async fn seed(database: &Database) -> anyhow::Result<()> {
 /// `backline worker`: jobs only, until SIGINT or SIGTERM; the jobs in flight finish first.
 async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> anyhow::Result<()> {
     db::migrate(&database.pool).await.context("applying migrations")?;
-    let ctx = AppContext::new(database.pool.clone(), "http://localhost");
+    let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
+    let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
     let registry = Arc::new(backline::job_registry(&global.data_dir));
     jobs::run(ctx, registry, config, server::shutdown_signal()).await
@@ -93,7 +94,8 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
     if args.demo {
         seed(database).await?;
     }
-    let ctx = AppContext::new(database.pool.clone(), &args.public_url());
+    let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
+    let ctx = AppContext::new(database.pool.clone(), &args.public_url()).with_secrets(secrets);
     let ctx_for_jobs = ctx.clone();
     let limits = EdgeLimits {
         body_limit_bytes: args.body_limit,

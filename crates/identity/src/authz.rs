@@ -38,6 +38,10 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("members.manage", "Invite, remove and change the role of members"),
     ("teams.manage", "Create teams and change their members"),
     ("permission_templates.manage", "Manage permission templates"),
+    ("notifications.read", "Read and mark your own notifications"),
+    ("notification_templates.manage", "Edit the templates of notifications"),
+    ("webhooks.manage", "Manage an organization's outgoing webhooks"),
+    ("jobs.manage", "See the job queue and retry dead jobs"),
 ];
 
 /// What a global role grants.
@@ -48,6 +52,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
         ("sessions.manage", Reach::Own),
         ("api_keys.manage", Reach::Own),
         ("organizations.create", Reach::Own),
+        ("notifications.read", Reach::Own),
     ];
     match role {
         "admin" => &[
@@ -61,6 +66,9 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("members.manage", Reach::All),
             ("teams.manage", Reach::All),
             ("permission_templates.manage", Reach::All),
+            ("notification_templates.manage", Reach::All),
+            ("webhooks.manage", Reach::All),
+            ("jobs.manage", Reach::All),
         ],
         "staff" => {
             &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]

@@ -7,6 +7,8 @@ use platform::ratelimit::Limit;
 
 /// Notification channels a preference may name.
 pub const CHANNELS: &[&str] = &["in_app", "email", "webhook", "sms", "whatsapp"];
+/// Channels an operator may plug in later; until then they cannot be switched on.
+pub const UNAVAILABLE_CHANNELS: &[&str] = &["sms", "whatsapp"];
 
 #[derive(Debug, Clone)]
 pub struct IdentitySettings {

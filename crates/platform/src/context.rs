@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::clock::{SharedClock, SystemClock};
+use crate::crypto::SecretBox;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppContext {
     pub metrics: Metrics,
     /// The address users reach Backline at, used in links sent by email.
     pub public_url: Arc<str>,
+    /// Seals secrets that must be read back (see [`crate::crypto`]).
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppContext {
@@ -23,7 +26,13 @@ impl AppContext {
             clock: Arc::new(SystemClock),
             metrics: Metrics::default(),
             public_url: public_url.trim_end_matches('/').into(),
+            secrets: Arc::new(SecretBox::ephemeral()),
         }
+    }
+
+    pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
     }
 
     pub fn with_clock(mut self, clock: SharedClock) -> Self {

@@ -7,10 +7,12 @@
 pub mod audit;
 pub mod clock;
 pub mod context;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod ids;
 pub mod jobs;

@@ -4,6 +4,7 @@ mod admin;
 mod edge;
 mod identity;
 mod jobs;
+mod notifications;
 mod openapi;
 mod ops;
 mod organizations;

@@ -114,3 +114,44 @@ pub async fn join(app: &TestApp, owner: &str, org: &str, invitee: &str, email: &
         .await
         .assert_status(axum::http::StatusCode::OK);
 }
+
+/// Runs every due job (with the application's real handlers) until none is left; returns how many ran.
+pub async fn drain_jobs(app: &TestApp) -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = std::sync::Arc::new(backline::job_registry(dir.path()));
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'dead')")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let config = platform::jobs::WorkerConfig {
+        concurrency: 8,
+        poll_interval: std::time::Duration::from_millis(10),
+        id: "test-drain".into(),
+    };
+    let worker = tokio::spawn(platform::jobs::run(app.ctx.clone(), registry, config, async move {
+        let _ = stop_rx.await;
+    }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE (state = 'queued' AND run_at <= $1) OR state = 'running'",
+        )
+        .bind(app.clock_now())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "jobs did not drain");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = stop_tx.send(());
+    worker.await.unwrap().unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'dead')")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    after - before
+}

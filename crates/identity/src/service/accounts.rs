@@ -8,7 +8,7 @@ use platform::http::ClientMeta;
 use platform::mail::{self, Message};
 use platform::ratelimit;
 use platform::{ApiError, AppContext, FieldError};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use crate::auth::Principal;
@@ -193,6 +193,13 @@ pub async fn verify_email(ctx: &AppContext, token: &str, meta: &ClientMeta) -> R
         .await?
         .ok_or(IdentityError::InvalidEmailToken)?;
     if repo::activate(&mut tx, user, now).await? {
+        let event = platform::events::Event {
+            kind: "account.verified",
+            recipients: vec![user.0],
+            organization: None,
+            data: json!({}),
+        };
+        platform::events::emit(&mut tx, event, now).await?;
         audit::Entry::new(Actor { user_id: Some(user.0), api_key_id: None }, "user.verify_email", "user", user)
             .before(json!({"status": "pending_verification"}))
             .after(json!({"status": "active"}))
@@ -437,6 +444,13 @@ fn parse_preferences(value: &serde_json::Value) -> Result<serde_json::Value, Fie
             if !on.is_boolean() {
                 return Err(invalid(&format!("`{event}.{channel}` must be true or false")));
             }
+            if on == &Value::Bool(true) && settings::UNAVAILABLE_CHANNELS.contains(&channel.as_str()) {
+                return Err(FieldError::new(
+                    "notification_preferences",
+                    "channel_unavailable",
+                    format!("the `{channel}` channel is not available on this server yet"),
+                ));
+            }
         }
     }
     Ok(value.clone())
@@ -532,9 +546,20 @@ pub async fn change_password(
     repo::set_password(&mut tx, user.id, &hash, now).await?;
     repo::revoke_user_sessions(&mut tx, user.id, principal.session_id, "password_changed", now).await?;
     security_event(&mut tx, Some(user.id), "password_changed", "info", meta, json!({}), now).await?;
+    password_changed_event(&mut tx, user.id, now).await?;
     password_audit(principal.actor(), user.id, "user.change_password", meta).record(&mut tx, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn password_changed_event(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let event = platform::events::Event {
+        kind: "account.password_changed",
+        recipients: vec![user.0],
+        organization: None,
+        data: json!({}),
+    };
+    platform::events::emit(conn, event, now).await.map(|_| ())
 }
 
 fn password_audit<'a>(actor: Actor, user: UserId, action: &'a str, meta: &'a ClientMeta) -> audit::Entry<'a> {
@@ -595,6 +620,7 @@ pub async fn reset_password(
     repo::clear_login_failures(&mut tx, user.id).await?;
     repo::revoke_user_sessions(&mut tx, user.id, None, "password_reset", now).await?;
     security_event(&mut tx, Some(user.id), "password_reset", "warning", meta, json!({}), now).await?;
+    password_changed_event(&mut tx, user.id, now).await?;
     let actor = Actor { user_id: Some(user.id.0), api_key_id: None };
     password_audit(actor, user.id, "user.reset_password", meta).record(&mut tx, now).await?;
     tx.commit().await?;

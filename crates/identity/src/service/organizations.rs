@@ -84,6 +84,18 @@ pub(crate) fn require(principal: &Principal, permission: &str, access: &OrgAcces
     Ok(authz::authorize(principal, permission, Target::Organization(access))?)
 }
 
+/// For other domains: checks that the caller holds `permission` in `org` (404 for strangers, 403 for
+/// members without it).
+pub async fn require_permission(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    org: OrgId,
+    permission: &str,
+) -> Result<(), ApiError> {
+    let (_, access) = access(conn, principal, org).await?;
+    require(principal, permission, &access)
+}
+
 /// Whether a change must run alone among the organization's membership changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lock {
@@ -437,6 +449,22 @@ pub async fn invite(
     );
     let subject = format!("Join {} on Backline", org_row.name);
     mail::enqueue(&mut tx, &Message { to: invitation.email.clone(), subject, body_text }, now).await?;
+    if let Some(invitee) = crate::repo::accounts::user_by_login(&mut tx, &invitation.email)
+        .await?
+        .filter(|u| u.email.eq_ignore_ascii_case(&invitation.email))
+    {
+        let inviter = crate::repo::accounts::user_by_id(&mut tx, principal.user_id)
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        let event = platform::events::Event {
+            kind: "organization.invitation_received",
+            recipients: vec![invitee.id.0],
+            organization: None,
+            data: json!({"organization_id": org, "organization_name": org_row.name, "inviter_name": inviter, "role": role}),
+        };
+        platform::events::emit(&mut tx, event, now).await?;
+    }
     audit::Entry::new(principal.actor(), "invitation.create", "invitation", invitation.id)
         .organization(org.0)
         .after(json!({"email": invitation.email, "role": role}))
@@ -509,6 +537,30 @@ pub async fn respond(
     repo::close_invitation(&mut tx, invitation.id, status, principal.user_id, now).await?;
     if accept && !repo::add_member(&mut tx, invitation.org_id, principal.user_id, &invitation.role, now).await? {
         return Err(ApiError::conflict("already_member", "You are already a member of this organization."));
+    }
+    if accept {
+        let managers: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT user_id FROM org_members WHERE org_id = $1 AND role IN ('owner', 'admin') AND user_id <> $2",
+        )
+        .bind(invitation.org_id)
+        .bind(principal.user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let member = crate::repo::accounts::user_by_id(&mut tx, principal.user_id).await?;
+        let org_name = repo::org(&mut tx, invitation.org_id).await?.map(|o| o.name).unwrap_or_default();
+        let event = platform::events::Event {
+            kind: "organization.member_added",
+            recipients: managers,
+            organization: Some(invitation.org_id.0),
+            data: json!({
+                "organization_id": invitation.org_id,
+                "organization_name": org_name,
+                "member_id": principal.user_id,
+                "member_name": member.map(|m| m.display_name).unwrap_or_default(),
+                "role": invitation.role,
+            }),
+        };
+        platform::events::emit(&mut tx, event, now).await?;
     }
     let action = if accept { "invitation.accept" } else { "invitation.decline" };
     audit::Entry::new(principal.actor(), action, "invitation", invitation.id)

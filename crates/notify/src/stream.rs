@@ -1,0 +1,157 @@
+//! Real-time delivery: `GET /v1/me/stream` (Server-Sent Events) pushes a user's notifications as they
+//! are created. One `LISTEN` connection per process hears every notification created by any process on
+//! the database and wakes that user's streams, which read the rows themselves, so a client connected to
+//! one process sees what another process created. Clients resume with `Last-Event-ID`: every event's id
+//! is its notification's time-ordered id, and a stream first sends what the client missed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::repo::{self, Notification};
+
+/// The channel a new notification is announced on: `{"user_id": ..., "id": ...}`.
+pub const CHANNEL: &str = "backline_stream";
+
+/// What wakes streams.
+#[derive(Debug, Clone, Copy)]
+pub enum Signal {
+    /// This user has something new.
+    User(Uuid),
+    /// Announcements may have been missed (the listener reconnected): every stream looks again.
+    Resync,
+}
+
+/// The process's listener and the streams it wakes.
+pub struct Hub {
+    /// None for a hub that serves no streams (building the API description).
+    pool: Option<PgPool>,
+    tx: broadcast::Sender<Signal>,
+    started: AtomicBool,
+}
+
+impl Hub {
+    pub fn new(pool: PgPool) -> Arc<Self> {
+        let (tx, _) = broadcast::channel(4096);
+        Arc::new(Self { pool: Some(pool), tx, started: AtomicBool::new(false) })
+    }
+
+    /// A hub with no database behind it: its streams never wake.
+    pub fn detached() -> Arc<Self> {
+        let (tx, _) = broadcast::channel(1);
+        Arc::new(Self { pool: None, tx, started: AtomicBool::new(true) })
+    }
+
+    /// Subscribes, starting the listener on first use.
+    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<Signal> {
+        let rx = self.tx.subscribe();
+        if !self.started.swap(true, Ordering::SeqCst) {
+            let hub = Arc::clone(self);
+            tokio::spawn(async move { hub.listen().await });
+        }
+        rx
+    }
+
+    async fn listen(self: Arc<Self>) {
+        let Some(pool) = self.pool.clone() else { return };
+        loop {
+            match PgListener::connect_with(&pool).await {
+                Ok(mut listener) => {
+                    if listener.listen(CHANNEL).await.is_ok() {
+                        // Anything announced while we were not listening is found by a resync.
+                        let _ = self.tx.send(Signal::Resync);
+                        loop {
+                            match listener.try_recv().await {
+                                Ok(Some(notification)) => {
+                                    let user = serde_json::from_str::<serde_json::Value>(notification.payload())
+                                        .ok()
+                                        .and_then(|v| v["user_id"].as_str().and_then(|s| s.parse().ok()));
+                                    if let Some(user) = user {
+                                        let _ = self.tx.send(Signal::User(user));
+                                    }
+                                }
+                                Ok(None) => {
+                                    let _ = self.tx.send(Signal::Resync);
+                                }
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "stream listener lost its connection");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "stream listener cannot connect"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+struct State {
+    pool: PgPool,
+    user: Uuid,
+    last: Uuid,
+    rx: broadcast::Receiver<Signal>,
+    pending: std::collections::VecDeque<Notification>,
+    look: bool,
+}
+
+fn event_of(n: &Notification) -> Event {
+    Event::default()
+        .id(n.id.to_string())
+        .event("notification")
+        .json_data(n)
+        .unwrap_or_else(|_| Event::default().comment("unrenderable"))
+}
+
+/// The stream for `user`, resuming after `last_event_id` when the client sends one.
+pub async fn stream(
+    hub: &Arc<Hub>,
+    pool: PgPool,
+    user: Uuid,
+    last_event_id: Option<Uuid>,
+) -> sqlx::Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>> {
+    // Subscribe before reading, so nothing created in between is missed.
+    let rx = hub.subscribe();
+    let (last, look) = match last_event_id {
+        Some(id) => (id, true),
+        None => (repo::newest_id(&pool, user).await?.unwrap_or(Uuid::nil()), false),
+    };
+    let state = State { pool, user, last, rx, pending: Default::default(), look };
+    let events = futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(n) = state.pending.pop_front() {
+                state.last = n.id;
+                return Some((Ok(event_of(&n)), state));
+            }
+            if state.look {
+                state.look = false;
+                match repo::notifications_after(&state.pool, state.user, state.last, 200).await {
+                    Ok(rows) => {
+                        // A full page means there may be more behind it.
+                        state.look = rows.len() == 200;
+                        state.pending.extend(rows);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "stream cannot read notifications"),
+                }
+                continue;
+            }
+            match state.rx.recv().await {
+                Ok(Signal::User(user)) if user == state.user => state.look = true,
+                Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => state.look = true,
+                Ok(Signal::User(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,95 @@
+//! Notification templates: text with `{{name}}` variables filled from the event's data. Substitution
+//! is one pass over the template with the values inserted as text, never re-read, so a value cannot
+//! inject template syntax; for HTML, values are escaped.
+
+use serde_json::Value;
+
+/// How inserted values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    Text,
+    Html,
+}
+
+/// Fills `{{name}}` (whitespace inside the braces allowed) from `vars`; an unknown name renders empty.
+pub fn render(template: &str, vars: &Value, escape: Escape) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after[..end].trim();
+        let value = match vars.get(name) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        match escape {
+            Escape::Text => out.push_str(&value),
+            Escape::Html => out.push_str(&html_escape(&value)),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The variable names a template uses.
+pub fn variables(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        names.push(after[..end].trim().to_owned());
+        rest = &after[end + 2..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fills_variables_once_and_never_reinterprets_values() {
+        let vars = json!({"name": "{{secret}}", "secret": "LEAK", "count": 3});
+        assert_eq!(render("Hi {{ name }}, {{count}} new", &vars, Escape::Text), "Hi {{secret}}, 3 new");
+        assert_eq!(render("{{missing}}!", &vars, Escape::Text), "!");
+        assert_eq!(render("unclosed {{name", &vars, Escape::Text), "unclosed {{name");
+    }
+
+    #[test]
+    fn html_values_are_escaped() {
+        let vars = json!({"name": "<script>alert('x')</script> & co"});
+        assert_eq!(
+            render("<p>{{name}}</p>", &vars, Escape::Html),
+            "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co</p>"
+        );
+    }
+
+    #[test]
+    fn lists_variables() {
+        assert_eq!(variables("{{a}} and {{ b }}"), ["a", "b"]);
+    }
+}

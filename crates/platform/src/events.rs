@@ -1,0 +1,49 @@
+//! Domain events: a fact worth telling someone about ("account.verified", "booking.offer_received").
+//! A domain emits an event in the transaction of the change; an `events.dispatch` job, enqueued in the
+//! same transaction, turns it into in-app notifications, emails and webhook deliveries (see the `notify`
+//! crate). A rolled-back change tells no one.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::jobs::{self, JobKind, NewJob};
+
+/// The job that fans an event out to its channels.
+pub const DISPATCH: JobKind = JobKind::new("events.dispatch").max_attempts(8);
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// `domain.what_happened`, for example `organization.member_added`.
+    pub kind: &'static str,
+    /// The users to notify.
+    pub recipients: Vec<Uuid>,
+    /// The organization whose webhooks hear of it.
+    pub organization: Option<Uuid>,
+    /// Values the templates and webhook payloads may use.
+    pub data: Value,
+}
+
+/// Records the event and enqueues its dispatch, in the caller's transaction.
+pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
+    let id = crate::ids::new_id();
+    sqlx::query(
+        "INSERT INTO events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(event.kind)
+    .bind(&event.recipients)
+    .bind(event.organization)
+    .bind(&event.data)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    jobs::enqueue(
+        conn,
+        NewJob::new(DISPATCH, serde_json::json!({ "event_id": id })).unique(format!("event:{id}")),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
