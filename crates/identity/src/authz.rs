@@ -104,8 +104,15 @@ pub const ORG_ROLES: &[&str] = &["owner", "admin", "member", "viewer"];
 
 /// What a built-in organization role grants within its organization; `None` for a custom role.
 pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
-    const MANAGERS: &[&str] =
-        &["organizations.read", "organizations.update", "members.read", "members.manage", "teams.manage", "audit.read"];
+    const MANAGERS: &[&str] = &[
+        "organizations.read",
+        "organizations.update",
+        "members.read",
+        "members.manage",
+        "teams.manage",
+        "audit.read",
+        "webhooks.manage",
+    ];
     match role {
         "owner" | "admin" => Some(MANAGERS),
         "member" => Some(&["organizations.read", "members.read"]),

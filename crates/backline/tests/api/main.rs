@@ -10,3 +10,4 @@ mod ops;
 mod organizations;
 mod shutdown;
 mod support;
+mod webhooks;
