@@ -61,6 +61,16 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
 
+    /// SMTP server for outgoing mail: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), or `smtp://host:25` (plain, for a local relay). Unset, mail is written as .eml files under
+    /// <data dir>/mail.
+    #[arg(long, env = "BACKLINE_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail.
+    #[arg(long, env = "BACKLINE_MAIL_FROM", default_value = "Backline <no-reply@backline.invalid>", global = true)]
+    pub mail_from: String,
+
     /// Most database connections this process opens.
     #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,
@@ -68,6 +78,14 @@ pub struct GlobalArgs {
     /// Log format: `text` (human-readable) or `json` (one object a line). Level: RUST_LOG (default info).
     #[arg(long, env = "BACKLINE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+}
+
+impl GlobalArgs {
+    /// Where outgoing mail goes.
+    pub fn mail_transport(&self) -> anyhow::Result<platform::mail::Transport> {
+        platform::mail::Transport::from_settings(self.smtp_url.as_deref(), &self.mail_from, self.data_dir.join("mail"))
+            .map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Debug, Args)]

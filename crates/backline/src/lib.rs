@@ -65,10 +65,10 @@ pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Ro
 }
 
 /// Every job kind a worker runs, with its handler, and the recurring schedules.
-pub fn job_registry(data_dir: &std::path::Path) -> platform::jobs::Registry {
+pub fn job_registry(mail: platform::mail::Transport) -> platform::jobs::Registry {
     let mut registry = platform::jobs::Registry::new();
     platform::jobs::register_system(&mut registry);
-    platform::mail::register(&mut registry, platform::mail::FileTransport::new(data_dir.join("mail")));
+    platform::mail::register(&mut registry, mail);
     notify::register(&mut registry);
     registry
 }

@@ -78,7 +78,7 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
-    let registry = Arc::new(backline::job_registry(&global.data_dir));
+    let registry = Arc::new(backline::job_registry(global.mail_transport()?));
     jobs::run(ctx, registry, config, server::shutdown_signal()).await
 }
 
@@ -113,15 +113,21 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
 
     // Background work: stopped after the HTTP server has drained, before the database closes.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mail_transport = global.mail_transport()?;
     let workers = (args.workers > 0).then(|| {
         let config = jobs::WorkerConfig { concurrency: args.workers, ..jobs::WorkerConfig::default() };
-        let registry = Arc::new(backline::job_registry(&global.data_dir));
+        let registry = Arc::new(backline::job_registry(mail_transport.clone()));
         let mut rx = stop_rx.clone();
         tokio::spawn(jobs::run(ctx_for_jobs.clone(), registry, config, async move {
             let _ = rx.wait_for(|stop| *stop).await;
         }))
     });
-    tracing::info!(dir = %global.data_dir.join("mail").display(), "outgoing mail is written as .eml files (no SMTP server configured)");
+    match &mail_transport {
+        platform::mail::Transport::File(files) => {
+            tracing::info!(dir = %files.dir().display(), "outgoing mail is written as .eml files (no SMTP server configured)");
+        }
+        platform::mail::Transport::Smtp(_) => tracing::info!("outgoing mail goes to the SMTP server"),
+    }
 
     tracing::info!(%addr, public_url = %args.public_url(), "Backline is listening on http://{addr}");
     let drained = server::serve(listener, app, server::shutdown_signal(), args.shutdown_grace()).await?;

@@ -36,7 +36,12 @@ impl Server {
     }
 
     fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = backline(data_dir)
+        Self::spawn(backline(data_dir), extra)
+    }
+
+    /// Starts `backline serve` on a free port with `cmd`'s environment, and `extra` arguments.
+    fn spawn(mut cmd: Command, extra: &[&str]) -> Self {
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::null())
@@ -374,6 +379,92 @@ async fn jobs_of_a_worker_killed_with_sigkill_are_finished_by_another() {
     let retaken: i64 =
         sqlx::query_scalar("SELECT count(*) FROM jobs WHERE attempts = 2").fetch_one(&db.pool).await.unwrap();
     assert_eq!(retaken, 4, "the 4 interrupted jobs ran a second time, the others once");
+}
+
+/// Sends one request and returns the status and body.
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn a_notification_made_by_one_process_reaches_a_stream_on_another() {
+    let db = testkit::TestDb::new().await;
+    let url = url_of(&db.connect_options());
+    let hash = identity::password::hash("a long secret phrase".into()).await.unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    identity::service::create_verified_user(
+        &mut conn,
+        "sse@example.com",
+        "sse_user",
+        "Sse",
+        &hash,
+        &["fan"],
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (dir_a, dir_b) = (data_dir(), data_dir());
+    // A runs no jobs: whatever reaches its stream was made by B.
+    let mut cmd_a = backline(dir_a.path());
+    cmd_a.env("DATABASE_URL", &url).env("BACKLINE_WORKERS", "0");
+    let a = Server::spawn(cmd_a, &[]);
+    let mut cmd_b = backline(dir_b.path());
+    cmd_b.env("DATABASE_URL", &url);
+    let b = Server::spawn(cmd_b, &[]);
+
+    let (status, login) =
+        http(a.addr, "POST", "/v1/auth/login", None, Some(r#"{"login":"sse_user","password":"a long secret phrase"}"#));
+    assert_eq!(status, 200, "{login}");
+    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["access_token"].as_str().unwrap().to_owned();
+
+    let mut stream = TcpStream::connect(a.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "GET /v1/me/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}");
+
+    // The change goes to B; B's worker makes the notification.
+    let (status, body) = http(
+        b.addr,
+        "PUT",
+        "/v1/me/password",
+        Some(&token),
+        Some(r#"{"current_password":"a long secret phrase","new_password":"an even longer secret phrase"}"#),
+    );
+    assert_eq!(status, 204, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    while !seen.contains("account.password_changed") {
+        assert!(Instant::now() < deadline, "the stream on A never received B's notification; got: {seen}");
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            panic!("the stream closed; got: {seen}");
+        }
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("event: notification"), "{seen}");
+    drop(a);
+    drop(b);
 }
 
 #[test]

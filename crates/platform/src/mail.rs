@@ -1,7 +1,9 @@
 //! Outgoing mail. A message is written to the `mail_outbox` table, with a `mail.deliver` job, in the
 //! transaction of the change that causes it, so a rolled-back change sends nothing and a committed one
-//! always gets its message. The job hands the message to the transport: with no SMTP server configured,
-//! the file transport writes it as an RFC 5322 `.eml` file under `<BACKLINE_DATA_DIR>/mail/`.
+//! always gets its message. The job hands the message to the transport: SMTP when `BACKLINE_SMTP_URL` is
+//! set (`smtps://` for TLS, `smtp://...?tls=required` for STARTTLS, plain `smtp://` for a local relay),
+//! otherwise the file transport, which writes each message as an RFC 5322 `.eml` file under
+//! `<BACKLINE_DATA_DIR>/mail/`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +49,62 @@ pub async fn enqueue(conn: &mut PgConnection, message: &Message, now: DateTime<U
     )
     .await?;
     Ok(id)
+}
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    File(FileTransport),
+    Smtp(Box<SmtpTransport>),
+}
+
+impl Transport {
+    /// SMTP when a URL is given, else files under `mail_dir`.
+    pub fn from_settings(smtp_url: Option<&str>, from: &str, mail_dir: PathBuf) -> Result<Self, String> {
+        match smtp_url {
+            Some(url) => Ok(Self::Smtp(Box::new(SmtpTransport::new(url, from)?))),
+            None => Ok(Self::File(FileTransport::new(mail_dir))),
+        }
+    }
+
+    async fn send(&self, id: Uuid, message: &Message, created_at: DateTime<Utc>) -> Result<(), String> {
+        match self {
+            Self::File(files) => files.deliver(id, message, created_at).map(|_| ()).map_err(|e| e.to_string()),
+            Self::Smtp(smtp) => smtp.send(id, message).await,
+        }
+    }
+}
+
+/// Sends through an SMTP server.
+#[derive(Clone)]
+pub struct SmtpTransport {
+    mailer: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpTransport {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let mailer = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("BACKLINE_SMTP_URL is not usable: {e}"))?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from = from.parse().map_err(|e| format!("BACKLINE_MAIL_FROM is not an address: {e}"))?;
+        Ok(Self { mailer, from })
+    }
+
+    async fn send(&self, id: Uuid, message: &Message) -> Result<(), String> {
+        use lettre::AsyncTransport as _;
+        let to: lettre::message::Mailbox = message.to.parse().map_err(|e| format!("bad recipient: {e}"))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&message.subject)
+            .message_id(Some(format!("<{id}@backline.invalid>")))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(message.body_text.clone())
+            .map_err(|e| e.to_string())?;
+        self.mailer.send(email).await.map(|_| ()).map_err(|e| e.to_string())
+    }
 }
 
 /// Writes each message as `<dir>/<id>.eml`.
@@ -95,7 +153,11 @@ pub fn render_eml(id: Uuid, message: &Message, created_at: DateTime<Utc>) -> Str
 }
 
 /// Delivers one message, unless it was delivered already (jobs run at least once).
-pub async fn deliver(pool: &PgPool, transport: &FileTransport, id: Uuid) -> sqlx::Result<bool> {
+pub async fn deliver(pool: &PgPool, transport: &Transport, id: Uuid) -> Result<bool, String> {
+    deliver_inner(pool, transport, id).await.map_err(|e| e.to_string())?
+}
+
+async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::Result<Result<bool, String>> {
     let mut tx = pool.begin().await?;
     #[derive(sqlx::FromRow)]
     struct Outgoing {
@@ -111,29 +173,29 @@ pub async fn deliver(pool: &PgPool, transport: &FileTransport, id: Uuid) -> sqlx
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(false) };
+    let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(Ok(false)) };
     let created_at = row.created_at;
     let message = Message { to: row.to_address, subject: row.subject, body_text: row.body_text };
-    let outcome = transport.deliver(id, &message, created_at);
+    let outcome = transport.send(id, &message, created_at).await;
     sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1")
         .bind(id)
         .bind(outcome.is_ok().then(Utc::now))
-        .bind(outcome.as_ref().err().map(ToString::to_string))
+        .bind(outcome.as_ref().err())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    outcome.map(|_| true).map_err(sqlx::Error::Io)
+    Ok(outcome.map(|()| true))
 }
 
 /// Registers the delivery job with a worker.
-pub fn register(registry: &mut Registry, transport: FileTransport) {
+pub fn register(registry: &mut Registry, transport: Transport) {
     let transport = std::sync::Arc::new(transport);
     registry.register(DELIVER, move |ctx: AppContext, job: Job| {
         let transport = transport.clone();
         async move {
             let id: Uuid = serde_json::from_value(job.payload["message_id"].clone())
                 .map_err(|_| JobFailure::permanent("the payload has no message_id"))?;
-            deliver(&ctx.db, &transport, id).await?;
+            deliver(&ctx.db, &transport, id).await.map_err(JobFailure::retry)?;
             Ok(())
         }
     });

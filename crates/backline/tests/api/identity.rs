@@ -598,7 +598,7 @@ async fn mail_is_delivered_as_eml_files() {
     let app = app().await;
     register(&app, "mailme").await;
     let dir = tempfile::tempdir().unwrap();
-    let transport = platform::mail::FileTransport::new(dir.path());
+    let transport = platform::mail::Transport::File(platform::mail::FileTransport::new(dir.path()));
     // The message came with its delivery job, in the same transaction.
     let message_id: uuid::Uuid = sqlx::query_scalar(
         "SELECT (payload->>'message_id')::uuid FROM jobs WHERE kind = 'mail.deliver' AND state = 'queued'",
@@ -614,4 +614,103 @@ async fn mail_is_delivered_as_eml_files() {
     assert!(eml.contains("To: mailme@example.com\r\n"), "{eml}");
     assert!(eml.contains("Subject: Confirm your email address\r\n"));
     assert!(eml.contains("/verify-email?token=ble_"));
+}
+
+/// A minimal SMTP server for one session: records the envelope and the message it is given.
+async fn smtp_server() -> (u16, tokio::sync::oneshot::Receiver<(Vec<String>, String)>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut envelope = Vec::new();
+        let mut data = String::new();
+        write.write_all(b"220 test.invalid ESMTP\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            match verb.as_str() {
+                "EHLO" | "HELO" => write.write_all(b"250-test.invalid\r\n250 8BITMIME\r\n").await.unwrap(),
+                "MAIL" | "RCPT" => {
+                    envelope.push(line.clone());
+                    write.write_all(b"250 OK\r\n").await.unwrap();
+                }
+                "DATA" => {
+                    write.write_all(b"354 go ahead\r\n").await.unwrap();
+                    while let Ok(Some(body_line)) = lines.next_line().await {
+                        if body_line == "." {
+                            break;
+                        }
+                        data.push_str(&body_line);
+                        data.push('\n');
+                    }
+                    write.write_all(b"250 OK queued\r\n").await.unwrap();
+                }
+                "QUIT" => {
+                    write.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => write.write_all(b"250 OK\r\n").await.unwrap(),
+            }
+        }
+        let _ = tx.send((envelope, data));
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn mail_is_delivered_to_an_smtp_server() {
+    let app = app().await;
+    register(&app, "smtp_user").await;
+    let (port, received) = smtp_server().await;
+    let transport = platform::mail::Transport::from_settings(
+        Some(&format!("smtp://127.0.0.1:{port}")),
+        "Backline <no-reply@backline.invalid>",
+        std::path::PathBuf::from("/nonexistent"),
+    )
+    .unwrap();
+    let message_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM mail_outbox WHERE to_address = 'smtp_user@example.com'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(platform::mail::deliver(&app.db.pool, &transport, message_id).await.unwrap());
+    let (envelope, data) = tokio::time::timeout(std::time::Duration::from_secs(10), received).await.unwrap().unwrap();
+    assert!(envelope.iter().any(|l| l.contains("<no-reply@backline.invalid>")), "{envelope:?}");
+    assert!(envelope.iter().any(|l| l.contains("<smtp_user@example.com>")), "{envelope:?}");
+    assert!(data.contains("Subject: Confirm your email address"), "{data}");
+    // The body is quoted-printable: undo soft line breaks and the escaped '='.
+    let decoded = data.replace("=\n", "").replace("=3D", "=");
+    assert!(decoded.contains("verify-email?token=ble_"), "{decoded}");
+    let delivered: bool = sqlx::query_scalar("SELECT delivered_at IS NOT NULL FROM mail_outbox WHERE id = $1")
+        .bind(message_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(delivered);
+
+    // An unreachable server leaves the message pending with its error, for the job to retry.
+    register(&app, "smtp_later").await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let unreachable = platform::mail::Transport::from_settings(
+        Some(&format!("smtp://127.0.0.1:{closed}")),
+        "x@backline.invalid",
+        "/x".into(),
+    )
+    .unwrap();
+    let later: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM mail_outbox WHERE to_address = 'smtp_later@example.com'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(platform::mail::deliver(&app.db.pool, &unreachable, later).await.is_err());
+    let (delivered, error): (bool, Option<String>) =
+        sqlx::query_as("SELECT delivered_at IS NOT NULL, last_error FROM mail_outbox WHERE id = $1")
+            .bind(later)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(!delivered && error.is_some());
 }

@@ -118,7 +118,9 @@ pub async fn join(app: &TestApp, owner: &str, org: &str, invitee: &str, email: &
 /// Runs every due job (with the application's real handlers) until none is left; returns how many ran.
 pub async fn drain_jobs(app: &TestApp) -> i64 {
     let dir = tempfile::tempdir().unwrap();
-    let registry = std::sync::Arc::new(backline::job_registry(dir.path()));
+    let registry = std::sync::Arc::new(backline::job_registry(platform::mail::Transport::File(
+        platform::mail::FileTransport::new(dir.path()),
+    )));
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'dead')")
         .fetch_one(&app.db.pool)
         .await
