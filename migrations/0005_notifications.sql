@@ -81,3 +81,6 @@ INSERT INTO notification_templates (kind, title, body, email, updated_at) VALUES
     ('webhook.endpoint_disabled', 'A webhook endpoint was disabled',
      'Deliveries to {{url}} failed {{failures}} times in a row, so the endpoint was disabled. Fix the receiver, then enable it again.',
      true, now());
+
+-- The HTML alternative of a message, when it has one.
+ALTER TABLE mail_outbox ADD COLUMN body_html text;

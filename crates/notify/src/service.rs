@@ -45,13 +45,14 @@ pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure
             map.entry("display_name").or_insert_with(|| json!(user.display_name));
             map.entry("username").or_insert_with(|| json!(user.username));
         }
-        let (title, body, email_default) = match &template {
+        let (title, body, body_html, email_default) = match &template {
             Some(t) => (
                 template::render(&t.title, &vars, Escape::Text),
                 template::render(&t.body, &vars, Escape::Text),
+                template::render(&t.body, &vars, Escape::Html),
                 t.email,
             ),
-            None => (event.kind.clone(), String::new(), false),
+            None => (event.kind.clone(), String::new(), String::new(), false),
         };
         if wants(&user.notification_prefs, &event.kind, "in_app", true) {
             let notification = NewNotification {
@@ -73,8 +74,15 @@ pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure
                         "{body}\n\n-- \nYou receive this because of your Backline notification settings ({}).\n",
                         event.kind
                     );
-                    mail::enqueue(&mut tx, &Message { to: user.email.clone(), subject: title.clone(), body_text }, now)
-                        .await?;
+                    let body_html = Some(format!(
+                        "<!doctype html><html><body><h1>{}</h1><p>{}</p><hr><p><small>You receive this because of \
+                         your Backline notification settings ({}).</small></p></body></html>",
+                        template::html_escape(&title),
+                        body_html.replace('\n', "<br>"),
+                        template::html_escape(&event.kind),
+                    ));
+                    let message = Message { to: user.email.clone(), subject: title.clone(), body_text, body_html };
+                    mail::enqueue(&mut tx, &message, now).await?;
                 }
                 Err(_) => tracing::info!(user = %user.id, kind = %event.kind, "email limit reached; in-app only"),
             }

@@ -23,6 +23,8 @@ pub struct Message {
     pub to: String,
     pub subject: String,
     pub body_text: String,
+    /// An HTML alternative (every inserted value already escaped).
+    pub body_html: Option<String>,
 }
 
 /// The job that delivers one message.
@@ -34,12 +36,15 @@ pub const DELIVER: JobKind = JobKind::new("mail.deliver")
 /// Queues a message, and the job that delivers it, in the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, message: &Message, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
-    sqlx::query("INSERT INTO mail_outbox (id, to_address, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(&message.to)
-        .bind(&message.subject)
-        .bind(&message.body_text)
-        .bind(now)
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, to_address, subject, body_text, body_html, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(&message.to)
+    .bind(&message.subject)
+    .bind(&message.body_text)
+    .bind(&message.body_html)
+    .bind(now)
         .execute(&mut *conn)
         .await?;
     jobs::enqueue(
@@ -95,14 +100,17 @@ impl SmtpTransport {
     async fn send(&self, id: Uuid, message: &Message) -> Result<(), String> {
         use lettre::AsyncTransport as _;
         let to: lettre::message::Mailbox = message.to.parse().map_err(|e| format!("bad recipient: {e}"))?;
-        let email = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
-            .message_id(Some(format!("<{id}@backline.invalid>")))
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(message.body_text.clone())
-            .map_err(|e| e.to_string())?;
+            .message_id(Some(format!("<{id}@backline.invalid>")));
+        let email = match &message.body_html {
+            Some(html) => builder
+                .multipart(lettre::message::MultiPart::alternative_plain_html(message.body_text.clone(), html.clone())),
+            None => builder.header(lettre::message::header::ContentType::TEXT_PLAIN).body(message.body_text.clone()),
+        }
+        .map_err(|e| e.to_string())?;
         self.mailer.send(email).await.map(|_| ()).map_err(|e| e.to_string())
     }
 }
@@ -133,7 +141,7 @@ impl FileTransport {
     }
 }
 
-/// Renders an RFC 5322 message with a UTF-8 text body.
+/// Renders an RFC 5322 message: a UTF-8 text body, or text and HTML alternatives.
 pub fn render_eml(id: Uuid, message: &Message, created_at: DateTime<Utc>) -> String {
     let subject = if message.subject.is_ascii() {
         message.subject.clone()
@@ -143,13 +151,29 @@ pub fn render_eml(id: Uuid, message: &Message, created_at: DateTime<Utc>) -> Str
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, message.subject.as_bytes())
         )
     };
-    let body = message.body_text.replace("\r\n", "\n").replace('\n', "\r\n");
-    format!(
-        "From: {FROM}\r\nTo: {}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <{id}@backline.invalid>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+    let crlf = |text: &str| text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let head = format!(
+        "From: {FROM}\r\nTo: {}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <{id}@backline.invalid>\r\nMIME-Version: 1.0\r\n",
         message.to.replace(['\r', '\n'], ""),
         created_at.to_rfc2822(),
-    )
+    );
+    match &message.body_html {
+        None => format!(
+            "{head}Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
+            crlf(&message.body_text)
+        ),
+        Some(html) => {
+            let boundary = format!("=_backline_{}", id.simple());
+            format!(
+                "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+                 --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+                 --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+                 --{boundary}--\r\n",
+                crlf(&message.body_text),
+                crlf(html)
+            )
+        }
+    }
 }
 
 /// Delivers one message, unless it was delivered already (jobs run at least once).
@@ -164,18 +188,20 @@ async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::
         to_address: String,
         subject: String,
         body_text: String,
+        body_html: Option<String>,
         created_at: DateTime<Utc>,
         delivered_at: Option<DateTime<Utc>>,
     }
     let row: Option<Outgoing> = sqlx::query_as(
-        "SELECT to_address, subject, body_text, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE",
+        "SELECT to_address, subject, body_text, body_html, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(Ok(false)) };
     let created_at = row.created_at;
-    let message = Message { to: row.to_address, subject: row.subject, body_text: row.body_text };
+    let message =
+        Message { to: row.to_address, subject: row.subject, body_text: row.body_text, body_html: row.body_html };
     let outcome = transport.send(id, &message, created_at).await;
     sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1")
         .bind(id)
@@ -207,12 +233,35 @@ mod tests {
 
     #[test]
     fn eml_has_crlf_headers_and_encodes_non_ascii_subjects() {
-        let message =
-            Message { to: "a@example.com".into(), subject: "Grüße".into(), body_text: "line 1\nline 2".into() };
+        let message = Message {
+            to: "a@example.com".into(),
+            subject: "Grüße".into(),
+            body_text: "line 1\nline 2".into(),
+            body_html: None,
+        };
         let eml = render_eml(Uuid::nil(), &message, DateTime::from_timestamp(0, 0).unwrap());
         assert!(eml.starts_with("From: Backline"));
         assert!(eml.contains("To: a@example.com\r\n"));
         assert!(eml.contains("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n"), "{eml}");
         assert!(eml.contains("\r\n\r\nline 1\r\nline 2\r\n"));
+    }
+
+    #[test]
+    fn html_mail_is_multipart_alternative() {
+        let message = Message {
+            to: "a@example.com".into(),
+            subject: "Hi".into(),
+            body_text: "plain".into(),
+            body_html: Some("<p>&lt;b&gt;</p>".into()),
+        };
+        let eml = render_eml(Uuid::nil(), &message, DateTime::from_timestamp(0, 0).unwrap());
+        assert!(eml.contains("Content-Type: multipart/alternative; boundary="), "{eml}");
+        assert!(
+            eml.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nplain\r\n")
+        );
+        assert!(eml.contains(
+            "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<p>&lt;b&gt;</p>\r\n"
+        ));
+        assert!(eml.trim_end().ends_with("--"));
     }
 }

@@ -276,3 +276,35 @@ async fn a_schedule_enqueues_once_per_due_time_across_workers() {
         worker.await.unwrap().unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_cleanup_sweep_removes_old_finished_jobs_only() {
+    let db = db().await;
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_at, updated_at, finished_at) VALUES
+           (gen_random_uuid(), 'test.record', '{}', 'succeeded', now(), 1, now(), now(), now() - interval '8 days'),
+           (gen_random_uuid(), 'test.record', '{}', 'succeeded', now(), 1, now(), now(), now() - interval '6 days'),
+           (gen_random_uuid(), 'test.record', '{}', 'dead', now(), 1, now(), now(), now() - interval '30 days')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut registry = registry("c");
+    jobs::register_system(&mut registry);
+    let id = enqueue(&db, NewJob::new(jobs::CLEANUP, serde_json::json!({}))).await.unwrap();
+    let (stop, worker) = start(ctx(&db, Arc::new(SystemClock)), registry, "c");
+    eventually("the sweep ran", || async { state_of(&db, id).await.0 == "succeeded" }).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    let left: Vec<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'test.record' ORDER BY state")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["dead", "succeeded"], "the week-old success goes; dead jobs stay for admins");
+    let scheduled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM job_schedules WHERE name = 'system.cleanup' AND cron = '17 * * * *'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(scheduled, 1);
+}

@@ -275,3 +275,33 @@ async fn the_stream_pushes_new_notifications_and_resumes_after_last_event_id() {
     let bad = open(Some("not-an-id".into())).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn html_email_escapes_every_value() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "html_owner").await;
+    let org = create_org(&app, &owner, "html-org").await;
+    let body = json!({"email": "html_member@example.com", "username": "html_member", "display_name": "<script>alert(1)</script>", "password": PASSWORD});
+    app.post("/v1/auth/register")
+        .ip(&crate::support::fresh_ip())
+        .json(&body)
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let token = crate::support::mailed_token(&app, "html_member@example.com").await;
+    app.post("/v1/auth/verify-email").json(&json!({"token": token})).send().await.assert_status(StatusCode::OK);
+    let member =
+        crate::support::login(&app, "html_member", PASSWORD).await.value()["access_token"].as_str().unwrap().to_owned();
+    join(&app, &owner, &org, &member, "html_member@example.com", "member").await;
+    drain_jobs(&app).await;
+    let (text, html): (String, Option<String>) = sqlx::query_as(
+        "SELECT body_text, body_html FROM mail_outbox WHERE to_address = 'html_owner@example.com' AND subject LIKE '%joined%'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let html = html.expect("an HTML alternative");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(text.contains("<script>alert(1)</script> joined"), "the text part is verbatim: {text}");
+}

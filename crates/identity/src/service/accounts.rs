@@ -182,7 +182,8 @@ async fn send_email_token(
         ctx.public_url,
         s = if hours == 1 { "" } else { "s" },
     );
-    mail::enqueue(conn, &Message { to: to.to_owned(), subject: subject.to_owned(), body_text }, now).await?;
+    mail::enqueue(conn, &Message { to: to.to_owned(), subject: subject.to_owned(), body_text, body_html: None }, now)
+        .await?;
     Ok(())
 }
 

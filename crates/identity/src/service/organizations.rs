@@ -448,7 +448,7 @@ pub async fn invite(
         org_row.name, ctx.public_url,
     );
     let subject = format!("Join {} on Backline", org_row.name);
-    mail::enqueue(&mut tx, &Message { to: invitation.email.clone(), subject, body_text }, now).await?;
+    mail::enqueue(&mut tx, &Message { to: invitation.email.clone(), subject, body_text, body_html: None }, now).await?;
     if let Some(invitee) = crate::repo::accounts::user_by_login(&mut tx, &invitation.email)
         .await?
         .filter(|u| u.email.eq_ignore_ascii_case(&invitation.email))

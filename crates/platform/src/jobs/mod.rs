@@ -114,8 +114,37 @@ impl NewJob {
 /// for measuring the queue itself.
 pub const NOOP: JobKind = JobKind::new("system.noop").max_attempts(5).lease(std::time::Duration::from_secs(10));
 
-/// Registers the platform's own job kinds.
+/// The hourly sweep: finished jobs older than a week, rate-limit windows and login failures older than
+/// a day.
+pub const CLEANUP: JobKind = JobKind::new("system.cleanup").max_attempts(3);
+
+/// Registers the platform's own job kinds, and the cleanup schedule.
 pub fn register_system(registry: &mut Registry) {
+    registry.register(CLEANUP, |ctx: crate::context::AppContext, _job: Job| async move {
+        let now = ctx.clock.now();
+        let jobs = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1 - interval '7 days'",
+        )
+        .bind(now)
+        .execute(&ctx.db)
+        .await?
+        .rows_affected();
+        let windows = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1 - interval '1 day'")
+            .bind(now)
+            .execute(&ctx.db)
+            .await?
+            .rows_affected();
+        let failures = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1 - interval '1 day'")
+            .bind(now)
+            .execute(&ctx.db)
+            .await?
+            .rows_affected();
+        tracing::info!(jobs, windows, failures, "cleanup");
+        Ok(())
+    });
+    if let Err(err) = registry.schedule("system.cleanup", "17 * * * *", CLEANUP, serde_json::json!({})) {
+        tracing::error!(%err, "the cleanup schedule is invalid");
+    }
     registry.register(NOOP, |_ctx, job: Job| async move {
         let sleep_ms = job.payload["sleep_ms"].as_u64().unwrap_or(0);
         if sleep_ms > 0 {
