@@ -119,14 +119,7 @@ async fn main() {
     // 3. Worker processes killed with SIGKILL again and again.
     sqlx::query("DELETE FROM jobs").execute(&db.pool).await.unwrap();
     backlog(&db.pool, KILL_BACKLOG, serde_json::json!({"sleep_ms": 5})).await;
-    let opts = db.connect_options();
-    let url = format!(
-        "postgresql://{}@{}:{}/{}",
-        opts.get_username(),
-        opts.get_socket().map_or_else(|| opts.get_host().to_owned(), |s| s.to_string_lossy().replace('/', "%2F")),
-        opts.get_port(),
-        opts.get_database().unwrap()
-    );
+    let url = db.url();
     let data_dir = tempfile::tempdir().unwrap();
     let spawn = || -> Child {
         Command::new(env!("CARGO_BIN_EXE_backline"))

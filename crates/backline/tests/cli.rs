@@ -237,24 +237,11 @@ fn missing_server_binaries_are_explained() {
     assert!(stderr.contains("does not hold both `initdb` and `postgres`"), "{stderr}");
 }
 
-/// The URL a user would put in DATABASE_URL for a test database.
-fn url_of(options: &PgConnectOptions) -> String {
-    let user = options.get_username();
-    let database = options.get_database().unwrap();
-    match options.get_socket() {
-        Some(socket) => {
-            let host = socket.to_string_lossy().replace('/', "%2F");
-            format!("postgresql://{user}@{host}:{}/{database}", options.get_port())
-        }
-        None => format!("postgresql://{user}@{}:{}/{database}", options.get_host(), options.get_port()),
-    }
-}
-
 #[tokio::test]
 async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     let db = testkit::TestDb::empty().await;
     let dir = data_dir();
-    let url = url_of(&db.connect_options());
+    let url = db.url();
     for args in [&["migrate"][..], &["seed", "--demo"], &["seed", "--demo"]] {
         let output = backline(dir.path()).env("DATABASE_URL", &url).args(args).output().unwrap();
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -328,7 +315,7 @@ async fn serve_demo_offers_the_documented_logins() {
 async fn jobs_of_a_worker_killed_with_sigkill_are_finished_by_another() {
     use platform::jobs::{self, NewJob};
     let db = testkit::TestDb::new().await;
-    let url = url_of(&db.connect_options());
+    let url = db.url();
     let dir = data_dir();
     let mut tx = db.pool.begin().await.unwrap();
     for _ in 0..8 {
@@ -402,7 +389,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: O
 #[tokio::test]
 async fn a_notification_made_by_one_process_reaches_a_stream_on_another() {
     let db = testkit::TestDb::new().await;
-    let url = url_of(&db.connect_options());
+    let url = db.url();
     let hash = identity::password::hash("a long secret phrase".into()).await.unwrap();
     let mut conn = db.pool.acquire().await.unwrap();
     identity::service::create_verified_user(

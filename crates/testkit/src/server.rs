@@ -198,6 +198,14 @@ impl TestDb {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// A `DATABASE_URL` for this database, for processes the test starts (a socket directory is
+    /// percent-encoded as the host).
+    pub fn url(&self) -> String {
+        let o = &self.options;
+        let host = o.get_socket().map_or_else(|| o.get_host().to_owned(), |s| s.to_string_lossy().replace('/', "%2F"));
+        format!("postgresql://{}@{host}:{}/{}", o.get_username(), o.get_port(), self.name)
+    }
 }
 
 impl Drop for TestDb {
