@@ -36,7 +36,7 @@ pub struct Updated {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateRequest {
+pub struct NotificationTemplateRequest {
     /// Text with `{{variable}}` placeholders, 1–200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
@@ -48,8 +48,8 @@ pub struct TemplateRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TemplateList {
-    pub items: Vec<crate::repo::Template>,
+pub struct NotificationTemplateList {
+    pub items: Vec<crate::repo::NotificationTemplate>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::dto;
-use crate::repo::Template;
+use crate::repo::NotificationTemplate;
 use crate::service;
 use crate::stream::{self, Hub};
 use crate::webhooks::{
@@ -87,24 +87,24 @@ pub async fn stream(
 
 /// Notification templates (admin).
 #[utoipa::path(get, path = "/v1/admin/notification-templates", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = dto::TemplateList)))]
+    responses((status = 200, body = dto::NotificationTemplateList)))]
 pub async fn templates(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
-) -> Result<Json<dto::TemplateList>, ApiError> {
+) -> Result<Json<dto::NotificationTemplateList>, ApiError> {
     Ok(Json(service::templates(&ctx, &principal).await?))
 }
 
 /// Create or change the template of an event kind (admin). Variables are `{{name}}`.
 #[utoipa::path(put, path = "/v1/admin/notification-templates/{kind}", tag = "admin", security(("bearer" = [])),
-    params(("kind" = String, Path)), request_body = dto::TemplateRequest, responses((status = 200, body = Template)))]
+    params(("kind" = String, Path)), request_body = dto::NotificationTemplateRequest, responses((status = 200, body = NotificationTemplate)))]
 pub async fn save_template(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     meta: ClientMeta,
     Path(kind): Path<String>,
-    Json(req): Json<dto::TemplateRequest>,
-) -> Result<Json<Template>, ApiError> {
+    Json(req): Json<dto::NotificationTemplateRequest>,
+) -> Result<Json<NotificationTemplate>, ApiError> {
     Ok(Json(service::save_template(&ctx, &principal, &kind, req, &meta).await?))
 }
 

@@ -30,7 +30,7 @@ pub async fn mark_dispatched(conn: &mut PgConnection, id: Uuid, now: DateTime<Ut
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct Template {
+pub struct NotificationTemplate {
     pub kind: String,
     pub title: String,
     pub body: String,
@@ -39,20 +39,20 @@ pub struct Template {
     pub updated_at: DateTime<Utc>,
 }
 
-pub async fn template(db: impl PgExecutor<'_>, kind: &str) -> sqlx::Result<Option<Template>> {
+pub async fn template(db: impl PgExecutor<'_>, kind: &str) -> sqlx::Result<Option<NotificationTemplate>> {
     sqlx::query_as("SELECT kind, title, body, email, updated_at FROM notification_templates WHERE kind = $1")
         .bind(kind)
         .fetch_optional(db)
         .await
 }
 
-pub async fn templates(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Template>> {
+pub async fn templates(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<NotificationTemplate>> {
     sqlx::query_as("SELECT kind, title, body, email, updated_at FROM notification_templates ORDER BY kind")
         .fetch_all(db)
         .await
 }
 
-pub async fn upsert_template(conn: &mut PgConnection, t: &Template) -> sqlx::Result<()> {
+pub async fn upsert_template(conn: &mut PgConnection, t: &NotificationTemplate) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO notification_templates (kind, title, body, email, updated_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (kind) DO UPDATE SET title = $2, body = $3, email = $4, updated_at = $5",

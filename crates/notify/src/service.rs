@@ -129,18 +129,18 @@ pub async fn mark_all_read(ctx: &AppContext, principal: &Principal) -> Result<dt
     Ok(dto::Updated { updated: repo::mark_all_read(&ctx.db, principal.user_id.0, ctx.clock.now()).await? })
 }
 
-pub async fn templates(ctx: &AppContext, principal: &Principal) -> Result<dto::TemplateList, ApiError> {
+pub async fn templates(ctx: &AppContext, principal: &Principal) -> Result<dto::NotificationTemplateList, ApiError> {
     authz::authorize(principal, "notification_templates.manage", Target::Platform)?;
-    Ok(dto::TemplateList { items: repo::templates(&ctx.db).await? })
+    Ok(dto::NotificationTemplateList { items: repo::templates(&ctx.db).await? })
 }
 
 pub async fn save_template(
     ctx: &AppContext,
     principal: &Principal,
     kind: &str,
-    req: dto::TemplateRequest,
+    req: dto::NotificationTemplateRequest,
     meta: &platform::http::ClientMeta,
-) -> Result<repo::Template, ApiError> {
+) -> Result<repo::NotificationTemplate, ApiError> {
     authz::authorize(principal, "notification_templates.manage", Target::Platform)?;
     let mut errors = Vec::new();
     let kind_ok = kind.contains('.')
@@ -171,7 +171,8 @@ pub async fn save_template(
         return Err(ApiError::validation(errors));
     }
     let now = ctx.clock.now();
-    let template = repo::Template { kind: kind.to_owned(), title, body: req.body, email: req.email, updated_at: now };
+    let template =
+        repo::NotificationTemplate { kind: kind.to_owned(), title, body: req.body, email: req.email, updated_at: now };
     let mut tx = ctx.db.begin().await?;
     let before = repo::template(&mut *tx, kind).await?;
     repo::upsert_template(&mut tx, &template).await?;

@@ -308,3 +308,28 @@ async fn the_cleanup_sweep_removes_old_finished_jobs_only() {
             .unwrap();
     assert_eq!(scheduled, 1);
 }
+
+#[tokio::test]
+async fn higher_priority_runs_first_among_due_jobs() {
+    let db = db().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    let now = Utc::now();
+    let low = jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})), now).await.unwrap().unwrap();
+    let high =
+        jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})).priority(10), now).await.unwrap().unwrap();
+    let later =
+        jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})).priority(5), now).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let (tx, rx) = oneshot::channel();
+    let config = WorkerConfig { concurrency: 1, poll_interval: Duration::from_millis(20), id: "p".into() };
+    let worker =
+        tokio::spawn(jobs::run(ctx(&db, Arc::new(SystemClock)), Arc::new(registry("p")), config, async move {
+            let _ = rx.await;
+        }));
+    eventually("all three ran", || async { runs(&db).await == 3 }).await;
+    tx.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    let order: Vec<Uuid> =
+        sqlx::query_scalar("SELECT job_id FROM job_runs ORDER BY at").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(order, [high, later, low]);
+}

@@ -82,6 +82,7 @@ pub async fn approve(
 #[utoipa::path(put, path = "/v1/admin/users/{id}/roles", tag = "admin", security(("bearer" = [])),
     params(("id" = UserId, Path)), request_body = dto::RolesRequest,
     responses((status = 200, body = User), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "You cannot remove your own admin role", body = ProblemBody, content_type = "application/problem+json"),
               (status = 422, body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn set_roles(
     State(ctx): State<AppContext>,
