@@ -71,6 +71,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_MAIL_FROM", default_value = "Backline <no-reply@backline.invalid>", global = true)]
     pub mail_from: String,
 
+    /// Let webhook deliveries go to loopback and private addresses (development only: it lets an endpoint
+    /// reach into the server's own network).
+    #[arg(long, env = "BACKLINE_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
+
     /// Most database connections this process opens.
     #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,
@@ -81,6 +86,10 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    pub fn webhook_policy(&self) -> notify::webhooks::DeliveryPolicy {
+        notify::webhooks::DeliveryPolicy { allow_private_targets: self.webhook_allow_private }
+    }
+
     /// Where outgoing mail goes.
     pub fn mail_transport(&self) -> anyhow::Result<platform::mail::Transport> {
         platform::mail::Transport::from_settings(self.smtp_url.as_deref(), &self.mail_from, self.data_dir.join("mail"))

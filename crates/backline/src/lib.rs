@@ -65,11 +65,14 @@ pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Ro
 }
 
 /// Every job kind a worker runs, with its handler, and the recurring schedules.
-pub fn job_registry(mail: platform::mail::Transport) -> platform::jobs::Registry {
+pub fn job_registry(
+    mail: platform::mail::Transport,
+    webhooks: notify::webhooks::DeliveryPolicy,
+) -> platform::jobs::Registry {
     let mut registry = platform::jobs::Registry::new();
     platform::jobs::register_system(&mut registry);
     platform::mail::register(&mut registry, mail);
-    notify::register(&mut registry);
+    notify::register(&mut registry, webhooks);
     registry
 }
 

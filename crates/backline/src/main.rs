@@ -78,7 +78,7 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
-    let registry = Arc::new(backline::job_registry(global.mail_transport()?));
+    let registry = Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy()));
     jobs::run(ctx, registry, config, server::shutdown_signal()).await
 }
 
@@ -116,7 +116,7 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
     let mail_transport = global.mail_transport()?;
     let workers = (args.workers > 0).then(|| {
         let config = jobs::WorkerConfig { concurrency: args.workers, ..jobs::WorkerConfig::default() };
-        let registry = Arc::new(backline::job_registry(mail_transport.clone()));
+        let registry = Arc::new(backline::job_registry(mail_transport.clone(), global.webhook_policy()));
         let mut rx = stop_rx.clone();
         tokio::spawn(jobs::run(ctx_for_jobs.clone(), registry, config, async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -40,11 +40,11 @@ pub fn router(hub: Arc<stream::Hub>) -> OpenApiRouter<AppContext> {
 }
 
 /// Registers notify's jobs: event dispatch and webhook delivery.
-pub fn register(registry: &mut Registry) {
+pub fn register(registry: &mut Registry, webhooks: webhooks::DeliveryPolicy) {
     registry.register(platform::events::DISPATCH, |ctx: AppContext, job: Job| async move {
         let event_id = serde_json::from_value(job.payload["event_id"].clone())
             .map_err(|_| JobFailure::permanent("the payload has no event_id"))?;
         service::dispatch(&ctx, event_id).await
     });
-    webhooks::register(registry);
+    webhooks::register(registry, webhooks);
 }

@@ -23,6 +23,66 @@ use uuid::Uuid;
 
 use crate::repo::EventRow;
 
+/// Where a delivery may go: by default only to public addresses, so that an endpoint cannot make
+/// Backline reach into its own network (SSRF).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryPolicy {
+    /// Allow loopback, private, link-local and other internal addresses (development, tests).
+    pub allow_private_targets: bool,
+}
+
+/// Whether an address is internal: loopback, private, link-local, unspecified, multicast, shared or
+/// documentation ranges, IPv4-mapped forms of those, and IPv6 unique-local addresses.
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Resolves the endpoint's host and picks an address the policy allows; the request is then pinned to
+/// it, so a DNS answer that changes between this check and the connection cannot redirect it.
+async fn resolve_target(url: &str, policy: DeliveryPolicy) -> Result<Option<(String, std::net::SocketAddr)>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("the endpoint URL is invalid: {e}"))?;
+    let host = parsed.host_str().ok_or("the endpoint URL has no host")?.trim_matches(['[', ']']).to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if policy.allow_private_targets {
+        return Ok(addrs.first().map(|a| (host, *a)));
+    }
+    if addrs.iter().any(|a| is_internal(a.ip())) {
+        return Err(format!("{host} resolves to an internal address; deliveries go only to public addresses"));
+    }
+    Ok(addrs.first().map(|a| (host, *a)))
+}
+
 /// The job that delivers one event to one endpoint.
 pub const DELIVER: JobKind = JobKind::new("webhook.deliver")
     .max_attempts(8)
@@ -451,7 +511,7 @@ pub fn payload(event: &EventRow) -> Value {
 }
 
 /// The `webhook.deliver` job.
-async fn deliver(ctx: AppContext, client: reqwest::Client, delivery: Uuid) -> Result<(), JobFailure> {
+async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let row: Option<(Uuid, Uuid, String)> =
         sqlx::query_as("SELECT endpoint_id, event_id, state FROM webhook_deliveries WHERE id = $1")
@@ -491,6 +551,21 @@ async fn deliver(ctx: AppContext, client: reqwest::Client, delivery: Uuid) -> Re
         .collect();
     let body = serde_json::to_vec(&payload(&event)).unwrap_or_default();
     let signature = signature_header(&secrets, now.timestamp(), &body);
+    let target = match resolve_target(&endpoint.url, policy).await {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            return record_failure(&ctx, &endpoint, delivery, None, "the endpoint's host has no address".into(), now)
+                .await;
+        }
+        Err(reason) => return record_failure(&ctx, &endpoint, delivery, None, reason, now).await,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&target.0, target.1)
+        .build()
+        .map_err(JobFailure::retry)?;
     let started = Instant::now();
     let outcome = client
         .post(&endpoint.url)
@@ -510,29 +585,54 @@ async fn deliver(ctx: AppContext, client: reqwest::Client, delivery: Uuid) -> Re
         }
         Err(err) => (None, Some(format!("cannot reach the receiver: {err}"))),
     };
-    let mut tx = ctx.db.begin().await?;
-    let delivered = error.is_none();
-    sqlx::query(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3, response_ms = $4,
-                state = CASE WHEN $5 THEN 'delivered' ELSE state END, delivered_at = CASE WHEN $5 THEN $6 END
-         WHERE id = $1",
-    )
-    .bind(delivery)
-    .bind(status)
-    .bind(&error)
-    .bind(response_ms)
-    .bind(delivered)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if delivered {
+    let Some(error) = error else {
+        let mut tx = ctx.db.begin().await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = NULL, response_ms = $3,
+                    state = 'delivered', delivered_at = $4
+             WHERE id = $1",
+        )
+        .bind(delivery)
+        .bind(status)
+        .bind(response_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1")
             .bind(endpoint.id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         return Ok(());
-    }
+    };
+    sqlx::query("UPDATE webhook_deliveries SET last_status = $2, response_ms = $3 WHERE id = $1")
+        .bind(delivery)
+        .bind(status)
+        .bind(response_ms)
+        .execute(&ctx.db)
+        .await?;
+    record_failure(&ctx, &endpoint, delivery, status, error, now).await
+}
+
+/// Counts a failed attempt: the delivery is retried, or failed after its last attempt; the endpoint is
+/// disabled (and its owners told) after too many failures in a row.
+async fn record_failure(
+    ctx: &AppContext,
+    endpoint: &EndpointRow,
+    delivery: Uuid,
+    status: Option<i32>,
+    error: String,
+    now: DateTime<Utc>,
+) -> Result<(), JobFailure> {
+    let mut tx = ctx.db.begin().await?;
+    let attempts: i32 = sqlx::query_scalar(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3 WHERE id = $1 RETURNING attempts",
+    )
+    .bind(delivery)
+    .bind(status)
+    .bind(&error)
+    .fetch_one(&mut *tx)
+    .await?;
     let failures: i32 = sqlx::query_scalar(
         "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1 WHERE id = $1 RETURNING consecutive_failures",
     )
@@ -565,34 +665,56 @@ async fn deliver(ctx: AppContext, client: reqwest::Client, delivery: Uuid) -> Re
         tracing::warn!(endpoint = %endpoint.id, failures, "webhook endpoint disabled");
         return Ok(());
     }
-    let last_attempt = sqlx::query_scalar::<_, i32>("SELECT attempts FROM webhook_deliveries WHERE id = $1")
-        .bind(delivery)
-        .fetch_one(&mut *tx)
-        .await?
-        >= DELIVER.max_attempts;
-    if last_attempt {
+    if attempts >= DELIVER.max_attempts {
         sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE id = $1")
             .bind(delivery)
             .execute(&mut *tx)
             .await?;
     }
     tx.commit().await?;
-    Err(JobFailure::retry(error.unwrap_or_default()))
+    Err(JobFailure::retry(error))
 }
 
-pub fn register(registry: &mut Registry) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
-    registry.register(DELIVER, move |ctx: AppContext, job: Job| {
-        let client = client.clone();
-        async move {
-            let delivery: Uuid = serde_json::from_value(job.payload["delivery_id"].clone())
-                .map_err(|_| JobFailure::permanent("the payload has no delivery_id"))?;
-            deliver(ctx, client, delivery).await
-        }
+pub fn register(registry: &mut Registry, policy: DeliveryPolicy) {
+    registry.register(DELIVER, move |ctx: AppContext, job: Job| async move {
+        let delivery: Uuid = serde_json::from_value(job.payload["delivery_id"].clone())
+            .map_err(|_| JobFailure::permanent("the payload has no delivery_id"))?;
+        deliver(ctx, policy, delivery).await
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
+            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1", "100.128.0.1"] {
+            assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn signatures_follow_the_documented_scheme() {
+        // HMAC-SHA256("whsec_test", "1700000000.{}"), computed independently.
+        let header = signature_header(&["whsec_test".into()], 1_700_000_000, b"{}");
+        assert!(header.starts_with("t=1700000000,v1="), "{header}");
+        assert_eq!(header.len(), "t=1700000000,v1=".len() + 64);
+    }
 }

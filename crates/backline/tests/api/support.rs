@@ -117,10 +117,15 @@ pub async fn join(app: &TestApp, owner: &str, org: &str, invitee: &str, email: &
 
 /// Runs every due job (with the application's real handlers) until none is left; returns how many ran.
 pub async fn drain_jobs(app: &TestApp) -> i64 {
+    // Test receivers listen on loopback.
+    drain_jobs_with(app, notify::webhooks::DeliveryPolicy { allow_private_targets: true }).await
+}
+
+/// [`drain_jobs`] with a chosen webhook policy.
+pub async fn drain_jobs_with(app: &TestApp, webhooks: notify::webhooks::DeliveryPolicy) -> i64 {
     let dir = tempfile::tempdir().unwrap();
-    let registry = std::sync::Arc::new(backline::job_registry(platform::mail::Transport::File(
-        platform::mail::FileTransport::new(dir.path()),
-    )));
+    let mail = platform::mail::Transport::File(platform::mail::FileTransport::new(dir.path()));
+    let registry = std::sync::Arc::new(backline::job_registry(mail, webhooks));
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'dead')")
         .fetch_one(&app.db.pool)
         .await

@@ -250,3 +250,28 @@ async fn admins_see_job_counts_and_retry_dead_jobs() {
     drain_jobs(&app).await;
     assert_eq!(app.get(&format!("/v1/admin/jobs/{id}")).bearer(&admin).send().await.value()["state"], "succeeded");
 }
+
+#[tokio::test]
+async fn by_default_deliveries_never_reach_internal_addresses() {
+    let app = app().await;
+    let (hook, url) = receiver().await;
+    let (owner, _, _) = signed_in(&app, "ssrf_owner").await;
+    let org = create_org(&app, &owner, "ssrf-org").await;
+    let created = app
+        .post(&format!("/v1/orgs/{org}/webhooks"))
+        .bearer(&owner)
+        .json(&json!({"url": url, "event_kinds": ["*"]}))
+        .send()
+        .await
+        .value();
+    let id = created["id"].as_str().unwrap();
+    app.post(&format!("/v1/orgs/{org}/webhooks/{id}/test"))
+        .bearer(&owner)
+        .send()
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    crate::support::drain_jobs_with(&app, notify::webhooks::DeliveryPolicy::default()).await;
+    assert!(hook.received.lock().unwrap().is_empty(), "nothing may be sent to a loopback address");
+    let log = app.get(&format!("/v1/orgs/{org}/webhooks/{id}/deliveries")).bearer(&owner).send().await.value();
+    assert!(log["items"][0]["last_error"].as_str().unwrap().contains("internal address"), "{log}");
+}
