@@ -27,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "organizations", description = "Organizations, members, invitations, teams"),
         (name = "notifications", description = "The notification center and the real-time stream"),
         (name = "webhooks", description = "Outgoing webhooks of an organization, signed with HMAC-SHA256"),
+        (name = "ledger", description = "The double-entry ledger: wallets, statements, adjustments"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -41,6 +42,7 @@ fn api(hub: std::sync::Arc<notify::stream::Hub>) -> (Router<AppContext>, OpenApi
         .merge(ops::router())
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub))
+        .merge(ledger::router())
         .split_for_parts();
     (router, openapi::finish(doc))
 }

@@ -42,6 +42,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("notification_templates.manage", "Edit the templates of notifications"),
     ("webhooks.manage", "Manage an organization's outgoing webhooks"),
     ("jobs.manage", "See the job queue and retry dead jobs"),
+    ("ledger.read", "Read ledger accounts and statements"),
+    ("ledger.adjust", "Post manual ledger entries and reversals"),
 ];
 
 /// What a global role grants.
@@ -53,6 +55,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
         ("api_keys.manage", Reach::Own),
         ("organizations.create", Reach::Own),
         ("notifications.read", Reach::Own),
+        ("ledger.read", Reach::Own),
     ];
     match role {
         "admin" => &[
@@ -69,6 +72,8 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("notification_templates.manage", Reach::All),
             ("webhooks.manage", Reach::All),
             ("jobs.manage", Reach::All),
+            ("ledger.read", Reach::All),
+            ("ledger.adjust", Reach::All),
         ],
         "staff" => {
             &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]
@@ -112,6 +117,7 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "teams.manage",
         "audit.read",
         "webhooks.manage",
+        "ledger.read",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),

@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod json;

@@ -4,6 +4,7 @@ mod admin;
 mod edge;
 mod identity;
 mod jobs;
+mod ledger;
 mod notifications;
 mod openapi;
 mod ops;

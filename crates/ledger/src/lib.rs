@@ -1,0 +1,24 @@
+//! The double-entry ledger: every movement of money in Backline (tickets, gig fees, royalties, credits,
+//! payouts) is a balanced journal entry between accounts; balances are derived from the postings; the
+//! database enforces balance, no overdraft and immutability. See docs/ledger.md.
+
+pub mod dto;
+pub mod error;
+mod http;
+pub mod model;
+pub mod money;
+pub mod repo;
+pub mod service;
+
+use platform::AppContext;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppContext> {
+    OpenApiRouter::new()
+        .routes(routes!(http::wallet))
+        .routes(routes!(http::statement))
+        .routes(routes!(http::entry))
+        .routes(routes!(http::adjust))
+        .routes(routes!(http::reverse))
+}

@@ -1,0 +1,207 @@
+//! All of the ledger's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::model::{AccountId, EntryId};
+
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    pub owner_type: String,
+    pub owner_id: Option<Uuid>,
+    pub kind: String,
+    pub currency: String,
+    pub allow_negative: bool,
+    /// Minor units.
+    pub balance: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, owner_type, owner_id, kind, currency, allow_negative, balance, created_at";
+
+/// The account, creating it on first use.
+pub async fn get_or_create_account(
+    conn: &mut PgConnection,
+    owner_type: &str,
+    owner_id: Option<Uuid>,
+    kind: &str,
+    currency: &str,
+    allow_negative: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Account> {
+    sqlx::query(
+        "INSERT INTO ledger_accounts (id, owner_type, owner_id, kind, currency, allow_negative, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(platform::ids::new_id())
+    .bind(owner_type)
+    .bind(owner_id)
+    .bind(kind)
+    .bind(currency)
+    .bind(allow_negative)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts
+         WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3 AND currency = $4"
+    ))
+    .bind(owner_type)
+    .bind(owner_id)
+    .bind(kind)
+    .bind(currency)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn accounts(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn accounts_of(
+    db: impl PgExecutor<'_>,
+    owner_type: &str,
+    owner_id: Option<Uuid>,
+) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2
+         ORDER BY currency, kind"
+    ))
+    .bind(owner_type)
+    .bind(owner_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn insert_entry(
+    conn: &mut PgConnection,
+    id: EntryId,
+    kind: &str,
+    memo: &str,
+    reverses: Option<EntryId>,
+    metadata: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO journal_entries (id, kind, memo, reverses, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(memo)
+    .bind(reverses)
+    .bind(metadata)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts every posting of an entry in one statement (the database moves the balances).
+pub async fn insert_postings(
+    conn: &mut PgConnection,
+    entry: EntryId,
+    accounts: &[Uuid],
+    amounts: &[i64],
+    currencies: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
+         SELECT $1, a, m, c, $5 FROM unnest($2::uuid[], $3::int8[], $4::text[]) AS p(a, m, c)",
+    )
+    .bind(entry)
+    .bind(accounts)
+    .bind(amounts)
+    .bind(currencies)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Entry {
+    pub id: EntryId,
+    pub kind: String,
+    pub memo: String,
+    pub reverses: Option<EntryId>,
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Posting {
+    pub account_id: AccountId,
+    pub amount: i64,
+    pub currency: String,
+}
+
+pub async fn entry(db: impl PgExecutor<'_>, id: EntryId) -> sqlx::Result<Option<Entry>> {
+    sqlx::query_as("SELECT id, kind, memo, reverses, metadata, created_at FROM journal_entries WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn postings_of(db: impl PgExecutor<'_>, entry: EntryId) -> sqlx::Result<Vec<Posting>> {
+    sqlx::query_as("SELECT account_id, amount, currency FROM postings WHERE entry_id = $1 ORDER BY id")
+        .bind(entry)
+        .fetch_all(db)
+        .await
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct StatementLine {
+    pub entry_id: EntryId,
+    pub kind: String,
+    pub memo: String,
+    /// Positive raised the balance, negative lowered it.
+    pub amount: i64,
+    /// The balance after this line.
+    pub balance: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The balance before `from`.
+pub async fn balance_before(db: impl PgExecutor<'_>, account: AccountId, from: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT coalesce(sum(amount), 0)::int8 FROM postings WHERE account_id = $1 AND created_at < $2")
+        .bind(account)
+        .bind(from)
+        .fetch_one(db)
+        .await
+}
+
+/// The account's postings in `[from, to)`, with the running balance after each.
+pub async fn statement_lines(
+    db: impl PgExecutor<'_>,
+    account: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    opening: i64,
+) -> sqlx::Result<Vec<StatementLine>> {
+    sqlx::query_as(
+        "SELECT p.entry_id, e.kind, e.memo, p.amount,
+                ($4 + sum(p.amount) OVER (ORDER BY p.id))::int8 AS balance, p.created_at AS at
+         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+         WHERE p.account_id = $1 AND p.created_at >= $2 AND p.created_at < $3
+         ORDER BY p.id",
+    )
+    .bind(account)
+    .bind(from)
+    .bind(to)
+    .bind(opening)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,205 @@
+//! The ledger's operations. Each takes the caller's connection, so a domain moves money in the same
+//! transaction as the change that causes it. The database is the first line of defence (balanced
+//! entries, no overdraft, nothing altered); the checks here give clear errors before it has to.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::LedgerError;
+use crate::model::{AccountId, Currency, EntryId, Owner, kinds};
+use crate::repo::{self, Account};
+
+/// One leg of an entry: a signed amount in minor units (positive raises the account's balance).
+#[derive(Debug, Clone, Copy)]
+pub struct Leg {
+    pub account: AccountId,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    /// Dotted snake_case, for example `ticket.sale` or `withdrawal.request`.
+    pub kind: &'a str,
+    pub memo: &'a str,
+    pub legs: Vec<Leg>,
+    pub metadata: serde_json::Value,
+}
+
+/// The account of `owner` of `kind` in `currency`, created on first use.
+pub async fn account(
+    conn: &mut PgConnection,
+    owner: Owner,
+    kind: &str,
+    currency: &Currency,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Account> {
+    let (owner_type, owner_id) = owner.parts();
+    let allow_negative = kinds::may_go_negative(owner == Owner::Platform, kind);
+    repo::get_or_create_account(conn, owner_type, owner_id, kind, currency.as_str(), allow_negative, now).await
+}
+
+/// Posts a balanced entry; returns its id.
+pub async fn post(conn: &mut PgConnection, entry: NewEntry<'_>, now: DateTime<Utc>) -> Result<EntryId, LedgerError> {
+    post_with(conn, entry, None, now).await
+}
+
+async fn post_with(
+    conn: &mut PgConnection,
+    entry: NewEntry<'_>,
+    reverses: Option<EntryId>,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    if entry.legs.len() < 2 {
+        return Err(LedgerError::TooFewPostings);
+    }
+    if entry.legs.iter().any(|l| l.amount == 0) {
+        return Err(LedgerError::ZeroAmount);
+    }
+    let ids: Vec<Uuid> = entry.legs.iter().map(|l| l.account.0).collect();
+    let accounts = repo::accounts(&mut *conn, &ids).await?;
+    let currency_of: BTreeMap<Uuid, String> = accounts.into_iter().map(|a| (a.id.0, a.currency)).collect();
+    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+    let mut currencies = Vec::with_capacity(entry.legs.len());
+    for leg in &entry.legs {
+        let currency = currency_of.get(&leg.account.0).ok_or(LedgerError::NoAccount(leg.account.0))?;
+        *sums.entry(currency.as_str()).or_default() += i128::from(leg.amount);
+        currencies.push(currency.clone());
+    }
+    if let Some((currency, _)) = sums.iter().find(|(_, total)| **total != 0) {
+        return Err(LedgerError::Unbalanced((*currency).to_owned()));
+    }
+    let id = EntryId::new();
+    let amounts: Vec<i64> = entry.legs.iter().map(|l| l.amount).collect();
+    repo::insert_entry(conn, id, entry.kind, entry.memo, reverses, &entry.metadata, now)
+        .await
+        .map_err(LedgerError::from_db)?;
+    repo::insert_postings(conn, id, &ids, &amounts, &currencies, now).await.map_err(LedgerError::from_db)?;
+    Ok(id)
+}
+
+/// Moves `amount` from one account to another (same currency).
+pub async fn transfer(
+    conn: &mut PgConnection,
+    from: AccountId,
+    to: AccountId,
+    amount: i64,
+    kind: &str,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    let entry = NewEntry {
+        kind,
+        memo,
+        legs: vec![Leg { account: from, amount: -amount }, Leg { account: to, amount }],
+        metadata: serde_json::json!({}),
+    };
+    post(conn, entry, now).await
+}
+
+/// Reserves `amount` of `owner`'s available money (moved to its held account) until it is captured or
+/// released.
+pub async fn hold(
+    conn: &mut PgConnection,
+    owner: Owner,
+    currency: &Currency,
+    amount: i64,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    let available = account(conn, owner, kinds::AVAILABLE, currency, now).await?;
+    let held = account(conn, owner, kinds::HELD, currency, now).await?;
+    transfer(conn, available.id, held.id, amount, "hold.place", memo, now).await
+}
+
+/// Pays `amount` of `owner`'s held money to `to`.
+pub async fn capture(
+    conn: &mut PgConnection,
+    owner: Owner,
+    currency: &Currency,
+    amount: i64,
+    to: AccountId,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    let held = account(conn, owner, kinds::HELD, currency, now).await?;
+    transfer(conn, held.id, to, amount, "hold.capture", memo, now).await
+}
+
+/// Returns `amount` of `owner`'s held money to its available balance.
+pub async fn release(
+    conn: &mut PgConnection,
+    owner: Owner,
+    currency: &Currency,
+    amount: i64,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    let available = account(conn, owner, kinds::AVAILABLE, currency, now).await?;
+    let held = account(conn, owner, kinds::HELD, currency, now).await?;
+    transfer(conn, held.id, available.id, amount, "hold.release", memo, now).await
+}
+
+/// Posts the mirror image of `entry`, linked to it. An entry is reversed at most once.
+pub async fn reverse(
+    conn: &mut PgConnection,
+    entry: EntryId,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    let original = repo::entry(&mut *conn, entry).await?.ok_or(LedgerError::Db(sqlx::Error::RowNotFound))?;
+    let legs = repo::postings_of(&mut *conn, entry)
+        .await?
+        .into_iter()
+        .map(|p| Leg { account: p.account_id, amount: -p.amount })
+        .collect();
+    let kind = format!("{}.reversal", original.kind);
+    let reversal = NewEntry { kind: &kind, memo, legs, metadata: serde_json::json!({ "reverses": entry }) };
+    post_with(conn, reversal, Some(entry), now).await
+}
+
+/// A statement of `account` over `[from, to)`: the opening balance, each posting with the balance after
+/// it, and the closing balance.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Statement {
+    pub account: Account,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub opening_balance: i64,
+    pub closing_balance: i64,
+    pub lines: Vec<repo::StatementLine>,
+}
+
+pub async fn statement(
+    conn: &mut PgConnection,
+    account: Account,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Statement> {
+    let opening = repo::balance_before(&mut *conn, account.id, from).await?;
+    let lines = repo::statement_lines(&mut *conn, account.id, from, to, opening).await?;
+    let closing = lines.last().map_or(opening, |l| l.balance);
+    Ok(Statement { account, from, to, opening_balance: opening, closing_balance: closing, lines })
+}
+
+/// The statement as CSV (RFC 4180), amounts in minor units.
+pub fn statement_csv(statement: &Statement) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from("at,entry_id,kind,memo,amount_minor,balance_minor,currency\r\n");
+    let currency = &statement.account.currency;
+    out.push_str(&format!("{},,opening,,0,{},{currency}\r\n", statement.from.to_rfc3339(), statement.opening_balance));
+    for line in &statement.lines {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{currency}\r\n",
+            line.at.to_rfc3339(),
+            line.entry_id,
+            quote(&line.kind),
+            quote(&line.memo),
+            line.amount,
+            line.balance
+        ));
+    }
+    out
+}
