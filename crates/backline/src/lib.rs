@@ -75,6 +75,7 @@ pub fn job_registry(
     platform::jobs::register_system(&mut registry);
     platform::mail::register(&mut registry, mail);
     notify::register(&mut registry, webhooks);
+    ledger::register(&mut registry);
     registry
 }
 

@@ -13,6 +13,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::dto;
 use crate::model::{AccountId, EntryId, Owner};
+use crate::payouts;
 use crate::repo::{self, Account};
 use crate::service::{self, Leg, NewEntry};
 
@@ -199,4 +200,91 @@ pub async fn reverse(
     )
     .await?;
     Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+}
+
+/// Add a payout method: a bank account (IBAN), PayPal address or Stripe Connect account. Details are
+/// sealed at rest; the answer shows them masked.
+#[utoipa::path(post, path = "/v1/me/payout-methods", tag = "ledger", security(("bearer" = [])),
+    request_body = payouts::PayoutMethodRequest, responses((status = 201, body = payouts::PayoutMethod)))]
+pub async fn add_payout_method(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<payouts::PayoutMethodRequest>,
+) -> Result<(StatusCode, Json<payouts::PayoutMethod>), ApiError> {
+    Ok((StatusCode::CREATED, Json(payouts::add_method(&ctx, &principal, req).await?)))
+}
+
+/// The caller's payout methods (masked).
+#[utoipa::path(get, path = "/v1/me/payout-methods", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = payouts::PayoutMethodList)))]
+pub async fn payout_methods(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<payouts::PayoutMethodList>, ApiError> {
+    Ok(Json(payouts::methods(&ctx, &principal).await?))
+}
+
+/// Remove a payout method.
+#[utoipa::path(delete, path = "/v1/me/payout-methods/{id}", tag = "ledger", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 204, description = "Removed")))]
+pub async fn remove_payout_method(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusCode, ApiError> {
+    payouts::remove_method(&ctx, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraw from the available balance to a payout method. The amount and its fee are held at once;
+/// the payout follows. Send an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/me/withdrawals", tag = "ledger", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = payouts::WithdrawalRequest,
+    responses((status = 201, body = payouts::Withdrawal),
+              (status = 409, description = "`insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn withdraw(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Json(req): Json<payouts::WithdrawalRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency::key_from(&headers)?;
+    let fingerprint = idempotency::fingerprint("POST /v1/me/withdrawals", &req);
+    let now = ctx.clock.now();
+    let settings = payouts::WithdrawalSettings::default();
+    let outcome = idempotency::run(
+        &ctx.db,
+        &principal.user_id.to_string(),
+        key.as_deref(),
+        &fingerprint,
+        StatusCode::CREATED,
+        now,
+        async |conn| payouts::request(conn, &principal, settings, &req, now).await,
+    )
+    .await?;
+    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+}
+
+/// The caller's withdrawals, newest first.
+#[utoipa::path(get, path = "/v1/me/withdrawals", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = payouts::WithdrawalList)))]
+pub async fn withdrawals(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<payouts::WithdrawalList>, ApiError> {
+    Ok(Json(payouts::withdrawals(&ctx, &principal).await?))
+}
+
+/// Cancel a withdrawal that is still queued; the money returns to the available balance.
+#[utoipa::path(post, path = "/v1/me/withdrawals/{id}/cancel", tag = "ledger", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = payouts::Withdrawal),
+              (status = 409, description = "`not_cancellable`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn cancel_withdrawal(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<payouts::Withdrawal>, ApiError> {
+    Ok(Json(payouts::cancel(&ctx, &principal, id).await?))
 }

@@ -7,6 +7,7 @@ pub mod error;
 mod http;
 pub mod model;
 pub mod money;
+pub mod payouts;
 pub mod repo;
 pub mod service;
 
@@ -21,4 +22,13 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(http::entry))
         .routes(routes!(http::adjust))
         .routes(routes!(http::reverse))
+        .routes(routes!(http::add_payout_method, http::payout_methods))
+        .routes(routes!(http::remove_payout_method))
+        .routes(routes!(http::withdraw, http::withdrawals))
+        .routes(routes!(http::cancel_withdrawal))
+}
+
+/// Registers the ledger's jobs.
+pub fn register(registry: &mut platform::jobs::Registry) {
+    payouts::register(registry);
 }

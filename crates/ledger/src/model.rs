@@ -139,9 +139,150 @@ pub mod kinds {
     }
 }
 
+/// IBAN lengths by country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+];
+
+/// An IBAN with valid country, length and mod-97 check digits, in its electronic form (no spaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iban(String);
+
+impl Iban {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let iban: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+        if !iban.chars().all(|c| c.is_ascii_alphanumeric()) || iban.len() < 15 {
+            return Err("is not an IBAN");
+        }
+        let country = &iban[..2];
+        let expected =
+            IBAN_LENGTHS.iter().find(|(c, _)| *c == country).map(|(_, l)| *l).ok_or("has an unknown country code")?;
+        if iban.len() != expected {
+            return Err("has the wrong length for its country");
+        }
+        if !iban[2..4].chars().all(|c| c.is_ascii_digit()) {
+            return Err("is not an IBAN");
+        }
+        // Move the first four characters to the end, read letters as 10..35, and take the number mod 97.
+        let rearranged = iban[4..].chars().chain(iban[..4].chars());
+        let mut remainder: u32 = 0;
+        for c in rearranged {
+            let value = c.to_digit(36).ok_or("is not an IBAN")?;
+            remainder = if value >= 10 { (remainder * 100 + value) % 97 } else { (remainder * 10 + value) % 97 };
+        }
+        if remainder != 1 {
+            return Err("has wrong check digits");
+        }
+        Ok(Self(iban))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For display: the country and check digits, then the last four characters.
+    pub fn masked(&self) -> String {
+        format!("{} •••• {}", &self.0[..4], &self.0[self.0.len() - 4..])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ibans() {
+        for ok in [
+            "DE89 3704 0044 0532 0130 00",
+            "GB82WEST12345698765432",
+            "fr1420041010050500013m02606",
+            "NO9386011117947",
+            "BE68539007547034",
+        ] {
+            assert!(Iban::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(Iban::parse("DE89 3704 0044 0532 0130 01").unwrap_err(), "has wrong check digits");
+        assert_eq!(Iban::parse("DE89 3704 0044 0532 0130 0").unwrap_err(), "has the wrong length for its country");
+        assert_eq!(Iban::parse("ZZ89 3704 0044 0532 0130 00").unwrap_err(), "has an unknown country code");
+        assert_eq!(Iban::parse("not an iban").unwrap_err(), "is not an IBAN");
+        assert_eq!(Iban::parse("DE89370400440532013000").unwrap().masked(), "DE89 •••• 3000");
+    }
 
     #[test]
     fn currencies() {

@@ -251,12 +251,25 @@ async fn wallets_and_statements_show_running_balances_to_their_owner_only() {
     let mine = app.get("/v1/me/wallet").bearer(&token).send().await.value();
     assert_eq!(mine["accounts"][0]["balance"], 1500);
     assert_eq!(mine["accounts"][0]["currency"], "EUR");
-    let statement = app.get(&format!("/v1/ledger/accounts/{wallet}/statement")).bearer(&token).send().await.value();
+    // The money moved on the real clock; the app's clock stands still: ask for an explicit period.
+    let period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+    let statement =
+        app.get(&format!("/v1/ledger/accounts/{wallet}/statement?{period}")).bearer(&token).send().await.value();
     let balances: Vec<i64> =
         statement["lines"].as_array().unwrap().iter().map(|l| l["balance"].as_i64().unwrap()).collect();
     assert_eq!(balances, [2500, 1500]);
     assert_eq!((statement["opening_balance"].as_i64(), statement["closing_balance"].as_i64()), (Some(0), Some(1500)));
-    let csv = app.get(&format!("/v1/ledger/accounts/{wallet}/statement?format=csv")).bearer(&token).send().await;
+    let backwards = app
+        .get(&format!("/v1/ledger/accounts/{wallet}/statement?from=2100-01-01T00:00:00Z&to=2000-01-01T00:00:00Z"))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(
+        backwards.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "to"
+    );
+    let csv =
+        app.get(&format!("/v1/ledger/accounts/{wallet}/statement?format=csv&{period}")).bearer(&token).send().await;
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
     let text = csv.text();
     assert!(text.starts_with("at,entry_id,kind,memo,amount_minor,balance_minor,currency\r\n"), "{text}");
@@ -344,5 +357,224 @@ async fn one_idempotency_key_one_effect_even_under_concurrency() {
         .send()
         .await
         .assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    audit(&app.db.pool).await;
+}
+
+const GOOD_IBAN: &str = "DE89 3704 0044 0532 0130 00";
+/// Valid, but the sandbox bank refuses transfers to accounts ending in 0000.
+const REFUSED_IBAN: &str = "DE94370400440532010000";
+
+async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str) -> String {
+    let res = app
+        .post("/v1/me/payout-methods")
+        .bearer(token)
+        .json(&json!({"kind": "bank_account", "iban": iban, "account_holder": "Ana Beats", "make_default": true}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()["id"].as_str().unwrap().to_owned()
+}
+
+async fn balance(pool: &PgPool, owner: Owner, kind: &str) -> i64 {
+    let (owner_type, owner_id) = owner.parts();
+    sqlx::query_scalar("SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3")
+        .bind(owner_type)
+        .bind(owner_id)
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn payout_methods_are_checked_sealed_and_masked() {
+    let app = app().await;
+    let (token, _, _) = signed_in(&app, "payee").await;
+    let bad = app
+        .post("/v1/me/payout-methods")
+        .bearer(&token)
+        .json(&json!({"kind": "bank_account", "iban": "DE89 3704 0044 0532 0130 01", "account_holder": "A"}))
+        .send()
+        .await;
+    let problem = bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        (problem["errors"][0]["field"].as_str(), problem["errors"][0]["message"].as_str()),
+        (Some("iban"), Some("has wrong check digits"))
+    );
+    let first = bank_account(&app, &token, GOOD_IBAN).await;
+    let paypal = app
+        .post("/v1/me/payout-methods")
+        .bearer(&token)
+        .json(&json!({"kind": "paypal", "email": "ana@example.com"}))
+        .send()
+        .await
+        .value();
+    assert_eq!(paypal["display"], "a•••@example.com");
+    assert_eq!(paypal["is_default"], false, "the first method stays the default");
+    let list = app.get("/v1/me/payout-methods").bearer(&token).send().await.value();
+    assert_eq!(list["items"][0]["display"], "DE89 •••• 3000");
+    assert_eq!(list["items"][0]["id"], first.as_str());
+    let stored: String = sqlx::query_scalar("SELECT string_agg(details_sealed, ' ') FROM payout_methods")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains("370400440532013000") && !stored.contains("ana@example.com"),
+        "details are sealed at rest"
+    );
+    let second = bank_account(&app, &token, REFUSED_IBAN).await;
+    let list = app.get("/v1/me/payout-methods").bearer(&token).send().await.value();
+    let defaults: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["is_default"] == true)
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(defaults, [second.as_str()], "one default per user");
+}
+
+#[tokio::test]
+async fn a_withdrawal_holds_its_money_then_pays_out_or_returns_it() {
+    let app = app().await;
+    let (token, user_id, _) = signed_in(&app, "withdrawer").await;
+    let user = Owner::User(user_id.parse().unwrap());
+    funded(&app.db.pool, user_id.parse().unwrap(), 10_000).await;
+    let good = bank_account(&app, &token, GOOD_IBAN).await;
+
+    let w = app
+        .post("/v1/me/withdrawals")
+        .bearer(&token)
+        .json(&json!({"amount": 2000, "currency": "EUR", "payout_method_id": good}))
+        .send()
+        .await;
+    w.assert_status(StatusCode::CREATED);
+    let w = w.value();
+    assert_eq!((w["state"].as_str(), w["fee"].as_i64()), (Some("queued"), Some(100)));
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 7_900);
+    assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 2_100);
+    crate::support::drain_jobs(&app).await;
+    let list = app.get("/v1/me/withdrawals").bearer(&token).send().await.value();
+    assert_eq!(list["items"][0]["state"], "paid");
+    assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 0);
+    assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::FEES).await, 100);
+    assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::CLEARING).await, -10_000 + 2_000);
+
+    // A refused transfer returns the money, fee included.
+    let refused = bank_account(&app, &token, REFUSED_IBAN).await;
+    app.post("/v1/me/withdrawals")
+        .bearer(&token)
+        .json(&json!({"amount": 5000, "currency": "EUR", "payout_method_id": refused}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2_900, "5000 and no fee from 5000 on");
+    crate::support::drain_jobs(&app).await;
+    let list = app.get("/v1/me/withdrawals").bearer(&token).send().await.value();
+    assert_eq!(list["items"][0]["state"], "failed");
+    assert!(list["items"][0]["failure_reason"].as_str().unwrap().contains("refused"));
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 7_900);
+
+    // A queued withdrawal can be cancelled, a settled one cannot.
+    let queued = app
+        .post("/v1/me/withdrawals")
+        .bearer(&token)
+        .json(&json!({"amount": 1000, "currency": "EUR", "payout_method_id": good}))
+        .send()
+        .await
+        .value();
+    let id = queued["id"].as_str().unwrap();
+    let cancelled = app.post(&format!("/v1/me/withdrawals/{id}/cancel")).bearer(&token).send().await.value();
+    assert_eq!(cancelled["state"], "cancelled");
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 7_900);
+    app.post(&format!("/v1/me/withdrawals/{id}/cancel"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_cancellable");
+    crate::support::drain_jobs(&app).await;
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 7_900, "a cancelled withdrawal is never paid");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn withdrawal_minimum_fee_threshold_and_funds_at_their_boundaries() {
+    let app = app().await;
+    let (token, user_id, _) = signed_in(&app, "boundary").await;
+    funded(&app.db.pool, user_id.parse().unwrap(), 7_200).await;
+    let method = bank_account(&app, &token, GOOD_IBAN).await;
+    let ask = |amount: i64| {
+        app.post("/v1/me/withdrawals")
+            .bearer(&token)
+            .json(&json!({"amount": amount, "currency": "EUR", "payout_method_id": method}))
+            .send()
+    };
+    assert_eq!(
+        ask(999).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["code"],
+        "below_minimum"
+    );
+    assert_eq!(ask(1000).await.value()["fee"], 100);
+    assert_eq!(ask(4999).await.value()["fee"], 100);
+    // 7200 - 1100 - 5099 = 1001 left: 1000 + fee 100 does not fit.
+    ask(1000).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    assert_eq!(
+        ask(5000).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds")["code"],
+        "insufficient_funds"
+    );
+    let (other, _, _) = signed_in(&app, "not_yours").await;
+    let res = app
+        .post("/v1/me/withdrawals")
+        .bearer(&other)
+        .json(&json!({"amount": 1000, "currency": "EUR", "payout_method_id": method}))
+        .send()
+        .await;
+    assert_eq!(
+        res.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "payout_method_id"
+    );
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn concurrent_withdrawals_cannot_spend_money_twice_and_a_key_runs_once() {
+    let app = Arc::new(app().await);
+    let (token, user_id, _) = signed_in(&app, "racer_w").await;
+    funded(&app.db.pool, user_id.parse().unwrap(), 100_000).await;
+    let method = bank_account(&app, &token, GOOD_IBAN).await;
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (app, token, method) = (app.clone(), token.clone(), method.clone());
+        tasks.push(tokio::spawn(async move {
+            app.post("/v1/me/withdrawals")
+                .bearer(&token)
+                .json(&json!({"amount": 10_000, "currency": "EUR", "payout_method_id": method}))
+                .send()
+                .await
+                .status
+        }));
+    }
+    let mut statuses = std::collections::HashMap::new();
+    for task in tasks {
+        *statuses.entry(task.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&StatusCode::CREATED), Some(&10), "{statuses:?}");
+    assert_eq!(statuses.get(&StatusCode::CONFLICT), Some(&90), "{statuses:?}");
+
+    let (token2, user2, _) = signed_in(&app, "retrier").await;
+    funded(&app.db.pool, user2.parse().unwrap(), 50_000).await;
+    let method2 = bank_account(&app, &token2, GOOD_IBAN).await;
+    let body = json!({"amount": 6000, "currency": "EUR", "payout_method_id": method2});
+    let first =
+        app.post("/v1/me/withdrawals").bearer(&token2).header("idempotency-key", "w-1").json(&body).send().await;
+    let again =
+        app.post("/v1/me/withdrawals").bearer(&token2).header("idempotency-key", "w-1").json(&body).send().await;
+    assert_eq!(first.value()["id"], again.value()["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM withdrawals WHERE user_id = $1::uuid")
+        .bind(&user2)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
     audit(&app.db.pool).await;
 }

@@ -1,0 +1,467 @@
+//! Payout methods and withdrawals. Details of a payout method are sealed at rest with the server key;
+//! only a masked form is shown. A withdrawal holds its amount and fee at request time (so they cannot be
+//! spent twice), then a `withdrawal.process` job pays it out through the payout provider: on success the
+//! held money leaves through the platform's clearing account and the fee goes to the platform's fees; on
+//! failure, or when the user cancels a queued withdrawal, the held money returns to the available balance.
+//!
+//! The built-in provider is a sandbox (documented in docs/ledger.md): a bank account whose IBAN ends in
+//! `0000`, or a PayPal address containing `+fail`, fails; everything else is paid.
+
+use chrono::{DateTime, Utc};
+use identity::auth::Principal;
+use identity::authz::{self, Target};
+use identity::error::IdentityError;
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::{ApiError, AppContext, FieldError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::LedgerError;
+use crate::model::{Currency, Iban, Owner, kinds};
+use crate::service::{self, Leg, NewEntry};
+
+pub const PROCESS: JobKind = JobKind::new("withdrawal.process").max_attempts(6);
+
+/// Withdrawal rules (settings with the defaults of the product rules).
+#[derive(Debug, Clone, Copy)]
+pub struct WithdrawalSettings {
+    /// Smallest withdrawal, in minor units.
+    pub minimum: i64,
+    /// Fee charged below `free_from`.
+    pub fee: i64,
+    /// From this amount on, withdrawals are free.
+    pub free_from: i64,
+}
+
+impl Default for WithdrawalSettings {
+    fn default() -> Self {
+        Self { minimum: 1_000, fee: 100, free_from: 5_000 }
+    }
+}
+
+impl WithdrawalSettings {
+    pub fn fee_for(&self, amount: i64) -> i64 {
+        if amount >= self.free_from { 0 } else { self.fee }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutMethodRequest {
+    /// `bank_account`, `paypal` or `stripe_connect`.
+    pub kind: String,
+    /// For a bank account.
+    pub iban: Option<String>,
+    pub account_holder: Option<String>,
+    /// For PayPal.
+    pub email: Option<String>,
+    /// For Stripe Connect (`acct_...`).
+    pub stripe_account_id: Option<String>,
+    /// Make it the default method.
+    #[serde(default)]
+    pub make_default: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct PayoutMethod {
+    pub id: Uuid,
+    pub kind: String,
+    /// The method, masked: `DE89 •••• 3000`, `a•••@example.com`, `acct_•••1234`.
+    pub display: String,
+    pub is_default: bool,
+    /// `unverified`, `verified` or `failed`.
+    pub verification: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutMethodList {
+    pub items: Vec<PayoutMethod>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Details {
+    BankAccount { iban: String, account_holder: String },
+    Paypal { email: String },
+    StripeConnect { account: String },
+}
+
+const METHOD_COLUMNS: &str = "id, kind, display, is_default, verification, created_at";
+
+pub async fn add_method(
+    ctx: &AppContext,
+    principal: &Principal,
+    req: PayoutMethodRequest,
+) -> Result<PayoutMethod, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let field = |name: &str, code: &str, message: &str| ApiError::invalid_field(name, code, message);
+    let (details, display) = match req.kind.as_str() {
+        "bank_account" => {
+            let iban = Iban::parse(
+                req.iban.as_deref().ok_or_else(|| field("iban", "required", "is required for a bank account"))?,
+            )
+            .map_err(|why| field("iban", "invalid_iban", why))?;
+            let holder =
+                req.account_holder.as_deref().map(str::trim).filter(|h| !h.is_empty() && h.chars().count() <= 140);
+            let holder = holder.ok_or_else(|| {
+                field("account_holder", "required", "is required for a bank account (1 to 140 characters)")
+            })?;
+            let display = iban.masked();
+            (Details::BankAccount { iban: iban.as_str().to_owned(), account_holder: holder.to_owned() }, display)
+        }
+        "paypal" => {
+            let email = identity::model::Email::parse("email", req.email.as_deref().unwrap_or_default())
+                .map_err(|e| ApiError::validation(vec![e]))?;
+            let email = email.as_str().to_owned();
+            let display = format!("{}•••@{}", &email[..1], email.rsplit_once('@').map_or("", |(_, d)| d));
+            (Details::Paypal { email }, display)
+        }
+        "stripe_connect" => {
+            let account = req.stripe_account_id.as_deref().map(str::trim).unwrap_or_default();
+            let ok = account.starts_with("acct_")
+                && account.len() >= 10
+                && account.len() <= 64
+                && account[5..].chars().all(|c| c.is_ascii_alphanumeric());
+            if !ok {
+                return Err(field("stripe_account_id", "invalid_format", "must be a Stripe account id (acct_...)"));
+            }
+            let display = format!("acct_•••{}", &account[account.len() - 4..]);
+            (Details::StripeConnect { account: account.to_owned() }, display)
+        }
+        _ => return Err(field("kind", "invalid_value", "must be bank_account, paypal or stripe_connect")),
+    };
+    let sealed = ctx.secrets.seal(&serde_json::to_vec(&details).unwrap_or_default());
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let has_default: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM payout_methods WHERE user_id = $1 AND is_default AND removed_at IS NULL)",
+    )
+    .bind(principal.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let make_default = req.make_default || !has_default;
+    if make_default {
+        sqlx::query("UPDATE payout_methods SET is_default = false WHERE user_id = $1 AND is_default")
+            .bind(principal.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // The sandbox provider verifies a well-formed method at once.
+    let method: PayoutMethod = sqlx::query_as(&format!(
+        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'verified', $7) RETURNING {METHOD_COLUMNS}"
+    ))
+    .bind(platform::ids::new_id())
+    .bind(principal.user_id)
+    .bind(&req.kind)
+    .bind(&sealed)
+    .bind(&display)
+    .bind(make_default)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    platform::audit::Entry::new(principal.actor(), "payout_method.add", "payout_method", method.id)
+        .after(json!({"kind": method.kind, "display": method.display, "default": make_default}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(method)
+}
+
+pub async fn methods(ctx: &AppContext, principal: &Principal) -> Result<PayoutMethodList, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    let items = sqlx::query_as(&format!(
+        "SELECT {METHOD_COLUMNS} FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id"
+    ))
+    .bind(principal.user_id)
+    .fetch_all(&ctx.db)
+    .await?;
+    Ok(PayoutMethodList { items })
+}
+
+pub async fn remove_method(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let done = sqlx::query("UPDATE payout_methods SET removed_at = $3, is_default = false WHERE id = $1 AND user_id = $2 AND removed_at IS NULL")
+        .bind(id)
+        .bind(principal.user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(IdentityError::NotFound("payout method").into());
+    }
+    platform::audit::Entry::new(principal.actor(), "payout_method.remove", "payout_method", id)
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalRequest {
+    /// Minor units.
+    #[schema(minimum = 1)]
+    pub amount: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub payout_method_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Withdrawal {
+    pub id: Uuid,
+    pub payout_method_id: Uuid,
+    pub amount: i64,
+    pub fee: i64,
+    pub currency: String,
+    /// `queued`, `processing`, `paid`, `failed` or `cancelled`.
+    pub state: String,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WithdrawalList {
+    pub items: Vec<Withdrawal>,
+}
+
+const WITHDRAWAL_COLUMNS: &str =
+    "id, payout_method_id, amount, fee, currency, state, failure_reason, created_at, updated_at";
+
+/// Requests a withdrawal in the caller's transaction: holds amount and fee, queues the payout.
+pub async fn request(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    settings: WithdrawalSettings,
+    req: &WithdrawalRequest,
+    now: DateTime<Utc>,
+) -> Result<Withdrawal, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let mut errors = Vec::new();
+    let currency = Currency::parse(&req.currency);
+    if currency.as_ref().is_none_or(|c| c.as_str() == "CREDIT") {
+        errors.push(FieldError::new("currency", "invalid_value", "must be a currency Backline pays out in"));
+    }
+    if req.amount < settings.minimum {
+        errors.push(FieldError::new(
+            "amount",
+            "below_minimum",
+            format!("must be at least {} (minor units)", settings.minimum),
+        ));
+    }
+    let (Some(currency), true) = (currency, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let method: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, verification FROM payout_methods WHERE id = $1 AND user_id = $2 AND removed_at IS NULL",
+    )
+    .bind(req.payout_method_id)
+    .bind(principal.user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match method {
+        None => {
+            return Err(ApiError::invalid_field("payout_method_id", "not_found", "is not one of your payout methods"));
+        }
+        Some((_, verification)) if verification != "verified" => {
+            return Err(ApiError::invalid_field("payout_method_id", "unverified", "is not verified yet"));
+        }
+        Some(_) => {}
+    }
+    let fee = settings.fee_for(req.amount);
+    let owner = Owner::User(principal.user_id.0);
+    let hold =
+        service::hold(conn, owner, &currency, req.amount + fee, "withdrawal", now).await.map_err(ApiError::from)?;
+    let withdrawal: Withdrawal = sqlx::query_as(&format!(
+        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING {WITHDRAWAL_COLUMNS}"
+    ))
+    .bind(platform::ids::new_id())
+    .bind(principal.user_id)
+    .bind(req.payout_method_id)
+    .bind(req.amount)
+    .bind(fee)
+    .bind(currency.as_str())
+    .bind(hold)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    jobs::enqueue(
+        conn,
+        NewJob::new(PROCESS, json!({"withdrawal_id": withdrawal.id})).unique(format!("withdrawal:{}", withdrawal.id)),
+        now,
+    )
+    .await?;
+    platform::audit::Entry::new(principal.actor(), "withdrawal.request", "withdrawal", withdrawal.id)
+        .after(json!({"amount": req.amount, "fee": fee, "currency": currency.as_str(), "state": "queued"}))
+        .record(conn, now)
+        .await?;
+    Ok(withdrawal)
+}
+
+pub async fn withdrawals(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    let items = sqlx::query_as(&format!(
+        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE user_id = $1 ORDER BY id DESC LIMIT 200"
+    ))
+    .bind(principal.user_id)
+    .fetch_all(&ctx.db)
+    .await?;
+    Ok(WithdrawalList { items })
+}
+
+#[derive(sqlx::FromRow)]
+struct Locked {
+    id: Uuid,
+    user_id: Uuid,
+    payout_method_id: Uuid,
+    amount: i64,
+    fee: i64,
+    currency: String,
+    state: String,
+}
+
+async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Locked>> {
+    sqlx::query_as(
+        "SELECT id, user_id, payout_method_id, amount, fee, currency, state FROM withdrawals WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Settles a withdrawal: paid (the money leaves, the fee is the platform's) or returned (failed, cancelled).
+async fn settle(
+    conn: &mut PgConnection,
+    w: &Locked,
+    outcome: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let currency = Currency::parse(&w.currency).ok_or(LedgerError::Unbalanced(w.currency.clone()))?;
+    let owner = Owner::User(w.user_id);
+    let held = service::account(conn, owner, kinds::HELD, &currency, now).await?;
+    let entry = if outcome == "paid" {
+        let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
+        let fees = service::account(conn, Owner::Platform, kinds::FEES, &currency, now).await?;
+        let mut legs =
+            vec![Leg { account: held.id, amount: -(w.amount + w.fee) }, Leg { account: clearing.id, amount: w.amount }];
+        if w.fee > 0 {
+            legs.push(Leg { account: fees.id, amount: w.fee });
+        }
+        service::post(
+            conn,
+            NewEntry { kind: "withdrawal.paid", memo: "", legs, metadata: json!({"withdrawal": w.id}) },
+            now,
+        )
+        .await?
+    } else {
+        service::release(conn, owner, &currency, w.amount + w.fee, "withdrawal returned", now).await?
+    };
+    sqlx::query(
+        "UPDATE withdrawals SET state = $2, settle_entry = $3, failure_reason = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(w.id)
+    .bind(outcome)
+    .bind(entry)
+    .bind(reason)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels a withdrawal that is still queued; its money returns.
+pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<Withdrawal, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let w = lock(&mut tx, id)
+        .await?
+        .filter(|w| w.user_id == principal.user_id.0)
+        .ok_or(IdentityError::NotFound("withdrawal"))?;
+    if w.state != "queued" {
+        return Err(ApiError::conflict("not_cancellable", format!("A {} withdrawal cannot be cancelled.", w.state)));
+    }
+    settle(&mut tx, &w, "cancelled", None, now).await?;
+    jobs::cancel_unique(&mut tx, &format!("withdrawal:{id}"), now).await?;
+    platform::audit::Entry::new(principal.actor(), "withdrawal.cancel", "withdrawal", id)
+        .before(json!({"state": "queued"}))
+        .after(json!({"state": "cancelled"}))
+        .record(&mut tx, now)
+        .await?;
+    let withdrawal = sqlx::query_as(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(withdrawal)
+}
+
+/// The sandbox payout provider's answer for a method.
+fn sandbox_pays(details: &Details) -> Result<(), String> {
+    match details {
+        Details::BankAccount { iban, .. } if iban.ends_with("0000") => {
+            Err("the bank refused the transfer (sandbox: IBAN ending in 0000)".into())
+        }
+        Details::Paypal { email } if email.contains("+fail") => {
+            Err("PayPal refused the payout (sandbox: +fail address)".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The `withdrawal.process` job.
+async fn process(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
+    if w.state != "queued" && w.state != "processing" {
+        return Ok(()); // settled already (cancelled, or an earlier run finished)
+    }
+    sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let sealed: String = sqlx::query_scalar("SELECT details_sealed FROM payout_methods WHERE id = $1")
+        .bind(w.payout_method_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let details: Details =
+        ctx.secrets.open(&sealed).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
+            JobFailure::permanent("the payout method's details cannot be read with this server's key")
+        })?;
+    match sandbox_pays(&details) {
+        Ok(()) => settle(&mut tx, &w, "paid", None, now).await,
+        Err(reason) => settle(&mut tx, &w, "failed", Some(&reason), now).await,
+    }
+    .map_err(|e| JobFailure::retry(e.to_string()))?;
+    let actor = platform::audit::Actor::default();
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM withdrawals WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    platform::audit::Entry::new(actor, "withdrawal.settle", "withdrawal", id)
+        .after(json!({"state": state}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(PROCESS, |ctx: AppContext, job: Job| async move {
+        let id: Uuid = serde_json::from_value(job.payload["withdrawal_id"].clone())
+            .map_err(|_| JobFailure::permanent("no withdrawal_id"))?;
+        process(ctx, id).await
+    });
+}
