@@ -127,6 +127,15 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKLINE_WORKERS", default_value_t = 16)]
     pub workers: usize,
 
+    /// Stripe webhook endpoint secrets, comma-separated (several while rotating). Unset, Stripe webhooks
+    /// are refused.
+    #[arg(long, env = "BACKLINE_STRIPE_WEBHOOK_SECRETS", value_delimiter = ',', hide_env_values = true)]
+    pub stripe_webhook_secrets: Vec<String>,
+
+    /// The sandbox payment provider's webhook secret.
+    #[arg(long, env = "BACKLINE_SANDBOX_WEBHOOK_SECRET", default_value = "whsec_sandbox", hide_env_values = true)]
+    pub sandbox_webhook_secret: String,
+
     /// Seconds given to requests in flight to finish after SIGINT or SIGTERM.
     #[arg(long, env = "BACKLINE_SHUTDOWN_GRACE", default_value_t = 20.0)]
     pub shutdown_grace: f64,

@@ -27,7 +27,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "organizations", description = "Organizations, members, invitations, teams"),
         (name = "notifications", description = "The notification center and the real-time stream"),
         (name = "webhooks", description = "Outgoing webhooks of an organization, signed with HMAC-SHA256"),
-        (name = "ledger", description = "The double-entry ledger: wallets, statements, adjustments"),
+        (name = "ledger", description = "The double-entry ledger: wallets, statements, adjustments, payout methods, withdrawals"),
+        (name = "payments", description = "Payments in: intents, capture, refunds, provider webhooks"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -37,24 +38,37 @@ struct ApiDoc;
 
 /// Every documented route with its OpenAPI description. `hub` carries real-time notifications; the
 /// document itself does not depend on it.
-fn api(hub: std::sync::Arc<notify::stream::Hub>) -> (Router<AppContext>, OpenApiDoc) {
+fn api(
+    hub: std::sync::Arc<notify::stream::Hub>,
+    providers: ledger::ProviderSecrets,
+) -> (Router<AppContext>, OpenApiDoc) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub))
-        .merge(ledger::router())
+        .merge(ledger::router(providers))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_document() -> OpenApiDoc {
-    api(notify::stream::Hub::detached()).1
+    api(notify::stream::Hub::detached(), ledger::ProviderSecrets::default()).1
 }
 
 /// The whole application, ready to serve. `per_client` is the general rate limit per client address.
 pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Router {
-    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()));
+    app_with(ctx, limits, per_client, ledger::ProviderSecrets::default())
+}
+
+/// [`app`] with the payment providers' webhook secrets.
+pub fn app_with(
+    ctx: AppContext,
+    limits: EdgeLimits,
+    per_client: Option<Limit>,
+    providers: ledger::ProviderSecrets,
+) -> Router {
+    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()), providers);
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
         .merge(openapi::docs_router())

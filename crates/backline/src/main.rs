@@ -104,7 +104,11 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
     };
     let per_client = (args.rate_limit_per_minute > 0)
         .then(|| platform::ratelimit::Limit::new(args.rate_limit_per_minute, Duration::from_secs(60)));
-    let app = backline::app(ctx, limits, per_client);
+    let providers = ledger::ProviderSecrets {
+        stripe: args.stripe_webhook_secrets.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        sandbox: args.sandbox_webhook_secret.clone(),
+    };
+    let app = backline::app_with(ctx, limits, per_client, providers);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

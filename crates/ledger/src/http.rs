@@ -13,6 +13,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::dto;
 use crate::model::{AccountId, EntryId, Owner};
+use crate::payments;
 use crate::payouts;
 use crate::repo::{self, Account};
 use crate::service::{self, Leg, NewEntry};
@@ -287,4 +288,142 @@ pub async fn cancel_withdrawal(
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Json<payouts::Withdrawal>, ApiError> {
     Ok(Json(payouts::cancel(&ctx, &principal, id).await?))
+}
+
+/// Webhook secrets of the payment providers.
+#[derive(Debug, Clone)]
+pub struct ProviderSecrets {
+    /// Stripe's endpoint secrets (several while rotating).
+    pub stripe: Vec<String>,
+    /// The sandbox provider's secret.
+    pub sandbox: String,
+}
+
+impl Default for ProviderSecrets {
+    fn default() -> Self {
+        Self { stripe: Vec::new(), sandbox: "whsec_sandbox".into() }
+    }
+}
+
+/// Pay with the sandbox provider; a captured payment credits the caller's wallet. Send an
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/payments", tag = "payments", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = payments::PaymentRequest, responses((status = 201, body = payments::PaymentIntent)))]
+pub async fn create_payment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Json(req): Json<payments::PaymentRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency::key_from(&headers)?;
+    let fingerprint = idempotency::fingerprint("POST /v1/payments", &req);
+    let now = ctx.clock.now();
+    let outcome = idempotency::run(
+        &ctx.db,
+        &principal.user_id.to_string(),
+        key.as_deref(),
+        &fingerprint,
+        StatusCode::CREATED,
+        now,
+        async |conn| payments::create(conn, &principal, &req, now).await,
+    )
+    .await?;
+    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+}
+
+/// A payment of the caller (or any, for admins).
+#[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = payments::PaymentIntent)))]
+pub async fn payment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<payments::PaymentIntent>, ApiError> {
+    Ok(Json(payments::get(&ctx, &principal, id).await?))
+}
+
+/// Capture an authorized payment.
+#[utoipa::path(post, path = "/v1/payments/{id}/capture", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = payments::PaymentIntent),
+    (status = 409, description = "`invalid_payment_state`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn capture_payment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<payments::PaymentIntent>, ApiError> {
+    Ok(Json(payments::finish_authorization(&ctx, &principal, id, true).await?))
+}
+
+/// Cancel an authorized payment.
+#[utoipa::path(post, path = "/v1/payments/{id}/cancel", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = payments::PaymentIntent),
+    (status = 409, description = "`invalid_payment_state`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn cancel_payment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<payments::PaymentIntent>, ApiError> {
+    Ok(Json(payments::finish_authorization(&ctx, &principal, id, false).await?))
+}
+
+/// Refund all or part of a captured payment. Send an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/payments/{id}/refunds", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = payments::RefundRequest,
+    responses((status = 201, body = payments::PaymentIntent),
+              (status = 409, description = "`already_refunded`, `invalid_payment_state`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn refund_payment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<payments::RefundRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency::key_from(&headers)?;
+    let fingerprint = idempotency::fingerprint(&format!("POST /v1/payments/{id}/refunds"), &req);
+    let now = ctx.clock.now();
+    let outcome = idempotency::run(
+        &ctx.db,
+        &principal.user_id.to_string(),
+        key.as_deref(),
+        &fingerprint,
+        StatusCode::CREATED,
+        now,
+        async |conn| payments::refund(conn, &principal, id, &req, now).await,
+    )
+    .await?;
+    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Received {
+    pub received: bool,
+    /// False when this event was delivered before (nothing was applied again).
+    pub first_delivery: bool,
+}
+
+/// A payment provider's webhook (`stripe` or `sandbox`), signed with `Stripe-Signature`.
+#[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "payments",
+    params(("provider" = String, Path), ("Stripe-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256>")),
+    request_body(content = String, description = "The provider's event, as sent", content_type = "application/json"),
+    responses((status = 200, body = Received),
+              (status = 400, description = "`invalid_signature`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn provider_webhook(
+    State(ctx): State<AppContext>,
+    axum::Extension(secrets): axum::Extension<std::sync::Arc<ProviderSecrets>>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Received>, ApiError> {
+    let keys: Vec<String> = if provider == "stripe" { secrets.stripe.clone() } else { vec![secrets.sandbox.clone()] };
+    if provider == "stripe" && keys.is_empty() {
+        return Err(ApiError::unavailable(
+            "provider_not_configured",
+            "Stripe webhooks are not configured on this server.",
+        ));
+    }
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    let first_delivery = payments::receive(&ctx, &provider, &keys, signature, &body).await?;
+    Ok(Json(Received { received: true, first_delivery }))
 }

@@ -7,6 +7,7 @@ pub mod error;
 mod http;
 pub mod model;
 pub mod money;
+pub mod payments;
 pub mod payouts;
 pub mod repo;
 pub mod service;
@@ -15,7 +16,9 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppContext> {
+pub use http::ProviderSecrets;
+
+pub fn router(secrets: ProviderSecrets) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(http::wallet))
         .routes(routes!(http::statement))
@@ -26,6 +29,13 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(http::remove_payout_method))
         .routes(routes!(http::withdraw, http::withdrawals))
         .routes(routes!(http::cancel_withdrawal))
+        .routes(routes!(http::create_payment))
+        .routes(routes!(http::payment))
+        .routes(routes!(http::capture_payment))
+        .routes(routes!(http::cancel_payment))
+        .routes(routes!(http::refund_payment))
+        .routes(routes!(http::provider_webhook))
+        .layer(axum::Extension(std::sync::Arc::new(secrets)))
 }
 
 /// Registers the ledger's jobs.

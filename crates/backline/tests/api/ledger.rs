@@ -578,3 +578,174 @@ async fn concurrent_withdrawals_cannot_spend_money_twice_and_a_key_runs_once() {
     assert_eq!(count, 1);
     audit(&app.db.pool).await;
 }
+
+fn signed(body: &str, secret: &str, at: i64) -> String {
+    notify::webhooks::signature_header(&[secret.to_owned()], at, body.as_bytes())
+}
+
+#[tokio::test]
+async fn sandbox_payments_capture_fail_authorize_and_refund() {
+    let app = app().await;
+    let (token, user_id, _) = signed_in(&app, "payer").await;
+    let user = Owner::User(user_id.parse().unwrap());
+    let pay = |card: &str, capture: &str| {
+        app.post("/v1/payments")
+            .bearer(&token)
+            .json(&json!({"amount": 2500, "currency": "EUR", "card_number": card, "capture": capture}))
+            .send()
+    };
+    let paid = pay("4242 4242 4242 4242", "automatic").await.value();
+    assert_eq!(paid["state"], "captured");
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2500);
+    let declined = pay("4000000000000002", "automatic").await.value();
+    assert_eq!(
+        (declined["state"].as_str(), declined["failure_reason"].as_str()),
+        (Some("failed"), Some("card_declined"))
+    );
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2500);
+    let unknown = pay("4111111111111111", "automatic").await;
+    assert_eq!(
+        unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "card_number"
+    );
+
+    let authorized = pay("4242424242424242", "manual").await.value();
+    assert_eq!(authorized["state"], "authorized");
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2500, "authorized money is not in the wallet yet");
+    let id = authorized["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(&format!("/v1/payments/{id}/capture")).bearer(&token).send().await.value()["state"],
+        "captured"
+    );
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 5000);
+    app.post(&format!("/v1/payments/{id}/capture"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "invalid_payment_state");
+    let other = pay("4242424242424242", "manual").await.value();
+    let other_id = other["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(&format!("/v1/payments/{other_id}/cancel")).bearer(&token).send().await.value()["state"],
+        "cancelled"
+    );
+
+    // Refunds: partial, then the rest, then no more.
+    let pid = paid["id"].as_str().unwrap();
+    let partial = app
+        .post(&format!("/v1/payments/{pid}/refunds"))
+        .bearer(&token)
+        .json(&json!({"amount": 1000}))
+        .send()
+        .await
+        .value();
+    assert_eq!((partial["state"].as_str(), partial["refunded_amount"].as_i64()), (Some("captured"), Some(1000)));
+    let too_much =
+        app.post(&format!("/v1/payments/{pid}/refunds")).bearer(&token).json(&json!({"amount": 1501})).send().await;
+    too_much.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let rest = app.post(&format!("/v1/payments/{pid}/refunds")).bearer(&token).json(&json!({})).send().await.value();
+    assert_eq!((rest["state"].as_str(), rest["refunded_amount"].as_i64()), (Some("refunded"), Some(2500)));
+    app.post(&format!("/v1/payments/{pid}/refunds"))
+        .bearer(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "already_refunded");
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2500);
+    let (stranger, _, _) = signed_in(&app, "not_payer").await;
+    app.get(&format!("/v1/payments/{pid}"))
+        .bearer(&stranger)
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn provider_webhooks_are_verified_and_applied_once() {
+    let app = Arc::new(app().await);
+    let (token, user_id, _) = signed_in(&app, "later_payer").await;
+    let user = Owner::User(user_id.parse().unwrap());
+    let pending = app
+        .post("/v1/payments")
+        .bearer(&token)
+        .json(&json!({"amount": 4000, "currency": "EUR", "card_number": "4000000000003220"}))
+        .send()
+        .await
+        .value();
+    assert_eq!(pending["state"], "initiated");
+    let reference = pending["provider_ref"].as_str().unwrap();
+    let body = json!({"id": "evt_sb_1", "type": "payment_intent.succeeded", "data": {"object": {"id": reference}}})
+        .to_string();
+    let now = app.clock_now().timestamp();
+
+    // Delivered ten times at once: applied once.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, body) = (app.clone(), body.clone());
+        let signature = signed(&body, "whsec_sandbox", now);
+        tasks.push(tokio::spawn(async move {
+            let res = app
+                .post("/v1/webhooks/sandbox")
+                .header("stripe-signature", &signature)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            (res.status, res.value()["first_delivery"].as_bool())
+        }));
+    }
+    let mut first = 0;
+    for task in tasks {
+        let (status, first_delivery) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        if first_delivery == Some(true) {
+            first += 1;
+        }
+    }
+    assert_eq!(first, 1);
+    assert_eq!(
+        app.get(&format!("/v1/payments/{}", pending["id"].as_str().unwrap())).bearer(&token).send().await.value()["state"],
+        "captured"
+    );
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 4000, "credited once");
+
+    let send = |body: String, signature: String| {
+        let app = app.clone();
+        async move { app.post("/v1/webhooks/sandbox").header("stripe-signature", &signature).body(body).send().await }
+    };
+    let fresh =
+        json!({"id": "evt_sb_2", "type": "charge.dispute.created", "data": {"object": {"id": "dp_1"}}}).to_string();
+    send(fresh.clone(), signed(&fresh, "whsec_sandbox", now - 301))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_signature");
+    send(fresh.clone(), signed(&fresh, "whsec_sandbox", now + 301))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_signature");
+    send(fresh.replace("dp_1", "dp_2"), signed(&fresh, "whsec_sandbox", now))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_signature");
+    send(fresh.clone(), signed(&fresh, "whsec_wrong", now))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_signature");
+    // An unknown type is stored and acknowledged.
+    let res = send(fresh.clone(), signed(&fresh, "whsec_sandbox", now - 300)).await;
+    res.assert_status(StatusCode::OK);
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM provider_events WHERE type = 'charge.dispute.created' AND processed_at IS NOT NULL",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+    // Stripe is refused until its secret is configured.
+    let res = app
+        .post("/v1/webhooks/stripe")
+        .header("stripe-signature", &signed(&fresh, "x", now))
+        .body(fresh.clone())
+        .send()
+        .await;
+    res.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured");
+    app.post("/v1/webhooks/paypal").body("{}").send().await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+    audit(&app.db.pool).await;
+}
