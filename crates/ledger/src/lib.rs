@@ -3,6 +3,7 @@
 //! database enforces balance, no overdraft and immutability. See docs/ledger.md.
 
 pub mod dto;
+pub mod earnings;
 pub mod error;
 mod http;
 pub mod model;
@@ -41,4 +42,5 @@ pub fn router(secrets: ProviderSecrets) -> OpenApiRouter<AppContext> {
 /// Registers the ledger's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
     payouts::register(registry);
+    earnings::register(registry);
 }

@@ -749,3 +749,22 @@ async fn provider_webhooks_are_verified_and_applied_once() {
     app.post("/v1/webhooks/paypal").body("{}").send().await.assert_problem(StatusCode::NOT_FOUND, "not_found");
     audit(&app.db.pool).await;
 }
+
+#[tokio::test]
+async fn earnings_become_available_after_their_holding_period() {
+    let app = app().await;
+    let artist = Owner::User(Uuid::now_v7());
+    let escrow = funded(&app.db.pool, Uuid::now_v7(), 90_000).await;
+    let mut tx = app.db.pool.begin().await.unwrap();
+    ledger::earnings::credit(&mut tx, artist, &eur(), 60_000, escrow, "gig_fee", app.clock_now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(balance(&app.db.pool, artist, kinds::PENDING).await, 60_000);
+    app.clock.advance(chrono::Duration::days(7) - chrono::Duration::seconds(1));
+    crate::support::drain_jobs(&app).await;
+    assert_eq!(balance(&app.db.pool, artist, kinds::AVAILABLE).await, 0, "one second early: still pending");
+    app.clock.advance(chrono::Duration::seconds(1));
+    crate::support::drain_jobs(&app).await;
+    assert_eq!(balance(&app.db.pool, artist, kinds::PENDING).await, 0);
+    assert_eq!(balance(&app.db.pool, artist, kinds::AVAILABLE).await, 60_000);
+    audit(&app.db.pool).await;
+}
