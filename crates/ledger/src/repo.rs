@@ -63,10 +63,12 @@ pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Opt
         .await
 }
 
-pub async fn accounts(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<Account>> {
-    sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1)"))
+/// The accounts of an entry, locked in id order: every entry takes its accounts' locks in the same
+/// order, so concurrent entries over the same accounts (A to B beside B to A) never deadlock.
+pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
         .bind(ids)
-        .fetch_all(db)
+        .fetch_all(conn)
         .await
 }
 

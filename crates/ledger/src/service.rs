@@ -59,7 +59,7 @@ async fn post_with(
         return Err(LedgerError::ZeroAmount);
     }
     let ids: Vec<Uuid> = entry.legs.iter().map(|l| l.account.0).collect();
-    let accounts = repo::accounts(&mut *conn, &ids).await?;
+    let accounts = repo::lock_accounts(conn, &ids).await?;
     let currency_of: BTreeMap<Uuid, String> = accounts.into_iter().map(|a| (a.id.0, a.currency)).collect();
     let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
     let mut currencies = Vec::with_capacity(entry.legs.len());

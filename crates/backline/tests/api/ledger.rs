@@ -768,3 +768,33 @@ async fn earnings_become_available_after_their_holding_period() {
     assert_eq!(balance(&app.db.pool, artist, kinds::AVAILABLE).await, 60_000);
     audit(&app.db.pool).await;
 }
+
+#[tokio::test]
+async fn opposing_transfers_at_once_never_deadlock() {
+    let db = TestDb::new().await;
+    let a = funded(&db.pool, Uuid::now_v7(), 100_000).await;
+    let b = funded(&db.pool, Uuid::now_v7(), 100_000).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let pool = db.pool.clone();
+        let (from, to) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        tasks.push(tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            // Touch the other account first, as a hold or capture would, to provoke opposite lock orders.
+            let other = if i % 2 == 0 { b } else { a };
+            sqlx::query("SELECT balance FROM ledger_accounts WHERE id = $1")
+                .bind(other)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            service::transfer(&mut tx, from, to, 10, "test.pingpong", "", Utc::now())
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            tx.commit().await.map_err(|e| e.to_string())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("no transfer fails, none deadlocks");
+    }
+    audit(&db.pool).await;
+}
