@@ -95,5 +95,5 @@ pub fn job_registry(
 
 /// Every domain's demo dataset, in dependency order.
 pub fn demo_datasets() -> Vec<demo::Dataset> {
-    vec![identity::demo::dataset()]
+    vec![identity::demo::dataset(), ledger::demo::dataset()]
 }

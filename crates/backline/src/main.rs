@@ -51,7 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed(_) => {
             let database = Database::open(&cli.global).await?;
-            let result = seed(&database).await;
+            let result = seed(&cli.global, &database).await;
             database.close().await;
             result
         }
@@ -65,34 +65,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn seed(database: &Database) -> anyhow::Result<()> {
+async fn seed(global: &GlobalArgs, database: &Database) -> anyhow::Result<()> {
     db::migrate(&database.pool).await.context("applying migrations")?;
-    let report = demo::load(&database.pool, &backline::demo_datasets()).await?;
+    let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
+    let env = demo::DemoEnv { secrets: Arc::new(secrets), now: chrono::Utc::now() };
+    let report = demo::load(&database.pool, &backline::demo_datasets(), &env).await?;
     tracing::info!(loaded = ?report.loaded, already_present = ?report.already_present, "demo data");
     Ok(())
 }
 
 /// `backline worker`: jobs only, until SIGINT or SIGTERM; the jobs in flight finish first.
 async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> anyhow::Result<()> {
+    let shutdown = server::shutdown_signal();
     db::migrate(&database.pool).await.context("applying migrations")?;
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
     let registry = Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy()));
-    jobs::run(ctx, registry, config, server::shutdown_signal()).await
+    jobs::run(ctx, registry, config, shutdown).await
 }
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    // Before anything else: from here on, Ctrl-C and SIGTERM mean a graceful stop.
+    let shutdown = server::shutdown_signal();
     let database = Database::open(global).await?;
-    let outcome = serve_with(global, &database, args).await;
+    let outcome = serve_with(global, &database, args, shutdown).await;
     database.close().await;
     outcome
 }
 
-async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve_with(
+    global: &GlobalArgs,
+    database: &Database,
+    args: &ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     db::migrate(&database.pool).await.context("applying migrations")?;
     if args.demo {
-        seed(database).await?;
+        seed(global, database).await?;
     }
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), &args.public_url()).with_secrets(secrets);
@@ -134,7 +144,7 @@ async fn serve_with(global: &GlobalArgs, database: &Database, args: &ServeArgs) 
     }
 
     tracing::info!(%addr, public_url = %args.public_url(), "Backline is listening on http://{addr}");
-    let drained = server::serve(listener, app, server::shutdown_signal(), args.shutdown_grace()).await?;
+    let drained = server::serve(listener, app, shutdown, args.shutdown_grace()).await?;
     tracing::info!(?drained, "HTTP server stopped");
     let _ = stop_tx.send(true);
     if let Some(workers) = workers {

@@ -261,6 +261,22 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     .await
     .unwrap();
     assert_eq!((orgs, teams, subs), (5, 4, 1));
+    // Demo money: wallets, pending earnings, a paid and a failed withdrawal, and a clean ledger.
+    let (paid, failed, pending): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM withdrawals WHERE state = 'paid'), (SELECT count(*) FROM withdrawals WHERE state = 'failed'),
+                (SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE kind = 'pending')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((paid, failed, pending), (1, 1, 79_500));
+    let drift: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(drift, 0);
     assert!(!dir.path().join("pgdata").exists(), "no embedded cluster may be created with DATABASE_URL");
 }
 

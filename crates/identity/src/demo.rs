@@ -1,7 +1,7 @@
 //! Identity's demo data: one verified user for every persona, all with the password [`DEMO_PASSWORD`],
 //! and organizations with members and teams. The logins are listed in `docs/identity.md`.
 
-use platform::demo::{Dataset, LoadFuture};
+use platform::demo::{Dataset, DemoEnv, LoadFuture};
 use sqlx::PgConnection;
 
 use crate::model::{OrgId, OrgKind, TeamId};
@@ -31,7 +31,7 @@ pub fn dataset() -> Dataset {
     Dataset { name: "identity", version: 1, load }
 }
 
-fn load(conn: &mut PgConnection) -> LoadFuture<'_> {
+fn load<'c>(conn: &'c mut PgConnection, _env: &'c DemoEnv) -> LoadFuture<'c> {
     Box::pin(async move {
         let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
         let now = chrono::Utc::now();

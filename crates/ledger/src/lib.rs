@@ -2,6 +2,7 @@
 //! payouts) is a balanced journal entry between accounts; balances are derived from the postings; the
 //! database enforces balance, no overdraft and immutability. See docs/ledger.md.
 
+pub mod demo;
 pub mod dto;
 pub mod earnings;
 pub mod error;

@@ -465,3 +465,53 @@ pub fn register(registry: &mut Registry) {
         process(ctx, id).await
     });
 }
+
+/// For demo data: adds a bank account for `user` and a withdrawal through it, settled at once as the
+/// sandbox would settle it (paid, or failed for an IBAN ending in 0000), through the same ledger steps.
+pub async fn demo_withdrawal(
+    conn: &mut PgConnection,
+    secrets: &platform::crypto::SecretBox,
+    user: Uuid,
+    iban: &str,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let iban = Iban::parse(iban).map_err(anyhow::Error::msg)?;
+    let details = Details::BankAccount { iban: iban.as_str().to_owned(), account_holder: "Demo".into() };
+    let method: Uuid = sqlx::query_scalar(
+        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at)
+         VALUES ($1, $2, 'bank_account', $3, $4, NOT EXISTS (SELECT 1 FROM payout_methods WHERE user_id = $2 AND is_default), 'verified', $5)
+         RETURNING id",
+    )
+    .bind(platform::ids::new_id())
+    .bind(user)
+    .bind(secrets.seal(&serde_json::to_vec(&details)?))
+    .bind(iban.masked())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let settings = WithdrawalSettings::default();
+    let fee = settings.fee_for(amount);
+    let currency = Currency::parse("EUR").ok_or_else(|| anyhow::anyhow!("EUR"))?;
+    let hold = service::hold(conn, Owner::User(user), &currency, amount + fee, "withdrawal", now).await?;
+    let id = platform::ids::new_id();
+    sqlx::query(
+        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, settle_entry, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'EUR', 'queued', $6, NULL, $7, $7)",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(method)
+    .bind(amount)
+    .bind(fee)
+    .bind(hold)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let locked = lock(conn, id).await?.ok_or_else(|| anyhow::anyhow!("the withdrawal vanished"))?;
+    match sandbox_pays(&details) {
+        Ok(()) => settle(conn, &locked, "paid", None, now).await?,
+        Err(reason) => settle(conn, &locked, "failed", Some(&reason), now).await?,
+    }
+    Ok(())
+}

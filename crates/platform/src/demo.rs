@@ -9,6 +9,12 @@ use sqlx::{PgConnection, PgPool};
 
 pub type LoadFuture<'c> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>>;
 
+/// What a dataset may need besides the database: the key that seals secrets, and the time.
+pub struct DemoEnv {
+    pub secrets: std::sync::Arc<crate::crypto::SecretBox>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
 /// One domain's demo data.
 #[derive(Clone, Copy)]
 pub struct Dataset {
@@ -17,7 +23,7 @@ pub struct Dataset {
     /// Raise it when the dataset changes; a database keeps the version it loaded.
     pub version: i32,
     /// Writes the data; runs inside the transaction that records the dataset.
-    pub load: for<'c> fn(&'c mut PgConnection) -> LoadFuture<'c>,
+    pub load: for<'c> fn(&'c mut PgConnection, &'c DemoEnv) -> LoadFuture<'c>,
 }
 
 /// What a load did.
@@ -28,7 +34,7 @@ pub struct Report {
 }
 
 /// Loads every dataset that this database does not have yet, in order.
-pub async fn load(pool: &PgPool, datasets: &[Dataset]) -> anyhow::Result<Report> {
+pub async fn load(pool: &PgPool, datasets: &[Dataset], env: &DemoEnv) -> anyhow::Result<Report> {
     let mut report = Report::default();
     for dataset in datasets {
         let mut tx = pool.begin().await?;
@@ -42,7 +48,9 @@ pub async fn load(pool: &PgPool, datasets: &[Dataset]) -> anyhow::Result<Report>
             report.already_present.push(dataset.name);
             continue;
         }
-        (dataset.load)(&mut tx).await.map_err(|err| err.context(format!("loading demo dataset `{}`", dataset.name)))?;
+        (dataset.load)(&mut tx, env)
+            .await
+            .map_err(|err| err.context(format!("loading demo dataset `{}`", dataset.name)))?;
         sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ($1, $2)")
             .bind(dataset.name)
             .bind(dataset.version)
