@@ -166,6 +166,36 @@ async fn main() {
     let total = count(&pool, "SELECT sum(balance)::int8 FROM ledger_accounts").await;
     let entries = count(&pool, "SELECT count(*) FROM journal_entries").await;
 
+    // 1,000 concurrent requests with one idempotency key: one effect.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let (pool, wallets) = (pool.clone(), wallets.clone());
+        tasks.push(tokio::spawn(async move {
+            let now = Utc::now();
+            let outcome = platform::idempotency::run(
+                &pool,
+                "bench",
+                Some("one-key"),
+                b"same request",
+                axum::http::StatusCode::CREATED,
+                now,
+                async |conn| Ok(service::transfer(conn, wallets[0], wallets[1], 1, "bench.idempotent", "", now).await?),
+            )
+            .await
+            .unwrap();
+            outcome.replayed
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        if !t.await.unwrap() {
+            fresh += 1;
+        }
+    }
+    let idempotent_elapsed = started.elapsed();
+    let effects = count(&pool, "SELECT count(*) FROM journal_entries WHERE kind = 'bench.idempotent'").await;
+
     println!();
     println!("| measurement | value |");
     println!("|---|---|");
@@ -182,5 +212,9 @@ async fn main() {
     );
     println!(
         "| after the run: entries / unbalanced / drifted balances / forbidden negatives / sum of all balances | {entries} / {unbalanced} / {drift} / {negative} / {total} |"
+    );
+    println!(
+        "| 1,000 concurrent requests with one idempotency key: executed / effects | {fresh} / {effects} in {:.2} s |",
+        idempotent_elapsed.as_secs_f64()
     );
 }

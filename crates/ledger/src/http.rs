@@ -103,6 +103,11 @@ pub async fn entry(
     Ok(Json(dto::EntryWithPostings { postings: repo::postings_of(&ctx.db, id).await?, entry }))
 }
 
+async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
+    let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+    Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
+}
+
 fn replayed_header(replayed: bool) -> [(header::HeaderName, HeaderValue); 1] {
     [(
         header::HeaderName::from_static("idempotent-replayed"),
@@ -153,8 +158,7 @@ pub async fn adjust(
                 .ip(meta.ip.as_deref())
                 .record(conn, now)
                 .await?;
-            let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-            Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
+            entry_with_postings(conn, id).await
         },
     )
     .await?;
@@ -195,8 +199,7 @@ pub async fn reverse(
                 .ip(meta.ip.as_deref())
                 .record(conn, now)
                 .await?;
-            let entry = repo::entry(&mut *conn, reversal).await?.ok_or(IdentityError::NotFound("entry"))?;
-            Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, reversal).await?, entry })
+            entry_with_postings(conn, reversal).await
         },
     )
     .await?;

@@ -284,6 +284,30 @@ mod tests {
         assert_eq!(Iban::parse("DE89370400440532013000").unwrap().masked(), "DE89 •••• 3000");
     }
 
+    /// Builds a valid IBAN for a country and digits, as a bank would: check digits = 98 − (n mod 97).
+    fn make_iban(country: &str, bban: &str) -> String {
+        let rearranged: String = format!("{bban}{country}00");
+        let remainder = rearranged.chars().fold(0u32, |r, c| {
+            let v = c.to_digit(36).unwrap();
+            if v >= 10 { (r * 100 + v) % 97 } else { (r * 10 + v) % 97 }
+        });
+        format!("{country}{:02}{bban}", 98 - remainder)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_well_made_iban_parses_and_any_changed_digit_fails(digits in "[0-9]{18}", position in 4usize..22, delta in 1u32..10) {
+            let iban = make_iban("DE", &digits);
+            proptest::prop_assert!(Iban::parse(&iban).is_ok(), "{}", iban);
+            let mut chars: Vec<char> = iban.chars().collect();
+            let d = chars[position].to_digit(10).unwrap();
+            chars[position] = char::from_digit((d + delta) % 10, 10).unwrap();
+            let changed: String = chars.into_iter().collect();
+            // mod 97 catches every single-digit substitution.
+            proptest::prop_assert!(Iban::parse(&changed).is_err(), "{}", changed);
+        }
+    }
+
     #[test]
     fn currencies() {
         assert_eq!(Currency::parse("eur").unwrap().as_str(), "EUR");
