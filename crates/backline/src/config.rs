@@ -136,6 +136,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKLINE_SANDBOX_WEBHOOK_SECRET", default_value = "whsec_sandbox", hide_env_values = true)]
     pub sandbox_webhook_secret: String,
 
+    /// Withdrawals of at least this amount (minor units) wait for an admin's approval. Unset: none do.
+    #[arg(long, env = "BACKLINE_WITHDRAWAL_APPROVAL_FROM")]
+    pub withdrawal_approval_from: Option<i64>,
+
     /// Seconds given to requests in flight to finish after SIGINT or SIGTERM.
     #[arg(long, env = "BACKLINE_SHUTDOWN_GRACE", default_value_t = 20.0)]
     pub shutdown_grace: f64,

@@ -40,25 +40,25 @@ struct ApiDoc;
 /// document itself does not depend on it.
 fn api(
     hub: std::sync::Arc<notify::stream::Hub>,
-    providers: ledger::ProviderSecrets,
+    ledger_settings: ledger::LedgerSettings,
 ) -> (Router<AppContext>, OpenApiDoc) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub))
-        .merge(ledger::router(providers))
+        .merge(ledger::router(ledger_settings))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_document() -> OpenApiDoc {
-    api(notify::stream::Hub::detached(), ledger::ProviderSecrets::default()).1
+    api(notify::stream::Hub::detached(), ledger::LedgerSettings::default()).1
 }
 
 /// The whole application, ready to serve. `per_client` is the general rate limit per client address.
 pub fn app(ctx: AppContext, limits: EdgeLimits, per_client: Option<Limit>) -> Router {
-    app_with(ctx, limits, per_client, ledger::ProviderSecrets::default())
+    app_with(ctx, limits, per_client, ledger::LedgerSettings::default())
 }
 
 /// [`app`] with the payment providers' webhook secrets.
@@ -66,9 +66,9 @@ pub fn app_with(
     ctx: AppContext,
     limits: EdgeLimits,
     per_client: Option<Limit>,
-    providers: ledger::ProviderSecrets,
+    ledger_settings: ledger::LedgerSettings,
 ) -> Router {
-    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()), providers);
+    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()), ledger_settings);
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
         .merge(openapi::docs_router())

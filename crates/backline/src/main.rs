@@ -114,11 +114,17 @@ async fn serve_with(
     };
     let per_client = (args.rate_limit_per_minute > 0)
         .then(|| platform::ratelimit::Limit::new(args.rate_limit_per_minute, Duration::from_secs(60)));
-    let providers = ledger::ProviderSecrets {
-        stripe: args.stripe_webhook_secrets.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
-        sandbox: args.sandbox_webhook_secret.clone(),
+    let ledger_settings = ledger::LedgerSettings {
+        providers: ledger::ProviderSecrets {
+            stripe: args.stripe_webhook_secrets.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            sandbox: args.sandbox_webhook_secret.clone(),
+        },
+        withdrawals: ledger::payouts::WithdrawalSettings {
+            approval_from: args.withdrawal_approval_from,
+            ..ledger::payouts::WithdrawalSettings::default()
+        },
     };
-    let app = backline::app_with(ctx, limits, per_client, providers);
+    let app = backline::app_with(ctx, limits, per_client, ledger_settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -249,6 +249,7 @@ pub async fn remove_payout_method(
               (status = 409, description = "`insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn withdraw(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     headers: HeaderMap,
     Json(req): Json<payouts::WithdrawalRequest>,
@@ -256,7 +257,7 @@ pub async fn withdraw(
     let key = idempotency::key_from(&headers)?;
     let fingerprint = idempotency::fingerprint("POST /v1/me/withdrawals", &req);
     let now = ctx.clock.now();
-    let settings = payouts::WithdrawalSettings::default();
+    let settings = settings.withdrawals;
     let outcome = idempotency::run(
         &ctx.db,
         &principal.user_id.to_string(),
@@ -291,6 +292,13 @@ pub async fn cancel_withdrawal(
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Json<payouts::Withdrawal>, ApiError> {
     Ok(Json(payouts::cancel(&ctx, &principal, id).await?))
+}
+
+/// The ledger's settings.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerSettings {
+    pub providers: ProviderSecrets,
+    pub withdrawals: payouts::WithdrawalSettings,
 }
 
 /// Webhook secrets of the payment providers.
@@ -414,11 +422,12 @@ pub struct Received {
               (status = 400, description = "`invalid_signature`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn provider_webhook(
     State(ctx): State<AppContext>,
-    axum::Extension(secrets): axum::Extension<std::sync::Arc<ProviderSecrets>>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Received>, ApiError> {
+    let secrets = &settings.providers;
     let keys: Vec<String> = if provider == "stripe" { secrets.stripe.clone() } else { vec![secrets.sandbox.clone()] };
     if provider == "stripe" && keys.is_empty() {
         return Err(ApiError::unavailable(
@@ -429,4 +438,41 @@ pub async fn provider_webhook(
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     let first_delivery = payments::receive(&ctx, &provider, &keys, signature, &body).await?;
     Ok(Json(Received { received: true, first_delivery }))
+}
+
+/// Withdrawals waiting for an admin's approval.
+#[utoipa::path(get, path = "/v1/admin/withdrawals/awaiting-approval", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = payouts::WithdrawalList)))]
+pub async fn awaiting_approval(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<payouts::WithdrawalList>, ApiError> {
+    Ok(Json(payouts::awaiting_approval(&ctx, &principal).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve` or `reject`.
+    pub decision: String,
+    pub reason: Option<String>,
+}
+
+/// Approve (the payout is queued) or reject (the money returns) a withdrawal waiting for approval.
+#[utoipa::path(post, path = "/v1/admin/withdrawals/{id}/decision", tag = "ledger", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = DecisionRequest,
+    responses((status = 200, body = payouts::Withdrawal),
+              (status = 409, description = "`not_awaiting_approval`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn decide_withdrawal(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<DecisionRequest>,
+) -> Result<Json<payouts::Withdrawal>, ApiError> {
+    let approve = match req.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::invalid_field("decision", "invalid_value", "must be approve or reject")),
+    };
+    Ok(Json(payouts::decide(&ctx, &principal, id, approve, req.reason.as_deref()).await?))
 }

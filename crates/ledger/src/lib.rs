@@ -18,9 +18,9 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use http::ProviderSecrets;
+pub use http::{LedgerSettings, ProviderSecrets};
 
-pub fn router(secrets: ProviderSecrets) -> OpenApiRouter<AppContext> {
+pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(http::wallet))
         .routes(routes!(http::statement))
@@ -37,7 +37,9 @@ pub fn router(secrets: ProviderSecrets) -> OpenApiRouter<AppContext> {
         .routes(routes!(http::cancel_payment))
         .routes(routes!(http::refund_payment))
         .routes(routes!(http::provider_webhook))
-        .layer(axum::Extension(std::sync::Arc::new(secrets)))
+        .routes(routes!(http::awaiting_approval))
+        .routes(routes!(http::decide_withdrawal))
+        .layer(axum::Extension(std::sync::Arc::new(settings)))
 }
 
 /// Registers the ledger's jobs.

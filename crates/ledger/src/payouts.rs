@@ -34,11 +34,13 @@ pub struct WithdrawalSettings {
     pub fee: i64,
     /// From this amount on, withdrawals are free.
     pub free_from: i64,
+    /// From this amount on, a withdrawal waits for an admin's approval (none by default).
+    pub approval_from: Option<i64>,
 }
 
 impl Default for WithdrawalSettings {
     fn default() -> Self {
-        Self { minimum: 1_000, fee: 100, free_from: 5_000 }
+        Self { minimum: 1_000, fee: 100, free_from: 5_000, approval_from: None }
     }
 }
 
@@ -224,6 +226,9 @@ pub struct Withdrawal {
     pub currency: String,
     /// `queued`, `processing`, `paid`, `failed` or `cancelled`.
     pub state: String,
+    /// Whether it waits for (or had) an admin's approval.
+    pub needs_approval: bool,
+    pub approved_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -234,8 +239,7 @@ pub struct WithdrawalList {
     pub items: Vec<Withdrawal>,
 }
 
-const WITHDRAWAL_COLUMNS: &str =
-    "id, payout_method_id, amount, fee, currency, state, failure_reason, created_at, updated_at";
+const WITHDRAWAL_COLUMNS: &str = "id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, created_at, updated_at";
 
 /// Requests a withdrawal in the caller's transaction: holds amount and fee, queues the payout.
 pub async fn request(
@@ -282,9 +286,10 @@ pub async fn request(
     let owner = Owner::User(principal.user_id.0);
     let hold =
         service::hold(conn, owner, &currency, req.amount + fee, "withdrawal", now).await.map_err(ApiError::from)?;
+    let needs_approval = settings.approval_from.is_some_and(|from| req.amount >= from);
     let withdrawal: Withdrawal = sqlx::query_as(&format!(
-        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING {WITHDRAWAL_COLUMNS}"
+        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, needs_approval, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $9, $8, $8) RETURNING {WITHDRAWAL_COLUMNS}"
     ))
     .bind(platform::ids::new_id())
     .bind(principal.user_id)
@@ -294,14 +299,12 @@ pub async fn request(
     .bind(currency.as_str())
     .bind(hold)
     .bind(now)
+    .bind(needs_approval)
     .fetch_one(&mut *conn)
     .await?;
-    jobs::enqueue(
-        conn,
-        NewJob::new(PROCESS, json!({"withdrawal_id": withdrawal.id})).unique(format!("withdrawal:{}", withdrawal.id)),
-        now,
-    )
-    .await?;
+    if !needs_approval {
+        queue_payout(conn, withdrawal.id, now).await?;
+    }
     platform::audit::Entry::new(principal.actor(), "withdrawal.request", "withdrawal", withdrawal.id)
         .after(json!({"amount": req.amount, "fee": fee, "currency": currency.as_str(), "state": "queued"}))
         .record(conn, now)
@@ -338,6 +341,72 @@ async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Locked>>
     .bind(id)
     .fetch_optional(conn)
     .await
+}
+
+async fn queue_payout(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    jobs::enqueue(conn, NewJob::new(PROCESS, json!({"withdrawal_id": id})).unique(format!("withdrawal:{id}")), now)
+        .await
+        .map(|_| ())
+}
+
+/// Withdrawals waiting for an admin's approval, oldest first (admins).
+pub async fn awaiting_approval(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
+    authz::authorize(principal, "ledger.adjust", Target::Platform)?;
+    let items = sqlx::query_as(&format!(
+        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE needs_approval AND approved_at IS NULL AND state = 'queued' ORDER BY id LIMIT 200"
+    ))
+    .fetch_all(&ctx.db)
+    .await?;
+    Ok(WithdrawalList { items })
+}
+
+/// An admin approves a waiting withdrawal (its payout is queued), or rejects it (its money returns).
+pub async fn decide(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+    approve: bool,
+    reason: Option<&str>,
+) -> Result<Withdrawal, ApiError> {
+    authz::authorize(principal, "ledger.adjust", Target::Platform)?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let w = lock(&mut tx, id).await?.ok_or(IdentityError::NotFound("withdrawal"))?;
+    let waiting: bool =
+        sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if w.state != "queued" || !waiting {
+        return Err(ApiError::conflict("not_awaiting_approval", "This withdrawal is not waiting for approval."));
+    }
+    if approve {
+        sqlx::query("UPDATE withdrawals SET approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(principal.user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        queue_payout(&mut tx, id, now).await?;
+    } else {
+        let reason = format!("rejected by an admin: {}", reason.unwrap_or("no reason given"));
+        settle(&mut tx, &w, "cancelled", Some(&reason), now).await?;
+    }
+    platform::audit::Entry::new(
+        principal.actor(),
+        if approve { "withdrawal.approve" } else { "withdrawal.reject" },
+        "withdrawal",
+        id,
+    )
+    .after(json!({"reason": reason}))
+    .record(&mut tx, now)
+    .await?;
+    let withdrawal = sqlx::query_as(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(withdrawal)
 }
 
 /// Settles a withdrawal: paid (the money leaves, the fee is the platform's) or returned (failed, cancelled).
@@ -428,6 +497,14 @@ async fn process(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
     let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
     if w.state != "queued" && w.state != "processing" {
         return Ok(()); // settled already (cancelled, or an earlier run finished)
+    }
+    let unapproved: bool =
+        sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if unapproved {
+        return Err(JobFailure::permanent("the withdrawal waits for an admin's approval"));
     }
     sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
         .bind(id)

@@ -798,3 +798,71 @@ async fn opposing_transfers_at_once_never_deadlock() {
     }
     audit(&db.pool).await;
 }
+
+#[tokio::test]
+async fn large_withdrawals_wait_for_an_admin_when_the_setting_is_on() {
+    let settings = ledger::LedgerSettings {
+        withdrawals: ledger::payouts::WithdrawalSettings { approval_from: Some(50_000), ..Default::default() },
+        ..Default::default()
+    };
+    let app = testkit::TestApp::new(move |ctx| {
+        backline::app_with(ctx, platform::http::EdgeLimits::default(), None, settings)
+    })
+    .await;
+    let admin = signed_in_admin(&app).await;
+    let (token, user_id, _) = signed_in(&app, "big_spender").await;
+    let user = Owner::User(user_id.parse().unwrap());
+    funded(&app.db.pool, user_id.parse().unwrap(), 200_000).await;
+    let method = bank_account(&app, &token, GOOD_IBAN).await;
+    let ask = |amount: i64| {
+        app.post("/v1/me/withdrawals")
+            .bearer(&token)
+            .json(&json!({"amount": amount, "currency": "EUR", "payout_method_id": method}))
+            .send()
+    };
+
+    let small = ask(49_999).await.value();
+    assert_eq!(small["needs_approval"], false);
+    let big = ask(50_000).await.value();
+    assert_eq!(big["needs_approval"], true);
+    let rejected = ask(60_000).await.value();
+    crate::support::drain_jobs(&app).await;
+    let states: std::collections::HashMap<String, String> =
+        app.get("/v1/me/withdrawals").bearer(&token).send().await.value()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["id"].as_str().unwrap().to_owned(), w["state"].as_str().unwrap().to_owned()))
+            .collect();
+    assert_eq!(states[small["id"].as_str().unwrap()], "paid");
+    assert_eq!(states[big["id"].as_str().unwrap()], "queued", "waits for an admin");
+
+    let waiting = app.get("/v1/admin/withdrawals/awaiting-approval").bearer(&admin).send().await.value();
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 2);
+    app.get("/v1/admin/withdrawals/awaiting-approval")
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let big_id = big["id"].as_str().unwrap();
+    let decision = |id: &str, body: serde_json::Value, who: &str| {
+        app.post(&format!("/v1/admin/withdrawals/{id}/decision")).bearer(who).json(&body).send()
+    };
+    decision(big_id, json!({"decision": "approve"}), &token).await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    assert!(decision(big_id, json!({"decision": "approve"}), &admin).await.value()["approved_at"].is_string());
+    decision(big_id, json!({"decision": "approve"}), &admin)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_awaiting_approval");
+    let rejected_id = rejected["id"].as_str().unwrap();
+    let after =
+        decision(rejected_id, json!({"decision": "reject", "reason": "verify identity first"}), &admin).await.value();
+    assert_eq!(after["state"], "cancelled");
+    assert!(after["failure_reason"].as_str().unwrap().contains("verify identity first"));
+    crate::support::drain_jobs(&app).await;
+    let list = app.get("/v1/me/withdrawals").bearer(&token).send().await.value();
+    let big_state = list["items"].as_array().unwrap().iter().find(|w| w["id"] == big_id).unwrap()["state"].clone();
+    assert_eq!(big_state, "paid");
+    // Free from 5,000 on: 200,000 − 49,999 − 50,000 = 100,001; the rejected 60,000 came back.
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 100_001);
+    audit(&app.db.pool).await;
+}
