@@ -60,7 +60,8 @@ async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -
 /// An account's entries over a period with the running balance, as JSON or CSV (`?format=csv`).
 #[utoipa::path(get, path = "/v1/ledger/accounts/{id}/statement", tag = "ledger", security(("bearer" = [])),
     params(("id" = AccountId, Path), dto::StatementQuery),
-    responses((status = 200, body = service::Statement), (status = 200, description = "CSV", content_type = "text/csv", body = String),
+    responses((status = 200, description = "The statement, as JSON or (`?format=csv`) CSV",
+                content((service::Statement = "application/json"), (String = "text/csv"))),
               (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn statement(
     State(ctx): State<AppContext>,
