@@ -88,7 +88,7 @@ pub async fn stream(
 /// Notification templates (admin).
 #[utoipa::path(get, path = "/v1/admin/notification-templates", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = dto::NotificationTemplateList)))]
-pub async fn templates(
+pub async fn notification_templates(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
 ) -> Result<Json<dto::NotificationTemplateList>, ApiError> {
@@ -98,7 +98,7 @@ pub async fn templates(
 /// Create or change the template of an event kind (admin). Variables are `{{name}}`.
 #[utoipa::path(put, path = "/v1/admin/notification-templates/{kind}", tag = "admin", security(("bearer" = [])),
     params(("kind" = String, Path)), request_body = dto::NotificationTemplateRequest, responses((status = 200, body = NotificationTemplate)))]
-pub async fn save_template(
+pub async fn save_notification_template(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     meta: ClientMeta,

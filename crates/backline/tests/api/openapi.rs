@@ -45,6 +45,14 @@ fn every_operation_is_documented() {
         }
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Operation ids come from handler names; two handlers of the same name in two crates would collide.
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "operationId {id} is not unique");
+        }
+    }
 }
 
 #[tokio::test]
