@@ -109,6 +109,29 @@ async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Resu
     Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
 }
 
+/// Runs a money-moving request once per `Idempotency-Key` and answers it; a replay says so in the
+/// `Idempotent-Replayed` header.
+async fn once<T, W>(
+    ctx: &AppContext,
+    principal: &Principal,
+    headers: &HeaderMap,
+    route: &str,
+    request: &impl serde::Serialize,
+    now: chrono::DateTime<chrono::Utc>,
+    work: W,
+) -> Result<Response, ApiError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    W: AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, ApiError>,
+{
+    let key = idempotency::key_from(headers)?;
+    let fingerprint = idempotency::fingerprint(route, request);
+    let scope = principal.user_id.to_string();
+    let outcome =
+        idempotency::run(&ctx.db, &scope, key.as_deref(), &fingerprint, StatusCode::CREATED, now, work).await?;
+    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+}
+
 fn replayed_header(replayed: bool) -> [(header::HeaderName, HeaderValue); 1] {
     [(
         header::HeaderName::from_static("idempotent-replayed"),
@@ -135,35 +158,20 @@ pub async fn adjust(
     if memo.is_empty() || memo.chars().count() > 500 {
         return Err(ApiError::invalid_field("memo", "invalid_length", "must be 1 to 500 characters"));
     }
-    let key = idempotency::key_from(&headers)?;
-    let fingerprint = idempotency::fingerprint("POST /v1/admin/ledger/entries", &req);
     let now = ctx.clock.now();
-    let outcome = idempotency::run(
-        &ctx.db,
-        &principal.user_id.to_string(),
-        key.as_deref(),
-        &fingerprint,
-        StatusCode::CREATED,
-        now,
-        async |conn| {
-            let legs = req.postings.iter().map(|l| Leg { account: l.account_id, amount: l.amount }).collect();
-            let entry = NewEntry {
-                kind: "adjustment",
-                memo: &memo,
-                legs,
-                metadata: serde_json::json!({"by": principal.user_id}),
-            };
-            let id = service::post(conn, entry, now).await?;
-            platform::audit::Entry::new(principal.actor(), "ledger.adjust", "journal_entry", id)
-                .after(serde_json::json!({"memo": memo, "postings": req.postings}))
-                .ip(meta.ip.as_deref())
-                .record(conn, now)
-                .await?;
-            entry_with_postings(conn, id).await
-        },
-    )
-    .await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+    once(&ctx, &principal, &headers, "POST /v1/admin/ledger/entries", &req, now, async |conn| {
+        let legs = req.postings.iter().map(|l| Leg { account: l.account_id, amount: l.amount }).collect();
+        let entry =
+            NewEntry { kind: "adjustment", memo: &memo, legs, metadata: serde_json::json!({"by": principal.user_id}) };
+        let id = service::post(conn, entry, now).await?;
+        platform::audit::Entry::new(principal.actor(), "ledger.adjust", "journal_entry", id)
+            .after(serde_json::json!({"memo": memo, "postings": req.postings}))
+            .ip(meta.ip.as_deref())
+            .record(conn, now)
+            .await?;
+        entry_with_postings(conn, id).await
+    })
+    .await
 }
 
 /// Post the reversing entry of an entry (admins). An entry is reversed at most once.
@@ -182,29 +190,18 @@ pub async fn reverse(
 ) -> Result<Response, ApiError> {
     authz::authorize(&principal, "ledger.adjust", Target::Platform)?;
     principal.require_verified()?;
-    let key = idempotency::key_from(&headers)?;
-    let fingerprint = idempotency::fingerprint(&format!("POST /v1/admin/ledger/entries/{id}/reverse"), &req);
     let now = ctx.clock.now();
-    let outcome = idempotency::run(
-        &ctx.db,
-        &principal.user_id.to_string(),
-        key.as_deref(),
-        &fingerprint,
-        StatusCode::CREATED,
-        now,
-        async |conn| {
-            repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-            let reversal = service::reverse(conn, id, req.memo.trim(), now).await?;
-            platform::audit::Entry::new(principal.actor(), "ledger.reverse", "journal_entry", id)
-                .after(serde_json::json!({"reversal": reversal, "memo": req.memo}))
-                .ip(meta.ip.as_deref())
-                .record(conn, now)
-                .await?;
-            entry_with_postings(conn, reversal).await
-        },
-    )
-    .await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+    once(&ctx, &principal, &headers, &format!("POST /v1/admin/ledger/entries/{id}/reverse"), &req, now, async |conn| {
+        repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+        let reversal = service::reverse(conn, id, req.memo.trim(), now).await?;
+        platform::audit::Entry::new(principal.actor(), "ledger.reverse", "journal_entry", id)
+            .after(serde_json::json!({"reversal": reversal, "memo": req.memo}))
+            .ip(meta.ip.as_deref())
+            .record(conn, now)
+            .await?;
+        entry_with_postings(conn, reversal).await
+    })
+    .await
 }
 
 /// Add a payout method: a bank account (IBAN), PayPal address or Stripe Connect account. Details are
@@ -255,21 +252,12 @@ pub async fn withdraw(
     headers: HeaderMap,
     Json(req): Json<payouts::WithdrawalRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency::key_from(&headers)?;
-    let fingerprint = idempotency::fingerprint("POST /v1/me/withdrawals", &req);
     let now = ctx.clock.now();
     let settings = settings.withdrawals;
-    let outcome = idempotency::run(
-        &ctx.db,
-        &principal.user_id.to_string(),
-        key.as_deref(),
-        &fingerprint,
-        StatusCode::CREATED,
-        now,
-        async |conn| payouts::request(conn, &principal, settings, &req, now).await,
-    )
-    .await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+    once(&ctx, &principal, &headers, "POST /v1/me/withdrawals", &req, now, async |conn| {
+        payouts::request(conn, &principal, settings, &req, now).await
+    })
+    .await
 }
 
 /// The caller's withdrawals, newest first.
@@ -328,20 +316,11 @@ pub async fn create_payment(
     headers: HeaderMap,
     Json(req): Json<payments::PaymentRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency::key_from(&headers)?;
-    let fingerprint = idempotency::fingerprint("POST /v1/payments", &req);
     let now = ctx.clock.now();
-    let outcome = idempotency::run(
-        &ctx.db,
-        &principal.user_id.to_string(),
-        key.as_deref(),
-        &fingerprint,
-        StatusCode::CREATED,
-        now,
-        async |conn| payments::create(conn, &principal, &req, now).await,
-    )
-    .await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+    once(&ctx, &principal, &headers, "POST /v1/payments", &req, now, async |conn| {
+        payments::create(conn, &principal, &req, now).await
+    })
+    .await
 }
 
 /// A payment of the caller (or any, for admins).
@@ -392,20 +371,11 @@ pub async fn refund_payment(
     Path(id): Path<uuid::Uuid>,
     Json(req): Json<payments::RefundRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency::key_from(&headers)?;
-    let fingerprint = idempotency::fingerprint(&format!("POST /v1/payments/{id}/refunds"), &req);
     let now = ctx.clock.now();
-    let outcome = idempotency::run(
-        &ctx.db,
-        &principal.user_id.to_string(),
-        key.as_deref(),
-        &fingerprint,
-        StatusCode::CREATED,
-        now,
-        async |conn| payments::refund(conn, &principal, id, &req, now).await,
-    )
-    .await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
+    once(&ctx, &principal, &headers, &format!("POST /v1/payments/{id}/refunds"), &req, now, async |conn| {
+        payments::refund(conn, &principal, id, &req, now).await
+    })
+    .await
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
