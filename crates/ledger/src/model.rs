@@ -87,6 +87,19 @@ impl Currency {
     pub fn exponent(&self) -> u8 {
         CURRENCIES.iter().find(|(c, _)| *c == self.0).map_or(2, |(_, e)| *e)
     }
+
+    /// An amount in minor units for people: `1234` EUR is `12.34 EUR`, `500` JPY is `500 JPY`.
+    pub fn display(&self, minor: i64) -> String {
+        let exponent = u32::from(self.exponent());
+        if exponent == 0 {
+            return format!("{minor} {}", self.0);
+        }
+        let unit = 10i64.pow(exponent);
+        let sign = if minor < 0 { "-" } else { "" };
+        let abs = minor.unsigned_abs();
+        let unit = unit.unsigned_abs();
+        format!("{sign}{}.{:0width$} {}", abs / unit, abs % unit, self.0, width = exponent as usize)
+    }
 }
 
 /// Who an account belongs to.
@@ -316,5 +329,11 @@ mod tests {
         assert_eq!(Currency::parse("credit").unwrap().as_str(), "CREDIT");
         assert!(Currency::parse("XXX").is_none());
         assert!(Currency::parse("EURO").is_none());
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(eur.display(1234), "12.34 EUR");
+        assert_eq!(eur.display(5), "0.05 EUR");
+        assert_eq!(eur.display(-1234), "-12.34 EUR");
+        assert_eq!(Currency::parse("JPY").unwrap().display(500), "500 JPY");
+        assert_eq!(Currency::parse("KWD").unwrap().display(1500), "1.500 KWD");
     }
 }

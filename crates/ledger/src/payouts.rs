@@ -445,8 +445,21 @@ async fn settle(
     .bind(entry)
     .bind(reason)
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if outcome != "cancelled" {
+        let method: String = sqlx::query_scalar("SELECT display FROM payout_methods WHERE id = $1")
+            .bind(w.payout_method_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let event = platform::events::Event {
+            kind: if outcome == "paid" { "withdrawal.paid" } else { "withdrawal.failed" },
+            recipients: vec![w.user_id],
+            organization: None,
+            data: json!({"withdrawal_id": w.id, "amount": currency.display(w.amount), "method": method, "reason": reason}),
+        };
+        platform::events::emit(conn, event, now).await?;
+    }
     Ok(())
 }
 

@@ -494,6 +494,11 @@ async fn a_withdrawal_holds_its_money_then_pays_out_or_returns_it() {
         .assert_problem(StatusCode::CONFLICT, "not_cancellable");
     crate::support::drain_jobs(&app).await;
     assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 7_900, "a cancelled withdrawal is never paid");
+    // The user was told of the payout and of the failure, with amounts as people read them.
+    let notes = app.get("/v1/me/notifications").bearer(&token).send().await.value();
+    let titles: Vec<&str> = notes["items"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Your withdrawal of 20.00 EUR was paid"), "{titles:?}");
+    assert!(titles.contains(&"Your withdrawal of 50.00 EUR did not go through"), "{titles:?}");
     audit(&app.db.pool).await;
 }
 
