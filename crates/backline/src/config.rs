@@ -76,6 +76,15 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_WEBHOOK_ALLOW_PRIVATE", global = true)]
     pub webhook_allow_private: bool,
 
+    /// Stripe secret API key (`sk_live_...`, `sk_test_...` or a restricted `rk_...`). Set, payments may
+    /// name the `stripe` provider and payouts to Stripe Connect accounts go through Stripe.
+    #[arg(long, env = "BACKLINE_STRIPE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Stripe's API base URL (changed only to reach a proxy or a local replay server).
+    #[arg(long, env = "BACKLINE_STRIPE_API_BASE", default_value = "https://api.stripe.com", global = true)]
+    pub stripe_api_base: String,
+
     /// Most database connections this process opens.
     #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,
@@ -88,6 +97,19 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     pub fn webhook_policy(&self) -> notify::webhooks::DeliveryPolicy {
         notify::webhooks::DeliveryPolicy { allow_private_targets: self.webhook_allow_private }
+    }
+
+    /// Stripe's API client, when a secret key is configured.
+    pub fn stripe(&self) -> anyhow::Result<Option<ledger::stripe::Client>> {
+        let Some(key) = self.stripe_secret_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) else {
+            return Ok(None);
+        };
+        let config = ledger::stripe::StripeConfig {
+            secret_key: key.to_owned(),
+            base_url: self.stripe_api_base.clone(),
+            timeout: Duration::from_secs(30),
+        };
+        Ok(Some(ledger::stripe::Client::new(&config)?))
     }
 
     /// Where outgoing mail goes.
@@ -126,6 +148,11 @@ pub struct ServeArgs {
     /// Jobs this process runs at once (0: run no jobs here, leave them to `backline worker`).
     #[arg(long, env = "BACKLINE_WORKERS", default_value_t = 16)]
     pub workers: usize,
+
+    /// The payment provider of payments that do not name one: `sandbox` or `stripe` (needs
+    /// BACKLINE_STRIPE_SECRET_KEY).
+    #[arg(long, env = "BACKLINE_PAYMENT_PROVIDER", default_value = "sandbox", value_parser = ["sandbox", "stripe"])]
+    pub payment_provider: String,
 
     /// Stripe webhook endpoint secrets, comma-separated (several while rotating). Unset, Stripe webhooks
     /// are refused.

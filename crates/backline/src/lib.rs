@@ -84,12 +84,13 @@ pub fn app_with(
 pub fn job_registry(
     mail: platform::mail::Transport,
     webhooks: notify::webhooks::DeliveryPolicy,
+    stripe: Option<ledger::stripe::Client>,
 ) -> platform::jobs::Registry {
     let mut registry = platform::jobs::Registry::new();
     platform::jobs::register_system(&mut registry);
     platform::mail::register(&mut registry, mail);
     notify::register(&mut registry, webhooks);
-    ledger::register(&mut registry);
+    ledger::register(&mut registry, stripe);
     registry
 }
 

@@ -81,13 +81,18 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
-    let registry = Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy()));
+    let registry =
+        Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy(), global.stripe()?));
     jobs::run(ctx, registry, config, shutdown).await
 }
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     // Before anything else: from here on, Ctrl-C and SIGTERM mean a graceful stop.
     let shutdown = server::shutdown_signal();
+    // Settings that cannot work are refused before anything starts.
+    if args.payment_provider == "stripe" && global.stripe()?.is_none() {
+        anyhow::bail!("BACKLINE_PAYMENT_PROVIDER=stripe needs BACKLINE_STRIPE_SECRET_KEY");
+    }
     let database = Database::open(global).await?;
     let outcome = serve_with(global, &database, args, shutdown).await;
     database.close().await;
@@ -114,7 +119,11 @@ async fn serve_with(
     };
     let per_client = (args.rate_limit_per_minute > 0)
         .then(|| platform::ratelimit::Limit::new(args.rate_limit_per_minute, Duration::from_secs(60)));
+    let stripe = global.stripe()?;
+    let default_provider = ledger::payments::Provider::parse(&args.payment_provider).unwrap_or_default();
     let ledger_settings = ledger::LedgerSettings {
+        default_provider,
+        stripe: stripe.clone(),
         providers: ledger::ProviderSecrets {
             stripe: args.stripe_webhook_secrets.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
             sandbox: args.sandbox_webhook_secret.clone(),
@@ -136,7 +145,8 @@ async fn serve_with(
     let mail_transport = global.mail_transport()?;
     let workers = (args.workers > 0).then(|| {
         let config = jobs::WorkerConfig { concurrency: args.workers, ..jobs::WorkerConfig::default() };
-        let registry = Arc::new(backline::job_registry(mail_transport.clone(), global.webhook_policy()));
+        let registry =
+            Arc::new(backline::job_registry(mail_transport.clone(), global.webhook_policy(), stripe.clone()));
         let mut rx = stop_rx.clone();
         tokio::spawn(jobs::run(ctx_for_jobs.clone(), registry, config, async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -237,6 +237,16 @@ fn missing_server_binaries_are_explained() {
     assert!(stderr.contains("does not hold both `initdb` and `postgres`"), "{stderr}");
 }
 
+#[test]
+fn stripe_as_default_provider_without_a_key_is_refused_before_anything_starts() {
+    let dir = data_dir();
+    let output = backline(dir.path()).env("BACKLINE_PAYMENT_PROVIDER", "stripe").arg("serve").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs BACKLINE_STRIPE_SECRET_KEY"), "{stderr}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing was created");
+}
+
 #[tokio::test]
 async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     let db = testkit::TestDb::empty().await;
@@ -480,9 +490,17 @@ async fn a_notification_made_by_one_process_reaches_a_stream_on_another() {
 fn help_documents_every_setting() {
     let output = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for setting in
-        ["BACKLINE_LISTEN", "DATABASE_URL", "BACKLINE_DATA_DIR", "BACKLINE_PUBLIC_URL", "BACKLINE_LOG_FORMAT"]
-    {
+    for setting in [
+        "BACKLINE_LISTEN",
+        "DATABASE_URL",
+        "BACKLINE_DATA_DIR",
+        "BACKLINE_PUBLIC_URL",
+        "BACKLINE_LOG_FORMAT",
+        "BACKLINE_STRIPE_SECRET_KEY",
+        "BACKLINE_STRIPE_API_BASE",
+        "BACKLINE_PAYMENT_PROVIDER",
+        "BACKLINE_STRIPE_WEBHOOK_SECRETS",
+    ] {
         assert!(help.contains(setting), "{setting} missing from serve --help:\n{help}");
     }
     assert!(help.contains("127.0.0.1:8080") && help.contains("./.backline"), "{help}");

@@ -11,6 +11,7 @@ use platform::http::ClientMeta;
 use platform::idempotency;
 use platform::{ApiError, AppContext, Json};
 
+use crate::LedgerSettings;
 use crate::dto;
 use crate::model::{AccountId, EntryId, Owner};
 use crate::payments;
@@ -210,10 +211,11 @@ pub async fn reverse(
     request_body = payouts::PayoutMethodRequest, responses((status = 201, body = payouts::PayoutMethod)))]
 pub async fn add_payout_method(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     Json(req): Json<payouts::PayoutMethodRequest>,
 ) -> Result<(StatusCode, Json<payouts::PayoutMethod>), ApiError> {
-    Ok((StatusCode::CREATED, Json(payouts::add_method(&ctx, &principal, req).await?)))
+    Ok((StatusCode::CREATED, Json(payouts::add_method(&ctx, &principal, settings.stripe.as_ref(), req).await?)))
 }
 
 /// The caller's payout methods (masked).
@@ -283,42 +285,22 @@ pub async fn cancel_withdrawal(
     Ok(Json(payouts::cancel(&ctx, &principal, id).await?))
 }
 
-/// The ledger's settings.
-#[derive(Debug, Clone, Default)]
-pub struct LedgerSettings {
-    pub providers: ProviderSecrets,
-    pub withdrawals: payouts::WithdrawalSettings,
-}
-
-/// Webhook secrets of the payment providers.
-#[derive(Debug, Clone)]
-pub struct ProviderSecrets {
-    /// Stripe's endpoint secrets (several while rotating).
-    pub stripe: Vec<String>,
-    /// The sandbox provider's secret.
-    pub sandbox: String,
-}
-
-impl Default for ProviderSecrets {
-    fn default() -> Self {
-        Self { stripe: Vec::new(), sandbox: "whsec_sandbox".into() }
-    }
-}
-
-/// Pay with the sandbox provider; a captured payment credits the caller's wallet. Send an
-/// `Idempotency-Key`.
+/// Pay through a provider (`sandbox` or `stripe`); a captured payment credits the caller's wallet. Send
+/// an `Idempotency-Key`: it also keys the call to Stripe, so a retry never charges twice.
 #[utoipa::path(post, path = "/v1/payments", tag = "payments", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = payments::PaymentRequest, responses((status = 201, body = payments::PaymentIntent)))]
 pub async fn create_payment(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     headers: HeaderMap,
     Json(req): Json<payments::PaymentRequest>,
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
+    let key = idempotency::key_from(&headers)?;
     once(&ctx, &principal, &headers, "POST /v1/payments", &req, now, async |conn| {
-        payments::create(conn, &principal, &req, now).await
+        payments::create(conn, &principal, &req, &settings, key.as_deref(), now).await
     })
     .await
 }
@@ -340,10 +322,11 @@ pub async fn payment(
     (status = 409, description = "`invalid_payment_state`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn capture_payment(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Json<payments::PaymentIntent>, ApiError> {
-    Ok(Json(payments::finish_authorization(&ctx, &principal, id, true).await?))
+    Ok(Json(payments::finish_authorization(&ctx, &principal, &settings, id, true).await?))
 }
 
 /// Cancel an authorized payment.
@@ -352,10 +335,11 @@ pub async fn capture_payment(
     (status = 409, description = "`invalid_payment_state`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn cancel_payment(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Json<payments::PaymentIntent>, ApiError> {
-    Ok(Json(payments::finish_authorization(&ctx, &principal, id, false).await?))
+    Ok(Json(payments::finish_authorization(&ctx, &principal, &settings, id, false).await?))
 }
 
 /// Refund all or part of a captured payment. Send an `Idempotency-Key`.
@@ -366,6 +350,7 @@ pub async fn cancel_payment(
               (status = 409, description = "`already_refunded`, `invalid_payment_state`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn refund_payment(
     State(ctx): State<AppContext>,
+    axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
     AuthUser(principal): AuthUser,
     headers: HeaderMap,
     Path(id): Path<uuid::Uuid>,
@@ -373,7 +358,7 @@ pub async fn refund_payment(
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
     once(&ctx, &principal, &headers, &format!("POST /v1/payments/{id}/refunds"), &req, now, async |conn| {
-        payments::refund(conn, &principal, id, &req, now).await
+        payments::refund(conn, &principal, &settings, id, &req, now).await
     })
     .await
 }

@@ -13,12 +13,37 @@ pub mod payments;
 pub mod payouts;
 pub mod repo;
 pub mod service;
+pub mod stripe;
 
 use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use http::{LedgerSettings, ProviderSecrets};
+/// The ledger's settings.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerSettings {
+    pub providers: ProviderSecrets,
+    /// The provider of payments that do not name one.
+    pub default_provider: payments::Provider,
+    /// Stripe's API, when configured.
+    pub stripe: Option<stripe::Client>,
+    pub withdrawals: payouts::WithdrawalSettings,
+}
+
+/// Webhook secrets of the payment providers.
+#[derive(Debug, Clone)]
+pub struct ProviderSecrets {
+    /// Stripe's endpoint secrets (several while rotating).
+    pub stripe: Vec<String>,
+    /// The sandbox provider's secret.
+    pub sandbox: String,
+}
+
+impl Default for ProviderSecrets {
+    fn default() -> Self {
+        Self { stripe: Vec::new(), sandbox: "whsec_sandbox".into() }
+    }
+}
 
 pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
@@ -42,8 +67,8 @@ pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
         .layer(axum::Extension(std::sync::Arc::new(settings)))
 }
 
-/// Registers the ledger's jobs.
-pub fn register(registry: &mut platform::jobs::Registry) {
-    payouts::register(registry);
+/// Registers the ledger's jobs; payouts to Stripe Connect accounts need `stripe`.
+pub fn register(registry: &mut platform::jobs::Registry, stripe: Option<stripe::Client>) {
+    payouts::register(registry, stripe);
     earnings::register(registry);
 }

@@ -2,11 +2,12 @@
 //! `cancelled` and `refunded` (refunds may be partial). A captured payment credits the payer's wallet
 //! from the platform's clearing account; a refund moves it back.
 //!
-//! Providers: the built-in **sandbox** (selected by default, deterministic, documented in
-//! docs/ledger.md) and Stripe's webhook scheme. Provider webhooks arrive at `POST /v1/webhooks/{provider}`:
-//! signed as Stripe signs (`Stripe-Signature: t=..,v1=..`, HMAC-SHA256 over `t.payload`, 300 s
-//! tolerance, any of several `v1`), each event processed once however often or concurrently it is
-//! delivered, unknown types stored and acknowledged.
+//! Providers, chosen per payment (`provider`, else the server's default): the built-in **sandbox**
+//! (deterministic test cards, documented in docs/ledger.md) and **Stripe** (PaymentIntents and Refunds
+//! through [`crate::stripe`], each call keyed so that a retried request never charges twice). Provider
+//! webhooks arrive at `POST /v1/webhooks/{provider}`: signed as Stripe signs (`Stripe-Signature:
+//! t=..,v1=..`, HMAC-SHA256 over `t.payload`, 300 s tolerance, any of several `v1`), each event
+//! processed once however often or concurrently it is delivered, unknown types stored and acknowledged.
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -16,13 +17,14 @@ use identity::error::IdentityError;
 use platform::{ApiError, AppContext, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::model::{Currency, Owner, kinds};
 use crate::service;
+use crate::stripe::{self, StripeError};
 
 /// How old a signed webhook may be.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -61,7 +63,7 @@ pub fn verify_signature(header: &str, payload: &[u8], secrets: &[String], now: i
         mac.update(b".");
         mac.update(payload);
         for signature in &signatures {
-            let Some(bytes) = hex_decode(signature) else { continue };
+            let Some(bytes) = platform::hex::decode(signature) else { continue };
             // verify_slice compares in constant time.
             if mac.clone().verify_slice(&bytes).is_ok() {
                 return Ok(());
@@ -71,11 +73,31 @@ pub fn verify_signature(header: &str, payload: &[u8], secrets: &[String], now: i
     Err(SignatureError::Mismatch)
 }
 
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
+/// A payment provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Provider {
+    /// Deterministic test cards, no money moves outside Backline (docs/ledger.md).
+    #[default]
+    Sandbox,
+    /// Stripe's PaymentIntents API.
+    Stripe,
+}
+
+impl Provider {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "sandbox" => Some(Self::Sandbox),
+            "stripe" => Some(Self::Stripe),
+            _ => None,
+        }
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Stripe => "stripe",
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -86,10 +108,14 @@ pub struct PaymentRequest {
     pub amount: i64,
     #[schema(example = "EUR")]
     pub currency: String,
-    /// Sandbox card: `4242424242424242` succeeds, `4000000000000002` is declined, `4000000000003220`
+    /// `sandbox` or `stripe`; the server's default provider when absent.
+    pub provider: Option<String>,
+    /// Sandbox only. `4242424242424242` succeeds, `4000000000000002` is declined, `4000000000003220`
     /// waits for a later provider webhook.
     #[schema(example = "4242424242424242")]
-    pub card_number: String,
+    pub card_number: Option<String>,
+    /// Stripe only: the PaymentMethod collected by Stripe.js or a mobile SDK (`pm_...`).
+    pub payment_method: Option<String>,
     /// `automatic` (default) captures at once; `manual` only authorizes.
     pub capture: Option<String>,
     #[serde(default)]
@@ -111,6 +137,11 @@ pub struct PaymentIntent {
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Stripe only, while the payment waits for the customer (3-D Secure, say): the secret Stripe.js
+    /// needs to finish it (`stripe.handleNextAction`). Shown once, in the answer that created it.
+    #[sqlx(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -172,11 +203,55 @@ async fn book_capture(
     Ok(())
 }
 
-/// Creates and runs a payment through the sandbox provider, in the caller's transaction.
+/// The provider's parts of a validated payment request.
+enum Method<'a> {
+    Sandbox(SandboxCard),
+    Stripe(&'a stripe::Client, &'a str),
+}
+
+/// A payment intent to store.
+struct NewIntent<'a> {
+    id: Uuid,
+    user: Uuid,
+    provider: Provider,
+    provider_ref: &'a str,
+    amount: i64,
+    currency: &'a Currency,
+    state: &'a str,
+    capture_method: &'a str,
+    description: &'a str,
+    failure_reason: Option<&'a str>,
+}
+
+async fn insert(conn: &mut PgConnection, new: NewIntent<'_>, now: DateTime<Utc>) -> sqlx::Result<PaymentIntent> {
+    sqlx::query_as(&format!(
+        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(new.id)
+    .bind(new.user)
+    .bind(new.provider.as_str())
+    .bind(new.provider_ref)
+    .bind(new.amount)
+    .bind(new.currency.as_str())
+    .bind(new.state)
+    .bind(new.capture_method)
+    .bind(new.description)
+    .bind(new.failure_reason)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// Creates and runs a payment, in the caller's transaction. `retry_key` is the request's
+/// `Idempotency-Key`: it also keys the call to an external provider, so that a retried request never
+/// charges twice.
 pub async fn create(
     conn: &mut PgConnection,
     principal: &Principal,
     req: &PaymentRequest,
+    settings: &crate::LedgerSettings,
+    retry_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<PaymentIntent, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
@@ -189,51 +264,187 @@ pub async fn create(
     if req.amount < 1 {
         errors.push(FieldError::new("amount", "out_of_range", "must be at least 1 (minor units)"));
     }
-    let card = sandbox_card(&req.card_number);
-    if card.is_none() {
-        errors.push(FieldError::new(
-            "card_number",
-            "unknown_test_card",
-            "the sandbox accepts 4242424242424242, 4000000000000002 or 4000000000003220",
-        ));
-    }
     let capture = req.capture.as_deref().unwrap_or("automatic");
     if capture != "automatic" && capture != "manual" {
         errors.push(FieldError::new("capture", "invalid_value", "must be automatic or manual"));
     }
-    let (Some(currency), Some(card), true) = (currency, card, errors.is_empty()) else {
+    let method = match req.provider.as_deref().map(Provider::parse) {
+        Some(None) => {
+            errors.push(FieldError::new("provider", "invalid_value", "must be sandbox or stripe"));
+            None
+        }
+        Some(Some(provider)) => payment_method(provider, req, settings, &mut errors),
+        None => payment_method(settings.default_provider, req, settings, &mut errors),
+    };
+    let (Some(currency), Some(method), true) = (currency, method, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let id = platform::ids::new_id();
-    let intent: PaymentIntent = sqlx::query_as(&format!(
-        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, created_at, updated_at)
-         VALUES ($1, $2, 'sandbox', $3, $4, $5, 'initiated', $6, $7, $8, $8) RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(principal.user_id)
-    .bind(format!("sb_pi_{}", id.simple()))
-    .bind(req.amount)
-    .bind(currency.as_str())
-    .bind(capture)
-    .bind(req.description.trim())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    let intent = match card {
-        SandboxCard::Declined => set_state(conn, id, "failed", Some("card_declined"), now).await?,
-        SandboxCard::Later => intent,
-        SandboxCard::Succeeds if capture == "manual" => set_state(conn, id, "authorized", None, now).await?,
-        SandboxCard::Succeeds => {
-            let captured = set_state(conn, id, "captured", None, now).await?;
-            book_capture(conn, &captured, principal.user_id.0, now).await?;
-            captured
+    let user = principal.user_id.0;
+    let description = req.description.trim();
+    let new = |provider, provider_ref, state, failure_reason| NewIntent {
+        id,
+        user,
+        provider,
+        provider_ref,
+        amount: req.amount,
+        currency: &currency,
+        state,
+        capture_method: capture,
+        description,
+        failure_reason,
+    };
+    let intent = match method {
+        Method::Sandbox(card) => {
+            let reference = format!("sb_pi_{}", id.simple());
+            let (state, reason) = match card {
+                SandboxCard::Declined => ("failed", Some("card_declined")),
+                SandboxCard::Later => ("initiated", None),
+                SandboxCard::Succeeds if capture == "manual" => ("authorized", None),
+                SandboxCard::Succeeds => ("captured", None),
+            };
+            insert(conn, new(Provider::Sandbox, &reference, state, reason), now).await?
+        }
+        Method::Stripe(client, payment_method) => {
+            let key = match retry_key {
+                Some(key) => {
+                    format!("backline-payment-{}", platform::hex::encode(&Sha256::digest(format!("{user}:{key}"))))
+                }
+                None => format!("backline-payment-{id}"),
+            };
+            let mut params = vec![
+                ("amount", req.amount.to_string()),
+                ("currency", stripe::currency(currency.as_str())),
+                ("payment_method", payment_method.to_owned()),
+                ("payment_method_types[]", "card".to_owned()),
+                ("confirm", "true".to_owned()),
+                ("capture_method", capture.to_owned()),
+                ("metadata[backline_payment_id]", id.to_string()),
+                ("metadata[backline_user_id]", user.to_string()),
+            ];
+            if !description.is_empty() {
+                params.push(("description", description.to_owned()));
+            }
+            let (remote, declined) = match client.create_payment_intent(&params, &key).await {
+                Ok(remote) => (remote, None),
+                Err(StripeError::Refused { error, .. }) => match error.payment_intent.clone() {
+                    Some(remote) => (*remote, Some(error.reason())),
+                    None => return Err(refused(&error)),
+                },
+                Err(StripeError::Unavailable(why)) => return Err(unavailable(&why)),
+            };
+            if remote.amount != req.amount || remote.currency != stripe::currency(currency.as_str()) {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "Stripe answered for {} {}, not the amount asked",
+                    remote.amount,
+                    remote.currency
+                )));
+            }
+            let last_error = remote.last_payment_error.as_ref().map(stripe::ErrorBody::reason);
+            let (state, reason) = match (remote.status.as_str(), declined) {
+                (_, Some(reason)) => ("failed", Some(reason)),
+                ("succeeded", None) => ("captured", None),
+                ("requires_capture", None) => ("authorized", None),
+                ("canceled", None) => ("cancelled", None),
+                ("requires_payment_method", None) => {
+                    ("failed", Some(last_error.unwrap_or_else(|| "payment_failed".into())))
+                }
+                _ => ("initiated", None), // requires_action, processing: a webhook finishes it
+            };
+            let mut intent = insert(conn, new(Provider::Stripe, &remote.id, state, reason.as_deref()), now).await?;
+            if state == "initiated" {
+                intent.client_secret = remote.client_secret;
+            }
+            intent
         }
     };
+    if intent.state == "captured" {
+        book_capture(conn, &intent, user, now).await?;
+    }
     platform::audit::Entry::new(principal.actor(), "payment.create", "payment_intent", id)
-        .after(json!({"amount": intent.amount, "currency": intent.currency, "state": intent.state}))
+        .after(json!({"provider": intent.provider, "amount": intent.amount, "currency": intent.currency, "state": intent.state}))
         .record(conn, now)
         .await?;
     Ok(intent)
+}
+
+/// Checks what `provider` needs of the request; `None` (with errors pushed) when it cannot be used.
+fn payment_method<'a>(
+    provider: Provider,
+    req: &'a PaymentRequest,
+    settings: &'a crate::LedgerSettings,
+    errors: &mut Vec<FieldError>,
+) -> Option<Method<'a>> {
+    match provider {
+        Provider::Sandbox => {
+            let card = req.card_number.as_deref().and_then(sandbox_card);
+            if card.is_none() {
+                errors.push(FieldError::new(
+                    "card_number",
+                    "unknown_test_card",
+                    "the sandbox accepts 4242424242424242, 4000000000000002 or 4000000000003220",
+                ));
+            }
+            card.map(Method::Sandbox)
+        }
+        Provider::Stripe => {
+            let Some(client) = settings.stripe.as_ref() else {
+                errors.push(FieldError::new("provider", "not_configured", "Stripe is not configured on this server"));
+                return None;
+            };
+            let method = req.payment_method.as_deref().map(str::trim).unwrap_or_default();
+            let well_formed = method.starts_with("pm_")
+                && method.len() <= 255
+                && method.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !well_formed {
+                errors.push(FieldError::new(
+                    "payment_method",
+                    "invalid_format",
+                    "must be a Stripe PaymentMethod id (pm_...)",
+                ));
+                return None;
+            }
+            Some(Method::Stripe(client, method))
+        }
+    }
+}
+
+/// Stripe refused a request: its parameter errors name our field where there is one.
+fn refused(error: &stripe::ErrorBody) -> ApiError {
+    let message = error.message.clone().unwrap_or_else(|| "Stripe refused the request.".into());
+    let field = match error.param.as_deref() {
+        Some("amount") => "amount",
+        Some("currency") => "currency",
+        _ => "payment_method",
+    };
+    ApiError::invalid_field(field, error.reason(), message)
+}
+
+fn unavailable(why: &str) -> ApiError {
+    ApiError::unavailable(
+        "provider_unavailable",
+        format!(
+            "The payment provider could not be reached ({why}); nothing was charged here. Retry with the same Idempotency-Key."
+        ),
+    )
+}
+
+fn stripe_client(settings: &crate::LedgerSettings) -> Result<&stripe::Client, ApiError> {
+    settings
+        .stripe
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("provider_not_configured", "Stripe is not configured on this server."))
+}
+
+/// What Stripe's refusal of a follow-up call (capture, cancel, refund) means for the caller.
+fn provider_error(err: StripeError) -> ApiError {
+    match err {
+        StripeError::Refused { error, .. } => ApiError::conflict(
+            "provider_refused",
+            format!("Stripe refused: {}", error.message.clone().unwrap_or_else(|| error.reason())),
+        ),
+        StripeError::Unavailable(why) => unavailable(&why),
+    }
 }
 
 async fn locked(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> Result<(PaymentIntent, Uuid), ApiError> {
@@ -264,6 +475,7 @@ pub async fn get(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<Pa
 pub async fn finish_authorization(
     ctx: &AppContext,
     principal: &Principal,
+    settings: &crate::LedgerSettings,
     id: Uuid,
     capture: bool,
 ) -> Result<PaymentIntent, ApiError> {
@@ -275,6 +487,22 @@ pub async fn finish_authorization(
             "invalid_payment_state",
             format!("A {} payment cannot be {}.", intent.state, if capture { "captured" } else { "cancelled" }),
         ));
+    }
+    if intent.provider == "stripe" {
+        let client = stripe_client(settings)?;
+        let remote = if capture {
+            client.capture_payment_intent(&intent.provider_ref, &format!("backline-capture-{id}")).await
+        } else {
+            client.cancel_payment_intent(&intent.provider_ref, &format!("backline-cancel-{id}")).await
+        }
+        .map_err(provider_error)?;
+        let expected = if capture { "succeeded" } else { "canceled" };
+        if remote.status != expected {
+            return Err(ApiError::conflict(
+                "provider_refused",
+                format!("Stripe left the payment {}, not {expected}.", remote.status),
+            ));
+        }
     }
     let updated = if capture {
         let captured = set_state(&mut tx, id, "captured", None, now).await?;
@@ -301,6 +529,7 @@ pub async fn finish_authorization(
 pub async fn refund(
     conn: &mut PgConnection,
     principal: &Principal,
+    settings: &crate::LedgerSettings,
     id: Uuid,
     req: &RefundRequest,
     now: DateTime<Utc>,
@@ -328,7 +557,20 @@ pub async fn refund(
         Currency::parse(&intent.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
     let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
     let wallet = service::account(conn, Owner::User(user), kinds::AVAILABLE, &currency, now).await?;
+    // The wallet must cover the refund before the provider returns any money.
     service::transfer(conn, wallet.id, clearing.id, amount, "payment.refunded", &intent.description, now).await?;
+    if intent.provider == "stripe" {
+        // Keyed by what was refunded before: a retry of this refund is the same call, a later refund is not.
+        let key = format!("backline-refund-{id}-{}-{amount}", intent.refunded_amount);
+        let remote =
+            stripe_client(settings)?.create_refund(&intent.provider_ref, amount, &key).await.map_err(provider_error)?;
+        if remote.status == "failed" || remote.status == "canceled" {
+            return Err(ApiError::conflict(
+                "provider_refused",
+                format!("Stripe did not refund: {}", remote.failure_reason.as_deref().unwrap_or(&remote.status)),
+            ));
+        }
+    }
     let state = if amount == left { "refunded" } else { "captured" };
     let updated: PaymentIntent = sqlx::query_as(&format!(
         "UPDATE payment_intents SET refunded_amount = refunded_amount + $2, state = $3, updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
@@ -382,11 +624,13 @@ pub async fn receive(
         return Ok(false); // seen before: acknowledged, nothing applied again
     }
     let reference = event["data"]["object"]["id"].as_str().unwrap_or_default();
-    let intent: Option<(Uuid, Uuid, String)> =
-        sqlx::query_as("SELECT id, user_id, state FROM payment_intents WHERE provider_ref = $1 FOR UPDATE")
-            .bind(reference)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let intent: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT id, user_id, state FROM payment_intents WHERE provider = $1 AND provider_ref = $2 FOR UPDATE",
+    )
+    .bind(provider)
+    .bind(reference)
+    .fetch_optional(&mut *tx)
+    .await?;
     match (kind, intent) {
         ("payment_intent.succeeded", Some((id, user, state))) if state == "initiated" || state == "authorized" => {
             let captured = set_state(&mut tx, id, "captured", None, now).await?;
@@ -395,6 +639,12 @@ pub async fn receive(
         ("payment_intent.payment_failed", Some((id, _, state))) if state == "initiated" || state == "authorized" => {
             let reason = event["data"]["object"]["last_payment_error"]["code"].as_str().unwrap_or("payment_failed");
             set_state(&mut tx, id, "failed", Some(reason), now).await?;
+        }
+        ("payment_intent.amount_capturable_updated", Some((id, _, state))) if state == "initiated" => {
+            set_state(&mut tx, id, "authorized", None, now).await?;
+        }
+        ("payment_intent.canceled", Some((id, _, state))) if state == "initiated" || state == "authorized" => {
+            set_state(&mut tx, id, "cancelled", None, now).await?;
         }
         _ => {} // stored and acknowledged
     }

@@ -4,8 +4,10 @@
 //! held money leaves through the platform's clearing account and the fee goes to the platform's fees; on
 //! failure, or when the user cancels a queued withdrawal, the held money returns to the available balance.
 //!
-//! The built-in provider is a sandbox (documented in docs/ledger.md): a bank account whose IBAN ends in
-//! `0000`, or a PayPal address containing `+fail`, fails; everything else is paid.
+//! Each method is paid through one provider, chosen when it is added: a Stripe Connect account through
+//! Stripe (a Connect transfer, keyed by the withdrawal so a retried job pays once) when Stripe is
+//! configured, everything else through the sandbox (documented in docs/ledger.md): a bank account whose
+//! IBAN ends in `0000`, or a PayPal address containing `+fail`, fails; everything else is paid.
 
 use chrono::{DateTime, Utc};
 use identity::auth::Principal;
@@ -22,6 +24,7 @@ use uuid::Uuid;
 use crate::error::LedgerError;
 use crate::model::{Currency, Iban, Owner, kinds};
 use crate::service::{self, Leg, NewEntry};
+use crate::stripe::{self, StripeError};
 
 pub const PROCESS: JobKind = JobKind::new("withdrawal.process").max_attempts(6);
 
@@ -71,6 +74,8 @@ pub struct PayoutMethodRequest {
 pub struct PayoutMethod {
     pub id: Uuid,
     pub kind: String,
+    /// Who pays it out: `stripe` (Connect transfers) or `sandbox`.
+    pub provider: String,
     /// The method, masked: `DE89 •••• 3000`, `a•••@example.com`, `acct_•••1234`.
     pub display: String,
     pub is_default: bool,
@@ -92,11 +97,12 @@ enum Details {
     StripeConnect { account: String },
 }
 
-const METHOD_COLUMNS: &str = "id, kind, display, is_default, verification, created_at";
+const METHOD_COLUMNS: &str = "id, kind, provider, display, is_default, verification, created_at";
 
 pub async fn add_method(
     ctx: &AppContext,
     principal: &Principal,
+    stripe: Option<&stripe::Client>,
     req: PayoutMethodRequest,
 ) -> Result<PayoutMethod, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
@@ -137,6 +143,28 @@ pub async fn add_method(
         }
         _ => return Err(field("kind", "invalid_value", "must be bank_account, paypal or stripe_connect")),
     };
+    // A connected account is paid through Stripe when it is configured, and must exist there; it is
+    // verified once Stripe can transfer to it. Everything else goes through the sandbox, which verifies
+    // a well-formed method at once.
+    let (provider, verification) = match (&details, stripe) {
+        (Details::StripeConnect { account }, Some(client)) => match client.retrieve_account(account).await {
+            Ok(found) => ("stripe", if found.accepts_transfers() { "verified" } else { "unverified" }),
+            Err(StripeError::Refused { .. }) => {
+                return Err(field(
+                    "stripe_account_id",
+                    "unknown_account",
+                    "is not an account connected to this platform on Stripe",
+                ));
+            }
+            Err(StripeError::Unavailable(why)) => {
+                return Err(ApiError::unavailable(
+                    "provider_unavailable",
+                    format!("Stripe could not be reached to check the account ({why}); try again."),
+                ));
+            }
+        },
+        _ => ("sandbox", "verified"),
+    };
     let sealed = ctx.secrets.seal(&serde_json::to_vec(&details).unwrap_or_default());
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
@@ -153,10 +181,9 @@ pub async fn add_method(
             .execute(&mut *tx)
             .await?;
     }
-    // The sandbox provider verifies a well-formed method at once.
     let method: PayoutMethod = sqlx::query_as(&format!(
-        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'verified', $7) RETURNING {METHOD_COLUMNS}"
+        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9) RETURNING {METHOD_COLUMNS}"
     ))
     .bind(platform::ids::new_id())
     .bind(principal.user_id)
@@ -165,10 +192,12 @@ pub async fn add_method(
     .bind(&display)
     .bind(make_default)
     .bind(now)
+    .bind(verification)
+    .bind(provider)
     .fetch_one(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "payout_method.add", "payout_method", method.id)
-        .after(json!({"kind": method.kind, "display": method.display, "default": make_default}))
+        .after(json!({"kind": method.kind, "display": method.display, "default": make_default, "provider": provider}))
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;
@@ -230,6 +259,8 @@ pub struct Withdrawal {
     pub needs_approval: bool,
     pub approved_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
+    /// The provider's reference of the payout (a Stripe transfer `tr_...`), once paid.
+    pub provider_ref: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -239,7 +270,7 @@ pub struct WithdrawalList {
     pub items: Vec<Withdrawal>,
 }
 
-const WITHDRAWAL_COLUMNS: &str = "id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, created_at, updated_at";
+const WITHDRAWAL_COLUMNS: &str = "id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref, created_at, updated_at";
 
 /// Requests a withdrawal in the caller's transaction: holds amount and fee, queues the payout.
 pub async fn request(
@@ -503,8 +534,34 @@ fn sandbox_pays(details: &Details) -> Result<(), String> {
     }
 }
 
+/// Pays a withdrawal to a connected account with a Connect transfer: `Ok(Ok(transfer id))` when paid,
+/// `Ok(Err(reason))` when Stripe refuses (the money returns), `Err` to retry later. The idempotency key is
+/// the withdrawal's, so a job retried after a crash or a timeout finds the transfer already made.
+async fn stripe_pays(
+    client: &stripe::Client,
+    w: &Locked,
+    account: &str,
+) -> Result<Result<Option<String>, String>, JobFailure> {
+    let params = [
+        ("amount", w.amount.to_string()),
+        ("currency", stripe::currency(&w.currency)),
+        ("destination", account.to_owned()),
+        ("transfer_group", format!("withdrawal_{}", w.id.simple())),
+        ("metadata[backline_withdrawal_id]", w.id.to_string()),
+    ];
+    match client.create_transfer(&params, &format!("backline-withdrawal-{}", w.id)).await {
+        Ok(transfer) => Ok(Ok(Some(transfer.id))),
+        Err(StripeError::Refused { error, .. }) => Ok(Err(format!(
+            "Stripe refused the transfer: {} ({})",
+            error.message.clone().unwrap_or_else(|| "no reason given".into()),
+            error.reason()
+        ))),
+        Err(StripeError::Unavailable(why)) => Err(JobFailure::retry(why)),
+    }
+}
+
 /// The `withdrawal.process` job.
-async fn process(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
+async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
@@ -524,16 +581,31 @@ async fn process(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let sealed: String = sqlx::query_scalar("SELECT details_sealed FROM payout_methods WHERE id = $1")
-        .bind(w.payout_method_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (sealed, provider): (String, String) =
+        sqlx::query_as("SELECT details_sealed, provider FROM payout_methods WHERE id = $1")
+            .bind(w.payout_method_id)
+            .fetch_one(&mut *tx)
+            .await?;
     let details: Details =
         ctx.secrets.open(&sealed).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
             JobFailure::permanent("the payout method's details cannot be read with this server's key")
         })?;
-    match sandbox_pays(&details) {
-        Ok(()) => settle(&mut tx, &w, "paid", None, now).await,
+    let outcome = match (provider.as_str(), &details) {
+        ("stripe", Details::StripeConnect { account }) => {
+            let client = stripe.ok_or_else(|| JobFailure::retry("Stripe is not configured on this worker"))?;
+            stripe_pays(client, &w, account).await?
+        }
+        _ => sandbox_pays(&details).map(|()| None),
+    };
+    match outcome {
+        Ok(reference) => {
+            sqlx::query("UPDATE withdrawals SET provider_ref = $2 WHERE id = $1")
+                .bind(id)
+                .bind(reference)
+                .execute(&mut *tx)
+                .await?;
+            settle(&mut tx, &w, "paid", None, now).await
+        }
         Err(reason) => settle(&mut tx, &w, "failed", Some(&reason), now).await,
     }
     .map_err(|e| JobFailure::retry(e.to_string()))?;
@@ -548,11 +620,14 @@ async fn process(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
     Ok(())
 }
 
-pub fn register(registry: &mut Registry) {
-    registry.register(PROCESS, |ctx: AppContext, job: Job| async move {
-        let id: Uuid = serde_json::from_value(job.payload["withdrawal_id"].clone())
-            .map_err(|_| JobFailure::permanent("no withdrawal_id"))?;
-        process(ctx, id).await
+pub fn register(registry: &mut Registry, stripe: Option<stripe::Client>) {
+    registry.register(PROCESS, move |ctx: AppContext, job: Job| {
+        let stripe = stripe.clone();
+        async move {
+            let id: Uuid = serde_json::from_value(job.payload["withdrawal_id"].clone())
+                .map_err(|_| JobFailure::permanent("no withdrawal_id"))?;
+            process(ctx, stripe.as_ref(), id).await
+        }
     });
 }
 

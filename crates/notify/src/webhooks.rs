@@ -212,9 +212,7 @@ pub fn signature_header(secrets: &[String], timestamp: i64, body: &[u8]) -> Stri
         mac.update(body);
         let digest = mac.finalize().into_bytes();
         header.push_str(",v1=");
-        for byte in digest {
-            header.push_str(&format!("{byte:02x}"));
-        }
+        header.push_str(&platform::hex::encode(&digest));
     }
     header
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod hex;
 pub mod http;
 pub mod idempotency;
 pub mod ids;

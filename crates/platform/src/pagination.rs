@@ -66,28 +66,16 @@ impl<T> Page<T> {
 
 pub fn encode_cursor<K: Serialize>(key: &K) -> String {
     let json = serde_json::to_vec(key).unwrap_or_default();
-    hex_encode(&json)
+    crate::hex::encode(&json)
 }
 
 pub fn decode_cursor<T: for<'de> Deserialize<'de>>(cursor: &str) -> Result<T, ApiError> {
     let invalid = || ApiError::invalid_field("cursor", "invalid_cursor", "is not a cursor this list returned");
-    let bytes = hex_decode(cursor).ok_or_else(invalid)?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || text.len() > 1024 {
-        return None;
+    if cursor.len() > 1024 {
+        return Err(invalid());
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    let bytes = crate::hex::decode(cursor).ok_or_else(invalid)?;
+    serde_json::from_slice(&bytes).map_err(|_| invalid())
 }
 
 #[cfg(test)]

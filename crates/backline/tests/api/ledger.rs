@@ -20,7 +20,7 @@ fn eur() -> Currency {
 }
 
 /// A user wallet funded from the platform's clearing account.
-async fn funded(pool: &PgPool, user: Uuid, amount: i64) -> ledger::model::AccountId {
+pub(crate) async fn funded(pool: &PgPool, user: Uuid, amount: i64) -> ledger::model::AccountId {
     let mut tx = pool.begin().await.unwrap();
     let now = Utc::now();
     let clearing = service::account(&mut tx, Owner::Platform, kinds::CLEARING, &eur(), now).await.unwrap();
@@ -34,7 +34,7 @@ async fn funded(pool: &PgPool, user: Uuid, amount: i64) -> ledger::model::Accoun
 
 /// The audit an accountant would run: every entry balanced per currency with two or more legs, every
 /// cached balance equal to its postings, no forbidden negative balance.
-async fn audit(pool: &PgPool) {
+pub(crate) async fn audit(pool: &PgPool) {
     let unbalanced: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT entry_id, currency FROM postings GROUP BY entry_id, currency HAVING sum(amount) <> 0) t",
     )
@@ -375,7 +375,7 @@ async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str) -> String
     res.value()["id"].as_str().unwrap().to_owned()
 }
 
-async fn balance(pool: &PgPool, owner: Owner, kind: &str) -> i64 {
+pub(crate) async fn balance(pool: &PgPool, owner: Owner, kind: &str) -> i64 {
     let (owner_type, owner_id) = owner.parts();
     sqlx::query_scalar("SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3")
         .bind(owner_type)
@@ -584,7 +584,7 @@ async fn concurrent_withdrawals_cannot_spend_money_twice_and_a_key_runs_once() {
     audit(&app.db.pool).await;
 }
 
-fn signed(body: &str, secret: &str, at: i64) -> String {
+pub(crate) fn signed(body: &str, secret: &str, at: i64) -> String {
     notify::webhooks::signature_header(&[secret.to_owned()], at, body.as_bytes())
 }
 

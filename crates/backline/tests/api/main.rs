@@ -10,5 +10,6 @@ mod openapi;
 mod ops;
 mod organizations;
 mod shutdown;
+mod stripe;
 mod support;
 mod webhooks;

@@ -123,9 +123,22 @@ pub async fn drain_jobs(app: &TestApp) -> i64 {
 
 /// [`drain_jobs`] with a chosen webhook policy.
 pub async fn drain_jobs_with(app: &TestApp, webhooks: notify::webhooks::DeliveryPolicy) -> i64 {
+    drain_jobs_using(app, webhooks, None).await
+}
+
+/// [`drain_jobs`] with payouts going to Stripe through `stripe`.
+pub async fn drain_jobs_with_stripe(app: &TestApp, stripe: ledger::stripe::Client) -> i64 {
+    drain_jobs_using(app, notify::webhooks::DeliveryPolicy { allow_private_targets: true }, Some(stripe)).await
+}
+
+async fn drain_jobs_using(
+    app: &TestApp,
+    webhooks: notify::webhooks::DeliveryPolicy,
+    stripe: Option<ledger::stripe::Client>,
+) -> i64 {
     let dir = tempfile::tempdir().unwrap();
     let mail = platform::mail::Transport::File(platform::mail::FileTransport::new(dir.path()));
-    let registry = std::sync::Arc::new(backline::job_registry(mail, webhooks));
+    let registry = std::sync::Arc::new(backline::job_registry(mail, webhooks, stripe));
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'dead')")
         .fetch_one(&app.db.pool)
         .await
