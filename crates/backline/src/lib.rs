@@ -29,6 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "webhooks", description = "Outgoing webhooks of an organization, signed with HMAC-SHA256"),
         (name = "ledger", description = "The double-entry ledger: wallets, statements, adjustments, payout methods, withdrawals"),
         (name = "payments", description = "Payments in: intents, capture, refunds, provider webhooks"),
+        (name = "ticketing", description = "Events, ticket tiers, orders, tickets and check-in"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -46,7 +47,8 @@ fn api(
         .merge(ops::router())
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub))
-        .merge(ledger::router(ledger_settings))
+        .merge(ledger::router(ledger_settings.clone()))
+        .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -91,6 +93,7 @@ pub fn job_registry(
     platform::mail::register(&mut registry, mail);
     notify::register(&mut registry, webhooks);
     ledger::register(&mut registry, stripe);
+    ticketing::register(&mut registry);
     registry
 }
 

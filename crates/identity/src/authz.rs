@@ -44,6 +44,9 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("jobs.manage", "See the job queue and retry dead jobs"),
     ("ledger.read", "Read ledger accounts and statements"),
     ("ledger.adjust", "Post manual ledger entries and reversals"),
+    ("events.manage", "Create, edit, publish and cancel events and their ticket tiers; refund their tickets"),
+    ("tickets.manage", "Buy, transfer and resell your own tickets"),
+    ("tickets.checkin", "Scan tickets at an event's door and see its attendance"),
 ];
 
 /// What a global role grants.
@@ -56,6 +59,8 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
         ("organizations.create", Reach::Own),
         ("notifications.read", Reach::Own),
         ("ledger.read", Reach::Own),
+        ("events.manage", Reach::Own),
+        ("tickets.manage", Reach::Own),
     ];
     match role {
         "admin" => &[
@@ -74,6 +79,9 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("jobs.manage", Reach::All),
             ("ledger.read", Reach::All),
             ("ledger.adjust", Reach::All),
+            ("events.manage", Reach::All),
+            ("tickets.manage", Reach::All),
+            ("tickets.checkin", Reach::All),
         ],
         "staff" => {
             &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]
@@ -118,10 +126,12 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "audit.read",
         "webhooks.manage",
         "ledger.read",
+        "events.manage",
+        "tickets.checkin",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),
-        "member" => Some(&["organizations.read", "members.read"]),
+        "member" => Some(&["organizations.read", "members.read", "tickets.checkin"]),
         "viewer" => Some(&["organizations.read"]),
         _ => None,
     }

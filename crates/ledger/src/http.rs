@@ -110,8 +110,7 @@ async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Resu
     Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
 }
 
-/// Runs a money-moving request once per `Idempotency-Key` and answers it; a replay says so in the
-/// `Idempotent-Replayed` header.
+/// Runs a money-moving request once per `Idempotency-Key` of the caller and answers it (201).
 async fn once<T, W>(
     ctx: &AppContext,
     principal: &Principal,
@@ -125,19 +124,9 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned,
     W: AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, ApiError>,
 {
-    let key = idempotency::key_from(headers)?;
-    let fingerprint = idempotency::fingerprint(route, request);
     let scope = principal.user_id.to_string();
-    let outcome =
-        idempotency::run(&ctx.db, &scope, key.as_deref(), &fingerprint, StatusCode::CREATED, now, work).await?;
-    Ok((outcome.status, replayed_header(outcome.replayed), Json(outcome.value)).into_response())
-}
-
-fn replayed_header(replayed: bool) -> [(header::HeaderName, HeaderValue); 1] {
-    [(
-        header::HeaderName::from_static("idempotent-replayed"),
-        HeaderValue::from_static(if replayed { "true" } else { "false" }),
-    )]
+    let request = idempotency::Request { scope: &scope, headers, route, body: request };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, work).await
 }
 
 /// Post a manual, balanced entry (admins). Send an `Idempotency-Key`: a retry returns the first answer.

@@ -17,7 +17,7 @@ pub struct EventRow {
 
 pub async fn event_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<EventRow>> {
     sqlx::query_as(
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM events WHERE id = $1 FOR UPDATE",
+        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -25,7 +25,7 @@ pub async fn event_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result
 }
 
 pub async fn mark_dispatched(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE events SET dispatched_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
+    sqlx::query("UPDATE domain_events SET dispatched_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
     Ok(())
 }
 

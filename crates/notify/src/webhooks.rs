@@ -535,7 +535,7 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
         return Ok(());
     };
     let event: EventRow = sqlx::query_as(
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM events WHERE id = $1",
+        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1",
     )
     .bind(event_id)
     .fetch_one(&ctx.db)

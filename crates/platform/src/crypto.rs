@@ -32,6 +32,14 @@ pub enum CryptoError {
     Io(#[from] std::io::Error),
 }
 
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
 impl SecretBox {
     pub fn from_key(key: &[u8; 32]) -> Self {
         Self { cipher: XChaCha20Poly1305::new(Key::from_slice(key)) }

@@ -29,7 +29,7 @@ pub struct Event {
 pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
     sqlx::query(
-        "INSERT INTO events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO domain_events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(event.kind)

@@ -112,6 +112,38 @@ where
     Ok(Outcome { value, status, replayed: false })
 }
 
+/// An idempotent request: who sends it (`scope`, so two callers' keys never meet), its headers (with
+/// the `Idempotency-Key`), its route and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a, B> {
+    pub scope: &'a str,
+    pub headers: &'a HeaderMap,
+    pub route: &'a str,
+    pub body: &'a B,
+}
+
+/// Runs a request's `work` once per `Idempotency-Key` and scope, and answers it as JSON with `status`;
+/// a replay says so in the `Idempotent-Replayed` header.
+pub async fn respond<T, W, B>(
+    pool: &PgPool,
+    request: Request<'_, B>,
+    status: StatusCode,
+    now: DateTime<Utc>,
+    work: W,
+) -> Result<axum::response::Response, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    W: AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
+    B: Serialize,
+{
+    use axum::response::IntoResponse;
+    let key = key_from(request.headers)?;
+    let fingerprint = fingerprint(request.route, request.body);
+    let outcome = run(pool, request.scope, key.as_deref(), &fingerprint, status, now, work).await?;
+    let replayed = axum::http::HeaderValue::from_static(if outcome.replayed { "true" } else { "false" });
+    Ok((outcome.status, [("idempotent-replayed", replayed)], crate::Json(outcome.value)).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,4 +12,5 @@ mod organizations;
 mod shutdown;
 mod stripe;
 mod support;
+mod ticketing;
 mod webhooks;

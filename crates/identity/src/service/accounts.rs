@@ -823,3 +823,8 @@ pub async fn create_verified_user(
     repo::grant_roles(conn, id, &roles, now).await?;
     Ok(id)
 }
+
+/// For other domains: whether `user` exists and is active (can sign in and act).
+pub async fn is_active_user(conn: &mut PgConnection, user: UserId) -> sqlx::Result<bool> {
+    Ok(repo::user_by_id(conn, user).await?.is_some_and(|u| u.status == UserStatus::Active))
+}

@@ -96,6 +96,12 @@ pub async fn require_permission(
     require(principal, permission, &access)
 }
 
+/// For other domains: the caller's membership in `org` (its role and what that role grants there), without
+/// the reach of global roles. A non-member gets no role and no permissions.
+pub async fn membership(conn: &mut PgConnection, principal: &Principal, org: OrgId) -> Result<OrgAccess, ApiError> {
+    Ok(access(conn, principal, org).await?.1)
+}
+
 /// Whether a change must run alone among the organization's membership changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lock {

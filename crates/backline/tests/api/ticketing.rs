@@ -1,0 +1,576 @@
+//! Ticketing through the HTTP API: the event lifecycle, search, orders that never oversell, per-buyer
+//! limits, holds that expire, payment into escrow, signed tickets and check-in.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use ledger::model::{Owner, kinds};
+use serde_json::{Value, json};
+use testkit::TestApp;
+use uuid::Uuid;
+
+use crate::ledger::{audit, balance, funded};
+use crate::support::{PASSWORD, app, drain_jobs, login, signed_in, signed_in_admin};
+
+async fn token_of(app: &TestApp, username: &str) -> String {
+    login(app, username, PASSWORD).await.value()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn at(app: &TestApp, days: i64) -> DateTime<Utc> {
+    app.clock_now() + Duration::days(days)
+}
+
+/// A draft event organized by the holder of `token`.
+async fn draft(app: &TestApp, token: &str, extra: Value) -> String {
+    let mut body = json!({
+        "title": "Nova Beats live", "description": "An evening of drum & bass.",
+        "starts_at": at(app, 30), "ends_at": at(app, 30) + Duration::hours(4), "timezone": "Europe/Berlin",
+        "venue": {"name": "Tresor", "city": "Berlin", "country": "DE"}, "tags": ["Drum & Bass", "live"],
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let res = app.post("/v1/events").bearer(token).json(&body).send().await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()["id"].as_str().unwrap().to_owned()
+}
+
+async fn add_tier(app: &TestApp, token: &str, event: &str, tier: Value) -> String {
+    let res = app.post(&format!("/v1/events/{event}/tiers")).bearer(token).json(&tier).send().await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()["id"].as_str().unwrap().to_owned()
+}
+
+async fn set_status(app: &TestApp, token: &str, event: &str, status: &str) -> testkit::TestResponse {
+    app.post(&format!("/v1/events/{event}/status")).bearer(token).json(&json!({"status": status})).send().await
+}
+
+/// A published event with one tier; answers (event, tier).
+async fn on_sale(app: &TestApp, token: &str, tier: Value) -> (String, String) {
+    let event = draft(app, token, json!({})).await;
+    let mut body = json!({"name": "General admission", "price": 2500, "currency": "EUR", "quantity": 100});
+    for (k, v) in tier.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let tier = add_tier(app, token, &event, body).await;
+    set_status(app, token, &event, "published").await.assert_status(StatusCode::OK);
+    (event, tier)
+}
+
+/// `n` verified buyers, created directly (one password hash for all) and signed in through the API.
+async fn buyers(app: &Arc<TestApp>, prefix: &str, n: usize) -> Vec<(String, Uuid)> {
+    let hash = identity::password::hash(PASSWORD.to_owned()).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..n {
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let name = format!("{prefix}{i}");
+        let id = identity::service::create_verified_user(
+            &mut conn,
+            &format!("{name}@example.com"),
+            &name,
+            &name,
+            &hash,
+            &[],
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+        users.push((name, id));
+    }
+    let mut tasks = Vec::new();
+    for (name, id) in users {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let res = login(&app, &name, PASSWORD).await;
+            (res.value()["access_token"].as_str().unwrap().to_owned(), id.0)
+        }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+fn reserve(
+    app: &TestApp,
+    token: &str,
+    event: &str,
+    tier: &str,
+    quantity: i32,
+) -> impl Future<Output = testkit::TestResponse> {
+    app.post(&format!("/v1/events/{event}/orders"))
+        .bearer(token)
+        .json(&json!({"items": [{"tier_id": tier, "quantity": quantity}]}))
+        .send()
+}
+
+async fn pay_card(app: &TestApp, token: &str, order: &str) -> testkit::TestResponse {
+    app.post(&format!("/v1/orders/{order}/pay"))
+        .bearer(token)
+        .json(&json!({"card_number": "4242424242424242"}))
+        .send()
+        .await
+}
+
+async fn tier_counts(app: &TestApp, tier: &str) -> (i32, i32, i32) {
+    sqlx::query_as("SELECT quantity, sold, held FROM ticket_tiers WHERE id = $1")
+        .bind(Uuid::parse_str(tier).unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_event_lifecycle_is_enforced_with_its_actors() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "organizer").await;
+    let (stranger, _, _) = signed_in(&app, "stranger").await;
+    let admin = signed_in_admin(&app).await;
+
+    // Validation names every field.
+    let bad = app
+        .post("/v1/events")
+        .bearer(&organizer)
+        .json(&json!({"title": "", "starts_at": at(&app, 2), "ends_at": at(&app, 1), "timezone": "Mars/Olympus",
+                      "capacity": 0, "tags": ["ok", ";nope"], "category": "no-such", "resale_cap_bps": -1}))
+        .send()
+        .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: Vec<String> =
+        bad.value()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    for field in ["title", "ends_at", "timezone", "capacity", "tags[1]", "category", "resale_cap_bps"] {
+        assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+    }
+
+    let event = draft(&app, &organizer, json!({})).await;
+    // A draft is its organizer's alone.
+    app.get(&format!("/v1/events/{event}")).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/events/{event}")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    set_status(&app, &stranger, &event, "published").await.assert_status(StatusCode::NOT_FOUND);
+    let mine = app.get(&format!("/v1/events/{event}")).bearer(&organizer).send().await.value();
+    assert_eq!(mine["status"], "draft");
+    assert_eq!(mine["tags"], json!(["drum & bass", "live"]));
+
+    // Publishing needs a tier; an admin may not publish for the organizer.
+    let refused = set_status(&app, &organizer, &event, "published").await;
+    refused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.value()["errors"][0]["field"], "tiers");
+    add_tier(&app, &organizer, &event, json!({"name": "GA", "price": 1000, "currency": "EUR", "quantity": 10})).await;
+    set_status(&app, &admin, &event, "published")
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "transition_not_permitted");
+    let published = set_status(&app, &organizer, &event, "published").await;
+    published.assert_status(StatusCode::OK);
+    assert!(published.value()["published_at"].is_string());
+    app.get(&format!("/v1/events/{event}")).send().await.assert_status(StatusCode::OK);
+
+    // Refused transitions, and the allowed ones.
+    set_status(&app, &organizer, &event, "draft").await.assert_problem(StatusCode::CONFLICT, "invalid_transition");
+    set_status(&app, &organizer, &event, "completed").await.assert_problem(StatusCode::CONFLICT, "event_not_over");
+    set_status(&app, &stranger, &event, "cancelled").await.assert_status(StatusCode::FORBIDDEN);
+    set_status(&app, &organizer, &event, "postponed").await.assert_status(StatusCode::OK);
+    set_status(&app, &organizer, &event, "draft").await.assert_status(StatusCode::OK);
+    set_status(&app, &organizer, &event, "published").await.assert_status(StatusCode::OK);
+    set_status(&app, &admin, &event, "cancelled").await.assert_status(StatusCode::OK);
+    // A cancelled event stays visible to the public (its ticket holders look it up).
+    assert_eq!(app.get(&format!("/v1/events/{event}")).send().await.value()["status"], "cancelled");
+    set_status(&app, &organizer, &event, "published").await.assert_status(StatusCode::OK);
+
+    // Completed is final, and only once the event has ended.
+    app.clock.advance(Duration::days(31));
+    let organizer = token_of(&app, "organizer").await;
+    set_status(&app, &organizer, &event, "completed").await.assert_status(StatusCode::OK);
+    for to in ["draft", "published", "postponed", "cancelled"] {
+        set_status(&app, &organizer, &event, to).await.assert_problem(StatusCode::CONFLICT, "invalid_transition");
+    }
+    app.patch(&format!("/v1/events/{event}"))
+        .bearer(&organizer)
+        .json(&json!({"title": "Renamed"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "event_completed");
+
+    // Publishing needs a future start.
+    let late = draft(&app, &organizer, json!({"starts_at": at(&app, -1), "ends_at": at(&app, 1)})).await;
+    add_tier(&app, &organizer, &late, json!({"name": "GA", "price": 0, "currency": "EUR", "quantity": 10})).await;
+    let refused = set_status(&app, &organizer, &late, "published").await;
+    assert_eq!(refused.value()["errors"][0]["field"], "starts_at");
+}
+
+async fn publish(
+    app: &TestApp,
+    organizer: &str,
+    title: &str,
+    days: i64,
+    city: &str,
+    category: Option<&str>,
+    tags: Value,
+) -> String {
+    let event = draft(
+        app,
+        organizer,
+        json!({"title": title, "starts_at": at(app, days), "ends_at": at(app, days) + Duration::hours(3),
+               "venue": {"city": city}, "category": category, "tags": tags}),
+    )
+    .await;
+    add_tier(app, organizer, &event, json!({"name": "GA", "price": 0, "currency": "EUR", "quantity": 5})).await;
+    set_status(app, organizer, &event, "published").await.assert_status(StatusCode::OK);
+    event
+}
+
+async fn search(app: &TestApp, query: &str) -> Value {
+    app.get(&format!("/v1/events?{query}")).send().await.value()
+}
+
+#[tokio::test]
+async fn search_ranks_filters_pages_and_never_shows_drafts() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (organizer, _, _) = signed_in(&app, "searcher").await;
+    for (slug, parent) in [("music", None), ("electronic", Some("music"))] {
+        app.post("/v1/event-categories")
+            .bearer(&admin)
+            .json(&json!({"slug": slug, "name": slug, "parent": parent}))
+            .send()
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
+    app.post("/v1/event-categories")
+        .bearer(&organizer)
+        .json(&json!({"slug": "mine", "name": "Mine"}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let techno =
+        publish(&app, &organizer, "Techno night techno", 10, "Berlin", Some("electronic"), json!(["techno"])).await;
+    let jazz = publish(&app, &organizer, "Jazz brunch", 5, "Paris", Some("music"), json!(["jazz"])).await;
+    let mixed = publish(&app, &organizer, "Techno and jazz", 20, "Berlin", None, json!(["techno", "jazz"])).await;
+    let hidden = draft(&app, &organizer, json!({"title": "Techno secret draft"})).await;
+
+    let ids = |res: &Value| -> Vec<String> {
+        res["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    };
+    // Ranked: the title that says it twice first; drafts never.
+    let found = search(&app, "q=techno").await;
+    assert_eq!(ids(&found), vec![techno.clone(), mixed.clone()]);
+    assert!(found["items"][0]["rank"].as_f64().unwrap() > found["items"][1]["rank"].as_f64().unwrap());
+    assert!(!ids(&found).contains(&hidden));
+    // Without words: by start time.
+    assert_eq!(ids(&search(&app, "").await), vec![jazz.clone(), techno.clone(), mixed.clone()]);
+    // A category includes its subcategories.
+    assert_eq!(ids(&search(&app, "category=music").await), vec![jazz.clone(), techno.clone()]);
+    assert_eq!(ids(&search(&app, "category=electronic").await), vec![techno.clone()]);
+    assert_eq!(ids(&search(&app, "tag=jazz").await), vec![jazz.clone(), mixed.clone()]);
+    assert_eq!(ids(&search(&app, "city=berlin").await), vec![techno.clone(), mixed.clone()]);
+    let window = format!("from={}&to={}", (at(&app, 6)).to_rfc3339(), (at(&app, 15)).to_rfc3339()).replace('+', "%2B");
+    assert_eq!(ids(&search(&app, &window).await), vec![techno.clone()]);
+    // Pages of one, without repeats or gaps.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = search(&app, &format!("limit=1&cursor={cursor}")).await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![jazz, techno, mixed]);
+    let tags = app.get("/v1/event-tags").send().await.value();
+    assert_eq!(tags["items"][0], json!({"name": "jazz", "use_count": 2}));
+}
+
+#[tokio::test]
+async fn concurrent_buyers_never_oversell_and_every_ticket_sells() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "flash_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 20, "max_per_order": 2})).await;
+    let buyers = buyers(&app, "flash", 40).await;
+    let mut tasks = Vec::new();
+    for (token, _) in &buyers {
+        let (app, token, event, tier) = (app.clone(), token.clone(), event.clone(), tier.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = reserve(&app, &token, &event, &tier, 1).await;
+            (res.status, res.value(), token)
+        }));
+    }
+    let (mut won, mut sold_out) = (Vec::new(), 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (StatusCode::CREATED, order, token) => won.push((order["id"].as_str().unwrap().to_owned(), token)),
+            (StatusCode::CONFLICT, problem, _) if problem["code"] == "sold_out" => sold_out += 1,
+            (status, body, _) => panic!("unexpected answer {status} {body}"),
+        }
+    }
+    assert_eq!(won.len(), 20, "demand exceeds supply: every ticket is reserved");
+    assert_eq!(sold_out, 20);
+    assert_eq!(tier_counts(&app, &tier).await, (20, 0, 20));
+
+    // Everyone who won pays at once: 20 tickets, 20 distinct codes, none issued twice.
+    let mut tasks = Vec::new();
+    for (order, token) in won {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move { pay_card(&app, &token, &order).await.status }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(tier_counts(&app, &tier).await, (20, 20, 0));
+    let (tickets, codes): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT k.id), count(DISTINCT c.code) FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((tickets, codes), (20, 20));
+    let escrow = balance(&app.db.pool, Owner::Event(Uuid::parse_str(&event).unwrap()), kinds::ESCROW).await;
+    assert_eq!(escrow, 20 * 2500, "every sale is in the event's escrow");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn the_per_buyer_limit_holds_under_concurrency() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "limit_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"max_per_buyer": 3})).await;
+    let (token, _, _) = signed_in(&app, "eager_fan").await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, token, event, tier) = (app.clone(), token.clone(), event.clone(), tier.clone());
+        tasks.push(tokio::spawn(async move { reserve(&app, &token, &event, &tier, 1).await.status }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::UNPROCESSABLE_ENTITY, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+    }
+    assert_eq!(created, 3);
+    let over = reserve(&app, &token, &event, &tier, 1).await;
+    assert_eq!(over.value()["errors"][0]["code"], "buyer_limit");
+    // Per order: between min and max.
+    let big = reserve(&app, &token, &event, &tier, 11).await;
+    assert_eq!(big.value()["errors"][0]["code"], "out_of_range");
+}
+
+#[tokio::test]
+async fn an_unpaid_hold_expires_by_timer_and_its_tickets_return() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "hold_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 2})).await;
+    let (fan, _, _) = signed_in(&app, "slow_fan").await;
+    let (other, _, _) = signed_in(&app, "quick_fan").await;
+    let order = reserve(&app, &fan, &event, &tier, 2).await.value();
+    assert_eq!(order["state"], "pending");
+    assert_eq!(order["amount"], 5000);
+    let expires: DateTime<Utc> = order["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires - app.clock_now(), Duration::minutes(15));
+    reserve(&app, &other, &event, &tier, 1).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+
+    // One second before the end: still held.
+    app.clock.advance(Duration::minutes(15) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(tier_counts(&app, &tier).await, (2, 0, 2));
+    app.clock.advance(Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(tier_counts(&app, &tier).await, (2, 0, 0));
+    // Access tokens last 15 minutes too: sign in again.
+    let (fan, other) = (token_of(&app, "slow_fan").await, token_of(&app, "quick_fan").await);
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/v1/orders/{id}")).bearer(&fan).send().await.value()["state"], "expired");
+    pay_card(&app, &fan, id).await.assert_problem(StatusCode::CONFLICT, "order_expired");
+    // Back on sale.
+    reserve(&app, &other, &event, &tier, 1).await.assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn paying_issues_tickets_into_escrow_and_failures_lose_nothing() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "pay_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let (fan, fan_id, _) = signed_in(&app, "paying_fan").await;
+    let fan_id: Uuid = fan_id.parse().unwrap();
+    let event_owner = Owner::Event(Uuid::parse_str(&event).unwrap());
+
+    let order = reserve(&app, &fan, &event, &tier, 2).await.value();
+    let id = order["id"].as_str().unwrap().to_owned();
+    // Declined: nothing moves, the order stays pending.
+    let declined = app
+        .post(&format!("/v1/orders/{id}/pay"))
+        .bearer(&fan)
+        .json(&json!({"card_number": "4000000000000002"}))
+        .send()
+        .await;
+    declined.assert_problem(StatusCode::PAYMENT_REQUIRED, "payment_failed");
+    assert_eq!(app.get(&format!("/v1/orders/{id}")).bearer(&fan).send().await.value()["state"], "pending");
+    // The wallet cannot cover it.
+    app.post(&format!("/v1/orders/{id}/pay"))
+        .bearer(&fan)
+        .json(&json!({"source": "wallet"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    // A stranger cannot pay it or see it.
+    let (stranger, _, _) = signed_in(&app, "order_stranger").await;
+    pay_card(&app, &stranger, &id).await.assert_status(StatusCode::NOT_FOUND);
+
+    // Paid, with a retry of the same key answered once.
+    let pay = || {
+        app.post(&format!("/v1/orders/{id}/pay"))
+            .bearer(&fan)
+            .header("idempotency-key", "pay-order-1")
+            .json(&json!({"card_number": "4242424242424242"}))
+            .send()
+    };
+    let paid = pay().await;
+    paid.assert_status(StatusCode::CREATED);
+    let paid = paid.value();
+    assert_eq!(paid["state"], "paid");
+    assert_eq!(paid["tickets"].as_array().unwrap().len(), 2);
+    let replay = pay().await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    pay_card(&app, &fan, &id).await.assert_problem(StatusCode::CONFLICT, "order_not_pending");
+    assert_eq!(balance(&app.db.pool, event_owner, kinds::ESCROW).await, 5000);
+    assert_eq!(
+        balance(&app.db.pool, Owner::User(fan_id), kinds::AVAILABLE).await,
+        0,
+        "the card paid, the wallet passed it on"
+    );
+
+    // From the wallet.
+    funded(&app.db.pool, fan_id, 2500).await;
+    let second = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let wallet_paid = app
+        .post(&format!("/v1/orders/{}/pay", second["id"].as_str().unwrap()))
+        .bearer(&fan)
+        .json(&json!({"source": "wallet"}))
+        .send()
+        .await;
+    wallet_paid.assert_status(StatusCode::CREATED);
+    assert_eq!(balance(&app.db.pool, event_owner, kinds::ESCROW).await, 7500);
+
+    // Free tickets are issued at once.
+    let (free_event, free_tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let free = reserve(&app, &fan, &free_event, &free_tier, 2).await.value();
+    assert_eq!(free["state"], "paid");
+    assert_eq!(free["tickets"].as_array().unwrap().len(), 2);
+
+    let mine = app.get("/v1/me/tickets").bearer(&fan).send().await.value();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 5);
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn ticket_payloads_verify_offline_with_an_independent_ed25519_library() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "sign_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (fan, _, _) = signed_in(&app, "signed_fan").await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let ticket = &order["tickets"][0];
+    let payload = ticket["qr_payload"].as_str().unwrap();
+    let key = app.get(&format!("/v1/events/{event}/checkin-key")).send().await.value();
+    assert_eq!(key["algorithm"], "Ed25519");
+
+    let public = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key["public_key"].as_str().unwrap()).unwrap();
+    let (message, signature) = payload.rsplit_once('.').unwrap();
+    assert_eq!(
+        message,
+        format!("BL1.{}.{}", Uuid::parse_str(&event).unwrap().simple(), ticket["code"].as_str().unwrap())
+    );
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let key = ed25519_compact::PublicKey::from_slice(&public).unwrap();
+    let signature = ed25519_compact::Signature::from_slice(&signature).unwrap();
+    key.verify(message, &signature).expect("the payload verifies with the published key");
+    assert!(
+        key.verify(message.replace(ticket["code"].as_str().unwrap(), "AAAAAAAAAAAAAAAAAAAAAAAA"), &signature).is_err()
+    );
+}
+
+#[tokio::test]
+async fn check_in_is_atomic_and_refuses_with_reasons() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "door_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (other_event, other_tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (fan, _, _) = signed_in(&app, "door_fan").await;
+    let (door, door_id, _) = signed_in(&app, "door_staff").await;
+    let tickets = reserve(&app, &fan, &event, &tier, 3).await.value()["tickets"].clone();
+    let foreign = reserve(&app, &fan, &other_event, &other_tier, 1).await.value()["tickets"][0].clone();
+    let code = |i: usize| tickets[i]["code"].as_str().unwrap().to_owned();
+    let scan = |token: &str, code: &str| {
+        app.post("/v1/checkin/scan").bearer(token).json(&json!({"event_id": event, "code": code})).send()
+    };
+
+    // Not staff yet: the event is not even found.
+    scan(&door, &code(0)).await.assert_status(StatusCode::NOT_FOUND);
+    app.post(&format!("/v1/events/{event}/staff"))
+        .bearer(&organizer)
+        .json(&json!({"user_id": door_id}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+
+    // Ten scanners read the same code at once: exactly one lets the holder in.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, door, event, code) = (app.clone(), door.clone(), event.clone(), code(0));
+        tasks.push(tokio::spawn(async move {
+            app.post("/v1/checkin/scan")
+                .bearer(&door)
+                .json(&json!({"event_id": event, "code": code}))
+                .send()
+                .await
+                .value()
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert_eq!(answers.iter().filter(|a| a["accepted"] == true).count(), 1);
+    let first = answers.iter().find(|a| a["accepted"] == true).unwrap()["checked_in_at"].clone();
+    for again in answers.iter().filter(|a| a["accepted"] == false) {
+        assert_eq!(again["outcome"], "already_checked_in");
+        assert_eq!(again["checked_in_at"], first, "the time of the first scan");
+    }
+
+    // The QR payload works too; other events' codes, unknown codes and forgeries are refused.
+    let by_payload = scan(&door, tickets[1]["qr_payload"].as_str().unwrap()).await.value();
+    assert_eq!(by_payload["outcome"], "checked_in");
+    assert_eq!(scan(&door, foreign["code"].as_str().unwrap()).await.value()["outcome"], "foreign_event");
+    assert_eq!(scan(&door, foreign["qr_payload"].as_str().unwrap()).await.value()["outcome"], "foreign_event");
+    assert_eq!(scan(&door, "AAAAAAAAAAAAAAAAAAAAAAAA").await.value()["outcome"], "unknown_code");
+    let forged = tickets[2]["qr_payload"].as_str().unwrap().replace(&code(2), &code(1));
+    assert_eq!(scan(&door, &forged).await.value()["outcome"], "invalid_signature");
+
+    // An offline scanner uploads: the first scan of each ticket wins, duplicates resolve to it.
+    let t0 = app.clock_now() - Duration::minutes(30);
+    let batch = app
+        .post(&format!("/v1/events/{event}/checkin/batch"))
+        .bearer(&door)
+        .json(&json!({"scans": [
+            {"code": code(2), "scanned_at": t0 + Duration::minutes(5)},
+            {"code": code(2), "scanned_at": t0},
+            {"code": code(0), "scanned_at": t0},
+        ]}))
+        .send()
+        .await
+        .value();
+    let results = batch["results"].as_array().unwrap();
+    assert_eq!(results[1]["outcome"], "checked_in", "the earliest scan of ticket 3");
+    assert_eq!(results[0]["outcome"], "already_checked_in");
+    let recorded: DateTime<Utc> = results[0]["checked_in_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(recorded, t0);
+    // Ticket 1 was checked in online later than t0: the offline scan was first, its time is kept.
+    assert_eq!(results[2]["outcome"], "already_checked_in");
+    assert_eq!(results[2]["checked_in_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), t0);
+
+    let attendance = app.get(&format!("/v1/events/{event}/attendance")).bearer(&door).send().await.value();
+    assert_eq!(attendance["sold"], 3);
+    assert_eq!(attendance["checked_in"], 3);
+    app.get(&format!("/v1/events/{event}/attendance")).bearer(&fan).send().await.assert_status(StatusCode::NOT_FOUND);
+}

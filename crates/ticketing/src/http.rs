@@ -1,0 +1,336 @@
+//! Ticketing's HTTP handlers.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use identity::auth::{AuthUser, MaybeAuthUser};
+use platform::error::ProblemBody;
+use platform::idempotency;
+use platform::pagination::Page;
+use platform::{ApiError, AppContext, Json};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::TicketingSettings;
+use crate::dto;
+use crate::model::{EventId, OrderId, TicketId, TierId};
+use crate::service::{checkin, events, orders, tiers};
+
+/// Create an event (a draft), organized by the caller or by one of their organizations.
+#[utoipa::path(post, path = "/v1/events", tag = "ticketing", security(("bearer" = [])),
+    request_body = dto::NewEvent, responses((status = 201, body = dto::Event)))]
+pub async fn create_event(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::NewEvent>,
+) -> Result<(StatusCode, Json<dto::Event>), ApiError> {
+    Ok((StatusCode::CREATED, Json(events::create(&ctx, &principal, req).await?)))
+}
+
+/// Search published events: full text (ranked), category, tag, dates, city. Cursor-paged.
+#[utoipa::path(get, path = "/v1/events", tag = "ticketing", params(dto::EventSearch),
+    responses((status = 200, body = Page<dto::EventSummary>)))]
+pub async fn search_events(
+    State(ctx): State<AppContext>,
+    Query(q): Query<dto::EventSearch>,
+) -> Result<Json<Page<dto::EventSummary>>, ApiError> {
+    Ok(Json(events::search(&ctx, q).await?))
+}
+
+/// An event. Drafts are visible to their organizer only.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "ticketing", params(("id" = EventId, Path)),
+    responses((status = 200, body = dto::Event), (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn event(
+    State(ctx): State<AppContext>,
+    MaybeAuthUser(principal): MaybeAuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<dto::Event>, ApiError> {
+    Ok(Json(events::get(&ctx, principal.as_ref(), id).await?))
+}
+
+/// Change an event (its organizer).
+#[utoipa::path(patch, path = "/v1/events/{id}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), request_body = dto::EventPatch, responses((status = 200, body = dto::Event)))]
+pub async fn update_event(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+    Json(req): Json<dto::EventPatch>,
+) -> Result<Json<dto::Event>, ApiError> {
+    Ok(Json(events::update(&ctx, &principal, id, req).await?))
+}
+
+/// Delete an event that has no tickets sold or reserved (a soft delete).
+#[utoipa::path(delete, path = "/v1/events/{id}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), responses((status = 204, description = "Deleted"),
+    (status = 409, description = "`event_has_tickets`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn delete_event(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+) -> Result<StatusCode, ApiError> {
+    events::delete(&ctx, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move an event through its lifecycle (see docs/ticketing.md for who may make which transition).
+#[utoipa::path(post, path = "/v1/events/{id}/status", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), request_body = dto::StatusChange,
+    responses((status = 200, body = dto::Event),
+              (status = 409, description = "`invalid_transition`, `event_not_over`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 403, description = "`transition_not_permitted`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn change_status(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+    Json(req): Json<dto::StatusChange>,
+) -> Result<Json<dto::Event>, ApiError> {
+    Ok(Json(events::change_status(&ctx, &principal, id, req).await?))
+}
+
+/// The events the caller organizes, drafts included.
+#[utoipa::path(get, path = "/v1/me/events", tag = "ticketing", security(("bearer" = [])),
+    responses((status = 200, body = Vec<dto::EventSummary>)))]
+pub async fn my_events(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<Vec<dto::EventSummary>>, ApiError> {
+    Ok(Json(events::mine(&ctx, &principal).await?))
+}
+
+/// Add a ticket tier to an event.
+#[utoipa::path(post, path = "/v1/events/{id}/tiers", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), request_body = dto::TierRequest, responses((status = 201, body = dto::Tier)))]
+pub async fn create_tier(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+    Json(req): Json<dto::TierRequest>,
+) -> Result<(StatusCode, Json<dto::Tier>), ApiError> {
+    Ok((StatusCode::CREATED, Json(tiers::save(&ctx, &principal, id, None, req).await?)))
+}
+
+/// Change a ticket tier; its quantity never goes below what is sold or reserved.
+#[utoipa::path(patch, path = "/v1/events/{id}/tiers/{tier_id}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path), ("tier_id" = TierId, Path)), request_body = dto::TierRequest,
+    responses((status = 200, body = dto::Tier)))]
+pub async fn update_tier(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, tier_id)): Path<(EventId, TierId)>,
+    Json(req): Json<dto::TierRequest>,
+) -> Result<Json<dto::Tier>, ApiError> {
+    Ok(Json(tiers::save(&ctx, &principal, id, Some(tier_id), req).await?))
+}
+
+/// Reserve tickets: held for the buyer for the hold period (15 minutes by default); the answer says
+/// what is due. A free order is issued at once. Send an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/events/{id}/orders", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = dto::NewOrder,
+    responses((status = 201, body = dto::Order),
+              (status = 409, description = "`sold_out`, `not_on_sale`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn reserve(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<Settings>>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<EventId>,
+    Json(req): Json<dto::NewOrder>,
+) -> Result<Response, ApiError> {
+    let now = ctx.clock.now();
+    let route = format!("POST /v1/events/{id}/orders");
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
+        orders::reserve(conn, &ctx, &settings.ticketing, &principal, id, &req, now).await
+    })
+    .await
+}
+
+/// Pay a pending order (with a card, or from the wallet) and receive its tickets. Send an
+/// `Idempotency-Key`: it also keys the card payment.
+#[utoipa::path(post, path = "/v1/orders/{id}/pay", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = OrderId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = dto::PayOrder,
+    responses((status = 201, body = dto::Order),
+              (status = 402, description = "`payment_failed`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`order_expired`, `order_not_pending`, `insufficient_funds`, `payment_pending`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn pay(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<Settings>>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<OrderId>,
+    Json(req): Json<dto::PayOrder>,
+) -> Result<Response, ApiError> {
+    let now = ctx.clock.now();
+    let key = idempotency::key_from(&headers)?;
+    let route = format!("POST /v1/orders/{id}/pay");
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
+        let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref() };
+        orders::pay(conn, &ctx, &settings.ledger, &principal, payment, now).await
+    })
+    .await
+}
+
+/// Give up a pending order; its tickets go back on sale.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = OrderId, Path)), responses((status = 200, body = dto::Order)))]
+pub async fn cancel_order(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<OrderId>,
+) -> Result<Json<dto::Order>, ApiError> {
+    Ok(Json(orders::cancel(&ctx, &principal, id).await?))
+}
+
+/// An order of the caller.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = OrderId, Path)), responses((status = 200, body = dto::Order)))]
+pub async fn order(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<OrderId>,
+) -> Result<Json<dto::Order>, ApiError> {
+    Ok(Json(orders::get(&ctx, &principal, id).await?))
+}
+
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/v1/me/orders", tag = "ticketing", security(("bearer" = [])),
+    responses((status = 200, body = Vec<dto::Order>)))]
+pub async fn my_orders(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<Vec<dto::Order>>, ApiError> {
+    Ok(Json(orders::mine(&ctx, &principal).await?))
+}
+
+/// The caller's tickets, with their codes and signed QR payloads.
+#[utoipa::path(get, path = "/v1/me/tickets", tag = "ticketing", security(("bearer" = [])),
+    responses((status = 200, body = dto::TicketList)))]
+pub async fn my_tickets(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<dto::TicketList>, ApiError> {
+    Ok(Json(orders::my_tickets(&ctx, &principal).await?))
+}
+
+/// A ticket: to its holder, or to the event's organizer.
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path)), responses((status = 200, body = dto::Ticket)))]
+pub async fn ticket(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TicketId>,
+) -> Result<Json<dto::Ticket>, ApiError> {
+    Ok(Json(orders::ticket(&ctx, &principal, id).await?))
+}
+
+/// The event's public Ed25519 key, to verify ticket payloads offline.
+#[utoipa::path(get, path = "/v1/events/{id}/checkin-key", tag = "ticketing", params(("id" = EventId, Path)),
+    responses((status = 200, body = dto::CheckinKey)))]
+pub async fn checkin_key(
+    State(ctx): State<AppContext>,
+    MaybeAuthUser(principal): MaybeAuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<dto::CheckinKey>, ApiError> {
+    Ok(Json(events::checkin_key(&ctx, principal.as_ref(), id).await?))
+}
+
+/// Scan a ticket at the door: a code typed in or a QR payload. Always answers the outcome; only
+/// `checked_in` lets the holder in.
+#[utoipa::path(post, path = "/v1/checkin/scan", tag = "ticketing", security(("bearer" = [])),
+    request_body = dto::Scan, responses((status = 200, body = dto::ScanResult)))]
+pub async fn scan(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::Scan>,
+) -> Result<Json<dto::ScanResult>, ApiError> {
+    Ok(Json(checkin::scan(&ctx, &principal, req).await?))
+}
+
+/// Upload scans made offline; for each ticket the first scan wins. One result per scan, in order.
+#[utoipa::path(post, path = "/v1/events/{id}/checkin/batch", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), request_body = dto::ScanBatch, responses((status = 200, body = dto::BatchResult)))]
+pub async fn scan_batch(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+    Json(req): Json<dto::ScanBatch>,
+) -> Result<Json<dto::BatchResult>, ApiError> {
+    Ok(Json(checkin::batch(&ctx, &principal, id, req.scans).await?))
+}
+
+/// Tickets sold and checked in, per tier (door staff and organizers).
+#[utoipa::path(get, path = "/v1/events/{id}/attendance", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), responses((status = 200, body = dto::Attendance)))]
+pub async fn attendance(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<dto::Attendance>, ApiError> {
+    Ok(Json(checkin::attendance(&ctx, &principal, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffRequest {
+    pub user_id: uuid::Uuid,
+}
+
+/// Let a user scan tickets at this event's door.
+#[utoipa::path(post, path = "/v1/events/{id}/staff", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), request_body = StaffRequest, responses((status = 204, description = "Added")))]
+pub async fn add_staff(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+    Json(req): Json<StaffRequest>,
+) -> Result<StatusCode, ApiError> {
+    checkin::add_staff(&ctx, &principal, id, req.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Event categories (a tree: `parent_id`), ordered for display.
+#[utoipa::path(get, path = "/v1/event-categories", tag = "ticketing", responses((status = 200, body = dto::CategoryList)))]
+pub async fn categories(State(ctx): State<AppContext>) -> Result<Json<dto::CategoryList>, ApiError> {
+    Ok(Json(events::categories(&ctx).await?))
+}
+
+/// Add an event category (admins).
+#[utoipa::path(post, path = "/v1/event-categories", tag = "ticketing", security(("bearer" = [])),
+    request_body = dto::NewCategory, responses((status = 201, body = dto::Category)))]
+pub async fn add_category(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::NewCategory>,
+) -> Result<(StatusCode, Json<dto::Category>), ApiError> {
+    Ok((StatusCode::CREATED, Json(events::add_category(&ctx, &principal, req).await?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TagQuery {
+    /// Tags starting with this text.
+    pub prefix: Option<String>,
+}
+
+/// Tags in use, most used first.
+#[utoipa::path(get, path = "/v1/event-tags", tag = "ticketing", params(TagQuery),
+    responses((status = 200, body = dto::TagList)))]
+pub async fn tags(State(ctx): State<AppContext>, Query(q): Query<TagQuery>) -> Result<Json<dto::TagList>, ApiError> {
+    Ok(Json(events::tags(&ctx, q.prefix.as_deref()).await?))
+}
+
+/// What the handlers need besides the application context.
+pub struct Settings {
+    pub ticketing: TicketingSettings,
+    pub ledger: ledger::LedgerSettings,
+}

@@ -1,0 +1,653 @@
+//! All of ticketing's SQL. Functions take a connection so the service owns the transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::dto::{Category, OrderItem, TagCount, Tier, TierAttendance};
+use crate::model::{CategoryId, EventId, OrderId, Organizer, TicketId, TierId};
+use crate::state::EventStatus;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: EventId,
+    pub organizer_user_id: Option<Uuid>,
+    pub organizer_org_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub title: String,
+    pub description: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub timezone: String,
+    pub capacity: Option<i32>,
+    pub venue_name: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub cover_url: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub status: String,
+    pub resale_cap_bps: i32,
+    pub signing_key_sealed: String,
+    pub signing_public_key: Vec<u8>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl EventRow {
+    pub fn organizer(&self) -> Organizer {
+        Organizer::from_columns(self.organizer_user_id, self.organizer_org_id)
+            .unwrap_or(Organizer::User(self.created_by))
+    }
+
+    pub fn status(&self) -> EventStatus {
+        EventStatus::parse(&self.status).unwrap_or(EventStatus::Draft)
+    }
+}
+
+const EVENT_COLUMNS: &str = "id, organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at, \
+    timezone, capacity, venue_name, address, city, country, cover_url, category_id, status, resale_cap_bps, \
+    signing_key_sealed, signing_public_key, published_at, created_at, updated_at, deleted_at";
+
+/// The event, locked for update when `lock`; deleted events are not found.
+pub async fn event(conn: &mut PgConnection, id: EventId, lock: bool) -> sqlx::Result<Option<EventRow>> {
+    let suffix = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND deleted_at IS NULL{suffix}"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO events (id, organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at,
+             timezone, capacity, venue_name, address, city, country, cover_url, category_id, status, resale_cap_bps,
+             signing_key_sealed, signing_public_key, published_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+    )
+    .bind(row.id)
+    .bind(row.organizer_user_id)
+    .bind(row.organizer_org_id)
+    .bind(row.created_by)
+    .bind(&row.title)
+    .bind(&row.description)
+    .bind(row.starts_at)
+    .bind(row.ends_at)
+    .bind(&row.timezone)
+    .bind(row.capacity)
+    .bind(&row.venue_name)
+    .bind(&row.address)
+    .bind(&row.city)
+    .bind(&row.country)
+    .bind(&row.cover_url)
+    .bind(row.category_id)
+    .bind(&row.status)
+    .bind(row.resale_cap_bps)
+    .bind(&row.signing_key_sealed)
+    .bind(&row.signing_public_key)
+    .bind(row.published_at)
+    .bind(row.created_at)
+    .bind(row.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the editable fields of `row`.
+pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE events SET title = $2, description = $3, starts_at = $4, ends_at = $5, timezone = $6, capacity = $7,
+             venue_name = $8, address = $9, city = $10, country = $11, cover_url = $12, category_id = $13,
+             resale_cap_bps = $14, status = $15, published_at = $16, updated_at = $17
+         WHERE id = $1",
+    )
+    .bind(row.id)
+    .bind(&row.title)
+    .bind(&row.description)
+    .bind(row.starts_at)
+    .bind(row.ends_at)
+    .bind(&row.timezone)
+    .bind(row.capacity)
+    .bind(&row.venue_name)
+    .bind(&row.address)
+    .bind(&row.city)
+    .bind(&row.country)
+    .bind(&row.cover_url)
+    .bind(row.category_id)
+    .bind(row.resale_cap_bps)
+    .bind(&row.status)
+    .bind(row.published_at)
+    .bind(row.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn soft_delete_event(conn: &mut PgConnection, id: EventId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE events SET deleted_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn timezone_exists(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)")
+        .bind(name)
+        .fetch_one(conn)
+        .await
+}
+
+// Categories and tags.
+
+pub async fn category_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Category>> {
+    sqlx::query_as("SELECT id, parent_id, slug, name, icon, color, position FROM event_categories WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn category(conn: &mut PgConnection, id: CategoryId) -> sqlx::Result<Option<Category>> {
+    sqlx::query_as("SELECT id, parent_id, slug, name, icon, color, position FROM event_categories WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn categories(conn: &mut PgConnection) -> sqlx::Result<Vec<Category>> {
+    sqlx::query_as(
+        "SELECT id, parent_id, slug, name, icon, color, position FROM event_categories
+         ORDER BY parent_id NULLS FIRST, position, name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn insert_category(conn: &mut PgConnection, c: &Category, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO event_categories (id, parent_id, slug, name, icon, color, position, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.id)
+    .bind(c.parent_id)
+    .bind(&c.slug)
+    .bind(&c.name)
+    .bind(&c.icon)
+    .bind(&c.color)
+    .bind(c.position)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn tags_of(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT t.name FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = $1 ORDER BY t.name",
+    )
+    .bind(event)
+    .fetch_all(conn)
+    .await
+}
+
+/// Replaces an event's tags, keeping every tag's use count equal to the events using it.
+pub async fn set_tags(conn: &mut PgConnection, event: EventId, tags: &[String]) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH gone AS (DELETE FROM event_tags WHERE event_id = $1 AND tag_id NOT IN
+                           (SELECT id FROM tags WHERE name = ANY($2)) RETURNING tag_id)
+         UPDATE tags SET use_count = use_count - 1 WHERE id IN (SELECT tag_id FROM gone)",
+    )
+    .bind(event)
+    .bind(tags)
+    .execute(&mut *conn)
+    .await?;
+    for name in tags {
+        let tag: Uuid = sqlx::query_scalar(
+            "INSERT INTO tags (id, name) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        )
+        .bind(platform::ids::new_id())
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "WITH added AS (INSERT INTO event_tags (event_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING tag_id)
+             UPDATE tags SET use_count = use_count + 1 WHERE id IN (SELECT tag_id FROM added)",
+        )
+        .bind(event)
+        .bind(tag)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn popular_tags(conn: &mut PgConnection, prefix: &str, limit: i64) -> sqlx::Result<Vec<TagCount>> {
+    sqlx::query_as(
+        "SELECT name, use_count FROM tags WHERE use_count > 0 AND name LIKE $1 || '%'
+         ORDER BY use_count DESC, name LIMIT $2",
+    )
+    .bind(prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+// Search.
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SearchRow {
+    pub id: EventId,
+    pub organizer_user_id: Option<Uuid>,
+    pub organizer_org_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub timezone: String,
+    pub city: Option<String>,
+    pub venue_name: Option<String>,
+    pub cover_url: Option<String>,
+    pub category: Option<String>,
+    pub status: String,
+    pub rank: f32,
+}
+
+/// What a search filters on; `after` is the cursor (rank, start, id) of the last row seen.
+pub struct SearchFilter<'a> {
+    pub query: Option<&'a str>,
+    pub category: Option<CategoryId>,
+    pub tag: Option<&'a str>,
+    pub from: DateTime<Utc>,
+    pub to: Option<DateTime<Utc>>,
+    pub city: Option<&'a str>,
+    pub after: Option<(f32, DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Public events, ranked by relevance to the query (when there is one), then by start.
+pub async fn search(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Result<Vec<SearchRow>> {
+    sqlx::query_as(
+        "WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
+         hits AS (
+            SELECT e.*, c.slug AS category,
+                   CASE WHEN q.query IS NULL THEN 0::real ELSE ts_rank(e.search, q.query) END AS rank
+            FROM events e CROSS JOIN q
+            LEFT JOIN event_categories c ON c.id = e.category_id
+            WHERE e.status IN ('published', 'postponed') AND e.deleted_at IS NULL
+              AND (q.query IS NULL OR e.search @@ q.query)
+              AND e.starts_at >= $4 AND ($5::timestamptz IS NULL OR e.starts_at < $5)
+              AND ($2::uuid IS NULL OR e.category_id IN (
+                    WITH RECURSIVE sub AS (SELECT id FROM event_categories WHERE id = $2
+                                           UNION ALL SELECT c2.id FROM event_categories c2 JOIN sub ON c2.parent_id = sub.id)
+                    SELECT id FROM sub))
+              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM event_tags et JOIN tags t ON t.id = et.tag_id
+                                               WHERE et.event_id = e.id AND t.name = $3))
+              AND ($6::text IS NULL OR lower(e.city) = lower($6)))
+         SELECT id, organizer_user_id, organizer_org_id, created_by, title, starts_at, ends_at, timezone, city,
+                venue_name, cover_url, category, status, rank
+         FROM hits
+         WHERE $7::real IS NULL OR rank < $7 OR (rank = $7 AND (starts_at, id) > ($8::timestamptz, $9::uuid))
+         ORDER BY rank DESC, starts_at, id
+         LIMIT $10",
+    )
+    .bind(f.query)
+    .bind(f.category)
+    .bind(f.tag)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.city)
+    .bind(f.after.map(|a| a.0))
+    .bind(f.after.map(|a| a.1))
+    .bind(f.after.map(|a| a.2))
+    .bind(f.limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Events the user organizes, or that they created for an organization, drafts included.
+pub async fn events_of(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<Vec<SearchRow>> {
+    sqlx::query_as(
+        "SELECT e.id, e.organizer_user_id, e.organizer_org_id, e.created_by, e.title, e.starts_at, e.ends_at,
+                e.timezone, e.city, e.venue_name, e.cover_url, c.slug AS category, e.status, 0::real AS rank
+         FROM events e LEFT JOIN event_categories c ON c.id = e.category_id
+         WHERE (e.organizer_user_id = $1 OR e.created_by = $1) AND e.deleted_at IS NULL
+         ORDER BY e.starts_at DESC LIMIT 500",
+    )
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+// Tiers.
+
+const TIER_COLUMNS: &str = "id, name, description, price, currency, quantity, sold, held, quantity - sold - held AS available, \
+    sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable, \
+    refundable, position";
+
+pub async fn tiers(conn: &mut PgConnection, event: EventId, hidden_too: bool) -> sqlx::Result<Vec<Tier>> {
+    sqlx::query_as(&format!(
+        "SELECT {TIER_COLUMNS} FROM ticket_tiers WHERE event_id = $1 AND ($2 OR visibility = 'public')
+         ORDER BY position, id"
+    ))
+    .bind(event)
+    .bind(hidden_too)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn tier(conn: &mut PgConnection, event: EventId, id: TierId) -> sqlx::Result<Option<Tier>> {
+    sqlx::query_as(&format!("SELECT {TIER_COLUMNS} FROM ticket_tiers WHERE event_id = $1 AND id = $2"))
+        .bind(event)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn upsert_tier(conn: &mut PgConnection, event: EventId, t: &Tier, now: DateTime<Utc>) -> sqlx::Result<Tier> {
+    sqlx::query_as(&format!(
+        "INSERT INTO ticket_tiers (id, event_id, name, description, price, currency, quantity, sales_start, sales_end,
+             min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable, refundable, position,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         ON CONFLICT (id) DO UPDATE SET name = $3, description = $4, price = $5, currency = $6, quantity = $7,
+             sales_start = $8, sales_end = $9, min_per_order = $10, max_per_order = $11, max_per_buyer = $12,
+             visibility = $13, transferable = $14, resaleable = $15, refundable = $16, position = $17, updated_at = $18
+         RETURNING {TIER_COLUMNS}"
+    ))
+    .bind(t.id)
+    .bind(event)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(t.price)
+    .bind(&t.currency)
+    .bind(t.quantity)
+    .bind(t.sales_start)
+    .bind(t.sales_end)
+    .bind(t.min_per_order)
+    .bind(t.max_per_order)
+    .bind(t.max_per_buyer)
+    .bind(&t.visibility)
+    .bind(t.transferable)
+    .bind(t.resaleable)
+    .bind(t.refundable)
+    .bind(t.position)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// Holds `quantity` tickets of a tier if that many are left: one atomic update of the tier's row, so
+/// sold + held never exceeds the quantity and no ticket is left unsold by a race.
+pub async fn hold(conn: &mut PgConnection, tier: TierId, quantity: i32) -> sqlx::Result<bool> {
+    let held = sqlx::query("UPDATE ticket_tiers SET held = held + $2 WHERE id = $1 AND sold + held + $2 <= quantity")
+        .bind(tier)
+        .bind(quantity)
+        .execute(conn)
+        .await?;
+    Ok(held.rows_affected() == 1)
+}
+
+/// Returns held tickets to sale (`sell` false) or turns them into sold ones (`sell` true).
+pub async fn settle_hold(conn: &mut PgConnection, tier: TierId, quantity: i32, sell: bool) -> sqlx::Result<()> {
+    let sold = if sell { quantity } else { 0 };
+    sqlx::query("UPDATE ticket_tiers SET held = held - $2, sold = sold + $3 WHERE id = $1")
+        .bind(tier)
+        .bind(quantity)
+        .bind(sold)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Tickets of a tier the buyer bought or holds in pending orders.
+pub async fn bought_by(conn: &mut PgConnection, buyer: Uuid, tier: TierId) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(i.quantity), 0)::int8 FROM order_items i JOIN orders o ON o.id = i.order_id
+         WHERE o.buyer_id = $1 AND i.tier_id = $2 AND o.state IN ('pending', 'paid')",
+    )
+    .bind(buyer)
+    .bind(tier)
+    .fetch_one(conn)
+    .await
+}
+
+// Orders.
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub event_id: EventId,
+    pub buyer_id: Uuid,
+    pub state: String,
+    pub amount: i64,
+    pub currency: String,
+    pub expires_at: DateTime<Utc>,
+    pub payment_id: Option<Uuid>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+const ORDER_COLUMNS: &str =
+    "id, event_id, buyer_id, state, amount, currency, expires_at, payment_id, paid_at, created_at";
+
+pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderItem]) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(o.id)
+    .bind(o.event_id)
+    .bind(o.buyer_id)
+    .bind(&o.state)
+    .bind(o.amount)
+    .bind(&o.currency)
+    .bind(o.expires_at)
+    .bind(o.created_at)
+    .execute(&mut *conn)
+    .await?;
+    for item in items {
+        sqlx::query("INSERT INTO order_items (order_id, tier_id, quantity, unit_price) VALUES ($1, $2, $3, $4)")
+            .bind(o.id)
+            .bind(item.tier_id)
+            .bind(item.quantity)
+            .bind(item.unit_price)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn order(conn: &mut PgConnection, id: OrderId, lock: bool) -> sqlx::Result<Option<OrderRow>> {
+    let suffix = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{suffix}"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn order_items(conn: &mut PgConnection, id: OrderId) -> sqlx::Result<Vec<OrderItem>> {
+    sqlx::query_as(
+        "SELECT i.tier_id, t.name AS tier_name, i.quantity, i.unit_price FROM order_items i
+         JOIN ticket_tiers t ON t.id = i.tier_id WHERE i.order_id = $1 ORDER BY i.tier_id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_order_state(
+    conn: &mut PgConnection,
+    id: OrderId,
+    state: &str,
+    payment: Option<Uuid>,
+    entry: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET state = $2, payment_id = coalesce($3, payment_id), payment_entry = coalesce($4, payment_entry),
+             paid_at = CASE WHEN $2 = 'paid' THEN $5 ELSE paid_at END, updated_at = $5
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(payment)
+    .bind(entry)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn orders_of(conn: &mut PgConnection, buyer: Uuid) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE buyer_id = $1 ORDER BY id DESC LIMIT 200"))
+        .bind(buyer)
+        .fetch_all(conn)
+        .await
+}
+
+// Tickets.
+
+pub async fn insert_ticket(
+    conn: &mut PgConnection,
+    id: TicketId,
+    order: &OrderRow,
+    tier: TierId,
+    price: i64,
+    code: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(id)
+    .bind(order.event_id)
+    .bind(tier)
+    .bind(order.id)
+    .bind(order.buyer_id)
+    .bind(price)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)")
+        .bind(code)
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: TicketId,
+    pub event_id: EventId,
+    pub tier_id: TierId,
+    pub tier_name: String,
+    pub holder_id: Uuid,
+    pub state: String,
+    pub code: String,
+    pub price: i64,
+    pub currency: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub transferable: bool,
+    pub resaleable: bool,
+}
+
+const TICKET_SELECT: &str =
+    "SELECT k.id, k.event_id, k.tier_id, t.name AS tier_name, k.holder_id, k.state, c.code, k.price, \
+    t.currency, k.checked_in_at, t.transferable, t.resaleable
+    FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+    JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL";
+
+pub async fn tickets_of_order(conn: &mut PgConnection, order: OrderId) -> sqlx::Result<Vec<TicketRow>> {
+    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.order_id = $1 ORDER BY k.id")).bind(order).fetch_all(conn).await
+}
+
+pub async fn tickets_of_holder(conn: &mut PgConnection, holder: Uuid) -> sqlx::Result<Vec<TicketRow>> {
+    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.holder_id = $1 ORDER BY k.id DESC LIMIT 500"))
+        .bind(holder)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Option<TicketRow>> {
+    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// What a code is: its ticket, event, whether it was revoked, and the ticket's state and check-in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CodeLookup {
+    pub ticket_id: TicketId,
+    pub event_id: EventId,
+    pub tier_name: String,
+    pub revoked: bool,
+    pub state: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+pub async fn lookup_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<CodeLookup>> {
+    sqlx::query_as(
+        "SELECT k.id AS ticket_id, k.event_id, t.name AS tier_name, c.revoked_at IS NOT NULL AS revoked, k.state,
+                k.checked_in_at
+         FROM ticket_codes c JOIN tickets k ON k.id = c.ticket_id JOIN ticket_tiers t ON t.id = k.tier_id
+         WHERE c.code = $1",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Checks a valid ticket in at `at`, atomically: `Some(time)` when this call did it. An earlier time
+/// replaces a later one (an offline scanner's first scan wins).
+pub async fn check_in(
+    conn: &mut PgConnection,
+    ticket: TicketId,
+    at: DateTime<Utc>,
+    by: Uuid,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "UPDATE tickets SET checked_in_at = $2, checked_in_by = $3, updated_at = $2
+         WHERE id = $1 AND state = 'valid' AND (checked_in_at IS NULL OR checked_in_at > $2)
+         RETURNING checked_in_at",
+    )
+    .bind(ticket)
+    .bind(at)
+    .bind(by)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn attendance(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<TierAttendance>> {
+    sqlx::query_as(
+        "SELECT t.id AS tier_id, t.name AS tier_name,
+                count(k.id) FILTER (WHERE k.state = 'valid')::int8 AS sold,
+                count(k.id) FILTER (WHERE k.checked_in_at IS NOT NULL)::int8 AS checked_in
+         FROM ticket_tiers t LEFT JOIN tickets k ON k.tier_id = t.id
+         WHERE t.event_id = $1 GROUP BY t.id, t.name, t.position ORDER BY t.position, t.id",
+    )
+    .bind(event)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn is_staff(conn: &mut PgConnection, event: EventId, user: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_staff WHERE event_id = $1 AND user_id = $2)")
+        .bind(event)
+        .bind(user)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn add_staff(conn: &mut PgConnection, event: EventId, user: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO event_staff (event_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(event)
+        .bind(user)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

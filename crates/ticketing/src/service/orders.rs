@@ -1,0 +1,425 @@
+//! Orders: tickets reserved for a buyer (held) until paid or until the hold expires; paying issues the
+//! tickets and moves the money into the event's escrow account.
+//!
+//! Never oversell, never issue twice, never leave a ticket unsold by a race: a reservation is one
+//! conditional update of the tier's row (`sold + held + n <= quantity`, also a CHECK constraint), so
+//! concurrent buyers queue on that row and each either gets tickets or finds the tier truly sold out.
+//! Issuing happens once, when the locked order moves from `pending` to `paid`.
+
+use chrono::{DateTime, Utc};
+use identity::auth::Principal;
+use identity::authz::{self, Target};
+use ledger::model::{Currency, Owner, kinds};
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::{ApiError, AppContext, FieldError};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::visible_event;
+use crate::TicketingSettings;
+use crate::dto::{self, NewOrder, Order, OrderItem, PayOrder, Ticket};
+use crate::error::TicketingError;
+use crate::model::{EventId, OrderId, TicketId};
+use crate::repo::{self, OrderRow, TicketRow};
+use crate::signing;
+use crate::state::EventStatus;
+
+/// Expires an unpaid order when its hold ends.
+pub const EXPIRE: JobKind = JobKind::new("ticketing.order.expire").max_attempts(10);
+
+/// Most tiers in one order.
+const MAX_ITEMS: usize = 20;
+
+/// Reserves tickets for the caller, in the caller's transaction (so an `Idempotency-Key` covers it).
+/// A free order is issued at once.
+pub async fn reserve(
+    conn: &mut PgConnection,
+    ctx: &AppContext,
+    settings: &TicketingSettings,
+    principal: &Principal,
+    event_id: EventId,
+    req: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    let (event, _) = visible_event(conn, Some(principal), event_id, false).await?;
+    if event.status() != EventStatus::Published {
+        return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
+    }
+    if event.ends_at <= now {
+        return Err(ApiError::conflict("not_on_sale", "The event is over."));
+    }
+    if req.items.is_empty() || req.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
+    }
+    // Tiers in id order, so that two orders lock tier rows in the same order and never deadlock.
+    let mut items = req.items.clone();
+    items.sort_by_key(|i| i.tier_id);
+    if items.windows(2).any(|w| w[0].tier_id == w[1].tier_id) {
+        return Err(ApiError::invalid_field("items", "duplicate_tier", "names a tier twice"));
+    }
+    // One order at a time per buyer and event: the per-buyer limits count pending orders too.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("ticketing:buyer:{}:{}", event_id, principal.user_id))
+        .execute(&mut *conn)
+        .await?;
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    let mut currency = None;
+    let mut amount: i64 = 0;
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("items[{i}].{name}");
+        let Some(tier) = repo::tier(conn, event_id, item.tier_id).await? else {
+            errors.push(FieldError::new(field("tier_id"), "unknown_tier", "is not a tier of this event"));
+            continue;
+        };
+        if tier.sales_start.is_some_and(|s| now < s) || tier.sales_end.is_some_and(|e| now >= e) {
+            errors.push(FieldError::new(field("tier_id"), "not_on_sale", "is not on sale now"));
+        }
+        if item.quantity < tier.min_per_order || item.quantity > tier.max_per_order {
+            errors.push(FieldError::new(
+                field("quantity"),
+                "out_of_range",
+                format!("must be between {} and {} for {}", tier.min_per_order, tier.max_per_order, tier.name),
+            ));
+        }
+        if let Some(limit) = tier.max_per_buyer {
+            let bought = repo::bought_by(conn, principal.user_id.0, tier.id).await?;
+            if bought + i64::from(item.quantity) > i64::from(limit) {
+                errors.push(FieldError::new(
+                    field("quantity"),
+                    "buyer_limit",
+                    format!("{} allows {limit} per buyer; you have {bought}", tier.name),
+                ));
+            }
+        }
+        if currency.get_or_insert_with(|| tier.currency.clone()) != &tier.currency {
+            errors.push(FieldError::new(
+                field("tier_id"),
+                "mixed_currencies",
+                "all tiers of an order share a currency",
+            ));
+        }
+        amount =
+            tier.price.checked_mul(i64::from(item.quantity)).and_then(|a| a.checked_add(amount)).unwrap_or(i64::MAX);
+        lines.push(OrderItem {
+            tier_id: tier.id,
+            tier_name: tier.name,
+            quantity: item.quantity,
+            unit_price: tier.price,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    for line in &lines {
+        if !repo::hold(conn, line.tier_id, line.quantity).await? {
+            let tier = repo::tier(conn, event_id, line.tier_id).await?.ok_or(TicketingError::NotFound("tier"))?;
+            return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
+        }
+    }
+    let order = OrderRow {
+        id: OrderId::new(),
+        event_id,
+        buyer_id: principal.user_id.0,
+        state: "pending".into(),
+        amount,
+        currency: currency.unwrap_or_default(),
+        expires_at: now + settings.hold,
+        payment_id: None,
+        paid_at: None,
+        created_at: now,
+    };
+    repo::insert_order(conn, &order, &lines).await?;
+    platform::audit::Entry::new(principal.actor(), "order.reserve", "order", order.id.0)
+        .after(json!({"event": event_id, "amount": amount, "items": lines.iter().map(|l| json!({"tier": l.tier_id, "quantity": l.quantity})).collect::<Vec<_>>()}))
+        .record(conn, now)
+        .await?;
+    if amount == 0 {
+        fulfil(conn, &order, None, None, now).await?;
+    } else {
+        let job = NewJob::new(EXPIRE, json!({"order_id": order.id}))
+            .at(order.expires_at)
+            .unique(format!("order:{}", order.id));
+        jobs::enqueue(conn, job, now).await?;
+    }
+    load(conn, ctx, order.id).await
+}
+
+/// Pays a pending order and issues its tickets, in the caller's transaction.
+/// A payment of an order: which order, how, and the request's `Idempotency-Key` (which also keys the
+/// card payment).
+pub struct Payment<'a> {
+    pub order: OrderId,
+    pub body: &'a PayOrder,
+    pub retry_key: Option<&'a str>,
+}
+
+pub async fn pay(
+    conn: &mut PgConnection,
+    ctx: &AppContext,
+    ledger_settings: &ledger::LedgerSettings,
+    principal: &Principal,
+    payment: Payment<'_>,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    let (id, req, retry_key) = (payment.order, payment.body, payment.retry_key);
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let order = repo::order(conn, id, true)
+        .await?
+        .filter(|o| o.buyer_id == principal.user_id.0)
+        .ok_or(TicketingError::NotFound("order"))?;
+    match order.state.as_str() {
+        "pending" if now < order.expires_at => {}
+        "pending" | "expired" => return Err(TicketingError::OrderExpired.into()),
+        state => return Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
+    }
+    let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
+    let source = req.source.as_deref().unwrap_or("card");
+    let payment = match source {
+        "wallet" => None,
+        "card" => {
+            let request = ledger::payments::PaymentRequest {
+                amount: order.amount,
+                currency: order.currency.clone(),
+                provider: req.provider.clone(),
+                card_number: req.card_number.clone(),
+                payment_method: req.payment_method.clone(),
+                capture: None,
+                description: format!("Tickets, order {}", order.id),
+            };
+            let intent = ledger::payments::create(conn, principal, &request, ledger_settings, retry_key, now).await?;
+            match intent.state.as_str() {
+                "captured" => Some(intent.id),
+                "failed" => {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::PAYMENT_REQUIRED,
+                        "payment_failed",
+                        format!(
+                            "The payment failed ({}); the tickets stay reserved until the order expires.",
+                            intent.failure_reason.as_deref().unwrap_or("declined")
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::conflict(
+                        "payment_pending",
+                        "The payment needs the customer's action first; pay again once it has gone through \
+                         (its money will be in your wallet: use \"source\": \"wallet\").",
+                    ));
+                }
+            }
+        }
+        _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be card or wallet")),
+    };
+    // The buyer's wallet (just credited by the card payment, or their own balance) pays the event's escrow.
+    let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
+    let escrow = ledger::service::account(conn, Owner::Event(order.event_id.0), kinds::ESCROW, &currency, now).await?;
+    let entry = ledger::service::transfer(
+        conn,
+        wallet.id,
+        escrow.id,
+        order.amount,
+        "ticket.sale",
+        &format!("order {}", order.id),
+        now,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    fulfil(conn, &order, payment, Some(entry.0), now).await?;
+    platform::audit::Entry::new(principal.actor(), "order.pay", "order", order.id.0)
+        .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
+        .record(conn, now)
+        .await?;
+    load(conn, ctx, order.id).await
+}
+
+/// Turns the order's held tickets into sold, issued tickets.
+async fn fulfil(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+    payment: Option<uuid::Uuid>,
+    entry: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for item in repo::order_items(conn, order.id).await? {
+        repo::settle_hold(conn, item.tier_id, item.quantity, true).await?;
+        for _ in 0..item.quantity {
+            repo::insert_ticket(conn, TicketId::new(), order, item.tier_id, item.unit_price, &signing::new_code(), now)
+                .await?;
+        }
+    }
+    repo::set_order_state(conn, order.id, "paid", payment, entry, now).await?;
+    Ok(())
+}
+
+/// Returns the tickets of a pending order to sale.
+async fn release(conn: &mut PgConnection, order: &OrderRow, state: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+    for item in repo::order_items(conn, order.id).await? {
+        repo::settle_hold(conn, item.tier_id, item.quantity, false).await?;
+    }
+    repo::set_order_state(conn, order.id, state, None, None, now).await
+}
+
+/// The buyer gives up a pending order.
+pub async fn cancel(ctx: &AppContext, principal: &Principal, id: OrderId) -> Result<Order, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let order = repo::order(&mut tx, id, true)
+        .await?
+        .filter(|o| o.buyer_id == principal.user_id.0)
+        .ok_or(TicketingError::NotFound("order"))?;
+    if order.state != "pending" {
+        return Err(ApiError::conflict("order_not_pending", format!("This order is {}.", order.state)));
+    }
+    release(&mut tx, &order, "cancelled", now).await?;
+    jobs::cancel_unique(&mut tx, &format!("order:{id}"), now).await?;
+    platform::audit::Entry::new(principal.actor(), "order.cancel", "order", id.0).record(&mut tx, now).await?;
+    let order = load(&mut tx, ctx, id).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Cancels every pending order of an event (it was cancelled or unpublished).
+pub(crate) async fn cancel_pending(
+    conn: &mut PgConnection,
+    event: EventId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let pending: Vec<OrderId> =
+        sqlx::query_scalar("SELECT id FROM orders WHERE event_id = $1 AND state = 'pending' ORDER BY id FOR UPDATE")
+            .bind(event)
+            .fetch_all(&mut *conn)
+            .await?;
+    for id in pending {
+        if let Some(order) = repo::order(conn, id, true).await? {
+            release(conn, &order, "cancelled", now).await?;
+            jobs::cancel_unique(conn, &format!("order:{id}"), now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The `ticketing.order.expire` job: an unpaid order's tickets go back on sale.
+async fn expire(ctx: AppContext, id: OrderId) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(order) = repo::order(&mut tx, id, true).await? else { return Err(JobFailure::permanent("no such order")) };
+    if order.state != "pending" {
+        return Ok(()); // paid or cancelled meanwhile
+    }
+    if now < order.expires_at {
+        return Err(JobFailure::retry("the hold has not ended yet"));
+    }
+    release(&mut tx, &order, "expired", now).await?;
+    platform::audit::Entry::new(platform::audit::Actor::default(), "order.expire", "order", id.0)
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(EXPIRE, |ctx: AppContext, job: Job| async move {
+        let id: OrderId = serde_json::from_value(job.payload["order_id"].clone())
+            .map_err(|_| JobFailure::permanent("no order_id"))?;
+        expire(ctx, id).await
+    });
+}
+
+/// An order with its items and tickets.
+pub(crate) async fn load(conn: &mut PgConnection, ctx: &AppContext, id: OrderId) -> Result<Order, ApiError> {
+    let order = repo::order(conn, id, false).await?.ok_or(TicketingError::NotFound("order"))?;
+    let items = repo::order_items(conn, id).await?;
+    let rows = repo::tickets_of_order(conn, id).await?;
+    let tickets = tickets_dto(conn, ctx, rows).await?;
+    Ok(Order {
+        id: order.id,
+        event_id: order.event_id,
+        state: order.state,
+        amount: order.amount,
+        currency: order.currency,
+        items,
+        expires_at: order.expires_at,
+        paid_at: order.paid_at,
+        payment_id: order.payment_id,
+        tickets,
+        created_at: order.created_at,
+    })
+}
+
+/// Tickets with their signed payloads (each event's key opened once).
+pub(crate) async fn tickets_dto(
+    conn: &mut PgConnection,
+    ctx: &AppContext,
+    rows: Vec<TicketRow>,
+) -> Result<Vec<Ticket>, ApiError> {
+    let mut keys: std::collections::HashMap<EventId, [u8; 32]> = std::collections::HashMap::new();
+    let mut tickets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = match keys.get(&row.event_id) {
+            Some(key) => *key,
+            None => {
+                let event = repo::event(conn, row.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+                let key = super::events::signing_key(ctx, &event)?;
+                keys.insert(row.event_id, key);
+                key
+            }
+        };
+        tickets.push(Ticket {
+            id: row.id,
+            event_id: row.event_id,
+            tier_id: row.tier_id,
+            tier_name: row.tier_name,
+            holder_id: row.holder_id,
+            state: row.state,
+            qr_payload: signing::payload(&key, row.event_id.0, &row.code),
+            code: row.code,
+            price: row.price,
+            currency: row.currency,
+            checked_in_at: row.checked_in_at,
+            transferable: row.transferable,
+            resaleable: row.resaleable,
+        });
+    }
+    Ok(tickets)
+}
+
+pub async fn get(ctx: &AppContext, principal: &Principal, id: OrderId) -> Result<Order, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let order = repo::order(&mut conn, id, false).await?.ok_or(TicketingError::NotFound("order"))?;
+    if order.buyer_id != principal.user_id.0 && !principal.has_role("admin") {
+        return Err(TicketingError::NotFound("order").into());
+    }
+    load(&mut conn, ctx, id).await
+}
+
+pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<Vec<Order>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let mut orders = Vec::new();
+    for row in repo::orders_of(&mut conn, principal.user_id.0).await? {
+        orders.push(load(&mut conn, ctx, row.id).await?);
+    }
+    Ok(orders)
+}
+
+pub async fn my_tickets(ctx: &AppContext, principal: &Principal) -> Result<dto::TicketList, ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::tickets_of_holder(&mut conn, principal.user_id.0).await?;
+    Ok(dto::TicketList { items: tickets_dto(&mut conn, ctx, rows).await? })
+}
+
+/// A ticket: to its holder, or to the event's managers.
+pub async fn ticket(ctx: &AppContext, principal: &Principal, id: TicketId) -> Result<Ticket, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::ticket(&mut conn, id).await?.ok_or(TicketingError::NotFound("ticket"))?;
+    if row.holder_id != principal.user_id.0 {
+        let event = repo::event(&mut conn, row.event_id, false).await?.ok_or(TicketingError::NotFound("ticket"))?;
+        if !super::standing(&mut conn, Some(principal), &event).await?.sees_everything() {
+            return Err(TicketingError::NotFound("ticket").into());
+        }
+    }
+    Ok(tickets_dto(&mut conn, ctx, vec![row]).await?.remove(0))
+}

@@ -1,0 +1,130 @@
+//! The event lifecycle: its states, the transitions between them, and who may make each (the table
+//! [`TRANSITIONS`]; drawn in docs/ticketing.md). Completed is final.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Draft,
+    Published,
+    Postponed,
+    Cancelled,
+    Completed,
+}
+
+impl EventStatus {
+    pub const ALL: [Self; 5] = [Self::Draft, Self::Published, Self::Postponed, Self::Cancelled, Self::Completed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Postponed => "postponed",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether the public sees the event (search, its page, ticket sales while published).
+    pub fn is_public(self) -> bool {
+        matches!(self, Self::Published | Self::Postponed | Self::Completed)
+    }
+}
+
+/// Who asks for a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A manager of the event's organizer (the organizing user, or an organization member with
+    /// `events.manage`).
+    Organizer,
+    /// A platform admin, moderating.
+    Admin,
+    /// Backline itself (timers).
+    System,
+}
+
+use Actor::{Admin, Organizer, System};
+use EventStatus::{Cancelled, Completed, Draft, Postponed, Published};
+
+/// Every allowed transition and the actors allowed to make it. Anything else is refused.
+pub const TRANSITIONS: &[(EventStatus, EventStatus, &[Actor])] = &[
+    (Draft, Published, &[Organizer]),
+    (Draft, Cancelled, &[Organizer, Admin]),
+    (Published, Cancelled, &[Organizer, Admin]),
+    (Published, Completed, &[Organizer, Admin, System]),
+    (Published, Postponed, &[Organizer, Admin]),
+    (Postponed, Published, &[Organizer]),
+    (Postponed, Cancelled, &[Organizer, Admin]),
+    (Postponed, Draft, &[Organizer]),
+    (Cancelled, Draft, &[Organizer]),
+    (Cancelled, Published, &[Organizer]),
+];
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("an event cannot go from {} to {}", .0.as_str(), .1.as_str())]
+    NotAllowed(EventStatus, EventStatus),
+    #[error("this actor may not take an event from {} to {}", .0.as_str(), .1.as_str())]
+    WrongActor(EventStatus, EventStatus),
+}
+
+/// Checks one transition for one actor.
+pub fn check(from: EventStatus, to: EventStatus, actor: Actor) -> Result<(), TransitionError> {
+    let (_, _, actors) =
+        TRANSITIONS.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
+    if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pair_of_states_is_allowed_or_refused_as_the_product_rules_say() {
+        let allowed: &[(EventStatus, EventStatus)] = &[
+            (Draft, Published),
+            (Draft, Cancelled),
+            (Published, Cancelled),
+            (Published, Completed),
+            (Published, Postponed),
+            (Postponed, Published),
+            (Postponed, Cancelled),
+            (Postponed, Draft),
+            (Cancelled, Draft),
+            (Cancelled, Published),
+        ];
+        for from in EventStatus::ALL {
+            for to in EventStatus::ALL {
+                let by_someone = [Organizer, Admin, System].iter().any(|a| check(from, to, *a).is_ok());
+                assert_eq!(by_someone, allowed.contains(&(from, to)), "{from:?} -> {to:?}");
+            }
+        }
+        // Completed is final.
+        for to in EventStatus::ALL {
+            assert_eq!(check(Completed, to, Admin), Err(TransitionError::NotAllowed(Completed, to)));
+        }
+    }
+
+    #[test]
+    fn actors_are_checked() {
+        assert_eq!(check(Draft, Published, Admin), Err(TransitionError::WrongActor(Draft, Published)));
+        assert!(check(Published, Cancelled, Admin).is_ok());
+        assert!(check(Published, Completed, System).is_ok());
+        assert_eq!(check(Published, Cancelled, System), Err(TransitionError::WrongActor(Published, Cancelled)));
+        assert!(check(Cancelled, Published, Organizer).is_ok());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for status in EventStatus::ALL {
+            assert_eq!(EventStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(EventStatus::parse("deleted"), None);
+    }
+}
