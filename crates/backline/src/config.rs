@@ -36,6 +36,14 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Verify an event's ticket chain: every record intact, none missing. Exits non-zero if not.
+    VerifyTicketChain(VerifyChainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyChainArgs {
+    /// The event's id.
+    pub event_id: uuid::Uuid,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! The `backline` command: `serve`, `migrate`, `seed --demo`, `openapi`.
+//! The `backline` command: `serve`, `worker`, `migrate`, `seed --demo`, `openapi`, `verify-ticket-chain`.
 
 use std::process::ExitCode;
 
@@ -55,6 +55,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             result
         }
+        Command::VerifyTicketChain(args) => {
+            let database = Database::open(&cli.global).await?;
+            let result = verify_chain(&database, args.event_id).await;
+            database.close().await;
+            result
+        }
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Worker(args) => {
             let database = Database::open(&cli.global).await?;
@@ -63,6 +69,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+async fn verify_chain(database: &Database, event: uuid::Uuid) -> anyhow::Result<()> {
+    let mut conn = database.pool.acquire().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)")
+        .bind(event)
+        .fetch_one(&mut *conn)
+        .await?;
+    anyhow::ensure!(exists, "no event {event}");
+    let report = ticketing::chain::verify(&mut conn, ticketing::model::EventId(event)).await?;
+    let text = serde_json::to_string_pretty(&report)?;
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{text}\n").as_bytes())?;
+    anyhow::ensure!(
+        report.valid,
+        "the ticket chain of {event} is broken at record {}: {}",
+        report.first_invalid_seq.unwrap_or_default(),
+        report.problem.unwrap_or_default()
+    );
+    Ok(())
 }
 
 async fn seed(global: &GlobalArgs, database: &Database) -> anyhow::Result<()> {

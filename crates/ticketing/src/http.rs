@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::TicketingSettings;
 use crate::dto;
 use crate::model::{EventId, OrderId, TicketId, TierId};
-use crate::service::{checkin, events, orders, tiers};
+use crate::service::{aftersale, checkin, events, orders, tiers};
 
 /// Create an event (a draft), organized by the caller or by one of their organizations.
 #[utoipa::path(post, path = "/v1/events", tag = "ticketing", security(("bearer" = [])),
@@ -327,6 +327,144 @@ pub struct TagQuery {
     responses((status = 200, body = dto::TagList)))]
 pub async fn tags(State(ctx): State<AppContext>, Query(q): Query<TagQuery>) -> Result<Json<dto::TagList>, ApiError> {
     Ok(Json(events::tags(&ctx, q.prefix.as_deref()).await?))
+}
+
+/// Refund all or part of a ticket to its holder's wallet (the event's organizer). Refused for tiers that
+/// are not refundable, unless the event is cancelled. Send an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/tickets/{id}/refund", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = dto::RefundRequest,
+    responses((status = 201, body = dto::Refund),
+              (status = 409, description = "`already_refunded`, `not_refundable`, `event_settled`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn refund_ticket(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<TicketId>,
+    Json(req): Json<dto::RefundRequest>,
+) -> Result<Response, ApiError> {
+    let now = ctx.clock.now();
+    let route = format!("POST /v1/tickets/{id}/refund");
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
+        aftersale::refund(conn, &principal, id, &req, now).await
+    })
+    .await
+}
+
+/// Offer a ticket to someone (by email or user id); it becomes theirs when they accept, with a new code.
+#[utoipa::path(post, path = "/v1/tickets/{id}/transfers", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path)), request_body = dto::TransferRequest,
+    responses((status = 201, body = dto::Transfer),
+              (status = 409, description = "`not_transferable`, `ticket_busy`, `ticket_not_valid`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn offer_transfer(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TicketId>,
+    Json(req): Json<dto::TransferRequest>,
+) -> Result<(StatusCode, Json<dto::Transfer>), ApiError> {
+    Ok((StatusCode::CREATED, Json(aftersale::offer(&ctx, &principal, id, req).await?)))
+}
+
+/// Transfers offered to and by the caller.
+#[utoipa::path(get, path = "/v1/me/transfers", tag = "ticketing", security(("bearer" = [])),
+    responses((status = 200, body = dto::TransferList)))]
+pub async fn my_transfers(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<dto::TransferList>, ApiError> {
+    Ok(Json(aftersale::transfers(&ctx, &principal).await?))
+}
+
+/// Decide on a transfer: `accept` or `decline` (its recipient), `cancel` (its sender).
+#[utoipa::path(post, path = "/v1/transfers/{id}/{decision}", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), ("decision" = String, Path, description = "accept, decline or cancel")),
+    responses((status = 200, body = dto::Transfer),
+              (status = 409, description = "`transfer_decided`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn decide_transfer(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, decision)): Path<(uuid::Uuid, String)>,
+) -> Result<Json<dto::Transfer>, ApiError> {
+    Ok(Json(aftersale::decide(&ctx, &principal, id, &decision).await?))
+}
+
+/// List a ticket for resale, at most at its face value times the event's resale cap.
+#[utoipa::path(post, path = "/v1/tickets/{id}/listings", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path)), request_body = dto::ListingRequest,
+    responses((status = 201, body = dto::Listing),
+              (status = 409, description = "`not_resaleable`, `ticket_busy`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn list_ticket(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TicketId>,
+    Json(req): Json<dto::ListingRequest>,
+) -> Result<(StatusCode, Json<dto::Listing>), ApiError> {
+    Ok((StatusCode::CREATED, Json(aftersale::list(&ctx, &principal, id, req.price).await?)))
+}
+
+/// Withdraw a resale listing.
+#[utoipa::path(post, path = "/v1/listings/{id}/cancel", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = dto::Listing)))]
+pub async fn cancel_listing(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<dto::Listing>, ApiError> {
+    Ok(Json(aftersale::unlist(&ctx, &principal, id).await?))
+}
+
+/// Tickets of an event listed for resale, cheapest first.
+#[utoipa::path(get, path = "/v1/events/{id}/listings", tag = "ticketing", params(("id" = EventId, Path)),
+    responses((status = 200, body = dto::ListingList)))]
+pub async fn event_listings(
+    State(ctx): State<AppContext>,
+    MaybeAuthUser(principal): MaybeAuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<dto::ListingList>, ApiError> {
+    Ok(Json(aftersale::listings(&ctx, principal.as_ref(), id).await?))
+}
+
+/// Buy a listed ticket (card or wallet); it is re-issued to the buyer with a new code. Send an
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/listings/{id}/buy", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = dto::PayOrder,
+    responses((status = 201, body = dto::Ticket),
+              (status = 409, description = "`listing_closed`, `own_listing`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn buy_listing(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<Settings>>,
+    AuthUser(principal): AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<dto::PayOrder>,
+) -> Result<Response, ApiError> {
+    let now = ctx.clock.now();
+    let key = idempotency::key_from(&headers)?;
+    let route = format!("POST /v1/listings/{id}/buy");
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
+        let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref() };
+        aftersale::buy(conn, &ctx, &settings.ticketing, &settings.ledger, &principal, purchase, now).await
+    })
+    .await
+}
+
+/// Verify the event's ticket chain: every issue, transfer, resale, refund and check-in, unaltered and
+/// none missing.
+#[utoipa::path(get, path = "/v1/events/{id}/ticket-chain/verify", tag = "ticketing", params(("id" = EventId, Path)),
+    responses((status = 200, body = crate::chain::Verification)))]
+pub async fn verify_chain(
+    State(ctx): State<AppContext>,
+    MaybeAuthUser(principal): MaybeAuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<crate::chain::Verification>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    crate::service::visible_event(&mut conn, principal.as_ref(), id, false).await?;
+    Ok(Json(crate::chain::verify(&mut conn, id).await?))
 }
 
 /// What the handlers need besides the application context.

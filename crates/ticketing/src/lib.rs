@@ -3,6 +3,7 @@
 //! through the ledger: a sale moves the buyer's payment into the event's escrow account. See
 //! docs/ticketing.md.
 
+pub mod chain;
 pub mod dto;
 pub mod error;
 mod http;
@@ -23,11 +24,13 @@ use utoipa_axum::routes;
 pub struct TicketingSettings {
     /// How long an unpaid order holds its tickets.
     pub hold: chrono::Duration,
+    /// The platform's fee on a resale, in basis points of its price.
+    pub resale_fee_bps: u32,
 }
 
 impl Default for TicketingSettings {
     fn default() -> Self {
-        Self { hold: chrono::Duration::minutes(15) }
+        Self { hold: chrono::Duration::minutes(15), resale_fee_bps: 500 }
     }
 }
 
@@ -54,10 +57,20 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(http::add_staff))
         .routes(routes!(http::categories, http::add_category))
         .routes(routes!(http::tags))
+        .routes(routes!(http::refund_ticket))
+        .routes(routes!(http::offer_transfer))
+        .routes(routes!(http::my_transfers))
+        .routes(routes!(http::decide_transfer))
+        .routes(routes!(http::list_ticket))
+        .routes(routes!(http::cancel_listing))
+        .routes(routes!(http::event_listings))
+        .routes(routes!(http::buy_listing))
+        .routes(routes!(http::verify_chain))
         .layer(axum::Extension(Arc::new(http::Settings { ticketing: settings, ledger })))
 }
 
 /// Registers ticketing's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
     service::orders::register(registry);
+    service::aftersale::register(registry);
 }

@@ -651,3 +651,77 @@ pub async fn add_staff(conn: &mut PgConnection, event: EventId, user: Uuid, now:
         .await?;
     Ok(())
 }
+
+// After the sale.
+
+/// A ticket's row, locked, with what the rules after the sale need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedTicket {
+    pub id: TicketId,
+    pub event_id: EventId,
+    pub tier_id: TierId,
+    pub holder_id: Uuid,
+    pub price: i64,
+    pub refunded_amount: i64,
+    pub state: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub currency: String,
+    pub tier_name: String,
+    pub transferable: bool,
+    pub resaleable: bool,
+    pub refundable: bool,
+}
+
+pub async fn lock_ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Option<LockedTicket>> {
+    sqlx::query_as(
+        "SELECT k.id, k.event_id, k.tier_id, k.holder_id, k.price, k.refunded_amount, k.state, k.checked_in_at,
+                t.currency, t.name AS tier_name, t.transferable, t.resaleable, t.refundable
+         FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id WHERE k.id = $1 FOR UPDATE OF k",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Gives a ticket to `holder` with a fresh code; the old code is revoked for `why`.
+pub async fn reissue(
+    conn: &mut PgConnection,
+    ticket: TicketId,
+    holder: Uuid,
+    code: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE ticket_codes SET revoked_at = $2, revoked_why = $3 WHERE ticket_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(ticket)
+    .bind(now)
+    .bind(why)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)")
+        .bind(code)
+        .bind(ticket)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE tickets SET holder_id = $2, updated_at = $3 WHERE id = $1")
+        .bind(ticket)
+        .bind(holder)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the ticket has a pending transfer or an active listing (it can have one at a time).
+pub async fn ticket_busy(conn: &mut PgConnection, ticket: TicketId) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ticket_transfers WHERE ticket_id = $1 AND state = 'pending')
+             OR EXISTS (SELECT 1 FROM resale_listings WHERE ticket_id = $1 AND state = 'active')",
+    )
+    .bind(ticket)
+    .fetch_one(conn)
+    .await
+}

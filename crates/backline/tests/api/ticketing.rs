@@ -574,3 +574,291 @@ async fn check_in_is_atomic_and_refuses_with_reasons() {
     assert_eq!(attendance["checked_in"], 3);
     app.get(&format!("/v1/events/{event}/attendance")).bearer(&fan).send().await.assert_status(StatusCode::NOT_FOUND);
 }
+
+async fn wallet(app: &TestApp, user: Uuid) -> i64 {
+    balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await
+}
+
+async fn escrow(app: &TestApp, event: &str) -> i64 {
+    balance(&app.db.pool, Owner::Event(Uuid::parse_str(event).unwrap()), kinds::ESCROW).await
+}
+
+/// Buys `n` tickets by card; answers the tickets.
+async fn bought(app: &TestApp, token: &str, event: &str, tier: &str, n: i32) -> Vec<Value> {
+    let order = reserve(app, token, event, tier, n).await.value();
+    let id = order["id"].as_str().unwrap();
+    let paid = if order["state"] == "paid" { order.clone() } else { pay_card(app, token, id).await.value() };
+    paid["tickets"].as_array().unwrap().clone()
+}
+
+async fn chain_ok(app: &TestApp, event: &str) -> Value {
+    app.get(&format!("/v1/events/{event}/ticket-chain/verify")).send().await.value()
+}
+
+#[tokio::test]
+async fn refunds_move_money_back_and_cancellation_refunds_everyone() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "refund_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let (fan, fan_id, _) = signed_in(&app, "refund_fan").await;
+    let fan_id: Uuid = fan_id.parse().unwrap();
+    let tickets = bought(&app, &fan, &event, &tier, 3).await;
+    assert_eq!(escrow(&app, &event).await, 7500);
+    let refund = |token: &str, ticket: &Value, body: Value, key: &str| {
+        app.post(&format!("/v1/tickets/{}/refund", ticket["id"].as_str().unwrap()))
+            .bearer(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+
+    // Only the organizer refunds; the holder cannot refund themselves.
+    refund(&fan, &tickets[0], json!({}), "r0").await.assert_status(StatusCode::NOT_FOUND);
+    // Partial, then the rest (at its boundary), then nothing is left.
+    let part = refund(&organizer, &tickets[0], json!({"amount": 1000, "reason": "sound problems"}), "r1").await;
+    part.assert_status(StatusCode::CREATED);
+    assert_eq!(part.value()["state"], "valid");
+    refund(&organizer, &tickets[0], json!({"amount": 1501}), "r2")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let rest = refund(&organizer, &tickets[0], json!({"amount": 1500}), "r3").await.value();
+    assert_eq!((rest["state"].as_str(), rest["refunded_amount"].as_i64()), (Some("refunded"), Some(2500)));
+    refund(&organizer, &tickets[0], json!({}), "r4").await.assert_problem(StatusCode::CONFLICT, "already_refunded");
+    assert_eq!(wallet(&app, fan_id).await, 2500);
+    assert_eq!(escrow(&app, &event).await, 5000);
+    // A refunded ticket cannot be checked in.
+    let scan = app
+        .post("/v1/checkin/scan")
+        .bearer(&organizer)
+        .json(&json!({"event_id": event, "code": tickets[0]["code"]}))
+        .send()
+        .await
+        .value();
+    assert_eq!((scan["accepted"].as_bool(), scan["outcome"].as_str()), (Some(false), Some("refunded")));
+
+    // Cancelling refunds every remaining ticket by job, and tells the holders.
+    let cancelled = app
+        .post(&format!("/v1/events/{event}/status"))
+        .bearer(&organizer)
+        .json(&json!({"status": "cancelled", "reason": "the venue flooded"}))
+        .send()
+        .await;
+    cancelled.assert_status(StatusCode::OK);
+    drain_jobs(&app).await;
+    assert_eq!(escrow(&app, &event).await, 0);
+    assert_eq!(wallet(&app, fan_id).await, 7500);
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM tickets WHERE event_id = $1")
+        .bind(Uuid::parse_str(&event).unwrap())
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(states.iter().all(|s| s == "refunded"), "{states:?}");
+    let told: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'event.cancelled'")
+            .bind(fan_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(told, 1);
+    assert_eq!(chain_ok(&app, &event).await["valid"], true);
+
+    // A tier that is not refundable refuses while the event is on.
+    let (event2, tier2) = on_sale(&app, &organizer, json!({"refundable": false})).await;
+    let ticket = bought(&app, &fan, &event2, &tier2, 1).await.remove(0);
+    refund(&organizer, &ticket, json!({}), "r5").await.assert_problem(StatusCode::CONFLICT, "not_refundable");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn a_transfer_needs_both_sides_and_reissues_the_code() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "transfer_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (locked_event, locked_tier) = on_sale(&app, &organizer, json!({"price": 0, "transferable": false})).await;
+    let (alice, _, _) = signed_in(&app, "alice_fan").await;
+    let (bob, bob_id, _) = signed_in(&app, "bob_fan").await;
+    let (eve, _, _) = signed_in(&app, "eve_fan").await;
+    let ticket = bought(&app, &alice, &event, &tier, 1).await.remove(0);
+    let id = ticket["id"].as_str().unwrap();
+    let old_code = ticket["code"].as_str().unwrap().to_owned();
+    let offer = |token: &str, ticket: &str, body: Value| {
+        app.post(&format!("/v1/tickets/{ticket}/transfers")).bearer(token).json(&body).send()
+    };
+
+    let locked = bought(&app, &alice, &locked_event, &locked_tier, 1).await.remove(0);
+    offer(&alice, locked["id"].as_str().unwrap(), json!({"to_email": "bob_fan@example.com"}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_transferable");
+    offer(&bob, id, json!({"to_email": "eve_fan@example.com"})).await.assert_status(StatusCode::NOT_FOUND);
+    offer(&alice, id, json!({"to_email": "alice_fan@example.com"}))
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+
+    let transfer = offer(&alice, id, json!({"to_email": "Bob_Fan@example.com"})).await;
+    transfer.assert_status(StatusCode::CREATED);
+    let transfer = transfer.value()["id"].as_str().unwrap().to_owned();
+    offer(&alice, id, json!({"to_user_id": bob_id})).await.assert_problem(StatusCode::CONFLICT, "ticket_busy");
+    // Only the recipient accepts; the ticket is still Alice's until then.
+    app.post(&format!("/v1/transfers/{transfer}/accept"))
+        .bearer(&eve)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/v1/tickets/{id}")).bearer(&alice).send().await.value()["code"], old_code.as_str());
+    let incoming = app.get("/v1/me/transfers").bearer(&bob).send().await.value();
+    assert_eq!(incoming["incoming"][0]["id"], transfer.as_str());
+    let accepted = app.post(&format!("/v1/transfers/{transfer}/accept")).bearer(&bob).send().await;
+    accepted.assert_status(StatusCode::OK);
+    assert_eq!(accepted.value()["state"], "accepted");
+    app.post(&format!("/v1/transfers/{transfer}/accept"))
+        .bearer(&bob)
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "transfer_decided");
+
+    // Bob holds it with a new code; Alice no longer sees it; the old code is revoked at the door.
+    let now_bobs = app.get(&format!("/v1/tickets/{id}")).bearer(&bob).send().await.value();
+    assert_ne!(now_bobs["code"], old_code.as_str());
+    app.get(&format!("/v1/tickets/{id}")).bearer(&alice).send().await.assert_status(StatusCode::NOT_FOUND);
+    let scan = |code: &str| {
+        app.post("/v1/checkin/scan").bearer(&organizer).json(&json!({"event_id": event, "code": code})).send()
+    };
+    assert_eq!(scan(&old_code).await.value()["outcome"], "revoked");
+    assert_eq!(scan(now_bobs["code"].as_str().unwrap()).await.value()["outcome"], "checked_in");
+    // A used ticket cannot be passed on.
+    offer(&bob, id, json!({"to_email": "eve_fan@example.com"}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "ticket_not_valid");
+
+    // Declining and withdrawing leave the ticket where it was.
+    let second = bought(&app, &alice, &event, &tier, 1).await.remove(0);
+    let second_id = second["id"].as_str().unwrap();
+    let declined = offer(&alice, second_id, json!({"to_user_id": bob_id})).await.value();
+    app.post(&format!("/v1/transfers/{}/decline", declined["id"].as_str().unwrap()))
+        .bearer(&bob)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let withdrawn = offer(&alice, second_id, json!({"to_user_id": bob_id})).await.value();
+    app.post(&format!("/v1/transfers/{}/cancel", withdrawn["id"].as_str().unwrap()))
+        .bearer(&alice)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/v1/tickets/{second_id}")).bearer(&alice).send().await.value()["code"],
+        second["code"]
+    );
+    let history = app.get("/v1/me/transfers").bearer(&alice).send().await.value();
+    let states: Vec<&str> =
+        history["outgoing"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, vec!["cancelled", "declined", "accepted"]);
+    assert_eq!(chain_ok(&app, &event).await["valid"], true);
+}
+
+#[tokio::test]
+async fn resale_is_capped_pays_the_seller_less_the_fee_and_reissues_the_ticket() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "resale_organizer").await;
+    let event = draft(&app, &organizer, json!({"resale_cap_bps": 12000})).await;
+    let tier =
+        add_tier(&app, &organizer, &event, json!({"name": "GA", "price": 2500, "currency": "EUR", "quantity": 10}))
+            .await;
+    set_status(&app, &organizer, &event, "published").await.assert_status(StatusCode::OK);
+    let (seller, seller_id, _) = signed_in(&app, "resale_seller").await;
+    let (buyer, buyer_id, _) = signed_in(&app, "resale_buyer").await;
+    let (seller_id, buyer_id): (Uuid, Uuid) = (seller_id.parse().unwrap(), buyer_id.parse().unwrap());
+    let ticket = bought(&app, &seller, &event, &tier, 1).await.remove(0);
+    let id = ticket["id"].as_str().unwrap();
+    let list = |price: i64| {
+        app.post(&format!("/v1/tickets/{id}/listings")).bearer(&seller).json(&json!({"price": price})).send()
+    };
+
+    // The cap: 120% of 25.00 is 30.00; one cent more is refused.
+    let above = list(3001).await;
+    above.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(above.value()["errors"][0]["code"], "above_cap");
+    let listing = list(3000).await;
+    listing.assert_status(StatusCode::CREATED);
+    let listing = listing.value()["id"].as_str().unwrap().to_owned();
+    let public = app.get(&format!("/v1/events/{event}/listings")).send().await.value();
+    assert_eq!(public["items"][0]["price"], 3000);
+    app.post(&format!("/v1/tickets/{id}/transfers"))
+        .bearer(&seller)
+        .json(&json!({"to_user_id": buyer_id}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "ticket_busy");
+
+    let buy = |token: &str, key: &str| {
+        app.post(&format!("/v1/listings/{listing}/buy"))
+            .bearer(token)
+            .header("idempotency-key", key)
+            .json(&json!({"card_number": "4242424242424242"}))
+            .send()
+    };
+    buy(&seller, "own").await.assert_problem(StatusCode::CONFLICT, "own_listing");
+    let bought_ticket = buy(&buyer, "buy-1").await;
+    bought_ticket.assert_status(StatusCode::CREATED);
+    let bought_ticket = bought_ticket.value();
+    assert_eq!(bought_ticket["holder_id"], buyer_id.to_string());
+    assert_ne!(bought_ticket["code"], ticket["code"]);
+    assert_eq!(buy(&buyer, "buy-1").await.header("idempotent-replayed"), Some("true"));
+    let (other, _, _) = signed_in(&app, "late_buyer").await;
+    buy(&other, "buy-2").await.assert_problem(StatusCode::CONFLICT, "listing_closed");
+
+    // Money: the buyer paid 30.00; the seller's pending earnings got it less 5% (1.50); the platform
+    // kept the fee; the event's escrow still holds the original sale only.
+    assert_eq!(wallet(&app, buyer_id).await, 0);
+    assert_eq!(balance(&app.db.pool, Owner::User(seller_id), kinds::PENDING).await, 2850);
+    assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::FEES).await, 150);
+    assert_eq!(escrow(&app, &event).await, 2500);
+    let scan = |code: &Value| {
+        app.post("/v1/checkin/scan").bearer(&organizer).json(&json!({"event_id": event, "code": code})).send()
+    };
+    assert_eq!(scan(&ticket["code"]).await.value()["outcome"], "revoked");
+    assert_eq!(scan(&bought_ticket["code"]).await.value()["outcome"], "checked_in");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn the_ticket_chain_detects_an_altered_or_removed_record() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "chain_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (fan, _, _) = signed_in(&app, "chain_fan").await;
+    let tickets = bought(&app, &fan, &event, &tier, 3).await;
+    app.post("/v1/checkin/scan")
+        .bearer(&organizer)
+        .json(&json!({"event_id": event, "code": tickets[0]["code"]}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let intact = chain_ok(&app, &event).await;
+    assert_eq!((intact["valid"].as_bool(), intact["records"].as_i64()), (Some(true), Some(4)));
+    let event_id = Uuid::parse_str(&event).unwrap();
+
+    // Someone with database access rewrites who held ticket 2.
+    sqlx::query("UPDATE ticket_chain SET data = jsonb_set(data, '{holder}', '\"00000000-0000-0000-0000-000000000000\"') WHERE event_id = $1 AND seq = 2")
+        .bind(event_id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let altered = chain_ok(&app, &event).await;
+    assert_eq!((altered["valid"].as_bool(), altered["first_invalid_seq"].as_i64()), (Some(false), Some(2)));
+
+    // Put it back, then remove the last record (the check-in): the event's head still knows it.
+    sqlx::query("UPDATE ticket_chain SET data = jsonb_set(data, '{holder}', to_jsonb((SELECT holder_id FROM tickets WHERE id = ticket_chain.ticket_id)::text)) WHERE event_id = $1 AND seq = 2")
+        .bind(event_id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(chain_ok(&app, &event).await["valid"], true);
+    sqlx::query("DELETE FROM ticket_chain WHERE event_id = $1 AND seq = 4")
+        .bind(event_id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let truncated = chain_ok(&app, &event).await;
+    assert_eq!((truncated["valid"].as_bool(), truncated["first_invalid_seq"].as_i64()), (Some(false), Some(4)));
+}

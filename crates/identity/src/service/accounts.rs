@@ -828,3 +828,19 @@ pub async fn create_verified_user(
 pub async fn is_active_user(conn: &mut PgConnection, user: UserId) -> sqlx::Result<bool> {
     Ok(repo::user_by_id(conn, user).await?.is_some_and(|u| u.status == UserStatus::Active))
 }
+
+/// For other domains: an active user's email address.
+pub async fn active_user_email(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Option<String>> {
+    Ok(repo::user_by_id(conn, user).await?.filter(|u| u.status == UserStatus::Active).map(|u| u.email))
+}
+
+/// For other domains: the active user with this email address, if any.
+pub async fn active_user_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<UserId>> {
+    let found = repo::user_by_login(conn, email).await?;
+    Ok(found.filter(|u| u.status == UserStatus::Active && u.email.eq_ignore_ascii_case(email)).map(|u| u.id))
+}
+
+/// For other domains: how a user is shown to others.
+pub async fn display_name(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Option<String>> {
+    Ok(repo::user_by_id(conn, user).await?.map(|u| u.display_name))
+}

@@ -12,7 +12,7 @@ use crate::dto::{Attendance, BatchResult, OfflineScan, Scan, ScanResult};
 use crate::error::TicketingError;
 use crate::model::EventId;
 use crate::repo::{self, EventRow};
-use crate::signing;
+use crate::{chain, signing};
 
 /// Most scans in one upload.
 pub const MAX_BATCH: usize = 5_000;
@@ -87,6 +87,7 @@ async fn scan_one(
             "already_checked_in"
         } else {
             answer.accepted = true;
+            chain::append(conn, event.id, found.ticket_id, chain::Action::Checkin, json!({"by": by}), time).await?;
             "checked_in"
         }
     } else {

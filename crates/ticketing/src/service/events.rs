@@ -320,6 +320,15 @@ pub async fn change_status(
     row.status = to.as_str().to_owned();
     row.updated_at = now;
     repo::update_event(&mut tx, &row).await?;
+    match to {
+        EventStatus::Cancelled => {
+            super::aftersale::on_cancelled(&mut tx, &row, req.reason.as_deref(), now).await?;
+        }
+        EventStatus::Postponed => {
+            super::aftersale::notify_holders(&mut tx, &row, "event.postponed", req.reason.as_deref(), now).await?;
+        }
+        _ => {}
+    }
     platform::audit::Entry::new(principal.actor(), "event.status", "event", id.0)
         .before(json!({"status": from}))
         .after(json!({"status": to, "reason": req.reason}))

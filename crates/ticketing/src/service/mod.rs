@@ -1,6 +1,7 @@
 //! Ticketing's business rules. Each area owns its transactions; this module holds who may do what
 //! with an event.
 
+pub mod aftersale;
 pub mod checkin;
 pub mod events;
 pub mod orders;

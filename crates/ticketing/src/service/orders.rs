@@ -21,8 +21,8 @@ use crate::dto::{self, NewOrder, Order, OrderItem, PayOrder, Ticket};
 use crate::error::TicketingError;
 use crate::model::{EventId, OrderId, TicketId};
 use crate::repo::{self, OrderRow, TicketRow};
-use crate::signing;
 use crate::state::EventStatus;
+use crate::{chain, signing};
 
 /// Expires an unpaid order when its hold ends.
 pub const EXPIRE: JobKind = JobKind::new("ticketing.order.expire").max_attempts(10);
@@ -176,43 +176,15 @@ pub async fn pay(
         state => return Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
     }
     let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
-    let source = req.source.as_deref().unwrap_or("card");
-    let payment = match source {
-        "wallet" => None,
-        "card" => {
-            let request = ledger::payments::PaymentRequest {
-                amount: order.amount,
-                currency: order.currency.clone(),
-                provider: req.provider.clone(),
-                card_number: req.card_number.clone(),
-                payment_method: req.payment_method.clone(),
-                capture: None,
-                description: format!("Tickets, order {}", order.id),
-            };
-            let intent = ledger::payments::create(conn, principal, &request, ledger_settings, retry_key, now).await?;
-            match intent.state.as_str() {
-                "captured" => Some(intent.id),
-                "failed" => {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::PAYMENT_REQUIRED,
-                        "payment_failed",
-                        format!(
-                            "The payment failed ({}); the tickets stay reserved until the order expires.",
-                            intent.failure_reason.as_deref().unwrap_or("declined")
-                        ),
-                    ));
-                }
-                _ => {
-                    return Err(ApiError::conflict(
-                        "payment_pending",
-                        "The payment needs the customer's action first; pay again once it has gone through \
-                         (its money will be in your wallet: use \"source\": \"wallet\").",
-                    ));
-                }
-            }
-        }
-        _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be card or wallet")),
+    let charge = Charge {
+        amount: order.amount,
+        currency: &currency,
+        how: req,
+        retry_key,
+        description: format!("Tickets, order {}", order.id),
     };
+    let payment = fund_wallet(conn, ledger_settings, principal, charge, now).await?;
+    let source = req.source.as_deref().unwrap_or("card");
     // The buyer's wallet (just credited by the card payment, or their own balance) pays the event's escrow.
     let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
     let escrow = ledger::service::account(conn, Owner::Event(order.event_id.0), kinds::ESCROW, &currency, now).await?;
@@ -235,6 +207,61 @@ pub async fn pay(
     load(conn, ctx, order.id).await
 }
 
+/// Money a buyer is about to spend, and how they pay it.
+pub(crate) struct Charge<'a> {
+    pub amount: i64,
+    pub currency: &'a Currency,
+    pub how: &'a PayOrder,
+    pub retry_key: Option<&'a str>,
+    pub description: String,
+}
+
+/// Makes sure the buyer's wallet holds `amount` for what they buy next: a card payment (through the
+/// ledger's providers) credits it, or the wallet's own balance is used (the purchase's transfer then
+/// fails with `insufficient_funds` if it is short). Answers the card payment's id.
+pub(crate) async fn fund_wallet(
+    conn: &mut PgConnection,
+    ledger_settings: &ledger::LedgerSettings,
+    principal: &Principal,
+    charge: Charge<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    match charge.how.source.as_deref().unwrap_or("card") {
+        "wallet" => Ok(None),
+        "card" if charge.amount == 0 => Ok(None),
+        "card" => {
+            let request = ledger::payments::PaymentRequest {
+                amount: charge.amount,
+                currency: charge.currency.as_str().to_owned(),
+                provider: charge.how.provider.clone(),
+                card_number: charge.how.card_number.clone(),
+                payment_method: charge.how.payment_method.clone(),
+                capture: None,
+                description: charge.description,
+            };
+            let intent =
+                ledger::payments::create(conn, principal, &request, ledger_settings, charge.retry_key, now).await?;
+            match intent.state.as_str() {
+                "captured" => Ok(Some(intent.id)),
+                "failed" => Err(ApiError::new(
+                    axum::http::StatusCode::PAYMENT_REQUIRED,
+                    "payment_failed",
+                    format!(
+                        "The payment failed ({}); nothing was bought.",
+                        intent.failure_reason.as_deref().unwrap_or("declined")
+                    ),
+                )),
+                _ => Err(ApiError::conflict(
+                    "payment_pending",
+                    "The payment needs the customer's action first; once it has gone through its money is in \
+                     your wallet: pay again with \"source\": \"wallet\".",
+                )),
+            }
+        }
+        _ => Err(ApiError::invalid_field("source", "invalid_value", "must be card or wallet")),
+    }
+}
+
 /// Turns the order's held tickets into sold, issued tickets.
 async fn fulfil(
     conn: &mut PgConnection,
@@ -246,8 +273,10 @@ async fn fulfil(
     for item in repo::order_items(conn, order.id).await? {
         repo::settle_hold(conn, item.tier_id, item.quantity, true).await?;
         for _ in 0..item.quantity {
-            repo::insert_ticket(conn, TicketId::new(), order, item.tier_id, item.unit_price, &signing::new_code(), now)
-                .await?;
+            let (id, code) = (TicketId::new(), signing::new_code());
+            repo::insert_ticket(conn, id, order, item.tier_id, item.unit_price, &code, now).await?;
+            let data = json!({"holder": order.buyer_id, "code_sha256": chain::code_hash(&code), "order": order.id, "price": item.unit_price});
+            chain::append(conn, order.event_id, id, chain::Action::Issue, data, now).await?;
         }
     }
     repo::set_order_state(conn, order.id, "paid", payment, entry, now).await?;
