@@ -279,7 +279,8 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    assert_eq!((paid, failed, pending), (1, 1, 79_500));
+    // Pending: the ledger's demo earnings (795.00) and a resale (27.50 less the 5% fee, 1.38, half-even).
+    assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612));
     let drift: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
     )
@@ -287,6 +288,41 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     .await
     .unwrap();
     assert_eq!(drift, 0);
+    // Demo tickets: two published events and a draft, sales, a check-in, a transfer and a resale, and
+    // every event's ticket chain verifies from the command line.
+    let (published, drafts, tickets, checked_in, transfers, resales): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE status = 'published'), (SELECT count(*) FROM events WHERE status = 'draft'),
+                (SELECT count(*) FROM tickets), (SELECT count(*) FROM tickets WHERE checked_in_at IS NOT NULL),
+                (SELECT count(*) FROM ticket_transfers WHERE state = 'accepted'),
+                (SELECT count(*) FROM resale_listings WHERE state = 'sold')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((published, drafts, tickets, checked_in, transfers, resales), (2, 1, 6, 1, 1, 1));
+    let events: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM events WHERE status = 'published'").fetch_all(&db.pool).await.unwrap();
+    for event in events {
+        let output = backline(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["verify-ticket-chain", &event.to_string()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("\"valid\": true"));
+    }
+    sqlx::query("UPDATE ticket_chain SET action = 'refund' WHERE seq = 1").execute(&db.pool).await.unwrap();
+    let event: uuid::Uuid = sqlx::query_scalar("SELECT event_id FROM ticket_chain WHERE seq = 1 LIMIT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let output = backline(dir.path())
+        .env("DATABASE_URL", &url)
+        .args(["verify-ticket-chain", &event.to_string()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "an altered chain fails");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken at record 1"));
     assert!(!dir.path().join("pgdata").exists(), "no embedded cluster may be created with DATABASE_URL");
 }
 

@@ -146,7 +146,7 @@ pub async fn reserve(
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        orders::reserve(conn, &ctx, &settings.ticketing, &principal, id, &req, now).await
+        orders::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await
     })
     .await
 }
@@ -174,7 +174,7 @@ pub async fn pay(
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
         let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref() };
-        orders::pay(conn, &ctx, &settings.ledger, &principal, payment, now).await
+        orders::pay(conn, &ctx.secrets, &settings.ledger, &principal, payment, now).await
     })
     .await
 }
@@ -448,7 +448,7 @@ pub async fn buy_listing(
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
         let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref() };
-        aftersale::buy(conn, &ctx, &settings.ticketing, &settings.ledger, &principal, purchase, now).await
+        aftersale::buy(conn, &ctx.secrets, &settings.ticketing, &settings.ledger, &principal, purchase, now).await
     })
     .await
 }

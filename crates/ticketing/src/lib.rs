@@ -4,6 +4,7 @@
 //! docs/ticketing.md.
 
 pub mod chain;
+pub mod demo;
 pub mod dto;
 pub mod error;
 mod http;

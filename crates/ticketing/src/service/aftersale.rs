@@ -537,7 +537,7 @@ pub struct Purchase<'a> {
 /// earnings get it less the platform's fee, and the ticket is re-issued to the buyer with a new code.
 pub async fn buy(
     conn: &mut PgConnection,
-    ctx: &AppContext,
+    secrets: &platform::crypto::SecretBox,
     settings: &TicketingSettings,
     ledger_settings: &ledger::LedgerSettings,
     principal: &Principal,
@@ -641,5 +641,5 @@ pub async fn buy(
         .record(conn, now)
         .await?;
     let row = repo::ticket(conn, ticket_id).await?.ok_or(TicketingError::NotFound("ticket"))?;
-    Ok(super::orders::tickets_dto(conn, ctx, vec![row]).await?.remove(0))
+    Ok(super::orders::tickets_dto(conn, secrets, vec![row]).await?.remove(0))
 }

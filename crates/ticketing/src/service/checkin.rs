@@ -38,7 +38,7 @@ fn result(outcome: &str, code: &str) -> ScanResult {
 }
 
 /// One scan, at `at`, in the caller's transaction.
-async fn scan_one(
+pub(crate) async fn scan_one(
     conn: &mut PgConnection,
     event: &EventRow,
     by: uuid::Uuid,

@@ -451,8 +451,8 @@ pub async fn checkin_key(
 }
 
 /// The event's private signing key.
-pub(crate) fn signing_key(ctx: &AppContext, row: &EventRow) -> Result<[u8; 32], ApiError> {
-    let bytes = ctx.secrets.open(&row.signing_key_sealed).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+pub(crate) fn signing_key(secrets: &platform::crypto::SecretBox, row: &EventRow) -> Result<[u8; 32], ApiError> {
+    let bytes = secrets.open(&row.signing_key_sealed).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     bytes.try_into().map_err(|_| ApiError::internal(anyhow::anyhow!("an event key is not 32 bytes")))
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use identity::auth::Principal;
 use identity::authz::{self, Target};
 use ledger::model::{Currency, Owner, kinds};
+use platform::crypto::SecretBox;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
 use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
@@ -34,7 +35,7 @@ const MAX_ITEMS: usize = 20;
 /// A free order is issued at once.
 pub async fn reserve(
     conn: &mut PgConnection,
-    ctx: &AppContext,
+    secrets: &SecretBox,
     settings: &TicketingSettings,
     principal: &Principal,
     event_id: EventId,
@@ -143,7 +144,7 @@ pub async fn reserve(
             .unique(format!("order:{}", order.id));
         jobs::enqueue(conn, job, now).await?;
     }
-    load(conn, ctx, order.id).await
+    load(conn, secrets, order.id).await
 }
 
 /// Pays a pending order and issues its tickets, in the caller's transaction.
@@ -157,7 +158,7 @@ pub struct Payment<'a> {
 
 pub async fn pay(
     conn: &mut PgConnection,
-    ctx: &AppContext,
+    secrets: &SecretBox,
     ledger_settings: &ledger::LedgerSettings,
     principal: &Principal,
     payment: Payment<'_>,
@@ -204,7 +205,7 @@ pub async fn pay(
         .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
         .record(conn, now)
         .await?;
-    load(conn, ctx, order.id).await
+    load(conn, secrets, order.id).await
 }
 
 /// Money a buyer is about to spend, and how they pay it.
@@ -305,7 +306,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: OrderId) -> Res
     release(&mut tx, &order, "cancelled", now).await?;
     jobs::cancel_unique(&mut tx, &format!("order:{id}"), now).await?;
     platform::audit::Entry::new(principal.actor(), "order.cancel", "order", id.0).record(&mut tx, now).await?;
-    let order = load(&mut tx, ctx, id).await?;
+    let order = load(&mut tx, &ctx.secrets, id).await?;
     tx.commit().await?;
     Ok(order)
 }
@@ -358,11 +359,11 @@ pub fn register(registry: &mut Registry) {
 }
 
 /// An order with its items and tickets.
-pub(crate) async fn load(conn: &mut PgConnection, ctx: &AppContext, id: OrderId) -> Result<Order, ApiError> {
+pub(crate) async fn load(conn: &mut PgConnection, secrets: &SecretBox, id: OrderId) -> Result<Order, ApiError> {
     let order = repo::order(conn, id, false).await?.ok_or(TicketingError::NotFound("order"))?;
     let items = repo::order_items(conn, id).await?;
     let rows = repo::tickets_of_order(conn, id).await?;
-    let tickets = tickets_dto(conn, ctx, rows).await?;
+    let tickets = tickets_dto(conn, secrets, rows).await?;
     Ok(Order {
         id: order.id,
         event_id: order.event_id,
@@ -381,7 +382,7 @@ pub(crate) async fn load(conn: &mut PgConnection, ctx: &AppContext, id: OrderId)
 /// Tickets with their signed payloads (each event's key opened once).
 pub(crate) async fn tickets_dto(
     conn: &mut PgConnection,
-    ctx: &AppContext,
+    secrets: &SecretBox,
     rows: Vec<TicketRow>,
 ) -> Result<Vec<Ticket>, ApiError> {
     let mut keys: std::collections::HashMap<EventId, [u8; 32]> = std::collections::HashMap::new();
@@ -391,7 +392,7 @@ pub(crate) async fn tickets_dto(
             Some(key) => *key,
             None => {
                 let event = repo::event(conn, row.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
-                let key = super::events::signing_key(ctx, &event)?;
+                let key = super::events::signing_key(secrets, &event)?;
                 keys.insert(row.event_id, key);
                 key
             }
@@ -421,14 +422,14 @@ pub async fn get(ctx: &AppContext, principal: &Principal, id: OrderId) -> Result
     if order.buyer_id != principal.user_id.0 && !principal.has_role("admin") {
         return Err(TicketingError::NotFound("order").into());
     }
-    load(&mut conn, ctx, id).await
+    load(&mut conn, &ctx.secrets, id).await
 }
 
 pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<Vec<Order>, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let mut orders = Vec::new();
     for row in repo::orders_of(&mut conn, principal.user_id.0).await? {
-        orders.push(load(&mut conn, ctx, row.id).await?);
+        orders.push(load(&mut conn, &ctx.secrets, row.id).await?);
     }
     Ok(orders)
 }
@@ -437,7 +438,7 @@ pub async fn my_tickets(ctx: &AppContext, principal: &Principal) -> Result<dto::
     authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
     let mut conn = ctx.db.acquire().await?;
     let rows = repo::tickets_of_holder(&mut conn, principal.user_id.0).await?;
-    Ok(dto::TicketList { items: tickets_dto(&mut conn, ctx, rows).await? })
+    Ok(dto::TicketList { items: tickets_dto(&mut conn, &ctx.secrets, rows).await? })
 }
 
 /// A ticket: to its holder, or to the event's managers.
@@ -450,5 +451,5 @@ pub async fn ticket(ctx: &AppContext, principal: &Principal, id: TicketId) -> Re
             return Err(TicketingError::NotFound("ticket").into());
         }
     }
-    Ok(tickets_dto(&mut conn, ctx, vec![row]).await?.remove(0))
+    Ok(tickets_dto(&mut conn, &ctx.secrets, vec![row]).await?.remove(0))
 }
