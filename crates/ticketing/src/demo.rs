@@ -204,7 +204,8 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         let buy =
             async |conn: &mut PgConnection, buyer: Uuid, event: usize, tier: usize, quantity: i32, pay: &PayOrder| {
                 let (row, tiers) = &events[event];
-                let req = NewOrder { items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }] };
+                let req =
+                    NewOrder { items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }], attribution: None };
                 let who = principal(buyer);
                 let order = orders::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)
                     .await

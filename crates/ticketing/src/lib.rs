@@ -67,6 +67,9 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(http::event_listings))
         .routes(routes!(http::buy_listing))
         .routes(routes!(http::verify_chain))
+        .routes(routes!(http::splits, http::set_splits))
+        .routes(routes!(http::add_attribution_link, http::attributions))
+        .routes(routes!(http::decide_attribution))
         .layer(axum::Extension(Arc::new(http::Settings { ticketing: settings, ledger })))
 }
 
@@ -74,4 +77,5 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
 pub fn register(registry: &mut platform::jobs::Registry) {
     service::orders::register(registry);
     service::aftersale::register(registry);
+    service::settlement::register(registry);
 }

@@ -428,15 +428,16 @@ pub struct OrderRow {
     pub payment_id: Option<Uuid>,
     pub paid_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub attribution_link_id: Option<Uuid>,
 }
 
 const ORDER_COLUMNS: &str =
-    "id, event_id, buyer_id, state, amount, currency, expires_at, payment_id, paid_at, created_at";
+    "id, event_id, buyer_id, state, amount, currency, expires_at, payment_id, paid_at, created_at, attribution_link_id";
 
 pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderItem]) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at, attribution_link_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(o.id)
     .bind(o.event_id)
@@ -446,6 +447,7 @@ pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderI
     .bind(&o.currency)
     .bind(o.expires_at)
     .bind(o.created_at)
+    .bind(o.attribution_link_id)
     .execute(&mut *conn)
     .await?;
     for item in items {

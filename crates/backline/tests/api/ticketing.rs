@@ -862,3 +862,120 @@ async fn the_ticket_chain_detects_an_altered_or_removed_record() {
     let truncated = chain_ok(&app, &event).await;
     assert_eq!((truncated["valid"].as_bool(), truncated["first_invalid_seq"].as_i64()), (Some(false), Some(4)));
 }
+
+#[tokio::test]
+async fn settlement_pays_attributions_then_splits_by_largest_remainder() {
+    let app = app().await;
+    let (organizer, organizer_id, _) = signed_in(&app, "settle_organizer").await;
+    let venue_org = crate::support::create_org(&app, &organizer, "settle-venue").await;
+    let (_, creator_id, _) = signed_in(&app, "settle_creator").await;
+    let (fan, _, _) = signed_in(&app, "settle_fan").await;
+    let (other_fan, _, _) = signed_in(&app, "settle_fan_two").await;
+    let event = draft(&app, &organizer, json!({})).await;
+    let tier =
+        add_tier(&app, &organizer, &event, json!({"name": "GA", "price": 3333, "currency": "EUR", "quantity": 10}))
+            .await;
+    let put_splits = |items: Value| {
+        app.put(&format!("/v1/events/{event}/splits")).bearer(&organizer).json(&json!({"items": items})).send()
+    };
+
+    // Defaults until set; shares must sum to exactly 10,000 (the database checks it too).
+    let defaults = app.get(&format!("/v1/events/{event}/splits")).bearer(&organizer).send().await.value();
+    assert_eq!(defaults["defaults"], true);
+    assert_eq!(
+        defaults["items"].as_array().unwrap().iter().map(|s| s["bps"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![7000, 2000, 1000]
+    );
+    let short =
+        put_splits(json!([{"role": "artist", "recipient_type": "user", "recipient_id": organizer_id, "bps": 9999}]))
+            .await;
+    assert_eq!(short.value()["errors"][0]["code"], "sum_not_whole");
+    let mut tx = app.db.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO event_splits (event_id, position, role, recipient_type, bps) VALUES ($1, 0, 'platform', 'platform', 9999)")
+        .bind(Uuid::parse_str(&event).unwrap())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(tx.commit().await.is_err(), "the database refuses splits that do not sum to 10,000");
+    put_splits(json!([
+        {"role": "artist", "recipient_type": "user", "recipient_id": organizer_id, "bps": 3333},
+        {"role": "venue", "recipient_type": "organization", "recipient_id": venue_org, "bps": 3333},
+        {"role": "platform", "recipient_type": "platform", "bps": 3334},
+    ]))
+    .await
+    .assert_status(StatusCode::OK);
+    set_status(&app, &organizer, &event, "published").await.assert_status(StatusCode::OK);
+
+    // A creator's link: 10% of each attributed order's net.
+    let link = app
+        .post(&format!("/v1/events/{event}/attribution-links"))
+        .bearer(&organizer)
+        .json(&json!({"partner_id": creator_id, "kind": "creator", "share_type": "percent", "share_value": 1000, "code": "cara-10"}))
+        .send()
+        .await;
+    link.assert_status(StatusCode::CREATED);
+    let attributed = app
+        .post(&format!("/v1/events/{event}/orders"))
+        .bearer(&fan)
+        .json(&json!({"items": [{"tier_id": tier, "quantity": 2}], "attribution": "cara-10"}))
+        .send()
+        .await
+        .value();
+    let attributed_id = attributed["id"].as_str().unwrap().to_owned();
+    pay_card(&app, &fan, &attributed_id).await.assert_status(StatusCode::CREATED);
+    let plain = bought(&app, &other_fan, &event, &tier, 1).await;
+    // Frozen at the first sale.
+    put_splits(json!([{"role": "platform", "recipient_type": "platform", "bps": 10000}]))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "splits_frozen");
+    app.post(&format!("/v1/events/{event}/orders"))
+        .bearer(&fan)
+        .json(&json!({"items": [{"tier_id": tier, "quantity": 1}], "attribution": "nope"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // A partial refund lowers what is settled.
+    app.post(&format!("/v1/tickets/{}/refund", plain[0]["id"].as_str().unwrap()))
+        .bearer(&organizer)
+        .json(&json!({"amount": 1000}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.post(&format!("/v1/attributions/{attributed_id}/decision"))
+        .bearer(&organizer)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(escrow(&app, &event).await, 3 * 3333 - 1000);
+
+    // The event ends and completes; the settlement job pays everyone.
+    app.clock.advance(Duration::days(31));
+    let organizer = token_of(&app, "settle_organizer").await;
+    set_status(&app, &organizer, &event, "completed").await.assert_status(StatusCode::OK);
+    drain_jobs(&app).await;
+    // 8,999 in escrow: the creator gets 10% of 6,666 = 666.6 -> 667 (half-even); 8,332 is split
+    // 3333/3333/3334 bps: 2777.06, 2777.06, 2777.89 -> floors 2777 each, the left-over unit to the
+    // largest remainder (the platform): 2777 + 2777 + 2778 = 8,332.
+    let pending = |owner| balance(&app.db.pool, owner, kinds::PENDING);
+    assert_eq!(pending(Owner::User(creator_id.parse().unwrap())).await, 667);
+    assert_eq!(pending(Owner::User(organizer_id.parse().unwrap())).await, 2777);
+    assert_eq!(pending(Owner::Organization(venue_org.parse().unwrap())).await, 2777);
+    assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::REVENUE).await, 2778);
+    assert_eq!(escrow(&app, &event).await, 0);
+    let list = app.get(&format!("/v1/events/{event}/attribution-links")).bearer(&organizer).send().await.value();
+    assert_eq!(
+        (list["attributions"][0]["state"].as_str(), list["attributions"][0]["amount"].as_i64()),
+        (Some("paid"), Some(667))
+    );
+    // Settled once, and nothing is refunded afterwards.
+    drain_jobs(&app).await;
+    assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::REVENUE).await, 2778);
+    app.post(&format!("/v1/tickets/{}/refund", plain[0]["id"].as_str().unwrap()))
+        .bearer(&organizer)
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "event_settled");
+    audit(&app.db.pool).await;
+}

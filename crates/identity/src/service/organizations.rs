@@ -96,6 +96,11 @@ pub async fn require_permission(
     require(principal, permission, &access)
 }
 
+/// For other domains: whether the organization exists.
+pub async fn exists(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<bool> {
+    Ok(repo::org(conn, org).await?.is_some())
+}
+
 /// For other domains: the caller's membership in `org` (its role and what that role grants there), without
 /// the reach of global roles. A non-member gets no role and no permissions.
 pub async fn membership(conn: &mut PgConnection, principal: &Principal, org: OrgId) -> Result<OrgAccess, ApiError> {

@@ -324,6 +324,7 @@ pub async fn change_status(
         EventStatus::Cancelled => {
             super::aftersale::on_cancelled(&mut tx, &row, req.reason.as_deref(), now).await?;
         }
+        EventStatus::Completed => super::settlement::queue(&mut tx, id, now).await?,
         EventStatus::Postponed => {
             super::aftersale::notify_holders(&mut tx, &row, "event.postponed", req.reason.as_deref(), now).await?;
         }

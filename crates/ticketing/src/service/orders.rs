@@ -110,6 +110,16 @@ pub async fn reserve(
             unit_price: tier.price,
         });
     }
+    let attribution_link_id = match req.attribution.as_deref() {
+        Some(code) => {
+            let link = super::settlement::link_for(conn, event_id, code).await?;
+            if link.is_none() {
+                errors.push(FieldError::new("attribution", "unknown_code", "is not an attribution code of this event"));
+            }
+            link
+        }
+        None => None,
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -130,6 +140,7 @@ pub async fn reserve(
         payment_id: None,
         paid_at: None,
         created_at: now,
+        attribution_link_id,
     };
     repo::insert_order(conn, &order, &lines).await?;
     platform::audit::Entry::new(principal.actor(), "order.reserve", "order", order.id.0)
@@ -281,6 +292,9 @@ async fn fulfil(
         }
     }
     repo::set_order_state(conn, order.id, "paid", payment, entry, now).await?;
+    let event = repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+    super::settlement::freeze(conn, &event, now).await?;
+    super::settlement::attribute(conn, order.id, now).await?;
     Ok(())
 }
 
