@@ -232,6 +232,54 @@ pub async fn ticket(
     Ok(Json(orders::ticket(&ctx, &principal, id).await?))
 }
 
+fn image(content_type: &'static str, body: Vec<u8>) -> Response {
+    use axum::response::IntoResponse;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, content_type),
+        // The code is its holder's secret: never kept in shared caches.
+        (axum::http::header::CACHE_CONTROL, "private, no-store"),
+    ];
+    (headers, body).into_response()
+}
+
+/// The ticket's QR code as SVG (its holder, or the event's organizer).
+#[utoipa::path(get, path = "/v1/tickets/{id}/qr.svg", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path)),
+    responses((status = 200, description = "The QR code of the signed payload", content_type = "image/svg+xml", body = String)))]
+pub async fn ticket_qr_svg(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TicketId>,
+) -> Result<Response, ApiError> {
+    let ticket = orders::ticket(&ctx, &principal, id).await?;
+    let svg = crate::qr::svg(&ticket.qr_payload).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(image("image/svg+xml", svg.into_bytes()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PngQuery {
+    /// Pixels per module (1–32, default 8).
+    pub scale: Option<u32>,
+}
+
+/// The ticket's QR code as PNG (its holder, or the event's organizer).
+#[utoipa::path(get, path = "/v1/tickets/{id}/qr.png", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = TicketId, Path), PngQuery),
+    responses((status = 200, description = "The QR code of the signed payload", content_type = "image/png", body = Vec<u8>)))]
+pub async fn ticket_qr_png(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TicketId>,
+    Query(q): Query<PngQuery>,
+) -> Result<Response, ApiError> {
+    let ticket = orders::ticket(&ctx, &principal, id).await?;
+    let png =
+        crate::qr::png(&ticket.qr_payload, q.scale.unwrap_or(8)).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(image("image/png", png))
+}
+
 /// The event's public Ed25519 key, to verify ticket payloads offline.
 #[utoipa::path(get, path = "/v1/events/{id}/checkin-key", tag = "ticketing", params(("id" = EventId, Path)),
     responses((status = 200, body = dto::CheckinKey)))]

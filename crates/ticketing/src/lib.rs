@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 mod http;
 pub mod model;
+pub mod qr;
 pub mod repo;
 pub mod service;
 pub mod signing;
@@ -51,6 +52,8 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(http::my_orders))
         .routes(routes!(http::my_tickets))
         .routes(routes!(http::ticket))
+        .routes(routes!(http::ticket_qr_svg))
+        .routes(routes!(http::ticket_qr_png))
         .routes(routes!(http::checkin_key))
         .routes(routes!(http::scan))
         .routes(routes!(http::scan_batch))

@@ -488,6 +488,27 @@ async fn ticket_payloads_verify_offline_with_an_independent_ed25519_library() {
     assert!(
         key.verify(message.replace(ticket["code"].as_str().unwrap(), "AAAAAAAAAAAAAAAAAAAAAAAA"), &signature).is_err()
     );
+
+    // The QR image carries exactly the payload, read back by an independent QR reader (rqrr).
+    let id = ticket["id"].as_str().unwrap();
+    let png = app.get(&format!("/v1/tickets/{id}/qr.png?scale=3")).bearer(&fan).send().await;
+    png.assert_status(StatusCode::OK);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert_eq!(png.header("cache-control"), Some("private, no-store"));
+    let decoder = ::png::Decoder::new(&png.body[..]);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let width = info.width as usize;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, |x, y| pixels[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids[0].decode().unwrap().1, payload);
+    let svg = app.get(&format!("/v1/tickets/{id}/qr.svg")).bearer(&fan).send().await;
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(svg.text().contains("<svg"));
+    let (stranger, _, _) = signed_in(&app, "qr_stranger").await;
+    app.get(&format!("/v1/tickets/{id}/qr.png")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
