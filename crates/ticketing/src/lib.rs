@@ -73,6 +73,12 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(http::splits, http::set_splits))
         .routes(routes!(http::add_attribution_link, http::attributions))
         .routes(routes!(http::decide_attribution))
+        .routes(routes!(http::add_wallet, http::wallets))
+        .routes(routes!(http::primary_wallet))
+        .routes(routes!(http::remove_wallet))
+        .routes(routes!(http::fan_profile, http::set_fan_profile))
+        .routes(routes!(http::creator_profile, http::set_creator_profile))
+        .routes(routes!(http::sponsor_profile, http::set_sponsor_profile))
         .layer(axum::Extension(Arc::new(http::Settings { ticketing: settings, ledger })))
 }
 

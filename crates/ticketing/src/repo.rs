@@ -584,6 +584,7 @@ pub async fn ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Optio
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CodeLookup {
     pub ticket_id: TicketId,
+    pub holder_id: Uuid,
     pub event_id: EventId,
     pub tier_name: String,
     pub revoked: bool,
@@ -593,7 +594,7 @@ pub struct CodeLookup {
 
 pub async fn lookup_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<CodeLookup>> {
     sqlx::query_as(
-        "SELECT k.id AS ticket_id, k.event_id, t.name AS tier_name, c.revoked_at IS NOT NULL AS revoked, k.state,
+        "SELECT k.id AS ticket_id, k.holder_id, k.event_id, t.name AS tier_name, c.revoked_at IS NOT NULL AS revoked, k.state,
                 k.checked_in_at
          FROM ticket_codes c JOIN tickets k ON k.id = c.ticket_id JOIN ticket_tiers t ON t.id = k.tier_id
          WHERE c.code = $1",

@@ -1000,3 +1000,91 @@ async fn settlement_pays_attributions_then_splits_by_largest_remainder() {
         .assert_problem(StatusCode::CONFLICT, "event_settled");
     audit(&app.db.pool).await;
 }
+
+fn primaries_of(list: &Value, network: &str) -> usize {
+    list["items"].as_array().unwrap().iter().filter(|w| w["network"] == network && w["is_primary"] == true).count()
+}
+
+#[tokio::test]
+async fn wallets_keep_one_primary_per_network_and_fans_earn_points_per_attended_event() {
+    let app = Arc::new(app().await);
+    let (fan, _, _) = signed_in(&app, "wallet_fan").await;
+    const A: &str = "GA5WUJ54Z23KILLCUOUNAKTPBVZWKMQVO4O6EQ5GHLAERIMLLHNCSKYH";
+    const B: &str = "GAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3QZ6Q";
+    const C: &str = "GA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVSGZ";
+    let add = |address: &str, primary: bool| {
+        app.post("/v1/me/wallets")
+            .bearer(&fan)
+            .json(&json!({"network": "stellar", "address": address, "primary": primary}))
+            .send()
+    };
+    let typo = add("GA5WUJ54Z23KILLCUOUNAKTPBVZWKMQVO4O6EQ5GHLAERIMLLHNCSKYI", false).await;
+    assert_eq!(typo.value()["errors"][0]["code"], "invalid_address");
+    let first = add(A, false).await.value();
+    assert_eq!(first["is_primary"], true, "the first address of a network is its primary");
+    add(A, false).await.assert_problem(StatusCode::CONFLICT, "wallet_exists");
+    // Two addresses asking to be primary at once: exactly one is.
+    let (x, y) = tokio::join!(add(B, true), add(C, true));
+    x.assert_status(StatusCode::CREATED);
+    y.assert_status(StatusCode::CREATED);
+    app.post("/v1/me/wallets")
+        .bearer(&fan)
+        .json(&json!({"network": "stellar_testnet", "address": A}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let list = app.get("/v1/me/wallets").bearer(&fan).send().await.value();
+    assert_eq!((primaries_of(&list, "stellar"), primaries_of(&list, "stellar_testnet")), (1, 1));
+    let primary = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["network"] == "stellar" && w["is_primary"] == true)
+        .unwrap();
+    let primary_id = primary["id"].as_str().unwrap().to_owned();
+    app.delete(&format!("/v1/me/wallets/{primary_id}")).bearer(&fan).send().await.assert_status(StatusCode::NO_CONTENT);
+    let list = app.get("/v1/me/wallets").bearer(&fan).send().await.value();
+    assert_eq!(primaries_of(&list, "stellar"), 1, "another stellar address became primary");
+
+    // Profiles: fan (with points), creator, sponsor.
+    let fan_profile = app
+        .put("/v1/me/profiles/fan")
+        .bearer(&fan)
+        .json(&json!({"favorite_genres": ["Jazz", "jazz", "Techno"], "interests": ["vinyl"]}))
+        .send()
+        .await
+        .value();
+    assert_eq!(fan_profile["favorite_genres"], json!(["jazz", "techno"]));
+    let creator = app
+        .put("/v1/me/profiles/creator")
+        .bearer(&fan)
+        .json(&json!({"content_types": ["video"], "rates": [{"service": "aftermovie", "amount": 50000, "currency": "eur"}],
+                      "portfolio": ["ftp://nope"]}))
+        .send()
+        .await;
+    assert_eq!(creator.value()["errors"][0]["field"], "portfolio[0]");
+    let sponsor = app
+        .put("/v1/me/profiles/sponsor")
+        .bearer(&fan)
+        .json(&json!({"brand": "Sunny Drinks", "industry": "beverages", "budget": 100000, "budget_currency": "EUR", "target_audience": "18-30"}))
+        .send()
+        .await;
+    sponsor.assert_status(StatusCode::OK);
+    assert_eq!(app.get("/v1/me/profiles/sponsor").bearer(&fan).send().await.value()["brand"], "Sunny Drinks");
+
+    // Attending: points once per event, however many tickets are scanned.
+    let (organizer, _, _) = signed_in(&app, "points_organizer").await;
+    for _ in 0..2 {
+        let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+        for ticket in bought(&app, &fan, &event, &tier, 2).await {
+            app.post("/v1/checkin/scan")
+                .bearer(&organizer)
+                .json(&json!({"event_id": event, "code": ticket["code"]}))
+                .send()
+                .await
+                .assert_status(StatusCode::OK);
+        }
+    }
+    let points = app.get("/v1/me/profiles/fan").bearer(&fan).send().await.value();
+    assert_eq!((points["loyalty_points"].as_i64(), points["events_attended"].as_i64()), (Some(20), Some(2)));
+}

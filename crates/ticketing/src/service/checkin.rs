@@ -88,6 +88,7 @@ pub(crate) async fn scan_one(
         } else {
             answer.accepted = true;
             chain::append(conn, event.id, found.ticket_id, chain::Action::Checkin, json!({"by": by}), time).await?;
+            super::profiles::award_attendance(conn, found.holder_id, event.id, time).await?;
             "checked_in"
         }
     } else {

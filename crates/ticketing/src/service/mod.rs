@@ -5,6 +5,7 @@ pub mod aftersale;
 pub mod checkin;
 pub mod events;
 pub mod orders;
+pub mod profiles;
 pub mod settlement;
 pub mod tiers;
 
