@@ -313,9 +313,10 @@ pub async fn change_status(
         EventStatus::Completed if row.ends_at > now && actor != Actor::Admin => {
             return Err(ApiError::conflict("event_not_over", "An event can be completed once it has ended."));
         }
-        // Reserved tickets go back: nothing more is sold for a cancelled event.
-        EventStatus::Cancelled | EventStatus::Draft => super::orders::cancel_pending(&mut tx, id, now).await?,
-        _ => {}
+        // Reserved tickets go back: tickets are sold only while the event is published.
+        EventStatus::Cancelled | EventStatus::Draft | EventStatus::Completed | EventStatus::Postponed => {
+            super::orders::cancel_pending(&mut tx, id, now).await?;
+        }
     }
     row.status = to.as_str().to_owned();
     row.updated_at = now;

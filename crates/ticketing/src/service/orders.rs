@@ -59,6 +59,16 @@ pub async fn reserve(
     if items.windows(2).any(|w| w[0].tier_id == w[1].tier_id) {
         return Err(ApiError::invalid_field("items", "duplicate_tier", "names a tier twice"));
     }
+    // A sold-out tier answers at once, from a plain read that waits for no lock; the conditional
+    // update below stays the authority.
+    for item in &items {
+        if let Some(tier) = repo::tier(conn, event_id, item.tier_id).await?
+            && tier.available < item.quantity
+            && item.quantity > 0
+        {
+            return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
+        }
+    }
     // One order at a time per buyer and event: the per-buyer limits count pending orders too.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("ticketing:buyer:{}:{}", event_id, principal.user_id))
@@ -148,7 +158,8 @@ pub async fn reserve(
         .record(conn, now)
         .await?;
     if amount == 0 {
-        fulfil(conn, &order, None, None, now).await?;
+        let issued = issue(conn, &order, None, now).await?;
+        settle_shared(conn, &order, &issued, now).await?;
     } else {
         let job = NewJob::new(EXPIRE, json!({"order_id": order.id}))
             .at(order.expires_at)
@@ -187,6 +198,10 @@ pub async fn pay(
         "pending" | "expired" => return Err(TicketingError::OrderExpired.into()),
         state => return Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
     }
+    let event = repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+    if event.status() != EventStatus::Published {
+        return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
+    }
     let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
     let charge = Charge {
         amount: order.amount,
@@ -197,7 +212,14 @@ pub async fn pay(
     };
     let payment = fund_wallet(conn, ledger_settings, principal, charge, now).await?;
     let source = req.source.as_deref().unwrap_or("card");
-    // The buyer's wallet (just credited by the card payment, or their own balance) pays the event's escrow.
+    let issued = issue(conn, &order, payment, now).await?;
+    platform::audit::Entry::new(principal.actor(), "order.pay", "order", order.id.0)
+        .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
+        .record(conn, now)
+        .await?;
+    let answer = load(conn, secrets, order.id).await?;
+    // Last, the shared rows: the buyer's wallet (just credited by the card payment, or their own
+    // balance) pays the event's escrow; then the tier's counts and the chain.
     let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
     let escrow = ledger::service::account(conn, Owner::Event(order.event_id.0), kinds::ESCROW, &currency, now).await?;
     let entry = ledger::service::transfer(
@@ -211,12 +233,9 @@ pub async fn pay(
     )
     .await
     .map_err(ApiError::from)?;
-    fulfil(conn, &order, payment, Some(entry.0), now).await?;
-    platform::audit::Entry::new(principal.actor(), "order.pay", "order", order.id.0)
-        .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
-        .record(conn, now)
-        .await?;
-    load(conn, secrets, order.id).await
+    repo::set_order_state(conn, order.id, "paid", None, Some(entry.0), now).await?;
+    settle_shared(conn, &order, &issued, now).await?;
+    Ok(answer)
 }
 
 /// Money a buyer is about to spend, and how they pay it.
@@ -274,27 +293,44 @@ pub(crate) async fn fund_wallet(
     }
 }
 
-/// Turns the order's held tickets into sold, issued tickets.
-async fn fulfil(
+/// Issues the order's tickets and marks it paid: rows of this order only, so no other purchase waits.
+async fn issue(
     conn: &mut PgConnection,
     order: &OrderRow,
     payment: Option<uuid::Uuid>,
-    entry: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(TicketId, String, i64)>, ApiError> {
+    let mut issued = Vec::new();
+    for item in repo::order_items(conn, order.id).await? {
+        for _ in 0..item.quantity {
+            let (id, code) = (TicketId::new(), signing::new_code());
+            repo::insert_ticket(conn, id, order, item.tier_id, item.unit_price, &code, now).await?;
+            issued.push((id, code, item.unit_price));
+        }
+    }
+    repo::set_order_state(conn, order.id, "paid", payment, None, now).await?;
+    super::settlement::attribute(conn, order.id, now).await?;
+    Ok(issued)
+}
+
+/// The rows every purchase of the event shares, touched last so their locks are held only until the
+/// commit that follows: the held tickets become sold, the issues join the ticket chain, the splits freeze.
+async fn settle_shared(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+    issued: &[(TicketId, String, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for item in repo::order_items(conn, order.id).await? {
         repo::settle_hold(conn, item.tier_id, item.quantity, true).await?;
-        for _ in 0..item.quantity {
-            let (id, code) = (TicketId::new(), signing::new_code());
-            repo::insert_ticket(conn, id, order, item.tier_id, item.unit_price, &code, now).await?;
-            let data = json!({"holder": order.buyer_id, "code_sha256": chain::code_hash(&code), "order": order.id, "price": item.unit_price});
-            chain::append(conn, order.event_id, id, chain::Action::Issue, data, now).await?;
-        }
     }
-    repo::set_order_state(conn, order.id, "paid", payment, entry, now).await?;
+    for (id, code, price) in issued {
+        let data =
+            json!({"holder": order.buyer_id, "code_sha256": chain::code_hash(code), "order": order.id, "price": price});
+        chain::append(conn, order.event_id, *id, chain::Action::Issue, data, now).await?;
+    }
     let event = repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
     super::settlement::freeze(conn, &event, now).await?;
-    super::settlement::attribute(conn, order.id, now).await?;
     Ok(())
 }
 
