@@ -21,7 +21,8 @@ use crate::service::{aftersale, checkin, events, orders, profiles, settlement, t
 
 /// Create an event (a draft), organized by the caller or by one of their organizations.
 #[utoipa::path(post, path = "/v1/events", tag = "ticketing", security(("bearer" = [])),
-    request_body = dto::NewEvent, responses((status = 201, body = dto::Event)))]
+    request_body = dto::NewEvent, responses((status = 201, body = dto::Event),
+    (status = 404, description = "The organization does not exist or the caller is not in it", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn create_event(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -294,7 +295,8 @@ pub async fn checkin_key(
 /// Scan a ticket at the door: a code typed in or a QR payload. Always answers the outcome; only
 /// `checked_in` lets the holder in.
 #[utoipa::path(post, path = "/v1/checkin/scan", tag = "ticketing", security(("bearer" = [])),
-    request_body = dto::Scan, responses((status = 200, body = dto::ScanResult)))]
+    request_body = dto::Scan, responses((status = 200, body = dto::ScanResult),
+    (status = 404, description = "No such event, or the caller does not work its door", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn scan(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -60,9 +60,28 @@ async fn refund_locked(
             ledger::service::account(conn, Owner::Event(ticket.event_id.0), kinds::ESCROW, &currency, now).await?;
         let wallet =
             ledger::service::account(conn, Owner::User(ticket.holder_id), kinds::AVAILABLE, &currency, now).await?;
-        let entry = ledger::service::transfer(conn, escrow.id, wallet.id, amount, "ticket.refund", reason, now)
-            .await
-            .map_err(ApiError::from)?;
+        // The sale's movement backwards (escrow to the holder), linked to the sale's entry.
+        let sale: Option<Uuid> = sqlx::query_scalar(
+            "SELECT o.payment_entry FROM orders o JOIN tickets k ON k.order_id = o.id WHERE k.id = $1",
+        )
+        .bind(ticket.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let entry = ledger::service::post(
+            conn,
+            ledger::service::NewEntry {
+                kind: "ticket.refund",
+                memo: reason,
+                legs: vec![
+                    ledger::service::Leg { account: escrow.id, amount: -amount },
+                    ledger::service::Leg { account: wallet.id, amount },
+                ],
+                metadata: json!({"ticket": ticket.id, "sale_entry": sale, "full": amount == left}),
+            },
+            now,
+        )
+        .await
+        .map_err(ApiError::from)?;
         sqlx::query(
             "INSERT INTO ticket_refunds (id, ticket_id, amount, reason, entry_id, refunded_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
