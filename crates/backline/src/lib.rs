@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "ledger", description = "The double-entry ledger: wallets, statements, adjustments, payout methods, withdrawals"),
         (name = "payments", description = "Payments in: intents, capture, refunds, provider webhooks"),
         (name = "ticketing", description = "Events, ticket tiers, orders, tickets and check-in"),
+        (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -49,6 +50,7 @@ fn api(
         .merge(notify::router(hub))
         .merge(ledger::router(ledger_settings.clone()))
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings))
+        .merge(booking::router())
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -94,6 +96,7 @@ pub fn job_registry(
     notify::register(&mut registry, webhooks);
     ledger::register(&mut registry, stripe);
     ticketing::register(&mut registry);
+    booking::register(&mut registry);
     registry
 }
 

@@ -47,6 +47,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("events.manage", "Create, edit, publish and cancel events and their ticket tiers; refund their tickets"),
     ("tickets.manage", "Buy, transfer and resell your own tickets"),
     ("tickets.checkin", "Scan tickets at an event's door and see its attendance"),
+    ("bookings.manage", "Keep artist, venue and promoter profiles; offer, negotiate and accept bookings"),
+    ("bookings.admin", "Set artist categories, verify promoters, review contracts, resolve disputes"),
 ];
 
 /// What a global role grants.
@@ -61,6 +63,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
         ("ledger.read", Reach::Own),
         ("events.manage", Reach::Own),
         ("tickets.manage", Reach::Own),
+        ("bookings.manage", Reach::Own),
     ];
     match role {
         "admin" => &[
@@ -82,6 +85,8 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("events.manage", Reach::All),
             ("tickets.manage", Reach::All),
             ("tickets.checkin", Reach::All),
+            ("bookings.manage", Reach::All),
+            ("bookings.admin", Reach::All),
         ],
         "staff" => {
             &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]
@@ -128,6 +133,7 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "ledger.read",
         "events.manage",
         "tickets.checkin",
+        "bookings.manage",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),

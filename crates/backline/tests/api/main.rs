@@ -1,6 +1,7 @@
 //! In-process API tests: the real router over a real PostgreSQL database per test.
 
 mod admin;
+mod booking;
 mod edge;
 mod identity;
 mod jobs;

@@ -96,6 +96,27 @@ pub async fn require_permission(
     require(principal, permission, &access)
 }
 
+/// For other domains: the organizations where the caller's role grants `permission` (at most 500).
+pub async fn orgs_granting(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    permission: &str,
+) -> Result<Vec<OrgId>, ApiError> {
+    let mut orgs = Vec::new();
+    for row in repo::orgs_of(conn, principal.user_id, None, 500).await? {
+        if role_permissions(conn, &row.role).await?.iter().any(|p| p == permission) {
+            orgs.push(row.org.id);
+        }
+    }
+    Ok(orgs)
+}
+
+/// For other domains: the organization's owners and admins, to notify on its behalf.
+pub async fn managers(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<Vec<uuid::Uuid>> {
+    let members = repo::members(conn, org, None, 1000).await?;
+    Ok(members.into_iter().filter(|m| m.role == "owner" || m.role == "admin").map(|m| m.user_id.0).collect())
+}
+
 /// For other domains: whether the organization exists.
 pub async fn exists(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<bool> {
     Ok(repo::org(conn, org).await?.is_some())

@@ -1,0 +1,466 @@
+//! Booking through the HTTP API: profiles and categories, the directory, negotiation rounds with turns,
+//! steps and deadlines, applications, and the database's refusal of double bookings.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use testkit::TestApp;
+use uuid::Uuid;
+
+use crate::support::{PASSWORD, app, create_org, drain_jobs, login, signed_in, signed_in_admin};
+
+async fn token_of(app: &TestApp, username: &str) -> String {
+    login(app, username, PASSWORD).await.value()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn created(res: testkit::TestResponse) -> Value {
+    res.assert_status(StatusCode::CREATED);
+    res.value()
+}
+
+fn at(app: &TestApp, days: i64) -> DateTime<Utc> {
+    app.clock_now() + Duration::days(days)
+}
+
+fn terms(app: &TestApp, fee: i64, days: i64) -> Value {
+    json!({"fee": fee, "currency": "EUR", "starts_at": at(app, days), "ends_at": at(app, days) + Duration::hours(2),
+           "rider": {"technical": "2 DI boxes", "hospitality": "water"}})
+}
+
+/// An artist (with a price range) and a promoter, each with their own user; answers their tokens and ids.
+struct Parties {
+    artist: String,
+    artist_id: String,
+    organizer: String,
+    promoter_id: String,
+}
+
+async fn parties(app: &TestApp, prefix: &str) -> Parties {
+    let (artist, _, _) = signed_in(app, &format!("{prefix}_artist")).await;
+    let (organizer, _, _) = signed_in(app, &format!("{prefix}_promoter")).await;
+    let a = created(
+        app.post("/v1/artists")
+            .bearer(&artist)
+            .json(&json!({"stage_name": format!("{prefix} band"), "genres": ["Jazz"], "price_min": 20000, "price_max": 80000}))
+            .send()
+            .await,
+    )
+    .await;
+    let p = created(
+        app.post("/v1/promoters").bearer(&organizer).json(&json!({"name": format!("{prefix} presents")})).send().await,
+    )
+    .await;
+    Parties {
+        artist,
+        artist_id: a["id"].as_str().unwrap().to_owned(),
+        organizer,
+        promoter_id: p["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn offer(app: &TestApp, p: &Parties, fee: i64, days: i64) -> testkit::TestResponse {
+    app.post("/v1/bookings")
+        .bearer(&p.organizer)
+        .json(&json!({"artist_id": p.artist_id, "promoter_id": p.promoter_id, "terms": terms(app, fee, days)}))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn profiles_categories_and_the_directory() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (solo, _, _) = signed_in(&app, "solo_singer").await;
+    let (manager, _, _) = signed_in(&app, "band_manager_x").await;
+    let (stranger, _, _) = signed_in(&app, "directory_stranger").await;
+    let band_org = create_org(&app, &manager, "the-quartet").await;
+
+    // The price range suggests the category; each change is kept.
+    let singer = created(
+        app.post("/v1/artists")
+            .bearer(&solo)
+            .json(&json!({"stage_name": "Nova Jazz", "bio": "Smoky jazz vocals", "genres": ["Jazz", "Soul"],
+                          "city": "Berlin", "country": "DE", "latitude": 52.52, "longitude": 13.405,
+                          "price_min": 30000, "price_max": 90000}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(singer["category"], "budding");
+    let id = singer["id"].as_str().unwrap().to_owned();
+    let raised =
+        app.patch(&format!("/v1/artists/{id}")).bearer(&solo).json(&json!({"price_max": 150000})).send().await.value();
+    assert_eq!(raised["category"], "mid_scale");
+    app.patch(&format!("/v1/artists/{id}"))
+        .bearer(&stranger)
+        .json(&json!({"bio": "mine now"}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    // An admin sets and locks it; the price range no longer moves it.
+    app.put(&format!("/v1/artists/{id}/category"))
+        .bearer(&solo)
+        .json(&json!({"category": "international"}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let locked = app
+        .put(&format!("/v1/artists/{id}/category"))
+        .bearer(&admin)
+        .json(&json!({"category": "international", "reason": "headlined three festivals"}))
+        .send()
+        .await
+        .value();
+    assert_eq!((locked["category"].as_str(), locked["category_locked"].as_bool()), (Some("international"), Some(true)));
+    let still =
+        app.patch(&format!("/v1/artists/{id}")).bearer(&solo).json(&json!({"price_max": 40000})).send().await.value();
+    assert_eq!(still["category"], "international");
+    let history = app.get(&format!("/v1/artists/{id}/category-history")).bearer(&solo).send().await.value();
+    let steps: Vec<(String, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["from_cat"].as_str().unwrap().to_owned(), h["to_cat"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(steps, vec![("budding".into(), "mid_scale".into()), ("mid_scale".into(), "international".into())]);
+
+    // A band: its organization's managers keep the profile.
+    let band = created(
+        app.post("/v1/artists")
+            .bearer(&manager)
+            .json(
+                &json!({"organization_id": band_org, "stage_name": "The Quartet", "genres": ["jazz"], "city": "Hamburg",
+                          "latitude": 53.551, "longitude": 9.993, "price_min": 100000, "price_max": 300000}),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(band["owner"]["type"], "organization");
+    app.post("/v1/artists")
+        .bearer(&stranger)
+        .json(&json!({"organization_id": band_org, "stage_name": "Impostors"}))
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let bad = app
+        .post("/v1/artists")
+        .bearer(&stranger)
+        .json(&json!({"stage_name": "", "latitude": 95.0, "price_min": 500, "price_max": 100}))
+        .send()
+        .await;
+    let fields: Vec<String> =
+        bad.value()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    for field in ["stage_name", "longitude", "latitude", "price_max"] {
+        assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+    }
+
+    // The directory: words, genre, distance, budget.
+    let names = |res: &Value| -> Vec<String> {
+        res["items"].as_array().unwrap().iter().map(|a| a["stage_name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&app.get("/v1/artists?q=smoky%20vocals").send().await.value()), vec!["Nova Jazz"]);
+    assert_eq!(names(&app.get("/v1/artists?genre=Jazz").send().await.value()), vec!["Nova Jazz", "The Quartet"]);
+    // Berlin to Hamburg is about 255 km.
+    let near = app.get("/v1/artists?lat=52.52&lng=13.405&radius_km=100").send().await.value();
+    assert_eq!(names(&near), vec!["Nova Jazz"]);
+    assert!(near["items"][0]["distance_km"].as_f64().unwrap() < 1.0);
+    assert_eq!(names(&app.get("/v1/artists?lat=52.52&lng=13.405&radius_km=300").send().await.value()).len(), 2);
+    // Budgets overlapping the price range (Nova asks 300.00–400.00, the Quartet 1,000.00–3,000.00).
+    assert_eq!(
+        names(&app.get("/v1/artists?budget_min=250000&budget_max=400000").send().await.value()),
+        vec!["The Quartet"]
+    );
+    app.get("/v1/artists?lat=52.52").send().await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // Venues and promoters.
+    created(
+        app.post("/v1/venues")
+            .bearer(&stranger)
+            .json(&json!({"name": "Velvet Room", "city": "Berlin", "country": "DE", "capacity": 400, "amenities": ["PA", "Backstage"]}))
+            .send()
+            .await,
+    )
+    .await;
+    created(
+        app.post("/v1/venues")
+            .bearer(&stranger)
+            .json(&json!({"name": "Tiny Bar", "city": "Berlin", "country": "DE", "capacity": 60}))
+            .send()
+            .await,
+    )
+    .await;
+    let big = app.get("/v1/venues?city=berlin&min_capacity=100").send().await.value();
+    assert_eq!(big["items"].as_array().unwrap().len(), 1);
+    assert_eq!(big["items"][0]["amenities"], json!(["pa", "backstage"]));
+    let promoter =
+        created(app.post("/v1/promoters").bearer(&stranger).json(&json!({"name": "Night Owls"})).send().await).await;
+    assert_eq!((promoter["trust_score"].as_i64(), promoter["verified"].as_bool()), (Some(50), Some(false)));
+    let reviewed = app
+        .put(&format!("/v1/promoters/{}/review", promoter["id"].as_str().unwrap()))
+        .bearer(&admin)
+        .json(&json!({"verified": true, "trust_score": 85}))
+        .send()
+        .await
+        .value();
+    assert_eq!((reviewed["trust_score"].as_i64(), reviewed["verified"].as_bool()), (Some(85), Some(true)));
+}
+
+#[tokio::test]
+async fn negotiation_follows_turns_and_steps_and_agreement_fixes_the_figures() {
+    let app = app().await;
+    let p = parties(&app, "neg").await;
+    let (stranger, _, _) = signed_in(&app, "neg_stranger").await;
+
+    // Below the category's minimum fee (budding: 100.00).
+    let low = offer(&app, &p, 9_999, 30).await;
+    assert_eq!(low.value()["errors"][0]["code"], "below_minimum");
+    let booking = offer(&app, &p, 50_000, 30).await;
+    booking.assert_status(StatusCode::CREATED);
+    let booking = booking.value();
+    assert_eq!(
+        (booking["status"].as_str(), booking["step"].as_i64(), booking["turn"].as_str()),
+        (Some("offered"), Some(1), Some("artist"))
+    );
+    let id = booking["id"].as_str().unwrap().to_owned();
+    let path = |what: &str| format!("/v1/bookings/{id}/{what}");
+
+    // Only the side whose turn it is moves; strangers see nothing.
+    app.get(&format!("/v1/bookings/{id}")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.post(&path("proposals"))
+        .bearer(&p.organizer)
+        .json(&terms(&app, 60_000, 30))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_your_turn");
+    app.post(&path("accept")).bearer(&p.organizer).send().await.assert_problem(StatusCode::CONFLICT, "not_your_turn");
+    let seen = app.get(&format!("/v1/bookings/{id}")).bearer(&p.artist).send().await.value();
+    assert_eq!(seen["can"], json!(["propose", "accept", "decline"]));
+
+    // Step 2: the artist counters; step 3: the organizer counters; then the artist may only accept or walk away.
+    let two = app.post(&path("proposals")).bearer(&p.artist).json(&terms(&app, 80_000, 31)).send().await;
+    two.assert_status(StatusCode::CREATED);
+    assert_eq!(
+        (two.value()["status"].as_str(), two.value()["turn"].as_str()),
+        (Some("negotiating"), Some("organizer"))
+    );
+    let three = app.post(&path("proposals")).bearer(&p.organizer).json(&terms(&app, 70_000, 31)).send().await.value();
+    assert_eq!(three["step"], 3);
+    assert_eq!(three["can"], json!(["decline"]), "the organizer waits");
+    let artist_view = app.get(&format!("/v1/bookings/{id}")).bearer(&p.artist).send().await.value();
+    assert_eq!(artist_view["can"], json!(["accept", "decline"]), "no fourth proposal");
+    app.post(&path("proposals"))
+        .bearer(&p.artist)
+        .json(&terms(&app, 75_000, 31))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "no_more_rounds");
+
+    // Accepting fixes the last proposal and the commission (budding, trust 50: 5% on top, 80% to the artist).
+    let agreed = app.post(&path("accept")).bearer(&p.artist).send().await;
+    agreed.assert_status(StatusCode::OK);
+    let agreed = agreed.value();
+    assert_eq!(agreed["status"], "contracting");
+    let figures = &agreed["agreement"]["figures"];
+    assert_eq!(
+        (
+            figures["fee"].as_i64(),
+            figures["organizer_pays"].as_i64(),
+            figures["artist_receives"].as_i64(),
+            figures["platform_keeps"].as_i64()
+        ),
+        (Some(70_000), Some(73_500), Some(56_000), Some(17_500))
+    );
+    assert_eq!(agreed["agreement"]["terms"]["rider"]["technical"], "2 DI boxes");
+    assert_eq!(agreed["starts_at"], three["starts_at"], "the booking takes the agreed slot");
+    app.post(&path("decline"))
+        .bearer(&p.organizer)
+        .json(&json!({}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_negotiating");
+    let mine = app.get("/v1/me/bookings").bearer(&p.organizer).send().await.value();
+    assert_eq!(mine["items"][0]["id"], id.as_str());
+    assert_eq!(mine["items"][0]["proposals"].as_array().unwrap().len(), 3);
+
+    // A high-risk promoter pays two points more.
+    let admin = signed_in_admin(&app).await;
+    app.put(&format!("/v1/promoters/{}/review", p.promoter_id))
+        .bearer(&admin)
+        .json(&json!({"trust_score": 20}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let second = offer(&app, &p, 100_000, 60).await.value();
+    let accepted = app
+        .post(&format!("/v1/bookings/{}/accept", second["id"].as_str().unwrap()))
+        .bearer(&p.artist)
+        .send()
+        .await
+        .value();
+    assert_eq!(accepted["agreement"]["figures"]["organizer_pays"], 107_000);
+    assert_eq!(accepted["agreement"]["figures"]["trust"], "high_risk");
+}
+
+#[tokio::test]
+async fn an_unanswered_negotiation_expires_at_its_deadline_and_both_sides_are_told() {
+    let app = app().await;
+    let p = parties(&app, "late").await;
+    let booking = offer(&app, &p, 50_000, 30).await.value();
+    let id = booking["id"].as_str().unwrap().to_owned();
+    let deadline: DateTime<Utc> = booking["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(deadline - app.clock_now(), Duration::hours(72));
+
+    // A counter-offer resets the deadline.
+    app.clock.advance(Duration::hours(71));
+    let artist = token_of(&app, "late_artist").await;
+    let countered = app
+        .post(&format!("/v1/bookings/{id}/proposals"))
+        .bearer(&artist)
+        .json(&terms(&app, 60_000, 30))
+        .send()
+        .await
+        .value();
+    let reset: DateTime<Utc> = countered["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(reset - app.clock_now(), Duration::hours(72));
+    app.clock.advance(Duration::hours(2));
+    drain_jobs(&app).await;
+    let organizer = token_of(&app, "late_promoter").await;
+    assert_eq!(app.get(&format!("/v1/bookings/{id}")).bearer(&organizer).send().await.value()["status"], "negotiating");
+
+    // One second before the new deadline: still open; at it: cancelled by the system.
+    app.clock.advance(Duration::hours(70) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    let organizer = token_of(&app, "late_promoter").await;
+    assert_eq!(app.get(&format!("/v1/bookings/{id}")).bearer(&organizer).send().await.value()["status"], "negotiating");
+    app.clock.advance(Duration::seconds(1));
+    drain_jobs(&app).await;
+    let expired = app.get(&format!("/v1/bookings/{id}")).bearer(&organizer).send().await.value();
+    assert_eq!((expired["status"].as_str(), expired["cancelled_by"].as_str()), (Some("cancelled"), Some("system")));
+    assert!(expired["cancel_reason"].as_str().unwrap().contains("organizer"));
+    let told: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT user_id) FROM notifications WHERE kind = 'booking.cancelled'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(told, 2, "both sides");
+}
+
+#[tokio::test]
+async fn artists_apply_to_open_calls_and_the_organizer_proposes_first() {
+    let app = app().await;
+    let p = parties(&app, "call").await;
+    // A ticketed event of the promoter's user, open for applications.
+    let event = app
+        .post("/v1/events")
+        .bearer(&p.organizer)
+        .json(&json!({"title": "Open stage", "starts_at": at(&app, 20), "ends_at": at(&app, 20) + Duration::hours(3), "timezone": "Europe/Berlin"}))
+        .send()
+        .await
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let apply = || {
+        app.post(&format!("/v1/events/{event}/applications"))
+            .bearer(&p.artist)
+            .json(&json!({"artist_id": p.artist_id, "message": "We play jazz"}))
+            .send()
+    };
+    apply().await.assert_problem(StatusCode::CONFLICT, "not_open");
+    app.put(&format!("/v1/events/{event}/open-call"))
+        .bearer(&p.organizer)
+        .json(&json!({"promoter_id": p.promoter_id, "closes_at": at(&app, 10)}))
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let applied = apply().await;
+    applied.assert_status(StatusCode::CREATED);
+    let applied = applied.value();
+    assert_eq!(
+        (applied["status"].as_str(), applied["turn"].as_str(), applied["step"].as_i64()),
+        (Some("inquiry"), Some("organizer"), Some(0))
+    );
+    apply().await.assert_problem(StatusCode::CONFLICT, "already_applied");
+    let id = applied["id"].as_str().unwrap();
+    // The artist cannot propose first, nor accept nothing.
+    app.post(&format!("/v1/bookings/{id}/proposals"))
+        .bearer(&p.artist)
+        .json(&terms(&app, 50_000, 20))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "not_your_turn");
+    let first = app
+        .post(&format!("/v1/bookings/{id}/proposals"))
+        .bearer(&p.organizer)
+        .json(&terms(&app, 50_000, 20))
+        .send()
+        .await
+        .value();
+    assert_eq!((first["status"].as_str(), first["step"].as_i64()), (Some("negotiating"), Some(1)));
+    let accepted = app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.value();
+    assert_eq!(accepted["status"], "contracting");
+}
+
+#[tokio::test]
+async fn the_database_refuses_overlapping_confirmed_bookings_even_at_once() {
+    let app = Arc::new(app().await);
+    let p = parties(&app, "double").await;
+    let (other_org, _, _) = signed_in(&app, "double_other").await;
+    let other =
+        app.post("/v1/promoters").bearer(&other_org).json(&json!({"name": "Rival presents"})).send().await.value();
+    // Two agreements for overlapping evenings (19:00-21:00 and 20:00-22:00), and one the next day.
+    let a = offer(&app, &p, 50_000, 30).await.value();
+    let b = app
+        .post("/v1/bookings")
+        .bearer(&other_org)
+        .json(&json!({"artist_id": p.artist_id, "promoter_id": other["id"], "terms": {"fee": 60_000, "currency": "EUR",
+              "starts_at": at(&app, 30) + Duration::hours(1), "ends_at": at(&app, 30) + Duration::hours(3)}}))
+        .send()
+        .await
+        .value();
+    let c = offer(&app, &p, 50_000, 31).await.value();
+    for booking in [&a, &b, &c] {
+        app.post(&format!("/v1/bookings/{}/accept", booking["id"].as_str().unwrap()))
+            .bearer(&p.artist)
+            .send()
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    // Confirming both overlapping ones at once: exactly one holds the date.
+    let confirm = |id: Uuid| {
+        let pool = app.db.pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("UPDATE bookings SET status = 'confirmed' WHERE id = $1")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .map(|_| ())
+        })
+    };
+    let ids: Vec<Uuid> = [&a, &b].iter().map(|x| Uuid::parse_str(x["id"].as_str().unwrap()).unwrap()).collect();
+    let (first, second) = (confirm(ids[0]), confirm(ids[1]));
+    let results = [first.await.unwrap(), second.await.unwrap()];
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert_eq!(refused.as_database_error().and_then(|e| e.constraint()), Some("bookings_no_double_booking"));
+    // The next day is free.
+    sqlx::query("UPDATE bookings SET status = 'confirmed' WHERE id = $1")
+        .bind(Uuid::parse_str(c["id"].as_str().unwrap()).unwrap())
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    // The directory knows: not available on the 30th, available on the 32nd.
+    let day = |days: i64| at(&app, days).date_naive();
+    let on = |days: i64| {
+        let app = app.clone();
+        async move {
+            let res = app.get(&format!("/v1/artists?available_on={}", day(days))).send().await.value();
+            res["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(on(30).await, 0);
+    assert_eq!(on(32).await, 1);
+}

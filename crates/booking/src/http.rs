@@ -1,0 +1,262 @@
+//! Booking's HTTP handlers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use identity::auth::AuthUser;
+use platform::error::ProblemBody;
+use platform::pagination::Page;
+use platform::{ApiError, AppContext, Json};
+
+use crate::dto;
+use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
+use crate::service::{bookings, profiles};
+
+/// Create an artist profile: the caller's own, or a band's (`organization_id`).
+#[utoipa::path(post, path = "/v1/artists", tag = "booking", security(("bearer" = [])),
+    request_body = dto::ArtistRequest, responses((status = 201, body = dto::Artist),
+    (status = 404, description = "No such organization", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn create_artist(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::ArtistRequest>,
+) -> Result<(StatusCode, Json<dto::Artist>), ApiError> {
+    Ok((StatusCode::CREATED, Json(profiles::save_artist(&ctx, &principal, None, req).await?)))
+}
+
+/// Search the artist directory: words (ranked), genre, distance from a point, a budget overlapping the
+/// price range, and availability on a day.
+#[utoipa::path(get, path = "/v1/artists", tag = "booking", params(dto::ArtistSearch),
+    responses((status = 200, body = Page<dto::Artist>)))]
+pub async fn search_artists(
+    State(ctx): State<AppContext>,
+    Query(q): Query<dto::ArtistSearch>,
+) -> Result<Json<Page<dto::Artist>>, ApiError> {
+    Ok(Json(profiles::search_artists(&ctx, q).await?))
+}
+
+/// An artist profile.
+#[utoipa::path(get, path = "/v1/artists/{id}", tag = "booking", params(("id" = ArtistId, Path)),
+    responses((status = 200, body = dto::Artist)))]
+pub async fn artist(State(ctx): State<AppContext>, Path(id): Path<ArtistId>) -> Result<Json<dto::Artist>, ApiError> {
+    Ok(Json(profiles::artist(&ctx, id).await?))
+}
+
+/// Change an artist profile (the artist, or the band's managers).
+#[utoipa::path(patch, path = "/v1/artists/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), request_body = dto::ArtistRequest, responses((status = 200, body = dto::Artist)))]
+pub async fn update_artist(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+    Json(req): Json<dto::ArtistRequest>,
+) -> Result<Json<dto::Artist>, ApiError> {
+    Ok(Json(profiles::save_artist(&ctx, &principal, Some(id), req).await?))
+}
+
+/// Set (and by default lock) an artist's category (admins).
+#[utoipa::path(put, path = "/v1/artists/{id}/category", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), request_body = dto::CategoryChange, responses((status = 200, body = dto::Artist)))]
+pub async fn set_category(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+    Json(req): Json<dto::CategoryChange>,
+) -> Result<Json<dto::Artist>, ApiError> {
+    Ok(Json(profiles::set_category(&ctx, &principal, id, req).await?))
+}
+
+/// Every change of an artist's category (the artist's side and admins).
+#[utoipa::path(get, path = "/v1/artists/{id}/category-history", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), responses((status = 200, body = Vec<dto::CategoryHistoryItem>)))]
+pub async fn category_history(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+) -> Result<Json<Vec<dto::CategoryHistoryItem>>, ApiError> {
+    Ok(Json(profiles::category_history(&ctx, &principal, id).await?))
+}
+
+/// Create a venue profile.
+#[utoipa::path(post, path = "/v1/venues", tag = "booking", security(("bearer" = [])),
+    request_body = dto::VenueRequest, responses((status = 201, body = dto::Venue),
+    (status = 404, description = "No such organization", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn create_venue(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::VenueRequest>,
+) -> Result<(StatusCode, Json<dto::Venue>), ApiError> {
+    Ok((StatusCode::CREATED, Json(profiles::save_venue(&ctx, &principal, None, req).await?)))
+}
+
+/// Venues by city and capacity.
+#[utoipa::path(get, path = "/v1/venues", tag = "booking", params(dto::VenueSearch),
+    responses((status = 200, body = Page<dto::Venue>)))]
+pub async fn search_venues(
+    State(ctx): State<AppContext>,
+    Query(q): Query<dto::VenueSearch>,
+) -> Result<Json<Page<dto::Venue>>, ApiError> {
+    Ok(Json(profiles::search_venues(&ctx, q).await?))
+}
+
+/// A venue profile.
+#[utoipa::path(get, path = "/v1/venues/{id}", tag = "booking", params(("id" = VenueId, Path)),
+    responses((status = 200, body = dto::Venue)))]
+pub async fn venue(State(ctx): State<AppContext>, Path(id): Path<VenueId>) -> Result<Json<dto::Venue>, ApiError> {
+    Ok(Json(profiles::venue(&ctx, id).await?))
+}
+
+/// Change a venue profile.
+#[utoipa::path(patch, path = "/v1/venues/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = VenueId, Path)), request_body = dto::VenueRequest, responses((status = 200, body = dto::Venue)))]
+pub async fn update_venue(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<VenueId>,
+    Json(req): Json<dto::VenueRequest>,
+) -> Result<Json<dto::Venue>, ApiError> {
+    Ok(Json(profiles::save_venue(&ctx, &principal, Some(id), req).await?))
+}
+
+/// Create a promoter profile (trust score 50, unverified).
+#[utoipa::path(post, path = "/v1/promoters", tag = "booking", security(("bearer" = [])),
+    request_body = dto::PromoterRequest, responses((status = 201, body = dto::Promoter),
+    (status = 404, description = "No such organization", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn create_promoter(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::PromoterRequest>,
+) -> Result<(StatusCode, Json<dto::Promoter>), ApiError> {
+    Ok((StatusCode::CREATED, Json(profiles::save_promoter(&ctx, &principal, None, req).await?)))
+}
+
+/// A promoter profile.
+#[utoipa::path(get, path = "/v1/promoters/{id}", tag = "booking", params(("id" = PromoterId, Path)),
+    responses((status = 200, body = dto::Promoter)))]
+pub async fn promoter(
+    State(ctx): State<AppContext>,
+    Path(id): Path<PromoterId>,
+) -> Result<Json<dto::Promoter>, ApiError> {
+    Ok(Json(profiles::promoter(&ctx, id).await?))
+}
+
+/// Change a promoter profile.
+#[utoipa::path(patch, path = "/v1/promoters/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = PromoterId, Path)), request_body = dto::PromoterRequest, responses((status = 200, body = dto::Promoter)))]
+pub async fn update_promoter(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<PromoterId>,
+    Json(req): Json<dto::PromoterRequest>,
+) -> Result<Json<dto::Promoter>, ApiError> {
+    Ok(Json(profiles::save_promoter(&ctx, &principal, Some(id), req).await?))
+}
+
+/// Verify a promoter or set its trust score (admins).
+#[utoipa::path(put, path = "/v1/promoters/{id}/review", tag = "booking", security(("bearer" = [])),
+    params(("id" = PromoterId, Path)), request_body = dto::PromoterReview, responses((status = 200, body = dto::Promoter)))]
+pub async fn review_promoter(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<PromoterId>,
+    Json(req): Json<dto::PromoterReview>,
+) -> Result<Json<dto::Promoter>, ApiError> {
+    Ok(Json(profiles::review_promoter(&ctx, &principal, id, req).await?))
+}
+
+/// Offer an artist a booking (→ offered; the artist answers within 72 hours).
+#[utoipa::path(post, path = "/v1/bookings", tag = "booking", security(("bearer" = [])),
+    request_body = dto::Offer, responses((status = 201, body = dto::Booking)))]
+pub async fn offer(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<dto::Offer>,
+) -> Result<(StatusCode, Json<dto::Booking>), ApiError> {
+    Ok((StatusCode::CREATED, Json(bookings::offer(&ctx, &principal, req).await?)))
+}
+
+/// The caller's bookings, as artist or organizer.
+#[utoipa::path(get, path = "/v1/me/bookings", tag = "booking", security(("bearer" = [])),
+    responses((status = 200, body = dto::BookingList)))]
+pub async fn my_bookings(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<dto::BookingList>, ApiError> {
+    Ok(Json(bookings::mine(&ctx, &principal).await?))
+}
+
+/// A booking, with its proposals and what the caller may do next.
+#[utoipa::path(get, path = "/v1/bookings/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), responses((status = 200, body = dto::Booking)))]
+pub async fn booking(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(bookings::get(&ctx, &principal, id).await?))
+}
+
+/// Propose terms (a counter-offer): only the side whose turn it is, at most three proposals.
+#[utoipa::path(post, path = "/v1/bookings/{id}/proposals", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), request_body = dto::Terms,
+    responses((status = 201, body = dto::Booking),
+              (status = 409, description = "`not_your_turn`, `no_more_rounds`, `invalid_transition`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn propose(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    Json(req): Json<dto::Terms>,
+) -> Result<(StatusCode, Json<dto::Booking>), ApiError> {
+    Ok((StatusCode::CREATED, Json(bookings::propose(&ctx, &principal, id, req).await?)))
+}
+
+/// Accept the other side's last proposal (→ contracting); the terms and commission are fixed.
+#[utoipa::path(post, path = "/v1/bookings/{id}/accept", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)),
+    responses((status = 200, body = dto::Booking),
+              (status = 409, description = "`not_your_turn`, `nothing_to_accept`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn accept(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(bookings::accept(&ctx, &principal, id).await?))
+}
+
+/// Walk away from a negotiation (either side).
+#[utoipa::path(post, path = "/v1/bookings/{id}/decline", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+pub async fn decline(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    Json(req): Json<dto::Reason>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(bookings::decline(&ctx, &principal, id, &req.reason).await?))
+}
+
+/// Open a ticketed event for artists' applications.
+#[utoipa::path(put, path = "/v1/events/{id}/open-call", tag = "booking", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = dto::OpenCall, responses((status = 204, description = "Open")))]
+pub async fn open_call(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<dto::OpenCall>,
+) -> Result<StatusCode, ApiError> {
+    bookings::open_call(&ctx, &principal, id, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Apply to play an event open for applications (→ inquiry; the organizer proposes first).
+#[utoipa::path(post, path = "/v1/events/{id}/applications", tag = "booking", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = dto::Application,
+    responses((status = 201, body = dto::Booking),
+              (status = 409, description = "`not_open`, `already_applied`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn apply(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<dto::Application>,
+) -> Result<(StatusCode, Json<dto::Booking>), ApiError> {
+    Ok((StatusCode::CREATED, Json(bookings::apply(&ctx, &principal, id, req).await?)))
+}

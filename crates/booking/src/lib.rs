@@ -1,0 +1,42 @@
+//! Live booking: the directory of artists, venues and promoters, and bookings negotiated in rounds of
+//! proposals with turns and deadlines, under a server-enforced lifecycle. Commission comes from the
+//! artist's category and the promoter's trust, fixed at agreement. See docs/booking.md.
+
+pub mod commission;
+pub mod dto;
+pub mod error;
+mod http;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod state;
+
+use platform::AppContext;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppContext> {
+    OpenApiRouter::new()
+        .routes(routes!(http::create_artist, http::search_artists))
+        .routes(routes!(http::artist, http::update_artist))
+        .routes(routes!(http::set_category))
+        .routes(routes!(http::category_history))
+        .routes(routes!(http::create_venue, http::search_venues))
+        .routes(routes!(http::venue, http::update_venue))
+        .routes(routes!(http::create_promoter))
+        .routes(routes!(http::promoter, http::update_promoter))
+        .routes(routes!(http::review_promoter))
+        .routes(routes!(http::offer))
+        .routes(routes!(http::my_bookings))
+        .routes(routes!(http::booking))
+        .routes(routes!(http::propose))
+        .routes(routes!(http::accept))
+        .routes(routes!(http::decline))
+        .routes(routes!(http::open_call))
+        .routes(routes!(http::apply))
+}
+
+/// Registers booking's jobs.
+pub fn register(registry: &mut platform::jobs::Registry) {
+    service::bookings::register(registry);
+}

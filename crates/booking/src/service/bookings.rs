@@ -1,0 +1,658 @@
+//! Bookings from the first offer (or application) to an agreement: rounds of proposals with alternating
+//! turns, at most three proposals (the organizer proposes first; from the third the artist may only
+//! accept or walk away), a deadline that resets with each round and cancels the booking when it passes,
+//! and an agreement that fixes the terms and the commission figures.
+
+use chrono::{DateTime, Duration, Utc};
+use identity::auth::Principal;
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::{ApiError, AppContext, FieldError};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{acts_for, is_admin, people_of};
+use crate::commission::{self, Policy, TrustTier};
+use crate::dto::{self, Agreement, Proposal, Terms};
+use crate::error::BookingError;
+use crate::model::BookingId;
+use crate::repo::{self, ArtistRow, BookingRow, PromoterRow};
+use crate::state::{self, Actor, BookingStatus};
+
+/// Cancels a booking whose deadline passed with no answer.
+pub const DEADLINE: JobKind = JobKind::new("booking.deadline").max_attempts(10);
+
+/// How long the side whose turn it is has to answer (72 hours by default).
+pub const ANSWER_WITHIN: Duration = Duration::hours(72);
+/// Proposals a negotiation may hold; the fourth step is the artist's answer.
+pub const MAX_PROPOSALS: i32 = 3;
+const DEFAULT_DEPOSIT_BPS: i32 = 3_000;
+
+fn side_name(actor: Actor) -> &'static str {
+    match actor {
+        Actor::Organizer => "organizer",
+        Actor::Artist => "artist",
+        Actor::Admin => "admin",
+        Actor::System => "system",
+    }
+}
+
+/// The commission policy of an artist's category (a custom one is set by an admin).
+pub fn policy_of(artist: &ArtistRow) -> Policy {
+    if artist.category == "custom"
+        && let Some(policy) = artist.custom_policy.clone().and_then(|p| serde_json::from_value(p).ok())
+    {
+        return policy;
+    }
+    commission::policy(&artist.category).or_else(|| commission::policy("mid_scale")).unwrap_or(Policy {
+        artist_bps: 8_500,
+        organizer_fee_bps: 500,
+        platform_bps: 1_000,
+        min_fee: 0,
+    })
+}
+
+/// A booking with both parties and the caller's side in it.
+struct Loaded {
+    row: BookingRow,
+    artist: ArtistRow,
+    promoter: PromoterRow,
+    side: Actor,
+}
+
+async fn load(conn: &mut PgConnection, principal: &Principal, id: BookingId, lock: bool) -> Result<Loaded, ApiError> {
+    let row = repo::booking(conn, id, lock).await?.ok_or(BookingError::NotFound("booking"))?;
+    let artist = repo::artist(conn, row.artist_id, false).await?.ok_or(BookingError::NotFound("booking"))?;
+    let promoter = repo::promoter(conn, row.promoter_id).await?.ok_or(BookingError::NotFound("booking"))?;
+    let is_artist = acts_for(conn, principal, artist.owner()).await?;
+    let is_organizer = acts_for(conn, principal, promoter.owner()).await?;
+    // Someone on both sides acts as whoever's turn it is.
+    let side = match (is_artist, is_organizer, row.turn.as_deref()) {
+        (true, true, Some("organizer")) | (false, true, _) => Actor::Organizer,
+        (true, _, _) => Actor::Artist,
+        _ if is_admin(principal) => Actor::Admin,
+        _ => return Err(BookingError::NotFound("booking").into()),
+    };
+    Ok(Loaded { row, artist, promoter, side })
+}
+
+/// Checks proposed terms against the rules and the artist's category; answers the proposal to store.
+fn check_terms(
+    terms: &Terms,
+    policy: &Policy,
+    step: i32,
+    side: Actor,
+    now: DateTime<Utc>,
+) -> Result<Proposal, ApiError> {
+    let mut errors = Vec::new();
+    if terms.fee < policy.min_fee {
+        errors.push(FieldError::new(
+            "terms.fee",
+            "below_minimum",
+            format!("must be at least {} (minor units), the minimum of the artist's category", policy.min_fee),
+        ));
+    }
+    let currency = terms.currency.trim().to_uppercase();
+    if ledger::model::Currency::parse(&currency).is_none_or(|c| c.as_str() == "CREDIT") {
+        errors.push(FieldError::new("terms.currency", "invalid_value", "must be an ISO 4217 currency"));
+    }
+    let deposit_bps = terms.deposit_bps.unwrap_or(DEFAULT_DEPOSIT_BPS);
+    if !(0..=10_000).contains(&deposit_bps) {
+        errors.push(FieldError::new("terms.deposit_bps", "out_of_range", "must be 0 to 10,000 basis points"));
+    }
+    if terms.starts_at <= now {
+        errors.push(FieldError::new("terms.starts_at", "in_the_past", "must be in the future"));
+    }
+    if terms.ends_at <= terms.starts_at {
+        errors.push(FieldError::new("terms.ends_at", "before_start", "must be after starts_at"));
+    }
+    let deal_type = terms.deal_type.clone().unwrap_or_else(|| "flat".into());
+    let door_bps = terms.door_bps.unwrap_or(0);
+    match deal_type.as_str() {
+        "flat" if door_bps != 0 => {
+            errors.push(FieldError::new("terms.door_bps", "not_applicable", "a flat deal has no door share"));
+        }
+        "door" | "versus" if !(1..=10_000).contains(&door_bps) => {
+            errors.push(FieldError::new(
+                "terms.door_bps",
+                "out_of_range",
+                "a door or versus deal needs a share of 1 to 10,000 bps",
+            ));
+        }
+        "flat" | "door" | "versus" => {}
+        _ => errors.push(FieldError::new("terms.deal_type", "invalid_value", "must be flat, door or versus")),
+    }
+    if terms.message.chars().count() > 2000 {
+        errors.push(FieldError::new("terms.message", "too_long", "must be at most 2,000 characters"));
+    }
+    if serde_json::to_vec(&terms.rider).map_or(0, |v| v.len()) > 20_000 {
+        errors.push(FieldError::new("terms.rider", "too_large", "must be at most 20 kB"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(Proposal {
+        step,
+        side: side_name(side).into(),
+        fee: terms.fee,
+        currency,
+        deposit_bps,
+        starts_at: terms.starts_at,
+        ends_at: terms.ends_at,
+        deal_type,
+        door_bps,
+        rider: serde_json::Value::Object(terms.rider.clone()),
+        message: terms.message.trim().to_owned(),
+        created_at: now,
+    })
+}
+
+/// (Re)starts the answer deadline.
+async fn schedule_deadline(conn: &mut PgConnection, row: &mut BookingRow, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let key = format!("booking:{}:deadline", row.id);
+    jobs::cancel_unique(conn, &key, now).await?;
+    let at = now + ANSWER_WITHIN;
+    row.deadline_at = Some(at);
+    jobs::enqueue(conn, NewJob::new(DEADLINE, json!({"booking_id": row.id})).at(at).unique(key), now).await?;
+    Ok(())
+}
+
+async fn notify(
+    conn: &mut PgConnection,
+    owner: crate::model::Owner,
+    kind: &'static str,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let recipients = people_of(conn, owner).await?;
+    if !recipients.is_empty() {
+        platform::events::emit(conn, platform::events::Event { kind, recipients, organization: None, data }, now)
+            .await?;
+    }
+    Ok(())
+}
+
+fn notice_data(
+    artist: &ArtistRow,
+    promoter: &PromoterRow,
+    row: &BookingRow,
+    fee: Option<i64>,
+    currency: &str,
+) -> serde_json::Value {
+    let fee = fee.and_then(|f| ledger::model::Currency::parse(currency).map(|c| c.display(f))).unwrap_or_default();
+    json!({
+        "booking_id": row.id, "artist": artist.stage_name, "promoter": promoter.name, "fee": fee,
+        "date": row.starts_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "deadline": row.deadline_at.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+    })
+}
+
+/// An organizer offers an artist a booking (→ offered; the artist's turn).
+pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let promoter = repo::promoter(&mut tx, req.promoter_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("promoter_id", "unknown_promoter", "is not a promoter profile"))?;
+    if !acts_for(&mut tx, principal, promoter.owner()).await? {
+        return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
+    }
+    principal.require_verified()?;
+    let artist = repo::artist(&mut tx, req.artist_id, false)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("artist_id", "unknown_artist", "is not an artist profile"))?;
+    if let Some(venue) = req.venue_id
+        && repo::venue(&mut tx, venue).await?.is_none()
+    {
+        return Err(ApiError::invalid_field("venue_id", "unknown_venue", "is not a venue profile"));
+    }
+    if let Some(event) = req.event_id
+        && !sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL)")
+            .bind(event)
+            .fetch_one(&mut *tx)
+            .await?
+    {
+        return Err(ApiError::invalid_field("event_id", "unknown_event", "is not an event"));
+    }
+    let proposal = check_terms(&req.terms, &policy_of(&artist), 1, Actor::Organizer, now)?;
+    let mut row = BookingRow {
+        id: BookingId::new(),
+        artist_id: artist.id,
+        promoter_id: promoter.id,
+        venue_id: req.venue_id,
+        event_id: req.event_id,
+        status: BookingStatus::Offered.as_str().into(),
+        origin: "offer".into(),
+        starts_at: proposal.starts_at,
+        ends_at: proposal.ends_at,
+        step: 1,
+        turn: Some("artist".into()),
+        deadline_at: None,
+        message: proposal.message.clone(),
+        agreed: None,
+        cancelled_by: None,
+        cancel_reason: None,
+        created_by: principal.user_id.0,
+        created_at: now,
+        updated_at: now,
+    };
+    schedule_deadline(&mut tx, &mut row, now).await?;
+    repo::insert_booking(&mut tx, &row).await?;
+    repo::insert_proposal(&mut tx, row.id, &proposal, principal.user_id.0).await?;
+    notify(
+        &mut tx,
+        artist.owner(),
+        "booking.offer",
+        notice_data(&artist, &promoter, &row, Some(proposal.fee), &proposal.currency),
+        now,
+    )
+    .await?;
+    platform::audit::Entry::new(principal.actor(), "booking.offer", "booking", row.id.0)
+        .after(
+            json!({"artist": artist.id, "promoter": promoter.id, "fee": proposal.fee, "currency": proposal.currency}),
+        )
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, Actor::Organizer).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Opens an event for artists' applications until `closes_at`.
+pub async fn open_call(
+    ctx: &AppContext,
+    principal: &Principal,
+    event: Uuid,
+    req: dto::OpenCall,
+) -> Result<(), ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let promoter = repo::promoter(&mut tx, req.promoter_id).await?.ok_or(BookingError::NotFound("promoter"))?;
+    if !acts_for(&mut tx, principal, promoter.owner()).await? {
+        return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL)")
+        .bind(event)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !exists {
+        return Err(BookingError::NotFound("event").into());
+    }
+    if req.closes_at <= now {
+        return Err(ApiError::invalid_field("closes_at", "in_the_past", "must be in the future"));
+    }
+    sqlx::query(
+        "INSERT INTO open_calls (event_id, promoter_id, closes_at, note, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (event_id) DO UPDATE SET promoter_id = $2, closes_at = $3, note = $4",
+    )
+    .bind(event)
+    .bind(promoter.id)
+    .bind(req.closes_at)
+    .bind(req.note.trim())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    platform::audit::Entry::new(principal.actor(), "booking.open_call", "event", event)
+        .after(json!({"promoter": promoter.id, "closes_at": req.closes_at}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenCallRow {
+    promoter_id: Uuid,
+    closes_at: DateTime<Utc>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    title: String,
+}
+
+/// An artist applies to an event open for applications (→ inquiry; the organizer proposes first).
+pub async fn apply(
+    ctx: &AppContext,
+    principal: &Principal,
+    event: Uuid,
+    req: dto::Application,
+) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let artist = repo::artist(&mut tx, req.artist_id, false).await?.ok_or(BookingError::NotFound("artist"))?;
+    if !acts_for(&mut tx, principal, artist.owner()).await? {
+        return Err(ApiError::invalid_field("artist_id", "not_yours", "is not an artist profile you act for"));
+    }
+    principal.require_verified()?;
+    let call: Option<OpenCallRow> = sqlx::query_as(
+        "SELECT c.promoter_id, c.closes_at, e.starts_at, e.ends_at, e.title FROM open_calls c JOIN events e ON e.id = c.event_id
+         WHERE c.event_id = $1",
+    )
+    .bind(event)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(OpenCallRow { promoter_id, starts_at, ends_at, title, .. }) = call.filter(|c| c.closes_at > now) else {
+        return Err(ApiError::conflict("not_open", "This event does not take applications (any more)."));
+    };
+    let duplicate: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND event_id = $2 AND status NOT IN ('cancelled', 'refunded'))",
+    )
+    .bind(artist.id)
+    .bind(event)
+    .fetch_one(&mut *tx)
+    .await?;
+    if duplicate {
+        return Err(ApiError::conflict("already_applied", "This artist already has a booking for this event."));
+    }
+    let promoter = repo::promoter(&mut tx, crate::model::PromoterId(promoter_id))
+        .await?
+        .ok_or(BookingError::NotFound("promoter"))?;
+    let mut row = BookingRow {
+        id: BookingId::new(),
+        artist_id: artist.id,
+        promoter_id: promoter.id,
+        venue_id: None,
+        event_id: Some(event),
+        status: BookingStatus::Inquiry.as_str().into(),
+        origin: "application".into(),
+        starts_at,
+        ends_at,
+        step: 0,
+        turn: Some("organizer".into()),
+        deadline_at: None,
+        message: req.message.trim().chars().take(2000).collect(),
+        agreed: None,
+        cancelled_by: None,
+        cancel_reason: None,
+        created_by: principal.user_id.0,
+        created_at: now,
+        updated_at: now,
+    };
+    schedule_deadline(&mut tx, &mut row, now).await?;
+    repo::insert_booking(&mut tx, &row).await?;
+    let mut data = notice_data(&artist, &promoter, &row, None, "EUR");
+    data["event"] = json!(title);
+    notify(&mut tx, promoter.owner(), "booking.application", data, now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.apply", "booking", row.id.0)
+        .after(json!({"artist": artist.id, "event": event}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, Actor::Artist).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The next proposal, by the side whose turn it is.
+pub async fn propose(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    terms: Terms,
+) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    if !from.negotiating() {
+        return Err(BookingError::from(state::TransitionError::NotAllowed(from, BookingStatus::Negotiating)).into());
+    }
+    if row.turn.as_deref() != Some(side_name(side)) {
+        return Err(ApiError::conflict("not_your_turn", "It is the other side's turn."));
+    }
+    let step = row.step + 1;
+    // The organizer proposes first and turns alternate: organizer 1, artist 2, organizer 3; after the
+    // third proposal the artist may only accept or walk away.
+    if step > MAX_PROPOSALS {
+        return Err(ApiError::conflict(
+            "no_more_rounds",
+            "After three proposals the artist may only accept or walk away.",
+        ));
+    }
+    state::check(from, BookingStatus::Negotiating, side).map_err(BookingError::from)?;
+    principal.require_verified()?;
+    let proposal = check_terms(&terms, &policy_of(&artist), step, side, now)?;
+    repo::insert_proposal(&mut tx, id, &proposal, principal.user_id.0).await?;
+    row.status = BookingStatus::Negotiating.as_str().into();
+    row.step = step;
+    row.turn = Some(if side == Actor::Organizer { "artist" } else { "organizer" }.into());
+    row.starts_at = proposal.starts_at;
+    row.ends_at = proposal.ends_at;
+    row.updated_at = now;
+    schedule_deadline(&mut tx, &mut row, now).await?;
+    repo::update_booking(&mut tx, &row).await?;
+    let other = if side == Actor::Organizer { artist.owner() } else { promoter.owner() };
+    notify(
+        &mut tx,
+        other,
+        "booking.proposal",
+        notice_data(&artist, &promoter, &row, Some(proposal.fee), &proposal.currency),
+        now,
+    )
+    .await?;
+    platform::audit::Entry::new(principal.actor(), "booking.propose", "booking", id.0)
+        .before(json!({"status": from, "step": step - 1}))
+        .after(json!({"status": row.status, "step": step, "fee": proposal.fee, "side": proposal.side}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The side whose turn it is accepts the other side's last proposal (→ contracting): the terms and the
+/// commission figures are fixed.
+pub async fn accept(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    if from.negotiating() && row.turn.as_deref() != Some(side_name(side)) {
+        return Err(ApiError::conflict("not_your_turn", "It is the other side's turn."));
+    }
+    state::check(from, BookingStatus::Contracting, side).map_err(BookingError::from)?;
+    principal.require_verified()?;
+    let proposals = repo::proposals(&mut tx, id).await?;
+    let Some(last) = proposals.last().cloned().filter(|p| p.side != side_name(side)) else {
+        return Err(ApiError::conflict("nothing_to_accept", "There is no proposal of the other side to accept."));
+    };
+    let figures = commission::figures(last.fee, policy_of(&artist), TrustTier::of(promoter.trust_score));
+    let agreement = Agreement { terms: last.clone(), category: artist.category.clone(), figures, agreed_at: now };
+    row.agreed = Some(serde_json::to_value(&agreement).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?);
+    row.status = BookingStatus::Contracting.as_str().into();
+    row.turn = None;
+    row.deadline_at = None;
+    row.updated_at = now;
+    jobs::cancel_unique(&mut tx, &format!("booking:{id}:deadline"), now).await?;
+    repo::update_booking(&mut tx, &row).await?;
+    for owner in [artist.owner(), promoter.owner()] {
+        notify(
+            &mut tx,
+            owner,
+            "booking.accepted",
+            notice_data(&artist, &promoter, &row, Some(last.fee), &last.currency),
+            now,
+        )
+        .await?;
+    }
+    platform::audit::Entry::new(principal.actor(), "booking.accept", "booking", id.0)
+        .before(json!({"status": from}))
+        .after(json!({"status": row.status, "figures": figures}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Either side walks away from a negotiation (→ cancelled).
+pub async fn decline(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    reason: &str,
+) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    if !from.negotiating() {
+        return Err(ApiError::conflict(
+            "not_negotiating",
+            "Only a booking still being negotiated can be declined; a confirmed one is cancelled with its penalties.",
+        ));
+    }
+    state::check(from, BookingStatus::Cancelled, side).map_err(BookingError::from)?;
+    let reason: String = reason.trim().chars().take(500).collect();
+    cancel(&mut tx, &mut row, &artist, &promoter, side, &reason, now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.decline", "booking", id.0)
+        .before(json!({"status": from}))
+        .after(json!({"status": "cancelled", "reason": reason}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+async fn cancel(
+    conn: &mut PgConnection,
+    row: &mut BookingRow,
+    artist: &ArtistRow,
+    promoter: &PromoterRow,
+    by: Actor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    row.status = BookingStatus::Cancelled.as_str().into();
+    row.turn = None;
+    row.deadline_at = None;
+    row.cancelled_by = Some(side_name(by).into());
+    row.cancel_reason = Some(reason.to_owned());
+    row.updated_at = now;
+    jobs::cancel_unique(conn, &format!("booking:{}:deadline", row.id), now).await?;
+    repo::update_booking(conn, row).await?;
+    let mut data = notice_data(artist, promoter, row, None, "EUR");
+    data["reason"] = json!(if reason.is_empty() { "no reason given" } else { reason });
+    for owner in [artist.owner(), promoter.owner()] {
+        notify(conn, owner, "booking.cancelled", data.clone(), now).await?;
+    }
+    Ok(())
+}
+
+/// The `booking.deadline` job: a negotiation nobody answered in time is cancelled, and both sides told.
+async fn deadline(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
+        return Err(JobFailure::permanent("no such booking"));
+    };
+    let status = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    if !status.negotiating() || row.deadline_at.is_none_or(|d| d > now) {
+        return Ok(()); // answered, or the deadline moved
+    }
+    let artist =
+        repo::artist(&mut tx, row.artist_id, false).await?.ok_or_else(|| JobFailure::permanent("no artist"))?;
+    let promoter =
+        repo::promoter(&mut tx, row.promoter_id).await?.ok_or_else(|| JobFailure::permanent("no promoter"))?;
+    let waiting = row.turn.clone().unwrap_or_default();
+    cancel(
+        &mut tx,
+        &mut row,
+        &artist,
+        &promoter,
+        Actor::System,
+        &format!("the {waiting} did not answer before the deadline"),
+        now,
+    )
+    .await
+    .map_err(|e| JobFailure::retry(format!("{e:?}")))?;
+    platform::audit::Entry::new(platform::audit::Actor::default(), "booking.expire", "booking", id.0)
+        .after(json!({"status": "cancelled", "waiting_for": waiting}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(DEADLINE, |ctx: AppContext, job: Job| async move {
+        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
+            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        deadline(ctx, id).await
+    });
+}
+
+/// What the caller's side may do now.
+fn moves(row: &BookingRow, side: Actor, proposals: &[Proposal]) -> Vec<String> {
+    let status = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let mut can = Vec::new();
+    if status.negotiating() {
+        if row.turn.as_deref() == Some(side_name(side)) {
+            if row.step < MAX_PROPOSALS && state::check(status, BookingStatus::Negotiating, side).is_ok() {
+                can.push("propose".to_owned());
+            }
+            if proposals.last().is_some_and(|p| p.side != side_name(side))
+                && state::check(status, BookingStatus::Contracting, side).is_ok()
+            {
+                can.push("accept".to_owned());
+            }
+        }
+        if matches!(side, Actor::Organizer | Actor::Artist) {
+            can.push("decline".to_owned());
+        }
+    }
+    can
+}
+
+async fn view(
+    conn: &mut PgConnection,
+    row: &BookingRow,
+    artist: &ArtistRow,
+    promoter: &PromoterRow,
+    side: Actor,
+) -> Result<dto::Booking, ApiError> {
+    let proposals = repo::proposals(conn, row.id).await?;
+    Ok(dto::Booking {
+        id: row.id,
+        artist_id: row.artist_id,
+        artist_name: artist.stage_name.clone(),
+        promoter_id: row.promoter_id,
+        promoter_name: promoter.name.clone(),
+        venue_id: row.venue_id,
+        event_id: row.event_id,
+        status: BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled),
+        origin: row.origin.clone(),
+        starts_at: row.starts_at,
+        ends_at: row.ends_at,
+        step: row.step,
+        turn: row.turn.clone(),
+        deadline_at: row.deadline_at,
+        can: moves(row, side, &proposals),
+        agreement: row.agreed.clone().and_then(|a| serde_json::from_value(a).ok()),
+        proposals,
+        cancelled_by: row.cancelled_by.clone(),
+        cancel_reason: row.cancel_reason.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+pub async fn get(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<dto::Booking, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let Loaded { row, artist, promoter, side } = load(&mut conn, principal, id, false).await?;
+    view(&mut conn, &row, &artist, &promoter, side).await
+}
+
+/// The caller's bookings, on either side, with their parties and proposals.
+pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<dto::BookingList, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let (artists, promoters) = super::my_profiles(&mut conn, principal).await?;
+    let rows = repo::bookings_of(&mut conn, &artists, &promoters).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let artist = repo::artist(&mut conn, row.artist_id, false).await?.ok_or(BookingError::NotFound("artist"))?;
+        let promoter = repo::promoter(&mut conn, row.promoter_id).await?.ok_or(BookingError::NotFound("promoter"))?;
+        let side = if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
+        items.push(view(&mut conn, &row, &artist, &promoter, side).await?);
+    }
+    Ok(dto::BookingList { items })
+}

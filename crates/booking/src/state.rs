@@ -1,0 +1,181 @@
+//! The booking lifecycle: eleven statuses, the transitions between them, and who may make each
+//! (drawn in docs/booking.md). Completed, cancelled and refunded are final.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Inquiry,
+    Offered,
+    Negotiating,
+    Contracting,
+    Confirmed,
+    PaidDeposit,
+    Scheduled,
+    Completed,
+    Cancelled,
+    Disputed,
+    Refunded,
+}
+
+impl BookingStatus {
+    pub const ALL: [Self; 11] = [
+        Self::Inquiry,
+        Self::Offered,
+        Self::Negotiating,
+        Self::Contracting,
+        Self::Confirmed,
+        Self::PaidDeposit,
+        Self::Scheduled,
+        Self::Completed,
+        Self::Cancelled,
+        Self::Disputed,
+        Self::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inquiry => "inquiry",
+            Self::Offered => "offered",
+            Self::Negotiating => "negotiating",
+            Self::Contracting => "contracting",
+            Self::Confirmed => "confirmed",
+            Self::PaidDeposit => "paid_deposit",
+            Self::Scheduled => "scheduled",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Disputed => "disputed",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Statuses in which the artist's time is taken (the database refuses overlaps among them).
+    pub fn holds_the_date(self) -> bool {
+        matches!(self, Self::Confirmed | Self::PaidDeposit | Self::Scheduled)
+    }
+
+    /// Statuses of a booking still being negotiated.
+    pub fn negotiating(self) -> bool {
+        matches!(self, Self::Inquiry | Self::Offered | Self::Negotiating)
+    }
+}
+
+/// Who asks for a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The promoter's side.
+    Organizer,
+    /// The artist's side (the artist, or a band's manager).
+    Artist,
+    Admin,
+    /// Backline itself: timers, payments.
+    System,
+}
+
+use Actor::{Admin, Artist, Organizer, System};
+use BookingStatus::*;
+
+/// Every allowed transition and who may make it. Anything else is refused.
+pub const TRANSITIONS: &[(BookingStatus, BookingStatus, &[Actor])] = &[
+    // An application is answered by the organizer's first proposal.
+    (Inquiry, Negotiating, &[Organizer]),
+    (Inquiry, Cancelled, &[Organizer, Artist, System, Admin]),
+    // An offer is countered or accepted by the artist.
+    (Offered, Negotiating, &[Artist]),
+    (Offered, Contracting, &[Artist]),
+    (Offered, Cancelled, &[Organizer, Artist, System, Admin]),
+    // Rounds: whoever's turn it is accepts.
+    (Negotiating, Negotiating, &[Organizer, Artist]),
+    (Negotiating, Contracting, &[Organizer, Artist]),
+    (Negotiating, Cancelled, &[Organizer, Artist, System, Admin]),
+    // Signatures (and an admin's review when the setting is on) confirm; an unsigned contract expires.
+    (Contracting, Confirmed, &[System, Admin]),
+    (Contracting, Cancelled, &[Organizer, Artist, System, Admin]),
+    (Confirmed, PaidDeposit, &[System]),
+    (Confirmed, Cancelled, &[Organizer, Artist, System, Admin]),
+    (PaidDeposit, Scheduled, &[System]),
+    (PaidDeposit, Cancelled, &[Organizer, Artist, Admin]),
+    (PaidDeposit, Disputed, &[Organizer, Artist]),
+    (Scheduled, Completed, &[Organizer, System, Admin]),
+    (Scheduled, Cancelled, &[Organizer, Artist, Admin]),
+    (Scheduled, Disputed, &[Organizer, Artist]),
+    // An admin resolves a dispute: release to the artist, or money back (in full or split).
+    (Disputed, Completed, &[Admin]),
+    (Disputed, Refunded, &[Admin]),
+];
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a booking cannot go from {} to {}", .0.as_str(), .1.as_str())]
+    NotAllowed(BookingStatus, BookingStatus),
+    #[error("this side may not take a booking from {} to {}", .0.as_str(), .1.as_str())]
+    WrongActor(BookingStatus, BookingStatus),
+}
+
+pub fn check(from: BookingStatus, to: BookingStatus, actor: Actor) -> Result<(), TransitionError> {
+    let (_, _, actors) =
+        TRANSITIONS.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
+    if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_states_go_nowhere() {
+        for from in [Completed, Cancelled, Refunded] {
+            for to in BookingStatus::ALL {
+                for actor in [Organizer, Artist, Admin, System] {
+                    assert_eq!(
+                        check(from, to, actor),
+                        Err(TransitionError::NotAllowed(from, to)),
+                        "{from:?} -> {to:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_status_is_reachable_from_an_opening() {
+        let mut reached = vec![Inquiry, Offered];
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (from, to, _) in TRANSITIONS {
+                if reached.contains(from) && !reached.contains(to) {
+                    reached.push(*to);
+                    grew = true;
+                }
+            }
+        }
+        for status in BookingStatus::ALL {
+            assert!(reached.contains(&status), "{status:?} is unreachable");
+        }
+    }
+
+    #[test]
+    fn actors_are_checked() {
+        assert!(check(Offered, Contracting, Artist).is_ok());
+        assert_eq!(check(Offered, Contracting, Organizer), Err(TransitionError::WrongActor(Offered, Contracting)));
+        assert_eq!(check(Inquiry, Negotiating, Artist), Err(TransitionError::WrongActor(Inquiry, Negotiating)));
+        assert_eq!(check(Contracting, Confirmed, Organizer), Err(TransitionError::WrongActor(Contracting, Confirmed)));
+        assert_eq!(check(Disputed, Refunded, Organizer), Err(TransitionError::WrongActor(Disputed, Refunded)));
+        assert_eq!(check(Confirmed, Scheduled, System), Err(TransitionError::NotAllowed(Confirmed, Scheduled)));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for status in BookingStatus::ALL {
+            assert_eq!(BookingStatus::parse(status.as_str()), Some(status));
+        }
+    }
+}
