@@ -50,7 +50,7 @@ fn api(
         .merge(notify::router(hub))
         .merge(ledger::router(ledger_settings.clone()))
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings))
-        .merge(booking::router())
+        .merge(booking::router(booking::BookingSettings::default()))
         .split_for_parts();
     (router, openapi::finish(doc))
 }

@@ -3,6 +3,7 @@
 //! artist's category and the promoter's trust, fixed at agreement. See docs/booking.md.
 
 pub mod commission;
+pub mod contract;
 pub mod dto;
 pub mod error;
 mod http;
@@ -15,7 +16,20 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppContext> {
+/// Booking's settings.
+#[derive(Debug, Clone)]
+pub struct BookingSettings {
+    /// Whether an admin reviews a contract after both signatures before the booking is confirmed.
+    pub admin_review: bool,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        Self { admin_review: true }
+    }
+}
+
+pub fn router(settings: BookingSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(http::create_artist, http::search_artists))
         .routes(routes!(http::artist, http::update_artist))
@@ -34,9 +48,16 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(http::decline))
         .routes(routes!(http::open_call))
         .routes(routes!(http::apply))
+        .routes(routes!(http::contract))
+        .routes(routes!(http::contract_pdf))
+        .routes(routes!(http::sign))
+        .routes(routes!(http::edit_contract))
+        .routes(routes!(http::review_contract))
+        .layer(axum::Extension(std::sync::Arc::new(settings)))
 }
 
 /// Registers booking's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
     service::bookings::register(registry);
+    service::contracts::register(registry);
 }

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use testkit::TestApp;
-use uuid::Uuid;
 
 use crate::support::{PASSWORD, app, create_org, drain_jobs, login, signed_in, signed_in_admin};
 
@@ -405,14 +404,15 @@ async fn artists_apply_to_open_calls_and_the_organizer_proposes_first() {
 }
 
 #[tokio::test]
-async fn the_database_refuses_overlapping_confirmed_bookings_even_at_once() {
+async fn overlapping_confirmations_at_once_confirm_exactly_one() {
     let app = Arc::new(app().await);
+    let admin = signed_in_admin(&app).await;
     let p = parties(&app, "double").await;
     let (other_org, _, _) = signed_in(&app, "double_other").await;
     let other =
         app.post("/v1/promoters").bearer(&other_org).json(&json!({"name": "Rival presents"})).send().await.value();
-    // Two agreements for overlapping evenings (19:00-21:00 and 20:00-22:00), and one the next day.
-    let a = offer(&app, &p, 50_000, 30).await.value();
+    // Two agreements for overlapping evenings (19:00-21:00 and 20:00-22:00 on day 30), one on day 31.
+    let a = agreed(&app, &p, 30).await;
     let b = app
         .post("/v1/bookings")
         .bearer(&other_org)
@@ -420,39 +420,44 @@ async fn the_database_refuses_overlapping_confirmed_bookings_even_at_once() {
               "starts_at": at(&app, 30) + Duration::hours(1), "ends_at": at(&app, 30) + Duration::hours(3)}}))
         .send()
         .await
-        .value();
-    let c = offer(&app, &p, 50_000, 31).await.value();
-    for booking in [&a, &b, &c] {
-        app.post(&format!("/v1/bookings/{}/accept", booking["id"].as_str().unwrap()))
-            .bearer(&p.artist)
-            .send()
-            .await
-            .assert_status(StatusCode::OK);
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/v1/bookings/{b}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
+    let c = agreed(&app, &p, 31).await;
+    for (id, organizer) in [(&a, &p.organizer), (&b, &other_org), (&c, &p.organizer)] {
+        let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(organizer).send().await.value()["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sign(&app, organizer, id, &sha).await.assert_status(StatusCode::OK);
+        sign(&app, &p.artist, id, &sha).await.assert_status(StatusCode::OK);
     }
-    // Confirming both overlapping ones at once: exactly one holds the date.
-    let confirm = |id: Uuid| {
-        let pool = app.db.pool.clone();
+    // Both overlapping ones approved at once: exactly one holds the date.
+    let review = |id: String| {
+        let (app, admin) = (app.clone(), admin.clone());
         tokio::spawn(async move {
-            sqlx::query("UPDATE bookings SET status = 'confirmed' WHERE id = $1")
-                .bind(id)
-                .execute(&pool)
+            app.post(&format!("/v1/bookings/{id}/contract/review"))
+                .bearer(&admin)
+                .json(&json!({"decision": "approve"}))
+                .send()
                 .await
-                .map(|_| ())
         })
     };
-    let ids: Vec<Uuid> = [&a, &b].iter().map(|x| Uuid::parse_str(x["id"].as_str().unwrap()).unwrap()).collect();
-    let (first, second) = (confirm(ids[0]), confirm(ids[1]));
-    let results = [first.await.unwrap(), second.await.unwrap()];
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
-    assert_eq!(refused.as_database_error().and_then(|e| e.constraint()), Some("bookings_no_double_booking"));
-    // The next day is free.
-    sqlx::query("UPDATE bookings SET status = 'confirmed' WHERE id = $1")
-        .bind(Uuid::parse_str(c["id"].as_str().unwrap()).unwrap())
-        .execute(&app.db.pool)
+    let (x, y) = (review(a.clone()), review(b.clone()));
+    let (x, y) = (x.await.unwrap(), y.await.unwrap());
+    let statuses = [x.status, y.status];
+    assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    let refused = if x.status == StatusCode::CONFLICT { x } else { y };
+    assert_eq!(refused.value()["code"], "double_booking");
+    review(c.clone()).await.unwrap().assert_status(StatusCode::OK);
+    let confirmed: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE status = 'confirmed'")
+        .fetch_one(&app.db.pool)
         .await
         .unwrap();
-    // The directory knows: not available on the 30th, available on the 32nd.
+    assert_eq!(confirmed, 2, "one on day 30, one on day 31");
+    // The directory knows: not available on day 30, available on day 32.
     let day = |days: i64| at(&app, days).date_naive();
     let on = |days: i64| {
         let app = app.clone();
@@ -463,4 +468,144 @@ async fn the_database_refuses_overlapping_confirmed_bookings_even_at_once() {
     };
     assert_eq!(on(30).await, 0);
     assert_eq!(on(32).await, 1);
+}
+
+/// A booking agreed at 700.00 (contracting); answers its id.
+async fn agreed(app: &TestApp, p: &Parties, days: i64) -> String {
+    let booking = offer(app, p, 70_000, days).await.value();
+    let id = booking["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
+    id
+}
+
+async fn sign(app: &TestApp, token: &str, id: &str, sha: &str) -> testkit::TestResponse {
+    app.post(&format!("/v1/bookings/{id}/contract/sign"))
+        .bearer(token)
+        .header("user-agent", "backline-tests/1")
+        .ip("203.0.113.7")
+        .json(&json!({"sha256": sha}))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn contracts_are_signed_in_order_edited_once_per_side_reviewed_and_printed() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "ink").await;
+    let id = agreed(&app, &p, 40).await;
+    let contract = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value();
+    assert_eq!(contract["version"], 1);
+    let text = contract["text"].as_str().unwrap();
+    assert!(text.contains("ink band") && text.contains("ink presents") && text.contains("2 DI boxes"), "{text}");
+    // The schedule: 30% of 735.00 at confirmation, the rest 24 hours before the show.
+    let schedule = &contract["document"]["schedule"];
+    assert_eq!((schedule[0]["amount"].as_i64(), schedule[1]["amount"].as_i64()), (Some(22_050), Some(51_450)));
+    let v1 = contract["sha256"].as_str().unwrap().to_owned();
+
+    sign(&app, &p.artist, &id, &v1).await.assert_problem(StatusCode::CONFLICT, "organizer_signs_first");
+    sign(&app, &p.organizer, &id, &"0".repeat(64)).await.assert_problem(StatusCode::CONFLICT, "contract_changed");
+    sign(&app, &p.organizer, &id, &v1).await.assert_status(StatusCode::OK);
+    sign(&app, &p.organizer, &id, &v1).await.assert_problem(StatusCode::CONFLICT, "already_signed");
+
+    // The artist asks for its one edit: version 2, which both sign again.
+    let edited = app
+        .post(&format!("/v1/bookings/{id}/contract/edits"))
+        .bearer(&p.artist)
+        .json(&json!({"clause": "Soundcheck at 17:00."}))
+        .send()
+        .await;
+    edited.assert_status(StatusCode::CREATED);
+    let edited = edited.value();
+    assert_eq!((edited["version"].as_i64(), edited["signed"].as_bool()), (Some(2), Some(false)));
+    let v2 = edited["sha256"].as_str().unwrap().to_owned();
+    assert_ne!(v1, v2);
+    app.post(&format!("/v1/bookings/{id}/contract/edits"))
+        .bearer(&p.artist)
+        .json(&json!({"clause": "And a parrot."}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "edit_used");
+    sign(&app, &p.artist, &id, &v1).await.assert_problem(StatusCode::CONFLICT, "contract_changed");
+    sign(&app, &p.organizer, &id, &v2).await.assert_status(StatusCode::OK);
+    let both = sign(&app, &p.artist, &id, &v2).await.value();
+    assert_eq!((both["signed"].as_bool(), both["review_pending"].as_bool()), (Some(true), Some(true)));
+    let artist_signature =
+        both["signatures"].as_array().unwrap().iter().find(|s| s["version"] == 2 && s["side"] == "artist").unwrap();
+    assert_eq!(artist_signature["sha256"], v2.as_str());
+    assert_eq!(artist_signature["ip"], "203.0.113.7");
+    assert_eq!(artist_signature["user_agent"], "backline-tests/1");
+
+    // An admin's review confirms it.
+    app.post(&format!("/v1/bookings/{id}/contract/review"))
+        .bearer(&p.organizer)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.post(&format!("/v1/bookings/{id}/contract/review"))
+        .bearer(&admin)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let booking = app.get(&format!("/v1/bookings/{id}")).bearer(&p.artist).send().await.value();
+    assert_eq!(booking["status"], "confirmed");
+
+    // The PDF's text, read by an independent PDF library, shows the terms and the hash.
+    let pdf = app.get(&format!("/v1/bookings/{id}/contract.pdf")).bearer(&p.artist).send().await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let doc = lopdf::Document::load_mem(&pdf.body).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let extracted = doc.extract_text(&pages).unwrap();
+    assert!(extracted.contains(&v2), "{extracted}");
+    assert!(extracted.contains("Soundcheck at 17:00."));
+    let (stranger, _, _) = signed_in(&app, "ink_stranger").await;
+    app.get(&format!("/v1/bookings/{id}/contract.pdf"))
+        .bearer(&stranger)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_unsigned_contract_expires_and_overlapping_confirmations_are_refused() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "void").await;
+    let lapsing = agreed(&app, &p, 50).await;
+    // Two agreements on the same evening; both signed by both sides.
+    let first = agreed(&app, &p, 40).await;
+    let second = agreed(&app, &p, 40).await;
+    for id in [&first, &second] {
+        let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value()["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sign(&app, &p.organizer, id, &sha).await.assert_status(StatusCode::OK);
+        sign(&app, &p.artist, id, &sha).await.assert_status(StatusCode::OK);
+    }
+    let review = |id: &str| {
+        app.post(&format!("/v1/bookings/{id}/contract/review"))
+            .bearer(&admin)
+            .json(&json!({"decision": "approve"}))
+            .send()
+    };
+    review(&first).await.assert_status(StatusCode::OK);
+    review(&second).await.assert_problem(StatusCode::CONFLICT, "double_booking");
+
+    // 48 hours later, the contract nobody signed is void and its booking cancelled.
+    app.clock.advance(Duration::hours(48) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    let organizer = token_of(&app, "void_promoter").await;
+    assert_eq!(
+        app.get(&format!("/v1/bookings/{lapsing}")).bearer(&organizer).send().await.value()["status"],
+        "contracting"
+    );
+    app.clock.advance(Duration::seconds(1));
+    drain_jobs(&app).await;
+    let void = app.get(&format!("/v1/bookings/{lapsing}")).bearer(&organizer).send().await.value();
+    assert_eq!((void["status"].as_str(), void["cancelled_by"].as_str()), (Some("cancelled"), Some("system")));
+    let still = app.get(&format!("/v1/bookings/{first}")).bearer(&organizer).send().await.value();
+    assert_eq!(still["status"], "confirmed", "a confirmed booking does not expire");
 }

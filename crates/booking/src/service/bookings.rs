@@ -28,7 +28,7 @@ pub const ANSWER_WITHIN: Duration = Duration::hours(72);
 pub const MAX_PROPOSALS: i32 = 3;
 const DEFAULT_DEPOSIT_BPS: i32 = 3_000;
 
-fn side_name(actor: Actor) -> &'static str {
+pub(crate) fn side_name(actor: Actor) -> &'static str {
     match actor {
         Actor::Organizer => "organizer",
         Actor::Artist => "artist",
@@ -53,14 +53,19 @@ pub fn policy_of(artist: &ArtistRow) -> Policy {
 }
 
 /// A booking with both parties and the caller's side in it.
-struct Loaded {
-    row: BookingRow,
-    artist: ArtistRow,
-    promoter: PromoterRow,
-    side: Actor,
+pub(crate) struct Loaded {
+    pub row: BookingRow,
+    pub artist: ArtistRow,
+    pub promoter: PromoterRow,
+    pub side: Actor,
 }
 
-async fn load(conn: &mut PgConnection, principal: &Principal, id: BookingId, lock: bool) -> Result<Loaded, ApiError> {
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: BookingId,
+    lock: bool,
+) -> Result<Loaded, ApiError> {
     let row = repo::booking(conn, id, lock).await?.ok_or(BookingError::NotFound("booking"))?;
     let artist = repo::artist(conn, row.artist_id, false).await?.ok_or(BookingError::NotFound("booking"))?;
     let promoter = repo::promoter(conn, row.promoter_id).await?.ok_or(BookingError::NotFound("booking"))?;
@@ -157,7 +162,7 @@ async fn schedule_deadline(conn: &mut PgConnection, row: &mut BookingRow, now: D
     Ok(())
 }
 
-async fn notify(
+pub(crate) async fn notify(
     conn: &mut PgConnection,
     owner: crate::model::Owner,
     kind: &'static str,
@@ -172,7 +177,7 @@ async fn notify(
     Ok(())
 }
 
-fn notice_data(
+pub(crate) fn notice_data(
     artist: &ArtistRow,
     promoter: &PromoterRow,
     row: &BookingRow,
@@ -463,6 +468,7 @@ pub async fn accept(ctx: &AppContext, principal: &Principal, id: BookingId) -> R
     row.updated_at = now;
     jobs::cancel_unique(&mut tx, &format!("booking:{id}:deadline"), now).await?;
     repo::update_booking(&mut tx, &row).await?;
+    super::contracts::generate(&mut tx, &row, &artist, &promoter, &agreement, None, now).await?;
     for owner in [artist.owner(), promoter.owner()] {
         notify(
             &mut tx,
@@ -513,7 +519,7 @@ pub async fn decline(
     Ok(answer)
 }
 
-async fn cancel(
+pub(crate) async fn cancel(
     conn: &mut PgConnection,
     row: &mut BookingRow,
     artist: &ArtistRow,
@@ -603,7 +609,7 @@ fn moves(row: &BookingRow, side: Actor, proposals: &[Proposal]) -> Vec<String> {
     can
 }
 
-async fn view(
+pub(crate) async fn view(
     conn: &mut PgConnection,
     row: &BookingRow,
     artist: &ArtistRow,

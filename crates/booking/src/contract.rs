@@ -1,0 +1,295 @@
+//! Contract documents: generated from an agreement, rendered as one canonical plain text whose SHA-256
+//! identifies the version (signatures name it), and as a PDF whose text is extractable and shows the
+//! hash. The PDF uses the standard Helvetica font (no embedding) with WinAnsi encoding.
+
+use chrono::{DateTime, Duration, Utc};
+use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::commission::Figures;
+use crate::dto::Proposal;
+
+/// When the balance falls due: this long before the show.
+pub const BALANCE_BEFORE: Duration = Duration::hours(24);
+
+/// One payment of the schedule; the milestones' shares sum to 10,000 basis points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Milestone {
+    /// `deposit` or `balance`.
+    pub name: String,
+    pub bps: i64,
+    /// Minor units of what the organizer pays.
+    pub amount: i64,
+    /// `at confirmation`, or a time.
+    pub due: String,
+}
+
+/// A contract's content.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    pub booking_id: uuid::Uuid,
+    pub version: i32,
+    pub organizer: String,
+    pub artist: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub venue: Option<String>,
+    pub terms: Proposal,
+    pub category: String,
+    pub figures: Figures,
+    pub schedule: Vec<Milestone>,
+    /// Clauses added by edit requests, in order.
+    pub clauses: Vec<String>,
+}
+
+fn share(amount: i64, bps: i64) -> i64 {
+    i64::try_from(ledger::money::round_half_even(i128::from(amount) * i128::from(bps), 10_000)).unwrap_or(amount)
+}
+
+/// The payment schedule of an agreement: the deposit share of what the organizer pays at confirmation,
+/// the rest 24 hours before the show.
+pub fn schedule(figures: &Figures, deposit_bps: i64, starts_at: DateTime<Utc>) -> Vec<Milestone> {
+    let deposit = share(figures.organizer_pays, deposit_bps);
+    vec![
+        Milestone { name: "deposit".into(), bps: deposit_bps, amount: deposit, due: "at confirmation".into() },
+        Milestone {
+            name: "balance".into(),
+            bps: 10_000 - deposit_bps,
+            amount: figures.organizer_pays - deposit,
+            due: (starts_at - BALANCE_BEFORE).format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+    ]
+}
+
+fn money(amount: i64, currency: &str) -> String {
+    ledger::model::Currency::parse(currency).map_or_else(|| format!("{amount} {currency}"), |c| c.display(amount))
+}
+
+fn percent(bps: i64) -> String {
+    format!("{}.{:02}%", bps / 100, bps % 100)
+}
+
+/// The canonical text of a contract: what is hashed, signed and printed.
+pub fn text(doc: &Document) -> String {
+    let t = &doc.terms;
+    let mut out = Vec::new();
+    out.push("BOOKING CONTRACT".to_owned());
+    out.push(format!("Booking {}, version {}", doc.booking_id, doc.version));
+    out.push(String::new());
+    out.push("1. Parties".into());
+    out.push(format!("Organizer: {}", doc.organizer));
+    out.push(format!("Artist: {}", doc.artist));
+    out.push(String::new());
+    out.push("2. Performance".into());
+    out.push(format!(
+        "Date and slot: {} to {}",
+        doc.starts_at.format("%Y-%m-%d %H:%M UTC"),
+        doc.ends_at.format("%Y-%m-%d %H:%M UTC")
+    ));
+    if let Some(venue) = &doc.venue {
+        out.push(format!("Venue: {venue}"));
+    }
+    out.push(String::new());
+    out.push("3. Fee and deal".into());
+    out.push(format!("Fee: {} ({} deal)", money(t.fee, &t.currency), t.deal_type));
+    if t.deal_type != "flat" {
+        out.push(format!("Artist's share of the event's net ticket revenue: {}", percent(i64::from(t.door_bps))));
+    }
+    out.push(format!("Artist category: {}", doc.category));
+    out.push(format!(
+        "The organizer pays {} (fee plus {} organizer fee); the artist receives {} ({} of the fee).",
+        money(doc.figures.organizer_pays, &t.currency),
+        percent(doc.figures.organizer_fee_bps),
+        money(doc.figures.artist_receives, &t.currency),
+        percent(doc.figures.artist_bps)
+    ));
+    out.push(String::new());
+    out.push("4. Payment schedule".into());
+    for m in &doc.schedule {
+        out.push(format!("{}: {} ({}), due {}", m.name, money(m.amount, &t.currency), percent(m.bps), m.due));
+    }
+    out.push(String::new());
+    out.push("5. Cancellation".into());
+    out.push(
+        "By the artist: 0% of the fee more than 90 days before the show, 20% at 30 to 90 days, 50% under 30 days."
+            .into(),
+    );
+    out.push(
+        "By the organizer: 20% of the fee more than 30 days before the show, 50% at 15 to 30 days, 100% under 15 days."
+            .into(),
+    );
+    out.push("The rest of what was paid is refunded.".into());
+    out.push(String::new());
+    out.push("6. Riders".into());
+    match t.rider.as_object() {
+        Some(rider) if !rider.is_empty() => {
+            for (key, value) in rider {
+                let value = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                out.push(format!("{key}: {value}"));
+            }
+        }
+        _ => out.push("None.".into()),
+    }
+    if !doc.clauses.is_empty() {
+        out.push(String::new());
+        out.push("7. Further clauses".into());
+        for (i, clause) in doc.clauses.iter().enumerate() {
+            out.push(format!("7.{}. {clause}", i + 1));
+        }
+    }
+    out.push(String::new());
+    out.push("Signatures: the organizer signs first, then the artist, within 48 hours of this version.".into());
+    out.join("\n") + "\n"
+}
+
+pub fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// A character as WinAnsi (Latin-1 for the common range); anything else becomes `?`.
+fn win_ansi(line: &str) -> Vec<u8> {
+    line.chars()
+        .map(|c| match u32::from(c) {
+            0x20..=0x7e | 0xa0..=0xff => u8::try_from(u32::from(c)).unwrap_or(b'?'),
+            0x2022 => 0x95, // bullet
+            0x2013 => 0x96, // en dash
+            0x2014 => 0x97, // em dash
+            0x20ac => 0x80, // euro sign
+            _ => b'?',
+        })
+        .collect()
+}
+
+/// Wraps a line at `width` characters, on spaces where it can.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(current);
+    lines
+}
+
+/// The contract as a PDF: the text, then the hash that identifies it.
+pub fn pdf(text: &str, hash_hex: &str) -> Vec<u8> {
+    const PER_PAGE: usize = 58;
+    let mut lines: Vec<String> = text.lines().flat_map(|l| wrap(l, 95)).collect();
+    lines.push(String::new());
+    lines.push(format!("SHA-256 of this version: {hash_hex}"));
+    let pages: Vec<&[String]> = lines.chunks(PER_PAGE).collect();
+
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let font = Ref::new(3);
+    let font_name = Name(b"F1");
+    let page_ids: Vec<Ref> = (0..pages.len()).map(|i| Ref::new(10 + 2 * i32::try_from(i).unwrap_or(0))).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(page_ids.iter().copied()).count(i32::try_from(pages.len()).unwrap_or(0));
+    pdf.type1_font(font).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    for (i, chunk) in pages.iter().enumerate() {
+        let content_id = Ref::new(page_ids[i].get() + 1);
+        let mut page = pdf.page(page_ids[i]);
+        page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
+        page.parent(tree);
+        page.contents(content_id);
+        page.resources().fonts().pair(font_name, font);
+        drop(page);
+        let mut content = Content::new();
+        content.begin_text();
+        content.set_font(font_name, 10.0);
+        content.set_leading(13.0);
+        content.next_line(50.0, 800.0);
+        for line in *chunk {
+            content.show(Str(&win_ansi(line)));
+            content.next_line_using_leading();
+        }
+        content.end_text();
+        let data = content.finish();
+        pdf.stream(content_id, &data);
+    }
+    pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commission::{self, TrustTier};
+
+    fn document() -> Document {
+        let starts_at = DateTime::parse_from_rfc3339("2027-03-01T20:00:00Z").unwrap().with_timezone(&Utc);
+        let figures = commission::figures(70_000, commission::policy("budding").unwrap(), TrustTier::Standard);
+        let terms = Proposal {
+            step: 3,
+            side: "organizer".into(),
+            fee: 70_000,
+            currency: "EUR".into(),
+            deposit_bps: 3_000,
+            starts_at,
+            ends_at: starts_at + Duration::hours(2),
+            deal_type: "flat".into(),
+            door_bps: 0,
+            rider: serde_json::json!({"technical": "2 DI boxes", "hospitality": "Käse und Wasser"}),
+            message: String::new(),
+            created_at: starts_at,
+        };
+        Document {
+            booking_id: uuid::Uuid::nil(),
+            version: 1,
+            organizer: "Pete Presents".into(),
+            artist: "Nova Rae".into(),
+            starts_at,
+            ends_at: terms.ends_at,
+            venue: Some("The Velvet Room, Berlin".into()),
+            schedule: schedule(&figures, 3_000, starts_at),
+            terms,
+            category: "budding".into(),
+            figures,
+            clauses: vec!["Soundcheck at 17:00.".into()],
+        }
+    }
+
+    #[test]
+    fn the_schedule_sums_to_what_the_organizer_pays() {
+        let doc = document();
+        assert_eq!(doc.schedule.iter().map(|m| m.amount).sum::<i64>(), doc.figures.organizer_pays);
+        assert_eq!(doc.schedule.iter().map(|m| m.bps).sum::<i64>(), 10_000);
+        assert_eq!(doc.schedule[0].amount, 22_050, "30% of 735.00");
+        assert_eq!(doc.schedule[1].due, "2027-02-28 20:00 UTC");
+    }
+
+    #[test]
+    fn the_text_is_stable_and_its_hash_changes_with_any_change() {
+        let doc = document();
+        let a = text(&doc);
+        assert_eq!(a, text(&doc));
+        assert!(a.contains("Fee: €700.00 (flat deal)") || a.contains("700.00"), "{a}");
+        let mut changed = doc.clone();
+        changed.clauses.push("No pyrotechnics.".into());
+        assert_ne!(sha256(&a), sha256(&text(&changed)));
+    }
+
+    #[test]
+    fn the_pdf_text_can_be_extracted_with_an_independent_reader() {
+        let doc = document();
+        let body = text(&doc);
+        let hash = platform::hex::encode(&sha256(&body));
+        let bytes = pdf(&body, &hash);
+        let parsed = lopdf::Document::load_mem(&bytes).unwrap();
+        let pages: Vec<u32> = parsed.get_pages().keys().copied().collect();
+        let extracted = parsed.extract_text(&pages).unwrap();
+        assert!(extracted.contains(&hash), "{extracted}");
+        assert!(extracted.contains("Nova Rae"));
+        assert!(extracted.contains("Käse"), "Latin-1 survives: {extracted}");
+        assert!(extracted.contains("Soundcheck at 17:00."));
+    }
+}
