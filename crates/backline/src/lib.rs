@@ -49,8 +49,8 @@ fn api(
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub))
         .merge(ledger::router(ledger_settings.clone()))
-        .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings))
-        .merge(booking::router(booking::BookingSettings::default()))
+        .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone()))
+        .merge(booking::router(booking::BookingSettings::default(), ledger_settings))
         .split_for_parts();
     (router, openapi::finish(doc))
 }

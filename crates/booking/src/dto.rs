@@ -277,10 +277,29 @@ pub struct Booking {
     pub can: Vec<String>,
     pub proposals: Vec<Proposal>,
     pub agreement: Option<Agreement>,
+    /// Once agreed: what is due and what was paid.
+    pub money: Option<Money>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The money of an agreed booking.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Money {
+    #[sqlx(skip)]
+    pub deposit: i64,
+    #[sqlx(skip)]
+    pub balance: i64,
+    pub deposit_paid_at: Option<DateTime<Utc>>,
+    pub balance_paid_at: Option<DateTime<Utc>>,
+    /// The balance was due 24 hours before the show and is not paid.
+    pub balance_overdue: bool,
+    /// When the escrow was released to the artist and the platform.
+    pub settled_at: Option<DateTime<Utc>>,
+    pub dispute_reason: Option<String>,
+    pub disputed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -9,7 +9,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::dto;
 use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
-use crate::service::{bookings, contracts, profiles};
+use crate::service::{bookings, contracts, money, profiles};
 
 /// Create an artist profile: the caller's own, or a band's (`organization_id`).
 #[utoipa::path(post, path = "/v1/artists", tag = "booking", security(("bearer" = [])),
@@ -335,4 +335,79 @@ pub async fn review_contract(
     Json(req): Json<contracts::ReviewRequest>,
 ) -> Result<Json<contracts::ContractView>, ApiError> {
     Ok(Json(contracts::review(&ctx, &principal, id, req).await?))
+}
+
+/// Pay what is due (the deposit of a confirmed booking, the balance after it) from the promoter's wallet
+/// or by card. Send an `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/bookings/{id}/pay", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = money::PayRequest,
+    responses((status = 201, body = dto::Booking),
+              (status = 409, description = "`nothing_due`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn pay_booking(
+    State(ctx): State<AppContext>,
+    axum::Extension(ledger_settings): axum::Extension<std::sync::Arc<ledger::LedgerSettings>>,
+    AuthUser(principal): AuthUser,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<BookingId>,
+    Json(req): Json<money::PayRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let now = ctx.clock.now();
+    let key = platform::idempotency::key_from(&headers)?;
+    let route = format!("POST /v1/bookings/{id}/pay");
+    let scope = principal.user_id.to_string();
+    let request = platform::idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    platform::idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
+        money::pay(conn, &ledger_settings, &principal, id, &req, key.as_deref(), now).await
+    })
+    .await
+}
+
+/// Mark a scheduled booking completed after its show (the organizer); the escrow is released.
+#[utoipa::path(post, path = "/v1/bookings/{id}/complete", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), responses((status = 200, body = dto::Booking),
+    (status = 409, description = "`show_not_over`, `invalid_transition`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn complete_booking(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(money::complete(&ctx, &principal, id).await?))
+}
+
+/// Cancel a booking past agreement: the cancelling side's penalty applies by the days left; the rest is
+/// refunded.
+#[utoipa::path(post, path = "/v1/bookings/{id}/cancel", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+pub async fn cancel_booking(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    Json(req): Json<dto::Reason>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(money::cancel_confirmed(&ctx, &principal, id, &req.reason).await?))
+}
+
+/// Dispute a booking whose money is in escrow (either side); it is frozen until an admin decides.
+#[utoipa::path(post, path = "/v1/bookings/{id}/dispute", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+pub async fn dispute_booking(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    Json(req): Json<dto::Reason>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(money::dispute(&ctx, &principal, id, &req.reason).await?))
+}
+
+/// Resolve a dispute (admins): release to the artist, refund the organizer, or split.
+#[utoipa::path(post, path = "/v1/bookings/{id}/resolution", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path)), request_body = money::Resolution, responses((status = 200, body = dto::Booking)))]
+pub async fn resolve_dispute(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    Json(req): Json<money::Resolution>,
+) -> Result<Json<dto::Booking>, ApiError> {
+    Ok(Json(money::resolve(&ctx, &principal, id, req).await?))
 }

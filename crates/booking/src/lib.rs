@@ -29,7 +29,7 @@ impl Default for BookingSettings {
     }
 }
 
-pub fn router(settings: BookingSettings) -> OpenApiRouter<AppContext> {
+pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(http::create_artist, http::search_artists))
         .routes(routes!(http::artist, http::update_artist))
@@ -53,11 +53,18 @@ pub fn router(settings: BookingSettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(http::sign))
         .routes(routes!(http::edit_contract))
         .routes(routes!(http::review_contract))
+        .routes(routes!(http::pay_booking))
+        .routes(routes!(http::complete_booking))
+        .routes(routes!(http::cancel_booking))
+        .routes(routes!(http::dispute_booking))
+        .routes(routes!(http::resolve_dispute))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
+        .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }
 
 /// Registers booking's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
     service::bookings::register(registry);
     service::contracts::register(registry);
+    service::money::register(registry);
 }

@@ -609,3 +609,210 @@ async fn an_unsigned_contract_expires_and_overlapping_confirmations_are_refused(
     let still = app.get(&format!("/v1/bookings/{first}")).bearer(&organizer).send().await.value();
     assert_eq!(still["status"], "confirmed", "a confirmed booking does not expire");
 }
+
+/// A booking confirmed (signed by both, approved) for a show `days` ahead; answers its id.
+async fn confirmed(app: &TestApp, p: &Parties, admin: &str, days: i64) -> String {
+    let id = agreed(app, p, days).await;
+    let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sign(app, &p.organizer, &id, &sha).await.assert_status(StatusCode::OK);
+    sign(app, &p.artist, &id, &sha).await.assert_status(StatusCode::OK);
+    app.post(&format!("/v1/bookings/{id}/contract/review"))
+        .bearer(admin)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    id
+}
+
+async fn owner_of(app: &TestApp, table: &str, id: &str) -> Uuid {
+    sqlx::query_scalar(&format!("SELECT user_id FROM {table} WHERE id = $1"))
+        .bind(Uuid::parse_str(id).unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn fund(app: &TestApp, user: Uuid, amount: i64) {
+    crate::ledger::funded(&app.db.pool, user, amount).await;
+}
+
+async fn bal(app: &TestApp, owner: ledger::model::Owner, kind: &str) -> i64 {
+    crate::ledger::balance(&app.db.pool, owner, kind).await
+}
+
+use ledger::model::{Owner as L, kinds};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn deposit_balance_and_release_are_traced_in_the_ledger() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "cash").await;
+    let organizer = L::User(owner_of(&app, "promoter_profiles", &p.promoter_id).await);
+    let artist = L::User(owner_of(&app, "artist_profiles", &p.artist_id).await);
+    fund(&app, owner_of(&app, "promoter_profiles", &p.promoter_id).await, 100_000).await;
+
+    // Confirmed: the deposit (30% of 735.00) leaves the organizer's wallet for the booking's escrow.
+    let id = confirmed(&app, &p, &admin, 10).await;
+    let booking_owner = L::Booking(Uuid::parse_str(&id).unwrap());
+    let seen = app.get(&format!("/v1/bookings/{id}")).bearer(&p.organizer).send().await.value();
+    assert_eq!(seen["status"], "paid_deposit");
+    assert_eq!((seen["money"]["deposit"].as_i64(), seen["money"]["balance"].as_i64()), (Some(22_050), Some(51_450)));
+    assert_eq!(bal(&app, booking_owner, kinds::ESCROW).await, 22_050);
+    assert_eq!(bal(&app, organizer, kinds::AVAILABLE).await, 100_000 - 22_050);
+
+    // 24 hours before the show the balance is collected (→ scheduled).
+    app.clock.advance(Duration::days(9) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    let token = token_of(&app, "cash_promoter").await;
+    assert_eq!(app.get(&format!("/v1/bookings/{id}")).bearer(&token).send().await.value()["status"], "paid_deposit");
+    app.clock.advance(Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(app.get(&format!("/v1/bookings/{id}")).bearer(&token).send().await.value()["status"], "scheduled");
+    assert_eq!(bal(&app, booking_owner, kinds::ESCROW).await, 73_500);
+
+    // After the show, completion releases 560.00 to the artist's pending earnings and 175.00 to the platform.
+    app.post(&format!("/v1/bookings/{id}/complete"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "show_not_over");
+    app.clock.advance(Duration::days(1) + Duration::hours(3));
+    let token = token_of(&app, "cash_promoter").await;
+    let done = app.post(&format!("/v1/bookings/{id}/complete")).bearer(&token).send().await.value();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(bal(&app, booking_owner, kinds::ESCROW).await, 0);
+    assert_eq!(bal(&app, artist, kinds::PENDING).await, 56_000);
+    assert_eq!(bal(&app, L::Platform, kinds::REVENUE).await, 17_500);
+    crate::ledger::audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn an_unfunded_organizer_pays_by_card_and_an_unpaid_balance_is_overdue_at_the_show() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "broke").await;
+    let id = confirmed(&app, &p, &admin, 5).await;
+    let seen = app.get(&format!("/v1/bookings/{id}")).bearer(&p.organizer).send().await.value();
+    assert_eq!(seen["status"], "confirmed", "the deposit waits");
+    let pay = |token: &str, body: Value| app.post(&format!("/v1/bookings/{id}/pay")).bearer(token).json(&body).send();
+    pay(&p.artist, json!({})).await.assert_problem(StatusCode::FORBIDDEN, "not_the_organizer");
+    pay(&p.organizer, json!({})).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    let paid = pay(&p.organizer, json!({"source": "card", "card_number": "4242424242424242"})).await;
+    paid.assert_status(StatusCode::CREATED);
+    assert_eq!(paid.value()["status"], "paid_deposit");
+    // The balance is asked for 24 hours before, then overdue at the show.
+    app.clock.advance(Duration::days(4));
+    drain_jobs(&app).await;
+    app.clock.advance(Duration::days(1));
+    drain_jobs(&app).await;
+    let token = token_of(&app, "broke_promoter").await;
+    let late = app.get(&format!("/v1/bookings/{id}")).bearer(&token).send().await.value();
+    assert_eq!(
+        (late["status"].as_str(), late["money"]["balance_overdue"].as_bool()),
+        (Some("paid_deposit"), Some(true))
+    );
+    let kinds_told: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT kind FROM notifications WHERE kind LIKE 'booking.%' ORDER BY kind")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        kinds_told.contains(&"booking.payment_due".to_owned())
+            && kinds_told.contains(&"booking.balance_overdue".to_owned()),
+        "{kinds_told:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancellation_penalties_apply_by_side_and_days_left() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "pen").await;
+    let organizer_user = owner_of(&app, "promoter_profiles", &p.promoter_id).await;
+    let artist_user = owner_of(&app, "artist_profiles", &p.artist_id).await;
+    fund(&app, organizer_user, 1_000_000).await;
+    fund(&app, artist_user, 1_000_000).await;
+    let (organizer, artist) = (L::User(organizer_user), L::User(artist_user));
+    // Fee 700.00; the deposit held is 220.50. (side, days, artist's pending gain, organizer's net change)
+    for (side, days, artist_gets, organizer_net) in [
+        ("organizer", 31, 14_000, -14_000), // 20% of the fee, from the deposit
+        ("organizer", 30, 22_050, -22_050), // 50% (350.00) but only the deposit is held
+        ("organizer", 14, 22_050, -22_050), // 100%
+        ("artist", 91, 0, 0),               // nothing
+        ("artist", 90, -14_000, 14_000),    // 20%, from the artist's wallet to the organizer
+        ("artist", 29, -35_000, 35_000),    // 50%
+    ] {
+        let id = confirmed(&app, &p, &admin, days).await;
+        let (o0, a0, ap0) = (
+            bal(&app, organizer, kinds::AVAILABLE).await,
+            bal(&app, artist, kinds::AVAILABLE).await,
+            bal(&app, artist, kinds::PENDING).await,
+        );
+        // The deposit was taken at confirmation: count from before it.
+        let o0 = o0 + 22_050;
+        let token = if side == "organizer" { &p.organizer } else { &p.artist };
+        let cancelled =
+            app.post(&format!("/v1/bookings/{id}/cancel")).bearer(token).json(&json!({"reason": "test"})).send().await;
+        cancelled.assert_status(StatusCode::OK);
+        assert_eq!(cancelled.value()["cancelled_by"], side);
+        let artist_change =
+            (bal(&app, artist, kinds::AVAILABLE).await - a0) + (bal(&app, artist, kinds::PENDING).await - ap0);
+        assert_eq!(artist_change, artist_gets, "{side} at {days} days");
+        assert_eq!(bal(&app, organizer, kinds::AVAILABLE).await - o0, organizer_net, "{side} at {days} days");
+        assert_eq!(bal(&app, L::Booking(Uuid::parse_str(&id).unwrap()), kinds::ESCROW).await, 0);
+    }
+    crate::ledger::audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn a_dispute_freezes_the_escrow_until_an_admin_splits_it() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "feud").await;
+    fund(&app, owner_of(&app, "promoter_profiles", &p.promoter_id).await, 100_000).await;
+    let id = confirmed(&app, &p, &admin, 2).await;
+    app.clock.advance(Duration::days(1));
+    drain_jobs(&app).await; // the balance is collected: scheduled
+    let token = token_of(&app, "feud_promoter").await;
+    app.post(&format!("/v1/bookings/{id}/dispute"))
+        .bearer(&token)
+        .json(&json!({"reason": ""}))
+        .send()
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let disputed = app
+        .post(&format!("/v1/bookings/{id}/dispute"))
+        .bearer(&token)
+        .json(&json!({"reason": "the set was 20 minutes"}))
+        .send()
+        .await
+        .value();
+    assert_eq!(disputed["status"], "disputed");
+    // The automatic completion 48 hours after the show does not release a disputed booking.
+    app.clock.advance(Duration::days(4));
+    drain_jobs(&app).await;
+    let escrow = L::Booking(Uuid::parse_str(&id).unwrap());
+    assert_eq!(bal(&app, escrow, kinds::ESCROW).await, 73_500);
+    let admin = signed_in_admin_again(&app).await;
+    let split = app
+        .post(&format!("/v1/bookings/{id}/resolution"))
+        .bearer(&admin)
+        .json(&json!({"outcome": "split", "artist_bps": 6000, "note": "partial set"}))
+        .send()
+        .await
+        .value();
+    assert_eq!(split["status"], "refunded");
+    let artist = L::User(owner_of(&app, "artist_profiles", &p.artist_id).await);
+    assert_eq!(bal(&app, artist, kinds::PENDING).await, 44_100, "60% of 735.00");
+    assert_eq!(bal(&app, escrow, kinds::ESCROW).await, 0);
+    crate::ledger::audit(&app.db.pool).await;
+}
+
+async fn signed_in_admin_again(app: &TestApp) -> String {
+    token_of(app, "root_admin").await
+}

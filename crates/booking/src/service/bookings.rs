@@ -617,6 +617,21 @@ pub(crate) async fn view(
     side: Actor,
 ) -> Result<dto::Booking, ApiError> {
     let proposals = repo::proposals(conn, row.id).await?;
+    let agreement: Option<Agreement> = row.agreed.clone().and_then(|a| serde_json::from_value(a).ok());
+    let money = match &agreement {
+        Some(agreement) => {
+            let mut money: dto::Money = sqlx::query_as(
+                "SELECT deposit_paid_at, balance_paid_at, balance_overdue, settled_at, dispute_reason, disputed_by
+                 FROM bookings WHERE id = $1",
+            )
+            .bind(row.id)
+            .fetch_one(&mut *conn)
+            .await?;
+            (money.deposit, money.balance) = super::money::amounts(agreement);
+            Some(money)
+        }
+        None => None,
+    };
     Ok(dto::Booking {
         id: row.id,
         artist_id: row.artist_id,
@@ -633,7 +648,8 @@ pub(crate) async fn view(
         turn: row.turn.clone(),
         deadline_at: row.deadline_at,
         can: moves(row, side, &proposals),
-        agreement: row.agreed.clone().and_then(|a| serde_json::from_value(a).ok()),
+        agreement,
+        money,
         proposals,
         cancelled_by: row.cancelled_by.clone(),
         cancel_reason: row.cancel_reason.clone(),

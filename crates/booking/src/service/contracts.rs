@@ -339,7 +339,7 @@ async fn confirm(
     for owner in [artist.owner(), promoter.owner()] {
         notify(conn, owner, "booking.confirmed", notice_data(artist, promoter, row, None, "EUR"), now).await?;
     }
-    Ok(())
+    super::money::on_confirmed(conn, row, artist, promoter, now).await
 }
 
 /// Each side may ask for one edit: a clause added in a new version, which both sign again.

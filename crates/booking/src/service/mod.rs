@@ -2,6 +2,7 @@
 
 pub mod bookings;
 pub mod contracts;
+pub mod money;
 pub mod profiles;
 
 use identity::auth::Principal;

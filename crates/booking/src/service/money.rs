@@ -1,0 +1,699 @@
+//! The money of a booking, through the ledger. Everything the organizer pays waits in the booking's
+//! escrow account: the deposit (charged at confirmation from the organizer's wallet, or paid later) and
+//! the balance (requested by a timer 24 hours before the show, flagged overdue at the show). Completion
+//! releases the escrow: what the artist receives to their pending earnings, the rest to the platform's
+//! revenue. Cancellation after confirmation applies the cancelling side's penalty and refunds the rest.
+//! A dispute freezes the escrow until an admin releases it, refunds it or splits it.
+
+use chrono::{DateTime, Duration, Utc};
+use identity::auth::Principal;
+use ledger::model::{Currency, Owner as LedgerOwner, kinds};
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::{ApiError, AppContext};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+use super::bookings::{Loaded, cancel, load, notice_data, notify, side_name, view};
+use crate::contract::BALANCE_BEFORE;
+use crate::dto::{self, Agreement};
+use crate::error::BookingError;
+use crate::model::BookingId;
+use crate::repo::{self, ArtistRow, BookingRow, PromoterRow};
+use crate::state::{self, Actor, BookingStatus};
+
+pub const BALANCE_DUE: JobKind = JobKind::new("booking.balance_due").max_attempts(10);
+pub const AUTO_COMPLETE: JobKind = JobKind::new("booking.auto_complete").max_attempts(10);
+/// A show completes by itself this long after its end, unless disputed.
+pub const COMPLETE_AFTER: Duration = Duration::hours(48);
+
+/// The penalty, in basis points of the fee, for cancelling `days_left` whole days before the show.
+/// Artist: 0% more than 90 days out, 20% at 30–90, 50% under 30. Organizer: 20% more than 30 days out,
+/// 50% at 15–30, 100% under 15.
+pub fn penalty_bps(by: Actor, days_left: i64) -> i64 {
+    match by {
+        Actor::Artist if days_left > 90 => 0,
+        Actor::Artist if days_left >= 30 => 2_000,
+        Actor::Artist => 5_000,
+        _ if days_left > 30 => 2_000,
+        _ if days_left >= 15 => 5_000,
+        _ => 10_000,
+    }
+}
+
+/// Whole days left before the show (a day is 24 hours; a show less than a day away has 0).
+pub fn days_left(now: DateTime<Utc>, starts_at: DateTime<Utc>) -> i64 {
+    (starts_at - now).num_seconds().max(0) / 86_400
+}
+
+fn share(amount: i64, bps: i64) -> i64 {
+    i64::try_from(ledger::money::round_half_even(i128::from(amount) * i128::from(bps), 10_000)).unwrap_or(amount)
+}
+
+fn agreement(row: &BookingRow) -> Result<Agreement, ApiError> {
+    row.agreed
+        .clone()
+        .and_then(|a| serde_json::from_value(a).ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a booking past agreement without its agreement")))
+}
+
+fn currency(agreement: &Agreement) -> Result<Currency, ApiError> {
+    Currency::parse(&agreement.terms.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))
+}
+
+/// The deposit and balance amounts of an agreement (they sum to what the organizer pays).
+pub fn amounts(agreement: &Agreement) -> (i64, i64) {
+    let deposit = share(agreement.figures.organizer_pays, i64::from(agreement.terms.deposit_bps));
+    (deposit, agreement.figures.organizer_pays - deposit)
+}
+
+async fn record(
+    conn: &mut PgConnection,
+    booking: BookingId,
+    kind: &str,
+    amount: i64,
+    entry: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO booking_payments (id, booking_id, kind, amount, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(platform::ids::new_id())
+        .bind(booking)
+        .bind(kind)
+        .bind(amount)
+        .bind(entry)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn escrow(
+    conn: &mut PgConnection,
+    booking: BookingId,
+    currency: &Currency,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ledger::repo::Account> {
+    ledger::service::account(conn, LedgerOwner::Booking(booking.0), kinds::ESCROW, currency, now).await
+}
+
+/// Moves `amount` from `payer`'s available balance into the booking's escrow. `Ok(false)` when the
+/// wallet cannot cover it (nothing moves).
+async fn collect(
+    conn: &mut PgConnection,
+    booking: BookingId,
+    payer: LedgerOwner,
+    currency: &Currency,
+    amount: i64,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let wallet = ledger::service::account(conn, payer, kinds::AVAILABLE, currency, now).await?;
+    let escrow = escrow(conn, booking, currency, now).await?;
+    sqlx::query("SAVEPOINT booking_collect").execute(&mut *conn).await?;
+    match ledger::service::transfer(
+        conn,
+        wallet.id,
+        escrow.id,
+        amount,
+        &format!("booking.{kind}"),
+        &format!("booking {booking}"),
+        now,
+    )
+    .await
+    {
+        Ok(entry) => {
+            sqlx::query("RELEASE SAVEPOINT booking_collect").execute(&mut *conn).await?;
+            record(conn, booking, kind, amount, Some(entry.0), now).await?;
+            Ok(true)
+        }
+        Err(ledger::error::LedgerError::InsufficientFunds) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT booking_collect").execute(&mut *conn).await?;
+            Ok(false)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// At confirmation: charge the deposit from the organizer's wallet (→ paid_deposit), or ask for it;
+/// schedule the balance request and the automatic completion.
+pub(crate) async fn on_confirmed(
+    conn: &mut PgConnection,
+    row: &mut BookingRow,
+    artist: &ArtistRow,
+    promoter: &PromoterRow,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let agreement = agreement(row)?;
+    let currency = currency(&agreement)?;
+    let (deposit, _) = amounts(&agreement);
+    let balance_at = (row.starts_at - BALANCE_BEFORE).max(now);
+    jobs::enqueue(
+        conn,
+        NewJob::new(BALANCE_DUE, json!({"booking_id": row.id}))
+            .at(balance_at)
+            .unique(format!("booking:{}:balance", row.id)),
+        now,
+    )
+    .await?;
+    jobs::enqueue(
+        conn,
+        NewJob::new(AUTO_COMPLETE, json!({"booking_id": row.id}))
+            .at(row.ends_at + COMPLETE_AFTER)
+            .unique(format!("booking:{}:complete", row.id)),
+        now,
+    )
+    .await?;
+    if collect(conn, row.id, promoter.owner().ledger(), &currency, deposit, "deposit", now).await? {
+        mark_paid(conn, row, "deposit", now).await?;
+    } else {
+        let mut data = notice_data(artist, promoter, row, Some(deposit), currency.as_str());
+        data["what"] = json!("deposit");
+        data["amount"] = json!(currency.display(deposit));
+        data["due"] = json!("now");
+        notify(conn, promoter.owner(), "booking.payment_due", data, now).await?;
+    }
+    Ok(())
+}
+
+async fn mark_paid(
+    conn: &mut PgConnection,
+    row: &mut BookingRow,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let (column, to) = if what == "deposit" {
+        ("deposit_paid_at", BookingStatus::PaidDeposit)
+    } else {
+        ("balance_paid_at", BookingStatus::Scheduled)
+    };
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    state::check(from, to, Actor::System).map_err(BookingError::from)?;
+    sqlx::query(&format!("UPDATE bookings SET {column} = $2, balance_overdue = false WHERE id = $1"))
+        .bind(row.id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    row.status = to.as_str().into();
+    row.updated_at = now;
+    repo::update_booking(conn, row).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    /// `wallet` (the promoter's balance: the user's, or the organization's) or `card` (charged to the
+    /// caller, whose wallet then pays).
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    pub card_number: Option<String>,
+    pub payment_method: Option<String>,
+}
+
+/// The organizer pays what is due: the deposit of a confirmed booking, or the balance of one with its
+/// deposit paid.
+pub async fn pay(
+    conn: &mut PgConnection,
+    ledger_settings: &ledger::LedgerSettings,
+    principal: &Principal,
+    id: BookingId,
+    req: &PayRequest,
+    retry_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<dto::Booking, ApiError> {
+    let Loaded { mut row, artist, promoter, side } = load(conn, principal, id, true).await?;
+    if side != Actor::Organizer {
+        return Err(ApiError::forbidden("not_the_organizer", "The organizer pays."));
+    }
+    principal.require_verified()?;
+    let agreement = agreement(&row)?;
+    let currency = currency(&agreement)?;
+    let (deposit, balance) = amounts(&agreement);
+    let (what, amount) = match BookingStatus::parse(&row.status) {
+        Some(BookingStatus::Confirmed) => ("deposit", deposit),
+        Some(BookingStatus::PaidDeposit) => ("balance", balance),
+        _ => return Err(ApiError::conflict("nothing_due", format!("Nothing is due for a {} booking.", row.status))),
+    };
+    let payer = match req.source.as_deref().unwrap_or("wallet") {
+        "wallet" => promoter.owner().ledger(),
+        "card" => {
+            let request = ledger::payments::PaymentRequest {
+                amount,
+                currency: currency.as_str().to_owned(),
+                provider: req.provider.clone(),
+                card_number: req.card_number.clone(),
+                payment_method: req.payment_method.clone(),
+                capture: None,
+                description: format!("Booking {id}: {what}"),
+            };
+            let intent = ledger::payments::create(conn, principal, &request, ledger_settings, retry_key, now).await?;
+            if intent.state != "captured" {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYMENT_REQUIRED,
+                    "payment_failed",
+                    format!("The payment is {} ({}).", intent.state, intent.failure_reason.unwrap_or_default()),
+                ));
+            }
+            LedgerOwner::User(principal.user_id.0)
+        }
+        _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
+    };
+    if !collect(conn, id, payer, &currency, amount, what, now).await? {
+        return Err(ApiError::conflict(
+            "insufficient_funds",
+            format!("The wallet cannot cover the {what} of {}.", currency.display(amount)),
+        ));
+    }
+    mark_paid(conn, &mut row, what, now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.pay", "booking", id.0)
+        .after(json!({"what": what, "amount": amount, "currency": currency.as_str()}))
+        .record(conn, now)
+        .await?;
+    view(conn, &row, &artist, &promoter, side).await
+}
+
+/// Pays the escrow out: the artist's share to their pending earnings, the rest to the platform.
+async fn release(
+    conn: &mut PgConnection,
+    row: &BookingRow,
+    artist: &ArtistRow,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let agreement = agreement(row)?;
+    let currency = currency(&agreement)?;
+    let escrow = escrow(conn, row.id, &currency, now).await?;
+    let held = escrow.balance;
+    let to_artist = agreement.figures.artist_receives.min(held);
+    if to_artist > 0 {
+        let entry =
+            ledger::earnings::credit(conn, artist.owner().ledger(), &currency, to_artist, escrow.id, "gig_fee", now)
+                .await
+                .map_err(ApiError::from)?;
+        record(conn, row.id, "release", to_artist, Some(entry.0), now).await?;
+    }
+    let rest = held - to_artist;
+    if rest > 0 {
+        let revenue = ledger::service::account(conn, LedgerOwner::Platform, kinds::REVENUE, &currency, now).await?;
+        let entry = ledger::service::transfer(
+            conn,
+            escrow.id,
+            revenue.id,
+            rest,
+            "booking.commission",
+            &format!("booking {}", row.id),
+            now,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        record(conn, row.id, "release", rest, Some(entry.0), now).await?;
+    }
+    sqlx::query("UPDATE bookings SET settled_at = $2 WHERE id = $1").bind(row.id).bind(now).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Moves `amount` of the escrow back to the promoter.
+async fn refund(
+    conn: &mut PgConnection,
+    row: &BookingRow,
+    promoter: &PromoterRow,
+    amount: i64,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    let agreement = agreement(row)?;
+    let currency = currency(&agreement)?;
+    let escrow = escrow(conn, row.id, &currency, now).await?;
+    let wallet = ledger::service::account(conn, promoter.owner().ledger(), kinds::AVAILABLE, &currency, now).await?;
+    let entry = ledger::service::transfer(
+        conn,
+        escrow.id,
+        wallet.id,
+        amount,
+        "booking.refund",
+        &format!("booking {}", row.id),
+        now,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    record(conn, row.id, kind, amount, Some(entry.0), now).await?;
+    Ok(())
+}
+
+/// The organizer marks a scheduled booking completed once the show has ended; its money is released.
+pub async fn complete(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    state::check(from, BookingStatus::Completed, side).map_err(BookingError::from)?;
+    if row.ends_at > now {
+        return Err(ApiError::conflict("show_not_over", "A booking completes once its show has ended."));
+    }
+    finish(&mut tx, &mut row, &artist, &promoter, now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.complete", "booking", id.0).record(&mut tx, now).await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+async fn finish(
+    conn: &mut PgConnection,
+    row: &mut BookingRow,
+    artist: &ArtistRow,
+    promoter: &PromoterRow,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    release(conn, row, artist, now).await?;
+    row.status = BookingStatus::Completed.as_str().into();
+    row.updated_at = now;
+    repo::update_booking(conn, row).await?;
+    jobs::cancel_unique(conn, &format!("booking:{}:complete", row.id), now).await?;
+    for owner in [artist.owner(), promoter.owner()] {
+        notify(conn, owner, "booking.completed", notice_data(artist, promoter, row, None, "EUR"), now).await?;
+    }
+    Ok(())
+}
+
+/// Either side cancels a booking past agreement. The cancelling side's penalty (a share of the fee, by
+/// the whole days left) is settled from the escrow; the rest of what the organizer paid is refunded.
+/// Cancelling while still contracting costs nothing.
+pub async fn cancel_confirmed(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    reason: &str,
+) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    if from.negotiating() {
+        return Err(ApiError::conflict("still_negotiating", "Decline the negotiation instead."));
+    }
+    state::check(from, BookingStatus::Cancelled, side).map_err(BookingError::from)?;
+    let mut outcome = json!({"penalty_bps": 0, "penalty": 0});
+    if matches!(from, BookingStatus::Confirmed | BookingStatus::PaidDeposit | BookingStatus::Scheduled) {
+        let agreement = agreement(&row)?;
+        let currency = currency(&agreement)?;
+        let held = escrow(&mut tx, row.id, &currency, now).await?.balance;
+        let days = days_left(now, row.starts_at);
+        let bps = if side == Actor::Admin { 0 } else { penalty_bps(side, days) };
+        let penalty = share(agreement.terms.fee, bps);
+        match side {
+            // The organizer forfeits the penalty to the artist, from what it paid.
+            Actor::Organizer => {
+                let to_artist = penalty.min(held);
+                if to_artist > 0 {
+                    let escrow = escrow(&mut tx, row.id, &currency, now).await?;
+                    let entry = ledger::earnings::credit(
+                        &mut tx,
+                        artist.owner().ledger(),
+                        &currency,
+                        to_artist,
+                        escrow.id,
+                        "cancellation_penalty",
+                        now,
+                    )
+                    .await
+                    .map_err(ApiError::from)?;
+                    record(&mut tx, row.id, "penalty", to_artist, Some(entry.0), now).await?;
+                }
+                refund(&mut tx, &row, &promoter, held - to_artist, "refund", now).await?;
+            }
+            // The artist owes the penalty to the organizer; the organizer gets everything it paid back.
+            Actor::Artist => {
+                refund(&mut tx, &row, &promoter, held, "refund", now).await?;
+                if penalty > 0 {
+                    let artist_wallet =
+                        ledger::service::account(&mut tx, artist.owner().ledger(), kinds::AVAILABLE, &currency, now)
+                            .await?;
+                    let promoter_wallet =
+                        ledger::service::account(&mut tx, promoter.owner().ledger(), kinds::AVAILABLE, &currency, now)
+                            .await?;
+                    sqlx::query("SAVEPOINT booking_penalty").execute(&mut *tx).await?;
+                    match ledger::service::transfer(
+                        &mut tx,
+                        artist_wallet.id,
+                        promoter_wallet.id,
+                        penalty,
+                        "booking.penalty",
+                        &format!("booking {id}"),
+                        now,
+                    )
+                    .await
+                    {
+                        Ok(entry) => record(&mut tx, row.id, "penalty", penalty, Some(entry.0), now).await?,
+                        Err(ledger::error::LedgerError::InsufficientFunds) => {
+                            sqlx::query("ROLLBACK TO SAVEPOINT booking_penalty").execute(&mut *tx).await?;
+                            outcome["penalty_unpaid"] = json!(true);
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+            }
+            _ => refund(&mut tx, &row, &promoter, held, "refund", now).await?,
+        }
+        outcome = json!({"days_left": days, "penalty_bps": bps, "penalty": penalty, "refunded_from_escrow": held, "penalty_unpaid": outcome.get("penalty_unpaid")});
+    }
+    for key in ["balance", "complete", "contract"] {
+        jobs::cancel_unique(&mut tx, &format!("booking:{id}:{key}"), now).await?;
+    }
+    let reason: String = reason.trim().chars().take(500).collect();
+    cancel(&mut tx, &mut row, &artist, &promoter, side, &reason, now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.cancel", "booking", id.0)
+        .before(json!({"status": from}))
+        .after(json!({"status": "cancelled", "by": side_name(side), "money": outcome}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Either party disputes a booking whose money is in escrow: it stays frozen until an admin decides.
+pub async fn dispute(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    reason: &str,
+) -> Result<dto::Booking, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    state::check(from, BookingStatus::Disputed, side).map_err(BookingError::from)?;
+    let reason: String = reason.trim().chars().take(1000).collect();
+    if reason.is_empty() {
+        return Err(ApiError::invalid_field("reason", "required", "say what is disputed"));
+    }
+    sqlx::query("UPDATE bookings SET dispute_reason = $2, disputed_by = $3 WHERE id = $1")
+        .bind(id)
+        .bind(&reason)
+        .bind(side_name(side))
+        .execute(&mut *tx)
+        .await?;
+    jobs::cancel_unique(&mut tx, &format!("booking:{id}:complete"), now).await?;
+    row.status = BookingStatus::Disputed.as_str().into();
+    row.updated_at = now;
+    repo::update_booking(&mut tx, &row).await?;
+    let mut data = notice_data(&artist, &promoter, &row, None, "EUR");
+    data["reason"] = json!(reason);
+    for owner in [artist.owner(), promoter.owner()] {
+        notify(&mut tx, owner, "booking.disputed", data.clone(), now).await?;
+    }
+    platform::audit::Entry::new(principal.actor(), "booking.dispute", "booking", id.0)
+        .before(json!({"status": from}))
+        .after(json!({"reason": reason}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// `release` (to the artist, as at completion), `refund` (all back to the organizer) or `split`.
+    pub outcome: String,
+    /// For `split`: the artist's share of the escrow, basis points (the rest goes back).
+    pub artist_bps: Option<i64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// An admin resolves a dispute.
+pub async fn resolve(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    req: Resolution,
+) -> Result<dto::Booking, ApiError> {
+    if !super::is_admin(principal) {
+        return Err(identity::error::IdentityError::Forbidden("bookings.admin".into()).into());
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    if BookingStatus::parse(&row.status) != Some(BookingStatus::Disputed) {
+        return Err(ApiError::conflict("not_disputed", "Only a disputed booking is resolved."));
+    }
+    match req.outcome.as_str() {
+        "release" => finish(&mut tx, &mut row, &artist, &promoter, now).await?,
+        "refund" | "split" => {
+            let agreement = agreement(&row)?;
+            let currency = currency(&agreement)?;
+            let escrow = escrow(&mut tx, row.id, &currency, now).await?;
+            let held = escrow.balance;
+            let to_artist = if req.outcome == "split" {
+                let bps = req.artist_bps.filter(|b| (0..=10_000).contains(b)).ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "artist_bps",
+                        "out_of_range",
+                        "a split needs the artist's share, 0 to 10,000 bps",
+                    )
+                })?;
+                share(held, bps)
+            } else {
+                0
+            };
+            if to_artist > 0 {
+                let entry = ledger::earnings::credit(
+                    &mut tx,
+                    artist.owner().ledger(),
+                    &currency,
+                    to_artist,
+                    escrow.id,
+                    "gig_fee",
+                    now,
+                )
+                .await
+                .map_err(ApiError::from)?;
+                record(&mut tx, row.id, "split", to_artist, Some(entry.0), now).await?;
+            }
+            refund(&mut tx, &row, &promoter, held - to_artist, "refund", now).await?;
+            row.status = BookingStatus::Refunded.as_str().into();
+            row.updated_at = now;
+            repo::update_booking(&mut tx, &row).await?;
+        }
+        _ => return Err(ApiError::invalid_field("outcome", "invalid_value", "must be release, refund or split")),
+    }
+    platform::audit::Entry::new(principal.actor(), "booking.resolve", "booking", id.0)
+        .after(json!({"outcome": req.outcome, "artist_bps": req.artist_bps, "note": req.note}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// `booking.balance_due`: 24 hours before the show, ask for the balance (from the wallet if it can pay);
+/// at the show, flag it overdue.
+async fn balance_due(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
+        return Err(JobFailure::permanent("no such booking"));
+    };
+    let status = BookingStatus::parse(&row.status);
+    if !matches!(status, Some(BookingStatus::PaidDeposit | BookingStatus::Confirmed)) {
+        return Ok(());
+    }
+    let artist =
+        repo::artist(&mut tx, row.artist_id, false).await?.ok_or_else(|| JobFailure::permanent("no artist"))?;
+    let promoter =
+        repo::promoter(&mut tx, row.promoter_id).await?.ok_or_else(|| JobFailure::permanent("no promoter"))?;
+    let failure = |e: ApiError| JobFailure::retry(format!("{e:?}"));
+    let agreement = agreement(&row).map_err(failure)?;
+    let currency = currency(&agreement).map_err(failure)?;
+    let (_, balance) = amounts(&agreement);
+    if status == Some(BookingStatus::PaidDeposit)
+        && collect(&mut tx, id, promoter.owner().ledger(), &currency, balance, "balance", now).await.map_err(failure)?
+    {
+        mark_paid(&mut tx, &mut row, "balance", now).await.map_err(failure)?;
+    } else if now >= row.starts_at {
+        sqlx::query("UPDATE bookings SET balance_overdue = true WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let mut data = notice_data(&artist, &promoter, &row, Some(balance), currency.as_str());
+        data["amount"] = json!(currency.display(balance));
+        for owner in [promoter.owner(), artist.owner()] {
+            notify(&mut tx, owner, "booking.balance_overdue", data.clone(), now).await?;
+        }
+    } else {
+        let mut data = notice_data(&artist, &promoter, &row, Some(balance), currency.as_str());
+        data["what"] = json!("balance");
+        data["amount"] = json!(currency.display(balance));
+        data["due"] = json!(format!("before {}", (row.starts_at).format("%Y-%m-%d %H:%M UTC")));
+        notify(&mut tx, promoter.owner(), "booking.payment_due", data, now).await?;
+        // Ask again at the show; then it is overdue.
+        jobs::enqueue(&mut tx, NewJob::new(BALANCE_DUE, json!({"booking_id": id})).at(row.starts_at), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `booking.auto_complete`: 48 hours after the show's end with no dispute, a scheduled booking completes.
+async fn auto_complete(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
+        return Err(JobFailure::permanent("no such booking"));
+    };
+    if BookingStatus::parse(&row.status) != Some(BookingStatus::Scheduled) || row.ends_at + COMPLETE_AFTER > now {
+        return Ok(());
+    }
+    let artist =
+        repo::artist(&mut tx, row.artist_id, false).await?.ok_or_else(|| JobFailure::permanent("no artist"))?;
+    let promoter =
+        repo::promoter(&mut tx, row.promoter_id).await?.ok_or_else(|| JobFailure::permanent("no promoter"))?;
+    finish(&mut tx, &mut row, &artist, &promoter, now).await.map_err(|e| JobFailure::retry(format!("{e:?}")))?;
+    platform::audit::Entry::new(platform::audit::Actor::default(), "booking.auto_complete", "booking", id.0)
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(BALANCE_DUE, |ctx: AppContext, job: Job| async move {
+        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
+            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        balance_due(ctx, id).await
+    });
+    registry.register(AUTO_COMPLETE, |ctx: AppContext, job: Job| async move {
+        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
+            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        auto_complete(ctx, id).await
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn penalties_at_the_day_boundaries() {
+        // The artist: 0% beyond 90 days, 20% at 30 to 90, 50% under 30.
+        assert_eq!(penalty_bps(Actor::Artist, 91), 0);
+        assert_eq!(penalty_bps(Actor::Artist, 90), 2_000);
+        assert_eq!(penalty_bps(Actor::Artist, 30), 2_000);
+        assert_eq!(penalty_bps(Actor::Artist, 29), 5_000);
+        assert_eq!(penalty_bps(Actor::Artist, 0), 5_000);
+        // The organizer: 20% beyond 30 days, 50% at 15 to 30, 100% under 15.
+        assert_eq!(penalty_bps(Actor::Organizer, 31), 2_000);
+        assert_eq!(penalty_bps(Actor::Organizer, 30), 5_000);
+        assert_eq!(penalty_bps(Actor::Organizer, 15), 5_000);
+        assert_eq!(penalty_bps(Actor::Organizer, 14), 10_000);
+    }
+
+    #[test]
+    fn days_left_are_whole_days() {
+        let show = DateTime::parse_from_rfc3339("2027-03-31T20:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(days_left(show - Duration::days(30), show), 30);
+        assert_eq!(days_left(show - Duration::days(30) + Duration::seconds(1), show), 29);
+        assert_eq!(days_left(show + Duration::hours(1), show), 0);
+    }
+}
