@@ -9,7 +9,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::dto;
 use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
-use crate::service::{bookings, contracts, money, profiles};
+use crate::service::{bookings, calendars, contracts, money, profiles};
 
 /// Create an artist profile: the caller's own, or a band's (`organization_id`).
 #[utoipa::path(post, path = "/v1/artists", tag = "booking", security(("bearer" = [])),
@@ -410,4 +410,46 @@ pub async fn resolve_dispute(
     Json(req): Json<money::Resolution>,
 ) -> Result<Json<dto::Booking>, ApiError> {
     Ok(Json(money::resolve(&ctx, &principal, id, req).await?))
+}
+
+/// Create or rotate the artist's secret calendar feed URL (the old one stops working).
+#[utoipa::path(post, path = "/v1/artists/{id}/calendar-url", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), responses((status = 201, body = calendars::FeedUrl)))]
+pub async fn artist_calendar(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+) -> Result<(StatusCode, Json<calendars::FeedUrl>), ApiError> {
+    Ok((StatusCode::CREATED, Json(calendars::rotate(&ctx, &principal, "artist", id.0).await?)))
+}
+
+/// Create or rotate the venue's secret calendar feed URL.
+#[utoipa::path(post, path = "/v1/venues/{id}/calendar-url", tag = "booking", security(("bearer" = [])),
+    params(("id" = VenueId, Path)), responses((status = 201, body = calendars::FeedUrl)))]
+pub async fn venue_calendar(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<VenueId>,
+) -> Result<(StatusCode, Json<calendars::FeedUrl>), ApiError> {
+    Ok((StatusCode::CREATED, Json(calendars::rotate(&ctx, &principal, "venue", id.0).await?)))
+}
+
+/// An iCalendar (RFC 5545) feed at its secret URL: the artist's or venue's bookings.
+#[utoipa::path(get, path = "/v1/calendars/{token}", tag = "booking", params(("token" = String, Path, description = "The secret token, with .ics")),
+    responses((status = 200, description = "The feed", content_type = "text/calendar", body = String),
+              (status = 404, description = "Unknown or rotated", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn calendar_feed(
+    State(ctx): State<AppContext>,
+    Path(token): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let feed = calendars::feed(&ctx, &token).await?.ok_or_else(|| ApiError::not_found("No such calendar."))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        feed,
+    )
+        .into_response())
 }

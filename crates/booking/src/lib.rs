@@ -2,6 +2,7 @@
 //! proposals with turns and deadlines, under a server-enforced lifecycle. Commission comes from the
 //! artist's category and the promoter's trust, fixed at agreement. See docs/booking.md.
 
+pub mod calendar;
 pub mod commission;
 pub mod contract;
 pub mod dto;
@@ -58,6 +59,9 @@ pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> Open
         .routes(routes!(http::cancel_booking))
         .routes(routes!(http::dispute_booking))
         .routes(routes!(http::resolve_dispute))
+        .routes(routes!(http::artist_calendar))
+        .routes(routes!(http::venue_calendar))
+        .routes(routes!(http::calendar_feed))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }

@@ -816,3 +816,36 @@ async fn a_dispute_freezes_the_escrow_until_an_admin_splits_it() {
 async fn signed_in_admin_again(app: &TestApp) -> String {
     token_of(app, "root_admin").await
 }
+
+#[tokio::test]
+async fn calendar_feeds_are_secret_rotatable_and_read_by_an_independent_parser() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "cal").await;
+    let (stranger, _, _) = signed_in(&app, "cal_stranger").await;
+    let id = confirmed(&app, &p, &admin, 12).await;
+    let _tentative = agreed(&app, &p, 20).await;
+    let rotate = |token: &str| app.post(&format!("/v1/artists/{}/calendar-url", p.artist_id)).bearer(token).send();
+    rotate(&stranger).await.assert_status(StatusCode::FORBIDDEN);
+    let url = rotate(&p.artist).await.value()["url"].as_str().unwrap().to_owned();
+    let path = &url[url.find("/v1/").unwrap()..];
+    let feed = app.get(path).send().await;
+    feed.assert_status(StatusCode::OK);
+    assert_eq!(feed.header("content-type"), Some("text/calendar; charset=utf-8"));
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(&feed.body[..]));
+    let calendar = parser.next().unwrap().unwrap();
+    assert_eq!(calendar.events.len(), 2);
+    let prop = |event: &ical::parser::ical::component::IcalEvent, name: &str| {
+        event.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap()
+    };
+    let first = &calendar.events[0];
+    assert_eq!(prop(first, "UID"), format!("{id}@backline"));
+    assert_eq!(prop(first, "STATUS"), "CONFIRMED");
+    assert_eq!(prop(first, "DTSTART"), at(&app, 12).format("%Y%m%dT%H%M%SZ").to_string());
+    assert_eq!(prop(&calendar.events[1], "STATUS"), "TENTATIVE");
+    // Rotating retires the old URL.
+    let new_url = rotate(&p.artist).await.value()["url"].as_str().unwrap().to_owned();
+    assert_ne!(new_url, url);
+    app.get(path).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&new_url[new_url.find("/v1/").unwrap()..]).send().await.assert_status(StatusCode::OK);
+}

@@ -1,6 +1,7 @@
 //! Booking's rules. This module holds who acts for a profile.
 
 pub mod bookings;
+pub mod calendars;
 pub mod contracts;
 pub mod money;
 pub mod profiles;
