@@ -261,6 +261,7 @@ pub struct Booking {
     pub promoter_id: PromoterId,
     pub promoter_name: String,
     pub venue_id: Option<VenueId>,
+    pub venue_name: Option<String>,
     pub event_id: Option<Uuid>,
     pub status: BookingStatus,
     /// `offer` or `application`.

@@ -495,3 +495,66 @@ pub async fn bookings_of(
     .fetch_all(conn)
     .await
 }
+
+/// Names of artists, promoters and venues by id, read at once.
+pub async fn names(
+    conn: &mut PgConnection,
+    artists: &[Uuid],
+    promoters: &[Uuid],
+    venues: &[Uuid],
+) -> sqlx::Result<std::collections::HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, stage_name FROM artist_profiles WHERE id = ANY($1)
+         UNION ALL SELECT id, name FROM promoter_profiles WHERE id = ANY($2)
+         UNION ALL SELECT id, name FROM venue_profiles WHERE id = ANY($3)",
+    )
+    .bind(artists)
+    .bind(promoters)
+    .bind(venues)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The proposals of many bookings, grouped by booking, in step order.
+pub async fn proposals_of(
+    conn: &mut PgConnection,
+    bookings: &[Uuid],
+) -> sqlx::Result<std::collections::HashMap<Uuid, Vec<Proposal>>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        booking_id: Uuid,
+        #[sqlx(flatten)]
+        proposal: Proposal,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT booking_id, step, side, fee, currency, deposit_bps, starts_at, ends_at, deal_type, door_bps, rider, message, created_at
+         FROM booking_proposals WHERE booking_id = ANY($1) ORDER BY booking_id, step",
+    )
+    .bind(bookings)
+    .fetch_all(conn)
+    .await?;
+    let mut out: std::collections::HashMap<Uuid, Vec<Proposal>> = std::collections::HashMap::new();
+    for row in rows {
+        out.entry(row.booking_id).or_default().push(row.proposal);
+    }
+    Ok(out)
+}
+
+/// The payment state of many bookings.
+pub async fn money_of(conn: &mut PgConnection, bookings: &[Uuid]) -> sqlx::Result<Vec<(Uuid, dto::Money)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        #[sqlx(flatten)]
+        money: dto::Money,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, deposit_paid_at, balance_paid_at, balance_overdue, settled_at, dispute_reason, disputed_by
+         FROM bookings WHERE id = ANY($1)",
+    )
+    .bind(bookings)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.money)).collect())
+}

@@ -617,28 +617,44 @@ pub(crate) async fn view(
     side: Actor,
 ) -> Result<dto::Booking, ApiError> {
     let proposals = repo::proposals(conn, row.id).await?;
-    let agreement: Option<Agreement> = row.agreed.clone().and_then(|a| serde_json::from_value(a).ok());
-    let money = match &agreement {
-        Some(agreement) => {
-            let mut money: dto::Money = sqlx::query_as(
-                "SELECT deposit_paid_at, balance_paid_at, balance_overdue, settled_at, dispute_reason, disputed_by
-                 FROM bookings WHERE id = $1",
-            )
-            .bind(row.id)
-            .fetch_one(&mut *conn)
-            .await?;
-            (money.deposit, money.balance) = super::money::amounts(agreement);
-            Some(money)
-        }
+    let money = repo::money_of(conn, &[row.id.0]).await?.into_iter().next().map(|(_, m)| m);
+    let venue = match row.venue_id {
+        Some(v) => repo::venue(conn, v).await?.map(|v| v.name),
         None => None,
     };
-    Ok(dto::Booking {
+    let names = Names { artist: &artist.stage_name, promoter: &promoter.name, venue: venue.as_deref() };
+    Ok(assemble(row, names, side, proposals, money))
+}
+
+/// The names a booking shows beside its ids.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    artist: &'a str,
+    promoter: &'a str,
+    venue: Option<&'a str>,
+}
+
+fn assemble(
+    row: &BookingRow,
+    names: Names<'_>,
+    side: Actor,
+    proposals: Vec<Proposal>,
+    money: Option<dto::Money>,
+) -> dto::Booking {
+    let agreement: Option<Agreement> = row.agreed.clone().and_then(|a| serde_json::from_value(a).ok());
+    let money = agreement.as_ref().and_then(|agreement| {
+        let mut money = money?;
+        (money.deposit, money.balance) = super::money::amounts(agreement);
+        Some(money)
+    });
+    dto::Booking {
         id: row.id,
         artist_id: row.artist_id,
-        artist_name: artist.stage_name.clone(),
+        artist_name: names.artist.to_owned(),
         promoter_id: row.promoter_id,
-        promoter_name: promoter.name.clone(),
+        promoter_name: names.promoter.to_owned(),
         venue_id: row.venue_id,
+        venue_name: names.venue.map(str::to_owned),
         event_id: row.event_id,
         status: BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled),
         origin: row.origin.clone(),
@@ -655,7 +671,7 @@ pub(crate) async fn view(
         cancel_reason: row.cancel_reason.clone(),
         created_at: row.created_at,
         updated_at: row.updated_at,
-    })
+    }
 }
 
 pub async fn get(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<dto::Booking, ApiError> {
@@ -669,12 +685,27 @@ pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<dto::Bookin
     let mut conn = ctx.db.acquire().await?;
     let (artists, promoters) = super::my_profiles(&mut conn, principal).await?;
     let rows = repo::bookings_of(&mut conn, &artists, &promoters).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let artist = repo::artist(&mut conn, row.artist_id, false).await?.ok_or(BookingError::NotFound("artist"))?;
-        let promoter = repo::promoter(&mut conn, row.promoter_id).await?.ok_or(BookingError::NotFound("promoter"))?;
-        let side = if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
-        items.push(view(&mut conn, &row, &artist, &promoter, side).await?);
-    }
+    // A fixed number of queries whatever the number of bookings: parties, venues, proposals and money
+    // are read for all of them at once.
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
+    let artist_ids: Vec<Uuid> = rows.iter().map(|r| r.artist_id.0).collect();
+    let promoter_ids: Vec<Uuid> = rows.iter().map(|r| r.promoter_id.0).collect();
+    let venue_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.venue_id.map(|v| v.0)).collect();
+    let names = repo::names(&mut conn, &artist_ids, &promoter_ids, &venue_ids).await?;
+    let mut proposals = repo::proposals_of(&mut conn, &ids).await?;
+    let mut money: std::collections::HashMap<Uuid, dto::Money> =
+        repo::money_of(&mut conn, &ids).await?.into_iter().collect();
+    let items = rows
+        .iter()
+        .map(|row| {
+            let side = if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
+            let found = Names {
+                artist: names.get(&row.artist_id.0).map_or("", String::as_str),
+                promoter: names.get(&row.promoter_id.0).map_or("", String::as_str),
+                venue: row.venue_id.and_then(|v| names.get(&v.0)).map(String::as_str),
+            };
+            assemble(row, found, side, proposals.remove(&row.id.0).unwrap_or_default(), money.remove(&row.id.0))
+        })
+        .collect();
     Ok(dto::BookingList { items })
 }
