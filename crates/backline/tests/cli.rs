@@ -279,8 +279,9 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    // Pending: the ledger's demo earnings (795.00) and a resale (27.50 less the 5% fee, 1.38, half-even).
-    assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612));
+    // Pending: the ledger's demo earnings (795.00), a resale (27.50 less the 5% fee, 1.38, half-even) and
+    // the completed demo booking (80% of a 750.00 fee).
+    assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612 + 60_000));
     let drift: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
     )
@@ -311,6 +312,10 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert!(String::from_utf8_lossy(&output.stdout).contains("\"valid\": true"));
     }
+    // Demo bookings: one in every status, a contract for every agreed one.
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM bookings ORDER BY status").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(statuses.len(), 11, "{statuses:?}");
     sqlx::query("UPDATE ticket_chain SET action = 'refund' WHERE seq = 1").execute(&db.pool).await.unwrap();
     let event: uuid::Uuid = sqlx::query_scalar("SELECT event_id FROM ticket_chain WHERE seq = 1 LIMIT 1")
         .fetch_one(&db.pool)

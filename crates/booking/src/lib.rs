@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod commission;
 pub mod contract;
+pub mod demo;
 pub mod dto;
 pub mod error;
 mod http;

@@ -1,0 +1,364 @@
+//! Booking's demo data: artists (a solo artist and a band), a venue, two promoters, and a booking in
+//! every status. Agreements use the same commission rules and contract texts as the API; the money of
+//! the paid ones moves through the ledger.
+
+use chrono::{DateTime, Duration, Utc};
+use ledger::model::{Currency, Owner as LedgerOwner, kinds};
+use platform::demo::{Dataset, DemoEnv, LoadFuture};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::commission::{self, TrustTier};
+use crate::contract::{self, Document};
+use crate::dto::{Agreement, Proposal};
+use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
+use crate::repo::{self, ArtistRow, BookingRow, PromoterRow, VenueRow};
+use crate::service::money;
+use crate::state::BookingStatus;
+
+pub fn dataset() -> Dataset {
+    Dataset { name: "booking", version: 1, load }
+}
+
+async fn user(conn: &mut PgConnection, username: &str) -> anyhow::Result<Uuid> {
+    Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(conn).await?)
+}
+
+async fn org(conn: &mut PgConnection, slug: &str) -> anyhow::Result<Uuid> {
+    Ok(sqlx::query_scalar("SELECT id FROM organizations WHERE slug = $1").bind(slug).fetch_one(conn).await?)
+}
+
+fn artist(
+    owner: Uuid,
+    name: &str,
+    genres: &[&str],
+    city: (&str, f64, f64),
+    price: (i64, i64),
+    category: &str,
+    now: DateTime<Utc>,
+) -> ArtistRow {
+    ArtistRow {
+        id: ArtistId::new(),
+        user_id: Some(owner),
+        org_id: None,
+        stage_name: name.into(),
+        bio: format!("{name}: demo artist profile."),
+        genres: genres.iter().map(|g| (*g).to_owned()).collect(),
+        city: Some(city.0.into()),
+        country: Some("DE".into()),
+        latitude: Some(city.1),
+        longitude: Some(city.2),
+        price_min: Some(price.0),
+        price_max: Some(price.1),
+        currency: "EUR".into(),
+        social_links: json!({"instagram": format!("https://instagram.com/{}", name.to_lowercase().replace(' ', ""))}),
+        media: json!([]),
+        category: category.into(),
+        category_locked: false,
+        custom_policy: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// (artist, promoter, status, days ahead, fee)
+type Plan = (usize, usize, BookingStatus, i64, i64);
+
+fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
+    Box::pin(async move {
+        let now = env.now;
+        let eur = Currency::parse("EUR").ok_or_else(|| anyhow::anyhow!("EUR"))?;
+        let nova = user(conn, "nova").await?;
+        let manager = user(conn, "midnight_manager").await?;
+        let olga = user(conn, "olga_events").await?;
+        let artists = [
+            artist(
+                nova,
+                "Nova Rae",
+                &["electronic", "soul"],
+                ("Berlin", 52.52, 13.405),
+                (30_000, 90_000),
+                "budding",
+                now,
+            ),
+            artist(
+                manager,
+                "The Midnight Quartet",
+                &["jazz"],
+                ("Hamburg", 53.551, 9.993),
+                (150_000, 400_000),
+                "mid_scale",
+                now,
+            ),
+        ];
+        for a in &artists {
+            repo::save_artist(conn, a).await?;
+        }
+        let venue = VenueRow {
+            id: VenueId::new(),
+            user_id: None,
+            org_id: Some(org(conn, "velvet-room").await?),
+            name: "The Velvet Room".into(),
+            address: "Köpenicker Str. 70".into(),
+            city: "Berlin".into(),
+            country: "DE".into(),
+            latitude: Some(52.51),
+            longitude: Some(13.42),
+            capacity: 400,
+            amenities: vec!["pa".into(), "backstage".into(), "bar".into()],
+        };
+        repo::save_venue(conn, &venue, now).await?;
+        let promoters = [
+            PromoterRow {
+                id: PromoterId::new(),
+                user_id: None,
+                org_id: Some(org(conn, "pete-presents").await?),
+                name: "Pete Presents".into(),
+                contact_name: "Pete Promoter".into(),
+                contact_email: "promo_pete@demo.backline.test".into(),
+                verified: true,
+                trust_score: 85,
+            },
+            PromoterRow {
+                id: PromoterId::new(),
+                user_id: Some(olga),
+                org_id: None,
+                name: "Olga Events".into(),
+                contact_name: "Olga Organizer".into(),
+                contact_email: "olga_events@demo.backline.test".into(),
+                verified: false,
+                trust_score: 50,
+            },
+        ];
+        for p in &promoters {
+            repo::save_promoter(conn, p, now).await?;
+        }
+        // The promoters have money for deposits and balances.
+        let clearing = ledger::service::account(conn, LedgerOwner::Platform, kinds::CLEARING, &eur, now).await?;
+        for p in &promoters {
+            let wallet = ledger::service::account(conn, p.owner().ledger(), kinds::AVAILABLE, &eur, now).await?;
+            ledger::service::transfer(
+                conn,
+                clearing.id,
+                wallet.id,
+                2_000_000,
+                "payment.captured",
+                "demo: promoter top-up",
+                now,
+            )
+            .await?;
+        }
+        let plans: [Plan; 11] = [
+            (0, 1, BookingStatus::Inquiry, 40, 0),
+            (0, 0, BookingStatus::Offered, 45, 60_000),
+            (1, 0, BookingStatus::Negotiating, 50, 200_000),
+            (1, 1, BookingStatus::Contracting, 55, 180_000),
+            (0, 0, BookingStatus::Confirmed, 60, 70_000),
+            (0, 1, BookingStatus::PaidDeposit, 30, 80_000),
+            (1, 0, BookingStatus::Scheduled, 3, 250_000),
+            (0, 0, BookingStatus::Completed, -10, 75_000),
+            (1, 1, BookingStatus::Cancelled, 70, 160_000),
+            (0, 1, BookingStatus::Disputed, -1, 65_000),
+            (1, 0, BookingStatus::Refunded, -20, 220_000),
+        ];
+        for (a, p, status, days, fee) in plans {
+            let (a, p) = (&artists[a], &promoters[p]);
+            let starts_at = now + Duration::days(days) + Duration::hours(20);
+            let ends_at = starts_at + Duration::hours(2);
+            let id = BookingId::new();
+            let mut row = BookingRow {
+                id,
+                artist_id: a.id,
+                promoter_id: p.id,
+                venue_id: Some(venue.id),
+                event_id: None,
+                status: status.as_str().into(),
+                origin: if status == BookingStatus::Inquiry { "application".into() } else { "offer".into() },
+                starts_at,
+                ends_at,
+                step: 0,
+                turn: None,
+                deadline_at: None,
+                message: String::new(),
+                agreed: None,
+                cancelled_by: None,
+                cancel_reason: None,
+                created_by: p.user_id.unwrap_or(olga),
+                created_at: now,
+                updated_at: now,
+            };
+            if status.negotiating() {
+                row.turn = Some(
+                    if status == BookingStatus::Negotiating || status == BookingStatus::Inquiry {
+                        "organizer"
+                    } else {
+                        "artist"
+                    }
+                    .into(),
+                );
+                row.deadline_at = Some(now + Duration::hours(72));
+            }
+            repo::insert_booking(conn, &row).await?;
+            let proposal = |step: i32, side: &str, fee: i64| Proposal {
+                step,
+                side: side.into(),
+                fee,
+                currency: "EUR".into(),
+                deposit_bps: 3_000,
+                starts_at,
+                ends_at,
+                deal_type: "flat".into(),
+                door_bps: 0,
+                rider: json!({"technical": "2 DI boxes", "hospitality": "dinner for the band"}),
+                message: String::new(),
+                created_at: now,
+            };
+            let mut last = None;
+            if status != BookingStatus::Inquiry {
+                let first = proposal(1, "organizer", fee);
+                repo::insert_proposal(conn, id, &first, row.created_by).await?;
+                last = Some(first);
+                row.step = 1;
+                if status == BookingStatus::Negotiating {
+                    let counter = proposal(2, "artist", fee + 20_000);
+                    repo::insert_proposal(conn, id, &counter, a.user_id.unwrap_or(nova)).await?;
+                    last = Some(counter);
+                    row.step = 2;
+                }
+            }
+            if !status.negotiating() {
+                let terms = last.clone().ok_or_else(|| anyhow::anyhow!("an agreed booking needs a proposal"))?;
+                let policy = commission::policy(&a.category).ok_or_else(|| anyhow::anyhow!("policy"))?;
+                let figures = commission::figures(terms.fee, policy, TrustTier::of(p.trust_score));
+                let agreement =
+                    Agreement { terms: terms.clone(), category: a.category.clone(), figures, agreed_at: now };
+                row.agreed = Some(serde_json::to_value(&agreement)?);
+                let doc = Document {
+                    booking_id: id.0,
+                    version: 1,
+                    organizer: p.name.clone(),
+                    artist: a.stage_name.clone(),
+                    starts_at,
+                    ends_at,
+                    venue: Some("The Velvet Room, Berlin".into()),
+                    schedule: contract::schedule(&figures, 3_000, starts_at),
+                    terms,
+                    category: a.category.clone(),
+                    figures,
+                    clauses: Vec::new(),
+                };
+                let text = contract::text(&doc);
+                let hash = contract::sha256(&text);
+                sqlx::query(
+                    "INSERT INTO booking_contracts (booking_id, version, document, text, sha256, created_at) VALUES ($1, 1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(serde_json::to_value(&doc)?)
+                .bind(&text)
+                .bind(hash.as_slice())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                let signed = !matches!(status, BookingStatus::Contracting);
+                for side in ["organizer", "artist"].iter().take(if signed { 2 } else { 1 }) {
+                    let signer = if *side == "organizer" { row.created_by } else { a.user_id.unwrap_or(nova) };
+                    sqlx::query(
+                        "INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
+                         VALUES ($1, 1, $2, $3, $4, '127.0.0.1', 'demo', $5)",
+                    )
+                    .bind(id)
+                    .bind(side)
+                    .bind(signer)
+                    .bind(hash.as_slice())
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                sqlx::query("UPDATE bookings SET contract_version = 1, contract_deadline = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now + Duration::hours(48))
+                    .execute(&mut *conn)
+                    .await?;
+                // Money for the statuses past confirmation, through the ledger like the API.
+                let (deposit, balance) = money::amounts(&agreement);
+                let paid = match status {
+                    BookingStatus::PaidDeposit | BookingStatus::Disputed => {
+                        deposit + if status == BookingStatus::Disputed { balance } else { 0 }
+                    }
+                    BookingStatus::Scheduled | BookingStatus::Completed | BookingStatus::Refunded => deposit + balance,
+                    _ => 0,
+                };
+                if paid > 0 {
+                    let wallet =
+                        ledger::service::account(conn, p.owner().ledger(), kinds::AVAILABLE, &eur, now).await?;
+                    let escrow =
+                        ledger::service::account(conn, LedgerOwner::Booking(id.0), kinds::ESCROW, &eur, now).await?;
+                    ledger::service::transfer(conn, wallet.id, escrow.id, paid, "booking.deposit", "demo", now).await?;
+                    match status {
+                        BookingStatus::Completed => {
+                            ledger::earnings::credit(
+                                conn,
+                                a.owner().ledger(),
+                                &eur,
+                                figures.artist_receives,
+                                escrow.id,
+                                "gig_fee",
+                                now,
+                            )
+                            .await?;
+                            let revenue =
+                                ledger::service::account(conn, LedgerOwner::Platform, kinds::REVENUE, &eur, now)
+                                    .await?;
+                            ledger::service::transfer(
+                                conn,
+                                escrow.id,
+                                revenue.id,
+                                paid - figures.artist_receives,
+                                "booking.commission",
+                                "demo",
+                                now,
+                            )
+                            .await?;
+                        }
+                        BookingStatus::Refunded => {
+                            ledger::service::transfer(
+                                conn,
+                                escrow.id,
+                                wallet.id,
+                                paid,
+                                "booking.refund",
+                                "demo: dispute refunded",
+                                now,
+                            )
+                            .await?;
+                        }
+                        _ => {}
+                    }
+                    sqlx::query("UPDATE bookings SET deposit_paid_at = $2, balance_paid_at = CASE WHEN $3 THEN $2 END WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .bind(paid > deposit)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                match status {
+                    BookingStatus::Cancelled => {
+                        row.cancelled_by = Some("organizer".into());
+                        row.cancel_reason = Some("demo: the festival moved".into());
+                    }
+                    BookingStatus::Disputed | BookingStatus::Refunded => {
+                        sqlx::query("UPDATE bookings SET dispute_reason = 'demo: the set was cut short', disputed_by = 'organizer' WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    _ => {}
+                }
+            }
+            // The statuses that hold the date are written last, one booking at a time (no overlaps here).
+            repo::update_booking(conn, &row).await?;
+        }
+        Ok(())
+    })
+}
