@@ -97,12 +97,24 @@ pub fn figures(fee: i64, policy: Policy, trust: TrustTier) -> Figures {
     }
 }
 
-/// The category an artist's price range suggests: by the top of the range, against thresholds per
-/// currency (budding below 1,000.00, mid-scale below 10,000.00, else international).
-pub fn suggest_category(price_max: Option<i64>, _currency: &str) -> &'static str {
+/// Category thresholds per currency, in minor units: (mid-scale from, international from). The defaults
+/// are 1,000 and 10,000 major units; currencies worth much less per unit have their own.
+pub fn thresholds(currency: &str) -> (i64, i64) {
+    match currency {
+        "JPY" => (15_000_000 / 100, 150_000_000 / 100), // ¥150,000 and ¥1,500,000 (no minor unit)
+        "SEK" | "NOK" | "DKK" => (1_000_000, 10_000_000), // 10,000 and 100,000 crowns
+        "INR" => (8_000_000, 80_000_000),               // ₹80,000 and ₹800,000
+        _ => (100_000, 1_000_000),                      // 1,000.00 and 10,000.00 (EUR, USD, GBP, CHF, ...)
+    }
+}
+
+/// The category an artist's price range suggests: by the top of the range, against the thresholds of
+/// its currency (budding below the first, mid-scale below the second, else international).
+pub fn suggest_category(price_max: Option<i64>, currency: &str) -> &'static str {
+    let (mid, international) = thresholds(currency);
     match price_max {
-        Some(max) if max >= 1_000_000 => "international",
-        Some(max) if max >= 100_000 => "mid_scale",
+        Some(max) if max >= international => "international",
+        Some(max) if max >= mid => "mid_scale",
         _ => "budding",
     }
 }
@@ -150,6 +162,10 @@ mod tests {
         assert_eq!(suggest_category(Some(100_000), "EUR"), "mid_scale");
         assert_eq!(suggest_category(Some(999_999), "EUR"), "mid_scale");
         assert_eq!(suggest_category(Some(1_000_000), "EUR"), "international");
+        // Per currency: ¥150,000 is mid-scale, ¥149,999 budding.
+        assert_eq!(suggest_category(Some(149_999), "JPY"), "budding");
+        assert_eq!(suggest_category(Some(150_000), "JPY"), "mid_scale");
+        assert_eq!(suggest_category(Some(999_999), "SEK"), "budding");
     }
 
     proptest::proptest! {
