@@ -14,6 +14,7 @@ use crate::service::{bookings, calendars, contracts, money, profiles};
 /// Create an artist profile: the caller's own, or a band's (`organization_id`).
 #[utoipa::path(post, path = "/v1/artists", tag = "booking", security(("bearer" = [])),
     request_body = dto::ArtistRequest, responses((status = 201, body = dto::Artist),
+    (status = 409, description = "`profile_exists`", body = ProblemBody, content_type = "application/problem+json"),
     (status = 404, description = "No such organization", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn create_artist(
     State(ctx): State<AppContext>,
@@ -120,6 +121,7 @@ pub async fn update_venue(
 /// Create a promoter profile (trust score 50, unverified).
 #[utoipa::path(post, path = "/v1/promoters", tag = "booking", security(("bearer" = [])),
     request_body = dto::PromoterRequest, responses((status = 201, body = dto::Promoter),
+    (status = 409, description = "`profile_exists`", body = ProblemBody, content_type = "application/problem+json"),
     (status = 404, description = "No such organization", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn create_promoter(
     State(ctx): State<AppContext>,
@@ -224,7 +226,8 @@ pub async fn accept(
 
 /// Walk away from a negotiation (either side).
 #[utoipa::path(post, path = "/v1/bookings/{id}/decline", tag = "booking", security(("bearer" = [])),
-    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking),
+    (status = 409, description = "`invalid_transition`, `not_negotiating`, `still_negotiating`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn decline(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -378,7 +381,8 @@ pub async fn complete_booking(
 /// Cancel a booking past agreement: the cancelling side's penalty applies by the days left; the rest is
 /// refunded.
 #[utoipa::path(post, path = "/v1/bookings/{id}/cancel", tag = "booking", security(("bearer" = [])),
-    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking),
+    (status = 409, description = "`invalid_transition`, `not_negotiating`, `still_negotiating`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn cancel_booking(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -390,7 +394,8 @@ pub async fn cancel_booking(
 
 /// Dispute a booking whose money is in escrow (either side); it is frozen until an admin decides.
 #[utoipa::path(post, path = "/v1/bookings/{id}/dispute", tag = "booking", security(("bearer" = [])),
-    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking)))]
+    params(("id" = BookingId, Path)), request_body = dto::Reason, responses((status = 200, body = dto::Booking),
+    (status = 409, description = "`invalid_transition`, `not_negotiating`, `still_negotiating`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn dispute_booking(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

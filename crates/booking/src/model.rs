@@ -24,6 +24,7 @@ platform::id_type!(
 /// Who a profile belongs to: a user, or an organization (a band, a venue company, a promoter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
+#[schema(as = ProfileOwner)]
 pub enum Owner {
     User(Uuid),
     Organization(Uuid),

@@ -56,6 +56,7 @@ pub struct EventPatch {
 /// Where an event takes place.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EventVenue)]
 pub struct Venue {
     pub name: Option<String>,
     pub address: Option<String>,
@@ -392,6 +393,7 @@ pub struct TagList {
 /// Refund all or part of a ticket (the event's organizer).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketRefundRequest)]
 pub struct RefundRequest {
     /// Minor units; what is left of the ticket's price when absent.
     pub amount: Option<i64>,
@@ -564,6 +566,7 @@ pub struct NewWallet {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[schema(as = WalletAddress)]
 pub struct Wallet {
     pub id: Uuid,
     pub network: String,
@@ -574,6 +577,7 @@ pub struct Wallet {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = WalletAddressList)]
 pub struct WalletList {
     pub items: Vec<Wallet>,
 }

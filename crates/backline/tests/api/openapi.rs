@@ -82,3 +82,50 @@ async fn docs_page_needs_no_internet() {
     let init = app.get("/docs/assets/init.js").send().await.text();
     assert!(init.contains("\"/openapi.json\"") && init.contains("validatorUrl: null"), "{init}");
 }
+
+/// utoipa names a schema after its type; two types of one name in two crates would silently overwrite
+/// each other in the document. Every documented type's name (or its `#[schema(as = ...)]`) is unique.
+#[test]
+fn schema_names_are_unique_across_crates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("target") && !path.ends_with("tests") && !path.ends_with("benches") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                    continue;
+                }
+                let mut renamed = None;
+                for next in &lines[i + 1..] {
+                    let next = next.trim();
+                    if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                        renamed = Some(rest.trim_end_matches(")]").to_owned());
+                    }
+                    if let Some(rest) = next.strip_prefix("pub struct ").or_else(|| next.strip_prefix("pub enum ")) {
+                        let name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap().to_owned();
+                        let name = renamed.take().unwrap_or(name);
+                        let place = format!("{}:{}", path.display(), i + 1);
+                        if let Some(other) = seen.insert(name.clone(), place.clone()) {
+                            panic!("schema {name} is declared twice: {other} and {place}");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 100, "found {} documented types", seen.len());
+}

@@ -227,14 +227,15 @@ pub async fn pay(
         return Err(ApiError::forbidden("not_the_organizer", "The organizer pays."));
     }
     principal.require_verified()?;
+    let status = BookingStatus::parse(&row.status);
+    if !matches!(status, Some(BookingStatus::Confirmed | BookingStatus::PaidDeposit)) {
+        return Err(ApiError::conflict("nothing_due", format!("Nothing is due for a {} booking.", row.status)));
+    }
     let agreement = agreement(&row)?;
     let currency = currency(&agreement)?;
     let (deposit, balance) = amounts(&agreement);
-    let (what, amount) = match BookingStatus::parse(&row.status) {
-        Some(BookingStatus::Confirmed) => ("deposit", deposit),
-        Some(BookingStatus::PaidDeposit) => ("balance", balance),
-        _ => return Err(ApiError::conflict("nothing_due", format!("Nothing is due for a {} booking.", row.status))),
-    };
+    let (what, amount) =
+        if status == Some(BookingStatus::Confirmed) { ("deposit", deposit) } else { ("balance", balance) };
     let payer = match req.source.as_deref().unwrap_or("wallet") {
         "wallet" => promoter.owner().ledger(),
         "card" => {

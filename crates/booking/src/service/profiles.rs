@@ -32,6 +32,25 @@ async fn new_owner(conn: &mut PgConnection, principal: &Principal, org: Option<u
     }
 }
 
+/// One artist and one promoter profile per user or organization.
+async fn profile_free(
+    conn: &mut PgConnection,
+    table: &str,
+    user: Option<uuid::Uuid>,
+    org: Option<uuid::Uuid>,
+) -> Result<(), ApiError> {
+    let taken: bool =
+        sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE user_id = $1 OR org_id = $2)"))
+            .bind(user)
+            .bind(org)
+            .fetch_one(conn)
+            .await?;
+    if taken {
+        return Err(ApiError::conflict("profile_exists", "This owner has such a profile already; change it instead."));
+    }
+    Ok(())
+}
+
 fn text(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -74,6 +93,7 @@ pub async fn save_artist(
         None => {
             let owner = new_owner(&mut tx, principal, req.organization_id).await?;
             let (user_id, org_id) = owner.columns();
+            profile_free(&mut tx, "artist_profiles", user_id, org_id).await?;
             ArtistRow {
                 id: ArtistId::new(),
                 user_id,
@@ -473,6 +493,7 @@ pub async fn save_promoter(
         }
         None => {
             let (user_id, org_id) = new_owner(&mut tx, principal, req.organization_id).await?.columns();
+            profile_free(&mut tx, "promoter_profiles", user_id, org_id).await?;
             PromoterRow {
                 id: PromoterId::new(),
                 user_id,
