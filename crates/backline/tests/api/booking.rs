@@ -89,6 +89,12 @@ async fn profiles_categories_and_the_directory() {
     .await;
     assert_eq!(singer["category"], "budding");
     let id = singer["id"].as_str().unwrap().to_owned();
+    app.post("/v1/artists")
+        .bearer(&solo)
+        .json(&json!({"stage_name": "Nova Jazz again"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "profile_exists");
     let raised =
         app.patch(&format!("/v1/artists/{id}")).bearer(&solo).json(&json!({"price_max": 150000})).send().await.value();
     assert_eq!(raised["category"], "mid_scale");
