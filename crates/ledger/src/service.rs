@@ -172,6 +172,20 @@ pub struct Statement {
     pub lines: Vec<repo::StatementLine>,
 }
 
+/// The net of an account's postings in entries of the given kinds (credits minus debits): for example
+/// an event's ticket sales less their refunds in its escrow.
+pub async fn net_flow(conn: &mut PgConnection, account: AccountId, entry_kinds: &[&str]) -> sqlx::Result<i64> {
+    let kinds: Vec<String> = entry_kinds.iter().map(|k| (*k).to_owned()).collect();
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(p.amount), 0)::int8 FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+         WHERE p.account_id = $1 AND e.kind = ANY($2)",
+    )
+    .bind(account)
+    .bind(&kinds)
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn statement(
     conn: &mut PgConnection,
     account: Account,

@@ -855,3 +855,119 @@ async fn calendar_feeds_are_secret_rotatable_and_read_by_an_independent_parser()
     app.get(path).send().await.assert_status(StatusCode::NOT_FOUND);
     app.get(&new_url[new_url.find("/v1/").unwrap()..]).send().await.assert_status(StatusCode::OK);
 }
+
+/// A published ticketed event of the organizer's user, with `sold` tickets at `price` bought by a fan;
+/// answers its id.
+async fn event_with_sales(app: &TestApp, organizer: &str, fan: &str, price: i64, sold: i32) -> String {
+    let event = app
+        .post("/v1/events")
+        .bearer(organizer)
+        .json(&json!({"title": "Door night", "starts_at": at(app, 5), "ends_at": at(app, 5) + Duration::hours(4), "timezone": "Europe/Berlin"}))
+        .send()
+        .await
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tier = app
+        .post(&format!("/v1/events/{event}/tiers"))
+        .bearer(organizer)
+        .json(&json!({"name": "GA", "price": price, "currency": "EUR", "quantity": 100}))
+        .send()
+        .await
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/v1/events/{event}/status"))
+        .bearer(organizer)
+        .json(&json!({"status": "published"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let order = app
+        .post(&format!("/v1/events/{event}/orders"))
+        .bearer(fan)
+        .json(&json!({"items": [{"tier_id": tier, "quantity": sold}]}))
+        .send()
+        .await
+        .value();
+    app.post(&format!("/v1/orders/{}/pay", order["id"].as_str().unwrap()))
+        .bearer(fan)
+        .json(&json!({"card_number": "4242424242424242"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    event
+}
+
+#[tokio::test]
+async fn door_and_versus_deals_settle_from_the_events_ticket_sales() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "door").await;
+    let (fan, _, _) = signed_in(&app, "door_fan").await;
+    let organizer_user = owner_of(&app, "promoter_profiles", &p.promoter_id).await;
+    fund(&app, organizer_user, 100_000).await;
+    let artist = L::User(owner_of(&app, "artist_profiles", &p.artist_id).await);
+    // Busy: 10 tickets at 20.00 (net 200.00). Quiet: 2 at 25.00 (net 50.00).
+    let busy = event_with_sales(&app, &p.organizer, &fan, 2_000, 10).await;
+    let quiet = event_with_sales(&app, &p.organizer, &fan, 2_500, 2).await;
+    let deal = |event: &str, deal_type: &str, door_bps: i64, days: i64| {
+        let terms = json!({"fee": 10_000, "currency": "EUR", "deal_type": deal_type, "door_bps": door_bps,
+                           "starts_at": at(&app, days), "ends_at": at(&app, days) + Duration::hours(2)});
+        app.post("/v1/bookings")
+            .bearer(&p.organizer)
+            .json(&json!({"artist_id": p.artist_id, "promoter_id": p.promoter_id, "event_id": event, "terms": terms}))
+            .send()
+    };
+    let mut ids = Vec::new();
+    for (event, deal_type, bps, days) in [(&busy, "versus", 6_000, 5), (&quiet, "door", 5_000, 6)] {
+        let id = deal(event, deal_type, bps, days).await.value()["id"].as_str().unwrap().to_owned();
+        app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
+        let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value()["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sign(&app, &p.organizer, &id, &sha).await.assert_status(StatusCode::OK);
+        sign(&app, &p.artist, &id, &sha).await.assert_status(StatusCode::OK);
+        app.post(&format!("/v1/bookings/{id}/contract/review"))
+            .bearer(&admin)
+            .json(&json!({"decision": "approve"}))
+            .send()
+            .await
+            .assert_status(StatusCode::OK);
+        ids.push(id);
+    }
+    // Both balances are collected the day before; after the shows the organizer completes them.
+    app.clock.advance(Duration::days(6) + Duration::hours(4));
+    drain_jobs(&app).await;
+    let organizer = token_of(&app, "door_promoter").await;
+    let platform_before = bal(&app, L::Platform, kinds::REVENUE).await;
+    let busy_escrow_before = bal(&app, L::Event(Uuid::parse_str(&busy).unwrap()), kinds::ESCROW).await;
+    assert_eq!(busy_escrow_before, 20_000);
+
+    // Versus: 60% of 200.00 is 120.00, more than the 100.00 guarantee: the organizer owes 126.00 in all; the
+    // escrow held 105.00, so 21.00 comes from the event's ticket money. The artist gets 80% of 120.00.
+    let before = bal(&app, artist, kinds::PENDING).await;
+    app.post(&format!("/v1/bookings/{}/complete", ids[0]))
+        .bearer(&organizer)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(bal(&app, artist, kinds::PENDING).await - before, 9_600);
+    assert_eq!(bal(&app, L::Event(Uuid::parse_str(&busy).unwrap()), kinds::ESCROW).await, 20_000 - 2_100);
+    assert_eq!(bal(&app, L::Platform, kinds::REVENUE).await - platform_before, 3_000);
+
+    // Door: 50% of 50.00 is 25.00: the organizer owes 26.25 of the 105.00 it paid and gets 78.75 back.
+    let (before, wallet_before) =
+        (bal(&app, artist, kinds::PENDING).await, bal(&app, L::User(organizer_user), kinds::AVAILABLE).await);
+    app.post(&format!("/v1/bookings/{}/complete", ids[1]))
+        .bearer(&organizer)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(bal(&app, artist, kinds::PENDING).await - before, 2_000);
+    assert_eq!(bal(&app, L::User(organizer_user), kinds::AVAILABLE).await - wallet_before, 7_875);
+    crate::ledger::audit(&app.db.pool).await;
+}

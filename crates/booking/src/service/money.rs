@@ -274,18 +274,63 @@ pub async fn pay(
     view(conn, &row, &artist, &promoter, side).await
 }
 
-/// Pays the escrow out: the artist's share to their pending earnings, the rest to the platform.
+/// What the artist earned, gross, by the deal: the fee (flat), the artist's share of the linked event's
+/// net ticket revenue as recorded in its escrow (door), or the greater of the two (versus).
+pub fn gross(deal_type: &str, fee: i64, door_share: Option<i64>) -> i64 {
+    match (deal_type, door_share) {
+        ("door", Some(door)) => door,
+        ("versus", Some(door)) => door.max(fee),
+        _ => fee,
+    }
+}
+
+/// Pays the escrow out: the artist's share to their pending earnings, the rest to the platform. A door or
+/// versus deal on an event sold through Backline settles from its ticket sales: the escrow is topped up
+/// from the event's ticket money, or the organizer's overpayment returned, so that it holds what the
+/// organizer owes for the gross the deal gives.
 async fn release(
     conn: &mut PgConnection,
     row: &BookingRow,
     artist: &ArtistRow,
+    promoter: &PromoterRow,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let agreement = agreement(row)?;
     let currency = currency(&agreement)?;
     let escrow = escrow(conn, row.id, &currency, now).await?;
-    let held = escrow.balance;
-    let to_artist = agreement.figures.artist_receives.min(held);
+    let mut held = escrow.balance;
+    let mut artist_due = agreement.figures.artist_receives;
+    let terms = &agreement.terms;
+    if let (Some(event), "door" | "versus") = (row.event_id, terms.deal_type.as_str()) {
+        let tickets = ledger::service::account(conn, LedgerOwner::Event(event), kinds::ESCROW, &currency, now).await?;
+        let net = ledger::service::net_flow(conn, tickets.id, &["ticket.sale", "ticket.refund"]).await?;
+        let door = share(net.max(0), i64::from(terms.door_bps));
+        let gross = gross(&terms.deal_type, terms.fee, Some(door));
+        let owed = gross + share(gross, agreement.figures.organizer_fee_bps);
+        artist_due = share(gross, agreement.figures.artist_bps);
+        if owed > held {
+            let top_up = (owed - held).min(tickets.balance);
+            if top_up > 0 {
+                let entry = ledger::service::transfer(
+                    conn,
+                    tickets.id,
+                    escrow.id,
+                    top_up,
+                    "booking.door",
+                    &format!("booking {}", row.id),
+                    now,
+                )
+                .await
+                .map_err(ApiError::from)?;
+                record(conn, row.id, "release", top_up, Some(entry.0), now).await?;
+                held += top_up;
+            }
+        } else if owed < held {
+            refund(conn, row, promoter, held - owed, "refund", now).await?;
+            held = owed;
+        }
+    }
+    let to_artist = artist_due.min(held);
     if to_artist > 0 {
         let entry =
             ledger::earnings::credit(conn, artist.owner().ledger(), &currency, to_artist, escrow.id, "gig_fee", now)
@@ -368,7 +413,7 @@ async fn finish(
     promoter: &PromoterRow,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    release(conn, row, artist, now).await?;
+    release(conn, row, artist, promoter, now).await?;
     row.status = BookingStatus::Completed.as_str().into();
     row.updated_at = now;
     repo::update_booking(conn, row).await?;
@@ -688,6 +733,16 @@ mod tests {
         assert_eq!(penalty_bps(Actor::Organizer, 30), 5_000);
         assert_eq!(penalty_bps(Actor::Organizer, 15), 5_000);
         assert_eq!(penalty_bps(Actor::Organizer, 14), 10_000);
+    }
+
+    #[test]
+    fn deals_pay_the_fee_the_door_or_the_greater() {
+        assert_eq!(gross("flat", 10_000, Some(50_000)), 10_000);
+        assert_eq!(gross("door", 10_000, Some(4_000)), 4_000);
+        assert_eq!(gross("door", 10_000, Some(14_000)), 14_000);
+        assert_eq!(gross("versus", 10_000, Some(4_000)), 10_000);
+        assert_eq!(gross("versus", 10_000, Some(14_000)), 14_000);
+        assert_eq!(gross("door", 10_000, None), 10_000, "no event sold through Backline: the fee");
     }
 
     #[test]
