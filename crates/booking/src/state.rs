@@ -129,6 +129,46 @@ pub fn check(from: BookingStatus, to: BookingStatus, actor: Actor) -> Result<(),
 mod tests {
     use super::*;
 
+    /// Every (from, to, actor) of the 11 × 11 × 4, against the product rules written out again here.
+    #[test]
+    fn every_transition_is_allowed_or_refused_by_state_and_actor() {
+        let expected: &[(BookingStatus, BookingStatus, &[Actor])] = &[
+            (Inquiry, Negotiating, &[Organizer]),
+            (Inquiry, Cancelled, &[Organizer, Artist, System, Admin]),
+            (Offered, Negotiating, &[Artist]),
+            (Offered, Contracting, &[Artist]),
+            (Offered, Cancelled, &[Organizer, Artist, System, Admin]),
+            (Negotiating, Negotiating, &[Organizer, Artist]),
+            (Negotiating, Contracting, &[Organizer, Artist]),
+            (Negotiating, Cancelled, &[Organizer, Artist, System, Admin]),
+            (Contracting, Confirmed, &[System, Admin]),
+            (Contracting, Cancelled, &[Organizer, Artist, System, Admin]),
+            (Confirmed, PaidDeposit, &[System]),
+            (Confirmed, Cancelled, &[Organizer, Artist, System, Admin]),
+            (PaidDeposit, Scheduled, &[System]),
+            (PaidDeposit, Cancelled, &[Organizer, Artist, Admin]),
+            (PaidDeposit, Disputed, &[Organizer, Artist]),
+            (Scheduled, Completed, &[Organizer, System, Admin]),
+            (Scheduled, Cancelled, &[Organizer, Artist, Admin]),
+            (Scheduled, Disputed, &[Organizer, Artist]),
+            (Disputed, Completed, &[Admin]),
+            (Disputed, Refunded, &[Admin]),
+        ];
+        for from in BookingStatus::ALL {
+            for to in BookingStatus::ALL {
+                let allowed = expected.iter().find(|(f, t, _)| *f == from && *t == to).map(|e| e.2);
+                for actor in [Organizer, Artist, Admin, System] {
+                    let want = match allowed {
+                        None => Err(TransitionError::NotAllowed(from, to)),
+                        Some(actors) if actors.contains(&actor) => Ok(()),
+                        Some(_) => Err(TransitionError::WrongActor(from, to)),
+                    };
+                    assert_eq!(check(from, to, actor), want, "{from:?} -> {to:?} by {actor:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn final_states_go_nowhere() {
         for from in [Completed, Cancelled, Refunded] {
