@@ -78,14 +78,10 @@ pub struct Figures {
     pub platform_keeps: i64,
 }
 
-fn share(amount: i64, bps: i64) -> i64 {
-    i64::try_from(ledger::money::round_half_even(i128::from(amount) * i128::from(bps), 10_000)).unwrap_or(i64::MAX)
-}
-
 pub fn figures(fee: i64, policy: Policy, trust: TrustTier) -> Figures {
     let organizer_fee_bps = (policy.organizer_fee_bps + trust.adjustment_bps()).max(0);
-    let organizer_pays = fee + share(fee, organizer_fee_bps);
-    let artist_receives = share(fee, policy.artist_bps);
+    let organizer_pays = fee + ledger::money::share_bps(fee, organizer_fee_bps);
+    let artist_receives = ledger::money::share_bps(fee, policy.artist_bps);
     Figures {
         fee,
         artist_bps: policy.artist_bps,

@@ -44,14 +44,10 @@ pub struct Document {
     pub clauses: Vec<String>,
 }
 
-fn share(amount: i64, bps: i64) -> i64 {
-    i64::try_from(ledger::money::round_half_even(i128::from(amount) * i128::from(bps), 10_000)).unwrap_or(amount)
-}
-
 /// The payment schedule of an agreement: the deposit share of what the organizer pays at confirmation,
 /// the rest 24 hours before the show.
 pub fn schedule(figures: &Figures, deposit_bps: i64, starts_at: DateTime<Utc>) -> Vec<Milestone> {
-    let deposit = share(figures.organizer_pays, deposit_bps);
+    let deposit = ledger::money::share_bps(figures.organizer_pays, deposit_bps);
     vec![
         Milestone { name: "deposit".into(), bps: deposit_bps, amount: deposit, due: "at confirmation".into() },
         Milestone {

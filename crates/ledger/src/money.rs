@@ -52,6 +52,12 @@ pub fn allocate(total: i64, weights: &[u64]) -> Option<Vec<i64>> {
     Some(parts)
 }
 
+/// `bps` basis points of `amount`, rounded half-even to minor units: the one place shares are rounded.
+pub fn share_bps(amount: i64, bps: i64) -> i64 {
+    i64::try_from(round_half_even(i128::from(amount) * i128::from(bps), i128::from(WHOLE_BPS)))
+        .unwrap_or(if (amount < 0) == (bps < 0) { i64::MAX } else { i64::MIN })
+}
+
 /// Splits `total` by basis points that must sum to exactly 10,000.
 pub fn split_bps(total: i64, bps: &[u32]) -> Result<Vec<i64>, String> {
     let sum: u64 = bps.iter().map(|b| u64::from(*b)).sum();
@@ -66,6 +72,15 @@ pub fn split_bps(total: i64, bps: &[u32]) -> Result<Vec<i64>, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn shares_round_half_even() {
+        assert_eq!(share_bps(110, 500), 6); // 5.5 -> 6
+        assert_eq!(share_bps(130, 500), 6); // 6.5 -> 6
+        assert_eq!(share_bps(2_750, 500), 138); // 137.5 -> 138
+        assert_eq!(share_bps(100, 10_000), 100);
+        assert_eq!(share_bps(0, 3_333), 0);
+    }
 
     #[test]
     fn rounding_halves_go_to_even() {

@@ -47,10 +47,6 @@ pub fn days_left(now: DateTime<Utc>, starts_at: DateTime<Utc>) -> i64 {
     (starts_at - now).num_seconds().max(0) / 86_400
 }
 
-fn share(amount: i64, bps: i64) -> i64 {
-    i64::try_from(ledger::money::round_half_even(i128::from(amount) * i128::from(bps), 10_000)).unwrap_or(amount)
-}
-
 fn agreement(row: &BookingRow) -> Result<Agreement, ApiError> {
     row.agreed
         .clone()
@@ -64,7 +60,7 @@ fn currency(agreement: &Agreement) -> Result<Currency, ApiError> {
 
 /// The deposit and balance amounts of an agreement (they sum to what the organizer pays).
 pub fn amounts(agreement: &Agreement) -> (i64, i64) {
-    let deposit = share(agreement.figures.organizer_pays, i64::from(agreement.terms.deposit_bps));
+    let deposit = ledger::money::share_bps(agreement.figures.organizer_pays, i64::from(agreement.terms.deposit_bps));
     (deposit, agreement.figures.organizer_pays - deposit)
 }
 
@@ -304,10 +300,10 @@ async fn release(
     if let (Some(event), "door" | "versus") = (row.event_id, terms.deal_type.as_str()) {
         let tickets = ledger::service::account(conn, LedgerOwner::Event(event), kinds::ESCROW, &currency, now).await?;
         let net = ledger::service::net_flow(conn, tickets.id, &["ticket.sale", "ticket.refund"]).await?;
-        let door = share(net.max(0), i64::from(terms.door_bps));
+        let door = ledger::money::share_bps(net.max(0), i64::from(terms.door_bps));
         let gross = gross(&terms.deal_type, terms.fee, Some(door));
-        let owed = gross + share(gross, agreement.figures.organizer_fee_bps);
-        artist_due = share(gross, agreement.figures.artist_bps);
+        let owed = gross + ledger::money::share_bps(gross, agreement.figures.organizer_fee_bps);
+        artist_due = ledger::money::share_bps(gross, agreement.figures.artist_bps);
         if owed > held {
             let top_up = (owed - held).min(tickets.balance);
             if top_up > 0 {
@@ -448,7 +444,7 @@ pub async fn cancel_confirmed(
         let held = escrow(&mut tx, row.id, &currency, now).await?.balance;
         let days = days_left(now, row.starts_at);
         let bps = if side == Actor::Admin { 0 } else { penalty_bps(side, days) };
-        let penalty = share(agreement.terms.fee, bps);
+        let penalty = ledger::money::share_bps(agreement.terms.fee, bps);
         match side {
             // The organizer forfeits the penalty to the artist, from what it paid.
             Actor::Organizer => {
@@ -603,7 +599,7 @@ pub async fn resolve(
                         "a split needs the artist's share, 0 to 10,000 bps",
                     )
                 })?;
-                share(held, bps)
+                ledger::money::share_bps(held, bps)
             } else {
                 0
             };

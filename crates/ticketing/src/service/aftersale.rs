@@ -593,9 +593,7 @@ pub async fn buy(
         description: format!("Resale ticket, listing {}", purchase.listing),
     };
     let payment = fund_wallet(conn, ledger_settings, principal, charge, now).await?;
-    let fee =
-        i64::try_from(ledger::money::round_half_even(i128::from(price) * i128::from(settings.resale_fee_bps), 10_000))
-            .unwrap_or(price);
+    let fee = ledger::money::share_bps(price, i64::from(settings.resale_fee_bps));
     if price > 0 {
         // Buyer's wallet -> platform fees and a resale clearing leg that becomes the seller's pending earning.
         let wallet =

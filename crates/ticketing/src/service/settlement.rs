@@ -171,8 +171,7 @@ pub(crate) async fn queue(conn: &mut PgConnection, event: EventId, now: DateTime
 pub fn attribution_amount(share_type: &str, share_value: i64, net: i64) -> i64 {
     let net = net.max(0);
     match share_type {
-        "percent" => i64::try_from(ledger::money::round_half_even(i128::from(net) * i128::from(share_value), 10_000))
-            .unwrap_or(net),
+        "percent" => ledger::money::share_bps(net, share_value),
         _ => share_value.min(net),
     }
 }
