@@ -111,18 +111,17 @@ pub const TRANSITIONS: &[(BookingStatus, BookingStatus, &[Actor])] = &[
     (Disputed, Refunded, &[Admin]),
 ];
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TransitionError {
-    #[error("a booking cannot go from {} to {}", .0.as_str(), .1.as_str())]
-    NotAllowed(BookingStatus, BookingStatus),
-    #[error("this side may not take a booking from {} to {}", .0.as_str(), .1.as_str())]
-    WrongActor(BookingStatus, BookingStatus),
+pub type TransitionError = platform::lifecycle::TransitionError<BookingStatus>;
+
+impl platform::lifecycle::State for BookingStatus {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
 }
 
+/// Checks one transition for one actor.
 pub fn check(from: BookingStatus, to: BookingStatus, actor: Actor) -> Result<(), TransitionError> {
-    let (_, _, actors) =
-        TRANSITIONS.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
-    if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
+    platform::lifecycle::check(TRANSITIONS, from, to, actor)
 }
 
 #[cfg(test)]

@@ -55,8 +55,7 @@ pub async fn credit(
 }
 
 async fn release(ctx: AppContext, job: Job) -> Result<(), JobFailure> {
-    let owner: Owner =
-        serde_json::from_value(job.payload["owner"].clone()).map_err(|_| JobFailure::permanent("no owner"))?;
+    let owner: Owner = job.field("owner")?;
     let currency = job.payload["currency"]
         .as_str()
         .and_then(Currency::parse)

@@ -624,8 +624,7 @@ pub fn register(registry: &mut Registry, stripe: Option<stripe::Client>) {
     registry.register(PROCESS, move |ctx: AppContext, job: Job| {
         let stripe = stripe.clone();
         async move {
-            let id: Uuid = serde_json::from_value(job.payload["withdrawal_id"].clone())
-                .map_err(|_| JobFailure::permanent("no withdrawal_id"))?;
+            let id: Uuid = job.field("withdrawal_id")?;
             process(ctx, stripe.as_ref(), id).await
         }
     });

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use platform::AppContext;
-use platform::jobs::{Job, JobFailure, Registry};
+use platform::jobs::{Job, Registry};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,8 +42,7 @@ pub fn router(hub: Arc<stream::Hub>) -> OpenApiRouter<AppContext> {
 /// Registers notify's jobs: event dispatch and webhook delivery.
 pub fn register(registry: &mut Registry, webhooks: webhooks::DeliveryPolicy) {
     registry.register(platform::events::DISPATCH, |ctx: AppContext, job: Job| async move {
-        let event_id = serde_json::from_value(job.payload["event_id"].clone())
-            .map_err(|_| JobFailure::permanent("the payload has no event_id"))?;
+        let event_id = job.field("event_id")?;
         service::dispatch(&ctx, event_id).await
     });
     webhooks::register(registry, webhooks);

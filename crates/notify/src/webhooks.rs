@@ -675,8 +675,7 @@ async fn record_failure(
 
 pub fn register(registry: &mut Registry, policy: DeliveryPolicy) {
     registry.register(DELIVER, move |ctx: AppContext, job: Job| async move {
-        let delivery: Uuid = serde_json::from_value(job.payload["delivery_id"].clone())
-            .map_err(|_| JobFailure::permanent("the payload has no delivery_id"))?;
+        let delivery: Uuid = job.field("delivery_id")?;
         deliver(ctx, policy, delivery).await
     });
 }

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod json;
+pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;

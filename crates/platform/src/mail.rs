@@ -219,8 +219,7 @@ pub fn register(registry: &mut Registry, transport: Transport) {
     registry.register(DELIVER, move |ctx: AppContext, job: Job| {
         let transport = transport.clone();
         async move {
-            let id: Uuid = serde_json::from_value(job.payload["message_id"].clone())
-                .map_err(|_| JobFailure::permanent("the payload has no message_id"))?;
+            let id: Uuid = job.field("message_id")?;
             deliver(&ctx.db, &transport, id).await.map_err(JobFailure::retry)?;
             Ok(())
         }

@@ -66,19 +66,17 @@ pub const TRANSITIONS: &[(EventStatus, EventStatus, &[Actor])] = &[
     (Cancelled, Published, &[Organizer]),
 ];
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TransitionError {
-    #[error("an event cannot go from {} to {}", .0.as_str(), .1.as_str())]
-    NotAllowed(EventStatus, EventStatus),
-    #[error("this actor may not take an event from {} to {}", .0.as_str(), .1.as_str())]
-    WrongActor(EventStatus, EventStatus),
+pub type TransitionError = platform::lifecycle::TransitionError<EventStatus>;
+
+impl platform::lifecycle::State for EventStatus {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 /// Checks one transition for one actor.
 pub fn check(from: EventStatus, to: EventStatus, actor: Actor) -> Result<(), TransitionError> {
-    let (_, _, actors) =
-        TRANSITIONS.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
-    if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
+    platform::lifecycle::check(TRANSITIONS, from, to, actor)
 }
 
 #[cfg(test)]

@@ -581,8 +581,7 @@ async fn deadline(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
 
 pub fn register(registry: &mut Registry) {
     registry.register(DEADLINE, |ctx: AppContext, job: Job| async move {
-        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
-            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        let id: BookingId = job.field("booking_id")?;
         deadline(ctx, id).await
     });
 }

@@ -464,8 +464,7 @@ async fn expire(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
 
 pub fn register(registry: &mut Registry) {
     registry.register(EXPIRE, |ctx: AppContext, job: Job| async move {
-        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
-            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        let id: BookingId = job.field("booking_id")?;
         expire(ctx, id).await
     });
 }

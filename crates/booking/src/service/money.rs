@@ -701,13 +701,11 @@ async fn auto_complete(ctx: AppContext, id: BookingId) -> Result<(), JobFailure>
 
 pub fn register(registry: &mut Registry) {
     registry.register(BALANCE_DUE, |ctx: AppContext, job: Job| async move {
-        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
-            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        let id: BookingId = job.field("booking_id")?;
         balance_due(ctx, id).await
     });
     registry.register(AUTO_COMPLETE, |ctx: AppContext, job: Job| async move {
-        let id: BookingId = serde_json::from_value(job.payload["booking_id"].clone())
-            .map_err(|_| JobFailure::permanent("no booking_id"))?;
+        let id: BookingId = job.field("booking_id")?;
         auto_complete(ctx, id).await
     });
 }

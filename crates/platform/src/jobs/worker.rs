@@ -31,6 +31,14 @@ pub struct Job {
     pub max_attempts: i32,
 }
 
+impl Job {
+    /// A field of the payload, read as `T`; a job without it can never succeed (permanent failure).
+    pub fn field<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, JobFailure> {
+        serde_json::from_value(self.payload[name].clone())
+            .map_err(|_| JobFailure::permanent(format!("the payload has no valid {name}")))
+    }
+}
+
 /// Why a job did not succeed.
 #[derive(Debug)]
 pub struct JobFailure {

@@ -247,8 +247,7 @@ async fn refund_all(ctx: AppContext, event: EventId) -> Result<(), JobFailure> {
 
 pub fn register(registry: &mut Registry) {
     registry.register(REFUND_ALL, |ctx: AppContext, job: Job| async move {
-        let id: EventId = serde_json::from_value(job.payload["event_id"].clone())
-            .map_err(|_| JobFailure::permanent("no event_id"))?;
+        let id: EventId = job.field("event_id")?;
         refund_all(ctx, id).await
     });
 }

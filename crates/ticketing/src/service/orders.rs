@@ -402,8 +402,7 @@ async fn expire(ctx: AppContext, id: OrderId) -> Result<(), JobFailure> {
 
 pub fn register(registry: &mut Registry) {
     registry.register(EXPIRE, |ctx: AppContext, job: Job| async move {
-        let id: OrderId = serde_json::from_value(job.payload["order_id"].clone())
-            .map_err(|_| JobFailure::permanent("no order_id"))?;
+        let id: OrderId = job.field("order_id")?;
         expire(ctx, id).await
     });
 }

@@ -291,8 +291,7 @@ async fn settle_locked(
 
 pub fn register(registry: &mut Registry) {
     registry.register(SETTLE, |ctx: AppContext, job: Job| async move {
-        let id: EventId = serde_json::from_value(job.payload["event_id"].clone())
-            .map_err(|_| JobFailure::permanent("no event_id"))?;
+        let id: EventId = job.field("event_id")?;
         settle(ctx, id).await
     });
 }

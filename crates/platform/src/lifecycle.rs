@@ -1,0 +1,29 @@
+//! State machines of lifecycles (events, bookings, ...): a table of allowed transitions with the actors
+//! allowed to make each, and the one check every domain runs before it changes a state.
+
+use std::fmt::Debug;
+
+/// A state with a stable name.
+pub trait State: Copy + Eq + Debug {
+    fn name(self) -> &'static str;
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError<S: State> {
+    #[error("no transition leads from {} to {}", .0.name(), .1.name())]
+    NotAllowed(S, S),
+    #[error("this actor may not make the transition from {} to {}", .0.name(), .1.name())]
+    WrongActor(S, S),
+}
+
+/// Checks one transition for one actor against `table`: anything not in it is refused.
+pub fn check<S: State, A: PartialEq + Copy>(
+    table: &[(S, S, &[A])],
+    from: S,
+    to: S,
+    actor: A,
+) -> Result<(), TransitionError<S>> {
+    let (_, _, actors) =
+        table.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
+    if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
+}
