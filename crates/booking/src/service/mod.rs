@@ -22,9 +22,7 @@ pub async fn acts_for(conn: &mut PgConnection, principal: &Principal, owner: Own
         Owner::User(user) => Ok(user == principal.user_id.0
             && authz::authorize(principal, "bookings.manage", Target::OwnedBy(UserId(user))).is_ok()),
         Owner::Organization(org) => {
-            let membership = identity::service::organizations::membership(conn, principal, OrgId(org)).await?;
-            Ok(membership.permissions.iter().any(|p| p == "bookings.manage")
-                && authz::authorize(principal, "bookings.manage", Target::Organization(&membership)).is_ok())
+            identity::service::organizations::member_holds(conn, principal, OrgId(org), "bookings.manage").await
         }
     }
 }

@@ -96,6 +96,19 @@ pub async fn require_permission(
     require(principal, permission, &access)
 }
 
+/// For other domains: whether the caller's own role in `org` grants `permission` (global roles do not
+/// count: an admin acting on an organization's object is an admin, not a member).
+pub async fn member_holds(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    org: OrgId,
+    permission: &str,
+) -> Result<bool, ApiError> {
+    let membership = membership(conn, principal, org).await?;
+    Ok(membership.permissions.iter().any(|p| p == permission)
+        && authz::authorize(principal, permission, Target::Organization(&membership)).is_ok())
+}
+
 /// For other domains: the organizations where the caller's role grants `permission` (at most 500).
 pub async fn orgs_granting(
     conn: &mut PgConnection,

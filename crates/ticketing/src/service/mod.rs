@@ -74,9 +74,7 @@ async fn manages(
         Organizer::User(user) => Ok(user == principal.user_id.0
             && authz::authorize(principal, permission, Target::OwnedBy(UserId(user))).is_ok()),
         Organizer::Organization(org) => {
-            let membership = identity::service::organizations::membership(conn, principal, OrgId(org)).await?;
-            Ok(membership.permissions.iter().any(|p| p == permission)
-                && authz::authorize(principal, permission, Target::Organization(&membership)).is_ok())
+            identity::service::organizations::member_holds(conn, principal, OrgId(org), permission).await
         }
     }
 }
