@@ -85,6 +85,7 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
 /// Registers ticketing's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
     service::orders::register(registry);
+    service::events::register(registry);
     service::aftersale::register(registry);
     service::settlement::register(registry);
 }

@@ -1088,3 +1088,23 @@ async fn wallets_keep_one_primary_per_network_and_fans_earn_points_per_attended_
     let points = app.get("/v1/me/profiles/fan").bearer(&fan).send().await.value();
     assert_eq!((points["loyalty_points"].as_i64(), points["events_attended"].as_i64()), (Some(20), Some(2)));
 }
+
+#[tokio::test]
+async fn a_published_event_completes_by_timer_48_hours_after_its_end_and_is_settled() {
+    let app = app().await;
+    let (organizer, organizer_id, _) = signed_in(&app, "timer_organizer").await;
+    let (fan, _, _) = signed_in(&app, "timer_fan").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    bought(&app, &fan, &event, &tier, 2).await;
+    // The event ends 30 days + 4 hours from now; 48 hours later, and not a second before, it completes.
+    app.clock.advance(Duration::days(32) + Duration::hours(4) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(app.get(&format!("/v1/events/{event}")).send().await.value()["status"], "published");
+    app.clock.advance(Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(app.get(&format!("/v1/events/{event}")).send().await.value()["status"], "completed");
+    drain_jobs(&app).await;
+    assert_eq!(escrow(&app, &event).await, 0, "settled");
+    // The defaults: 90% to the organizer (artist and venue), 10% to the platform.
+    assert_eq!(balance(&app.db.pool, Owner::User(organizer_id.parse().unwrap()), kinds::PENDING).await, 4_500);
+}

@@ -326,6 +326,7 @@ pub async fn change_status(
             super::aftersale::on_cancelled(&mut tx, &row, req.reason.as_deref(), now).await?;
         }
         EventStatus::Completed => super::settlement::queue(&mut tx, id, now).await?,
+        EventStatus::Published => schedule_completion(&mut tx, &row, now).await?,
         EventStatus::Postponed => {
             super::aftersale::notify_holders(&mut tx, &row, "event.postponed", req.reason.as_deref(), now).await?;
         }
@@ -339,6 +340,62 @@ pub async fn change_status(
     let event = to_dto(&mut tx, &row, standing).await?;
     tx.commit().await?;
     Ok(event)
+}
+
+/// A published event completes by itself this long after its end (its money is then settled).
+pub const COMPLETE_AFTER: chrono::Duration = chrono::Duration::hours(48);
+
+pub const COMPLETE: platform::jobs::JobKind = platform::jobs::JobKind::new("ticketing.event.complete").max_attempts(10);
+
+async fn schedule_completion(
+    conn: &mut PgConnection,
+    row: &EventRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let job = platform::jobs::NewJob::new(COMPLETE, json!({"event_id": row.id})).at(row.ends_at + COMPLETE_AFTER);
+    // One waiting timer per event; the running one (rescheduling itself) is not waiting.
+    platform::jobs::enqueue(conn, job.unique(format!("event:{}:complete", row.id)), now).await?;
+    Ok(())
+}
+
+/// The `ticketing.event.complete` job: a published event 48 hours past its end completes (the system's
+/// transition) and its settlement is queued. If its times moved, the job waits for the new end.
+async fn complete_by_timer(ctx: AppContext, id: EventId) -> Result<(), platform::jobs::JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(mut row) = repo::event(&mut tx, id, true).await? else { return Ok(()) };
+    if row.status() != EventStatus::Published {
+        return Ok(());
+    }
+    if row.ends_at + COMPLETE_AFTER > now {
+        // The event moved: wait for its new end (this run still holds the timer's key, so no key here).
+        let job = platform::jobs::NewJob::new(COMPLETE, json!({"event_id": row.id})).at(row.ends_at + COMPLETE_AFTER);
+        platform::jobs::enqueue(&mut tx, job, now).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    state::check(EventStatus::Published, EventStatus::Completed, Actor::System)
+        .map_err(|e| platform::jobs::JobFailure::permanent(e.to_string()))?;
+    row.status = EventStatus::Completed.as_str().into();
+    row.updated_at = now;
+    repo::update_event(&mut tx, &row).await?;
+    super::orders::cancel_pending(&mut tx, id, now)
+        .await
+        .map_err(|e| platform::jobs::JobFailure::retry(format!("{e:?}")))?;
+    super::settlement::queue(&mut tx, id, now).await?;
+    platform::audit::Entry::new(platform::audit::Actor::default(), "event.status", "event", id.0)
+        .before(json!({"status": "published"}))
+        .after(json!({"status": "completed", "by": "timer"}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut platform::jobs::Registry) {
+    registry.register(COMPLETE, |ctx: AppContext, job: platform::jobs::Job| async move {
+        complete_by_timer(ctx, job.field("event_id")?).await
+    });
 }
 
 /// Soft-deletes an event that never sold a ticket.
