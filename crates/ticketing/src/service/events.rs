@@ -342,8 +342,10 @@ pub async fn change_status(
     Ok(event)
 }
 
-/// A published event completes by itself this long after its end (its money is then settled).
-pub const COMPLETE_AFTER: chrono::Duration = chrono::Duration::hours(48);
+/// A published event completes by itself this long after its end (its money is then settled): a day
+/// after bookings of the event complete by their own timer (48 hours), so that door and versus deals
+/// settle from its ticket money first.
+pub const COMPLETE_AFTER: chrono::Duration = chrono::Duration::hours(72);
 
 pub const COMPLETE: platform::jobs::JobKind = platform::jobs::JobKind::new("ticketing.event.complete").max_attempts(10);
 
@@ -358,7 +360,7 @@ async fn schedule_completion(
     Ok(())
 }
 
-/// The `ticketing.event.complete` job: a published event 48 hours past its end completes (the system's
+/// The `ticketing.event.complete` job: a published event 72 hours past its end completes (the system's
 /// transition) and its settlement is queued. If its times moved, the job waits for the new end.
 async fn complete_by_timer(ctx: AppContext, id: EventId) -> Result<(), platform::jobs::JobFailure> {
     let now = ctx.clock.now();
