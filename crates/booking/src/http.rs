@@ -357,11 +357,13 @@ pub async fn pay_booking(
 ) -> Result<axum::response::Response, ApiError> {
     let now = ctx.clock.now();
     let key = platform::idempotency::key_from(&headers)?;
+    let payment = money::Payment { booking: id, body: &req, retry_key: key.as_deref() };
+    money::charge(&ctx, &ledger_settings, &principal, &payment, now).await?;
     let route = format!("POST /v1/bookings/{id}/pay");
     let scope = principal.user_id.to_string();
     let request = platform::idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     platform::idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        money::pay(conn, &ledger_settings, &principal, id, &req, key.as_deref(), now).await
+        money::pay(conn, &principal, money::Payment { booking: id, body: &req, retry_key: key.as_deref() }, now).await
     })
     .await
 }

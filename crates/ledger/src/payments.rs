@@ -203,6 +203,33 @@ async fn book_capture(
     Ok(())
 }
 
+/// Charges a card into the payer's wallet in a transaction of its own, committed before the caller
+/// spends from the wallet: whatever happens to the purchase afterwards (sold out, expired, refused), the
+/// money that was charged is in the payer's wallet, never lost with a rolled-back purchase. `retry_key`
+/// (the purchase's `Idempotency-Key`) makes a retried purchase find this payment rather than charge again.
+pub async fn charge_to_wallet(
+    pool: &sqlx::PgPool,
+    principal: &Principal,
+    req: &PaymentRequest,
+    settings: &crate::LedgerSettings,
+    retry_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PaymentIntent, ApiError> {
+    let scope = format!("wallet-charge:{}", principal.user_id);
+    let fingerprint = platform::idempotency::fingerprint("charge_to_wallet", req);
+    let outcome = platform::idempotency::run(
+        pool,
+        &scope,
+        retry_key,
+        &fingerprint,
+        axum::http::StatusCode::CREATED,
+        now,
+        async |conn| create(conn, principal, req, settings, retry_key, now).await,
+    )
+    .await?;
+    Ok(outcome.value)
+}
+
 /// The provider's parts of a validated payment request.
 enum Method<'a> {
     Sandbox(SandboxCard),

@@ -195,12 +195,6 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         let ledger_settings = ledger::LedgerSettings::default();
         let wallet =
             PayOrder { source: Some("wallet".into()), provider: None, card_number: None, payment_method: None };
-        let card = PayOrder {
-            source: None,
-            provider: None,
-            card_number: Some("4242424242424242".into()),
-            payment_method: None,
-        };
         let buy =
             async |conn: &mut PgConnection, buyer: Uuid, event: usize, tier: usize, quantity: i32, pay: &PayOrder| {
                 let (row, tiers) = &events[event];
@@ -213,19 +207,45 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 if order.state == "paid" {
                     return Ok::<_, anyhow::Error>(order);
                 }
-                let payment = orders::Payment { order: order.id, body: pay, retry_key: None };
-                orders::pay(conn, &env.secrets, &ledger_settings, &who, payment, now).await.map_err(|e| problem(&e))
+                let payment = orders::Payment { order: order.id, body: pay, retry_key: None, charged: None };
+                let shop = orders::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
+                orders::pay(conn, &shop, &who, payment, now).await.map_err(|e| problem(&e))
             };
         let felix = user(conn, "fan_felix").await?;
         let cara = user(conn, "cara_creates").await?;
         let sunny = user(conn, "sunny_sponsor").await?;
         let nova = user(conn, "nova").await?;
-        // Felix pays two general admission tickets from his wallet; Cara pays an early bird by card.
+        // Cara and Sunny topped up their wallets (by card, in the ledger's demo style); everyone pays from
+        // the wallet here, as card charges commit through the server's pool.
+        for name in ["cara_creates", "sunny_sponsor"] {
+            let owner = ledger::model::Owner::User(user(conn, name).await?);
+            let eur = ledger::model::Currency::parse("EUR").ok_or_else(|| anyhow::anyhow!("EUR"))?;
+            let clearing = ledger::service::account(
+                conn,
+                ledger::model::Owner::Platform,
+                ledger::model::kinds::CLEARING,
+                &eur,
+                now,
+            )
+            .await?;
+            let wallet = ledger::service::account(conn, owner, ledger::model::kinds::AVAILABLE, &eur, now).await?;
+            ledger::service::transfer(
+                conn,
+                clearing.id,
+                wallet.id,
+                10_000,
+                "payment.captured",
+                "demo: wallet top-up",
+                now,
+            )
+            .await?;
+        }
+        // Felix pays two general admission tickets; Cara an early bird.
         let felix_order = buy(conn, felix, 0, 1, 2, &wallet).await?;
-        buy(conn, cara, 0, 0, 1, &card).await?;
+        buy(conn, cara, 0, 0, 1, &wallet).await?;
         // Free standing tickets for the brunch; Cara's is checked in at the door.
-        let cara_free = buy(conn, cara, 1, 1, 1, &card).await?;
-        buy(conn, sunny, 1, 1, 2, &card).await?;
+        let cara_free = buy(conn, cara, 1, 1, 1, &wallet).await?;
+        buy(conn, sunny, 1, 1, 2, &wallet).await?;
         let brunch = &events[1].0;
         let olga = user(conn, "olga_events").await?;
         checkin::scan_one(conn, brunch, olga, &cara_free.tickets[0].code, now).await.map_err(|e| problem(&e))?;
@@ -257,10 +277,9 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
-        let purchase = aftersale::Purchase { listing, how: &wallet, retry_key: None };
-        aftersale::buy(conn, &env.secrets, &settings, &ledger_settings, &principal(nova), purchase, now)
-            .await
-            .map_err(|e| problem(&e))?;
+        let purchase = aftersale::Purchase { listing, how: &wallet, retry_key: None, charged: None };
+        let shop = orders::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
+        aftersale::buy(conn, &shop, &settings, &principal(nova), purchase, now).await.map_err(|e| problem(&e))?;
         Ok(())
     })
 }

@@ -170,12 +170,14 @@ pub async fn pay(
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
     let key = idempotency::key_from(&headers)?;
+    let shop = orders::Shop::of(&ctx, &settings.ledger);
+    let charged = orders::charge_order(&shop, &principal, id, &req, key.as_deref(), now).await?;
     let route = format!("POST /v1/orders/{id}/pay");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref() };
-        orders::pay(conn, &ctx.secrets, &settings.ledger, &principal, payment, now).await
+        let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref(), charged };
+        orders::pay(conn, &shop, &principal, payment, now).await
     })
     .await
 }
@@ -493,12 +495,14 @@ pub async fn buy_listing(
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
     let key = idempotency::key_from(&headers)?;
+    let shop = orders::Shop::of(&ctx, &settings.ledger);
+    let charged = aftersale::charge_listing(&shop, &principal, id, &req, key.as_deref(), now).await?;
     let route = format!("POST /v1/listings/{id}/buy");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref() };
-        aftersale::buy(conn, &ctx.secrets, &settings.ticketing, &settings.ledger, &principal, purchase, now).await
+        let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref(), charged };
+        aftersale::buy(conn, &shop, &settings.ticketing, &principal, purchase, now).await
     })
     .await
 }

@@ -1108,3 +1108,57 @@ async fn a_published_event_completes_by_timer_72_hours_after_its_end_and_is_sett
     // The defaults: 90% to the organizer (artist and venue), 10% to the platform.
     assert_eq!(balance(&app.db.pool, Owner::User(organizer_id.parse().unwrap()), kinds::PENDING).await, 4_500);
 }
+
+#[tokio::test]
+async fn a_payment_waiting_for_the_customer_is_kept_and_its_money_pays_the_order_later() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "later_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let (fan, fan_id, _) = signed_in(&app, "later_fan").await;
+    let fan_id: Uuid = fan_id.parse().unwrap();
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let id = order["id"].as_str().unwrap();
+    // The sandbox card that waits for the provider's webhook (as 3-D Secure does).
+    let pending = app
+        .post(&format!("/v1/orders/{id}/pay"))
+        .bearer(&fan)
+        .header("idempotency-key", "later-1")
+        .json(&json!({"card_number": "4000000000003220"}))
+        .send()
+        .await;
+    pending.assert_problem(StatusCode::CONFLICT, "payment_pending");
+    // The payment is kept (not rolled back with the purchase), so its webhook finds it.
+    let reference: String =
+        sqlx::query_scalar("SELECT provider_ref FROM payment_intents WHERE user_id = $1 AND state = 'initiated'")
+            .bind(fan_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let body = json!({"id": "evt_later_1", "type": "payment_intent.succeeded", "data": {"object": {"id": reference}}})
+        .to_string();
+    app.post("/v1/webhooks/sandbox")
+        .header("stripe-signature", &crate::ledger::signed(&body, "whsec_sandbox", app.clock_now().timestamp()))
+        .body(body)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(wallet(&app, fan_id).await, 2500, "the charged money is in the fan's wallet");
+    // A retry of the first request does not charge again.
+    app.post(&format!("/v1/orders/{id}/pay"))
+        .bearer(&fan)
+        .header("idempotency-key", "later-1")
+        .json(&json!({"card_number": "4000000000003220"}))
+        .send()
+        .await;
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_intents WHERE user_id = $1")
+        .bind(fan_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    let paid = app.post(&format!("/v1/orders/{id}/pay")).bearer(&fan).json(&json!({"source": "wallet"})).send().await;
+    paid.assert_status(StatusCode::CREATED);
+    assert_eq!(paid.value()["state"], "paid");
+    assert_eq!(escrow(&app, &event).await, 2500);
+    audit(&app.db.pool).await;
+}

@@ -207,17 +207,76 @@ pub struct PayRequest {
     pub payment_method: Option<String>,
 }
 
-/// The organizer pays what is due: the deposit of a confirmed booking, or the balance of one with its
-/// deposit paid.
-pub async fn pay(
-    conn: &mut PgConnection,
+/// Before the payment's transaction (never inside it, so that it never waits for a second database
+/// connection): charges the card, if that is how the organizer pays, into the caller's wallet.
+pub async fn charge(
+    ctx: &AppContext,
     ledger_settings: &ledger::LedgerSettings,
     principal: &Principal,
-    id: BookingId,
-    req: &PayRequest,
-    retry_key: Option<&str>,
+    payment: &Payment<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let req = payment.body;
+    if req.source.as_deref() != Some("card") {
+        return Ok(());
+    }
+    let (amount, currency) = {
+        let mut conn = ctx.db.acquire().await?;
+        // Only what is due is charged; anything else is answered by the payment itself.
+        let Ok(Loaded { row, side, .. }) = load(&mut conn, principal, payment.booking, false).await else {
+            return Ok(());
+        };
+        let status = BookingStatus::parse(&row.status);
+        if side != Actor::Organizer || !matches!(status, Some(BookingStatus::Confirmed | BookingStatus::PaidDeposit)) {
+            return Ok(());
+        }
+        let agreement = agreement(&row)?;
+        let (deposit, balance) = amounts(&agreement);
+        (if status == Some(BookingStatus::Confirmed) { deposit } else { balance }, currency(&agreement)?)
+    };
+    principal.require_verified()?;
+    let request = ledger::payments::PaymentRequest {
+        amount,
+        currency: currency.as_str().to_owned(),
+        provider: req.provider.clone(),
+        card_number: req.card_number.clone(),
+        payment_method: req.payment_method.clone(),
+        capture: None,
+        description: format!("Booking {}", payment.booking),
+    };
+    let intent =
+        ledger::payments::charge_to_wallet(&ctx.db, principal, &request, ledger_settings, payment.retry_key, now)
+            .await?;
+    match intent.state.as_str() {
+        "captured" => Ok(()),
+        "failed" => Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "payment_failed",
+            format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
+        )),
+        _ => Err(ApiError::conflict(
+            "payment_pending",
+            "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
+        )),
+    }
+}
+
+/// The organizer pays what is due: the deposit of a confirmed booking, or the balance of one with its
+/// deposit paid.
+/// A payment of what a booking owes: which booking, how, and the request's `Idempotency-Key`.
+pub struct Payment<'a> {
+    pub booking: BookingId,
+    pub body: &'a PayRequest,
+    pub retry_key: Option<&'a str>,
+}
+
+pub async fn pay(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    payment: Payment<'_>,
     now: DateTime<Utc>,
 ) -> Result<dto::Booking, ApiError> {
+    let (id, req) = (payment.booking, payment.body);
     let Loaded { mut row, artist, promoter, side } = load(conn, principal, id, true).await?;
     if side != Actor::Organizer {
         return Err(ApiError::forbidden("not_the_organizer", "The organizer pays."));
@@ -234,26 +293,8 @@ pub async fn pay(
         if status == Some(BookingStatus::Confirmed) { ("deposit", deposit) } else { ("balance", balance) };
     let payer = match req.source.as_deref().unwrap_or("wallet") {
         "wallet" => promoter.owner().ledger(),
-        "card" => {
-            let request = ledger::payments::PaymentRequest {
-                amount,
-                currency: currency.as_str().to_owned(),
-                provider: req.provider.clone(),
-                card_number: req.card_number.clone(),
-                payment_method: req.payment_method.clone(),
-                capture: None,
-                description: format!("Booking {id}: {what}"),
-            };
-            let intent = ledger::payments::create(conn, principal, &request, ledger_settings, retry_key, now).await?;
-            if intent.state != "captured" {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::PAYMENT_REQUIRED,
-                    "payment_failed",
-                    format!("The payment is {} ({}).", intent.state, intent.failure_reason.unwrap_or_default()),
-                ));
-            }
-            LedgerOwner::User(principal.user_id.0)
-        }
+        // Charged by `charge` before this transaction, into the caller's wallet.
+        "card" => LedgerOwner::User(principal.user_id.0),
         _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
     };
     if !collect(conn, id, payer, &currency, amount, what, now).await? {

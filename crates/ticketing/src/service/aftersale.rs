@@ -549,15 +549,54 @@ pub struct Purchase<'a> {
     pub listing: Uuid,
     pub how: &'a PayOrder,
     pub retry_key: Option<&'a str>,
+    /// The card payment [`charge_listing`] made, before the purchase's transaction.
+    pub charged: Option<Uuid>,
+}
+
+/// Before the purchase's transaction: charges the card, if that is how the buyer pays, into the buyer's
+/// wallet (never inside the transaction, so that it never waits for a second database connection).
+pub async fn charge_listing(
+    shop: &super::orders::Shop<'_>,
+    principal: &Principal,
+    listing: Uuid,
+    how: &PayOrder,
+    retry_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, ApiError> {
+    if how.source.as_deref().unwrap_or("card") != "card" {
+        return Ok(None);
+    }
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let pool = shop.pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card payment needs the pool")))?;
+    let row: Option<(Uuid, i64, String, String)> =
+        sqlx::query_as("SELECT seller_id, price, currency, state FROM resale_listings WHERE id = $1")
+            .bind(listing)
+            .fetch_optional(pool)
+            .await?;
+    // Only a purchase that can go ahead is charged; anything else is answered by the purchase itself.
+    let Some((_, price, currency, _)) =
+        row.filter(|(seller, _, _, state)| state == "active" && *seller != principal.user_id.0)
+    else {
+        return Ok(None);
+    };
+    let currency = Currency::parse(&currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
+    let charge = Charge {
+        amount: price,
+        currency: &currency,
+        how,
+        retry_key,
+        description: format!("Resale ticket, listing {listing}"),
+    };
+    fund_wallet(shop, principal, charge, now).await
 }
 
 /// Buys a listed ticket, in the caller's transaction: the buyer pays the price, the seller's pending
 /// earnings get it less the platform's fee, and the ticket is re-issued to the buyer with a new code.
 pub async fn buy(
     conn: &mut PgConnection,
-    secrets: &platform::crypto::SecretBox,
+    shop: &super::orders::Shop<'_>,
     settings: &TicketingSettings,
-    ledger_settings: &ledger::LedgerSettings,
     principal: &Principal,
     purchase: Purchase<'_>,
     now: DateTime<Utc>,
@@ -584,14 +623,7 @@ pub async fn buy(
         return Err(ApiError::conflict("listing_closed", "The ticket can no longer be sold."));
     }
     let currency = Currency::parse(&currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
-    let charge = Charge {
-        amount: price,
-        currency: &currency,
-        how: purchase.how,
-        retry_key: purchase.retry_key,
-        description: format!("Resale ticket, listing {}", purchase.listing),
-    };
-    let payment = fund_wallet(conn, ledger_settings, principal, charge, now).await?;
+    let payment = purchase.charged;
     let fee = ledger::money::share_bps(price, i64::from(settings.resale_fee_bps));
     if price > 0 {
         // Buyer's wallet -> platform fees and a resale clearing leg that becomes the seller's pending earning.
@@ -657,5 +689,5 @@ pub async fn buy(
         .record(conn, now)
         .await?;
     let row = repo::ticket(conn, ticket_id).await?.ok_or(TicketingError::NotFound("ticket"))?;
-    Ok(super::orders::tickets_dto(conn, secrets, vec![row]).await?.remove(0))
+    Ok(super::orders::tickets_dto(conn, shop.secrets, vec![row]).await?.remove(0))
 }

@@ -176,23 +176,12 @@ pub struct Payment<'a> {
     pub order: OrderId,
     pub body: &'a PayOrder,
     pub retry_key: Option<&'a str>,
+    /// The card payment [`charge_order`] made, before the purchase's transaction.
+    pub charged: Option<uuid::Uuid>,
 }
 
-pub async fn pay(
-    conn: &mut PgConnection,
-    secrets: &SecretBox,
-    ledger_settings: &ledger::LedgerSettings,
-    principal: &Principal,
-    payment: Payment<'_>,
-    now: DateTime<Utc>,
-) -> Result<Order, ApiError> {
-    let (id, req, retry_key) = (payment.order, payment.body, payment.retry_key);
-    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
-    principal.require_verified()?;
-    let order = repo::order(conn, id, true)
-        .await?
-        .filter(|o| o.buyer_id == principal.user_id.0)
-        .ok_or(TicketingError::NotFound("order"))?;
+/// Whether a pending order can still be paid.
+async fn payable(conn: &mut PgConnection, order: &OrderRow, now: DateTime<Utc>) -> Result<(), ApiError> {
     match order.state.as_str() {
         "pending" if now < order.expires_at => {}
         "pending" | "expired" => return Err(TicketingError::OrderExpired.into()),
@@ -202,22 +191,70 @@ pub async fn pay(
     if event.status() != EventStatus::Published {
         return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
     }
+    Ok(())
+}
+
+/// Before the purchase's transaction (never inside it, so that a purchase never waits for a second
+/// database connection): charges the card, if that is how the buyer pays, into the buyer's wallet.
+pub async fn charge_order(
+    shop: &Shop<'_>,
+    principal: &Principal,
+    id: OrderId,
+    how: &PayOrder,
+    retry_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    if how.source.as_deref().unwrap_or("card") != "card" {
+        return Ok(None);
+    }
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let pool = shop.pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card payment needs the pool")))?;
+    // Only an order that can be paid is charged; anything else (a retry of a paid order, an expired one)
+    // is answered by the purchase itself, replayed or refused.
+    let order = {
+        let mut conn = pool.acquire().await?;
+        let order = repo::order(&mut conn, id, false).await?.filter(|o| o.buyer_id == principal.user_id.0);
+        match order {
+            Some(order) if payable(&mut conn, &order, now).await.is_ok() => order,
+            _ => return Ok(None),
+        }
+    };
     let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
     let charge = Charge {
         amount: order.amount,
         currency: &currency,
-        how: req,
+        how,
         retry_key,
         description: format!("Tickets, order {}", order.id),
     };
-    let payment = fund_wallet(conn, ledger_settings, principal, charge, now).await?;
+    fund_wallet(shop, principal, charge, now).await
+}
+
+pub async fn pay(
+    conn: &mut PgConnection,
+    shop: &Shop<'_>,
+    principal: &Principal,
+    payment: Payment<'_>,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    let (id, req, payment_charged) = (payment.order, payment.body, payment.charged);
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let order = repo::order(conn, id, true)
+        .await?
+        .filter(|o| o.buyer_id == principal.user_id.0)
+        .ok_or(TicketingError::NotFound("order"))?;
+    payable(conn, &order, now).await?;
+    let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
+    let payment = payment_charged;
     let source = req.source.as_deref().unwrap_or("card");
     let issued = issue(conn, &order, payment, now).await?;
     platform::audit::Entry::new(principal.actor(), "order.pay", "order", order.id.0)
         .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
         .record(conn, now)
         .await?;
-    let answer = load(conn, secrets, order.id).await?;
+    let answer = load(conn, shop.secrets, order.id).await?;
     // Last, the shared rows: the buyer's wallet (just credited by the card payment, or their own
     // balance) pays the event's escrow; then the tier's counts and the chain.
     let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
@@ -238,6 +275,20 @@ pub async fn pay(
     Ok(answer)
 }
 
+/// What buying needs besides the transaction: the key that signs ticket payloads, the pool a card
+/// payment commits through (none in the demo loader, which pays from wallets), the ledger's providers.
+pub struct Shop<'a> {
+    pub secrets: &'a SecretBox,
+    pub pool: Option<&'a sqlx::PgPool>,
+    pub ledger: &'a ledger::LedgerSettings,
+}
+
+impl<'a> Shop<'a> {
+    pub fn of(ctx: &'a AppContext, ledger: &'a ledger::LedgerSettings) -> Self {
+        Self { secrets: &ctx.secrets, pool: Some(&ctx.db), ledger }
+    }
+}
+
 /// Money a buyer is about to spend, and how they pay it.
 pub(crate) struct Charge<'a> {
     pub amount: i64,
@@ -251,8 +302,7 @@ pub(crate) struct Charge<'a> {
 /// ledger's providers) credits it, or the wallet's own balance is used (the purchase's transfer then
 /// fails with `insufficient_funds` if it is short). Answers the card payment's id.
 pub(crate) async fn fund_wallet(
-    conn: &mut PgConnection,
-    ledger_settings: &ledger::LedgerSettings,
+    shop: &Shop<'_>,
     principal: &Principal,
     charge: Charge<'_>,
     now: DateTime<Utc>,
@@ -270,8 +320,10 @@ pub(crate) async fn fund_wallet(
                 capture: None,
                 description: charge.description,
             };
+            let pool = shop.pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card payment needs the pool")))?;
             let intent =
-                ledger::payments::create(conn, principal, &request, ledger_settings, charge.retry_key, now).await?;
+                ledger::payments::charge_to_wallet(pool, principal, &request, shop.ledger, charge.retry_key, now)
+                    .await?;
             match intent.state.as_str() {
                 "captured" => Ok(Some(intent.id)),
                 "failed" => Err(ApiError::new(
