@@ -9,7 +9,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::dto;
 use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
-use crate::service::{bookings, calendars, contracts, money, profiles};
+use crate::service::{bookings, calendars, contracts, holds, money, profiles};
 
 /// Create an artist profile: the caller's own, or a band's (`organization_id`).
 #[utoipa::path(post, path = "/v1/artists", tag = "booking", security(("bearer" = [])),
@@ -459,4 +459,53 @@ pub async fn calendar_feed(
         feed,
     )
         .into_response())
+}
+
+/// Hold an artist's date before an offer (the earliest active hold on a time is the first hold).
+#[utoipa::path(post, path = "/v1/artists/{id}/holds", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), request_body = holds::NewHold,
+    responses((status = 201, body = holds::Hold),
+              (status = 409, description = "`date_taken`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn place_hold(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+    Json(req): Json<holds::NewHold>,
+) -> Result<(StatusCode, Json<holds::Hold>), ApiError> {
+    Ok((StatusCode::CREATED, Json(holds::place(&ctx, &principal, id, req).await?)))
+}
+
+/// Holds on an artist's dates: all for the artist's side, a promoter's own for a promoter.
+#[utoipa::path(get, path = "/v1/artists/{id}/holds", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), responses((status = 200, body = holds::HoldList)))]
+pub async fn holds(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+) -> Result<Json<holds::HoldList>, ApiError> {
+    Ok(Json(holds::list(&ctx, &principal, id).await?))
+}
+
+/// Release a hold (its promoter or the artist).
+#[utoipa::path(post, path = "/v1/holds/{id}/release", tag = "booking", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = holds::Hold),
+    (status = 409, description = "`hold_not_active`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn release_hold(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<holds::Hold>, ApiError> {
+    Ok(Json(holds::release(&ctx, &principal, id).await?))
+}
+
+/// Challenge the first hold from a later one: its holder must offer within 48 hours or lose it.
+#[utoipa::path(post, path = "/v1/holds/{id}/challenge", tag = "booking", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = holds::Hold),
+    (status = 409, description = "`nothing_to_challenge`, `already_challenged`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn challenge_hold(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<holds::Hold>, ApiError> {
+    Ok(Json(holds::challenge(&ctx, &principal, id).await?))
 }

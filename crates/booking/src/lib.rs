@@ -63,6 +63,9 @@ pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> Open
         .routes(routes!(http::artist_calendar))
         .routes(routes!(http::venue_calendar))
         .routes(routes!(http::calendar_feed))
+        .routes(routes!(http::place_hold, http::holds))
+        .routes(routes!(http::release_hold))
+        .routes(routes!(http::challenge_hold))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }
@@ -72,4 +75,5 @@ pub fn register(registry: &mut platform::jobs::Registry) {
     service::bookings::register(registry);
     service::contracts::register(registry);
     service::money::register(registry);
+    service::holds::register(registry);
 }

@@ -971,3 +971,56 @@ async fn door_and_versus_deals_settle_from_the_events_ticket_sales() {
     assert_eq!(bal(&app, L::User(organizer_user), kinds::AVAILABLE).await - wallet_before, 7_875);
     crate::ledger::audit(&app.db.pool).await;
 }
+
+#[tokio::test]
+async fn holds_rank_by_time_and_a_challenged_first_hold_must_offer_or_lose_it() {
+    let app = app().await;
+    let p = parties(&app, "hold").await;
+    let (rival, _, _) = signed_in(&app, "hold_rival").await;
+    let rival_promoter =
+        app.post("/v1/promoters").bearer(&rival).json(&json!({"name": "Rival nights"})).send().await.value();
+    let place = |token: &str, promoter: &Value, hours: i64| {
+        app.post(&format!("/v1/artists/{}/holds", p.artist_id))
+            .bearer(token)
+            .json(&json!({"promoter_id": promoter, "starts_at": at(&app, 20) + Duration::hours(hours), "ends_at": at(&app, 20) + Duration::hours(hours + 2)}))
+            .send()
+    };
+    let first = place(&p.organizer, &json!(p.promoter_id), 0).await.value();
+    let second = place(&rival, &rival_promoter["id"], 1).await.value();
+    assert_eq!((first["rank"].as_i64(), second["rank"].as_i64()), (Some(1), Some(2)));
+    // The rival only sees its own hold; the artist sees both.
+    let seen = |token: &str| {
+        let app = &app;
+        let path = format!("/v1/artists/{}/holds", p.artist_id);
+        let token = token.to_owned();
+        async move { app.get(&path).bearer(&token).send().await.value()["items"].as_array().unwrap().len() }
+    };
+    assert_eq!((seen(&rival).await, seen(&p.artist).await), (1, 2));
+    // The first holder cannot challenge; the second challenges once.
+    let challenge = |token: &str, hold: &Value| {
+        app.post(&format!("/v1/holds/{}/challenge", hold["id"].as_str().unwrap())).bearer(token).send()
+    };
+    challenge(&p.organizer, &first).await.assert_problem(StatusCode::CONFLICT, "nothing_to_challenge");
+    challenge(&rival, &second).await.assert_status(StatusCode::OK);
+    challenge(&rival, &second).await.assert_problem(StatusCode::CONFLICT, "already_challenged");
+    // 48 hours without an offer: the first hold is released and the rival's becomes the first.
+    app.clock.advance(Duration::hours(48));
+    drain_jobs(&app).await;
+    let rival = token_of(&app, "hold_rival").await;
+    let mine = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&rival).send().await.value();
+    assert_eq!(mine["items"][0]["rank"], 1);
+    let artist = token_of(&app, "hold_artist").await;
+    let all = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&artist).send().await.value();
+    let states: Vec<&str> = all["items"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
+    assert_eq!(states, vec!["released", "active"]);
+    // An offer on the held time converts the hold.
+    let terms = json!({"fee": 50_000, "currency": "EUR", "starts_at": at(&app, 18) + Duration::hours(1), "ends_at": at(&app, 18) + Duration::hours(3)});
+    app.post("/v1/bookings")
+        .bearer(&rival)
+        .json(&json!({"artist_id": p.artist_id, "promoter_id": rival_promoter["id"], "terms": terms}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let after = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&rival).send().await.value();
+    assert_eq!(after["items"][0]["state"], "converted");
+}

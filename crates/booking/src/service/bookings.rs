@@ -244,6 +244,7 @@ pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> 
     schedule_deadline(&mut tx, &mut row, now).await?;
     repo::insert_booking(&mut tx, &row).await?;
     repo::insert_proposal(&mut tx, row.id, &proposal, principal.user_id.0).await?;
+    super::holds::convert(&mut tx, artist.id, promoter.id, proposal.starts_at, proposal.ends_at).await?;
     notify(
         &mut tx,
         artist.owner(),

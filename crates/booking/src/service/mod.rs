@@ -3,6 +3,7 @@
 pub mod bookings;
 pub mod calendars;
 pub mod contracts;
+pub mod holds;
 pub mod money;
 pub mod profiles;
 
