@@ -921,6 +921,25 @@ async fn door_and_versus_deals_settle_from_the_events_ticket_sales() {
             .json(&json!({"artist_id": p.artist_id, "promoter_id": p.promoter_id, "event_id": event, "terms": terms}))
             .send()
     };
+    // Another promoter cannot tie a deal to this event's ticket money, nor open it for applications.
+    let (rival, _, _) = signed_in(&app, "door_rival").await;
+    let rival_promoter = app.post("/v1/promoters").bearer(&rival).json(&json!({"name": "Rival"})).send().await.value();
+    let stolen = app
+        .post("/v1/bookings")
+        .bearer(&rival)
+        .json(&json!({"artist_id": p.artist_id, "promoter_id": rival_promoter["id"], "event_id": busy,
+                      "terms": {"fee": 10_000, "currency": "EUR", "deal_type": "door", "door_bps": 10_000,
+                                "starts_at": at(&app, 7), "ends_at": at(&app, 7) + Duration::hours(2)}}))
+        .send()
+        .await;
+    stolen.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(stolen.value()["errors"][0]["code"], "not_your_event");
+    app.put(&format!("/v1/events/{busy}/open-call"))
+        .bearer(&rival)
+        .json(&json!({"promoter_id": rival_promoter["id"], "closes_at": at(&app, 3)}))
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
     let mut ids = Vec::new();
     for (event, deal_type, bps, days) in [(&busy, "versus", 6_000, 5), (&quiet, "door", 5_000, 6)] {
         let id = deal(event, deal_type, bps, days).await.value()["id"].as_str().unwrap().to_owned();

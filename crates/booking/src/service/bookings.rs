@@ -192,6 +192,21 @@ pub(crate) fn notice_data(
     })
 }
 
+/// Whether `event` is a live ticketed event organized by the promoter's owner (the user, or the
+/// organization). A booking linked to an event settles door deals from its ticket money, so only its
+/// organizer may link one, or open it for applications.
+async fn event_of(conn: &mut PgConnection, event: Uuid, promoter: &PromoterRow) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL
+                        AND (organizer_user_id = $2 OR organizer_org_id = $3))",
+    )
+    .bind(event)
+    .bind(promoter.user_id)
+    .bind(promoter.org_id)
+    .fetch_one(conn)
+    .await
+}
+
 /// An organizer offers an artist a booking (→ offered; the artist's turn).
 pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> Result<dto::Booking, ApiError> {
     let now = ctx.clock.now();
@@ -212,12 +227,9 @@ pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> 
         return Err(ApiError::invalid_field("venue_id", "unknown_venue", "is not a venue profile"));
     }
     if let Some(event) = req.event_id
-        && !sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL)")
-            .bind(event)
-            .fetch_one(&mut *tx)
-            .await?
+        && !event_of(&mut tx, event, &promoter).await?
     {
-        return Err(ApiError::invalid_field("event_id", "unknown_event", "is not an event"));
+        return Err(ApiError::invalid_field("event_id", "not_your_event", "is not an event the promoter organizes"));
     }
     let proposal = check_terms(&req.terms, &policy_of(&artist), 1, Actor::Organizer, now)?;
     let mut row = BookingRow {
@@ -277,11 +289,7 @@ pub async fn open_call(
     if !acts_for(&mut tx, principal, promoter.owner()).await? {
         return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
     }
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL)")
-        .bind(event)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !exists {
+    if !event_of(&mut tx, event, &promoter).await? {
         return Err(BookingError::NotFound("event").into());
     }
     if req.closes_at <= now {
