@@ -1022,8 +1022,20 @@ async fn holds_rank_by_time_and_a_challenged_first_hold_must_offer_or_lose_it() 
     challenge(&p.organizer, &first).await.assert_problem(StatusCode::CONFLICT, "nothing_to_challenge");
     challenge(&rival, &second).await.assert_status(StatusCode::OK);
     challenge(&rival, &second).await.assert_problem(StatusCode::CONFLICT, "already_challenged");
-    // 48 hours without an offer: the first hold is released and the rival's becomes the first.
-    app.clock.advance(Duration::hours(48));
+    // One second short of 48 hours, the first hold stands; at 48 hours without an offer it is
+    // released and the rival's becomes the first.
+    app.clock.advance(Duration::hours(48) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    let artist = token_of(&app, "hold_artist").await;
+    let all = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&artist).send().await.value();
+    let ranks: Vec<(&str, i64)> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["state"].as_str().unwrap(), h["rank"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ranks, vec![("active", 1), ("active", 2)]);
+    app.clock.advance(Duration::seconds(1));
     drain_jobs(&app).await;
     let rival = token_of(&app, "hold_rival").await;
     let mine = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&rival).send().await.value();

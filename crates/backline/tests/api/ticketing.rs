@@ -357,6 +357,25 @@ async fn the_per_buyer_limit_holds_under_concurrency() {
 }
 
 #[tokio::test]
+async fn an_order_takes_between_the_tiers_minimum_and_maximum_inclusive() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "bounds_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"min_per_order": 2, "max_per_order": 4})).await;
+    let (fan, _, _) = signed_in(&app, "bounds_fan").await;
+    for quantity in [1, 5] {
+        let res = reserve(&app, &fan, &event, &tier, quantity).await;
+        res.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(res.value()["errors"][0]["code"], "out_of_range", "{quantity} tickets");
+    }
+    for quantity in [2, 4] {
+        let order = reserve(&app, &fan, &event, &tier, quantity).await;
+        order.assert_status(StatusCode::CREATED);
+        assert_eq!(order.value()["amount"], 2500 * quantity, "{quantity} tickets");
+    }
+    assert_eq!(tier_counts(&app, &tier).await.2, 6, "only the orders within bounds hold tickets");
+}
+
+#[tokio::test]
 async fn an_unpaid_hold_expires_by_timer_and_its_tickets_return() {
     let app = app().await;
     let (organizer, _, _) = signed_in(&app, "hold_organizer").await;
@@ -839,6 +858,67 @@ async fn resale_is_capped_pays_the_seller_less_the_fee_and_reissues_the_ticket()
     };
     assert_eq!(scan(&ticket["code"]).await.value()["outcome"], "revoked");
     assert_eq!(scan(&bought_ticket["code"]).await.value()["outcome"], "checked_in");
+    audit(&app.db.pool).await;
+}
+
+#[tokio::test]
+async fn concurrent_buyers_of_one_listing_get_one_ticket_and_the_others_keep_their_money() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "race_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let (seller, seller_id, _) = signed_in(&app, "race_seller").await;
+    let ticket = bought(&app, &seller, &event, &tier, 1).await.remove(0);
+    let id = ticket["id"].as_str().unwrap();
+    let listing = app.post(&format!("/v1/tickets/{id}/listings")).bearer(&seller).json(&json!({"price": 2000})).send();
+    let listing = listing.await.value()["id"].as_str().unwrap().to_owned();
+    let buyers = buyers(&app, "racer", 6).await;
+    let mut tasks = Vec::new();
+    for (token, user) in buyers {
+        let (app, listing) = (app.clone(), listing.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = app
+                .post(&format!("/v1/listings/{listing}/buy"))
+                .bearer(&token)
+                .header("idempotency-key", &format!("race-{user}"))
+                .json(&json!({"card_number": "4242424242424242"}))
+                .send()
+                .await;
+            (res.status, res.value(), user)
+        }));
+    }
+    let (mut winners, mut losers) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.unwrap() {
+            (StatusCode::CREATED, ticket, user) => winners.push((ticket, user)),
+            (StatusCode::CONFLICT, problem, user) if problem["code"] == "listing_closed" => losers.push(user),
+            (status, body, _) => panic!("unexpected answer {status} {body}"),
+        }
+    }
+    assert_eq!((winners.len(), losers.len()), (1, 5), "one ticket, one buyer");
+    let (won, winner) = &winners[0];
+    assert_eq!(won["holder_id"], winner.to_string());
+    let holders: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT holder_id, state FROM tickets WHERE event_id = $1 AND state = 'valid'")
+            .bind(Uuid::parse_str(&event).unwrap())
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(holders, vec![(*winner, "valid".to_owned())], "the seat is held once, by the winner");
+    // Every card that was charged is accounted for: the winner's paid the seller (less 5%), the
+    // others' stays in their wallets.
+    assert_eq!(wallet(&app, *winner).await, 0);
+    for loser in losers {
+        let charged: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM payment_intents WHERE user_id = $1 AND state = 'captured'",
+        )
+        .bind(loser)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(wallet(&app, loser).await, charged, "a loser's charge, if any, is in its wallet");
+    }
+    let seller_id = Uuid::parse_str(&seller_id).unwrap();
+    assert_eq!(balance(&app.db.pool, Owner::User(seller_id), kinds::PENDING).await, 1900);
     audit(&app.db.pool).await;
 }
 
