@@ -604,24 +604,23 @@ pub async fn lookup_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Op
     .await
 }
 
-/// Checks a valid ticket in at `at`, atomically: `Some(time)` when this call did it. An earlier time
-/// replaces a later one (an offline scanner's first scan wins).
-pub async fn check_in(
-    conn: &mut PgConnection,
-    ticket: TicketId,
-    at: DateTime<Utc>,
-    by: Uuid,
-) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "UPDATE tickets SET checked_in_at = $2, checked_in_by = $3, updated_at = $2
-         WHERE id = $1 AND state = 'valid' AND (checked_in_at IS NULL OR checked_in_at > $2)
-         RETURNING checked_in_at",
-    )
-    .bind(ticket)
-    .bind(at)
-    .bind(by)
-    .fetch_optional(conn)
-    .await
+/// Records a ticket's check-in at `at`; the caller holds the ticket's lock and has decided.
+pub async fn check_in(conn: &mut PgConnection, ticket: TicketId, at: DateTime<Utc>, by: Uuid) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tickets SET checked_in_at = $2, checked_in_by = $3, updated_at = $2 WHERE id = $1")
+        .bind(ticket)
+        .bind(at)
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks tickets for a change, in the order given (callers sort them, so that lockers never wait in a
+/// cycle).
+pub async fn lock_tickets(conn: &mut PgConnection, tickets: &[TicketId]) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = tickets.iter().map(|t| t.0).collect();
+    sqlx::query("SELECT 1 FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(&ids).execute(conn).await?;
+    Ok(())
 }
 
 pub async fn attendance(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<TierAttendance>> {

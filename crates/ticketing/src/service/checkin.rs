@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use crate::dto::{Attendance, BatchResult, OfflineScan, Scan, ScanResult};
 use crate::error::TicketingError;
-use crate::model::EventId;
+use crate::model::{EventId, TicketId};
 use crate::repo::{self, EventRow};
 use crate::{chain, signing};
 
@@ -37,14 +37,14 @@ fn result(outcome: &str, code: &str) -> ScanResult {
     }
 }
 
-/// One scan, at `at`, in the caller's transaction.
-pub(crate) async fn scan_one(
-    conn: &mut PgConnection,
-    event: &EventRow,
-    by: uuid::Uuid,
-    input: &str,
-    at: DateTime<Utc>,
-) -> Result<ScanResult, ApiError> {
+/// A scanned input, resolved to a ticket of this event or to the reason it is refused. Nothing is
+/// locked yet: the ticket's event never changes, so a code of another event can be refused at once.
+enum Resolved {
+    Ticket { ticket: TicketId, code: String },
+    Refused(ScanResult),
+}
+
+async fn resolve(conn: &mut PgConnection, event: &EventRow, input: &str) -> Result<Resolved, ApiError> {
     let input = input.trim();
     // A QR payload is checked against the event's key; a typed code is looked up as it is.
     let code = if signing::is_code(input) {
@@ -59,45 +59,82 @@ pub(crate) async fn scan_one(
                 // Signed by another event's key, or forged: which one, the lookup below tells.
                 let code = signing::parse(input).map(|(_, c, _)| c.to_owned()).unwrap_or_default();
                 let foreign = repo::lookup_code(conn, &code).await?.is_some_and(|c| c.event_id != event.id);
-                return Ok(result(if foreign { "foreign_event" } else { "invalid_signature" }, &code));
+                let outcome = if foreign { "foreign_event" } else { "invalid_signature" };
+                return Ok(Resolved::Refused(result(outcome, &code)));
             }
-            Err(signing::PayloadError::Malformed) => return Ok(result("unknown_code", input)),
+            Err(signing::PayloadError::Malformed) => return Ok(Resolved::Refused(result("unknown_code", input))),
         }
     };
-    let Some(found) = repo::lookup_code(conn, &code).await? else { return Ok(result("unknown_code", &code)) };
+    Ok(match repo::lookup_code(conn, &code).await? {
+        None => Resolved::Refused(result("unknown_code", &code)),
+        Some(found) if found.event_id != event.id => Resolved::Refused(result("foreign_event", &code)),
+        Some(found) => Resolved::Ticket { ticket: found.ticket_id, code },
+    })
+}
+
+/// Decides one scan of a ticket of this event, at `at`, in the caller's transaction. The ticket row is
+/// locked first and read again under the lock, so that of any number of concurrent scans exactly one
+/// is told `checked_in` and appends the chain record; the others see its time. A scan earlier than the
+/// recorded one (an offline scanner's) moves the recorded time back, but is reported as a repeat: one
+/// admission per ticket, whatever the order in which scans arrive.
+async fn admit(
+    conn: &mut PgConnection,
+    event: &EventRow,
+    by: uuid::Uuid,
+    ticket: TicketId,
+    code: &str,
+    at: DateTime<Utc>,
+) -> Result<ScanResult, ApiError> {
+    repo::lock_ticket(conn, ticket).await?;
+    // Read after the lock: a transfer, refund or earlier scan that committed meanwhile is seen.
+    let found = repo::lookup_code(conn, code)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a ticket code disappeared while scanned")))?;
     let mut answer = ScanResult {
         ticket_id: Some(found.ticket_id),
         tier_name: Some(found.tier_name.clone()),
         checked_in_at: found.checked_in_at,
-        ..result("", &code)
+        ..result("", code)
     };
-    answer.outcome = if found.event_id != event.id {
-        answer.ticket_id = None;
-        answer.tier_name = None;
-        answer.checked_in_at = None;
-        "foreign_event"
-    } else if found.revoked {
+    answer.outcome = if found.revoked {
         "revoked"
     } else if found.state == "refunded" {
         "refunded"
-    } else if let Some(time) = repo::check_in(conn, found.ticket_id, at, by).await? {
-        answer.checked_in_at = Some(time);
-        if found.checked_in_at.is_some() {
-            // An offline scan earlier than the recorded one: the first scan wins, this one is a repeat.
-            "already_checked_in"
-        } else {
-            answer.accepted = true;
-            chain::append(conn, event.id, found.ticket_id, chain::Action::Checkin, json!({"by": by}), time).await?;
-            super::profiles::award_attendance(conn, found.holder_id, event.id, time).await?;
-            "checked_in"
-        }
     } else {
-        // Checked in already (the update found an earlier time); report the first scan's time.
-        answer.checked_in_at = repo::lookup_code(conn, &code).await?.and_then(|c| c.checked_in_at);
-        "already_checked_in"
+        match found.checked_in_at {
+            None => {
+                repo::check_in(conn, ticket, at, by).await?;
+                answer.checked_in_at = Some(at);
+                answer.accepted = true;
+                chain::append(conn, event.id, ticket, chain::Action::Checkin, json!({"by": by}), at).await?;
+                super::profiles::award_attendance(conn, found.holder_id, event.id, at).await?;
+                "checked_in"
+            }
+            Some(first) if at < first => {
+                // An offline scan earlier than the recorded one: its time is the admission's.
+                repo::check_in(conn, ticket, at, by).await?;
+                answer.checked_in_at = Some(at);
+                "already_checked_in"
+            }
+            Some(_) => "already_checked_in",
+        }
     }
     .into();
     Ok(answer)
+}
+
+/// One scan, at `at`, in the caller's transaction.
+pub(crate) async fn scan_one(
+    conn: &mut PgConnection,
+    event: &EventRow,
+    by: uuid::Uuid,
+    input: &str,
+    at: DateTime<Utc>,
+) -> Result<ScanResult, ApiError> {
+    match resolve(conn, event, input).await? {
+        Resolved::Refused(answer) => Ok(answer),
+        Resolved::Ticket { ticket, code } => admit(conn, event, by, ticket, &code, at).await,
+    }
 }
 
 pub async fn scan(ctx: &AppContext, principal: &Principal, req: Scan) -> Result<ScanResult, ApiError> {
@@ -136,12 +173,30 @@ pub async fn batch(
     }
     let mut tx = ctx.db.begin().await?;
     let event = door(&mut tx, principal, event_id).await?;
+    let mut resolved = Vec::with_capacity(scans.len());
+    for scan in &scans {
+        resolved.push(resolve(&mut tx, &event, &scan.code).await?);
+    }
+    // Every ticket of the upload is locked before any is decided, in one order (by id) shared by all
+    // uploads, so that two uploads, or an upload and online scans, never wait on each other in a cycle.
+    let mut tickets: Vec<TicketId> = resolved
+        .iter()
+        .filter_map(|r| if let Resolved::Ticket { ticket, .. } = r { Some(*ticket) } else { None })
+        .collect();
+    tickets.sort_unstable_by_key(|t| t.0);
+    tickets.dedup();
+    repo::lock_tickets(&mut tx, &tickets).await?;
     let mut order: Vec<usize> = (0..scans.len()).collect();
     order.sort_by_key(|&i| (scans[i].scanned_at, i));
     let mut results: Vec<Option<ScanResult>> = vec![None; scans.len()];
     let mut accepted = 0;
     for i in order {
-        let answer = scan_one(&mut tx, &event, principal.user_id.0, &scans[i].code, scans[i].scanned_at).await?;
+        let answer = match &resolved[i] {
+            Resolved::Refused(answer) => answer.clone(),
+            Resolved::Ticket { ticket, code } => {
+                admit(&mut tx, &event, principal.user_id.0, *ticket, code, scans[i].scanned_at).await?
+            }
+        };
         accepted += usize::from(answer.accepted);
         results[i] = Some(answer);
     }
