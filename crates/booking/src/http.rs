@@ -357,14 +357,18 @@ pub async fn pay_booking(
 ) -> Result<axum::response::Response, ApiError> {
     let now = ctx.clock.now();
     let key = platform::idempotency::key_from(&headers)?;
-    let payment = money::Payment { booking: id, body: &req, retry_key: key.as_deref() };
-    money::charge(&ctx, &ledger_settings, &principal, &payment, now).await?;
+    let payment = || money::Payment { booking: id, body: &req, retry_key: key.as_deref() };
     let route = format!("POST /v1/bookings/{id}/pay");
     let scope = principal.user_id.to_string();
     let request = platform::idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
-    platform::idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        money::pay(conn, &principal, money::Payment { booking: id, body: &req, retry_key: key.as_deref() }, now).await
-    })
+    platform::idempotency::respond_prepared(
+        &ctx.db,
+        request,
+        StatusCode::CREATED,
+        now,
+        async || money::charge(&ctx, &ledger_settings, &principal, &payment(), now).await,
+        async |conn, ()| money::pay(conn, &principal, payment(), now).await,
+    )
     .await
 }
 

@@ -74,26 +74,8 @@ where
         .bind(format!("idempotency:{scope}:{key}"))
         .execute(&mut *tx)
         .await?;
-    let stored: Option<(Vec<u8>, Option<i32>, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT fingerprint, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at > $3",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(now - RETENTION)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((stored_fingerprint, stored_status, response)) = stored {
-        if stored_fingerprint != fingerprint {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request.",
-            ));
-        }
-        let value =
-            serde_json::from_value(response.unwrap_or_default()).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-        let status = stored_status.and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok()).unwrap_or(status);
-        return Ok(Outcome { value, status, replayed: true });
+    if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
+        return Ok(outcome);
     }
     let value = work(&mut tx).await?;
     sqlx::query(
@@ -110,6 +92,38 @@ where
     .await?;
     tx.commit().await?;
     Ok(Outcome { value, status, replayed: false })
+}
+
+/// The stored answer of `(scope, key)`, if the key was used within the retention period: replayed when
+/// the request is the same, refused (`idempotency_key_reused`) when it is not.
+async fn stored<T: DeserializeOwned>(
+    conn: &mut PgConnection,
+    scope: &str,
+    key: &str,
+    fingerprint: &[u8],
+    status: StatusCode,
+    now: DateTime<Utc>,
+) -> Result<Option<Outcome<T>>, ApiError> {
+    let stored: Option<(Vec<u8>, Option<i32>, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT fingerprint, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at > $3",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(now - RETENTION)
+    .fetch_optional(conn)
+    .await?;
+    let Some((stored_fingerprint, stored_status, response)) = stored else { return Ok(None) };
+    if stored_fingerprint != fingerprint {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
+        ));
+    }
+    let value =
+        serde_json::from_value(response.unwrap_or_default()).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let status = stored_status.and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok()).unwrap_or(status);
+    Ok(Some(Outcome { value, status, replayed: true }))
 }
 
 /// An idempotent request: who sends it (`scope`, so two callers' keys never meet), its headers (with
@@ -136,10 +150,47 @@ where
     W: AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
     B: Serialize,
 {
+    respond_prepared(pool, request, status, now, async || Ok(()), async |conn, ()| work(conn).await).await
+}
+
+/// [`respond`] for a request whose work needs a step outside the database transaction first (a card
+/// charge through a payment provider, which must not hold a pooled connection open): a retry is
+/// answered from the stored answer before anything else, so that `prepare` never runs again for a
+/// request that has been answered (the current state may since ask for something else, such as a
+/// booking's balance after its deposit). `prepare` must itself be idempotent, keyed by the same
+/// `Idempotency-Key`, for two first tries that race.
+pub async fn respond_prepared<T, P, Prep, W, B>(
+    pool: &PgPool,
+    request: Request<'_, B>,
+    status: StatusCode,
+    now: DateTime<Utc>,
+    prepare: Prep,
+    work: W,
+) -> Result<axum::response::Response, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    Prep: AsyncFnOnce() -> Result<P, ApiError>,
+    W: AsyncFnOnce(&mut PgConnection, P) -> Result<T, ApiError>,
+    B: Serialize,
+{
     use axum::response::IntoResponse;
     let key = key_from(request.headers)?;
     let fingerprint = fingerprint(request.route, request.body);
-    let outcome = run(pool, request.scope, key.as_deref(), &fingerprint, status, now, work).await?;
+    let answered = match key.as_deref() {
+        Some(key) => {
+            let mut conn = pool.acquire().await?;
+            stored(&mut conn, request.scope, key, &fingerprint, status, now).await?
+        }
+        None => None,
+    };
+    let outcome = match answered {
+        Some(outcome) => outcome,
+        None => {
+            let prepared = prepare().await?;
+            run(pool, request.scope, key.as_deref(), &fingerprint, status, now, async |conn| work(conn, prepared).await)
+                .await?
+        }
+    };
     let replayed = axum::http::HeaderValue::from_static(if outcome.replayed { "true" } else { "false" });
     Ok((outcome.status, [("idempotent-replayed", replayed)], crate::Json(outcome.value)).into_response())
 }

@@ -159,7 +159,7 @@ pub async fn reserve(
     request_body = dto::PayOrder,
     responses((status = 201, body = dto::Order),
               (status = 402, description = "`payment_failed`", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 409, description = "`order_expired`, `order_not_pending`, `insufficient_funds`, `payment_pending`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 409, description = "`order_expired`, `order_not_pending`, `not_on_sale`, `insufficient_funds`, `payment_pending`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn pay(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
@@ -171,14 +171,20 @@ pub async fn pay(
     let now = ctx.clock.now();
     let key = idempotency::key_from(&headers)?;
     let shop = orders::Shop::of(&ctx, &settings.ledger);
-    let charged = orders::charge_order(&shop, &principal, id, &req, key.as_deref(), now).await?;
     let route = format!("POST /v1/orders/{id}/pay");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
-    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref(), charged };
-        orders::pay(conn, &shop, &principal, payment, now).await
-    })
+    idempotency::respond_prepared(
+        &ctx.db,
+        request,
+        StatusCode::CREATED,
+        now,
+        async || orders::charge_order(&shop, &principal, id, &req, key.as_deref(), now).await,
+        async |conn, charged| {
+            let payment = orders::Payment { order: id, body: &req, retry_key: key.as_deref(), charged };
+            orders::pay(conn, &shop, &principal, payment, now).await
+        },
+    )
     .await
 }
 
@@ -496,14 +502,20 @@ pub async fn buy_listing(
     let now = ctx.clock.now();
     let key = idempotency::key_from(&headers)?;
     let shop = orders::Shop::of(&ctx, &settings.ledger);
-    let charged = aftersale::charge_listing(&shop, &principal, id, &req, key.as_deref(), now).await?;
     let route = format!("POST /v1/listings/{id}/buy");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
-    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref(), charged };
-        aftersale::buy(conn, &shop, &settings.ticketing, &principal, purchase, now).await
-    })
+    idempotency::respond_prepared(
+        &ctx.db,
+        request,
+        StatusCode::CREATED,
+        now,
+        async || aftersale::charge_listing(&shop, &principal, id, &req, key.as_deref(), now).await,
+        async |conn, charged| {
+            let purchase = aftersale::Purchase { listing: id, how: &req, retry_key: key.as_deref(), charged };
+            aftersale::buy(conn, &shop, &settings.ticketing, &principal, purchase, now).await
+        },
+    )
     .await
 }
 

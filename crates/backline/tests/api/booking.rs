@@ -735,6 +735,51 @@ async fn an_unfunded_organizer_pays_by_card_and_an_unpaid_balance_is_overdue_at_
 }
 
 #[tokio::test]
+async fn a_card_payment_retried_with_its_key_is_answered_as_the_first_time() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let p = parties(&app, "retry").await;
+    let id = confirmed(&app, &p, &admin, 5).await;
+    let organizer_id = owner_of(&app, "promoter_profiles", &p.promoter_id).await;
+    let card = json!({"source": "card", "card_number": "4242424242424242"});
+    let pay = |key: &str| {
+        app.post(&format!("/v1/bookings/{id}/pay"))
+            .bearer(&p.organizer)
+            .header("idempotency-key", key)
+            .json(&card)
+            .send()
+    };
+    let first = pay("booking-pay-1").await;
+    first.assert_status(StatusCode::CREATED);
+    assert_eq!(first.header("idempotent-replayed"), Some("false"));
+    assert_eq!(first.value()["status"], "paid_deposit");
+    // The client timed out and sends the same request again: the first answer, nothing charged twice,
+    // although the booking now asks for its balance.
+    let again = pay("booking-pay-1").await;
+    again.assert_status(StatusCode::CREATED);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.value(), first.value());
+    let charges: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_intents WHERE user_id = $1")
+        .bind(organizer_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(charges, 1);
+    // A new key pays the balance.
+    let balance = pay("booking-pay-2").await;
+    balance.assert_status(StatusCode::CREATED);
+    assert_eq!(balance.value()["status"], "scheduled");
+    // The same key with another request is refused.
+    app.post(&format!("/v1/bookings/{id}/pay"))
+        .bearer(&p.organizer)
+        .header("idempotency-key", "booking-pay-1")
+        .json(&json!({"source": "wallet"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+}
+
+#[tokio::test]
 async fn cancellation_penalties_apply_by_side_and_days_left() {
     let app = app().await;
     let admin = signed_in_admin(&app).await;

@@ -175,3 +175,18 @@ async fn drain_jobs_using(
         .unwrap();
     after - before
 }
+
+/// Sends one idempotent request twice with one key: the second is the first answer, replayed.
+pub async fn assert_replayed<F: Future<Output = testkit::TestResponse>>(
+    send: impl Fn() -> F,
+    status: axum::http::StatusCode,
+) -> serde_json::Value {
+    let first = send().await;
+    first.assert_status(status);
+    assert_eq!(first.header("idempotent-replayed"), Some("false"));
+    let again = send().await;
+    again.assert_status(status);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.value(), first.value(), "the replay is the first answer");
+    first.value()
+}
