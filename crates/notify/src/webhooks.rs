@@ -497,13 +497,15 @@ pub async fn fan_out(conn: &mut PgConnection, event: &EventRow, org: Uuid, now: 
     Ok(())
 }
 
-/// The body receivers get.
-pub fn payload(event: &EventRow) -> Value {
+/// The body receivers get. Its `organization_id` is the receiving endpoint's organization: an event is
+/// only delivered to endpoints of the organization it concerns, and an event sent to one endpoint on
+/// purpose (`webhook.test`) concerns that endpoint's organization.
+pub fn payload(event: &EventRow, organization: Uuid) -> Value {
     json!({
         "id": event.id,
         "type": event.kind,
         "created_at": event.created_at,
-        "organization_id": event.organization_id,
+        "organization_id": organization,
         "data": event.data,
     })
 }
@@ -547,7 +549,7 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
         .filter_map(|s| ctx.secrets.open(&s.sealed).ok())
         .filter_map(|bytes| String::from_utf8(bytes).ok())
         .collect();
-    let body = serde_json::to_vec(&payload(&event)).unwrap_or_default();
+    let body = serde_json::to_vec(&payload(&event, endpoint.organization_id)).unwrap_or_default();
     let signature = signature_header(&secrets, now.timestamp(), &body);
     let target = match resolve_target(&endpoint.url, policy).await {
         Ok(Some(target)) => target,

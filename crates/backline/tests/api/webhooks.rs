@@ -109,6 +109,11 @@ async fn deliveries_are_signed_so_an_independent_receiver_can_verify_them() {
     let signature = headers["backline-signature"].to_str().unwrap();
     assert_eq!(signature.matches("v1=").count(), 2, "{signature}");
     assert!(python_verifies(signature, body, &secret) && python_verifies(signature, body, &new_secret));
+    // A test delivery is shaped like every other: it names the endpoint's organization.
+    let test: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(test["type"], "webhook.test");
+    assert_eq!(test["organization_id"], org.as_str());
+    assert_eq!(test["data"]["endpoint_id"], id);
     // A day later only the new one signs.
     app.clock.advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
     let owner = crate::support::login(&app, "hook_owner", crate::support::PASSWORD).await.value()["access_token"]
