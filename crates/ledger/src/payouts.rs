@@ -522,7 +522,10 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
 }
 
 /// The sandbox payout provider's answer for a method.
-fn sandbox_pays(details: &Details) -> Result<(), String> {
+/// The sandbox provider: pays at once with a reference of its own (`sandbox_po_…`, one per withdrawal,
+/// so a retried payout finds the same one, as a real provider's idempotency key would), or refuses the
+/// documented test details.
+fn sandbox_pays(w: &Locked, details: &Details) -> Result<Option<String>, String> {
     match details {
         Details::BankAccount { iban, .. } if iban.ends_with("0000") => {
             Err("the bank refused the transfer (sandbox: IBAN ending in 0000)".into())
@@ -530,7 +533,7 @@ fn sandbox_pays(details: &Details) -> Result<(), String> {
         Details::Paypal { email } if email.contains("+fail") => {
             Err("PayPal refused the payout (sandbox: +fail address)".into())
         }
-        _ => Ok(()),
+        _ => Ok(Some(format!("sandbox_po_{}", w.id.simple()))),
     }
 }
 
@@ -560,55 +563,79 @@ async fn stripe_pays(
     }
 }
 
-/// The `withdrawal.process` job.
+/// Records what the provider answered: paid with its reference, or failed with its reason (the money
+/// returns to the user's wallet).
+async fn record_outcome(
+    conn: &mut PgConnection,
+    w: &Locked,
+    outcome: Result<Option<String>, String>,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    match outcome {
+        Ok(reference) => {
+            sqlx::query("UPDATE withdrawals SET provider_ref = $2 WHERE id = $1")
+                .bind(w.id)
+                .bind(reference)
+                .execute(&mut *conn)
+                .await?;
+            settle(conn, w, "paid", None, now).await
+        }
+        Err(reason) => settle(conn, w, "failed", Some(&reason), now).await,
+    }
+}
+
+/// The `withdrawal.process` job, in three steps so that no database transaction stays open while a
+/// provider is called: the payout is marked `processing` and committed; the provider is asked (keyed by
+/// the withdrawal, so a retry after a crash or a time-out pays once); the outcome is recorded in a
+/// second transaction, which only a withdrawal still `processing` accepts (a concurrent run of the same
+/// job that got there first has settled it).
 async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> Result<(), JobFailure> {
-    let now = ctx.clock.now();
-    let mut tx = ctx.db.begin().await?;
-    let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
-    if w.state != "queued" && w.state != "processing" {
-        return Ok(()); // settled already (cancelled, or an earlier run finished)
-    }
-    let unapproved: bool =
-        sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
+    let (w, provider, details) = {
+        let now = ctx.clock.now();
+        let mut tx = ctx.db.begin().await?;
+        let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
+        if w.state != "queued" && w.state != "processing" {
+            return Ok(()); // settled already (cancelled, or an earlier run finished)
+        }
+        let unapproved: bool =
+            sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if unapproved {
+            return Err(JobFailure::permanent("the withdrawal waits for an admin's approval"));
+        }
+        sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
             .bind(id)
-            .fetch_one(&mut *tx)
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
-    if unapproved {
-        return Err(JobFailure::permanent("the withdrawal waits for an admin's approval"));
-    }
-    sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let (sealed, provider): (String, String) =
-        sqlx::query_as("SELECT details_sealed, provider FROM payout_methods WHERE id = $1")
-            .bind(w.payout_method_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let details: Details =
-        ctx.secrets.open(&sealed).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
-            JobFailure::permanent("the payout method's details cannot be read with this server's key")
-        })?;
+        let (sealed, provider): (String, String) =
+            sqlx::query_as("SELECT details_sealed, provider FROM payout_methods WHERE id = $1")
+                .bind(w.payout_method_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let details: Details =
+            ctx.secrets.open(&sealed).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
+                JobFailure::permanent("the payout method's details cannot be read with this server's key")
+            })?;
+        tx.commit().await?;
+        (w, provider, details)
+    };
     let outcome = match (provider.as_str(), &details) {
         ("stripe", Details::StripeConnect { account }) => {
             let client = stripe.ok_or_else(|| JobFailure::retry("Stripe is not configured on this worker"))?;
             stripe_pays(client, &w, account).await?
         }
-        _ => sandbox_pays(&details).map(|()| None),
+        _ => sandbox_pays(&w, &details),
     };
-    match outcome {
-        Ok(reference) => {
-            sqlx::query("UPDATE withdrawals SET provider_ref = $2 WHERE id = $1")
-                .bind(id)
-                .bind(reference)
-                .execute(&mut *tx)
-                .await?;
-            settle(&mut tx, &w, "paid", None, now).await
-        }
-        Err(reason) => settle(&mut tx, &w, "failed", Some(&reason), now).await,
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
+    if w.state != "processing" {
+        return Ok(()); // another run of this job recorded the same outcome first
     }
-    .map_err(|e| JobFailure::retry(e.to_string()))?;
+    record_outcome(&mut tx, &w, outcome, now).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let actor = platform::audit::Actor::default();
     let state: String =
         sqlx::query_scalar("SELECT state FROM withdrawals WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
@@ -673,9 +700,6 @@ pub async fn demo_withdrawal(
     .execute(&mut *conn)
     .await?;
     let locked = lock(conn, id).await?.ok_or_else(|| anyhow::anyhow!("the withdrawal vanished"))?;
-    match sandbox_pays(&details) {
-        Ok(()) => settle(conn, &locked, "paid", None, now).await?,
-        Err(reason) => settle(conn, &locked, "failed", Some(&reason), now).await?,
-    }
+    record_outcome(conn, &locked, sandbox_pays(&locked, &details), now).await?;
     Ok(())
 }

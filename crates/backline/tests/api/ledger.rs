@@ -456,6 +456,9 @@ async fn a_withdrawal_holds_its_money_then_pays_out_or_returns_it() {
     crate::support::drain_jobs(&app).await;
     let list = app.get("/v1/me/withdrawals").bearer(&token).send().await.value();
     assert_eq!(list["items"][0]["state"], "paid");
+    // Like a real provider, the sandbox gives every payout its own reference.
+    let id = w["id"].as_str().unwrap();
+    assert_eq!(list["items"][0]["provider_ref"], format!("sandbox_po_{}", id.replace('-', "")));
     assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 0);
     assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::FEES).await, 100);
     assert_eq!(balance(&app.db.pool, Owner::Platform, kinds::CLEARING).await, -10_000 + 2_000);
@@ -869,5 +872,63 @@ async fn large_withdrawals_wait_for_an_admin_when_the_setting_is_on() {
     assert_eq!(big_state, "paid");
     // Free from 5,000 on: 200,000 − 49,999 − 50,000 = 100,001; the rejected 60,000 came back.
     assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 100_001);
+    audit(&app.db.pool).await;
+}
+
+/// Every money-moving route of the ledger answers a retry with its first answer and does its work once.
+#[tokio::test]
+async fn each_idempotent_ledger_route_replays_its_first_answer() {
+    use crate::support::assert_replayed;
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (token, user_id, _) = signed_in(&app, "replayer").await;
+    let user = Owner::User(user_id.parse().unwrap());
+
+    let pay = || {
+        app.post("/v1/payments")
+            .bearer(&token)
+            .header("idempotency-key", "replay-pay")
+            .json(&json!({"amount": 3000, "currency": "EUR", "card_number": "4242424242424242"}))
+            .send()
+    };
+    let paid = assert_replayed(pay, StatusCode::CREATED).await;
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 3000, "charged once");
+
+    let pid = paid["id"].as_str().unwrap();
+    let refund = || {
+        app.post(&format!("/v1/payments/{pid}/refunds"))
+            .bearer(&token)
+            .header("idempotency-key", "replay-refund")
+            .json(&json!({"amount": 1000}))
+            .send()
+    };
+    assert_eq!(assert_replayed(refund, StatusCode::CREATED).await["refunded_amount"], 1000);
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 2000, "refunded once");
+
+    let from = funded(&app.db.pool, Uuid::now_v7(), 10_000).await;
+    let to = funded(&app.db.pool, Uuid::now_v7(), 0).await;
+    let adjust = || {
+        app.post("/v1/admin/ledger/entries")
+            .bearer(&admin)
+            .header("idempotency-key", "replay-entry")
+            .json(&json!({"memo": "goodwill", "postings": [{"account_id": from, "amount": -700}, {"account_id": to, "amount": 700}]}))
+            .send()
+    };
+    let entry = assert_replayed(adjust, StatusCode::CREATED).await;
+    let eid = entry["id"].as_str().unwrap();
+    let reverse = || {
+        app.post(&format!("/v1/admin/ledger/entries/{eid}/reverse"))
+            .bearer(&admin)
+            .header("idempotency-key", "replay-reverse")
+            .json(&json!({"memo": "posted twice"}))
+            .send()
+    };
+    assert_replayed(reverse, StatusCode::CREATED).await;
+    let entries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM journal_entries WHERE kind IN ('adjustment', 'adjustment.reversal')")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(entries, 2, "one adjustment, one reversal");
     audit(&app.db.pool).await;
 }
