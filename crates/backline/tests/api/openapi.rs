@@ -89,7 +89,38 @@ async fn docs_page_needs_no_internet() {
 fn schema_names_are_unique_across_crates() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut stack = vec![root];
+    for path in rust_sources(&root) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let mut renamed = None;
+            for next in &lines[i + 1..] {
+                let next = next.trim();
+                if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                    renamed = Some(rest.trim_end_matches(")]").to_owned());
+                }
+                if let Some(rest) = next.strip_prefix("pub struct ").or_else(|| next.strip_prefix("pub enum ")) {
+                    let name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap().to_owned();
+                    let name = renamed.take().unwrap_or(name);
+                    let place = format!("{}:{}", path.display(), i + 1);
+                    if let Some(other) = seen.insert(name.clone(), place.clone()) {
+                        panic!("schema {name} is declared twice: {other} and {place}");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 100, "found {} documented types", seen.len());
+}
+
+/// The Rust sources below `dir`, leaving out build output, tests and benchmarks.
+fn rust_sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -97,35 +128,78 @@ fn schema_names_are_unique_across_crates() {
                 if !path.ends_with("target") && !path.ends_with("tests") && !path.ends_with("benches") {
                     stack.push(path);
                 }
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let lines: Vec<&str> = text.lines().collect();
-            for (i, line) in lines.iter().enumerate() {
-                if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
-                    continue;
-                }
-                let mut renamed = None;
-                for next in &lines[i + 1..] {
-                    let next = next.trim();
-                    if let Some(rest) = next.strip_prefix("#[schema(as = ") {
-                        renamed = Some(rest.trim_end_matches(")]").to_owned());
-                    }
-                    if let Some(rest) = next.strip_prefix("pub struct ").or_else(|| next.strip_prefix("pub enum ")) {
-                        let name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap().to_owned();
-                        let name = renamed.take().unwrap_or(name);
-                        let place = format!("{}:{}", path.display(), i + 1);
-                        if let Some(other) = seen.insert(name.clone(), place.clone()) {
-                            panic!("schema {name} is declared twice: {other} and {place}");
-                        }
-                        break;
-                    }
-                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
             }
         }
     }
-    assert!(seen.len() > 100, "found {} documented types", seen.len());
+    out
+}
+
+/// The string literals of a crate's sources (`src/`), and of the workspace crates it depends on.
+fn literals_of(crate_dir: &std::path::Path, seen: &mut std::collections::HashSet<std::path::PathBuf>) -> Vec<String> {
+    if !seen.insert(crate_dir.to_path_buf()) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for path in rust_sources(&crate_dir.join("src")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        out.extend(text.split('"').skip(1).step_by(2).map(str::to_owned));
+    }
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let workspace = crate_dir.parent().unwrap();
+    for line in manifest.lines() {
+        let name = line.split(['.', ' ', '=']).next().unwrap_or_default();
+        let dep = workspace.join(name);
+        if !name.is_empty() && dep.join("Cargo.toml").is_file() && dep != crate_dir {
+            out.extend(literals_of(&dep, seen));
+        }
+    }
+    out
+}
+
+/// The crate whose sources define the handler `name` (`pub async fn name(`).
+fn crate_of_handler(name: &str) -> std::path::PathBuf {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let needle = format!("pub async fn {name}(");
+    let path = rust_sources(&crates)
+        .into_iter()
+        .find(|path| std::fs::read_to_string(path).unwrap().contains(&needle))
+        .unwrap_or_else(|| panic!("no handler named {name}"));
+    let relative = path.strip_prefix(&crates).unwrap();
+    crates.join(relative.components().next().unwrap())
+}
+
+/// Every error code an operation documents (the `code` words in its responses' descriptions) is one its
+/// crate, or a crate it builds on, can answer: a stale or misspelt code in the document fails here.
+#[test]
+fn documented_error_codes_are_codes_the_route_can_answer() {
+    let doc = serde_json::to_value(backline::openapi_document()).unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let mut documented = Vec::new();
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or_default();
+                documented.extend(description.split('`').skip(1).step_by(2).map(str::to_owned));
+            }
+            if documented.is_empty() {
+                continue;
+            }
+            let handler = op["operationId"].as_str().unwrap();
+            let literals: std::collections::HashSet<String> =
+                literals_of(&crate_of_handler(handler), &mut std::collections::HashSet::new()).into_iter().collect();
+            for code in documented {
+                assert!(
+                    literals.contains(&code),
+                    "{method} {path} documents `{code}`, which its crate ({handler}) never answers"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} documented codes found");
 }

@@ -615,6 +615,195 @@ async fn check_in_is_atomic_and_refuses_with_reasons() {
     app.get(&format!("/v1/events/{event}/attendance")).bearer(&fan).send().await.assert_status(StatusCode::NOT_FOUND);
 }
 
+#[tokio::test]
+async fn paying_an_order_of_an_event_no_longer_on_sale_is_refused_before_any_charge() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "postponing_organizer").await;
+    let (fan, fan_id, _) = signed_in(&app, "postponed_fan").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let order = reserve(&app, &fan, &event, &tier, 2).await.value();
+    let id = order["id"].as_str().unwrap().to_owned();
+    set_status(&app, &organizer, &event, "postponed").await.assert_status(StatusCode::OK);
+    pay_card(&app, &fan, &id).await.assert_problem(StatusCode::CONFLICT, "not_on_sale");
+    let charges: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_intents WHERE user_id = $1::uuid")
+        .bind(&fan_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(charges, 0, "no card was charged");
+    assert_eq!(tier_counts(&app, &tier).await, (100, 0, 0), "the held tickets went back");
+    // On sale again, the order stays cancelled: a new one is needed.
+    set_status(&app, &organizer, &event, "published").await.assert_status(StatusCode::OK);
+    pay_card(&app, &fan, &id).await.assert_problem(StatusCode::CONFLICT, "order_not_pending");
+    let fresh = reserve(&app, &fan, &event, &tier, 2).await.value();
+    pay_card(&app, &fan, fresh["id"].as_str().unwrap()).await.assert_status(StatusCode::CREATED);
+    // A paid order stays paid whatever the event does next.
+    set_status(&app, &organizer, &event, "postponed").await.assert_status(StatusCode::OK);
+    pay_card(&app, &fan, fresh["id"].as_str().unwrap()).await.assert_problem(StatusCode::CONFLICT, "order_not_pending");
+}
+
+/// Reserving and refunding answer a retry with their first answer and do their work once.
+#[tokio::test]
+async fn reservations_and_refunds_replay_their_first_answer() {
+    use crate::support::assert_replayed;
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "replay_organizer").await;
+    let (fan, fan_id, _) = signed_in(&app, "replay_fan").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let reserve = || {
+        app.post(&format!("/v1/events/{event}/orders"))
+            .bearer(&fan)
+            .header("idempotency-key", "replay-reserve")
+            .json(&json!({"items": [{"tier_id": tier, "quantity": 2}]}))
+            .send()
+    };
+    let order = assert_replayed(reserve, StatusCode::CREATED).await;
+    assert_eq!(tier_counts(&app, &tier).await, (100, 0, 2), "held once");
+    let paid = pay_card(&app, &fan, order["id"].as_str().unwrap()).await.value();
+    let ticket = paid["tickets"][0]["id"].as_str().unwrap().to_owned();
+    let refund = || {
+        app.post(&format!("/v1/tickets/{ticket}/refund"))
+            .bearer(&organizer)
+            .header("idempotency-key", "replay-refund")
+            .json(&json!({"amount": 1000}))
+            .send()
+    };
+    assert_replayed(refund, StatusCode::CREATED).await;
+    assert_eq!(wallet(&app, fan_id.parse().unwrap()).await, 1000, "refunded once");
+}
+
+/// A small deterministic shuffle (xorshift), so that every scanner reads the codes in its own order.
+fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut out = items.to_vec();
+    for i in (1..out.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.swap(i, usize::try_from(state % (i as u64 + 1)).unwrap());
+    }
+    out
+}
+
+/// The answer of a door client that retries what the server asks it to retry (`503`), as scanners do.
+async fn answered<F: Future<Output = testkit::TestResponse>>(send: impl Fn() -> F) -> Value {
+    for _ in 0..10 {
+        let res = send().await;
+        if res.status != StatusCode::SERVICE_UNAVAILABLE {
+            res.assert_status(StatusCode::OK);
+            return res.value();
+        }
+    }
+    panic!("still refused after 10 tries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_scanners_and_uploads_admit_each_ticket_exactly_once() {
+    const TICKETS: usize = 24;
+    const SCANNERS: usize = 10;
+    const UPLOADERS: usize = 3;
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "rush_organizer").await;
+    let (fan, _, _) = signed_in(&app, "rush_fan").await;
+    for round in 0..4u64 {
+        let (event, tier) = on_sale(&app, &organizer, json!({"price": 0, "max_per_order": TICKETS})).await;
+        let order = reserve(&app, &fan, &event, &tier, i32::try_from(TICKETS).unwrap()).await.value();
+        let codes: Vec<String> =
+            order["tickets"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(codes.len(), TICKETS);
+        // Offline scans were made before the doors' online scans; each uploader has its own times.
+        let t0 = app.clock_now();
+        let offline = |uploader: usize, i: usize| {
+            t0 - Duration::seconds(
+                i64::try_from(1 + (uploader * 37 + i * 11 + usize::try_from(round).unwrap()) % 600).unwrap(),
+            )
+        };
+
+        // The clock moves while the doors scan, so that concurrent online scans carry different times.
+        let ticking = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let ticker = {
+            let (app, ticking) = (app.clone(), ticking.clone());
+            tokio::spawn(async move {
+                // About as fast as real time: tokens stay valid however long the round takes.
+                while ticking.load(std::sync::atomic::Ordering::Relaxed) {
+                    app.clock.advance(Duration::milliseconds(1));
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            })
+        };
+        let mut online = Vec::new();
+        for scanner in 0..SCANNERS {
+            let (app, organizer, event) = (app.clone(), organizer.clone(), event.clone());
+            let order = shuffled(&codes, round * 100 + scanner as u64 + 1);
+            online.push(tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for code in order {
+                    let scan = || {
+                        app.post("/v1/checkin/scan")
+                            .bearer(&organizer)
+                            .json(&json!({"event_id": event, "code": code}))
+                            .send()
+                    };
+                    answers.push(answered(scan).await);
+                }
+                answers
+            }));
+        }
+        let mut uploads = Vec::new();
+        for uploader in 0..UPLOADERS {
+            let (app, organizer, event) = (app.clone(), organizer.clone(), event.clone());
+            let scans: Vec<Value> = shuffled(&(0..TICKETS).collect::<Vec<_>>(), round * 1000 + uploader as u64 + 7)
+                .into_iter()
+                .map(|i| json!({"code": codes[i], "scanned_at": offline(uploader, i)}))
+                .collect();
+            uploads.push(tokio::spawn(async move {
+                let upload = || {
+                    app.post(&format!("/v1/events/{event}/checkin/batch"))
+                        .bearer(&organizer)
+                        .json(&json!({"scans": scans}))
+                        .send()
+                };
+                answered(upload).await["results"].as_array().unwrap().clone()
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in online.into_iter().chain(uploads) {
+            answers.extend(task.await.unwrap());
+        }
+        ticking.store(false, std::sync::atomic::Ordering::Relaxed);
+        ticker.await.unwrap();
+
+        assert_eq!(answers.len(), TICKETS * (SCANNERS + UPLOADERS));
+        for (i, code) in codes.iter().enumerate() {
+            let mine: Vec<&Value> = answers.iter().filter(|a| a["code"] == code.as_str()).collect();
+            let admitted = mine.iter().filter(|a| a["outcome"] == "checked_in").count();
+            assert_eq!(admitted, 1, "round {round}: ticket {i} admitted {admitted} times");
+            assert_eq!(mine.iter().filter(|a| a["accepted"] == true).count(), 1);
+            assert!(mine.iter().all(|a| a["outcome"] == "checked_in" || a["outcome"] == "already_checked_in"));
+            // The earliest scan of all is the recorded time.
+            let earliest = (0..UPLOADERS).map(|u| offline(u, i)).min().unwrap();
+            let recorded: DateTime<Utc> = sqlx::query_scalar(
+                "SELECT k.checked_in_at FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE c.code = $1",
+            )
+            .bind(code)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+            assert_eq!(recorded, earliest, "round {round}: ticket {i}");
+        }
+        let records: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ticket_chain WHERE event_id = $1 AND action = 'checkin'")
+                .bind(Uuid::parse_str(&event).unwrap())
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(records, i64::try_from(TICKETS).unwrap(), "round {round}: one chain record per admission");
+        assert_eq!(chain_ok(&app, &event).await["valid"], true);
+        let attendance = app.get(&format!("/v1/events/{event}/attendance")).bearer(&organizer).send().await.value();
+        assert_eq!(attendance["checked_in"], TICKETS);
+    }
+}
+
 async fn wallet(app: &TestApp, user: Uuid) -> i64 {
     balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await
 }

@@ -181,17 +181,21 @@ pub struct Payment<'a> {
 }
 
 /// Whether a pending order can still be paid.
+/// Whether an order can be paid now. An unpaid order of an event that is no longer published (its
+/// pending orders were cancelled when it left that state) is answered `not_on_sale`, which says why.
 async fn payable(conn: &mut PgConnection, order: &OrderRow, now: DateTime<Utc>) -> Result<(), ApiError> {
-    match order.state.as_str() {
-        "pending" if now < order.expires_at => {}
-        "pending" | "expired" => return Err(TicketingError::OrderExpired.into()),
-        state => return Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
+    if order.state == "paid" {
+        return Err(ApiError::conflict("order_not_pending", "This order is paid."));
     }
     let event = repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
     if event.status() != EventStatus::Published {
         return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
     }
-    Ok(())
+    match order.state.as_str() {
+        "pending" if now < order.expires_at => Ok(()),
+        "pending" | "expired" => Err(TicketingError::OrderExpired.into()),
+        state => Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
+    }
 }
 
 /// Before the purchase's transaction (never inside it, so that a purchase never waits for a second
