@@ -288,9 +288,16 @@ pub async fn create_payment(
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
     let key = idempotency::key_from(&headers)?;
-    once(&ctx, &principal, &headers, "POST /v1/payments", &req, now, async |conn| {
-        payments::create(conn, &principal, &req, &settings, key.as_deref(), now).await
-    })
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: "POST /v1/payments", body: &req };
+    idempotency::respond_prepared(
+        &ctx.db,
+        request,
+        StatusCode::CREATED,
+        now,
+        async || payments::prepare(&principal, &req, &settings, key.as_deref()).await,
+        async |conn, prepared| payments::record(conn, &principal, prepared, now).await,
+    )
     .await
 }
 
@@ -336,7 +343,7 @@ pub async fn cancel_payment(
     params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = payments::RefundRequest,
     responses((status = 201, body = payments::PaymentIntent),
-              (status = 409, description = "`already_refunded`, `invalid_payment_state`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 409, description = "`already_refunded`, `invalid_payment_state`, `insufficient_funds`, `refund_in_progress`, `provider_refused`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn refund_payment(
     State(ctx): State<AppContext>,
     axum::Extension(settings): axum::Extension<std::sync::Arc<LedgerSettings>>,
@@ -346,9 +353,17 @@ pub async fn refund_payment(
     Json(req): Json<payments::RefundRequest>,
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
-    once(&ctx, &principal, &headers, &format!("POST /v1/payments/{id}/refunds"), &req, now, async |conn| {
-        payments::refund(conn, &principal, &settings, id, &req, now).await
-    })
+    let scope = principal.user_id.to_string();
+    let route = format!("POST /v1/payments/{id}/refunds");
+    let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
+    idempotency::respond_prepared(
+        &ctx.db,
+        request,
+        StatusCode::CREATED,
+        now,
+        async || payments::refund(&ctx, &principal, &settings, id, &req).await,
+        async |_, refunded| Ok(refunded),
+    )
     .await
 }
 

@@ -69,6 +69,7 @@ pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
 
 /// Registers the ledger's jobs; payouts to Stripe Connect accounts need `stripe`.
 pub fn register(registry: &mut platform::jobs::Registry, stripe: Option<stripe::Client>) {
+    payments::register(registry, stripe.clone());
     payouts::register(registry, stripe);
     earnings::register(registry);
 }

@@ -133,6 +133,8 @@ pub struct PaymentIntent {
     pub state: String,
     pub capture_method: String,
     pub refunded_amount: i64,
+    /// Part of the amount whose refund is under way (asked of the provider, not yet answered).
+    pub refund_pending: i64,
     pub description: String,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -151,7 +153,7 @@ pub struct RefundRequest {
     pub amount: Option<i64>,
 }
 
-const COLUMNS: &str = "id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, description, failure_reason, created_at, updated_at";
+const COLUMNS: &str = "id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending, description, failure_reason, created_at, updated_at";
 
 /// What the sandbox does with a card.
 enum SandboxCard {
@@ -203,10 +205,11 @@ async fn book_capture(
     Ok(())
 }
 
-/// Charges a card into the payer's wallet in a transaction of its own, committed before the caller
-/// spends from the wallet: whatever happens to the purchase afterwards (sold out, expired, refused), the
-/// money that was charged is in the payer's wallet, never lost with a rolled-back purchase. `retry_key`
-/// (the purchase's `Idempotency-Key`) makes a retried purchase find this payment rather than charge again.
+/// Charges a card into the payer's wallet, committed before the caller spends from the wallet: whatever
+/// happens to the purchase afterwards (sold out, expired, refused), the money that was charged is in the
+/// payer's wallet, never lost with a rolled-back purchase. `retry_key` (the purchase's
+/// `Idempotency-Key`) makes a retried purchase find this payment rather than charge again. No
+/// transaction is open while the provider is asked.
 pub async fn charge_to_wallet(
     pool: &sqlx::PgPool,
     principal: &Principal,
@@ -217,14 +220,15 @@ pub async fn charge_to_wallet(
 ) -> Result<PaymentIntent, ApiError> {
     let scope = format!("wallet-charge:{}", principal.user_id);
     let fingerprint = platform::idempotency::fingerprint("charge_to_wallet", req);
-    let outcome = platform::idempotency::run(
+    let outcome = platform::idempotency::run_prepared(
         pool,
         &scope,
         retry_key,
         &fingerprint,
         axum::http::StatusCode::CREATED,
         now,
-        async |conn| create(conn, principal, req, settings, retry_key, now).await,
+        async || prepare(principal, req, settings, retry_key).await,
+        async |conn, prepared| record(conn, principal, prepared, now).await,
     )
     .await?;
     Ok(outcome.value)
@@ -236,51 +240,31 @@ enum Method<'a> {
     Stripe(&'a stripe::Client, &'a str),
 }
 
-/// A payment intent to store.
-struct NewIntent<'a> {
+/// A payment checked and, where a provider is called, answered by it: what [`record`] stores.
+pub struct Prepared {
     id: Uuid,
-    user: Uuid,
     provider: Provider,
-    provider_ref: &'a str,
+    provider_ref: String,
     amount: i64,
-    currency: &'a Currency,
-    state: &'a str,
-    capture_method: &'a str,
-    description: &'a str,
-    failure_reason: Option<&'a str>,
+    currency: Currency,
+    state: &'static str,
+    capture_method: &'static str,
+    description: String,
+    failure_reason: Option<String>,
+    client_secret: Option<String>,
 }
 
-async fn insert(conn: &mut PgConnection, new: NewIntent<'_>, now: DateTime<Utc>) -> sqlx::Result<PaymentIntent> {
-    sqlx::query_as(&format!(
-        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
-    ))
-    .bind(new.id)
-    .bind(new.user)
-    .bind(new.provider.as_str())
-    .bind(new.provider_ref)
-    .bind(new.amount)
-    .bind(new.currency.as_str())
-    .bind(new.state)
-    .bind(new.capture_method)
-    .bind(new.description)
-    .bind(new.failure_reason)
-    .bind(now)
-    .fetch_one(conn)
-    .await
-}
-
-/// Creates and runs a payment, in the caller's transaction. `retry_key` is the request's
-/// `Idempotency-Key`: it also keys the call to an external provider, so that a retried request never
-/// charges twice.
-pub async fn create(
-    conn: &mut PgConnection,
+/// Checks a payment request and runs it at its provider, with no database transaction open (a slow
+/// provider must never hold a pooled connection). `retry_key` is the request's `Idempotency-Key`: it
+/// also keys the call to an external provider, so that a retried request never charges twice. A
+/// payment that a crash leaves unrecorded after Stripe took it is recorded by the retry with the same
+/// key (Stripe answers the same PaymentIntent).
+pub async fn prepare(
     principal: &Principal,
     req: &PaymentRequest,
     settings: &crate::LedgerSettings,
     retry_key: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<PaymentIntent, ApiError> {
+) -> Result<Prepared, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     principal.require_verified()?;
     let mut errors = Vec::new();
@@ -291,10 +275,14 @@ pub async fn create(
     if req.amount < 1 {
         errors.push(FieldError::new("amount", "out_of_range", "must be at least 1 (minor units)"));
     }
-    let capture = req.capture.as_deref().unwrap_or("automatic");
-    if capture != "automatic" && capture != "manual" {
-        errors.push(FieldError::new("capture", "invalid_value", "must be automatic or manual"));
-    }
+    let capture = match req.capture.as_deref().unwrap_or("automatic") {
+        "automatic" => "automatic",
+        "manual" => "manual",
+        _ => {
+            errors.push(FieldError::new("capture", "invalid_value", "must be automatic or manual"));
+            "automatic"
+        }
+    };
     let method = match req.provider.as_deref().map(Provider::parse) {
         Some(None) => {
             errors.push(FieldError::new("provider", "invalid_value", "must be sandbox or stripe"));
@@ -308,29 +296,27 @@ pub async fn create(
     };
     let id = platform::ids::new_id();
     let user = principal.user_id.0;
-    let description = req.description.trim();
-    let new = |provider, provider_ref, state, failure_reason| NewIntent {
+    let description = req.description.trim().to_owned();
+    let mut prepared = Prepared {
         id,
-        user,
-        provider,
-        provider_ref,
+        provider: Provider::Sandbox,
+        provider_ref: format!("sb_pi_{}", id.simple()),
         amount: req.amount,
-        currency: &currency,
-        state,
+        currency,
+        state: "initiated",
         capture_method: capture,
         description,
-        failure_reason,
+        failure_reason: None,
+        client_secret: None,
     };
-    let intent = match method {
+    match method {
         Method::Sandbox(card) => {
-            let reference = format!("sb_pi_{}", id.simple());
-            let (state, reason) = match card {
-                SandboxCard::Declined => ("failed", Some("card_declined")),
+            (prepared.state, prepared.failure_reason) = match card {
+                SandboxCard::Declined => ("failed", Some("card_declined".to_owned())),
                 SandboxCard::Later => ("initiated", None),
                 SandboxCard::Succeeds if capture == "manual" => ("authorized", None),
                 SandboxCard::Succeeds => ("captured", None),
             };
-            insert(conn, new(Provider::Sandbox, &reference, state, reason), now).await?
         }
         Method::Stripe(client, payment_method) => {
             let key = match retry_key {
@@ -341,7 +327,7 @@ pub async fn create(
             };
             let mut params = vec![
                 ("amount", req.amount.to_string()),
-                ("currency", stripe::currency(currency.as_str())),
+                ("currency", stripe::currency(prepared.currency.as_str())),
                 ("payment_method", payment_method.to_owned()),
                 ("payment_method_types[]", "card".to_owned()),
                 ("confirm", "true".to_owned()),
@@ -349,8 +335,8 @@ pub async fn create(
                 ("metadata[backline_payment_id]", id.to_string()),
                 ("metadata[backline_user_id]", user.to_string()),
             ];
-            if !description.is_empty() {
-                params.push(("description", description.to_owned()));
+            if !prepared.description.is_empty() {
+                params.push(("description", prepared.description.clone()));
             }
             let (remote, declined) = match client.create_payment_intent(&params, &key).await {
                 Ok(remote) => (remote, None),
@@ -360,7 +346,7 @@ pub async fn create(
                 },
                 Err(StripeError::Unavailable(why)) => return Err(unavailable(&why)),
             };
-            if remote.amount != req.amount || remote.currency != stripe::currency(currency.as_str()) {
+            if remote.amount != req.amount || remote.currency != stripe::currency(prepared.currency.as_str()) {
                 return Err(ApiError::internal(anyhow::anyhow!(
                     "Stripe answered for {} {}, not the amount asked",
                     remote.amount,
@@ -368,7 +354,7 @@ pub async fn create(
                 )));
             }
             let last_error = remote.last_payment_error.as_ref().map(stripe::ErrorBody::reason);
-            let (state, reason) = match (remote.status.as_str(), declined) {
+            (prepared.state, prepared.failure_reason) = match (remote.status.as_str(), declined) {
                 (_, Some(reason)) => ("failed", Some(reason)),
                 ("succeeded", None) => ("captured", None),
                 ("requires_capture", None) => ("authorized", None),
@@ -378,17 +364,47 @@ pub async fn create(
                 }
                 _ => ("initiated", None), // requires_action, processing: a webhook finishes it
             };
-            let mut intent = insert(conn, new(Provider::Stripe, &remote.id, state, reason.as_deref()), now).await?;
-            if state == "initiated" {
-                intent.client_secret = remote.client_secret;
+            prepared.provider = Provider::Stripe;
+            prepared.provider_ref = remote.id;
+            if prepared.state == "initiated" {
+                prepared.client_secret = remote.client_secret;
             }
-            intent
         }
-    };
+    }
+    Ok(prepared)
+}
+
+/// Stores a prepared payment, credits the payer's wallet if it was captured, and audits it: in the
+/// caller's transaction.
+pub async fn record(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    prepared: Prepared,
+    now: DateTime<Utc>,
+) -> Result<PaymentIntent, ApiError> {
+    let user = principal.user_id.0;
+    let mut intent: PaymentIntent = sqlx::query_as(&format!(
+        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(prepared.id)
+    .bind(user)
+    .bind(prepared.provider.as_str())
+    .bind(&prepared.provider_ref)
+    .bind(prepared.amount)
+    .bind(prepared.currency.as_str())
+    .bind(prepared.state)
+    .bind(prepared.capture_method)
+    .bind(&prepared.description)
+    .bind(prepared.failure_reason.as_deref())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    intent.client_secret = prepared.client_secret;
     if intent.state == "captured" {
         book_capture(conn, &intent, user, now).await?;
     }
-    platform::audit::Entry::new(principal.actor(), "payment.create", "payment_intent", id)
+    platform::audit::Entry::new(principal.actor(), "payment.create", "payment_intent", intent.id)
         .after(json!({"provider": intent.provider, "amount": intent.amount, "currency": intent.currency, "state": intent.state}))
         .record(conn, now)
         .await?;
@@ -474,13 +490,21 @@ fn provider_error(err: StripeError) -> ApiError {
     }
 }
 
-async fn locked(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> Result<(PaymentIntent, Uuid), ApiError> {
-    let row: Option<(Uuid,)> = sqlx::query_as("SELECT user_id FROM payment_intents WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+/// The payment `id` as its payer (or an admin) may see it, locked for a change when `lock`; anyone else
+/// learns nothing. Answers the payment and its payer.
+async fn payment_of(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    lock: bool,
+) -> Result<(PaymentIntent, Uuid), ApiError> {
+    let sql = if lock {
+        "SELECT user_id FROM payment_intents WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT user_id FROM payment_intents WHERE id = $1"
+    };
+    let row: Option<(Uuid,)> = sqlx::query_as(sql).bind(id).fetch_optional(&mut *conn).await?;
     let Some((user,)) = row else { return Err(IdentityError::NotFound("payment").into()) };
-    // The payer, or an admin; anyone else learns nothing.
     if user != principal.user_id.0 && !principal.has_role("admin") {
         return Err(IdentityError::NotFound("payment").into());
     }
@@ -492,13 +516,13 @@ async fn locked(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> Res
 }
 
 pub async fn get(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<PaymentIntent, ApiError> {
-    let mut tx = ctx.db.begin().await?;
-    let (intent, _) = locked(&mut tx, principal, id).await?;
-    tx.commit().await?;
-    Ok(intent)
+    let mut conn = ctx.db.acquire().await?;
+    Ok(payment_of(&mut conn, principal, id, false).await?.0)
 }
 
-/// Captures an authorized payment, or cancels it.
+/// Captures an authorized payment, or cancels it. The provider is asked with no transaction open; its
+/// answer is then recorded under the payment's lock (a concurrent request that recorded the same
+/// answer first is answered with the payment as it is).
 pub async fn finish_authorization(
     ctx: &AppContext,
     principal: &Principal,
@@ -506,14 +530,16 @@ pub async fn finish_authorization(
     id: Uuid,
     capture: bool,
 ) -> Result<PaymentIntent, ApiError> {
-    let now = ctx.clock.now();
-    let mut tx = ctx.db.begin().await?;
-    let (intent, user) = locked(&mut tx, principal, id).await?;
-    if intent.state != "authorized" {
-        return Err(ApiError::conflict(
+    let target = if capture { "captured" } else { "cancelled" };
+    let not_authorized = |state: &str| {
+        ApiError::conflict(
             "invalid_payment_state",
-            format!("A {} payment cannot be {}.", intent.state, if capture { "captured" } else { "cancelled" }),
-        ));
+            format!("A {state} payment cannot be {}.", if capture { "captured" } else { "cancelled" }),
+        )
+    };
+    let (intent, _) = payment_of(&mut *ctx.db.acquire().await?, principal, id, false).await?;
+    if intent.state != "authorized" {
+        return Err(not_authorized(&intent.state));
     }
     if intent.provider == "stripe" {
         let client = stripe_client(settings)?;
@@ -530,6 +556,15 @@ pub async fn finish_authorization(
                 format!("Stripe left the payment {}, not {expected}.", remote.status),
             ));
         }
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (intent, user) = payment_of(&mut tx, principal, id, true).await?;
+    if intent.state == target {
+        return Ok(intent);
+    }
+    if intent.state != "authorized" {
+        return Err(not_authorized(&intent.state));
     }
     let updated = if capture {
         let captured = set_state(&mut tx, id, "captured", None, now).await?;
@@ -552,67 +587,228 @@ pub async fn finish_authorization(
     Ok(updated)
 }
 
-/// Refunds all or part of a captured payment, in the caller's transaction.
+/// The job that finishes a refund whose request died between asking the provider and recording its
+/// answer: it asks again with the same key (the provider answers the refund it made, or makes it).
+pub const RESUME_REFUND: platform::jobs::JobKind = platform::jobs::JobKind::new("payment.refund.resume");
+
+/// How long a refund may wait for its provider's answer before the resume job takes it over.
+pub const REFUND_RESUME_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A refund that is under way: reserved in the ledger, not yet answered by the provider.
+struct PendingRefund {
+    payment: PaymentIntent,
+    user: Uuid,
+    amount: i64,
+}
+
+/// Refunds all or part of a captured payment, in three steps so that no transaction is open while the
+/// provider is asked: the amount is reserved (moved from the payer's wallet to its held account, which
+/// fails if the wallet cannot cover it) and marked pending, and committed; the provider refunds (keyed
+/// by the payment and what was refunded before, so a retry is the same call); the answer is recorded
+/// (the reserve paid to the clearing account, or returned to the wallet). One refund of a payment is
+/// under way at a time; a crash before the answer is recorded leaves a job that finishes it.
 pub async fn refund(
-    conn: &mut PgConnection,
+    ctx: &AppContext,
     principal: &Principal,
     settings: &crate::LedgerSettings,
     id: Uuid,
     req: &RefundRequest,
-    now: DateTime<Utc>,
 ) -> Result<PaymentIntent, ApiError> {
-    let (intent, user) = locked(conn, principal, id).await?;
-    if intent.state == "refunded" {
-        return Err(ApiError::conflict("already_refunded", "This payment was refunded in full already."));
-    }
-    if intent.state != "captured" {
-        return Err(ApiError::conflict(
-            "invalid_payment_state",
-            format!("A {} payment cannot be refunded.", intent.state),
-        ));
-    }
-    let left = intent.amount - intent.refunded_amount;
-    let amount = req.amount.unwrap_or(left);
-    if amount < 1 || amount > left {
-        return Err(ApiError::invalid_field(
-            "amount",
-            "out_of_range",
-            format!("must be between 1 and {left}, what is left to refund"),
-        ));
-    }
-    let currency =
-        Currency::parse(&intent.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
-    let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
-    let wallet = service::account(conn, Owner::User(user), kinds::AVAILABLE, &currency, now).await?;
-    // The wallet must cover the refund before the provider returns any money.
-    service::transfer(conn, wallet.id, clearing.id, amount, "payment.refunded", &intent.description, now).await?;
-    if intent.provider == "stripe" {
-        // Keyed by what was refunded before: a retry of this refund is the same call, a later refund is not.
-        let key = format!("backline-refund-{id}-{}-{amount}", intent.refunded_amount);
-        let remote =
-            stripe_client(settings)?.create_refund(&intent.provider_ref, amount, &key).await.map_err(provider_error)?;
-        if remote.status == "failed" || remote.status == "canceled" {
+    let now = ctx.clock.now();
+    let pending = {
+        let mut tx = ctx.db.begin().await?;
+        let (payment, user) = payment_of(&mut tx, principal, id, true).await?;
+        if payment.state == "refunded" {
+            return Err(ApiError::conflict("already_refunded", "This payment was refunded in full already."));
+        }
+        if payment.state != "captured" {
             return Err(ApiError::conflict(
-                "provider_refused",
-                format!("Stripe did not refund: {}", remote.failure_reason.as_deref().unwrap_or(&remote.status)),
+                "invalid_payment_state",
+                format!("A {} payment cannot be refunded.", payment.state),
             ));
         }
+        if payment.refund_pending > 0 {
+            return Err(ApiError::conflict(
+                "refund_in_progress",
+                "A refund of this payment is being processed; retry once it is done.",
+            )
+            .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")));
+        }
+        let left = payment.amount - payment.refunded_amount;
+        let amount = req.amount.unwrap_or(left);
+        if amount < 1 || amount > left {
+            return Err(ApiError::invalid_field(
+                "amount",
+                "out_of_range",
+                format!("must be between 1 and {left}, what is left to refund"),
+            ));
+        }
+        let currency = currency_of(&payment)?;
+        // The wallet must cover the refund before the provider returns any money.
+        service::hold(&mut tx, Owner::User(user), &currency, amount, "refund under way", now).await?;
+        sqlx::query("UPDATE payment_intents SET refund_pending = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(amount)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        platform::jobs::enqueue(
+            &mut tx,
+            platform::jobs::NewJob::new(RESUME_REFUND, json!({"payment_id": id}))
+                .at(now + REFUND_RESUME_AFTER)
+                .unique(format!("refund:{id}")),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        PendingRefund { payment, user, amount }
+    };
+    let answer = ask_refund(settings.stripe.as_ref(), &pending).await;
+    let mut tx = ctx.db.begin().await?;
+    let recorded = finish_refund(&mut tx, &pending, answer, principal.actor(), ctx.clock.now()).await?;
+    tx.commit().await?;
+    recorded
+}
+
+fn currency_of(payment: &PaymentIntent) -> Result<Currency, ApiError> {
+    Currency::parse(&payment.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))
+}
+
+/// Asks the payment's provider to refund: `Ok(())` when it did (the sandbox always does).
+async fn ask_refund(stripe: Option<&stripe::Client>, pending: &PendingRefund) -> Result<(), ApiError> {
+    let payment = &pending.payment;
+    if payment.provider != "stripe" {
+        return Ok(());
     }
-    let state = if amount == left { "refunded" } else { "captured" };
+    // Keyed by what was refunded before: a retry of this refund is the same call, a later refund is not.
+    let key = format!("backline-refund-{}-{}-{}", payment.id, payment.refunded_amount, pending.amount);
+    let client = stripe
+        .ok_or_else(|| ApiError::unavailable("provider_not_configured", "Stripe is not configured on this server."))?;
+    let remote = client.create_refund(&payment.provider_ref, pending.amount, &key).await.map_err(provider_error)?;
+    if remote.status == "failed" || remote.status == "canceled" {
+        return Err(ApiError::conflict(
+            "provider_refused",
+            format!("Stripe did not refund: {}", remote.failure_reason.as_deref().unwrap_or(&remote.status)),
+        ));
+    }
+    Ok(())
+}
+
+/// Records the provider's answer to a pending refund, in the caller's transaction: refunded (the
+/// reserve goes to the clearing account) or not (it returns to the wallet, and the refusal is the
+/// answer). Answers `Ok(Ok(payment))` when refunded. A refund finished already (by the resume job, or
+/// the request it resumes) is left as it is.
+async fn finish_refund(
+    conn: &mut PgConnection,
+    pending: &PendingRefund,
+    answer: Result<(), ApiError>,
+    actor: platform::audit::Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<PaymentIntent, ApiError>, ApiError> {
+    let id = pending.payment.id;
+    let still: i64 = sqlx::query_scalar("SELECT refund_pending FROM payment_intents WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if still != pending.amount {
+        let current = payment_row(conn, id).await?.ok_or(IdentityError::NotFound("payment"))?;
+        return Ok(Ok(current.0));
+    }
+    let currency = currency_of(&pending.payment)?;
+    let owner = Owner::User(pending.user);
+    platform::jobs::cancel_unique(conn, &format!("refund:{id}"), now).await?;
+    if let Err(refusal) = answer {
+        service::release(conn, owner, &currency, pending.amount, "refund not made", now).await?;
+        sqlx::query("UPDATE payment_intents SET refund_pending = 0, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(Err(refusal));
+    }
+    let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
+    let held = service::account(conn, owner, kinds::HELD, &currency, now).await?;
+    service::transfer(
+        conn,
+        held.id,
+        clearing.id,
+        pending.amount,
+        "payment.refunded",
+        &pending.payment.description,
+        now,
+    )
+    .await?;
+    let left = pending.payment.amount - pending.payment.refunded_amount;
+    let state = if pending.amount == left { "refunded" } else { "captured" };
     let updated: PaymentIntent = sqlx::query_as(&format!(
-        "UPDATE payment_intents SET refunded_amount = refunded_amount + $2, state = $3, updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
+        "UPDATE payment_intents SET refunded_amount = refunded_amount + $2, refund_pending = 0, state = $3, updated_at = $4
+         WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(amount)
+    .bind(pending.amount)
     .bind(state)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    platform::audit::Entry::new(principal.actor(), "payment.refund", "payment_intent", id)
-        .after(json!({"amount": amount, "refunded_amount": updated.refunded_amount, "state": state}))
+    platform::audit::Entry::new(actor, "payment.refund", "payment_intent", id)
+        .after(json!({"amount": pending.amount, "refunded_amount": updated.refunded_amount, "state": state}))
         .record(conn, now)
         .await?;
-    Ok(updated)
+    Ok(Ok(updated))
+}
+
+/// A payment and its payer.
+async fn payment_row(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<(PaymentIntent, Uuid)>> {
+    let Some(payment) =
+        sqlx::query_as::<_, PaymentIntent>(&format!("SELECT {COLUMNS} FROM payment_intents WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let user = sqlx::query_scalar("SELECT user_id FROM payment_intents WHERE id = $1").bind(id).fetch_one(conn).await?;
+    Ok(Some((payment, user)))
+}
+
+/// The `payment.refund.resume` job: asks the provider again for a refund whose request did not record
+/// the answer. A provider that cannot be reached is asked again later.
+async fn resume_refund(
+    ctx: AppContext,
+    stripe: Option<&stripe::Client>,
+    id: Uuid,
+) -> Result<(), platform::jobs::JobFailure> {
+    let row = payment_row(&mut *ctx.db.acquire().await?, id).await?;
+    let Some((payment, user)) = row else {
+        return Err(platform::jobs::JobFailure::permanent("no such payment"));
+    };
+    let amount = payment.refund_pending;
+    if amount == 0 {
+        return Ok(()); // finished by its request
+    }
+    let pending = PendingRefund { payment, user, amount };
+    let answer = ask_refund(stripe, &pending).await;
+    if let Err(err) = &answer
+        && err.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE
+    {
+        return Err(platform::jobs::JobFailure::retry(err.to_string()));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let _ = finish_refund(&mut tx, &pending, answer, platform::audit::Actor::default(), ctx.clock.now())
+        .await
+        .map_err(|e| platform::jobs::JobFailure::retry(e.to_string()))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut platform::jobs::Registry, stripe: Option<stripe::Client>) {
+    registry.register(RESUME_REFUND, move |ctx: AppContext, job: platform::jobs::Job| {
+        let stripe = stripe.clone();
+        async move {
+            let id: Uuid = job.field("payment_id")?;
+            resume_refund(ctx, stripe.as_ref(), id).await
+        }
+    });
 }
 
 /// Handles one provider webhook: verifies it, stores it once, and applies it once.

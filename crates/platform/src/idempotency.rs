@@ -3,6 +3,12 @@
 //! with one key wait on a transaction-scoped advisory lock, then find the stored answer: exactly one
 //! effect. A retry with the same key and the same request gets the first answer; the same key with a
 //! different request is refused (`idempotency_key_reused`). Keys are kept at least 24 hours.
+//!
+//! A request that must call a provider (a card charge, a refund) does so with no transaction open:
+//! [`run_prepared`] first claims the key in a short transaction of its own (a row with no answer yet),
+//! then calls, then does its work and stores the answer. A second request with a claimed key is told
+//! `409 idempotency_key_in_use` rather than waiting on a held connection; a claim whose request died
+//! lapses after [`CLAIM_TIMEOUT`], and a request that fails gives its claim back.
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
@@ -17,6 +23,10 @@ pub const HEADER: &str = "idempotency-key";
 
 /// How long a key is remembered.
 pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
+/// How long a claimed key with no answer yet is held for its request: longer than any provider call
+/// may take, after which the request is taken to have died and the key may be claimed again.
+pub const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::minutes(2);
 
 /// The key sent with a request, checked (1–255 visible ASCII characters).
 pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -70,10 +80,7 @@ where
         tx.commit().await?;
         return Ok(Outcome { value, status, replayed: false });
     };
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("idempotency:{scope}:{key}"))
-        .execute(&mut *tx)
-        .await?;
+    lock_key(&mut tx, scope, key).await?;
     if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
         return Ok(outcome);
     }
@@ -94,6 +101,15 @@ where
     Ok(Outcome { value, status, replayed: false })
 }
 
+/// Serializes the requests of one key until the caller's transaction ends.
+async fn lock_key(conn: &mut PgConnection, scope: &str, key: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("idempotency:{scope}:{key}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The stored answer of `(scope, key)`, if the key was used within the retention period: replayed when
 /// the request is the same, refused (`idempotency_key_reused`) when it is not.
 async fn stored<T: DeserializeOwned>(
@@ -110,7 +126,7 @@ async fn stored<T: DeserializeOwned>(
     .bind(scope)
     .bind(key)
     .bind(now - RETENTION)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((stored_fingerprint, stored_status, response)) = stored else { return Ok(None) };
     if stored_fingerprint != fingerprint {
@@ -120,8 +136,24 @@ async fn stored<T: DeserializeOwned>(
             "This Idempotency-Key was used with a different request.",
         ));
     }
-    let value =
-        serde_json::from_value(response.unwrap_or_default()).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let Some(response) = response else {
+        // Claimed by a request still running, or by one that died (its claim lapses).
+        let claimed_at: DateTime<Utc> =
+            sqlx::query_scalar("SELECT created_at FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                .bind(scope)
+                .bind(key)
+                .fetch_one(&mut *conn)
+                .await?;
+        if claimed_at > now - CLAIM_TIMEOUT {
+            return Err(ApiError::conflict(
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still being processed; retry it shortly.",
+            )
+            .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")));
+        }
+        return Ok(None);
+    };
+    let value = serde_json::from_value(response).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let status = stored_status.and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok()).unwrap_or(status);
     Ok(Some(Outcome { value, status, replayed: true }))
 }
@@ -150,15 +182,21 @@ where
     W: AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
     B: Serialize,
 {
-    respond_prepared(pool, request, status, now, async || Ok(()), async |conn, ()| work(conn).await).await
+    let key = key_from(request.headers)?;
+    let fingerprint = fingerprint(request.route, request.body);
+    let outcome = run(pool, request.scope, key.as_deref(), &fingerprint, status, now, work).await?;
+    Ok(answer(outcome))
 }
 
-/// [`respond`] for a request whose work needs a step outside the database transaction first (a card
-/// charge through a payment provider, which must not hold a pooled connection open): a retry is
-/// answered from the stored answer before anything else, so that `prepare` never runs again for a
-/// request that has been answered (the current state may since ask for something else, such as a
-/// booking's balance after its deposit). `prepare` must itself be idempotent, keyed by the same
-/// `Idempotency-Key`, for two first tries that race.
+/// An idempotent request's answer as JSON; a replay says so in the `Idempotent-Replayed` header.
+fn answer<T: Serialize>(outcome: Outcome<T>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let replayed = axum::http::HeaderValue::from_static(if outcome.replayed { "true" } else { "false" });
+    (outcome.status, [("idempotent-replayed", replayed)], crate::Json(outcome.value)).into_response()
+}
+
+/// [`respond`] for a request whose work needs a step outside any database transaction first (a call to
+/// a payment provider, which must not hold a pooled connection open): see [`run_prepared`].
 pub async fn respond_prepared<T, P, Prep, W, B>(
     pool: &PgPool,
     request: Request<'_, B>,
@@ -173,26 +211,79 @@ where
     W: AsyncFnOnce(&mut PgConnection, P) -> Result<T, ApiError>,
     B: Serialize,
 {
-    use axum::response::IntoResponse;
     let key = key_from(request.headers)?;
     let fingerprint = fingerprint(request.route, request.body);
-    let answered = match key.as_deref() {
-        Some(key) => {
-            let mut conn = pool.acquire().await?;
-            stored(&mut conn, request.scope, key, &fingerprint, status, now).await?
-        }
-        None => None,
+    let outcome = run_prepared(pool, request.scope, key.as_deref(), &fingerprint, status, now, prepare, work).await?;
+    Ok(answer(outcome))
+}
+
+/// [`run`] for work that needs a step outside any transaction first: the key is claimed (or its stored
+/// answer replayed) before `prepare` runs, so that `prepare` runs once per key however often the
+/// request is sent, and never for a request already answered (whose object may since ask for
+/// something else, such as a booking's balance after its deposit). `prepare` should itself be keyed
+/// by the same key where it calls a provider, so that a retry after a lapsed claim is the same call.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_prepared<T, P, Prep, W>(
+    pool: &PgPool,
+    scope: &str,
+    key: Option<&str>,
+    fingerprint: &[u8],
+    status: StatusCode,
+    now: DateTime<Utc>,
+    prepare: Prep,
+    work: W,
+) -> Result<Outcome<T>, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    Prep: AsyncFnOnce() -> Result<P, ApiError>,
+    W: AsyncFnOnce(&mut PgConnection, P) -> Result<T, ApiError>,
+{
+    let Some(key) = key else {
+        let prepared = prepare().await?;
+        return run(pool, scope, None, fingerprint, status, now, async |conn| work(conn, prepared).await).await;
     };
-    let outcome = match answered {
-        Some(outcome) => outcome,
-        None => {
-            let prepared = prepare().await?;
-            run(pool, request.scope, key.as_deref(), &fingerprint, status, now, async |conn| work(conn, prepared).await)
-                .await?
+    {
+        let mut tx = pool.begin().await?;
+        lock_key(&mut tx, scope, key).await?;
+        if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
+            return Ok(outcome);
         }
-    };
-    let replayed = axum::http::HeaderValue::from_static(if outcome.replayed { "true" } else { "false" });
-    Ok((outcome.status, [("idempotent-replayed", replayed)], crate::Json(outcome.value)).into_response())
+        sqlx::query(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, NULL, NULL, $4)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = NULL, response = NULL, created_at = $4",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    let answered = async {
+        let prepared = prepare().await?;
+        let mut tx = pool.begin().await?;
+        let value = work(&mut tx, prepared).await?;
+        sqlx::query("UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2")
+            .bind(scope)
+            .bind(key)
+            .bind(i32::from(status.as_u16()))
+            .bind(serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome { value, status, replayed: false })
+    }
+    .await;
+    if answered.is_err() {
+        // Nothing was answered: the key is free for a retry.
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response IS NULL")
+            .bind(scope)
+            .bind(key)
+            .execute(pool)
+            .await?;
+    }
+    answered
 }
 
 #[cfg(test)]

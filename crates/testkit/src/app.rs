@@ -31,6 +31,21 @@ impl TestApp {
         Self { db, ctx, clock, router }
     }
 
+    /// [`TestApp::new`] with a pool of at most `max_connections`, for tests of what holds connections.
+    pub async fn with_pool_size(max_connections: u32, build: impl FnOnce(AppContext) -> Router) -> Self {
+        init_logging();
+        let db = TestDb::new().await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(db.connect_options())
+            .await
+            .expect("connect the test database");
+        let clock = ManualClock::at(now_truncated());
+        let ctx = AppContext::new(pool, "http://backline.test").with_clock(Arc::new(clock.clone()));
+        let router = build(ctx.clone());
+        Self { db, ctx, clock, router }
+    }
+
     /// The test clock's time.
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         platform::clock::Clock::now(&self.clock)

@@ -53,15 +53,19 @@ struct State {
 }
 
 #[derive(Clone, Default)]
-struct FakeStripe(Arc<Mutex<State>>);
+struct FakeStripe {
+    state: Arc<Mutex<State>>,
+    /// Held for writing by a test, it stalls every answer until released (requests are still seen).
+    gate: Arc<tokio::sync::RwLock<()>>,
+}
 
 impl FakeStripe {
     fn seen(&self) -> Vec<Seen> {
-        self.0.lock().unwrap().seen.clone()
+        self.state.lock().unwrap().seen.clone()
     }
 
     fn set_down(&self, down: bool) {
-        self.0.lock().unwrap().down = down;
+        self.state.lock().unwrap().down = down;
     }
 }
 
@@ -123,8 +127,9 @@ async fn handle(
         version: header("stripe-version"),
         form: form.clone(),
     };
-    let mut state = stripe.0.lock().unwrap();
-    state.seen.push(seen.clone());
+    stripe.state.lock().unwrap().seen.push(seen.clone());
+    let _open = stripe.gate.read().await;
+    let mut state = stripe.state.lock().unwrap();
     if state.down {
         return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(fixture("api_error"))).into_response();
     }
@@ -159,6 +164,11 @@ async fn handle(
 
 /// A replaying Stripe server on a local port, and a client pointed at it.
 async fn fake_stripe() -> (FakeStripe, ledger::stripe::Client) {
+    fake_stripe_waiting(std::time::Duration::from_secs(5)).await
+}
+
+/// [`fake_stripe`] with a client that waits up to `timeout` for an answer.
+async fn fake_stripe_waiting(timeout: std::time::Duration) -> (FakeStripe, ledger::stripe::Client) {
     let stripe = FakeStripe::default();
     let router = axum::Router::new().fallback(handle).with_state(stripe.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -167,18 +177,22 @@ async fn fake_stripe() -> (FakeStripe, ledger::stripe::Client) {
     let client = ledger::stripe::Client::new(&ledger::stripe::StripeConfig {
         secret_key: SECRET_KEY.into(),
         base_url: format!("http://{addr}"),
-        timeout: std::time::Duration::from_secs(5),
+        timeout,
     })
     .unwrap();
     (stripe, client)
 }
 
-async fn stripe_app(client: &ledger::stripe::Client) -> TestApp {
-    let settings = ledger::LedgerSettings {
+fn stripe_settings(client: &ledger::stripe::Client) -> ledger::LedgerSettings {
+    ledger::LedgerSettings {
         providers: ledger::ProviderSecrets { stripe: vec![WEBHOOK_SECRET.into()], ..Default::default() },
         stripe: Some(client.clone()),
         ..Default::default()
-    };
+    }
+}
+
+async fn stripe_app(client: &ledger::stripe::Client) -> TestApp {
+    let settings = stripe_settings(client);
     TestApp::new(move |ctx| backline::app_with(ctx, platform::http::EdgeLimits::default(), None, settings)).await
 }
 
@@ -555,4 +569,147 @@ async fn stripe_needs_configuration() {
         .await
         .value();
     assert_eq!(method["provider"], "sandbox");
+}
+
+/// No database connection is held while Stripe is asked: with a pool of four connections and Stripe
+/// stalled in four calls at once (payments, a capture, a refund), twenty other requests are answered
+/// before Stripe answers any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_provider_holds_no_database_connection() {
+    // The client waits for Stripe longer than the test's guard below, so that a request holding a
+    // connection while it waits would keep holding it.
+    let (stripe, client) = fake_stripe_waiting(std::time::Duration::from_secs(60)).await;
+    let settings = stripe_settings(&client);
+    let app = Arc::new(
+        TestApp::with_pool_size(4, move |ctx| {
+            backline::app_with(ctx, platform::http::EdgeLimits::default(), None, settings)
+        })
+        .await,
+    );
+    let (token, _, _) = signed_in(&app, "stall_payer").await;
+    let card = |capture: &str| json!({"amount": 2000, "currency": "EUR", "provider": "stripe", "payment_method": "pm_card_visa", "capture": capture});
+    let captured = pay(&app, &token, &card("automatic"), "before-1").await.value();
+    let authorized = pay(&app, &token, &card("manual"), "before-2").await.value();
+    let seen_before = stripe.seen().len();
+
+    let stall = stripe.gate.clone().write_owned().await;
+    let mut stalled = Vec::new();
+    for (i, request) in ["pay", "pay", "capture", "refund"].into_iter().enumerate() {
+        let (app, token) = (app.clone(), token.clone());
+        let (captured, authorized) =
+            (captured["id"].as_str().unwrap().to_owned(), authorized["id"].as_str().unwrap().to_owned());
+        stalled.push(tokio::spawn(async move {
+            match request {
+                "pay" => pay(&app, &token, &card("automatic"), &format!("stalled-{i}")).await,
+                "capture" => app.post(&format!("/v1/payments/{authorized}/capture")).bearer(&token).send().await,
+                _ => {
+                    app.post(&format!("/v1/payments/{captured}/refunds"))
+                        .bearer(&token)
+                        .header("idempotency-key", "stalled-refund")
+                        .json(&json!({"amount": 500}))
+                        .send()
+                        .await
+                }
+            }
+        }));
+    }
+    // Wait until Stripe holds all four calls.
+    for _ in 0..500 {
+        if stripe.seen().len() >= seen_before + 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(stripe.seen().len(), seen_before + 4, "four calls wait at Stripe");
+
+    let mut others = Vec::new();
+    for _ in 0..20 {
+        let (app, token, id) = (app.clone(), token.clone(), captured["id"].as_str().unwrap().to_owned());
+        others.push(tokio::spawn(
+            async move { app.get(&format!("/v1/payments/{id}")).bearer(&token).send().await.status },
+        ));
+    }
+    for other in others {
+        // A guard against hanging, not a measurement: the answer comes while Stripe still stalls.
+        let status = tokio::time::timeout(std::time::Duration::from_secs(20), other)
+            .await
+            .expect("answered while Stripe stalls")
+            .unwrap();
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert!(stalled.iter().all(|task| !task.is_finished()), "Stripe has answered none of the stalled calls yet");
+
+    drop(stall);
+    let mut statuses = Vec::new();
+    for task in stalled {
+        statuses.push(task.await.unwrap().status);
+    }
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CREATED, StatusCode::OK, StatusCode::CREATED]);
+    let refunded = app.get(&format!("/v1/payments/{}", captured["id"].as_str().unwrap())).bearer(&token).send().await;
+    assert_eq!(
+        (refunded.value()["refunded_amount"].as_i64(), refunded.value()["refund_pending"].as_i64()),
+        (Some(500), Some(0))
+    );
+    audit(&app.db.pool).await;
+}
+
+/// A refund whose request dies while Stripe is asked (its client hung up: the handler is dropped) keeps
+/// its money reserved, and the resume job asks Stripe again with the same key and records the answer.
+#[tokio::test]
+async fn a_refund_whose_request_died_is_finished_by_its_job() {
+    let (stripe, client) = fake_stripe_waiting(std::time::Duration::from_secs(60)).await;
+    let app = Arc::new(stripe_app(&client).await);
+    let (token, user_id, _) = signed_in(&app, "dying_refund").await;
+    let user = Owner::User(user_id.parse().unwrap());
+    let body = json!({"amount": 2000, "currency": "EUR", "provider": "stripe", "payment_method": "pm_card_visa"});
+    let id = pay(&app, &token, &body, "pay-dying").await.value()["id"].as_str().unwrap().to_owned();
+    let seen_before = stripe.seen().len();
+
+    let stall = stripe.gate.clone().write_owned().await;
+    let request = {
+        let (app, token, id) = (app.clone(), token.clone(), id.clone());
+        tokio::spawn(async move {
+            app.post(&format!("/v1/payments/{id}/refunds"))
+                .bearer(&token)
+                .header("idempotency-key", "refund-dying")
+                .json(&json!({"amount": 700}))
+                .send()
+                .await
+        })
+    };
+    for _ in 0..500 {
+        if stripe.seen().len() > seen_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    request.abort();
+    assert!(request.await.unwrap_err().is_cancelled());
+    drop(stall);
+    // Reserved, not yet refunded: the wallet cannot spend it, and a second refund waits its turn.
+    let payment = app.get(&format!("/v1/payments/{id}")).bearer(&token).send().await.value();
+    assert_eq!((payment["refund_pending"].as_i64(), payment["refunded_amount"].as_i64()), (Some(700), Some(0)));
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 1300);
+    assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 700);
+    app.post(&format!("/v1/payments/{id}/refunds"))
+        .bearer(&token)
+        .json(&json!({"amount": 100}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "refund_in_progress");
+
+    // Not before its time; then the job asks Stripe again, with the same key, and records the refund.
+    app.clock.advance(chrono::Duration::minutes(5) - chrono::Duration::seconds(1));
+    drain_jobs_with_stripe(&app, client.clone()).await;
+    assert_eq!(stripe.seen().len(), seen_before + 1);
+    app.clock.advance(chrono::Duration::seconds(1));
+    drain_jobs_with_stripe(&app, client.clone()).await;
+    let refunds: Vec<Seen> = stripe.seen().into_iter().filter(|s| s.path == "/v1/refunds").collect();
+    assert_eq!(refunds.len(), 2);
+    assert_eq!(refunds[0].idempotency_key, refunds[1].idempotency_key, "the same refund, asked again");
+    let payment = app.get(&format!("/v1/payments/{id}")).bearer(&token).send().await.value();
+    assert_eq!((payment["refund_pending"].as_i64(), payment["refunded_amount"].as_i64()), (Some(0), Some(700)));
+    assert_eq!(balance(&app.db.pool, user, kinds::AVAILABLE).await, 1300);
+    assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 0);
+    audit(&app.db.pool).await;
 }
