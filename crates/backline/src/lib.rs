@@ -55,6 +55,28 @@ fn api(
     (router, openapi::finish(doc))
 }
 
+/// Every problem code a response can carry, domain by domain: the one catalogue (docs/api.md lists it).
+pub fn error_catalogue() -> Vec<platform::error::CodeInfo> {
+    [
+        platform::PlatformCode::catalogue(),
+        identity::error::IdentityCode::catalogue(),
+        notify::error::NotifyCode::catalogue(),
+        ledger::error::LedgerCode::catalogue(),
+        ticketing::error::TicketingCode::catalogue(),
+        booking::error::BookingCode::catalogue(),
+    ]
+    .concat()
+}
+
+/// The catalogue as the Markdown table docs/api.md holds between its `error-codes` markers.
+pub fn error_catalogue_markdown() -> String {
+    let mut out = String::from("| domain | status | code | meaning |\n|---|---|---|---|\n");
+    for info in error_catalogue() {
+        out.push_str(&format!("| {} | {} | `{}` | {} |\n", info.domain, info.status.as_u16(), info.code, info.meaning));
+    }
+    out
+}
+
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_document() -> OpenApiDoc {
     api(notify::stream::Hub::detached(), ledger::LedgerSettings::default()).1

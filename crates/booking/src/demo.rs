@@ -173,7 +173,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 promoter_id: p.id,
                 venue_id: Some(venue.id),
                 event_id: None,
-                status: status.as_str().into(),
+                status,
                 origin: if status == BookingStatus::Inquiry { "application".into() } else { "offer".into() },
                 starts_at,
                 ends_at,

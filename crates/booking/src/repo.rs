@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::dto::{self, CategoryHistoryItem, Proposal};
 use crate::model::{ArtistId, BookingId, Owner, PromoterId, VenueId};
+use crate::state::BookingStatus;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ArtistRow {
@@ -369,7 +370,7 @@ pub struct BookingRow {
     pub promoter_id: PromoterId,
     pub venue_id: Option<VenueId>,
     pub event_id: Option<Uuid>,
-    pub status: String,
+    pub status: BookingStatus,
     pub origin: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -407,7 +408,7 @@ pub async fn insert_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
     .bind(b.promoter_id)
     .bind(b.venue_id)
     .bind(b.event_id)
-    .bind(&b.status)
+    .bind(b.status)
     .bind(&b.origin)
     .bind(b.starts_at)
     .bind(b.ends_at)
@@ -430,7 +431,7 @@ pub async fn update_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
          WHERE id = $1",
     )
     .bind(b.id)
-    .bind(&b.status)
+    .bind(b.status)
     .bind(b.starts_at)
     .bind(b.ends_at)
     .bind(b.step)

@@ -13,6 +13,7 @@ use platform::{ApiError, AppContext, Json};
 
 use crate::LedgerSettings;
 use crate::dto;
+use crate::error::LedgerCode;
 use crate::model::{AccountId, EntryId, Owner};
 use crate::payments;
 use crate::payouts;
@@ -390,8 +391,8 @@ pub async fn provider_webhook(
     let secrets = &settings.providers;
     let keys: Vec<String> = if provider == "stripe" { secrets.stripe.clone() } else { vec![secrets.sandbox.clone()] };
     if provider == "stripe" && keys.is_empty() {
-        return Err(ApiError::unavailable(
-            "provider_not_configured",
+        return Err(ApiError::new(
+            LedgerCode::ProviderNotConfigured,
             "Stripe webhooks are not configured on this server.",
         ));
     }

@@ -22,9 +22,11 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::error::LedgerCode;
 use crate::model::{Currency, Owner, kinds};
 use crate::service;
 use crate::stripe::{self, StripeError};
+use platform::PlatformCode;
 
 /// How old a signed webhook may be.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -464,8 +466,8 @@ fn refused(error: &stripe::ErrorBody) -> ApiError {
 }
 
 fn unavailable(why: &str) -> ApiError {
-    ApiError::unavailable(
-        "provider_unavailable",
+    ApiError::new(
+        LedgerCode::ProviderUnavailable,
         format!(
             "The payment provider could not be reached ({why}); nothing was charged here. Retry with the same Idempotency-Key."
         ),
@@ -476,14 +478,14 @@ fn stripe_client(settings: &crate::LedgerSettings) -> Result<&stripe::Client, Ap
     settings
         .stripe
         .as_ref()
-        .ok_or_else(|| ApiError::unavailable("provider_not_configured", "Stripe is not configured on this server."))
+        .ok_or_else(|| ApiError::new(LedgerCode::ProviderNotConfigured, "Stripe is not configured on this server."))
 }
 
 /// What Stripe's refusal of a follow-up call (capture, cancel, refund) means for the caller.
 fn provider_error(err: StripeError) -> ApiError {
     match err {
-        StripeError::Refused { error, .. } => ApiError::conflict(
-            "provider_refused",
+        StripeError::Refused { error, .. } => ApiError::new(
+            LedgerCode::ProviderRefused,
             format!("Stripe refused: {}", error.message.clone().unwrap_or_else(|| error.reason())),
         ),
         StripeError::Unavailable(why) => unavailable(&why),
@@ -532,8 +534,8 @@ pub async fn finish_authorization(
 ) -> Result<PaymentIntent, ApiError> {
     let target = if capture { "captured" } else { "cancelled" };
     let not_authorized = |state: &str| {
-        ApiError::conflict(
-            "invalid_payment_state",
+        ApiError::new(
+            LedgerCode::InvalidPaymentState,
             format!("A {state} payment cannot be {}.", if capture { "captured" } else { "cancelled" }),
         )
     };
@@ -551,8 +553,8 @@ pub async fn finish_authorization(
         .map_err(provider_error)?;
         let expected = if capture { "succeeded" } else { "canceled" };
         if remote.status != expected {
-            return Err(ApiError::conflict(
-                "provider_refused",
+            return Err(ApiError::new(
+                LedgerCode::ProviderRefused,
                 format!("Stripe left the payment {}, not {expected}.", remote.status),
             ));
         }
@@ -619,17 +621,17 @@ pub async fn refund(
         let mut tx = ctx.db.begin().await?;
         let (payment, user) = payment_of(&mut tx, principal, id, true).await?;
         if payment.state == "refunded" {
-            return Err(ApiError::conflict("already_refunded", "This payment was refunded in full already."));
+            return Err(ApiError::new(LedgerCode::AlreadyRefunded, "This payment was refunded in full already."));
         }
         if payment.state != "captured" {
-            return Err(ApiError::conflict(
-                "invalid_payment_state",
+            return Err(ApiError::new(
+                LedgerCode::InvalidPaymentState,
                 format!("A {} payment cannot be refunded.", payment.state),
             ));
         }
         if payment.refund_pending > 0 {
-            return Err(ApiError::conflict(
-                "refund_in_progress",
+            return Err(ApiError::new(
+                LedgerCode::RefundInProgress,
                 "A refund of this payment is being processed; retry once it is done.",
             )
             .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")));
@@ -683,11 +685,11 @@ async fn ask_refund(stripe: Option<&stripe::Client>, pending: &PendingRefund) ->
     // Keyed by what was refunded before: a retry of this refund is the same call, a later refund is not.
     let key = format!("backline-refund-{}-{}-{}", payment.id, payment.refunded_amount, pending.amount);
     let client = stripe
-        .ok_or_else(|| ApiError::unavailable("provider_not_configured", "Stripe is not configured on this server."))?;
+        .ok_or_else(|| ApiError::new(LedgerCode::ProviderNotConfigured, "Stripe is not configured on this server."))?;
     let remote = client.create_refund(&payment.provider_ref, pending.amount, &key).await.map_err(provider_error)?;
     if remote.status == "failed" || remote.status == "canceled" {
-        return Err(ApiError::conflict(
-            "provider_refused",
+        return Err(ApiError::new(
+            LedgerCode::ProviderRefused,
             format!("Stripe did not refund: {}", remote.failure_reason.as_deref().unwrap_or(&remote.status)),
         ));
     }
@@ -823,12 +825,13 @@ pub async fn receive(
         return Err(ApiError::not_found("No such payment provider."));
     }
     let now = ctx.clock.now();
-    verify_signature(signature.unwrap_or_default(), payload, secrets, now.timestamp())
-        .map_err(|e| ApiError::bad_request("invalid_signature", format!("The webhook signature is not valid: {e}.")))?;
+    verify_signature(signature.unwrap_or_default(), payload, secrets, now.timestamp()).map_err(|e| {
+        ApiError::new(LedgerCode::InvalidSignature, format!("The webhook signature is not valid: {e}."))
+    })?;
     let event: serde_json::Value = serde_json::from_slice(payload)
-        .map_err(|_| ApiError::bad_request("malformed_json", "The event is not JSON."))?;
+        .map_err(|_| ApiError::new(PlatformCode::MalformedJson, "The event is not JSON."))?;
     let (Some(event_id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
-        return Err(ApiError::bad_request("malformed_event", "The event has no id or type."));
+        return Err(ApiError::new(LedgerCode::MalformedEvent, "The event has no id or type."));
     };
     let mut tx = ctx.db.begin().await?;
     let inserted = sqlx::query(

@@ -21,6 +21,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::error::LedgerCode;
 use crate::error::LedgerError;
 use crate::model::{Currency, Iban, Owner, kinds};
 use crate::service::{self, Leg, NewEntry};
@@ -157,8 +158,8 @@ pub async fn add_method(
                 ));
             }
             Err(StripeError::Unavailable(why)) => {
-                return Err(ApiError::unavailable(
-                    "provider_unavailable",
+                return Err(ApiError::new(
+                    LedgerCode::ProviderUnavailable,
                     format!("Stripe could not be reached to check the account ({why}); try again."),
                 ));
             }
@@ -409,7 +410,7 @@ pub async fn decide(
             .fetch_one(&mut *tx)
             .await?;
     if w.state != "queued" || !waiting {
-        return Err(ApiError::conflict("not_awaiting_approval", "This withdrawal is not waiting for approval."));
+        return Err(ApiError::new(LedgerCode::NotAwaitingApproval, "This withdrawal is not waiting for approval."));
     }
     if approve {
         sqlx::query("UPDATE withdrawals SET approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $1")
@@ -504,7 +505,10 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
         .filter(|w| w.user_id == principal.user_id.0)
         .ok_or(IdentityError::NotFound("withdrawal"))?;
     if w.state != "queued" {
-        return Err(ApiError::conflict("not_cancellable", format!("A {} withdrawal cannot be cancelled.", w.state)));
+        return Err(ApiError::new(
+            LedgerCode::NotCancellable,
+            format!("A {} withdrawal cannot be cancelled.", w.state),
+        ));
     }
     settle(&mut tx, &w, "cancelled", None, now).await?;
     jobs::cancel_unique(&mut tx, &format!("withdrawal:{id}"), now).await?;

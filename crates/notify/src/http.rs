@@ -11,6 +11,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::dto;
+use crate::error::NotifyCode;
 use crate::repo::NotificationTemplate;
 use crate::service;
 use crate::stream::{self, Hub};
@@ -77,7 +78,7 @@ pub async fn stream(
     let last = match headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
     {
         Some(text) => Some(text.parse::<Uuid>().map_err(|_| {
-            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID is not an event id this stream sent.")
+            ApiError::new(NotifyCode::InvalidLastEventId, "Last-Event-ID is not an event id this stream sent.")
         })?),
         None => None,
     };

@@ -2,6 +2,7 @@
 //! notifications to clients as they happen, and lets admins look after the job queue and templates.
 
 mod dto;
+pub mod error;
 mod http;
 pub mod repo;
 pub mod service;

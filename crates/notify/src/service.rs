@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::dto;
+use crate::error::NotifyCode;
 use crate::repo::{self, NewNotification};
 use crate::template::{self, Escape};
 
@@ -233,7 +234,7 @@ pub async fn retry_job(
     let now = ctx.clock.now();
     let Some(job) = platform::jobs::admin::retry(&ctx.db, id, now).await? else {
         return match platform::jobs::admin::get(&ctx.db, id).await? {
-            Some(_) => Err(ApiError::conflict("job_not_dead", "Only a dead job can be retried.")),
+            Some(_) => Err(ApiError::new(NotifyCode::JobNotDead, "Only a dead job can be retried.")),
             None => Err(IdentityError::NotFound("job").into()),
         };
     };

@@ -53,6 +53,141 @@ pub struct ProblemBody {
     pub errors: Vec<FieldError>,
 }
 
+/// A problem code of the one catalogue: the stable `code` a response carries, its HTTP status, and a
+/// one-line meaning. Each domain declares its codes with [`codes!`]; the binary gathers them all
+/// (`backline::error_catalogue`), and docs/api.md lists them from there.
+pub trait Code: Copy + std::fmt::Debug + Send + Sync + 'static {
+    fn status(self) -> StatusCode;
+    fn code(self) -> &'static str;
+    fn meaning(self) -> &'static str;
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The domain that declares the code.
+    pub domain: &'static str,
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub meaning: &'static str,
+}
+
+#[doc(hidden)]
+pub use axum::http::StatusCode as __StatusCode;
+
+/// Declares a domain's problem codes: `Variant = (STATUS, "code", "meaning"),` for each, where `STATUS`
+/// names an `http::StatusCode` constant.
+#[macro_export]
+macro_rules! codes {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident in $domain:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = ($status:ident, $code:literal, $meaning:literal), )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// This domain's part of the catalogue.
+            pub fn catalogue() -> ::std::vec::Vec<$crate::error::CodeInfo> {
+                Self::ALL
+                    .iter()
+                    .map(|&c| $crate::error::CodeInfo {
+                        domain: $domain,
+                        status: $crate::error::Code::status(c),
+                        code: $crate::error::Code::code(c),
+                        meaning: $crate::error::Code::meaning(c),
+                    })
+                    .collect()
+            }
+        }
+
+        impl $crate::error::Code for $name {
+            fn status(self) -> $crate::error::__StatusCode {
+                match self { $(Self::$variant => $crate::error::__StatusCode::$status,)* }
+            }
+            fn code(self) -> &'static str {
+                match self { $(Self::$variant => $code,)* }
+            }
+            fn meaning(self) -> &'static str {
+                match self { $(Self::$variant => $meaning,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Codes every route may answer: the HTTP edge, validation, idempotency, the database, lifecycles.
+    pub enum PlatformCode in "platform" {
+        BadRequest = (BAD_REQUEST, "bad_request", "a path or query parameter cannot be parsed"),
+        MalformedJson = (BAD_REQUEST, "malformed_json", "the body is not valid JSON"),
+        UnreadableBody = (BAD_REQUEST, "unreadable_body", "the body could not be read"),
+        InvalidCharacter = (BAD_REQUEST, "invalid_character", "the path or query contains the NUL character (`%00`)"),
+        InvalidIdempotencyKey = (BAD_REQUEST, "invalid_idempotency_key", "`Idempotency-Key` is not 1–255 visible characters"),
+        Unauthorized = (UNAUTHORIZED, "unauthorized", "credentials are needed (a bare 401 from the HTTP layer)"),
+        Forbidden = (FORBIDDEN, "forbidden", "the caller may not do this"),
+        NotFound = (NOT_FOUND, "not_found", "the object does not exist, or the caller may not see it"),
+        RouteNotFound = (NOT_FOUND, "route_not_found", "no route has this path"),
+        MethodNotAllowed = (METHOD_NOT_ALLOWED, "method_not_allowed", "the path exists but not with this method; `Allow` lists the methods"),
+        NotAcceptable = (NOT_ACCEPTABLE, "not_acceptable", "no representation the client accepts"),
+        RequestTimeout = (REQUEST_TIMEOUT, "request_timeout", "the client took too long to send its body"),
+        Conflict = (CONFLICT, "conflict", "the request conflicts with the current state (a bare 409 from the HTTP layer)"),
+        AlreadyExists = (CONFLICT, "already_exists", "a record with the same unique value exists; `detail` says which"),
+        ReferenceConflict = (CONFLICT, "reference_conflict", "the change conflicts with a related record"),
+        OverlapConflict = (CONFLICT, "overlap_conflict", "the change overlaps an existing record"),
+        InvalidTransition = (CONFLICT, "invalid_transition", "the object's lifecycle has no such step from its current state"),
+        IdempotencyKeyInUse = (CONFLICT, "idempotency_key_in_use", "a request with this `Idempotency-Key` that calls a payment provider is still running; `Retry-After`"),
+        TransitionNotPermitted = (FORBIDDEN, "transition_not_permitted", "the step exists, but not for the caller's side"),
+        PayloadTooLarge = (PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than the limit (1 MiB by default)"),
+        UnsupportedMediaType = (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "a body was sent without `Content-Type: application/json`"),
+        UnprocessableEntity = (UNPROCESSABLE_ENTITY, "unprocessable_entity", "the request is well-formed but cannot be processed (a bare 422 from the HTTP layer)"),
+        ValidationFailed = (UNPROCESSABLE_ENTITY, "validation_failed", "a field is missing, unknown, of the wrong type or out of range; see `errors`"),
+        ConstraintViolated = (UNPROCESSABLE_ENTITY, "constraint_violated", "the values break a rule of the data model"),
+        IdempotencyKeyReused = (UNPROCESSABLE_ENTITY, "idempotency_key_reused", "the `Idempotency-Key` was used with a different request"),
+        RateLimited = (TOO_MANY_REQUESTS, "rate_limited", "too many requests; see `Retry-After`"),
+        InternalError = (INTERNAL_SERVER_ERROR, "internal_error", "a fault on our side; the cause is logged with the request id and never shown"),
+        ServiceUnavailable = (SERVICE_UNAVAILABLE, "service_unavailable", "the service cannot answer now; retry (a bare 503 from the HTTP layer)"),
+        ProcessingTimeout = (SERVICE_UNAVAILABLE, "request_timeout", "the request took longer than the processing limit (30 s by default); `Retry-After`"),
+        DatabaseUnavailable = (SERVICE_UNAVAILABLE, "database_unavailable", "the database is unavailable; retry shortly (`Retry-After`)"),
+        DatabaseUnreachable = (SERVICE_UNAVAILABLE, "database_unreachable", "`/readyz`: the database cannot be reached"),
+        MigrationsPending = (SERVICE_UNAVAILABLE, "migrations_pending", "`/readyz`: migrations are not applied yet"),
+        TransactionConflict = (SERVICE_UNAVAILABLE, "transaction_conflict", "the request conflicted with a concurrent one; retry it (`Retry-After`)"),
+        GatewayTimeout = (GATEWAY_TIMEOUT, "timeout", "an upstream did not answer in time"),
+    }
+}
+
+/// How a domain answers a violation of one of its named constraints: the code, the `detail`, and the
+/// field it concerns (an `errors` entry with code `taken`), if any. Each domain keeps one table of them.
+#[derive(Debug, Clone, Copy)]
+pub struct ConstraintAnswer<C: Code> {
+    pub constraint: &'static str,
+    pub code: C,
+    pub detail: &'static str,
+    pub field: Option<(&'static str, &'static str)>,
+}
+
+/// Reads a database error with a domain's constraint table: a violation of a constraint in the table
+/// gets its answer, anything else the platform's generic one.
+pub fn from_db<C: Code>(err: sqlx::Error, table: &[ConstraintAnswer<C>]) -> ApiError {
+    let constraint = err.as_database_error().and_then(|e| e.constraint());
+    match table.iter().find(|a| Some(a.constraint) == constraint) {
+        Some(answer) => {
+            let api = ApiError::new(answer.code, answer.detail);
+            match answer.field {
+                Some((field, message)) => api.with_errors(vec![FieldError::new(field, "taken", message)]),
+                None => api,
+            }
+        }
+        None => err.into(),
+    }
+}
+
 /// An error answer. Build it with the constructors; never put internals in `detail`.
 ///
 /// Boxed, so that `Result<T, ApiError>` stays one pointer wide on the happy path.
@@ -62,7 +197,7 @@ pub struct ApiError(Box<Problem>);
 #[derive(Debug)]
 struct Problem {
     status: StatusCode,
-    code: Cow<'static, str>,
+    code: &'static str,
     detail: Cow<'static, str>,
     errors: Vec<FieldError>,
     headers: HeaderMap,
@@ -71,35 +206,50 @@ struct Problem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
+    /// The answer `code` of the catalogue, with its status; a 503 also says when to retry.
+    pub fn new(code: impl Code, detail: impl Into<Cow<'static, str>>) -> Self {
+        let mut headers = HeaderMap::new();
+        if code.status() == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         Self(Box::new(Problem {
-            status,
-            code: code.into(),
+            status: code.status(),
+            code: code.code(),
             detail: detail.into(),
             errors: Vec::new(),
-            headers: HeaderMap::new(),
+            headers,
             cause: None,
         }))
     }
 
-    pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
     pub fn not_found(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(PlatformCode::NotFound, detail)
     }
 
-    pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
-    }
-
-    pub fn unauthorized(code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
-    }
-
-    pub fn forbidden(code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, detail)
+    /// The answer for a bare HTTP status (an extractor's rejection, a layer's response) with no
+    /// more specific code.
+    pub fn for_status(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => PlatformCode::BadRequest,
+            StatusCode::UNAUTHORIZED => PlatformCode::Unauthorized,
+            StatusCode::FORBIDDEN => PlatformCode::Forbidden,
+            StatusCode::NOT_FOUND => PlatformCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => PlatformCode::MethodNotAllowed,
+            StatusCode::NOT_ACCEPTABLE => PlatformCode::NotAcceptable,
+            StatusCode::REQUEST_TIMEOUT => PlatformCode::RequestTimeout,
+            StatusCode::CONFLICT => PlatformCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => PlatformCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => PlatformCode::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => PlatformCode::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => PlatformCode::ServiceUnavailable,
+            StatusCode::GATEWAY_TIMEOUT => PlatformCode::GatewayTimeout,
+            s if s.is_client_error() => PlatformCode::UnprocessableEntity,
+            _ => PlatformCode::InternalError,
+        };
+        let mut err = Self::new(code, detail);
+        // The status is the one the layer chose, even where the catalogue's code is a neighbour's.
+        err.0.status = status;
+        err
     }
 
     /// 422 with one entry per invalid field.
@@ -108,7 +258,7 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             many => format!("{} fields are invalid", many.len()),
         };
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail);
+        let mut err = Self::new(PlatformCode::ValidationFailed, detail);
         err.0.errors = errors;
         err
     }
@@ -118,17 +268,10 @@ impl ApiError {
         Self::validation(vec![FieldError::new(field, code, message)])
     }
 
-    /// 503: a dependency (usually the database) is unavailable; the caller may retry.
-    pub fn unavailable(code: impl Into<Cow<'static, str>>, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
-            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-    }
-
     /// 500 with a cause that is logged and never shown.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut err = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            PlatformCode::InternalError,
             "The server failed to answer this request. It has been logged with the request id.",
         );
         err.0.cause = Some(cause.into());
@@ -149,8 +292,8 @@ impl ApiError {
         self.0.status
     }
 
-    pub fn code(&self) -> &str {
-        &self.0.code
+    pub fn code(&self) -> &'static str {
+        self.0.code
     }
 
     pub fn detail(&self) -> &str {
@@ -168,7 +311,7 @@ impl ApiError {
             title: self.0.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.0.status.as_u16(),
             detail: self.0.detail.clone().into_owned(),
-            code: self.0.code.clone().into_owned(),
+            code: self.0.code.to_owned(),
             request_id: crate::http::current_request_id(),
             errors: self.0.errors.clone(),
         }
@@ -202,36 +345,34 @@ impl From<sqlx::Error> for ApiError {
         match &err {
             sqlx::Error::RowNotFound => Self::not_found("The requested resource does not exist."),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                let mut api = Self::unavailable("database_unavailable", "The database is unavailable; retry shortly.");
+                let mut api =
+                    Self::new(PlatformCode::DatabaseUnavailable, "The database is unavailable; retry shortly.");
                 api.0.cause = Some(err.into());
                 api
             }
             sqlx::Error::Database(db) => {
                 let constraint = db.constraint().unwrap_or("unnamed").to_owned();
                 match db.kind() {
-                    sqlx::error::ErrorKind::UniqueViolation => Self::conflict(
-                        "already_exists",
+                    sqlx::error::ErrorKind::UniqueViolation => Self::new(
+                        PlatformCode::AlreadyExists,
                         format!("A record with the same unique value exists ({constraint})."),
                     ),
-                    sqlx::error::ErrorKind::ForeignKeyViolation => Self::conflict(
-                        "reference_conflict",
+                    sqlx::error::ErrorKind::ForeignKeyViolation => Self::new(
+                        PlatformCode::ReferenceConflict,
                         format!("The change conflicts with a related record ({constraint})."),
                     ),
                     sqlx::error::ErrorKind::CheckViolation => Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "constraint_violated",
+                        PlatformCode::ConstraintViolated,
                         format!("The values break a rule of the data model ({constraint})."),
                     ),
-                    _ if db.code().as_deref() == Some("23P01") => Self::conflict(
-                        "overlap_conflict",
+                    _ if db.code().as_deref() == Some("23P01") => Self::new(
+                        PlatformCode::OverlapConflict,
                         format!("The change overlaps an existing record ({constraint})."),
                     ),
-                    _ if db.code().as_deref() == Some("40001") || db.code().as_deref() == Some("40P01") => {
-                        Self::unavailable(
-                            "transaction_conflict",
-                            "The request conflicted with a concurrent one; retry it.",
-                        )
-                    }
+                    _ if db.code().as_deref() == Some("40001") || db.code().as_deref() == Some("40P01") => Self::new(
+                        PlatformCode::TransactionConflict,
+                        "The request conflicted with a concurrent one; retry it.",
+                    ),
                     _ => Self::internal(err),
                 }
             }
@@ -243,28 +384,6 @@ impl From<sqlx::Error> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         Self::internal(err)
-    }
-}
-
-/// The snake_case code used for a bare HTTP status when nothing more specific is known.
-pub fn code_for_status(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        StatusCode::CONFLICT => "conflict",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable_entity",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
-        StatusCode::GATEWAY_TIMEOUT => "timeout",
-        s if s.is_server_error() => "internal_error",
-        _ => "error",
     }
 }
 

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-use crate::error::{ApiError, PROBLEM_JSON, code_for_status};
+use crate::error::PlatformCode;
+use crate::error::{ApiError, PROBLEM_JSON};
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -66,19 +67,11 @@ pub fn edge<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: EdgeLim
 }
 
 async fn unknown_route(req: Request) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        format!("No route matches {} {}.", req.method(), req.uri().path()),
-    )
+    ApiError::new(PlatformCode::RouteNotFound, format!("No route matches {} {}.", req.method(), req.uri().path()))
 }
 
 async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
-    )
+    ApiError::new(PlatformCode::MethodNotAllowed, format!("{} is not allowed on {}.", req.method(), req.uri().path()))
 }
 
 /// Accepts a caller's request id when it is reasonable (1–128 visible ASCII characters), else makes one.
@@ -139,8 +132,7 @@ async fn timeouts(State(limits): State<EdgeLimits>, req: Request, next: Next) ->
     match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "request_timeout",
+            PlatformCode::ProcessingTimeout,
             format!("The request took longer than {} s to process.", limits.request_timeout.as_secs_f64()),
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
@@ -152,7 +144,7 @@ async fn timeouts(State(limits): State<EdgeLimits>, req: Request, next: Next) ->
 async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
     let uri = req.uri().to_string();
     if uri.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0') {
-        return ApiError::bad_request("invalid_character", "The path or query contains the NUL character (%00).")
+        return ApiError::new(PlatformCode::InvalidCharacter, "The path or query contains the NUL character (%00).")
             .into_response();
     }
     next.run(req).await
@@ -180,7 +172,7 @@ async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
     } else {
         text
     };
-    let mut problem = ApiError::new(status, code_for_status(status), detail).into_response();
+    let mut problem = ApiError::for_status(status, detail).into_response();
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             problem.headers_mut().insert(name.clone(), value.clone());

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::ApiError;
+use crate::error::PlatformCode;
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -39,7 +40,7 @@ pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 fn bad_key() -> ApiError {
-    ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+    ApiError::new(PlatformCode::InvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
 }
 
 /// What the request was: its route and body, so a reused key with a different request is caught.
@@ -131,8 +132,7 @@ async fn stored<T: DeserializeOwned>(
     let Some((stored_fingerprint, stored_status, response)) = stored else { return Ok(None) };
     if stored_fingerprint != fingerprint {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            PlatformCode::IdempotencyKeyReused,
             "This Idempotency-Key was used with a different request.",
         ));
     }
@@ -145,8 +145,8 @@ async fn stored<T: DeserializeOwned>(
                 .fetch_one(&mut *conn)
                 .await?;
         if claimed_at > now - CLAIM_TIMEOUT {
-            return Err(ApiError::conflict(
-                "idempotency_key_in_use",
+            return Err(ApiError::new(
+                PlatformCode::IdempotencyKeyInUse,
                 "A request with this Idempotency-Key is still being processed; retry it shortly.",
             )
             .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1")));

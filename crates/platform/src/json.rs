@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::error::PlatformCode;
 use crate::error::{ApiError, FieldError};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,8 +26,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !has_json_content_type(&req) {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                PlatformCode::UnsupportedMediaType,
                 "The request body must be JSON, sent with `Content-Type: application/json`.",
             ));
         }
@@ -56,24 +56,19 @@ fn body_error(rejection: &axum::extract::rejection::BytesRejection) -> ApiError 
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
             return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                PlatformCode::PayloadTooLarge,
                 "The request body is larger than this endpoint accepts.",
             );
         }
         if err.is::<tower_http::timeout::TimeoutError>() {
-            return ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                "The request body was not received in time.",
-            );
+            return ApiError::new(PlatformCode::RequestTimeout, "The request body was not received in time.");
         }
         source = err.source();
     }
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.");
+        return ApiError::new(PlatformCode::PayloadTooLarge, "The request body is too large.");
     }
-    ApiError::bad_request("unreadable_body", "The request body could not be read.")
+    ApiError::new(PlatformCode::UnreadableBody, "The request body could not be read.")
 }
 
 /// Parses a JSON document into `T`, naming the offending field on failure.
@@ -89,12 +84,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let inner = err.into_inner();
             match inner.classify() {
                 serde_json::error::Category::Data => Err(data_error(&path, &inner)),
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => Err(ApiError::bad_request(
-                    "malformed_json",
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => Err(ApiError::new(
+                    PlatformCode::MalformedJson,
                     format!("The request body is not valid JSON: {inner}."),
                 )),
                 serde_json::error::Category::Io => {
-                    Err(ApiError::bad_request("unreadable_body", "The request body could not be read."))
+                    Err(ApiError::new(PlatformCode::UnreadableBody, "The request body could not be read."))
                 }
             }
         }

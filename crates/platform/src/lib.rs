@@ -31,5 +31,5 @@ pub mod telemetry;
 pub mod threads;
 
 pub use context::AppContext;
-pub use error::{ApiError, ApiResult, FieldError};
+pub use error::{ApiError, ApiResult, Code, FieldError, PlatformCode};
 pub use json::Json;

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::context::AppContext;
 use crate::db::{self, Readiness};
 use crate::error::ApiError;
+use crate::error::PlatformCode;
 use crate::json::Json;
 use crate::metrics::PoolReading;
 
@@ -54,10 +55,10 @@ async fn readyz(State(ctx): State<AppContext>) -> Result<Json<Ready>, ApiError> 
         Readiness::Ready => Ok(Json(Ready { status: "ready" })),
         Readiness::DatabaseUnreachable(reason) => {
             tracing::warn!(%reason, "not ready: database unreachable");
-            Err(ApiError::unavailable("database_unreachable", "The database is not reachable."))
+            Err(ApiError::new(PlatformCode::DatabaseUnreachable, "The database is not reachable."))
         }
-        Readiness::MigrationsPending { missing } => Err(ApiError::unavailable(
-            "migrations_pending",
+        Readiness::MigrationsPending { missing } => Err(ApiError::new(
+            PlatformCode::MigrationsPending,
             format!("{} migration(s) are not applied yet.", missing.len()),
         )),
     }

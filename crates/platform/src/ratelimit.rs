@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::error::ApiError;
+use crate::error::PlatformCode;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -44,12 +45,7 @@ pub async fn hit(db: impl PgExecutor<'_>, key: &str, limit: Limit, now: DateTime
 
 /// 429 `rate_limited` with `Retry-After` in seconds.
 pub fn too_many(retry_after_secs: i64) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("Too many requests; retry in {retry_after_secs} s."),
-    )
-    .with_header(
+    ApiError::new(PlatformCode::RateLimited, format!("Too many requests; retry in {retry_after_secs} s.")).with_header(
         axum::http::header::RETRY_AFTER,
         axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
             .unwrap_or(axum::http::HeaderValue::from_static("60")),

@@ -174,7 +174,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 country: Some("DE".into()),
                 cover_url: None,
                 category_id: Some(categories[spec.category]),
-                status: spec.status.as_str().into(),
+                status: spec.status,
                 resale_cap_bps: 11_000,
                 signing_key_sealed: env.secrets.seal(&secret),
                 signing_public_key: public.to_vec(),

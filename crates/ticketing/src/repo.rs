@@ -26,7 +26,7 @@ pub struct EventRow {
     pub country: Option<String>,
     pub cover_url: Option<String>,
     pub category_id: Option<CategoryId>,
-    pub status: String,
+    pub status: EventStatus,
     pub resale_cap_bps: i32,
     pub signing_key_sealed: String,
     pub signing_public_key: Vec<u8>,
@@ -40,10 +40,6 @@ impl EventRow {
     pub fn organizer(&self) -> Organizer {
         Organizer::from_columns(self.organizer_user_id, self.organizer_org_id)
             .unwrap_or(Organizer::User(self.created_by))
-    }
-
-    pub fn status(&self) -> EventStatus {
-        EventStatus::parse(&self.status).unwrap_or(EventStatus::Draft)
     }
 }
 
@@ -83,7 +79,7 @@ pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
     .bind(&row.country)
     .bind(&row.cover_url)
     .bind(row.category_id)
-    .bind(&row.status)
+    .bind(row.status)
     .bind(row.resale_cap_bps)
     .bind(&row.signing_key_sealed)
     .bind(&row.signing_public_key)
@@ -117,7 +113,7 @@ pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
     .bind(&row.cover_url)
     .bind(row.category_id)
     .bind(row.resale_cap_bps)
-    .bind(&row.status)
+    .bind(row.status)
     .bind(row.published_at)
     .bind(row.updated_at)
     .execute(conn)
@@ -251,7 +247,7 @@ pub struct SearchRow {
     pub venue_name: Option<String>,
     pub cover_url: Option<String>,
     pub category: Option<String>,
-    pub status: String,
+    pub status: EventStatus,
     pub rank: f32,
 }
 

@@ -1100,3 +1100,35 @@ async fn holds_rank_by_time_and_a_challenged_first_hold_must_offer_or_lose_it() 
     let after = app.get(&format!("/v1/artists/{}/holds", p.artist_id)).bearer(&rival).send().await.value();
     assert_eq!(after["items"][0]["state"], "converted");
 }
+
+/// A status the code does not know (written by a newer migration, say) is an error that is logged and
+/// answered 500, never read as another status.
+#[tokio::test]
+async fn an_unknown_status_in_the_database_is_an_error_not_another_status() {
+    let app = app().await;
+    let p = parties(&app, "unknown").await;
+    let id = offer(&app, &p, 50_000, 30).await.value()["id"].as_str().unwrap().to_owned();
+    app.get(&format!("/v1/bookings/{id}")).bearer(&p.organizer).send().await.assert_status(StatusCode::OK);
+    sqlx::raw_sql("ALTER TABLE bookings DROP CONSTRAINT bookings_status_check").execute(&app.db.pool).await.unwrap();
+    sqlx::query("UPDATE bookings SET status = 'archived' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let res = app.get(&format!("/v1/bookings/{id}")).bearer(&p.organizer).send().await;
+    res.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    assert!(!res.text().contains("archived"), "the cause is logged, not shown");
+    // Nothing was changed by the refusal, and nothing acts on it: cancelling is refused the same way.
+    app.post(&format!("/v1/bookings/{id}/cancel"))
+        .bearer(&p.organizer)
+        .json(&json!({"reason": "no"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    let status: String = sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "archived");
+}

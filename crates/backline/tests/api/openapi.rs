@@ -189,10 +189,16 @@ fn documented_error_codes_are_codes_the_route_can_answer() {
             if documented.is_empty() {
                 continue;
             }
+            let catalogue: std::collections::HashSet<&str> =
+                backline::error_catalogue().iter().map(|info| info.code).collect();
             let handler = op["operationId"].as_str().unwrap();
             let literals: std::collections::HashSet<String> =
                 literals_of(&crate_of_handler(handler), &mut std::collections::HashSet::new()).into_iter().collect();
             for code in documented {
+                assert!(
+                    catalogue.contains(code.as_str()),
+                    "{method} {path} documents `{code}`, which is in no catalogue"
+                );
                 assert!(
                     literals.contains(&code),
                     "{method} {path} documents `{code}`, which its crate ({handler}) never answers"
@@ -202,4 +208,38 @@ fn documented_error_codes_are_codes_the_route_can_answer() {
         }
     }
     assert!(checked > 50, "only {checked} documented codes found");
+}
+
+const API_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api.md");
+const CODES_START: &str = "<!-- error-codes:start (generated from the code; see tests/api/openapi.rs) -->\n";
+const CODES_END: &str = "<!-- error-codes:end -->";
+
+/// docs/api.md lists exactly the catalogue of problem codes. After a change of the catalogue, run the
+/// tests once with `BACKLINE_UPDATE_SNAPSHOTS=1` and commit docs/api.md.
+#[test]
+fn the_documented_error_codes_are_the_catalogue() {
+    let doc = std::fs::read_to_string(API_DOC).unwrap();
+    let start = doc.find(CODES_START).expect("docs/api.md has the error-codes markers") + CODES_START.len();
+    let end = doc.find(CODES_END).expect("docs/api.md has the error-codes end marker");
+    let current = backline::error_catalogue_markdown();
+    if std::env::var_os("BACKLINE_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(API_DOC, format!("{}{current}{}", &doc[..start], &doc[end..])).unwrap();
+        return;
+    }
+    assert_eq!(&doc[start..end], current, "docs/api.md lists another catalogue; see this test's doc comment");
+}
+
+/// One code, one meaning: no code is declared twice with the same status, every code is snake_case,
+/// and every meaning is one line.
+#[test]
+fn the_catalogue_is_consistent() {
+    let catalogue = backline::error_catalogue();
+    let mut seen = std::collections::HashSet::new();
+    for info in &catalogue {
+        assert!(seen.insert((info.code, info.status)), "{} {} is declared twice", info.status, info.code);
+        assert!(info.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", info.code);
+        assert!(!info.meaning.is_empty() && !info.meaning.contains('\n'), "{}", info.code);
+        assert!(info.status.is_client_error() || info.status.is_server_error(), "{}", info.code);
+    }
+    assert!(catalogue.len() > 100, "{} codes", catalogue.len());
 }

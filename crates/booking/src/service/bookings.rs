@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{acts_for, is_admin, people_of};
 use crate::commission::{self, Policy, TrustTier};
 use crate::dto::{self, Agreement, Proposal, Terms};
+use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::BookingId;
 use crate::repo::{self, ArtistRow, BookingRow, PromoterRow};
@@ -238,7 +239,7 @@ pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> 
         promoter_id: promoter.id,
         venue_id: req.venue_id,
         event_id: req.event_id,
-        status: BookingStatus::Offered.as_str().into(),
+        status: BookingStatus::Offered,
         origin: "offer".into(),
         starts_at: proposal.starts_at,
         ends_at: proposal.ends_at,
@@ -345,7 +346,7 @@ pub async fn apply(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(OpenCallRow { promoter_id, starts_at, ends_at, title, .. }) = call.filter(|c| c.closes_at > now) else {
-        return Err(ApiError::conflict("not_open", "This event does not take applications (any more)."));
+        return Err(ApiError::new(BookingCode::NotOpen, "This event does not take applications (any more)."));
     };
     let duplicate: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND event_id = $2 AND status NOT IN ('cancelled', 'refunded'))",
@@ -355,7 +356,7 @@ pub async fn apply(
     .fetch_one(&mut *tx)
     .await?;
     if duplicate {
-        return Err(ApiError::conflict("already_applied", "This artist already has a booking for this event."));
+        return Err(ApiError::new(BookingCode::AlreadyApplied, "This artist already has a booking for this event."));
     }
     let promoter = repo::promoter(&mut tx, crate::model::PromoterId(promoter_id))
         .await?
@@ -366,7 +367,7 @@ pub async fn apply(
         promoter_id: promoter.id,
         venue_id: None,
         event_id: Some(event),
-        status: BookingStatus::Inquiry.as_str().into(),
+        status: BookingStatus::Inquiry,
         origin: "application".into(),
         starts_at,
         ends_at,
@@ -405,19 +406,19 @@ pub async fn propose(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     if !from.negotiating() {
         return Err(BookingError::from(state::TransitionError::NotAllowed(from, BookingStatus::Negotiating)).into());
     }
     if row.turn.as_deref() != Some(side_name(side)) {
-        return Err(ApiError::conflict("not_your_turn", "It is the other side's turn."));
+        return Err(ApiError::new(BookingCode::NotYourTurn, "It is the other side's turn."));
     }
     let step = row.step + 1;
     // The organizer proposes first and turns alternate: organizer 1, artist 2, organizer 3; after the
     // third proposal the artist may only accept or walk away.
     if step > MAX_PROPOSALS {
-        return Err(ApiError::conflict(
-            "no_more_rounds",
+        return Err(ApiError::new(
+            BookingCode::NoMoreRounds,
             "After three proposals the artist may only accept or walk away.",
         ));
     }
@@ -425,7 +426,7 @@ pub async fn propose(
     principal.require_verified()?;
     let proposal = check_terms(&terms, &policy_of(&artist), step, side, now)?;
     repo::insert_proposal(&mut tx, id, &proposal, principal.user_id.0).await?;
-    row.status = BookingStatus::Negotiating.as_str().into();
+    row.status = BookingStatus::Negotiating;
     row.step = step;
     row.turn = Some(if side == Actor::Organizer { "artist" } else { "organizer" }.into());
     row.starts_at = proposal.starts_at;
@@ -458,20 +459,20 @@ pub async fn accept(ctx: &AppContext, principal: &Principal, id: BookingId) -> R
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     if from.negotiating() && row.turn.as_deref() != Some(side_name(side)) {
-        return Err(ApiError::conflict("not_your_turn", "It is the other side's turn."));
+        return Err(ApiError::new(BookingCode::NotYourTurn, "It is the other side's turn."));
     }
     state::check(from, BookingStatus::Contracting, side).map_err(BookingError::from)?;
     principal.require_verified()?;
     let proposals = repo::proposals(&mut tx, id).await?;
     let Some(last) = proposals.last().cloned().filter(|p| p.side != side_name(side)) else {
-        return Err(ApiError::conflict("nothing_to_accept", "There is no proposal of the other side to accept."));
+        return Err(ApiError::new(BookingCode::NothingToAccept, "There is no proposal of the other side to accept."));
     };
     let figures = commission::figures(last.fee, policy_of(&artist), TrustTier::of(promoter.trust_score));
     let agreement = Agreement { terms: last.clone(), category: artist.category.clone(), figures, agreed_at: now };
     row.agreed = Some(serde_json::to_value(&agreement).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?);
-    row.status = BookingStatus::Contracting.as_str().into();
+    row.status = BookingStatus::Contracting;
     row.turn = None;
     row.deadline_at = None;
     row.updated_at = now;
@@ -508,10 +509,10 @@ pub async fn decline(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     if !from.negotiating() {
-        return Err(ApiError::conflict(
-            "not_negotiating",
+        return Err(ApiError::new(
+            BookingCode::NotNegotiating,
             "Only a booking still being negotiated can be declined; a confirmed one is cancelled with its penalties.",
         ));
     }
@@ -537,7 +538,7 @@ pub(crate) async fn cancel(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    row.status = BookingStatus::Cancelled.as_str().into();
+    row.status = BookingStatus::Cancelled;
     row.turn = None;
     row.deadline_at = None;
     row.cancelled_by = Some(side_name(by).into());
@@ -560,7 +561,7 @@ async fn deadline(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
     let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
         return Err(JobFailure::permanent("no such booking"));
     };
-    let status = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let status = row.status;
     if !status.negotiating() || row.deadline_at.is_none_or(|d| d > now) {
         return Ok(()); // answered, or the deadline moved
     }
@@ -597,7 +598,7 @@ pub fn register(registry: &mut Registry) {
 
 /// What the caller's side may do now.
 fn moves(row: &BookingRow, side: Actor, proposals: &[Proposal]) -> Vec<String> {
-    let status = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let status = row.status;
     let mut can = Vec::new();
     if status.negotiating() {
         if row.turn.as_deref() == Some(side_name(side)) {
@@ -664,7 +665,7 @@ fn assemble(
         venue_id: row.venue_id,
         venue_name: names.venue.map(str::to_owned),
         event_id: row.event_id,
-        status: BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled),
+        status: row.status,
         origin: row.origin.clone(),
         starts_at: row.starts_at,
         ends_at: row.ends_at,

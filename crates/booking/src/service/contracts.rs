@@ -18,6 +18,7 @@ use super::is_admin;
 use crate::BookingSettings;
 use crate::contract::{self, Document};
 use crate::dto::Agreement;
+use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::BookingId;
 use crate::repo::{self, ArtistRow, BookingRow, PromoterRow};
@@ -215,11 +216,7 @@ async fn contract_view(conn: &mut PgConnection, row: &BookingRow) -> Result<Cont
         document: serde_json::from_value(contract.document).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
         text: contract.text,
         sha256: platform::hex::encode(&contract.sha256),
-        deadline_at: if BookingStatus::parse(&row.status) == Some(BookingStatus::Contracting) {
-            deadline
-        } else {
-            None
-        },
+        deadline_at: if row.status == BookingStatus::Contracting { deadline } else { None },
         signatures,
         signed,
         review_pending,
@@ -240,10 +237,10 @@ pub async fn pdf(ctx: &AppContext, principal: &Principal, id: BookingId) -> Resu
 }
 
 fn contracting(row: &BookingRow) -> Result<(), ApiError> {
-    if BookingStatus::parse(&row.status) == Some(BookingStatus::Contracting) {
+    if row.status == BookingStatus::Contracting {
         Ok(())
     } else {
-        Err(ApiError::conflict("not_contracting", format!("The booking is {}, not contracting.", row.status)))
+        Err(ApiError::new(BookingCode::NotContracting, format!("The booking is {}, not contracting.", row.status)))
     }
 }
 
@@ -261,14 +258,14 @@ pub async fn sign(
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
     contracting(&row)?;
     if !matches!(side, Actor::Organizer | Actor::Artist) {
-        return Err(ApiError::forbidden("not_a_party", "Only the organizer and the artist sign."));
+        return Err(ApiError::new(BookingCode::NotAParty, "Only the organizer and the artist sign."));
     }
     principal.require_verified()?;
     let contract = current(&mut tx, id).await?.ok_or(BookingError::NotFound("contract"))?;
     let given = platform::hex::decode(req.sha256.trim()).unwrap_or_default();
     if given != contract.sha256 {
-        return Err(ApiError::conflict(
-            "contract_changed",
+        return Err(ApiError::new(
+            BookingCode::ContractChanged,
             format!(
                 "You signed a hash that is not version {}'s; read the current version and sign its hash.",
                 contract.version
@@ -279,10 +276,10 @@ pub async fn sign(
     let has = |s: &str| signed.iter().any(|x| x.version == contract.version && x.side == s);
     let me = side_name(side);
     if has(me) {
-        return Err(ApiError::conflict("already_signed", "Your side signed this version already."));
+        return Err(ApiError::new(BookingCode::AlreadySigned, "Your side signed this version already."));
     }
     if side == Actor::Artist && !has("organizer") {
-        return Err(ApiError::conflict("organizer_signs_first", "The organizer signs first."));
+        return Err(ApiError::new(BookingCode::OrganizerSignsFirst, "The organizer signs first."));
     }
     sqlx::query(
         "INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
@@ -332,7 +329,7 @@ async fn confirm(
         .bind(format!("booking:artist:{}", row.artist_id))
         .execute(&mut *conn)
         .await?;
-    row.status = BookingStatus::Confirmed.as_str().into();
+    row.status = BookingStatus::Confirmed;
     row.updated_at = now;
     repo::update_booking(conn, row).await.map_err(BookingError::from)?;
     sqlx::query("UPDATE bookings SET review_pending = false WHERE id = $1").bind(row.id).execute(&mut *conn).await?;
@@ -360,19 +357,19 @@ pub async fn request_edit(
     let review_pending: bool =
         sqlx::query_scalar("SELECT review_pending FROM bookings WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     if review_pending {
-        return Err(ApiError::conflict("contract_signed", "Both sides signed; the contract waits for review."));
+        return Err(ApiError::new(BookingCode::ContractSigned, "Both sides signed; the contract waits for review."));
     }
     let column = match side {
         Actor::Organizer => "organizer_edited",
         Actor::Artist => "artist_edited",
-        _ => return Err(ApiError::forbidden("not_a_party", "Only the organizer and the artist edit.")),
+        _ => return Err(ApiError::new(BookingCode::NotAParty, "Only the organizer and the artist edit.")),
     };
     let used = sqlx::query(&format!("UPDATE bookings SET {column} = true WHERE id = $1 AND NOT {column}"))
         .bind(id)
         .execute(&mut *tx)
         .await?;
     if used.rows_affected() == 0 {
-        return Err(ApiError::conflict("edit_used", "Your side has used its one edit request."));
+        return Err(ApiError::new(BookingCode::EditUsed, "Your side has used its one edit request."));
     }
     let agreement: Agreement = row
         .agreed
@@ -406,7 +403,7 @@ pub async fn review(
     let pending: bool =
         sqlx::query_scalar("SELECT review_pending FROM bookings WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     if !pending {
-        return Err(ApiError::conflict("not_signed", "The contract is not signed by both sides yet."));
+        return Err(ApiError::new(BookingCode::NotSigned, "The contract is not signed by both sides yet."));
     }
     match req.decision.as_str() {
         "approve" => confirm(&mut tx, &mut row, &artist, &promoter, Actor::Admin, now).await?,
@@ -442,10 +439,7 @@ async fn expire(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-    if BookingStatus::parse(&row.status) != Some(BookingStatus::Contracting)
-        || pending
-        || deadline.is_none_or(|d| d > now)
-    {
+    if row.status != BookingStatus::Contracting || pending || deadline.is_none_or(|d| d > now) {
         return Ok(());
     }
     let artist =

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{acts_for, bookings::notify};
+use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::{ArtistId, PromoterId};
 use crate::repo;
@@ -101,7 +102,7 @@ pub async fn place(ctx: &AppContext, principal: &Principal, artist: ArtistId, re
     .fetch_one(&mut *tx)
     .await?;
     if taken {
-        return Err(ApiError::conflict("date_taken", "The artist has a confirmed booking at that time."));
+        return Err(ApiError::new(BookingCode::DateTaken, "The artist has a confirmed booking at that time."));
     }
     let id = platform::ids::new_id();
     let expires_at = (now + Duration::days(days)).min(req.starts_at);
@@ -167,7 +168,7 @@ pub async fn release(ctx: &AppContext, principal: &Principal, id: Uuid) -> Resul
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::conflict("hold_not_active", format!("This hold is {}.", h.state)));
+        return Err(ApiError::new(BookingCode::HoldNotActive, format!("This hold is {}.", h.state)));
     }
     platform::audit::Entry::new(principal.actor(), "hold.release", "date_hold", id).record(&mut tx, now).await?;
     let answer = hold(&mut tx, id).await?.ok_or(BookingError::NotFound("hold"))?;
@@ -185,8 +186,8 @@ pub async fn challenge(ctx: &AppContext, principal: &Principal, id: Uuid) -> Res
     }
     lock_artist(&mut tx, mine.artist_id).await?;
     if mine.state != "active" || mine.rank.unwrap_or(1) < 2 {
-        return Err(ApiError::conflict(
-            "nothing_to_challenge",
+        return Err(ApiError::new(
+            BookingCode::NothingToChallenge,
             "Only an active second (or later) hold challenges the first.",
         ));
     }
@@ -201,9 +202,9 @@ pub async fn challenge(ctx: &AppContext, principal: &Principal, id: Uuid) -> Res
     .fetch_optional(&mut *tx)
     .await?;
     let first =
-        first.ok_or_else(|| ApiError::conflict("nothing_to_challenge", "There is no first hold to challenge."))?;
+        first.ok_or_else(|| ApiError::new(BookingCode::NothingToChallenge, "There is no first hold to challenge."))?;
     if first.challenge_deadline.is_some() {
-        return Err(ApiError::conflict("already_challenged", "The first hold is challenged already."));
+        return Err(ApiError::new(BookingCode::AlreadyChallenged, "The first hold is challenged already."));
     }
     let deadline = now + ANSWER_CHALLENGE_WITHIN;
     sqlx::query("UPDATE date_holds SET challenged_at = $2, challenge_deadline = $3 WHERE id = $1")

@@ -18,10 +18,12 @@ use utoipa::ToSchema;
 use super::bookings::{Loaded, cancel, load, notice_data, notify, side_name, view};
 use crate::contract::BALANCE_BEFORE;
 use crate::dto::{self, Agreement};
+use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::BookingId;
 use crate::repo::{self, ArtistRow, BookingRow, PromoterRow};
 use crate::state::{self, Actor, BookingStatus};
+use ledger::error::LedgerCode;
 
 pub const BALANCE_DUE: JobKind = JobKind::new("booking.balance_due").max_attempts(10);
 pub const AUTO_COMPLETE: JobKind = JobKind::new("booking.auto_complete").max_attempts(10);
@@ -183,14 +185,14 @@ async fn mark_paid(
     } else {
         ("balance_paid_at", BookingStatus::Scheduled)
     };
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     state::check(from, to, Actor::System).map_err(BookingError::from)?;
     sqlx::query(&format!("UPDATE bookings SET {column} = $2, balance_overdue = false WHERE id = $1"))
         .bind(row.id)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    row.status = to.as_str().into();
+    row.status = to;
     row.updated_at = now;
     repo::update_booking(conn, row).await?;
     Ok(())
@@ -226,13 +228,13 @@ pub async fn charge(
         let Ok(Loaded { row, side, .. }) = load(&mut conn, principal, payment.booking, false).await else {
             return Ok(());
         };
-        let status = BookingStatus::parse(&row.status);
-        if side != Actor::Organizer || !matches!(status, Some(BookingStatus::Confirmed | BookingStatus::PaidDeposit)) {
+        let status = row.status;
+        if side != Actor::Organizer || !matches!(status, BookingStatus::Confirmed | BookingStatus::PaidDeposit) {
             return Ok(());
         }
         let agreement = agreement(&row)?;
         let (deposit, balance) = amounts(&agreement);
-        (if status == Some(BookingStatus::Confirmed) { deposit } else { balance }, currency(&agreement)?)
+        (if status == BookingStatus::Confirmed { deposit } else { balance }, currency(&agreement)?)
     };
     principal.require_verified()?;
     let request = ledger::payments::PaymentRequest {
@@ -250,12 +252,11 @@ pub async fn charge(
     match intent.state.as_str() {
         "captured" => Ok(()),
         "failed" => Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "payment_failed",
+            LedgerCode::PaymentFailed,
             format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
         )),
-        _ => Err(ApiError::conflict(
-            "payment_pending",
+        _ => Err(ApiError::new(
+            LedgerCode::PaymentPending,
             "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
         )),
     }
@@ -279,18 +280,17 @@ pub async fn pay(
     let (id, req) = (payment.booking, payment.body);
     let Loaded { mut row, artist, promoter, side } = load(conn, principal, id, true).await?;
     if side != Actor::Organizer {
-        return Err(ApiError::forbidden("not_the_organizer", "The organizer pays."));
+        return Err(ApiError::new(BookingCode::NotTheOrganizer, "The organizer pays."));
     }
     principal.require_verified()?;
-    let status = BookingStatus::parse(&row.status);
-    if !matches!(status, Some(BookingStatus::Confirmed | BookingStatus::PaidDeposit)) {
-        return Err(ApiError::conflict("nothing_due", format!("Nothing is due for a {} booking.", row.status)));
+    let status = row.status;
+    if !matches!(status, BookingStatus::Confirmed | BookingStatus::PaidDeposit) {
+        return Err(ApiError::new(BookingCode::NothingDue, format!("Nothing is due for a {} booking.", row.status)));
     }
     let agreement = agreement(&row)?;
     let currency = currency(&agreement)?;
     let (deposit, balance) = amounts(&agreement);
-    let (what, amount) =
-        if status == Some(BookingStatus::Confirmed) { ("deposit", deposit) } else { ("balance", balance) };
+    let (what, amount) = if status == BookingStatus::Confirmed { ("deposit", deposit) } else { ("balance", balance) };
     let payer = match req.source.as_deref().unwrap_or("wallet") {
         "wallet" => promoter.owner().ledger(),
         // Charged by `charge` before this transaction, into the caller's wallet.
@@ -298,8 +298,8 @@ pub async fn pay(
         _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
     };
     if !collect(conn, id, payer, &currency, amount, what, now).await? {
-        return Err(ApiError::conflict(
-            "insufficient_funds",
+        return Err(ApiError::new(
+            LedgerCode::InsufficientFunds,
             format!("The wallet cannot cover the {what} of {}.", currency.display(amount)),
         ));
     }
@@ -431,10 +431,10 @@ pub async fn complete(ctx: &AppContext, principal: &Principal, id: BookingId) ->
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     state::check(from, BookingStatus::Completed, side).map_err(BookingError::from)?;
     if row.ends_at > now {
-        return Err(ApiError::conflict("show_not_over", "A booking completes once its show has ended."));
+        return Err(ApiError::new(BookingCode::ShowNotOver, "A booking completes once its show has ended."));
     }
     finish(&mut tx, &mut row, &artist, &promoter, now).await?;
     platform::audit::Entry::new(principal.actor(), "booking.complete", "booking", id.0).record(&mut tx, now).await?;
@@ -451,7 +451,7 @@ async fn finish(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     release(conn, row, artist, promoter, now).await?;
-    row.status = BookingStatus::Completed.as_str().into();
+    row.status = BookingStatus::Completed;
     row.updated_at = now;
     repo::update_booking(conn, row).await?;
     jobs::cancel_unique(conn, &format!("booking:{}:complete", row.id), now).await?;
@@ -473,9 +473,9 @@ pub async fn cancel_confirmed(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     if from.negotiating() {
-        return Err(ApiError::conflict("still_negotiating", "Decline the negotiation instead."));
+        return Err(ApiError::new(BookingCode::StillNegotiating, "Decline the negotiation instead."));
     }
     state::check(from, BookingStatus::Cancelled, side).map_err(BookingError::from)?;
     let mut outcome = json!({"penalty_bps": 0, "penalty": 0});
@@ -567,7 +567,7 @@ pub async fn dispute(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    let from = BookingStatus::parse(&row.status).unwrap_or(BookingStatus::Cancelled);
+    let from = row.status;
     state::check(from, BookingStatus::Disputed, side).map_err(BookingError::from)?;
     let reason: String = reason.trim().chars().take(1000).collect();
     if reason.is_empty() {
@@ -580,7 +580,7 @@ pub async fn dispute(
         .execute(&mut *tx)
         .await?;
     jobs::cancel_unique(&mut tx, &format!("booking:{id}:complete"), now).await?;
-    row.status = BookingStatus::Disputed.as_str().into();
+    row.status = BookingStatus::Disputed;
     row.updated_at = now;
     repo::update_booking(&mut tx, &row).await?;
     let mut data = notice_data(&artist, &promoter, &row, None, "EUR");
@@ -622,8 +622,8 @@ pub async fn resolve(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    if BookingStatus::parse(&row.status) != Some(BookingStatus::Disputed) {
-        return Err(ApiError::conflict("not_disputed", "Only a disputed booking is resolved."));
+    if row.status != BookingStatus::Disputed {
+        return Err(ApiError::new(BookingCode::NotDisputed, "Only a disputed booking is resolved."));
     }
     match req.outcome.as_str() {
         "release" => finish(&mut tx, &mut row, &artist, &promoter, now).await?,
@@ -659,7 +659,7 @@ pub async fn resolve(
                 record(&mut tx, row.id, "split", to_artist, Some(entry.0), now).await?;
             }
             refund(&mut tx, &row, &promoter, held - to_artist, "refund", now).await?;
-            row.status = BookingStatus::Refunded.as_str().into();
+            row.status = BookingStatus::Refunded;
             row.updated_at = now;
             repo::update_booking(&mut tx, &row).await?;
         }
@@ -682,8 +682,8 @@ async fn balance_due(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
     let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
         return Err(JobFailure::permanent("no such booking"));
     };
-    let status = BookingStatus::parse(&row.status);
-    if !matches!(status, Some(BookingStatus::PaidDeposit | BookingStatus::Confirmed)) {
+    let status = row.status;
+    if !matches!(status, BookingStatus::PaidDeposit | BookingStatus::Confirmed) {
         return Ok(());
     }
     let artist =
@@ -694,7 +694,7 @@ async fn balance_due(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
     let agreement = agreement(&row).map_err(failure)?;
     let currency = currency(&agreement).map_err(failure)?;
     let (_, balance) = amounts(&agreement);
-    if status == Some(BookingStatus::PaidDeposit)
+    if status == BookingStatus::PaidDeposit
         && collect(&mut tx, id, promoter.owner().ledger(), &currency, balance, "balance", now).await.map_err(failure)?
     {
         mark_paid(&mut tx, &mut row, "balance", now).await.map_err(failure)?;
@@ -725,7 +725,7 @@ async fn auto_complete(ctx: AppContext, id: BookingId) -> Result<(), JobFailure>
     let Some(mut row) = repo::booking(&mut tx, id, true).await? else {
         return Err(JobFailure::permanent("no such booking"));
     };
-    if BookingStatus::parse(&row.status) != Some(BookingStatus::Scheduled) || row.ends_at + COMPLETE_AFTER > now {
+    if row.status != BookingStatus::Scheduled || row.ends_at + COMPLETE_AFTER > now {
         return Ok(());
     }
     let artist =

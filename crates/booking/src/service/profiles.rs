@@ -13,6 +13,7 @@ use sqlx::PgConnection;
 use super::{acts_for, is_admin};
 use crate::commission;
 use crate::dto::{self, ArtistRequest, PromoterRequest, VenueRequest};
+use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::{ArtistId, Owner, PromoterId, VenueId};
 use crate::repo::{self, ArtistFilter, ArtistRow, PromoterRow, VenueRow};
@@ -46,7 +47,10 @@ async fn profile_free(
             .fetch_one(conn)
             .await?;
     if taken {
-        return Err(ApiError::conflict("profile_exists", "This owner has such a profile already; change it instead."));
+        return Err(ApiError::new(
+            BookingCode::ProfileExists,
+            "This owner has such a profile already; change it instead.",
+        ));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use sqlx::PgConnection;
 use crate::auth::Principal;
 use crate::authz::{self, Target};
 use crate::dto;
+use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{ApiKeyId, Email, NewPassword, Scope, SessionId, UserId, UserStatus, Username, parse_display_name};
 use crate::repo::{self, UserRow};
@@ -68,18 +69,6 @@ fn client_key(meta: &ClientMeta) -> &str {
     meta.ip.as_deref().unwrap_or("unknown")
 }
 
-/// Maps a unique violation on the users table to the field it concerns.
-fn taken(err: sqlx::Error) -> ApiError {
-    let constraint = err.as_database_error().and_then(|e| e.constraint()).map(str::to_owned);
-    match constraint.as_deref() {
-        Some("users_email_key") => ApiError::conflict("email_taken", "An account with this email address exists.")
-            .with_errors(vec![FieldError::new("email", "taken", "is already registered")]),
-        Some("users_username_key") => ApiError::conflict("username_taken", "This username is taken.")
-            .with_errors(vec![FieldError::new("username", "taken", "is already taken")]),
-        _ => err.into(),
-    }
-}
-
 pub async fn register(
     ctx: &AppContext,
     settings: &IdentitySettings,
@@ -128,7 +117,7 @@ pub async fn register(
         needs_approval,
         now,
     };
-    repo::insert_user(&mut tx, &new_user).await.map_err(taken)?;
+    repo::insert_user(&mut tx, &new_user).await.map_err(crate::error::from_db)?;
     repo::grant_roles(&mut tx, id, &personas, now).await?;
     send_email_token(&mut tx, ctx, id, email.as_str(), EmailPurpose::Verify, settings, now).await?;
     audit::Entry::new(Actor { user_id: Some(id.0), api_key_id: None }, "user.register", "user", id)
@@ -372,7 +361,7 @@ pub async fn refresh(
 
 pub async fn logout(ctx: &AppContext, principal: &Principal) -> Result<(), ApiError> {
     let session = principal.session_id.ok_or_else(|| {
-        ApiError::bad_request("not_a_session", "An API key has no session to end; revoke the key instead.")
+        ApiError::new(IdentityCode::NotASession, "An API key has no session to end; revoke the key instead.")
     })?;
     let mut conn = ctx.db.acquire().await?;
     repo::revoke_session(&mut conn, session, "logout", ctx.clock.now()).await?;

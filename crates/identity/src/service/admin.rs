@@ -13,6 +13,7 @@ use super::accounts::user_dto;
 use crate::auth::Principal;
 use crate::authz::{self, Target};
 use crate::dto::{accounts::User, admin as dto};
+use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{OrgId, TemplateId, UserId, UserStatus};
 use crate::repo::{accounts as accounts_repo, admin as repo};
@@ -59,7 +60,7 @@ pub async fn act_on_user(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let user = accounts_repo::user_for_update(&mut tx, id).await?.ok_or(IdentityError::NotFound("user"))?;
-    let conflict = |detail: &'static str| ApiError::conflict("invalid_account_state", detail);
+    let conflict = |detail: &'static str| ApiError::new(IdentityCode::InvalidAccountState, detail);
     let (name, before, after) = match action {
         AccountAction::Suspend => {
             if id == principal.user_id {
@@ -127,7 +128,7 @@ pub async fn set_roles(
         return Err(ApiError::validation(errors));
     }
     if id == principal.user_id && !roles.iter().any(|r| r == "admin") {
-        return Err(ApiError::conflict("invalid_account_state", "You cannot remove your own admin role."));
+        return Err(ApiError::new(IdentityCode::InvalidAccountState, "You cannot remove your own admin role."));
     }
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
@@ -253,8 +254,8 @@ pub async fn save_template(
         && old.name != name
         && repo::template_in_use(&mut tx, &old.name).await?
     {
-        return Err(ApiError::conflict(
-            "template_in_use",
+        return Err(ApiError::new(
+            IdentityCode::TemplateInUse,
             "Members hold this template as their role; it cannot be renamed.",
         ));
     }
@@ -266,13 +267,7 @@ pub async fn save_template(
         created_at: existing.as_ref().map_or(now, |t| t.created_at),
         updated_at: now,
     };
-    repo::upsert_template(&mut tx, &template).await.map_err(|err| {
-        if err.as_database_error().and_then(|e| e.constraint()) == Some("permission_templates_name_key") {
-            ApiError::conflict("template_name_taken", "A permission template with this name exists.")
-        } else {
-            err.into()
-        }
-    })?;
+    repo::upsert_template(&mut tx, &template).await.map_err(crate::error::from_db)?;
     let action = if existing.is_some() { "permission_template.update" } else { "permission_template.create" };
     let mut entry = audit::Entry::new(principal.actor(), action, "permission_template", template.id)
         .after(json!({"name": template.name, "permissions": template.permissions}))
@@ -296,8 +291,8 @@ pub async fn delete_template(
     let mut tx = ctx.db.begin().await?;
     let template = repo::template(&mut tx, id).await?.ok_or(IdentityError::NotFound("permission template"))?;
     if repo::template_in_use(&mut tx, &template.name).await? {
-        return Err(ApiError::conflict(
-            "template_in_use",
+        return Err(ApiError::new(
+            IdentityCode::TemplateInUse,
             "Members hold this template as their role; change their roles first.",
         ));
     }

@@ -15,6 +15,7 @@ use sqlx::PgConnection;
 use crate::auth::Principal;
 use crate::authz::{self, OrgAccess, Target};
 use crate::dto::organizations as dto;
+use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{Email, InvitationId, OrgId, TeamId, UserId, parse_slug};
 use crate::repo::organizations as repo;
@@ -185,7 +186,7 @@ fn may_touch_owners(principal: &Principal, access: &OrgAccess) -> Result<(), Api
     if access.role.as_deref() == Some("owner") || principal.has_role("admin") {
         Ok(())
     } else {
-        Err(ApiError::forbidden("owner_only", "Only an owner may grant or remove the owner role."))
+        Err(ApiError::new(IdentityCode::OwnerOnly, "Only an owner may grant or remove the owner role."))
     }
 }
 
@@ -263,15 +264,7 @@ pub async fn create(
         require(principal, "organizations.update", &parent_access)
             .map_err(|_| ApiError::invalid_field("parent_id", "not_allowed", "must be an organization you manage"))?;
     }
-    repo::insert_org(&mut tx, &org, principal.user_id).await.map_err(|err| {
-        let taken = err.as_database_error().and_then(|e| e.constraint()) == Some("organizations_slug_key");
-        if taken {
-            ApiError::conflict("slug_taken", "An organization with this slug exists.")
-                .with_errors(vec![FieldError::new("slug", "taken", "is already taken")])
-        } else {
-            err.into()
-        }
-    })?;
+    repo::insert_org(&mut tx, &org, principal.user_id).await.map_err(crate::error::from_db)?;
     repo::add_member(&mut tx, org.id, principal.user_id, "owner", now).await?;
     audit::Entry::new(principal.actor(), "organization.create", "organization", org.id)
         .organization(org.id.0)
@@ -377,8 +370,8 @@ async fn keep_an_owner(
     new_role: Option<&str>,
 ) -> Result<(), ApiError> {
     if target_role == "owner" && new_role != Some("owner") && repo::owner_count(conn, org).await? <= 1 {
-        return Err(ApiError::conflict(
-            "last_owner",
+        return Err(ApiError::new(
+            IdentityCode::LastOwner,
             "An organization must keep an owner: make someone else owner first.",
         ));
     }
@@ -466,7 +459,7 @@ pub async fn invite(
         may_touch_owners(principal, &access)?;
     }
     if repo::is_member_by_email(&mut tx, org, email.as_str()).await? {
-        return Err(ApiError::conflict("already_member", "Someone with this email address is already a member."));
+        return Err(ApiError::new(IdentityCode::AlreadyMember, "Someone with this email address is already a member."));
     }
     repo::expire_stale_invitations(&mut tx, org, email.as_str(), now).await?;
     let (token, hash) = tokens::generate(Kind::Email);
@@ -480,13 +473,7 @@ pub async fn invite(
         created_at: now,
         expires_at: now + INVITATION_TTL,
     };
-    repo::insert_invitation(&mut tx, &invitation, &hash).await.map_err(|err| {
-        if err.as_database_error().and_then(|e| e.constraint()) == Some("org_invitations_pending_key") {
-            ApiError::conflict("invitation_pending", "An invitation to this address is already open.")
-        } else {
-            err.into()
-        }
-    })?;
+    repo::insert_invitation(&mut tx, &invitation, &hash).await.map_err(crate::error::from_db)?;
     let body_text = format!(
         "You are invited to join {} on Backline as {role}.\n\nAccept (valid for 7 days):\n{}/invitations/accept?token={token}\n\n\
          Token: {token}\n\nIf you do not want to join, decline with the same token or ignore this message.\n",
@@ -581,7 +568,7 @@ pub async fn respond(
     let status = if accept { "accepted" } else { "declined" };
     repo::close_invitation(&mut tx, invitation.id, status, principal.user_id, now).await?;
     if accept && !repo::add_member(&mut tx, invitation.org_id, principal.user_id, &invitation.role, now).await? {
-        return Err(ApiError::conflict("already_member", "You are already a member of this organization."));
+        return Err(ApiError::new(IdentityCode::AlreadyMember, "You are already a member of this organization."));
     }
     if accept {
         let managers: Vec<uuid::Uuid> = sqlx::query_scalar(
@@ -640,14 +627,7 @@ pub async fn create_team(
         member_count: 0,
         created_at: now,
     };
-    repo::insert_team(&mut tx, &team).await.map_err(|err| {
-        if err.as_database_error().and_then(|e| e.constraint()) == Some("teams_name_key") {
-            ApiError::conflict("team_name_taken", "This organization has a team with this name.")
-                .with_errors(vec![FieldError::new("name", "taken", "is already a team here")])
-        } else {
-            err.into()
-        }
-    })?;
+    repo::insert_team(&mut tx, &team).await.map_err(crate::error::from_db)?;
     audit::Entry::new(principal.actor(), "team.create", "team", team.id)
         .organization(org.0)
         .after(json!({"name": team.name}))

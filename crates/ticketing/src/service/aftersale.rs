@@ -17,11 +17,13 @@ use super::orders::{Charge, fund_wallet};
 use crate::TicketingSettings;
 use crate::chain::{self, Action};
 use crate::dto::{self, Listing, PayOrder, Refund, RefundRequest, Transfer, TransferRequest};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{EventId, TicketId};
 use crate::repo::{self, LockedTicket};
 use crate::signing;
 use crate::state::EventStatus;
+use ledger::error::LedgerCode;
 
 /// Refunds every ticket of a cancelled event, a batch at a time.
 pub const REFUND_ALL: JobKind = JobKind::new("ticketing.event.refund_all").max_attempts(20);
@@ -43,7 +45,7 @@ async fn refund_locked(
     now: DateTime<Utc>,
 ) -> Result<Refund, ApiError> {
     if ticket.state == "refunded" {
-        return Err(ApiError::conflict("already_refunded", "This ticket was refunded in full already."));
+        return Err(ApiError::new(LedgerCode::AlreadyRefunded, "This ticket was refunded in full already."));
     }
     let left = ticket.price - ticket.refunded_amount;
     let amount = amount.unwrap_or(left);
@@ -145,14 +147,14 @@ pub async fn refund(
         super::Standing::Public => return Err(TicketingError::NotFound("ticket").into()),
         _ => principal.require_verified()?,
     }
-    match event.status() {
+    match event.status {
         EventStatus::Completed => {
-            return Err(ApiError::conflict("event_settled", "The event is completed and its money settled."));
+            return Err(ApiError::new(TicketingCode::EventSettled, "The event is completed and its money settled."));
         }
         EventStatus::Cancelled => {}
         _ if !ticket.refundable => {
-            return Err(ApiError::conflict(
-                "not_refundable",
+            return Err(ApiError::new(
+                TicketingCode::NotRefundable,
                 format!("{} tickets are not refundable.", ticket.tier_name),
             ));
         }
@@ -266,18 +268,21 @@ async fn holdable(
         .filter(|t| t.holder_id == principal.user_id.0)
         .ok_or(TicketingError::NotFound("ticket"))?;
     if ticket.state != "valid" || ticket.checked_in_at.is_some() {
-        return Err(ApiError::conflict("ticket_not_valid", format!("A used or refunded ticket cannot be {what}.")));
+        return Err(ApiError::new(
+            TicketingCode::TicketNotValid,
+            format!("A used or refunded ticket cannot be {what}."),
+        ));
     }
     let event = repo::event(conn, ticket.event_id, false).await?.ok_or(TicketingError::NotFound("ticket"))?;
-    if !matches!(event.status(), EventStatus::Published | EventStatus::Postponed) {
-        return Err(ApiError::conflict(
-            "event_not_on",
+    if !matches!(event.status, EventStatus::Published | EventStatus::Postponed) {
+        return Err(ApiError::new(
+            TicketingCode::EventNotOn,
             format!("Tickets of a {} event cannot be {what}.", event.status),
         ));
     }
     if repo::ticket_busy(conn, id).await? {
-        return Err(ApiError::conflict(
-            "ticket_busy",
+        return Err(ApiError::new(
+            TicketingCode::TicketBusy,
             "This ticket is already offered to someone or listed for resale; withdraw that first.",
         ));
     }
@@ -309,8 +314,8 @@ pub async fn offer(
     let mut tx = ctx.db.begin().await?;
     let ticket = holdable(&mut tx, principal, id, "transferred").await?;
     if !ticket.transferable {
-        return Err(ApiError::conflict(
-            "not_transferable",
+        return Err(ApiError::new(
+            TicketingCode::NotTransferable,
             format!("{} tickets cannot be transferred.", ticket.tier_name),
         ));
     }
@@ -393,7 +398,7 @@ pub async fn decide(ctx: &AppContext, principal: &Principal, id: Uuid, decision:
         return Err(TicketingError::NotFound("transfer").into());
     }
     if state != "pending" {
-        return Err(ApiError::conflict("transfer_decided", format!("This transfer was {state} already.")));
+        return Err(ApiError::new(TicketingCode::TransferDecided, format!("This transfer was {state} already.")));
     }
     let new_state = match decision {
         "accept" => "accepted",
@@ -404,7 +409,7 @@ pub async fn decide(ctx: &AppContext, principal: &Principal, id: Uuid, decision:
         principal.require_verified()?;
         let ticket = repo::lock_ticket(&mut tx, ticket_id).await?.ok_or(TicketingError::NotFound("ticket"))?;
         if ticket.holder_id != from_user || ticket.state != "valid" || ticket.checked_in_at.is_some() {
-            return Err(ApiError::conflict("ticket_not_valid", "The ticket can no longer be transferred."));
+            return Err(ApiError::new(TicketingCode::TicketNotValid, "The ticket can no longer be transferred."));
         }
         let code = signing::new_code();
         repo::reissue(&mut tx, ticket_id, me, &code, "transferred", now).await?;
@@ -473,7 +478,10 @@ pub async fn list(ctx: &AppContext, principal: &Principal, id: TicketId, price: 
     let mut tx = ctx.db.begin().await?;
     let ticket = holdable(&mut tx, principal, id, "resold").await?;
     if !ticket.resaleable {
-        return Err(ApiError::conflict("not_resaleable", format!("{} tickets cannot be resold.", ticket.tier_name)));
+        return Err(ApiError::new(
+            TicketingCode::NotResaleable,
+            format!("{} tickets cannot be resold.", ticket.tier_name),
+        ));
     }
     let event = repo::event(&mut tx, ticket.event_id, false).await?.ok_or(TicketingError::NotFound("ticket"))?;
     let cap = i64::try_from(i128::from(ticket.price) * i128::from(event.resale_cap_bps) / 10_000).unwrap_or(i64::MAX);
@@ -613,14 +621,14 @@ pub async fn buy(
         return Err(TicketingError::NotFound("listing").into());
     };
     if state != "active" {
-        return Err(ApiError::conflict("listing_closed", format!("This listing is {state}.")));
+        return Err(ApiError::new(TicketingCode::ListingClosed, format!("This listing is {state}.")));
     }
     if seller == principal.user_id.0 {
-        return Err(ApiError::conflict("own_listing", "You cannot buy your own ticket."));
+        return Err(ApiError::new(TicketingCode::OwnListing, "You cannot buy your own ticket."));
     }
     let ticket = repo::lock_ticket(conn, ticket_id).await?.ok_or(TicketingError::NotFound("ticket"))?;
     if ticket.holder_id != seller || ticket.state != "valid" || ticket.checked_in_at.is_some() {
-        return Err(ApiError::conflict("listing_closed", "The ticket can no longer be sold."));
+        return Err(ApiError::new(TicketingCode::ListingClosed, "The ticket can no longer be sold."));
     }
     let currency = Currency::parse(&currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
     let payment = purchase.charged;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{Standing, managed_event, visible_event};
 use crate::dto::{self, Event, EventPatch, NewEvent, StatusChange};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{CategoryId, EventId, Organizer, Tag};
 use crate::repo::{self, EventRow, SearchFilter, SearchRow};
@@ -145,7 +146,7 @@ pub async fn create(ctx: &AppContext, principal: &Principal, req: NewEvent) -> R
         country: empty_to_none(req.venue.country),
         cover_url: empty_to_none(req.cover_url),
         category_id,
-        status: EventStatus::Draft.as_str().to_owned(),
+        status: EventStatus::Draft,
         resale_cap_bps: req.resale_cap_bps.unwrap_or(10_000),
         signing_key_sealed: ctx.secrets.seal(&secret),
         signing_public_key: public.to_vec(),
@@ -199,7 +200,7 @@ pub(crate) async fn to_dto(conn: &mut PgConnection, row: &EventRow, standing: St
         cover_url: row.cover_url.clone(),
         category,
         tags: repo::tags_of(conn, row.id).await?,
-        status: row.status(),
+        status: row.status,
         resale_cap_bps: row.resale_cap_bps,
         tiers: repo::tiers(conn, row.id, standing.sees_everything()).await?,
         published_at: row.published_at,
@@ -218,8 +219,8 @@ pub async fn update(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let (mut row, standing) = managed_event(&mut tx, principal, id).await?;
-    if row.status() == EventStatus::Completed {
-        return Err(ApiError::conflict("event_completed", "A completed event cannot be changed."));
+    if row.status == EventStatus::Completed {
+        return Err(ApiError::new(TicketingCode::EventCompleted, "A completed event cannot be changed."));
     }
     let before = json!({"title": row.title, "starts_at": row.starts_at, "ends_at": row.ends_at});
     let mut errors = Vec::new();
@@ -291,7 +292,7 @@ pub async fn change_status(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let (mut row, standing) = managed_event(&mut tx, principal, id).await?;
-    let from = row.status();
+    let from = row.status;
     let to = req.status;
     let actor = standing.actor().unwrap_or(Actor::Organizer);
     state::check(from, to, actor).map_err(TicketingError::from)?;
@@ -311,14 +312,14 @@ pub async fn change_status(
             row.published_at = row.published_at.or(Some(now));
         }
         EventStatus::Completed if row.ends_at > now && actor != Actor::Admin => {
-            return Err(ApiError::conflict("event_not_over", "An event can be completed once it has ended."));
+            return Err(ApiError::new(TicketingCode::EventNotOver, "An event can be completed once it has ended."));
         }
         // Reserved tickets go back: tickets are sold only while the event is published.
         EventStatus::Cancelled | EventStatus::Draft | EventStatus::Completed | EventStatus::Postponed => {
             super::orders::cancel_pending(&mut tx, id, now).await?;
         }
     }
-    row.status = to.as_str().to_owned();
+    row.status = to;
     row.updated_at = now;
     repo::update_event(&mut tx, &row).await?;
     match to {
@@ -366,7 +367,7 @@ async fn complete_by_timer(ctx: AppContext, id: EventId) -> Result<(), platform:
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Some(mut row) = repo::event(&mut tx, id, true).await? else { return Ok(()) };
-    if row.status() != EventStatus::Published {
+    if row.status != EventStatus::Published {
         return Ok(());
     }
     if row.ends_at + COMPLETE_AFTER > now {
@@ -378,7 +379,7 @@ async fn complete_by_timer(ctx: AppContext, id: EventId) -> Result<(), platform:
     }
     state::check(EventStatus::Published, EventStatus::Completed, Actor::System)
         .map_err(|e| platform::jobs::JobFailure::permanent(e.to_string()))?;
-    row.status = EventStatus::Completed.as_str().into();
+    row.status = EventStatus::Completed;
     row.updated_at = now;
     repo::update_event(&mut tx, &row).await?;
     super::orders::cancel_pending(&mut tx, id, now)
@@ -407,8 +408,8 @@ pub async fn delete(ctx: &AppContext, principal: &Principal, id: EventId) -> Res
     let (row, _) = managed_event(&mut tx, principal, id).await?;
     let sold: i64 = repo::tiers(&mut tx, id, true).await?.iter().map(|t| i64::from(t.sold + t.held)).sum();
     if sold > 0 {
-        return Err(ApiError::conflict(
-            "event_has_tickets",
+        return Err(ApiError::new(
+            TicketingCode::EventHasTickets,
             "An event with sold or reserved tickets cannot be deleted; cancel it instead (its tickets are refunded).",
         ));
     }
@@ -488,7 +489,7 @@ fn summary(row: SearchRow, with_rank: bool) -> dto::EventSummary {
         venue_name: row.venue_name,
         cover_url: row.cover_url,
         category: row.category,
-        status: EventStatus::parse(&row.status).unwrap_or(EventStatus::Draft),
+        status: row.status,
         rank: with_rank.then_some(row.rank),
     }
 }

@@ -83,8 +83,8 @@ async fn manages(
 /// a cancelled event stays visible if it was ever published (its ticket holders look it up).
 pub fn visible(standing: Standing, event: &EventRow) -> bool {
     standing.sees_everything()
-        || event.status().is_public()
-        || (event.status() == EventStatus::Cancelled && event.published_at.is_some())
+        || event.status.is_public()
+        || (event.status == EventStatus::Cancelled && event.published_at.is_some())
 }
 
 /// The event, if the caller may see it (anything else is not found), with the caller's standing.

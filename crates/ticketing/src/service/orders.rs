@@ -19,11 +19,13 @@ use sqlx::PgConnection;
 use super::visible_event;
 use crate::TicketingSettings;
 use crate::dto::{self, NewOrder, Order, OrderItem, PayOrder, Ticket};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{EventId, OrderId, TicketId};
 use crate::repo::{self, OrderRow, TicketRow};
 use crate::state::EventStatus;
 use crate::{chain, signing};
+use ledger::error::LedgerCode;
 
 /// Expires an unpaid order when its hold ends.
 pub const EXPIRE: JobKind = JobKind::new("ticketing.order.expire").max_attempts(10);
@@ -44,11 +46,11 @@ pub async fn reserve(
 ) -> Result<Order, ApiError> {
     authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
     let (event, _) = visible_event(conn, Some(principal), event_id, false).await?;
-    if event.status() != EventStatus::Published {
-        return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
+    if event.status != EventStatus::Published {
+        return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
     }
     if event.ends_at <= now {
-        return Err(ApiError::conflict("not_on_sale", "The event is over."));
+        return Err(ApiError::new(TicketingCode::NotOnSale, "The event is over."));
     }
     if req.items.is_empty() || req.items.len() > MAX_ITEMS {
         return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
@@ -185,16 +187,16 @@ pub struct Payment<'a> {
 /// pending orders were cancelled when it left that state) is answered `not_on_sale`, which says why.
 async fn payable(conn: &mut PgConnection, order: &OrderRow, now: DateTime<Utc>) -> Result<(), ApiError> {
     if order.state == "paid" {
-        return Err(ApiError::conflict("order_not_pending", "This order is paid."));
+        return Err(ApiError::new(TicketingCode::OrderNotPending, "This order is paid."));
     }
     let event = repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
-    if event.status() != EventStatus::Published {
-        return Err(ApiError::conflict("not_on_sale", "Tickets are sold only while the event is published."));
+    if event.status != EventStatus::Published {
+        return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
     }
     match order.state.as_str() {
         "pending" if now < order.expires_at => Ok(()),
         "pending" | "expired" => Err(TicketingError::OrderExpired.into()),
-        state => Err(ApiError::conflict("order_not_pending", format!("This order is {state}."))),
+        state => Err(ApiError::new(TicketingCode::OrderNotPending, format!("This order is {state}."))),
     }
 }
 
@@ -331,15 +333,14 @@ pub(crate) async fn fund_wallet(
             match intent.state.as_str() {
                 "captured" => Ok(Some(intent.id)),
                 "failed" => Err(ApiError::new(
-                    axum::http::StatusCode::PAYMENT_REQUIRED,
-                    "payment_failed",
+                    LedgerCode::PaymentFailed,
                     format!(
                         "The payment failed ({}); nothing was bought.",
                         intent.failure_reason.as_deref().unwrap_or("declined")
                     ),
                 )),
-                _ => Err(ApiError::conflict(
-                    "payment_pending",
+                _ => Err(ApiError::new(
+                    LedgerCode::PaymentPending,
                     "The payment needs the customer's action first; once it has gone through its money is in \
                      your wallet: pay again with \"source\": \"wallet\".",
                 )),
@@ -407,7 +408,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: OrderId) -> Res
         .filter(|o| o.buyer_id == principal.user_id.0)
         .ok_or(TicketingError::NotFound("order"))?;
     if order.state != "pending" {
-        return Err(ApiError::conflict("order_not_pending", format!("This order is {}.", order.state)));
+        return Err(ApiError::new(TicketingCode::OrderNotPending, format!("This order is {}.", order.state)));
     }
     release(&mut tx, &order, "cancelled", now).await?;
     jobs::cancel_unique(&mut tx, &format!("order:{id}"), now).await?;

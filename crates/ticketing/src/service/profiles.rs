@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::dto::{self, CreatorProfile, FanProfile, SponsorProfile, Wallet};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{EventId, StellarAddress};
 
@@ -73,7 +74,8 @@ pub async fn add_wallet(ctx: &AppContext, principal: &Principal, req: dto::NewWa
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let wallet = wallet.ok_or_else(|| ApiError::conflict("wallet_exists", "This address is registered already."))?;
+    let wallet =
+        wallet.ok_or_else(|| ApiError::new(TicketingCode::WalletExists, "This address is registered already."))?;
     platform::audit::Entry::new(principal.actor(), "wallet.add", "wallet_address", wallet.id)
         .after(json!({"network": wallet.network, "address": wallet.address, "primary": primary}))
         .record(&mut tx, now)

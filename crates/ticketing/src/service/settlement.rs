@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::managed_event;
 use crate::dto::{self, Attribution, AttributionLink, NewAttributionLink, Split, Splits};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{EventId, OrderId, Organizer};
 use crate::repo::{self, EventRow};
@@ -110,7 +111,7 @@ pub async fn set_splits(
     let frozen_at: Option<DateTime<Utc>> =
         sqlx::query_scalar("SELECT splits_frozen_at FROM events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     if frozen_at.is_some() {
-        return Err(ApiError::conflict("splits_frozen", "The splits froze when the first ticket sold."));
+        return Err(ApiError::new(TicketingCode::SplitsFrozen, "The splits froze when the first ticket sold."));
     }
     let mut errors = Vec::new();
     if items.is_empty() || items.len() > 20 {
@@ -183,7 +184,7 @@ async fn settle(ctx: AppContext, id: EventId) -> Result<(), JobFailure> {
     let Some(event) = repo::event(&mut tx, id, true).await? else { return Err(JobFailure::permanent("no such event")) };
     let settled_at: Option<DateTime<Utc>> =
         sqlx::query_scalar("SELECT settled_at FROM events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-    if settled_at.is_some() || event.status() != EventStatus::Completed {
+    if settled_at.is_some() || event.status != EventStatus::Completed {
         return Ok(());
     }
     let failure = |e: ApiError| JobFailure::retry(format!("{e:?}"));
@@ -431,7 +432,7 @@ pub async fn decide(
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::conflict("attribution_paid", "This attribution was paid at settlement."));
+        return Err(ApiError::new(TicketingCode::AttributionPaid, "This attribution was paid at settlement."));
     }
     platform::audit::Entry::new(principal.actor(), "attribution.decide", "order", order.0)
         .after(json!({"state": state}))

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::managed_event;
 use crate::dto::{Tier, TierRequest};
+use crate::error::TicketingCode;
 use crate::error::TicketingError;
 use crate::model::{EventId, TierId};
 use crate::repo;
@@ -23,8 +24,8 @@ pub async fn save(
     let mut tx = ctx.db.begin().await?;
     // The event's row lock serializes tier changes, so capacity checks see every tier.
     let (row, _) = managed_event(&mut tx, principal, event).await?;
-    if row.status() == EventStatus::Completed {
-        return Err(ApiError::conflict("event_completed", "A completed event cannot be changed."));
+    if row.status == EventStatus::Completed {
+        return Err(ApiError::new(TicketingCode::EventCompleted, "A completed event cannot be changed."));
     }
     let existing = match tier {
         Some(id) => Some(repo::tier(&mut tx, event, id).await?.ok_or(TicketingError::NotFound("tier"))?),
