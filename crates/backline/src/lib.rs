@@ -115,6 +115,7 @@ pub fn job_registry(
     let mut registry = platform::jobs::Registry::new();
     platform::jobs::register_system(&mut registry);
     platform::mail::register(&mut registry, mail);
+    identity::register(&mut registry);
     notify::register(&mut registry, webhooks);
     ledger::register(&mut registry, stripe);
     ticketing::register(&mut registry);

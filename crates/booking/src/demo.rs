@@ -22,11 +22,15 @@ pub fn dataset() -> Dataset {
 }
 
 async fn user(conn: &mut PgConnection, username: &str) -> anyhow::Result<Uuid> {
-    Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(conn).await?)
+    identity::service::user_id_by_username(conn, username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo user {username} is missing"))
 }
 
 async fn org(conn: &mut PgConnection, slug: &str) -> anyhow::Result<Uuid> {
-    Ok(sqlx::query_scalar("SELECT id FROM organizations WHERE slug = $1").bind(slug).fetch_one(conn).await?)
+    identity::service::org_id_by_slug(conn, slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo organization {slug} is missing"))
 }
 
 fn artist(

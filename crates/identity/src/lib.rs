@@ -70,3 +70,19 @@ pub fn router(settings: IdentitySettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(admin::update_template, admin::delete_template))
         .layer(Extension(Arc::new(settings)))
 }
+
+/// Forgets what identity keeps only for a while (failed logins, counted over minutes), every hour.
+pub const CLEANUP: platform::jobs::JobKind = platform::jobs::JobKind::new("identity.cleanup").max_attempts(3);
+
+/// Registers identity's jobs and schedules.
+pub fn register(registry: &mut platform::jobs::Registry) {
+    registry.register(CLEANUP, |ctx: AppContext, _job: platform::jobs::Job| async move {
+        let mut conn = ctx.db.acquire().await?;
+        let login_failures = repo::forget_login_failures(&mut conn, ctx.clock.now()).await?;
+        tracing::info!(login_failures, "identity cleanup");
+        Ok(())
+    });
+    if let Err(err) = registry.schedule("identity.cleanup", "23 * * * *", CLEANUP, serde_json::json!({})) {
+        tracing::error!(%err, "the identity cleanup schedule is invalid");
+    }
+}

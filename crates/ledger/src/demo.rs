@@ -13,7 +13,9 @@ pub fn dataset() -> Dataset {
 }
 
 async fn user(conn: &mut PgConnection, username: &str) -> anyhow::Result<Uuid> {
-    Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(conn).await?)
+    identity::service::user_id_by_username(conn, username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo user {username} is missing"))
 }
 
 fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {

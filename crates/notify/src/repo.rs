@@ -4,31 +4,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-#[derive(Debug, FromRow)]
-pub struct EventRow {
-    pub id: Uuid,
-    pub kind: String,
-    pub recipients: Vec<Uuid>,
-    pub organization_id: Option<Uuid>,
-    pub data: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-    pub dispatched_at: Option<DateTime<Utc>>,
-}
-
-pub async fn event_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<EventRow>> {
-    sqlx::query_as(
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-}
-
-pub async fn mark_dispatched(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE domain_events SET dispatched_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
-    Ok(())
-}
-
 #[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct NotificationTemplate {
     pub kind: String,
@@ -65,25 +40,6 @@ pub async fn upsert_template(conn: &mut PgConnection, t: &NotificationTemplate) 
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[derive(Debug, FromRow)]
-pub struct Recipient {
-    pub id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub display_name: String,
-    pub status: String,
-    pub notification_prefs: serde_json::Value,
-}
-
-pub async fn recipients(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Recipient>> {
-    sqlx::query_as(
-        "SELECT id, email, username, display_name, status, notification_prefs FROM users WHERE id = ANY($1) ORDER BY id",
-    )
-    .bind(ids)
-    .fetch_all(conn)
-    .await
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]

@@ -30,14 +30,14 @@ fn wants(prefs: &Value, kind: &str, channel: &str, default: bool) -> bool {
 pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let Some(event) = repo::event_for_update(&mut tx, event_id).await? else {
+    let Some(event) = platform::events::get(&mut tx, event_id, true).await? else {
         return Err(JobFailure::permanent(format!("no event {event_id}")));
     };
     if event.dispatched_at.is_some() {
         return Ok(());
     }
     let template = repo::template(&mut *tx, &event.kind).await?;
-    for user in repo::recipients(&mut tx, &event.recipients).await? {
+    for user in identity::service::recipients(&mut tx, &event.recipients).await? {
         if user.status == "deleted" || user.status == "suspended" {
             continue;
         }
@@ -92,7 +92,7 @@ pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure
     if let Some(org) = event.organization_id {
         crate::webhooks::fan_out(&mut tx, &event, org, now).await?;
     }
-    repo::mark_dispatched(&mut tx, event.id, now).await?;
+    platform::events::mark_dispatched(&mut tx, event.id, now).await?;
     tx.commit().await?;
     Ok(())
 }

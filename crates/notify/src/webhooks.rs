@@ -21,7 +21,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::repo::EventRow;
+use platform::events::StoredEvent as EventRow;
 
 /// Where a delivery may go: by default only to public addresses, so that an endpoint cannot make
 /// Backline reach into its own network (SSRF).
@@ -536,12 +536,9 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
         .await?;
         return Ok(());
     };
-    let event: EventRow = sqlx::query_as(
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1",
-    )
-    .bind(event_id)
-    .fetch_one(&ctx.db)
-    .await?;
+    let event = platform::events::get(&mut *ctx.db.acquire().await?, event_id, false)
+        .await?
+        .ok_or_else(|| JobFailure::permanent("no such event"))?;
     let stored: Vec<StoredSecret> = serde_json::from_value(endpoint.secrets.clone()).unwrap_or_default();
     let secrets: Vec<String> = stored
         .iter()
@@ -649,11 +646,7 @@ async fn record_failure(
             .bind(delivery)
             .execute(&mut *tx)
             .await?;
-        let owners: Vec<Uuid> =
-            sqlx::query_scalar("SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner'")
-                .bind(endpoint.organization_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let owners = identity::service::org_owners(&mut tx, endpoint.organization_id).await?;
         let event = Event {
             kind: "webhook.endpoint_disabled",
             recipients: owners,

@@ -122,3 +122,38 @@ mod tests {
         assert_eq!(a, serde_json::json!({"name": "b"}));
     }
 }
+
+/// Which audit rows to list (every filter optional), newest first, before the row `before`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter<'a> {
+    pub organization_id: Option<Uuid>,
+    pub actor_user_id: Option<Uuid>,
+    pub resource_type: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Audit rows, newest first, read into the caller's row type (the columns of the `audit_log` table).
+pub async fn list<T>(conn: &mut PgConnection, filter: &Filter<'_>) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(
+        "SELECT id, actor_user_id, actor_api_key, organization_id, action, resource_type, resource_id, before, after,
+                request_id, ip, created_at
+         FROM audit_log
+         WHERE ($1::uuid IS NULL OR organization_id = $1) AND ($2::uuid IS NULL OR actor_user_id = $2)
+           AND ($3::text IS NULL OR resource_type = $3) AND ($4::text IS NULL OR resource_id = $4)
+           AND ($5::uuid IS NULL OR id < $5)
+         ORDER BY id DESC LIMIT $6",
+    )
+    .bind(filter.organization_id)
+    .bind(filter.actor_user_id)
+    .bind(filter.resource_type)
+    .bind(filter.resource_id)
+    .bind(filter.before)
+    .bind(filter.limit)
+    .fetch_all(conn)
+    .await
+}

@@ -47,3 +47,31 @@ pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> 
     .await?;
     Ok(id)
 }
+
+/// A recorded event, as its dispatcher reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub kind: String,
+    pub recipients: Vec<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+    pub dispatched_at: Option<DateTime<Utc>>,
+}
+
+/// The event `id`, locked for its dispatch when `lock`.
+pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<Option<StoredEvent>> {
+    let sql = if lock {
+        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1"
+    };
+    sqlx::query_as(sql).bind(id).fetch_optional(conn).await
+}
+
+/// Records that the event was turned into notifications and deliveries.
+pub async fn mark_dispatched(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE domain_events SET dispatched_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
+    Ok(())
+}

@@ -21,6 +21,50 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The ledger entry kinds of ticket money (an event's escrow account).
+pub mod entry_kinds {
+    /// A buyer's payment moved into the event's escrow.
+    pub const SALE: &str = "ticket.sale";
+    /// A refund out of the event's escrow.
+    pub const REFUND: &str = "ticket.refund";
+}
+
+/// What another domain may know of a ticketed event.
+#[derive(Debug, Clone)]
+pub struct EventSummary {
+    pub id: uuid::Uuid,
+    pub organizer: model::Organizer,
+    pub title: String,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A live (not deleted) event, for other domains.
+pub async fn event_summary(conn: &mut sqlx::PgConnection, id: uuid::Uuid) -> sqlx::Result<Option<EventSummary>> {
+    Ok(repo::event(conn, model::EventId(id), false).await?.filter(|e| e.deleted_at.is_none()).map(|e| EventSummary {
+        id: e.id.0,
+        organizer: e.organizer(),
+        title: e.title,
+        starts_at: e.starts_at,
+        ends_at: e.ends_at,
+    }))
+}
+
+/// An event's ticket money in `currency`: its escrow account, and what its sales brought in net of
+/// refunds.
+pub async fn ticket_money(
+    conn: &mut sqlx::PgConnection,
+    event: uuid::Uuid,
+    currency: &ledger::model::Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(ledger::repo::Account, i64), ledger::error::LedgerError> {
+    let escrow =
+        ledger::service::account(conn, ledger::model::Owner::Event(event), ledger::model::kinds::ESCROW, currency, now)
+            .await?;
+    let net = ledger::service::net_flow(conn, escrow.id, &[entry_kinds::SALE, entry_kinds::REFUND]).await?;
+    Ok((escrow, net))
+}
+
 /// Ticketing's settings.
 #[derive(Debug, Clone)]
 pub struct TicketingSettings {

@@ -10,6 +10,7 @@ mod notifications;
 mod openapi;
 mod ops;
 mod organizations;
+mod ownership;
 mod shutdown;
 mod stripe;
 mod support;

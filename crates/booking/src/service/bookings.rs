@@ -197,15 +197,11 @@ pub(crate) fn notice_data(
 /// organization). A booking linked to an event settles door deals from its ticket money, so only its
 /// organizer may link one, or open it for applications.
 async fn event_of(conn: &mut PgConnection, event: Uuid, promoter: &PromoterRow) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND deleted_at IS NULL
-                        AND (organizer_user_id = $2 OR organizer_org_id = $3))",
-    )
-    .bind(event)
-    .bind(promoter.user_id)
-    .bind(promoter.org_id)
-    .fetch_one(conn)
-    .await
+    use ticketing::model::Organizer;
+    Ok(ticketing::event_summary(conn, event).await?.is_some_and(|e| match e.organizer {
+        Organizer::User(user) => promoter.user_id == Some(user),
+        Organizer::Organization(org) => promoter.org_id == Some(org),
+    }))
 }
 
 /// An organizer offers an artist a booking (→ offered; the artist's turn).
@@ -319,9 +315,6 @@ pub async fn open_call(
 struct OpenCallRow {
     promoter_id: Uuid,
     closes_at: DateTime<Utc>,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    title: String,
 }
 
 /// An artist applies to an event open for applications (→ inquiry; the organizer proposes first).
@@ -338,14 +331,14 @@ pub async fn apply(
         return Err(ApiError::invalid_field("artist_id", "not_yours", "is not an artist profile you act for"));
     }
     principal.require_verified()?;
-    let call: Option<OpenCallRow> = sqlx::query_as(
-        "SELECT c.promoter_id, c.closes_at, e.starts_at, e.ends_at, e.title FROM open_calls c JOIN events e ON e.id = c.event_id
-         WHERE c.event_id = $1",
-    )
-    .bind(event)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(OpenCallRow { promoter_id, starts_at, ends_at, title, .. }) = call.filter(|c| c.closes_at > now) else {
+    let call: Option<OpenCallRow> = sqlx::query_as("SELECT promoter_id, closes_at FROM open_calls WHERE event_id = $1")
+        .bind(event)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let summary = ticketing::event_summary(&mut tx, event).await?;
+    let (Some(OpenCallRow { promoter_id, .. }), Some(ticketing::EventSummary { starts_at, ends_at, title, .. })) =
+        (call.filter(|c| c.closes_at > now), summary)
+    else {
         return Err(ApiError::new(BookingCode::NotOpen, "This event does not take applications (any more)."));
     };
     let duplicate: bool = sqlx::query_scalar(

@@ -339,8 +339,7 @@ async fn release(
     let mut artist_due = agreement.figures.artist_receives;
     let terms = &agreement.terms;
     if let (Some(event), "door" | "versus") = (row.event_id, terms.deal_type.as_str()) {
-        let tickets = ledger::service::account(conn, LedgerOwner::Event(event), kinds::ESCROW, &currency, now).await?;
-        let net = ledger::service::net_flow(conn, tickets.id, &["ticket.sale", "ticket.refund"]).await?;
+        let (tickets, net) = ticketing::ticket_money(conn, event, &currency, now).await?;
         let door = ledger::money::share_bps(net.max(0), i64::from(terms.door_bps));
         let gross = gross(&terms.deal_type, terms.fee, Some(door));
         let owed = gross + ledger::money::share_bps(gross, agreement.figures.organizer_fee_bps);

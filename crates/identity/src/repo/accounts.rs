@@ -535,3 +535,32 @@ pub async fn insert_security_event(
     .await?;
     Ok(())
 }
+
+/// The people behind user ids, as other domains address them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Recipient {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub display_name: String,
+    pub status: String,
+    pub notification_prefs: serde_json::Value,
+}
+
+pub async fn recipients(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Recipient>> {
+    sqlx::query_as(
+        "SELECT id, email, username, display_name, status, notification_prefs FROM users WHERE id = ANY($1) ORDER BY id",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Forgets failed logins older than a day (they only count within minutes).
+pub async fn forget_login_failures(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM login_failures WHERE failed_at < $1 - interval '1 day'")
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::accounts::UserRow;
-use crate::dto::admin::{AuditEntry, AuditQuery, EventQuery, PermissionTemplate};
+use crate::dto::admin::{EventQuery, PermissionTemplate};
 use crate::model::{TemplateId, UserId, UserStatus};
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
@@ -93,33 +93,6 @@ pub async fn security_events(
     .bind(q.user_id)
     .bind(&q.severity)
     .bind(&q.kind)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// Audit rows, newest first; `organization` restricts them to one organization whatever the query says.
-pub async fn audit(
-    conn: &mut PgConnection,
-    q: &AuditQuery,
-    organization: Option<Uuid>,
-    before: Option<Uuid>,
-    limit: i64,
-) -> sqlx::Result<Vec<AuditEntry>> {
-    sqlx::query_as(
-        "SELECT id, actor_user_id, actor_api_key, organization_id, action, resource_type, resource_id, before, after,
-                request_id, ip, created_at
-         FROM audit_log
-         WHERE ($1::uuid IS NULL OR organization_id = $1) AND ($2::uuid IS NULL OR actor_user_id = $2)
-           AND ($3::text IS NULL OR resource_type = $3) AND ($4::text IS NULL OR resource_id = $4)
-           AND ($5::uuid IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6",
-    )
-    .bind(organization.or(q.organization_id))
-    .bind(q.actor_user_id)
-    .bind(&q.resource_type)
-    .bind(&q.resource_id)
     .bind(before)
     .bind(limit)
     .fetch_all(conn)

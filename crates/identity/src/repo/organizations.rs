@@ -418,3 +418,14 @@ pub async fn team_members(conn: &mut PgConnection, team: TeamId) -> sqlx::Result
     .fetch_all(conn)
     .await
 }
+
+pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<uuid::Uuid>> {
+    sqlx::query_scalar("SELECT id FROM organizations WHERE slug = $1").bind(slug).fetch_optional(conn).await
+}
+
+pub async fn owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
+    sqlx::query_scalar("SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id")
+        .bind(org)
+        .fetch_all(conn)
+        .await
+}

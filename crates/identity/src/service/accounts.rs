@@ -818,6 +818,26 @@ pub async fn is_active_user(conn: &mut PgConnection, user: UserId) -> sqlx::Resu
     Ok(repo::user_by_id(conn, user).await?.is_some_and(|u| u.status == UserStatus::Active))
 }
 
+/// For other domains: the user with this username (any status but deleted).
+pub async fn user_id_by_username(conn: &mut PgConnection, username: &str) -> sqlx::Result<Option<uuid::Uuid>> {
+    Ok(repo::user_by_login(conn, username).await?.filter(|u| u.username.eq_ignore_ascii_case(username)).map(|u| u.id.0))
+}
+
+/// For other domains: the organization with this slug.
+pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<uuid::Uuid>> {
+    repo::organizations::org_id_by_slug(conn, slug).await
+}
+
+/// For other domains: the owners of an organization, the people told about what concerns it as a whole.
+pub async fn org_owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
+    repo::organizations::owners(conn, org).await
+}
+
+/// For other domains: how to reach these users (email, names, status, notification preferences).
+pub async fn recipients(conn: &mut PgConnection, ids: &[uuid::Uuid]) -> sqlx::Result<Vec<repo::Recipient>> {
+    repo::recipients(conn, ids).await
+}
+
 /// For other domains: an active user's email address.
 pub async fn active_user_email(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Option<String>> {
     Ok(repo::user_by_id(conn, user).await?.filter(|u| u.status == UserStatus::Active).map(|u| u.email))

@@ -185,7 +185,15 @@ pub async fn audit_log(
     let page = page_of(q.limit, q.cursor.clone());
     let limit = page.limit()?;
     let before: Option<Uuid> = page.cursor()?;
-    let rows = repo::audit(&mut conn, &q, org.map(|o| o.0), before, i64::from(limit) + 1).await?;
+    let filter = platform::audit::Filter {
+        organization_id: org.map(|o| o.0).or(q.organization_id),
+        actor_user_id: q.actor_user_id,
+        resource_type: q.resource_type.as_deref(),
+        resource_id: q.resource_id.as_deref(),
+        before,
+        limit: i64::from(limit) + 1,
+    };
+    let rows: Vec<dto::AuditEntry> = platform::audit::list(&mut conn, &filter).await?;
     let page = Page::from_overfetch(rows, limit, |e| e.id);
     Ok(dto::AuditList { items: page.items, next_cursor: page.next_cursor })
 }

@@ -134,12 +134,7 @@ pub fn register_system(registry: &mut Registry) {
             .execute(&ctx.db)
             .await?
             .rows_affected();
-        let failures = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1 - interval '1 day'")
-            .bind(now)
-            .execute(&ctx.db)
-            .await?
-            .rows_affected();
-        tracing::info!(jobs, windows, failures, "cleanup");
+        tracing::info!(jobs, windows, "cleanup");
         Ok(())
     });
     if let Err(err) = registry.schedule("system.cleanup", "17 * * * *", CLEANUP, serde_json::json!({})) {

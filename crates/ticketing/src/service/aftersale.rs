@@ -72,7 +72,7 @@ async fn refund_locked(
         let entry = ledger::service::post(
             conn,
             ledger::service::NewEntry {
-                kind: "ticket.refund",
+                kind: crate::entry_kinds::REFUND,
                 memo: reason,
                 legs: vec![
                     ledger::service::Leg { account: escrow.id, amount: -amount },

@@ -270,7 +270,7 @@ pub async fn pay(
         wallet.id,
         escrow.id,
         order.amount,
-        "ticket.sale",
+        crate::entry_kinds::SALE,
         &format!("order {}", order.id),
         now,
     )
