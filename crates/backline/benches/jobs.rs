@@ -70,8 +70,12 @@ async fn main() {
     for i in 0..2 {
         let mut registry = Registry::new();
         jobs::register_system(&mut registry);
-        let config =
-            WorkerConfig { concurrency: 64, poll_interval: Duration::from_millis(100), id: format!("bench-{i}") };
+        let config = WorkerConfig {
+            concurrency: 64,
+            poll_interval: Duration::from_millis(100),
+            id: format!("bench-{i}"),
+            passes: None,
+        };
         workers.push(tokio::spawn(jobs::run(ctx.clone(), Arc::new(registry), config, stopped())));
     }
     while count(&db.pool, "SELECT count(*) FROM jobs WHERE state = 'succeeded'").await < BACKLOG {
@@ -98,7 +102,8 @@ async fn main() {
         }
     });
     let (stop, stopped) = stop_channel();
-    let config = WorkerConfig { concurrency: 8, poll_interval: Duration::from_millis(500), id: "probe".into() };
+    let config =
+        WorkerConfig { concurrency: 8, poll_interval: Duration::from_millis(500), id: "probe".into(), passes: None };
     let worker = tokio::spawn(jobs::run(ctx.clone(), Arc::new(registry), config, stopped()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut latencies = Vec::new();

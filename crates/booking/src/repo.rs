@@ -423,12 +423,13 @@ pub async fn insert_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
     Ok(())
 }
 
-/// Writes a booking's moving parts.
+/// Writes a booking's moving parts; a change of its status is logged.
 pub async fn update_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Result<()> {
-    sqlx::query(
+    let before: BookingStatus = sqlx::query_scalar(
         "UPDATE bookings SET status = $2, starts_at = $3, ends_at = $4, step = $5, turn = $6, deadline_at = $7, agreed = $8,
              cancelled_by = $9, cancel_reason = $10, updated_at = $11
-         WHERE id = $1",
+         FROM (SELECT status AS before FROM bookings WHERE id = $1) old
+         WHERE id = $1 RETURNING old.before",
     )
     .bind(b.id)
     .bind(b.status)
@@ -441,8 +442,9 @@ pub async fn update_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
     .bind(&b.cancelled_by)
     .bind(&b.cancel_reason)
     .bind(b.updated_at)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
+    platform::lifecycle::log_change("booking", b.id, before, b.status);
     Ok(())
 }
 

@@ -180,6 +180,7 @@ async fn set_state(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<PaymentIntent> {
+    tracing::info!(object = "payment", id = %id, to = state, reason, "state changed");
     sqlx::query_as(&format!(
         "UPDATE payment_intents SET state = $2, failure_reason = coalesce($3, failure_reason), updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
     ))
@@ -403,6 +404,7 @@ pub async fn record(
     .fetch_one(&mut *conn)
     .await?;
     intent.client_secret = prepared.client_secret;
+    tracing::info!(object = "payment", id = %intent.id, to = %intent.state, provider = %intent.provider, amount = intent.amount, "payment recorded");
     if intent.state == "captured" {
         book_capture(conn, &intent, user, now).await?;
     }
@@ -752,6 +754,7 @@ async fn finish_refund(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    tracing::info!(object = "payment", id = %id, refunded = pending.amount, to = state, "refund recorded");
     platform::audit::Entry::new(actor, "payment.refund", "payment_intent", id)
         .after(json!({"amount": pending.amount, "refunded_amount": updated.refunded_amount, "state": state}))
         .record(conn, now)

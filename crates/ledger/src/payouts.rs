@@ -449,6 +449,7 @@ async fn settle(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
+    tracing::info!(object = "withdrawal", id = %w.id, from = %w.state, to = outcome, reason, "state changed");
     let currency = Currency::parse(&w.currency).ok_or(LedgerError::Unbalanced(w.currency.clone()))?;
     let owner = Owner::User(w.user_id);
     let held = service::account(conn, owner, kinds::HELD, &currency, now).await?;
@@ -609,6 +610,7 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
         if unapproved {
             return Err(JobFailure::permanent("the withdrawal waits for an admin's approval"));
         }
+        tracing::info!(object = "withdrawal", id = %id, from = %w.state, to = "processing", "state changed");
         sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)

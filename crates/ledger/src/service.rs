@@ -77,6 +77,8 @@ async fn post_with(
         .await
         .map_err(LedgerError::from_db)?;
     repo::insert_postings(conn, id, &ids, &amounts, &currencies, now).await.map_err(LedgerError::from_db)?;
+    let moved: i64 = amounts.iter().filter(|a| **a > 0).sum();
+    tracing::info!(entry = %id.0, kind = entry.kind, moved, legs = amounts.len(), reverses = ?reverses.map(|r| r.0), "journal entry posted");
     Ok(id)
 }
 

@@ -27,3 +27,11 @@ pub fn check<S: State, A: PartialEq + Copy>(
         table.iter().find(|(f, t, _)| *f == from && *t == to).ok_or(TransitionError::NotAllowed(from, to))?;
     if actors.contains(&actor) { Ok(()) } else { Err(TransitionError::WrongActor(from, to)) }
 }
+
+/// Logs one structured line for a change of an object's lifecycle state (nothing when it stays), so
+/// that an object's history can be followed in the logs by its id.
+pub fn log_change<S: State>(object: &'static str, id: impl std::fmt::Display, from: S, to: S) {
+    if from != to {
+        tracing::info!(object, id = %id, from = from.name(), to = to.name(), "state changed");
+    }
+}

@@ -92,12 +92,14 @@ pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
 }
 
 /// Writes the editable fields of `row`.
+/// Writes an event's fields; a change of its status is logged.
 pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
-    sqlx::query(
+    let before: EventStatus = sqlx::query_scalar(
         "UPDATE events SET title = $2, description = $3, starts_at = $4, ends_at = $5, timezone = $6, capacity = $7,
              venue_name = $8, address = $9, city = $10, country = $11, cover_url = $12, category_id = $13,
              resale_cap_bps = $14, status = $15, published_at = $16, updated_at = $17
-         WHERE id = $1",
+         FROM (SELECT status AS before FROM events WHERE id = $1) old
+         WHERE id = $1 RETURNING old.before",
     )
     .bind(row.id)
     .bind(&row.title)
@@ -116,8 +118,9 @@ pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
     .bind(row.status)
     .bind(row.published_at)
     .bind(row.updated_at)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
+    platform::lifecycle::log_change("event", row.id, before, row.status);
     Ok(())
 }
 
@@ -484,6 +487,7 @@ pub async fn set_order_state(
     entry: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    tracing::info!(object = "order", id = %id.0, to = state, "state changed");
     sqlx::query(
         "UPDATE orders SET state = $2, payment_id = coalesce($3, payment_id), payment_entry = coalesce($4, payment_entry),
              paid_at = CASE WHEN $2 = 'paid' THEN $5 ELSE paid_at END, updated_at = $5

@@ -31,9 +31,10 @@ async fn item(Path(id): Path<u32>) -> String {
     id.to_string()
 }
 
+/// Never answers: the edge's processing limit must.
 async fn slow() -> &'static str {
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    "late"
+    std::future::pending::<()>().await;
+    "never"
 }
 
 async fn fails() -> Result<(), ApiError> {

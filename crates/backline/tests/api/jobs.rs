@@ -62,12 +62,39 @@ fn start(
     registry: Registry,
     name: &str,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let (stop, _, handle) = start_watched(ctx, registry, name);
+    (stop, handle)
+}
+
+/// [`start`], with the count of the worker's passes over timers, schedules and the queue.
+fn start_watched(
+    ctx: AppContext,
+    registry: Registry,
+    name: &str,
+) -> (oneshot::Sender<()>, tokio::sync::watch::Receiver<u64>, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let (tx, rx) = oneshot::channel();
-    let config = WorkerConfig { concurrency: 8, poll_interval: Duration::from_millis(20), id: name.to_owned() };
+    let (passes, watched) = tokio::sync::watch::channel(0);
+    let config = WorkerConfig {
+        concurrency: 8,
+        poll_interval: Duration::from_millis(20),
+        id: name.to_owned(),
+        passes: Some(passes),
+    };
     let handle = tokio::spawn(jobs::run(ctx, Arc::new(registry), config, async move {
         let _ = rx.await;
     }));
-    (tx, handle)
+    (tx, watched, handle)
+}
+
+/// Waits until the worker has made a whole pass that began after this call: whatever was due by the
+/// clock's time now, it has seen. (A pass that was under way when this was called counts for nothing,
+/// hence two.)
+async fn looked_again(passes: &mut tokio::sync::watch::Receiver<u64>) {
+    let from = *passes.borrow_and_update();
+    tokio::time::timeout(Duration::from_secs(10), passes.wait_for(|n| *n >= from + 2))
+        .await
+        .expect("the worker keeps making passes")
+        .expect("the worker is running");
 }
 
 async fn enqueue(db: &TestDb, job: NewJob) -> Option<Uuid> {
@@ -167,8 +194,8 @@ async fn jobs_of_a_worker_whose_lease_expired_are_taken_up_again() {
         .await
         .unwrap();
     let clock = ManualClock::at(Utc::now());
-    let (stop, worker) = start(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (stop, mut passes, worker) = start_watched(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
+    looked_again(&mut passes).await;
     assert_eq!(runs(&db).await, 0, "not before the lease expires");
     clock.advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
     eventually("taken up and finished", || async { state_of(&db, id).await.0 == "succeeded" }).await;
@@ -193,9 +220,9 @@ async fn a_timer_fires_at_its_time_and_not_before() {
         .unwrap()
         .unwrap()
     };
-    let (stop, worker) = start(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
+    let (stop, mut passes, worker) = start_watched(ctx(&db, Arc::new(clock.clone())), registry("w1"), "w1");
     clock.advance(chrono::Duration::hours(72) - chrono::Duration::seconds(1));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    looked_again(&mut passes).await;
     assert_eq!(state_of(&db, id).await.0, "queued", "one second early it has not fired");
     clock.advance(chrono::Duration::seconds(1));
     eventually("the timer fires", || async { state_of(&db, id).await.0 == "succeeded" }).await;
@@ -257,13 +284,24 @@ async fn a_schedule_enqueues_once_per_due_time_across_workers() {
         r.schedule("test.every_quarter", "*/15 * * * *", RECORD, serde_json::json!({"from": "schedule"})).unwrap();
         r
     };
-    let (stop_a, a) = start(ctx(&db, Arc::new(clock.clone())), scheduled(), "a");
-    let (stop_b, b) = start(ctx(&db, Arc::new(clock.clone())), scheduled(), "b");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (stop_a, mut passes_a, a) = start_watched(ctx(&db, Arc::new(clock.clone())), scheduled(), "a");
+    let (stop_b, mut passes_b, b) = start_watched(ctx(&db, Arc::new(clock.clone())), scheduled(), "b");
+    looked_again(&mut passes_a).await;
+    looked_again(&mut passes_b).await;
     assert_eq!(runs(&db).await, 0, "not due yet");
     clock.set("2026-03-01T10:15:00Z".parse().unwrap());
     eventually("the 10:15 run", || async { runs(&db).await == 1 }).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Both workers have looked at the schedule since it fell due; the run was enqueued once.
+    looked_again(&mut passes_a).await;
+    looked_again(&mut passes_b).await;
+    eventually("the run finished", || async {
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        open == 0
+    })
+    .await;
     assert_eq!(runs(&db).await, 1, "two workers, one run");
     let next: chrono::DateTime<Utc> =
         sqlx::query_scalar("SELECT next_run_at FROM job_schedules WHERE name = 'test.every_quarter'")
@@ -321,7 +359,8 @@ async fn higher_priority_runs_first_among_due_jobs() {
         jobs::enqueue(&mut tx, NewJob::new(RECORD, serde_json::json!({})).priority(5), now).await.unwrap().unwrap();
     tx.commit().await.unwrap();
     let (tx, rx) = oneshot::channel();
-    let config = WorkerConfig { concurrency: 1, poll_interval: Duration::from_millis(20), id: "p".into() };
+    let config =
+        WorkerConfig { concurrency: 1, poll_interval: Duration::from_millis(20), id: "p".into(), passes: None };
     let worker =
         tokio::spawn(jobs::run(ctx(&db, Arc::new(SystemClock)), Arc::new(registry("p")), config, async move {
             let _ = rx.await;

@@ -148,6 +148,7 @@ async fn drain_jobs_using(
         concurrency: 8,
         poll_interval: std::time::Duration::from_millis(10),
         id: "test-drain".into(),
+        passes: None,
     };
     let worker = tokio::spawn(platform::jobs::run(app.ctx.clone(), registry, config, async move {
         let _ = stop_rx.await;

@@ -129,6 +129,10 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// Names this worker in `locked_by`.
     pub id: String,
+    /// Counts the worker's passes (timers, schedules and expired leases looked at, then the queue), each
+    /// at the clock's time when it began: whoever must know that the worker has looked since some
+    /// moment (a test, before it says that nothing was due) waits for two more.
+    pub passes: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Default for WorkerConfig {
@@ -137,6 +141,7 @@ impl Default for WorkerConfig {
             concurrency: 32,
             poll_interval: Duration::from_millis(500),
             id: format!("{}-{}", hostname(), crate::ids::new_id().simple()),
+            passes: None,
         }
     }
 }
@@ -182,7 +187,8 @@ pub async fn run(
     loop {
         let now = ctx.clock.now();
         if !stopping {
-            if last_housekeeping.elapsed() >= Duration::from_secs(1).min(config.poll_interval) {
+            let housekeeping = last_housekeeping.elapsed() >= Duration::from_secs(1).min(config.poll_interval);
+            if housekeeping {
                 reap_expired(&ctx, now).await?;
                 run_due_schedules(&ctx, &registry, now).await?;
                 last_housekeeping = Instant::now();
@@ -191,9 +197,15 @@ pub async fn run(
             if capacity > 0 {
                 for job in claim(&ctx, &kinds, &leases, capacity, &config.id, now).await? {
                     let Some((_, handler)) = registry.kind(&job.kind) else { continue };
-                    let handle = in_flight.spawn(handler(ctx.clone(), job.clone()));
+                    // Every line a job logs carries its kind, id and attempt.
+                    let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
+                    let handle =
+                        in_flight.spawn(tracing::Instrument::instrument(handler(ctx.clone(), job.clone()), span));
                     running.insert(handle.id(), job);
                 }
+            }
+            if let Some(passes) = config.passes.as_ref().filter(|_| housekeeping) {
+                passes.send_modify(|n| *n += 1);
             }
         } else if in_flight.is_empty() {
             break;

@@ -100,6 +100,7 @@ async fn refund_locked(
     }
     let full = amount == left;
     let state = if full { "refunded" } else { "valid" };
+    tracing::info!(object = "ticket", id = %ticket.id.0, refunded = amount, to = state, "refund recorded");
     sqlx::query("UPDATE tickets SET refunded_amount = refunded_amount + $2, state = $3, updated_at = $4 WHERE id = $1")
         .bind(ticket.id)
         .bind(amount)

@@ -107,6 +107,7 @@ async fn admit(
                 answer.checked_in_at = Some(at);
                 answer.accepted = true;
                 chain::append(conn, event.id, ticket, chain::Action::Checkin, json!({"by": by}), at).await?;
+                tracing::info!(object = "ticket", id = %ticket.0, to = "checked_in", "state changed");
                 super::profiles::award_attendance(conn, found.holder_id, event.id, at).await?;
                 "checked_in"
             }
