@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use identity::auth::Principal;
 use identity::error::IdentityError;
+use platform::events::StoredEvent;
 use platform::events::{self, Event};
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
 use platform::{ApiError, AppContext, FieldError};
@@ -18,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use platform::events::StoredEvent as EventRow;
+use super::dto::{Delivery, DeliveryList, Endpoint, EndpointList, EndpointRequest, EndpointUpdate, EndpointWithSecret};
+use super::repo::{self, DeliveryState, EndpointRow};
 
 /// Where a delivery may go: by default only to public addresses, so that an endpoint cannot make
 /// Backline reach into its own network (SSRF).
@@ -104,104 +105,6 @@ struct StoredSecret {
     expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct EndpointRow {
-    id: Uuid,
-    organization_id: Uuid,
-    url: String,
-    description: String,
-    event_kinds: Vec<String>,
-    secrets: Value,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    consecutive_failures: i32,
-    created_at: DateTime<Utc>,
-}
-
-const ENDPOINT_COLUMNS: &str = "id, organization_id, url, description, event_kinds, secrets, enabled, disabled_reason, consecutive_failures, created_at";
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Endpoint {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub url: String,
-    pub description: String,
-    pub event_kinds: Vec<String>,
-    pub enabled: bool,
-    pub disabled_reason: Option<String>,
-    pub consecutive_failures: i32,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EndpointWithSecret {
-    #[serde(flatten)]
-    pub endpoint: Endpoint,
-    /// The signing secret, shown this once only.
-    pub secret: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EndpointList {
-    pub items: Vec<Endpoint>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointRequest {
-    /// Where to POST events: `https://`, or `http://` for development.
-    #[schema(example = "https://example.com/backline/webhooks")]
-    pub url: String,
-    #[serde(default)]
-    pub description: String,
-    /// Event kinds to send, or `["*"]` for all.
-    #[schema(min_items = 1, example = json!(["organization.member_added"]))]
-    pub event_kinds: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointUpdate {
-    pub url: Option<String>,
-    pub description: Option<String>,
-    pub event_kinds: Option<Vec<String>>,
-    /// Re-enable an endpoint that was disabled after failures (or disable it).
-    pub enabled: Option<bool>,
-}
-
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct Delivery {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
-    pub attempts: i32,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub response_ms: Option<i32>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub items: Vec<Delivery>,
-}
-
-fn endpoint_dto(row: EndpointRow) -> Endpoint {
-    Endpoint {
-        id: row.id,
-        organization_id: row.organization_id,
-        url: row.url,
-        description: row.description,
-        event_kinds: row.event_kinds,
-        enabled: row.enabled,
-        disabled_reason: row.disabled_reason,
-        consecutive_failures: row.consecutive_failures,
-        created_at: row.created_at,
-    }
-}
-
 /// `t=<unix>,v1=<hex>[,v1=<hex>...]` over `"{t}.{body}"`.
 pub fn signature_header(secrets: &[String], timestamp: i64, body: &[u8]) -> String {
     let mut header = format!("t={timestamp}");
@@ -277,20 +180,16 @@ pub async fn create(
     let secret = new_secret();
     let secrets =
         json!([StoredSecret { sealed: ctx.secrets.seal(secret.as_bytes()), created_at: now, expires_at: None }]);
-    let row: EndpointRow = sqlx::query_as(&format!(
-        "INSERT INTO webhook_endpoints (id, organization_id, url, description, event_kinds, secrets, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {ENDPOINT_COLUMNS}"
-    ))
-    .bind(platform::ids::new_id())
-    .bind(org)
-    .bind(req.url.trim())
-    .bind(req.description.trim())
-    .bind(&req.event_kinds)
-    .bind(&secrets)
-    .bind(principal.user_id.0)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let new = repo::NewEndpoint {
+        id: platform::ids::new_id(),
+        organization_id: org,
+        url: req.url.trim(),
+        description: req.description.trim(),
+        event_kinds: &req.event_kinds,
+        secrets: &secrets,
+        created_by: principal.user_id.0,
+    };
+    let row = repo::insert_endpoint(&mut tx, &new, now).await?;
     platform::audit::Entry::new(principal.actor(), "webhook.create", "webhook_endpoint", row.id)
         .organization(org)
         .after(json!({"url": row.url, "event_kinds": row.event_kinds}))
@@ -298,30 +197,18 @@ pub async fn create(
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;
-    Ok(EndpointWithSecret { endpoint: endpoint_dto(row), secret })
+    Ok(EndpointWithSecret { endpoint: row.into(), secret })
 }
 
 async fn endpoint(conn: &mut PgConnection, org: Uuid, id: Uuid) -> Result<EndpointRow, ApiError> {
-    sqlx::query_as(&format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 FOR UPDATE"
-    ))
-    .bind(id)
-    .bind(org)
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| IdentityError::NotFound("webhook endpoint").into())
+    repo::endpoint_for_update(conn, org, id).await?.ok_or_else(|| IdentityError::NotFound("webhook endpoint").into())
 }
 
 pub async fn list(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<EndpointList, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     require_manager(&mut conn, principal, org).await?;
-    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE organization_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(EndpointList { items: rows.into_iter().map(endpoint_dto).collect() })
+    let rows = repo::endpoints_of(&mut conn, org).await?;
+    Ok(EndpointList { items: rows.into_iter().map(Endpoint::from).collect() })
 }
 
 pub async fn update(
@@ -338,20 +225,13 @@ pub async fn update(
     let current = endpoint(&mut tx, org, id).await?;
     check(req.url.as_deref().map(str::trim), req.event_kinds.as_deref())?;
     let enabled = req.enabled.unwrap_or(current.enabled);
-    let row: EndpointRow = sqlx::query_as(&format!(
-        "UPDATE webhook_endpoints SET url = $2, description = $3, event_kinds = $4, enabled = $5, updated_at = $6,
-                disabled_reason = CASE WHEN $5 THEN NULL ELSE coalesce(disabled_reason, 'disabled by a manager') END,
-                consecutive_failures = CASE WHEN $5 AND NOT enabled THEN 0 ELSE consecutive_failures END
-         WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(req.url.as_deref().map_or(current.url.as_str(), str::trim))
-    .bind(req.description.as_deref().map_or(current.description.as_str(), str::trim))
-    .bind(req.event_kinds.as_ref().unwrap_or(&current.event_kinds))
-    .bind(enabled)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let change = repo::EndpointChange {
+        url: req.url.as_deref().map_or(current.url.as_str(), str::trim),
+        description: req.description.as_deref().map_or(current.description.as_str(), str::trim),
+        event_kinds: req.event_kinds.as_deref().unwrap_or(&current.event_kinds),
+        enabled,
+    };
+    let row = repo::update_endpoint(&mut tx, id, &change, now).await?;
     platform::audit::Entry::new(principal.actor(), "webhook.update", "webhook_endpoint", id)
         .organization(org)
         .before(json!({"url": current.url, "event_kinds": current.event_kinds, "enabled": current.enabled}))
@@ -360,7 +240,7 @@ pub async fn update(
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;
-    Ok(endpoint_dto(row))
+    Ok(row.into())
 }
 
 pub async fn delete(
@@ -374,7 +254,7 @@ pub async fn delete(
     let mut tx = ctx.db.begin().await?;
     require_manager(&mut tx, principal, org).await?;
     let current = endpoint(&mut tx, org, id).await?;
-    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    repo::delete_endpoint(&mut tx, id).await?;
     platform::audit::Entry::new(principal.actor(), "webhook.delete", "webhook_endpoint", id)
         .organization(org)
         .before(json!({"url": current.url}))
@@ -404,21 +284,14 @@ pub async fn rotate_secret(
     }
     let secret = new_secret();
     secrets.push(StoredSecret { sealed: ctx.secrets.seal(secret.as_bytes()), created_at: now, expires_at: None });
-    let row: EndpointRow = sqlx::query_as(&format!(
-        "UPDATE webhook_endpoints SET secrets = $2, updated_at = $3 WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(json!(secrets))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let row = repo::set_secrets(&mut tx, id, &json!(secrets), now).await?;
     platform::audit::Entry::new(principal.actor(), "webhook.rotate_secret", "webhook_endpoint", id)
         .organization(org)
         .ip(meta.ip.as_deref())
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;
-    Ok(EndpointWithSecret { endpoint: endpoint_dto(row), secret })
+    Ok(EndpointWithSecret { endpoint: row.into(), secret })
 }
 
 pub async fn deliveries(
@@ -430,13 +303,7 @@ pub async fn deliveries(
     let mut tx = ctx.db.begin().await?;
     require_manager(&mut tx, principal, org).await?;
     endpoint(&mut tx, org, id).await?;
-    let items = sqlx::query_as(
-        "SELECT id, event_id, state, attempts, last_status, last_error, response_ms, created_at, delivered_at
-         FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT 200",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let items = repo::deliveries(&mut tx, id).await?.into_iter().map(Delivery::from).collect();
     tx.commit().await?;
     Ok(DeliveryList { items })
 }
@@ -461,16 +328,7 @@ pub async fn send_test(ctx: &AppContext, principal: &Principal, org: Uuid, id: U
 
 async fn queue_delivery(conn: &mut PgConnection, endpoint: Uuid, event: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
     let delivery = platform::ids::new_id();
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id",
-    )
-    .bind(delivery)
-    .bind(endpoint)
-    .bind(event)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let inserted = repo::insert_delivery(conn, delivery, endpoint, event, now).await?;
     if let Some(delivery) = inserted {
         jobs::enqueue(
             conn,
@@ -483,14 +341,8 @@ async fn queue_delivery(conn: &mut PgConnection, endpoint: Uuid, event: Uuid, no
 }
 
 /// Queues a delivery of `event` to every enabled endpoint of `org` that wants its kind.
-pub async fn fan_out(conn: &mut PgConnection, event: &EventRow, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let endpoints: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints WHERE organization_id = $1 AND enabled AND ($2 = ANY(event_kinds) OR '*' = ANY(event_kinds))",
-    )
-    .bind(org)
-    .bind(&event.kind)
-    .fetch_all(&mut *conn)
-    .await?;
+pub async fn fan_out(conn: &mut PgConnection, event: &StoredEvent, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let endpoints = repo::subscribed(conn, org, &event.kind).await?;
     for endpoint in endpoints {
         queue_delivery(conn, endpoint, event.id, now).await?;
     }
@@ -500,7 +352,7 @@ pub async fn fan_out(conn: &mut PgConnection, event: &EventRow, org: Uuid, now: 
 /// The body receivers get. Its `organization_id` is the receiving endpoint's organization: an event is
 /// only delivered to endpoints of the organization it concerns, and an event sent to one endpoint on
 /// purpose (`webhook.test`) concerns that endpoint's organization.
-pub fn payload(event: &EventRow, organization: Uuid) -> Value {
+pub fn payload(event: &StoredEvent, organization: Uuid) -> Value {
     json!({
         "id": event.id,
         "type": event.kind,
@@ -513,27 +365,15 @@ pub fn payload(event: &EventRow, organization: Uuid) -> Value {
 /// The `webhook.deliver` job.
 async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
-    let row: Option<(Uuid, Uuid, String)> =
-        sqlx::query_as("SELECT endpoint_id, event_id, state FROM webhook_deliveries WHERE id = $1")
-            .bind(delivery)
-            .fetch_optional(&ctx.db)
-            .await?;
-    let Some((endpoint_id, event_id, state)) = row else { return Err(JobFailure::permanent("no such delivery")) };
-    if state == "delivered" {
+    let Some(target) = repo::delivery_target(&ctx.db, delivery).await? else {
+        return Err(JobFailure::permanent("no such delivery"));
+    };
+    if target.state == DeliveryState::Delivered {
         return Ok(());
     }
-    let endpoint: Option<EndpointRow> =
-        sqlx::query_as(&format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"))
-            .bind(endpoint_id)
-            .fetch_optional(&ctx.db)
-            .await?;
-    let Some(endpoint) = endpoint.filter(|e| e.enabled) else {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'failed', last_error = 'the endpoint is disabled' WHERE id = $1",
-        )
-        .bind(delivery)
-        .execute(&ctx.db)
-        .await?;
+    let event_id = target.event_id;
+    let Some(endpoint) = repo::endpoint(&ctx.db, target.endpoint_id).await?.filter(|e| e.enabled) else {
+        repo::fail_delivery(&ctx.db, delivery, Some("the endpoint is disabled")).await?;
         return Ok(());
     };
     let event = platform::events::get(&mut *ctx.db.acquire().await?, event_id, false)
@@ -584,30 +424,12 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
     };
     let Some(error) = error else {
         let mut tx = ctx.db.begin().await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = NULL, response_ms = $3,
-                    state = 'delivered', delivered_at = $4
-             WHERE id = $1",
-        )
-        .bind(delivery)
-        .bind(status)
-        .bind(response_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1")
-            .bind(endpoint.id)
-            .execute(&mut *tx)
-            .await?;
+        repo::delivered(&mut tx, delivery, status, response_ms, now).await?;
+        repo::reset_endpoint_failures(&mut tx, endpoint.id).await?;
         tx.commit().await?;
         return Ok(());
     };
-    sqlx::query("UPDATE webhook_deliveries SET last_status = $2, response_ms = $3 WHERE id = $1")
-        .bind(delivery)
-        .bind(status)
-        .bind(response_ms)
-        .execute(&ctx.db)
-        .await?;
+    repo::record_response(&ctx.db, delivery, status, response_ms).await?;
     record_failure(&ctx, &endpoint, delivery, status, error, now).await
 }
 
@@ -622,30 +444,12 @@ async fn record_failure(
     now: DateTime<Utc>,
 ) -> Result<(), JobFailure> {
     let mut tx = ctx.db.begin().await?;
-    let attempts: i32 = sqlx::query_scalar(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3 WHERE id = $1 RETURNING attempts",
-    )
-    .bind(delivery)
-    .bind(status)
-    .bind(&error)
-    .fetch_one(&mut *tx)
-    .await?;
-    let failures: i32 = sqlx::query_scalar(
-        "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1 WHERE id = $1 RETURNING consecutive_failures",
-    )
-    .bind(endpoint.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let attempts = repo::count_attempt(&mut tx, delivery, status, &error).await?;
+    let failures = repo::count_endpoint_failure(&mut tx, endpoint.id).await?;
     if failures >= DISABLE_AFTER {
-        sqlx::query("UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2 WHERE id = $1 AND enabled")
-            .bind(endpoint.id)
-            .bind(format!("disabled after {failures} failed deliveries in a row"))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE id = $1")
-            .bind(delivery)
-            .execute(&mut *tx)
-            .await?;
+        let reason = format!("disabled after {failures} failed deliveries in a row");
+        repo::disable_endpoint(&mut tx, endpoint.id, &reason).await?;
+        repo::fail_delivery(&mut *tx, delivery, None).await?;
         let owners = identity::service::org_owners(&mut tx, endpoint.organization_id).await?;
         let event = Event {
             kind: "webhook.endpoint_disabled",
@@ -659,10 +463,7 @@ async fn record_failure(
         return Ok(());
     }
     if attempts >= DELIVER.max_attempts {
-        sqlx::query("UPDATE webhook_deliveries SET state = 'failed' WHERE id = $1")
-            .bind(delivery)
-            .execute(&mut *tx)
-            .await?;
+        repo::fail_delivery(&mut *tx, delivery, None).await?;
     }
     tx.commit().await?;
     Err(JobFailure::retry(error))

@@ -1,5 +1,5 @@
-//! Notify's rules: dispatching an event to each recipient's chosen channels (in-app, email; webhooks for
-//! organization events), the notification center, templates, and the job queue's administration.
+//! The notification center's rules: dispatching an event to each recipient's chosen channels (in-app,
+//! email; webhooks for organization events), the notification center itself, and its templates.
 
 use identity::auth::Principal;
 use identity::authz::{self, Target};
@@ -12,10 +12,9 @@ use platform::{ApiError, AppContext, FieldError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::dto;
-use crate::error::NotifyCode;
-use crate::repo::{self, NewNotification};
-use crate::template::{self, Escape};
+use super::dto;
+use super::repo::{self, NewNotification};
+use super::template::{self, Escape};
 
 /// Emails one user may receive per hour; notifications beyond it stay in-app only.
 pub const EMAIL_LIMIT: Limit = Limit::new(20, std::time::Duration::from_secs(3600));
@@ -90,7 +89,7 @@ pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure
         }
     }
     if let Some(org) = event.organization_id {
-        crate::webhooks::fan_out(&mut tx, &event, org, now).await?;
+        crate::webhooks::service::fan_out(&mut tx, &event, org, now).await?;
     }
     platform::events::mark_dispatched(&mut tx, event.id, now).await?;
     tx.commit().await?;
@@ -108,7 +107,10 @@ pub async fn notifications(
     let before: Option<Uuid> = page.cursor()?;
     let rows = repo::notifications(&ctx.db, principal.user_id.0, q.unread_only, before, i64::from(limit) + 1).await?;
     let page = Page::from_overfetch(rows, limit, |n| n.id);
-    Ok(dto::NotificationList { items: page.items, next_cursor: page.next_cursor })
+    Ok(dto::NotificationList {
+        items: page.items.into_iter().map(dto::Notification::from).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub async fn unread_count(ctx: &AppContext, principal: &Principal) -> Result<dto::UnreadCount, ApiError> {
@@ -132,7 +134,8 @@ pub async fn mark_all_read(ctx: &AppContext, principal: &Principal) -> Result<dt
 
 pub async fn templates(ctx: &AppContext, principal: &Principal) -> Result<dto::NotificationTemplateList, ApiError> {
     authz::authorize(principal, "notification_templates.manage", Target::Platform)?;
-    Ok(dto::NotificationTemplateList { items: repo::templates(&ctx.db).await? })
+    let items = repo::templates(&ctx.db).await?.into_iter().map(dto::NotificationTemplate::from).collect();
+    Ok(dto::NotificationTemplateList { items })
 }
 
 pub async fn save_template(
@@ -141,7 +144,7 @@ pub async fn save_template(
     kind: &str,
     req: dto::NotificationTemplateRequest,
     meta: &platform::http::ClientMeta,
-) -> Result<repo::NotificationTemplate, ApiError> {
+) -> Result<dto::NotificationTemplate, ApiError> {
     authz::authorize(principal, "notification_templates.manage", Target::Platform)?;
     let mut errors = Vec::new();
     let kind_ok = kind.contains('.')
@@ -173,7 +176,7 @@ pub async fn save_template(
     }
     let now = ctx.clock.now();
     let template =
-        repo::NotificationTemplate { kind: kind.to_owned(), title, body: req.body, email: req.email, updated_at: now };
+        repo::TemplateRow { kind: kind.to_owned(), title, body: req.body, email: req.email, updated_at: now };
     let mut tx = ctx.db.begin().await?;
     let before = repo::template(&mut *tx, kind).await?;
     repo::upsert_template(&mut tx, &template).await?;
@@ -186,62 +189,5 @@ pub async fn save_template(
     }
     entry.record(&mut tx, now).await?;
     tx.commit().await?;
-    Ok(template)
-}
-
-pub async fn job_stats(ctx: &AppContext, principal: &Principal) -> Result<dto::JobStats, ApiError> {
-    authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    Ok(dto::JobStats { items: platform::jobs::admin::counts(&ctx.db).await? })
-}
-
-pub async fn jobs(ctx: &AppContext, principal: &Principal, q: dto::JobQuery) -> Result<dto::JobList, ApiError> {
-    authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    let page = PageParams { limit: q.limit, cursor: q.cursor };
-    let limit = page.limit()?;
-    let before: Option<Uuid> = page.cursor()?;
-    let state = q.state.as_deref().filter(|s| !s.is_empty());
-    if let Some(state) = state
-        && !["queued", "running", "succeeded", "dead", "cancelled"].contains(&state)
-    {
-        return Err(ApiError::invalid_field(
-            "state",
-            "invalid_value",
-            "must be queued, running, succeeded, dead or cancelled",
-        ));
-    }
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
-    let rows = platform::jobs::admin::list(&ctx.db, state, kind, before, i64::from(limit) + 1).await?;
-    let page = Page::from_overfetch(rows, limit, |j| j.id);
-    Ok(dto::JobList { items: page.items, next_cursor: page.next_cursor })
-}
-
-pub async fn job(
-    ctx: &AppContext,
-    principal: &Principal,
-    id: Uuid,
-) -> Result<platform::jobs::admin::JobRecord, ApiError> {
-    authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    Ok(platform::jobs::admin::get(&ctx.db, id).await?.ok_or(IdentityError::NotFound("job"))?)
-}
-
-pub async fn retry_job(
-    ctx: &AppContext,
-    principal: &Principal,
-    id: Uuid,
-    meta: &platform::http::ClientMeta,
-) -> Result<platform::jobs::admin::JobRecord, ApiError> {
-    authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    let now = ctx.clock.now();
-    let Some(job) = platform::jobs::admin::retry(&ctx.db, id, now).await? else {
-        return match platform::jobs::admin::get(&ctx.db, id).await? {
-            Some(_) => Err(ApiError::new(NotifyCode::JobNotDead, "Only a dead job can be retried.")),
-            None => Err(IdentityError::NotFound("job").into()),
-        };
-    };
-    let mut conn = ctx.db.acquire().await?;
-    platform::audit::Entry::new(principal.actor(), "job.retry", "job", id)
-        .ip(meta.ip.as_deref())
-        .record(&mut conn, now)
-        .await?;
-    Ok(job)
+    Ok(template.into())
 }

@@ -1,9 +1,47 @@
-//! Request and response bodies of notify's API.
+//! Request and response bodies of the notification center and its templates.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-use crate::repo::Notification;
+use super::repo::{NotificationRow, TemplateRow};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: Uuid,
+    /// The event kind, such as `organization.member_added`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub data: serde_json::Value,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(row: NotificationRow) -> Self {
+        let NotificationRow { id, kind, title, body, data, read, created_at } = row;
+        Self { id, kind, title, body, data, read, created_at }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationTemplate {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// Whether the notification is also emailed by default (each user may choose otherwise).
+    pub email: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TemplateRow> for NotificationTemplate {
+    fn from(row: TemplateRow) -> Self {
+        let TemplateRow { kind, title, body, email, updated_at } = row;
+        Self { kind, title, body, email, updated_at }
+    }
+}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -49,34 +87,5 @@ pub struct NotificationTemplateRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationTemplateList {
-    pub items: Vec<crate::repo::NotificationTemplate>,
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct JobQuery {
-    /// `queued`, `running`, `succeeded`, `dead` or `cancelled`.
-    pub state: Option<String>,
-    pub kind: Option<String>,
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobList {
-    pub items: Vec<platform::jobs::admin::JobRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobStats {
-    pub items: Vec<platform::jobs::admin::KindCount>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Queued {
-    pub event_id: uuid::Uuid,
+    pub items: Vec<NotificationTemplate>,
 }

@@ -16,7 +16,8 @@ use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::repo::{self, Notification};
+use super::dto::Notification;
+use super::repo;
 
 /// The channel a new notification is announced on: `{"user_id": ..., "id": ...}`.
 pub const CHANNEL: &str = "backline_stream";
@@ -139,7 +140,7 @@ pub async fn stream(
                     Ok(rows) => {
                         // A full page means there may be more behind it.
                         state.look = rows.len() == 200;
-                        state.pending.extend(rows);
+                        state.pending.extend(rows.into_iter().map(Notification::from));
                     }
                     Err(err) => tracing::warn!(error = %err, "stream cannot read notifications"),
                 }

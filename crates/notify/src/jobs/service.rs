@@ -1,0 +1,69 @@
+//! The job queue's administration (admins): counts, lists, one job, and retrying a dead one. The queue
+//! and its SQL are the platform's (`platform::jobs::admin`).
+
+use identity::auth::Principal;
+use identity::authz::{self, Target};
+use identity::error::IdentityError;
+use platform::pagination::{Page, PageParams};
+use platform::{ApiError, AppContext};
+use uuid::Uuid;
+
+use super::dto;
+use crate::error::NotifyCode;
+
+pub async fn job_stats(ctx: &AppContext, principal: &Principal) -> Result<dto::JobStats, ApiError> {
+    authz::authorize(principal, "jobs.manage", Target::Platform)?;
+    Ok(dto::JobStats { items: platform::jobs::admin::counts(&ctx.db).await? })
+}
+
+pub async fn jobs(ctx: &AppContext, principal: &Principal, q: dto::JobQuery) -> Result<dto::JobList, ApiError> {
+    authz::authorize(principal, "jobs.manage", Target::Platform)?;
+    let page = PageParams { limit: q.limit, cursor: q.cursor };
+    let limit = page.limit()?;
+    let before: Option<Uuid> = page.cursor()?;
+    let state = q.state.as_deref().filter(|s| !s.is_empty());
+    if let Some(state) = state
+        && !["queued", "running", "succeeded", "dead", "cancelled"].contains(&state)
+    {
+        return Err(ApiError::invalid_field(
+            "state",
+            "invalid_value",
+            "must be queued, running, succeeded, dead or cancelled",
+        ));
+    }
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    let rows = platform::jobs::admin::list(&ctx.db, state, kind, before, i64::from(limit) + 1).await?;
+    let page = Page::from_overfetch(rows, limit, |j| j.id);
+    Ok(dto::JobList { items: page.items, next_cursor: page.next_cursor })
+}
+
+pub async fn job(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<platform::jobs::admin::JobRecord, ApiError> {
+    authz::authorize(principal, "jobs.manage", Target::Platform)?;
+    Ok(platform::jobs::admin::get(&ctx.db, id).await?.ok_or(IdentityError::NotFound("job"))?)
+}
+
+pub async fn retry_job(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+    meta: &platform::http::ClientMeta,
+) -> Result<platform::jobs::admin::JobRecord, ApiError> {
+    authz::authorize(principal, "jobs.manage", Target::Platform)?;
+    let now = ctx.clock.now();
+    let Some(job) = platform::jobs::admin::retry(&ctx.db, id, now).await? else {
+        return match platform::jobs::admin::get(&ctx.db, id).await? {
+            Some(_) => Err(ApiError::new(NotifyCode::JobNotDead, "Only a dead job can be retried.")),
+            None => Err(IdentityError::NotFound("job").into()),
+        };
+    };
+    let mut conn = ctx.db.acquire().await?;
+    platform::audit::Entry::new(principal.actor(), "job.retry", "job", id)
+        .ip(meta.ip.as_deref())
+        .record(&mut conn, now)
+        .await?;
+    Ok(job)
+}
