@@ -141,7 +141,9 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         // The promoters have money for deposits and balances.
         let clearing = ledger::service::account(conn, LedgerOwner::Platform, kinds::CLEARING, &eur, now).await?;
         for p in &promoters {
-            let wallet = ledger::service::account(conn, p.owner().ledger(), kinds::AVAILABLE, &eur, now).await?;
+            let wallet =
+                ledger::service::account(conn, ledger::model::Owner::from(p.owner()), kinds::AVAILABLE, &eur, now)
+                    .await?;
             ledger::service::transfer(
                 conn,
                 clearing.id,
@@ -294,8 +296,14 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                     _ => 0,
                 };
                 if paid > 0 {
-                    let wallet =
-                        ledger::service::account(conn, p.owner().ledger(), kinds::AVAILABLE, &eur, now).await?;
+                    let wallet = ledger::service::account(
+                        conn,
+                        ledger::model::Owner::from(p.owner()),
+                        kinds::AVAILABLE,
+                        &eur,
+                        now,
+                    )
+                    .await?;
                     let escrow =
                         ledger::service::account(conn, LedgerOwner::Booking(id.0), kinds::ESCROW, &eur, now).await?;
                     ledger::service::transfer(conn, wallet.id, escrow.id, paid, "booking.deposit", "demo", now).await?;
@@ -303,7 +311,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                         BookingStatus::Completed => {
                             ledger::earnings::credit(
                                 conn,
-                                a.owner().ledger(),
+                                ledger::model::Owner::from(a.owner()),
                                 &eur,
                                 figures.artist_receives,
                                 escrow.id,

@@ -6,8 +6,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::commission::Figures;
-use crate::model::{ArtistId, BookingId, Owner, PromoterId, VenueId};
+use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
 use crate::state::BookingStatus;
+use identity::party::Party;
 
 /// Create or change an artist profile.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -35,7 +36,7 @@ pub struct ArtistRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Artist {
     pub id: ArtistId,
-    pub owner: Owner,
+    pub owner: Party,
     pub stage_name: String,
     pub bio: String,
     pub genres: Vec<String>,
@@ -122,7 +123,7 @@ pub struct VenueRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Venue {
     pub id: VenueId,
-    pub owner: Owner,
+    pub owner: Party,
     pub name: String,
     pub address: String,
     pub city: String,
@@ -156,7 +157,7 @@ pub struct PromoterRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Promoter {
     pub id: PromoterId,
-    pub owner: Owner,
+    pub owner: Party,
     pub name: String,
     pub contact_name: String,
     pub contact_email: String,

@@ -1,9 +1,5 @@
 //! Booking's ids and parsed values.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
-
 platform::id_type!(
     /// An artist (a solo artist or a band).
     ArtistId
@@ -20,39 +16,6 @@ platform::id_type!(
     /// A booking.
     BookingId
 );
-
-/// Who a profile belongs to: a user, or an organization (a band, a venue company, a promoter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
-#[schema(as = ProfileOwner)]
-pub enum Owner {
-    User(Uuid),
-    Organization(Uuid),
-}
-
-impl Owner {
-    pub fn from_columns(user: Option<Uuid>, org: Option<Uuid>) -> Option<Self> {
-        match (user, org) {
-            (Some(user), None) => Some(Self::User(user)),
-            (None, Some(org)) => Some(Self::Organization(org)),
-            _ => None,
-        }
-    }
-
-    pub fn columns(self) -> (Option<Uuid>, Option<Uuid>) {
-        match self {
-            Self::User(id) => (Some(id), None),
-            Self::Organization(id) => (None, Some(id)),
-        }
-    }
-
-    pub fn ledger(self) -> ledger::model::Owner {
-        match self {
-            Self::User(id) => ledger::model::Owner::User(id),
-            Self::Organization(id) => ledger::model::Owner::Organization(id),
-        }
-    }
-}
 
 /// The great-circle distance in kilometres between two points (haversine, mean Earth radius).
 pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {

@@ -5,8 +5,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::dto::{self, CategoryHistoryItem, Proposal};
-use crate::model::{ArtistId, BookingId, Owner, PromoterId, VenueId};
+use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
 use crate::state::BookingStatus;
+use identity::party::Party;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ArtistRow {
@@ -33,8 +34,8 @@ pub struct ArtistRow {
 }
 
 impl ArtistRow {
-    pub fn owner(&self) -> Owner {
-        Owner::from_columns(self.user_id, self.org_id).unwrap_or(Owner::User(Uuid::nil()))
+    pub fn owner(&self) -> Party {
+        Party::from_columns(self.user_id, self.org_id).unwrap_or(Party::User(Uuid::nil()))
     }
 
     pub fn dto(&self) -> dto::Artist {
@@ -232,7 +233,7 @@ impl VenueRow {
     pub fn dto(&self) -> dto::Venue {
         dto::Venue {
             id: self.id,
-            owner: Owner::from_columns(self.user_id, self.org_id).unwrap_or(Owner::User(Uuid::nil())),
+            owner: Party::from_columns(self.user_id, self.org_id).unwrap_or(Party::User(Uuid::nil())),
             name: self.name.clone(),
             address: self.address.clone(),
             city: self.city.clone(),
@@ -315,8 +316,8 @@ pub struct PromoterRow {
 }
 
 impl PromoterRow {
-    pub fn owner(&self) -> Owner {
-        Owner::from_columns(self.user_id, self.org_id).unwrap_or(Owner::User(Uuid::nil()))
+    pub fn owner(&self) -> Party {
+        Party::from_columns(self.user_id, self.org_id).unwrap_or(Party::User(Uuid::nil()))
     }
 
     pub fn dto(&self) -> dto::Promoter {

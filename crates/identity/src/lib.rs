@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 mod http;
 pub mod model;
+pub mod party;
 pub mod password;
 mod repo;
 pub mod service;

@@ -113,6 +113,15 @@ pub enum Owner {
     Platform,
 }
 
+impl From<identity::party::Party> for Owner {
+    fn from(party: identity::party::Party) -> Self {
+        match party {
+            identity::party::Party::User(id) => Self::User(id),
+            identity::party::Party::Organization(id) => Self::Organization(id),
+        }
+    }
+}
+
 impl Owner {
     pub fn parts(self) -> (&'static str, Option<Uuid>) {
         match self {

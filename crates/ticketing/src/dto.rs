@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::model::{CategoryId, EventId, OrderId, Organizer, TicketId, TierId};
+use crate::model::{CategoryId, EventId, OrderId, TicketId, TierId};
 use crate::state::EventStatus;
+use identity::party::Party;
 
 /// Create an event (a draft).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -75,7 +76,7 @@ pub struct CategoryRef {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub id: EventId,
-    pub organizer: Organizer,
+    pub organizer: Party,
     pub title: String,
     pub description: String,
     pub starts_at: DateTime<Utc>,
@@ -98,7 +99,7 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventSummary {
     pub id: EventId,
-    pub organizer: Organizer,
+    pub organizer: Party,
     pub title: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,

@@ -33,7 +33,7 @@ pub mod entry_kinds {
 #[derive(Debug, Clone)]
 pub struct EventSummary {
     pub id: uuid::Uuid,
-    pub organizer: model::Organizer,
+    pub organizer: identity::party::Party,
     pub title: String,
     pub starts_at: chrono::DateTime<chrono::Utc>,
     pub ends_at: chrono::DateTime<chrono::Utc>,

@@ -1,9 +1,5 @@
 //! Ticketing's ids and parsed values.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
-
 platform::id_type!(
     /// An event.
     EventId
@@ -24,32 +20,6 @@ platform::id_type!(
     /// An event category.
     CategoryId
 );
-
-/// Who organizes an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
-pub enum Organizer {
-    User(Uuid),
-    Organization(Uuid),
-}
-
-impl Organizer {
-    pub fn from_columns(user: Option<Uuid>, org: Option<Uuid>) -> Option<Self> {
-        match (user, org) {
-            (Some(user), None) => Some(Self::User(user)),
-            (None, Some(org)) => Some(Self::Organization(org)),
-            _ => None,
-        }
-    }
-
-    /// The ledger owner of the organizer's money.
-    pub fn owner(self) -> ledger::model::Owner {
-        match self {
-            Self::User(id) => ledger::model::Owner::User(id),
-            Self::Organization(id) => ledger::model::Owner::Organization(id),
-        }
-    }
-}
 
 /// A tag: lowercase, 1–40 characters of letters, digits, spaces and `&+.-`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::dto::{Category, OrderItem, TagCount, Tier, TierAttendance};
-use crate::model::{CategoryId, EventId, OrderId, Organizer, TicketId, TierId};
+use crate::model::{CategoryId, EventId, OrderId, TicketId, TierId};
 use crate::state::EventStatus;
+use identity::party::Party;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
@@ -37,9 +38,8 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    pub fn organizer(&self) -> Organizer {
-        Organizer::from_columns(self.organizer_user_id, self.organizer_org_id)
-            .unwrap_or(Organizer::User(self.created_by))
+    pub fn organizer(&self) -> Party {
+        Party::from_columns(self.organizer_user_id, self.organizer_org_id).unwrap_or(Party::User(self.created_by))
     }
 }
 

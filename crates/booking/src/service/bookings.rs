@@ -3,6 +3,7 @@
 //! accept or walk away), a deadline that resets with each round and cancels the booking when it passes,
 //! and an agreement that fixes the terms and the commission figures.
 
+use super::BOOKINGS_MANAGE;
 use chrono::{DateTime, Duration, Utc};
 use identity::auth::Principal;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
@@ -11,7 +12,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{acts_for, is_admin, people_of};
+use super::is_admin;
 use crate::commission::{self, Policy, TrustTier};
 use crate::dto::{self, Agreement, Proposal, Terms};
 use crate::error::BookingCode;
@@ -70,8 +71,8 @@ pub(crate) async fn load(
     let row = repo::booking(conn, id, lock).await?.ok_or(BookingError::NotFound("booking"))?;
     let artist = repo::artist(conn, row.artist_id, false).await?.ok_or(BookingError::NotFound("booking"))?;
     let promoter = repo::promoter(conn, row.promoter_id).await?.ok_or(BookingError::NotFound("booking"))?;
-    let is_artist = acts_for(conn, principal, artist.owner()).await?;
-    let is_organizer = acts_for(conn, principal, promoter.owner()).await?;
+    let is_artist = identity::party::may_act_for(conn, principal, artist.owner(), BOOKINGS_MANAGE).await?;
+    let is_organizer = identity::party::may_act_for(conn, principal, promoter.owner(), BOOKINGS_MANAGE).await?;
     // Someone on both sides acts as whoever's turn it is.
     let side = match (is_artist, is_organizer, row.turn.as_deref()) {
         (true, true, Some("organizer")) | (false, true, _) => Actor::Organizer,
@@ -165,12 +166,12 @@ async fn schedule_deadline(conn: &mut PgConnection, row: &mut BookingRow, now: D
 
 pub(crate) async fn notify(
     conn: &mut PgConnection,
-    owner: crate::model::Owner,
+    owner: identity::party::Party,
     kind: &'static str,
     data: serde_json::Value,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let recipients = people_of(conn, owner).await?;
+    let recipients = identity::party::people_to_notify(conn, owner).await?;
     if !recipients.is_empty() {
         platform::events::emit(conn, platform::events::Event { kind, recipients, organization: None, data }, now)
             .await?;
@@ -197,11 +198,7 @@ pub(crate) fn notice_data(
 /// organization). A booking linked to an event settles door deals from its ticket money, so only its
 /// organizer may link one, or open it for applications.
 async fn event_of(conn: &mut PgConnection, event: Uuid, promoter: &PromoterRow) -> sqlx::Result<bool> {
-    use ticketing::model::Organizer;
-    Ok(ticketing::event_summary(conn, event).await?.is_some_and(|e| match e.organizer {
-        Organizer::User(user) => promoter.user_id == Some(user),
-        Organizer::Organization(org) => promoter.org_id == Some(org),
-    }))
+    Ok(ticketing::event_summary(conn, event).await?.is_some_and(|e| e.organizer == promoter.owner()))
 }
 
 /// An organizer offers an artist a booking (→ offered; the artist's turn).
@@ -211,7 +208,7 @@ pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> 
     let promoter = repo::promoter(&mut tx, req.promoter_id)
         .await?
         .ok_or_else(|| ApiError::invalid_field("promoter_id", "unknown_promoter", "is not a promoter profile"))?;
-    if !acts_for(&mut tx, principal, promoter.owner()).await? {
+    if !identity::party::may_act_for(&mut tx, principal, promoter.owner(), BOOKINGS_MANAGE).await? {
         return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
     }
     principal.require_verified()?;
@@ -283,7 +280,7 @@ pub async fn open_call(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let promoter = repo::promoter(&mut tx, req.promoter_id).await?.ok_or(BookingError::NotFound("promoter"))?;
-    if !acts_for(&mut tx, principal, promoter.owner()).await? {
+    if !identity::party::may_act_for(&mut tx, principal, promoter.owner(), BOOKINGS_MANAGE).await? {
         return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
     }
     if !event_of(&mut tx, event, &promoter).await? {
@@ -327,7 +324,7 @@ pub async fn apply(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let artist = repo::artist(&mut tx, req.artist_id, false).await?.ok_or(BookingError::NotFound("artist"))?;
-    if !acts_for(&mut tx, principal, artist.owner()).await? {
+    if !identity::party::may_act_for(&mut tx, principal, artist.owner(), BOOKINGS_MANAGE).await? {
         return Err(ApiError::invalid_field("artist_id", "not_yours", "is not an artist profile you act for"));
     }
     principal.require_verified()?;

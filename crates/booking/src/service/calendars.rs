@@ -1,6 +1,7 @@
 //! Calendar feeds: each artist and venue has a secret feed URL (rotating it makes the old one stop
 //! working); the feed lists its bookings from agreement on, cancelled ones marked so calendars drop them.
 
+use super::BOOKINGS_MANAGE;
 use identity::auth::Principal;
 use identity::error::IdentityError;
 use platform::{ApiError, AppContext};
@@ -9,11 +10,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::acts_for;
 use crate::calendar::{self, Entry};
 use crate::error::BookingError;
-use crate::model::Owner;
 use crate::repo;
+use identity::party::Party;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FeedUrl {
@@ -30,11 +30,11 @@ pub async fn rotate(ctx: &AppContext, principal: &Principal, kind: &str, id: Uui
         "artist" => repo::artist(&mut tx, crate::model::ArtistId(id), false).await?.map(|a| a.owner()),
         _ => repo::venue(&mut tx, crate::model::VenueId(id))
             .await?
-            .and_then(|v| Owner::from_columns(v.user_id, v.org_id)),
+            .and_then(|v| Party::from_columns(v.user_id, v.org_id)),
     }
     .ok_or(BookingError::NotFound(if kind == "artist" { "artist" } else { "venue" }))?;
-    if !acts_for(&mut tx, principal, owner).await? {
-        return Err(IdentityError::Forbidden("bookings.manage".into()).into());
+    if !identity::party::may_act_for(&mut tx, principal, owner, BOOKINGS_MANAGE).await? {
+        return Err(IdentityError::Forbidden(BOOKINGS_MANAGE.into()).into());
     }
     let token = platform::hex::encode(&platform::crypto::random_bytes::<24>());
     sqlx::query(

@@ -4,6 +4,7 @@
 //! or a timer releases it. Holds expire after their validity (7 days by default, at most 14). A date with
 //! a confirmed booking cannot be held.
 
+use super::BOOKINGS_MANAGE;
 use chrono::{DateTime, Duration, Utc};
 use identity::auth::Principal;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
@@ -14,7 +15,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{acts_for, bookings::notify};
+use super::bookings::notify;
 use crate::error::BookingCode;
 use crate::error::BookingError;
 use crate::model::{ArtistId, PromoterId};
@@ -80,7 +81,7 @@ pub async fn place(ctx: &AppContext, principal: &Principal, artist: ArtistId, re
     let promoter = repo::promoter(&mut tx, req.promoter_id)
         .await?
         .ok_or_else(|| ApiError::invalid_field("promoter_id", "unknown_promoter", "is not a promoter profile"))?;
-    if !acts_for(&mut tx, principal, promoter.owner()).await? {
+    if !identity::party::may_act_for(&mut tx, principal, promoter.owner(), BOOKINGS_MANAGE).await? {
         return Err(ApiError::invalid_field("promoter_id", "not_yours", "is not a promoter profile you act for"));
     }
     repo::artist(&mut tx, artist, false).await?.ok_or(BookingError::NotFound("artist"))?;
@@ -134,7 +135,8 @@ pub async fn place(ctx: &AppContext, principal: &Principal, artist: ArtistId, re
 pub async fn list(ctx: &AppContext, principal: &Principal, artist: ArtistId) -> Result<HoldList, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let row = repo::artist(&mut conn, artist, false).await?.ok_or(BookingError::NotFound("artist"))?;
-    let all = acts_for(&mut conn, principal, row.owner()).await? || super::is_admin(principal);
+    let all = identity::party::may_act_for(&mut conn, principal, row.owner(), BOOKINGS_MANAGE).await?
+        || super::is_admin(principal);
     let (_, promoters) = super::my_profiles(&mut conn, principal).await?;
     let items = sqlx::query_as(&format!(
         "{HOLD_SELECT} WHERE h.artist_id = $1 AND ($2 OR h.promoter_id = ANY($3)) ORDER BY h.starts_at, h.created_at LIMIT 500"
@@ -151,7 +153,10 @@ pub async fn list(ctx: &AppContext, principal: &Principal, artist: ArtistId) -> 
 async fn holder_or_artist(conn: &mut PgConnection, principal: &Principal, h: &Hold) -> Result<(bool, bool), ApiError> {
     let promoter = repo::promoter(conn, h.promoter_id).await?.ok_or(BookingError::NotFound("hold"))?;
     let artist = repo::artist(conn, h.artist_id, false).await?.ok_or(BookingError::NotFound("hold"))?;
-    Ok((acts_for(conn, principal, promoter.owner()).await?, acts_for(conn, principal, artist.owner()).await?))
+    Ok((
+        identity::party::may_act_for(conn, principal, promoter.owner(), BOOKINGS_MANAGE).await?,
+        identity::party::may_act_for(conn, principal, artist.owner(), BOOKINGS_MANAGE).await?,
+    ))
 }
 
 pub async fn release(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<Hold, ApiError> {

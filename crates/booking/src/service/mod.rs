@@ -9,24 +9,13 @@ pub mod profiles;
 
 use identity::auth::Principal;
 use identity::authz::{self, Target};
-use identity::model::{OrgId, UserId};
 use platform::ApiError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::model::Owner;
-
-/// Whether the caller acts for a profile's owner: the user themself, or a member of the owning
-/// organization (a band, a venue company, a promoter) whose role grants `bookings.manage`.
-pub async fn acts_for(conn: &mut PgConnection, principal: &Principal, owner: Owner) -> Result<bool, ApiError> {
-    match owner {
-        Owner::User(user) => Ok(user == principal.user_id.0
-            && authz::authorize(principal, "bookings.manage", Target::OwnedBy(UserId(user))).is_ok()),
-        Owner::Organization(org) => {
-            identity::service::organizations::member_holds(conn, principal, OrgId(org), "bookings.manage").await
-        }
-    }
-}
+/// The permission with which a caller acts for a profile's owner (the user, or a member of the
+/// organization whose role grants it): `identity::party::may_act_for(.., BOOKINGS_MANAGE)`.
+pub const BOOKINGS_MANAGE: &str = "bookings.manage";
 
 /// Whether the caller is a platform admin for booking matters.
 pub fn is_admin(principal: &Principal) -> bool {
@@ -52,12 +41,4 @@ pub async fn my_profiles(conn: &mut PgConnection, principal: &Principal) -> Resu
         .fetch_all(&mut *conn)
         .await?;
     Ok((artists, promoters))
-}
-
-/// The users who act for an owner, to notify them: the user, or the organization's owners and admins.
-pub async fn people_of(conn: &mut PgConnection, owner: Owner) -> sqlx::Result<Vec<Uuid>> {
-    match owner {
-        Owner::User(user) => Ok(vec![user]),
-        Owner::Organization(org) => identity::service::organizations::managers(conn, OrgId(org)).await,
-    }
 }

@@ -162,7 +162,7 @@ pub(crate) async fn on_confirmed(
         now,
     )
     .await?;
-    if collect(conn, row.id, promoter.owner().ledger(), &currency, deposit, "deposit", now).await? {
+    if collect(conn, row.id, ledger::model::Owner::from(promoter.owner()), &currency, deposit, "deposit", now).await? {
         mark_paid(conn, row, "deposit", now).await?;
     } else {
         let mut data = notice_data(artist, promoter, row, Some(deposit), currency.as_str());
@@ -292,7 +292,7 @@ pub async fn pay(
     let (deposit, balance) = amounts(&agreement);
     let (what, amount) = if status == BookingStatus::Confirmed { ("deposit", deposit) } else { ("balance", balance) };
     let payer = match req.source.as_deref().unwrap_or("wallet") {
-        "wallet" => promoter.owner().ledger(),
+        "wallet" => ledger::model::Owner::from(promoter.owner()),
         // Charged by `charge` before this transaction, into the caller's wallet.
         "card" => LedgerOwner::User(principal.user_id.0),
         _ => return Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
@@ -368,10 +368,17 @@ async fn release(
     }
     let to_artist = artist_due.min(held);
     if to_artist > 0 {
-        let entry =
-            ledger::earnings::credit(conn, artist.owner().ledger(), &currency, to_artist, escrow.id, "gig_fee", now)
-                .await
-                .map_err(ApiError::from)?;
+        let entry = ledger::earnings::credit(
+            conn,
+            ledger::model::Owner::from(artist.owner()),
+            &currency,
+            to_artist,
+            escrow.id,
+            "gig_fee",
+            now,
+        )
+        .await
+        .map_err(ApiError::from)?;
         record(conn, row.id, "release", to_artist, Some(entry.0), now).await?;
     }
     let rest = held - to_artist;
@@ -409,7 +416,9 @@ async fn refund(
     let agreement = agreement(row)?;
     let currency = currency(&agreement)?;
     let escrow = escrow(conn, row.id, &currency, now).await?;
-    let wallet = ledger::service::account(conn, promoter.owner().ledger(), kinds::AVAILABLE, &currency, now).await?;
+    let wallet =
+        ledger::service::account(conn, ledger::model::Owner::from(promoter.owner()), kinds::AVAILABLE, &currency, now)
+            .await?;
     let entry = ledger::service::transfer(
         conn,
         escrow.id,
@@ -493,7 +502,7 @@ pub async fn cancel_confirmed(
                     let escrow = escrow(&mut tx, row.id, &currency, now).await?;
                     let entry = ledger::earnings::credit(
                         &mut tx,
-                        artist.owner().ledger(),
+                        ledger::model::Owner::from(artist.owner()),
                         &currency,
                         to_artist,
                         escrow.id,
@@ -510,12 +519,22 @@ pub async fn cancel_confirmed(
             Actor::Artist => {
                 refund(&mut tx, &row, &promoter, held, "refund", now).await?;
                 if penalty > 0 {
-                    let artist_wallet =
-                        ledger::service::account(&mut tx, artist.owner().ledger(), kinds::AVAILABLE, &currency, now)
-                            .await?;
-                    let promoter_wallet =
-                        ledger::service::account(&mut tx, promoter.owner().ledger(), kinds::AVAILABLE, &currency, now)
-                            .await?;
+                    let artist_wallet = ledger::service::account(
+                        &mut tx,
+                        ledger::model::Owner::from(artist.owner()),
+                        kinds::AVAILABLE,
+                        &currency,
+                        now,
+                    )
+                    .await?;
+                    let promoter_wallet = ledger::service::account(
+                        &mut tx,
+                        ledger::model::Owner::from(promoter.owner()),
+                        kinds::AVAILABLE,
+                        &currency,
+                        now,
+                    )
+                    .await?;
                     sqlx::query("SAVEPOINT booking_penalty").execute(&mut *tx).await?;
                     match ledger::service::transfer(
                         &mut tx,
@@ -646,7 +665,7 @@ pub async fn resolve(
             if to_artist > 0 {
                 let entry = ledger::earnings::credit(
                     &mut tx,
-                    artist.owner().ledger(),
+                    ledger::model::Owner::from(artist.owner()),
                     &currency,
                     to_artist,
                     escrow.id,
@@ -694,7 +713,9 @@ async fn balance_due(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
     let currency = currency(&agreement).map_err(failure)?;
     let (_, balance) = amounts(&agreement);
     if status == BookingStatus::PaidDeposit
-        && collect(&mut tx, id, promoter.owner().ledger(), &currency, balance, "balance", now).await.map_err(failure)?
+        && collect(&mut tx, id, ledger::model::Owner::from(promoter.owner()), &currency, balance, "balance", now)
+            .await
+            .map_err(failure)?
     {
         mark_paid(&mut tx, &mut row, "balance", now).await.map_err(failure)?;
     } else if now >= row.starts_at {

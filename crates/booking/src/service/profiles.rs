@@ -1,6 +1,7 @@
 //! The directory: artist profiles (solo artists and bands), venues and promoters; artist search; artist
 //! categories (suggested from the price range, set and locked by an admin, every change kept).
 
+use super::BOOKINGS_MANAGE;
 use identity::auth::Principal;
 use identity::authz::{self, Target};
 use identity::error::IdentityError;
@@ -10,25 +11,26 @@ use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::{acts_for, is_admin};
+use super::is_admin;
 use crate::commission;
 use crate::dto::{self, ArtistRequest, PromoterRequest, VenueRequest};
 use crate::error::BookingCode;
 use crate::error::BookingError;
-use crate::model::{ArtistId, Owner, PromoterId, VenueId};
+use crate::model::{ArtistId, PromoterId, VenueId};
 use crate::repo::{self, ArtistFilter, ArtistRow, PromoterRow, VenueRow};
+use identity::party::Party;
 
 /// The owner of a new profile: an organization where the caller holds `bookings.manage`, or the caller.
-async fn new_owner(conn: &mut PgConnection, principal: &Principal, org: Option<uuid::Uuid>) -> Result<Owner, ApiError> {
+async fn new_owner(conn: &mut PgConnection, principal: &Principal, org: Option<uuid::Uuid>) -> Result<Party, ApiError> {
     match org {
         Some(org) => {
             identity::service::organizations::require_permission(conn, principal, OrgId(org), "bookings.manage")
                 .await?;
-            Ok(Owner::Organization(org))
+            Ok(Party::Organization(org))
         }
         None => {
             authz::authorize(principal, "bookings.manage", Target::OwnedBy(principal.user_id))?;
-            Ok(Owner::User(principal.user_id.0))
+            Ok(Party::User(principal.user_id.0))
         }
     }
 }
@@ -86,7 +88,7 @@ pub async fn save_artist(
     let mut row = match id {
         Some(id) => {
             let row = repo::artist(&mut tx, id, true).await?.ok_or(BookingError::NotFound("artist"))?;
-            if !acts_for(&mut tx, principal, row.owner()).await? {
+            if !identity::party::may_act_for(&mut tx, principal, row.owner(), BOOKINGS_MANAGE).await? {
                 return Err(IdentityError::Forbidden("bookings.manage".into()).into());
             }
             if req.organization_id.is_some() {
@@ -305,7 +307,8 @@ pub async fn category_history(
 ) -> Result<Vec<dto::CategoryHistoryItem>, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let row = repo::artist(&mut conn, id, false).await?.ok_or(BookingError::NotFound("artist"))?;
-    if !is_admin(principal) && !acts_for(&mut conn, principal, row.owner()).await? {
+    if !is_admin(principal) && !identity::party::may_act_for(&mut conn, principal, row.owner(), BOOKINGS_MANAGE).await?
+    {
         return Err(BookingError::NotFound("artist").into());
     }
     Ok(repo::category_history(&mut conn, id).await?)
@@ -373,9 +376,9 @@ pub async fn save_venue(
     let mut row = match id {
         Some(id) => {
             let row = repo::venue(&mut tx, id).await?.ok_or(BookingError::NotFound("venue"))?;
-            let owner = Owner::from_columns(row.user_id, row.org_id).unwrap_or(Owner::User(uuid::Uuid::nil()));
-            if !acts_for(&mut tx, principal, owner).await? {
-                return Err(IdentityError::Forbidden("bookings.manage".into()).into());
+            let owner = Party::from_columns(row.user_id, row.org_id).unwrap_or(Party::User(uuid::Uuid::nil()));
+            if !identity::party::may_act_for(&mut tx, principal, owner, BOOKINGS_MANAGE).await? {
+                return Err(IdentityError::Forbidden(BOOKINGS_MANAGE.into()).into());
             }
             row
         }
@@ -490,7 +493,7 @@ pub async fn save_promoter(
     let mut row = match id {
         Some(id) => {
             let row = repo::promoter(&mut tx, id).await?.ok_or(BookingError::NotFound("promoter"))?;
-            if !acts_for(&mut tx, principal, row.owner()).await? {
+            if !identity::party::may_act_for(&mut tx, principal, row.owner(), BOOKINGS_MANAGE).await? {
                 return Err(IdentityError::Forbidden("bookings.manage".into()).into());
             }
             row

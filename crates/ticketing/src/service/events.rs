@@ -14,10 +14,11 @@ use super::{Standing, managed_event, visible_event};
 use crate::dto::{self, Event, EventPatch, NewEvent, StatusChange};
 use crate::error::TicketingCode;
 use crate::error::TicketingError;
-use crate::model::{CategoryId, EventId, Organizer, Tag};
+use crate::model::{CategoryId, EventId, Tag};
 use crate::repo::{self, EventRow, SearchFilter, SearchRow};
 use crate::signing;
 use crate::state::{self, Actor, EventStatus};
+use identity::party::Party;
 
 const MAX_TAGS: usize = 20;
 
@@ -479,8 +480,8 @@ pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<Vec<dto::Ev
 fn summary(row: SearchRow, with_rank: bool) -> dto::EventSummary {
     dto::EventSummary {
         id: row.id,
-        organizer: Organizer::from_columns(row.organizer_user_id, row.organizer_org_id)
-            .unwrap_or(Organizer::User(row.created_by)),
+        organizer: Party::from_columns(row.organizer_user_id, row.organizer_org_id)
+            .unwrap_or(Party::User(row.created_by)),
         title: row.title,
         starts_at: row.starts_at,
         ends_at: row.ends_at,

@@ -11,12 +11,11 @@ pub mod tiers;
 
 use identity::auth::Principal;
 use identity::authz::{self, Target};
-use identity::model::{OrgId, UserId};
 use platform::ApiError;
 use sqlx::PgConnection;
 
 use crate::error::TicketingError;
-use crate::model::{EventId, Organizer};
+use crate::model::EventId;
 use crate::repo::{self, EventRow};
 use crate::state::{Actor, EventStatus};
 
@@ -53,30 +52,13 @@ pub async fn standing(
     event: &EventRow,
 ) -> Result<Standing, ApiError> {
     let Some(principal) = principal else { return Ok(Standing::Public) };
-    if manages(conn, principal, event.organizer(), "events.manage").await? {
+    if identity::party::may_act_for(conn, principal, event.organizer(), "events.manage").await? {
         return Ok(Standing::Manager);
     }
     if principal.has_role("admin") && authz::authorize(principal, "events.manage", Target::Platform).is_ok() {
         return Ok(Standing::Admin);
     }
     Ok(Standing::Public)
-}
-
-/// Whether the caller holds `permission` for the organizer itself: the organizing user (with the
-/// permission for their own objects), or a member of the organizing organization whose role grants it.
-async fn manages(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    organizer: Organizer,
-    permission: &str,
-) -> Result<bool, ApiError> {
-    match organizer {
-        Organizer::User(user) => Ok(user == principal.user_id.0
-            && authz::authorize(principal, permission, Target::OwnedBy(UserId(user))).is_ok()),
-        Organizer::Organization(org) => {
-            identity::service::organizations::member_holds(conn, principal, OrgId(org), permission).await
-        }
-    }
 }
 
 /// Whether someone with this standing may see the event at all. Drafts are their organizer's alone;
@@ -119,8 +101,8 @@ pub async fn managed_event(
 /// Whether the caller may scan tickets at the event's door: its managers, members of the organizing
 /// organization with `tickets.checkin`, the event's door staff, and admins.
 pub async fn may_check_in(conn: &mut PgConnection, principal: &Principal, event: &EventRow) -> Result<bool, ApiError> {
-    Ok(manages(conn, principal, event.organizer(), "events.manage").await?
-        || manages(conn, principal, event.organizer(), "tickets.checkin").await?
+    Ok(identity::party::may_act_for(conn, principal, event.organizer(), "events.manage").await?
+        || identity::party::may_act_for(conn, principal, event.organizer(), "tickets.checkin").await?
         || repo::is_staff(conn, event.id, principal.user_id.0).await?
         || (principal.has_role("admin") && authz::authorize(principal, "tickets.checkin", Target::Platform).is_ok()))
 }

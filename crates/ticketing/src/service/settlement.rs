@@ -20,18 +20,19 @@ use super::managed_event;
 use crate::dto::{self, Attribution, AttributionLink, NewAttributionLink, Split, Splits};
 use crate::error::TicketingCode;
 use crate::error::TicketingError;
-use crate::model::{EventId, OrderId, Organizer};
+use crate::model::{EventId, OrderId};
 use crate::repo::{self, EventRow};
 use crate::signing;
 use crate::state::EventStatus;
+use identity::party::Party;
 
 pub const SETTLE: JobKind = JobKind::new("ticketing.event.settle").max_attempts(20);
 
 /// The splits an event has before its organizer sets any (the product's defaults).
 fn default_splits(event: &EventRow) -> Vec<Split> {
     let (kind, id) = match event.organizer() {
-        Organizer::User(id) => ("user", id),
-        Organizer::Organization(id) => ("organization", id),
+        Party::User(id) => ("user", id),
+        Party::Organization(id) => ("organization", id),
     };
     let to_organizer =
         |role: &str, bps| Split { role: role.into(), recipient_type: kind.into(), recipient_id: Some(id), bps };
