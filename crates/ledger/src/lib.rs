@@ -2,18 +2,19 @@
 //! payouts) is a balanced journal entry between accounts; balances are derived from the postings; the
 //! database enforces balance, no overdraft and immutability. See docs/ledger.md.
 
+pub mod accounts;
 pub mod demo;
-pub mod dto;
 pub mod earnings;
 pub mod error;
-mod http;
 pub mod model;
 pub mod money;
 pub mod payments;
 pub mod payouts;
-pub mod repo;
-pub mod service;
 pub mod stripe;
+
+// The posting engine, as other domains call it.
+pub use accounts::repo::Account;
+pub use accounts::{dto, repo, service};
 
 use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,10 +25,10 @@ use utoipa_axum::routes;
 pub struct LedgerSettings {
     pub providers: ProviderSecrets,
     /// The provider of payments that do not name one.
-    pub default_provider: payments::Provider,
+    pub default_provider: payments::service::Provider,
     /// Stripe's API, when configured.
     pub stripe: Option<stripe::Client>,
-    pub withdrawals: payouts::WithdrawalSettings,
+    pub withdrawals: payouts::service::WithdrawalSettings,
 }
 
 /// Webhook secrets of the payment providers.
@@ -47,29 +48,29 @@ impl Default for ProviderSecrets {
 
 pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
-        .routes(routes!(http::wallet))
-        .routes(routes!(http::statement))
-        .routes(routes!(http::entry))
-        .routes(routes!(http::adjust))
-        .routes(routes!(http::reverse))
-        .routes(routes!(http::add_payout_method, http::payout_methods))
-        .routes(routes!(http::remove_payout_method))
-        .routes(routes!(http::withdraw, http::withdrawals))
-        .routes(routes!(http::cancel_withdrawal))
-        .routes(routes!(http::create_payment))
-        .routes(routes!(http::payment))
-        .routes(routes!(http::capture_payment))
-        .routes(routes!(http::cancel_payment))
-        .routes(routes!(http::refund_payment))
-        .routes(routes!(http::provider_webhook))
-        .routes(routes!(http::awaiting_approval))
-        .routes(routes!(http::decide_withdrawal))
+        .routes(routes!(accounts::http::wallet))
+        .routes(routes!(accounts::http::statement))
+        .routes(routes!(accounts::http::entry))
+        .routes(routes!(accounts::http::adjust))
+        .routes(routes!(accounts::http::reverse))
+        .routes(routes!(payouts::http::add_payout_method, payouts::http::payout_methods))
+        .routes(routes!(payouts::http::remove_payout_method))
+        .routes(routes!(payouts::http::withdraw, payouts::http::withdrawals))
+        .routes(routes!(payouts::http::cancel_withdrawal))
+        .routes(routes!(payments::http::create_payment))
+        .routes(routes!(payments::http::payment))
+        .routes(routes!(payments::http::capture_payment))
+        .routes(routes!(payments::http::cancel_payment))
+        .routes(routes!(payments::http::refund_payment))
+        .routes(routes!(payments::http::provider_webhook))
+        .routes(routes!(payouts::http::awaiting_approval))
+        .routes(routes!(payouts::http::decide_withdrawal))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
 }
 
 /// Registers the ledger's jobs; payouts to Stripe Connect accounts need `stripe`.
 pub fn register(registry: &mut platform::jobs::Registry, stripe: Option<stripe::Client>) {
-    payments::register(registry, stripe.clone());
-    payouts::register(registry, stripe);
-    earnings::register(registry);
+    payments::service::register(registry, stripe.clone());
+    payouts::service::register(registry, stripe);
+    earnings::service::register(registry);
 }

@@ -65,12 +65,7 @@ async fn release(ctx: AppContext, job: Job) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     // Idempotent: one release entry per earning.
-    let done: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM journal_entries WHERE kind = 'earning.release' AND metadata->>'earning' = $1)",
-    )
-    .bind(&entry)
-    .fetch_one(&mut *tx)
-    .await?;
+    let done = crate::repo::has_entry_for(&mut tx, "earning.release", "earning", &entry).await?;
     if done {
         return Ok(());
     }

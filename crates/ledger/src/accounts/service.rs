@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::repo::{self, Account};
 use crate::error::LedgerError;
 use crate::model::{AccountId, Currency, EntryId, Owner, kinds};
-use crate::repo::{self, Account};
 
 /// One leg of an entry: a signed amount in minor units (positive raises the account's balance).
 #[derive(Debug, Clone, Copy)]
@@ -178,14 +178,7 @@ pub struct Statement {
 /// an event's ticket sales less their refunds in its escrow.
 pub async fn net_flow(conn: &mut PgConnection, account: AccountId, entry_kinds: &[&str]) -> sqlx::Result<i64> {
     let kinds: Vec<String> = entry_kinds.iter().map(|k| (*k).to_owned()).collect();
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(p.amount), 0)::int8 FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-         WHERE p.account_id = $1 AND e.kind = ANY($2)",
-    )
-    .bind(account)
-    .bind(&kinds)
-    .fetch_one(conn)
-    .await
+    repo::net_flow(conn, account, &kinds).await
 }
 
 pub async fn statement(

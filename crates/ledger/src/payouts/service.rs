@@ -18,9 +18,10 @@ use platform::{ApiError, AppContext, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::dto::*;
+use super::repo;
 use crate::error::LedgerCode;
 use crate::error::LedgerError;
 use crate::model::{Currency, Iban, Owner, kinds};
@@ -54,42 +55,6 @@ impl WithdrawalSettings {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutMethodRequest {
-    /// `bank_account`, `paypal` or `stripe_connect`.
-    pub kind: String,
-    /// For a bank account.
-    pub iban: Option<String>,
-    pub account_holder: Option<String>,
-    /// For PayPal.
-    pub email: Option<String>,
-    /// For Stripe Connect (`acct_...`).
-    pub stripe_account_id: Option<String>,
-    /// Make it the default method.
-    #[serde(default)]
-    pub make_default: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-pub struct PayoutMethod {
-    pub id: Uuid,
-    pub kind: String,
-    /// Who pays it out: `stripe` (Connect transfers) or `sandbox`.
-    pub provider: String,
-    /// The method, masked: `DE89 •••• 3000`, `a•••@example.com`, `acct_•••1234`.
-    pub display: String,
-    pub is_default: bool,
-    /// `unverified`, `verified` or `failed`.
-    pub verification: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutMethodList {
-    pub items: Vec<PayoutMethod>,
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Details {
@@ -97,8 +62,6 @@ enum Details {
     Paypal { email: String },
     StripeConnect { account: String },
 }
-
-const METHOD_COLUMNS: &str = "id, kind, provider, display, is_default, verification, created_at";
 
 pub async fn add_method(
     ctx: &AppContext,
@@ -169,34 +132,22 @@ pub async fn add_method(
     let sealed = ctx.secrets.seal(&serde_json::to_vec(&details).unwrap_or_default());
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let has_default: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM payout_methods WHERE user_id = $1 AND is_default AND removed_at IS NULL)",
-    )
-    .bind(principal.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let has_default = repo::has_default_method(&mut tx, principal.user_id.0).await?;
     let make_default = req.make_default || !has_default;
     if make_default {
-        sqlx::query("UPDATE payout_methods SET is_default = false WHERE user_id = $1 AND is_default")
-            .bind(principal.user_id)
-            .execute(&mut *tx)
-            .await?;
+        repo::clear_default_method(&mut tx, principal.user_id.0).await?;
     }
-    let method: PayoutMethod = sqlx::query_as(&format!(
-        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9) RETURNING {METHOD_COLUMNS}"
-    ))
-    .bind(platform::ids::new_id())
-    .bind(principal.user_id)
-    .bind(&req.kind)
-    .bind(&sealed)
-    .bind(&display)
-    .bind(make_default)
-    .bind(now)
-    .bind(verification)
-    .bind(provider)
-    .fetch_one(&mut *tx)
-    .await?;
+    let new = repo::NewMethod {
+        id: platform::ids::new_id(),
+        user_id: principal.user_id.0,
+        kind: &req.kind,
+        details_sealed: &sealed,
+        display: &display,
+        is_default: make_default,
+        verification,
+        provider,
+    };
+    let method = repo::insert_method(&mut tx, &new, now).await?;
     platform::audit::Entry::new(principal.actor(), "payout_method.add", "payout_method", method.id)
         .after(json!({"kind": method.kind, "display": method.display, "default": make_default, "provider": provider}))
         .record(&mut tx, now)
@@ -207,12 +158,7 @@ pub async fn add_method(
 
 pub async fn methods(ctx: &AppContext, principal: &Principal) -> Result<PayoutMethodList, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
-    let items = sqlx::query_as(&format!(
-        "SELECT {METHOD_COLUMNS} FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id"
-    ))
-    .bind(principal.user_id)
-    .fetch_all(&ctx.db)
-    .await?;
+    let items = repo::methods_of(&ctx.db, principal.user_id.0).await?;
     Ok(PayoutMethodList { items })
 }
 
@@ -220,13 +166,7 @@ pub async fn remove_method(ctx: &AppContext, principal: &Principal, id: Uuid) ->
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let done = sqlx::query("UPDATE payout_methods SET removed_at = $3, is_default = false WHERE id = $1 AND user_id = $2 AND removed_at IS NULL")
-        .bind(id)
-        .bind(principal.user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !repo::remove_method(&mut tx, id, principal.user_id.0, now).await? {
         return Err(IdentityError::NotFound("payout method").into());
     }
     platform::audit::Entry::new(principal.actor(), "payout_method.remove", "payout_method", id)
@@ -235,43 +175,6 @@ pub async fn remove_method(ctx: &AppContext, principal: &Principal, id: Uuid) ->
     tx.commit().await?;
     Ok(())
 }
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WithdrawalRequest {
-    /// Minor units.
-    #[schema(minimum = 1)]
-    pub amount: i64,
-    #[schema(example = "EUR")]
-    pub currency: String,
-    pub payout_method_id: Uuid,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-pub struct Withdrawal {
-    pub id: Uuid,
-    pub payout_method_id: Uuid,
-    pub amount: i64,
-    pub fee: i64,
-    pub currency: String,
-    /// `queued`, `processing`, `paid`, `failed` or `cancelled`.
-    pub state: String,
-    /// Whether it waits for (or had) an admin's approval.
-    pub needs_approval: bool,
-    pub approved_at: Option<DateTime<Utc>>,
-    pub failure_reason: Option<String>,
-    /// The provider's reference of the payout (a Stripe transfer `tr_...`), once paid.
-    pub provider_ref: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WithdrawalList {
-    pub items: Vec<Withdrawal>,
-}
-
-const WITHDRAWAL_COLUMNS: &str = "id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref, created_at, updated_at";
 
 /// Requests a withdrawal in the caller's transaction: holds amount and fee, queues the payout.
 pub async fn request(
@@ -298,18 +201,12 @@ pub async fn request(
     let (Some(currency), true) = (currency, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let method: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, verification FROM payout_methods WHERE id = $1 AND user_id = $2 AND removed_at IS NULL",
-    )
-    .bind(req.payout_method_id)
-    .bind(principal.user_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match method {
+    let verification = repo::method_verification(conn, req.payout_method_id, principal.user_id.0).await?;
+    match verification {
         None => {
             return Err(ApiError::invalid_field("payout_method_id", "not_found", "is not one of your payout methods"));
         }
-        Some((_, verification)) if verification != "verified" => {
+        Some(verification) if verification != "verified" => {
             return Err(ApiError::invalid_field("payout_method_id", "unverified", "is not verified yet"));
         }
         Some(_) => {}
@@ -319,21 +216,17 @@ pub async fn request(
     let hold =
         service::hold(conn, owner, &currency, req.amount + fee, "withdrawal", now).await.map_err(ApiError::from)?;
     let needs_approval = settings.approval_from.is_some_and(|from| req.amount >= from);
-    let withdrawal: Withdrawal = sqlx::query_as(&format!(
-        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, needs_approval, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $9, $8, $8) RETURNING {WITHDRAWAL_COLUMNS}"
-    ))
-    .bind(platform::ids::new_id())
-    .bind(principal.user_id)
-    .bind(req.payout_method_id)
-    .bind(req.amount)
-    .bind(fee)
-    .bind(currency.as_str())
-    .bind(hold)
-    .bind(now)
-    .bind(needs_approval)
-    .fetch_one(&mut *conn)
-    .await?;
+    let new = repo::NewWithdrawal {
+        id: platform::ids::new_id(),
+        user_id: principal.user_id.0,
+        payout_method_id: req.payout_method_id,
+        amount: req.amount,
+        fee,
+        currency: currency.as_str(),
+        hold_entry: hold.0,
+        needs_approval,
+    };
+    let withdrawal = repo::insert_withdrawal(conn, &new, now).await?;
     if !needs_approval {
         queue_payout(conn, withdrawal.id, now).await?;
     }
@@ -346,33 +239,8 @@ pub async fn request(
 
 pub async fn withdrawals(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
-    let items = sqlx::query_as(&format!(
-        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE user_id = $1 ORDER BY id DESC LIMIT 200"
-    ))
-    .bind(principal.user_id)
-    .fetch_all(&ctx.db)
-    .await?;
+    let items = repo::withdrawals_of(&ctx.db, principal.user_id.0).await?;
     Ok(WithdrawalList { items })
-}
-
-#[derive(sqlx::FromRow)]
-struct Locked {
-    id: Uuid,
-    user_id: Uuid,
-    payout_method_id: Uuid,
-    amount: i64,
-    fee: i64,
-    currency: String,
-    state: String,
-}
-
-async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Locked>> {
-    sqlx::query_as(
-        "SELECT id, user_id, payout_method_id, amount, fee, currency, state FROM withdrawals WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
 }
 
 async fn queue_payout(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
@@ -384,11 +252,7 @@ async fn queue_payout(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> 
 /// Withdrawals waiting for an admin's approval, oldest first (admins).
 pub async fn awaiting_approval(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
     authz::authorize(principal, "ledger.adjust", Target::Platform)?;
-    let items = sqlx::query_as(&format!(
-        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE needs_approval AND approved_at IS NULL AND state = 'queued' ORDER BY id LIMIT 200"
-    ))
-    .fetch_all(&ctx.db)
-    .await?;
+    let items = repo::awaiting_approval(&ctx.db).await?;
     Ok(WithdrawalList { items })
 }
 
@@ -403,22 +267,12 @@ pub async fn decide(
     authz::authorize(principal, "ledger.adjust", Target::Platform)?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let w = lock(&mut tx, id).await?.ok_or(IdentityError::NotFound("withdrawal"))?;
-    let waiting: bool =
-        sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if w.state != "queued" || !waiting {
+    let w = repo::lock(&mut tx, id).await?.ok_or(IdentityError::NotFound("withdrawal"))?;
+    if w.state != "queued" || !w.unapproved {
         return Err(ApiError::new(LedgerCode::NotAwaitingApproval, "This withdrawal is not waiting for approval."));
     }
     if approve {
-        sqlx::query("UPDATE withdrawals SET approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(principal.user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        repo::approve(&mut tx, id, principal.user_id.0, now).await?;
         queue_payout(&mut tx, id, now).await?;
     } else {
         let reason = format!("rejected by an admin: {}", reason.unwrap_or("no reason given"));
@@ -433,10 +287,7 @@ pub async fn decide(
     .after(json!({"reason": reason}))
     .record(&mut tx, now)
     .await?;
-    let withdrawal = sqlx::query_as(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let withdrawal = repo::withdrawal(&mut tx, id).await?;
     tx.commit().await?;
     Ok(withdrawal)
 }
@@ -444,7 +295,7 @@ pub async fn decide(
 /// Settles a withdrawal: paid (the money leaves, the fee is the platform's) or returned (failed, cancelled).
 async fn settle(
     conn: &mut PgConnection,
-    w: &Locked,
+    w: &repo::Locked,
     outcome: &str,
     reason: Option<&str>,
     now: DateTime<Utc>,
@@ -470,21 +321,9 @@ async fn settle(
     } else {
         service::release(conn, owner, &currency, w.amount + w.fee, "withdrawal returned", now).await?
     };
-    sqlx::query(
-        "UPDATE withdrawals SET state = $2, settle_entry = $3, failure_reason = $4, updated_at = $5 WHERE id = $1",
-    )
-    .bind(w.id)
-    .bind(outcome)
-    .bind(entry)
-    .bind(reason)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    repo::settle(conn, w.id, outcome, entry.0, reason, now).await?;
     if outcome != "cancelled" {
-        let method: String = sqlx::query_scalar("SELECT display FROM payout_methods WHERE id = $1")
-            .bind(w.payout_method_id)
-            .fetch_one(&mut *conn)
-            .await?;
+        let method = repo::method_display(conn, w.payout_method_id).await?;
         let event = platform::events::Event {
             kind: if outcome == "paid" { "withdrawal.paid" } else { "withdrawal.failed" },
             recipients: vec![w.user_id],
@@ -501,7 +340,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let w = lock(&mut tx, id)
+    let w = repo::lock(&mut tx, id)
         .await?
         .filter(|w| w.user_id == principal.user_id.0)
         .ok_or(IdentityError::NotFound("withdrawal"))?;
@@ -518,10 +357,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
         .after(json!({"state": "cancelled"}))
         .record(&mut tx, now)
         .await?;
-    let withdrawal = sqlx::query_as(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let withdrawal = repo::withdrawal(&mut tx, id).await?;
     tx.commit().await?;
     Ok(withdrawal)
 }
@@ -530,7 +366,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
 /// The sandbox provider: pays at once with a reference of its own (`sandbox_po_…`, one per withdrawal,
 /// so a retried payout finds the same one, as a real provider's idempotency key would), or refuses the
 /// documented test details.
-fn sandbox_pays(w: &Locked, details: &Details) -> Result<Option<String>, String> {
+fn sandbox_pays(w: &repo::Locked, details: &Details) -> Result<Option<String>, String> {
     match details {
         Details::BankAccount { iban, .. } if iban.ends_with("0000") => {
             Err("the bank refused the transfer (sandbox: IBAN ending in 0000)".into())
@@ -547,7 +383,7 @@ fn sandbox_pays(w: &Locked, details: &Details) -> Result<Option<String>, String>
 /// the withdrawal's, so a job retried after a crash or a timeout finds the transfer already made.
 async fn stripe_pays(
     client: &stripe::Client,
-    w: &Locked,
+    w: &repo::Locked,
     account: &str,
 ) -> Result<Result<Option<String>, String>, JobFailure> {
     let params = [
@@ -572,17 +408,13 @@ async fn stripe_pays(
 /// returns to the user's wallet).
 async fn record_outcome(
     conn: &mut PgConnection,
-    w: &Locked,
+    w: &repo::Locked,
     outcome: Result<Option<String>, String>,
     now: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
     match outcome {
         Ok(reference) => {
-            sqlx::query("UPDATE withdrawals SET provider_ref = $2 WHERE id = $1")
-                .bind(w.id)
-                .bind(reference)
-                .execute(&mut *conn)
-                .await?;
+            repo::set_provider_ref(conn, w.id, reference.as_deref()).await?;
             settle(conn, w, "paid", None, now).await
         }
         Err(reason) => settle(conn, w, "failed", Some(&reason), now).await,
@@ -598,29 +430,16 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
     let (w, provider, details) = {
         let now = ctx.clock.now();
         let mut tx = ctx.db.begin().await?;
-        let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
+        let Some(w) = repo::lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
         if w.state != "queued" && w.state != "processing" {
             return Ok(()); // settled already (cancelled, or an earlier run finished)
         }
-        let unapproved: bool =
-            sqlx::query_scalar("SELECT needs_approval AND approved_at IS NULL FROM withdrawals WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if unapproved {
+        if w.unapproved {
             return Err(JobFailure::permanent("the withdrawal waits for an admin's approval"));
         }
         tracing::info!(object = "withdrawal", id = %id, from = %w.state, to = "processing", "state changed");
-        sqlx::query("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let (sealed, provider): (String, String) =
-            sqlx::query_as("SELECT details_sealed, provider FROM payout_methods WHERE id = $1")
-                .bind(w.payout_method_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        repo::mark_processing(&mut tx, id, now).await?;
+        let (sealed, provider) = repo::method_details(&mut tx, w.payout_method_id).await?;
         let details: Details =
             ctx.secrets.open(&sealed).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
                 JobFailure::permanent("the payout method's details cannot be read with this server's key")
@@ -637,14 +456,13 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
     };
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let Some(w) = lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
+    let Some(w) = repo::lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
     if w.state != "processing" {
         return Ok(()); // another run of this job recorded the same outcome first
     }
     record_outcome(&mut tx, &w, outcome, now).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let actor = platform::audit::Actor::default();
-    let state: String =
-        sqlx::query_scalar("SELECT state FROM withdrawals WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let state = repo::withdrawal(&mut tx, id).await?.state;
     platform::audit::Entry::new(actor, "withdrawal.settle", "withdrawal", id)
         .after(json!({"state": state}))
         .record(&mut tx, now)
@@ -675,37 +493,36 @@ pub async fn demo_withdrawal(
 ) -> anyhow::Result<()> {
     let iban = Iban::parse(iban).map_err(anyhow::Error::msg)?;
     let details = Details::BankAccount { iban: iban.as_str().to_owned(), account_holder: "Demo".into() };
-    let method: Uuid = sqlx::query_scalar(
-        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at)
-         VALUES ($1, $2, 'bank_account', $3, $4, NOT EXISTS (SELECT 1 FROM payout_methods WHERE user_id = $2 AND is_default), 'verified', $5)
-         RETURNING id",
-    )
-    .bind(platform::ids::new_id())
-    .bind(user)
-    .bind(secrets.seal(&serde_json::to_vec(&details)?))
-    .bind(iban.masked())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let sealed = secrets.seal(&serde_json::to_vec(&details)?);
+    let is_default = !repo::has_default_method(conn, user).await?;
+    let new = repo::NewMethod {
+        id: platform::ids::new_id(),
+        user_id: user,
+        kind: "bank_account",
+        details_sealed: &sealed,
+        display: &iban.masked(),
+        is_default,
+        verification: "verified",
+        provider: "sandbox",
+    };
+    let method = repo::insert_method(conn, &new, now).await?.id;
     let settings = WithdrawalSettings::default();
     let fee = settings.fee_for(amount);
     let currency = Currency::parse("EUR").ok_or_else(|| anyhow::anyhow!("EUR"))?;
     let hold = service::hold(conn, Owner::User(user), &currency, amount + fee, "withdrawal", now).await?;
     let id = platform::ids::new_id();
-    sqlx::query(
-        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, settle_entry, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'EUR', 'queued', $6, NULL, $7, $7)",
-    )
-    .bind(id)
-    .bind(user)
-    .bind(method)
-    .bind(amount)
-    .bind(fee)
-    .bind(hold)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let locked = lock(conn, id).await?.ok_or_else(|| anyhow::anyhow!("the withdrawal vanished"))?;
+    let new = repo::NewWithdrawal {
+        id,
+        user_id: user,
+        payout_method_id: method,
+        amount,
+        fee,
+        currency: "EUR",
+        hold_entry: hold.0,
+        needs_approval: false,
+    };
+    repo::insert_withdrawal(conn, &new, now).await?;
+    let locked = repo::lock(conn, id).await?.ok_or_else(|| anyhow::anyhow!("the withdrawal vanished"))?;
     record_outcome(conn, &locked, sandbox_pays(&locked, &details), now).await?;
     Ok(())
 }

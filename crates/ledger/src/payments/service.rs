@@ -15,13 +15,13 @@ use identity::auth::Principal;
 use identity::authz::{self, Target};
 use identity::error::IdentityError;
 use platform::{ApiError, AppContext, FieldError};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::dto::*;
+use super::repo;
 use crate::error::LedgerCode;
 use crate::model::{Currency, Owner, kinds};
 use crate::service;
@@ -102,61 +102,6 @@ impl Provider {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentRequest {
-    /// Minor units.
-    #[schema(minimum = 1)]
-    pub amount: i64,
-    #[schema(example = "EUR")]
-    pub currency: String,
-    /// `sandbox` or `stripe`; the server's default provider when absent.
-    pub provider: Option<String>,
-    /// Sandbox only. `4242424242424242` succeeds, `4000000000000002` is declined, `4000000000003220`
-    /// waits for a later provider webhook.
-    #[schema(example = "4242424242424242")]
-    pub card_number: Option<String>,
-    /// Stripe only: the PaymentMethod collected by Stripe.js or a mobile SDK (`pm_...`).
-    pub payment_method: Option<String>,
-    /// `automatic` (default) captures at once; `manual` only authorizes.
-    pub capture: Option<String>,
-    #[serde(default)]
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-pub struct PaymentIntent {
-    pub id: Uuid,
-    pub provider: String,
-    pub provider_ref: String,
-    pub amount: i64,
-    pub currency: String,
-    /// `initiated`, `authorized`, `captured`, `failed`, `cancelled` or `refunded`.
-    pub state: String,
-    pub capture_method: String,
-    pub refunded_amount: i64,
-    /// Part of the amount whose refund is under way (asked of the provider, not yet answered).
-    pub refund_pending: i64,
-    pub description: String,
-    pub failure_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Stripe only, while the payment waits for the customer (3-D Secure, say): the secret Stripe.js
-    /// needs to finish it (`stripe.handleNextAction`). Shown once, in the answer that created it.
-    #[sqlx(skip)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    /// Minor units; the whole remaining amount when absent.
-    pub amount: Option<i64>,
-}
-
-const COLUMNS: &str = "id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending, description, failure_reason, created_at, updated_at";
-
 /// What the sandbox does with a card.
 enum SandboxCard {
     Succeeds,
@@ -181,15 +126,7 @@ async fn set_state(
     now: DateTime<Utc>,
 ) -> sqlx::Result<PaymentIntent> {
     tracing::info!(object = "payment", id = %id, to = state, reason, "state changed");
-    sqlx::query_as(&format!(
-        "UPDATE payment_intents SET state = $2, failure_reason = coalesce($3, failure_reason), updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(state)
-    .bind(reason)
-    .bind(now)
-    .fetch_one(conn)
-    .await
+    Ok(repo::set_state(conn, id, state, reason, now).await?.into())
 }
 
 /// Credits the payer's wallet with a captured payment.
@@ -386,23 +323,19 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> Result<PaymentIntent, ApiError> {
     let user = principal.user_id.0;
-    let mut intent: PaymentIntent = sqlx::query_as(&format!(
-        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
-    ))
-    .bind(prepared.id)
-    .bind(user)
-    .bind(prepared.provider.as_str())
-    .bind(&prepared.provider_ref)
-    .bind(prepared.amount)
-    .bind(prepared.currency.as_str())
-    .bind(prepared.state)
-    .bind(prepared.capture_method)
-    .bind(&prepared.description)
-    .bind(prepared.failure_reason.as_deref())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let new = repo::NewPayment {
+        id: prepared.id,
+        user_id: user,
+        provider: prepared.provider.as_str(),
+        provider_ref: &prepared.provider_ref,
+        amount: prepared.amount,
+        currency: prepared.currency.as_str(),
+        state: prepared.state,
+        capture_method: prepared.capture_method,
+        description: &prepared.description,
+        failure_reason: prepared.failure_reason.as_deref(),
+    };
+    let mut intent = PaymentIntent::from(repo::insert(&mut *conn, &new, now).await?);
     intent.client_secret = prepared.client_secret;
     tracing::info!(object = "payment", id = %intent.id, to = %intent.state, provider = %intent.provider, amount = intent.amount, "payment recorded");
     if intent.state == "captured" {
@@ -502,21 +435,12 @@ async fn payment_of(
     id: Uuid,
     lock: bool,
 ) -> Result<(PaymentIntent, Uuid), ApiError> {
-    let sql = if lock {
-        "SELECT user_id FROM payment_intents WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT user_id FROM payment_intents WHERE id = $1"
-    };
-    let row: Option<(Uuid,)> = sqlx::query_as(sql).bind(id).fetch_optional(&mut *conn).await?;
-    let Some((user,)) = row else { return Err(IdentityError::NotFound("payment").into()) };
-    if user != principal.user_id.0 && !principal.has_role("admin") {
+    let Some(row) = repo::get(conn, id, lock).await? else { return Err(IdentityError::NotFound("payment").into()) };
+    if row.user_id != principal.user_id.0 && !principal.has_role("admin") {
         return Err(IdentityError::NotFound("payment").into());
     }
-    let intent = sqlx::query_as(&format!("SELECT {COLUMNS} FROM payment_intents WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((intent, user))
+    let user = row.user_id;
+    Ok((row.into(), user))
 }
 
 pub async fn get(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<PaymentIntent, ApiError> {
@@ -650,12 +574,7 @@ pub async fn refund(
         let currency = currency_of(&payment)?;
         // The wallet must cover the refund before the provider returns any money.
         service::hold(&mut tx, Owner::User(user), &currency, amount, "refund under way", now).await?;
-        sqlx::query("UPDATE payment_intents SET refund_pending = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(amount)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        repo::set_refund_pending(&mut tx, id, amount, now).await?;
         platform::jobs::enqueue(
             &mut tx,
             platform::jobs::NewJob::new(RESUME_REFUND, json!({"payment_id": id}))
@@ -710,10 +629,7 @@ async fn finish_refund(
     now: DateTime<Utc>,
 ) -> Result<Result<PaymentIntent, ApiError>, ApiError> {
     let id = pending.payment.id;
-    let still: i64 = sqlx::query_scalar("SELECT refund_pending FROM payment_intents WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let still = repo::lock_refund_pending(conn, id).await?;
     if still != pending.amount {
         let current = payment_row(conn, id).await?.ok_or(IdentityError::NotFound("payment"))?;
         return Ok(Ok(current.0));
@@ -723,11 +639,7 @@ async fn finish_refund(
     platform::jobs::cancel_unique(conn, &format!("refund:{id}"), now).await?;
     if let Err(refusal) = answer {
         service::release(conn, owner, &currency, pending.amount, "refund not made", now).await?;
-        sqlx::query("UPDATE payment_intents SET refund_pending = 0, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        repo::set_refund_pending(conn, id, 0, now).await?;
         return Ok(Err(refusal));
     }
     let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
@@ -744,16 +656,7 @@ async fn finish_refund(
     .await?;
     let left = pending.payment.amount - pending.payment.refunded_amount;
     let state = if pending.amount == left { "refunded" } else { "captured" };
-    let updated: PaymentIntent = sqlx::query_as(&format!(
-        "UPDATE payment_intents SET refunded_amount = refunded_amount + $2, refund_pending = 0, state = $3, updated_at = $4
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(pending.amount)
-    .bind(state)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let updated = PaymentIntent::from(repo::record_refund(conn, id, pending.amount, state, now).await?);
     tracing::info!(object = "payment", id = %id, refunded = pending.amount, to = state, "refund recorded");
     platform::audit::Entry::new(actor, "payment.refund", "payment_intent", id)
         .after(json!({"amount": pending.amount, "refunded_amount": updated.refunded_amount, "state": state}))
@@ -764,16 +667,10 @@ async fn finish_refund(
 
 /// A payment and its payer.
 async fn payment_row(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<(PaymentIntent, Uuid)>> {
-    let Some(payment) =
-        sqlx::query_as::<_, PaymentIntent>(&format!("SELECT {COLUMNS} FROM payment_intents WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
-        return Ok(None);
-    };
-    let user = sqlx::query_scalar("SELECT user_id FROM payment_intents WHERE id = $1").bind(id).fetch_one(conn).await?;
-    Ok(Some((payment, user)))
+    Ok(repo::get(conn, id, false).await?.map(|row| {
+        let user = row.user_id;
+        (row.into(), user)
+    }))
 }
 
 /// The `payment.refund.resume` job: asks the provider again for a refund whose request did not record
@@ -837,29 +734,12 @@ pub async fn receive(
         return Err(ApiError::new(LedgerCode::MalformedEvent, "The event has no id or type."));
     };
     let mut tx = ctx.db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO provider_events (provider, event_id, type, payload, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    )
-    .bind(provider)
-    .bind(event_id)
-    .bind(kind)
-    .bind(&event)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let inserted = repo::insert_provider_event(&mut tx, provider, event_id, kind, &event, now).await?;
     if !inserted {
         return Ok(false); // seen before: acknowledged, nothing applied again
     }
     let reference = event["data"]["object"]["id"].as_str().unwrap_or_default();
-    let intent: Option<(Uuid, Uuid, String)> = sqlx::query_as(
-        "SELECT id, user_id, state FROM payment_intents WHERE provider = $1 AND provider_ref = $2 FOR UPDATE",
-    )
-    .bind(provider)
-    .bind(reference)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let intent = repo::by_provider_ref(&mut tx, provider, reference).await?.map(|p| (p.id, p.user_id, p.state));
     match (kind, intent) {
         ("payment_intent.succeeded", Some((id, user, state))) if state == "initiated" || state == "authorized" => {
             let captured = set_state(&mut tx, id, "captured", None, now).await?;
@@ -877,12 +757,7 @@ pub async fn receive(
         }
         _ => {} // stored and acknowledged
     }
-    sqlx::query("UPDATE provider_events SET processed_at = $3 WHERE provider = $1 AND event_id = $2")
-        .bind(provider)
-        .bind(event_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    repo::provider_event_processed(&mut tx, provider, event_id, now).await?;
     tx.commit().await?;
     Ok(true)
 }

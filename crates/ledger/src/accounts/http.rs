@@ -1,0 +1,192 @@
+//! HTTP handlers of accounts, statements and journal entries.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use identity::auth::{AuthUser, Principal};
+use identity::authz::{self, Target};
+use identity::error::IdentityError;
+use platform::error::ProblemBody;
+use platform::http::ClientMeta;
+use platform::idempotency;
+use platform::{ApiError, AppContext, Json};
+
+use super::dto;
+use super::repo::{self, Account};
+use super::service::{self, Leg, NewEntry};
+use crate::model::{AccountId, EntryId, Owner};
+
+/// The caller's accounts and balances.
+#[utoipa::path(get, path = "/v1/me/wallet", tag = "ledger", security(("bearer" = [])), responses((status = 200, body = dto::Wallet)))]
+pub async fn wallet(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<dto::Wallet>, ApiError> {
+    authz::authorize(&principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    Ok(Json(dto::Wallet { accounts: repo::accounts_of(&ctx.db, "user", Some(principal.user_id.0)).await? }))
+}
+
+/// Whether the caller may read `account`: their own, their organization's (as a manager), or any as an
+/// admin. Anything else is not found.
+async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -> Result<Account, ApiError> {
+    let not_found = || ApiError::from(IdentityError::NotFound("account"));
+    let account = repo::account(&ctx.db, account).await?.ok_or_else(not_found)?;
+    if authz::authorize(principal, "ledger.read", Target::Platform).is_ok() && principal.has_role("admin") {
+        return Ok(account);
+    }
+    match Owner::from_parts(&account.owner_type, account.owner_id) {
+        Some(Owner::User(user)) if user == principal.user_id.0 => {
+            authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+            Ok(account)
+        }
+        Some(Owner::Organization(org)) => {
+            let mut conn = ctx.db.acquire().await?;
+            identity::service::organizations::require_permission(
+                &mut conn,
+                principal,
+                identity::model::OrgId(org),
+                "ledger.read",
+            )
+            .await
+            .map_err(|_| not_found())?;
+            Ok(account)
+        }
+        _ => Err(not_found()),
+    }
+}
+
+/// An account's entries over a period with the running balance, as JSON or CSV (`?format=csv`).
+#[utoipa::path(get, path = "/v1/ledger/accounts/{id}/statement", tag = "ledger", security(("bearer" = [])),
+    params(("id" = AccountId, Path), dto::StatementQuery),
+    responses((status = 200, description = "The statement, as JSON or (`?format=csv`) CSV",
+                content((service::Statement = "application/json"), (String = "text/csv"))),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn statement(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<AccountId>,
+    Query(q): Query<dto::StatementQuery>,
+) -> Result<Response, ApiError> {
+    let account = readable(&ctx, &principal, id).await?;
+    let from = q.from.unwrap_or(account.created_at);
+    let to = q.to.unwrap_or_else(|| ctx.clock.now() + chrono::Duration::seconds(1));
+    if to <= from {
+        return Err(ApiError::invalid_field("to", "before_from", "must be after from"));
+    }
+    let mut conn = ctx.db.acquire().await?;
+    let statement = service::statement(&mut conn, account, from, to).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(statement).into_response()),
+        "csv" => {
+            let mut response = service::statement_csv(&statement).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            Ok(response)
+        }
+        _ => Err(ApiError::invalid_field("format", "invalid_value", "must be json or csv")),
+    }
+}
+
+/// One entry with its postings (admins).
+#[utoipa::path(get, path = "/v1/admin/ledger/entries/{id}", tag = "ledger", security(("bearer" = [])),
+    params(("id" = EntryId, Path)), responses((status = 200, body = dto::EntryWithPostings)))]
+pub async fn entry(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EntryId>,
+) -> Result<Json<dto::EntryWithPostings>, ApiError> {
+    authz::authorize(&principal, "ledger.read", Target::Platform)?;
+    if !principal.has_role("admin") {
+        return Err(IdentityError::Forbidden("ledger.read".into()).into());
+    }
+    let entry = repo::entry(&ctx.db, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+    Ok(Json(dto::EntryWithPostings { postings: repo::postings_of(&ctx.db, id).await?, entry }))
+}
+
+async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
+    let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+    Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
+}
+
+/// Runs a money-moving request once per `Idempotency-Key` of the caller and answers it (201).
+pub(crate) async fn once<T, W>(
+    ctx: &AppContext,
+    principal: &Principal,
+    headers: &HeaderMap,
+    route: &str,
+    request: &impl serde::Serialize,
+    now: chrono::DateTime<chrono::Utc>,
+    work: W,
+) -> Result<Response, ApiError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    W: AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, ApiError>,
+{
+    let scope = principal.user_id.to_string();
+    let request = idempotency::Request { scope: &scope, headers, route, body: request };
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, work).await
+}
+
+/// Post a manual, balanced entry (admins). Send an `Idempotency-Key`: a retry returns the first answer.
+#[utoipa::path(post, path = "/v1/admin/ledger/entries", tag = "ledger", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1–255 characters")),
+    request_body = dto::AdjustmentRequest,
+    responses((status = 201, body = dto::EntryWithPostings),
+              (status = 409, description = "`insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn adjust(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    Json(req): Json<dto::AdjustmentRequest>,
+) -> Result<Response, ApiError> {
+    authz::authorize(&principal, "ledger.adjust", Target::Platform)?;
+    principal.require_verified()?;
+    let memo = req.memo.trim().to_owned();
+    if memo.is_empty() || memo.chars().count() > 500 {
+        return Err(ApiError::invalid_field("memo", "invalid_length", "must be 1 to 500 characters"));
+    }
+    let now = ctx.clock.now();
+    once(&ctx, &principal, &headers, "POST /v1/admin/ledger/entries", &req, now, async |conn| {
+        let legs = req.postings.iter().map(|l| Leg { account: l.account_id, amount: l.amount }).collect();
+        let entry =
+            NewEntry { kind: "adjustment", memo: &memo, legs, metadata: serde_json::json!({"by": principal.user_id}) };
+        let id = service::post(conn, entry, now).await?;
+        platform::audit::Entry::new(principal.actor(), "ledger.adjust", "journal_entry", id)
+            .after(serde_json::json!({"memo": memo, "postings": req.postings}))
+            .ip(meta.ip.as_deref())
+            .record(conn, now)
+            .await?;
+        entry_with_postings(conn, id).await
+    })
+    .await
+}
+
+/// Post the reversing entry of an entry (admins). An entry is reversed at most once.
+#[utoipa::path(post, path = "/v1/admin/ledger/entries/{id}/reverse", tag = "ledger", security(("bearer" = [])),
+    params(("id" = EntryId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = dto::ReverseRequest,
+    responses((status = 201, body = dto::EntryWithPostings),
+              (status = 409, description = "`already_reversed` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn reverse(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    Path(id): Path<EntryId>,
+    Json(req): Json<dto::ReverseRequest>,
+) -> Result<Response, ApiError> {
+    authz::authorize(&principal, "ledger.adjust", Target::Platform)?;
+    principal.require_verified()?;
+    let now = ctx.clock.now();
+    once(&ctx, &principal, &headers, &format!("POST /v1/admin/ledger/entries/{id}/reverse"), &req, now, async |conn| {
+        repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+        let reversal = service::reverse(conn, id, req.memo.trim(), now).await?;
+        platform::audit::Entry::new(principal.actor(), "ledger.reverse", "journal_entry", id)
+            .after(serde_json::json!({"reversal": reversal, "memo": req.memo}))
+            .ip(meta.ip.as_deref())
+            .record(conn, now)
+            .await?;
+        entry_with_postings(conn, reversal).await
+    })
+    .await
+}

@@ -1,0 +1,239 @@
+//! The SQL of accounts, journal entries, postings and statements, checked at compile time.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::model::{AccountId, EntryId};
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    pub owner_type: String,
+    pub owner_id: Option<Uuid>,
+    pub kind: String,
+    pub currency: String,
+    pub allow_negative: bool,
+    /// Minor units.
+    pub balance: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The account, creating it on first use.
+pub async fn get_or_create_account(
+    conn: &mut PgConnection,
+    owner_type: &str,
+    owner_id: Option<Uuid>,
+    kind: &str,
+    currency: &str,
+    allow_negative: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Account> {
+    sqlx::query!(
+        "INSERT INTO ledger_accounts (id, owner_type, owner_id, kind, currency, allow_negative, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        platform::ids::new_id(),
+        owner_type,
+        owner_id,
+        kind,
+        currency,
+        allow_negative,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_as!(
+        Account,
+        r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts
+           WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3 AND currency = $4"#,
+        owner_type,
+        owner_id,
+        kind,
+        currency
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as!(Account, r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = $1"#, id.0).fetch_optional(db).await
+}
+
+/// The accounts of an entry, locked in id order: every entry takes its accounts' locks in the same
+/// order, so concurrent entries over the same accounts (A to B beside B to A) never deadlock.
+pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as!(Account, r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"#, ids)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn accounts_of(
+    db: impl PgExecutor<'_>,
+    owner_type: &str,
+    owner_id: Option<Uuid>,
+) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as!(
+        Account,
+        r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2
+           ORDER BY currency, kind"#,
+        owner_type,
+        owner_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn insert_entry(
+    conn: &mut PgConnection,
+    id: EntryId,
+    kind: &str,
+    memo: &str,
+    reverses: Option<EntryId>,
+    metadata: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO journal_entries (id, kind, memo, reverses, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        id.0,
+        kind,
+        memo,
+        reverses.map(|r| r.0),
+        metadata,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts every posting of an entry in one statement (the database moves the balances).
+pub async fn insert_postings(
+    conn: &mut PgConnection,
+    entry: EntryId,
+    accounts: &[Uuid],
+    amounts: &[i64],
+    currencies: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
+         SELECT $1, a, m, c, $5 FROM unnest($2::uuid[], $3::int8[], $4::text[]) AS p(a, m, c)",
+        entry.0,
+        accounts,
+        amounts,
+        currencies,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Entry {
+    pub id: EntryId,
+    pub kind: String,
+    pub memo: String,
+    pub reverses: Option<EntryId>,
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Posting {
+    pub account_id: AccountId,
+    pub amount: i64,
+    pub currency: String,
+}
+
+pub async fn entry(db: impl PgExecutor<'_>, id: EntryId) -> sqlx::Result<Option<Entry>> {
+    sqlx::query_as!(
+        Entry,
+        r#"SELECT id AS "id: EntryId", kind, memo, reverses AS "reverses: EntryId", metadata, created_at
+           FROM journal_entries WHERE id = $1"#,
+        id.0
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn postings_of(db: impl PgExecutor<'_>, entry: EntryId) -> sqlx::Result<Vec<Posting>> {
+    sqlx::query_as!(
+        Posting,
+        r#"SELECT account_id AS "account_id: AccountId", amount, currency FROM postings WHERE entry_id = $1 ORDER BY id"#,
+        entry.0
+    )
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StatementLine {
+    pub entry_id: EntryId,
+    pub kind: String,
+    pub memo: String,
+    /// Positive raised the balance, negative lowered it.
+    pub amount: i64,
+    /// The balance after this line.
+    pub balance: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The balance before `from`.
+pub async fn balance_before(db: impl PgExecutor<'_>, account: AccountId, from: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(amount), 0)::int8 AS "balance!" FROM postings WHERE account_id = $1 AND created_at < $2"#,
+        account.0,
+        from
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The account's postings in `[from, to)`, with the running balance after each.
+pub async fn statement_lines(
+    db: impl PgExecutor<'_>,
+    account: AccountId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    opening: i64,
+) -> sqlx::Result<Vec<StatementLine>> {
+    sqlx::query_as!(
+        StatementLine,
+        r#"SELECT p.entry_id AS "entry_id: EntryId", e.kind, e.memo, p.amount,
+                  ($4::int8 + sum(p.amount) OVER (ORDER BY p.id))::int8 AS "balance!", p.created_at AS at
+           FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+           WHERE p.account_id = $1 AND p.created_at >= $2 AND p.created_at < $3
+           ORDER BY p.id"#,
+        account.0,
+        from,
+        to,
+        opening
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The net of an account's postings in entries of the given kinds (credits minus debits).
+pub async fn net_flow(conn: &mut PgConnection, account: AccountId, entry_kinds: &[String]) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(p.amount), 0)::int8 AS "net!" FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+           WHERE p.account_id = $1 AND e.kind = ANY($2)"#,
+        account.0,
+        entry_kinds
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether an entry of `kind` names `value` under `key` in its metadata (one entry per such fact).
+pub async fn has_entry_for(conn: &mut PgConnection, kind: &str, key: &str, value: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM journal_entries WHERE kind = $1 AND metadata->>$2 = $3) AS "exists!""#,
+        kind,
+        key,
+        value
+    )
+    .fetch_one(conn)
+    .await
+}

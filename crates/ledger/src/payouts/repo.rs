@@ -1,0 +1,245 @@
+//! The SQL of payout methods and withdrawals, checked at compile time.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::dto::{PayoutMethod, Withdrawal};
+
+pub async fn has_default_method(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM payout_methods WHERE user_id = $1 AND is_default AND removed_at IS NULL) AS "exists!""#,
+        user
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn clear_default_method(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE payout_methods SET is_default = false WHERE user_id = $1 AND is_default", user)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct NewMethod<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: &'a str,
+    pub details_sealed: &'a str,
+    pub display: &'a str,
+    pub is_default: bool,
+    pub verification: &'a str,
+    pub provider: &'a str,
+}
+
+pub async fn insert_method(
+    conn: &mut PgConnection,
+    new: &NewMethod<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<PayoutMethod> {
+    sqlx::query_as!(
+        PayoutMethod,
+        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id, kind, provider, display, is_default, verification, created_at",
+        new.id,
+        new.user_id,
+        new.kind,
+        new.details_sealed,
+        new.display,
+        new.is_default,
+        new.verification,
+        now,
+        new.provider
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn methods_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<PayoutMethod>> {
+    sqlx::query_as!(
+        PayoutMethod,
+        "SELECT id, kind, provider, display, is_default, verification, created_at
+         FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id",
+        user
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Removes one of the user's methods; answers whether there was one.
+pub async fn remove_method(conn: &mut PgConnection, id: Uuid, user: Uuid, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE payout_methods SET removed_at = $3, is_default = false WHERE id = $1 AND user_id = $2 AND removed_at IS NULL",
+        id,
+        user,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A method of the user that is not removed: its verification.
+pub async fn method_verification(conn: &mut PgConnection, id: Uuid, user: Uuid) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
+        "SELECT verification FROM payout_methods WHERE id = $1 AND user_id = $2 AND removed_at IS NULL",
+        id,
+        user
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn method_display(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<String> {
+    sqlx::query_scalar!("SELECT display FROM payout_methods WHERE id = $1", id).fetch_one(conn).await
+}
+
+/// How a method is paid: its sealed details and its provider.
+pub async fn method_details(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<(String, String)> {
+    let row =
+        sqlx::query!("SELECT details_sealed, provider FROM payout_methods WHERE id = $1", id).fetch_one(conn).await?;
+    Ok((row.details_sealed, row.provider))
+}
+
+pub struct NewWithdrawal<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub payout_method_id: Uuid,
+    pub amount: i64,
+    pub fee: i64,
+    pub currency: &'a str,
+    pub hold_entry: Uuid,
+    pub needs_approval: bool,
+}
+
+pub async fn insert_withdrawal(
+    conn: &mut PgConnection,
+    new: &NewWithdrawal<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Withdrawal> {
+    sqlx::query_as!(
+        Withdrawal,
+        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, needs_approval, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $9)
+         RETURNING id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+                   created_at, updated_at",
+        new.id,
+        new.user_id,
+        new.payout_method_id,
+        new.amount,
+        new.fee,
+        new.currency,
+        new.hold_entry,
+        new.needs_approval,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn withdrawal(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Withdrawal> {
+    sqlx::query_as!(
+        Withdrawal,
+        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+                created_at, updated_at
+         FROM withdrawals WHERE id = $1",
+        id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn withdrawals_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<Withdrawal>> {
+    sqlx::query_as!(
+        Withdrawal,
+        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+                created_at, updated_at
+         FROM withdrawals WHERE user_id = $1 ORDER BY id DESC LIMIT 200",
+        user
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn awaiting_approval(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Withdrawal>> {
+    sqlx::query_as!(
+        Withdrawal,
+        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+                created_at, updated_at
+         FROM withdrawals WHERE needs_approval AND approved_at IS NULL AND state = 'queued' ORDER BY id LIMIT 200"
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// What a change of a withdrawal needs, read under its lock.
+pub struct Locked {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub payout_method_id: Uuid,
+    pub amount: i64,
+    pub fee: i64,
+    pub currency: String,
+    pub state: String,
+    /// It waits for an admin's approval (asked for and not given yet).
+    pub unapproved: bool,
+}
+
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Locked>> {
+    sqlx::query_as!(
+        Locked,
+        r#"SELECT id, user_id, payout_method_id, amount, fee, currency, state,
+                  needs_approval AND approved_at IS NULL AS "unapproved!"
+           FROM withdrawals WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn approve(conn: &mut PgConnection, id: Uuid, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE withdrawals SET approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $1",
+        id,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_processing(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE withdrawals SET state = 'processing', updated_at = $2 WHERE id = $1", id, now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_provider_ref(conn: &mut PgConnection, id: Uuid, reference: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE withdrawals SET provider_ref = $2 WHERE id = $1", id, reference).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn settle(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: &str,
+    entry: Uuid,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE withdrawals SET state = $2, settle_entry = $3, failure_reason = $4, updated_at = $5 WHERE id = $1",
+        id,
+        state,
+        entry,
+        reason,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
