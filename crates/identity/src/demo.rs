@@ -5,7 +5,7 @@ use platform::demo::{Dataset, DemoEnv, LoadFuture};
 use sqlx::PgConnection;
 
 use crate::model::{OrgId, OrgKind, TeamId};
-use crate::repo::organizations::{self as orgs, OrgRow, TeamRow};
+use crate::organizations::repo::{self as orgs, OrgRow, TeamRow};
 use crate::{password, service};
 
 pub const DEMO_PASSWORD: &str = "backline-demo";

@@ -2,20 +2,28 @@
 //! roles and permissions, audit rows and security events. Every other domain authenticates with
 //! [`auth::AuthUser`] and authorizes with [`authz::authorize`].
 
+pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod authz;
 mod common_passwords;
 pub mod demo;
-pub mod dto;
 pub mod error;
-mod http;
 pub mod model;
+pub mod organizations;
 pub mod party;
 pub mod password;
-mod repo;
-pub mod service;
 pub mod settings;
 pub mod tokens;
+
+/// What other domains ask of identity about users and organizations.
+pub mod service {
+    pub use crate::accounts::service::{
+        active_user_by_email, active_user_email, create_verified_user, display_name, is_active_user, org_id_by_slug,
+        org_owners, recipients, user_id_by_username,
+    };
+    pub use crate::organizations::service as organizations;
+}
 
 use std::sync::Arc;
 
@@ -24,7 +32,9 @@ use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::{admin, organizations as orgs};
+use crate::accounts::http;
+use crate::admin::http as admin_http;
+use crate::organizations::http as orgs;
 
 pub use settings::IdentitySettings;
 
@@ -57,18 +67,18 @@ pub fn router(settings: IdentitySettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(orgs::delete_team))
         .routes(routes!(orgs::team_members))
         .routes(routes!(orgs::add_team_member, orgs::remove_team_member))
-        .routes(routes!(admin::org_audit))
-        .routes(routes!(admin::users))
-        .routes(routes!(admin::user))
-        .routes(routes!(admin::suspend))
-        .routes(routes!(admin::reactivate))
-        .routes(routes!(admin::approve))
-        .routes(routes!(admin::set_roles))
-        .routes(routes!(admin::security_events))
-        .routes(routes!(admin::audit))
-        .routes(routes!(admin::permissions))
-        .routes(routes!(admin::templates, admin::create_template))
-        .routes(routes!(admin::update_template, admin::delete_template))
+        .routes(routes!(admin_http::org_audit))
+        .routes(routes!(admin_http::users))
+        .routes(routes!(admin_http::user))
+        .routes(routes!(admin_http::suspend))
+        .routes(routes!(admin_http::reactivate))
+        .routes(routes!(admin_http::approve))
+        .routes(routes!(admin_http::set_roles))
+        .routes(routes!(admin_http::security_events))
+        .routes(routes!(admin_http::audit))
+        .routes(routes!(admin_http::permissions))
+        .routes(routes!(admin_http::templates, admin_http::create_template))
+        .routes(routes!(admin_http::update_template, admin_http::delete_template))
         .layer(Extension(Arc::new(settings)))
 }
 
@@ -79,7 +89,7 @@ pub const CLEANUP: platform::jobs::JobKind = platform::jobs::JobKind::new("ident
 pub fn register(registry: &mut platform::jobs::Registry) {
     registry.register(CLEANUP, |ctx: AppContext, _job: platform::jobs::Job| async move {
         let mut conn = ctx.db.acquire().await?;
-        let login_failures = repo::forget_login_failures(&mut conn, ctx.clock.now()).await?;
+        let login_failures = accounts::repo::forget_login_failures(&mut conn, ctx.clock.now()).await?;
         tracing::info!(login_failures, "identity cleanup");
         Ok(())
     });

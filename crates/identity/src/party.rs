@@ -51,7 +51,7 @@ pub async fn may_act_for(
         Party::User(user) => Ok(user == principal.user_id.0
             && authz::authorize(principal, permission, Target::OwnedBy(UserId(user))).is_ok()),
         Party::Organization(org) => {
-            crate::service::organizations::member_holds(conn, principal, OrgId(org), permission).await
+            crate::organizations::service::member_holds(conn, principal, OrgId(org), permission).await
         }
     }
 }
@@ -60,6 +60,6 @@ pub async fn may_act_for(
 pub async fn people_to_notify(conn: &mut PgConnection, party: Party) -> sqlx::Result<Vec<Uuid>> {
     match party {
         Party::User(user) => Ok(vec![user]),
-        Party::Organization(org) => crate::service::organizations::managers(conn, OrgId(org)).await,
+        Party::Organization(org) => crate::organizations::service::managers(conn, OrgId(org)).await,
     }
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::accounts::UserRow;
-use crate::dto::admin::{EventQuery, PermissionTemplate};
+use crate::accounts::repo::UserRow;
+use crate::admin::dto::{EventQuery, PermissionTemplate};
 use crate::model::{TemplateId, UserId, UserStatus};
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
@@ -75,7 +75,7 @@ pub async fn replace_roles(
         .bind(roles)
         .execute(&mut *conn)
         .await?;
-    super::accounts::grant_roles(conn, user, roles, now).await
+    crate::accounts::repo::grant_roles(conn, user, roles, now).await
 }
 
 pub async fn security_events(
@@ -83,7 +83,7 @@ pub async fn security_events(
     q: &EventQuery,
     before: Option<Uuid>,
     limit: i64,
-) -> sqlx::Result<Vec<crate::dto::admin::SecurityEvent>> {
+) -> sqlx::Result<Vec<crate::admin::dto::SecurityEvent>> {
     sqlx::query_as(
         "SELECT id, user_id, kind, severity, ip, user_agent, details, created_at FROM security_events
          WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR kind = $3)

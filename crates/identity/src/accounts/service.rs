@@ -11,13 +11,13 @@ use platform::{ApiError, AppContext, FieldError};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
+use super::dto;
+use super::repo::{self, UserRow};
 use crate::auth::Principal;
 use crate::authz::{self, Target};
-use crate::dto;
 use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{ApiKeyId, Email, NewPassword, Scope, SessionId, UserId, UserStatus, Username, parse_display_name};
-use crate::repo::{self, UserRow};
 use crate::settings::IdentitySettings;
 use crate::tokens::{self, Kind};
 use crate::{password, settings};
@@ -825,12 +825,12 @@ pub async fn user_id_by_username(conn: &mut PgConnection, username: &str) -> sql
 
 /// For other domains: the organization with this slug.
 pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<uuid::Uuid>> {
-    repo::organizations::org_id_by_slug(conn, slug).await
+    crate::organizations::repo::org_id_by_slug(conn, slug).await
 }
 
 /// For other domains: the owners of an organization, the people told about what concerns it as a whole.
 pub async fn org_owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
-    repo::organizations::owners(conn, org).await
+    crate::organizations::repo::owners(conn, org).await
 }
 
 /// For other domains: how to reach these users (email, names, status, notification preferences).

@@ -12,14 +12,14 @@ use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::dto;
+use super::repo;
 use crate::auth::Principal;
 use crate::authz::{self, OrgAccess, Target};
-use crate::dto::organizations as dto;
 use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{Email, InvitationId, OrgId, TeamId, UserId, parse_slug};
-use crate::repo::organizations as repo;
-use crate::repo::organizations::OrgRow;
+use crate::organizations::repo::OrgRow;
 use crate::tokens::{self, Kind};
 
 /// How long an invitation stays open.
@@ -481,11 +481,11 @@ pub async fn invite(
     );
     let subject = format!("Join {} on Backline", org_row.name);
     mail::enqueue(&mut tx, &Message { to: invitation.email.clone(), subject, body_text, body_html: None }, now).await?;
-    if let Some(invitee) = crate::repo::accounts::user_by_login(&mut tx, &invitation.email)
+    if let Some(invitee) = crate::accounts::repo::user_by_login(&mut tx, &invitation.email)
         .await?
         .filter(|u| u.email.eq_ignore_ascii_case(&invitation.email))
     {
-        let inviter = crate::repo::accounts::user_by_id(&mut tx, principal.user_id)
+        let inviter = crate::accounts::repo::user_by_id(&mut tx, principal.user_id)
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();
@@ -578,7 +578,7 @@ pub async fn respond(
         .bind(principal.user_id)
         .fetch_all(&mut *tx)
         .await?;
-        let member = crate::repo::accounts::user_by_id(&mut tx, principal.user_id).await?;
+        let member = crate::accounts::repo::user_by_id(&mut tx, principal.user_id).await?;
         let org_name = repo::org(&mut tx, invitation.org_id).await?.map(|o| o.name).unwrap_or_default();
         let event = platform::events::Event {
             kind: "organization.member_added",

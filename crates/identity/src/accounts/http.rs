@@ -9,10 +9,10 @@ use platform::error::ProblemBody;
 use platform::http::ClientMeta;
 use platform::{ApiError, AppContext, Json};
 
+use super::dto;
+use super::service;
 use crate::auth::AuthUser;
-use crate::dto;
 use crate::model::{ApiKeyId, SessionId};
-use crate::service;
 use crate::settings::IdentitySettings;
 
 type Settings = Extension<Arc<IdentitySettings>>;

@@ -7,11 +7,11 @@ use platform::http::ClientMeta;
 use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, Json};
 
+use super::dto;
+use super::service;
+use crate::accounts::dto::TokenRequest;
 use crate::auth::AuthUser;
-use crate::dto::TokenRequest;
-use crate::dto::organizations as dto;
 use crate::model::{InvitationId, OrgId, TeamId, UserId};
-use crate::service::organizations as service;
 
 /// Create an organization; the caller becomes its owner. A sub-label names its label as parent.
 #[utoipa::path(post, path = "/v1/orgs", tag = "organizations", security(("bearer" = [])), request_body = dto::CreateOrgRequest,

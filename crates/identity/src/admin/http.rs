@@ -6,11 +6,11 @@ use platform::error::ProblemBody;
 use platform::http::ClientMeta;
 use platform::{ApiError, AppContext, Json};
 
+use super::dto;
+use super::service::{self, AccountAction};
+use crate::accounts::dto::User;
 use crate::auth::AuthUser;
-use crate::dto::accounts::User;
-use crate::dto::admin as dto;
 use crate::model::{OrgId, TemplateId, UserId};
-use crate::service::admin::{self as service, AccountAction};
 
 /// Search user accounts (admin, staff).
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])), params(dto::UserQuery),

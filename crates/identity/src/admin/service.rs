@@ -9,14 +9,14 @@ use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::accounts::user_dto;
+use crate::accounts::service::user_dto;
 use crate::auth::Principal;
 use crate::authz::{self, Target};
-use crate::dto::{accounts::User, admin as dto};
 use crate::error::IdentityCode;
 use crate::error::IdentityError;
 use crate::model::{OrgId, TemplateId, UserId, UserStatus};
-use crate::repo::{accounts as accounts_repo, admin as repo};
+use crate::{accounts::dto::User, admin::dto};
+use crate::{accounts::repo as accounts_repo, admin::repo};
 
 fn page_of(limit: Option<u32>, cursor: Option<String>) -> PageParams {
     PageParams { limit, cursor }
@@ -178,8 +178,8 @@ pub async fn audit_log(
     match org {
         None => authz::authorize(principal, "audit.read", Target::Platform)?,
         Some(org) => {
-            let (_, access) = super::organizations::access(&mut conn, principal, org).await?;
-            super::organizations::require(principal, "audit.read", &access)?;
+            let (_, access) = crate::organizations::service::access(&mut conn, principal, org).await?;
+            crate::organizations::service::require(principal, "audit.read", &access)?;
         }
     }
     let page = page_of(q.limit, q.cursor.clone());

@@ -22,7 +22,7 @@ pub struct UserQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {
-    pub items: Vec<super::accounts::User>,
+    pub items: Vec<crate::accounts::dto::User>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
