@@ -4,10 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use chrono::{DateTime, Utc};
 use platform::{ApiError, AppContext};
-use uuid::Uuid;
 
+use crate::accounts::repo;
 use crate::error::IdentityError;
 use crate::model::{ApiKeyId, SessionId, UserId, UserStatus};
 use crate::tokens;
@@ -77,47 +76,14 @@ impl FromRequestParts<AppContext> for MaybeAuthUser {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Resolved {
-    user_id: Uuid,
-    session_id: Option<Uuid>,
-    api_key_id: Option<Uuid>,
-    scopes: Option<Vec<String>>,
-    status: UserStatus,
-    email_verified_at: Option<DateTime<Utc>>,
-    roles: Vec<String>,
-    last_used_at: Option<DateTime<Utc>>,
-}
-
 /// Resolves a presented secret to its principal in one indexed query.
 async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
     let now = ctx.clock.now();
     let hash = tokens::hash(token);
-    let found: Option<Resolved> = if token.starts_with(tokens::Kind::ApiKey.prefix()) {
-        sqlx::query_as(
-            "SELECT k.user_id, NULL::uuid AS session_id, k.id AS api_key_id, k.scopes, u.status, u.email_verified_at,
-                    ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles,
-                    k.last_used_at
-             FROM api_keys k JOIN users u ON u.id = k.user_id
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
-        )
-        .bind(&hash)
-        .bind(now)
-        .fetch_optional(&ctx.db)
-        .await?
+    let found = if token.starts_with(tokens::Kind::ApiKey.prefix()) {
+        repo::credential_by_api_key(&ctx.db, &hash, now).await?
     } else {
-        sqlx::query_as(
-            "SELECT s.user_id, s.id AS session_id, NULL::uuid AS api_key_id, NULL::text[] AS scopes, u.status,
-                    u.email_verified_at,
-                    ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles,
-                    s.last_used_at
-             FROM access_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.revoked_at IS NULL",
-        )
-        .bind(&hash)
-        .bind(now)
-        .fetch_optional(&ctx.db)
-        .await?
+        repo::credential_by_access_token(&ctx.db, &hash, now).await?
     };
     let found = found.ok_or(IdentityError::InvalidToken)?;
     match found.status {
@@ -128,12 +94,11 @@ async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
     // "Last used" is kept to the minute: one write a minute per caller at most.
     let stale = found.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1));
     if stale {
-        let sql = if found.api_key_id.is_some() {
-            "UPDATE api_keys SET last_used_at = $2 WHERE id = $1"
-        } else {
-            "UPDATE sessions SET last_used_at = $2 WHERE id = $1"
-        };
-        sqlx::query(sql).bind(found.api_key_id.or(found.session_id)).bind(now).execute(&ctx.db).await?;
+        match (found.api_key_id, found.session_id) {
+            (Some(key), _) => repo::touch_api_key(&ctx.db, key, now).await?,
+            (None, Some(session)) => repo::touch_session(&ctx.db, SessionId(session), now).await?,
+            (None, None) => {}
+        }
     }
     Ok(Principal {
         user_id: UserId(found.user_id),

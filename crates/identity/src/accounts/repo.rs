@@ -26,10 +26,6 @@ pub struct UserRow {
     pub roles: Vec<String>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.email, u.username, u.display_name, u.password_hash, u.status, u.email_verified_at,
-    u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until,
-    u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles";
-
 pub struct NewUser<'a> {
     pub id: UserId,
     pub email: &'a str,
@@ -41,17 +37,17 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert_user(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO users (id, email, username, display_name, password_hash, needs_approval, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    sqlx::query!(
+        r#"INSERT INTO users (id, email, username, display_name, password_hash, needs_approval, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
+        user.id as _,
+        user.email,
+        user.username,
+        user.display_name,
+        user.password_hash,
+        user.needs_approval,
+        user.now
     )
-    .bind(user.id)
-    .bind(user.email)
-    .bind(user.username)
-    .bind(user.display_name)
-    .bind(user.password_hash)
-    .bind(user.needs_approval)
-    .bind(user.now)
     .execute(conn)
     .await?;
     Ok(())
@@ -63,37 +59,28 @@ pub async fn grant_roles(
     roles: &[String],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO user_roles (user_id, role, granted_at) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING",
-    )
-    .bind(user)
-    .bind(roles)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO user_roles (user_id, role, granted_at) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING"#, user as _, roles, now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn user_by_id(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u WHERE u.id = $1"#, id as _).fetch_optional(conn).await
 }
 
 /// The user row, locked for the rest of the transaction.
 pub async fn user_for_update(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE"))
-        .bind(id)
+    sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u WHERE u.id = $1 FOR UPDATE"#, id as _)
         .fetch_optional(conn)
         .await
 }
 
 /// By email or username, case-insensitively; deleted accounts are never found.
 pub async fn user_by_login(conn: &mut PgConnection, login: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users u
+    sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u
          WHERE (lower(u.email) = lower($1) OR lower(u.username) = lower($1)) AND u.status <> 'deleted'
-         LIMIT 1"
-    ))
-    .bind(login.trim())
+         LIMIT 1"#, login.trim())
     .fetch_optional(conn)
     .await
 }
@@ -106,14 +93,7 @@ pub async fn insert_email_token(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(hash)
-    .bind(user)
-    .bind(purpose)
-    .bind(now)
-    .bind(expires_at)
+    sqlx::query!(r#"INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"#, hash, user as _, purpose, now, expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -126,25 +106,25 @@ pub async fn consume_email_token(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<UserId>> {
-    sqlx::query_scalar(
-        "UPDATE email_tokens SET used_at = $3
+    sqlx::query_scalar!(
+        r#"UPDATE email_tokens SET used_at = $3
          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
-         RETURNING user_id",
+         RETURNING user_id AS "user_id: UserId""#,
+        hash,
+        purpose,
+        now
     )
-    .bind(hash)
-    .bind(purpose)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
 
 pub async fn activate(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE users SET status = 'active', email_verified_at = $2, updated_at = $2
-         WHERE id = $1 AND status = 'pending_verification'",
+    let done = sqlx::query!(
+        r#"UPDATE users SET status = 'active', email_verified_at = $2, updated_at = $2
+         WHERE id = $1 AND status = 'pending_verification'"#,
+        user as _,
+        now
     )
-    .bind(user)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -156,36 +136,31 @@ pub async fn record_login_failure(
     ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO login_failures (user_id, failed_at, ip) VALUES ($1, $2, $3)")
-        .bind(user)
-        .bind(now)
-        .bind(ip)
+    sqlx::query!(r#"INSERT INTO login_failures (user_id, failed_at, ip) VALUES ($1, $2, $3)"#, user as _, now, ip)
         .execute(&mut *conn)
         .await?;
-    sqlx::query_scalar(
-        "SELECT count(*) FROM login_failures WHERE user_id = $1 AND failed_at > $2 - interval '5 minutes'",
-    )
-    .bind(user)
-    .bind(now)
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM login_failures WHERE user_id = $1 AND failed_at > $2::timestamptz - interval '5 minutes'"#, user as _, now)
     .fetch_one(conn)
     .await
 }
 
 pub async fn failures_since(conn: &mut PgConnection, user: UserId, since: DateTime<Utc>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE user_id = $1 AND failed_at > $2")
-        .bind(user)
-        .bind(since)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM login_failures WHERE user_id = $1 AND failed_at > $2"#,
+        user as _,
+        since
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn clear_login_failures(conn: &mut PgConnection, user: UserId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE user_id = $1").bind(user).execute(conn).await?;
+    sqlx::query!(r#"DELETE FROM login_failures WHERE user_id = $1"#, user as _).execute(conn).await?;
     Ok(())
 }
 
 pub async fn lock_until(conn: &mut PgConnection, user: UserId, until: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1").bind(user).bind(until).execute(conn).await?;
+    sqlx::query!(r#"UPDATE users SET locked_until = $2 WHERE id = $1"#, user as _, until).execute(conn).await?;
     Ok(())
 }
 
@@ -199,16 +174,16 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert_session(conn: &mut PgConnection, s: &NewSession<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+    sqlx::query!(
+        r#"INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $3, $4, $5, $6)"#,
+        s.id as _,
+        s.user as _,
+        s.now,
+        s.expires_at,
+        s.ip,
+        s.user_agent
     )
-    .bind(s.id)
-    .bind(s.user)
-    .bind(s.now)
-    .bind(s.expires_at)
-    .bind(s.ip)
-    .bind(s.user_agent)
     .execute(conn)
     .await?;
     Ok(())
@@ -221,14 +196,14 @@ pub async fn revoke_sessions_beyond(
     keep: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = $3, revoked_reason = 'session_limit'
+    let done = sqlx::query!(
+        r#"UPDATE sessions SET revoked_at = $3, revoked_reason = 'session_limit'
          WHERE id IN (SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
-                      ORDER BY created_at DESC, id DESC OFFSET $2)",
+                      ORDER BY created_at DESC, id DESC OFFSET $2)"#,
+        user as _,
+        keep,
+        now
     )
-    .bind(user)
-    .bind(keep)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -243,16 +218,16 @@ pub async fn insert_tokens(
     refresh_expires: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "WITH a AS (INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($2, $1, $3))
-         INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($4, $1, $6, $5)",
+    sqlx::query!(
+        r#"WITH a AS (INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($2, $1, $3))
+         INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($4, $1, $6, $5)"#,
+        session as _,
+        access_hash,
+        access_expires,
+        refresh_hash,
+        refresh_expires,
+        now
     )
-    .bind(session)
-    .bind(access_hash)
-    .bind(access_expires)
-    .bind(refresh_hash)
-    .bind(refresh_expires)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -264,29 +239,30 @@ pub async fn rotate_refresh_token(
     hash: &[u8],
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<SessionId>> {
-    sqlx::query_scalar(
-        "UPDATE refresh_tokens SET rotated_at = $2
+    sqlx::query_scalar!(
+        r#"UPDATE refresh_tokens SET rotated_at = $2
          WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2
-         RETURNING session_id",
+         RETURNING session_id AS "session_id: SessionId""#,
+        hash,
+        now
     )
-    .bind(hash)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
 
 /// The session a refresh token belongs to, whatever its state.
 pub async fn refresh_token_session(db: impl sqlx::PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<Option<SessionId>> {
-    sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
-        .bind(hash)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT session_id AS "session_id: SessionId" FROM refresh_tokens WHERE token_hash = $1"#,
+        hash
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The session of a refresh token that was already rotated.
 pub async fn rotated_token_session(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<SessionId>> {
-    sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL")
-        .bind(hash)
+    sqlx::query_scalar!(r#"SELECT session_id AS "session_id: SessionId" FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL"#, hash)
         .fetch_optional(conn)
         .await
 }
@@ -304,10 +280,7 @@ pub struct SessionRow {
 }
 
 pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(
-        "SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions WHERE id = $1",
-    )
-    .bind(id)
+    sqlx::query_as!(SessionRow, r#"SELECT id AS "id: SessionId", user_id AS "user_id: UserId", created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions WHERE id = $1"#, id as _)
     .fetch_optional(conn)
     .await
 }
@@ -317,18 +290,14 @@ pub async fn active_sessions(
     user: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<SessionRow>> {
-    sqlx::query_as(
-        "SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
-    )
-    .bind(user)
-    .bind(now)
+    sqlx::query_as!(SessionRow, r#"SELECT id AS "id: SessionId", user_id AS "user_id: UserId", created_at, last_used_at, expires_at, revoked_at, ip, user_agent FROM sessions
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC"#, user as _, now)
     .fetch_all(conn)
     .await
 }
 
-pub async fn touch_session(conn: &mut PgConnection, id: SessionId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
+pub async fn touch_session(db: impl sqlx::PgExecutor<'_>, id: SessionId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(r#"UPDATE sessions SET last_used_at = $2 WHERE id = $1"#, id as _, now).execute(db).await?;
     Ok(())
 }
 
@@ -339,13 +308,14 @@ pub async fn revoke_session(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .bind(reason)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query!(
+        r#"UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL"#,
+        id as _,
+        now,
+        reason
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -357,26 +327,28 @@ pub async fn revoke_user_sessions(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    let done = sqlx::query!(
+        r#"UPDATE sessions SET revoked_at = $3, revoked_reason = $4
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)"#,
+        user as _,
+        keep as _,
+        now,
+        reason
     )
-    .bind(user)
-    .bind(keep)
-    .bind(now)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
 }
 
 pub async fn set_password(conn: &mut PgConnection, user: UserId, hash: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3, locked_until = NULL WHERE id = $1")
-        .bind(user)
-        .bind(hash)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE users SET password_hash = $2, updated_at = $3, locked_until = NULL WHERE id = $1"#,
+        user as _,
+        hash,
+        now
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -394,18 +366,18 @@ pub async fn update_profile(
     p: &ProfileUpdate<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET display_name = $2, avatar_url = $3, timezone = $4, locale = $5, notification_prefs = $6,
+    sqlx::query!(
+        r#"UPDATE users SET display_name = $2, avatar_url = $3, timezone = $4, locale = $5, notification_prefs = $6,
                           updated_at = $7
-         WHERE id = $1",
+         WHERE id = $1"#,
+        user as _,
+        p.display_name,
+        p.avatar_url,
+        p.timezone,
+        p.locale,
+        p.notification_prefs,
+        now
     )
-    .bind(user)
-    .bind(p.display_name)
-    .bind(p.avatar_url)
-    .bind(p.timezone)
-    .bind(p.locale)
-    .bind(p.notification_prefs)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -414,27 +386,23 @@ pub async fn update_profile(
 /// Erases what identifies a person and keeps the row that others' records point to.
 pub async fn anonymize(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
     let tag = user.0.simple().to_string();
-    sqlx::query(
-        "UPDATE users SET status = 'deleted', deleted_at = $2, updated_at = $2, password_hash = NULL,
+    sqlx::query!(
+        r#"UPDATE users SET status = 'deleted', deleted_at = $2, updated_at = $2, password_hash = NULL,
                           email = 'deleted-' || $3 || '@deleted.invalid', username = 'deleted-' || $3,
                           display_name = 'Deleted user', avatar_url = NULL, notification_prefs = '{}'::jsonb,
                           locked_until = NULL
-         WHERE id = $1",
+         WHERE id = $1"#,
+        user as _,
+        now,
+        tag
     )
-    .bind(user)
-    .bind(now)
-    .bind(tag)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user)
-        .bind(now)
+    sqlx::query!(r#"UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"#, user as _, now)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM login_failures WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
-    sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user)
-        .bind(now)
+    sqlx::query!(r#"DELETE FROM login_failures WHERE user_id = $1"#, user as _).execute(&mut *conn).await?;
+    sqlx::query!(r#"UPDATE email_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL"#, user as _, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -452,18 +420,18 @@ pub struct NewApiKey<'a> {
 }
 
 pub async fn insert_api_key(conn: &mut PgConnection, k: &NewApiKey<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        k.id as _,
+        k.user as _,
+        k.name,
+        k.prefix,
+        k.hash,
+        k.scopes,
+        k.now,
+        k.expires_at
     )
-    .bind(k.id)
-    .bind(k.user)
-    .bind(k.name)
-    .bind(k.prefix)
-    .bind(k.hash)
-    .bind(k.scopes)
-    .bind(k.now)
-    .bind(k.expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -481,11 +449,12 @@ pub struct ApiKeyRow {
 }
 
 pub async fn api_keys(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Vec<ApiKeyRow>> {
-    sqlx::query_as(
-        "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys
-         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+    sqlx::query_as!(
+        ApiKeyRow,
+        r#"SELECT id AS "id: ApiKeyId", name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC"#,
+        user as _
     )
-    .bind(user)
     .fetch_all(conn)
     .await
 }
@@ -496,12 +465,14 @@ pub async fn revoke_api_key(
     id: ApiKeyId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(user)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        r#"UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL"#,
+        id as _,
+        user as _,
+        now
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -519,18 +490,18 @@ pub async fn insert_security_event(
     e: &SecurityEvent<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO security_events (id, user_id, kind, severity, ip, user_agent, details, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO security_events (id, user_id, kind, severity, ip, user_agent, details, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        Uuid::now_v7(),
+        e.user as _,
+        e.kind,
+        e.severity,
+        e.ip,
+        e.user_agent,
+        &e.details,
+        now
     )
-    .bind(Uuid::now_v7())
-    .bind(e.user)
-    .bind(e.kind)
-    .bind(e.severity)
-    .bind(e.ip)
-    .bind(e.user_agent)
-    .bind(&e.details)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -548,19 +519,89 @@ pub struct Recipient {
 }
 
 pub async fn recipients(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Recipient>> {
-    sqlx::query_as(
-        "SELECT id, email, username, display_name, status, notification_prefs FROM users WHERE id = ANY($1) ORDER BY id",
-    )
-    .bind(ids)
+    sqlx::query_as!(Recipient, r#"SELECT id, email, username, display_name, status, notification_prefs FROM users WHERE id = ANY($1) ORDER BY id"#, ids)
     .fetch_all(conn)
     .await
 }
 
 /// Forgets failed logins older than a day (they only count within minutes).
 pub async fn forget_login_failures(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM login_failures WHERE failed_at < $1 - interval '1 day'")
-        .bind(now)
+    Ok(sqlx::query!(r#"DELETE FROM login_failures WHERE failed_at < $1::timestamptz - interval '1 day'"#, now)
         .execute(conn)
         .await?
         .rows_affected())
+}
+
+/// What a presented access token or API key stands for: its user, session or key, scopes, and the
+/// user's standing.
+pub struct Credential {
+    pub user_id: Uuid,
+    pub session_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    pub scopes: Option<Vec<String>>,
+    pub status: UserStatus,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub roles: Vec<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+pub async fn credential_by_api_key(
+    db: impl sqlx::PgExecutor<'_>,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<Credential>> {
+    sqlx::query_as!(
+        Credential,
+        r#"SELECT k.user_id, NULL::uuid AS session_id, k.id AS "api_key_id?", k.scopes AS "scopes?", u.status AS "status: UserStatus",
+                  u.email_verified_at,
+                  ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!",
+                  k.last_used_at
+           FROM api_keys k JOIN users u ON u.id = k.user_id
+           WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"#,
+        hash,
+        now
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn credential_by_access_token(
+    db: impl sqlx::PgExecutor<'_>,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<Credential>> {
+    sqlx::query_as!(
+        Credential,
+        r#"SELECT s.user_id, s.id AS "session_id?", NULL::uuid AS api_key_id, NULL::text[] AS scopes,
+                  u.status AS "status: UserStatus", u.email_verified_at,
+                  ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!",
+                  s.last_used_at
+           FROM access_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+           WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.revoked_at IS NULL"#,
+        hash,
+        now
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn touch_api_key(db: impl sqlx::PgExecutor<'_>, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", id, now).execute(db).await?;
+    Ok(())
+}
+
+/// The user a password-reset token is for, while it is unused and unexpired.
+pub async fn reset_token_user(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<UserId>> {
+    sqlx::query_scalar!(
+        r#"SELECT user_id AS "user_id: UserId" FROM email_tokens
+           WHERE token_hash = $1 AND purpose = 'reset_password' AND used_at IS NULL AND expires_at > $2"#,
+        hash,
+        now
+    )
+    .fetch_optional(conn)
+    .await
 }

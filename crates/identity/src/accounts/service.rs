@@ -353,7 +353,7 @@ pub async fn refresh(
         UserStatus::Suspended => return Err(IdentityError::AccountSuspended.into()),
         UserStatus::Deleted => return Err(IdentityError::InvalidToken.into()),
     }
-    repo::touch_session(&mut tx, session_id, now).await?;
+    repo::touch_session(&mut *tx, session_id, now).await?;
     let pair = issue_tokens(&mut tx, settings, session_id, session.expires_at, now).await?;
     tx.commit().await?;
     Ok(pair)
@@ -588,13 +588,7 @@ pub async fn reset_password(
     let hash = tokens::hash(req.token.trim());
     // Check the token and the policy before the slow hash; consume it in the writing transaction.
     let mut conn = ctx.db.acquire().await?;
-    let user_id: Option<UserId> = sqlx::query_scalar(
-        "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = 'reset_password' AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(&hash)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let user_id = repo::reset_token_user(&mut conn, &hash, now).await?;
     let user = match user_id {
         Some(id) => repo::user_by_id(&mut conn, id).await?.filter(|u| u.status != UserStatus::Deleted),
         None => None,

@@ -21,21 +21,12 @@ pub async fn search_users(
     after: Option<UserId>,
     limit: i64,
 ) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as(
-        "SELECT u.id, u.email, u.username, u.display_name, u.password_hash, u.status, u.email_verified_at,
-                u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at,
-                u.locked_until, u.created_at,
-                ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles
+    sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!"
          FROM users u
          WHERE ($1::text IS NULL OR u.email ILIKE $1 OR u.username ILIKE $1 OR u.display_name ILIKE $1)
            AND ($2::text IS NULL OR u.status = $2)
            AND ($3::uuid IS NULL OR u.id > $3)
-         ORDER BY u.id LIMIT $4",
-    )
-    .bind(q.map(like_pattern))
-    .bind(status)
-    .bind(after)
-    .bind(limit)
+         ORDER BY u.id LIMIT $4"#, q.map(like_pattern), status as _, after as _, limit)
     .fetch_all(conn)
     .await
 }
@@ -46,19 +37,14 @@ pub async fn set_status(
     status: UserStatus,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET status = $2, updated_at = $3 WHERE id = $1")
-        .bind(user)
-        .bind(status)
-        .bind(now)
+    sqlx::query!(r#"UPDATE users SET status = $2, updated_at = $3 WHERE id = $1"#, user as _, status as _, now)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 pub async fn approve(conn: &mut PgConnection, user: UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET approved_at = $2, updated_at = $2 WHERE id = $1")
-        .bind(user)
-        .bind(now)
+    sqlx::query!(r#"UPDATE users SET approved_at = $2, updated_at = $2 WHERE id = $1"#, user as _, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -70,9 +56,7 @@ pub async fn replace_roles(
     roles: &[String],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role <> ALL($2)")
-        .bind(user)
-        .bind(roles)
+    sqlx::query!(r#"DELETE FROM user_roles WHERE user_id = $1 AND role <> ALL($2)"#, user as _, roles)
         .execute(&mut *conn)
         .await?;
     crate::accounts::repo::grant_roles(conn, user, roles, now).await
@@ -84,50 +68,38 @@ pub async fn security_events(
     before: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<crate::admin::dto::SecurityEvent>> {
-    sqlx::query_as(
-        "SELECT id, user_id, kind, severity, ip, user_agent, details, created_at FROM security_events
+    sqlx::query_as!(crate::admin::dto::SecurityEvent, r#"SELECT id, user_id, kind, severity, ip, user_agent, details, created_at FROM security_events
          WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR kind = $3)
            AND ($4::uuid IS NULL OR id < $4)
-         ORDER BY id DESC LIMIT $5",
-    )
-    .bind(q.user_id)
-    .bind(&q.severity)
-    .bind(&q.kind)
-    .bind(before)
-    .bind(limit)
+         ORDER BY id DESC LIMIT $5"#, q.user_id, &q.severity as _, &q.kind as _, before, limit)
     .fetch_all(conn)
     .await
 }
 
 pub async fn templates(conn: &mut PgConnection) -> sqlx::Result<Vec<PermissionTemplate>> {
-    sqlx::query_as(
-        "SELECT id, name, description, permissions, created_at, updated_at FROM permission_templates ORDER BY name",
-    )
+    sqlx::query_as!(PermissionTemplate, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates ORDER BY name"#)
     .fetch_all(conn)
     .await
 }
 
 pub async fn template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<Option<PermissionTemplate>> {
-    sqlx::query_as(
-        "SELECT id, name, description, permissions, created_at, updated_at FROM permission_templates WHERE id = $1",
-    )
-    .bind(id)
+    sqlx::query_as!(PermissionTemplate, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates WHERE id = $1"#, id as _)
     .fetch_optional(conn)
     .await
 }
 
 pub async fn upsert_template(conn: &mut PgConnection, t: &PermissionTemplate) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO permission_templates (id, name, description, permissions, created_at, updated_at)
+    sqlx::query!(
+        r#"INSERT INTO permission_templates (id, name, description, permissions, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET name = $2, description = $3, permissions = $4, updated_at = $6",
+         ON CONFLICT (id) DO UPDATE SET name = $2, description = $3, permissions = $4, updated_at = $6"#,
+        t.id as _,
+        &t.name,
+        &t.description,
+        &t.permissions,
+        t.created_at,
+        t.updated_at
     )
-    .bind(t.id)
-    .bind(&t.name)
-    .bind(&t.description)
-    .bind(&t.permissions)
-    .bind(t.created_at)
-    .bind(t.updated_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -135,9 +107,12 @@ pub async fn upsert_template(conn: &mut PgConnection, t: &PermissionTemplate) ->
 
 /// Whether any organization member holds the template as their role.
 pub async fn template_in_use(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_members WHERE role = $1)").bind(name).fetch_one(conn).await
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM org_members WHERE role = $1) AS "exists!""#, name)
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn delete_template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM permission_templates WHERE id = $1").bind(id).execute(conn).await?.rows_affected() == 1)
+    Ok(sqlx::query!(r#"DELETE FROM permission_templates WHERE id = $1"#, id as _).execute(conn).await?.rows_affected()
+        == 1)
 }

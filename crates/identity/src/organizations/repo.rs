@@ -21,63 +21,44 @@ pub struct OrgRow {
     pub created_at: DateTime<Utc>,
 }
 
-const ORG_COLUMNS: &str = "o.id, o.slug, o.name, o.kind, o.parent_id, o.description, o.website, o.email, o.country, o.city, o.settings, o.created_at";
-
 pub async fn insert_org(conn: &mut PgConnection, org: &OrgRow, created_by: UserId) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO organizations (id, slug, name, kind, parent_id, description, website, email, country, city, settings,
+    sqlx::query!(r#"INSERT INTO organizations (id, slug, name, kind, parent_id, description, website, email, country, city, settings,
                                     created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-    )
-    .bind(org.id)
-    .bind(&org.slug)
-    .bind(&org.name)
-    .bind(org.kind)
-    .bind(org.parent_id)
-    .bind(&org.description)
-    .bind(&org.website)
-    .bind(&org.email)
-    .bind(&org.country)
-    .bind(&org.city)
-    .bind(&org.settings)
-    .bind(created_by)
-    .bind(org.created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)"#, org.id as _, &org.slug, &org.name, org.kind as _, org.parent_id as _, &org.description, &org.website as _, &org.email as _, &org.country as _, &org.city as _, &org.settings, created_by as _, org.created_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn update_org(conn: &mut PgConnection, org: &OrgRow, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE organizations SET name = $2, description = $3, website = $4, email = $5, country = $6, city = $7,
+    sqlx::query!(
+        r#"UPDATE organizations SET name = $2, description = $3, website = $4, email = $5, country = $6, city = $7,
                                   settings = $8, updated_at = $9
-         WHERE id = $1",
+         WHERE id = $1"#,
+        org.id as _,
+        &org.name,
+        &org.description,
+        &org.website as _,
+        &org.email as _,
+        &org.country as _,
+        &org.city as _,
+        &org.settings,
+        now
     )
-    .bind(org.id)
-    .bind(&org.name)
-    .bind(&org.description)
-    .bind(&org.website)
-    .bind(&org.email)
-    .bind(&org.country)
-    .bind(&org.city)
-    .bind(&org.settings)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<Option<OrgRow>> {
-    sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1"))
-        .bind(id)
+    sqlx::query_as!(OrgRow, r#"SELECT o.id AS "id: OrgId", o.slug, o.name, o.kind AS "kind: OrgKind", o.parent_id AS "parent_id: OrgId", o.description, o.website, o.email, o.country, o.city, o.settings, o.created_at FROM organizations o WHERE o.id = $1"#, id as _)
         .fetch_optional(conn)
         .await
 }
 
 /// Locks the organization row: every membership change of one organization runs one at a time.
 pub async fn lock_org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE")
-        .bind(id)
+    Ok(sqlx::query!(r#"SELECT 1 AS "locked!" FROM organizations WHERE id = $1 FOR UPDATE"#, id as _)
         .fetch_optional(conn)
         .await?
         .is_some())
@@ -85,7 +66,6 @@ pub async fn lock_org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<bool> 
 
 #[derive(Debug, FromRow)]
 pub struct MyOrgRow {
-    #[sqlx(flatten)]
     pub org: OrgRow,
     pub role: String,
 }
@@ -97,28 +77,63 @@ pub async fn orgs_of(
     after: Option<OrgId>,
     limit: i64,
 ) -> sqlx::Result<Vec<MyOrgRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ORG_COLUMNS}, m.role FROM org_members m JOIN organizations o ON o.id = m.org_id
-         WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
-    ))
-    .bind(user)
-    .bind(after)
-    .bind(limit)
+    struct Flat {
+        id: OrgId,
+        slug: String,
+        name: String,
+        kind: OrgKind,
+        parent_id: Option<OrgId>,
+        description: String,
+        website: Option<String>,
+        email: Option<String>,
+        country: Option<String>,
+        city: Option<String>,
+        settings: serde_json::Value,
+        created_at: DateTime<Utc>,
+        role: String,
+    }
+    let rows = sqlx::query_as!(
+        Flat,
+        r#"SELECT o.id AS "id: OrgId", o.slug, o.name, o.kind AS "kind: OrgKind", o.parent_id AS "parent_id: OrgId",
+                  o.description, o.website, o.email, o.country, o.city, o.settings, o.created_at, m.role
+           FROM org_members m JOIN organizations o ON o.id = m.org_id
+           WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"#,
+        user as _,
+        after as _,
+        limit
+    )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| MyOrgRow {
+            org: OrgRow {
+                id: r.id,
+                slug: r.slug,
+                name: r.name,
+                kind: r.kind,
+                parent_id: r.parent_id,
+                description: r.description,
+                website: r.website,
+                email: r.email,
+                country: r.country,
+                city: r.city,
+                settings: r.settings,
+                created_at: r.created_at,
+            },
+            role: r.role,
+        })
+        .collect())
 }
 
 pub async fn member_role(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2")
-        .bind(org)
-        .bind(user)
+    sqlx::query_scalar!(r#"SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2"#, org as _, user as _)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn template_permissions(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<Vec<String>>> {
-    sqlx::query_scalar("SELECT permissions FROM permission_templates WHERE name = $1")
-        .bind(name)
+    sqlx::query_scalar!(r#"SELECT permissions FROM permission_templates WHERE name = $1"#, name)
         .fetch_optional(conn)
         .await
 }
@@ -130,42 +145,39 @@ pub async fn add_member(
     role: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    let done = sqlx::query!(
+        r#"INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"#,
+        org as _,
+        user as _,
+        role,
+        now
     )
-    .bind(org)
-    .bind(user)
-    .bind(role)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn set_member_role(conn: &mut PgConnection, org: OrgId, user: UserId, role: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE org_members SET role = $3 WHERE org_id = $1 AND user_id = $2")
-        .bind(org)
-        .bind(user)
-        .bind(role)
+    sqlx::query!(r#"UPDATE org_members SET role = $3 WHERE org_id = $1 AND user_id = $2"#, org as _, user as _, role)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 pub async fn remove_member(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2")
-        .bind(org)
-        .bind(user)
+    sqlx::query!(r#"DELETE FROM org_members WHERE org_id = $1 AND user_id = $2"#, org as _, user as _)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 pub async fn owner_count(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM org_members WHERE org_id = $1 AND role = 'owner'")
-        .bind(org)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM org_members WHERE org_id = $1 AND role = 'owner'"#,
+        org as _
+    )
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(Debug, FromRow)]
@@ -178,12 +190,13 @@ pub struct MemberRow {
 }
 
 pub async fn member(conn: &mut PgConnection, org: OrgId, user: UserId) -> sqlx::Result<Option<MemberRow>> {
-    sqlx::query_as(
-        "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at
-         FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT m.user_id AS "user_id: UserId", u.username, u.display_name, m.role, m.joined_at
+         FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2"#,
+        org as _,
+        user as _
     )
-    .bind(org)
-    .bind(user)
     .fetch_optional(conn)
     .await
 }
@@ -194,14 +207,15 @@ pub async fn members(
     after: Option<UserId>,
     limit: i64,
 ) -> sqlx::Result<Vec<MemberRow>> {
-    sqlx::query_as(
-        "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT m.user_id AS "user_id: UserId", u.username, u.display_name, m.role, m.joined_at
          FROM org_members m JOIN users u ON u.id = m.user_id
-         WHERE m.org_id = $1 AND ($2::uuid IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3",
+         WHERE m.org_id = $1 AND ($2::uuid IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3"#,
+        org as _,
+        after as _,
+        limit
     )
-    .bind(org)
-    .bind(after)
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
@@ -218,21 +232,19 @@ pub struct InvitationRow {
     pub expires_at: DateTime<Utc>,
 }
 
-const INVITATION_COLUMNS: &str = "id, org_id, email, role, status, invited_by, created_at, expires_at";
-
 pub async fn insert_invitation(conn: &mut PgConnection, inv: &InvitationRow, token_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO org_invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO org_invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        inv.id as _,
+        inv.org_id as _,
+        &inv.email,
+        &inv.role,
+        token_hash,
+        inv.invited_by as _,
+        inv.created_at,
+        inv.expires_at
     )
-    .bind(inv.id)
-    .bind(inv.org_id)
-    .bind(&inv.email)
-    .bind(&inv.role)
-    .bind(token_hash)
-    .bind(inv.invited_by)
-    .bind(inv.created_at)
-    .bind(inv.expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -243,20 +255,15 @@ pub async fn pending_invitations(
     org: OrgId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<InvitationRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > $2
-         ORDER BY created_at, id"
-    ))
-    .bind(org)
-    .bind(now)
+    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status, invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > $2
+         ORDER BY created_at, id"#, org as _, now)
     .fetch_all(conn)
     .await
 }
 
 /// The invitation for a token, locked for the rest of the transaction.
 pub async fn invitation_by_token(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<InvitationRow>> {
-    sqlx::query_as(&format!("SELECT {INVITATION_COLUMNS} FROM org_invitations WHERE token_hash = $1 FOR UPDATE"))
-        .bind(token_hash)
+    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status, invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE token_hash = $1 FOR UPDATE"#, token_hash)
         .fetch_optional(conn)
         .await
 }
@@ -270,13 +277,7 @@ pub async fn close_invitation(
     by: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE org_invitations SET status = $2, responded_at = $4, responded_by = $3 WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(by)
-    .bind(now)
+    let done = sqlx::query!(r#"UPDATE org_invitations SET status = $2, responded_at = $4, responded_by = $3 WHERE id = $1 AND status = 'pending'"#, id as _, status, by as _, now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -289,14 +290,14 @@ pub async fn revoke_invitation(
     by: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE org_invitations SET status = 'revoked', responded_at = $4, responded_by = $3
-         WHERE id = $1 AND org_id = $2 AND status = 'pending'",
+    let done = sqlx::query!(
+        r#"UPDATE org_invitations SET status = 'revoked', responded_at = $4, responded_by = $3
+         WHERE id = $1 AND org_id = $2 AND status = 'pending'"#,
+        id as _,
+        org as _,
+        by as _,
+        now
     )
-    .bind(id)
-    .bind(org)
-    .bind(by)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -309,25 +310,25 @@ pub async fn expire_stale_invitations(
     email: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE org_invitations SET status = 'revoked', responded_at = $3
-         WHERE org_id = $1 AND lower(email) = lower($2) AND status = 'pending' AND expires_at <= $3",
+    sqlx::query!(
+        r#"UPDATE org_invitations SET status = 'revoked', responded_at = $3
+         WHERE org_id = $1 AND lower(email) = lower($2) AND status = 'pending' AND expires_at <= $3"#,
+        org as _,
+        email,
+        now
     )
-    .bind(org)
-    .bind(email)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn is_member_by_email(conn: &mut PgConnection, org: OrgId, email: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id
-                        WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id
+                        WHERE m.org_id = $1 AND lower(u.email) = lower($2)) AS "exists!""#,
+        org as _,
+        email
     )
-    .bind(org)
-    .bind(email)
     .fetch_one(conn)
     .await
 }
@@ -343,39 +344,39 @@ pub struct TeamRow {
 }
 
 pub async fn insert_team(conn: &mut PgConnection, team: &TeamRow) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO teams (id, org_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(team.id)
-        .bind(team.org_id)
-        .bind(&team.name)
-        .bind(&team.description)
-        .bind(team.created_at)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"INSERT INTO teams (id, org_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)"#,
+        team.id as _,
+        team.org_id as _,
+        &team.name,
+        &team.description,
+        team.created_at
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn teams(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<Vec<TeamRow>> {
-    sqlx::query_as(
-        "SELECT t.id, t.org_id, t.name, t.description, t.created_at,
-                (SELECT count(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count
-         FROM teams t WHERE t.org_id = $1 ORDER BY lower(t.name)",
-    )
-    .bind(org)
+    sqlx::query_as!(TeamRow, r#"SELECT t.id AS "id: TeamId", t.org_id AS "org_id: OrgId", t.name, t.description, t.created_at, (SELECT count(*) AS "count!" FROM team_members tm WHERE tm.team_id = t.id) AS "member_count!"
+         FROM teams t WHERE t.org_id = $1 ORDER BY lower(t.name)"#, org as _)
     .fetch_all(conn)
     .await
 }
 
 pub async fn team_exists(conn: &mut PgConnection, org: OrgId, team: TeamId) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1 AND org_id = $2)")
-        .bind(team)
-        .bind(org)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1 AND org_id = $2) AS "exists!""#,
+        team as _,
+        org as _
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn delete_team(conn: &mut PgConnection, org: OrgId, team: TeamId) -> sqlx::Result<bool> {
     let done =
-        sqlx::query("DELETE FROM teams WHERE id = $1 AND org_id = $2").bind(team).bind(org).execute(conn).await?;
+        sqlx::query!(r#"DELETE FROM teams WHERE id = $1 AND org_id = $2"#, team as _, org as _).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -386,46 +387,49 @@ pub async fn add_team_member(
     user: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO team_members (team_id, org_id, user_id, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(team)
-    .bind(org)
-    .bind(user)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO team_members (team_id, org_id, user_id, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"#, team as _, org as _, user as _, now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn remove_team_member(conn: &mut PgConnection, team: TeamId, user: UserId) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
-        .bind(team)
-        .bind(user)
+    let done = sqlx::query!(r#"DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"#, team as _, user as _)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn team_members(conn: &mut PgConnection, team: TeamId) -> sqlx::Result<Vec<MemberRow>> {
-    sqlx::query_as(
-        "SELECT m.user_id, u.username, u.display_name, m.role, tm.added_at AS joined_at
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT m.user_id AS "user_id: UserId", u.username, u.display_name, m.role, tm.added_at AS joined_at
          FROM team_members tm JOIN org_members m ON m.org_id = tm.org_id AND m.user_id = tm.user_id
          JOIN users u ON u.id = tm.user_id
-         WHERE tm.team_id = $1 ORDER BY lower(u.username)",
+         WHERE tm.team_id = $1 ORDER BY lower(u.username)"#,
+        team as _
     )
-    .bind(team)
     .fetch_all(conn)
     .await
 }
 
 pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<uuid::Uuid>> {
-    sqlx::query_scalar("SELECT id FROM organizations WHERE slug = $1").bind(slug).fetch_optional(conn).await
+    sqlx::query_scalar!(r#"SELECT id FROM organizations WHERE slug = $1"#, slug).fetch_optional(conn).await
 }
 
 pub async fn owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
-    sqlx::query_scalar("SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id")
-        .bind(org)
+    sqlx::query_scalar!(r#"SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id"#, org)
         .fetch_all(conn)
         .await
+}
+
+/// The owners and admins of an organization other than `except`.
+pub async fn managers_except(conn: &mut PgConnection, org: OrgId, except: UserId) -> sqlx::Result<Vec<uuid::Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM org_members WHERE org_id = $1 AND role IN ('owner', 'admin') AND user_id <> $2",
+        org as _,
+        except as _
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -571,13 +571,7 @@ pub async fn respond(
         return Err(ApiError::new(IdentityCode::AlreadyMember, "You are already a member of this organization."));
     }
     if accept {
-        let managers: Vec<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT user_id FROM org_members WHERE org_id = $1 AND role IN ('owner', 'admin') AND user_id <> $2",
-        )
-        .bind(invitation.org_id)
-        .bind(principal.user_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let managers = repo::managers_except(&mut tx, invitation.org_id, principal.user_id).await?;
         let member = crate::accounts::repo::user_by_id(&mut tx, principal.user_id).await?;
         let org_name = repo::org(&mut tx, invitation.org_id).await?.map(|o| o.name).unwrap_or_default();
         let event = platform::events::Event {
