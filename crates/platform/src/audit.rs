@@ -71,23 +71,23 @@ impl<'a> Entry<'a> {
 }
 
 pub async fn record(conn: &mut PgConnection, entry: Entry<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, actor_user_id, actor_api_key, organization_id, action, resource_type,
+    sqlx::query!(
+        r#"INSERT INTO audit_log (id, actor_user_id, actor_api_key, organization_id, action, resource_type,
                                 resource_id, before, after, request_id, ip, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#,
+        crate::ids::new_id(),
+        entry.actor.user_id,
+        entry.actor.api_key_id,
+        entry.organization_id,
+        entry.action,
+        entry.resource_type,
+        entry.resource_id,
+        entry.before,
+        entry.after,
+        crate::http::current_request_id(),
+        entry.ip,
+        now
     )
-    .bind(crate::ids::new_id())
-    .bind(entry.actor.user_id)
-    .bind(entry.actor.api_key_id)
-    .bind(entry.organization_id)
-    .bind(entry.action)
-    .bind(entry.resource_type)
-    .bind(entry.resource_id)
-    .bind(entry.before)
-    .bind(entry.after)
-    .bind(crate::http::current_request_id())
-    .bind(entry.ip)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -134,26 +134,41 @@ pub struct Filter<'a> {
     pub limit: i64,
 }
 
-/// Audit rows, newest first, read into the caller's row type (the columns of the `audit_log` table).
-pub async fn list<T>(conn: &mut PgConnection, filter: &Filter<'_>) -> sqlx::Result<Vec<T>>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    sqlx::query_as(
-        "SELECT id, actor_user_id, actor_api_key, organization_id, action, resource_type, resource_id, before, after,
+/// A row of the audit log.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: Uuid,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_api_key: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Audit rows, newest first.
+pub async fn list(conn: &mut PgConnection, filter: &Filter<'_>) -> sqlx::Result<Vec<Row>> {
+    sqlx::query_as!(
+        Row,
+        r#"SELECT id, actor_user_id, actor_api_key, organization_id, action, resource_type, resource_id, before, after,
                 request_id, ip, created_at
          FROM audit_log
          WHERE ($1::uuid IS NULL OR organization_id = $1) AND ($2::uuid IS NULL OR actor_user_id = $2)
            AND ($3::text IS NULL OR resource_type = $3) AND ($4::text IS NULL OR resource_id = $4)
            AND ($5::uuid IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6",
+         ORDER BY id DESC LIMIT $6"#,
+        filter.organization_id,
+        filter.actor_user_id,
+        filter.resource_type,
+        filter.resource_id,
+        filter.before,
+        filter.limit
     )
-    .bind(filter.organization_id)
-    .bind(filter.actor_user_id)
-    .bind(filter.resource_type)
-    .bind(filter.resource_id)
-    .bind(filter.before)
-    .bind(filter.limit)
     .fetch_all(conn)
     .await
 }

@@ -39,11 +39,11 @@ pub async fn load(pool: &PgPool, datasets: &[Dataset], env: &DemoEnv) -> anyhow:
     for dataset in datasets {
         let mut tx = pool.begin().await?;
         // Serialises concurrent loaders; the loser finds the row and skips.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('backline.demo'))").execute(&mut *tx).await?;
-        let present: Option<i32> = sqlx::query_scalar("SELECT version FROM demo_datasets WHERE name = $1")
-            .bind(dataset.name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        sqlx::query!(r#"SELECT pg_advisory_xact_lock(hashtext('backline.demo'))"#).execute(&mut *tx).await?;
+        let present: Option<i32> =
+            sqlx::query_scalar!(r#"SELECT version FROM demo_datasets WHERE name = $1"#, dataset.name)
+                .fetch_optional(&mut *tx)
+                .await?;
         if present.is_some() {
             report.already_present.push(dataset.name);
             continue;
@@ -51,9 +51,7 @@ pub async fn load(pool: &PgPool, datasets: &[Dataset], env: &DemoEnv) -> anyhow:
         (dataset.load)(&mut tx, env)
             .await
             .map_err(|err| err.context(format!("loading demo dataset `{}`", dataset.name)))?;
-        sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ($1, $2)")
-            .bind(dataset.name)
-            .bind(dataset.version)
+        sqlx::query!(r#"INSERT INTO demo_datasets (name, version) VALUES ($1, $2)"#, dataset.name, dataset.version)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

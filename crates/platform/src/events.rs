@@ -28,15 +28,7 @@ pub struct Event {
 /// Records the event and enqueues its dispatch, in the caller's transaction.
 pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
-    sqlx::query(
-        "INSERT INTO domain_events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(event.kind)
-    .bind(&event.recipients)
-    .bind(event.organization)
-    .bind(&event.data)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO domain_events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)"#, id, event.kind, &event.recipients, event.organization, &event.data, now)
     .execute(&mut *conn)
     .await?;
     jobs::enqueue(
@@ -62,16 +54,27 @@ pub struct StoredEvent {
 
 /// The event `id`, locked for its dispatch when `lock`.
 pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<Option<StoredEvent>> {
-    let sql = if lock {
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1 FOR UPDATE"
+    if lock {
+        sqlx::query_as!(
+            StoredEvent,
+            "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1 FOR UPDATE",
+            id
+        )
+        .fetch_optional(conn)
+        .await
     } else {
-        "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1"
-    };
-    sqlx::query_as(sql).bind(id).fetch_optional(conn).await
+        sqlx::query_as!(
+            StoredEvent,
+            "SELECT id, kind, recipients, organization_id, data, created_at, dispatched_at FROM domain_events WHERE id = $1",
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 /// Records that the event was turned into notifications and deliveries.
 pub async fn mark_dispatched(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE domain_events SET dispatched_at = $2 WHERE id = $1").bind(id).bind(now).execute(conn).await?;
+    sqlx::query!(r#"UPDATE domain_events SET dispatched_at = $2 WHERE id = $1"#, id, now).execute(conn).await?;
     Ok(())
 }

@@ -86,16 +86,8 @@ where
         return Ok(outcome);
     }
     let value = work(&mut tx).await?;
-    sqlx::query(
-        "INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = $4, response = $5, created_at = $6",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(fingerprint)
-    .bind(i32::from(status.as_u16()))
-    .bind(serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = $4, response = $5, created_at = $6"#, scope, key, fingerprint, i32::from(status.as_u16()), serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?, now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -104,8 +96,7 @@ where
 
 /// Serializes the requests of one key until the caller's transaction ends.
 async fn lock_key(conn: &mut PgConnection, scope: &str, key: &str) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("idempotency:{scope}:{key}"))
+    sqlx::query!(r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#, format!("idempotency:{scope}:{key}"))
         .execute(conn)
         .await?;
     Ok(())
@@ -121,14 +112,15 @@ async fn stored<T: DeserializeOwned>(
     status: StatusCode,
     now: DateTime<Utc>,
 ) -> Result<Option<Outcome<T>>, ApiError> {
-    let stored: Option<(Vec<u8>, Option<i32>, Option<serde_json::Value>)> = sqlx::query_as(
+    let stored = sqlx::query!(
         "SELECT fingerprint, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at > $3",
+        scope,
+        key,
+        now - RETENTION
     )
-    .bind(scope)
-    .bind(key)
-    .bind(now - RETENTION)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|r| (r.fingerprint, r.status, r.response));
     let Some((stored_fingerprint, stored_status, response)) = stored else { return Ok(None) };
     if stored_fingerprint != fingerprint {
         return Err(ApiError::new(
@@ -139,9 +131,7 @@ async fn stored<T: DeserializeOwned>(
     let Some(response) = response else {
         // Claimed by a request still running, or by one that died (its claim lapses).
         let claimed_at: DateTime<Utc> =
-            sqlx::query_scalar("SELECT created_at FROM idempotency_keys WHERE scope = $1 AND key = $2")
-                .bind(scope)
-                .bind(key)
+            sqlx::query_scalar!(r#"SELECT created_at FROM idempotency_keys WHERE scope = $1 AND key = $2"#, scope, key)
                 .fetch_one(&mut *conn)
                 .await?;
         if claimed_at > now - CLAIM_TIMEOUT {
@@ -248,14 +238,8 @@ where
         if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
             return Ok(outcome);
         }
-        sqlx::query(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, NULL, NULL, $4)
-             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = NULL, response = NULL, created_at = $4",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now)
+        sqlx::query!(r#"INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, NULL, NULL, $4)
+             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = NULL, response = NULL, created_at = $4"#, scope, key, fingerprint, now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -264,22 +248,22 @@ where
         let prepared = prepare().await?;
         let mut tx = pool.begin().await?;
         let value = work(&mut tx, prepared).await?;
-        sqlx::query("UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .bind(i32::from(status.as_u16()))
-            .bind(serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            r#"UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2"#,
+            scope,
+            key,
+            i32::from(status.as_u16()),
+            serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Outcome { value, status, replayed: false })
     }
     .await;
     if answered.is_err() {
         // Nothing was answered: the key is free for a retry.
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response IS NULL")
-            .bind(scope)
-            .bind(key)
+        sqlx::query!(r#"DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response IS NULL"#, scope, key)
             .execute(pool)
             .await?;
     }

@@ -36,15 +36,7 @@ pub const DELIVER: JobKind = JobKind::new("mail.deliver")
 /// Queues a message, and the job that delivers it, in the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, message: &Message, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
-    sqlx::query(
-        "INSERT INTO mail_outbox (id, to_address, subject, body_text, body_html, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(&message.to)
-    .bind(&message.subject)
-    .bind(&message.body_text)
-    .bind(&message.body_html)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO mail_outbox (id, to_address, subject, body_text, body_html, created_at) VALUES ($1, $2, $3, $4, $5, $6)"#, id, &message.to, &message.subject, &message.body_text, message.body_html.as_deref(), now)
         .execute(&mut *conn)
         .await?;
     jobs::enqueue(
@@ -165,10 +157,7 @@ pub fn render_eml(id: Uuid, message: &Message, created_at: DateTime<Utc>) -> Str
         Some(html) => {
             let boundary = format!("=_backline_{}", id.simple());
             format!(
-                "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
-                 --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
-                 --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
-                 --{boundary}--\r\n",
+                "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n --{boundary}--\r\n",
                 crlf(&message.body_text),
                 crlf(html)
             )
@@ -192,10 +181,7 @@ async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::
         created_at: DateTime<Utc>,
         delivered_at: Option<DateTime<Utc>>,
     }
-    let row: Option<Outgoing> = sqlx::query_as(
-        "SELECT to_address, subject, body_text, body_html, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
+    let row: Option<Outgoing> = sqlx::query_as!(Outgoing, r#"SELECT to_address, subject, body_text, body_html, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE"#, id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(Ok(false)) };
@@ -203,12 +189,14 @@ async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::
     let message =
         Message { to: row.to_address, subject: row.subject, body_text: row.body_text, body_html: row.body_html };
     let outcome = transport.send(id, &message, created_at).await;
-    sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1")
-        .bind(id)
-        .bind(outcome.is_ok().then(Utc::now))
-        .bind(outcome.as_ref().err())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE mail_outbox SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1"#,
+        id,
+        outcome.is_ok().then(Utc::now),
+        outcome.as_ref().err()
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(outcome.map(|()| true))
 }

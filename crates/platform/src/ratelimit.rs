@@ -24,18 +24,19 @@ impl Limit {
 /// Counts one hit for `key`; refuses with 429 and `Retry-After` once the window's budget is spent.
 pub async fn hit(db: impl PgExecutor<'_>, key: &str, limit: Limit, now: DateTime<Utc>) -> Result<(), ApiError> {
     let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    let (hits, window_start): (i32, DateTime<Utc>) = sqlx::query_as(
+    let counted = sqlx::query!(
         "INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, $2, 1)
          ON CONFLICT (key) DO UPDATE SET
-           window_start = CASE WHEN r.window_start + $3 <= $2 THEN $2 ELSE r.window_start END,
-           hits         = CASE WHEN r.window_start + $3 <= $2 THEN 1 ELSE r.hits + 1 END
+           window_start = CASE WHEN r.window_start + $3::interval <= $2 THEN $2 ELSE r.window_start END,
+           hits         = CASE WHEN r.window_start + $3::interval <= $2 THEN 1 ELSE r.hits + 1 END
          RETURNING hits, window_start",
+        key,
+        now,
+        sqlx::postgres::types::PgInterval::try_from(window).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
     )
-    .bind(key)
-    .bind(now)
-    .bind(window)
     .fetch_one(db)
     .await?;
+    let (hits, window_start) = (counted.hits, counted.window_start);
     if u32::try_from(hits).unwrap_or(u32::MAX) > limit.max {
         let retry_after = ((window_start + window) - now).num_seconds().max(1);
         return Err(too_many(retry_after));

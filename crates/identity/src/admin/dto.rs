@@ -86,7 +86,7 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub actor_user_id: Option<Uuid>,
@@ -100,6 +100,39 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<platform::audit::Row> for AuditEntry {
+    fn from(row: platform::audit::Row) -> Self {
+        let platform::audit::Row {
+            id,
+            actor_user_id,
+            actor_api_key,
+            organization_id,
+            action,
+            resource_type,
+            resource_id,
+            before,
+            after,
+            request_id,
+            ip,
+            created_at,
+        } = row;
+        Self {
+            id,
+            actor_user_id,
+            actor_api_key,
+            organization_id,
+            action,
+            resource_type,
+            resource_id,
+            before,
+            after,
+            request_id,
+            ip,
+            created_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

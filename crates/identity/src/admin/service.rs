@@ -193,7 +193,8 @@ pub async fn audit_log(
         before,
         limit: i64::from(limit) + 1,
     };
-    let rows: Vec<dto::AuditEntry> = platform::audit::list(&mut conn, &filter).await?;
+    let rows: Vec<dto::AuditEntry> =
+        platform::audit::list(&mut conn, &filter).await?.into_iter().map(dto::AuditEntry::from).collect();
     let page = Page::from_overfetch(rows, limit, |e| e.id);
     Ok(dto::AuditList { items: page.items, next_cursor: page.next_cursor })
 }

@@ -32,13 +32,13 @@ pub struct JobRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, kind, payload, state, priority, run_at, attempts, max_attempts, unique_key, locked_by, \
-                       locked_until, last_error, created_at, finished_at";
-
 pub async fn counts(pool: &PgPool) -> sqlx::Result<Vec<KindCount>> {
-    sqlx::query_as("SELECT kind, state, count(*) AS count FROM jobs GROUP BY kind, state ORDER BY kind, state")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        KindCount,
+        r#"SELECT kind, state, count(*) AS "count!" FROM jobs GROUP BY kind, state ORDER BY kind, state"#
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Jobs in `state` (and of `kind`), newest first, before the id `before`.
@@ -49,36 +49,26 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<JobRecord>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
+    sqlx::query_as!(JobRecord, r#"SELECT id, kind, payload, state, priority, run_at, attempts, max_attempts, unique_key, locked_by,  locked_until, last_error, created_at, finished_at FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
            AND ($3::uuid IS NULL OR id < $3)
-         ORDER BY id DESC LIMIT $4"
-    ))
-    .bind(state)
-    .bind(kind)
-    .bind(before)
-    .bind(limit)
+         ORDER BY id DESC LIMIT $4"#, state, kind, before, limit)
     .fetch_all(pool)
     .await
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<JobRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")).bind(id).fetch_optional(pool).await
+    sqlx::query_as!(JobRecord, r#"SELECT id, kind, payload, state, priority, run_at, attempts, max_attempts, unique_key, locked_by,  locked_until, last_error, created_at, finished_at FROM jobs WHERE id = $1"#, id).fetch_optional(pool).await
 }
 
 /// Puts a dead job back in the queue with a fresh set of attempts; `None` when there is no such dead job.
 pub async fn retry(pool: &PgPool, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<Option<JobRecord>> {
     let mut tx = pool.begin().await?;
-    let job: Option<JobRecord> = sqlx::query_as(&format!(
-        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, updated_at = $2, finished_at = NULL
-         WHERE id = $1 AND state = 'dead' RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(now)
+    let job: Option<JobRecord> = sqlx::query_as!(JobRecord, r#"UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, updated_at = $2, finished_at = NULL
+         WHERE id = $1 AND state = 'dead' RETURNING id, kind, payload, state, priority, run_at, attempts, max_attempts, unique_key, locked_by,  locked_until, last_error, created_at, finished_at"#, id, now)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(job) = &job {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(super::NOTIFY_CHANNEL).bind(&job.kind).execute(&mut *tx).await?;
+        sqlx::query!(r#"SELECT pg_notify($1, $2)"#, super::NOTIFY_CHANNEL, &job.kind).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(job)

@@ -122,15 +122,11 @@ pub const CLEANUP: JobKind = JobKind::new("system.cleanup").max_attempts(3);
 pub fn register_system(registry: &mut Registry) {
     registry.register(CLEANUP, |ctx: crate::context::AppContext, _job: Job| async move {
         let now = ctx.clock.now();
-        let jobs = sqlx::query(
-            "DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1 - interval '7 days'",
-        )
-        .bind(now)
+        let jobs = sqlx::query!(r#"DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1::timestamptz - interval '7 days'"#, now)
         .execute(&ctx.db)
         .await?
         .rows_affected();
-        let windows = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1 - interval '1 day'")
-            .bind(now)
+        let windows = sqlx::query!(r#"DELETE FROM rate_limits WHERE window_start < $1::timestamptz - interval '1 day'"#, now)
             .execute(&ctx.db)
             .await?
             .rows_affected();
@@ -153,37 +149,37 @@ pub fn register_system(registry: &mut Registry) {
 /// already holds its uniqueness key.
 pub async fn enqueue(conn: &mut PgConnection, job: NewJob, now: DateTime<Utc>) -> sqlx::Result<Option<Uuid>> {
     let id = crate::ids::new_id();
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO jobs (id, kind, payload, priority, run_at, max_attempts, unique_key, created_at, updated_at)
+    let inserted: Option<Uuid> = sqlx::query_scalar!(
+        r#"INSERT INTO jobs (id, kind, payload, priority, run_at, max_attempts, unique_key, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING
-         RETURNING id",
+         RETURNING id"#,
+        id,
+        job.kind.name,
+        &job.payload,
+        job.priority,
+        job.run_at.unwrap_or(now),
+        job.kind.max_attempts,
+        job.unique_key.as_deref(),
+        now
     )
-    .bind(id)
-    .bind(job.kind.name)
-    .bind(&job.payload)
-    .bind(job.priority)
-    .bind(job.run_at.unwrap_or(now))
-    .bind(job.kind.max_attempts)
-    .bind(&job.unique_key)
-    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_some() {
         // Delivered when the transaction commits; never if it rolls back.
-        sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(job.kind.name).execute(conn).await?;
+        sqlx::query!(r#"SELECT pg_notify($1, $2)"#, NOTIFY_CHANNEL, job.kind.name).execute(conn).await?;
     }
     Ok(inserted)
 }
 
 /// Cancels the unfinished job holding `key` (a timer no longer wanted); returns whether there was one.
 pub async fn cancel_unique(conn: &mut PgConnection, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = 'cancelled', finished_at = $2, updated_at = $2, locked_by = NULL, locked_until = NULL
-         WHERE unique_key = $1 AND state = 'queued'",
+    let done = sqlx::query!(
+        r#"UPDATE jobs SET state = 'cancelled', finished_at = $2, updated_at = $2, locked_by = NULL, locked_until = NULL
+         WHERE unique_key = $1 AND state = 'queued'"#,
+        key,
+        now
     )
-    .bind(key)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)

@@ -265,8 +265,7 @@ async fn claim(
     worker: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Job>> {
-    sqlx::query_as(
-        "WITH next AS (
+    sqlx::query_as!(Job, r#"WITH next AS (
              SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $1 AND kind = ANY($2)
              ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED
          )
@@ -274,13 +273,7 @@ async fn claim(
                 locked_until = $1 + make_interval(secs => (SELECT l.lease FROM unnest($2::text[], $3::float8[]) AS l(kind, lease)
                                                             WHERE l.kind = j.kind))
          FROM next WHERE j.id = next.id
-         RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts",
-    )
-    .bind(now)
-    .bind(kinds)
-    .bind(leases)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .bind(worker)
+         RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts"#, now, kinds, leases, i64::try_from(limit).unwrap_or(i64::MAX), worker)
     .fetch_all(&ctx.db)
     .await
 }
@@ -313,17 +306,17 @@ async fn record(
                 } else {
                     tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %failure.message, %retry_at, "job failed; will retry");
                 }
-                sqlx::query(
-                    "UPDATE jobs SET state = $3, run_at = $4, last_error = $5, updated_at = $6, locked_by = NULL,
-                            locked_until = NULL, finished_at = CASE WHEN $3 = 'dead' THEN $6 END
-                     WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+                sqlx::query!(
+                    r#"UPDATE jobs SET state = $3, run_at = $4, last_error = $5, updated_at = $6, locked_by = NULL,
+                            locked_until = NULL, finished_at = CASE WHEN $3::text = 'dead' THEN $6::timestamptz END
+                     WHERE id = $1 AND locked_by = $2 AND state = 'running'"#,
+                    job.id,
+                    worker,
+                    if dead { "dead" } else { "queued" },
+                    retry_at,
+                    &failure.message,
+                    now
                 )
-                .bind(job.id)
-                .bind(worker)
-                .bind(if dead { "dead" } else { "queued" })
-                .bind(retry_at)
-                .bind(&failure.message)
-                .bind(now)
                 .execute(&ctx.db)
                 .await?;
             }
@@ -331,14 +324,9 @@ async fn record(
     }
     if !succeeded.is_empty() {
         // Only while this worker still holds the lease: a job whose lease expired belongs to someone else.
-        sqlx::query(
-            "UPDATE jobs SET state = 'succeeded', finished_at = $3, updated_at = $3, locked_by = NULL, locked_until = NULL,
+        sqlx::query!(r#"UPDATE jobs SET state = 'succeeded', finished_at = $3, updated_at = $3, locked_by = NULL, locked_until = NULL,
                     last_error = NULL
-             WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'",
-        )
-        .bind(&succeeded)
-        .bind(worker)
-        .bind(now)
+             WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'"#, &succeeded, worker, now)
         .execute(&ctx.db)
         .await?;
     }
@@ -353,16 +341,9 @@ async fn renew_leases(
     leases: &[f64],
 ) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = running.values().map(|j| j.id).collect();
-    sqlx::query(
-        "UPDATE jobs j SET locked_until = $3 + make_interval(secs => (SELECT l.lease FROM unnest($4::text[], $5::float8[])
+    sqlx::query!(r#"UPDATE jobs j SET locked_until = $3::timestamptz + make_interval(secs => (SELECT l.lease FROM unnest($4::text[], $5::float8[])
                                                                      AS l(kind, lease) WHERE l.kind = j.kind))
-         WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'",
-    )
-    .bind(&ids)
-    .bind(worker)
-    .bind(ctx.clock.now())
-    .bind(kinds)
-    .bind(leases)
+         WHERE id = ANY($1) AND locked_by = $2 AND state = 'running'"#, &ids, worker, ctx.clock.now(), kinds, leases)
     .execute(&ctx.db)
     .await?;
     Ok(())
@@ -371,14 +352,14 @@ async fn renew_leases(
 /// Returns the jobs of workers whose lease ran out (they died, or stalled) to the queue, or declares them
 /// dead when that was their last attempt.
 pub(super) async fn reap_expired(ctx: &AppContext, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+    let done = sqlx::query!(
+        r#"UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
                 finished_at = CASE WHEN attempts >= max_attempts THEN $1 END,
                 locked_by = NULL, locked_until = NULL, run_at = $1, updated_at = $1,
                 last_error = 'the worker running it stopped before it finished (lease expired)'
-         WHERE state = 'running' AND locked_until < $1",
+         WHERE state = 'running' AND locked_until < $1"#,
+        now
     )
-    .bind(now)
     .execute(&ctx.db)
     .await?;
     if done.rows_affected() > 0 {
@@ -391,19 +372,11 @@ async fn sync_schedules(ctx: &AppContext, registry: &Registry) -> sqlx::Result<(
     let now = ctx.clock.now();
     for schedule in &registry.schedules {
         let next = schedule.cron.next_after(now);
-        sqlx::query(
-            "INSERT INTO job_schedules (name, kind, payload, cron, next_run_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+        sqlx::query!(r#"INSERT INTO job_schedules (name, kind, payload, cron, next_run_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, payload = EXCLUDED.payload,
                  next_run_at = CASE WHEN job_schedules.cron = EXCLUDED.cron THEN job_schedules.next_run_at
                                     ELSE EXCLUDED.next_run_at END,
-                 cron = EXCLUDED.cron, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(schedule.name)
-        .bind(schedule.kind.name)
-        .bind(&schedule.payload)
-        .bind(&schedule.cron_text)
-        .bind(next)
-        .bind(now)
+                 cron = EXCLUDED.cron, updated_at = EXCLUDED.updated_at"#, schedule.name, schedule.kind.name, &schedule.payload, &schedule.cron_text, next, now)
         .execute(&ctx.db)
         .await?;
     }
@@ -416,22 +389,23 @@ async fn run_due_schedules(ctx: &AppContext, registry: &Registry, now: DateTime<
         return Ok(());
     }
     let mut tx = ctx.db.begin().await?;
-    let due: Vec<(String, DateTime<Utc>)> =
-        sqlx::query_as("SELECT name, next_run_at FROM job_schedules WHERE next_run_at <= $1 FOR UPDATE SKIP LOCKED")
-            .bind(now)
+    let due =
+        sqlx::query!("SELECT name, next_run_at FROM job_schedules WHERE next_run_at <= $1 FOR UPDATE SKIP LOCKED", now)
             .fetch_all(&mut *tx)
             .await?;
-    for (name, due_at) in due {
+    for (name, due_at) in due.into_iter().map(|r| (r.name, r.next_run_at)) {
         let Some(schedule) = registry.schedules.iter().find(|s| s.name == name) else { continue };
         let job = NewJob::new(schedule.kind, schedule.payload.clone())
             .unique(format!("schedule:{name}:{}", due_at.timestamp()));
         enqueue(&mut tx, job, now).await?;
-        sqlx::query("UPDATE job_schedules SET next_run_at = $2, updated_at = $3 WHERE name = $1")
-            .bind(&name)
-            .bind(schedule.cron.next_after(now))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            r#"UPDATE job_schedules SET next_run_at = $2, updated_at = $3 WHERE name = $1"#,
+            &name,
+            schedule.cron.next_after(now),
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await
 }
