@@ -80,26 +80,28 @@ pub async fn append(
     let micros = now.timestamp_micros();
     let at = DateTime::from_timestamp_micros(micros).unwrap_or(now);
     let hash = digest(&head, event, seq, ticket, action.as_str(), &data, micros);
-    sqlx::query(
-        "INSERT INTO ticket_chain (event_id, seq, ticket_id, action, data, prev_hash, hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO ticket_chain (event_id, seq, ticket_id, action, data, prev_hash, hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        event as _,
+        seq,
+        ticket as _,
+        action.as_str(),
+        &data,
+        &head,
+        hash.as_slice(),
+        at
     )
-    .bind(event)
-    .bind(seq)
-    .bind(ticket)
-    .bind(action.as_str())
-    .bind(&data)
-    .bind(&head)
-    .bind(hash.as_slice())
-    .bind(at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE events SET chain_length = $2, chain_head = $3 WHERE id = $1")
-        .bind(event)
-        .bind(seq)
-        .bind(hash.as_slice())
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE events SET chain_length = $2, chain_head = $3 WHERE id = $1"#,
+        event as _,
+        seq,
+        hash.as_slice()
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -133,14 +135,16 @@ struct Record {
 
 /// Recomputes every record of the event's chain, in order, against the head the event row holds.
 pub async fn verify(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Verification> {
-    let (length, head): (i64, Vec<u8>) = sqlx::query_as("SELECT chain_length, chain_head FROM events WHERE id = $1")
-        .bind(event)
+    let head_row = sqlx::query!("SELECT chain_length, chain_head FROM events WHERE id = $1", event as _)
         .fetch_one(&mut *conn)
         .await?;
-    let records: Vec<Record> = sqlx::query_as(
-        "SELECT seq, ticket_id, action, data, prev_hash, hash, created_at FROM ticket_chain WHERE event_id = $1 ORDER BY seq",
+    let (length, head) = (head_row.chain_length, head_row.chain_head);
+    let records: Vec<Record> = sqlx::query_as!(
+        Record,
+        r#"SELECT seq, ticket_id AS "ticket_id: TicketId", action, data, prev_hash, hash, created_at
+           FROM ticket_chain WHERE event_id = $1 ORDER BY seq"#,
+        event as _
     )
-    .bind(event)
     .fetch_all(conn)
     .await?;
     let problem = first_problem(event, &records, length, &head);

@@ -57,35 +57,10 @@ pub async fn event(conn: &mut PgConnection, id: EventId, lock: bool) -> sqlx::Re
 }
 
 pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO events (id, organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at,
+    sqlx::query!(r#"INSERT INTO events (id, organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at,
              timezone, capacity, venue_name, address, city, country, cover_url, category_id, status, resale_cap_bps,
              signing_key_sealed, signing_public_key, published_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
-    )
-    .bind(row.id)
-    .bind(row.organizer_user_id)
-    .bind(row.organizer_org_id)
-    .bind(row.created_by)
-    .bind(&row.title)
-    .bind(&row.description)
-    .bind(row.starts_at)
-    .bind(row.ends_at)
-    .bind(&row.timezone)
-    .bind(row.capacity)
-    .bind(&row.venue_name)
-    .bind(&row.address)
-    .bind(&row.city)
-    .bind(&row.country)
-    .bind(&row.cover_url)
-    .bind(row.category_id)
-    .bind(row.status)
-    .bind(row.resale_cap_bps)
-    .bind(&row.signing_key_sealed)
-    .bind(&row.signing_public_key)
-    .bind(row.published_at)
-    .bind(row.created_at)
-    .bind(row.updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"#, row.id as _, row.organizer_user_id, row.organizer_org_id, row.created_by, &row.title, &row.description, row.starts_at, row.ends_at, &row.timezone, row.capacity, &row.venue_name as _, &row.address as _, &row.city as _, &row.country as _, &row.cover_url as _, row.category_id as _, row.status as _, row.resale_cap_bps, &row.signing_key_sealed, &row.signing_public_key, row.published_at, row.created_at, row.updated_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -94,30 +69,30 @@ pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
 /// Writes the editable fields of `row`.
 /// Writes an event's fields; a change of its status is logged.
 pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
-    let before: EventStatus = sqlx::query_scalar(
-        "UPDATE events SET title = $2, description = $3, starts_at = $4, ends_at = $5, timezone = $6, capacity = $7,
+    let before: EventStatus = sqlx::query_scalar!(
+        r#"UPDATE events SET title = $2, description = $3, starts_at = $4, ends_at = $5, timezone = $6, capacity = $7,
              venue_name = $8, address = $9, city = $10, country = $11, cover_url = $12, category_id = $13,
              resale_cap_bps = $14, status = $15, published_at = $16, updated_at = $17
          FROM (SELECT status AS before FROM events WHERE id = $1) old
-         WHERE id = $1 RETURNING old.before",
+         WHERE id = $1 RETURNING old.before AS "before: EventStatus""#,
+        row.id as _,
+        &row.title,
+        &row.description,
+        row.starts_at,
+        row.ends_at,
+        &row.timezone,
+        row.capacity,
+        &row.venue_name as _,
+        &row.address as _,
+        &row.city as _,
+        &row.country as _,
+        &row.cover_url as _,
+        row.category_id as _,
+        row.resale_cap_bps,
+        row.status as _,
+        row.published_at,
+        row.updated_at
     )
-    .bind(row.id)
-    .bind(&row.title)
-    .bind(&row.description)
-    .bind(row.starts_at)
-    .bind(row.ends_at)
-    .bind(&row.timezone)
-    .bind(row.capacity)
-    .bind(&row.venue_name)
-    .bind(&row.address)
-    .bind(&row.city)
-    .bind(&row.country)
-    .bind(&row.cover_url)
-    .bind(row.category_id)
-    .bind(row.resale_cap_bps)
-    .bind(row.status)
-    .bind(row.published_at)
-    .bind(row.updated_at)
     .fetch_one(conn)
     .await?;
     platform::lifecycle::log_change("event", row.id, before, row.status);
@@ -125,17 +100,14 @@ pub async fn update_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Resu
 }
 
 pub async fn soft_delete_event(conn: &mut PgConnection, id: EventId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE events SET deleted_at = $2, updated_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
+    sqlx::query!(r#"UPDATE events SET deleted_at = $2, updated_at = $2 WHERE id = $1"#, id as _, now)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 pub async fn timezone_exists(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)")
-        .bind(name)
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS "exists!""#, name)
         .fetch_one(conn)
         .await
 }
@@ -143,80 +115,68 @@ pub async fn timezone_exists(conn: &mut PgConnection, name: &str) -> sqlx::Resul
 // Categories and tags.
 
 pub async fn category_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Category>> {
-    sqlx::query_as("SELECT id, parent_id, slug, name, icon, color, position FROM event_categories WHERE slug = $1")
-        .bind(slug)
+    sqlx::query_as!(Category, r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name, icon, color, position FROM event_categories WHERE slug = $1"#, slug)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn category(conn: &mut PgConnection, id: CategoryId) -> sqlx::Result<Option<Category>> {
-    sqlx::query_as("SELECT id, parent_id, slug, name, icon, color, position FROM event_categories WHERE id = $1")
-        .bind(id)
+    sqlx::query_as!(Category, r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name, icon, color, position FROM event_categories WHERE id = $1"#, id as _)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn categories(conn: &mut PgConnection) -> sqlx::Result<Vec<Category>> {
-    sqlx::query_as(
-        "SELECT id, parent_id, slug, name, icon, color, position FROM event_categories
-         ORDER BY parent_id NULLS FIRST, position, name",
-    )
+    sqlx::query_as!(Category, r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name, icon, color, position FROM event_categories
+         ORDER BY parent_id NULLS FIRST, position, name"#)
     .fetch_all(conn)
     .await
 }
 
 pub async fn insert_category(conn: &mut PgConnection, c: &Category, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO event_categories (id, parent_id, slug, name, icon, color, position, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO event_categories (id, parent_id, slug, name, icon, color, position, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        c.id as _,
+        c.parent_id as _,
+        &c.slug,
+        &c.name,
+        &c.icon,
+        &c.color,
+        c.position,
+        now
     )
-    .bind(c.id)
-    .bind(c.parent_id)
-    .bind(&c.slug)
-    .bind(&c.name)
-    .bind(&c.icon)
-    .bind(&c.color)
-    .bind(c.position)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn tags_of(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT t.name FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = $1 ORDER BY t.name",
+    sqlx::query_scalar!(
+        r#"SELECT t.name FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = $1 ORDER BY t.name"#,
+        event as _
     )
-    .bind(event)
     .fetch_all(conn)
     .await
 }
 
 /// Replaces an event's tags, keeping every tag's use count equal to the events using it.
 pub async fn set_tags(conn: &mut PgConnection, event: EventId, tags: &[String]) -> sqlx::Result<()> {
-    sqlx::query(
-        "WITH gone AS (DELETE FROM event_tags WHERE event_id = $1 AND tag_id NOT IN
+    sqlx::query!(
+        r#"WITH gone AS (DELETE FROM event_tags WHERE event_id = $1 AND tag_id NOT IN
                            (SELECT id FROM tags WHERE name = ANY($2)) RETURNING tag_id)
-         UPDATE tags SET use_count = use_count - 1 WHERE id IN (SELECT tag_id FROM gone)",
+         UPDATE tags SET use_count = use_count - 1 WHERE id IN (SELECT tag_id FROM gone)"#,
+        event as _,
+        tags
     )
-    .bind(event)
-    .bind(tags)
     .execute(&mut *conn)
     .await?;
     for name in tags {
-        let tag: Uuid = sqlx::query_scalar(
-            "INSERT INTO tags (id, name) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-        )
-        .bind(platform::ids::new_id())
-        .bind(name)
+        let tag: Uuid = sqlx::query_scalar!(r#"INSERT INTO tags (id, name) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id"#, platform::ids::new_id(), name)
         .fetch_one(&mut *conn)
         .await?;
-        sqlx::query(
-            "WITH added AS (INSERT INTO event_tags (event_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING tag_id)
-             UPDATE tags SET use_count = use_count + 1 WHERE id IN (SELECT tag_id FROM added)",
-        )
-        .bind(event)
-        .bind(tag)
+        sqlx::query!(r#"WITH added AS (INSERT INTO event_tags (event_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING tag_id)
+             UPDATE tags SET use_count = use_count + 1 WHERE id IN (SELECT tag_id FROM added)"#, event as _, tag)
         .execute(&mut *conn)
         .await?;
     }
@@ -224,12 +184,13 @@ pub async fn set_tags(conn: &mut PgConnection, event: EventId, tags: &[String]) 
 }
 
 pub async fn popular_tags(conn: &mut PgConnection, prefix: &str, limit: i64) -> sqlx::Result<Vec<TagCount>> {
-    sqlx::query_as(
-        "SELECT name, use_count FROM tags WHERE use_count > 0 AND name LIKE $1 || '%'
-         ORDER BY use_count DESC, name LIMIT $2",
+    sqlx::query_as!(
+        TagCount,
+        r#"SELECT name, use_count FROM tags WHERE use_count > 0 AND name LIKE $1 || '%'
+         ORDER BY use_count DESC, name LIMIT $2"#,
+        prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"),
+        limit
     )
-    .bind(prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
@@ -268,8 +229,7 @@ pub struct SearchFilter<'a> {
 
 /// Public events, ranked by relevance to the query (when there is one), then by start.
 pub async fn search(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Result<Vec<SearchRow>> {
-    sqlx::query_as(
-        "WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
+    sqlx::query_as!(SearchRow, r#"WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
          hits AS (
             SELECT e.*, c.slug AS category,
                    CASE WHEN q.query IS NULL THEN 0::real ELSE ts_rank(e.search, q.query) END AS rank
@@ -285,95 +245,52 @@ pub async fn search(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Resu
               AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM event_tags et JOIN tags t ON t.id = et.tag_id
                                                WHERE et.event_id = e.id AND t.name = $3))
               AND ($6::text IS NULL OR lower(e.city) = lower($6)))
-         SELECT id, organizer_user_id, organizer_org_id, created_by, title, starts_at, ends_at, timezone, city,
-                venue_name, cover_url, category, status, rank
+         SELECT id AS "id!: EventId", organizer_user_id AS "organizer_user_id?", organizer_org_id AS "organizer_org_id?",
+                created_by AS "created_by!", title AS "title!", starts_at AS "starts_at!", ends_at AS "ends_at!",
+                timezone AS "timezone!", city AS "city?", venue_name AS "venue_name?", cover_url AS "cover_url?",
+                category AS "category?", status AS "status!: EventStatus", rank AS "rank!"
          FROM hits
          WHERE $7::real IS NULL OR rank < $7 OR (rank = $7 AND (starts_at, id) > ($8::timestamptz, $9::uuid))
          ORDER BY rank DESC, starts_at, id
-         LIMIT $10",
-    )
-    .bind(f.query)
-    .bind(f.category)
-    .bind(f.tag)
-    .bind(f.from)
-    .bind(f.to)
-    .bind(f.city)
-    .bind(f.after.map(|a| a.0))
-    .bind(f.after.map(|a| a.1))
-    .bind(f.after.map(|a| a.2))
-    .bind(f.limit)
+         LIMIT $10"#, f.query, f.category as _, f.tag, f.from, f.to, f.city, f.after.map(|a| a.0), f.after.map(|a| a.1), f.after.map(|a| a.2), f.limit)
     .fetch_all(conn)
     .await
 }
 
 /// Events the user organizes, or that they created for an organization, drafts included.
 pub async fn events_of(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<Vec<SearchRow>> {
-    sqlx::query_as(
-        "SELECT e.id, e.organizer_user_id, e.organizer_org_id, e.created_by, e.title, e.starts_at, e.ends_at,
-                e.timezone, e.city, e.venue_name, e.cover_url, c.slug AS category, e.status, 0::real AS rank
+    sqlx::query_as!(SearchRow, r#"SELECT e.id AS "id: EventId", e.organizer_user_id, e.organizer_org_id, e.created_by, e.title, e.starts_at, e.ends_at, e.timezone, e.city, e.venue_name, e.cover_url, c.slug AS "category?", e.status AS "status: EventStatus", 0::real AS "rank!"
          FROM events e LEFT JOIN event_categories c ON c.id = e.category_id
          WHERE (e.organizer_user_id = $1 OR e.created_by = $1) AND e.deleted_at IS NULL
-         ORDER BY e.starts_at DESC LIMIT 500",
-    )
-    .bind(user)
+         ORDER BY e.starts_at DESC LIMIT 500"#, user)
     .fetch_all(conn)
     .await
 }
 
 // Tiers.
 
-const TIER_COLUMNS: &str = "id, name, description, price, currency, quantity, sold, held, quantity - sold - held AS available, \
-    sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable, \
-    refundable, position";
-
 pub async fn tiers(conn: &mut PgConnection, event: EventId, hidden_too: bool) -> sqlx::Result<Vec<Tier>> {
-    sqlx::query_as(&format!(
-        "SELECT {TIER_COLUMNS} FROM ticket_tiers WHERE event_id = $1 AND ($2 OR visibility = 'public')
-         ORDER BY position, id"
-    ))
-    .bind(event)
-    .bind(hidden_too)
+    sqlx::query_as!(Tier, r#"SELECT id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable,  refundable, position FROM ticket_tiers WHERE event_id = $1 AND ($2 OR visibility = 'public')
+         ORDER BY position, id"#, event as _, hidden_too)
     .fetch_all(conn)
     .await
 }
 
 pub async fn tier(conn: &mut PgConnection, event: EventId, id: TierId) -> sqlx::Result<Option<Tier>> {
-    sqlx::query_as(&format!("SELECT {TIER_COLUMNS} FROM ticket_tiers WHERE event_id = $1 AND id = $2"))
-        .bind(event)
-        .bind(id)
+    sqlx::query_as!(Tier, r#"SELECT id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable,  refundable, position FROM ticket_tiers WHERE event_id = $1 AND id = $2"#, event as _, id as _)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn upsert_tier(conn: &mut PgConnection, event: EventId, t: &Tier, now: DateTime<Utc>) -> sqlx::Result<Tier> {
-    sqlx::query_as(&format!(
-        "INSERT INTO ticket_tiers (id, event_id, name, description, price, currency, quantity, sales_start, sales_end,
+    sqlx::query_as!(Tier, r#"INSERT INTO ticket_tiers (id, event_id, name, description, price, currency, quantity, sales_start, sales_end,
              min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable, refundable, position,
              created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
          ON CONFLICT (id) DO UPDATE SET name = $3, description = $4, price = $5, currency = $6, quantity = $7,
              sales_start = $8, sales_end = $9, min_per_order = $10, max_per_order = $11, max_per_buyer = $12,
              visibility = $13, transferable = $14, resaleable = $15, refundable = $16, position = $17, updated_at = $18
-         RETURNING {TIER_COLUMNS}"
-    ))
-    .bind(t.id)
-    .bind(event)
-    .bind(&t.name)
-    .bind(&t.description)
-    .bind(t.price)
-    .bind(&t.currency)
-    .bind(t.quantity)
-    .bind(t.sales_start)
-    .bind(t.sales_end)
-    .bind(t.min_per_order)
-    .bind(t.max_per_order)
-    .bind(t.max_per_buyer)
-    .bind(&t.visibility)
-    .bind(t.transferable)
-    .bind(t.resaleable)
-    .bind(t.refundable)
-    .bind(t.position)
-    .bind(now)
+         RETURNING id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility, transferable, resaleable,  refundable, position"#, t.id as _, event as _, &t.name, &t.description, t.price, &t.currency, t.quantity, t.sales_start, t.sales_end, t.min_per_order, t.max_per_order, t.max_per_buyer, &t.visibility, t.transferable, t.resaleable, t.refundable, t.position, now)
     .fetch_one(conn)
     .await
 }
@@ -381,34 +298,34 @@ pub async fn upsert_tier(conn: &mut PgConnection, event: EventId, t: &Tier, now:
 /// Holds `quantity` tickets of a tier if that many are left: one atomic update of the tier's row, so
 /// sold + held never exceeds the quantity and no ticket is left unsold by a race.
 pub async fn hold(conn: &mut PgConnection, tier: TierId, quantity: i32) -> sqlx::Result<bool> {
-    let held = sqlx::query("UPDATE ticket_tiers SET held = held + $2 WHERE id = $1 AND sold + held + $2 <= quantity")
-        .bind(tier)
-        .bind(quantity)
-        .execute(conn)
-        .await?;
+    let held = sqlx::query!(
+        r#"UPDATE ticket_tiers SET held = held + $2 WHERE id = $1 AND sold + held + $2 <= quantity"#,
+        tier as _,
+        quantity
+    )
+    .execute(conn)
+    .await?;
     Ok(held.rows_affected() == 1)
 }
 
 /// Returns held tickets to sale (`sell` false) or turns them into sold ones (`sell` true).
 pub async fn settle_hold(conn: &mut PgConnection, tier: TierId, quantity: i32, sell: bool) -> sqlx::Result<()> {
     let sold = if sell { quantity } else { 0 };
-    sqlx::query("UPDATE ticket_tiers SET held = held - $2, sold = sold + $3 WHERE id = $1")
-        .bind(tier)
-        .bind(quantity)
-        .bind(sold)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE ticket_tiers SET held = held - $2, sold = sold + $3 WHERE id = $1"#,
+        tier as _,
+        quantity,
+        sold
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Tickets of a tier the buyer bought or holds in pending orders.
 pub async fn bought_by(conn: &mut PgConnection, buyer: Uuid, tier: TierId) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(i.quantity), 0)::int8 FROM order_items i JOIN orders o ON o.id = i.order_id
-         WHERE o.buyer_id = $1 AND i.tier_id = $2 AND o.state IN ('pending', 'paid')",
-    )
-    .bind(buyer)
-    .bind(tier)
+    sqlx::query_scalar!(r#"SELECT coalesce(sum(i.quantity), 0)::int8 AS "quantity!" FROM order_items i JOIN orders o ON o.id = i.order_id
+         WHERE o.buyer_id = $1 AND i.tier_id = $2 AND o.state IN ('pending', 'paid')"#, buyer, tier as _)
     .fetch_one(conn)
     .await
 }
@@ -434,29 +351,20 @@ const ORDER_COLUMNS: &str =
     "id, event_id, buyer_id, state, amount, currency, expires_at, payment_id, paid_at, created_at, attribution_link_id";
 
 pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderItem]) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at, attribution_link_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
-    )
-    .bind(o.id)
-    .bind(o.event_id)
-    .bind(o.buyer_id)
-    .bind(&o.state)
-    .bind(o.amount)
-    .bind(&o.currency)
-    .bind(o.expires_at)
-    .bind(o.created_at)
-    .bind(o.attribution_link_id)
+    sqlx::query!(r#"INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at, attribution_link_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"#, o.id as _, o.event_id as _, o.buyer_id, &o.state, o.amount, &o.currency, o.expires_at, o.created_at, o.attribution_link_id)
     .execute(&mut *conn)
     .await?;
     for item in items {
-        sqlx::query("INSERT INTO order_items (order_id, tier_id, quantity, unit_price) VALUES ($1, $2, $3, $4)")
-            .bind(o.id)
-            .bind(item.tier_id)
-            .bind(item.quantity)
-            .bind(item.unit_price)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            r#"INSERT INTO order_items (order_id, tier_id, quantity, unit_price) VALUES ($1, $2, $3, $4)"#,
+            o.id as _,
+            item.tier_id as _,
+            item.quantity,
+            item.unit_price
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -470,11 +378,12 @@ pub async fn order(conn: &mut PgConnection, id: OrderId, lock: bool) -> sqlx::Re
 }
 
 pub async fn order_items(conn: &mut PgConnection, id: OrderId) -> sqlx::Result<Vec<OrderItem>> {
-    sqlx::query_as(
-        "SELECT i.tier_id, t.name AS tier_name, i.quantity, i.unit_price FROM order_items i
-         JOIN ticket_tiers t ON t.id = i.tier_id WHERE i.order_id = $1 ORDER BY i.tier_id",
+    sqlx::query_as!(
+        OrderItem,
+        r#"SELECT i.tier_id AS "tier_id: TierId", t.name AS tier_name, i.quantity, i.unit_price FROM order_items i
+         JOIN ticket_tiers t ON t.id = i.tier_id WHERE i.order_id = $1 ORDER BY i.tier_id"#,
+        id as _
     )
-    .bind(id)
     .fetch_all(conn)
     .await
 }
@@ -488,16 +397,9 @@ pub async fn set_order_state(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     tracing::info!(object = "order", id = %id.0, to = state, "state changed");
-    sqlx::query(
-        "UPDATE orders SET state = $2, payment_id = coalesce($3, payment_id), payment_entry = coalesce($4, payment_entry),
+    sqlx::query!(r#"UPDATE orders SET state = $2, payment_id = coalesce($3, payment_id), payment_entry = coalesce($4, payment_entry),
              paid_at = CASE WHEN $2 = 'paid' THEN $5 ELSE paid_at END, updated_at = $5
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(payment)
-    .bind(entry)
-    .bind(now)
+         WHERE id = $1"#, id as _, state, payment, entry, now)
     .execute(conn)
     .await?;
     Ok(())
@@ -521,23 +423,20 @@ pub async fn insert_ticket(
     code: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    sqlx::query!(
+        r#"INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
+        id as _,
+        order.event_id as _,
+        tier as _,
+        order.id as _,
+        order.buyer_id,
+        price,
+        now
     )
-    .bind(id)
-    .bind(order.event_id)
-    .bind(tier)
-    .bind(order.id)
-    .bind(order.buyer_id)
-    .bind(price)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)")
-        .bind(code)
-        .bind(id)
-        .bind(now)
+    sqlx::query!(r#"INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)"#, code, id as _, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -593,25 +492,23 @@ pub struct CodeLookup {
 }
 
 pub async fn lookup_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<CodeLookup>> {
-    sqlx::query_as(
-        "SELECT k.id AS ticket_id, k.holder_id, k.event_id, t.name AS tier_name, c.revoked_at IS NOT NULL AS revoked, k.state,
-                k.checked_in_at
+    sqlx::query_as!(CodeLookup, r#"SELECT k.id AS "ticket_id: TicketId", k.holder_id, k.event_id AS "event_id: EventId", t.name AS tier_name, c.revoked_at IS NOT NULL AS "revoked!", k.state, k.checked_in_at
          FROM ticket_codes c JOIN tickets k ON k.id = c.ticket_id JOIN ticket_tiers t ON t.id = k.tier_id
-         WHERE c.code = $1",
-    )
-    .bind(code)
+         WHERE c.code = $1"#, code)
     .fetch_optional(conn)
     .await
 }
 
 /// Records a ticket's check-in at `at`; the caller holds the ticket's lock and has decided.
 pub async fn check_in(conn: &mut PgConnection, ticket: TicketId, at: DateTime<Utc>, by: Uuid) -> sqlx::Result<()> {
-    sqlx::query("UPDATE tickets SET checked_in_at = $2, checked_in_by = $3, updated_at = $2 WHERE id = $1")
-        .bind(ticket)
-        .bind(at)
-        .bind(by)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE tickets SET checked_in_at = $2, checked_in_by = $3, updated_at = $2 WHERE id = $1"#,
+        ticket as _,
+        at,
+        by
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -619,38 +516,39 @@ pub async fn check_in(conn: &mut PgConnection, ticket: TicketId, at: DateTime<Ut
 /// cycle).
 pub async fn lock_tickets(conn: &mut PgConnection, tickets: &[TicketId]) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = tickets.iter().map(|t| t.0).collect();
-    sqlx::query("SELECT 1 FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(&ids).execute(conn).await?;
+    sqlx::query!(r#"SELECT 1 AS "locked!" FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE"#, &ids)
+        .fetch_all(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn attendance(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<TierAttendance>> {
-    sqlx::query_as(
-        "SELECT t.id AS tier_id, t.name AS tier_name,
-                count(k.id) FILTER (WHERE k.state = 'valid')::int8 AS sold,
-                count(k.id) FILTER (WHERE k.checked_in_at IS NOT NULL)::int8 AS checked_in
+    sqlx::query_as!(TierAttendance, r#"SELECT t.id AS "tier_id: TierId", t.name AS tier_name, count(k.id) FILTER (WHERE k.state = 'valid')::int8 AS "sold!", count(k.id) FILTER (WHERE k.checked_in_at IS NOT NULL)::int8 AS "checked_in!"
          FROM ticket_tiers t LEFT JOIN tickets k ON k.tier_id = t.id
-         WHERE t.event_id = $1 GROUP BY t.id, t.name, t.position ORDER BY t.position, t.id",
-    )
-    .bind(event)
+         WHERE t.event_id = $1 GROUP BY t.id, t.name, t.position ORDER BY t.position, t.id"#, event as _)
     .fetch_all(conn)
     .await
 }
 
 pub async fn is_staff(conn: &mut PgConnection, event: EventId, user: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_staff WHERE event_id = $1 AND user_id = $2)")
-        .bind(event)
-        .bind(user)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM event_staff WHERE event_id = $1 AND user_id = $2) AS "exists!""#,
+        event as _,
+        user
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn add_staff(conn: &mut PgConnection, event: EventId, user: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO event_staff (event_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(event)
-        .bind(user)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"INSERT INTO event_staff (event_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"#,
+        event as _,
+        user,
+        now
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -675,12 +573,8 @@ pub struct LockedTicket {
 }
 
 pub async fn lock_ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Option<LockedTicket>> {
-    sqlx::query_as(
-        "SELECT k.id, k.event_id, k.tier_id, k.holder_id, k.price, k.refunded_amount, k.state, k.checked_in_at,
-                t.currency, t.name AS tier_name, t.transferable, t.resaleable, t.refundable
-         FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id WHERE k.id = $1 FOR UPDATE OF k",
-    )
-    .bind(id)
+    sqlx::query_as!(LockedTicket, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", k.holder_id, k.price, k.refunded_amount, k.state, k.checked_in_at, t.currency, t.name AS tier_name, t.transferable, t.resaleable, t.refundable
+         FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id WHERE k.id = $1 FOR UPDATE OF k"#, id as _)
     .fetch_optional(conn)
     .await
 }
@@ -694,24 +588,23 @@ pub async fn reissue(
     why: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE ticket_codes SET revoked_at = $2, revoked_why = $3 WHERE ticket_id = $1 AND revoked_at IS NULL",
+    sqlx::query!(
+        r#"UPDATE ticket_codes SET revoked_at = $2, revoked_why = $3 WHERE ticket_id = $1 AND revoked_at IS NULL"#,
+        ticket as _,
+        now,
+        why
     )
-    .bind(ticket)
-    .bind(now)
-    .bind(why)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)")
-        .bind(code)
-        .bind(ticket)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE tickets SET holder_id = $2, updated_at = $3 WHERE id = $1")
-        .bind(ticket)
-        .bind(holder)
-        .bind(now)
+    sqlx::query!(
+        r#"INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)"#,
+        code,
+        ticket as _,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(r#"UPDATE tickets SET holder_id = $2, updated_at = $3 WHERE id = $1"#, ticket as _, holder, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -719,11 +612,11 @@ pub async fn reissue(
 
 /// Whether the ticket has a pending transfer or an active listing (it can have one at a time).
 pub async fn ticket_busy(conn: &mut PgConnection, ticket: TicketId) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM ticket_transfers WHERE ticket_id = $1 AND state = 'pending')
-             OR EXISTS (SELECT 1 FROM resale_listings WHERE ticket_id = $1 AND state = 'active')",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM ticket_transfers WHERE ticket_id = $1 AND state = 'pending')
+             OR EXISTS (SELECT 1 FROM resale_listings WHERE ticket_id = $1 AND state = 'active') AS "busy!""#,
+        ticket as _
     )
-    .bind(ticket)
     .fetch_one(conn)
     .await
 }

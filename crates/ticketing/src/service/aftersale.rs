@@ -63,10 +63,10 @@ async fn refund_locked(
         let wallet =
             ledger::service::account(conn, Owner::User(ticket.holder_id), kinds::AVAILABLE, &currency, now).await?;
         // The sale's movement backwards (escrow to the holder), linked to the sale's entry.
-        let sale: Option<Uuid> = sqlx::query_scalar(
-            "SELECT o.payment_entry FROM orders o JOIN tickets k ON k.order_id = o.id WHERE k.id = $1",
+        let sale: Option<Uuid> = sqlx::query_scalar!(
+            r#"SELECT o.payment_entry FROM orders o JOIN tickets k ON k.order_id = o.id WHERE k.id = $1"#,
+            ticket.id as _
         )
-        .bind(ticket.id)
         .fetch_one(&mut *conn)
         .await?;
         let entry = ledger::service::post(
@@ -84,30 +84,32 @@ async fn refund_locked(
         )
         .await
         .map_err(ApiError::from)?;
-        sqlx::query(
-            "INSERT INTO ticket_refunds (id, ticket_id, amount, reason, entry_id, refunded_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        sqlx::query!(
+            r#"INSERT INTO ticket_refunds (id, ticket_id, amount, reason, entry_id, refunded_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+            platform::ids::new_id(),
+            ticket.id as _,
+            amount,
+            reason,
+            entry.0,
+            by,
+            now
         )
-        .bind(platform::ids::new_id())
-        .bind(ticket.id)
-        .bind(amount)
-        .bind(reason)
-        .bind(entry.0)
-        .bind(by)
-        .bind(now)
         .execute(&mut *conn)
         .await?;
     }
     let full = amount == left;
     let state = if full { "refunded" } else { "valid" };
     tracing::info!(object = "ticket", id = %ticket.id.0, refunded = amount, to = state, "refund recorded");
-    sqlx::query("UPDATE tickets SET refunded_amount = refunded_amount + $2, state = $3, updated_at = $4 WHERE id = $1")
-        .bind(ticket.id)
-        .bind(amount)
-        .bind(state)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE tickets SET refunded_amount = refunded_amount + $2, state = $3, updated_at = $4 WHERE id = $1"#,
+        ticket.id as _,
+        amount,
+        state,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     chain::append(
         conn,
         ticket.event_id,
@@ -181,11 +183,12 @@ pub(crate) async fn notify_holders(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let holders: Vec<Uuid> =
-        sqlx::query_scalar("SELECT DISTINCT holder_id FROM tickets WHERE event_id = $1 AND state = 'valid'")
-            .bind(event.id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let holders: Vec<Uuid> = sqlx::query_scalar!(
+        r#"SELECT DISTINCT holder_id FROM tickets WHERE event_id = $1 AND state = 'valid'"#,
+        event.id as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     if !holders.is_empty() {
         let notice = platform::events::Event {
             kind,
@@ -218,16 +221,17 @@ async fn refund_all(ctx: AppContext, event: EventId) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM events WHERE id = $1").bind(event).fetch_optional(&mut *tx).await?;
+        sqlx::query_scalar!(r#"SELECT status FROM events WHERE id = $1"#, event as _).fetch_optional(&mut *tx).await?;
     if status.as_deref() != Some("cancelled") {
         return Ok(()); // republished meanwhile: nothing to refund
     }
-    let batch: Vec<TicketId> =
-        sqlx::query_scalar("SELECT id FROM tickets WHERE event_id = $1 AND state = 'valid' ORDER BY id LIMIT $2")
-            .bind(event)
-            .bind(REFUND_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
+    let batch: Vec<TicketId> = sqlx::query_scalar!(
+        r#"SELECT id AS "id: TicketId" FROM tickets WHERE event_id = $1 AND state = 'valid' ORDER BY id LIMIT $2"#,
+        event as _,
+        REFUND_BATCH
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     for id in &batch {
         let Some(ticket) = repo::lock_ticket(&mut tx, *id).await? else { continue };
         if ticket.state == "valid" {
@@ -338,16 +342,16 @@ pub async fn offer(
         return Err(ApiError::invalid_field("to_email", "is_self", "is you: the ticket is yours already"));
     }
     let transfer = platform::ids::new_id();
-    sqlx::query(
-        "INSERT INTO ticket_transfers (id, ticket_id, from_user, to_user, to_email, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+    sqlx::query!(
+        r#"INSERT INTO ticket_transfers (id, ticket_id, from_user, to_user, to_email, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6)"#,
+        transfer,
+        id as _,
+        principal.user_id.0,
+        to_user,
+        &to_email,
+        now
     )
-    .bind(transfer)
-    .bind(id)
-    .bind(principal.user_id.0)
-    .bind(to_user)
-    .bind(&to_email)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     if let Some(recipient) = to_user {
@@ -425,13 +429,13 @@ pub async fn decide(ctx: &AppContext, principal: &Principal, id: Uuid, decision:
         };
         platform::events::emit(&mut tx, notice, now).await?;
     }
-    sqlx::query(
-        "UPDATE ticket_transfers SET state = $2, decided_at = $3, to_user = coalesce(to_user, $4) WHERE id = $1",
+    sqlx::query!(
+        r#"UPDATE ticket_transfers SET state = $2, decided_at = $3, to_user = coalesce(to_user, $4) WHERE id = $1"#,
+        id,
+        new_state,
+        now,
+        recipient.then_some(me)
     )
-    .bind(id)
-    .bind(new_state)
-    .bind(now)
-    .bind(recipient.then_some(me))
     .execute(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "ticket.transfer_decide", "ticket", ticket_id.0)
@@ -494,17 +498,17 @@ pub async fn list(ctx: &AppContext, principal: &Principal, id: TicketId, price: 
         ));
     }
     let listing = platform::ids::new_id();
-    sqlx::query(
-        "INSERT INTO resale_listings (id, ticket_id, event_id, seller_id, price, currency, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
+    sqlx::query!(
+        r#"INSERT INTO resale_listings (id, ticket_id, event_id, seller_id, price, currency, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)"#,
+        listing,
+        id as _,
+        ticket.event_id as _,
+        principal.user_id.0,
+        price,
+        &ticket.currency,
+        now
     )
-    .bind(listing)
-    .bind(id)
-    .bind(ticket.event_id)
-    .bind(principal.user_id.0)
-    .bind(price)
-    .bind(&ticket.currency)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "ticket.list", "ticket", id.0)
@@ -520,12 +524,7 @@ pub async fn list(ctx: &AppContext, principal: &Principal, id: TicketId, price: 
 pub async fn unlist(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<Listing, ApiError> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let done = sqlx::query(
-        "UPDATE resale_listings SET state = 'cancelled', closed_at = $3 WHERE id = $1 AND seller_id = $2 AND state = 'active'",
-    )
-    .bind(id)
-    .bind(principal.user_id.0)
-    .bind(now)
+    let done = sqlx::query!(r#"UPDATE resale_listings SET state = 'cancelled', closed_at = $3 WHERE id = $1 AND seller_id = $2 AND state = 'active'"#, id, principal.user_id.0, now)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -675,13 +674,15 @@ pub async fn buy(
     }
     let code = signing::new_code();
     repo::reissue(conn, ticket_id, principal.user_id.0, &code, "resold", now).await?;
-    sqlx::query("UPDATE resale_listings SET state = 'sold', buyer_id = $2, fee = $3, closed_at = $4 WHERE id = $1")
-        .bind(purchase.listing)
-        .bind(principal.user_id.0)
-        .bind(fee)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE resale_listings SET state = 'sold', buyer_id = $2, fee = $3, closed_at = $4 WHERE id = $1"#,
+        purchase.listing,
+        principal.user_id.0,
+        fee,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     let data =
         json!({"from": seller, "to": principal.user_id.0, "price": price, "code_sha256": chain::code_hash(&code)});
     chain::append(conn, ticket.event_id, ticket_id, Action::Resale, data, now).await?;

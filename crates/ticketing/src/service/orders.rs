@@ -72,10 +72,12 @@ pub async fn reserve(
         }
     }
     // One order at a time per buyer and event: the per-buyer limits count pending orders too.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("ticketing:buyer:{}:{}", event_id, principal.user_id))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        format!("ticketing:buyer:{}:{}", event_id, principal.user_id)
+    )
+    .execute(&mut *conn)
+    .await?;
     let mut errors = Vec::new();
     let mut lines = Vec::new();
     let mut currency = None;
@@ -424,11 +426,12 @@ pub(crate) async fn cancel_pending(
     event: EventId,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let pending: Vec<OrderId> =
-        sqlx::query_scalar("SELECT id FROM orders WHERE event_id = $1 AND state = 'pending' ORDER BY id FOR UPDATE")
-            .bind(event)
-            .fetch_all(&mut *conn)
-            .await?;
+    let pending: Vec<OrderId> = sqlx::query_scalar!(
+        r#"SELECT id AS "id: OrderId" FROM orders WHERE event_id = $1 AND state = 'pending' ORDER BY id FOR UPDATE"#,
+        event as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for id in pending {
         if let Some(order) = repo::order(conn, id, true).await? {
             release(conn, &order, "cancelled", now).await?;

@@ -40,24 +40,22 @@ pub async fn add_wallet(ctx: &AppContext, principal: &Principal, req: dto::NewWa
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     // One change at a time per user and network, so exactly one address stays primary.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("wallets:{}:{}", principal.user_id, req.network))
-        .execute(&mut *tx)
-        .await?;
-    let has_primary: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM wallet_addresses WHERE user_id = $1 AND network = $2 AND is_primary)",
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        format!("wallets:{}:{}", principal.user_id, req.network)
     )
-    .bind(principal.user_id)
-    .bind(&req.network)
+    .execute(&mut *tx)
+    .await?;
+    let has_primary: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM wallet_addresses WHERE user_id = $1 AND network = $2 AND is_primary) AS "exists!""#, principal.user_id as _, &req.network)
     .fetch_one(&mut *tx)
     .await?;
     let primary = req.primary || !has_primary;
     if primary {
-        sqlx::query(
-            "UPDATE wallet_addresses SET is_primary = false WHERE user_id = $1 AND network = $2 AND is_primary",
+        sqlx::query!(
+            r#"UPDATE wallet_addresses SET is_primary = false WHERE user_id = $1 AND network = $2 AND is_primary"#,
+            principal.user_id as _,
+            &req.network
         )
-        .bind(principal.user_id)
-        .bind(&req.network)
         .execute(&mut *tx)
         .await?;
     }
@@ -100,23 +98,28 @@ pub async fn make_primary(ctx: &AppContext, principal: &Principal, id: Uuid) -> 
     own(principal)?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let network: Option<String> =
-        sqlx::query_scalar("SELECT network FROM wallet_addresses WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(principal.user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let network: Option<String> = sqlx::query_scalar!(
+        r#"SELECT network FROM wallet_addresses WHERE id = $1 AND user_id = $2"#,
+        id,
+        principal.user_id as _
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let network = network.ok_or(TicketingError::NotFound("wallet address"))?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("wallets:{}:{network}", principal.user_id))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE wallet_addresses SET is_primary = (id = $3) WHERE user_id = $1 AND network = $2")
-        .bind(principal.user_id)
-        .bind(&network)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        format!("wallets:{}:{network}", principal.user_id)
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"UPDATE wallet_addresses SET is_primary = (id = $3) WHERE user_id = $1 AND network = $2"#,
+        principal.user_id as _,
+        &network,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
     platform::audit::Entry::new(principal.actor(), "wallet.primary", "wallet_address", id).record(&mut tx, now).await?;
     let wallet = sqlx::query_as(&format!("SELECT {WALLET_COLUMNS} FROM wallet_addresses WHERE id = $1"))
         .bind(id)
@@ -139,12 +142,12 @@ pub async fn remove_wallet(ctx: &AppContext, principal: &Principal, id: Uuid) ->
             .await?;
     let (network, was_primary) = removed.ok_or(TicketingError::NotFound("wallet address"))?;
     if was_primary {
-        sqlx::query(
-            "UPDATE wallet_addresses SET is_primary = true WHERE id = (SELECT id FROM wallet_addresses
-             WHERE user_id = $1 AND network = $2 ORDER BY id LIMIT 1)",
+        sqlx::query!(
+            r#"UPDATE wallet_addresses SET is_primary = true WHERE id = (SELECT id FROM wallet_addresses
+             WHERE user_id = $1 AND network = $2 ORDER BY id LIMIT 1)"#,
+            principal.user_id as _,
+            &network
         )
-        .bind(principal.user_id)
-        .bind(&network)
         .execute(&mut *tx)
         .await?;
     }
@@ -160,13 +163,7 @@ pub(crate) async fn award_attendance(
     event: EventId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO loyalty_points (user_id, event_id, points, earned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(user)
-    .bind(event)
-    .bind(POINTS_PER_EVENT)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO loyalty_points (user_id, event_id, points, earned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"#, user, event as _, POINTS_PER_EVENT, now)
     .execute(conn)
     .await?;
     Ok(())
@@ -194,9 +191,7 @@ async fn stored<T: serde::de::DeserializeOwned + Default>(
     persona: &str,
 ) -> Result<T, ApiError> {
     let data: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT data FROM persona_profiles WHERE user_id = $1 AND persona = $2")
-            .bind(user)
-            .bind(persona)
+        sqlx::query_scalar!(r#"SELECT data FROM persona_profiles WHERE user_id = $1 AND persona = $2"#, user, persona)
             .fetch_optional(conn)
             .await?;
     Ok(data.and_then(|d| serde_json::from_value(d).ok()).unwrap_or_default())
@@ -209,14 +204,14 @@ async fn store(
     data: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO persona_profiles (user_id, persona, data, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, persona) DO UPDATE SET data = $3, updated_at = $4",
+    sqlx::query!(
+        r#"INSERT INTO persona_profiles (user_id, persona, data, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, persona) DO UPDATE SET data = $3, updated_at = $4"#,
+        principal.user_id as _,
+        persona,
+        &data,
+        now
     )
-    .bind(principal.user_id)
-    .bind(persona)
-    .bind(&data)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     platform::audit::Entry::new(principal.actor(), "profile.update", "persona_profile", principal.user_id.0)

@@ -44,31 +44,31 @@ fn default_splits(event: &EventRow) -> Vec<Split> {
 }
 
 async fn stored_splits(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<Split>> {
-    let rows: Vec<(String, String, Option<Uuid>, i32)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT role, recipient_type, recipient_id, bps FROM event_splits WHERE event_id = $1 ORDER BY position",
+        event as _
     )
-    .bind(event)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(role, recipient_type, recipient_id, bps)| Split { role, recipient_type, recipient_id, bps })
+        .map(|r| Split { role: r.role, recipient_type: r.recipient_type, recipient_id: r.recipient_id, bps: r.bps })
         .collect())
 }
 
 async fn write_splits(conn: &mut PgConnection, event: EventId, splits: &[Split]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM event_splits WHERE event_id = $1").bind(event).execute(&mut *conn).await?;
+    sqlx::query!(r#"DELETE FROM event_splits WHERE event_id = $1"#, event as _).execute(&mut *conn).await?;
     for (position, split) in splits.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO event_splits (event_id, position, role, recipient_type, recipient_id, bps)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        sqlx::query!(
+            r#"INSERT INTO event_splits (event_id, position, role, recipient_type, recipient_id, bps)
+             VALUES ($1, $2, $3, $4, $5, $6)"#,
+            event as _,
+            i32::try_from(position).unwrap_or(i32::MAX),
+            &split.role,
+            &split.recipient_type,
+            split.recipient_id,
+            split.bps
         )
-        .bind(event)
-        .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(&split.role)
-        .bind(&split.recipient_type)
-        .bind(split.recipient_id)
-        .bind(split.bps)
         .execute(&mut *conn)
         .await?;
     }
@@ -77,11 +77,13 @@ async fn write_splits(conn: &mut PgConnection, event: EventId, splits: &[Split])
 
 /// Freezes the event's splits at its first sale (writing the defaults if none were set).
 pub(crate) async fn freeze(conn: &mut PgConnection, event: &EventRow, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let frozen = sqlx::query("UPDATE events SET splits_frozen_at = $2 WHERE id = $1 AND splits_frozen_at IS NULL")
-        .bind(event.id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let frozen = sqlx::query!(
+        r#"UPDATE events SET splits_frozen_at = $2 WHERE id = $1 AND splits_frozen_at IS NULL"#,
+        event.id as _,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     if frozen.rows_affected() == 1 && stored_splits(conn, event.id).await?.is_empty() {
         write_splits(conn, event.id, &default_splits(event)).await?;
     }
@@ -92,7 +94,9 @@ pub async fn splits(ctx: &AppContext, principal: &Principal, id: EventId) -> Res
     let mut tx = ctx.db.begin().await?;
     let (event, _) = managed_event(&mut tx, principal, id).await?;
     let frozen_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT splits_frozen_at FROM events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar!(r#"SELECT splits_frozen_at FROM events WHERE id = $1"#, id as _)
+            .fetch_one(&mut *tx)
+            .await?;
     let stored = stored_splits(&mut tx, id).await?;
     tx.commit().await?;
     let defaults = stored.is_empty();
@@ -110,7 +114,9 @@ pub async fn set_splits(
     let mut tx = ctx.db.begin().await?;
     managed_event(&mut tx, principal, id).await?;
     let frozen_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT splits_frozen_at FROM events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar!(r#"SELECT splits_frozen_at FROM events WHERE id = $1"#, id as _)
+            .fetch_one(&mut *tx)
+            .await?;
     if frozen_at.is_some() {
         return Err(ApiError::new(TicketingCode::SplitsFrozen, "The splits froze when the first ticket sold."));
     }
@@ -184,13 +190,13 @@ async fn settle(ctx: AppContext, id: EventId) -> Result<(), JobFailure> {
     let mut tx = ctx.db.begin().await?;
     let Some(event) = repo::event(&mut tx, id, true).await? else { return Err(JobFailure::permanent("no such event")) };
     let settled_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT settled_at FROM events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar!(r#"SELECT settled_at FROM events WHERE id = $1"#, id as _).fetch_one(&mut *tx).await?;
     if settled_at.is_some() || event.status != EventStatus::Completed {
         return Ok(());
     }
     let failure = |e: ApiError| JobFailure::retry(format!("{e:?}"));
     let report = settle_locked(&mut tx, &event, now).await.map_err(failure)?;
-    sqlx::query("UPDATE events SET settled_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+    sqlx::query!(r#"UPDATE events SET settled_at = $2 WHERE id = $1"#, id as _, now).execute(&mut *tx).await?;
     platform::audit::Entry::new(platform::audit::Actor::default(), "event.settle", "event", id.0)
         .after(report)
         .record(&mut tx, now)
@@ -204,10 +210,10 @@ async fn settle_locked(
     event: &EventRow,
     now: DateTime<Utc>,
 ) -> Result<serde_json::Value, ApiError> {
-    let currency: Option<String> = sqlx::query_scalar("SELECT currency FROM ticket_tiers WHERE event_id = $1 LIMIT 1")
-        .bind(event.id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let currency: Option<String> =
+        sqlx::query_scalar!(r#"SELECT currency FROM ticket_tiers WHERE event_id = $1 LIMIT 1"#, event.id as _)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(currency) = currency.and_then(|c| Currency::parse(&c)) else { return Ok(json!({"escrow": 0})) };
     let escrow = ledger::service::account(conn, Owner::Event(event.id.0), kinds::ESCROW, &currency, now).await?;
     let total = escrow.balance;
@@ -230,10 +236,7 @@ async fn settle_locked(
                 .await
                 .map_err(ApiError::from)?;
         }
-        sqlx::query("UPDATE attributions SET state = 'paid', amount = $2, decided_at = coalesce(decided_at, $3) WHERE order_id = $1")
-            .bind(order)
-            .bind(amount)
-            .bind(now)
+        sqlx::query!(r#"UPDATE attributions SET state = 'paid', amount = $2, decided_at = coalesce(decided_at, $3) WHERE order_id = $1"#, order as _, amount, now)
             .execute(&mut *conn)
             .await?;
         left -= amount;
@@ -359,22 +362,24 @@ pub async fn add_link(
 
 /// The link a buyer's code names, for this event.
 pub(crate) async fn link_for(conn: &mut PgConnection, event: EventId, code: &str) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar("SELECT id FROM attribution_links WHERE event_id = $1 AND code = $2")
-        .bind(event)
-        .bind(code.trim())
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT id FROM attribution_links WHERE event_id = $1 AND code = $2"#,
+        event as _,
+        code.trim()
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Records an order's attribution when it is paid.
 pub(crate) async fn attribute(conn: &mut PgConnection, order: OrderId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO attributions (order_id, link_id, created_at)
+    sqlx::query!(
+        r#"INSERT INTO attributions (order_id, link_id, created_at)
          SELECT id, attribution_link_id, $2 FROM orders WHERE id = $1 AND attribution_link_id IS NOT NULL
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING"#,
+        order as _,
+        now
     )
-    .bind(order)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -418,18 +423,12 @@ pub async fn decide(
         _ => return Err(ApiError::invalid_field("decision", "invalid_value", "must be approve or reject")),
     };
     let mut tx = ctx.db.begin().await?;
-    let event: Option<EventId> = sqlx::query_scalar(
-        "SELECT l.event_id FROM attributions a JOIN attribution_links l ON l.id = a.link_id WHERE a.order_id = $1",
-    )
-    .bind(order)
+    let event: Option<EventId> = sqlx::query_scalar!(r#"SELECT l.event_id AS "event_id: EventId" FROM attributions a JOIN attribution_links l ON l.id = a.link_id WHERE a.order_id = $1"#, order as _)
     .fetch_optional(&mut *tx)
     .await?;
     let event = event.ok_or(TicketingError::NotFound("attribution"))?;
     managed_event(&mut tx, principal, event).await?;
-    let done = sqlx::query("UPDATE attributions SET state = $2, decided_at = $3 WHERE order_id = $1 AND state IN ('pending', 'approved', 'rejected')")
-        .bind(order)
-        .bind(state)
-        .bind(now)
+    let done = sqlx::query!(r#"UPDATE attributions SET state = $2, decided_at = $3 WHERE order_id = $1 AND state IN ('pending', 'approved', 'rejected')"#, order as _, state, now)
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
