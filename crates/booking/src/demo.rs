@@ -256,36 +256,24 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 };
                 let text = contract::text(&doc);
                 let hash = contract::sha256(&text);
-                sqlx::query(
-                    "INSERT INTO booking_contracts (booking_id, version, document, text, sha256, created_at) VALUES ($1, 1, $2, $3, $4, $5)",
-                )
-                .bind(id)
-                .bind(serde_json::to_value(&doc)?)
-                .bind(&text)
-                .bind(hash.as_slice())
-                .bind(now)
+                sqlx::query!(r#"INSERT INTO booking_contracts (booking_id, version, document, text, sha256, created_at) VALUES ($1, 1, $2, $3, $4, $5)"#, id as _, serde_json::to_value(&doc)?, &text, hash.as_slice(), now)
                 .execute(&mut *conn)
                 .await?;
                 let signed = !matches!(status, BookingStatus::Contracting);
                 for side in ["organizer", "artist"].iter().take(if signed { 2 } else { 1 }) {
                     let signer = if *side == "organizer" { row.created_by } else { a.user_id.unwrap_or(nova) };
-                    sqlx::query(
-                        "INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
-                         VALUES ($1, 1, $2, $3, $4, '127.0.0.1', 'demo', $5)",
-                    )
-                    .bind(id)
-                    .bind(side)
-                    .bind(signer)
-                    .bind(hash.as_slice())
-                    .bind(now)
+                    sqlx::query!(r#"INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
+                         VALUES ($1, 1, $2, $3, $4, '127.0.0.1', 'demo', $5)"#, id as _, side, signer, hash.as_slice(), now)
                     .execute(&mut *conn)
                     .await?;
                 }
-                sqlx::query("UPDATE bookings SET contract_version = 1, contract_deadline = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(now + Duration::hours(48))
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query!(
+                    r#"UPDATE bookings SET contract_version = 1, contract_deadline = $2 WHERE id = $1"#,
+                    id as _,
+                    now + Duration::hours(48)
+                )
+                .execute(&mut *conn)
+                .await?;
                 // Money for the statuses past confirmation, through the ledger like the API.
                 let (deposit, balance) = money::amounts(&agreement);
                 let paid = match status {
@@ -347,10 +335,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                         }
                         _ => {}
                     }
-                    sqlx::query("UPDATE bookings SET deposit_paid_at = $2, balance_paid_at = CASE WHEN $3 THEN $2 END WHERE id = $1")
-                        .bind(id)
-                        .bind(now)
-                        .bind(paid > deposit)
+                    sqlx::query!(r#"UPDATE bookings SET deposit_paid_at = $2, balance_paid_at = CASE WHEN $3::bool THEN $2::timestamptz END WHERE id = $1"#, id as _, now, paid > deposit)
                         .execute(&mut *conn)
                         .await?;
                 }
@@ -360,8 +345,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                         row.cancel_reason = Some("demo: the festival moved".into());
                     }
                     BookingStatus::Disputed | BookingStatus::Refunded => {
-                        sqlx::query("UPDATE bookings SET dispute_reason = 'demo: the set was cut short', disputed_by = 'organizer' WHERE id = $1")
-                            .bind(id)
+                        sqlx::query!(r#"UPDATE bookings SET dispute_reason = 'demo: the set was cut short', disputed_by = 'organizer' WHERE id = $1"#, id as _)
                             .execute(&mut *conn)
                             .await?;
                     }

@@ -76,34 +76,12 @@ pub async fn artist(conn: &mut PgConnection, id: ArtistId, lock: bool) -> sqlx::
 }
 
 pub async fn save_artist(conn: &mut PgConnection, a: &ArtistRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO artist_profiles (id, user_id, org_id, stage_name, bio, genres, city, country, latitude, longitude,
+    sqlx::query!(r#"INSERT INTO artist_profiles (id, user_id, org_id, stage_name, bio, genres, city, country, latitude, longitude,
              price_min, price_max, currency, social_links, media, category, category_locked, custom_policy, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT (id) DO UPDATE SET stage_name = $4, bio = $5, genres = $6, city = $7, country = $8, latitude = $9,
              longitude = $10, price_min = $11, price_max = $12, currency = $13, social_links = $14, media = $15,
-             category = $16, category_locked = $17, custom_policy = $18, updated_at = $20",
-    )
-    .bind(a.id)
-    .bind(a.user_id)
-    .bind(a.org_id)
-    .bind(&a.stage_name)
-    .bind(&a.bio)
-    .bind(&a.genres)
-    .bind(&a.city)
-    .bind(&a.country)
-    .bind(a.latitude)
-    .bind(a.longitude)
-    .bind(a.price_min)
-    .bind(a.price_max)
-    .bind(&a.currency)
-    .bind(&a.social_links)
-    .bind(&a.media)
-    .bind(&a.category)
-    .bind(a.category_locked)
-    .bind(&a.custom_policy)
-    .bind(a.created_at)
-    .bind(a.updated_at)
+             category = $16, category_locked = $17, custom_policy = $18, updated_at = $20"#, a.id as _, a.user_id, a.org_id, &a.stage_name, &a.bio, &a.genres, &a.city as _, &a.country as _, a.latitude, a.longitude, a.price_min, a.price_max, &a.currency, &a.social_links, &a.media, &a.category, a.category_locked, &a.custom_policy as _, a.created_at, a.updated_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -124,29 +102,30 @@ pub async fn record_category_change(
     c: CategoryChange<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO artist_category_changes (id, artist_id, from_cat, to_cat, locked, changed_by, reason, changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO artist_category_changes (id, artist_id, from_cat, to_cat, locked, changed_by, reason, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        platform::ids::new_id(),
+        c.artist as _,
+        c.from,
+        c.to,
+        c.locked,
+        c.by,
+        c.reason,
+        now
     )
-    .bind(platform::ids::new_id())
-    .bind(c.artist)
-    .bind(c.from)
-    .bind(c.to)
-    .bind(c.locked)
-    .bind(c.by)
-    .bind(c.reason)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn category_history(conn: &mut PgConnection, artist: ArtistId) -> sqlx::Result<Vec<CategoryHistoryItem>> {
-    sqlx::query_as(
-        "SELECT from_cat, to_cat, locked, changed_by, reason, changed_at FROM artist_category_changes
-         WHERE artist_id = $1 ORDER BY changed_at, id",
+    sqlx::query_as!(
+        CategoryHistoryItem,
+        r#"SELECT from_cat, to_cat, locked, changed_by, reason, changed_at FROM artist_category_changes
+         WHERE artist_id = $1 ORDER BY changed_at, id"#,
+        artist as _
     )
-    .bind(artist)
     .fetch_all(conn)
     .await
 }
@@ -257,24 +236,10 @@ pub async fn venue(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<Option<
 }
 
 pub async fn save_venue(conn: &mut PgConnection, v: &VenueRow, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO venue_profiles (id, user_id, org_id, name, address, city, country, latitude, longitude, capacity, amenities, created_at, updated_at)
+    sqlx::query!(r#"INSERT INTO venue_profiles (id, user_id, org_id, name, address, city, country, latitude, longitude, capacity, amenities, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
          ON CONFLICT (id) DO UPDATE SET name = $4, address = $5, city = $6, country = $7, latitude = $8, longitude = $9,
-             capacity = $10, amenities = $11, updated_at = $12",
-    )
-    .bind(v.id)
-    .bind(v.user_id)
-    .bind(v.org_id)
-    .bind(&v.name)
-    .bind(&v.address)
-    .bind(&v.city)
-    .bind(&v.country)
-    .bind(v.latitude)
-    .bind(v.longitude)
-    .bind(v.capacity)
-    .bind(&v.amenities)
-    .bind(now)
+             capacity = $10, amenities = $11, updated_at = $12"#, v.id as _, v.user_id, v.org_id, &v.name, &v.address, &v.city, &v.country, v.latitude, v.longitude, v.capacity, &v.amenities, now)
     .execute(conn)
     .await?;
     Ok(())
@@ -333,30 +298,17 @@ impl PromoterRow {
     }
 }
 
-const PROMOTER_COLUMNS: &str = "id, user_id, org_id, name, contact_name, contact_email, verified, trust_score";
 
 pub async fn promoter(conn: &mut PgConnection, id: PromoterId) -> sqlx::Result<Option<PromoterRow>> {
-    sqlx::query_as(&format!("SELECT {PROMOTER_COLUMNS} FROM promoter_profiles WHERE id = $1"))
-        .bind(id)
+    sqlx::query_as!(PromoterRow, r#"SELECT id AS "id: PromoterId", user_id, org_id, name, contact_name, contact_email, verified, trust_score FROM promoter_profiles WHERE id = $1"#, id as _)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn save_promoter(conn: &mut PgConnection, p: &PromoterRow, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO promoter_profiles (id, user_id, org_id, name, contact_name, contact_email, verified, trust_score, created_at, updated_at)
+    sqlx::query!(r#"INSERT INTO promoter_profiles (id, user_id, org_id, name, contact_name, contact_email, verified, trust_score, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-         ON CONFLICT (id) DO UPDATE SET name = $4, contact_name = $5, contact_email = $6, verified = $7, trust_score = $8, updated_at = $9",
-    )
-    .bind(p.id)
-    .bind(p.user_id)
-    .bind(p.org_id)
-    .bind(&p.name)
-    .bind(&p.contact_name)
-    .bind(&p.contact_email)
-    .bind(p.verified)
-    .bind(p.trust_score)
-    .bind(now)
+         ON CONFLICT (id) DO UPDATE SET name = $4, contact_name = $5, contact_email = $6, verified = $7, trust_score = $8, updated_at = $9"#, p.id as _, p.user_id, p.org_id, &p.name, &p.contact_name, &p.contact_email, p.verified, p.trust_score, now)
     .execute(conn)
     .await?;
     Ok(())
@@ -399,26 +351,9 @@ pub async fn booking(conn: &mut PgConnection, id: BookingId, lock: bool) -> sqlx
 }
 
 pub async fn insert_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO bookings (id, artist_id, promoter_id, venue_id, event_id, status, origin, starts_at, ends_at, step, turn,
+    sqlx::query!(r#"INSERT INTO bookings (id, artist_id, promoter_id, venue_id, event_id, status, origin, starts_at, ends_at, step, turn,
              deadline_at, message, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-    )
-    .bind(b.id)
-    .bind(b.artist_id)
-    .bind(b.promoter_id)
-    .bind(b.venue_id)
-    .bind(b.event_id)
-    .bind(b.status)
-    .bind(&b.origin)
-    .bind(b.starts_at)
-    .bind(b.ends_at)
-    .bind(b.step)
-    .bind(&b.turn)
-    .bind(b.deadline_at)
-    .bind(&b.message)
-    .bind(b.created_by)
-    .bind(b.created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)"#, b.id as _, b.artist_id as _, b.promoter_id as _, b.venue_id as _, b.event_id, b.status as _, &b.origin, b.starts_at, b.ends_at, b.step, &b.turn as _, b.deadline_at, &b.message, b.created_by, b.created_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -426,23 +361,10 @@ pub async fn insert_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
 
 /// Writes a booking's moving parts; a change of its status is logged.
 pub async fn update_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Result<()> {
-    let before: BookingStatus = sqlx::query_scalar(
-        "UPDATE bookings SET status = $2, starts_at = $3, ends_at = $4, step = $5, turn = $6, deadline_at = $7, agreed = $8,
+    let before: BookingStatus = sqlx::query_scalar!(r#"UPDATE bookings SET status = $2, starts_at = $3, ends_at = $4, step = $5, turn = $6, deadline_at = $7, agreed = $8,
              cancelled_by = $9, cancel_reason = $10, updated_at = $11
          FROM (SELECT status AS before FROM bookings WHERE id = $1) old
-         WHERE id = $1 RETURNING old.before",
-    )
-    .bind(b.id)
-    .bind(b.status)
-    .bind(b.starts_at)
-    .bind(b.ends_at)
-    .bind(b.step)
-    .bind(&b.turn)
-    .bind(b.deadline_at)
-    .bind(&b.agreed)
-    .bind(&b.cancelled_by)
-    .bind(&b.cancel_reason)
-    .bind(b.updated_at)
+         WHERE id = $1 RETURNING old.before AS "before: BookingStatus""#, b.id as _, b.status as _, b.starts_at, b.ends_at, b.step, &b.turn as _, b.deadline_at, &b.agreed as _, &b.cancelled_by as _, &b.cancel_reason as _, b.updated_at)
     .fetch_one(conn)
     .await?;
     platform::lifecycle::log_change("booking", b.id, before, b.status);
@@ -450,36 +372,17 @@ pub async fn update_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Re
 }
 
 pub async fn insert_proposal(conn: &mut PgConnection, booking: BookingId, p: &Proposal, by: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO booking_proposals (booking_id, step, side, fee, currency, deposit_bps, starts_at, ends_at, deal_type,
+    sqlx::query!(r#"INSERT INTO booking_proposals (booking_id, step, side, fee, currency, deposit_bps, starts_at, ends_at, deal_type,
              door_bps, rider, message, proposed_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(booking)
-    .bind(p.step)
-    .bind(&p.side)
-    .bind(p.fee)
-    .bind(&p.currency)
-    .bind(p.deposit_bps)
-    .bind(p.starts_at)
-    .bind(p.ends_at)
-    .bind(&p.deal_type)
-    .bind(p.door_bps)
-    .bind(&p.rider)
-    .bind(&p.message)
-    .bind(by)
-    .bind(p.created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#, booking as _, p.step, &p.side, p.fee, &p.currency, p.deposit_bps, p.starts_at, p.ends_at, &p.deal_type, p.door_bps, &p.rider, &p.message, by, p.created_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn proposals(conn: &mut PgConnection, booking: BookingId) -> sqlx::Result<Vec<Proposal>> {
-    sqlx::query_as(
-        "SELECT step, side, fee, currency, deposit_bps, starts_at, ends_at, deal_type, door_bps, rider, message, created_at
-         FROM booking_proposals WHERE booking_id = $1 ORDER BY step",
-    )
-    .bind(booking)
+    sqlx::query_as!(Proposal, r#"SELECT step, side, fee, currency, deposit_bps, starts_at, ends_at, deal_type, door_bps, rider, message, created_at
+         FROM booking_proposals WHERE booking_id = $1 ORDER BY step"#, booking as _)
     .fetch_all(conn)
     .await
 }
@@ -490,12 +393,8 @@ pub async fn bookings_of(
     artists: &[Uuid],
     promoters: &[Uuid],
 ) -> sqlx::Result<Vec<BookingRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {BOOKING_COLUMNS} FROM bookings WHERE artist_id = ANY($1) OR promoter_id = ANY($2)
-         ORDER BY starts_at DESC, id DESC LIMIT 200"
-    ))
-    .bind(artists)
-    .bind(promoters)
+    sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId", venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin, starts_at, ends_at, step, turn,  deadline_at, message, agreed, cancelled_by, cancel_reason, created_by, created_at, updated_at FROM bookings WHERE artist_id = ANY($1) OR promoter_id = ANY($2)
+         ORDER BY starts_at DESC, id DESC LIMIT 200"#, artists, promoters)
     .fetch_all(conn)
     .await
 }

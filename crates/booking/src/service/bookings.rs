@@ -289,15 +289,15 @@ pub async fn open_call(
     if req.closes_at <= now {
         return Err(ApiError::invalid_field("closes_at", "in_the_past", "must be in the future"));
     }
-    sqlx::query(
-        "INSERT INTO open_calls (event_id, promoter_id, closes_at, note, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (event_id) DO UPDATE SET promoter_id = $2, closes_at = $3, note = $4",
+    sqlx::query!(
+        r#"INSERT INTO open_calls (event_id, promoter_id, closes_at, note, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (event_id) DO UPDATE SET promoter_id = $2, closes_at = $3, note = $4"#,
+        event,
+        promoter.id as _,
+        req.closes_at,
+        req.note.trim(),
+        now
     )
-    .bind(event)
-    .bind(promoter.id)
-    .bind(req.closes_at)
-    .bind(req.note.trim())
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "booking.open_call", "event", event)
@@ -338,11 +338,7 @@ pub async fn apply(
     else {
         return Err(ApiError::new(BookingCode::NotOpen, "This event does not take applications (any more)."));
     };
-    let duplicate: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND event_id = $2 AND status NOT IN ('cancelled', 'refunded'))",
-    )
-    .bind(artist.id)
-    .bind(event)
+    let duplicate: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND event_id = $2 AND status NOT IN ('cancelled', 'refunded')) AS "exists!""#, artist.id as _, event)
     .fetch_one(&mut *tx)
     .await?;
     if duplicate {

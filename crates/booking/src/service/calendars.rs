@@ -37,14 +37,14 @@ pub async fn rotate(ctx: &AppContext, principal: &Principal, kind: &str, id: Uui
         return Err(IdentityError::Forbidden(BOOKINGS_MANAGE.into()).into());
     }
     let token = platform::hex::encode(&platform::crypto::random_bytes::<24>());
-    sqlx::query(
-        "INSERT INTO calendar_feeds (profile_kind, profile_id, token_hash, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (profile_kind, profile_id) DO UPDATE SET token_hash = $3, created_at = $4",
+    sqlx::query!(
+        r#"INSERT INTO calendar_feeds (profile_kind, profile_id, token_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (profile_kind, profile_id) DO UPDATE SET token_hash = $3, created_at = $4"#,
+        kind,
+        id,
+        Sha256::digest(token.as_bytes()).to_vec(),
+        now
     )
-    .bind(kind)
-    .bind(id)
-    .bind(Sha256::digest(token.as_bytes()).to_vec())
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "calendar.rotate", kind, id).record(&mut tx, now).await?;
@@ -87,12 +87,9 @@ pub async fn feed(ctx: &AppContext, token: &str) -> Result<Option<String>, ApiEr
     .fetch_all(&mut *conn)
     .await?;
     let name: String = if kind == "artist" {
-        sqlx::query_scalar("SELECT stage_name FROM artist_profiles WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?
+        sqlx::query_scalar!(r#"SELECT stage_name FROM artist_profiles WHERE id = $1"#, id).fetch_one(&mut *conn).await?
     } else {
-        sqlx::query_scalar("SELECT name FROM venue_profiles WHERE id = $1").bind(id).fetch_one(&mut *conn).await?
+        sqlx::query_scalar!(r#"SELECT name FROM venue_profiles WHERE id = $1"#, id).fetch_one(&mut *conn).await?
     };
     let entries: Vec<Entry> = rows
         .into_iter()

@@ -144,26 +144,28 @@ pub(crate) async fn generate(
     };
     let text = contract::text(&doc);
     let hash = contract::sha256(&text);
-    sqlx::query(
-        "INSERT INTO booking_contracts (booking_id, version, document, text, sha256, edited_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    sqlx::query!(
+        r#"INSERT INTO booking_contracts (booking_id, version, document, text, sha256, edited_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        row.id as _,
+        version,
+        serde_json::to_value(&doc).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
+        &text,
+        hash.as_slice(),
+        edited_by,
+        now
     )
-    .bind(row.id)
-    .bind(version)
-    .bind(serde_json::to_value(&doc).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?)
-    .bind(&text)
-    .bind(hash.as_slice())
-    .bind(edited_by)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     let deadline = now + SIGN_WITHIN;
-    sqlx::query("UPDATE bookings SET contract_version = $2, contract_deadline = $3 WHERE id = $1")
-        .bind(row.id)
-        .bind(version)
-        .bind(deadline)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE bookings SET contract_version = $2, contract_deadline = $3 WHERE id = $1"#,
+        row.id as _,
+        version,
+        deadline
+    )
+    .execute(&mut *conn)
+    .await?;
     let key = format!("booking:{}:contract", row.id);
     jobs::cancel_unique(conn, &key, now).await?;
     jobs::enqueue(conn, NewJob::new(EXPIRE, json!({"booking_id": row.id})).at(deadline).unique(key), now).await?;
@@ -281,18 +283,18 @@ pub async fn sign(
     if side == Actor::Artist && !has("organizer") {
         return Err(ApiError::new(BookingCode::OrganizerSignsFirst, "The organizer signs first."));
     }
-    sqlx::query(
-        "INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    sqlx::query!(
+        r#"INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        id as _,
+        contract.version,
+        me,
+        principal.user_id.0,
+        &contract.sha256,
+        meta.ip.as_deref(),
+        meta.user_agent.as_deref(),
+        now
     )
-    .bind(id)
-    .bind(contract.version)
-    .bind(me)
-    .bind(principal.user_id.0)
-    .bind(&contract.sha256)
-    .bind(meta.ip.as_deref())
-    .bind(meta.user_agent.as_deref())
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     platform::audit::Entry::new(principal.actor(), "booking.sign", "booking", id.0)
@@ -303,7 +305,9 @@ pub async fn sign(
     if side == Actor::Artist {
         jobs::cancel_unique(&mut tx, &format!("booking:{id}:contract"), now).await?;
         if settings.admin_review {
-            sqlx::query("UPDATE bookings SET review_pending = true WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query!(r#"UPDATE bookings SET review_pending = true WHERE id = $1"#, id as _)
+                .execute(&mut *tx)
+                .await?;
         } else {
             confirm(&mut tx, &mut row, &artist, &promoter, Actor::System, now).await?;
         }
@@ -325,14 +329,18 @@ async fn confirm(
     state::check(BookingStatus::Contracting, BookingStatus::Confirmed, actor).map_err(BookingError::from)?;
     // One confirmation per artist at a time: two overlapping ones would otherwise deadlock in the
     // exclusion constraint's check instead of one being refused by it.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("booking:artist:{}", row.artist_id))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        format!("booking:artist:{}", row.artist_id)
+    )
+    .execute(&mut *conn)
+    .await?;
     row.status = BookingStatus::Confirmed;
     row.updated_at = now;
     repo::update_booking(conn, row).await.map_err(BookingError::from)?;
-    sqlx::query("UPDATE bookings SET review_pending = false WHERE id = $1").bind(row.id).execute(&mut *conn).await?;
+    sqlx::query!(r#"UPDATE bookings SET review_pending = false WHERE id = $1"#, row.id as _)
+        .execute(&mut *conn)
+        .await?;
     for owner in [artist.owner(), promoter.owner()] {
         notify(conn, owner, "booking.confirmed", notice_data(artist, promoter, row, None, "EUR"), now).await?;
     }
@@ -354,8 +362,9 @@ pub async fn request_edit(
     let mut tx = ctx.db.begin().await?;
     let Loaded { row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
     contracting(&row)?;
-    let review_pending: bool =
-        sqlx::query_scalar("SELECT review_pending FROM bookings WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let review_pending: bool = sqlx::query_scalar!(r#"SELECT review_pending FROM bookings WHERE id = $1"#, id as _)
+        .fetch_one(&mut *tx)
+        .await?;
     if review_pending {
         return Err(ApiError::new(BookingCode::ContractSigned, "Both sides signed; the contract waits for review."));
     }
@@ -400,8 +409,9 @@ pub async fn review(
     let mut tx = ctx.db.begin().await?;
     let Loaded { mut row, artist, promoter, .. } = load(&mut tx, principal, id, true).await?;
     contracting(&row)?;
-    let pending: bool =
-        sqlx::query_scalar("SELECT review_pending FROM bookings WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let pending: bool = sqlx::query_scalar!(r#"SELECT review_pending FROM bookings WHERE id = $1"#, id as _)
+        .fetch_one(&mut *tx)
+        .await?;
     if !pending {
         return Err(ApiError::new(BookingCode::NotSigned, "The contract is not signed by both sides yet."));
     }

@@ -63,13 +63,14 @@ const HOLD_SELECT: &str = "SELECT h.id, h.artist_id, h.promoter_id, h.starts_at,
     FROM date_holds h";
 
 async fn hold(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Hold>> {
-    sqlx::query_as(&format!("{HOLD_SELECT} WHERE h.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(Hold, r#"SELECT h.id, h.artist_id AS "artist_id: ArtistId", h.promoter_id AS "promoter_id: PromoterId", h.starts_at, h.ends_at, h.state, h.expires_at, h.challenge_deadline, h.created_at, CASE WHEN h.state = 'active' THEN (SELECT count(*) FROM date_holds o WHERE o.artist_id = h.artist_id
+             AND o.state = 'active' AND o.slot && h.slot AND (o.created_at, o.id) <= (h.created_at, h.id)) END AS rank
+    FROM date_holds h WHERE h.id = $1"#, id).fetch_optional(conn).await
 }
 
 /// Serializes hold changes of one artist, so ranks are decided one at a time.
 async fn lock_artist(conn: &mut PgConnection, artist: ArtistId) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("holds:{artist}"))
+    sqlx::query!(r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#, format!("holds:{artist}"))
         .execute(conn)
         .await?;
     Ok(())
@@ -93,13 +94,8 @@ pub async fn place(ctx: &AppContext, principal: &Principal, artist: ArtistId, re
         return Err(ApiError::invalid_field("starts_at", "invalid_range", "a future time, ending after it starts"));
     }
     lock_artist(&mut tx, artist).await?;
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND status IN ('confirmed', 'paid_deposit', 'scheduled')
-                        AND slot && tstzrange($2, $3, '[)'))",
-    )
-    .bind(artist)
-    .bind(req.starts_at)
-    .bind(req.ends_at)
+    let taken: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM bookings WHERE artist_id = $1 AND status IN ('confirmed', 'paid_deposit', 'scheduled')
+                        AND slot && tstzrange($2, $3, '[)')) AS "taken!""#, artist as _, req.starts_at, req.ends_at)
     .fetch_one(&mut *tx)
     .await?;
     if taken {
@@ -107,18 +103,8 @@ pub async fn place(ctx: &AppContext, principal: &Principal, artist: ArtistId, re
     }
     let id = platform::ids::new_id();
     let expires_at = (now + Duration::days(days)).min(req.starts_at);
-    sqlx::query(
-        "INSERT INTO date_holds (id, artist_id, promoter_id, starts_at, ends_at, state, expires_at, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(artist)
-    .bind(promoter.id)
-    .bind(req.starts_at)
-    .bind(req.ends_at)
-    .bind(expires_at)
-    .bind(principal.user_id.0)
-    .bind(now)
+    sqlx::query!(r#"INSERT INTO date_holds (id, artist_id, promoter_id, starts_at, ends_at, state, expires_at, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8)"#, id, artist as _, promoter.id as _, req.starts_at, req.ends_at, expires_at, principal.user_id.0, now)
     .execute(&mut *tx)
     .await?;
     jobs::enqueue(&mut tx, NewJob::new(EXPIRE, json!({"hold_id": id})).at(expires_at), now).await?;
@@ -168,8 +154,7 @@ pub async fn release(ctx: &AppContext, principal: &Principal, id: Uuid) -> Resul
         return Err(BookingError::NotFound("hold").into());
     }
     lock_artist(&mut tx, h.artist_id).await?;
-    let done = sqlx::query("UPDATE date_holds SET state = 'released' WHERE id = $1 AND state = 'active'")
-        .bind(id)
+    let done = sqlx::query!(r#"UPDATE date_holds SET state = 'released' WHERE id = $1 AND state = 'active'"#, id)
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
@@ -212,12 +197,14 @@ pub async fn challenge(ctx: &AppContext, principal: &Principal, id: Uuid) -> Res
         return Err(ApiError::new(BookingCode::AlreadyChallenged, "The first hold is challenged already."));
     }
     let deadline = now + ANSWER_CHALLENGE_WITHIN;
-    sqlx::query("UPDATE date_holds SET challenged_at = $2, challenge_deadline = $3 WHERE id = $1")
-        .bind(first.id)
-        .bind(now)
-        .bind(deadline)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE date_holds SET challenged_at = $2, challenge_deadline = $3 WHERE id = $1"#,
+        first.id,
+        now,
+        deadline
+    )
+    .execute(&mut *tx)
+    .await?;
     jobs::enqueue(&mut tx, NewJob::new(EXPIRE, json!({"hold_id": first.id})).at(deadline), now).await?;
     let artist = repo::artist(&mut tx, first.artist_id, false).await?.ok_or(BookingError::NotFound("artist"))?;
     let holder = repo::promoter(&mut tx, first.promoter_id).await?.ok_or(BookingError::NotFound("promoter"))?;
@@ -241,14 +228,14 @@ pub(crate) async fn convert(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE date_holds SET state = 'converted' WHERE artist_id = $1 AND promoter_id = $2 AND state = 'active'
-         AND slot && tstzrange($3, $4, '[)')",
+    sqlx::query!(
+        r#"UPDATE date_holds SET state = 'converted' WHERE artist_id = $1 AND promoter_id = $2 AND state = 'active'
+         AND slot && tstzrange($3, $4, '[)')"#,
+        artist as _,
+        promoter as _,
+        starts_at,
+        ends_at
     )
-    .bind(artist)
-    .bind(promoter)
-    .bind(starts_at)
-    .bind(ends_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -270,9 +257,7 @@ async fn expire(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
     } else {
         return Ok(());
     };
-    sqlx::query("UPDATE date_holds SET state = $2 WHERE id = $1 AND state = 'active'")
-        .bind(id)
-        .bind(state)
+    sqlx::query!(r#"UPDATE date_holds SET state = $2 WHERE id = $1 AND state = 'active'"#, id, state)
         .execute(&mut *tx)
         .await?;
     platform::audit::Entry::new(platform::audit::Actor::default(), "hold.end", "date_hold", id)

@@ -30,15 +30,13 @@ pub async fn my_profiles(conn: &mut PgConnection, principal: &Principal) -> Resu
         .map(|o| o.0)
         .collect();
     let me = principal.user_id.0;
-    let artists = sqlx::query_scalar("SELECT id FROM artist_profiles WHERE user_id = $1 OR org_id = ANY($2)")
-        .bind(me)
-        .bind(&orgs)
-        .fetch_all(&mut *conn)
-        .await?;
-    let promoters = sqlx::query_scalar("SELECT id FROM promoter_profiles WHERE user_id = $1 OR org_id = ANY($2)")
-        .bind(me)
-        .bind(&orgs)
-        .fetch_all(&mut *conn)
-        .await?;
+    let artists =
+        sqlx::query_scalar!(r#"SELECT id FROM artist_profiles WHERE user_id = $1 OR org_id = ANY($2)"#, me, &orgs)
+            .fetch_all(&mut *conn)
+            .await?;
+    let promoters =
+        sqlx::query_scalar!(r#"SELECT id FROM promoter_profiles WHERE user_id = $1 OR org_id = ANY($2)"#, me, &orgs)
+            .fetch_all(&mut *conn)
+            .await?;
     Ok((artists, promoters))
 }

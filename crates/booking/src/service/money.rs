@@ -74,13 +74,7 @@ async fn record(
     entry: Option<uuid::Uuid>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO booking_payments (id, booking_id, kind, amount, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(platform::ids::new_id())
-        .bind(booking)
-        .bind(kind)
-        .bind(amount)
-        .bind(entry)
-        .bind(now)
+    sqlx::query!(r#"INSERT INTO booking_payments (id, booking_id, kind, amount, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"#, platform::ids::new_id(), booking as _, kind, amount, entry, now)
         .execute(conn)
         .await?;
     Ok(())
@@ -108,7 +102,7 @@ async fn collect(
 ) -> Result<bool, ApiError> {
     let wallet = ledger::service::account(conn, payer, kinds::AVAILABLE, currency, now).await?;
     let escrow = escrow(conn, booking, currency, now).await?;
-    sqlx::query("SAVEPOINT booking_collect").execute(&mut *conn).await?;
+    sqlx::query!(r#"SAVEPOINT booking_collect"#).execute(&mut *conn).await?;
     match ledger::service::transfer(
         conn,
         wallet.id,
@@ -121,12 +115,12 @@ async fn collect(
     .await
     {
         Ok(entry) => {
-            sqlx::query("RELEASE SAVEPOINT booking_collect").execute(&mut *conn).await?;
+            sqlx::query!(r#"RELEASE SAVEPOINT booking_collect"#).execute(&mut *conn).await?;
             record(conn, booking, kind, amount, Some(entry.0), now).await?;
             Ok(true)
         }
         Err(ledger::error::LedgerError::InsufficientFunds) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT booking_collect").execute(&mut *conn).await?;
+            sqlx::query!(r#"ROLLBACK TO SAVEPOINT booking_collect"#).execute(&mut *conn).await?;
             Ok(false)
         }
         Err(other) => Err(other.into()),
@@ -397,7 +391,7 @@ async fn release(
         .map_err(ApiError::from)?;
         record(conn, row.id, "release", rest, Some(entry.0), now).await?;
     }
-    sqlx::query("UPDATE bookings SET settled_at = $2 WHERE id = $1").bind(row.id).bind(now).execute(&mut *conn).await?;
+    sqlx::query!(r#"UPDATE bookings SET settled_at = $2 WHERE id = $1"#, row.id as _, now).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -535,7 +529,7 @@ pub async fn cancel_confirmed(
                         now,
                     )
                     .await?;
-                    sqlx::query("SAVEPOINT booking_penalty").execute(&mut *tx).await?;
+                    sqlx::query!(r#"SAVEPOINT booking_penalty"#).execute(&mut *tx).await?;
                     match ledger::service::transfer(
                         &mut tx,
                         artist_wallet.id,
@@ -549,7 +543,7 @@ pub async fn cancel_confirmed(
                     {
                         Ok(entry) => record(&mut tx, row.id, "penalty", penalty, Some(entry.0), now).await?,
                         Err(ledger::error::LedgerError::InsufficientFunds) => {
-                            sqlx::query("ROLLBACK TO SAVEPOINT booking_penalty").execute(&mut *tx).await?;
+                            sqlx::query!(r#"ROLLBACK TO SAVEPOINT booking_penalty"#).execute(&mut *tx).await?;
                             outcome["penalty_unpaid"] = json!(true);
                         }
                         Err(other) => return Err(other.into()),
@@ -591,12 +585,14 @@ pub async fn dispute(
     if reason.is_empty() {
         return Err(ApiError::invalid_field("reason", "required", "say what is disputed"));
     }
-    sqlx::query("UPDATE bookings SET dispute_reason = $2, disputed_by = $3 WHERE id = $1")
-        .bind(id)
-        .bind(&reason)
-        .bind(side_name(side))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE bookings SET dispute_reason = $2, disputed_by = $3 WHERE id = $1"#,
+        id as _,
+        &reason,
+        side_name(side)
+    )
+    .execute(&mut *tx)
+    .await?;
     jobs::cancel_unique(&mut tx, &format!("booking:{id}:complete"), now).await?;
     row.status = BookingStatus::Disputed;
     row.updated_at = now;
@@ -719,7 +715,7 @@ async fn balance_due(ctx: AppContext, id: BookingId) -> Result<(), JobFailure> {
     {
         mark_paid(&mut tx, &mut row, "balance", now).await.map_err(failure)?;
     } else if now >= row.starts_at {
-        sqlx::query("UPDATE bookings SET balance_overdue = true WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query!(r#"UPDATE bookings SET balance_overdue = true WHERE id = $1"#, id as _).execute(&mut *tx).await?;
         let mut data = notice_data(&artist, &promoter, &row, Some(balance), currency.as_str());
         data["amount"] = json!(currency.display(balance));
         for owner in [promoter.owner(), artist.owner()] {
