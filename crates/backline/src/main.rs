@@ -73,12 +73,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn verify_chain(database: &Database, event: uuid::Uuid) -> anyhow::Result<()> {
     let mut conn = database.pool.acquire().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)")
-        .bind(event)
-        .fetch_one(&mut *conn)
-        .await?;
-    anyhow::ensure!(exists, "no event {event}");
-    let report = ticketing::chain::verify(&mut conn, ticketing::model::EventId(event)).await?;
+    let report = match ticketing::chain::verify(&mut conn, ticketing::model::EventId(event)).await {
+        Err(sqlx::Error::RowNotFound) => anyhow::bail!("no event {event}"),
+        other => other?,
+    };
     let text = serde_json::to_string_pretty(&report)?;
     std::io::Write::write_all(&mut std::io::stdout(), format!("{text}\n").as_bytes())?;
     anyhow::ensure!(

@@ -298,7 +298,6 @@ impl PromoterRow {
     }
 }
 
-
 pub async fn promoter(conn: &mut PgConnection, id: PromoterId) -> sqlx::Result<Option<PromoterRow>> {
     sqlx::query_as!(PromoterRow, r#"SELECT id AS "id: PromoterId", user_id, org_id, name, contact_name, contact_email, verified, trust_score FROM promoter_profiles WHERE id = $1"#, id as _)
         .fetch_optional(conn)
