@@ -43,17 +43,33 @@ impl EventRow {
     }
 }
 
-const EVENT_COLUMNS: &str = "id, organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at, \
-    timezone, capacity, venue_name, address, city, country, cover_url, category_id, status, resale_cap_bps, \
-    signing_key_sealed, signing_public_key, published_at, created_at, updated_at, deleted_at";
-
 /// The event, locked for update when `lock`; deleted events are not found.
 pub async fn event(conn: &mut PgConnection, id: EventId, lock: bool) -> sqlx::Result<Option<EventRow>> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND deleted_at IS NULL{suffix}"))
-        .bind(id)
+    if lock {
+        sqlx::query_as!(
+            EventRow,
+            r#"SELECT id AS "id: EventId", organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at,
+                  timezone, capacity, venue_name, address, city, country, cover_url, category_id AS "category_id: CategoryId",
+                  status AS "status: EventStatus", resale_cap_bps, signing_key_sealed, signing_public_key, published_at,
+                  created_at, updated_at, deleted_at
+               FROM events WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"#,
+            id as _
+        )
         .fetch_optional(conn)
         .await
+    } else {
+        sqlx::query_as!(
+            EventRow,
+            r#"SELECT id AS "id: EventId", organizer_user_id, organizer_org_id, created_by, title, description, starts_at, ends_at,
+                  timezone, capacity, venue_name, address, city, country, cover_url, category_id AS "category_id: CategoryId",
+                  status AS "status: EventStatus", resale_cap_bps, signing_key_sealed, signing_public_key, published_at,
+                  created_at, updated_at, deleted_at
+               FROM events WHERE id = $1 AND deleted_at IS NULL"#,
+            id as _
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 pub async fn insert_event(conn: &mut PgConnection, row: &EventRow) -> sqlx::Result<()> {
@@ -347,9 +363,6 @@ pub struct OrderRow {
     pub attribution_link_id: Option<Uuid>,
 }
 
-const ORDER_COLUMNS: &str =
-    "id, event_id, buyer_id, state, amount, currency, expires_at, payment_id, paid_at, created_at, attribution_link_id";
-
 pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderItem]) -> sqlx::Result<()> {
     sqlx::query!(r#"INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at, attribution_link_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"#, o.id as _, o.event_id as _, o.buyer_id, &o.state, o.amount, &o.currency, o.expires_at, o.created_at, o.attribution_link_id)
@@ -370,11 +383,15 @@ pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderI
 }
 
 pub async fn order(conn: &mut PgConnection, id: OrderId, lock: bool) -> sqlx::Result<Option<OrderRow>> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{suffix}"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    if lock {
+        sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state, amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE id = $1 FOR UPDATE"#, id as _)
+            .fetch_optional(conn)
+            .await
+    } else {
+        sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state, amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE id = $1"#, id as _).fetch_optional(conn).await
+    }
 }
 
 pub async fn order_items(conn: &mut PgConnection, id: OrderId) -> sqlx::Result<Vec<OrderItem>> {
@@ -406,8 +423,8 @@ pub async fn set_order_state(
 }
 
 pub async fn orders_of(conn: &mut PgConnection, buyer: Uuid) -> sqlx::Result<Vec<OrderRow>> {
-    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE buyer_id = $1 ORDER BY id DESC LIMIT 200"))
-        .bind(buyer)
+    sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state, amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE buyer_id = $1 ORDER BY id DESC LIMIT 200"#, buyer)
         .fetch_all(conn)
         .await
 }
@@ -458,25 +475,34 @@ pub struct TicketRow {
     pub resaleable: bool,
 }
 
-const TICKET_SELECT: &str =
-    "SELECT k.id, k.event_id, k.tier_id, t.name AS tier_name, k.holder_id, k.state, c.code, k.price, \
-    t.currency, k.checked_in_at, t.transferable, t.resaleable
-    FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
-    JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL";
-
 pub async fn tickets_of_order(conn: &mut PgConnection, order: OrderId) -> sqlx::Result<Vec<TicketRow>> {
-    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.order_id = $1 ORDER BY k.id")).bind(order).fetch_all(conn).await
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state, c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.order_id = $1 ORDER BY k.id"#, order as _)
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn tickets_of_holder(conn: &mut PgConnection, holder: Uuid) -> sqlx::Result<Vec<TicketRow>> {
-    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.holder_id = $1 ORDER BY k.id DESC LIMIT 500"))
-        .bind(holder)
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state, c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.holder_id = $1 ORDER BY k.id DESC LIMIT 500"#, holder)
         .fetch_all(conn)
         .await
 }
 
 pub async fn ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Option<TicketRow>> {
-    sqlx::query_as(&format!("{TICKET_SELECT} WHERE k.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state, c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.id = $1"#, id as _)
+        .fetch_optional(conn)
+        .await
 }
 
 /// What a code is: its ticket, event, whether it was revoked, and the ticket's state and check-in.
