@@ -68,11 +68,15 @@ const ARTIST_COLUMNS: &str = "id, user_id, org_id, stage_name, bio, genres, city
     price_max, currency, social_links, media, category, category_locked, custom_policy, created_at, updated_at";
 
 pub async fn artist(conn: &mut PgConnection, id: ArtistId, lock: bool) -> sqlx::Result<Option<ArtistRow>> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!("SELECT {ARTIST_COLUMNS} FROM artist_profiles WHERE id = $1{suffix}"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    if lock {
+        sqlx::query_as!(ArtistRow, r#"SELECT id AS "id: ArtistId", user_id, org_id, stage_name, bio, genres, city, country, latitude, longitude, price_min,
+                  price_max, currency, social_links, media, category, category_locked, custom_policy, created_at, updated_at FROM artist_profiles WHERE id = $1 FOR UPDATE"#, id as _)
+            .fetch_optional(conn)
+            .await
+    } else {
+        sqlx::query_as!(ArtistRow, r#"SELECT id AS "id: ArtistId", user_id, org_id, stage_name, bio, genres, city, country, latitude, longitude, price_min,
+                  price_max, currency, social_links, media, category, category_locked, custom_policy, created_at, updated_at FROM artist_profiles WHERE id = $1"#, id as _).fetch_optional(conn).await
+    }
 }
 
 pub async fn save_artist(conn: &mut PgConnection, a: &ArtistRow) -> sqlx::Result<()> {
@@ -229,8 +233,7 @@ const VENUE_COLUMNS: &str =
     "id, user_id, org_id, name, address, city, country, latitude, longitude, capacity, amenities";
 
 pub async fn venue(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<Option<VenueRow>> {
-    sqlx::query_as(&format!("SELECT {VENUE_COLUMNS} FROM venue_profiles WHERE id = $1"))
-        .bind(id)
+    sqlx::query_as!(VenueRow, r#"SELECT id AS "id: VenueId", user_id, org_id, name, address, city, country, latitude, longitude, capacity, amenities FROM venue_profiles WHERE id = $1"#, id as _)
         .fetch_optional(conn)
         .await
 }
@@ -338,15 +341,18 @@ pub struct BookingRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const BOOKING_COLUMNS: &str = "id, artist_id, promoter_id, venue_id, event_id, status, origin, starts_at, ends_at, step, turn, \
-    deadline_at, message, agreed, cancelled_by, cancel_reason, created_by, created_at, updated_at";
-
 pub async fn booking(conn: &mut PgConnection, id: BookingId, lock: bool) -> sqlx::Result<Option<BookingRow>> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1{suffix}"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    if lock {
+        sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId",
+                  venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin, starts_at, ends_at, step,
+                  turn, deadline_at, message, agreed, cancelled_by, cancel_reason, created_by, created_at, updated_at FROM bookings WHERE id = $1 FOR UPDATE"#, id as _)
+            .fetch_optional(conn)
+            .await
+    } else {
+        sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId",
+                  venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin, starts_at, ends_at, step,
+                  turn, deadline_at, message, agreed, cancelled_by, cancel_reason, created_by, created_at, updated_at FROM bookings WHERE id = $1"#, id as _).fetch_optional(conn).await
+    }
 }
 
 pub async fn insert_booking(conn: &mut PgConnection, b: &BookingRow) -> sqlx::Result<()> {
