@@ -308,7 +308,6 @@ pub async fn open_call(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct OpenCallRow {
     promoter_id: Uuid,
     closes_at: DateTime<Utc>,
@@ -328,8 +327,7 @@ pub async fn apply(
         return Err(ApiError::invalid_field("artist_id", "not_yours", "is not an artist profile you act for"));
     }
     principal.require_verified()?;
-    let call: Option<OpenCallRow> = sqlx::query_as("SELECT promoter_id, closes_at FROM open_calls WHERE event_id = $1")
-        .bind(event)
+    let call = sqlx::query_as!(OpenCallRow, "SELECT promoter_id, closes_at FROM open_calls WHERE event_id = $1", event)
         .fetch_optional(&mut *tx)
         .await?;
     let summary = ticketing::event_summary(&mut tx, event).await?;
