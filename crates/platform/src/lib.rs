@@ -28,6 +28,7 @@ pub mod pagination;
 pub mod ratelimit;
 pub mod server;
 pub mod telemetry;
+pub mod text_enum;
 pub mod threads;
 
 pub use context::AppContext;

@@ -10,11 +10,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::chain::{self, Action};
-use crate::dto::{self, NewOrder, OrderItemRequest, PayOrder, Tier};
+use crate::events::repo::EventRow;
 use crate::model::{CategoryId, EventId, TierId};
-use crate::repo::{self, EventRow};
-use crate::service::{aftersale, checkin, orders};
-use crate::state::EventStatus;
+use crate::orders::dto::{NewOrder, OrderItemRequest, PayOrder};
+use crate::state::{EventStatus, TransferState};
+use crate::tiers::repo::TierRow;
 use crate::{TicketingSettings, signing};
 
 pub fn dataset() -> Dataset {
@@ -48,8 +48,8 @@ fn problem(err: &platform::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{err:?}")
 }
 
-fn tier(name: &str, price: i64, quantity: i32, position: i32) -> Tier {
-    Tier {
+fn tier(name: &str, price: i64, quantity: i32, position: i32) -> TierRow {
+    TierRow {
         id: TierId::new(),
         name: name.into(),
         description: String::new(),
@@ -64,7 +64,7 @@ fn tier(name: &str, price: i64, quantity: i32, position: i32) -> Tier {
         min_per_order: 1,
         max_per_order: 10,
         max_per_buyer: None,
-        visibility: "public".into(),
+        visibility: crate::state::Visibility::Public,
         transferable: true,
         resaleable: true,
         refundable: true,
@@ -84,7 +84,7 @@ struct Spec {
     category: &'static str,
     tags: &'static [&'static str],
     status: EventStatus,
-    tiers: Vec<Tier>,
+    tiers: Vec<TierRow>,
 }
 
 fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
@@ -97,7 +97,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             ("jazz", "Jazz", Some("music"), "saxophone", "#d97706", 1),
             ("comedy", "Comedy", None, "smile", "#db2777", 1),
         ] {
-            let category = dto::Category {
+            let category = crate::events::repo::CategoryRow {
                 id: CategoryId::new(),
                 parent_id: parent.map(|p: &str| categories[p]),
                 slug: slug.into(),
@@ -106,7 +106,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 color: color.into(),
                 position,
             };
-            repo::insert_category(conn, &category, now).await?;
+            crate::events::repo::insert_category(conn, &category, now).await?;
             categories.insert(slug, category.id);
         }
         let mut vip = tier("VIP", 6_000, 20, 2);
@@ -187,11 +187,12 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 updated_at: now,
                 deleted_at: None,
             };
-            repo::insert_event(conn, &row).await?;
-            repo::set_tags(conn, row.id, &spec.tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>()).await?;
+            crate::events::repo::insert_event(conn, &row).await?;
+            crate::events::repo::set_tags(conn, row.id, &spec.tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>())
+                .await?;
             let mut tiers = Vec::new();
             for t in &spec.tiers {
-                tiers.push(repo::upsert_tier(conn, row.id, t, now).await?);
+                tiers.push(crate::tiers::repo::upsert_tier(conn, row.id, t, now).await?);
             }
             events.push((row, tiers));
         }
@@ -205,15 +206,16 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 let req =
                     NewOrder { items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }], attribution: None };
                 let who = principal(buyer);
-                let order = orders::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)
+                let order = crate::orders::service::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)
                     .await
                     .map_err(|e| problem(&e))?;
                 if order.state == "paid" {
                     return Ok::<_, anyhow::Error>(order);
                 }
-                let payment = orders::Payment { order: order.id, body: pay, retry_key: None, charged: None };
-                let shop = orders::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
-                orders::pay(conn, &shop, &who, payment, now).await.map_err(|e| problem(&e))
+                let payment =
+                    crate::orders::service::Payment { order: order.id, body: pay, retry_key: None, charged: None };
+                let shop = crate::orders::service::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
+                crate::orders::service::pay(conn, &shop, &who, payment, now).await.map_err(|e| problem(&e))
             };
         let felix = user(conn, "fan_felix").await?;
         let cara = user(conn, "cara_creates").await?;
@@ -252,38 +254,41 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         buy(conn, sunny, 1, 1, 2, &wallet).await?;
         let brunch = &events[1].0;
         let olga = user(conn, "olga_events").await?;
-        checkin::scan_one(conn, brunch, olga, &cara_free.tickets[0].code, now).await.map_err(|e| problem(&e))?;
+        crate::checkin::service::scan_one(conn, brunch, olga, &cara_free.tickets[0].code, now)
+            .await
+            .map_err(|e| problem(&e))?;
         // Felix gave one of his tickets to Sunny (accepted: a new code), and Sunny resold it to Nova.
         let given = &felix_order.tickets[1];
         let code = signing::new_code();
-        sqlx::query(
-            "INSERT INTO ticket_transfers (id, ticket_id, from_user, to_user, to_email, state, created_at, decided_at)
-             VALUES ($1, $2, $3, $4, 'sunny_sponsor@example.com', 'accepted', $5, $5)",
-        )
-        .bind(platform::ids::new_id())
-        .bind(given.id)
-        .bind(felix)
-        .bind(sunny)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        repo::reissue(conn, given.id, sunny, &code, "transferred", now).await?;
+        let transfer = crate::aftersale::repo::NewTransfer {
+            id: platform::ids::new_id(),
+            ticket: given.id,
+            from_user: felix,
+            to_user: Some(sunny),
+            to_email: "sunny_sponsor@example.com",
+            now,
+        };
+        crate::aftersale::repo::insert_transfer(conn, &transfer).await?;
+        crate::aftersale::repo::decide_transfer(conn, transfer.id, TransferState::Accepted, None, now).await?;
+        crate::aftersale::repo::reissue(conn, given.id, sunny, &code, "transferred", now).await?;
         let data = json!({"from": felix, "to": sunny, "code_sha256": chain::code_hash(&code)});
         chain::append(conn, given.event_id, given.id, Action::Transfer, data, now).await?;
-        let listing: Uuid = sqlx::query_scalar(
-            "INSERT INTO resale_listings (id, ticket_id, event_id, seller_id, price, currency, state, created_at)
-             VALUES ($1, $2, $3, $4, 2750, 'EUR', 'active', $5) RETURNING id",
-        )
-        .bind(platform::ids::new_id())
-        .bind(given.id)
-        .bind(given.event_id)
-        .bind(sunny)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
-        let purchase = aftersale::Purchase { listing, how: &wallet, retry_key: None, charged: None };
-        let shop = orders::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
-        aftersale::buy(conn, &shop, &settings, &principal(nova), purchase, now).await.map_err(|e| problem(&e))?;
+        let listing = crate::aftersale::repo::NewListing {
+            id: platform::ids::new_id(),
+            ticket: given.id,
+            event: given.event_id,
+            seller: sunny,
+            price: 2750,
+            currency: "EUR",
+            now,
+        };
+        crate::aftersale::repo::insert_listing(conn, &listing).await?;
+        let listing = listing.id;
+        let purchase = crate::aftersale::service::Purchase { listing, how: &wallet, retry_key: None, charged: None };
+        let shop = crate::orders::service::Shop { secrets: &env.secrets, pool: None, ledger: &ledger_settings };
+        crate::aftersale::service::buy(conn, &shop, &settings, &principal(nova), purchase, now)
+            .await
+            .map_err(|e| problem(&e))?;
         Ok(())
     })
 }

@@ -1,9 +1,8 @@
 //! Ticketing's errors and their problem codes.
 
-use platform::ApiError;
+use platform::{ApiError, PlatformCode};
 
 use crate::state::TransitionError;
-use platform::PlatformCode;
 
 platform::codes! {
     /// Ticketing's problem codes: events, orders, tickets, after-sale.

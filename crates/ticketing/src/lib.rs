@@ -3,17 +3,20 @@
 //! through the ledger: a sale moves the buyer's payment into the event's escrow account. See
 //! docs/ticketing.md.
 
+pub mod aftersale;
 pub mod chain;
+pub mod checkin;
 pub mod demo;
-pub mod dto;
 pub mod error;
-mod http;
+pub mod events;
 pub mod model;
+pub mod orders;
+pub mod profiles;
 pub mod qr;
-pub mod repo;
-pub mod service;
+pub mod settlement;
 pub mod signing;
 pub mod state;
+pub mod tiers;
 
 use std::sync::Arc;
 
@@ -41,12 +44,14 @@ pub struct EventSummary {
 
 /// A live (not deleted) event, for other domains.
 pub async fn event_summary(conn: &mut sqlx::PgConnection, id: uuid::Uuid) -> sqlx::Result<Option<EventSummary>> {
-    Ok(repo::event(conn, model::EventId(id), false).await?.filter(|e| e.deleted_at.is_none()).map(|e| EventSummary {
-        id: e.id.0,
-        organizer: e.organizer(),
-        title: e.title,
-        starts_at: e.starts_at,
-        ends_at: e.ends_at,
+    Ok(events::repo::event(conn, model::EventId(id), false).await?.filter(|e| e.deleted_at.is_none()).map(|e| {
+        EventSummary {
+            id: e.id.0,
+            organizer: e.organizer(),
+            title: e.title,
+            starts_at: e.starts_at,
+            ends_at: e.ends_at,
+        }
     }))
 }
 
@@ -83,53 +88,53 @@ impl Default for TicketingSettings {
 /// Ticketing's routes; paying for tickets goes through the ledger with `ledger`'s providers.
 pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
-        .routes(routes!(http::create_event, http::search_events))
-        .routes(routes!(http::event, http::update_event, http::delete_event))
-        .routes(routes!(http::change_status))
-        .routes(routes!(http::my_events))
-        .routes(routes!(http::create_tier))
-        .routes(routes!(http::update_tier))
-        .routes(routes!(http::reserve))
-        .routes(routes!(http::pay))
-        .routes(routes!(http::cancel_order))
-        .routes(routes!(http::order))
-        .routes(routes!(http::my_orders))
-        .routes(routes!(http::my_tickets))
-        .routes(routes!(http::ticket))
-        .routes(routes!(http::ticket_qr_svg))
-        .routes(routes!(http::ticket_qr_png))
-        .routes(routes!(http::checkin_key))
-        .routes(routes!(http::scan))
-        .routes(routes!(http::scan_batch))
-        .routes(routes!(http::attendance))
-        .routes(routes!(http::add_staff))
-        .routes(routes!(http::categories, http::add_category))
-        .routes(routes!(http::tags))
-        .routes(routes!(http::refund_ticket))
-        .routes(routes!(http::offer_transfer))
-        .routes(routes!(http::my_transfers))
-        .routes(routes!(http::decide_transfer))
-        .routes(routes!(http::list_ticket))
-        .routes(routes!(http::cancel_listing))
-        .routes(routes!(http::event_listings))
-        .routes(routes!(http::buy_listing))
-        .routes(routes!(http::verify_chain))
-        .routes(routes!(http::splits, http::set_splits))
-        .routes(routes!(http::add_attribution_link, http::attributions))
-        .routes(routes!(http::decide_attribution))
-        .routes(routes!(http::add_wallet, http::wallets))
-        .routes(routes!(http::primary_wallet))
-        .routes(routes!(http::remove_wallet))
-        .routes(routes!(http::fan_profile, http::set_fan_profile))
-        .routes(routes!(http::creator_profile, http::set_creator_profile))
-        .routes(routes!(http::sponsor_profile, http::set_sponsor_profile))
-        .layer(axum::Extension(Arc::new(http::Settings { ticketing: settings, ledger })))
+        .routes(routes!(events::http::create_event, events::http::search_events))
+        .routes(routes!(events::http::event, events::http::update_event, events::http::delete_event))
+        .routes(routes!(events::http::change_status))
+        .routes(routes!(events::http::my_events))
+        .routes(routes!(tiers::http::create_tier))
+        .routes(routes!(tiers::http::update_tier))
+        .routes(routes!(orders::http::reserve))
+        .routes(routes!(orders::http::pay))
+        .routes(routes!(orders::http::cancel_order))
+        .routes(routes!(orders::http::order))
+        .routes(routes!(orders::http::my_orders))
+        .routes(routes!(orders::http::my_tickets))
+        .routes(routes!(orders::http::ticket))
+        .routes(routes!(orders::http::ticket_qr_svg))
+        .routes(routes!(orders::http::ticket_qr_png))
+        .routes(routes!(checkin::http::checkin_key))
+        .routes(routes!(checkin::http::scan))
+        .routes(routes!(checkin::http::scan_batch))
+        .routes(routes!(checkin::http::attendance))
+        .routes(routes!(checkin::http::add_staff))
+        .routes(routes!(events::http::categories, events::http::add_category))
+        .routes(routes!(events::http::tags))
+        .routes(routes!(aftersale::http::refund_ticket))
+        .routes(routes!(aftersale::http::offer_transfer))
+        .routes(routes!(aftersale::http::my_transfers))
+        .routes(routes!(aftersale::http::decide_transfer))
+        .routes(routes!(aftersale::http::list_ticket))
+        .routes(routes!(aftersale::http::cancel_listing))
+        .routes(routes!(aftersale::http::event_listings))
+        .routes(routes!(aftersale::http::buy_listing))
+        .routes(routes!(chain::http::verify_chain))
+        .routes(routes!(settlement::http::splits, settlement::http::set_splits))
+        .routes(routes!(settlement::http::add_attribution_link, settlement::http::attributions))
+        .routes(routes!(settlement::http::decide_attribution))
+        .routes(routes!(profiles::http::add_wallet, profiles::http::wallets))
+        .routes(routes!(profiles::http::primary_wallet))
+        .routes(routes!(profiles::http::remove_wallet))
+        .routes(routes!(profiles::http::fan_profile, profiles::http::set_fan_profile))
+        .routes(routes!(profiles::http::creator_profile, profiles::http::set_creator_profile))
+        .routes(routes!(profiles::http::sponsor_profile, profiles::http::set_sponsor_profile))
+        .layer(axum::Extension(Arc::new(orders::http::Settings { ticketing: settings, ledger })))
 }
 
 /// Registers ticketing's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
-    service::orders::register(registry);
-    service::events::register(registry);
-    service::aftersale::register(registry);
-    service::settlement::register(registry);
+    orders::service::register(registry);
+    events::service::register(registry);
+    aftersale::service::register(registry);
+    settlement::service::register(registry);
 }

@@ -88,6 +88,51 @@ pub fn check(from: EventStatus, to: EventStatus, actor: Actor) -> Result<(), Tra
     platform::lifecycle::check(TRANSITIONS, from, to, actor)
 }
 
+platform::text_enum! {
+    /// Whether a tier is offered to everyone or only through its direct link.
+    pub enum Visibility { Public = "public", Hidden = "hidden" }
+}
+
+platform::text_enum! {
+    /// Where an order stands.
+    pub enum OrderState { Pending = "pending", Paid = "paid", Expired = "expired", Cancelled = "cancelled" }
+}
+
+platform::text_enum! {
+    /// Whether a ticket still admits its holder.
+    pub enum TicketState { Valid = "valid", Refunded = "refunded" }
+}
+
+platform::text_enum! {
+    /// Where an offered transfer stands.
+    pub enum TransferState { Pending = "pending", Accepted = "accepted", Declined = "declined", Cancelled = "cancelled" }
+}
+
+platform::text_enum! {
+    /// Where a resale listing stands.
+    pub enum ListingState { Active = "active", Sold = "sold", Cancelled = "cancelled" }
+}
+
+platform::text_enum! {
+    /// Where an attributed order stands.
+    pub enum AttributionState { Pending = "pending", Approved = "approved", Rejected = "rejected", Paid = "paid" }
+}
+
+platform::text_enum! {
+    /// How an attribution link earns: a share of each order's net, or a fixed amount per order.
+    pub enum ShareType { Percent = "percent", Fixed = "fixed" }
+}
+
+platform::text_enum! {
+    /// Who an attribution link belongs to.
+    pub enum PartnerKind { Creator = "creator", Sponsor = "sponsor" }
+}
+
+platform::text_enum! {
+    /// Who receives a split of an event's revenue.
+    pub enum RecipientType { User = "user", Organization = "organization", Platform = "platform" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,193 @@
+//! The area's SQL, checked at compile time. Functions take a connection so the service owns the transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::model::{EventId, OrderId, TicketId, TierId};
+use crate::state::{OrderState, TicketState};
+
+#[derive(Debug, Clone)]
+pub struct OrderItemRow {
+    pub tier_id: TierId,
+    pub tier_name: String,
+    pub quantity: i32,
+    pub unit_price: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub event_id: EventId,
+    pub buyer_id: Uuid,
+    pub state: OrderState,
+    pub amount: i64,
+    pub currency: String,
+    pub expires_at: DateTime<Utc>,
+    pub payment_id: Option<Uuid>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub attribution_link_id: Option<Uuid>,
+}
+
+pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow, items: &[OrderItemRow]) -> sqlx::Result<()> {
+    sqlx::query!(r#"INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, created_at, updated_at, attribution_link_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"#, o.id as _, o.event_id as _, o.buyer_id, o.state as _, o.amount, &o.currency, o.expires_at, o.created_at, o.attribution_link_id)
+    .execute(&mut *conn)
+    .await?;
+    for item in items {
+        sqlx::query!(
+            r#"INSERT INTO order_items (order_id, tier_id, quantity, unit_price) VALUES ($1, $2, $3, $4)"#,
+            o.id as _,
+            item.tier_id as _,
+            item.quantity,
+            item.unit_price
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn order(conn: &mut PgConnection, id: OrderId, lock: bool) -> sqlx::Result<Option<OrderRow>> {
+    if lock {
+        sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state AS "state: OrderState", amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE id = $1 FOR UPDATE"#, id as _)
+            .fetch_optional(conn)
+            .await
+    } else {
+        sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state AS "state: OrderState", amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE id = $1"#, id as _).fetch_optional(conn).await
+    }
+}
+
+pub async fn order_items(conn: &mut PgConnection, id: OrderId) -> sqlx::Result<Vec<OrderItemRow>> {
+    sqlx::query_as!(
+        OrderItemRow,
+        r#"SELECT i.tier_id AS "tier_id: TierId", t.name AS tier_name, i.quantity, i.unit_price FROM order_items i
+         JOIN ticket_tiers t ON t.id = i.tier_id WHERE i.order_id = $1 ORDER BY i.tier_id"#,
+        id as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_order_state(
+    conn: &mut PgConnection,
+    id: OrderId,
+    state: OrderState,
+    payment: Option<Uuid>,
+    entry: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    tracing::info!(object = "order", id = %id.0, to = state.as_str(), "state changed");
+    sqlx::query!(r#"UPDATE orders SET state = $2, payment_id = coalesce($3, payment_id), payment_entry = coalesce($4, payment_entry),
+             paid_at = CASE WHEN $2 = 'paid' THEN $5 ELSE paid_at END, updated_at = $5
+         WHERE id = $1"#, id as _, state as _, payment, entry, now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn orders_of(conn: &mut PgConnection, buyer: Uuid) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as!(OrderRow, r#"SELECT id AS "id: OrderId", event_id AS "event_id: EventId", buyer_id, state AS "state: OrderState", amount, currency, expires_at, payment_id,
+                  paid_at, created_at, attribution_link_id FROM orders WHERE buyer_id = $1 ORDER BY id DESC LIMIT 200"#, buyer)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn insert_ticket(
+    conn: &mut PgConnection,
+    id: TicketId,
+    order: &OrderRow,
+    tier: TierId,
+    price: i64,
+    code: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
+        id as _,
+        order.event_id as _,
+        tier as _,
+        order.id as _,
+        order.buyer_id,
+        price,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(r#"INSERT INTO ticket_codes (code, ticket_id, issued_at) VALUES ($1, $2, $3)"#, code, id as _, now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    pub id: TicketId,
+    pub event_id: EventId,
+    pub tier_id: TierId,
+    pub tier_name: String,
+    pub holder_id: Uuid,
+    pub state: TicketState,
+    pub code: String,
+    pub price: i64,
+    pub currency: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub transferable: bool,
+    pub resaleable: bool,
+}
+
+pub async fn tickets_of_order(conn: &mut PgConnection, order: OrderId) -> sqlx::Result<Vec<TicketRow>> {
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state AS "state: TicketState", c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.order_id = $1 ORDER BY k.id"#, order as _)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn tickets_of_holder(conn: &mut PgConnection, holder: Uuid) -> sqlx::Result<Vec<TicketRow>> {
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state AS "state: TicketState", c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.holder_id = $1 ORDER BY k.id DESC LIMIT 500"#, holder)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn ticket(conn: &mut PgConnection, id: TicketId) -> sqlx::Result<Option<TicketRow>> {
+    sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
+                  k.holder_id, k.state AS "state: TicketState", c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
+           FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
+           JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
+           WHERE k.id = $1"#, id as _)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Serializes a buyer's orders for one event until the transaction ends (per-buyer limits count
+/// pending orders too).
+pub async fn lock_buyer(conn: &mut PgConnection, event: EventId, buyer: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        format!("ticketing:buyer:{event}:{buyer}")
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The event's pending orders, locked, in id order.
+pub async fn lock_pending_orders(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<OrderId>> {
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: OrderId" FROM orders WHERE event_id = $1 AND state = 'pending' ORDER BY id FOR UPDATE"#,
+        event as _
+    )
+    .fetch_all(conn)
+    .await
+}

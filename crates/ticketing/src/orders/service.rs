@@ -1,0 +1,561 @@
+//! Orders: tickets reserved for a buyer (held) until paid or until the hold expires; paying issues the
+//! tickets and moves the money into the event's escrow account.
+//!
+//! Never oversell, never issue twice, never leave a ticket unsold by a race: a reservation is one
+//! conditional update of the tier's row (`sold + held + n <= quantity`, also a CHECK constraint), so
+//! concurrent buyers queue on that row and each either gets tickets or finds the tier truly sold out.
+//! Issuing happens once, when the locked order moves from `pending` to `paid`.
+
+use chrono::{DateTime, Utc};
+use identity::auth::Principal;
+use identity::authz::{self, Target};
+use ledger::error::LedgerCode;
+use ledger::model::{Currency, Owner, kinds};
+use platform::crypto::SecretBox;
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::{ApiError, AppContext, FieldError};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::dto::{NewOrder, Order, PayOrder, Ticket};
+use super::repo::{OrderItemRow, OrderRow, TicketRow};
+use super::{dto, repo};
+use crate::error::{TicketingCode, TicketingError};
+use crate::events::service::visible_event;
+use crate::model::{EventId, OrderId, TicketId};
+use crate::state::{EventStatus, OrderState};
+use crate::{TicketingSettings, chain, signing};
+
+/// Expires an unpaid order when its hold ends.
+pub const EXPIRE: JobKind = JobKind::new("ticketing.order.expire").max_attempts(10);
+
+/// Most tiers in one order.
+const MAX_ITEMS: usize = 20;
+
+/// Reserves tickets for the caller, in the caller's transaction (so an `Idempotency-Key` covers it).
+/// A free order is issued at once.
+pub async fn reserve(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    settings: &TicketingSettings,
+    principal: &Principal,
+    event_id: EventId,
+    req: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    let (event, _) = visible_event(conn, Some(principal), event_id, false).await?;
+    if event.status != EventStatus::Published {
+        return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
+    }
+    if event.ends_at <= now {
+        return Err(ApiError::new(TicketingCode::NotOnSale, "The event is over."));
+    }
+    if req.items.is_empty() || req.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
+    }
+    // Tiers in id order, so that two orders lock tier rows in the same order and never deadlock.
+    let mut items = req.items.clone();
+    items.sort_by_key(|i| i.tier_id);
+    if items.windows(2).any(|w| w[0].tier_id == w[1].tier_id) {
+        return Err(ApiError::invalid_field("items", "duplicate_tier", "names a tier twice"));
+    }
+    // A sold-out tier answers at once, from a plain read that waits for no lock; the conditional
+    // update below stays the authority.
+    for item in &items {
+        if let Some(tier) = crate::tiers::repo::tier(conn, event_id, item.tier_id).await?
+            && tier.available < item.quantity
+            && item.quantity > 0
+        {
+            return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
+        }
+    }
+    // One order at a time per buyer and event: the per-buyer limits count pending orders too.
+    repo::lock_buyer(conn, event_id, principal.user_id.0).await?;
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    let mut currency = None;
+    let mut amount: i64 = 0;
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("items[{i}].{name}");
+        let Some(tier) = crate::tiers::repo::tier(conn, event_id, item.tier_id).await? else {
+            errors.push(FieldError::new(field("tier_id"), "unknown_tier", "is not a tier of this event"));
+            continue;
+        };
+        if tier.sales_start.is_some_and(|s| now < s) || tier.sales_end.is_some_and(|e| now >= e) {
+            errors.push(FieldError::new(field("tier_id"), "not_on_sale", "is not on sale now"));
+        }
+        if item.quantity < tier.min_per_order || item.quantity > tier.max_per_order {
+            errors.push(FieldError::new(
+                field("quantity"),
+                "out_of_range",
+                format!("must be between {} and {} for {}", tier.min_per_order, tier.max_per_order, tier.name),
+            ));
+        }
+        if let Some(limit) = tier.max_per_buyer {
+            let bought = crate::tiers::repo::bought_by(conn, principal.user_id.0, tier.id).await?;
+            if bought + i64::from(item.quantity) > i64::from(limit) {
+                errors.push(FieldError::new(
+                    field("quantity"),
+                    "buyer_limit",
+                    format!("{} allows {limit} per buyer; you have {bought}", tier.name),
+                ));
+            }
+        }
+        if currency.get_or_insert_with(|| tier.currency.clone()) != &tier.currency {
+            errors.push(FieldError::new(
+                field("tier_id"),
+                "mixed_currencies",
+                "all tiers of an order share a currency",
+            ));
+        }
+        amount =
+            tier.price.checked_mul(i64::from(item.quantity)).and_then(|a| a.checked_add(amount)).unwrap_or(i64::MAX);
+        lines.push(OrderItemRow {
+            tier_id: tier.id,
+            tier_name: tier.name,
+            quantity: item.quantity,
+            unit_price: tier.price,
+        });
+    }
+    let attribution_link_id = match req.attribution.as_deref() {
+        Some(code) => {
+            let link = crate::settlement::service::link_for(conn, event_id, code).await?;
+            if link.is_none() {
+                errors.push(FieldError::new("attribution", "unknown_code", "is not an attribution code of this event"));
+            }
+            link
+        }
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    for line in &lines {
+        if !crate::tiers::repo::hold(conn, line.tier_id, line.quantity).await? {
+            let tier = crate::tiers::repo::tier(conn, event_id, line.tier_id)
+                .await?
+                .ok_or(TicketingError::NotFound("tier"))?;
+            return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
+        }
+    }
+    let order = OrderRow {
+        id: OrderId::new(),
+        event_id,
+        buyer_id: principal.user_id.0,
+        state: OrderState::Pending,
+        amount,
+        currency: currency.unwrap_or_default(),
+        expires_at: now + settings.hold,
+        payment_id: None,
+        paid_at: None,
+        created_at: now,
+        attribution_link_id,
+    };
+    repo::insert_order(conn, &order, &lines).await?;
+    platform::audit::Entry::new(principal.actor(), "order.reserve", "order", order.id.0)
+        .after(json!({"event": event_id, "amount": amount, "items": lines.iter().map(|l| json!({"tier": l.tier_id, "quantity": l.quantity})).collect::<Vec<_>>()}))
+        .record(conn, now)
+        .await?;
+    if amount == 0 {
+        let issued = issue(conn, &order, None, now).await?;
+        settle_shared(conn, &order, &issued, now).await?;
+    } else {
+        let job = NewJob::new(EXPIRE, json!({"order_id": order.id}))
+            .at(order.expires_at)
+            .unique(format!("order:{}", order.id));
+        jobs::enqueue(conn, job, now).await?;
+    }
+    load(conn, secrets, order.id).await
+}
+
+/// Pays a pending order and issues its tickets, in the caller's transaction.
+/// A payment of an order: which order, how, and the request's `Idempotency-Key` (which also keys the
+/// card payment).
+pub struct Payment<'a> {
+    pub order: OrderId,
+    pub body: &'a PayOrder,
+    pub retry_key: Option<&'a str>,
+    /// The card payment [`charge_order`] made, before the purchase's transaction.
+    pub charged: Option<uuid::Uuid>,
+}
+
+/// Whether a pending order can still be paid.
+/// Whether an order can be paid now. An unpaid order of an event that is no longer published (its
+/// pending orders were cancelled when it left that state) is answered `not_on_sale`, which says why.
+async fn payable(conn: &mut PgConnection, order: &OrderRow, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if order.state == OrderState::Paid {
+        return Err(ApiError::new(TicketingCode::OrderNotPending, "This order is paid."));
+    }
+    let event =
+        crate::events::repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+    if event.status != EventStatus::Published {
+        return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
+    }
+    match order.state {
+        OrderState::Pending if now < order.expires_at => Ok(()),
+        OrderState::Pending | OrderState::Expired => Err(TicketingError::OrderExpired.into()),
+        state => Err(ApiError::new(TicketingCode::OrderNotPending, format!("This order is {state}."))),
+    }
+}
+
+/// Before the purchase's transaction (never inside it, so that a purchase never waits for a second
+/// database connection): charges the card, if that is how the buyer pays, into the buyer's wallet.
+pub async fn charge_order(
+    shop: &Shop<'_>,
+    principal: &Principal,
+    id: OrderId,
+    how: &PayOrder,
+    retry_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    if how.source.as_deref().unwrap_or("card") != "card" {
+        return Ok(None);
+    }
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let pool = shop.pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card payment needs the pool")))?;
+    // Only an order that can be paid is charged; anything else (a retry of a paid order, an expired one)
+    // is answered by the purchase itself, replayed or refused.
+    let order = {
+        let mut conn = pool.acquire().await?;
+        let order = repo::order(&mut conn, id, false).await?.filter(|o| o.buyer_id == principal.user_id.0);
+        match order {
+            Some(order) if payable(&mut conn, &order, now).await.is_ok() => order,
+            _ => return Ok(None),
+        }
+    };
+    let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
+    let charge = Charge {
+        amount: order.amount,
+        currency: &currency,
+        how,
+        retry_key,
+        description: format!("Tickets, order {}", order.id),
+    };
+    fund_wallet(shop, principal, charge, now).await
+}
+
+pub async fn pay(
+    conn: &mut PgConnection,
+    shop: &Shop<'_>,
+    principal: &Principal,
+    payment: Payment<'_>,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    let (id, req, payment_charged) = (payment.order, payment.body, payment.charged);
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let order = repo::order(conn, id, true)
+        .await?
+        .filter(|o| o.buyer_id == principal.user_id.0)
+        .ok_or(TicketingError::NotFound("order"))?;
+    payable(conn, &order, now).await?;
+    let currency = Currency::parse(&order.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
+    let payment = payment_charged;
+    let source = req.source.as_deref().unwrap_or("card");
+    let issued = issue(conn, &order, payment, now).await?;
+    platform::audit::Entry::new(principal.actor(), "order.pay", "order", order.id.0)
+        .after(json!({"amount": order.amount, "currency": order.currency, "source": source, "payment": payment}))
+        .record(conn, now)
+        .await?;
+    let answer = load(conn, shop.secrets, order.id).await?;
+    // Last, the shared rows: the buyer's wallet (just credited by the card payment, or their own
+    // balance) pays the event's escrow; then the tier's counts and the chain.
+    let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
+    let escrow = ledger::service::account(conn, Owner::Event(order.event_id.0), kinds::ESCROW, &currency, now).await?;
+    let entry = ledger::service::transfer(
+        conn,
+        wallet.id,
+        escrow.id,
+        order.amount,
+        crate::entry_kinds::SALE,
+        &format!("order {}", order.id),
+        now,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    repo::set_order_state(conn, order.id, OrderState::Paid, None, Some(entry.0), now).await?;
+    settle_shared(conn, &order, &issued, now).await?;
+    Ok(answer)
+}
+
+/// What buying needs besides the transaction: the key that signs ticket payloads, the pool a card
+/// payment commits through (none in the demo loader, which pays from wallets), the ledger's providers.
+pub struct Shop<'a> {
+    pub secrets: &'a SecretBox,
+    pub pool: Option<&'a sqlx::PgPool>,
+    pub ledger: &'a ledger::LedgerSettings,
+}
+
+impl<'a> Shop<'a> {
+    pub fn of(ctx: &'a AppContext, ledger: &'a ledger::LedgerSettings) -> Self {
+        Self { secrets: &ctx.secrets, pool: Some(&ctx.db), ledger }
+    }
+}
+
+/// Money a buyer is about to spend, and how they pay it.
+pub(crate) struct Charge<'a> {
+    pub amount: i64,
+    pub currency: &'a Currency,
+    pub how: &'a PayOrder,
+    pub retry_key: Option<&'a str>,
+    pub description: String,
+}
+
+/// Makes sure the buyer's wallet holds `amount` for what they buy next: a card payment (through the
+/// ledger's providers) credits it, or the wallet's own balance is used (the purchase's transfer then
+/// fails with `insufficient_funds` if it is short). Answers the card payment's id.
+pub(crate) async fn fund_wallet(
+    shop: &Shop<'_>,
+    principal: &Principal,
+    charge: Charge<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    match charge.how.source.as_deref().unwrap_or("card") {
+        "wallet" => Ok(None),
+        "card" if charge.amount == 0 => Ok(None),
+        "card" => {
+            let request = ledger::payments::PaymentRequest {
+                amount: charge.amount,
+                currency: charge.currency.as_str().to_owned(),
+                provider: charge.how.provider.clone(),
+                card_number: charge.how.card_number.clone(),
+                payment_method: charge.how.payment_method.clone(),
+                capture: None,
+                description: charge.description,
+            };
+            let pool = shop.pool.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card payment needs the pool")))?;
+            let intent =
+                ledger::payments::charge_to_wallet(pool, principal, &request, shop.ledger, charge.retry_key, now)
+                    .await?;
+            match intent.state.as_str() {
+                "captured" => Ok(Some(intent.id)),
+                "failed" => Err(ApiError::new(
+                    LedgerCode::PaymentFailed,
+                    format!(
+                        "The payment failed ({}); nothing was bought.",
+                        intent.failure_reason.as_deref().unwrap_or("declined")
+                    ),
+                )),
+                _ => Err(ApiError::new(
+                    LedgerCode::PaymentPending,
+                    "The payment needs the customer's action first; once it has gone through its money is in \
+                     your wallet: pay again with \"source\": \"wallet\".",
+                )),
+            }
+        }
+        _ => Err(ApiError::invalid_field("source", "invalid_value", "must be card or wallet")),
+    }
+}
+
+/// Issues the order's tickets and marks it paid: rows of this order only, so no other purchase waits.
+async fn issue(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+    payment: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(TicketId, String, i64)>, ApiError> {
+    let mut issued = Vec::new();
+    for item in repo::order_items(conn, order.id).await? {
+        for _ in 0..item.quantity {
+            let (id, code) = (TicketId::new(), signing::new_code());
+            repo::insert_ticket(conn, id, order, item.tier_id, item.unit_price, &code, now).await?;
+            issued.push((id, code, item.unit_price));
+        }
+    }
+    repo::set_order_state(conn, order.id, OrderState::Paid, payment, None, now).await?;
+    crate::settlement::service::attribute(conn, order.id, now).await?;
+    Ok(issued)
+}
+
+/// The rows every purchase of the event shares, touched last so their locks are held only until the
+/// commit that follows: the held tickets become sold, the issues join the ticket chain, the splits freeze.
+async fn settle_shared(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+    issued: &[(TicketId, String, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for item in repo::order_items(conn, order.id).await? {
+        crate::tiers::repo::settle_hold(conn, item.tier_id, item.quantity, true).await?;
+    }
+    for (id, code, price) in issued {
+        let data =
+            json!({"holder": order.buyer_id, "code_sha256": chain::code_hash(code), "order": order.id, "price": price});
+        chain::append(conn, order.event_id, *id, chain::Action::Issue, data, now).await?;
+    }
+    let event =
+        crate::events::repo::event(conn, order.event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+    crate::settlement::service::freeze(conn, &event, now).await?;
+    Ok(())
+}
+
+/// Returns the tickets of a pending order to sale.
+async fn release(conn: &mut PgConnection, order: &OrderRow, state: OrderState, now: DateTime<Utc>) -> sqlx::Result<()> {
+    for item in repo::order_items(conn, order.id).await? {
+        crate::tiers::repo::settle_hold(conn, item.tier_id, item.quantity, false).await?;
+    }
+    repo::set_order_state(conn, order.id, state, None, None, now).await
+}
+
+/// The buyer gives up a pending order.
+pub async fn cancel(ctx: &AppContext, principal: &Principal, id: OrderId) -> Result<Order, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let order = repo::order(&mut tx, id, true)
+        .await?
+        .filter(|o| o.buyer_id == principal.user_id.0)
+        .ok_or(TicketingError::NotFound("order"))?;
+    if order.state != OrderState::Pending {
+        return Err(ApiError::new(TicketingCode::OrderNotPending, format!("This order is {}.", order.state)));
+    }
+    release(&mut tx, &order, OrderState::Cancelled, now).await?;
+    jobs::cancel_unique(&mut tx, &format!("order:{id}"), now).await?;
+    platform::audit::Entry::new(principal.actor(), "order.cancel", "order", id.0).record(&mut tx, now).await?;
+    let order = load(&mut tx, &ctx.secrets, id).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Cancels every pending order of an event (it was cancelled or unpublished).
+pub(crate) async fn cancel_pending(
+    conn: &mut PgConnection,
+    event: EventId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let pending = repo::lock_pending_orders(conn, event).await?;
+    for id in pending {
+        if let Some(order) = repo::order(conn, id, true).await? {
+            release(conn, &order, OrderState::Cancelled, now).await?;
+            jobs::cancel_unique(conn, &format!("order:{id}"), now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The `ticketing.order.expire` job: an unpaid order's tickets go back on sale.
+async fn expire(ctx: AppContext, id: OrderId) -> Result<(), JobFailure> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(order) = repo::order(&mut tx, id, true).await? else { return Err(JobFailure::permanent("no such order")) };
+    if order.state != OrderState::Pending {
+        return Ok(()); // paid or cancelled meanwhile
+    }
+    if now < order.expires_at {
+        return Err(JobFailure::retry("the hold has not ended yet"));
+    }
+    release(&mut tx, &order, OrderState::Expired, now).await?;
+    platform::audit::Entry::new(platform::audit::Actor::default(), "order.expire", "order", id.0)
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(EXPIRE, |ctx: AppContext, job: Job| async move {
+        let id: OrderId = job.field("order_id")?;
+        expire(ctx, id).await
+    });
+}
+
+/// An order with its items and tickets.
+pub(crate) async fn load(conn: &mut PgConnection, secrets: &SecretBox, id: OrderId) -> Result<Order, ApiError> {
+    let order = repo::order(conn, id, false).await?.ok_or(TicketingError::NotFound("order"))?;
+    let items = repo::order_items(conn, id).await?;
+    let rows = repo::tickets_of_order(conn, id).await?;
+    let tickets = tickets_dto(conn, secrets, rows).await?;
+    Ok(Order {
+        id: order.id,
+        event_id: order.event_id,
+        state: order.state.as_str().to_owned(),
+        amount: order.amount,
+        currency: order.currency,
+        items: items.into_iter().map(Into::into).collect(),
+        expires_at: order.expires_at,
+        paid_at: order.paid_at,
+        payment_id: order.payment_id,
+        tickets,
+        created_at: order.created_at,
+    })
+}
+
+/// Tickets with their signed payloads (each event's key opened once).
+pub(crate) async fn tickets_dto(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    rows: Vec<TicketRow>,
+) -> Result<Vec<Ticket>, ApiError> {
+    let mut keys: std::collections::HashMap<EventId, [u8; 32]> = std::collections::HashMap::new();
+    let mut tickets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = match keys.get(&row.event_id) {
+            Some(key) => *key,
+            None => {
+                let event = crate::events::repo::event(conn, row.event_id, false)
+                    .await?
+                    .ok_or(TicketingError::NotFound("event"))?;
+                let key = crate::events::service::signing_key(secrets, &event)?;
+                keys.insert(row.event_id, key);
+                key
+            }
+        };
+        tickets.push(Ticket {
+            id: row.id,
+            event_id: row.event_id,
+            tier_id: row.tier_id,
+            tier_name: row.tier_name,
+            holder_id: row.holder_id,
+            state: row.state.as_str().to_owned(),
+            qr_payload: signing::payload(&key, row.event_id.0, &row.code),
+            code: row.code,
+            price: row.price,
+            currency: row.currency,
+            checked_in_at: row.checked_in_at,
+            transferable: row.transferable,
+            resaleable: row.resaleable,
+        });
+    }
+    Ok(tickets)
+}
+
+pub async fn get(ctx: &AppContext, principal: &Principal, id: OrderId) -> Result<Order, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let order = repo::order(&mut conn, id, false).await?.ok_or(TicketingError::NotFound("order"))?;
+    if order.buyer_id != principal.user_id.0 && !principal.has_role("admin") {
+        return Err(TicketingError::NotFound("order").into());
+    }
+    load(&mut conn, &ctx.secrets, id).await
+}
+
+pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<Vec<Order>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let mut orders = Vec::new();
+    for row in repo::orders_of(&mut conn, principal.user_id.0).await? {
+        orders.push(load(&mut conn, &ctx.secrets, row.id).await?);
+    }
+    Ok(orders)
+}
+
+pub async fn my_tickets(ctx: &AppContext, principal: &Principal) -> Result<dto::TicketList, ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::tickets_of_holder(&mut conn, principal.user_id.0).await?;
+    Ok(dto::TicketList { items: tickets_dto(&mut conn, &ctx.secrets, rows).await? })
+}
+
+/// A ticket: to its holder, or to the event's managers.
+pub async fn ticket(ctx: &AppContext, principal: &Principal, id: TicketId) -> Result<Ticket, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::ticket(&mut conn, id).await?.ok_or(TicketingError::NotFound("ticket"))?;
+    if row.holder_id != principal.user_id.0 {
+        let event = crate::events::repo::event(&mut conn, row.event_id, false)
+            .await?
+            .ok_or(TicketingError::NotFound("ticket"))?;
+        if !crate::events::service::standing(&mut conn, Some(principal), &event).await?.sees_everything() {
+            return Err(TicketingError::NotFound("ticket").into());
+        }
+    }
+    Ok(tickets_dto(&mut conn, &ctx.secrets, vec![row]).await?.remove(0))
+}
