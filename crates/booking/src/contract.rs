@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::bookings::dto::Proposal;
 use crate::commission::Figures;
-use crate::dto::Proposal;
 
 /// When the balance falls due: this long before the show.
 pub const BALANCE_BEFORE: Duration = Duration::hours(24);

@@ -9,13 +9,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::bookings::dto::{Agreement, Proposal};
+use crate::bookings::repo::{BookingRow, ProposalRow};
 use crate::commission::{self, TrustTier};
 use crate::contract::{self, Document};
-use crate::dto::{Agreement, Proposal};
 use crate::model::{ArtistId, BookingId, PromoterId, VenueId};
-use crate::repo::{self, ArtistRow, BookingRow, PromoterRow, VenueRow};
-use crate::service::money;
-use crate::state::BookingStatus;
+use crate::profiles::repo::{ArtistRow, PromoterRow, VenueRow};
+use crate::state::{Actor, BookingStatus, Origin, Side};
 
 pub fn dataset() -> Dataset {
     Dataset { name: "booking", version: 1, load }
@@ -97,7 +97,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             ),
         ];
         for a in &artists {
-            repo::save_artist(conn, a).await?;
+            crate::profiles::repo::save_artist(conn, a).await?;
         }
         let venue = VenueRow {
             id: VenueId::new(),
@@ -112,7 +112,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             capacity: 400,
             amenities: vec!["pa".into(), "backstage".into(), "bar".into()],
         };
-        repo::save_venue(conn, &venue, now).await?;
+        crate::profiles::repo::save_venue(conn, &venue, now).await?;
         let promoters = [
             PromoterRow {
                 id: PromoterId::new(),
@@ -136,7 +136,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             },
         ];
         for p in &promoters {
-            repo::save_promoter(conn, p, now).await?;
+            crate::profiles::repo::save_promoter(conn, p, now).await?;
         }
         // The promoters have money for deposits and balances.
         let clearing = ledger::service::account(conn, LedgerOwner::Platform, kinds::CLEARING, &eur, now).await?;
@@ -180,7 +180,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 venue_id: Some(venue.id),
                 event_id: None,
                 status,
-                origin: if status == BookingStatus::Inquiry { "application".into() } else { "offer".into() },
+                origin: if status == BookingStatus::Inquiry { Origin::Application } else { Origin::Offer },
                 starts_at,
                 ends_at,
                 step: 0,
@@ -195,20 +195,17 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 updated_at: now,
             };
             if status.negotiating() {
-                row.turn = Some(
-                    if status == BookingStatus::Negotiating || status == BookingStatus::Inquiry {
-                        "organizer"
-                    } else {
-                        "artist"
-                    }
-                    .into(),
-                );
+                row.turn = Some(if status == BookingStatus::Negotiating || status == BookingStatus::Inquiry {
+                    Side::Organizer
+                } else {
+                    Side::Artist
+                });
                 row.deadline_at = Some(now + Duration::hours(72));
             }
-            repo::insert_booking(conn, &row).await?;
-            let proposal = |step: i32, side: &str, fee: i64| Proposal {
+            crate::bookings::repo::insert_booking(conn, &row).await?;
+            let proposal = |step: i32, side: Side, fee: i64| ProposalRow {
                 step,
-                side: side.into(),
+                side,
                 fee,
                 currency: "EUR".into(),
                 deposit_bps: 3_000,
@@ -222,13 +219,13 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             };
             let mut last = None;
             if status != BookingStatus::Inquiry {
-                let first = proposal(1, "organizer", fee);
-                repo::insert_proposal(conn, id, &first, row.created_by).await?;
+                let first = proposal(1, Side::Organizer, fee);
+                crate::bookings::repo::insert_proposal(conn, id, &first, row.created_by).await?;
                 last = Some(first);
                 row.step = 1;
                 if status == BookingStatus::Negotiating {
-                    let counter = proposal(2, "artist", fee + 20_000);
-                    repo::insert_proposal(conn, id, &counter, a.user_id.unwrap_or(nova)).await?;
+                    let counter = proposal(2, Side::Artist, fee + 20_000);
+                    crate::bookings::repo::insert_proposal(conn, id, &counter, a.user_id.unwrap_or(nova)).await?;
                     last = Some(counter);
                     row.step = 2;
                 }
@@ -237,8 +234,12 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 let terms = last.clone().ok_or_else(|| anyhow::anyhow!("an agreed booking needs a proposal"))?;
                 let policy = commission::policy(&a.category).ok_or_else(|| anyhow::anyhow!("policy"))?;
                 let figures = commission::figures(terms.fee, policy, TrustTier::of(p.trust_score));
-                let agreement =
-                    Agreement { terms: terms.clone(), category: a.category.clone(), figures, agreed_at: now };
+                let agreement = Agreement {
+                    terms: Proposal::from(terms.clone()),
+                    category: a.category.clone(),
+                    figures,
+                    agreed_at: now,
+                };
                 row.agreed = Some(serde_json::to_value(&agreement)?);
                 let doc = Document {
                     booking_id: id.0,
@@ -249,33 +250,38 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                     ends_at,
                     venue: Some("The Velvet Room, Berlin".into()),
                     schedule: contract::schedule(&figures, 3_000, starts_at),
-                    terms,
+                    terms: terms.into(),
                     category: a.category.clone(),
                     figures,
                     clauses: Vec::new(),
                 };
                 let text = contract::text(&doc);
                 let hash = contract::sha256(&text);
-                sqlx::query!(r#"INSERT INTO booking_contracts (booking_id, version, document, text, sha256, created_at) VALUES ($1, 1, $2, $3, $4, $5)"#, id as _, serde_json::to_value(&doc)?, &text, hash.as_slice(), now)
-                .execute(&mut *conn)
-                .await?;
+                let version = crate::contracts::repo::NewVersion {
+                    booking: id,
+                    version: 1,
+                    document: serde_json::to_value(&doc)?,
+                    text: &text,
+                    sha256: hash.as_slice(),
+                    edited_by: None,
+                    now,
+                };
+                crate::contracts::repo::insert_version(conn, &version, now + Duration::hours(48)).await?;
                 let signed = !matches!(status, BookingStatus::Contracting);
-                for side in ["organizer", "artist"].iter().take(if signed { 2 } else { 1 }) {
-                    let signer = if *side == "organizer" { row.created_by } else { a.user_id.unwrap_or(nova) };
-                    sqlx::query!(r#"INSERT INTO booking_signatures (booking_id, version, side, user_id, sha256, ip, user_agent, signed_at)
-                         VALUES ($1, 1, $2, $3, $4, '127.0.0.1', 'demo', $5)"#, id as _, side, signer, hash.as_slice(), now)
-                    .execute(&mut *conn)
-                    .await?;
+                for side in [Side::Organizer, Side::Artist].into_iter().take(if signed { 2 } else { 1 }) {
+                    let signature = crate::contracts::repo::SignatureRow {
+                        version: 1,
+                        side,
+                        user_id: if side == Side::Organizer { row.created_by } else { a.user_id.unwrap_or(nova) },
+                        sha256: hash.to_vec(),
+                        ip: Some("127.0.0.1".into()),
+                        user_agent: Some("demo".into()),
+                        signed_at: now,
+                    };
+                    crate::contracts::repo::insert_signature(conn, id, &signature).await?;
                 }
-                sqlx::query!(
-                    r#"UPDATE bookings SET contract_version = 1, contract_deadline = $2 WHERE id = $1"#,
-                    id as _,
-                    now + Duration::hours(48)
-                )
-                .execute(&mut *conn)
-                .await?;
                 // Money for the statuses past confirmation, through the ledger like the API.
-                let (deposit, balance) = money::amounts(&agreement);
+                let (deposit, balance) = crate::money::service::amounts(&agreement);
                 let paid = match status {
                     BookingStatus::PaidDeposit | BookingStatus::Disputed => {
                         deposit + if status == BookingStatus::Disputed { balance } else { 0 }
@@ -335,25 +341,25 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                         }
                         _ => {}
                     }
-                    sqlx::query!(r#"UPDATE bookings SET deposit_paid_at = $2, balance_paid_at = CASE WHEN $3::bool THEN $2::timestamptz END WHERE id = $1"#, id as _, now, paid > deposit)
-                        .execute(&mut *conn)
-                        .await?;
+                    crate::money::repo::deposit_paid(conn, id, now).await?;
+                    if paid > deposit {
+                        crate::money::repo::balance_paid(conn, id, now).await?;
+                    }
                 }
                 match status {
                     BookingStatus::Cancelled => {
-                        row.cancelled_by = Some("organizer".into());
+                        row.cancelled_by = Some(Actor::Organizer);
                         row.cancel_reason = Some("demo: the festival moved".into());
                     }
                     BookingStatus::Disputed | BookingStatus::Refunded => {
-                        sqlx::query!(r#"UPDATE bookings SET dispute_reason = 'demo: the set was cut short', disputed_by = 'organizer' WHERE id = $1"#, id as _)
-                            .execute(&mut *conn)
+                        crate::money::repo::mark_disputed(conn, id, "demo: the set was cut short", Side::Organizer)
                             .await?;
                     }
                     _ => {}
                 }
             }
             // The statuses that hold the date are written last, one booking at a time (no overlaps here).
-            repo::update_booking(conn, &row).await?;
+            crate::bookings::repo::update_booking(conn, &row).await?;
         }
         Ok(())
     })

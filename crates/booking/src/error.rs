@@ -1,10 +1,9 @@
 //! Booking's errors and their problem codes.
 
-use platform::ApiError;
 use platform::error::ConstraintAnswer;
+use platform::{ApiError, PlatformCode};
 
 use crate::state::TransitionError;
-use platform::PlatformCode;
 
 platform::codes! {
     /// Booking's problem codes: directory, negotiation, contracts, money, holds.

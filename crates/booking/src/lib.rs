@@ -2,16 +2,18 @@
 //! proposals with turns and deadlines, under a server-enforced lifecycle. Commission comes from the
 //! artist's category and the promoter's trust, fixed at agreement. See docs/booking.md.
 
+pub mod bookings;
 pub mod calendar;
+pub mod calendars;
 pub mod commission;
 pub mod contract;
+pub mod contracts;
 pub mod demo;
-pub mod dto;
 pub mod error;
-mod http;
+pub mod holds;
 pub mod model;
-pub mod repo;
-pub mod service;
+pub mod money;
+pub mod profiles;
 pub mod state;
 
 use platform::AppContext;
@@ -33,47 +35,47 @@ impl Default for BookingSettings {
 
 pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
-        .routes(routes!(http::create_artist, http::search_artists))
-        .routes(routes!(http::artist, http::update_artist))
-        .routes(routes!(http::set_category))
-        .routes(routes!(http::category_history))
-        .routes(routes!(http::create_venue, http::search_venues))
-        .routes(routes!(http::venue, http::update_venue))
-        .routes(routes!(http::create_promoter))
-        .routes(routes!(http::promoter, http::update_promoter))
-        .routes(routes!(http::review_promoter))
-        .routes(routes!(http::offer))
-        .routes(routes!(http::my_bookings))
-        .routes(routes!(http::booking))
-        .routes(routes!(http::propose))
-        .routes(routes!(http::accept))
-        .routes(routes!(http::decline))
-        .routes(routes!(http::open_call))
-        .routes(routes!(http::apply))
-        .routes(routes!(http::contract))
-        .routes(routes!(http::contract_pdf))
-        .routes(routes!(http::sign))
-        .routes(routes!(http::edit_contract))
-        .routes(routes!(http::review_contract))
-        .routes(routes!(http::pay_booking))
-        .routes(routes!(http::complete_booking))
-        .routes(routes!(http::cancel_booking))
-        .routes(routes!(http::dispute_booking))
-        .routes(routes!(http::resolve_dispute))
-        .routes(routes!(http::artist_calendar))
-        .routes(routes!(http::venue_calendar))
-        .routes(routes!(http::calendar_feed))
-        .routes(routes!(http::place_hold, http::holds))
-        .routes(routes!(http::release_hold))
-        .routes(routes!(http::challenge_hold))
+        .routes(routes!(profiles::http::create_artist, profiles::http::search_artists))
+        .routes(routes!(profiles::http::artist, profiles::http::update_artist))
+        .routes(routes!(profiles::http::set_category))
+        .routes(routes!(profiles::http::category_history))
+        .routes(routes!(profiles::http::create_venue, profiles::http::search_venues))
+        .routes(routes!(profiles::http::venue, profiles::http::update_venue))
+        .routes(routes!(profiles::http::create_promoter))
+        .routes(routes!(profiles::http::promoter, profiles::http::update_promoter))
+        .routes(routes!(profiles::http::review_promoter))
+        .routes(routes!(bookings::http::offer))
+        .routes(routes!(bookings::http::my_bookings))
+        .routes(routes!(bookings::http::booking))
+        .routes(routes!(bookings::http::propose))
+        .routes(routes!(bookings::http::accept))
+        .routes(routes!(bookings::http::decline))
+        .routes(routes!(bookings::http::open_call))
+        .routes(routes!(bookings::http::apply))
+        .routes(routes!(contracts::http::contract))
+        .routes(routes!(contracts::http::contract_pdf))
+        .routes(routes!(contracts::http::sign))
+        .routes(routes!(contracts::http::edit_contract))
+        .routes(routes!(contracts::http::review_contract))
+        .routes(routes!(money::http::pay_booking))
+        .routes(routes!(money::http::complete_booking))
+        .routes(routes!(money::http::cancel_booking))
+        .routes(routes!(money::http::dispute_booking))
+        .routes(routes!(money::http::resolve_dispute))
+        .routes(routes!(calendars::http::artist_calendar))
+        .routes(routes!(calendars::http::venue_calendar))
+        .routes(routes!(calendars::http::calendar_feed))
+        .routes(routes!(holds::http::place_hold, holds::http::holds))
+        .routes(routes!(holds::http::release_hold))
+        .routes(routes!(holds::http::challenge_hold))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }
 
 /// Registers booking's jobs.
 pub fn register(registry: &mut platform::jobs::Registry) {
-    service::bookings::register(registry);
-    service::contracts::register(registry);
-    service::money::register(registry);
-    service::holds::register(registry);
+    bookings::service::register(registry);
+    contracts::service::register(registry);
+    money::service::register(registry);
+    holds::service::register(registry);
 }

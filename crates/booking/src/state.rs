@@ -75,9 +75,10 @@ impl BookingStatus {
     }
 }
 
-/// Who asks for a transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Who asks for a transition (stored as text where a booking records who cancelled it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Actor {
     /// The promoter's side.
     Organizer,
@@ -86,6 +87,27 @@ pub enum Actor {
     Admin,
     /// Backline itself: timers, payments.
     System,
+}
+
+platform::text_enum! {
+    /// How a booking began: the organizer's offer, or the artist's application to an open call.
+    pub enum Origin { Offer = "offer", Application = "application" }
+}
+
+platform::text_enum! {
+    /// A party to a booking: who signs, edits, proposes and whose turn it is.
+    pub enum Side { Organizer = "organizer", Artist = "artist" }
+}
+
+impl Side {
+    /// The side an actor acts for, if it is a party.
+    pub fn of(actor: Actor) -> Option<Side> {
+        match actor {
+            Actor::Organizer => Some(Side::Organizer),
+            Actor::Artist => Some(Side::Artist),
+            Actor::Admin | Actor::System => None,
+        }
+    }
 }
 
 use Actor::{Admin, Artist, Organizer, System};
