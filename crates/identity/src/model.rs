@@ -291,3 +291,13 @@ mod tests {
         assert_eq!(Scope::parse(2, "nope.read").unwrap_err().field, "scopes[2]");
     }
 }
+
+platform::text_enum! {
+    /// How much a security event matters.
+    pub enum Severity { Info = "info", Warning = "warning", Critical = "critical" }
+}
+
+platform::text_enum! {
+    /// Where an invitation to an organization stands.
+    pub enum InvitationStatus { Pending = "pending", Accepted = "accepted", Declined = "declined", Revoked = "revoked" }
+}

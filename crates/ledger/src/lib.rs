@@ -13,7 +13,7 @@ pub mod payouts;
 pub mod stripe;
 
 // The posting engine, as other domains call it.
-pub use accounts::repo::Account;
+pub use accounts::repo::AccountRow;
 pub use accounts::{dto, repo, service};
 
 use platform::AppContext;

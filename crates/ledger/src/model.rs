@@ -69,6 +69,50 @@ pub const CURRENCIES: &[(&str, u8)] = &[
     ("CREDIT", 0),
 ];
 
+platform::text_enum! {
+    /// Who an account belongs to (with its owner id, except for the platform's).
+    pub enum OwnerType {
+        User = "user",
+        Organization = "organization",
+        Event = "event",
+        Booking = "booking",
+        Platform = "platform",
+    }
+}
+
+platform::text_enum! {
+    /// Where a payment intent stands.
+    pub enum PaymentState {
+        Initiated = "initiated",
+        Authorized = "authorized",
+        Captured = "captured",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+    }
+}
+
+platform::text_enum! {
+    /// How a payout method is paid.
+    pub enum PayoutKind { BankAccount = "bank_account", Paypal = "paypal", StripeConnect = "stripe_connect" }
+}
+
+platform::text_enum! {
+    /// Whether a payout method may be paid to.
+    pub enum Verification { Unverified = "unverified", Verified = "verified", Failed = "failed" }
+}
+
+platform::text_enum! {
+    /// Where a withdrawal stands.
+    pub enum WithdrawalState {
+        Queued = "queued",
+        Processing = "processing",
+        Paid = "paid",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
 /// A currency Backline knows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Currency(String);

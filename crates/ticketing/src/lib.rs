@@ -62,7 +62,7 @@ pub async fn ticket_money(
     event: uuid::Uuid,
     currency: &ledger::model::Currency,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(ledger::repo::Account, i64), ledger::error::LedgerError> {
+) -> Result<(ledger::repo::AccountRow, i64), ledger::error::LedgerError> {
     let escrow =
         ledger::service::account(conn, ledger::model::Owner::Event(event), ledger::model::kinds::ESCROW, currency, now)
             .await?;

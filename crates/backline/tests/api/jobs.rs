@@ -172,7 +172,7 @@ async fn failures_retry_with_backoff_until_dead_and_permanent_ones_die_at_once()
 
     // An admin puts the dead job back; it runs (and fails) again.
     let retried_job = jobs::admin::retry(&db.pool, retried, Utc::now()).await.unwrap().unwrap();
-    assert_eq!(retried_job.state, "queued");
+    assert_eq!(retried_job.state.as_str(), "queued");
     eventually("dead again after a fresh set of attempts", || async {
         let (state, attempts, _) = state_of(&db, retried).await;
         state == "dead" && attempts == 3

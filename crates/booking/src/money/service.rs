@@ -71,7 +71,7 @@ async fn escrow(
     booking: BookingId,
     currency: &Currency,
     now: DateTime<Utc>,
-) -> sqlx::Result<ledger::repo::Account> {
+) -> sqlx::Result<ledger::repo::AccountRow> {
     ledger::service::account(conn, LedgerOwner::Booking(booking.0), kinds::ESCROW, currency, now).await
 }
 

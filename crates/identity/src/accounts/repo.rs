@@ -508,18 +508,18 @@ pub async fn insert_security_event(
 }
 
 /// The people behind user ids, as other domains address them.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Recipient {
     pub id: Uuid,
     pub email: String,
     pub username: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub notification_prefs: serde_json::Value,
 }
 
 pub async fn recipients(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Recipient>> {
-    sqlx::query_as!(Recipient, r#"SELECT id, email, username, display_name, status, notification_prefs FROM users WHERE id = ANY($1) ORDER BY id"#, ids)
+    sqlx::query_as!(Recipient, r#"SELECT id, email, username, display_name, status AS "status: UserStatus", notification_prefs FROM users WHERE id = ANY($1) ORDER BY id"#, ids)
     .fetch_all(conn)
     .await
 }

@@ -54,7 +54,7 @@ pub struct EventQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SecurityEvent {
     pub id: Uuid,
     pub user_id: Option<Uuid>,
@@ -155,7 +155,7 @@ pub struct TemplateRequest {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PermissionTemplate {
     pub id: TemplateId,
     pub name: String,
@@ -179,4 +179,32 @@ pub struct Permission {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PermissionCatalog {
     pub items: Vec<Permission>,
+}
+
+impl From<super::repo::SecurityEventRow> for SecurityEvent {
+    fn from(r: super::repo::SecurityEventRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            kind: r.kind,
+            severity: r.severity.as_str().to_owned(),
+            ip: r.ip,
+            user_agent: r.user_agent,
+            details: r.details,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<super::repo::PermissionTemplateRow> for PermissionTemplate {
+    fn from(r: super::repo::PermissionTemplateRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            permissions: r.permissions,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }

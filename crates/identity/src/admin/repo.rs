@@ -6,8 +6,30 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::accounts::repo::UserRow;
-use crate::admin::dto::{EventQuery, PermissionTemplate};
-use crate::model::{TemplateId, UserId, UserStatus};
+use crate::admin::dto::EventQuery;
+use crate::model::{Severity, TemplateId, UserId, UserStatus};
+
+#[derive(Debug, Clone)]
+pub struct PermissionTemplateRow {
+    pub id: TemplateId,
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityEventRow {
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub kind: String,
+    pub severity: Severity,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 fn like_pattern(text: &str) -> String {
@@ -67,8 +89,8 @@ pub async fn security_events(
     q: &EventQuery,
     before: Option<Uuid>,
     limit: i64,
-) -> sqlx::Result<Vec<crate::admin::dto::SecurityEvent>> {
-    sqlx::query_as!(crate::admin::dto::SecurityEvent, r#"SELECT id, user_id, kind, severity, ip, user_agent, details, created_at FROM security_events
+) -> sqlx::Result<Vec<SecurityEventRow>> {
+    sqlx::query_as!(SecurityEventRow, r#"SELECT id, user_id, kind, severity AS "severity: Severity", ip, user_agent, details, created_at FROM security_events
          WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR kind = $3)
            AND ($4::uuid IS NULL OR id < $4)
          ORDER BY id DESC LIMIT $5"#, q.user_id, &q.severity as _, &q.kind as _, before, limit)
@@ -76,19 +98,19 @@ pub async fn security_events(
     .await
 }
 
-pub async fn templates(conn: &mut PgConnection) -> sqlx::Result<Vec<PermissionTemplate>> {
-    sqlx::query_as!(PermissionTemplate, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates ORDER BY name"#)
+pub async fn templates(conn: &mut PgConnection) -> sqlx::Result<Vec<PermissionTemplateRow>> {
+    sqlx::query_as!(PermissionTemplateRow, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates ORDER BY name"#)
     .fetch_all(conn)
     .await
 }
 
-pub async fn template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<Option<PermissionTemplate>> {
-    sqlx::query_as!(PermissionTemplate, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates WHERE id = $1"#, id as _)
+pub async fn template(conn: &mut PgConnection, id: TemplateId) -> sqlx::Result<Option<PermissionTemplateRow>> {
+    sqlx::query_as!(PermissionTemplateRow, r#"SELECT id AS "id: TemplateId", name, description, permissions, created_at, updated_at FROM permission_templates WHERE id = $1"#, id as _)
     .fetch_optional(conn)
     .await
 }
 
-pub async fn upsert_template(conn: &mut PgConnection, t: &PermissionTemplate) -> sqlx::Result<()> {
+pub async fn upsert_template(conn: &mut PgConnection, t: &PermissionTemplateRow) -> sqlx::Result<()> {
     sqlx::query!(
         r#"INSERT INTO permission_templates (id, name, description, permissions, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6)

@@ -161,7 +161,8 @@ pub async fn security_events(
     let limit = page.limit()?;
     let before: Option<Uuid> = page.cursor()?;
     let mut conn = ctx.db.acquire().await?;
-    let rows = repo::security_events(&mut conn, &q, before, i64::from(limit) + 1).await?;
+    let rows: Vec<dto::SecurityEvent> =
+        repo::security_events(&mut conn, &q, before, i64::from(limit) + 1).await?.into_iter().map(Into::into).collect();
     let page = Page::from_overfetch(rows, limit, |e| e.id);
     Ok(dto::SecurityEventList { items: page.items, next_cursor: page.next_cursor })
 }
@@ -208,7 +209,7 @@ pub fn permission_catalog() -> dto::PermissionCatalog {
 pub async fn templates(ctx: &AppContext, principal: &Principal) -> Result<dto::TemplateList, ApiError> {
     authz::authorize(principal, "permission_templates.manage", Target::Platform)?;
     let mut conn = ctx.db.acquire().await?;
-    Ok(dto::TemplateList { items: repo::templates(&mut conn).await? })
+    Ok(dto::TemplateList { items: repo::templates(&mut conn).await?.into_iter().map(Into::into).collect() })
 }
 
 fn check_template(req: &dto::TemplateRequest) -> Result<(String, Vec<String>), ApiError> {
@@ -268,7 +269,7 @@ pub async fn save_template(
             "Members hold this template as their role; it cannot be renamed.",
         ));
     }
-    let template = dto::PermissionTemplate {
+    let template = repo::PermissionTemplateRow {
         id: id.unwrap_or_default(),
         name,
         description: req.description.trim().to_owned(),
@@ -286,7 +287,7 @@ pub async fn save_template(
     }
     entry.record(&mut tx, now).await?;
     tx.commit().await?;
-    Ok(template)
+    Ok(template.into())
 }
 
 pub async fn delete_template(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection};
 
-use crate::model::{InvitationId, OrgId, OrgKind, TeamId, UserId};
+use crate::model::{InvitationId, InvitationStatus, OrgId, OrgKind, TeamId, UserId};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OrgRow {
@@ -226,7 +226,7 @@ pub struct InvitationRow {
     pub org_id: OrgId,
     pub email: String,
     pub role: String,
-    pub status: String,
+    pub status: InvitationStatus,
     pub invited_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -255,7 +255,7 @@ pub async fn pending_invitations(
     org: OrgId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<InvitationRow>> {
-    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status, invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > $2
+    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status AS "status: InvitationStatus", invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > $2
          ORDER BY created_at, id"#, org as _, now)
     .fetch_all(conn)
     .await
@@ -263,7 +263,7 @@ pub async fn pending_invitations(
 
 /// The invitation for a token, locked for the rest of the transaction.
 pub async fn invitation_by_token(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<InvitationRow>> {
-    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status, invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE token_hash = $1 FOR UPDATE"#, token_hash)
+    sqlx::query_as!(InvitationRow, r#"SELECT id AS "id: InvitationId", org_id AS "org_id: OrgId", email, role, status AS "status: InvitationStatus", invited_by AS "invited_by: UserId", created_at, expires_at FROM org_invitations WHERE token_hash = $1 FOR UPDATE"#, token_hash)
         .fetch_optional(conn)
         .await
 }
@@ -273,11 +273,11 @@ pub async fn invitation_by_token(conn: &mut PgConnection, token_hash: &[u8]) -> 
 pub async fn close_invitation(
     conn: &mut PgConnection,
     id: InvitationId,
-    status: &str,
+    status: InvitationStatus,
     by: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query!(r#"UPDATE org_invitations SET status = $2, responded_at = $4, responded_by = $3 WHERE id = $1 AND status = 'pending'"#, id as _, status, by as _, now)
+    let done = sqlx::query!(r#"UPDATE org_invitations SET status = $2, responded_at = $4, responded_by = $3 WHERE id = $1 AND status = 'pending'"#, id as _, status as _, by as _, now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -18,7 +18,7 @@ use crate::auth::Principal;
 use crate::authz::{self, OrgAccess, Target};
 use crate::error::IdentityCode;
 use crate::error::IdentityError;
-use crate::model::{Email, InvitationId, OrgId, TeamId, UserId, parse_slug};
+use crate::model::{Email, InvitationId, InvitationStatus, OrgId, TeamId, UserId, parse_slug};
 use crate::organizations::repo::OrgRow;
 use crate::tokens::{self, Kind};
 
@@ -468,7 +468,7 @@ pub async fn invite(
         org_id: org,
         email: email.as_str().to_owned(),
         role: role.clone(),
-        status: "pending".into(),
+        status: InvitationStatus::Pending,
         invited_by: principal.user_id,
         created_at: now,
         expires_at: now + INVITATION_TTL,
@@ -513,7 +513,7 @@ fn invitation_dto(row: repo::InvitationRow) -> dto::Invitation {
         org_id: row.org_id,
         email: row.email,
         role: row.role,
-        status: row.status,
+        status: row.status.as_str().to_owned(),
         invited_by: row.invited_by,
         created_at: row.created_at,
         expires_at: row.expires_at,
@@ -562,10 +562,10 @@ pub async fn respond(
     let mut tx = ctx.db.begin().await?;
     let invitation = repo::invitation_by_token(&mut tx, &tokens::hash(token.trim()))
         .await?
-        .filter(|i| i.status == "pending" && i.expires_at > now)
+        .filter(|i| i.status == InvitationStatus::Pending && i.expires_at > now)
         .ok_or(IdentityError::InvalidEmailToken)?;
     repo::lock_org(&mut tx, invitation.org_id).await?;
-    let status = if accept { "accepted" } else { "declined" };
+    let status = if accept { InvitationStatus::Accepted } else { InvitationStatus::Declined };
     repo::close_invitation(&mut tx, invitation.id, status, principal.user_id, now).await?;
     if accept && !repo::add_member(&mut tx, invitation.org_id, principal.user_id, &invitation.role, now).await? {
         return Err(ApiError::new(IdentityCode::AlreadyMember, "You are already a member of this organization."));

@@ -12,7 +12,7 @@ use platform::idempotency;
 use platform::{ApiError, AppContext, Json};
 
 use super::dto;
-use super::repo::{self, Account};
+use super::repo::{self, AccountRow};
 use super::service::{self, Leg, NewEntry};
 use crate::model::{AccountId, EntryId, Owner};
 
@@ -23,18 +23,19 @@ pub async fn wallet(
     AuthUser(principal): AuthUser,
 ) -> Result<Json<dto::Wallet>, ApiError> {
     authz::authorize(&principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
-    Ok(Json(dto::Wallet { accounts: repo::accounts_of(&ctx.db, "user", Some(principal.user_id.0)).await? }))
+    let accounts = repo::accounts_of(&ctx.db, "user", Some(principal.user_id.0)).await?;
+    Ok(Json(dto::Wallet { accounts: accounts.into_iter().map(dto::Account::from).collect() }))
 }
 
 /// Whether the caller may read `account`: their own, their organization's (as a manager), or any as an
 /// admin. Anything else is not found.
-async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -> Result<Account, ApiError> {
+async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -> Result<AccountRow, ApiError> {
     let not_found = || ApiError::from(IdentityError::NotFound("account"));
     let account = repo::account(&ctx.db, account).await?.ok_or_else(not_found)?;
     if authz::authorize(principal, "ledger.read", Target::Platform).is_ok() && principal.has_role("admin") {
         return Ok(account);
     }
-    match Owner::from_parts(&account.owner_type, account.owner_id) {
+    match Owner::from_parts(account.owner_type.as_str(), account.owner_id) {
         Some(Owner::User(user)) if user == principal.user_id.0 => {
             authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
             Ok(account)
@@ -59,7 +60,7 @@ async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -
 #[utoipa::path(get, path = "/v1/ledger/accounts/{id}/statement", tag = "ledger", security(("bearer" = [])),
     params(("id" = AccountId, Path), dto::StatementQuery),
     responses((status = 200, description = "The statement, as JSON or (`?format=csv`) CSV",
-                content((service::Statement = "application/json"), (String = "text/csv"))),
+                content((dto::Statement = "application/json"), (String = "text/csv"))),
               (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn statement(
     State(ctx): State<AppContext>,
@@ -99,12 +100,12 @@ pub async fn entry(
         return Err(IdentityError::Forbidden("ledger.read".into()).into());
     }
     let entry = repo::entry(&ctx.db, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-    Ok(Json(dto::EntryWithPostings { postings: repo::postings_of(&ctx.db, id).await?, entry }))
+    Ok(Json(dto::EntryWithPostings::new(entry, repo::postings_of(&ctx.db, id).await?)))
 }
 
 async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
     let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-    Ok(dto::EntryWithPostings { postings: repo::postings_of(&mut *conn, id).await?, entry })
+    Ok(dto::EntryWithPostings::new(entry, repo::postings_of(&mut *conn, id).await?))
 }
 
 /// Runs a money-moving request once per `Idempotency-Key` of the caller and answers it (201).

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::model::{AccountId, EntryId};
+use crate::model::{AccountId, EntryId, OwnerType};
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct Account {
+#[derive(Debug, Clone)]
+pub struct AccountRow {
     pub id: AccountId,
-    pub owner_type: String,
+    pub owner_type: OwnerType,
     pub owner_id: Option<Uuid>,
     pub kind: String,
     pub currency: String,
@@ -28,7 +28,7 @@ pub async fn get_or_create_account(
     currency: &str,
     allow_negative: bool,
     now: DateTime<Utc>,
-) -> sqlx::Result<Account> {
+) -> sqlx::Result<AccountRow> {
     sqlx::query!(
         "INSERT INTO ledger_accounts (id, owner_type, owner_id, kind, currency, allow_negative, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -43,8 +43,8 @@ pub async fn get_or_create_account(
     .execute(&mut *conn)
     .await?;
     sqlx::query_as!(
-        Account,
-        r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts
+        AccountRow,
+        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts
            WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3 AND currency = $4"#,
         owner_type,
         owner_id,
@@ -55,14 +55,14 @@ pub async fn get_or_create_account(
     .await
 }
 
-pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Option<Account>> {
-    sqlx::query_as!(Account, r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = $1"#, id.0).fetch_optional(db).await
+pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Option<AccountRow>> {
+    sqlx::query_as!(AccountRow, r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = $1"#, id.0).fetch_optional(db).await
 }
 
 /// The accounts of an entry, locked in id order: every entry takes its accounts' locks in the same
 /// order, so concurrent entries over the same accounts (A to B beside B to A) never deadlock.
-pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Account>> {
-    sqlx::query_as!(Account, r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"#, ids)
+pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query_as!(AccountRow, r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"#, ids)
         .fetch_all(conn)
         .await
 }
@@ -71,10 +71,10 @@ pub async fn accounts_of(
     db: impl PgExecutor<'_>,
     owner_type: &str,
     owner_id: Option<Uuid>,
-) -> sqlx::Result<Vec<Account>> {
+) -> sqlx::Result<Vec<AccountRow>> {
     sqlx::query_as!(
-        Account,
-        r#"SELECT id AS "id: AccountId", owner_type, owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2
+        AccountRow,
+        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2
            ORDER BY currency, kind"#,
         owner_type,
         owner_id
@@ -129,8 +129,8 @@ pub async fn insert_postings(
     Ok(())
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Entry {
+#[derive(Debug, Clone)]
+pub struct EntryRow {
     pub id: EntryId,
     pub kind: String,
     pub memo: String,
@@ -139,16 +139,16 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Posting {
+#[derive(Debug, Clone)]
+pub struct PostingRow {
     pub account_id: AccountId,
     pub amount: i64,
     pub currency: String,
 }
 
-pub async fn entry(db: impl PgExecutor<'_>, id: EntryId) -> sqlx::Result<Option<Entry>> {
+pub async fn entry(db: impl PgExecutor<'_>, id: EntryId) -> sqlx::Result<Option<EntryRow>> {
     sqlx::query_as!(
-        Entry,
+        EntryRow,
         r#"SELECT id AS "id: EntryId", kind, memo, reverses AS "reverses: EntryId", metadata, created_at
            FROM journal_entries WHERE id = $1"#,
         id.0
@@ -157,9 +157,9 @@ pub async fn entry(db: impl PgExecutor<'_>, id: EntryId) -> sqlx::Result<Option<
     .await
 }
 
-pub async fn postings_of(db: impl PgExecutor<'_>, entry: EntryId) -> sqlx::Result<Vec<Posting>> {
+pub async fn postings_of(db: impl PgExecutor<'_>, entry: EntryId) -> sqlx::Result<Vec<PostingRow>> {
     sqlx::query_as!(
-        Posting,
+        PostingRow,
         r#"SELECT account_id AS "account_id: AccountId", amount, currency FROM postings WHERE entry_id = $1 ORDER BY id"#,
         entry.0
     )
@@ -167,8 +167,8 @@ pub async fn postings_of(db: impl PgExecutor<'_>, entry: EntryId) -> sqlx::Resul
     .await
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct StatementLine {
+#[derive(Debug, Clone)]
+pub struct StatementLineRow {
     pub entry_id: EntryId,
     pub kind: String,
     pub memo: String,
@@ -197,9 +197,9 @@ pub async fn statement_lines(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     opening: i64,
-) -> sqlx::Result<Vec<StatementLine>> {
+) -> sqlx::Result<Vec<StatementLineRow>> {
     sqlx::query_as!(
-        StatementLine,
+        StatementLineRow,
         r#"SELECT p.entry_id AS "entry_id: EntryId", e.kind, e.memo, p.amount,
                   ($4::int8 + sum(p.amount) OVER (ORDER BY p.id))::int8 AS "balance!", p.created_at AS at
            FROM postings p JOIN journal_entries e ON e.id = p.entry_id

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::repo::{self, Account};
+use super::dto;
+use super::repo::{self, AccountRow};
 use crate::error::LedgerError;
 use crate::model::{AccountId, Currency, EntryId, Owner, kinds};
 
@@ -35,7 +36,7 @@ pub async fn account(
     kind: &str,
     currency: &Currency,
     now: DateTime<Utc>,
-) -> sqlx::Result<Account> {
+) -> sqlx::Result<AccountRow> {
     let (owner_type, owner_id) = owner.parts();
     let allow_negative = kinds::may_go_negative(owner == Owner::Platform, kind);
     repo::get_or_create_account(conn, owner_type, owner_id, kind, currency.as_str(), allow_negative, now).await
@@ -162,18 +163,6 @@ pub async fn reverse(
     post_with(conn, reversal, Some(entry), now).await
 }
 
-/// A statement of `account` over `[from, to)`: the opening balance, each posting with the balance after
-/// it, and the closing balance.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Statement {
-    pub account: Account,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub opening_balance: i64,
-    pub closing_balance: i64,
-    pub lines: Vec<repo::StatementLine>,
-}
-
 /// The net of an account's postings in entries of the given kinds (credits minus debits): for example
 /// an event's ticket sales less their refunds in its escrow.
 pub async fn net_flow(conn: &mut PgConnection, account: AccountId, entry_kinds: &[&str]) -> sqlx::Result<i64> {
@@ -183,18 +172,25 @@ pub async fn net_flow(conn: &mut PgConnection, account: AccountId, entry_kinds: 
 
 pub async fn statement(
     conn: &mut PgConnection,
-    account: Account,
+    account: AccountRow,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> sqlx::Result<Statement> {
+) -> sqlx::Result<dto::Statement> {
     let opening = repo::balance_before(&mut *conn, account.id, from).await?;
     let lines = repo::statement_lines(&mut *conn, account.id, from, to, opening).await?;
     let closing = lines.last().map_or(opening, |l| l.balance);
-    Ok(Statement { account, from, to, opening_balance: opening, closing_balance: closing, lines })
+    Ok(dto::Statement {
+        account: account.into(),
+        from,
+        to,
+        opening_balance: opening,
+        closing_balance: closing,
+        lines: lines.into_iter().map(dto::StatementLine::from).collect(),
+    })
 }
 
 /// The statement as CSV (RFC 4180), amounts in minor units.
-pub fn statement_csv(statement: &Statement) -> String {
+pub fn statement_csv(statement: &dto::Statement) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let mut out = String::from("at,entry_id,kind,memo,amount_minor,balance_minor,currency\r\n");
     let currency = &statement.account.currency;

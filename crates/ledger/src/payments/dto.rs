@@ -74,7 +74,7 @@ impl From<PaymentRow> for PaymentIntent {
             provider_ref: row.provider_ref,
             amount: row.amount,
             currency: row.currency,
-            state: row.state,
+            state: row.state.as_str().to_owned(),
             capture_method: row.capture_method,
             refunded_amount: row.refunded_amount,
             refund_pending: row.refund_pending,

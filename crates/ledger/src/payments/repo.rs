@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::model::PaymentState;
+
 /// A row of `payment_intents`.
 #[derive(Debug, Clone)]
 pub struct PaymentRow {
@@ -13,7 +15,7 @@ pub struct PaymentRow {
     pub provider_ref: String,
     pub amount: i64,
     pub currency: String,
-    pub state: String,
+    pub state: PaymentState,
     pub capture_method: String,
     pub refunded_amount: i64,
     pub refund_pending: i64,
@@ -30,7 +32,7 @@ pub struct NewPayment<'a> {
     pub provider_ref: &'a str,
     pub amount: i64,
     pub currency: &'a str,
-    pub state: &'a str,
+    pub state: PaymentState,
     pub capture_method: &'a str,
     pub description: &'a str,
     pub failure_reason: Option<&'a str>,
@@ -39,17 +41,17 @@ pub struct NewPayment<'a> {
 pub async fn insert(conn: &mut PgConnection, new: &NewPayment<'_>, now: DateTime<Utc>) -> sqlx::Result<PaymentRow> {
     sqlx::query_as!(
         PaymentRow,
-        "INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
+        r#"INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
-                   description, failure_reason, created_at, updated_at",
+         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+                   description, failure_reason, created_at, updated_at"#,
         new.id,
         new.user_id,
         new.provider,
         new.provider_ref,
         new.amount,
         new.currency,
-        new.state,
+        new.state as _,
         new.capture_method,
         new.description,
         new.failure_reason,
@@ -64,9 +66,9 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<
     if lock {
         sqlx::query_as!(
             PaymentRow,
-            "SELECT id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
+            r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
                     description, failure_reason, created_at, updated_at
-             FROM payment_intents WHERE id = $1 FOR UPDATE",
+             FROM payment_intents WHERE id = $1 FOR UPDATE"#,
             id
         )
         .fetch_optional(conn)
@@ -74,9 +76,9 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<
     } else {
         sqlx::query_as!(
             PaymentRow,
-            "SELECT id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
+            r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
                     description, failure_reason, created_at, updated_at
-             FROM payment_intents WHERE id = $1",
+             FROM payment_intents WHERE id = $1"#,
             id
         )
         .fetch_optional(conn)
@@ -92,9 +94,9 @@ pub async fn by_provider_ref(
 ) -> sqlx::Result<Option<PaymentRow>> {
     sqlx::query_as!(
         PaymentRow,
-        "SELECT id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
+        r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
                 description, failure_reason, created_at, updated_at
-         FROM payment_intents WHERE provider = $1 AND provider_ref = $2 FOR UPDATE",
+         FROM payment_intents WHERE provider = $1 AND provider_ref = $2 FOR UPDATE"#,
         provider,
         reference
     )
@@ -105,17 +107,17 @@ pub async fn by_provider_ref(
 pub async fn set_state(
     conn: &mut PgConnection,
     id: Uuid,
-    state: &str,
+    state: PaymentState,
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<PaymentRow> {
     sqlx::query_as!(
         PaymentRow,
-        "UPDATE payment_intents SET state = $2, failure_reason = coalesce($3, failure_reason), updated_at = $4 WHERE id = $1
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
-                   description, failure_reason, created_at, updated_at",
+        r#"UPDATE payment_intents SET state = $2, failure_reason = coalesce($3, failure_reason), updated_at = $4 WHERE id = $1
+         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+                   description, failure_reason, created_at, updated_at"#,
         id,
-        state,
+        state as _,
         reason,
         now
     )
@@ -146,18 +148,18 @@ pub async fn record_refund(
     conn: &mut PgConnection,
     id: Uuid,
     amount: i64,
-    state: &str,
+    state: PaymentState,
     now: DateTime<Utc>,
 ) -> sqlx::Result<PaymentRow> {
     sqlx::query_as!(
         PaymentRow,
-        "UPDATE payment_intents SET refunded_amount = refunded_amount + $2, refund_pending = 0, state = $3, updated_at = $4
+        r#"UPDATE payment_intents SET refunded_amount = refunded_amount + $2, refund_pending = 0, state = $3, updated_at = $4
          WHERE id = $1
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state, capture_method, refunded_amount, refund_pending,
-                   description, failure_reason, created_at, updated_at",
+         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+                   description, failure_reason, created_at, updated_at"#,
         id,
         amount,
-        state,
+        state as _,
         now
     )
     .fetch_one(conn)

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::dto::*;
 use super::repo;
 use crate::error::LedgerCode;
-use crate::model::{Currency, Owner, kinds};
+use crate::model::{Currency, Owner, PaymentState, kinds};
 use crate::service;
 use crate::stripe::{self, StripeError};
 use platform::PlatformCode;
@@ -121,11 +121,11 @@ fn sandbox_card(number: &str) -> Option<SandboxCard> {
 async fn set_state(
     conn: &mut PgConnection,
     id: Uuid,
-    state: &str,
+    state: PaymentState,
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<PaymentIntent> {
-    tracing::info!(object = "payment", id = %id, to = state, reason, "state changed");
+    tracing::info!(object = "payment", id = %id, to = state.as_str(), reason, "state changed");
     Ok(repo::set_state(conn, id, state, reason, now).await?.into())
 }
 
@@ -187,7 +187,7 @@ pub struct Prepared {
     provider_ref: String,
     amount: i64,
     currency: Currency,
-    state: &'static str,
+    state: PaymentState,
     capture_method: &'static str,
     description: String,
     failure_reason: Option<String>,
@@ -243,7 +243,7 @@ pub async fn prepare(
         provider_ref: format!("sb_pi_{}", id.simple()),
         amount: req.amount,
         currency,
-        state: "initiated",
+        state: PaymentState::Initiated,
         capture_method: capture,
         description,
         failure_reason: None,
@@ -252,10 +252,10 @@ pub async fn prepare(
     match method {
         Method::Sandbox(card) => {
             (prepared.state, prepared.failure_reason) = match card {
-                SandboxCard::Declined => ("failed", Some("card_declined".to_owned())),
-                SandboxCard::Later => ("initiated", None),
-                SandboxCard::Succeeds if capture == "manual" => ("authorized", None),
-                SandboxCard::Succeeds => ("captured", None),
+                SandboxCard::Declined => (PaymentState::Failed, Some("card_declined".to_owned())),
+                SandboxCard::Later => (PaymentState::Initiated, None),
+                SandboxCard::Succeeds if capture == "manual" => (PaymentState::Authorized, None),
+                SandboxCard::Succeeds => (PaymentState::Captured, None),
             };
         }
         Method::Stripe(client, payment_method) => {
@@ -295,18 +295,18 @@ pub async fn prepare(
             }
             let last_error = remote.last_payment_error.as_ref().map(stripe::ErrorBody::reason);
             (prepared.state, prepared.failure_reason) = match (remote.status.as_str(), declined) {
-                (_, Some(reason)) => ("failed", Some(reason)),
-                ("succeeded", None) => ("captured", None),
-                ("requires_capture", None) => ("authorized", None),
-                ("canceled", None) => ("cancelled", None),
+                (_, Some(reason)) => (PaymentState::Failed, Some(reason)),
+                ("succeeded", None) => (PaymentState::Captured, None),
+                ("requires_capture", None) => (PaymentState::Authorized, None),
+                ("canceled", None) => (PaymentState::Cancelled, None),
                 ("requires_payment_method", None) => {
-                    ("failed", Some(last_error.unwrap_or_else(|| "payment_failed".into())))
+                    (PaymentState::Failed, Some(last_error.unwrap_or_else(|| "payment_failed".into())))
                 }
-                _ => ("initiated", None), // requires_action, processing: a webhook finishes it
+                _ => (PaymentState::Initiated, None), // requires_action, processing: a webhook finishes it
             };
             prepared.provider = Provider::Stripe;
             prepared.provider_ref = remote.id;
-            if prepared.state == "initiated" {
+            if prepared.state == PaymentState::Initiated {
                 prepared.client_secret = remote.client_secret;
             }
         }
@@ -495,11 +495,11 @@ pub async fn finish_authorization(
         return Err(not_authorized(&intent.state));
     }
     let updated = if capture {
-        let captured = set_state(&mut tx, id, "captured", None, now).await?;
+        let captured = set_state(&mut tx, id, PaymentState::Captured, None, now).await?;
         book_capture(&mut tx, &captured, user, now).await?;
         captured
     } else {
-        set_state(&mut tx, id, "cancelled", None, now).await?
+        set_state(&mut tx, id, PaymentState::Cancelled, None, now).await?
     };
     platform::audit::Entry::new(
         principal.actor(),
@@ -655,11 +655,11 @@ async fn finish_refund(
     )
     .await?;
     let left = pending.payment.amount - pending.payment.refunded_amount;
-    let state = if pending.amount == left { "refunded" } else { "captured" };
+    let state = if pending.amount == left { PaymentState::Refunded } else { PaymentState::Captured };
     let updated = PaymentIntent::from(repo::record_refund(conn, id, pending.amount, state, now).await?);
-    tracing::info!(object = "payment", id = %id, refunded = pending.amount, to = state, "refund recorded");
+    tracing::info!(object = "payment", id = %id, refunded = pending.amount, to = state.as_str(), "refund recorded");
     platform::audit::Entry::new(actor, "payment.refund", "payment_intent", id)
-        .after(json!({"amount": pending.amount, "refunded_amount": updated.refunded_amount, "state": state}))
+        .after(json!({"amount": pending.amount, "refunded_amount": updated.refunded_amount, "state": state.as_str()}))
         .record(conn, now)
         .await?;
     Ok(Ok(updated))
@@ -741,19 +741,25 @@ pub async fn receive(
     let reference = event["data"]["object"]["id"].as_str().unwrap_or_default();
     let intent = repo::by_provider_ref(&mut tx, provider, reference).await?.map(|p| (p.id, p.user_id, p.state));
     match (kind, intent) {
-        ("payment_intent.succeeded", Some((id, user, state))) if state == "initiated" || state == "authorized" => {
-            let captured = set_state(&mut tx, id, "captured", None, now).await?;
+        ("payment_intent.succeeded", Some((id, user, state)))
+            if state == PaymentState::Initiated || state == PaymentState::Authorized =>
+        {
+            let captured = set_state(&mut tx, id, PaymentState::Captured, None, now).await?;
             book_capture(&mut tx, &captured, user, now).await?;
         }
-        ("payment_intent.payment_failed", Some((id, _, state))) if state == "initiated" || state == "authorized" => {
+        ("payment_intent.payment_failed", Some((id, _, state)))
+            if state == PaymentState::Initiated || state == PaymentState::Authorized =>
+        {
             let reason = event["data"]["object"]["last_payment_error"]["code"].as_str().unwrap_or("payment_failed");
-            set_state(&mut tx, id, "failed", Some(reason), now).await?;
+            set_state(&mut tx, id, PaymentState::Failed, Some(reason), now).await?;
         }
-        ("payment_intent.amount_capturable_updated", Some((id, _, state))) if state == "initiated" => {
-            set_state(&mut tx, id, "authorized", None, now).await?;
+        ("payment_intent.amount_capturable_updated", Some((id, _, PaymentState::Initiated))) => {
+            set_state(&mut tx, id, PaymentState::Authorized, None, now).await?;
         }
-        ("payment_intent.canceled", Some((id, _, state))) if state == "initiated" || state == "authorized" => {
-            set_state(&mut tx, id, "cancelled", None, now).await?;
+        ("payment_intent.canceled", Some((id, _, state)))
+            if state == PaymentState::Initiated || state == PaymentState::Authorized =>
+        {
+            set_state(&mut tx, id, PaymentState::Cancelled, None, now).await?;
         }
         _ => {} // stored and acknowledged
     }

@@ -83,3 +83,36 @@ pub struct DecisionRequest {
     pub decision: String,
     pub reason: Option<String>,
 }
+
+impl From<super::repo::PayoutMethodRow> for PayoutMethod {
+    fn from(r: super::repo::PayoutMethodRow) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind.as_str().to_owned(),
+            provider: r.provider,
+            display: r.display,
+            is_default: r.is_default,
+            verification: r.verification.as_str().to_owned(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<super::repo::WithdrawalRow> for Withdrawal {
+    fn from(r: super::repo::WithdrawalRow) -> Self {
+        Self {
+            id: r.id,
+            payout_method_id: r.payout_method_id,
+            amount: r.amount,
+            fee: r.fee,
+            currency: r.currency,
+            state: r.state.as_str().to_owned(),
+            needs_approval: r.needs_approval,
+            approved_at: r.approved_at,
+            failure_reason: r.failure_reason,
+            provider_ref: r.provider_ref,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}

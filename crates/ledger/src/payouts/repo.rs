@@ -4,7 +4,36 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::dto::{PayoutMethod, Withdrawal};
+use crate::model::{PayoutKind, Verification, WithdrawalState};
+
+/// A payout method as the owner sees it (its details stay sealed).
+#[derive(Debug, Clone)]
+pub struct PayoutMethodRow {
+    pub id: Uuid,
+    pub kind: PayoutKind,
+    pub provider: String,
+    pub display: String,
+    pub is_default: bool,
+    pub verification: Verification,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A withdrawal as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct WithdrawalRow {
+    pub id: Uuid,
+    pub payout_method_id: Uuid,
+    pub amount: i64,
+    pub fee: i64,
+    pub currency: String,
+    pub state: WithdrawalState,
+    pub needs_approval: bool,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub failure_reason: Option<String>,
+    pub provider_ref: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
 
 pub async fn has_default_method(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
@@ -25,11 +54,11 @@ pub async fn clear_default_method(conn: &mut PgConnection, user: Uuid) -> sqlx::
 pub struct NewMethod<'a> {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: &'a str,
+    pub kind: PayoutKind,
     pub details_sealed: &'a str,
     pub display: &'a str,
     pub is_default: bool,
-    pub verification: &'a str,
+    pub verification: Verification,
     pub provider: &'a str,
 }
 
@@ -37,19 +66,19 @@ pub async fn insert_method(
     conn: &mut PgConnection,
     new: &NewMethod<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<PayoutMethod> {
+) -> sqlx::Result<PayoutMethodRow> {
     sqlx::query_as!(
-        PayoutMethod,
-        "INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
+        PayoutMethodRow,
+        r#"INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         RETURNING id, kind, provider, display, is_default, verification, created_at",
+         RETURNING id, kind AS "kind: PayoutKind", provider, display, is_default, verification AS "verification: Verification", created_at"#,
         new.id,
         new.user_id,
-        new.kind,
+        new.kind as _,
         new.details_sealed,
         new.display,
         new.is_default,
-        new.verification,
+        new.verification as _,
         now,
         new.provider
     )
@@ -57,11 +86,11 @@ pub async fn insert_method(
     .await
 }
 
-pub async fn methods_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<PayoutMethod>> {
+pub async fn methods_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<PayoutMethodRow>> {
     sqlx::query_as!(
-        PayoutMethod,
-        "SELECT id, kind, provider, display, is_default, verification, created_at
-         FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id",
+        PayoutMethodRow,
+        r#"SELECT id, kind AS "kind: PayoutKind", provider, display, is_default, verification AS "verification: Verification", created_at
+         FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id"#,
         user
     )
     .fetch_all(db)
@@ -82,9 +111,9 @@ pub async fn remove_method(conn: &mut PgConnection, id: Uuid, user: Uuid, now: D
 }
 
 /// A method of the user that is not removed: its verification.
-pub async fn method_verification(conn: &mut PgConnection, id: Uuid, user: Uuid) -> sqlx::Result<Option<String>> {
+pub async fn method_verification(conn: &mut PgConnection, id: Uuid, user: Uuid) -> sqlx::Result<Option<Verification>> {
     sqlx::query_scalar!(
-        "SELECT verification FROM payout_methods WHERE id = $1 AND user_id = $2 AND removed_at IS NULL",
+        r#"SELECT verification AS "verification: Verification" FROM payout_methods WHERE id = $1 AND user_id = $2 AND removed_at IS NULL"#,
         id,
         user
     )
@@ -118,13 +147,13 @@ pub async fn insert_withdrawal(
     conn: &mut PgConnection,
     new: &NewWithdrawal<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<Withdrawal> {
+) -> sqlx::Result<WithdrawalRow> {
     sqlx::query_as!(
-        Withdrawal,
-        "INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, needs_approval, created_at, updated_at)
+        WithdrawalRow,
+        r#"INSERT INTO withdrawals (id, user_id, payout_method_id, amount, fee, currency, state, hold_entry, needs_approval, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $9)
-         RETURNING id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
-                   created_at, updated_at",
+         RETURNING id, payout_method_id, amount, fee, currency, state AS "state: WithdrawalState", needs_approval, approved_at, failure_reason, provider_ref,
+                   created_at, updated_at"#,
         new.id,
         new.user_id,
         new.payout_method_id,
@@ -139,36 +168,36 @@ pub async fn insert_withdrawal(
     .await
 }
 
-pub async fn withdrawal(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Withdrawal> {
+pub async fn withdrawal(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<WithdrawalRow> {
     sqlx::query_as!(
-        Withdrawal,
-        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+        WithdrawalRow,
+        r#"SELECT id, payout_method_id, amount, fee, currency, state AS "state: WithdrawalState", needs_approval, approved_at, failure_reason, provider_ref,
                 created_at, updated_at
-         FROM withdrawals WHERE id = $1",
+         FROM withdrawals WHERE id = $1"#,
         id
     )
     .fetch_one(conn)
     .await
 }
 
-pub async fn withdrawals_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<Withdrawal>> {
+pub async fn withdrawals_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<WithdrawalRow>> {
     sqlx::query_as!(
-        Withdrawal,
-        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+        WithdrawalRow,
+        r#"SELECT id, payout_method_id, amount, fee, currency, state AS "state: WithdrawalState", needs_approval, approved_at, failure_reason, provider_ref,
                 created_at, updated_at
-         FROM withdrawals WHERE user_id = $1 ORDER BY id DESC LIMIT 200",
+         FROM withdrawals WHERE user_id = $1 ORDER BY id DESC LIMIT 200"#,
         user
     )
     .fetch_all(db)
     .await
 }
 
-pub async fn awaiting_approval(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Withdrawal>> {
+pub async fn awaiting_approval(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<WithdrawalRow>> {
     sqlx::query_as!(
-        Withdrawal,
-        "SELECT id, payout_method_id, amount, fee, currency, state, needs_approval, approved_at, failure_reason, provider_ref,
+        WithdrawalRow,
+        r#"SELECT id, payout_method_id, amount, fee, currency, state AS "state: WithdrawalState", needs_approval, approved_at, failure_reason, provider_ref,
                 created_at, updated_at
-         FROM withdrawals WHERE needs_approval AND approved_at IS NULL AND state = 'queued' ORDER BY id LIMIT 200"
+         FROM withdrawals WHERE needs_approval AND approved_at IS NULL AND state = 'queued' ORDER BY id LIMIT 200"#
     )
     .fetch_all(db)
     .await
@@ -182,7 +211,7 @@ pub struct Locked {
     pub amount: i64,
     pub fee: i64,
     pub currency: String,
-    pub state: String,
+    pub state: WithdrawalState,
     /// It waits for an admin's approval (asked for and not given yet).
     pub unapproved: bool,
 }
@@ -190,7 +219,7 @@ pub struct Locked {
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Locked>> {
     sqlx::query_as!(
         Locked,
-        r#"SELECT id, user_id, payout_method_id, amount, fee, currency, state,
+        r#"SELECT id, user_id, payout_method_id, amount, fee, currency, state AS "state: WithdrawalState",
                   needs_approval AND approved_at IS NULL AS "unapproved!"
            FROM withdrawals WHERE id = $1 FOR UPDATE"#,
         id
@@ -226,7 +255,7 @@ pub async fn set_provider_ref(conn: &mut PgConnection, id: Uuid, reference: Opti
 pub async fn settle(
     conn: &mut PgConnection,
     id: Uuid,
-    state: &str,
+    state: WithdrawalState,
     entry: Uuid,
     reason: Option<&str>,
     now: DateTime<Utc>,
@@ -234,7 +263,7 @@ pub async fn settle(
     sqlx::query!(
         "UPDATE withdrawals SET state = $2, settle_entry = $3, failure_reason = $4, updated_at = $5 WHERE id = $1",
         id,
-        state,
+        state as _,
         entry,
         reason,
         now

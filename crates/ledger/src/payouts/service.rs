@@ -24,7 +24,7 @@ use super::dto::*;
 use super::repo;
 use crate::error::LedgerCode;
 use crate::error::LedgerError;
-use crate::model::{Currency, Iban, Owner, kinds};
+use crate::model::{Currency, Iban, Owner, PayoutKind, Verification, WithdrawalState, kinds};
 use crate::service::{self, Leg, NewEntry};
 use crate::stripe::{self, StripeError};
 
@@ -72,8 +72,10 @@ pub async fn add_method(
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     principal.require_verified()?;
     let field = |name: &str, code: &str, message: &str| ApiError::invalid_field(name, code, message);
-    let (details, display) = match req.kind.as_str() {
-        "bank_account" => {
+    let kind = PayoutKind::parse(&req.kind)
+        .ok_or_else(|| field("kind", "invalid_value", "must be bank_account, paypal or stripe_connect"))?;
+    let (details, display) = match kind {
+        PayoutKind::BankAccount => {
             let iban = Iban::parse(
                 req.iban.as_deref().ok_or_else(|| field("iban", "required", "is required for a bank account"))?,
             )
@@ -86,14 +88,14 @@ pub async fn add_method(
             let display = iban.masked();
             (Details::BankAccount { iban: iban.as_str().to_owned(), account_holder: holder.to_owned() }, display)
         }
-        "paypal" => {
+        PayoutKind::Paypal => {
             let email = identity::model::Email::parse("email", req.email.as_deref().unwrap_or_default())
                 .map_err(|e| ApiError::validation(vec![e]))?;
             let email = email.as_str().to_owned();
             let display = format!("{}•••@{}", &email[..1], email.rsplit_once('@').map_or("", |(_, d)| d));
             (Details::Paypal { email }, display)
         }
-        "stripe_connect" => {
+        PayoutKind::StripeConnect => {
             let account = req.stripe_account_id.as_deref().map(str::trim).unwrap_or_default();
             let ok = account.starts_with("acct_")
                 && account.len() >= 10
@@ -105,14 +107,15 @@ pub async fn add_method(
             let display = format!("acct_•••{}", &account[account.len() - 4..]);
             (Details::StripeConnect { account: account.to_owned() }, display)
         }
-        _ => return Err(field("kind", "invalid_value", "must be bank_account, paypal or stripe_connect")),
     };
     // A connected account is paid through Stripe when it is configured, and must exist there; it is
     // verified once Stripe can transfer to it. Everything else goes through the sandbox, which verifies
     // a well-formed method at once.
     let (provider, verification) = match (&details, stripe) {
         (Details::StripeConnect { account }, Some(client)) => match client.retrieve_account(account).await {
-            Ok(found) => ("stripe", if found.accepts_transfers() { "verified" } else { "unverified" }),
+            Ok(found) => {
+                ("stripe", if found.accepts_transfers() { Verification::Verified } else { Verification::Unverified })
+            }
             Err(StripeError::Refused { .. }) => {
                 return Err(field(
                     "stripe_account_id",
@@ -127,7 +130,7 @@ pub async fn add_method(
                 ));
             }
         },
-        _ => ("sandbox", "verified"),
+        _ => ("sandbox", Verification::Verified),
     };
     let sealed = ctx.secrets.seal(&serde_json::to_vec(&details).unwrap_or_default());
     let now = ctx.clock.now();
@@ -140,7 +143,7 @@ pub async fn add_method(
     let new = repo::NewMethod {
         id: platform::ids::new_id(),
         user_id: principal.user_id.0,
-        kind: &req.kind,
+        kind,
         details_sealed: &sealed,
         display: &display,
         is_default: make_default,
@@ -153,13 +156,13 @@ pub async fn add_method(
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;
-    Ok(method)
+    Ok(method.into())
 }
 
 pub async fn methods(ctx: &AppContext, principal: &Principal) -> Result<PayoutMethodList, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     let items = repo::methods_of(&ctx.db, principal.user_id.0).await?;
-    Ok(PayoutMethodList { items })
+    Ok(PayoutMethodList { items: items.into_iter().map(PayoutMethod::from).collect() })
 }
 
 pub async fn remove_method(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
@@ -206,7 +209,7 @@ pub async fn request(
         None => {
             return Err(ApiError::invalid_field("payout_method_id", "not_found", "is not one of your payout methods"));
         }
-        Some(verification) if verification != "verified" => {
+        Some(verification) if verification != Verification::Verified => {
             return Err(ApiError::invalid_field("payout_method_id", "unverified", "is not verified yet"));
         }
         Some(_) => {}
@@ -234,13 +237,13 @@ pub async fn request(
         .after(json!({"amount": req.amount, "fee": fee, "currency": currency.as_str(), "state": "queued"}))
         .record(conn, now)
         .await?;
-    Ok(withdrawal)
+    Ok(withdrawal.into())
 }
 
 pub async fn withdrawals(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
     authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
     let items = repo::withdrawals_of(&ctx.db, principal.user_id.0).await?;
-    Ok(WithdrawalList { items })
+    Ok(WithdrawalList { items: items.into_iter().map(Withdrawal::from).collect() })
 }
 
 async fn queue_payout(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
@@ -253,7 +256,7 @@ async fn queue_payout(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> 
 pub async fn awaiting_approval(ctx: &AppContext, principal: &Principal) -> Result<WithdrawalList, ApiError> {
     authz::authorize(principal, "ledger.adjust", Target::Platform)?;
     let items = repo::awaiting_approval(&ctx.db).await?;
-    Ok(WithdrawalList { items })
+    Ok(WithdrawalList { items: items.into_iter().map(Withdrawal::from).collect() })
 }
 
 /// An admin approves a waiting withdrawal (its payout is queued), or rejects it (its money returns).
@@ -268,7 +271,7 @@ pub async fn decide(
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let w = repo::lock(&mut tx, id).await?.ok_or(IdentityError::NotFound("withdrawal"))?;
-    if w.state != "queued" || !w.unapproved {
+    if w.state != WithdrawalState::Queued || !w.unapproved {
         return Err(ApiError::new(LedgerCode::NotAwaitingApproval, "This withdrawal is not waiting for approval."));
     }
     if approve {
@@ -276,7 +279,7 @@ pub async fn decide(
         queue_payout(&mut tx, id, now).await?;
     } else {
         let reason = format!("rejected by an admin: {}", reason.unwrap_or("no reason given"));
-        settle(&mut tx, &w, "cancelled", Some(&reason), now).await?;
+        settle(&mut tx, &w, WithdrawalState::Cancelled, Some(&reason), now).await?;
     }
     platform::audit::Entry::new(
         principal.actor(),
@@ -289,22 +292,22 @@ pub async fn decide(
     .await?;
     let withdrawal = repo::withdrawal(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(withdrawal)
+    Ok(withdrawal.into())
 }
 
 /// Settles a withdrawal: paid (the money leaves, the fee is the platform's) or returned (failed, cancelled).
 async fn settle(
     conn: &mut PgConnection,
     w: &repo::Locked,
-    outcome: &str,
+    outcome: WithdrawalState,
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
-    tracing::info!(object = "withdrawal", id = %w.id, from = %w.state, to = outcome, reason, "state changed");
+    tracing::info!(object = "withdrawal", id = %w.id, from = %w.state, to = %outcome, reason, "state changed");
     let currency = Currency::parse(&w.currency).ok_or(LedgerError::Unbalanced(w.currency.clone()))?;
     let owner = Owner::User(w.user_id);
     let held = service::account(conn, owner, kinds::HELD, &currency, now).await?;
-    let entry = if outcome == "paid" {
+    let entry = if outcome == WithdrawalState::Paid {
         let clearing = service::account(conn, Owner::Platform, kinds::CLEARING, &currency, now).await?;
         let fees = service::account(conn, Owner::Platform, kinds::FEES, &currency, now).await?;
         let mut legs =
@@ -322,10 +325,10 @@ async fn settle(
         service::release(conn, owner, &currency, w.amount + w.fee, "withdrawal returned", now).await?
     };
     repo::settle(conn, w.id, outcome, entry.0, reason, now).await?;
-    if outcome != "cancelled" {
+    if outcome != WithdrawalState::Cancelled {
         let method = repo::method_display(conn, w.payout_method_id).await?;
         let event = platform::events::Event {
-            kind: if outcome == "paid" { "withdrawal.paid" } else { "withdrawal.failed" },
+            kind: if outcome == WithdrawalState::Paid { "withdrawal.paid" } else { "withdrawal.failed" },
             recipients: vec![w.user_id],
             organization: None,
             data: json!({"withdrawal_id": w.id, "amount": currency.display(w.amount), "method": method, "reason": reason}),
@@ -344,13 +347,13 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
         .await?
         .filter(|w| w.user_id == principal.user_id.0)
         .ok_or(IdentityError::NotFound("withdrawal"))?;
-    if w.state != "queued" {
+    if w.state != WithdrawalState::Queued {
         return Err(ApiError::new(
             LedgerCode::NotCancellable,
             format!("A {} withdrawal cannot be cancelled.", w.state),
         ));
     }
-    settle(&mut tx, &w, "cancelled", None, now).await?;
+    settle(&mut tx, &w, WithdrawalState::Cancelled, None, now).await?;
     jobs::cancel_unique(&mut tx, &format!("withdrawal:{id}"), now).await?;
     platform::audit::Entry::new(principal.actor(), "withdrawal.cancel", "withdrawal", id)
         .before(json!({"state": "queued"}))
@@ -359,7 +362,7 @@ pub async fn cancel(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result
         .await?;
     let withdrawal = repo::withdrawal(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(withdrawal)
+    Ok(withdrawal.into())
 }
 
 /// The sandbox payout provider's answer for a method.
@@ -415,9 +418,9 @@ async fn record_outcome(
     match outcome {
         Ok(reference) => {
             repo::set_provider_ref(conn, w.id, reference.as_deref()).await?;
-            settle(conn, w, "paid", None, now).await
+            settle(conn, w, WithdrawalState::Paid, None, now).await
         }
-        Err(reason) => settle(conn, w, "failed", Some(&reason), now).await,
+        Err(reason) => settle(conn, w, WithdrawalState::Failed, Some(&reason), now).await,
     }
 }
 
@@ -431,7 +434,7 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
         let now = ctx.clock.now();
         let mut tx = ctx.db.begin().await?;
         let Some(w) = repo::lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
-        if w.state != "queued" && w.state != "processing" {
+        if w.state != WithdrawalState::Queued && w.state != WithdrawalState::Processing {
             return Ok(()); // settled already (cancelled, or an earlier run finished)
         }
         if w.unapproved {
@@ -457,12 +460,12 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let Some(w) = repo::lock(&mut tx, id).await? else { return Err(JobFailure::permanent("no such withdrawal")) };
-    if w.state != "processing" {
+    if w.state != WithdrawalState::Processing {
         return Ok(()); // another run of this job recorded the same outcome first
     }
     record_outcome(&mut tx, &w, outcome, now).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let actor = platform::audit::Actor::default();
-    let state = repo::withdrawal(&mut tx, id).await?.state;
+    let state = repo::withdrawal(&mut tx, id).await?.state.as_str();
     platform::audit::Entry::new(actor, "withdrawal.settle", "withdrawal", id)
         .after(json!({"state": state}))
         .record(&mut tx, now)
@@ -498,11 +501,11 @@ pub async fn demo_withdrawal(
     let new = repo::NewMethod {
         id: platform::ids::new_id(),
         user_id: user,
-        kind: "bank_account",
+        kind: PayoutKind::BankAccount,
         details_sealed: &sealed,
         display: &iban.masked(),
         is_default,
-        verification: "verified",
+        verification: Verification::Verified,
         provider: "sandbox",
     };
     let method = repo::insert_method(conn, &new, now).await?.id;

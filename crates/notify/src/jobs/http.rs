@@ -31,24 +31,24 @@ pub async fn jobs(
 
 /// One job, with its last error (admin).
 #[utoipa::path(get, path = "/v1/admin/jobs/{id}", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = platform::jobs::admin::JobRecord)))]
+    responses((status = 200, body = dto::JobRecord)))]
 pub async fn job(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<platform::jobs::admin::JobRecord>, ApiError> {
+) -> Result<Json<dto::JobRecord>, ApiError> {
     Ok(Json(service::job(&ctx, &principal, id).await?))
 }
 
 /// Put a dead job back in the queue with a fresh set of attempts (admin).
 #[utoipa::path(post, path = "/v1/admin/jobs/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = platform::jobs::admin::JobRecord),
+    responses((status = 200, body = dto::JobRecord),
               (status = 409, description = "`job_not_dead`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn retry_job(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     meta: ClientMeta,
     Path(id): Path<Uuid>,
-) -> Result<Json<platform::jobs::admin::JobRecord>, ApiError> {
+) -> Result<Json<dto::JobRecord>, ApiError> {
     Ok(Json(service::retry_job(&ctx, &principal, id, &meta).await?))
 }

@@ -4,6 +4,7 @@
 use identity::auth::Principal;
 use identity::authz::{self, Target};
 use identity::error::IdentityError;
+use platform::jobs::admin::JobState;
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use crate::error::NotifyCode;
 
 pub async fn job_stats(ctx: &AppContext, principal: &Principal) -> Result<dto::JobStats, ApiError> {
     authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    Ok(dto::JobStats { items: platform::jobs::admin::counts(&ctx.db).await? })
+    Ok(dto::JobStats { items: platform::jobs::admin::counts(&ctx.db).await?.into_iter().map(Into::into).collect() })
 }
 
 pub async fn jobs(ctx: &AppContext, principal: &Principal, q: dto::JobQuery) -> Result<dto::JobList, ApiError> {
@@ -22,28 +23,22 @@ pub async fn jobs(ctx: &AppContext, principal: &Principal, q: dto::JobQuery) -> 
     let limit = page.limit()?;
     let before: Option<Uuid> = page.cursor()?;
     let state = q.state.as_deref().filter(|s| !s.is_empty());
-    if let Some(state) = state
-        && !["queued", "running", "succeeded", "dead", "cancelled"].contains(&state)
-    {
-        return Err(ApiError::invalid_field(
-            "state",
-            "invalid_value",
-            "must be queued, running, succeeded, dead or cancelled",
-        ));
-    }
+    let state = match state {
+        None => None,
+        Some(text) => Some(JobState::parse(text).ok_or_else(|| {
+            ApiError::invalid_field("state", "invalid_value", "must be queued, running, succeeded, dead or cancelled")
+        })?),
+    };
     let kind = q.kind.as_deref().filter(|k| !k.is_empty());
     let rows = platform::jobs::admin::list(&ctx.db, state, kind, before, i64::from(limit) + 1).await?;
+    let rows: Vec<dto::JobRecord> = rows.into_iter().map(Into::into).collect();
     let page = Page::from_overfetch(rows, limit, |j| j.id);
     Ok(dto::JobList { items: page.items, next_cursor: page.next_cursor })
 }
 
-pub async fn job(
-    ctx: &AppContext,
-    principal: &Principal,
-    id: Uuid,
-) -> Result<platform::jobs::admin::JobRecord, ApiError> {
+pub async fn job(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<dto::JobRecord, ApiError> {
     authz::authorize(principal, "jobs.manage", Target::Platform)?;
-    Ok(platform::jobs::admin::get(&ctx.db, id).await?.ok_or(IdentityError::NotFound("job"))?)
+    Ok(platform::jobs::admin::get(&ctx.db, id).await?.ok_or(IdentityError::NotFound("job"))?.into())
 }
 
 pub async fn retry_job(
@@ -51,7 +46,7 @@ pub async fn retry_job(
     principal: &Principal,
     id: Uuid,
     meta: &platform::http::ClientMeta,
-) -> Result<platform::jobs::admin::JobRecord, ApiError> {
+) -> Result<dto::JobRecord, ApiError> {
     authz::authorize(principal, "jobs.manage", Target::Platform)?;
     let now = ctx.clock.now();
     let Some(job) = platform::jobs::admin::retry(&ctx.db, id, now).await? else {
@@ -65,5 +60,5 @@ pub async fn retry_job(
         .ip(meta.ip.as_deref())
         .record(&mut conn, now)
         .await?;
-    Ok(job)
+    Ok(job.into())
 }

@@ -37,7 +37,7 @@ pub async fn dispatch(ctx: &AppContext, event_id: Uuid) -> Result<(), JobFailure
     }
     let template = repo::template(&mut *tx, &event.kind).await?;
     for user in identity::service::recipients(&mut tx, &event.recipients).await? {
-        if user.status == "deleted" || user.status == "suspended" {
+        if matches!(user.status, identity::model::UserStatus::Deleted | identity::model::UserStatus::Suspended) {
             continue;
         }
         let mut vars = event.data.clone();
