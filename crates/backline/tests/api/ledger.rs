@@ -932,3 +932,48 @@ async fn each_idempotent_ledger_route_replays_its_first_answer() {
     assert_eq!(entries, 2, "one adjustment, one reversal");
     audit(&app.db.pool).await;
 }
+
+/// Every change of a withdrawal's state logs one line naming the object and its id; the lines the
+/// payout job logs are inside its `job` span, which carries the job's kind, id and attempt.
+#[tokio::test]
+async fn state_changes_log_one_line_each_inside_the_jobs_span() {
+    let capture = crate::support::LogCapture::default();
+    let _guard = capture.install();
+    let app = app().await;
+    let (token, user_id, _) = signed_in(&app, "logged").await;
+    funded(&app.db.pool, user_id.parse().unwrap(), 10_000).await;
+    let good = bank_account(&app, &token, GOOD_IBAN).await;
+    let w = app
+        .post("/v1/me/withdrawals")
+        .bearer(&token)
+        .json(&json!({"amount": 2000, "currency": "EUR", "payout_method_id": good}))
+        .send()
+        .await
+        .value();
+    let id = w["id"].as_str().unwrap().to_owned();
+    crate::support::drain_jobs(&app).await;
+    let job: (Uuid, i32) = sqlx::query_as("SELECT id, attempts FROM jobs WHERE kind = 'withdrawal.process'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+
+    let changes: Vec<_> = capture
+        .events()
+        .into_iter()
+        .filter(|e| e.fields.get("object").map(String::as_str) == Some("withdrawal"))
+        .filter(|e| e.fields.get("id") == Some(&id))
+        .collect();
+    let targets: Vec<&str> = changes.iter().map(|e| e.fields["to"].as_str()).collect();
+    assert_eq!(targets, ["processing", "paid"], "one line per change, in order: {changes:#?}");
+    for change in &changes {
+        let (name, span) = change.spans.iter().find(|(name, _)| name == "job").expect("inside the job's span");
+        assert_eq!(name, "job");
+        assert_eq!(span.get("kind").map(String::as_str), Some("withdrawal.process"));
+        assert_eq!(span.get("id"), Some(&job.0.to_string()));
+        assert_eq!(span.get("attempt"), Some(&job.1.to_string()));
+        assert_eq!(
+            change.fields.get("from").map(String::as_str),
+            Some(if change.fields["to"] == "paid" { "processing" } else { "queued" })
+        );
+    }
+}

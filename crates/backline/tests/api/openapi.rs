@@ -218,15 +218,20 @@ const CODES_END: &str = "<!-- error-codes:end -->";
 /// tests once with `BACKLINE_UPDATE_SNAPSHOTS=1` and commit docs/api.md.
 #[test]
 fn the_documented_error_codes_are_the_catalogue() {
+    generated_section(CODES_START, CODES_END, &backline::error_catalogue_markdown());
+}
+
+/// docs/api.md's text between `start` and `end` is `current` (written there with
+/// `BACKLINE_UPDATE_SNAPSHOTS=1`).
+fn generated_section(start: &str, end: &str, current: &str) {
     let doc = std::fs::read_to_string(API_DOC).unwrap();
-    let start = doc.find(CODES_START).expect("docs/api.md has the error-codes markers") + CODES_START.len();
-    let end = doc.find(CODES_END).expect("docs/api.md has the error-codes end marker");
-    let current = backline::error_catalogue_markdown();
+    let from = doc.find(start).unwrap_or_else(|| panic!("docs/api.md has the marker {start}")) + start.len();
+    let to = doc.find(end).unwrap_or_else(|| panic!("docs/api.md has the marker {end}"));
     if std::env::var_os("BACKLINE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(API_DOC, format!("{}{current}{}", &doc[..start], &doc[end..])).unwrap();
+        std::fs::write(API_DOC, format!("{}{current}{}", &doc[..from], &doc[to..])).unwrap();
         return;
     }
-    assert_eq!(&doc[start..end], current, "docs/api.md lists another catalogue; see this test's doc comment");
+    assert_eq!(&doc[from..to], current, "docs/api.md differs from the code between {start} and {end}");
 }
 
 /// One code, one meaning: no code is declared twice with the same status, every code is snake_case,
@@ -242,4 +247,84 @@ fn the_catalogue_is_consistent() {
         assert!(info.status.is_client_error() || info.status.is_server_error(), "{}", info.code);
     }
     assert!(catalogue.len() > 100, "{} codes", catalogue.len());
+}
+
+const FIELD_START: &str = "<!-- field-codes:start (generated from the code; see tests/api/openapi.rs) -->\n";
+const FIELD_END: &str = "<!-- field-codes:end -->";
+
+/// docs/api.md lists exactly `platform::error::FIELD_CODES`, the codes of field errors (refresh with
+/// `BACKLINE_UPDATE_SNAPSHOTS=1`).
+#[test]
+fn the_documented_field_codes_are_the_catalogue() {
+    let mut current = String::from("| code | the field holds |\n|---|---|\n");
+    for (code, meaning) in platform::error::FIELD_CODES {
+        current.push_str(&format!("| `{code}` | {meaning} |\n"));
+    }
+    generated_section(FIELD_START, FIELD_END, &current);
+}
+
+/// Every field-error code written in the sources (`FieldError::new(field, "code", ..)`,
+/// `ApiError::invalid_field(field, "code", ..)` and the helpers that wrap them) is in the catalogue, and
+/// every code of the catalogue is used somewhere.
+#[test]
+fn field_codes_in_the_sources_are_the_catalogue() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut used = std::collections::BTreeMap::<String, String>::new();
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(root)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name != "tests" && name != "benches" && name != "target" {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") && path.to_string_lossy().contains("/src/") {
+                files.push(path);
+            }
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for call in ["FieldError::new(", "invalid_field(", " field("] {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(call) {
+                rest = &rest[at + call.len()..];
+                // The code is the first string literal after the first top-level comma of the call.
+                let mut depth = 0;
+                let mut comma = None;
+                for (i, c) in rest.char_indices() {
+                    match c {
+                        '(' | '[' | '{' => depth += 1,
+                        ')' | ']' | '}' if depth == 0 => break,
+                        ')' | ']' | '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            comma = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let Some(comma) = comma else { continue };
+                let after = rest[comma + 1..].trim_start();
+                if let Some(literal) = after.strip_prefix('"') {
+                    let code = &literal[..literal.find('"').unwrap()];
+                    used.insert(code.to_owned(), file.display().to_string());
+                }
+            }
+        }
+    }
+    // Codes chosen at run time: serde's errors in the JSON extractor.
+    for code in ["unknown_field", "required", "invalid_type", "invalid_value"] {
+        used.entry(code.to_owned()).or_insert_with(|| "platform/src/json.rs".into());
+    }
+    let catalogue: std::collections::BTreeSet<&str> = platform::error::FIELD_CODES.iter().map(|(c, _)| *c).collect();
+    for (code, file) in &used {
+        assert!(catalogue.contains(code.as_str()), "{file} answers the field code `{code}`, which FIELD_CODES lacks");
+    }
+    for code in &catalogue {
+        assert!(used.contains_key(*code), "FIELD_CODES lists `{code}`, which no source uses");
+    }
+    assert!(used.len() > 50, "only {} field codes found", used.len());
 }

@@ -191,3 +191,76 @@ pub async fn assert_replayed<F: Future<Output = testkit::TestResponse>>(
     assert_eq!(again.value(), first.value(), "the replay is the first answer");
     first.value()
 }
+
+/// What was logged while a [`LogCapture`] was the thread's subscriber: each event's fields, and the
+/// fields of the spans it was inside (innermost first, each with its name).
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub spans: Vec<(String, std::collections::BTreeMap<String, String>)>,
+}
+
+/// A tracing layer that records events with their spans' fields, for assertions on log lines.
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<LoggedEvent>>>);
+
+struct SpanFields(std::collections::BTreeMap<String, String>);
+
+struct Visitor<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}").trim_matches('"').to_owned());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for LogCapture
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = std::collections::BTreeMap::new();
+        attrs.record(&mut Visitor(&mut fields));
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(fields));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut Visitor(&mut fields));
+        let spans = ctx
+            .event_scope(event)
+            .map(|scope| {
+                scope
+                    .map(|span| {
+                        let fields = span.extensions().get::<SpanFields>().map(|f| f.0.clone()).unwrap_or_default();
+                        (span.name().to_owned(), fields)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.0.lock().unwrap().push(LoggedEvent { fields, spans });
+    }
+}
+
+impl LogCapture {
+    /// Makes this capture the current thread's subscriber until the guard drops. The tests' runtime
+    /// runs every task on the test's thread, so the server's and the worker's lines are captured too.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+    }
+
+    pub fn events(&self) -> Vec<LoggedEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}

@@ -71,12 +71,13 @@ pub async fn save(
     }
     let committed = base.sold + base.held;
     let name_given = req.name.is_some();
-    let visibility = match req.visibility.as_deref() {
+    let visibility = match req.visibility.as_deref().map(Visibility::parse) {
         None => base.visibility,
-        Some(text) => Visibility::parse(text).unwrap_or_else(|| {
+        Some(Some(visibility)) => visibility,
+        Some(None) => {
             errors.push(FieldError::new("visibility", "invalid_value", "must be public or hidden"));
             base.visibility
-        }),
+        }
     };
     let t = TierRow {
         name: req.name.map(|n| n.trim().to_owned()).unwrap_or(base.name.clone()),
