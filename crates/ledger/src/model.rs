@@ -81,6 +81,22 @@ platform::text_enum! {
 }
 
 platform::text_enum! {
+    /// A payment (or payout) provider: `sandbox` (deterministic test cards, no money moves outside
+    /// Backline; see docs/ledger.md) or `stripe` (Stripe's PaymentIntents API).
+    #[derive(Default)]
+    pub enum Provider {
+        #[default]
+        Sandbox = "sandbox",
+        Stripe = "stripe",
+    }
+}
+
+platform::text_enum! {
+    /// Whether a payment is captured at once or authorized for a later capture.
+    pub enum CaptureMethod { Automatic = "automatic", Manual = "manual" }
+}
+
+platform::text_enum! {
     /// Where a payment intent stands.
     pub enum PaymentState {
         Initiated = "initiated",

@@ -70,12 +70,12 @@ impl From<PaymentRow> for PaymentIntent {
     fn from(row: PaymentRow) -> Self {
         Self {
             id: row.id,
-            provider: row.provider,
+            provider: row.provider.as_str().to_owned(),
             provider_ref: row.provider_ref,
             amount: row.amount,
             currency: row.currency,
             state: row.state.as_str().to_owned(),
-            capture_method: row.capture_method,
+            capture_method: row.capture_method.as_str().to_owned(),
             refunded_amount: row.refunded_amount,
             refund_pending: row.refund_pending,
             description: row.description,

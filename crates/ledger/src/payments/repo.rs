@@ -4,19 +4,19 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::model::PaymentState;
+use crate::model::{CaptureMethod, PaymentState, Provider};
 
 /// A row of `payment_intents`.
 #[derive(Debug, Clone)]
 pub struct PaymentRow {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub provider: String,
+    pub provider: Provider,
     pub provider_ref: String,
     pub amount: i64,
     pub currency: String,
     pub state: PaymentState,
-    pub capture_method: String,
+    pub capture_method: CaptureMethod,
     pub refunded_amount: i64,
     pub refund_pending: i64,
     pub description: String,
@@ -28,12 +28,12 @@ pub struct PaymentRow {
 pub struct NewPayment<'a> {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub provider: &'a str,
+    pub provider: Provider,
     pub provider_ref: &'a str,
     pub amount: i64,
     pub currency: &'a str,
     pub state: PaymentState,
-    pub capture_method: &'a str,
+    pub capture_method: CaptureMethod,
     pub description: &'a str,
     pub failure_reason: Option<&'a str>,
 }
@@ -43,16 +43,16 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPayment<'_>, now: DateTime
         PaymentRow,
         r#"INSERT INTO payment_intents (id, user_id, provider, provider_ref, amount, currency, state, capture_method, description, failure_reason, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+         RETURNING id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                    description, failure_reason, created_at, updated_at"#,
         new.id,
         new.user_id,
-        new.provider,
+        new.provider as _,
         new.provider_ref,
         new.amount,
         new.currency,
         new.state as _,
-        new.capture_method,
+        new.capture_method as _,
         new.description,
         new.failure_reason,
         now
@@ -66,7 +66,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<
     if lock {
         sqlx::query_as!(
             PaymentRow,
-            r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+            r#"SELECT id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                     description, failure_reason, created_at, updated_at
              FROM payment_intents WHERE id = $1 FOR UPDATE"#,
             id
@@ -76,7 +76,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, lock: bool) -> sqlx::Result<
     } else {
         sqlx::query_as!(
             PaymentRow,
-            r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+            r#"SELECT id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                     description, failure_reason, created_at, updated_at
              FROM payment_intents WHERE id = $1"#,
             id
@@ -94,7 +94,7 @@ pub async fn by_provider_ref(
 ) -> sqlx::Result<Option<PaymentRow>> {
     sqlx::query_as!(
         PaymentRow,
-        r#"SELECT id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+        r#"SELECT id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                 description, failure_reason, created_at, updated_at
          FROM payment_intents WHERE provider = $1 AND provider_ref = $2 FOR UPDATE"#,
         provider,
@@ -114,7 +114,7 @@ pub async fn set_state(
     sqlx::query_as!(
         PaymentRow,
         r#"UPDATE payment_intents SET state = $2, failure_reason = coalesce($3, failure_reason), updated_at = $4 WHERE id = $1
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+         RETURNING id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                    description, failure_reason, created_at, updated_at"#,
         id,
         state as _,
@@ -155,7 +155,7 @@ pub async fn record_refund(
         PaymentRow,
         r#"UPDATE payment_intents SET refunded_amount = refunded_amount + $2, refund_pending = 0, state = $3, updated_at = $4
          WHERE id = $1
-         RETURNING id, user_id, provider, provider_ref, amount, currency, state AS "state: PaymentState", capture_method, refunded_amount, refund_pending,
+         RETURNING id, user_id, provider AS "provider: Provider", provider_ref, amount, currency, state AS "state: PaymentState", capture_method AS "capture_method: CaptureMethod", refunded_amount, refund_pending,
                    description, failure_reason, created_at, updated_at"#,
         id,
         amount,

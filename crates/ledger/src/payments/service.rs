@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::dto::*;
 use super::repo;
 use crate::error::LedgerCode;
-use crate::model::{Currency, Owner, PaymentState, kinds};
+use crate::model::{CaptureMethod, Currency, Owner, PaymentState, kinds};
 use crate::service;
 use crate::stripe::{self, StripeError};
 use platform::PlatformCode;
@@ -75,32 +75,7 @@ pub fn verify_signature(header: &str, payload: &[u8], secrets: &[String], now: i
     Err(SignatureError::Mismatch)
 }
 
-/// A payment provider.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Provider {
-    /// Deterministic test cards, no money moves outside Backline (docs/ledger.md).
-    #[default]
-    Sandbox,
-    /// Stripe's PaymentIntents API.
-    Stripe,
-}
-
-impl Provider {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "sandbox" => Some(Self::Sandbox),
-            "stripe" => Some(Self::Stripe),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Stripe => "stripe",
-        }
-    }
-}
+pub use crate::model::Provider;
 
 /// What the sandbox does with a card.
 enum SandboxCard {
@@ -188,7 +163,7 @@ pub struct Prepared {
     amount: i64,
     currency: Currency,
     state: PaymentState,
-    capture_method: &'static str,
+    capture_method: CaptureMethod,
     description: String,
     failure_reason: Option<String>,
     client_secret: Option<String>,
@@ -215,12 +190,12 @@ pub async fn prepare(
     if req.amount < 1 {
         errors.push(FieldError::new("amount", "out_of_range", "must be at least 1 (minor units)"));
     }
-    let capture = match req.capture.as_deref().unwrap_or("automatic") {
-        "automatic" => "automatic",
-        "manual" => "manual",
-        _ => {
+    let capture = match req.capture.as_deref().map(CaptureMethod::parse) {
+        None => CaptureMethod::Automatic,
+        Some(Some(capture)) => capture,
+        Some(None) => {
             errors.push(FieldError::new("capture", "invalid_value", "must be automatic or manual"));
-            "automatic"
+            CaptureMethod::Automatic
         }
     };
     let method = match req.provider.as_deref().map(Provider::parse) {
@@ -254,7 +229,7 @@ pub async fn prepare(
             (prepared.state, prepared.failure_reason) = match card {
                 SandboxCard::Declined => (PaymentState::Failed, Some("card_declined".to_owned())),
                 SandboxCard::Later => (PaymentState::Initiated, None),
-                SandboxCard::Succeeds if capture == "manual" => (PaymentState::Authorized, None),
+                SandboxCard::Succeeds if capture == CaptureMethod::Manual => (PaymentState::Authorized, None),
                 SandboxCard::Succeeds => (PaymentState::Captured, None),
             };
         }
@@ -271,7 +246,7 @@ pub async fn prepare(
                 ("payment_method", payment_method.to_owned()),
                 ("payment_method_types[]", "card".to_owned()),
                 ("confirm", "true".to_owned()),
-                ("capture_method", capture.to_owned()),
+                ("capture_method", capture.as_str().to_owned()),
                 ("metadata[backline_payment_id]", id.to_string()),
                 ("metadata[backline_user_id]", user.to_string()),
             ];
@@ -326,7 +301,7 @@ pub async fn record(
     let new = repo::NewPayment {
         id: prepared.id,
         user_id: user,
-        provider: prepared.provider.as_str(),
+        provider: prepared.provider,
         provider_ref: &prepared.provider_ref,
         amount: prepared.amount,
         currency: prepared.currency.as_str(),

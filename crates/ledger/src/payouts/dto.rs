@@ -89,7 +89,7 @@ impl From<super::repo::PayoutMethodRow> for PayoutMethod {
         Self {
             id: r.id,
             kind: r.kind.as_str().to_owned(),
-            provider: r.provider,
+            provider: r.provider.as_str().to_owned(),
             display: r.display,
             is_default: r.is_default,
             verification: r.verification.as_str().to_owned(),

@@ -4,14 +4,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::model::{PayoutKind, Verification, WithdrawalState};
+use crate::model::{PayoutKind, Provider, Verification, WithdrawalState};
 
 /// A payout method as the owner sees it (its details stay sealed).
 #[derive(Debug, Clone)]
 pub struct PayoutMethodRow {
     pub id: Uuid,
     pub kind: PayoutKind,
-    pub provider: String,
+    pub provider: Provider,
     pub display: String,
     pub is_default: bool,
     pub verification: Verification,
@@ -59,7 +59,7 @@ pub struct NewMethod<'a> {
     pub display: &'a str,
     pub is_default: bool,
     pub verification: Verification,
-    pub provider: &'a str,
+    pub provider: Provider,
 }
 
 pub async fn insert_method(
@@ -71,7 +71,7 @@ pub async fn insert_method(
         PayoutMethodRow,
         r#"INSERT INTO payout_methods (id, user_id, kind, details_sealed, display, is_default, verification, created_at, provider)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         RETURNING id, kind AS "kind: PayoutKind", provider, display, is_default, verification AS "verification: Verification", created_at"#,
+         RETURNING id, kind AS "kind: PayoutKind", provider AS "provider: Provider", display, is_default, verification AS "verification: Verification", created_at"#,
         new.id,
         new.user_id,
         new.kind as _,
@@ -80,7 +80,7 @@ pub async fn insert_method(
         new.is_default,
         new.verification as _,
         now,
-        new.provider
+        new.provider as _
     )
     .fetch_one(conn)
     .await
@@ -89,7 +89,7 @@ pub async fn insert_method(
 pub async fn methods_of(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Vec<PayoutMethodRow>> {
     sqlx::query_as!(
         PayoutMethodRow,
-        r#"SELECT id, kind AS "kind: PayoutKind", provider, display, is_default, verification AS "verification: Verification", created_at
+        r#"SELECT id, kind AS "kind: PayoutKind", provider AS "provider: Provider", display, is_default, verification AS "verification: Verification", created_at
          FROM payout_methods WHERE user_id = $1 AND removed_at IS NULL ORDER BY created_at, id"#,
         user
     )
@@ -126,9 +126,13 @@ pub async fn method_display(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<S
 }
 
 /// How a method is paid: its sealed details and its provider.
-pub async fn method_details(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<(String, String)> {
-    let row =
-        sqlx::query!("SELECT details_sealed, provider FROM payout_methods WHERE id = $1", id).fetch_one(conn).await?;
+pub async fn method_details(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<(String, Provider)> {
+    let row = sqlx::query!(
+        r#"SELECT details_sealed, provider AS "provider: Provider" FROM payout_methods WHERE id = $1"#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
     Ok((row.details_sealed, row.provider))
 }
 

@@ -24,7 +24,7 @@ use super::dto::*;
 use super::repo;
 use crate::error::LedgerCode;
 use crate::error::LedgerError;
-use crate::model::{Currency, Iban, Owner, PayoutKind, Verification, WithdrawalState, kinds};
+use crate::model::{Currency, Iban, Owner, PayoutKind, Provider, Verification, WithdrawalState, kinds};
 use crate::service::{self, Leg, NewEntry};
 use crate::stripe::{self, StripeError};
 
@@ -113,9 +113,10 @@ pub async fn add_method(
     // a well-formed method at once.
     let (provider, verification) = match (&details, stripe) {
         (Details::StripeConnect { account }, Some(client)) => match client.retrieve_account(account).await {
-            Ok(found) => {
-                ("stripe", if found.accepts_transfers() { Verification::Verified } else { Verification::Unverified })
-            }
+            Ok(found) => (
+                Provider::Stripe,
+                if found.accepts_transfers() { Verification::Verified } else { Verification::Unverified },
+            ),
             Err(StripeError::Refused { .. }) => {
                 return Err(field(
                     "stripe_account_id",
@@ -130,7 +131,7 @@ pub async fn add_method(
                 ));
             }
         },
-        _ => ("sandbox", Verification::Verified),
+        _ => (Provider::Sandbox, Verification::Verified),
     };
     let sealed = ctx.secrets.seal(&serde_json::to_vec(&details).unwrap_or_default());
     let now = ctx.clock.now();
@@ -450,8 +451,8 @@ async fn process(ctx: AppContext, stripe: Option<&stripe::Client>, id: Uuid) -> 
         tx.commit().await?;
         (w, provider, details)
     };
-    let outcome = match (provider.as_str(), &details) {
-        ("stripe", Details::StripeConnect { account }) => {
+    let outcome = match (provider, &details) {
+        (Provider::Stripe, Details::StripeConnect { account }) => {
             let client = stripe.ok_or_else(|| JobFailure::retry("Stripe is not configured on this worker"))?;
             stripe_pays(client, &w, account).await?
         }
@@ -506,7 +507,7 @@ pub async fn demo_withdrawal(
         display: &iban.masked(),
         is_default,
         verification: Verification::Verified,
-        provider: "sandbox",
+        provider: Provider::Sandbox,
     };
     let method = repo::insert_method(conn, &new, now).await?.id;
     let settings = WithdrawalSettings::default();
