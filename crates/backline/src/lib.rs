@@ -94,9 +94,21 @@ pub fn app_with(
     per_client: Option<Limit>,
     ledger_settings: ledger::LedgerSettings,
 ) -> Router {
+    app_with_web(ctx, limits, per_client, ledger_settings, web::WebSettings::default())
+}
+
+/// [`app_with`] with the web app's settings.
+pub fn app_with_web(
+    ctx: AppContext,
+    limits: EdgeLimits,
+    per_client: Option<Limit>,
+    ledger_settings: ledger::LedgerSettings,
+    web_settings: web::WebSettings,
+) -> Router {
     let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()), ledger_settings);
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
+        .merge(web::router(ctx.clone(), web_settings))
         .merge(openapi::docs_router())
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
     if let Some(limit) = per_client {

@@ -76,8 +76,9 @@ impl FromRequestParts<AppContext> for MaybeAuthUser {
     }
 }
 
-/// Resolves a presented secret to its principal in one indexed query.
-async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
+/// Resolves a presented secret (an access token or an API key) to its principal in one indexed query:
+/// the check every API request and every signed-in page makes.
+pub async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
     let now = ctx.clock.now();
     let hash = tokens::hash(token);
     let found = if token.starts_with(tokens::Kind::ApiKey.prefix()) {

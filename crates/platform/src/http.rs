@@ -155,11 +155,12 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// The framework's own rejections (path, query, and any other extractor) answer in plain text; this turns
-/// every error answer that is not yet a problem into one, keeping its status, headers and message.
+/// every error answer that is not yet a problem into one, keeping its status, headers and message. An
+/// HTML page (the web app's error and form pages) is left as it is: it is meant for a person.
 async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) || is_html(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -179,6 +180,10 @@ async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
         }
     }
     problem
+}
+
+fn is_html(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_problem(response: &Response) -> bool {

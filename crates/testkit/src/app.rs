@@ -46,6 +46,11 @@ impl TestApp {
         Self { db, ctx, clock, router }
     }
 
+    /// The application, to serve on a real port (for a browser).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// The test clock's time.
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         platform::clock::Clock::now(&self.clock)

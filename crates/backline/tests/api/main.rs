@@ -2,6 +2,7 @@
 
 mod admin;
 mod booking;
+mod browser;
 mod edge;
 mod identity;
 mod jobs;
@@ -15,4 +16,5 @@ mod shutdown;
 mod stripe;
 mod support;
 mod ticketing;
+mod web;
 mod webhooks;

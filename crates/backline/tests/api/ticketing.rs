@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::ledger::{audit, balance, funded};
 use crate::support::{PASSWORD, app, drain_jobs, login, signed_in, signed_in_admin};
 
-async fn token_of(app: &TestApp, username: &str) -> String {
+pub(crate) async fn token_of(app: &TestApp, username: &str) -> String {
     login(app, username, PASSWORD).await.value()["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -23,7 +23,7 @@ fn at(app: &TestApp, days: i64) -> DateTime<Utc> {
 }
 
 /// A draft event organized by the holder of `token`.
-async fn draft(app: &TestApp, token: &str, extra: Value) -> String {
+pub(crate) async fn draft(app: &TestApp, token: &str, extra: Value) -> String {
     let mut body = json!({
         "title": "Nova Beats live", "description": "An evening of drum & bass.",
         "starts_at": at(app, 30), "ends_at": at(app, 30) + Duration::hours(4), "timezone": "Europe/Berlin",
@@ -37,18 +37,18 @@ async fn draft(app: &TestApp, token: &str, extra: Value) -> String {
     res.value()["id"].as_str().unwrap().to_owned()
 }
 
-async fn add_tier(app: &TestApp, token: &str, event: &str, tier: Value) -> String {
+pub(crate) async fn add_tier(app: &TestApp, token: &str, event: &str, tier: Value) -> String {
     let res = app.post(&format!("/v1/events/{event}/tiers")).bearer(token).json(&tier).send().await;
     res.assert_status(StatusCode::CREATED);
     res.value()["id"].as_str().unwrap().to_owned()
 }
 
-async fn set_status(app: &TestApp, token: &str, event: &str, status: &str) -> testkit::TestResponse {
+pub(crate) async fn set_status(app: &TestApp, token: &str, event: &str, status: &str) -> testkit::TestResponse {
     app.post(&format!("/v1/events/{event}/status")).bearer(token).json(&json!({"status": status})).send().await
 }
 
 /// A published event with one tier; answers (event, tier).
-async fn on_sale(app: &TestApp, token: &str, tier: Value) -> (String, String) {
+pub(crate) async fn on_sale(app: &TestApp, token: &str, tier: Value) -> (String, String) {
     let event = draft(app, token, json!({})).await;
     let mut body = json!({"name": "General admission", "price": 2500, "currency": "EUR", "quantity": 100});
     for (k, v) in tier.as_object().unwrap() {
@@ -94,7 +94,7 @@ async fn buyers(app: &Arc<TestApp>, prefix: &str, n: usize) -> Vec<(String, Uuid
     out
 }
 
-fn reserve(
+pub(crate) fn reserve(
     app: &TestApp,
     token: &str,
     event: &str,

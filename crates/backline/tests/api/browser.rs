@@ -1,0 +1,186 @@
+//! A real headless Chromium, driven over the W3C WebDriver protocol by Debian's `chromedriver`: a few
+//! HTTP calls, so no client crate is needed. Pages are served by the whole application on a loopback
+//! port.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The application served on a loopback port, for a browser.
+pub struct Served {
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn serve(app: &testkit::TestApp) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app.router();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    Served { base, task }
+}
+
+/// A browser session; the driver process ends with it.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Sends a WebDriver command (a JSON body, when given) and answers its JSON.
+async fn send(request: reqwest::RequestBuilder, body: Option<&Value>) -> Value {
+    let request = match body {
+        Some(body) => request.header("content-type", "application/json").body(serde_json::to_vec(body).unwrap()),
+        None => request,
+    };
+    let bytes = request.send().await.expect("chromedriver answers").bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("WebDriver answered no JSON ({e})"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium (from Debian's `chromium` and `chromium-driver`).
+    pub async fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new(std::env::var("BACKLINE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (Debian's chromium-driver; see the README's prerequisites)");
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{url}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let binary = std::env::var("BACKLINE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": binary, "args": args},
+        }}});
+        let created = send(http.post(format!("{url}/session")), Some(&caps)).await;
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("a browser session: {created}")).to_owned();
+        Self { driver, http, session, url, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.url, self.session);
+        let answer = send(self.http.request(method, url), body.as_ref()).await;
+        if answer["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", answer["value"]);
+        }
+        answer["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap().to_owned()
+    }
+
+    /// The element `css` selects, waiting up to 5 s for it to appear.
+    pub async fn find(&self, css: &str) -> String {
+        let url = format!("{}/session/{}/element", self.url, self.session);
+        for _ in 0..100 {
+            let answer = send(self.http.post(&url), Some(&json!({"using": "css selector", "value": css}))).await;
+            if let Some(id) = answer["value"][ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no element matches {css} on {}: {}", self.current_url().await, self.source().await);
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
+    }
+
+    /// The visible text of the page's body.
+    pub async fn text(&self) -> String {
+        let body = self.find("body").await;
+        self.call(reqwest::Method::GET, &format!("/element/{body}/text"), None).await.as_str().unwrap().to_owned()
+    }
+
+    /// Waits up to 5 s until the page's text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page never showed {needle:?}: {}", self.text().await);
+    }
+
+    /// The page's HTML as the browser holds it now.
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
+    }
+
+    /// Runs a script in the page and answers its result.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// A PNG screenshot of the viewport.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).unwrap()
+    }
+
+    pub async fn close(self) {
+        let _ = self.http.delete(format!("{}/session/{}", self.url, self.session)).send().await;
+    }
+}

@@ -1,0 +1,250 @@
+//! The web app: pages over the domains' services, sessions by cookie, CSRF, security headers, other
+//! users' objects refused, and a fan's journey in a real headless Chromium.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use testkit::TestApp;
+
+use crate::browser::{Browser, serve};
+use crate::support::{PASSWORD, app, signed_in};
+use crate::ticketing::{on_sale, reserve};
+
+/// The cookies a response sets, as one `Cookie` header value (later ones replace earlier ones).
+fn cookies(res: &testkit::TestResponse, jar: &mut Vec<(String, String)>) {
+    for value in res.headers.get_all("set-cookie") {
+        let pair = value.to_str().unwrap().split(';').next().unwrap();
+        let (name, value) = pair.split_once('=').unwrap();
+        jar.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            jar.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
+fn cookie_header(jar: &[(String, String)]) -> String {
+    jar.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+/// The CSRF token of the sign-in page, with the cookies that go with it.
+async fn csrf(app: &TestApp, jar: &mut Vec<(String, String)>) -> String {
+    let page = app.get("/signin").header("cookie", &cookie_header(jar)).send().await;
+    page.assert_status(StatusCode::OK);
+    cookies(&page, jar);
+    let html = page.text();
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..at + 64].to_owned()
+}
+
+/// Signs in through the web form; answers the browser's cookies.
+async fn web_session(app: &TestApp, login: &str) -> Vec<(String, String)> {
+    let mut jar = Vec::new();
+    let token = csrf(app, &mut jar).await;
+    let res = app
+        .post("/signin")
+        .header("cookie", &cookie_header(&jar))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token), ("login", login), ("password", PASSWORD), ("next", "/me/tickets")]))
+        .send()
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/me/tickets"));
+    cookies(&res, &mut jar);
+    jar
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_forms_need_their_token() {
+    let app = app().await;
+    let home = app.get("/").send().await;
+    home.assert_status(StatusCode::OK);
+    let csp = home.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(home.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(home.header("referrer-policy"), Some("same-origin"));
+    assert!(home.text().contains("Coming up"));
+    let set = home.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let csrf_cookie = set.iter().find(|c| c.starts_with("bl_csrf=")).expect("a CSRF cookie");
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"), "{csrf_cookie}");
+
+    signed_in(&app, "webber").await;
+    let mut jar = Vec::new();
+    let token = csrf(&app, &mut jar).await;
+    let post = |body: String, jar: &[(String, String)]| {
+        app.post("/signin")
+            .header("cookie", &cookie_header(jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    // No token, a wrong one, or a token without its cookie: refused before anything is checked.
+    post(form(&[("login", "webber"), ("password", PASSWORD)]), &jar).await.assert_status(StatusCode::FORBIDDEN);
+    let wrong = "0".repeat(64);
+    post(form(&[("csrf", &wrong), ("login", "webber"), ("password", PASSWORD)]), &jar)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    post(form(&[("csrf", &token), ("login", "webber"), ("password", PASSWORD)]), &[])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    // A wrong password: the form again, with the error beside it and the login kept.
+    let bad = post(form(&[("csrf", &token), ("login", "webber"), ("password", "nope nope nope")]), &jar).await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("The username or password is not right."), "{}", bad.text());
+    assert!(bad.text().contains("value=\"webber\""), "{}", bad.text());
+    // Only this site's paths are followed after signing in.
+    let ok =
+        post(form(&[("csrf", &token), ("login", "webber"), ("password", PASSWORD), ("next", "//evil.example/")]), &jar)
+            .await;
+    ok.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(ok.header("location"), Some("/"));
+    let access =
+        ok.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("bl_access="));
+    let access = access.expect("an access cookie");
+    assert!(access.contains("HttpOnly") && access.contains("SameSite=Lax"), "{access}");
+}
+
+#[tokio::test]
+async fn a_signed_in_page_refreshes_its_session_and_signing_out_ends_it() {
+    let app = app().await;
+    signed_in(&app, "refresher").await;
+    let mut jar = web_session(&app, "refresher").await;
+    let page = app.get("/me/tickets").header("cookie", &cookie_header(&jar)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("You have no tickets yet"));
+
+    // The access token expires; the refresh token (rotated) signs the page in again.
+    app.clock.advance(chrono::Duration::hours(2));
+    let page = app.get("/me/tickets").header("cookie", &cookie_header(&jar)).send().await;
+    page.assert_status(StatusCode::OK);
+    let old_refresh = jar.iter().find(|(n, _)| n == "bl_refresh").unwrap().1.clone();
+    cookies(&page, &mut jar);
+    assert_ne!(jar.iter().find(|(n, _)| n == "bl_refresh").unwrap().1, old_refresh, "the refresh token rotated");
+
+    // Signing out ends the identity session: its cookies no longer sign anyone in.
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let out = app
+        .post("/signout")
+        .header("cookie", &cookie_header(&jar))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token)]))
+        .send()
+        .await;
+    out.assert_status(StatusCode::SEE_OTHER);
+    let stale = cookie_header(&jar);
+    let page = app.get("/me/tickets").header("cookie", &stale).send().await;
+    page.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(page.header("location"), Some("/signin?next=%2Fme%2Ftickets"));
+}
+
+#[tokio::test]
+async fn another_users_ticket_is_not_found() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "door_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (fan, _, _) = signed_in(&app, "ticket_fan").await;
+    signed_in(&app, "nosy_fan").await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let ticket = order["tickets"][0]["id"].as_str().expect("a free order is issued at once").to_owned();
+
+    let mine = web_session(&app, "ticket_fan").await;
+    let qr = app.get(&format!("/me/tickets/{ticket}/qr.svg")).header("cookie", &cookie_header(&mine)).send().await;
+    qr.assert_status(StatusCode::OK);
+    assert_eq!(qr.header("content-type"), Some("image/svg+xml"));
+    let list = app.get("/me/tickets").header("cookie", &cookie_header(&mine)).send().await.text();
+    assert!(list.contains("Nova Beats live") && list.contains("General admission"), "{list}");
+
+    let theirs = web_session(&app, "nosy_fan").await;
+    let qr = app.get(&format!("/me/tickets/{ticket}/qr.svg")).header("cookie", &cookie_header(&theirs)).send().await;
+    qr.assert_status(StatusCode::NOT_FOUND);
+    let list = app.get("/me/tickets").header("cookie", &cookie_header(&theirs)).send().await.text();
+    assert!(!list.contains("Nova Beats live"));
+    app.get(&format!("/me/tickets/{ticket}/qr.svg")).send().await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_event_search_validates_its_dates_and_pages() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "search_org").await;
+    for _ in 0..23 {
+        on_sale(&app, &organizer, json!({})).await;
+    }
+    let first = app.get("/events").send().await;
+    first.assert_status(StatusCode::OK);
+    let html = first.text();
+    assert_eq!(html.matches("class=\"card\"").count(), 20);
+    let at = html.find("rel=\"next\"").map(|_| html.find("href=\"/events?").unwrap()).expect("a next page");
+    let next = &html[at + 6..];
+    let next = next[..next.find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&");
+    let second = app.get(&next).send().await;
+    second.assert_status(StatusCode::OK);
+    assert_eq!(second.text().matches("class=\"card\"").count(), 3);
+    assert!(!second.text().contains("rel=\"next\""));
+
+    let bad = app.get("/events?from=tomorrow").send().await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("tomorrow is not a date"), "{}", bad.text());
+    let none = app.get("/events?q=zzzunknownzzz").send().await.text();
+    assert!(none.contains("No event matches"));
+}
+
+/// A fan in a real browser: the home page lists an event, its page shows the tiers, signing in leads
+/// back to the page asked for, the tickets show with a QR code that loads, and signing out works.
+#[tokio::test]
+async fn a_fan_finds_an_event_signs_in_and_sees_their_ticket_in_a_browser() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "browser_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0, "name": "Early bird"})).await;
+    let (fan, _, _) = signed_in(&app, "browser_fan").await;
+    reserve(&app, &fan, &event, &tier, 2).await.assert_status(StatusCode::CREATED);
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+
+    browser.goto(&format!("{}/", served.base)).await;
+    browser.wait_for_text("Coming up").await;
+    browser.click(&format!("a[href='/events/{event}']")).await;
+    let text = browser.wait_for_text("Early bird").await;
+    assert!(text.contains("Nova Beats live") && text.contains("Free"), "{text}");
+
+    browser.goto(&format!("{}/me/tickets", served.base)).await;
+    browser.wait_for_text("Email or username").await;
+    browser.type_into("#login", "browser_fan").await;
+    browser.type_into("#password", "wrong password here").await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("The username or password is not right.").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    let text = browser.wait_for_text("My tickets").await;
+    assert!(browser.current_url().await.ends_with("/me/tickets"), "{}", browser.current_url().await);
+    assert_eq!(text.matches("Early bird").count(), 2, "{text}");
+    // The QR codes load (an image that failed to load has no natural width).
+    for _ in 0..50 {
+        let loaded = browser
+            .script("return [...document.querySelectorAll('.ticket img')].every(i => i.complete && i.naturalWidth > 0)")
+            .await;
+        if loaded == json!(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let loaded = browser
+        .script("return [...document.querySelectorAll('.ticket img')].filter(i => i.naturalWidth > 0).length")
+        .await;
+    assert_eq!(loaded, json!(2));
+    let shot = browser.screenshot().await;
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    if std::env::var_os("BACKLINE_UPDATE_SNAPSHOTS").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/web/fan-tickets.png");
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, &shot).unwrap();
+    }
+
+    browser.click("header form button").await;
+    browser.wait_for_text("Sign in").await;
+    browser.goto(&format!("{}/me/tickets", served.base)).await;
+    browser.wait_for_text("Email or username").await;
+    browser.close().await;
+}

@@ -1,0 +1,43 @@
+//! The web app: server-rendered pages at `/` for every persona, over the same service functions (and
+//! so the same rules and permission checks) as the API under `/v1`. Pages are askama templates checked
+//! at compile time; forms work without JavaScript, and htmx (served from here, never a CDN) makes them
+//! faster. See docs/web.md.
+
+mod assets;
+mod format;
+mod pages;
+mod security;
+mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+use platform::AppContext;
+
+pub use session::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE};
+
+/// The web app's settings.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Sign-in rules: the same as the API's.
+    pub identity: identity::IdentitySettings,
+    /// Whether the demo data is loaded: the home page then lists the demo personas to sign in as.
+    pub demo: bool,
+}
+
+/// The pages and their assets. Every page is answered with the security headers of
+/// [`security::headers`]; sessions come from cookies ([`session`]).
+pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
+    let settings = std::sync::Arc::new(settings);
+    Router::new()
+        .route("/", get(pages::home::home))
+        .route("/signin", get(pages::auth::signin_form).post(pages::auth::signin))
+        .route("/signout", post(pages::auth::signout))
+        .route("/events", get(pages::events::search))
+        .route("/events/{id}", get(pages::events::event))
+        .route("/me/tickets", get(pages::tickets::mine))
+        .route("/me/tickets/{id}/qr.svg", get(pages::tickets::qr))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state((ctx, settings.clone()), session::layer))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::Extension(settings))
+}

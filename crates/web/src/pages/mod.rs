@@ -1,0 +1,111 @@
+//! The pages, one module per area of the app; templates are in `templates/`, one per page, all
+//! extending `base.html`.
+
+pub mod auth;
+pub mod events;
+pub mod home;
+pub mod tickets;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use platform::ApiError;
+
+use crate::session::Session;
+
+/// What every page's frame shows: the title, who is signed in, and the token its forms carry.
+pub struct Layout {
+    pub title: String,
+    pub signed_in: bool,
+    pub csrf: String,
+    pub css: &'static str,
+    pub htmx: &'static str,
+    pub js: &'static str,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, session: &Session) -> Self {
+        Self {
+            title: title.into(),
+            signed_in: session.principal.is_some(),
+            csrf: session.csrf.clone(),
+            css: crate::assets::url("app.css"),
+            htmx: crate::assets::url("htmx.min.js"),
+            js: crate::assets::url("app.js"),
+        }
+    }
+}
+
+/// Renders a page with `status`.
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: String,
+    detail: String,
+}
+
+/// A domain's refusal as a page: the same status as the API's, with its message.
+pub fn error(session: &Session, err: &ApiError) -> Response {
+    let status = err.status();
+    let (heading, detail) = match status {
+        StatusCode::NOT_FOUND => {
+            ("Not found".to_owned(), "There is nothing here, or it is not yours to see.".to_owned())
+        }
+        StatusCode::FORBIDDEN => ("Not allowed".to_owned(), err.detail().to_owned()),
+        s if s.is_server_error() => ("Something went wrong".to_owned(), "Please try again in a moment.".to_owned()),
+        _ => ("That did not work".to_owned(), err.detail().to_owned()),
+    };
+    page(status, &ErrorPage { layout: Layout::new(heading.clone(), session), heading, detail })
+}
+
+/// The answer to a form whose CSRF token did not match (it came from another site, or the page is old).
+pub fn forbidden_form() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<!doctype html><title>Form expired</title><p>This form expired or came from another site. Go back, reload the page and try again.</p>"),
+    )
+        .into_response()
+}
+
+/// Sends someone who is not signed in to the sign-in page, to come back to `here` afterwards.
+pub fn to_signin(here: &str) -> Response {
+    Redirect::to(&format!("/signin?next={}", urlencode(here))).into_response()
+}
+
+/// Where to go after signing in: a path of this site only.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+pub fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("", text)]).map(|s| s[1..].to_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/events?q=jazz")), "/events?q=jazz");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(urlencode("/events?q=a b"), "%2Fevents%3Fq%3Da+b");
+    }
+}
