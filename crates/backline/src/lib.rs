@@ -94,7 +94,8 @@ pub fn app_with(
     per_client: Option<Limit>,
     ledger_settings: ledger::LedgerSettings,
 ) -> Router {
-    app_with_web(ctx, limits, per_client, ledger_settings, web::WebSettings::default())
+    let web_settings = web::WebSettings { ledger: ledger_settings.clone(), ..web::WebSettings::default() };
+    app_with_web(ctx, limits, per_client, ledger_settings, web_settings)
 }
 
 /// [`app_with`] with the web app's settings.

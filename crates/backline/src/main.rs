@@ -156,7 +156,8 @@ async fn serve_with(
             ..ledger::payouts::WithdrawalSettings::default()
         },
     };
-    let web_settings = web::WebSettings { demo: args.demo, ..web::WebSettings::default() };
+    let web_settings =
+        web::WebSettings { demo: args.demo, ledger: ledger_settings.clone(), ..web::WebSettings::default() };
     let app = backline::app_with_web(ctx, limits, per_client, ledger_settings, web_settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

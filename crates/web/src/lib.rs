@@ -22,6 +22,10 @@ pub struct WebSettings {
     pub identity: identity::IdentitySettings,
     /// Whether the demo data is loaded: the home page then lists the demo personas to sign in as.
     pub demo: bool,
+    /// Ticketing's rules (how long an unpaid order holds its tickets).
+    pub ticketing: ticketing::TicketingSettings,
+    /// The payment providers a purchase charges through.
+    pub ledger: ledger::LedgerSettings,
 }
 
 /// The pages and their assets. Every page is answered with the security headers of
@@ -34,6 +38,9 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/signout", post(pages::auth::signout))
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::event))
+        .route("/events/{id}/orders", post(pages::orders::reserve))
+        .route("/orders/{id}", get(pages::orders::order))
+        .route("/orders/{id}/pay", post(pages::orders::pay))
         .route("/me/tickets", get(pages::tickets::mine))
         .route("/me/tickets/{id}/qr.svg", get(pages::tickets::qr))
         .route("/assets/{file}", get(assets::serve))

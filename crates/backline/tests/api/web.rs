@@ -248,3 +248,76 @@ async fn a_fan_finds_an_event_signs_in_and_sees_their_ticket_in_a_browser() {
     browser.wait_for_text("Email or username").await;
     browser.close().await;
 }
+
+/// Buying in a real browser: sign in from the event page, reserve, a declined card shows its error
+/// beside the card, the test card pays, and the ticket is there; the escrow holds the money.
+#[tokio::test]
+async fn a_fan_buys_a_ticket_with_the_sandbox_card_in_a_browser() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "shop_org").await;
+    let (event, _) = on_sale(&app, &organizer, json!({"price": 2500, "name": "Standing"})).await;
+    signed_in(&app, "shop_fan").await;
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+
+    browser.goto(&format!("{}/events/{event}", served.base)).await;
+    browser.click("a[href^='/signin?next=']").await;
+    browser.type_into("#login", "shop_fan").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("Standing").await;
+    browser.click("form.buy button").await;
+    let text = browser.wait_for_text("Your order").await;
+    assert!(text.contains("25.00 EUR") && text.contains("held for you until"), "{text}");
+
+    browser.type_into("#card_number", "4000 0000 0000 0002").await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("declined").await;
+    browser.type_into("#card_number", "4242 4242 4242 4242").await;
+    browser.click("form.stack button[type=submit]").await;
+    let text = browser.wait_for_text("My tickets").await;
+    assert!(text.contains("Standing") && text.contains("25.00 EUR"), "{text}");
+    browser.close().await;
+
+    let escrow: i64 = sqlx::query_scalar(
+        "SELECT balance FROM ledger_accounts WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
+    )
+    .bind(event.parse::<uuid::Uuid>().unwrap())
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(escrow, 2500);
+}
+
+#[tokio::test]
+async fn orders_are_their_buyers_and_buying_needs_the_form_token() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "guard_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 2500})).await;
+    let (fan, _, _) = signed_in(&app, "guard_fan").await;
+    signed_in(&app, "guard_other").await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let order = order["id"].as_str().unwrap().to_owned();
+
+    let mine = web_session(&app, "guard_fan").await;
+    let page = app.get(&format!("/orders/{order}")).header("cookie", &cookie_header(&mine)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("Pay 25.00 EUR"));
+    let theirs = web_session(&app, "guard_other").await;
+    let page = app.get(&format!("/orders/{order}")).header("cookie", &cookie_header(&theirs)).send().await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(!page.text().contains("25.00 EUR"));
+
+    // A purchase posted without the form's token buys nothing.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&app.db.pool).await.unwrap();
+    let body = form(&[("tier", &tier), ("quantity", "1")]);
+    app.post(&format!("/events/{event}/orders"))
+        .header("cookie", &cookie_header(&mine))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(before, after);
+}

@@ -133,6 +133,9 @@ pub async fn search(State(ctx): State<AppContext>, session: Session, Query(q): Q
 
 /// A tier as the event page shows it.
 pub struct TierLine {
+    pub id: String,
+    pub min: i32,
+    pub max: i32,
     pub name: String,
     pub description: String,
     pub price: String,
@@ -144,6 +147,7 @@ pub struct TierLine {
 #[template(path = "event.html")]
 struct EventPage {
     layout: Layout,
+    id: String,
     title: String,
     description: String,
     when: String,
@@ -166,6 +170,9 @@ pub async fn event(State(ctx): State<AppContext>, session: Session, Path(id): Pa
         .tiers
         .iter()
         .map(|t| TierLine {
+            id: t.id.to_string(),
+            min: t.min_per_order,
+            max: t.max_per_order.min(t.available).max(t.min_per_order),
             name: t.name.clone(),
             description: t.description.clone(),
             price: if t.price == 0 { "Free".to_owned() } else { format::money(t.price, &t.currency) },
@@ -175,6 +182,7 @@ pub async fn event(State(ctx): State<AppContext>, session: Session, Path(id): Pa
         .collect();
     let view = EventPage {
         layout: Layout::new(event.title.clone(), &session),
+        id: event.id.to_string(),
         title: event.title,
         description: event.description,
         when: format::when(event.starts_at),

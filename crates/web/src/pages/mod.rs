@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod events;
 pub mod home;
+pub mod orders;
 pub mod tickets;
 
 use askama::Template;

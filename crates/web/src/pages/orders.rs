@@ -1,0 +1,166 @@
+//! Buying tickets: an order holds them while the buyer pays with a card (the sandbox's test cards, or
+//! Stripe where it is configured); paid, they are issued at once.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use platform::AppContext;
+use serde::Deserialize;
+use ticketing::model::{EventId, OrderId, TierId};
+use ticketing::orders::dto::{NewOrder, Order, OrderItemRequest, PayOrder};
+use ticketing::orders::service::{self as orders, Payment, Shop};
+
+use super::{Layout, page, to_signin};
+use crate::WebSettings;
+use crate::format;
+use crate::session::{Form, Session};
+
+#[derive(Deserialize)]
+pub struct BuyForm {
+    tier: TierId,
+    quantity: i32,
+}
+
+/// Reserves tickets of one tier; the order page then asks for the payment.
+pub async fn reserve(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(event): Path<EventId>,
+    Form(form): Form<BuyForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/events/{event}")) };
+    let request =
+        NewOrder { items: vec![OrderItemRequest { tier_id: form.tier, quantity: form.quantity }], attribution: None };
+    let now = ctx.clock.now();
+    let result = async {
+        let mut tx = ctx.db.begin().await?;
+        let order =
+            orders::reserve(&mut tx, &ctx.secrets, &settings.ticketing, principal, event, &request, now).await?;
+        tx.commit().await?;
+        Ok::<_, platform::ApiError>(order)
+    }
+    .await;
+    match result {
+        Ok(order) => Redirect::to(&format!("/orders/{}", order.id)).into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// A line of an order.
+pub struct Line {
+    pub tier: String,
+    pub quantity: i32,
+    pub price: String,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    layout: Layout,
+    id: String,
+    event_id: String,
+    event: String,
+    state: String,
+    total: String,
+    expires: String,
+    lines: Vec<Line>,
+    tickets: usize,
+    /// A key for this checkout: a form sent twice charges once.
+    key: String,
+    card: String,
+    error: Option<String>,
+}
+
+async fn order_page(ctx: &AppContext, session: &Session, order: Order, card: &str, error: Option<String>) -> OrderPage {
+    let mut conn = ctx.db.acquire().await.ok();
+    let event = match conn.as_mut() {
+        Some(conn) => ticketing::event_summary(conn, order.event_id.0).await.ok().flatten().map(|e| e.title),
+        None => None,
+    };
+    OrderPage {
+        layout: Layout::new("Your order", session),
+        id: order.id.to_string(),
+        event_id: order.event_id.to_string(),
+        event: event.unwrap_or_else(|| "An event".to_owned()),
+        state: order.state.clone(),
+        total: if order.amount == 0 { "Free".to_owned() } else { format::money(order.amount, &order.currency) },
+        expires: format::when(order.expires_at),
+        lines: order
+            .items
+            .iter()
+            .map(|i| Line {
+                tier: i.tier_name.clone(),
+                quantity: i.quantity,
+                price: format::money(i.unit_price * i64::from(i.quantity), &order.currency),
+            })
+            .collect(),
+        tickets: order.tickets.len(),
+        key: platform::hex::encode(&platform::crypto::random_bytes::<16>()),
+        card: card.to_owned(),
+        error,
+    }
+}
+
+pub async fn order(State(ctx): State<AppContext>, session: Session, Path(id): Path<OrderId>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/orders/{id}")) };
+    match orders::get(&ctx, principal, id).await {
+        Ok(order) => page(StatusCode::OK, &order_page(&ctx, &session, order, "4242 4242 4242 4242", None).await),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PayForm {
+    card_number: String,
+    key: String,
+}
+
+/// Pays a pending order by card: the card is charged (no database transaction open while the provider
+/// answers), then the order is paid from the wallet it credited and its tickets are issued.
+pub async fn pay(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<OrderId>,
+    Form(form): Form<PayForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/orders/{id}")) };
+    let now = ctx.clock.now();
+    let how = PayOrder {
+        source: Some("card".into()),
+        provider: None,
+        card_number: Some(form.card_number.clone()),
+        payment_method: None,
+    };
+    let key = format!("web-checkout-{}", form.key.chars().filter(char::is_ascii_hexdigit).take(32).collect::<String>());
+    let shop = Shop::of(&ctx, &settings.ledger);
+    let result = async {
+        let charged = orders::charge_order(&shop, principal, id, &how, Some(&key), now).await?;
+        let mut tx = ctx.db.begin().await?;
+        let payment = Payment { order: id, body: &how, retry_key: Some(&key), charged };
+        let order = orders::pay(&mut tx, &shop, principal, payment, now).await?;
+        tx.commit().await?;
+        Ok::<_, platform::ApiError>(order)
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/me/tickets").into_response(),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            // The order page again, with what went wrong beside the card.
+            match orders::get(&ctx, principal, id).await {
+                Ok(order) => {
+                    let view =
+                        order_page(&ctx, &session, order, &form.card_number, Some(err.detail().to_owned())).await;
+                    page(err.status(), &view)
+                }
+                Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
