@@ -169,6 +169,18 @@ impl Browser {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
     }
 
+    /// Waits up to 5 s until the page's address ends with `suffix` (a navigation finished).
+    pub async fn wait_for_url(&self, suffix: &str) -> String {
+        for _ in 0..100 {
+            let url = self.current_url().await;
+            if url.ends_with(suffix) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the browser never reached {suffix}: {}", self.current_url().await);
+    }
+
     /// Runs a script in the page and answers its result.
     pub async fn script(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await

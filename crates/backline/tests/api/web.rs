@@ -217,8 +217,8 @@ async fn a_fan_finds_an_event_signs_in_and_sees_their_ticket_in_a_browser() {
     browser.wait_for_text("The username or password is not right.").await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("form.stack button[type=submit]").await;
-    let text = browser.wait_for_text("My tickets").await;
-    assert!(browser.current_url().await.ends_with("/me/tickets"), "{}", browser.current_url().await);
+    browser.wait_for_url("/me/tickets").await;
+    let text = browser.wait_for_text("Code").await;
     assert_eq!(text.matches("Early bird").count(), 2, "{text}");
     // The QR codes load (an image that failed to load has no natural width).
     for _ in 0..50 {
@@ -275,7 +275,8 @@ async fn a_fan_buys_a_ticket_with_the_sandbox_card_in_a_browser() {
     browser.wait_for_text("declined").await;
     browser.type_into("#card_number", "4242 4242 4242 4242").await;
     browser.click("form.stack button[type=submit]").await;
-    let text = browser.wait_for_text("My tickets").await;
+    browser.wait_for_url("/me/tickets").await;
+    let text = browser.wait_for_text("Code").await;
     assert!(text.contains("Standing") && text.contains("25.00 EUR"), "{text}");
     browser.close().await;
 
@@ -320,4 +321,94 @@ async fn orders_are_their_buyers_and_buying_needs_the_form_token() {
         .assert_status(StatusCode::FORBIDDEN);
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(before, after);
+}
+
+/// Joining in a real browser: the sign-up form, the link from the mail (opened by the browser), the
+/// confirmation, and signing in as the new, verified user.
+#[tokio::test]
+async fn a_newcomer_signs_up_and_confirms_through_the_mailed_link_in_a_browser() {
+    let app = app().await;
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/signup", served.base)).await;
+    browser.type_into("#email", "newcomer@example.com").await;
+    browser.type_into("#username", "x").await;
+    browser.type_into("#display_name", "New Comer").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("input[name=persona_fan]").await;
+    browser.click("form.stack button[type=submit]").await;
+    // The server's own checks, beside the field, with what was typed kept.
+    browser.wait_for_text("3").await;
+    assert!(browser.source().await.contains("id=\"username-error\""));
+    browser.type_into("#username", "newcomer").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("We sent a link to newcomer@example.com").await;
+
+    let token = crate::support::mailed_token(&app, "newcomer@example.com").await;
+    browser.goto(&format!("{}/verify-email?token={token}", served.base)).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("newcomer@example.com is confirmed").await;
+    browser.goto(&format!("{}/signin?next=%2Fme%2Ftickets", served.base)).await;
+    browser.type_into("#login", "newcomer").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("You have no tickets yet").await;
+    browser.close().await;
+
+    let status: String = sqlx::query_scalar("SELECT status FROM users WHERE username = 'newcomer'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.username = 'newcomer'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(roles.contains(&"fan".to_owned()), "{roles:?}");
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_the_mailed_link() {
+    let app = app().await;
+    signed_in(&app, "forgetful").await;
+    let mut jar = Vec::new();
+    let token = csrf(&app, &mut jar).await;
+    let post = |path: &str, body: String, jar: &[(String, String)]| {
+        app.post(path)
+            .header("cookie", &cookie_header(jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let sent = post("/forgot-password", form(&[("csrf", &token), ("email", "forgetful@example.com")]), &jar).await;
+    sent.assert_status(StatusCode::OK);
+    assert!(sent.text().contains("If an account has this address"));
+    // An unknown address gets the same answer.
+    let unknown = post("/forgot-password", form(&[("csrf", &token), ("email", "nobody@example.com")]), &jar).await;
+    unknown.assert_status(StatusCode::OK);
+    assert_eq!(unknown.text(), sent.text());
+
+    let reset = crate::support::mailed_token(&app, "forgetful@example.com").await;
+    let page = app.get(&format!("/reset-password?token={reset}")).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains(&format!("value=\"{reset}\"")));
+    let short =
+        post("/reset-password", form(&[("csrf", &token), ("token", &reset), ("password", "short")]), &jar).await;
+    short.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().contains("id=\"password-error\""), "{}", short.text());
+    let done =
+        post("/reset-password", form(&[("csrf", &token), ("token", &reset), ("password", "a brand new phrase")]), &jar)
+            .await;
+    done.assert_status(StatusCode::OK);
+    assert!(done.text().contains("Password changed"));
+    crate::support::login(&app, "forgetful", "a brand new phrase").await.assert_status(StatusCode::OK);
+    // The link works once.
+    let again =
+        post("/reset-password", form(&[("csrf", &token), ("token", &reset), ("password", "another new phrase")]), &jar)
+            .await;
+    assert!(again.status.is_client_error(), "{}", again.status);
+    assert!(again.text().contains("used already, or it expired"));
 }

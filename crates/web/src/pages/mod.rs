@@ -1,6 +1,7 @@
 //! The pages, one module per area of the app; templates are in `templates/`, one per page, all
 //! extending `base.html`.
 
+pub mod account;
 pub mod auth;
 pub mod events;
 pub mod home;
