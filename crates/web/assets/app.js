@@ -9,3 +9,32 @@ document.addEventListener("htmx:afterSwap", function () {
     error.focus();
   }
 });
+
+// The door's camera: where the browser has a barcode detector, a button scans a ticket's QR code and
+// sends it as if it were typed.
+function setUpCamera() {
+  var button = document.getElementById("camera");
+  if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+  button.hidden = false;
+  button.addEventListener("click", async function () {
+    var video = document.getElementById("camera-view");
+    var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    var stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    var look = async function () {
+      var codes = await detector.detect(video).catch(function () { return []; });
+      if (codes.length > 0) {
+        stream.getTracks().forEach(function (t) { t.stop(); });
+        document.getElementById("code").value = codes[0].rawValue;
+        document.getElementById("scan-form").requestSubmit();
+        return;
+      }
+      requestAnimationFrame(look);
+    };
+    look();
+  });
+}
+document.addEventListener("DOMContentLoaded", setUpCamera);
+document.addEventListener("htmx:afterSwap", setUpCamera);

@@ -43,6 +43,7 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::event))
         .route("/events/{id}/orders", post(pages::orders::reserve))
+        .route("/events/{id}/door", get(pages::door::door).post(pages::door::scan))
         .route("/orders/{id}", get(pages::orders::order))
         .route("/orders/{id}/pay", post(pages::orders::pay))
         .route("/me/tickets", get(pages::tickets::mine))

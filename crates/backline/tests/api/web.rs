@@ -412,3 +412,48 @@ async fn a_forgotten_password_is_reset_through_the_mailed_link() {
     assert!(again.status.is_client_error(), "{}", again.status);
     assert!(again.text().contains("used already, or it expired"));
 }
+
+/// The door in a real browser: the organizer types a fan's code (admitted, then "already in"), an
+/// unknown code is refused, and the counts follow. Someone who is not door staff is refused the page.
+#[tokio::test]
+async fn the_door_checks_tickets_in_from_a_typed_code_in_a_browser() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "door_keeper").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (fan, _, _) = signed_in(&app, "door_fan").await;
+    signed_in(&app, "door_stranger").await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let code = order["tickets"][0]["code"].as_str().unwrap().to_owned();
+
+    let stranger = web_session(&app, "door_stranger").await;
+    let page = app.get(&format!("/events/{event}/door")).header("cookie", &cookie_header(&stranger)).send().await;
+    assert!(page.status.is_client_error(), "{}", page.status);
+    assert!(!page.text().contains("Who came"));
+
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/signin?next=%2Fevents%2F{event}%2Fdoor", served.base)).await;
+    browser.type_into("#login", "door_keeper").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    let text = browser.wait_for_text("Who came").await;
+    assert!(text.contains("0 of 1 tickets checked in"), "{text}");
+    browser.type_into("#code", &code).await;
+    browser.click("#scan-form button[type=submit]").await;
+    let text = browser.wait_for_text("Admit").await;
+    assert!(text.contains("1 of 1 tickets checked in"), "{text}");
+    browser.type_into("#code", &code).await;
+    browser.click("#scan-form button[type=submit]").await;
+    browser.wait_for_text("Already in").await;
+    browser.type_into("#code", "NOTACODE").await;
+    browser.click("#scan-form button[type=submit]").await;
+    let text = browser.wait_for_text("Refuse").await;
+    assert!(text.contains("No ticket has this code"), "{text}");
+    browser.close().await;
+
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets WHERE checked_in_at IS NOT NULL")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(checked, 1);
+}

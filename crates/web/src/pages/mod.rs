@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod door;
 pub mod events;
 pub mod home;
 pub mod orders;
