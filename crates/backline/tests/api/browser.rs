@@ -186,6 +186,27 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
+    /// Runs an asynchronous script (its last argument is the callback that answers) and answers its result.
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// The WCAG 2 A and AA violations axe-core (from npm, committed under `tests/assets/`) finds on the
+    /// current page: `(rule, impact, what it says, the first offending element)`.
+    pub async fn accessibility_violations(&self) -> Vec<(String, String, String, String)> {
+        const AXE: &str = include_str!("../assets/axe-core-4.14.1.min.js");
+        self.script(&format!("{AXE}\nreturn typeof window.axe;")).await;
+        let result = self
+            .script_async(
+                "const done = arguments[arguments.length - 1];
+                 window.axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                   .then(r => done(r.violations.map(v => [v.id, v.impact || '', v.help, (v.nodes[0] || {}).html || ''])))
+                   .catch(e => done([['axe-error', 'critical', String(e), '']]));",
+            )
+            .await;
+        serde_json::from_value(result).unwrap()
+    }
+
     /// A PNG screenshot of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;

@@ -457,3 +457,42 @@ async fn the_door_checks_tickets_in_from_a_typed_code_in_a_browser() {
         .unwrap();
     assert_eq!(checked, 1);
 }
+
+/// axe-core finds no WCAG 2.1 A or AA violation on the main pages, signed out and signed in.
+#[tokio::test]
+async fn the_main_pages_pass_an_accessibility_check() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "a11y_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 2500})).await;
+    let (fan, _, _) = signed_in(&app, "a11y_fan").await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let order = order["id"].as_str().unwrap().to_owned();
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    let mut found = Vec::new();
+    for path in ["/", "/events", &format!("/events/{event}"), "/signin", "/signup", "/forgot-password"] {
+        browser.goto(&format!("{}{path}", served.base)).await;
+        for v in browser.accessibility_violations().await {
+            found.push((path.to_owned(), v));
+        }
+    }
+    browser.goto(&format!("{}/signin", served.base)).await;
+    browser.type_into("#login", "a11y_fan").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_url("/").await;
+    for path in [format!("/events/{event}"), format!("/orders/{order}"), "/me/tickets".to_owned()] {
+        browser.goto(&format!("{}{path}", served.base)).await;
+        for v in browser.accessibility_violations().await {
+            found.push((path.clone(), v));
+        }
+    }
+    // The check can fail: an image without a text alternative is found.
+    browser
+        .script("const i = document.createElement('img'); i.src = '/assets/none.png'; document.body.appendChild(i);")
+        .await;
+    let planted = browser.accessibility_violations().await;
+    assert!(planted.iter().any(|v| v.0 == "image-alt"), "{planted:?}");
+    browser.close().await;
+    assert!(found.is_empty(), "accessibility violations: {found:#?}");
+}
