@@ -37,9 +37,22 @@ impl Client {
 
     /// Sends one request on the kept-alive connection; returns the status and body.
     pub async fn send(&mut self, method: &str, path: &str, bearer: Option<&str>, body: Option<&str>) -> (u16, Vec<u8>) {
+        let auth = bearer.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        self.send_with(method, path, &headers, body).await
+    }
+
+    /// [`Client::send`] with any headers (a `Cookie`, say).
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Vec<u8>) {
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
-        if let Some(token) = bearer {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         let body = body.unwrap_or("");
         if !body.is_empty() {

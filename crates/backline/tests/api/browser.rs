@@ -106,12 +106,36 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self.url, self.session);
         let answer = send(self.http.request(method, url), body.as_ref()).await;
-        if answer["value"].get("error").is_some() {
-            panic!("WebDriver {path}: {}", answer["value"]);
+        if answer["value"].get("error").is_some() { Err(answer["value"].clone()) } else { Ok(answer["value"].clone()) }
+    }
+
+    /// Runs `steps` on the element `css` selects, finding it again when the page replaced it meanwhile
+    /// (htmx swaps the page in place).
+    async fn on_element(&self, css: &str, steps: &[(&str, Value)]) {
+        'again: for _ in 0..50 {
+            let element = self.find(css).await;
+            for (action, body) in steps {
+                match self
+                    .try_call(reqwest::Method::POST, &format!("/element/{element}/{action}"), Some(body.clone()))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e["error"] == "stale element reference" => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue 'again;
+                    }
+                    Err(e) => panic!("WebDriver {action} on {css}: {e}"),
+                }
+            }
+            return;
         }
-        answer["value"].clone()
+        panic!("{css} kept being replaced");
     }
 
     pub async fn goto(&self, url: &str) {
@@ -136,20 +160,23 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+        self.on_element(css, &[("click", json!({}))]).await;
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
-        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
+        self.on_element(css, &[("clear", json!({})), ("value", json!({"text": text}))]).await;
     }
 
     /// The visible text of the page's body.
     pub async fn text(&self) -> String {
-        let body = self.find("body").await;
-        self.call(reqwest::Method::GET, &format!("/element/{body}/text"), None).await.as_str().unwrap().to_owned()
+        for _ in 0..50 {
+            let body = self.find("body").await;
+            if let Ok(text) = self.try_call(reqwest::Method::GET, &format!("/element/{body}/text"), None).await {
+                return text.as_str().unwrap_or_default().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page's text could not be read");
     }
 
     /// Waits up to 5 s until the page's text contains `needle`.

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::model::TierId;
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierRequest {
     pub name: Option<String>,

@@ -8,32 +8,13 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use platform::AppContext;
 use platform::http::ClientMeta;
-use platform::{ApiError, AppContext};
 use serde::Deserialize;
 
-use super::{Layout, page};
+use super::{FieldErrors, Layout, page};
 use crate::WebSettings;
 use crate::session::{Form, Session};
-
-/// The errors of a form's fields, shown beside each one.
-#[derive(Default)]
-pub struct FieldErrors(Vec<(String, String)>);
-
-impl FieldErrors {
-    pub fn from_error(err: &ApiError) -> Self {
-        Self(err.field_errors().iter().map(|e| (e.field.clone(), e.message.clone())).collect())
-    }
-
-    /// The message for `field`, if it has one.
-    pub fn of(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// A page that says one thing, with a link onwards.
 #[derive(Template)]

@@ -6,8 +6,10 @@ pub mod auth;
 pub mod door;
 pub mod events;
 pub mod home;
+pub mod manage;
 pub mod orders;
 pub mod tickets;
+pub mod transfers;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -36,6 +38,25 @@ impl Layout {
             htmx: crate::assets::url("htmx.min.js"),
             js: crate::assets::url("app.js"),
         }
+    }
+}
+
+/// The errors of a form's fields, shown beside each one.
+#[derive(Default)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn from_error(err: &ApiError) -> Self {
+        Self(err.field_errors().iter().map(|e| (e.field.clone(), e.message.clone())).collect())
+    }
+
+    /// The message for `field`, if it has one.
+    pub fn of(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

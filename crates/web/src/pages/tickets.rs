@@ -22,6 +22,8 @@ pub struct TicketCard {
     pub state: String,
     pub code: String,
     pub checked_in: Option<String>,
+    /// Whether its holder may give it away now.
+    pub transferable: bool,
 }
 
 #[derive(Template)]
@@ -56,6 +58,7 @@ pub async fn mine(State(ctx): State<AppContext>, session: Session) -> Response {
             when: summary.map(|e| format::when(e.starts_at)).unwrap_or_default(),
             tier: t.tier_name,
             price: if t.price == 0 { "Free".to_owned() } else { format::money(t.price, &t.currency) },
+            transferable: t.transferable && t.state == "valid" && t.checked_in_at.is_none(),
             state: t.state,
             code: t.code,
             checked_in: t.checked_in_at.map(format::when),

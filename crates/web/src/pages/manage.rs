@@ -1,0 +1,343 @@
+//! The organizer's side of events: their events, a new event, its tiers, and its status (publish,
+//! postpone, cancel: cancelling refunds every ticket by a job, as through the API).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use platform::{ApiError, AppContext, FieldError};
+use serde::Deserialize;
+use ticketing::events::dto::{NewEvent, StatusChange, Venue};
+use ticketing::model::EventId;
+use ticketing::state::EventStatus;
+use ticketing::tiers::dto::TierRequest;
+
+use super::events::EventCard;
+use super::{FieldErrors, Layout, page, to_signin};
+use crate::format;
+use crate::session::{Form, Session};
+
+#[derive(Template)]
+#[template(path = "manage_list.html")]
+struct MyEvents {
+    layout: Layout,
+    events: Vec<EventCard>,
+}
+
+pub async fn list(State(ctx): State<AppContext>, session: Session) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/manage/events") };
+    match ticketing::events::service::mine(&ctx, principal).await {
+        Ok(events) => {
+            let view = MyEvents {
+                layout: Layout::new("My events", &session),
+                events: events.into_iter().map(EventCard::from).collect(),
+            };
+            page(StatusCode::OK, &view)
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// What the new-event form holds, to show it again with its errors.
+#[derive(Deserialize, Default)]
+pub struct EventForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// `YYYY-MM-DDTHH:MM`, UTC.
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    ends_at: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    venue: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    tags: String,
+}
+
+/// One input of a form: its name, label, type and value.
+pub struct Input {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl Input {
+    fn new(name: &'static str, label: &'static str, kind: &'static str, value: &str) -> Self {
+        Self { name, label, kind, value: value.to_owned() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "manage_new.html")]
+struct NewEventPage {
+    layout: Layout,
+    form: EventForm,
+    errors: FieldErrors,
+}
+
+impl NewEventPage {
+    fn inputs(&self) -> Vec<Input> {
+        let f = &self.form;
+        vec![
+            Input::new("title", "Title", "text", &f.title),
+            Input::new("starts_at", "Starts (UTC)", "datetime-local", &f.starts_at),
+            Input::new("ends_at", "Ends (UTC)", "datetime-local", &f.ends_at),
+            Input::new("timezone", "Time zone of the venue", "text", &f.timezone),
+            Input::new("venue", "Venue", "text", &f.venue),
+            Input::new("city", "City", "text", &f.city),
+            Input::new("country", "Country (two letters)", "text", &f.country),
+            Input::new("category", "Category (a slug, such as jazz)", "text", &f.category),
+            Input::new("tags", "Tags, separated by commas", "text", &f.tags),
+        ]
+    }
+}
+
+pub async fn new_form(session: Session) -> Response {
+    if session.principal.is_none() {
+        return to_signin("/manage/events/new");
+    }
+    let form = EventForm { timezone: "Europe/Berlin".into(), ..EventForm::default() };
+    page(
+        StatusCode::OK,
+        &NewEventPage { layout: Layout::new("New event", &session), form, errors: FieldErrors::default() },
+    )
+}
+
+/// A `datetime-local` value, read as UTC.
+fn moment(field: &str, text: &str) -> Result<DateTime<Utc>, FieldError> {
+    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
+        .map(|t| t.and_utc())
+        .map_err(|_| FieldError::new(field, "invalid_format", "must be a date and time"))
+}
+
+pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form): Form<EventForm>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/manage/events/new") };
+    let (starts, ends) = (moment("starts_at", &form.starts_at), moment("ends_at", &form.ends_at));
+    let (starts_at, ends_at) = match (starts, ends) {
+        (Ok(s), Ok(e)) => (s, e),
+        (s, e) => {
+            let errors = [s.err(), e.err()].into_iter().flatten().collect();
+            let err = ApiError::validation(errors);
+            let view = NewEventPage {
+                layout: Layout::new("New event", &session),
+                errors: FieldErrors::from_error(&err),
+                form,
+            };
+            return page(StatusCode::UNPROCESSABLE_ENTITY, &view);
+        }
+    };
+    let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let request = NewEvent {
+        organization_id: None,
+        title: form.title.clone(),
+        description: form.description.clone(),
+        starts_at,
+        ends_at,
+        timezone: form.timezone.trim().to_owned(),
+        capacity: None,
+        venue: Venue {
+            name: non_empty(&form.venue),
+            address: None,
+            city: non_empty(&form.city),
+            country: non_empty(&form.country).map(|c| c.to_uppercase()),
+        },
+        cover_url: None,
+        category: non_empty(&form.category),
+        tags: form.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        resale_cap_bps: None,
+    };
+    match ticketing::events::service::create(&ctx, principal, request).await {
+        Ok(event) => Redirect::to(&format!("/manage/events/{}", event.id)).into_response(),
+        Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors = FieldErrors::from_error(&err);
+            let view = NewEventPage { layout: Layout::new("New event", &session), form, errors };
+            page(StatusCode::UNPROCESSABLE_ENTITY, &view)
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// A tier as its organizer sees it.
+pub struct TierRow {
+    pub name: String,
+    pub price: String,
+    pub quantity: i32,
+    pub sold: i32,
+    pub held: i32,
+    pub visibility: String,
+}
+
+#[derive(Template)]
+#[template(path = "manage_event.html")]
+struct ManageEvent {
+    layout: Layout,
+    id: String,
+    title: String,
+    when: String,
+    status: String,
+    tiers: Vec<TierRow>,
+    /// The status changes this page offers: (status, button label).
+    moves: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+    error: Option<String>,
+}
+
+impl ManageEvent {
+    fn tier_inputs(&self) -> Vec<Input> {
+        vec![
+            Input::new("name", "Name", "text", ""),
+            Input::new("price", "Price", "text", "0"),
+            Input::new("currency", "Currency", "text", "EUR"),
+            Input::new("quantity", "How many", "number", "100"),
+        ]
+    }
+}
+
+async fn manage_page(
+    ctx: &AppContext,
+    session: &Session,
+    id: EventId,
+    errors: FieldErrors,
+    error: Option<String>,
+) -> Result<ManageEvent, ApiError> {
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such event."))?;
+    let event = ticketing::events::service::get(ctx, Some(principal), id).await?;
+    // The same refusal as the API's for someone who may see the event but not change it.
+    if !identity::party::may_act_for(&mut *ctx.db.acquire().await?, principal, event.organizer, "events.manage").await?
+    {
+        return Err(identity::error::IdentityError::Forbidden("events.manage".into()).into());
+    }
+    let moves = match event.status {
+        EventStatus::Draft => vec![("published", "Publish")],
+        EventStatus::Published => vec![("postponed", "Postpone"), ("cancelled", "Cancel the event")],
+        EventStatus::Postponed => vec![("published", "Publish again"), ("cancelled", "Cancel the event")],
+        EventStatus::Cancelled | EventStatus::Completed => vec![],
+    };
+    Ok(ManageEvent {
+        layout: Layout::new(format!("Manage {}", event.title), session),
+        id: event.id.to_string(),
+        title: event.title,
+        when: format::when(event.starts_at),
+        status: event.status.to_string(),
+        tiers: event
+            .tiers
+            .into_iter()
+            .map(|t| TierRow {
+                price: format::money(t.price, &t.currency),
+                name: t.name,
+                quantity: t.quantity,
+                sold: t.sold,
+                held: t.held,
+                visibility: t.visibility,
+            })
+            .collect(),
+        moves,
+        errors,
+        error,
+    })
+}
+
+pub async fn event(State(ctx): State<AppContext>, session: Session, Path(id): Path<EventId>) -> Response {
+    if session.principal.is_none() {
+        return to_signin(&format!("/manage/events/{id}"));
+    }
+    match manage_page(&ctx, &session, id, FieldErrors::default(), None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TierForm {
+    name: String,
+    price: String,
+    currency: String,
+    quantity: String,
+}
+
+pub async fn add_tier(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<EventId>,
+    Form(form): Form<TierForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}")) };
+    let currency = form.currency.trim().to_uppercase();
+    let mut errors = Vec::new();
+    let price = format::parse_money(&form.price, &currency);
+    if price.is_none() {
+        errors.push(FieldError::new("price", "invalid_format", "must be an amount such as 25 or 25.50"));
+    }
+    let quantity = form.quantity.trim().parse::<i32>().ok();
+    if quantity.is_none() {
+        errors.push(FieldError::new("quantity", "invalid_format", "must be a whole number"));
+    }
+    let result = match (price, quantity) {
+        (Some(price), Some(quantity)) if errors.is_empty() => {
+            let request = TierRequest {
+                name: Some(form.name.clone()),
+                price: Some(price),
+                currency: Some(currency),
+                quantity: Some(quantity),
+                ..TierRequest::default()
+            };
+            ticketing::tiers::service::save(&ctx, principal, id, None, request).await.map(|_| ())
+        }
+        _ => Err(ApiError::validation(errors)),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            match manage_page(&ctx, &session, id, FieldErrors::from_error(&err), None).await {
+                Ok(view) => page(StatusCode::UNPROCESSABLE_ENTITY, &view),
+                Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn change_status(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<EventId>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}")) };
+    let status = match form.status.as_str() {
+        "published" => EventStatus::Published,
+        "postponed" => EventStatus::Postponed,
+        "cancelled" => EventStatus::Cancelled,
+        _ => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    };
+    let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
+    match ticketing::events::service::change_status(&ctx, principal, id, StatusChange { status, reason }).await {
+        Ok(_) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            match manage_page(&ctx, &session, id, FieldErrors::default(), Some(err.detail().to_owned())).await {
+                Ok(view) => page(err.status(), &view),
+                Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
