@@ -607,3 +607,74 @@ async fn an_organizer_creates_prices_and_publishes_an_event_in_a_browser() {
     assert!(page.status == StatusCode::FORBIDDEN || page.status == StatusCode::NOT_FOUND, "{}", page.status);
     assert!(!page.text().contains("Add a tier"));
 }
+
+/// An admin in a real browser suspends a user (who can then no longer sign in) and reactivates them;
+/// a user who is not staff is refused the page.
+#[tokio::test]
+async fn an_admin_suspends_and_reactivates_a_user_in_a_browser() {
+    let app = app().await;
+    crate::support::signed_in_admin(&app).await;
+    signed_in(&app, "unruly_fan").await;
+    let plain = web_session(&app, "unruly_fan").await;
+    let page = app.get("/admin/users").header("cookie", &cookie_header(&plain)).send().await;
+    page.assert_status(StatusCode::FORBIDDEN);
+    assert!(!page.text().contains("root_admin"));
+
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/signin?next=%2Fadmin%2Fusers", served.base)).await;
+    browser.type_into("#login", "root_admin").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_url("/admin/users").await;
+    browser.type_into("#user-q", "unruly").await;
+    browser.click("form.search button").await;
+    browser.wait_for_url("/admin/users?q=unruly").await;
+    browser.click("#suspend-unruly_fan").await;
+    browser.wait_for_text("Reactivate").await;
+    crate::support::login(&app, "unruly_fan", PASSWORD)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "account_suspended");
+    browser.click("#reactivate-unruly_fan").await;
+    browser.wait_for_text("Suspend").await;
+    browser.close().await;
+    crate::support::login(&app, "unruly_fan", PASSWORD).await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn staff_retry_a_dead_job() {
+    let app = app().await;
+    crate::support::signed_in_admin(&app).await;
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let kind = platform::jobs::JobKind::new("test.web.dead");
+    let id = platform::jobs::enqueue(&mut conn, platform::jobs::NewJob::new(kind, json!({})), app.clock_now())
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query(
+        "UPDATE jobs SET state = 'dead', attempts = 5, last_error = 'it broke', finished_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let admin = web_session(&app, "root_admin").await;
+    let page = app.get("/admin/jobs").header("cookie", &cookie_header(&admin)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("test.web.dead") && page.text().contains("it broke"), "{}", page.text());
+    let token = admin.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let retried = app
+        .post(&format!("/admin/jobs/{id}/retry"))
+        .header("cookie", &cookie_header(&admin))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token)]))
+        .send()
+        .await;
+    retried.assert_status(StatusCode::SEE_OTHER);
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(state, "queued");
+    let page = app.get("/admin/jobs").header("cookie", &cookie_header(&admin)).send().await;
+    assert!(page.text().contains("No dead job."));
+}

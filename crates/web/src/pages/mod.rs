@@ -2,6 +2,7 @@
 //! extending `base.html`.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod door;
 pub mod events;
@@ -22,6 +23,8 @@ use crate::session::Session;
 pub struct Layout {
     pub title: String,
     pub signed_in: bool,
+    /// Whether the staff pages are offered (admins and staff).
+    pub staff: bool,
     pub csrf: String,
     pub css: &'static str,
     pub htmx: &'static str,
@@ -33,6 +36,7 @@ impl Layout {
         Self {
             title: title.into(),
             signed_in: session.principal.is_some(),
+            staff: session.principal.as_ref().is_some_and(|p| p.has_role("admin") || p.has_role("staff")),
             csrf: session.csrf.clone(),
             css: crate::assets::url("app.css"),
             htmx: crate::assets::url("htmx.min.js"),
