@@ -4,6 +4,7 @@
 //! faster. See docs/web.md.
 
 mod assets;
+mod chart;
 mod format;
 mod pages;
 mod security;
@@ -55,6 +56,8 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/me/tickets/{id}/qr.svg", get(pages::tickets::qr))
         .route("/me/tickets/{id}/transfer", post(pages::transfers::offer))
         .route("/me/transfers", get(pages::transfers::list))
+        .route("/me/wallet", get(pages::wallet::wallet))
+        .route("/me/wallet/{id}", get(pages::wallet::statement))
         .route("/me/transfers/{id}/{decision}", post(pages::transfers::decide))
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}/{action}", post(pages::admin::act))

@@ -488,7 +488,15 @@ async fn the_main_pages_pass_an_accessibility_check() {
     browser.type_into("#password", PASSWORD).await;
     browser.click("form.stack button[type=submit]").await;
     browser.wait_for_url("/").await;
-    for path in [format!("/events/{event}"), format!("/orders/{order}"), "/me/tickets".to_owned()] {
+    for path in [
+        format!("/events/{event}"),
+        format!("/orders/{order}"),
+        "/me/tickets".to_owned(),
+        "/me/transfers".to_owned(),
+        "/me/wallet".to_owned(),
+        "/manage/events".to_owned(),
+        "/manage/events/new".to_owned(),
+    ] {
         browser.goto(&format!("{}{path}", served.base)).await;
         for v in browser.accessibility_violations().await {
             found.push((path.clone(), v));
@@ -677,4 +685,27 @@ async fn staff_retry_a_dead_job() {
     assert_eq!(state, "queued");
     let page = app.get("/admin/jobs").header("cookie", &cookie_header(&admin)).send().await;
     assert!(page.text().contains("No dead job."));
+}
+
+#[tokio::test]
+async fn the_wallet_shows_balances_and_a_statement_with_its_chart_to_its_owner_only() {
+    let app = app().await;
+    let (_, user, _) = signed_in(&app, "wallet_owner").await;
+    signed_in(&app, "wallet_snoop").await;
+    let account = crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 12_345).await;
+    let mine = web_session(&app, "wallet_owner").await;
+    let page = app.get("/me/wallet").header("cookie", &cookie_header(&mine)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("123.45 EUR"), "{}", page.text());
+    let statement = app.get(&format!("/me/wallet/{account}")).header("cookie", &cookie_header(&mine)).send().await;
+    statement.assert_status(StatusCode::OK);
+    let html = statement.text();
+    assert!(html.contains("<svg class=\"chart\"") && html.contains("<polyline"), "{html}");
+    assert!(html.contains("role=\"img\"") && html.contains("from 0.00 EUR to 123.45 EUR"), "{html}");
+    assert!(html.contains("Opening 0.00 EUR") && html.contains("now 123.45 EUR"), "{html}");
+
+    let theirs = web_session(&app, "wallet_snoop").await;
+    let page = app.get(&format!("/me/wallet/{account}")).header("cookie", &cookie_header(&theirs)).send().await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(!page.text().contains("123.45"));
 }

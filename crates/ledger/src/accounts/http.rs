@@ -12,9 +12,9 @@ use platform::idempotency;
 use platform::{ApiError, AppContext, Json};
 
 use super::dto;
-use super::repo::{self, AccountRow};
+use super::repo;
 use super::service::{self, Leg, NewEntry};
-use crate::model::{AccountId, EntryId, Owner};
+use crate::model::{AccountId, EntryId};
 
 /// The caller's accounts and balances.
 #[utoipa::path(get, path = "/v1/me/wallet", tag = "ledger", security(("bearer" = [])), responses((status = 200, body = dto::Wallet)))]
@@ -22,38 +22,7 @@ pub async fn wallet(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
 ) -> Result<Json<dto::Wallet>, ApiError> {
-    authz::authorize(&principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
-    let accounts = repo::accounts_of(&ctx.db, "user", Some(principal.user_id.0)).await?;
-    Ok(Json(dto::Wallet { accounts: accounts.into_iter().map(dto::Account::from).collect() }))
-}
-
-/// Whether the caller may read `account`: their own, their organization's (as a manager), or any as an
-/// admin. Anything else is not found.
-async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -> Result<AccountRow, ApiError> {
-    let not_found = || ApiError::from(IdentityError::NotFound("account"));
-    let account = repo::account(&ctx.db, account).await?.ok_or_else(not_found)?;
-    if authz::authorize(principal, "ledger.read", Target::Platform).is_ok() && principal.has_role("admin") {
-        return Ok(account);
-    }
-    match Owner::from_parts(account.owner_type.as_str(), account.owner_id) {
-        Some(Owner::User(user)) if user == principal.user_id.0 => {
-            authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
-            Ok(account)
-        }
-        Some(Owner::Organization(org)) => {
-            let mut conn = ctx.db.acquire().await?;
-            identity::service::organizations::require_permission(
-                &mut conn,
-                principal,
-                identity::model::OrgId(org),
-                "ledger.read",
-            )
-            .await
-            .map_err(|_| not_found())?;
-            Ok(account)
-        }
-        _ => Err(not_found()),
-    }
+    Ok(Json(service::wallet(&ctx, &principal).await?))
 }
 
 /// An account's entries over a period with the running balance, as JSON or CSV (`?format=csv`).
@@ -68,7 +37,7 @@ pub async fn statement(
     Path(id): Path<AccountId>,
     Query(q): Query<dto::StatementQuery>,
 ) -> Result<Response, ApiError> {
-    let account = readable(&ctx, &principal, id).await?;
+    let account = service::readable(&ctx, &principal, id).await?;
     let from = q.from.unwrap_or(account.created_at);
     let to = q.to.unwrap_or_else(|| ctx.clock.now() + chrono::Duration::seconds(1));
     if to <= from {

@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use identity::auth::Principal;
+use identity::authz::{self, Target};
+use identity::error::IdentityError;
+use platform::{ApiError, AppContext};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -207,4 +211,40 @@ pub fn statement_csv(statement: &dto::Statement) -> String {
         ));
     }
     out
+}
+
+/// The caller's own accounts and balances.
+pub async fn wallet(ctx: &AppContext, principal: &Principal) -> Result<dto::Wallet, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+    let accounts = repo::accounts_of(&ctx.db, "user", Some(principal.user_id.0)).await?;
+    Ok(dto::Wallet { accounts: accounts.into_iter().map(dto::Account::from).collect() })
+}
+
+/// Whether the caller may read `account`: their own, their organization's (as a manager), or any as an
+/// admin. Anything else is not found.
+pub async fn readable(ctx: &AppContext, principal: &Principal, account: AccountId) -> Result<AccountRow, ApiError> {
+    let not_found = || ApiError::from(IdentityError::NotFound("account"));
+    let account = repo::account(&ctx.db, account).await?.ok_or_else(not_found)?;
+    if authz::authorize(principal, "ledger.read", Target::Platform).is_ok() && principal.has_role("admin") {
+        return Ok(account);
+    }
+    match Owner::from_parts(account.owner_type.as_str(), account.owner_id) {
+        Some(Owner::User(user)) if user == principal.user_id.0 => {
+            authz::authorize(principal, "ledger.read", Target::OwnedBy(principal.user_id))?;
+            Ok(account)
+        }
+        Some(Owner::Organization(org)) => {
+            let mut conn = ctx.db.acquire().await?;
+            identity::service::organizations::require_permission(
+                &mut conn,
+                principal,
+                identity::model::OrgId(org),
+                "ledger.read",
+            )
+            .await
+            .map_err(|_| not_found())?;
+            Ok(account)
+        }
+        _ => Err(not_found()),
+    }
 }

@@ -11,6 +11,7 @@ pub mod manage;
 pub mod orders;
 pub mod tickets;
 pub mod transfers;
+pub mod wallet;
 
 use askama::Template;
 use axum::http::StatusCode;
