@@ -116,7 +116,7 @@ pub fn app_with_web(
         let state = ratelimit::PerClient { pool: ctx.db.clone(), clock: ctx.clock.clone(), limit };
         routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));
     }
-    edge(routes, limits, ctx.metrics.clone()).with_state(ctx)
+    edge(routes, limits, ctx.metrics.clone()).layer(axum::middleware::from_fn(web::browser_not_found)).with_state(ctx)
 }
 
 /// Every job kind a worker runs, with its handler, and the recurring schedules.

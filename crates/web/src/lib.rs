@@ -7,13 +7,14 @@ mod assets;
 mod chart;
 mod format;
 mod pages;
-mod security;
+pub mod security;
 mod session;
 
 use axum::Router;
 use axum::routing::{get, post};
 use platform::AppContext;
 
+pub use security::browser_not_found;
 pub use session::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE};
 
 /// The web app's settings.

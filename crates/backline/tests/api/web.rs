@@ -693,6 +693,8 @@ async fn the_wallet_shows_balances_and_a_statement_with_its_chart_to_its_owner_o
     let (_, user, _) = signed_in(&app, "wallet_owner").await;
     signed_in(&app, "wallet_snoop").await;
     let account = crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 12_345).await;
+    // The top-up is stamped with the wall clock; the statement ends at the application's (manual) clock.
+    app.clock.advance(chrono::Duration::minutes(1));
     let mine = web_session(&app, "wallet_owner").await;
     let page = app.get("/me/wallet").header("cookie", &cookie_header(&mine)).send().await;
     page.assert_status(StatusCode::OK);
@@ -708,4 +710,20 @@ async fn the_wallet_shows_balances_and_a_statement_with_its_chart_to_its_owner_o
     let page = app.get(&format!("/me/wallet/{account}")).header("cookie", &cookie_header(&theirs)).send().await;
     page.assert_status(StatusCode::NOT_FOUND);
     assert!(!page.text().contains("123.45"));
+}
+
+#[tokio::test]
+async fn a_browser_asking_for_a_missing_page_gets_a_page_and_the_api_keeps_its_problems() {
+    let app = app().await;
+    let page = app.get("/no/such/page").header("accept", "text/html,application/xhtml+xml").send().await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page.text().contains("There is no page here."));
+    assert!(page.header("content-security-policy").is_some());
+    app.get("/no/such/page").send().await.assert_problem(StatusCode::NOT_FOUND, "route_not_found");
+    app.get("/v1/no/such/route")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "route_not_found");
 }
