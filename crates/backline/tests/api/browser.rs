@@ -240,6 +240,18 @@ impl Browser {
         base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).unwrap()
     }
 
+    /// With `BACKLINE_UPDATE_SNAPSHOTS=1`, saves a screenshot as `docs/web/<name>.png` (for docs/web.md);
+    /// always checks that the browser can take one.
+    pub async fn snapshot(&self, name: &str) {
+        let shot = self.screenshot().await;
+        assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+        if std::env::var_os("BACKLINE_UPDATE_SNAPSHOTS").is_some() {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/web");
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(format!("{dir}/{name}.png"), &shot).unwrap();
+        }
+    }
+
     pub async fn close(self) {
         let _ = self.http.delete(format!("{}/session/{}", self.url, self.session)).send().await;
     }

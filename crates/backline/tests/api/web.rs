@@ -205,6 +205,7 @@ async fn a_fan_finds_an_event_signs_in_and_sees_their_ticket_in_a_browser() {
 
     browser.goto(&format!("{}/", served.base)).await;
     browser.wait_for_text("Coming up").await;
+    browser.snapshot("home").await;
     browser.click(&format!("a[href='/events/{event}']")).await;
     let text = browser.wait_for_text("Early bird").await;
     assert!(text.contains("Nova Beats live") && text.contains("Free"), "{text}");
@@ -234,13 +235,7 @@ async fn a_fan_finds_an_event_signs_in_and_sees_their_ticket_in_a_browser() {
         .script("return [...document.querySelectorAll('.ticket img')].filter(i => i.naturalWidth > 0).length")
         .await;
     assert_eq!(loaded, json!(2));
-    let shot = browser.screenshot().await;
-    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
-    if std::env::var_os("BACKLINE_UPDATE_SNAPSHOTS").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/web/fan-tickets.png");
-        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-        std::fs::write(path, &shot).unwrap();
-    }
+    browser.snapshot("fan-tickets").await;
 
     browser.click("header form button").await;
     browser.wait_for_text("Sign in").await;
@@ -269,6 +264,7 @@ async fn a_fan_buys_a_ticket_with_the_sandbox_card_in_a_browser() {
     browser.click("form.buy button").await;
     let text = browser.wait_for_text("Your order").await;
     assert!(text.contains("25.00 EUR") && text.contains("held for you until"), "{text}");
+    browser.snapshot("fan-checkout").await;
 
     browser.type_into("#card_number", "4000 0000 0000 0002").await;
     browser.click("form.stack button[type=submit]").await;
@@ -452,6 +448,7 @@ async fn the_door_checks_tickets_in_from_a_typed_code_in_a_browser() {
     browser.type_into("#code", &code).await;
     browser.click("#scan-form button[type=submit]").await;
     browser.wait_for_text("Already in").await;
+    browser.snapshot("door").await;
     browser.type_into("#code", "NOTACODE").await;
     browser.click("#scan-form button[type=submit]").await;
     let text = browser.wait_for_text("Refuse").await;
@@ -602,6 +599,7 @@ async fn an_organizer_creates_prices_and_publishes_an_event_in_a_browser() {
     browser.click("form[action$='/tiers'] button").await;
     let text = browser.wait_for_text("19.90 EUR").await;
     assert!(text.contains("Floor") && text.contains("draft"), "{text}");
+    browser.snapshot("organizer-event").await;
     browser.click("#status-published").await;
     browser.wait_for_text("published").await;
     browser.click("a[href^='/events/']:not([href$='/door'])").await;
@@ -640,6 +638,7 @@ async fn an_admin_suspends_and_reactivates_a_user_in_a_browser() {
     browser.wait_for_url("/admin/users?q=unruly").await;
     browser.click("#suspend-unruly_fan").await;
     browser.wait_for_text("Reactivate").await;
+    browser.snapshot("admin-users").await;
     crate::support::login(&app, "unruly_fan", PASSWORD)
         .await
         .assert_problem(StatusCode::FORBIDDEN, "account_suspended");
