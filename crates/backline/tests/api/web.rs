@@ -491,6 +491,7 @@ async fn the_main_pages_pass_an_accessibility_check() {
         "/me/tickets".to_owned(),
         "/me/transfers".to_owned(),
         "/me/wallet".to_owned(),
+        "/me/notifications".to_owned(),
         "/manage/events".to_owned(),
         "/manage/events/new".to_owned(),
     ] {
@@ -725,4 +726,44 @@ async fn a_browser_asking_for_a_missing_page_gets_a_page_and_the_api_keeps_its_p
         .send()
         .await
         .assert_problem(StatusCode::NOT_FOUND, "route_not_found");
+}
+
+#[tokio::test]
+async fn the_notification_center_lists_what_happened_and_marks_it_read() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "note_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (giver, _, _) = signed_in(&app, "note_giver").await;
+    signed_in(&app, "note_taker").await;
+    let order = reserve(&app, &giver, &event, &tier, 1).await.value();
+    let ticket = order["tickets"][0]["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/tickets/{ticket}/transfers"))
+        .bearer(&giver)
+        .json(&json!({"to_email": "note_taker@example.com"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    crate::support::drain_jobs(&app).await;
+
+    let taker = web_session(&app, "note_taker").await;
+    let page = app.get("/me/notifications").header("cookie", &cookie_header(&taker)).send().await;
+    page.assert_status(StatusCode::OK);
+    let html = page.text();
+    // The welcome on verifying the address, and the offer.
+    assert!(html.contains("<strong id=\"unread\">2</strong>"), "{html}");
+    assert!(html.contains("sends you a ticket to Nova Beats live"), "the notification names the event: {html}");
+    let token = taker.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    app.post("/me/notifications/read")
+        .header("cookie", &cookie_header(&taker))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token)]))
+        .send()
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let page = app.get("/me/notifications").header("cookie", &cookie_header(&taker)).send().await;
+    assert!(page.text().contains("<strong id=\"unread\">0</strong>"));
+    // The giver sees none of the taker's notifications.
+    let giver = web_session(&app, "note_giver").await;
+    let giver_page = app.get("/me/notifications").header("cookie", &cookie_header(&giver)).send().await;
+    assert!(!giver_page.text().contains("sends you a ticket"), "{}", giver_page.text());
 }

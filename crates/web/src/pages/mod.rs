@@ -8,6 +8,7 @@ pub mod door;
 pub mod events;
 pub mod home;
 pub mod manage;
+pub mod notifications;
 pub mod orders;
 pub mod tickets;
 pub mod transfers;
