@@ -767,3 +767,42 @@ async fn the_notification_center_lists_what_happened_and_marks_it_read() {
     let giver_page = app.get("/me/notifications").header("cookie", &cookie_header(&giver)).send().await;
     assert!(!giver_page.text().contains("sends you a ticket"), "{}", giver_page.text());
 }
+
+#[tokio::test]
+async fn an_order_is_paid_from_the_wallet_and_a_short_wallet_is_refused_with_nothing_moved() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "wallet_shop_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 2500})).await;
+    let (fan, user, _) = signed_in(&app, "wallet_shopper").await;
+    let account = crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 1_000).await;
+    let order = reserve(&app, &fan, &event, &tier, 1).await.value();
+    let order = order["id"].as_str().unwrap().to_owned();
+    let jar = web_session(&app, "wallet_shopper").await;
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let pay = || {
+        app.post(&format!("/orders/{order}/pay"))
+            .header("cookie", &cookie_header(&jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", &token), ("source", "wallet"), ("card_number", ""), ("key", "00ff")]))
+            .send()
+    };
+    let short = pay().await;
+    short.assert_status(StatusCode::CONFLICT);
+    assert!(short.text().contains("role=\"alert\""), "{}", short.text());
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, 1_000, "a refused payment moves nothing");
+    crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 2_000).await;
+    let paid = pay().await;
+    paid.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(paid.header("location"), Some("/me/tickets"));
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, 500);
+}

@@ -116,6 +116,10 @@ pub async fn order(State(ctx): State<AppContext>, session: Session, Path(id): Pa
 
 #[derive(Deserialize)]
 pub struct PayForm {
+    /// `card` (default) or `wallet`.
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
     card_number: String,
     key: String,
 }
@@ -131,10 +135,11 @@ pub async fn pay(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/orders/{id}")) };
     let now = ctx.clock.now();
+    let from_wallet = form.source == "wallet";
     let how = PayOrder {
-        source: Some("card".into()),
+        source: Some(if from_wallet { "wallet" } else { "card" }.into()),
         provider: None,
-        card_number: Some(form.card_number.clone()),
+        card_number: (!from_wallet).then(|| form.card_number.clone()),
         payment_method: None,
     };
     let key = format!("web-checkout-{}", form.key.chars().filter(char::is_ascii_hexdigit).take(32).collect::<String>());
