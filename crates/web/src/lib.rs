@@ -57,6 +57,8 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/me/tickets/{id}/qr.svg", get(pages::tickets::qr))
         .route("/me/tickets/{id}/transfer", post(pages::transfers::offer))
         .route("/me/transfers", get(pages::transfers::list))
+        .route("/me/account", get(pages::profile::show).post(pages::profile::save))
+        .route("/me/sessions/{id}/end", post(pages::profile::end_session))
         .route("/me/notifications", get(pages::notifications::list))
         .route("/me/notifications/read", post(pages::notifications::read_all))
         .route("/me/wallet", get(pages::wallet::wallet))

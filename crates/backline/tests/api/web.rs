@@ -492,6 +492,7 @@ async fn the_main_pages_pass_an_accessibility_check() {
         "/me/transfers".to_owned(),
         "/me/wallet".to_owned(),
         "/me/notifications".to_owned(),
+        "/me/account".to_owned(),
         "/manage/events".to_owned(),
         "/manage/events/new".to_owned(),
     ] {
@@ -805,4 +806,52 @@ async fn an_order_is_paid_from_the_wallet_and_a_short_wallet_is_refused_with_not
         .await
         .unwrap();
     assert_eq!(balance, 500);
+}
+
+#[tokio::test]
+async fn the_account_page_saves_the_profile_and_ends_another_session() {
+    let app = app().await;
+    let (api_token, _, _) = signed_in(&app, "account_owner").await;
+    let jar = web_session(&app, "account_owner").await;
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let page = app.get("/me/account").header("cookie", &cookie_header(&jar)).send().await;
+    page.assert_status(StatusCode::OK);
+    let html = page.text();
+    // The API's session and this browser's: the other one can be ended from here.
+    assert_eq!(html.matches("Sign out there").count(), 1, "{html}");
+    assert!(html.contains("this one"));
+
+    let save = |pairs: Vec<(&'static str, String)>| {
+        let mut body: Vec<(&str, &str)> = vec![("csrf", &token)];
+        body.extend(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        app.post("/me/account")
+            .header("cookie", &cookie_header(&jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&body))
+            .send()
+    };
+    let bad =
+        save(vec![("display_name", "Ann".into()), ("timezone", "not a zone".into()), ("locale", "en".into())]).await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("id=\"timezone-error\""), "{}", bad.text());
+    let good = save(vec![
+        ("display_name", "Ann Owner".into()),
+        ("timezone", "Europe/Lisbon".into()),
+        ("locale", "pt-PT".into()),
+    ])
+    .await;
+    good.assert_status(StatusCode::OK);
+    assert!(good.text().contains("Saved.") && good.text().contains("value=\"Europe/Lisbon\""), "{}", good.text());
+
+    let other = html.split("action=\"/me/sessions/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    app.post(&format!("/me/sessions/{other}/end"))
+        .header("cookie", &cookie_header(&jar))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token)]))
+        .send()
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    // The API's token was that session's: it no longer signs anyone in.
+    app.get("/v1/me").bearer(&api_token).send().await.assert_status(StatusCode::UNAUTHORIZED);
+    app.get("/me/account").header("cookie", &cookie_header(&jar)).send().await.assert_status(StatusCode::OK);
 }

@@ -10,6 +10,7 @@ pub mod home;
 pub mod manage;
 pub mod notifications;
 pub mod orders;
+pub mod profile;
 pub mod tickets;
 pub mod transfers;
 pub mod wallet;
