@@ -59,6 +59,8 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/me/transfers", get(pages::transfers::list))
         .route("/me/account", get(pages::profile::show).post(pages::profile::save))
         .route("/me/sessions/{id}/end", post(pages::profile::end_session))
+        .route("/me/keys", get(pages::keys::list).post(pages::keys::create))
+        .route("/me/keys/{id}/revoke", post(pages::keys::revoke))
         .route("/me/notifications", get(pages::notifications::list))
         .route("/me/notifications/read", post(pages::notifications::read_all))
         .route("/me/wallet", get(pages::wallet::wallet))

@@ -493,6 +493,7 @@ async fn the_main_pages_pass_an_accessibility_check() {
         "/me/wallet".to_owned(),
         "/me/notifications".to_owned(),
         "/me/account".to_owned(),
+        "/me/keys".to_owned(),
         "/manage/events".to_owned(),
         "/manage/events/new".to_owned(),
     ] {
@@ -854,4 +855,36 @@ async fn the_account_page_saves_the_profile_and_ends_another_session() {
     // The API's token was that session's: it no longer signs anyone in.
     app.get("/v1/me").bearer(&api_token).send().await.assert_status(StatusCode::UNAUTHORIZED);
     app.get("/me/account").header("cookie", &cookie_header(&jar)).send().await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_api_key_is_created_shown_once_used_and_revoked_from_the_page() {
+    let app = app().await;
+    signed_in(&app, "key_owner").await;
+    let jar = web_session(&app, "key_owner").await;
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let post = |path: &str, pairs: &[(&str, &str)]| {
+        let mut body = vec![("csrf", token.as_str())];
+        body.extend_from_slice(pairs);
+        app.post(path)
+            .header("cookie", &cookie_header(&jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&body))
+            .send()
+    };
+    let bad = post("/me/keys", &[("name", "script"), ("scopes", "no.such.permission")]).await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("id=\"scopes-error\""), "{}", bad.text());
+    let made = post("/me/keys", &[("name", "reporting"), ("scopes", "profile.read")]).await;
+    made.assert_status(StatusCode::CREATED);
+    assert_eq!(made.header("cache-control"), Some("no-store"));
+    let html = made.text();
+    let secret = html.split("<code id=\"new-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    app.get("/v1/me").bearer(&secret).send().await.assert_status(StatusCode::OK);
+    // Listed again later without its secret.
+    let list = app.get("/me/keys").header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(list.contains("reporting") && !list.contains(&secret));
+    let id = list.split("action=\"/me/keys/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    post(&format!("/me/keys/{id}/revoke"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    app.get("/v1/me").bearer(&secret).send().await.assert_status(StatusCode::UNAUTHORIZED);
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod door;
 pub mod events;
 pub mod home;
+pub mod keys;
 pub mod manage;
 pub mod notifications;
 pub mod orders;
@@ -57,9 +58,12 @@ impl FieldErrors {
         Self(err.field_errors().iter().map(|e| (e.field.clone(), e.message.clone())).collect())
     }
 
-    /// The message for `field`, if it has one.
+    /// The message for `field` (or one of its items, `field[2]`), if it has one.
     pub fn of(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| f == field || f.strip_prefix(field).is_some_and(|rest| rest.starts_with('[')))
+            .map(|(_, m)| m.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
