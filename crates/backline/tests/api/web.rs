@@ -494,6 +494,7 @@ async fn the_main_pages_pass_an_accessibility_check() {
         "/me/notifications".to_owned(),
         "/me/account".to_owned(),
         "/me/keys".to_owned(),
+        "/me/payouts".to_owned(),
         "/manage/events".to_owned(),
         "/manage/events/new".to_owned(),
     ] {
@@ -887,4 +888,61 @@ async fn an_api_key_is_created_shown_once_used_and_revoked_from_the_page() {
     let id = list.split("action=\"/me/keys/").nth(1).unwrap().split('/').next().unwrap().to_owned();
     post(&format!("/me/keys/{id}/revoke"), &[]).await.assert_status(StatusCode::SEE_OTHER);
     app.get("/v1/me").bearer(&secret).send().await.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn payouts_add_a_bank_account_and_a_withdrawal_that_can_be_cancelled() {
+    let app = app().await;
+    let (_, user, _) = signed_in(&app, "payout_user").await;
+    let account = crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 10_000).await;
+    let jar = web_session(&app, "payout_user").await;
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let post = |path: String, pairs: Vec<(&'static str, String)>| {
+        let mut body: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        body.extend(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        app.post(&path)
+            .header("cookie", &cookie_header(&jar))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&body))
+            .send()
+    };
+    let bad =
+        post("/me/payouts/methods".into(), vec![("iban", "DE00 1234".into()), ("account_holder", "Pay Out".into())])
+            .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("id=\"iban-error\""), "{}", bad.text());
+    post(
+        "/me/payouts/methods".into(),
+        vec![("iban", "DE89 3704 0044 0532 0130 00".into()), ("account_holder", "Pay Out".into())],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let page = app.get("/me/payouts").header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(page.contains("DE89"), "{page}");
+    let method = page.split("<option value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let too_much = post(
+        "/me/payouts/withdrawals".into(),
+        vec![("amount", "500".into()), ("currency", "EUR".into()), ("payout_method_id", method.clone())],
+    )
+    .await;
+    too_much.assert_status(StatusCode::CONFLICT);
+    assert!(too_much.text().contains("role=\"alert\""));
+    post(
+        "/me/payouts/withdrawals".into(),
+        vec![("amount", "20".into()), ("currency", "EUR".into()), ("payout_method_id", method)],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let page = app.get("/me/payouts").header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(page.contains("20.00 EUR") && page.contains("queued"), "{page}");
+    let withdrawal =
+        page.split("action=\"/me/payouts/withdrawals/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    post(format!("/me/payouts/withdrawals/{withdrawal}/cancel"), vec![]).await.assert_status(StatusCode::SEE_OTHER);
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, 10_000, "a cancelled withdrawal returns the money, fee included");
 }

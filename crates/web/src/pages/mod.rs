@@ -11,6 +11,7 @@ pub mod keys;
 pub mod manage;
 pub mod notifications;
 pub mod orders;
+pub mod payouts;
 pub mod profile;
 pub mod tickets;
 pub mod transfers;
