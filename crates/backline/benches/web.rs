@@ -76,6 +76,22 @@ async fn main() {
             "/v1/me/tickets".to_owned(),
             bearer.clone(),
         ),
+        ("wallet", "/me/wallet".to_owned(), cookie.clone(), "/v1/me/wallet".to_owned(), bearer.clone()),
+        (
+            "notifications",
+            "/me/notifications".to_owned(),
+            cookie.clone(),
+            "/v1/me/notifications".to_owned(),
+            bearer.clone(),
+        ),
+        (
+            "account (profile and sessions)",
+            "/me/account".to_owned(),
+            cookie.clone(),
+            "/v1/me/sessions".to_owned(),
+            bearer.clone(),
+        ),
+        ("payouts", "/me/payouts".to_owned(), cookie.clone(), "/v1/me/withdrawals".to_owned(), bearer.clone()),
     ];
     println!("web benchmark: {CONNECTIONS} connections, {} s each, demo data", EACH.as_secs());
     println!("| page | requests/s | p50 | p99 | the API's read: p50 / p99 | page p99 ÷ API p99 |");
