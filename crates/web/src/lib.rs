@@ -7,7 +7,7 @@ mod assets;
 mod chart;
 mod format;
 mod pages;
-pub mod security;
+mod security;
 mod session;
 
 use axum::Router;

@@ -39,6 +39,15 @@ async fn csrf(app: &TestApp, jar: &mut Vec<(String, String)>) -> String {
     html[at..at + 64].to_owned()
 }
 
+/// A ledger account's balance.
+async fn balance_of(app: &TestApp, account: ledger::model::AccountId) -> i64 {
+    sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
 /// Signs in through the web form; answers the browser's cookies.
 async fn web_session(app: &TestApp, login: &str) -> Vec<(String, String)> {
     let mut jar = Vec::new();
@@ -792,21 +801,13 @@ async fn an_order_is_paid_from_the_wallet_and_a_short_wallet_is_refused_with_not
     let short = pay().await;
     short.assert_status(StatusCode::CONFLICT);
     assert!(short.text().contains("role=\"alert\""), "{}", short.text());
-    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
-        .bind(account.0)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let balance = balance_of(&app, account).await;
     assert_eq!(balance, 1_000, "a refused payment moves nothing");
     crate::ledger::funded(&app.db.pool, user.parse().unwrap(), 2_000).await;
     let paid = pay().await;
     paid.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(paid.header("location"), Some("/me/tickets"));
-    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
-        .bind(account.0)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let balance = balance_of(&app, account).await;
     assert_eq!(balance, 500);
 }
 
@@ -939,10 +940,53 @@ async fn payouts_add_a_bank_account_and_a_withdrawal_that_can_be_cancelled() {
     let withdrawal =
         page.split("action=\"/me/payouts/withdrawals/").nth(1).unwrap().split('/').next().unwrap().to_owned();
     post(format!("/me/payouts/withdrawals/{withdrawal}/cancel"), vec![]).await.assert_status(StatusCode::SEE_OTHER);
-    let balance: i64 = sqlx::query_scalar("SELECT balance FROM ledger_accounts WHERE id = $1")
-        .bind(account.0)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let balance = balance_of(&app, account).await;
     assert_eq!(balance, 10_000, "a cancelled withdrawal returns the money, fee included");
+}
+
+/// A checkout sent twice at once (a double click, a retried request) charges the card once: both
+/// requests carry the page's key. Several orders, each paid by two concurrent requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_sent_twice_at_once_charges_once() {
+    let app = std::sync::Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "double_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 1500, "max_per_buyer": 50})).await;
+    let (fan, _, _) = signed_in(&app, "double_fan").await;
+    let jar = std::sync::Arc::new(web_session(&app, "double_fan").await);
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    for round in 0..6 {
+        let order = reserve(&app, &fan, &event, &tier, 1).await.value()["id"].as_str().unwrap().to_owned();
+        let key = format!("{round:032x}");
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (app, jar, order, key, token) = (app.clone(), jar.clone(), order.clone(), key.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                app.post(&format!("/orders/{order}/pay"))
+                    .header("cookie", &cookie_header(&jar))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form(&[
+                        ("csrf", &token),
+                        ("source", "card"),
+                        ("card_number", "4242 4242 4242 4242"),
+                        ("key", &key),
+                    ]))
+                    .send()
+                    .await
+                    .status
+            }));
+        }
+        for task in tasks {
+            let status = task.await.unwrap();
+            assert!(status == StatusCode::SEE_OTHER || status.is_client_error(), "{status}");
+        }
+        let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE id = $1")
+            .bind(order.parse::<uuid::Uuid>().unwrap())
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(state, "paid", "round {round}");
+    }
+    let charges: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM payment_intents").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(charges, 6, "one card charge per order, however many requests");
 }
