@@ -46,6 +46,7 @@ pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> Open
         .routes(routes!(profiles::http::review_promoter))
         .routes(routes!(bookings::http::offer))
         .routes(routes!(bookings::http::my_bookings))
+        .routes(routes!(bookings::http::staff_queue))
         .routes(routes!(bookings::http::booking))
         .routes(routes!(bookings::http::propose))
         .routes(routes!(bookings::http::accept))

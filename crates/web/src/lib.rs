@@ -28,6 +28,8 @@ pub struct WebSettings {
     pub ticketing: ticketing::TicketingSettings,
     /// The payment providers a purchase charges through.
     pub ledger: ledger::LedgerSettings,
+    /// Booking's rules (whether staff review signed contracts).
+    pub booking: booking::BookingSettings,
 }
 
 /// The pages and their assets. Every page is answered with the security headers of
@@ -51,6 +53,21 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/manage/events/{id}", get(pages::manage::event))
         .route("/manage/events/{id}/tiers", post(pages::manage::add_tier))
         .route("/manage/events/{id}/status", post(pages::manage::change_status))
+        .route("/artists", get(pages::artists::search))
+        .route("/artists/{id}", get(pages::artists::artist))
+        .route("/artists/{id}/edit", get(pages::artists::edit_form).post(pages::artists::save))
+        .route("/artists/{id}/calendar", get(pages::artists::calendar))
+        .route("/artists/{id}/calendar-url", post(pages::artists::rotate_feed))
+        .route("/artists/{id}/offers", post(pages::bookings::offer))
+        .route("/bookings", get(pages::bookings::inbox))
+        .route("/bookings/{id}", get(pages::bookings::show))
+        .route("/bookings/{id}/proposals", post(pages::bookings::propose))
+        .route("/bookings/{id}/contract/sign", post(pages::bookings::sign))
+        .route("/bookings/{id}/contract/edits", post(pages::bookings::request_edit))
+        .route("/bookings/{id}/contract/review", post(pages::bookings::review))
+        .route("/bookings/{id}/pay", post(pages::bookings::pay))
+        .route("/bookings/{id}/resolution", post(pages::bookings::resolve))
+        .route("/bookings/{id}/do/{action}", post(pages::bookings::act))
         .route("/orders/{id}", get(pages::orders::order))
         .route("/orders/{id}/pay", post(pages::orders::pay))
         .route("/me/tickets", get(pages::tickets::mine))
@@ -73,6 +90,9 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}/{action}", post(pages::admin::act))
         .route("/admin/jobs", get(pages::admin::dead_jobs))
+        .route("/admin/bookings", get(pages::admin::bookings))
+        .route("/admin/audit", get(pages::admin::audit))
+        .route("/admin/security", get(pages::admin::security))
         .route("/admin/jobs/{id}/retry", post(pages::admin::retry))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state((ctx, settings.clone()), session::layer))

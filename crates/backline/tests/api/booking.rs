@@ -14,7 +14,7 @@ async fn token_of(app: &TestApp, username: &str) -> String {
     login(app, username, PASSWORD).await.value()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn created(res: testkit::TestResponse) -> Value {
+pub(crate) async fn created(res: testkit::TestResponse) -> Value {
     res.assert_status(StatusCode::CREATED);
     res.value()
 }
@@ -29,14 +29,14 @@ fn terms(app: &TestApp, fee: i64, days: i64) -> Value {
 }
 
 /// An artist (with a price range) and a promoter, each with their own user; answers their tokens and ids.
-struct Parties {
-    artist: String,
-    artist_id: String,
-    organizer: String,
-    promoter_id: String,
+pub(crate) struct Parties {
+    pub artist: String,
+    pub artist_id: String,
+    pub organizer: String,
+    pub promoter_id: String,
 }
 
-async fn parties(app: &TestApp, prefix: &str) -> Parties {
+pub(crate) async fn parties(app: &TestApp, prefix: &str) -> Parties {
     let (artist, _, _) = signed_in(app, &format!("{prefix}_artist")).await;
     let (organizer, _, _) = signed_in(app, &format!("{prefix}_promoter")).await;
     let a = created(
@@ -59,7 +59,7 @@ async fn parties(app: &TestApp, prefix: &str) -> Parties {
     }
 }
 
-async fn offer(app: &TestApp, p: &Parties, fee: i64, days: i64) -> testkit::TestResponse {
+pub(crate) async fn offer(app: &TestApp, p: &Parties, fee: i64, days: i64) -> testkit::TestResponse {
     app.post("/v1/bookings")
         .bearer(&p.organizer)
         .json(&json!({"artist_id": p.artist_id, "promoter_id": p.promoter_id, "terms": terms(app, fee, days)}))
@@ -617,7 +617,7 @@ async fn an_unsigned_contract_expires_and_overlapping_confirmations_are_refused(
 }
 
 /// A booking confirmed (signed by both, approved) for a show `days` ahead; answers its id.
-async fn confirmed(app: &TestApp, p: &Parties, admin: &str, days: i64) -> String {
+pub(crate) async fn confirmed(app: &TestApp, p: &Parties, admin: &str, days: i64) -> String {
     let id = agreed(app, p, days).await;
     let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value()["sha256"]
         .as_str()
@@ -634,7 +634,7 @@ async fn confirmed(app: &TestApp, p: &Parties, admin: &str, days: i64) -> String
     id
 }
 
-async fn owner_of(app: &TestApp, table: &str, id: &str) -> Uuid {
+pub(crate) async fn owner_of(app: &TestApp, table: &str, id: &str) -> Uuid {
     sqlx::query_scalar(&format!("SELECT user_id FROM {table} WHERE id = $1"))
         .bind(Uuid::parse_str(id).unwrap())
         .fetch_one(&app.db.pool)
@@ -642,7 +642,7 @@ async fn owner_of(app: &TestApp, table: &str, id: &str) -> Uuid {
         .unwrap()
 }
 
-async fn fund(app: &TestApp, user: Uuid, amount: i64) {
+pub(crate) async fn fund(app: &TestApp, user: Uuid, amount: i64) {
     crate::ledger::funded(&app.db.pool, user, amount).await;
 }
 

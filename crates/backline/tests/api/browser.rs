@@ -146,10 +146,10 @@ impl Browser {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap().to_owned()
     }
 
-    /// The element `css` selects, waiting up to 5 s for it to appear.
+    /// The element `css` selects, waiting up to 15 s (a loaded CI machine is slow) for it to appear.
     pub async fn find(&self, css: &str) -> String {
         let url = format!("{}/session/{}/element", self.url, self.session);
-        for _ in 0..100 {
+        for _ in 0..300 {
             let answer = send(self.http.post(&url), Some(&json!({"using": "css selector", "value": css}))).await;
             if let Some(id) = answer["value"][ELEMENT].as_str() {
                 return id.to_owned();
@@ -179,9 +179,9 @@ impl Browser {
         panic!("the page's text could not be read");
     }
 
-    /// Waits up to 5 s until the page's text contains `needle`.
+    /// Waits up to 15 s (a loaded CI machine is slow) until the page's text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) -> String {
-        for _ in 0..100 {
+        for _ in 0..300 {
             let text = self.text().await;
             if text.contains(needle) {
                 return text;
@@ -196,9 +196,9 @@ impl Browser {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
     }
 
-    /// Waits up to 5 s until the page's address ends with `suffix` (a navigation finished).
+    /// Waits up to 15 s (a loaded CI machine is slow) until the page's address ends with `suffix` (a navigation finished).
     pub async fn wait_for_url(&self, suffix: &str) -> String {
-        for _ in 0..100 {
+        for _ in 0..300 {
             let url = self.current_url().await;
             if url.ends_with(suffix) {
                 return url;
@@ -250,6 +250,22 @@ impl Browser {
             std::fs::create_dir_all(dir).unwrap();
             std::fs::write(format!("{dir}/{name}.png"), &shot).unwrap();
         }
+    }
+
+    /// Signs in through the sign-in page as `login` (the test password) and waits for `next`.
+    pub async fn sign_in(&self, base: &str, login: &str, next: &str) {
+        let next_param: String = next.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D");
+        self.goto(&format!("{base}/signin?next={next_param}")).await;
+        self.type_into("#login", login).await;
+        self.type_into("#password", crate::support::PASSWORD).await;
+        self.click("form.stack button[type=submit]").await;
+        self.wait_for_url(next).await;
+    }
+
+    /// Signs out with the navigation's button.
+    pub async fn sign_out(&self) {
+        self.click("nav form[action='/signout'] button").await;
+        self.wait_for_text("Sign in").await;
     }
 
     pub async fn close(self) {

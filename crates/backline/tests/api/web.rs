@@ -480,10 +480,17 @@ async fn the_main_pages_pass_an_accessibility_check() {
     let (fan, _, _) = signed_in(&app, "a11y_fan").await;
     let order = reserve(&app, &fan, &event, &tier, 1).await.value();
     let order = order["id"].as_str().unwrap().to_owned();
+    crate::support::signed_in_admin(&app).await;
+    let p = crate::booking::parties(&app, "a11y").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
+    let booking = booking["id"].as_str().unwrap().to_owned();
     let served = serve(&app).await;
     let browser = Browser::start().await;
     let mut found = Vec::new();
-    for path in ["/", "/events", &format!("/events/{event}"), "/signin", "/signup", "/forgot-password"] {
+    let artist = format!("/artists/{}", p.artist_id);
+    for path in
+        ["/", "/events", &format!("/events/{event}"), "/signin", "/signup", "/forgot-password", "/artists", &artist]
+    {
         browser.goto(&format!("{}{path}", served.base)).await;
         for v in browser.accessibility_violations().await {
             found.push((path.to_owned(), v));
@@ -510,6 +517,28 @@ async fn the_main_pages_pass_an_accessibility_check() {
         browser.goto(&format!("{}{path}", served.base)).await;
         for v in browser.accessibility_violations().await {
             found.push((path.clone(), v));
+        }
+    }
+    browser.sign_out().await;
+    browser.sign_in(&served.base, "a11y_artist", "/bookings").await;
+    for path in [
+        "/bookings".to_owned(),
+        format!("/bookings/{booking}"),
+        artist.clone(),
+        format!("{artist}/edit"),
+        format!("{artist}/calendar"),
+    ] {
+        browser.goto(&format!("{}{path}", served.base)).await;
+        for v in browser.accessibility_violations().await {
+            found.push((path.clone(), v));
+        }
+    }
+    browser.sign_out().await;
+    browser.sign_in(&served.base, "root_admin", "/admin/users").await;
+    for path in ["/admin/users", "/admin/bookings", "/admin/jobs", "/admin/audit", "/admin/security"] {
+        browser.goto(&format!("{}{path}", served.base)).await;
+        for v in browser.accessibility_violations().await {
+            found.push((path.to_owned(), v));
         }
     }
     // The check can fail: an image without a text alternative is found.
@@ -989,4 +1018,311 @@ async fn a_checkout_sent_twice_at_once_charges_once() {
     let charges: i64 =
         sqlx::query_scalar("SELECT count(*) FROM payment_intents").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(charges, 6, "one card charge per order, however many requests");
+}
+
+/// A promoter finds an artist, sends an offer (a wrong fee first); the artist counters from the inbox;
+/// the promoter accepts and signs, the artist signs, staff approve (the deposit leaves the promoter's
+/// wallet), and the promoter pays the balance by card: all in a real browser, each step as its person
+/// sees it.
+#[tokio::test]
+async fn an_offer_goes_through_a_counter_offer_to_a_signed_contract_and_payment_in_a_browser() {
+    let app = app().await;
+    crate::support::signed_in_admin(&app).await;
+    let p = crate::booking::parties(&app, "webbook").await;
+    let organizer = crate::booking::owner_of(&app, "promoter_profiles", &p.promoter_id).await;
+    crate::booking::fund(&app, organizer, 1_000_000).await;
+    let served = serve(&app).await;
+    let base = &served.base;
+    let browser = Browser::start().await;
+
+    browser.sign_in(base, "webbook_promoter", "/artists").await;
+    browser.type_into("#q", "webbook").await;
+    browser.click("form.filters button").await;
+    browser.wait_for_url("q=webbook&genre=&near=&radius_km=&budget_min=&budget_max=&date=").await;
+    browser.click(&format!("a[href='/artists/{}']", p.artist_id)).await;
+    browser.wait_for_text("Make an offer").await;
+    browser.type_into("#terms-fee", "lots").await;
+    browser.click("form[action$='/offers'] button").await;
+    browser.wait_for_text("must be an amount").await;
+    assert!(browser.source().await.contains("id=\"terms-fee-error\""));
+    browser.type_into("#terms-fee", "450").await;
+    browser.type_into("#terms-message", "Headline our Friday?").await;
+    browser.click("form[action$='/offers'] button").await;
+    let text = browser.wait_for_text("Waiting for webbook band").await;
+    assert!(text.contains("450.00 EUR") && text.contains("Headline our Friday?") && text.contains("offered"), "{text}");
+    let booking_url = browser.current_url().await;
+    let booking_path = format!("/bookings/{}", booking_url.rsplit('/').next().unwrap());
+    browser.sign_out().await;
+
+    browser.sign_in(base, "webbook_artist", "/bookings").await;
+    let text = browser.wait_for_text("Waiting for you").await;
+    assert!(text.contains("webbook band · webbook presents") && !text.contains("Nothing waits"), "{text}");
+    browser.click(&format!("#waiting a[href='{booking_path}']")).await;
+    browser.wait_for_text("Your move").await;
+    browser.type_into("#terms-fee", "600").await;
+    browser.type_into("#terms-message", "600 and it's a deal").await;
+    browser.click("#propose").await;
+    let text = browser.wait_for_text("Waiting for webbook presents").await;
+    assert!(text.contains("600.00 EUR") && text.contains("negotiating"), "{text}");
+    browser.snapshot("artist-booking").await;
+    browser.sign_out().await;
+
+    browser.sign_in(base, "webbook_promoter", &booking_path).await;
+    browser.click("#accept").await;
+    let text = browser.wait_for_text("Contract, version 1").await;
+    assert!(text.contains("contracting") && text.contains("600.00 EUR"), "{text}");
+    browser.click("#sign").await;
+    browser.wait_for_text("Signed by webbook presents").await;
+    browser.sign_out().await;
+
+    browser.sign_in(base, "webbook_artist", &booking_path).await;
+    browser.click("#sign").await;
+    browser.wait_for_text("staff review the contract").await;
+    browser.sign_out().await;
+
+    browser.sign_in(base, "root_admin", &booking_path).await;
+    browser.click("#review").await;
+    // Confirmed, and the deposit taken from the organizer's wallet at once.
+    browser.wait_for_text("paid deposit").await;
+    browser.sign_out().await;
+
+    // The organizer's wallet paid the deposit at confirmation; the balance is paid by card, a
+    // declined card first.
+    browser.sign_in(base, "webbook_promoter", &booking_path).await;
+    let text = browser.wait_for_text("Deposit paid on").await;
+    assert!(text.contains("paid deposit") && text.contains("Pay the balance: 441.00 EUR"), "{text}");
+    browser.snapshot("promoter-booking").await;
+    browser.click("input[name=source][value=card]").await;
+    browser.type_into("#pay-card", "4000 0000 0000 0002").await;
+    browser.click("#pay").await;
+    browser.wait_for_text("The payment failed").await;
+    browser.click("input[name=source][value=card]").await;
+    browser.type_into("#pay-card", "4242 4242 4242 4242").await;
+    browser.click("#pay").await;
+    let text = browser.wait_for_text("Balance paid on").await;
+    assert!(text.contains("scheduled") && !text.contains("Pay the balance"), "{text}");
+    browser.close().await;
+
+    let status: String = sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(booking_path.rsplit('/').next().unwrap()).unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "scheduled");
+}
+
+/// A booking is its parties' (and staff's): anyone else gets a 404 page, and its forms need their token.
+#[tokio::test]
+async fn another_users_booking_is_not_found_and_its_forms_need_their_token() {
+    let app = app().await;
+    let p = crate::booking::parties(&app, "private").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
+    let path = format!("/bookings/{}", booking["id"].as_str().unwrap());
+    signed_in(&app, "nosy_neighbour").await;
+    let nosy = web_session(&app, "nosy_neighbour").await;
+    let page = app.get(&path).header("cookie", &cookie_header(&nosy)).send().await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(!page.text().contains("private band"));
+    let token = nosy.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let res = app
+        .post(&format!("{path}/do/decline"))
+        .header("cookie", &cookie_header(&nosy))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token), ("reason", "mine now")]))
+        .send()
+        .await;
+    res.assert_status(StatusCode::NOT_FOUND);
+
+    let artist = web_session(&app, "private_artist").await;
+    let page = app.get(&path).header("cookie", &cookie_header(&artist)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("Your move"));
+    let res = app
+        .post(&format!("{path}/do/decline"))
+        .header("cookie", &cookie_header(&artist))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", "forged"), ("reason", "no")]))
+        .send()
+        .await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    let status: String = sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(booking["id"].as_str().unwrap()).unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "offered");
+}
+
+/// The directory validates its filters beside each one, pages with cursors, and finds by distance from
+/// a venue and by budget.
+#[tokio::test]
+async fn the_artist_directory_filters_by_budget_and_distance_and_pages() {
+    let app = app().await;
+    for i in 0..23 {
+        let (token, _, _) = signed_in(&app, &format!("dir_artist{i:02}")).await;
+        // Leipzig for the even ones, Munich for the odd ones; fees rising by 100 EUR.
+        let (lat, lng) = if i % 2 == 0 { (51.34, 12.37) } else { (48.14, 11.58) };
+        crate::booking::created(
+            app.post("/v1/artists")
+                .bearer(&token)
+                .json(&json!({"stage_name": format!("Dirband {i:02}"), "genres": ["Jazz"], "latitude": lat, "longitude": lng,
+                               "city": "X", "price_min": 10_000 * (i + 1), "price_max": 10_000 * (i + 1) + 5_000}))
+                .send()
+                .await,
+        )
+        .await;
+    }
+    let (venue_owner, _, _) = signed_in(&app, "dir_venue").await;
+    let venue = crate::booking::created(
+        app.post("/v1/venues")
+            .bearer(&venue_owner)
+            .json(&json!({"name": "Leipzig Hall", "address": "Markt 1", "city": "Leipzig", "country": "DE",
+                           "latitude": 51.34, "longitude": 12.37, "capacity": 500}))
+            .send()
+            .await,
+    )
+    .await;
+
+    let bad = app.get("/artists?budget_max=lots&date=someday").send().await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text();
+    assert!(html.contains("id=\"budget_max-error\"") && html.contains("id=\"date-error\""), "{html}");
+
+    let first = app.get("/artists?q=dirband").send().await;
+    first.assert_status(StatusCode::OK);
+    let html = first.text();
+    assert_eq!(html.matches("Dirband ").count(), 20);
+    let at = html.find("rel=\"next\"").map(|i| html[..i].rfind("href=\"").unwrap() + 6).expect("a next page");
+    let next = html[at..].split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&");
+    let second = app.get(&next).send().await.text();
+    assert_eq!(second.matches("Dirband ").count(), 3);
+    assert!(!second.contains("rel=\"next\""));
+
+    let near =
+        app.get(&format!("/artists?q=dirband&near={}&radius_km=50", venue["id"].as_str().unwrap())).send().await.text();
+    assert_eq!(near.matches("Dirband ").count(), 12, "the even ones are in Leipzig");
+    assert!(near.contains("0 km away"));
+    // 1,000 to 1,200 EUR overlaps the ranges of artists 9 (1,000–1,050), 10 and 11 (1,200–1,250).
+    let budget = app.get("/artists?q=dirband&budget_min=1000&budget_max=1200").send().await.text();
+    assert_eq!(budget.matches("Dirband ").count(), 3, "{budget}");
+    assert!(budget.contains("Dirband 09") && budget.contains("Dirband 11") && !budget.contains("Dirband 12"));
+}
+
+/// The artist's month shows a confirmed booking on its day and an active hold; the calendar link is
+/// made from the page and serves the bookings; another user cannot open the calendar.
+#[tokio::test]
+async fn the_artist_calendar_shows_bookings_and_holds_and_makes_the_feed_link() {
+    let app = app().await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    let p = crate::booking::parties(&app, "cal").await;
+    let id = crate::booking::confirmed(&app, &p, &admin, 10).await;
+    let day = app.clock_now() + chrono::Duration::days(10);
+    let hold_day = app.clock_now() + chrono::Duration::days(12);
+    crate::booking::created(
+        app.post(&format!("/v1/artists/{}/holds", p.artist_id))
+            .bearer(&p.organizer)
+            .json(&json!({"promoter_id": p.promoter_id, "starts_at": hold_day, "ends_at": hold_day + chrono::Duration::hours(3)}))
+            .send()
+            .await,
+    )
+    .await;
+    let artist = web_session(&app, "cal_artist").await;
+    let path = format!("/artists/{}/calendar?month={}", p.artist_id, day.format("%Y-%m"));
+    let page = app.get(&path).header("cookie", &cookie_header(&artist)).send().await;
+    page.assert_status(StatusCode::OK);
+    let html = page.text();
+    let cell = |date: chrono::DateTime<chrono::Utc>| {
+        let at = html.find(&format!("data-date=\"{}\"", date.format("%Y-%m-%d"))).expect("the day's cell");
+        html[at..at + html[at..].find("</td>").unwrap()].to_owned()
+    };
+    assert!(
+        cell(day).contains(&format!("href=\"/bookings/{id}\"")) && cell(day).contains("entry confirmed"),
+        "{}",
+        cell(day)
+    );
+    if hold_day.format("%Y-%m").to_string() == day.format("%Y-%m").to_string() {
+        assert!(cell(hold_day).contains("entry hold"), "{}", cell(hold_day));
+    }
+
+    let token = artist.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let made = app
+        .post(&format!("/artists/{}/calendar-url", p.artist_id))
+        .header("cookie", &cookie_header(&artist))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", &token)]))
+        .send()
+        .await;
+    made.assert_status(StatusCode::OK);
+    let html = made.text();
+    let at = html.find("<code id=\"feed-url\">").unwrap() + "<code id=\"feed-url\">".len();
+    let url = html[at..].split('<').next().unwrap();
+    let feed_path = url.split_once("/v1/").map(|(_, rest)| format!("/v1/{rest}")).unwrap();
+    let feed = app.get(&feed_path).send().await;
+    feed.assert_status(StatusCode::OK);
+    assert!(feed.text().contains("BEGIN:VEVENT") && feed.text().contains("cal presents"));
+
+    signed_in(&app, "cal_stranger").await;
+    let stranger = web_session(&app, "cal_stranger").await;
+    let page = app.get(&path).header("cookie", &cookie_header(&stranger)).send().await;
+    page.assert_status(StatusCode::NOT_FOUND);
+}
+
+/// Staff see signed contracts waiting for review and disputes in one queue, the audit log and the
+/// security events, each filtered and paged; anyone else is refused all four pages.
+#[tokio::test]
+async fn staff_see_reviews_disputes_the_audit_log_and_security_events() {
+    let app = app().await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    let p = crate::booking::parties(&app, "queue").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
+    let id = booking["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
+    let sha = app.get(&format!("/v1/bookings/{id}/contract")).bearer(&p.organizer).send().await.value()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for token in [&p.organizer, &p.artist] {
+        app.post(&format!("/v1/bookings/{id}/contract/sign"))
+            .bearer(token)
+            .json(&json!({"sha256": sha}))
+            .send()
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    let api = app.get("/v1/admin/bookings").bearer(&admin).send().await.value();
+    assert_eq!(api["items"].as_array().unwrap().len(), 1);
+    app.get("/v1/admin/bookings").bearer(&p.artist).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    crate::support::login(&app, "queue_artist", "not the password").await.assert_status(StatusCode::UNAUTHORIZED);
+
+    let staff = web_session(&app, "root_admin").await;
+    let queue = app.get("/admin/bookings").header("cookie", &cookie_header(&staff)).send().await;
+    queue.assert_status(StatusCode::OK);
+    let html = queue.text();
+    assert!(html.contains(&format!("href=\"/bookings/{id}\"")) && html.contains("a contract to review"), "{html}");
+    let booking_page = app.get(&format!("/bookings/{id}")).header("cookie", &cookie_header(&staff)).send().await.text();
+    assert!(booking_page.contains("id=\"review\""), "staff decide from the booking's page");
+
+    let audit = app
+        .get(&format!("/admin/audit?resource_type=booking&resource_id={id}"))
+        .header("cookie", &cookie_header(&staff))
+        .send()
+        .await;
+    audit.assert_status(StatusCode::OK);
+    let html = audit.text();
+    assert!(html.contains("booking.sign") || html.contains("contract.sign"), "{html}");
+    assert!(!html.contains("user.suspend"));
+    let bad = app.get("/admin/audit?actor=someone").header("cookie", &cookie_header(&staff)).send().await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("id=\"actor-error\""));
+
+    let events = app.get("/admin/security?severity=&kind=").header("cookie", &cookie_header(&staff)).send().await;
+    events.assert_status(StatusCode::OK);
+    assert!(events.text().contains("login_failed"), "{}", events.text());
+
+    let artist = web_session(&app, "queue_artist").await;
+    for path in ["/admin/bookings", "/admin/audit", "/admin/security", "/admin/jobs"] {
+        let page = app.get(path).header("cookie", &cookie_header(&artist)).send().await;
+        page.assert_status(StatusCode::FORBIDDEN);
+        assert!(!page.text().contains(&id), "{path}");
+    }
 }

@@ -30,6 +30,16 @@ pub async fn my_bookings(
     Ok(Json(service::mine(&ctx, &principal).await?))
 }
 
+/// What waits for staff (admins): fully signed contracts to review and disputes to resolve, oldest first.
+#[utoipa::path(get, path = "/v1/admin/bookings", tag = "booking", security(("bearer" = [])),
+    responses((status = 200, body = dto::BookingList), (status = 403, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn staff_queue(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+) -> Result<Json<dto::BookingList>, ApiError> {
+    Ok(Json(service::awaiting_staff(&ctx, &principal).await?))
+}
+
 /// A booking, with its proposals and what the caller may do next.
 #[utoipa::path(get, path = "/v1/bookings/{id}", tag = "booking", security(("bearer" = [])),
     params(("id" = BookingId, Path)), responses((status = 200, body = dto::Booking)))]

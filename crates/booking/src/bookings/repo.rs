@@ -98,6 +98,15 @@ pub async fn bookings_of(
     .await
 }
 
+/// Bookings waiting for staff: fully signed contracts to review and disputes to resolve, oldest first.
+pub async fn awaiting_staff(conn: &mut PgConnection) -> sqlx::Result<Vec<BookingRow>> {
+    sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId", venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin AS "origin: Origin", starts_at, ends_at, step, turn AS "turn: Side", deadline_at, message, agreed, cancelled_by AS "cancelled_by: Actor", cancel_reason, created_by, created_at, updated_at FROM bookings
+         WHERE (status = 'contracting' AND review_pending) OR status = 'disputed'
+         ORDER BY updated_at, id LIMIT 200"#)
+    .fetch_all(conn)
+    .await
+}
+
 /// Names of artists, promoters and venues by id, read at once.
 pub async fn names(
     conn: &mut PgConnection,

@@ -672,26 +672,45 @@ pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<dto::Bookin
     let mut conn = ctx.db.acquire().await?;
     let (artists, promoters) = crate::profiles::service::my_profiles(&mut conn, principal).await?;
     let rows = repo::bookings_of(&mut conn, &artists, &promoters).await?;
+    let side = |row: &BookingRow| if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
+    listed(&mut conn, &rows, side).await
+}
+
+/// What waits for staff (admins): signed contracts to review and disputes to resolve, oldest first.
+pub async fn awaiting_staff(ctx: &AppContext, principal: &Principal) -> Result<dto::BookingList, ApiError> {
+    if !crate::profiles::service::is_admin(principal) {
+        return Err(identity::error::IdentityError::Forbidden("bookings.admin".into()).into());
+    }
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::awaiting_staff(&mut conn).await?;
+    listed(&mut conn, &rows, |_| Actor::Admin).await
+}
+
+/// Bookings as a list shows them, each from `side`'s point of view.
+async fn listed(
+    conn: &mut PgConnection,
+    rows: &[BookingRow],
+    side: impl Fn(&BookingRow) -> Actor,
+) -> Result<dto::BookingList, ApiError> {
     // A fixed number of queries whatever the number of bookings: parties, venues, proposals and money
     // are read for all of them at once.
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
     let artist_ids: Vec<Uuid> = rows.iter().map(|r| r.artist_id.0).collect();
     let promoter_ids: Vec<Uuid> = rows.iter().map(|r| r.promoter_id.0).collect();
     let venue_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.venue_id.map(|v| v.0)).collect();
-    let names = repo::names(&mut conn, &artist_ids, &promoter_ids, &venue_ids).await?;
-    let mut proposals = repo::proposals_of(&mut conn, &ids).await?;
+    let names = repo::names(conn, &artist_ids, &promoter_ids, &venue_ids).await?;
+    let mut proposals = repo::proposals_of(conn, &ids).await?;
     let mut money: std::collections::HashMap<Uuid, dto::Money> =
-        repo::money_of(&mut conn, &ids).await?.into_iter().map(|m| (m.id, dto::Money::from(m))).collect();
+        repo::money_of(conn, &ids).await?.into_iter().map(|m| (m.id, dto::Money::from(m))).collect();
     let items = rows
         .iter()
         .map(|row| {
-            let side = if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
             let found = Names {
                 artist: names.get(&row.artist_id.0).map_or("", String::as_str),
                 promoter: names.get(&row.promoter_id.0).map_or("", String::as_str),
                 venue: row.venue_id.and_then(|v| names.get(&v.0)).map(String::as_str),
             };
-            assemble(row, found, side, proposals.remove(&row.id.0).unwrap_or_default(), money.remove(&row.id.0))
+            assemble(row, found, side(row), proposals.remove(&row.id.0).unwrap_or_default(), money.remove(&row.id.0))
         })
         .collect();
     Ok(dto::BookingList { items })

@@ -74,7 +74,7 @@ pub struct Input {
 }
 
 impl Input {
-    fn new(name: &'static str, label: &'static str, kind: &'static str, value: &str) -> Self {
+    pub fn new(name: &'static str, label: &'static str, kind: &'static str, value: &str) -> Self {
         Self { name, label, kind, value: value.to_owned() }
     }
 }
@@ -116,7 +116,7 @@ pub async fn new_form(session: Session) -> Response {
 }
 
 /// A `datetime-local` value, read as UTC.
-fn moment(field: &str, text: &str) -> Result<DateTime<Utc>, FieldError> {
+pub fn moment(field: &str, text: &str) -> Result<DateTime<Utc>, FieldError> {
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
         .map(|t| t.and_utc())
         .map_err(|_| FieldError::new(field, "invalid_format", "must be a date and time"))

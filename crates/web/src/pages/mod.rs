@@ -3,7 +3,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod artists;
 pub mod auth;
+pub mod bookings;
 pub mod door;
 pub mod events;
 pub mod home;
@@ -56,7 +58,12 @@ pub struct FieldErrors(Vec<(String, String)>);
 
 impl FieldErrors {
     pub fn from_error(err: &ApiError) -> Self {
-        Self(err.field_errors().iter().map(|e| (e.field.clone(), e.message.clone())).collect())
+        Self::from_pairs(err.field_errors().iter().map(|e| (e.field.clone(), e.message.clone())))
+    }
+
+    /// Errors as (field, message) pairs, for a form whose inputs are named apart from the API's fields.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
     }
 
     /// The message for `field` (or one of its items, `field[2]`), if it has one.
@@ -69,6 +76,38 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A payment form: from the wallet or by card, with a key drawn with the form so that the same form
+/// sent twice pays once.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PayForm {
+    /// `wallet` or `card`; anything else is `default`.
+    pub source: String,
+    pub card_number: String,
+    pub key: String,
+}
+
+impl PayForm {
+    /// `wallet` or `card`.
+    pub fn source(&self, default: &'static str) -> &'static str {
+        match self.source.as_str() {
+            "wallet" => "wallet",
+            "card" => "card",
+            _ => default,
+        }
+    }
+
+    /// The card number, for a card payment.
+    pub fn card(&self, default: &'static str) -> Option<String> {
+        (self.source(default) == "card").then(|| self.card_number.trim().to_owned())
+    }
+
+    /// The retry key of this form's payment of `what` (`checkout`, `booking`).
+    pub fn retry_key(&self, what: &str) -> String {
+        format!("web-{what}-{}", self.key.chars().filter(char::is_ascii_hexdigit).take(32).collect::<String>())
     }
 }
 

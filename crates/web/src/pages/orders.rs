@@ -14,7 +14,7 @@ use ticketing::model::{EventId, OrderId, TierId};
 use ticketing::orders::dto::{NewOrder, Order, OrderItemRequest, PayOrder};
 use ticketing::orders::service::{self as orders, Payment, Shop};
 
-use super::{Layout, page, to_signin};
+use super::{Layout, PayForm, page, to_signin};
 use crate::WebSettings;
 use crate::format;
 use crate::session::{Form, Session};
@@ -114,16 +114,6 @@ pub async fn order(State(ctx): State<AppContext>, session: Session, Path(id): Pa
     }
 }
 
-#[derive(Deserialize)]
-pub struct PayForm {
-    /// `card` (default) or `wallet`.
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    card_number: String,
-    key: String,
-}
-
 /// Pays a pending order by card: the card is charged (no database transaction open while the provider
 /// answers), then the order is paid from the wallet it credited and its tickets are issued.
 pub async fn pay(
@@ -135,14 +125,13 @@ pub async fn pay(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/orders/{id}")) };
     let now = ctx.clock.now();
-    let from_wallet = form.source == "wallet";
     let how = PayOrder {
-        source: Some(if from_wallet { "wallet" } else { "card" }.into()),
+        source: Some(form.source("card").into()),
         provider: None,
-        card_number: (!from_wallet).then(|| form.card_number.clone()),
+        card_number: form.card("card"),
         payment_method: None,
     };
-    let key = format!("web-checkout-{}", form.key.chars().filter(char::is_ascii_hexdigit).take(32).collect::<String>());
+    let key = form.retry_key("checkout");
     let shop = Shop::of(&ctx, &settings.ledger);
     let result = async {
         let charged = orders::charge_order(&shop, principal, id, &how, Some(&key), now).await?;
