@@ -484,6 +484,17 @@ async fn the_main_pages_pass_an_accessibility_check() {
     let p = crate::booking::parties(&app, "a11y").await;
     let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
     let booking = booking["id"].as_str().unwrap().to_owned();
+    let org = crate::support::create_org(&app, &p.artist, "a11y-crew").await;
+    let team = app
+        .post(&format!("/v1/orgs/{org}/teams"))
+        .bearer(&p.artist)
+        .json(&json!({"name": "Crew"}))
+        .send()
+        .await
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let served = serve(&app).await;
     let browser = Browser::start().await;
     let mut found = Vec::new();
@@ -527,6 +538,10 @@ async fn the_main_pages_pass_an_accessibility_check() {
         artist.clone(),
         format!("{artist}/edit"),
         format!("{artist}/calendar"),
+        "/orgs".to_owned(),
+        format!("/orgs/{org}"),
+        format!("/orgs/{org}/teams/{team}"),
+        "/invitations/accept?token=abc".to_owned(),
     ] {
         browser.goto(&format!("{}{path}", served.base)).await;
         for v in browser.accessibility_violations().await {
@@ -1325,4 +1340,83 @@ async fn staff_see_reviews_disputes_the_audit_log_and_security_events() {
         page.assert_status(StatusCode::FORBIDDEN);
         assert!(!page.text().contains(&id), "{path}");
     }
+}
+
+/// An organization in a real browser: its owner creates it (a bad short name first), invites someone
+/// by email and makes a team; the invitee opens the mailed link, signs in, accepts, and is a member;
+/// the owner puts them in the team. Someone outside sees nothing of it.
+#[tokio::test]
+async fn an_owner_builds_an_organization_with_an_invited_member_and_a_team_in_a_browser() {
+    let app = app().await;
+    signed_in(&app, "crew_owner").await;
+    signed_in(&app, "crew_guest").await;
+    signed_in(&app, "crew_stranger").await;
+    let served = serve(&app).await;
+    let base = &served.base;
+    let browser = Browser::start().await;
+
+    browser.sign_in(base, "crew_owner", "/orgs").await;
+    browser.wait_for_text("You belong to no organization yet").await;
+    browser.type_into("#org-name", "Night Crew").await;
+    browser.type_into("#org-slug", "Night Crew!").await;
+    browser.click("form[action='/orgs'] button").await;
+    browser.wait_for_text("lower-case letters").await;
+    assert!(browser.source().await.contains("id=\"org-slug-error\""));
+    browser.type_into("#org-slug", "night-crew").await;
+    browser.click("form[action='/orgs'] button").await;
+    let text = browser.wait_for_text("you are owner").await;
+    assert!(text.contains("Night Crew") && text.contains("No invitation is waiting"), "{text}");
+    let org_path = format!("/orgs/{}", browser.current_url().await.rsplit('/').next().unwrap());
+    browser.type_into("#invite-email", "not an address").await;
+    browser.click("#invite").await;
+    browser.wait_for_text("email").await;
+    browser.type_into("#invite-email", "crew_guest@example.com").await;
+    browser.click("#invite").await;
+    browser.wait_for_text("An invitation went to crew_guest@example.com").await;
+    browser.type_into("#team-name", "Stage hands").await;
+    browser.click("#create-team").await;
+    browser.wait_for_text("Stage hands").await;
+    browser.snapshot("organization").await;
+    browser.sign_out().await;
+
+    let body: String = sqlx::query_scalar(
+        "SELECT body_text FROM mail_outbox WHERE to_address = 'crew_guest@example.com' AND body_text LIKE '%/invitations/accept?token=%'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let at = body.find("/invitations/accept?token=").unwrap();
+    let link = body[at..].split_whitespace().next().unwrap().to_owned();
+    browser.goto(&format!("{base}{link}")).await;
+    browser
+        .wait_for_url(&format!("/signin?next={}", link.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D")))
+        .await;
+    browser.type_into("#login", "crew_guest").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_url(&link).await;
+    browser.click("#accept").await;
+    let text = browser.wait_for_text("you are member").await;
+    assert!(text.contains("Night Crew") && !text.contains("Invite someone"), "members do not manage: {text}");
+    browser.sign_out().await;
+
+    browser.sign_in(base, "crew_owner", &org_path).await;
+    browser.click("#teams a").await;
+    browser.wait_for_text("Nobody is in this team yet").await;
+    browser.click("#add").await;
+    let text = browser.wait_for_text("@crew_guest").await;
+    assert!(!text.contains("Nobody is in this team"), "{text}");
+    browser.close().await;
+
+    let stranger = web_session(&app, "crew_stranger").await;
+    let page = app.get(&org_path).header("cookie", &cookie_header(&stranger)).send().await;
+    assert!(page.status == StatusCode::NOT_FOUND || page.status == StatusCode::FORBIDDEN, "{}", page.status);
+    assert!(!page.text().contains("crew_guest"));
+    let members: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM org_members m JOIN organizations o ON o.id = m.org_id WHERE o.slug = 'night-crew'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(members, 2);
 }

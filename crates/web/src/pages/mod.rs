@@ -13,6 +13,7 @@ pub mod keys;
 pub mod manage;
 pub mod notifications;
 pub mod orders;
+pub mod orgs;
 pub mod payouts;
 pub mod profile;
 pub mod tickets;
