@@ -106,10 +106,11 @@ pub fn app_with_web(
     ledger_settings: ledger::LedgerSettings,
     web_settings: web::WebSettings,
 ) -> Router {
-    let (routes, doc) = api(notify::stream::Hub::new(ctx.db.clone()), ledger_settings);
+    let hub = notify::stream::Hub::new(ctx.db.clone());
+    let (routes, doc) = api(hub.clone(), ledger_settings);
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
-        .merge(web::router(ctx.clone(), web_settings))
+        .merge(web::router(ctx.clone(), web_settings, hub))
         .merge(openapi::docs_router())
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
     if let Some(limit) = per_client {

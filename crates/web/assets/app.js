@@ -38,3 +38,17 @@ function setUpCamera() {
 }
 document.addEventListener("DOMContentLoaded", setUpCamera);
 document.addEventListener("htmx:afterSwap", setUpCamera);
+
+// The notification center is live: each notification the stream sends is put first in the list (by
+// htmx's SSE extension); here the unread count follows and the empty state goes.
+document.addEventListener("htmx:sseOpen", function () {
+  var live = document.getElementById("live");
+  if (live) live.hidden = false;
+});
+document.addEventListener("htmx:sseMessage", function (event) {
+  if (!event.detail || event.detail.type !== "notification") return;
+  var unread = document.getElementById("unread");
+  if (unread) unread.textContent = String(Number(unread.textContent) + 1);
+  var nothing = document.getElementById("nothing");
+  if (nothing) nothing.remove();
+});

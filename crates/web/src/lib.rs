@@ -34,7 +34,8 @@ pub struct WebSettings {
 
 /// The pages and their assets. Every page is answered with the security headers of
 /// [`security::headers`]; sessions come from cookies ([`session`]).
-pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
+/// `hub` carries notifications to the notification center's live stream.
+pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify::stream::Hub>) -> Router<AppContext> {
     let settings = std::sync::Arc::new(settings);
     Router::new()
         .route("/", get(pages::home::home))
@@ -80,6 +81,7 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .route("/me/keys/{id}/revoke", post(pages::keys::revoke))
         .route("/me/notifications", get(pages::notifications::list))
         .route("/me/notifications/read", post(pages::notifications::read_all))
+        .route("/me/stream", get(pages::notifications::stream))
         .route("/me/payouts", get(pages::payouts::show))
         .route("/me/payouts/methods", post(pages::payouts::add_bank_account))
         .route("/me/payouts/withdrawals", post(pages::payouts::withdraw))
@@ -108,4 +110,5 @@ pub fn router(ctx: AppContext, settings: WebSettings) -> Router<AppContext> {
         .layer(axum::middleware::from_fn_with_state((ctx, settings.clone()), session::layer))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::Extension(settings))
+        .layer(axum::Extension(hub))
 }

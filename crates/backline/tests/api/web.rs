@@ -1420,3 +1420,39 @@ async fn an_owner_builds_an_organization_with_an_invited_member_and_a_team_in_a_
     .unwrap();
     assert_eq!(members, 2);
 }
+
+/// The notification center is live: a notification made while the page is open appears at the top of
+/// the list and in the unread count, without a reload.
+#[tokio::test]
+async fn the_notification_center_shows_a_new_notification_live_in_a_browser() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "live_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 0})).await;
+    let (giver, _, _) = signed_in(&app, "live_giver").await;
+    signed_in(&app, "live_taker").await;
+    let order = reserve(&app, &giver, &event, &tier, 1).await.value();
+    let ticket = order["tickets"][0]["id"].as_str().unwrap().to_owned();
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "live_taker", "/me/notifications").await;
+    // Connected: the page says so once the stream is open.
+    browser.wait_for_text("New notifications appear here as they happen").await;
+    let before = browser.text().await;
+    assert!(before.contains("0 unread") && before.contains("Nothing yet"), "{before}");
+    browser.script("window.stillTheSamePage = true;").await;
+
+    app.post(&format!("/v1/tickets/{ticket}/transfers"))
+        .bearer(&giver)
+        .json(&json!({"to_email": "live_taker@example.com"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    // The notification is made by the job the offer queued.
+    crate::support::drain_jobs(&app).await;
+    let text = browser.wait_for_text("sends you a ticket to").await;
+    assert!(text.contains("2 unread") && !text.contains("Nothing yet"), "the welcome and the offer: {text}");
+    assert_eq!(browser.script("return window.stillTheSamePage === true;").await, json!(true), "no reload");
+    let first = browser.script("return document.querySelector('#notifications li strong').textContent;").await;
+    assert!(first.as_str().unwrap().to_lowercase().contains("ticket"), "the new one is first: {first}");
+    browser.close().await;
+}

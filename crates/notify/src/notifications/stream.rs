@@ -121,6 +121,20 @@ pub async fn stream(
     user: Uuid,
     last_event_id: Option<Uuid>,
 ) -> sqlx::Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>> {
+    stream_with(hub, pool, user, last_event_id, event_of).await
+}
+
+/// [`stream`] with each notification made into its event by `render` (the web app sends HTML).
+pub async fn stream_with<R>(
+    hub: &Arc<Hub>,
+    pool: PgPool,
+    user: Uuid,
+    last_event_id: Option<Uuid>,
+    render: R,
+) -> sqlx::Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<R>>>
+where
+    R: Fn(&Notification) -> Event + Send + Sync + 'static,
+{
     // Subscribe before reading, so nothing created in between is missed.
     let rx = hub.subscribe();
     let (last, look) = match last_event_id {
@@ -128,29 +142,33 @@ pub async fn stream(
         None => (repo::newest_id(&pool, user).await?.unwrap_or(Uuid::nil()), false),
     };
     let state = State { pool, user, last, rx, pending: Default::default(), look };
-    let events = futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(n) = state.pending.pop_front() {
-                state.last = n.id;
-                return Some((Ok(event_of(&n)), state));
-            }
-            if state.look {
-                state.look = false;
-                match repo::notifications_after(&state.pool, state.user, state.last, 200).await {
-                    Ok(rows) => {
-                        // A full page means there may be more behind it.
-                        state.look = rows.len() == 200;
-                        state.pending.extend(rows.into_iter().map(Notification::from));
-                    }
-                    Err(err) => tracing::warn!(error = %err, "stream cannot read notifications"),
+    let render = Arc::new(render);
+    let events = futures_util::stream::unfold(state, move |mut state| {
+        let render = render.clone();
+        async move {
+            loop {
+                if let Some(n) = state.pending.pop_front() {
+                    state.last = n.id;
+                    return Some((Ok(render(&n)), state));
                 }
-                continue;
-            }
-            match state.rx.recv().await {
-                Ok(Signal::User(user)) if user == state.user => state.look = true,
-                Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => state.look = true,
-                Ok(Signal::User(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return None,
+                if state.look {
+                    state.look = false;
+                    match repo::notifications_after(&state.pool, state.user, state.last, 200).await {
+                        Ok(rows) => {
+                            // A full page means there may be more behind it.
+                            state.look = rows.len() == 200;
+                            state.pending.extend(rows.into_iter().map(Notification::from));
+                        }
+                        Err(err) => tracing::warn!(error = %err, "stream cannot read notifications"),
+                    }
+                    continue;
+                }
+                match state.rx.recv().await {
+                    Ok(Signal::User(user)) if user == state.user => state.look = true,
+                    Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => state.look = true,
+                    Ok(Signal::User(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
             }
         }
     });

@@ -36,6 +36,8 @@ pub struct Layout {
     pub csrf: String,
     pub css: &'static str,
     pub htmx: &'static str,
+    /// htmx's Server-Sent Events extension.
+    pub sse: &'static str,
     pub js: &'static str,
 }
 
@@ -48,6 +50,7 @@ impl Layout {
             csrf: session.csrf.clone(),
             css: crate::assets::url("app.css"),
             htmx: crate::assets::url("htmx.min.js"),
+            sse: crate::assets::url("htmx-sse.min.js"),
             js: crate::assets::url("app.js"),
         }
     }
