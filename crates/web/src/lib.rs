@@ -5,7 +5,7 @@
 
 mod assets;
 mod chart;
-mod format;
+pub mod format;
 mod pages;
 mod security;
 mod session;

@@ -127,8 +127,15 @@ pub async fn layer(
             }
         }
     }
+    let viewer = match &principal {
+        Some(p) => identity::accounts::service::display_settings(&ctx, p.user_id)
+            .await
+            .map(|(zone, locale)| crate::format::Viewer::of(&zone, &locale))
+            .unwrap_or_default(),
+        None => crate::format::Viewer::default(),
+    };
     request.extensions_mut().insert(Session { principal, csrf });
-    let mut response = next.run(request).await;
+    let mut response = crate::format::for_viewer(viewer, next.run(request)).await;
     jar.apply(response.headers_mut());
     response
 }

@@ -205,7 +205,7 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the browser never reached {suffix}: {}", self.current_url().await);
+        panic!("the browser never reached {suffix}: {}\n{}", self.current_url().await, self.text().await);
     }
 
     /// Runs a script in the page and answers its result.

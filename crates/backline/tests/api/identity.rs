@@ -502,6 +502,10 @@ async fn profile_changes_are_checked_and_audited() {
     let fields: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["timezone", "locale", "avatar_url"]);
+    // A well-formed name the time zone database does not know is refused too.
+    let unknown = app.patch("/v1/me").bearer(&token).json(&json!({"timezone": "Mars/Olympus"})).send().await;
+    let problem = unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["errors"][0]["code"], "unknown_timezone");
 
     let res = app
         .patch("/v1/me")

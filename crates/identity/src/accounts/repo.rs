@@ -65,6 +65,12 @@ pub async fn grant_roles(
     Ok(())
 }
 
+/// A user's time zone and locale (how pages show them times and numbers).
+pub async fn display_settings(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<(String, String)>> {
+    let row = sqlx::query!(r#"SELECT timezone, locale FROM users WHERE id = $1"#, id as _).fetch_optional(conn).await?;
+    Ok(row.map(|r| (r.timezone, r.locale)))
+}
+
 pub async fn user_by_id(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u WHERE u.id = $1"#, id as _).fetch_optional(conn).await
 }

@@ -374,6 +374,12 @@ pub async fn logout_all(ctx: &AppContext, principal: &Principal) -> Result<u64, 
     Ok(repo::revoke_user_sessions(&mut conn, principal.user_id, None, "logout_all", ctx.clock.now()).await?)
 }
 
+/// The time zone and locale `user` reads times and numbers in.
+pub async fn display_settings(ctx: &AppContext, user: UserId) -> Result<(String, String), ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    Ok(repo::display_settings(&mut conn, user).await?.ok_or(IdentityError::NotFound("user"))?)
+}
+
 pub async fn me(ctx: &AppContext, principal: &Principal) -> Result<dto::User, ApiError> {
     authz::authorize(principal, "profile.read", Target::OwnedBy(principal.user_id))?;
     let mut conn = ctx.db.acquire().await?;
@@ -389,10 +395,13 @@ fn parse_timezone(raw: &str) -> Result<String, FieldError> {
             && value.split('/').all(|part| {
                 !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
             }));
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(FieldError::new("timezone", "invalid_format", "must be an IANA time zone such as Europe/Berlin"))
+    if !ok {
+        return Err(FieldError::new("timezone", "invalid_format", "must be an IANA time zone such as Europe/Berlin"));
+    }
+    // Pages show times in it: it must be one the time zone database knows.
+    match value.parse::<chrono_tz::Tz>() {
+        Ok(_) => Ok(value.to_owned()),
+        Err(_) => Err(FieldError::new("timezone", "unknown_timezone", "is not in the IANA time zone database")),
     }
 }
 

@@ -498,7 +498,7 @@ async fn calendar_page(
 ) -> Result<Calendar, ApiError> {
     let artist = own_artist(ctx, session, id).await?;
     let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such artist."))?;
-    let today = ctx.clock.now().date_naive();
+    let today = format::day(ctx.clock.now());
     let first = first_of(month, today);
     let bookings = booking::bookings::service::mine(ctx, principal).await?;
     let holds = booking::holds::service::list(ctx, principal, id).await?;
@@ -506,12 +506,12 @@ async fn calendar_page(
         let mut entries: Vec<Entry> = bookings
             .items
             .iter()
-            .filter(|b| b.artist_id == id && b.agreement.is_some() && b.starts_at.date_naive() == date)
+            .filter(|b| b.artist_id == id && b.agreement.is_some() && format::day(b.starts_at) == date)
             .filter(|b| !matches!(b.status.as_str(), "cancelled" | "refunded"))
             .map(|b| Entry {
                 label: format!(
                     "{} {}",
-                    b.starts_at.format("%H:%M"),
+                    format::time(b.starts_at).split(' ').next().unwrap_or_default(),
                     b.venue_name.clone().unwrap_or_else(|| b.promoter_name.clone())
                 ),
                 href: Some(format!("/bookings/{}", b.id)),
@@ -526,7 +526,7 @@ async fn calendar_page(
             holds
                 .items
                 .iter()
-                .filter(|h| h.state == "active" && h.starts_at.date_naive() <= date && h.ends_at.date_naive() >= date)
+                .filter(|h| h.state == "active" && format::day(h.starts_at) <= date && format::day(h.ends_at) >= date)
                 .map(|h| Entry { label: format!("Hold #{}", h.rank.unwrap_or(1)), href: None, kind: "hold" }),
         );
         entries

@@ -43,7 +43,7 @@ pub struct TermsForm {
 impl TermsForm {
     /// An empty offer for a show four weeks from now, 20:00 to 23:00.
     pub fn new_offer(now: DateTime<Utc>) -> Self {
-        let day = (now + Duration::days(28)).date_naive();
+        let day = format::day(now + Duration::days(28));
         Self {
             currency: "EUR".into(),
             deposit_percent: "30".into(),
@@ -58,11 +58,11 @@ impl TermsForm {
     fn from_proposal(p: &Proposal) -> Self {
         Self {
             promoter_id: String::new(),
-            fee: plain_amount(p.fee, &p.currency),
+            fee: format::plain(p.fee, &p.currency),
             currency: p.currency.clone(),
             deposit_percent: percent(p.deposit_bps),
-            starts_at: p.starts_at.format("%Y-%m-%dT%H:%M").to_string(),
-            ends_at: p.ends_at.format("%Y-%m-%dT%H:%M").to_string(),
+            starts_at: format::local_input(p.starts_at),
+            ends_at: format::local_input(p.ends_at),
             deal_type: p.deal_type.clone(),
             door_percent: percent(p.door_bps),
             message: String::new(),
@@ -74,8 +74,8 @@ impl TermsForm {
             Input::new("fee", "Fee (the guarantee)", "text", &self.fee),
             Input::new("currency", "Currency", "text", &self.currency),
             Input::new("deposit_percent", "Deposit at signing, % of the fee", "number", &self.deposit_percent),
-            Input::new("starts_at", "Show starts (UTC)", "datetime-local", &self.starts_at),
-            Input::new("ends_at", "Show ends (UTC)", "datetime-local", &self.ends_at),
+            Input::new("starts_at", "Show starts (your time zone)", "datetime-local", &self.starts_at),
+            Input::new("ends_at", "Show ends (your time zone)", "datetime-local", &self.ends_at),
             Input::new(
                 "door_percent",
                 "Door share, % of net ticket revenue (door and versus deals)",
@@ -129,11 +129,6 @@ impl TermsForm {
             _ => Err(ApiError::validation(problems)),
         }
     }
-}
-
-/// `1500.00 EUR` as `1500.00`: the amount as a form shows it.
-fn plain_amount(minor: i64, currency: &str) -> String {
-    format::money(minor, currency).split(' ').next().unwrap_or_default().to_owned()
 }
 
 fn percent(bps: i32) -> String {
@@ -271,7 +266,7 @@ fn step(p: &Proposal, artist: &str, promoter: &str) -> Step {
         fee: format::money(p.fee, &p.currency),
         deal,
         deposit: format!("{}% deposit", percent(p.deposit_bps)),
-        when: format!("{} – {}", format::when(p.starts_at), p.ends_at.format("%H:%M UTC")),
+        when: format!("{} – {}", format::when(p.starts_at), format::time(p.ends_at)),
         message: p.message.clone(),
         at: format::when(p.created_at),
     }
@@ -438,7 +433,7 @@ async fn booking_page(
         promoter: b.promoter_name.clone(),
         venue: b.venue_name.clone().unwrap_or_default(),
         status: status.replace('_', " "),
-        when: format!("{} – {}", format::when(b.starts_at), b.ends_at.format("%H:%M UTC")),
+        when: format!("{} – {}", format::when(b.starts_at), format::time(b.ends_at)),
         turn,
         can_propose: b.can.iter().any(|c| c == "propose"),
         can_accept: b.can.iter().any(|c| c == "accept"),

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use platform::{ApiError, AppContext, FieldError};
 use serde::Deserialize;
 use ticketing::events::dto::{NewEvent, StatusChange, Venue};
@@ -92,8 +92,8 @@ impl NewEventPage {
         let f = &self.form;
         vec![
             Input::new("title", "Title", "text", &f.title),
-            Input::new("starts_at", "Starts (UTC)", "datetime-local", &f.starts_at),
-            Input::new("ends_at", "Ends (UTC)", "datetime-local", &f.ends_at),
+            Input::new("starts_at", "Starts (your time zone)", "datetime-local", &f.starts_at),
+            Input::new("ends_at", "Ends (your time zone)", "datetime-local", &f.ends_at),
             Input::new("timezone", "Time zone of the venue", "text", &f.timezone),
             Input::new("venue", "Venue", "text", &f.venue),
             Input::new("city", "City", "text", &f.city),
@@ -115,11 +115,11 @@ pub async fn new_form(session: Session) -> Response {
     )
 }
 
-/// A `datetime-local` value, read as UTC.
+/// A `datetime-local` value, read in the viewer's time zone.
 pub fn moment(field: &str, text: &str) -> Result<DateTime<Utc>, FieldError> {
-    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
-        .map(|t| t.and_utc())
-        .map_err(|_| FieldError::new(field, "invalid_format", "must be a date and time"))
+    crate::format::parse_local(text).ok_or_else(|| {
+        FieldError::new(field, "invalid_format", "must be a date and time (that exists in your time zone)")
+    })
 }
 
 pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form): Form<EventForm>) -> Response {

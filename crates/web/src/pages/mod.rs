@@ -39,6 +39,8 @@ pub struct Layout {
     /// htmx's Server-Sent Events extension.
     pub sse: &'static str,
     pub js: &'static str,
+    /// The time zone the page's times are shown in.
+    pub zone: &'static str,
 }
 
 impl Layout {
@@ -52,6 +54,7 @@ impl Layout {
             htmx: crate::assets::url("htmx.min.js"),
             sse: crate::assets::url("htmx-sse.min.js"),
             js: crate::assets::url("app.js"),
+            zone: crate::format::viewer().zone.name(),
         }
     }
 }

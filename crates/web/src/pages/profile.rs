@@ -38,6 +38,13 @@ struct Profile {
     saved: bool,
 }
 
+impl Profile {
+    /// Every time zone the database knows, offered as the field is typed.
+    fn zones(&self) -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+    }
+}
+
 async fn profile_page(
     ctx: &AppContext,
     session: &Session,
