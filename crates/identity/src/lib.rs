@@ -20,7 +20,7 @@ pub mod tokens;
 pub mod service {
     pub use crate::accounts::service::{
         active_user_by_email, active_user_email, create_verified_user, display_name, is_active_user, org_id_by_slug,
-        org_owners, recipients, user_id_by_username,
+        org_owners, org_slug, recipients, user_id_by_username, username_of,
     };
     pub use crate::organizations::service as organizations;
 }

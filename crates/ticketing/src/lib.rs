@@ -119,6 +119,7 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(aftersale::http::event_listings))
         .routes(routes!(aftersale::http::buy_listing))
         .routes(routes!(chain::http::verify_chain))
+        .routes(routes!(settlement::http::sales))
         .routes(routes!(settlement::http::splits, settlement::http::set_splits))
         .routes(routes!(settlement::http::add_attribution_link, settlement::http::attributions))
         .routes(routes!(settlement::http::decide_attribution))

@@ -178,6 +178,26 @@ where
     }
 }
 
+/// A form body with repeated fields (one per row of a table): checks the CSRF token as [`Form`] does,
+/// then reads every value of each field in `lists` into an array, in order, and the others as single
+/// values. `None` when the token does not match or the body does not fit `T`.
+pub fn repeated_form<T: serde::de::DeserializeOwned>(session: &Session, body: &[u8], lists: &[&str]) -> Option<T> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    let sent = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str())?;
+    if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+        return None;
+    }
+    let mut map = serde_json::Map::new();
+    for (key, value) in pairs {
+        if lists.contains(&key.as_str()) {
+            map.entry(key).or_insert_with(|| serde_json::Value::Array(Vec::new())).as_array_mut()?.push(value.into());
+        } else {
+            map.insert(key, value.into());
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).ok()
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

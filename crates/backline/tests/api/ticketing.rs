@@ -107,7 +107,7 @@ pub(crate) fn reserve(
         .send()
 }
 
-async fn pay_card(app: &TestApp, token: &str, order: &str) -> testkit::TestResponse {
+pub(crate) async fn pay_card(app: &TestApp, token: &str, order: &str) -> testkit::TestResponse {
     app.post(&format!("/v1/orders/{order}/pay"))
         .bearer(token)
         .json(&json!({"card_number": "4242424242424242"}))

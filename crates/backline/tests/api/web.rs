@@ -550,10 +550,20 @@ async fn the_main_pages_pass_an_accessibility_check() {
     }
     browser.sign_out().await;
     browser.sign_in(&served.base, "root_admin", "/admin/users").await;
-    for path in ["/admin/users", "/admin/bookings", "/admin/jobs", "/admin/audit", "/admin/security"] {
+    for path in [
+        "/admin/users".to_owned(),
+        "/admin/bookings".to_owned(),
+        "/admin/jobs".to_owned(),
+        "/admin/audit".to_owned(),
+        "/admin/security".to_owned(),
+        // Staff may open any event's organizer pages.
+        format!("/manage/events/{event}"),
+        format!("/manage/events/{event}/edit"),
+        format!("/manage/events/{event}/sales"),
+    ] {
         browser.goto(&format!("{}{path}", served.base)).await;
         for v in browser.accessibility_violations().await {
-            found.push((path.to_owned(), v));
+            found.push((path.clone(), v));
         }
     }
     // The check can fail: an image without a text alternative is found.
@@ -1503,4 +1513,171 @@ async fn times_and_amounts_follow_the_viewer_s_time_zone_and_language() {
     // Someone signed out still reads UTC.
     let public = app.get(&format!("/events/{event}")).send().await.text();
     assert!(public.contains(&web::format::when(starts)) && public.contains("1,234.56 EUR"));
+}
+
+/// Posts a form with the session's token; answers the response.
+async fn post_form(
+    app: &TestApp,
+    jar: &[(String, String)],
+    path: &str,
+    fields: &[(&str, &str)],
+) -> testkit::TestResponse {
+    let token = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+    let mut pairs = vec![("csrf", token.as_str())];
+    pairs.extend_from_slice(fields);
+    app.post(path)
+        .header("cookie", &cookie_header(jar))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&pairs))
+        .send()
+        .await
+}
+
+/// An organizer changes an event's details and a tier, sets the splits (wrong sums and unknown
+/// recipients refused beside the form), creates an attribution link, sees an order come through it on
+/// the sales dashboard with the money in escrow, and approves it; nobody else sees the dashboard.
+#[tokio::test]
+async fn an_organizer_edits_an_event_sets_splits_and_links_and_reads_the_sales() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "dash_org").await;
+    signed_in(&app, "dash_artist").await;
+    signed_in(&app, "dash_creator").await;
+    let (fan, _, _) = signed_in(&app, "dash_fan").await;
+    signed_in(&app, "dash_other").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 2500})).await;
+    let org = web_session(&app, "dash_org").await;
+    let base = format!("/manage/events/{event}");
+
+    let edited =
+        post_form(&app, &org, &format!("{base}/edit"), &[("title", "Dash Night"), ("starts_at", "soon")]).await;
+    edited.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(edited.text().contains("id=\"starts_at-error\""));
+    let form_page = app.get(&format!("{base}/edit")).header("cookie", &cookie_header(&org)).send().await.text();
+    let value_of = |name: &str| {
+        let at = form_page.find(&format!("name=\"{name}\" type=\"")).unwrap();
+        let at = at + form_page[at..].find("value=\"").unwrap() + 7;
+        form_page[at..at + form_page[at..].find('"').unwrap()].to_owned()
+    };
+    let (starts, ends, zone) = (value_of("starts_at"), value_of("ends_at"), value_of("timezone"));
+    post_form(
+        &app,
+        &org,
+        &format!("{base}/edit"),
+        &[
+            ("title", "Dash Night"),
+            ("starts_at", &starts),
+            ("ends_at", &ends),
+            ("timezone", &zone),
+            ("city", "Leipzig"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let manage = app.get(&base).header("cookie", &cookie_header(&org)).send().await.text();
+    assert!(manage.contains("Dash Night"), "{manage}");
+    post_form(
+        &app,
+        &org,
+        &format!("{base}/tiers/{tier}"),
+        &[("price", "30"), ("quantity", "80"), ("visibility", "public")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let manage = app.get(&base).header("cookie", &cookie_header(&org)).send().await.text();
+    assert!(manage.contains("30.00 EUR") && manage.contains("<td>80</td>"), "{manage}");
+
+    let splits = |rows: &[(&str, &str, &str)]| {
+        let token = org.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
+        let mut pairs = vec![("csrf".to_owned(), token)];
+        for (role, recipient, percent) in rows {
+            pairs.push(("role".into(), (*role).into()));
+            pairs.push(("recipient".into(), (*recipient).into()));
+            pairs.push(("percent".into(), (*percent).into()));
+        }
+        app.post(&format!("{base}/splits"))
+            .header("cookie", &cookie_header(&org))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&pairs).unwrap())
+            .send()
+    };
+    let short = splits(&[("artist", "dash_artist", "60"), ("platform", "platform", "10")]).await;
+    short.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().contains("10,000") || short.text().contains("100"), "{}", short.text());
+    let unknown = splits(&[("artist", "nobody_here", "90"), ("platform", "platform", "10")]).await;
+    unknown.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().contains("is not a username"), "{}", unknown.text());
+    splits(&[("artist", "@dash_artist", "60"), ("promoter", "dash_org", "30"), ("platform", "platform", "10")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    let bad_link = post_form(
+        &app,
+        &org,
+        &format!("{base}/links"),
+        &[("partner", "ghost"), ("kind", "creator"), ("share_type", "percent"), ("share", "10")],
+    )
+    .await;
+    bad_link.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_link.text().contains("id=\"link-partner-error\""));
+    post_form(
+        &app,
+        &org,
+        &format!("{base}/links"),
+        &[
+            ("partner", "dash_creator"),
+            ("kind", "creator"),
+            ("share_type", "percent"),
+            ("share", "10"),
+            ("code", "DASH10"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+
+    // A fan comes through the link: the event page carries the code into the order.
+    let fan_web = web_session(&app, "dash_fan").await;
+    let page =
+        app.get(&format!("/events/{event}?ref=DASH10")).header("cookie", &cookie_header(&fan_web)).send().await.text();
+    assert!(page.contains("name=\"attribution\" value=\"DASH10\""), "{page}");
+    let reserved = post_form(
+        &app,
+        &fan_web,
+        &format!("/events/{event}/orders"),
+        &[("tier", &tier), ("quantity", "2"), ("attribution", "DASH10")],
+    )
+    .await;
+    reserved.assert_status(StatusCode::SEE_OTHER);
+    let order = reserved.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    crate::ticketing::pay_card(&app, &fan, &order).await.assert_status(StatusCode::CREATED);
+
+    let dash = app.get(&format!("{base}/sales")).header("cookie", &cookie_header(&org)).send().await;
+    dash.assert_status(StatusCode::OK);
+    let html = dash.text();
+    assert!(html.contains("2 of 80"), "two of the 80 sold: {html}");
+    assert!(html.contains("<dd>60.00 EUR</dd>"), "gross and escrow: {html}");
+    assert!(html.contains("@dash_artist") || html.contains("dash_artist"), "{html}");
+    assert!(html.contains("/events/") && html.contains("?ref=DASH10"), "the link to share: {html}");
+    assert!(html.contains(&format!("/manage/attributions/{order}/approve")), "the order waits for approval: {html}");
+    assert!(html.contains("Frozen since the first sale"), "{html}");
+    post_form(&app, &org, &format!("/manage/attributions/{order}/approve"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let html = app.get(&format!("{base}/sales")).header("cookie", &cookie_header(&org)).send().await.text();
+    assert!(html.contains("approved") && !html.contains(&format!("/manage/attributions/{order}/approve")), "{html}");
+
+    // Selling more than the tier has left is refused with the reason on the page.
+    let below = post_form(
+        &app,
+        &org,
+        &format!("{base}/tiers/{tier}"),
+        &[("price", "30"), ("quantity", "1"), ("visibility", "public")],
+    )
+    .await;
+    assert!(below.status.is_client_error(), "{}", below.status);
+    assert!(below.text().contains("The tier was not changed"), "{}", below.text());
+
+    let other = web_session(&app, "dash_other").await;
+    let refused = app.get(&format!("{base}/sales")).header("cookie", &cookie_header(&other)).send().await;
+    assert!(refused.status == StatusCode::FORBIDDEN || refused.status == StatusCode::NOT_FOUND, "{}", refused.status);
+    assert!(!refused.text().contains("DASH10"));
 }

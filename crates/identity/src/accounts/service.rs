@@ -826,6 +826,16 @@ pub async fn user_id_by_username(conn: &mut PgConnection, username: &str) -> sql
     Ok(repo::user_by_login(conn, username).await?.filter(|u| u.username.eq_ignore_ascii_case(username)).map(|u| u.id.0))
 }
 
+/// For other domains: a user's username (any status but deleted).
+pub async fn username_of(conn: &mut PgConnection, user: uuid::Uuid) -> sqlx::Result<Option<String>> {
+    Ok(repo::user_by_id(conn, UserId(user)).await?.map(|u| u.username))
+}
+
+/// For other domains: an organization's slug.
+pub async fn org_slug(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Option<String>> {
+    crate::organizations::repo::slug_of(conn, org).await
+}
+
 /// For other domains: the organization with this slug.
 pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<uuid::Uuid>> {
     crate::organizations::repo::org_id_by_slug(conn, slug).await

@@ -417,6 +417,10 @@ pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result
     sqlx::query_scalar!(r#"SELECT id FROM organizations WHERE slug = $1"#, slug).fetch_optional(conn).await
 }
 
+pub async fn slug_of(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(r#"SELECT slug FROM organizations WHERE id = $1"#, org).fetch_optional(conn).await
+}
+
 pub async fn owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
     sqlx::query_scalar!(r#"SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id"#, org)
         .fetch_all(conn)

@@ -130,3 +130,48 @@ impl From<super::repo::AttributionRow> for Attribution {
         }
     }
 }
+
+/// One tier's sales.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TierSales {
+    pub tier_id: Uuid,
+    pub name: String,
+    pub price: i64,
+    pub currency: String,
+    pub quantity: i32,
+    /// Tickets issued (refunded ones included).
+    pub sold: i64,
+    pub refunded: i64,
+    pub checked_in: i64,
+    /// What its tickets brought in, less refunds (minor units).
+    pub revenue: i64,
+}
+
+/// Tickets sold on one day (the event's time zone).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DaySales {
+    pub day: chrono::NaiveDate,
+    pub tickets: i64,
+    /// Face value of the tickets sold that day (minor units).
+    pub revenue: i64,
+}
+
+/// An event's sales for its organizer: by tier, by day, and in total, with what its escrow holds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SalesReport {
+    pub event_id: EventId,
+    pub currency: String,
+    pub tiers: Vec<TierSales>,
+    /// Every day with a sale, oldest first.
+    pub days: Vec<DaySales>,
+    pub sold: i64,
+    pub refunded: i64,
+    pub checked_in: i64,
+    /// Face value of every ticket issued.
+    pub gross: i64,
+    pub refunds: i64,
+    pub net: i64,
+    /// The event's escrow balance: ticket money waiting for settlement.
+    pub escrow: i64,
+    pub settled_at: Option<DateTime<Utc>>,
+}

@@ -9,6 +9,20 @@ use platform::{ApiError, AppContext, Json};
 use super::{dto, service};
 use crate::model::{EventId, OrderId};
 
+/// The event's sales (those who manage it): by tier, by day in the event's time zone, in total, and
+/// the escrow holding the money until settlement.
+#[utoipa::path(get, path = "/v1/events/{id}/sales", tag = "ticketing", security(("bearer" = [])),
+    params(("id" = EventId, Path)), responses((status = 200, body = dto::SalesReport),
+    (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+    (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn sales(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<EventId>,
+) -> Result<Json<dto::SalesReport>, ApiError> {
+    Ok(Json(service::sales(&ctx, &principal, id).await?))
+}
+
 /// The event's revenue splits (its organizer): the defaults until set, frozen at the first sale.
 #[utoipa::path(get, path = "/v1/events/{id}/splits", tag = "ticketing", security(("bearer" = [])),
     params(("id" = EventId, Path)), responses((status = 200, body = dto::Splits)))]

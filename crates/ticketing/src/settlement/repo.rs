@@ -239,3 +239,40 @@ pub async fn decide(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Each tier of the event with its tickets counted, in the tiers' order.
+pub async fn tier_sales(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<super::dto::TierSales>> {
+    sqlx::query_as!(
+        super::dto::TierSales,
+        r#"SELECT t.id AS tier_id, t.name, t.price, t.currency, t.quantity,
+                  count(k.id) AS "sold!",
+                  count(k.id) FILTER (WHERE k.state = 'refunded') AS "refunded!",
+                  count(k.checked_in_at) AS "checked_in!",
+                  coalesce(sum(k.price - k.refunded_amount), 0)::bigint AS "revenue!"
+           FROM ticket_tiers t LEFT JOIN tickets k ON k.tier_id = t.id
+           WHERE t.event_id = $1
+           GROUP BY t.id ORDER BY t.position, t.created_at, t.id"#,
+        event as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Tickets issued per day in `zone` (an IANA name), oldest first.
+pub async fn daily_sales(
+    conn: &mut PgConnection,
+    event: EventId,
+    zone: &str,
+) -> sqlx::Result<Vec<super::dto::DaySales>> {
+    sqlx::query_as!(
+        super::dto::DaySales,
+        r#"SELECT (k.created_at AT TIME ZONE $2)::date AS "day!", count(*) AS "tickets!",
+                  sum(k.price)::bigint AS "revenue!"
+           FROM tickets k WHERE k.event_id = $1
+           GROUP BY 1 ORDER BY 1"#,
+        event as _,
+        zone
+    )
+    .fetch_all(conn)
+    .await
+}

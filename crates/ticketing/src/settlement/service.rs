@@ -52,6 +52,44 @@ pub(crate) async fn freeze(conn: &mut PgConnection, event: &EventRow, now: DateT
     Ok(())
 }
 
+/// The event's sales for those who manage it: by tier, by day (in the event's time zone), in total,
+/// and the escrow that holds the money until settlement.
+pub async fn sales(ctx: &AppContext, principal: &Principal, id: EventId) -> Result<dto::SalesReport, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let (event, standing) = crate::events::service::visible_event(&mut conn, Some(principal), id, false).await?;
+    if standing == crate::events::service::Standing::Public {
+        return Err(identity::error::IdentityError::Forbidden("events.manage".into()).into());
+    }
+    let tiers = repo::tier_sales(&mut conn, id).await?;
+    let days = repo::daily_sales(&mut conn, id, &event.timezone).await?;
+    // An event's tiers share one currency (its escrow's); an event without tiers has sold nothing.
+    let currency = tiers.first().map_or_else(|| "EUR".to_owned(), |t| t.currency.clone());
+    let escrow = ledger::accounts::repo::accounts_of(&mut *conn, "event", Some(id.0))
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == kinds::ESCROW && a.currency == currency)
+        .map(|a| a.balance)
+        .sum();
+    let settled_at = repo::settled_at(&mut conn, id).await?;
+    let sum = |f: fn(&dto::TierSales) -> i64| tiers.iter().map(f).sum::<i64>();
+    let gross = days.iter().map(|d| d.revenue).sum::<i64>();
+    let net = sum(|t| t.revenue);
+    Ok(dto::SalesReport {
+        event_id: id,
+        currency,
+        sold: sum(|t| t.sold),
+        refunded: sum(|t| t.refunded),
+        checked_in: sum(|t| t.checked_in),
+        gross,
+        refunds: gross - net,
+        net,
+        escrow,
+        settled_at,
+        tiers,
+        days,
+    })
+}
+
 pub async fn splits(ctx: &AppContext, principal: &Principal, id: EventId) -> Result<Splits, ApiError> {
     let mut tx = ctx.db.begin().await?;
     let (event, _) = managed_event(&mut tx, principal, id).await?;
@@ -309,6 +347,11 @@ pub async fn add_link(
         .await?;
     tx.commit().await?;
     Ok(link)
+}
+
+/// The event an attributed order is for.
+pub async fn event_of_attribution(ctx: &AppContext, order: OrderId) -> Result<Option<EventId>, ApiError> {
+    Ok(repo::attribution_event(&mut *ctx.db.acquire().await?, order).await?)
 }
 
 /// The link a buyer's code names, for this event.

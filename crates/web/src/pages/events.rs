@@ -158,9 +158,23 @@ struct EventPage {
     status: String,
     tags: Vec<String>,
     tiers: Vec<TierLine>,
+    /// The attribution code the visitor came with (`?ref=`), carried into the order.
+    referral: String,
 }
 
-pub async fn event(State(ctx): State<AppContext>, session: Session, Path(id): Path<EventId>) -> Response {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EventQuery {
+    #[serde(rename = "ref")]
+    referral: String,
+}
+
+pub async fn event(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<EventId>,
+    Query(q): Query<EventQuery>,
+) -> Response {
     let event = match ticketing::events::service::get(&ctx, session.principal.as_ref(), id).await {
         Ok(event) => event,
         Err(err) => return super::error(&session, &err),
@@ -198,6 +212,7 @@ pub async fn event(State(ctx): State<AppContext>, session: Session, Path(id): Pa
         status: event.status.to_string(),
         tags: event.tags,
         tiers,
+        referral: q.referral.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(40).collect(),
     };
     page(StatusCode::OK, &view)
 }

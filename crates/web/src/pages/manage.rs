@@ -1,5 +1,6 @@
-//! The organizer's side of events: their events, a new event, its tiers, and its status (publish,
-//! postpone, cancel: cancelling refunds every ticket by a job, as through the API).
+//! The organizer's side of events: their events, a new event and its changes, its tiers (added and
+//! changed), and its status (publish, postpone, cancel: cancelling refunds every ticket by a job, as
+//! through the API). Sales, splits and attribution are in [`super::sales`].
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,8 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use platform::{ApiError, AppContext, FieldError};
 use serde::Deserialize;
-use ticketing::events::dto::{NewEvent, StatusChange, Venue};
-use ticketing::model::EventId;
+use ticketing::events::dto::{EventPatch, NewEvent, StatusChange, Venue};
+use ticketing::model::{EventId, TierId};
 use ticketing::state::EventStatus;
 use ticketing::tiers::dto::TierRequest;
 
@@ -85,6 +86,8 @@ struct NewEventPage {
     layout: Layout,
     form: EventForm,
     errors: FieldErrors,
+    /// The event being changed; none for a new one.
+    editing: Option<String>,
 }
 
 impl NewEventPage {
@@ -111,7 +114,12 @@ pub async fn new_form(session: Session) -> Response {
     let form = EventForm { timezone: "Europe/Berlin".into(), ..EventForm::default() };
     page(
         StatusCode::OK,
-        &NewEventPage { layout: Layout::new("New event", &session), form, errors: FieldErrors::default() },
+        &NewEventPage {
+            layout: Layout::new("New event", &session),
+            form,
+            errors: FieldErrors::default(),
+            editing: None,
+        },
     )
 }
 
@@ -134,6 +142,7 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
                 layout: Layout::new("New event", &session),
                 errors: FieldErrors::from_error(&err),
                 form,
+                editing: None,
             };
             return page(StatusCode::UNPROCESSABLE_ENTITY, &view);
         }
@@ -162,7 +171,7 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
         Ok(event) => Redirect::to(&format!("/manage/events/{}", event.id)).into_response(),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let errors = FieldErrors::from_error(&err);
-            let view = NewEventPage { layout: Layout::new("New event", &session), form, errors };
+            let view = NewEventPage { layout: Layout::new("New event", &session), form, errors, editing: None };
             page(StatusCode::UNPROCESSABLE_ENTITY, &view)
         }
         Err(err) => super::error(&session, &err),
@@ -171,7 +180,10 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
 
 /// A tier as its organizer sees it.
 pub struct TierRow {
+    pub id: String,
     pub name: String,
+    /// The price as the change form holds it.
+    pub amount: String,
     pub price: String,
     pub quantity: i32,
     pub sold: i32,
@@ -235,6 +247,8 @@ async fn manage_page(
             .tiers
             .into_iter()
             .map(|t| TierRow {
+                id: t.id.to_string(),
+                amount: format::plain(t.price, &t.currency),
                 price: format::money(t.price, &t.currency),
                 name: t.name,
                 quantity: t.quantity,
@@ -334,6 +348,149 @@ pub async fn change_status(
         Ok(_) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
         Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
             match manage_page(&ctx, &session, id, FieldErrors::default(), Some(err.detail().to_owned())).await {
+                Ok(view) => page(err.status(), &view),
+                Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// The event's details in the form, to change them.
+pub async fn edit_form(State(ctx): State<AppContext>, session: Session, Path(id): Path<EventId>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}/edit")) };
+    let result = async {
+        let event = ticketing::events::service::get(&ctx, Some(principal), id).await?;
+        if !identity::party::may_act_for(&mut *ctx.db.acquire().await?, principal, event.organizer, "events.manage")
+            .await?
+        {
+            return Err(identity::error::IdentityError::Forbidden("events.manage".into()).into());
+        }
+        Ok::<_, ApiError>(event)
+    }
+    .await;
+    match result {
+        Ok(e) => {
+            let form = EventForm {
+                title: e.title.clone(),
+                description: e.description.clone(),
+                starts_at: format::local_input(e.starts_at),
+                ends_at: format::local_input(e.ends_at),
+                timezone: e.timezone.clone(),
+                venue: e.venue.name.clone().unwrap_or_default(),
+                city: e.venue.city.clone().unwrap_or_default(),
+                country: e.venue.country.clone().unwrap_or_default(),
+                category: e.category.as_ref().map(|c| c.slug.clone()).unwrap_or_default(),
+                tags: e.tags.join(", "),
+            };
+            let view = NewEventPage {
+                layout: Layout::new(format!("Change {}", e.title), &session),
+                form,
+                errors: FieldErrors::default(),
+                editing: Some(id.to_string()),
+            };
+            page(StatusCode::OK, &view)
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// Saves the event's changed details (the API's `PATCH /v1/events/{id}`: ticket holders are told when
+/// the time changes).
+pub async fn update(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<EventId>,
+    Form(form): Form<EventForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}/edit")) };
+    let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let result = match (moment("starts_at", &form.starts_at), moment("ends_at", &form.ends_at)) {
+        (Ok(starts_at), Ok(ends_at)) => {
+            let patch = EventPatch {
+                title: Some(form.title.clone()),
+                description: Some(form.description.clone()),
+                starts_at: Some(starts_at),
+                ends_at: Some(ends_at),
+                timezone: Some(form.timezone.trim().to_owned()),
+                venue: Some(Venue {
+                    name: non_empty(&form.venue),
+                    address: None,
+                    city: non_empty(&form.city),
+                    country: non_empty(&form.country).map(|c| c.to_uppercase()),
+                }),
+                category: non_empty(&form.category),
+                tags: Some(form.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+                ..EventPatch::default()
+            };
+            ticketing::events::service::update(&ctx, principal, id, patch).await.map(|_| ())
+        }
+        (s, e) => Err(ApiError::validation([s.err(), e.err()].into_iter().flatten().collect())),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let view = NewEventPage {
+                layout: Layout::new("Change the event", &session),
+                form,
+                errors: FieldErrors::from_error(&err),
+                editing: Some(id.to_string()),
+            };
+            page(StatusCode::UNPROCESSABLE_ENTITY, &view)
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TierChange {
+    price: String,
+    quantity: String,
+    visibility: String,
+}
+
+/// Changes a tier's price, quantity or visibility (the API refuses a quantity below what is sold).
+pub async fn update_tier(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, tier)): Path<(EventId, TierId)>,
+    Form(form): Form<TierChange>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}")) };
+    let result = async {
+        let event = ticketing::events::service::get(&ctx, Some(principal), id).await?;
+        let current = event.tiers.iter().find(|t| t.id == tier).ok_or_else(|| ApiError::not_found("No such tier."))?;
+        let price = format::parse_money(&form.price, &current.currency).ok_or_else(|| {
+            ApiError::invalid_field("tier_price", "invalid_format", "must be an amount such as 25 or 25.50")
+        })?;
+        let quantity = form
+            .quantity
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| ApiError::invalid_field("tier_quantity", "invalid_format", "must be a whole number"))?;
+        let request = TierRequest {
+            price: Some(price),
+            quantity: Some(quantity),
+            visibility: Some(form.visibility.clone()).filter(|v| !v.is_empty()),
+            ..TierRequest::default()
+        };
+        ticketing::tiers::service::save(&ctx, principal, id, Some(tier), request).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            let message = err.field_errors().first().map_or_else(|| err.detail().to_owned(), |e| e.message.clone());
+            match manage_page(
+                &ctx,
+                &session,
+                id,
+                FieldErrors::default(),
+                Some(format!("The tier was not changed: {message}")),
+            )
+            .await
+            {
                 Ok(view) => page(err.status(), &view),
                 Err(other) => super::error(&session, &other),
             }

@@ -16,6 +16,7 @@ pub mod orders;
 pub mod orgs;
 pub mod payouts;
 pub mod profile;
+pub mod sales;
 pub mod tickets;
 pub mod transfers;
 pub mod wallet;

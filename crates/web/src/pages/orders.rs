@@ -23,6 +23,9 @@ use crate::session::{Form, Session};
 pub struct BuyForm {
     tier: TierId,
     quantity: i32,
+    /// An attribution link's code, from the event page's `?ref=`.
+    #[serde(default)]
+    attribution: String,
 }
 
 /// Reserves tickets of one tier; the order page then asks for the payment.
@@ -34,8 +37,10 @@ pub async fn reserve(
     Form(form): Form<BuyForm>,
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/events/{event}")) };
-    let request =
-        NewOrder { items: vec![OrderItemRequest { tier_id: form.tier, quantity: form.quantity }], attribution: None };
+    let request = NewOrder {
+        items: vec![OrderItemRequest { tier_id: form.tier, quantity: form.quantity }],
+        attribution: Some(form.attribution.trim().to_owned()).filter(|c| !c.is_empty()),
+    };
     let now = ctx.clock.now();
     let result = async {
         let mut tx = ctx.db.begin().await?;
