@@ -1681,3 +1681,68 @@ async fn an_organizer_edits_an_event_sets_splits_and_links_and_reads_the_sales()
     assert!(refused.status == StatusCode::FORBIDDEN || refused.status == StatusCode::NOT_FOUND, "{}", refused.status);
     assert!(!refused.text().contains("DASH10"));
 }
+
+/// A fan resells a ticket within the organizer's cap (a price above it refused with the cap named),
+/// another fan buys it by card from the event page and holds it; when the organizer cancels the
+/// event, the new holder sees the refund on their tickets and in their wallet.
+#[tokio::test]
+async fn a_ticket_is_resold_within_the_cap_and_a_cancelled_event_shows_its_refund() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "resale_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 4000})).await;
+    let (seller, _, _) = signed_in(&app, "resale_seller").await;
+    signed_in(&app, "resale_buyer").await;
+    let order = reserve(&app, &seller, &event, &tier, 1).await.value();
+    let order = order["id"].as_str().unwrap().to_owned();
+    crate::ticketing::pay_card(&app, &seller, &order).await.assert_status(StatusCode::CREATED);
+    let ticket =
+        app.get("/v1/me/tickets").bearer(&seller).send().await.value()["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let seller_web = web_session(&app, "resale_seller").await;
+    let mine = app.get("/me/tickets").header("cookie", &cookie_header(&seller_web)).send().await.text();
+    assert!(mine.contains("Resell for (at most 40.00)"), "the default cap is the face value: {mine}");
+    let above = post_form(&app, &seller_web, &format!("/me/tickets/{ticket}/listings"), &[("price", "45")]).await;
+    above.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(above.text().contains("must be between 0 and 4000"), "{}", above.text());
+    post_form(&app, &seller_web, &format!("/me/tickets/{ticket}/listings"), &[("price", "35")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let mine = app.get("/me/tickets").header("cookie", &cookie_header(&seller_web)).send().await.text();
+    assert!(mine.contains("For resale at 35.00 EUR") && !mine.contains("Give to (email)"), "{mine}");
+
+    let buyer_web = web_session(&app, "resale_buyer").await;
+    let page = app.get(&format!("/events/{event}")).header("cookie", &cookie_header(&buyer_web)).send().await.text();
+    let at = page.find("action=\"/listings/").expect("the listing is offered") + "action=\"".len();
+    let action = page[at..].split('"').next().unwrap().to_owned();
+    let key_at = page[at..].find("name=\"key\" value=\"").unwrap() + at + "name=\"key\" value=\"".len();
+    let key = page[key_at..].split('"').next().unwrap().to_owned();
+    let declined = post_form(
+        &app,
+        &buyer_web,
+        &action,
+        &[("key", &key), ("source", "card"), ("card_number", "4000 0000 0000 0002")],
+    )
+    .await;
+    assert!(declined.status.is_client_error(), "{}", declined.status);
+    post_form(
+        &app,
+        &buyer_web,
+        &action,
+        &[("key", &format!("{key}9")), ("source", "card"), ("card_number", "4242 4242 4242 4242")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let theirs = app.get("/me/tickets").header("cookie", &cookie_header(&buyer_web)).send().await.text();
+    assert!(
+        theirs.contains("General admission") && theirs.contains(&format!("/me/tickets/{ticket}/qr.svg")),
+        "{theirs}"
+    );
+    let mine = app.get("/me/tickets").header("cookie", &cookie_header(&seller_web)).send().await.text();
+    assert!(mine.contains("You have no tickets yet"), "{mine}");
+
+    crate::ticketing::set_status(&app, &organizer, &event, "cancelled").await.assert_status(StatusCode::OK);
+    crate::support::drain_jobs(&app).await;
+    let theirs = app.get("/me/tickets").header("cookie", &cookie_header(&buyer_web)).send().await.text();
+    assert!(theirs.contains("refunded") && theirs.contains("Refunded to your wallet"), "{theirs}");
+    assert!(!theirs.contains("Put up for resale") && !theirs.contains("Give to (email)"), "{theirs}");
+}

@@ -160,6 +160,10 @@ struct EventPage {
     tiers: Vec<TierLine>,
     /// The attribution code the visitor came with (`?ref=`), carried into the order.
     referral: String,
+    /// Tickets other fans put up for resale: (listing id, tier, price).
+    resale: Vec<(String, String, String)>,
+    /// A fresh key for each resale form: the same form sent twice buys once.
+    key: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -177,6 +181,14 @@ pub async fn event(
 ) -> Response {
     let event = match ticketing::events::service::get(&ctx, session.principal.as_ref(), id).await {
         Ok(event) => event,
+        Err(err) => return super::error(&session, &err),
+    };
+    let resale = match ticketing::aftersale::service::listings(&ctx, session.principal.as_ref(), id).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .map(|l| (l.id.to_string(), l.tier_name, format::money(l.price, &l.currency)))
+            .collect(),
         Err(err) => return super::error(&session, &err),
     };
     let now = ctx.clock.now();
@@ -213,6 +225,9 @@ pub async fn event(
         tags: event.tags,
         tiers,
         referral: q.referral.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(40).collect(),
+        resale,
+        // 28 hex digits; each form adds its row number, so that every listing has its own key.
+        key: uuid::Uuid::new_v4().simple().to_string()[..28].to_owned(),
     };
     page(StatusCode::OK, &view)
 }

@@ -163,3 +163,39 @@ pub async fn pay(
         Err(err) => super::error(&session, &err),
     }
 }
+
+/// Buys a ticket another fan put up for resale, from the wallet or by card (the card is charged before
+/// the purchase's transaction, as for an order); the ticket gets a new code, the old one stops working.
+pub async fn buy_listing(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(listing): Path<uuid::Uuid>,
+    Form(form): Form<PayForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/events") };
+    let now = ctx.clock.now();
+    let how = PayOrder {
+        source: Some(form.source("card").into()),
+        provider: None,
+        card_number: form.card("card"),
+        payment_method: None,
+    };
+    let key = form.retry_key("resale");
+    let shop = Shop::of(&ctx, &settings.ledger);
+    let result = async {
+        let charged =
+            ticketing::aftersale::service::charge_listing(&shop, principal, listing, &how, Some(&key), now).await?;
+        let mut tx = ctx.db.begin().await?;
+        let purchase = ticketing::aftersale::service::Purchase { listing, how: &how, retry_key: Some(&key), charged };
+        let ticket =
+            ticketing::aftersale::service::buy(&mut tx, &shop, &settings.ticketing, principal, purchase, now).await?;
+        tx.commit().await?;
+        Ok::<_, platform::ApiError>(ticket)
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/me/tickets").into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
