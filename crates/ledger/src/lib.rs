@@ -60,6 +60,7 @@ pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(payments::http::create_payment))
         .routes(routes!(payments::http::payment))
         .routes(routes!(payments::http::capture_payment))
+        .routes(routes!(payments::http::sandbox_authentication))
         .routes(routes!(payments::http::cancel_payment))
         .routes(routes!(payments::http::refund_payment))
         .routes(routes!(payments::http::provider_webhook))

@@ -358,6 +358,11 @@ impl ApiError {
         self
     }
 
+    /// A header the answer carries (a pending payment's `Location`, say).
+    pub fn header(&self, name: HeaderName) -> Option<&HeaderValue> {
+        self.0.headers.get(name)
+    }
+
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.0.errors = errors;
         self

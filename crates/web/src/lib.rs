@@ -77,6 +77,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/bookings/{id}/do/{action}", post(pages::bookings::act))
         .route("/orders/{id}", get(pages::orders::order))
         .route("/orders/{id}/pay", post(pages::orders::pay))
+        .route("/payments/{id}/authenticate", get(pages::orders::challenge).post(pages::orders::answer_challenge))
         .route("/me/tickets", get(pages::tickets::mine))
         .route("/me/tickets/{id}/qr.svg", get(pages::tickets::qr))
         .route("/me/tickets/{id}/transfer", post(pages::transfers::offer))

@@ -1396,13 +1396,15 @@ async fn a_payment_waiting_for_the_customer_is_kept_and_its_money_pays_the_order
         .send()
         .await;
     pending.assert_problem(StatusCode::CONFLICT, "payment_pending");
-    // The payment is kept (not rolled back with the purchase), so its webhook finds it.
-    let reference: String =
-        sqlx::query_scalar("SELECT provider_ref FROM payment_intents WHERE user_id = $1 AND state = 'initiated'")
+    // The payment is kept (not rolled back with the purchase), so its webhook finds it; the answer says
+    // where it is.
+    let (payment, reference): (Uuid, String) =
+        sqlx::query_as("SELECT id, provider_ref FROM payment_intents WHERE user_id = $1 AND state = 'initiated'")
             .bind(fan_id)
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
+    assert_eq!(pending.header("location"), Some(format!("/v1/payments/{payment}").as_str()));
     let body = json!({"id": "evt_later_1", "type": "payment_intent.succeeded", "data": {"object": {"id": reference}}})
         .to_string();
     app.post("/v1/webhooks/sandbox")

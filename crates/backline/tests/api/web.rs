@@ -1746,3 +1746,56 @@ async fn a_ticket_is_resold_within_the_cap_and_a_cancelled_event_shows_its_refun
     assert!(theirs.contains("refunded") && theirs.contains("Refunded to your wallet"), "{theirs}");
     assert!(!theirs.contains("Put up for resale") && !theirs.contains("Give to (email)"), "{theirs}");
 }
+
+/// A card that asks for 3-D Secure: the sandbox's bank page appears; refusing it leaves the order
+/// unpaid with the reason shown; confirming it pays the order. Only the payer may answer, and only once.
+#[tokio::test]
+async fn a_card_that_asks_for_3d_secure_shows_the_bank_step_in_a_browser() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "tds_org").await;
+    let (event, _) = on_sale(&app, &organizer, json!({"price": 1800, "name": "Balcony"})).await;
+    let (fan, _, _) = signed_in(&app, "tds_fan").await;
+    let (other, _, _) = signed_in(&app, "tds_other").await;
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "tds_fan", &format!("/events/{event}")).await;
+    browser.click("form.buy button").await;
+    browser.wait_for_text("Your order").await;
+    browser.type_into("#card_number", "4000 0000 0000 3220").await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("stands in for your bank").await;
+    assert!(browser.text().await.contains("18.00 EUR"));
+    let challenge = browser.current_url().await;
+    browser.click("#refuse").await;
+    browser.wait_for_text("Your bank did not confirm the payment").await;
+
+    browser.type_into("#card_number", "4000 0000 0000 3220").await;
+    browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_text("stands in for your bank").await;
+    let second = browser.current_url().await;
+    assert_ne!(challenge, second, "a new payment for the new attempt");
+    let payment = second.split("/payments/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    // Nobody else answers this payment's challenge.
+    app.post(&format!("/v1/payments/{payment}/sandbox-authentication"))
+        .bearer(&other)
+        .json(&json!({"approve": true}))
+        .send()
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    browser.snapshot("fan-3d-secure").await;
+    browser.click("#approve").await;
+    browser.wait_for_url("/me/tickets").await;
+    let text = browser.wait_for_text("Balcony").await;
+    assert!(text.contains("18.00 EUR"), "{text}");
+    browser.close().await;
+
+    // Answered once: a second answer is refused, and the wallet paid the order (nothing left over).
+    app.post(&format!("/v1/payments/{payment}/sandbox-authentication"))
+        .bearer(&fan)
+        .json(&json!({"approve": true}))
+        .send()
+        .await
+        .assert_problem(StatusCode::CONFLICT, "invalid_payment_state");
+    let tickets = app.get("/v1/me/tickets").bearer(&fan).send().await.value();
+    assert_eq!(tickets["items"].as_array().unwrap().len(), 1);
+}

@@ -230,8 +230,8 @@ pub async fn charge(
             LedgerCode::PaymentFailed,
             format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
         )),
-        _ => Err(ApiError::new(
-            LedgerCode::PaymentPending,
+        _ => Err(ledger::payments::pending(
+            intent.id,
             "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
         )),
     }

@@ -86,3 +86,11 @@ impl From<PaymentRow> for PaymentIntent {
         }
     }
 }
+
+/// The payer's answer to the sandbox's 3-D Secure challenge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxAuthentication {
+    /// `true` to approve the payment, `false` to fail it.
+    pub approve: bool,
+}

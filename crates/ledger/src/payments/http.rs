@@ -64,6 +64,21 @@ pub async fn capture_payment(
     Ok(Json(payments::finish_authorization(&ctx, &principal, &settings, id, true).await?))
 }
 
+/// Sandbox only: answer the 3-D Secure challenge of a payment that waits for the customer (card
+/// `4000 0000 0000 3220`), as the payer: approved, it is captured into the wallet; failed, it fails.
+#[utoipa::path(post, path = "/v1/payments/{id}/sandbox-authentication", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = SandboxAuthentication, responses((status = 200, body = PaymentIntent),
+    (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    (status = 409, description = "`invalid_payment_state`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn sandbox_authentication(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+    Json(req): Json<SandboxAuthentication>,
+) -> Result<Json<PaymentIntent>, ApiError> {
+    Ok(Json(payments::sandbox_authenticate(&ctx, &principal, id, req.approve).await?))
+}
+
 /// Cancel an authorized payment.
 #[utoipa::path(post, path = "/v1/payments/{id}/cancel", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), responses((status = 200, body = PaymentIntent),

@@ -418,6 +418,57 @@ async fn payment_of(
     Ok((row.into(), user))
 }
 
+/// The answer to a purchase whose card payment waits for the customer (3-D Secure): `payment_pending`,
+/// with the payment's address in `Location` so that the client can finish it.
+pub fn pending(payment: Uuid, detail: &'static str) -> ApiError {
+    let location = axum::http::HeaderValue::from_str(&format!("/v1/payments/{payment}"))
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("/v1/payments"));
+    ApiError::new(LedgerCode::PaymentPending, detail).with_header(axum::http::header::LOCATION, location)
+}
+
+/// The payment a `payment_pending` answer waits for.
+pub fn pending_payment(err: &ApiError) -> Option<Uuid> {
+    let location = err.header(axum::http::header::LOCATION)?.to_str().ok()?;
+    location.strip_prefix("/v1/payments/")?.parse().ok()
+}
+
+/// The sandbox's 3-D Secure step: the payer of a sandbox payment that waits for the customer (card
+/// `4000 0000 0000 3220`) approves it (captured, its money in their wallet) or fails it, as a bank's
+/// challenge would. Stripe payments finish through Stripe.js and its webhook instead.
+pub async fn sandbox_authenticate(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+    approve: bool,
+) -> Result<PaymentIntent, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Some(row) = repo::get(&mut tx, id, true).await? else { return Err(IdentityError::NotFound("payment").into()) };
+    // Only the payer answers their bank's challenge.
+    if row.user_id != principal.user_id.0 || row.provider != Provider::Sandbox {
+        return Err(IdentityError::NotFound("payment").into());
+    }
+    if row.state != PaymentState::Initiated {
+        return Err(ApiError::new(
+            LedgerCode::InvalidPaymentState,
+            format!("This payment is {}: it does not wait for authentication.", row.state.as_str()),
+        ));
+    }
+    let intent = if approve {
+        let captured = set_state(&mut tx, id, PaymentState::Captured, None, now).await?;
+        book_capture(&mut tx, &captured, row.user_id, now).await?;
+        captured
+    } else {
+        set_state(&mut tx, id, PaymentState::Failed, Some("authentication_failed"), now).await?
+    };
+    platform::audit::Entry::new(principal.actor(), "payment.sandbox_authentication", "payment", id)
+        .after(json!({"approved": approve}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(intent)
+}
+
 pub async fn get(ctx: &AppContext, principal: &Principal, id: Uuid) -> Result<PaymentIntent, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     Ok(payment_of(&mut conn, principal, id, false).await?.0)

@@ -338,8 +338,8 @@ pub(crate) async fn fund_wallet(
                         intent.failure_reason.as_deref().unwrap_or("declined")
                     ),
                 )),
-                _ => Err(ApiError::new(
-                    LedgerCode::PaymentPending,
+                _ => Err(ledger::payments::pending(
+                    intent.id,
                     "The payment needs the customer's action first; once it has gone through its money is in \
                      your wallet: pay again with \"source\": \"wallet\".",
                 )),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use platform::AppContext;
@@ -149,6 +149,11 @@ pub async fn pay(
     .await;
     match result {
         Ok(_) => Redirect::to("/me/tickets").into_response(),
+        // The card asks for 3-D Secure: the bank's step, then the order is paid from the wallet.
+        Err(err) if ledger::payments::pending_payment(&err).is_some() => {
+            let payment = ledger::payments::pending_payment(&err).unwrap_or_default();
+            Redirect::to(&format!("/payments/{payment}/authenticate?order={id}")).into_response()
+        }
         Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
             // The order page again, with what went wrong beside the card.
             match orders::get(&ctx, principal, id).await {
@@ -196,6 +201,101 @@ pub async fn buy_listing(
     .await;
     match result {
         Ok(_) => Redirect::to("/me/tickets").into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "authenticate.html")]
+struct Challenge {
+    layout: Layout,
+    id: String,
+    amount: String,
+    description: String,
+    order: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChallengeQuery {
+    order: String,
+}
+
+/// The sandbox's 3-D Secure page: what a bank shows when a card payment needs the customer's
+/// confirmation (card `4000 0000 0000 3220`). Only the payer sees it.
+pub async fn challenge(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<uuid::Uuid>,
+    Query(q): Query<ChallengeQuery>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/payments/{id}/authenticate")) };
+    match ledger::payments::service::get(&ctx, principal, id).await {
+        Ok(p) if p.provider == "sandbox" && p.state == "initiated" => {
+            let view = Challenge {
+                layout: Layout::new("Confirm the payment", &session),
+                id: id.to_string(),
+                amount: format::money(p.amount, &p.currency),
+                description: p.description,
+                order: q.order.parse::<uuid::Uuid>().map(|o| o.to_string()).unwrap_or_default(),
+            };
+            page(StatusCode::OK, &view)
+        }
+        Ok(_) => super::error(&session, &platform::ApiError::not_found("No such payment waits for you.")),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChallengeForm {
+    approve: String,
+    order: String,
+}
+
+/// The payer's answer: approved, the payment is captured into their wallet and the order it was for is
+/// paid from there; failed, the order page says so.
+pub async fn answer_challenge(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<uuid::Uuid>,
+    Form(form): Form<ChallengeForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/payments/{id}/authenticate")) };
+    let approve = form.approve == "true";
+    if let Err(err) = ledger::payments::service::sandbox_authenticate(&ctx, principal, id, approve).await {
+        return super::error(&session, &err);
+    }
+    let Ok(order) = form.order.parse::<uuid::Uuid>().map(OrderId) else {
+        return Redirect::to("/me/wallet").into_response();
+    };
+    if !approve {
+        return match orders::get(&ctx, principal, order).await {
+            Ok(o) => {
+                let message =
+                    "Your bank did not confirm the payment; nothing was charged. Try again or use another card.";
+                let view = order_page(&ctx, &session, o, "4242 4242 4242 4242", Some(message.to_owned())).await;
+                page(StatusCode::PAYMENT_REQUIRED, &view)
+            }
+            Err(err) => super::error(&session, &err),
+        };
+    }
+    let now = ctx.clock.now();
+    let how = PayOrder { source: Some("wallet".into()), provider: None, card_number: None, payment_method: None };
+    let key = format!("web-3ds-{}", id.simple());
+    let shop = Shop::of(&ctx, &settings.ledger);
+    let result = async {
+        let mut tx = ctx.db.begin().await?;
+        let payment = Payment { order, body: &how, retry_key: Some(&key), charged: None };
+        let paid = orders::pay(&mut tx, &shop, principal, payment, now).await?;
+        tx.commit().await?;
+        Ok::<_, platform::ApiError>(paid)
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/me/tickets").into_response(),
+        // The money stays in the wallet whatever happened to the order (it expired, say).
         Err(err) => super::error(&session, &err),
     }
 }
