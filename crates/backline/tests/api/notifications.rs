@@ -305,3 +305,76 @@ async fn html_email_escapes_every_value() {
     assert!(!html.contains("<script>"), "{html}");
     assert!(text.contains("<script>alert(1)</script> joined"), "the text part is verbatim: {text}");
 }
+
+/// Notifications committed in another order than their ids (a transaction that made its id first and
+/// committed last) all reach an open stream, each once: the stream follows the order of commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notifications_committed_out_of_id_order_all_reach_the_stream_once() {
+    let app = app().await;
+    let (token, user_id, _) = signed_in(&app, "racer").await;
+    drain_jobs(&app).await;
+    let user: uuid::Uuid = user_id.parse().unwrap();
+    let now = app.clock_now();
+    const ROUNDS: usize = 10;
+    let mut events = Vec::new();
+    {
+        let mut tx = app.db.pool.begin().await.unwrap();
+        for _ in 0..ROUNDS * 2 {
+            let event = platform::events::Event {
+                kind: "account.password_changed",
+                recipients: vec![user],
+                organization: None,
+                data: json!({}),
+            };
+            events.push(platform::events::emit(&mut tx, event, now).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+    }
+    let req =
+        Request::get("/v1/me/stream").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let router = backline::app(app.ctx.clone(), platform::http::EdgeLimits::default(), None);
+    let mut body = tower::ServiceExt::oneshot(router, req).await.unwrap().into_body();
+
+    let insert = move |pool: sqlx::PgPool, id: uuid::Uuid, event: uuid::Uuid| async move {
+        let mut tx = pool.begin().await.unwrap();
+        let data = json!({});
+        let n = notify::notifications::repo::NewNotification {
+            id,
+            user,
+            event,
+            kind: "account.password_changed",
+            title: "Raced",
+            body: "",
+            data: &data,
+            now,
+        };
+        notify::notifications::repo::insert_notification(&mut tx, &n).await.unwrap();
+        tx
+    };
+    let mut sent = std::collections::BTreeSet::new();
+    let mut received = Vec::new();
+    for round in 0..ROUNDS {
+        // The slow one makes its (earlier) id and inserts first, then waits to commit ...
+        let slow_id = platform::ids::new_id();
+        let slow = insert(app.db.pool.clone(), slow_id, events[2 * round]).await;
+        // ... while the fast one, with a later id, commits as soon as it can.
+        let fast_id = platform::ids::new_id();
+        assert!(fast_id > slow_id);
+        let pool = app.db.pool.clone();
+        let event = events[2 * round + 1];
+        let fast = tokio::spawn(async move { insert(pool, fast_id, event).await.commit().await.unwrap() });
+        // The stream runs meanwhile: whatever it can send before the slow one commits, it sends.
+        while let Ok(event) = tokio::time::timeout(Duration::from_millis(300), next_event(&mut body)).await {
+            received.push(event.0);
+        }
+        slow.commit().await.unwrap();
+        fast.await.unwrap();
+        sent.extend([slow_id.to_string(), fast_id.to_string()]);
+    }
+    while received.len() < ROUNDS * 2 {
+        received.push(next_event(&mut body).await.0);
+    }
+    let unique: std::collections::BTreeSet<String> = received.iter().cloned().collect();
+    assert_eq!(unique.len(), received.len(), "none twice: {received:?}");
+    assert_eq!(unique, sent, "every notification reached the stream");
+}

@@ -71,11 +71,19 @@ pub struct NewNotification<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Inserts the notification unless this event already notified this user; tells listening streams.
+/// Inserts the notification unless this event already notified this user; tells listening streams. Its
+/// position comes from the user's counter, whose row stays locked until the caller commits: the user's
+/// notifications commit in the order of their positions.
 pub async fn insert_notification(conn: &mut PgConnection, n: &NewNotification<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        "INSERT INTO notifications (id, user_id, event_id, kind, title, body, data, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, user_id) DO NOTHING",
+        "WITH next AS (
+             INSERT INTO notification_counters (user_id, seq) VALUES ($2, 1)
+             ON CONFLICT (user_id) DO UPDATE SET seq = notification_counters.seq + 1
+             RETURNING seq
+         )
+         INSERT INTO notifications (id, user_id, event_id, kind, title, body, data, created_at, seq)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, next.seq FROM next
+         ON CONFLICT (event_id, user_id) DO NOTHING",
         n.id,
         n.user,
         n.event,
@@ -116,27 +124,50 @@ pub async fn notifications(
     .await
 }
 
-/// A user's notifications after `after`, oldest first (for the stream).
+/// A user's notifications after position `after`, in the order they were committed (for the stream),
+/// each with its position.
 pub async fn notifications_after(
     db: impl PgExecutor<'_>,
     user: Uuid,
-    after: Uuid,
+    after: i64,
     limit: i64,
-) -> sqlx::Result<Vec<NotificationRow>> {
-    sqlx::query_as!(
-        NotificationRow,
-        r#"SELECT id, kind, title, body, data, read_at IS NOT NULL AS "read!", created_at FROM notifications
-           WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"#,
+) -> sqlx::Result<Vec<(i64, NotificationRow)>> {
+    let rows = sqlx::query!(
+        r#"SELECT seq, id, kind, title, body, data, read_at IS NOT NULL AS "read!", created_at FROM notifications
+           WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
         user,
         after,
         limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let row = NotificationRow {
+                id: r.id,
+                kind: r.kind,
+                title: r.title,
+                body: r.body,
+                data: r.data,
+                read: r.read,
+                created_at: r.created_at,
+            };
+            (r.seq, row)
+        })
+        .collect())
 }
 
-pub async fn newest_id(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar!("SELECT id FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT 1", user)
+/// The position of the user's newest notification (0 when they have none).
+pub async fn newest_position(db: impl PgExecutor<'_>, user: Uuid) -> sqlx::Result<i64> {
+    let seq =
+        sqlx::query_scalar!(r#"SELECT max(seq) FROM notifications WHERE user_id = $1"#, user).fetch_one(db).await?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// The position of one of the user's notifications (the id a reconnecting client last received).
+pub async fn position_of(db: impl PgExecutor<'_>, user: Uuid, id: Uuid) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(r#"SELECT seq FROM notifications WHERE user_id = $1 AND id = $2"#, user, id)
         .fetch_optional(db)
         .await
 }

@@ -100,9 +100,10 @@ impl Hub {
 struct State {
     pool: PgPool,
     user: Uuid,
-    last: Uuid,
+    /// The position of the last notification sent.
+    last: i64,
     rx: broadcast::Receiver<Signal>,
-    pending: std::collections::VecDeque<Notification>,
+    pending: std::collections::VecDeque<(i64, Notification)>,
     look: bool,
 }
 
@@ -137,9 +138,15 @@ where
 {
     // Subscribe before reading, so nothing created in between is missed.
     let rx = hub.subscribe();
-    let (last, look) = match last_event_id {
-        Some(id) => (id, true),
-        None => (repo::newest_id(&pool, user).await?.unwrap_or(Uuid::nil()), false),
+    // A client that reconnects resumes after the notification it last received (an id that is not one of
+    // its notifications starts afresh, as a new client does).
+    let resumed = match last_event_id {
+        Some(id) => repo::position_of(&pool, user, id).await?,
+        None => None,
+    };
+    let (last, look) = match resumed {
+        Some(position) => (position, true),
+        None => (repo::newest_position(&pool, user).await?, false),
     };
     let state = State { pool, user, last, rx, pending: Default::default(), look };
     let render = Arc::new(render);
@@ -147,8 +154,8 @@ where
         let render = render.clone();
         async move {
             loop {
-                if let Some(n) = state.pending.pop_front() {
-                    state.last = n.id;
+                if let Some((position, n)) = state.pending.pop_front() {
+                    state.last = position;
                     return Some((Ok(render(&n)), state));
                 }
                 if state.look {
@@ -157,7 +164,9 @@ where
                         Ok(rows) => {
                             // A full page means there may be more behind it.
                             state.look = rows.len() == 200;
-                            state.pending.extend(rows.into_iter().map(Notification::from));
+                            state
+                                .pending
+                                .extend(rows.into_iter().map(|(position, row)| (position, Notification::from(row))));
                         }
                         Err(err) => tracing::warn!(error = %err, "stream cannot read notifications"),
                     }
