@@ -45,19 +45,34 @@ async fn main() {
     platform::demo::load(&pool, &backline::demo_datasets(), &env).await.unwrap();
     let addr = serve(ctx).await;
 
-    // A fan's session: the API's token, as the page's cookie and as a bearer.
+    // Each persona's session: the API's token, as the page's cookie and as a bearer.
     let mut client = Client::connect(addr).await;
-    let body = serde_json::json!({"login": "fan_felix", "password": identity::demo::DEMO_PASSWORD}).to_string();
-    let (status, answer) = client.send("POST", "/v1/auth/login", None, Some(&body)).await;
-    assert_eq!(status, 200);
-    let token =
-        serde_json::from_slice::<serde_json::Value>(&answer).unwrap()["access_token"].as_str().unwrap().to_owned();
-    let (_, events) = client.send("GET", "/v1/events?limit=1", None, None).await;
-    let event =
-        serde_json::from_slice::<serde_json::Value>(&events).unwrap()["items"][0]["id"].as_str().unwrap().to_owned();
-
-    let cookie = vec![("Cookie".to_owned(), format!("bl_access={token}; bl_csrf={}", "ab".repeat(32)))];
-    let bearer = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
+    let mut sessions = std::collections::HashMap::new();
+    for login in ["fan_felix", "promo_pete", "olga_events", "admin"] {
+        let body = serde_json::json!({"login": login, "password": identity::demo::DEMO_PASSWORD}).to_string();
+        let (status, answer) = client.send("POST", "/v1/auth/login", None, Some(&body)).await;
+        assert_eq!(status, 200, "{login}");
+        let token =
+            serde_json::from_slice::<serde_json::Value>(&answer).unwrap()["access_token"].as_str().unwrap().to_owned();
+        let cookie = vec![("Cookie".to_owned(), format!("bl_access={token}; bl_csrf={}", "ab".repeat(32)))];
+        let bearer = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
+        sessions.insert(login, (cookie, bearer));
+    }
+    let mut read = async |path: &str, login: &str| -> serde_json::Value {
+        let bearer = &sessions[login].1[0];
+        let (status, body) = client.send_with("GET", path, &[(bearer.0.as_str(), bearer.1.as_str())], None).await;
+        assert_eq!(status, 200, "{path}");
+        serde_json::from_slice(&body).unwrap()
+    };
+    let event = read("/v1/events?limit=1", "fan_felix").await["items"][0]["id"].as_str().unwrap().to_owned();
+    let artist = read("/v1/artists?limit=1", "promo_pete").await["items"][0]["id"].as_str().unwrap().to_owned();
+    let booking = read("/v1/me/bookings", "promo_pete").await["items"][0]["id"].as_str().unwrap().to_owned();
+    let org = read("/v1/orgs", "promo_pete").await["items"][0]["id"].as_str().unwrap().to_owned();
+    let managed = read("/v1/me/events", "olga_events").await[0]["id"].as_str().unwrap().to_owned();
+    let (cookie, bearer) = sessions["fan_felix"].clone();
+    let (pete, pete_bearer) = sessions["promo_pete"].clone();
+    let (olga, olga_bearer) = sessions["olga_events"].clone();
+    let (staff, staff_bearer) = sessions["admin"].clone();
     let pairs = [
         ("home page `/`", "/".to_owned(), vec![], "/v1/events?limit=6".to_owned(), vec![]),
         ("search `/events`", "/events".to_owned(), vec![], "/v1/events?limit=20".to_owned(), vec![]),
@@ -92,6 +107,57 @@ async fn main() {
             bearer.clone(),
         ),
         ("payouts", "/me/payouts".to_owned(), cookie.clone(), "/v1/me/withdrawals".to_owned(), bearer.clone()),
+        ("API keys", "/me/keys".to_owned(), cookie.clone(), "/v1/me/api-keys".to_owned(), bearer.clone()),
+        (
+            "artist directory",
+            "/artists".to_owned(),
+            pete.clone(),
+            "/v1/artists?limit=20".to_owned(),
+            pete_bearer.clone(),
+        ),
+        (
+            "artist page",
+            format!("/artists/{artist}"),
+            pete.clone(),
+            format!("/v1/artists/{artist}"),
+            pete_bearer.clone(),
+        ),
+        ("bookings inbox", "/bookings".to_owned(), pete.clone(), "/v1/me/bookings".to_owned(), pete_bearer.clone()),
+        (
+            "a booking (thread, contract, money)",
+            format!("/bookings/{booking}"),
+            pete.clone(),
+            format!("/v1/bookings/{booking}"),
+            pete_bearer.clone(),
+        ),
+        (
+            "an organization",
+            format!("/orgs/{org}"),
+            pete.clone(),
+            format!("/v1/orgs/{org}/members"),
+            pete_bearer.clone(),
+        ),
+        (
+            "sales dashboard",
+            format!("/manage/events/{managed}/sales"),
+            olga.clone(),
+            format!("/v1/events/{managed}/sales"),
+            olga_bearer.clone(),
+        ),
+        (
+            "staff: reviews and disputes",
+            "/admin/bookings".to_owned(),
+            staff.clone(),
+            "/v1/admin/bookings".to_owned(),
+            staff_bearer.clone(),
+        ),
+        (
+            "staff: audit log",
+            "/admin/audit".to_owned(),
+            staff.clone(),
+            "/v1/admin/audit?limit=50".to_owned(),
+            staff_bearer.clone(),
+        ),
     ];
     println!("web benchmark: {CONNECTIONS} connections, {} s each, demo data", EACH.as_secs());
     println!("| page | requests/s | p50 | p99 | the API's read: p50 / p99 | page p99 ÷ API p99 |");

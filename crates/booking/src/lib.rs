@@ -66,6 +66,8 @@ pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> Open
         .routes(routes!(calendars::http::artist_calendar))
         .routes(routes!(calendars::http::venue_calendar))
         .routes(routes!(calendars::http::calendar_feed))
+        .routes(routes!(calendars::http::artist_agenda))
+        .routes(routes!(calendars::http::venue_agenda))
         .routes(routes!(holds::http::place_hold, holds::http::holds))
         .routes(routes!(holds::http::release_hold))
         .routes(routes!(holds::http::challenge_hold))

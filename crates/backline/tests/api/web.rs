@@ -1289,7 +1289,67 @@ async fn the_artist_calendar_shows_bookings_and_holds_and_makes_the_feed_link() 
     signed_in(&app, "cal_stranger").await;
     let stranger = web_session(&app, "cal_stranger").await;
     let page = app.get(&path).header("cookie", &cookie_header(&stranger)).send().await;
-    page.assert_status(StatusCode::NOT_FOUND);
+    page.assert_status(StatusCode::FORBIDDEN);
+    assert!(!page.text().contains("cal presents"));
+    app.get(&format!("/v1/artists/{}/agenda", p.artist_id))
+        .bearer(&p.organizer)
+        .send()
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let agenda = app.get(&format!("/v1/artists/{}/agenda", p.artist_id)).bearer(&p.artist).send().await.value();
+    let kinds: Vec<&str> = agenda["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["booking", "hold"], "{agenda}");
+}
+
+/// A venue's page is public; its calendar is its keepers': the bookings at the venue by day.
+#[tokio::test]
+async fn a_venue_keeps_its_calendar_of_bookings() {
+    let app = app().await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    let p = crate::booking::parties(&app, "hall").await;
+    let (keeper, _, _) = signed_in(&app, "hall_keeper").await;
+    let venue = crate::booking::created(
+        app.post("/v1/venues")
+            .bearer(&keeper)
+            .json(
+                &json!({"name": "Hall Nine", "address": "Ring 9", "city": "Leipzig", "country": "DE", "capacity": 900}),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let venue = venue["id"].as_str().unwrap().to_owned();
+    let at = app.clock_now() + chrono::Duration::days(12);
+    let offer = app
+        .post("/v1/bookings")
+        .bearer(&p.organizer)
+        .json(&json!({"artist_id": p.artist_id, "promoter_id": p.promoter_id, "venue_id": venue,
+                       "terms": {"fee": 50_000, "currency": "EUR", "starts_at": at, "ends_at": at + chrono::Duration::hours(2)}}))
+        .send()
+        .await;
+    let id = crate::booking::created(offer).await["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
+    let _ = admin;
+    let public = app.get(&format!("/venues/{venue}")).send().await;
+    public.assert_status(StatusCode::OK);
+    assert!(public.text().contains("Capacity 900") && !public.text().contains("/calendar\""));
+    let mine = web_session(&app, "hall_keeper").await;
+    let page = app
+        .get(&format!("/venues/{venue}/calendar?month={}", at.format("%Y-%m")))
+        .header("cookie", &cookie_header(&mine))
+        .send()
+        .await;
+    page.assert_status(StatusCode::OK);
+    let html = page.text();
+    let cell = html.find(&format!("data-date=\"{}\"", at.format("%Y-%m-%d"))).expect("the day");
+    let cell = &html[cell..cell + html[cell..].find("</td>").unwrap()];
+    assert!(
+        cell.contains(&format!("href=\"/bookings/{id}\"")) && cell.contains("entry pending"),
+        "contracting: {cell}"
+    );
+    let other = web_session(&app, "hall_artist").await;
+    let refused = app.get(&format!("/venues/{venue}/calendar")).header("cookie", &cookie_header(&other)).send().await;
+    refused.assert_status(StatusCode::FORBIDDEN);
 }
 
 /// Staff see signed contracts waiting for review and disputes in one queue, the audit log and the

@@ -6,7 +6,7 @@ use identity::auth::AuthUser;
 use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 
-use super::dto::FeedUrl;
+use super::dto::{Agenda, FeedUrl};
 use super::repo::ProfileKind;
 use super::service;
 use crate::model::{ArtistId, VenueId};
@@ -20,6 +20,32 @@ pub async fn artist_calendar(
     Path(id): Path<ArtistId>,
 ) -> Result<(StatusCode, Json<FeedUrl>), ApiError> {
     Ok((StatusCode::CREATED, Json(service::rotate(&ctx, &principal, ProfileKind::Artist, id.0).await?)))
+}
+
+/// The artist's calendar, for those who keep the profile: agreed bookings and active holds.
+#[utoipa::path(get, path = "/v1/artists/{id}/agenda", tag = "booking", security(("bearer" = [])),
+    params(("id" = ArtistId, Path)), responses((status = 200, body = Agenda),
+    (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+    (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn artist_agenda(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ArtistId>,
+) -> Result<Json<Agenda>, ApiError> {
+    Ok(Json(service::agenda(&ctx, &principal, ProfileKind::Artist, id.0).await?))
+}
+
+/// The venue's calendar, for those who keep the profile: its agreed bookings.
+#[utoipa::path(get, path = "/v1/venues/{id}/agenda", tag = "booking", security(("bearer" = [])),
+    params(("id" = VenueId, Path)), responses((status = 200, body = Agenda),
+    (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+    (status = 404, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn venue_agenda(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<VenueId>,
+) -> Result<Json<Agenda>, ApiError> {
+    Ok(Json(service::agenda(&ctx, &principal, ProfileKind::Venue, id.0).await?))
 }
 
 /// Create or rotate the venue's secret calendar feed URL.

@@ -8,7 +8,7 @@ use platform::{ApiError, AppContext};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::dto::FeedUrl;
+use super::dto::{Agenda, AgendaItem, FeedUrl};
 use super::repo::{self, ProfileKind};
 use crate::calendar::{self, Entry};
 use crate::error::BookingError;
@@ -16,22 +16,75 @@ use crate::model::{ArtistId, VenueId};
 use crate::profiles::service::BOOKINGS_MANAGE;
 use crate::state::BookingStatus;
 
+/// The profile's name, if the caller keeps it (acts for its owner with `bookings.manage`): 404 for a
+/// profile that does not exist, 403 for someone else's.
+async fn kept_profile(
+    conn: &mut sqlx::PgConnection,
+    principal: &Principal,
+    kind: ProfileKind,
+    id: Uuid,
+) -> Result<String, ApiError> {
+    let (owner, name) = match kind {
+        ProfileKind::Artist => {
+            crate::profiles::repo::artist(conn, ArtistId(id), false).await?.map(|a| (Some(a.owner()), a.stage_name))
+        }
+        ProfileKind::Venue => crate::profiles::repo::venue(conn, VenueId(id))
+            .await?
+            .map(|v| (Party::from_columns(v.user_id, v.org_id), v.name)),
+    }
+    .ok_or(BookingError::NotFound(kind.as_str()))?;
+    let owner = owner.ok_or(BookingError::NotFound(kind.as_str()))?;
+    if !identity::party::may_act_for(conn, principal, owner, BOOKINGS_MANAGE).await? {
+        return Err(IdentityError::Forbidden(BOOKINGS_MANAGE.into()).into());
+    }
+    Ok(name)
+}
+
+/// The calendar of an artist or venue, for those who keep the profile: agreed bookings (cancelled and
+/// refunded ones left out) and, for an artist, the active holds on dates.
+pub async fn agenda(ctx: &AppContext, principal: &Principal, kind: ProfileKind, id: Uuid) -> Result<Agenda, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let name = kept_profile(&mut conn, principal, kind, id).await?;
+    let rows = match kind {
+        ProfileKind::Artist => repo::artist_entries(&mut conn, id).await?,
+        ProfileKind::Venue => repo::venue_entries(&mut conn, id).await?,
+    };
+    let mut items: Vec<AgendaItem> = rows
+        .into_iter()
+        .filter(|r| !matches!(r.status, BookingStatus::Cancelled | BookingStatus::Refunded))
+        .map(|r| AgendaItem {
+            kind: "booking".into(),
+            booking_id: Some(r.id),
+            status: r.status.as_str().into(),
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            title: format!("{} for {}", r.artist, r.promoter),
+            location: r.venue,
+        })
+        .collect();
+    if kind == ProfileKind::Artist {
+        let holds = crate::holds::repo::holds_of(&mut conn, ArtistId(id), true, &[]).await?;
+        items.extend(holds.into_iter().filter(|h| h.state == crate::holds::repo::HoldState::Active).map(|h| {
+            AgendaItem {
+                kind: "hold".into(),
+                booking_id: None,
+                status: "active".into(),
+                starts_at: h.starts_at,
+                ends_at: h.ends_at,
+                title: format!("Hold #{}", h.rank.unwrap_or(1)),
+                location: None,
+            }
+        }));
+        items.sort_by_key(|i| i.starts_at);
+    }
+    Ok(Agenda { name, items })
+}
+
 /// Creates or rotates the feed URL of an artist (`kind` = artist) or venue (`venue`).
 pub async fn rotate(ctx: &AppContext, principal: &Principal, kind: ProfileKind, id: Uuid) -> Result<FeedUrl, ApiError> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let owner = match kind {
-        ProfileKind::Artist => {
-            crate::profiles::repo::artist(&mut tx, crate::model::ArtistId(id), false).await?.map(|a| a.owner())
-        }
-        ProfileKind::Venue => crate::profiles::repo::venue(&mut tx, crate::model::VenueId(id))
-            .await?
-            .and_then(|v| Party::from_columns(v.user_id, v.org_id)),
-    }
-    .ok_or(BookingError::NotFound(kind.as_str()))?;
-    if !identity::party::may_act_for(&mut tx, principal, owner, BOOKINGS_MANAGE).await? {
-        return Err(IdentityError::Forbidden(BOOKINGS_MANAGE.into()).into());
-    }
+    kept_profile(&mut tx, principal, kind, id).await?;
     let token = platform::hex::encode(&platform::crypto::random_bytes::<24>());
     repo::save_token(&mut tx, kind, id, &Sha256::digest(token.as_bytes()), now).await?;
     platform::audit::Entry::new(principal.actor(), "calendar.rotate", kind.as_str(), id).record(&mut tx, now).await?;

@@ -6,7 +6,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use booking::model::ArtistId;
+use booking::calendars::repo::ProfileKind;
+use booking::model::{ArtistId, VenueId};
 use booking::profiles::dto::{Artist, ArtistRequest, ArtistSearch, VenueSearch};
 use chrono::{Datelike, Duration, NaiveDate};
 use platform::{ApiError, AppContext};
@@ -438,7 +439,8 @@ pub struct Entry {
 #[template(path = "calendar.html")]
 struct Calendar {
     layout: Layout,
-    id: String,
+    /// `/artists/{id}` or `/venues/{id}`.
+    base: String,
     name: String,
     month: String,
     previous: String,
@@ -472,64 +474,50 @@ fn weeks_of(first: NaiveDate) -> Vec<Vec<NaiveDate>> {
     weeks
 }
 
-pub async fn calendar(
-    State(ctx): State<AppContext>,
-    session: Session,
-    Path(id): Path<ArtistId>,
-    Query(q): Query<MonthQuery>,
-) -> Response {
-    if session.principal.is_none() {
-        return to_signin(&format!("/artists/{id}/calendar"));
-    }
-    match calendar_page(&ctx, &session, id, &q.month, None).await {
-        Ok(view) => page(StatusCode::OK, &view),
-        Err(err) => super::error(&session, &err),
+/// Whose calendar: an artist's or a venue's, and its address.
+fn profile(kind: ProfileKind, id: uuid::Uuid) -> String {
+    match kind {
+        ProfileKind::Artist => format!("/artists/{id}"),
+        ProfileKind::Venue => format!("/venues/{id}"),
     }
 }
 
-/// The month view of the artist's own calendar: agreed bookings on their day (confirmed ones solid,
-/// those still contracting dashed) and active holds on every day they cover.
+/// The month view of a profile's calendar for those who keep it, in their time zone: agreed bookings on
+/// their day (confirmed ones solid, those still contracting dashed) and active holds on every day they
+/// cover.
 async fn calendar_page(
     ctx: &AppContext,
     session: &Session,
-    id: ArtistId,
+    kind: ProfileKind,
+    id: uuid::Uuid,
     month: &str,
     feed: Option<String>,
 ) -> Result<Calendar, ApiError> {
-    let artist = own_artist(ctx, session, id).await?;
-    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such artist."))?;
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such calendar."))?;
+    let agenda = booking::calendars::service::agenda(ctx, principal, kind, id).await?;
     let today = format::day(ctx.clock.now());
     let first = first_of(month, today);
-    let bookings = booking::bookings::service::mine(ctx, principal).await?;
-    let holds = booking::holds::service::list(ctx, principal, id).await?;
-    let entries_on = |date: NaiveDate| {
-        let mut entries: Vec<Entry> = bookings
+    let entries_on = |date: NaiveDate| -> Vec<Entry> {
+        agenda
             .items
             .iter()
-            .filter(|b| b.artist_id == id && b.agreement.is_some() && format::day(b.starts_at) == date)
-            .filter(|b| !matches!(b.status.as_str(), "cancelled" | "refunded"))
-            .map(|b| Entry {
-                label: format!(
-                    "{} {}",
-                    format::time(b.starts_at).split(' ').next().unwrap_or_default(),
-                    b.venue_name.clone().unwrap_or_else(|| b.promoter_name.clone())
-                ),
-                href: Some(format!("/bookings/{}", b.id)),
-                kind: if b.status.holds_the_date() || b.status.as_str() == "completed" {
-                    "confirmed"
-                } else {
-                    "pending"
+            .filter(|i| match i.kind.as_str() {
+                "hold" => format::day(i.starts_at) <= date && format::day(i.ends_at) >= date,
+                _ => format::day(i.starts_at) == date,
+            })
+            .map(|i| Entry {
+                label: match i.kind.as_str() {
+                    "hold" => i.title.clone(),
+                    _ => format!("{} {}", format::time(i.starts_at).split(' ').next().unwrap_or_default(), i.title),
+                },
+                href: i.booking_id.map(|b| format!("/bookings/{b}")),
+                kind: match (i.kind.as_str(), i.status.as_str()) {
+                    ("hold", _) => "hold",
+                    (_, "contracting") => "pending",
+                    _ => "confirmed",
                 },
             })
-            .collect();
-        entries.extend(
-            holds
-                .items
-                .iter()
-                .filter(|h| h.state == "active" && format::day(h.starts_at) <= date && format::day(h.ends_at) >= date)
-                .map(|h| Entry { label: format!("Hold #{}", h.rank.unwrap_or(1)), href: None, kind: "hold" }),
-        );
-        entries
+            .collect()
     };
     let weeks = weeks_of(first)
         .into_iter()
@@ -546,9 +534,9 @@ async fn calendar_page(
         })
         .collect();
     Ok(Calendar {
-        layout: Layout::new(format!("{}: calendar", artist.stage_name), session),
-        id: id.to_string(),
-        name: artist.stage_name,
+        layout: Layout::new(format!("{}: calendar", agenda.name), session),
+        base: profile(kind, id),
+        name: agenda.name.clone(),
         month: first.format("%B %Y").to_string(),
         previous: (first - Duration::days(1)).format("%Y-%m").to_string(),
         next: (first + Duration::days(32)).format("%Y-%m").to_string(),
@@ -557,25 +545,118 @@ async fn calendar_page(
     })
 }
 
+async fn show_calendar(
+    ctx: &AppContext,
+    session: &Session,
+    kind: ProfileKind,
+    id: uuid::Uuid,
+    month: &str,
+) -> Response {
+    if session.principal.is_none() {
+        return to_signin(&format!("{}/calendar", profile(kind, id)));
+    }
+    match calendar_page(ctx, session, kind, id, month, None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(session, &err),
+    }
+}
+
+pub async fn calendar(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ArtistId>,
+    Query(q): Query<MonthQuery>,
+) -> Response {
+    show_calendar(&ctx, &session, ProfileKind::Artist, id.0, &q.month).await
+}
+
+pub async fn venue_calendar(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<VenueId>,
+    Query(q): Query<MonthQuery>,
+) -> Response {
+    show_calendar(&ctx, &session, ProfileKind::Venue, id.0, &q.month).await
+}
+
 #[derive(Deserialize)]
 pub struct FeedForm {}
 
-/// Makes (or replaces) the artist's secret calendar link and shows it once, above the month.
+/// Makes (or replaces) the profile's secret calendar link and shows it once, above the month.
+async fn make_feed(ctx: &AppContext, session: &Session, kind: ProfileKind, id: uuid::Uuid) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("{}/calendar", profile(kind, id))) };
+    let result = async {
+        let feed = booking::calendars::service::rotate(ctx, principal, kind, id).await?;
+        calendar_page(ctx, session, kind, id, "", Some(feed.url)).await
+    }
+    .await;
+    match result {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(session, &err),
+    }
+}
+
 pub async fn rotate_feed(
     State(ctx): State<AppContext>,
     session: Session,
     Path(id): Path<ArtistId>,
     Form(_): Form<FeedForm>,
 ) -> Response {
-    let Some(principal) = &session.principal else { return to_signin(&format!("/artists/{id}/calendar")) };
-    let kind = booking::calendars::repo::ProfileKind::Artist;
+    make_feed(&ctx, &session, ProfileKind::Artist, id.0).await
+}
+
+pub async fn rotate_venue_feed(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<VenueId>,
+    Form(_): Form<FeedForm>,
+) -> Response {
+    make_feed(&ctx, &session, ProfileKind::Venue, id.0).await
+}
+
+#[derive(Template)]
+#[template(path = "venue.html")]
+struct VenuePage {
+    layout: Layout,
+    id: String,
+    name: String,
+    address: String,
+    capacity: i32,
+    amenities: Vec<String>,
+    own: bool,
+}
+
+/// A venue's public page; those who keep it get the way to its calendar.
+pub async fn venue(State(ctx): State<AppContext>, session: Session, Path(id): Path<VenueId>) -> Response {
     let result = async {
-        let feed = booking::calendars::service::rotate(&ctx, principal, kind, id.0).await?;
-        calendar_page(&ctx, &session, id, "", Some(feed.url)).await
+        let v = booking::profiles::service::venue(&ctx, id).await?;
+        let own = match &session.principal {
+            Some(p) => {
+                identity::party::may_act_for(&mut *ctx.db.acquire().await?, p, v.owner, "bookings.manage").await?
+            }
+            None => false,
+        };
+        Ok::<_, ApiError>((v, own))
     }
     .await;
     match result {
-        Ok(view) => page(StatusCode::OK, &view),
+        Ok((v, own)) => {
+            let address = [v.address.clone(), v.city.clone(), v.country.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let view = VenuePage {
+                layout: Layout::new(v.name.clone(), &session),
+                id: v.id.to_string(),
+                name: v.name,
+                address,
+                capacity: v.capacity,
+                amenities: v.amenities,
+                own,
+            };
+            page(StatusCode::OK, &view)
+        }
         Err(err) => super::error(&session, &err),
     }
 }
