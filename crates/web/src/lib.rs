@@ -70,6 +70,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/venues/{id}/calendar", get(pages::artists::venue_calendar))
         .route("/venues/{id}/calendar-url", post(pages::artists::rotate_venue_feed))
         .route("/bookings", get(pages::bookings::inbox))
+        .route("/bookings/profiles", post(pages::bookings::create_profile))
         .route("/bookings/{id}", get(pages::bookings::show))
         .route("/bookings/{id}/proposals", post(pages::bookings::propose))
         .route("/bookings/{id}/contract/sign", post(pages::bookings::sign))

@@ -1859,3 +1859,30 @@ async fn a_card_that_asks_for_3d_secure_shows_the_bank_step_in_a_browser() {
     let tickets = app.get("/v1/me/tickets").bearer(&fan).send().await.value();
     assert_eq!(tickets["items"].as_array().unwrap().len(), 1);
 }
+
+/// Someone new to booking makes their artist profile and their promoter profile from the bookings
+/// page (an empty name refused beside the field); the form goes once they have both.
+#[tokio::test]
+async fn a_newcomer_makes_an_artist_and_a_promoter_profile_from_the_bookings_page() {
+    let app = app().await;
+    signed_in(&app, "fresh_act").await;
+    let jar = web_session(&app, "fresh_act").await;
+    let page = app.get("/bookings").header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(page.contains("id=\"create-profile\""), "{page}");
+    let empty = post_form(&app, &jar, "/bookings/profiles", &[("kind", "artist"), ("name", " ")]).await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().contains("id=\"profile-name-error\""), "{}", empty.text());
+    let made = post_form(&app, &jar, "/bookings/profiles", &[("kind", "artist"), ("name", "Fresh Act")]).await;
+    made.assert_status(StatusCode::SEE_OTHER);
+    let edit = made.header("location").unwrap().to_owned();
+    assert!(edit.starts_with("/artists/") && edit.ends_with("/edit"), "{edit}");
+    let form = app.get(&edit).header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(form.contains("value=\"Fresh Act\""), "{form}");
+    post_form(&app, &jar, "/bookings/profiles", &[("kind", "promoter"), ("name", "Fresh Promotions")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let page = app.get("/bookings").header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(!page.contains("id=\"create-profile\"") && page.contains("Fresh Act"), "{page}");
+    let artist = app.get(&edit.replace("/edit", "")).header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(artist.contains("Fresh Promotions") && artist.contains("Make an offer"), "{artist}");
+}

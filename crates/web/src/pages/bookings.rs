@@ -220,25 +220,84 @@ struct Inbox {
     waiting: Vec<Line>,
     others: Vec<Line>,
     profiles: Vec<(String, String)>,
+    /// Whether the caller acts for a promoter profile (who may make offers).
+    promoter: bool,
+    errors: FieldErrors,
+}
+
+async fn inbox_page(ctx: &AppContext, session: &Session, errors: FieldErrors) -> Result<Inbox, ApiError> {
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such page."))?;
+    let list = booking::bookings::service::mine(ctx, principal).await?;
+    let (artists, promoters) =
+        booking::profiles::service::my_profiles(&mut *ctx.db.acquire().await?, principal).await?;
+    let mut profiles = Vec::new();
+    for id in artists {
+        let a = booking::profiles::service::artist(ctx, ArtistId(id)).await?;
+        profiles.push((a.id.to_string(), a.stage_name));
+    }
+    let (waiting, others) = list.items.iter().map(line).partition(|l| l.your_move);
+    Ok(Inbox {
+        layout: Layout::new("Bookings", session),
+        waiting,
+        others,
+        profiles,
+        promoter: !promoters.is_empty(),
+        errors,
+    })
 }
 
 pub async fn inbox(State(ctx): State<AppContext>, session: Session) -> Response {
-    let Some(principal) = &session.principal else { return to_signin("/bookings") };
-    let result = async {
-        let list = booking::bookings::service::mine(&ctx, principal).await?;
-        let (artists, _) = booking::profiles::service::my_profiles(&mut *ctx.db.acquire().await?, principal).await?;
-        let mut profiles = Vec::new();
-        for id in artists {
-            let a = booking::profiles::service::artist(&ctx, ArtistId(id)).await?;
-            profiles.push((a.id.to_string(), a.stage_name));
-        }
-        Ok::<_, ApiError>((list, profiles))
+    if session.principal.is_none() {
+        return to_signin("/bookings");
     }
-    .await;
+    match inbox_page(&ctx, &session, FieldErrors::default()).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewProfileForm {
+    kind: String,
+    name: String,
+}
+
+/// A new artist profile (then its form, to fill in) or promoter profile (then the directory, to make
+/// offers), kept by the signed-in user.
+pub async fn create_profile(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Form(form): Form<NewProfileForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/bookings") };
+    let name = Some(form.name.trim().to_owned());
+    let result = match form.kind.as_str() {
+        "artist" => {
+            let request = booking::profiles::dto::ArtistRequest { stage_name: name, ..Default::default() };
+            booking::profiles::service::save_artist(&ctx, principal, None, request)
+                .await
+                .map(|a| format!("/artists/{}/edit", a.id))
+        }
+        "promoter" => {
+            let request = booking::profiles::dto::PromoterRequest { name, ..Default::default() };
+            booking::profiles::service::save_promoter(&ctx, principal, None, request)
+                .await
+                .map(|_| "/artists".to_owned())
+        }
+        _ => Err(ApiError::invalid_field("kind", "invalid_value", "choose an artist or a promoter profile")),
+    };
     match result {
-        Ok((list, profiles)) => {
-            let (waiting, others) = list.items.iter().map(line).partition(|l| l.your_move);
-            page(StatusCode::OK, &Inbox { layout: Layout::new("Bookings", &session), waiting, others, profiles })
+        Ok(next) => Redirect::to(&next).into_response(),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            let mut errors = FieldErrors::from_error(&err);
+            if errors.is_empty() {
+                errors = FieldErrors::from_pairs([("profile".to_owned(), err.detail().to_owned())]);
+            }
+            match inbox_page(&ctx, &session, errors).await {
+                Ok(view) => page(err.status(), &view),
+                Err(other) => super::error(&session, &other),
+            }
         }
         Err(err) => super::error(&session, &err),
     }
