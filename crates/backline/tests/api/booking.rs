@@ -1132,3 +1132,35 @@ async fn an_unknown_status_in_the_database_is_an_error_not_another_status() {
         .unwrap();
     assert_eq!(status, "archived");
 }
+
+/// A caller's bookings page with cursors, latest show first, each once.
+#[tokio::test]
+async fn my_bookings_page_with_cursors() {
+    let app = app().await;
+    let p = parties(&app, "pager").await;
+    for days in [20, 30, 40, 50, 60] {
+        offer(&app, &p, 50_000, days).await.assert_status(StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get(&format!("/v1/me/bookings?limit=2&cursor={cursor}")).bearer(&p.artist).send().await.value();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|b| b["starts_at"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(seen, sorted, "latest show first");
+    app.get("/v1/me/bookings?cursor=zz")
+        .bearer(&p.artist)
+        .send()
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}

@@ -140,6 +140,9 @@ pub struct Money {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BookingList {
     pub items: Vec<Booking>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

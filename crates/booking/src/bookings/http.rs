@@ -1,9 +1,10 @@
 //! The area's HTTP handlers.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use identity::auth::AuthUser;
 use platform::error::ProblemBody;
+use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, Json};
 
 use super::{dto, service};
@@ -20,14 +21,15 @@ pub async fn offer(
     Ok((StatusCode::CREATED, Json(service::offer(&ctx, &principal, req).await?)))
 }
 
-/// The caller's bookings, as artist or organizer.
-#[utoipa::path(get, path = "/v1/me/bookings", tag = "booking", security(("bearer" = [])),
+/// The caller's bookings, as artist or organizer, latest show first (cursor paging).
+#[utoipa::path(get, path = "/v1/me/bookings", tag = "booking", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = dto::BookingList)))]
 pub async fn my_bookings(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<dto::BookingList>, ApiError> {
-    Ok(Json(service::mine(&ctx, &principal).await?))
+    Ok(Json(service::mine(&ctx, &principal, &page).await?))
 }
 
 /// What waits for staff (admins): fully signed contracts to review and disputes to resolve, oldest first.

@@ -86,14 +86,19 @@ pub async fn proposals(conn: &mut PgConnection, booking: BookingId) -> sqlx::Res
     .await
 }
 
-/// Bookings of these artists or promoters (the caller's sides), newest first.
+/// Bookings of these artists or promoters (the caller's sides), latest show first, after the cursor
+/// `(starts_at, id)` of the previous page.
 pub async fn bookings_of(
     conn: &mut PgConnection,
     artists: &[Uuid],
     promoters: &[Uuid],
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
 ) -> sqlx::Result<Vec<BookingRow>> {
-    sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId", venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin AS "origin: Origin", starts_at, ends_at, step, turn AS "turn: Side", deadline_at, message, agreed, cancelled_by AS "cancelled_by: Actor", cancel_reason, created_by, created_at, updated_at FROM bookings WHERE artist_id = ANY($1) OR promoter_id = ANY($2)
-         ORDER BY starts_at DESC, id DESC LIMIT 200"#, artists, promoters)
+    let (at, id) = after.unzip();
+    sqlx::query_as!(BookingRow, r#"SELECT id AS "id: BookingId", artist_id AS "artist_id: ArtistId", promoter_id AS "promoter_id: PromoterId", venue_id AS "venue_id: VenueId", event_id, status AS "status: BookingStatus", origin AS "origin: Origin", starts_at, ends_at, step, turn AS "turn: Side", deadline_at, message, agreed, cancelled_by AS "cancelled_by: Actor", cancel_reason, created_by, created_at, updated_at FROM bookings
+         WHERE (artist_id = ANY($1) OR promoter_id = ANY($2)) AND ($3::timestamptz IS NULL OR (starts_at, id) < ($3, $4))
+         ORDER BY starts_at DESC, id DESC LIMIT $5"#, artists, promoters, at, id, limit)
     .fetch_all(conn)
     .await
 }

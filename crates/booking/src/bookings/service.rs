@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use identity::auth::Principal;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -668,12 +669,18 @@ pub async fn get(ctx: &AppContext, principal: &Principal, id: BookingId) -> Resu
 }
 
 /// The caller's bookings, on either side, with their parties and proposals.
-pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<dto::BookingList, ApiError> {
+/// The caller's bookings as artist or organizer, latest show first, a page at a time.
+pub async fn mine(ctx: &AppContext, principal: &Principal, page: &PageParams) -> Result<dto::BookingList, ApiError> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.cursor()?;
     let mut conn = ctx.db.acquire().await?;
     let (artists, promoters) = crate::profiles::service::my_profiles(&mut conn, principal).await?;
-    let rows = repo::bookings_of(&mut conn, &artists, &promoters).await?;
+    let rows = repo::bookings_of(&mut conn, &artists, &promoters, after, i64::from(limit) + 1).await?;
+    let rows = Page::from_overfetch(rows, limit, |r| (r.starts_at, r.id.0));
     let side = |row: &BookingRow| if artists.contains(&row.artist_id.0) { Actor::Artist } else { Actor::Organizer };
-    listed(&mut conn, &rows, side).await
+    let mut list = listed(&mut conn, &rows.items, side).await?;
+    list.next_cursor = rows.next_cursor;
+    Ok(list)
 }
 
 /// What waits for staff (admins): signed contracts to review and disputes to resolve, oldest first.
@@ -713,5 +720,5 @@ async fn listed(
             assemble(row, found, side(row), proposals.remove(&row.id.0).unwrap_or_default(), money.remove(&row.id.0))
         })
         .collect();
-    Ok(dto::BookingList { items })
+    Ok(dto::BookingList { items, next_cursor: None })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use booking::bookings::dto::{Booking, Offer, Proposal, Terms};
@@ -223,11 +223,18 @@ struct Inbox {
     /// Whether the caller acts for a promoter profile (who may make offers).
     promoter: bool,
     errors: FieldErrors,
+    next: Option<String>,
 }
 
-async fn inbox_page(ctx: &AppContext, session: &Session, errors: FieldErrors) -> Result<Inbox, ApiError> {
+async fn inbox_page(
+    ctx: &AppContext,
+    session: &Session,
+    cursor: Option<String>,
+    errors: FieldErrors,
+) -> Result<Inbox, ApiError> {
     let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such page."))?;
-    let list = booking::bookings::service::mine(ctx, principal).await?;
+    let page = platform::pagination::PageParams { limit: Some(50), cursor };
+    let list = booking::bookings::service::mine(ctx, principal, &page).await?;
     let (artists, promoters) =
         booking::profiles::service::my_profiles(&mut *ctx.db.acquire().await?, principal).await?;
     let mut profiles = Vec::new();
@@ -243,14 +250,21 @@ async fn inbox_page(ctx: &AppContext, session: &Session, errors: FieldErrors) ->
         profiles,
         promoter: !promoters.is_empty(),
         errors,
+        next: list.next_cursor.map(|c| format!("/bookings?cursor={}", super::urlencode(&c))),
     })
 }
 
-pub async fn inbox(State(ctx): State<AppContext>, session: Session) -> Response {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+pub async fn inbox(State(ctx): State<AppContext>, session: Session, Query(q): Query<CursorQuery>) -> Response {
     if session.principal.is_none() {
         return to_signin("/bookings");
     }
-    match inbox_page(&ctx, &session, FieldErrors::default()).await {
+    match inbox_page(&ctx, &session, q.cursor, FieldErrors::default()).await {
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
     }
@@ -294,7 +308,7 @@ pub async fn create_profile(
             if errors.is_empty() {
                 errors = FieldErrors::from_pairs([("profile".to_owned(), err.detail().to_owned())]);
             }
-            match inbox_page(&ctx, &session, errors).await {
+            match inbox_page(&ctx, &session, None, errors).await {
                 Ok(view) => page(err.status(), &view),
                 Err(other) => super::error(&session, &other),
             }
