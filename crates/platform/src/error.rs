@@ -407,8 +407,13 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.0.status.is_server_error() {
+            // One line per failure, the cause's chain of messages in it: an outage must not flood the log.
+            // The backtrace (when one was captured) only at debug level.
             match &self.0.cause {
-                Some(cause) => tracing::error!(code = %self.0.code, cause = ?cause, "request failed"),
+                Some(cause) => {
+                    tracing::error!(code = %self.0.code, cause = %format_args!("{cause:#}"), "request failed");
+                    tracing::debug!(code = %self.0.code, backtrace = %cause.backtrace(), "request failed: backtrace");
+                }
                 None => tracing::error!(code = %self.0.code, detail = %self.0.detail, "request failed"),
             }
         }
@@ -481,6 +486,39 @@ mod tests {
         assert_eq!(body["errors"][0]["field"], "email");
         assert_eq!(body["type"], "urn:backline:problem:validation_failed");
         assert_eq!(body["title"], "Unprocessable Entity");
+    }
+
+    /// A writer that keeps what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_request_logs_one_line_with_its_causes() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let cause = anyhow::anyhow!("connection refused").context("reading the order").context("paying");
+            let _ = ApiError::internal(cause).into_response();
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("paying: reading the order: connection refused"), "{text}");
+        assert!(!text.contains("backtrace"), "{text}");
     }
 
     #[test]
