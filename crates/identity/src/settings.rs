@@ -42,7 +42,7 @@ impl Default for IdentitySettings {
             lockout_duration: Duration::minutes(15),
             verification_ttl: Duration::hours(24),
             reset_ttl: Duration::hours(1),
-            login_limit: Limit::new(5, StdDuration::from_secs(15 * 60)),
+            login_limit: Limit::new(5, StdDuration::from_secs(5 * 60)),
             register_limit: Limit::new(3, StdDuration::from_secs(60 * 60)),
             refresh_limit: Limit::new(10, StdDuration::from_secs(10 * 60)),
             forgot_limit: Limit::new(5, StdDuration::from_secs(60 * 60)),
