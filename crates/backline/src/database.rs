@@ -48,6 +48,21 @@ impl Database {
         }
     }
 
+    /// Resolves when the embedded cluster stopped for good (its postmaster died and could not be started
+    /// again), with the reason; never for a database at `DATABASE_URL`.
+    pub fn lost(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let lost = self.embedded.as_ref().map(EmbeddedPostgres::lost);
+        async move {
+            let Some(lost) = lost else { return std::future::pending().await };
+            loop {
+                if let Some(reason) = lost.reason() {
+                    return reason;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        }
+    }
+
     /// Closes the pool, then stops the embedded cluster if there is one.
     pub async fn close(self) {
         self.pool.close().await;

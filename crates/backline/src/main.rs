@@ -117,8 +117,24 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("BACKLINE_PAYMENT_PROVIDER=stripe needs BACKLINE_STRIPE_SECRET_KEY");
     }
     let database = Database::open(global).await?;
-    let outcome = serve_with(global, &database, args, shutdown).await;
+    // A database that is gone for good stops the service too: its supervisor (systemd, Kubernetes)
+    // starts it again rather than it answering 503 for ever.
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
+    let lost = database.lost();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown => {}
+            reason = lost => {
+                tracing::error!(%reason, "the database is gone; stopping");
+                let _ = lost_tx.send(reason);
+            }
+        }
+    };
+    let outcome = serve_with(global, &database, args, stop).await;
     database.close().await;
+    if let Ok(reason) = lost_rx.await {
+        anyhow::bail!("the embedded PostgreSQL cluster stopped and could not be started again: {reason}");
+    }
     outcome
 }
 

@@ -226,6 +226,48 @@ fn no_postmaster_survives_a_sigkill_of_backline() {
     assert_eq!(http_get(next.addr, "/readyz").0, 200);
 }
 
+/// The embedded postmaster killed as the kernel's OOM killer would: Backline starts it again
+/// (PostgreSQL's crash recovery) and answers within seconds.
+#[test]
+fn a_killed_postmaster_is_started_again_and_the_service_recovers() {
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let postmaster = postmaster_pid(dir.path());
+    send_signal(postmaster, libc::SIGKILL);
+    wait_gone(postmaster, Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let restarted = std::fs::read_to_string(dir.path().join("pgdata/postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+            .is_some_and(|pid| pid != postmaster && is_running(pid));
+        if restarted && http_get(server.addr, "/readyz").0 == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not ready again after 30 s; log:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server.log().contains("starting it again (crash recovery)"), "{}", server.log());
+    assert_eq!(http_get(server.addr, "/v1/events").0, 200, "a request reads the database again");
+}
+
+/// A postmaster that cannot be started again (its configuration is gone): Backline gives up after a
+/// few attempts and exits non-zero with the reason, for its supervisor to act on.
+#[test]
+fn a_postmaster_that_cannot_start_again_stops_the_service_with_the_reason() {
+    let dir = data_dir();
+    let mut server = Server::start(dir.path());
+    let postmaster = postmaster_pid(dir.path());
+    let conf = dir.path().join("pgdata/postgresql.conf");
+    std::fs::rename(&conf, conf.with_extension("away")).unwrap();
+    send_signal(postmaster, libc::SIGKILL);
+    let status = server.wait(Duration::from_secs(60));
+    assert!(!status.success(), "log:\n{}", server.log());
+    let log = server.log();
+    assert!(log.contains("could not be started again"), "{log}");
+    assert!(log.contains("5 attempts failed"), "{log}");
+}
+
 #[test]
 fn missing_server_binaries_are_explained() {
     let dir = data_dir();

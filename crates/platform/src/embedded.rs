@@ -11,7 +11,10 @@
 //! - the postmaster never outlives Backline: it is spawned from a supervisor thread that lives as long as
 //!   the cluster, with `PR_SET_PDEATHSIG` so that the kernel asks it to shut down even if Backline is
 //!   killed with SIGKILL. It runs in its own process group, so a Ctrl-C at the terminal reaches only
-//!   Backline, which drains its requests first and then stops the cluster.
+//!   Backline, which drains its requests first and then stops the cluster;
+//! - a postmaster that dies on its own once the cluster was ready (the kernel's OOM killer, say) is started
+//!   again at once (PostgreSQL's crash recovery makes the data consistent), up to five times in a row; if
+//!   it cannot be, [`EmbeddedPostgres::lost`] says why, so that the service exits for its supervisor.
 #![allow(unsafe_code)] // getpwnam_r, prctl and kill have no safe wrapper in std; each use says why it is sound.
 
 use std::ffi::{CString, OsString};
@@ -100,7 +103,23 @@ pub struct EmbeddedPostgres {
     pid: u32,
     stop_tx: Option<mpsc::Sender<()>>,
     supervisor: Option<JoinHandle<Option<ExitStatus>>>,
+    lost: Lost,
     _lock: File,
+}
+
+/// Why the cluster stopped for good (its postmaster died and could not be started again); `None`
+/// while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct Lost(Arc<Mutex<Option<String>>>);
+
+impl Lost {
+    pub fn reason(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn set(&self, reason: String) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+    }
 }
 
 impl std::fmt::Debug for EmbeddedPostgres {
@@ -174,12 +193,19 @@ impl EmbeddedPostgres {
         die_with_parent(&mut cmd, libc::SIGINT);
 
         let exited: Arc<Mutex<Option<ExitStatus>>> = Arc::default();
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost = Lost::default();
         let (pid_tx, pid_rx) = mpsc::channel::<io::Result<u32>>();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let exited_in_thread = Arc::clone(&exited);
+        let watch = Watch {
+            exited: Arc::clone(&exited),
+            ready: Arc::clone(&ready),
+            lost: lost.clone(),
+            pgdata: pgdata.clone(),
+        };
         let supervisor = std::thread::Builder::new()
             .name("postgres-supervisor".into())
-            .spawn(move || supervise(&mut cmd, &pid_tx, &stop_rx, &exited_in_thread))
+            .spawn(move || supervise(&mut cmd, &pid_tx, &stop_rx, &watch))
             .map_err(io_ctx("starting the PostgreSQL supervisor thread"))?;
         let pid = match pid_rx.recv() {
             Ok(Ok(pid)) => pid,
@@ -199,12 +225,14 @@ impl EmbeddedPostgres {
             pid,
             stop_tx: Some(stop_tx),
             supervisor: Some(supervisor),
+            lost,
             _lock: lock,
         };
         if let Err(reason) = wait_until_ready(&pgdata, pid, &exited) {
             cluster.stop();
             return Err(EmbeddedError::StartFailed { reason, tail: tail_of(&log_path, 25), log: log_path });
         }
+        ready.store(true, std::sync::atomic::Ordering::SeqCst);
         tracing::info!(data_dir = %cluster.data_dir.display(), pid, "embedded PostgreSQL is ready");
         Ok(cluster)
     }
@@ -225,9 +253,14 @@ impl EmbeddedPostgres {
         format!("postgresql://{SUPERUSER}@{host}:{PORT}/{database}")
     }
 
-    /// The postmaster's process id.
+    /// The postmaster's process id at start (a restarted postmaster has another: see `postmaster.pid`).
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Whether (and why) the cluster stopped for good.
+    pub fn lost(&self) -> Lost {
+        self.lost.clone()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -253,13 +286,27 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
+/// What the supervisor shares with the cluster's owner.
+struct Watch {
+    /// Set when the postmaster exited and is not coming back.
+    exited: Arc<Mutex<Option<ExitStatus>>>,
+    /// Set once the cluster first became ready: only then is a death restarted (a failed start is not).
+    ready: Arc<std::sync::atomic::AtomicBool>,
+    lost: Lost,
+    pgdata: PathBuf,
+}
+
+/// Attempts to start a dead cluster again, in a row, before giving up.
+const RESTARTS: u32 = 5;
+
 /// Runs on the supervisor thread for the life of the cluster: spawns the postmaster (so that the
-/// parent-death signal is tied to this long-lived thread), then waits for a stop request or its exit.
+/// parent-death signal is tied to this long-lived thread), then waits for a stop request or its exit,
+/// starting it again when it dies on its own.
 fn supervise(
     cmd: &mut Command,
     pid_tx: &mpsc::Sender<io::Result<u32>>,
     stop_rx: &mpsc::Receiver<()>,
-    exited: &Mutex<Option<ExitStatus>>,
+    watch: &Watch,
 ) -> Option<ExitStatus> {
     let mut child = match cmd.spawn() {
         Ok(child) => child,
@@ -273,16 +320,79 @@ fn supervise(
         match stop_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return Some(shut_down(&mut child)),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
+                let Ok(Some(status)) = child.try_wait() else { continue };
+                if watch.ready.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::error!(%status, "embedded PostgreSQL exited on its own; starting it again (crash recovery)");
+                    match restart(cmd, stop_rx, &watch.pgdata) {
+                        Restart::Running(again) => {
+                            tracing::info!(pid = again.id(), "embedded PostgreSQL is running again");
+                            child = again;
+                            continue;
+                        }
+                        Restart::Stopping => return Some(status),
+                        Restart::Failed(reason) => {
+                            tracing::error!(%reason, "embedded PostgreSQL could not be started again");
+                            watch.lost.set(reason);
+                        }
+                    }
+                } else {
                     tracing::error!(%status, "embedded PostgreSQL exited on its own");
-                    *exited.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
-                    // Stay alive until asked to stop, so the owner sees a consistent state.
-                    let _ = stop_rx.recv();
-                    return Some(status);
                 }
+                *watch.exited.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+                // Stay alive until asked to stop, so the owner sees a consistent state.
+                let _ = stop_rx.recv();
+                return Some(status);
             }
         }
     }
+}
+
+enum Restart {
+    Running(Child),
+    /// The owner asked the cluster to stop meanwhile.
+    Stopping,
+    Failed(String),
+}
+
+/// Starts the postmaster again and waits until it is ready, a few times with growing pauses (its old
+/// backends may still hold the shared memory for a moment after it died).
+fn restart(cmd: &mut Command, stop_rx: &mpsc::Receiver<()>, pgdata: &Path) -> Restart {
+    let mut last = String::new();
+    for attempt in 1..=RESTARTS {
+        let pause = Duration::from_millis(200 * u64::from(attempt * attempt));
+        if !matches!(stop_rx.recv_timeout(pause), Err(mpsc::RecvTimeoutError::Timeout)) {
+            return Restart::Stopping;
+        }
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                last = format!("cannot start postgres: {err}");
+                continue;
+            }
+        };
+        let exited = Mutex::new(None);
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                *exited.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+            }
+            match wait_until_ready_once(pgdata, pid, &exited) {
+                Some(Ok(())) => return Restart::Running(child),
+                Some(Err(reason)) => {
+                    last = reason;
+                    break;
+                }
+                None if Instant::now() > deadline => {
+                    last = "it was not ready after 60 s".into();
+                    let _ = shut_down(&mut child);
+                    break;
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+    Restart::Failed(format!("{RESTARTS} attempts failed; the last: {last}"))
 }
 
 /// Fast shutdown; immediate shutdown if that takes too long; SIGKILL as the last resort.
@@ -323,21 +433,24 @@ fn send_signal(pid: u32, signal: i32) {
 /// Polls the postmaster's pid file until it reports `ready` for our pid, or the process exits.
 fn wait_until_ready(pgdata: &Path, pid: u32, exited: &Mutex<Option<ExitStatus>>) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let pid_file = pgdata.join("postmaster.pid");
     while Instant::now() < deadline {
-        if let Some(status) = *exited.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            return Err(format!("postgres exited ({status})"));
-        }
-        if let Ok(text) = fs::read_to_string(&pid_file) {
-            let lines: Vec<&str> = text.lines().collect();
-            let ours = lines.first().is_some_and(|l| l.trim() == pid.to_string());
-            if ours && lines.get(7).is_some_and(|l| l.trim() == "ready") {
-                return Ok(());
-            }
+        if let Some(done) = wait_until_ready_once(pgdata, pid, exited) {
+            return done;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     Err("it was not ready after 60 s".into())
+}
+
+/// One look: ready (`Some(Ok)`), exited (`Some(Err)`), or not yet (`None`).
+fn wait_until_ready_once(pgdata: &Path, pid: u32, exited: &Mutex<Option<ExitStatus>>) -> Option<Result<(), String>> {
+    if let Some(status) = *exited.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        return Some(Err(format!("postgres exited ({status})")));
+    }
+    let text = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let ours = lines.first().is_some_and(|l| l.trim() == pid.to_string());
+    (ours && lines.get(7).is_some_and(|l| l.trim() == "ready")).then_some(Ok(()))
 }
 
 fn tail_of(path: &Path, lines: usize) -> String {
