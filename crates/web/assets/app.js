@@ -52,3 +52,15 @@ document.addEventListener("htmx:sseMessage", function (event) {
   var nothing = document.getElementById("nothing");
   if (nothing) nothing.remove();
 });
+
+// A toast says what the last action did, then fades: it stays in the page's text for screen readers
+// (role=status) and goes after eight seconds, or at once when clicked.
+function setUpToast() {
+  var toast = document.getElementById("toast");
+  if (!toast) return;
+  var hide = function () { toast.classList.add("gone"); setTimeout(function () { toast.remove(); }, 400); };
+  toast.addEventListener("click", hide);
+  setTimeout(hide, 8000);
+}
+document.addEventListener("DOMContentLoaded", setUpToast);
+document.addEventListener("htmx:afterSwap", setUpToast);

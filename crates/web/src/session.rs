@@ -21,12 +21,16 @@ use crate::WebSettings;
 pub const ACCESS_COOKIE: &str = "bl_access";
 pub const REFRESH_COOKIE: &str = "bl_refresh";
 pub const CSRF_COOKIE: &str = "bl_csrf";
+/// A one-time message for the next page ("The offer is sent."), shown as a toast and then cleared.
+pub const FLASH_COOKIE: &str = "bl_flash";
 
 /// What a page knows of its request: who is signed in, and the token its forms carry.
 #[derive(Clone)]
 pub struct Session {
     pub principal: Option<Principal>,
     pub csrf: String,
+    /// The message the previous action left for this page, if any.
+    pub flash: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
@@ -67,6 +71,16 @@ pub fn signed_in(response: &mut Response, ctx: &AppContext, pair: &identity::acc
     jar.set(ACCESS_COOKIE, &pair.access_token, pair.expires_in.max(1), secure);
     jar.set(REFRESH_COOKIE, &pair.refresh_token, pair.refresh_expires_in.max(1), secure);
     jar.apply(response.headers_mut());
+}
+
+/// Leaves `message` for the next page the browser opens (after a redirect), as a toast.
+pub fn flash(response: &mut Response, message: &str) {
+    let value = serde_urlencoded::to_string([("", message)]).map(|s| s[1..].to_owned()).unwrap_or_default();
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// Clears the session cookies on `response`.
@@ -134,8 +148,23 @@ pub async fn layer(
             .unwrap_or_default(),
         None => crate::format::Viewer::default(),
     };
-    request.extensions_mut().insert(Session { principal, csrf });
+    let flash = cookie(headers, FLASH_COOKIE)
+        .and_then(|v| serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={v}")).ok())
+        .and_then(|pairs| pairs.into_iter().next().map(|(_, m)| m.chars().take(300).collect::<String>()))
+        .filter(|m| !m.is_empty());
+    let had_flash = flash.is_some();
+    request.extensions_mut().insert(Session { principal, csrf, flash });
     let mut response = crate::format::for_viewer(viewer, next.run(request)).await;
+    // A page shows the flash once: cleared unless this answer leaves a new one (a redirect after an
+    // action), and kept through a redirect that shows no page.
+    let sets_flash = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(&format!("{FLASH_COOKIE}="))));
+    if had_flash && !sets_flash && !response.status().is_redirection() {
+        jar.clear(FLASH_COOKIE);
+    }
     jar.apply(response.headers_mut());
     response
 }

@@ -126,7 +126,8 @@ impl Browser {
                     .await
                 {
                     Ok(_) => {}
-                    Err(e) if e["error"] == "stale element reference" => {
+                    // Replaced, or not yet interactable, while htmx swaps the page in: look again.
+                    Err(e) if e["error"] == "stale element reference" || e["error"] == "element not interactable" => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue 'again;
                     }

@@ -1075,6 +1075,8 @@ async fn an_offer_goes_through_a_counter_offer_to_a_signed_contract_and_payment_
     browser.click("form[action$='/offers'] button").await;
     let text = browser.wait_for_text("Waiting for webbook band").await;
     assert!(text.contains("450.00 EUR") && text.contains("Headline our Friday?") && text.contains("offered"), "{text}");
+    // What the action did, said once as a toast.
+    assert!(text.contains("Your offer is sent to webbook band."), "{text}");
     let booking_url = browser.current_url().await;
     let booking_path = format!("/bookings/{}", booking_url.rsplit('/').next().unwrap());
     browser.sign_out().await;
@@ -1883,6 +1885,22 @@ async fn a_newcomer_makes_an_artist_and_a_promoter_profile_from_the_bookings_pag
         .assert_status(StatusCode::SEE_OTHER);
     let page = app.get("/bookings").header("cookie", &cookie_header(&jar)).send().await.text();
     assert!(!page.contains("id=\"create-profile\"") && page.contains("Fresh Act"), "{page}");
+
+    // Saving the profile says so once, on the page the browser is sent to, and not again.
+    let mut jar = jar;
+    let saved =
+        post_form(&app, &jar, &edit, &[("stage_name", "Fresh Act"), ("genres", "soul"), ("currency", "EUR")]).await;
+    saved.assert_status(StatusCode::SEE_OTHER);
+    cookies(&saved, &mut jar);
+    let shown = app.get(&edit.replace("/edit", "")).header("cookie", &cookie_header(&jar)).send().await;
+    assert!(
+        shown.text().contains("id=\"toast\"") && shown.text().contains("Your profile is saved."),
+        "{}",
+        shown.text()
+    );
+    cookies(&shown, &mut jar);
+    let again = app.get(&edit.replace("/edit", "")).header("cookie", &cookie_header(&jar)).send().await.text();
+    assert!(!again.contains("id=\"toast\""), "a toast is shown once");
     let artist = app.get(&edit.replace("/edit", "")).header("cookie", &cookie_header(&jar)).send().await.text();
     assert!(artist.contains("Fresh Promotions") && artist.contains("Make an offer"), "{artist}");
 }

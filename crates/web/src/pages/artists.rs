@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use booking::calendars::repo::ProfileKind;
 use booking::model::{ArtistId, VenueId};
 use booking::profiles::dto::{Artist, ArtistRequest, ArtistSearch, VenueSearch};
@@ -404,7 +404,7 @@ pub async fn save(
         Err(ApiError::validation(problems))
     };
     match result {
-        Ok(_) => Redirect::to(&format!("/artists/{id}")).into_response(),
+        Ok(_) => super::done(&format!("/artists/{id}"), "Your profile is saved."),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let view = EditPage {
                 layout: Layout::new("Your artist profile", &session),

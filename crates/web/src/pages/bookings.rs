@@ -173,7 +173,7 @@ pub async fn offer(
     }
     .await;
     match result {
-        Ok(b) => Redirect::to(&format!("/bookings/{}", b.id)).into_response(),
+        Ok(b) => super::done(&format!("/bookings/{}", b.id), &format!("Your offer is sent to {}.", b.artist_name)),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             match super::artists::artist_page(&ctx, &session, artist, form.clone()).await {
                 Ok(mut view) => {
@@ -550,9 +550,10 @@ async fn answer<T>(
     id: BookingId,
     result: Result<T, ApiError>,
     terms: Option<TermsForm>,
+    message: &str,
 ) -> Response {
     match result {
-        Ok(_) => Redirect::to(&format!("/bookings/{id}")).into_response(),
+        Ok(_) => super::done(&format!("/bookings/{id}"), message),
         Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
             let errors = terms_errors(&err);
             let message = errors.is_empty().then(|| err.detail().to_owned());
@@ -576,7 +577,7 @@ pub async fn propose(
         Ok(terms) => booking::bookings::service::propose(&ctx, principal, id, terms).await,
         Err(err) => Err(err),
     };
-    answer(&ctx, &session, id, result, Some(form)).await
+    answer(&ctx, &session, id, result, Some(form), "Your counter-offer is sent.").await
 }
 
 #[derive(Deserialize, Default)]
@@ -595,15 +596,17 @@ pub async fn act(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/bookings/{id}")) };
     use booking::{bookings::service as bookings, money::service as money};
-    let result = match action.as_str() {
-        "accept" => bookings::accept(&ctx, principal, id).await,
-        "decline" => bookings::decline(&ctx, principal, id, &form.reason).await,
-        "complete" => money::complete(&ctx, principal, id).await,
-        "cancel" => money::cancel_confirmed(&ctx, principal, id, &form.reason).await,
-        "dispute" => money::dispute(&ctx, principal, id, &form.reason).await,
+    let (result, message) = match action.as_str() {
+        "accept" => (bookings::accept(&ctx, principal, id).await, "Accepted: the contract is ready to sign."),
+        "decline" => (bookings::decline(&ctx, principal, id, &form.reason).await, "Declined."),
+        "complete" => (money::complete(&ctx, principal, id).await, "Completed: the money is released."),
+        "cancel" => (money::cancel_confirmed(&ctx, principal, id, &form.reason).await, "The booking is cancelled."),
+        "dispute" => {
+            (money::dispute(&ctx, principal, id, &form.reason).await, "The dispute is open; staff will decide.")
+        }
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, message).await
 }
 
 #[derive(Deserialize, Default)]
@@ -623,7 +626,7 @@ pub async fn sign(
     let Some(principal) = &session.principal else { return to_signin(&format!("/bookings/{id}")) };
     let request = SignRequest { sha256: form.sha256.trim().to_owned() };
     let result = booking::contracts::service::sign(&ctx, &settings.booking, principal, &meta, id, request).await;
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, "You signed the contract.").await
 }
 
 #[derive(Deserialize, Default)]
@@ -641,7 +644,7 @@ pub async fn request_edit(
     let Some(principal) = &session.principal else { return to_signin(&format!("/bookings/{id}")) };
     let result =
         booking::contracts::service::request_edit(&ctx, principal, id, EditRequest { clause: form.clause }).await;
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, "Your edit is asked for: both sides sign the new version.").await
 }
 
 /// The organizer pays what is due, from the wallet or by card, exactly as `POST /v1/bookings/{id}/pay`.
@@ -670,7 +673,7 @@ pub async fn pay(
         Ok::<_, ApiError>(paid)
     }
     .await;
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, "Paid: the money waits in escrow until the show.").await
 }
 
 #[derive(Deserialize, Default)]
@@ -690,7 +693,7 @@ pub async fn review(
     let Some(principal) = &session.principal else { return to_signin(&format!("/bookings/{id}")) };
     let request = ReviewRequest { decision: form.decision, reason: form.reason };
     let result = booking::contracts::service::review(&ctx, principal, id, request).await;
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, "Your decision is recorded.").await
 }
 
 #[derive(Deserialize, Default)]
@@ -712,7 +715,7 @@ pub async fn resolve(
     let artist_bps = form.artist_percent.trim().parse::<f64>().ok().map(|p| (p * 100.0).round() as i64);
     let request = Resolution { outcome: form.outcome, artist_bps, note: form.note };
     let result = booking::money::service::resolve(&ctx, principal, id, request).await;
-    answer(&ctx, &session, id, result, None).await
+    answer(&ctx, &session, id, result, None, "The dispute is resolved.").await
 }
 
 #[cfg(test)]

@@ -428,7 +428,7 @@ pub async fn update(
         (s, e) => Err(ApiError::validation([s.err(), e.err()].into_iter().flatten().collect())),
     };
     match result {
-        Ok(()) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Ok(()) => super::done(&format!("/manage/events/{id}"), "The event is saved."),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let view = NewEventPage {
                 layout: Layout::new("Change the event", &session),
@@ -479,7 +479,7 @@ pub async fn update_tier(
     }
     .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/manage/events/{id}")).into_response(),
+        Ok(_) => super::done(&format!("/manage/events/{id}"), "The tier is saved."),
         Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
             let message = err.field_errors().first().map_or_else(|| err.detail().to_owned(), |e| e.message.clone());
             match manage_page(

@@ -42,6 +42,8 @@ pub struct Layout {
     pub js: &'static str,
     /// The time zone the page's times are shown in.
     pub zone: &'static str,
+    /// What the previous action did, shown once as a toast.
+    pub flash: Option<String>,
 }
 
 impl Layout {
@@ -56,6 +58,7 @@ impl Layout {
             sse: crate::assets::url("htmx-sse.min.js"),
             js: crate::assets::url("app.js"),
             zone: crate::format::viewer().zone.name(),
+            flash: session.flash.clone(),
         }
     }
 }
@@ -159,6 +162,13 @@ pub fn forbidden_form() -> Response {
         Html("<!doctype html><title>Form expired</title><p>This form expired or came from another site. Go back, reload the page and try again.</p>"),
     )
         .into_response()
+}
+
+/// After an action: to `path`, with `message` shown there once as a toast.
+pub fn done(path: &str, message: &str) -> Response {
+    let mut response = Redirect::to(path).into_response();
+    crate::session::flash(&mut response, message);
+    response
 }
 
 /// Sends someone who is not signed in to the sign-in page, to come back to `here` afterwards.

@@ -148,7 +148,7 @@ pub async fn pay(
     }
     .await;
     match result {
-        Ok(_) => Redirect::to("/me/tickets").into_response(),
+        Ok(_) => super::done("/me/tickets", "Paid: your tickets are below."),
         // The card asks for 3-D Secure: the bank's step, then the order is paid from the wallet.
         Err(err) if ledger::payments::pending_payment(&err).is_some() => {
             let payment = ledger::payments::pending_payment(&err).unwrap_or_default();

@@ -134,7 +134,9 @@ pub async fn create(
     }
     .await;
     match result {
-        Ok(org) => Redirect::to(&format!("/orgs/{}", org.id)).into_response(),
+        Ok(org) => {
+            super::done(&format!("/orgs/{}", org.id), &format!("{} is created: invite its members below.", org.name))
+        }
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY || err.status() == StatusCode::CONFLICT => {
             let mut errors = FieldErrors::from_error(&err);
             if errors.is_empty() {
@@ -521,7 +523,7 @@ pub async fn respond(
     };
     let accept = form.accept == "true";
     match identity::organizations::service::respond(&ctx, principal, &form.token, accept, &meta).await {
-        Ok(Some(org)) => Redirect::to(&format!("/orgs/{}", org.id)).into_response(),
+        Ok(Some(org)) => super::done(&format!("/orgs/{}", org.id), &format!("Welcome to {}.", org.name)),
         Ok(None) => Redirect::to("/orgs").into_response(),
         Err(err) if err.status().is_client_error() => {
             let view = InvitationPage {

@@ -210,7 +210,7 @@ pub async fn dashboard(State(ctx): State<AppContext>, session: Session, Path(id)
 /// After a change: the dashboard, or the dashboard with the errors beside the form.
 async fn answer<T>(ctx: &AppContext, session: &Session, id: EventId, result: Result<T, ApiError>) -> Response {
     match result {
-        Ok(_) => Redirect::to(&format!("/manage/events/{id}/sales")).into_response(),
+        Ok(_) => super::done(&format!("/manage/events/{id}/sales"), "Saved."),
         Err(err)
             if err.status().is_client_error()
                 && !matches!(err.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) =>

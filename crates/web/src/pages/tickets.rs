@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use platform::{ApiError, AppContext};
 use serde::Deserialize;
 use ticketing::model::TicketId;
@@ -118,7 +118,7 @@ pub async fn sell(
         ticketing::aftersale::service::list(&ctx, principal, id, price).await
     }
     .await;
-    after(&ctx, &session, result).await
+    after(&ctx, &session, result, "Your ticket is up for resale.").await
 }
 
 #[derive(Deserialize, Default)]
@@ -133,13 +133,13 @@ pub async fn withdraw(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin("/me/tickets") };
     let result = ticketing::aftersale::service::unlist(&ctx, principal, id).await;
-    after(&ctx, &session, result).await
+    after(&ctx, &session, result, "Your ticket is no longer for resale.").await
 }
 
 /// Back to the tickets, or the tickets with what went wrong on top.
-async fn after<T>(ctx: &AppContext, session: &Session, result: Result<T, ApiError>) -> Response {
+async fn after<T>(ctx: &AppContext, session: &Session, result: Result<T, ApiError>, message: &str) -> Response {
     match result {
-        Ok(_) => Redirect::to("/me/tickets").into_response(),
+        Ok(_) => super::done("/me/tickets", message),
         Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
             let message = err
                 .field_errors()

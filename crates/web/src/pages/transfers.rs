@@ -30,7 +30,7 @@ pub async fn offer(
     let Some(principal) = &session.principal else { return to_signin("/me/tickets") };
     let request = TransferRequest { to_email: Some(form.email.trim().to_owned()), to_user_id: None };
     match ticketing::aftersale::service::offer(&ctx, principal, id, request).await {
-        Ok(_) => Redirect::to("/me/transfers").into_response(),
+        Ok(t) => super::done("/me/transfers", &format!("The ticket is offered to {}.", t.to_email)),
         Err(err) => super::error(&session, &err),
     }
 }
