@@ -1,5 +1,7 @@
 //! Process metrics in the Prometheus text exposition format: requests by route, method and status,
-//! request latency histograms by route, and database pool usage.
+//! request latency histograms by route, database pool usage, and the figures each domain reads from the
+//! database when `/metrics` is scraped (its registered collectors: jobs waiting and dead, payments by
+//! outcome, tickets issued, webhook deliveries failing).
 //!
 //! Hand-written rather than a metrics crate: the set is small and fixed, and this keeps the dependency
 //! tree lean. Labels are bounded: routes are the matched route templates, never raw paths.
@@ -24,7 +26,36 @@ struct RouteSeries {
 #[derive(Clone, Default)]
 pub struct Metrics {
     routes: Arc<Mutex<BTreeMap<(String, String), RouteSeries>>>,
+    collectors: Arc<Mutex<BTreeMap<&'static str, Collector>>>,
 }
+
+/// One gauge value read at scrape time.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The metric's name (`backline_...`).
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn new(name: &'static str, help: &'static str, value: f64) -> Self {
+        Self { name, help, labels: Vec::new(), value }
+    }
+
+    pub fn label(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.labels.push((name, value.into()));
+        self
+    }
+}
+
+/// Reads some figures from the database when `/metrics` is scraped.
+pub type Collector = Arc<
+    dyn Fn(sqlx::PgPool) -> std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<Vec<Sample>>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// A point-in-time reading of the database pool.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +76,48 @@ impl Metrics {
         if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             series.bucket_counts[i] += 1;
         }
+    }
+
+    /// Adds (or replaces) the collector named `name`, which `/metrics` runs at each scrape.
+    pub fn add_collector(&self, name: &'static str, collector: Collector) {
+        self.collectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, collector);
+    }
+
+    /// Runs every collector (each within two seconds; one that fails or is slow is left out and logged).
+    pub async fn collect(&self, pool: &sqlx::PgPool) -> Vec<Sample> {
+        let collectors: Vec<Collector> =
+            self.collectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect();
+        let mut samples = Vec::new();
+        for collector in collectors {
+            match tokio::time::timeout(Duration::from_secs(2), collector(pool.clone())).await {
+                Ok(Ok(found)) => samples.extend(found),
+                Ok(Err(err)) => tracing::warn!(error = %err, "a metrics collector failed"),
+                Err(_) => tracing::warn!("a metrics collector took more than 2 s"),
+            }
+        }
+        samples
+    }
+
+    /// Renders gauges read at scrape time, each metric's HELP and TYPE once.
+    pub fn render_samples(samples: &[Sample]) -> String {
+        let mut out = String::new();
+        let mut named: BTreeMap<&str, Vec<&Sample>> = BTreeMap::new();
+        for sample in samples {
+            named.entry(sample.name).or_default().push(sample);
+        }
+        for (name, group) in named {
+            let _ = writeln!(out, "# HELP {name} {}", group[0].help);
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for sample in group {
+                let labels: Vec<String> = sample.labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{name} {}", sample.value);
+                } else {
+                    let _ = writeln!(out, "{name}{{{}}} {}", labels.join(","), sample.value);
+                }
+            }
+        }
+        out
     }
 
     /// Renders every series, with the pool reading when there is a pool.
@@ -111,6 +184,21 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_render_as_gauges_with_one_help_per_metric() {
+        let samples = [
+            Sample::new("backline_jobs_waiting", "Jobs waiting to run.", 3.0).label("kind", "mail.deliver"),
+            Sample::new("backline_jobs_waiting", "Jobs waiting to run.", 1.0).label("kind", "a\"b"),
+            Sample::new("backline_oldest", "Oldest.", 2.5),
+        ];
+        let text = Metrics::render_samples(&samples);
+        assert_eq!(text.matches("# HELP backline_jobs_waiting").count(), 1, "{text}");
+        assert!(text.contains("# TYPE backline_jobs_waiting gauge"), "{text}");
+        assert!(text.contains("backline_jobs_waiting{kind=\"mail.deliver\"} 3"), "{text}");
+        assert!(text.contains("backline_jobs_waiting{kind=\"a\\\"b\"} 1"), "{text}");
+        assert!(text.contains("backline_oldest 2.5"), "{text}");
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative_and_bounds_inclusive() {

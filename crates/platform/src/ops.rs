@@ -77,9 +77,7 @@ async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
         idle: u32::try_from(ctx.db.num_idle()).unwrap_or(u32::MAX),
         max: ctx.db.options().get_max_connections(),
     };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        ctx.metrics.render(Some(pool)),
-    )
+    let mut text = ctx.metrics.render(Some(pool));
+    text.push_str(&crate::metrics::Metrics::render_samples(&ctx.metrics.collect(&ctx.db).await));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -99,3 +99,35 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
     );
     assert!(text.contains("backline_db_pool_max_connections 10"), "{text}");
 }
+
+/// `/metrics` reads the queue at each scrape: jobs waiting and dead by kind, and the oldest wait.
+#[tokio::test]
+async fn metrics_report_jobs_waiting_and_dead_by_kind() {
+    let app: TestApp = app().await;
+    let at = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    for (kind, state) in [("metrics.probe", "queued"), ("metrics.probe", "queued"), ("metrics.broken", "dead")] {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_at, updated_at)
+             VALUES ($1, $2, '{}', $3, $4, 3, $4, $4)",
+        )
+        .bind(platform::ids::new_id())
+        .bind(kind)
+        .bind(state)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    let text = app.get("/metrics").send().await.text();
+    assert!(text.contains(r#"backline_jobs_waiting{kind="metrics.probe"} 2"#), "{text}");
+    assert!(text.contains(r#"backline_jobs_dead{kind="metrics.broken"} 1"#), "{text}");
+    assert_eq!(text.matches("# TYPE backline_jobs_waiting gauge").count(), 1, "{text}");
+    let oldest: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("backline_jobs_oldest_waiting_seconds "))
+        .expect("the oldest wait")
+        .parse()
+        .unwrap();
+    assert!((590.0..1200.0).contains(&oldest), "about ten minutes: {oldest}");
+}

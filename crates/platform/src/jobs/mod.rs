@@ -119,6 +119,56 @@ pub const NOOP: JobKind = JobKind::new("system.noop").max_attempts(5).lease(std:
 pub const CLEANUP: JobKind = JobKind::new("system.cleanup").max_attempts(3);
 
 /// Registers the platform's own job kinds, and the cleanup schedule.
+/// The queue's figures for `/metrics`: jobs waiting (due now) and dead, by kind, and how long the oldest
+/// due job has waited.
+pub fn metrics_collector() -> crate::metrics::Collector {
+    std::sync::Arc::new(|pool: sqlx::PgPool| {
+        Box::pin(async move {
+            use crate::metrics::Sample;
+            let waiting = sqlx::query!(
+                r#"SELECT kind, count(*) AS "waiting!", extract(epoch FROM now() - min(run_at))::float8 AS "oldest!"
+                   FROM jobs WHERE state = 'queued' AND run_at <= now() GROUP BY kind ORDER BY kind"#
+            )
+            .fetch_all(&pool)
+            .await?;
+            let dead = sqlx::query!(
+                r#"SELECT kind, count(*) AS "dead!" FROM jobs WHERE state = 'dead' GROUP BY kind ORDER BY kind"#
+            )
+            .fetch_all(&pool)
+            .await?;
+            let mut samples = Vec::new();
+            let mut oldest: f64 = 0.0;
+            for row in waiting {
+                oldest = oldest.max(row.oldest);
+                samples.push(
+                    Sample::new(
+                        "backline_jobs_waiting",
+                        "Jobs due to run and not started, by kind.",
+                        row.waiting as f64,
+                    )
+                    .label("kind", row.kind),
+                );
+            }
+            for row in dead {
+                samples.push(
+                    Sample::new(
+                        "backline_jobs_dead",
+                        "Jobs that failed every attempt (retry them from the admin), by kind.",
+                        row.dead as f64,
+                    )
+                    .label("kind", row.kind),
+                );
+            }
+            samples.push(Sample::new(
+                "backline_jobs_oldest_waiting_seconds",
+                "How long the longest-waiting due job has waited (0 when none waits).",
+                oldest,
+            ));
+            Ok(samples)
+        })
+    })
+}
+
 pub fn register_system(registry: &mut Registry) {
     registry.register(CLEANUP, |ctx: crate::context::AppContext, _job: Job| async move {
         let now = ctx.clock.now();
