@@ -100,9 +100,10 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
     assert!(text.contains("backline_db_pool_max_connections 10"), "{text}");
 }
 
-/// `/metrics` reads the queue at each scrape: jobs waiting and dead by kind, and the oldest wait.
+/// `/metrics` reads the queue at each scrape: jobs waiting and dead by kind, and the oldest wait; and the
+/// webhook deliveries that are failing.
 #[tokio::test]
-async fn metrics_report_jobs_waiting_and_dead_by_kind() {
+async fn metrics_report_jobs_waiting_and_dead_by_kind_and_failing_deliveries() {
     let app: TestApp = app().await;
     let at = chrono::Utc::now() - chrono::Duration::minutes(10);
     let mut conn = app.db.pool.acquire().await.unwrap();
@@ -119,7 +120,48 @@ async fn metrics_report_jobs_waiting_and_dead_by_kind() {
         .await
         .unwrap();
     }
+    // Webhook deliveries: one retrying after a failure, one given up, one delivered (not counted).
+    let (token, user, _) = crate::support::signed_in(&app, "metrics_owner").await;
+    let org = crate::support::create_org(&app, &token, "metrics-org").await;
+    let endpoint = platform::ids::new_id();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, organization_id, url, event_kinds, secrets, created_by, created_at, updated_at)
+         VALUES ($1, $2, 'https://hooks.example/x', '{booking.confirmed}', '[]', $3, now(), now())",
+    )
+    .bind(endpoint)
+    .bind(uuid::Uuid::parse_str(&org).unwrap())
+    .bind(uuid::Uuid::parse_str(&user).unwrap())
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    for (state, attempts) in [("pending", 2), ("failed", 8), ("delivered", 1)] {
+        let event = platform::events::emit(
+            &mut conn,
+            platform::events::Event {
+                kind: "booking.confirmed",
+                recipients: vec![],
+                organization: None,
+                data: serde_json::json!({}),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, created_at) VALUES ($1, $2, $3, $4, $5, now())",
+        )
+        .bind(platform::ids::new_id())
+        .bind(endpoint)
+        .bind(event)
+        .bind(state)
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
     let text = app.get("/metrics").send().await.text();
+    assert!(text.contains(r#"backline_webhook_deliveries_failing{state="retrying"} 1"#), "{text}");
+    assert!(text.contains(r#"backline_webhook_deliveries_failing{state="failed"} 1"#), "{text}");
     assert!(text.contains(r#"backline_jobs_waiting{kind="metrics.probe"} 2"#), "{text}");
     assert!(text.contains(r#"backline_jobs_dead{kind="metrics.broken"} 1"#), "{text}");
     assert_eq!(text.matches("# TYPE backline_jobs_waiting gauge").count(), 1, "{text}");

@@ -325,3 +325,14 @@ pub async fn count_attempt(conn: &mut PgConnection, id: Uuid, status: Option<i32
     .fetch_one(conn)
     .await
 }
+
+/// Deliveries being retried after a failure, and deliveries given up.
+pub async fn failing_counts(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state = 'pending') AS "retrying!", count(*) FILTER (WHERE state = 'failed') AS "failed!"
+           FROM webhook_deliveries WHERE state = 'failed' OR (state = 'pending' AND attempts > 0)"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.retrying, row.failed))
+}

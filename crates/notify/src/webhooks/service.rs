@@ -476,6 +476,22 @@ pub fn register(registry: &mut Registry, policy: DeliveryPolicy) {
     });
 }
 
+/// Webhook deliveries for `/metrics`: those being retried after a failure, and those given up.
+pub fn metrics_collector() -> platform::metrics::Collector {
+    std::sync::Arc::new(|pool: sqlx::PgPool| {
+        Box::pin(async move {
+            let counts = super::repo::failing_counts(&pool).await?;
+            let help = "Webhook deliveries that failed: retrying (will be tried again) or failed (given up).";
+            Ok(vec![
+                platform::metrics::Sample::new("backline_webhook_deliveries_failing", help, counts.0 as f64)
+                    .label("state", "retrying"),
+                platform::metrics::Sample::new("backline_webhook_deliveries_failing", help, counts.1 as f64)
+                    .label("state", "failed"),
+            ])
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
