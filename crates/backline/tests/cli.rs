@@ -289,6 +289,19 @@ fn stripe_as_default_provider_without_a_key_is_refused_before_anything_starts() 
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing was created");
 }
 
+#[test]
+fn an_unknown_payment_provider_is_refused_before_anything_starts() {
+    let dir = data_dir();
+    let output = backline(dir.path()).env("BACKLINE_PAYMENT_PROVIDER", "paypall").arg("serve").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid value 'paypall'") && stderr.contains("[possible values: sandbox, stripe]"),
+        "{stderr}"
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing was created");
+}
+
 #[tokio::test]
 async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     let db = testkit::TestDb::empty().await;
