@@ -5,15 +5,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use identity::auth::{AuthUser, Principal};
 use identity::authz::{self, Target};
-use identity::error::IdentityError;
 use platform::error::ProblemBody;
 use platform::http::ClientMeta;
 use platform::idempotency;
 use platform::{ApiError, AppContext, Json};
 
 use super::dto;
-use super::repo;
-use super::service::{self, Leg, NewEntry};
+use super::service;
 use crate::model::{AccountId, EntryId};
 
 /// The caller's accounts and balances.
@@ -64,17 +62,7 @@ pub async fn entry(
     AuthUser(principal): AuthUser,
     Path(id): Path<EntryId>,
 ) -> Result<Json<dto::EntryWithPostings>, ApiError> {
-    authz::authorize(&principal, "ledger.read", Target::Platform)?;
-    if !principal.has_role("admin") {
-        return Err(IdentityError::Forbidden("ledger.read".into()).into());
-    }
-    let entry = repo::entry(&ctx.db, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-    Ok(Json(dto::EntryWithPostings::new(entry, repo::postings_of(&ctx.db, id).await?)))
-}
-
-async fn entry_with_postings(conn: &mut sqlx::PgConnection, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
-    let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-    Ok(dto::EntryWithPostings::new(entry, repo::postings_of(&mut *conn, id).await?))
+    Ok(Json(service::entry(&ctx, &principal, id).await?))
 }
 
 /// Runs a money-moving request once per `Idempotency-Key` of the caller and answers it (201).
@@ -109,24 +97,10 @@ pub async fn adjust(
     headers: HeaderMap,
     Json(req): Json<dto::AdjustmentRequest>,
 ) -> Result<Response, ApiError> {
-    authz::authorize(&principal, "ledger.adjust", Target::Platform)?;
-    principal.require_verified()?;
-    let memo = req.memo.trim().to_owned();
-    if memo.is_empty() || memo.chars().count() > 500 {
-        return Err(ApiError::invalid_field("memo", "invalid_length", "must be 1 to 500 characters"));
-    }
+    let memo = service::check_adjustment(&principal, &req)?;
     let now = ctx.clock.now();
     once(&ctx, &principal, &headers, "POST /v1/admin/ledger/entries", &req, now, async |conn| {
-        let legs = req.postings.iter().map(|l| Leg { account: l.account_id, amount: l.amount }).collect();
-        let entry =
-            NewEntry { kind: "adjustment", memo: &memo, legs, metadata: serde_json::json!({"by": principal.user_id}) };
-        let id = service::post(conn, entry, now).await?;
-        platform::audit::Entry::new(principal.actor(), "ledger.adjust", "journal_entry", id)
-            .after(serde_json::json!({"memo": memo, "postings": req.postings}))
-            .ip(meta.ip.as_deref())
-            .record(conn, now)
-            .await?;
-        entry_with_postings(conn, id).await
+        service::adjust(conn, &principal, meta.ip.as_deref(), &req, &memo, now).await
     })
     .await
 }
@@ -149,14 +123,7 @@ pub async fn reverse(
     principal.require_verified()?;
     let now = ctx.clock.now();
     once(&ctx, &principal, &headers, &format!("POST /v1/admin/ledger/entries/{id}/reverse"), &req, now, async |conn| {
-        repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
-        let reversal = service::reverse(conn, id, req.memo.trim(), now).await?;
-        platform::audit::Entry::new(principal.actor(), "ledger.reverse", "journal_entry", id)
-            .after(serde_json::json!({"reversal": reversal, "memo": req.memo}))
-            .ip(meta.ip.as_deref())
-            .record(conn, now)
-            .await?;
-        entry_with_postings(conn, reversal).await
+        service::reverse_entry(conn, &principal, meta.ip.as_deref(), id, req.memo.trim(), now).await
     })
     .await
 }

@@ -248,3 +248,68 @@ pub async fn readable(ctx: &AppContext, principal: &Principal, account: AccountI
         _ => Err(not_found()),
     }
 }
+
+/// One entry with its postings, for admins.
+pub async fn entry(ctx: &AppContext, principal: &Principal, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
+    authz::authorize(principal, "ledger.read", Target::Platform)?;
+    if !principal.has_role("admin") {
+        return Err(IdentityError::Forbidden("ledger.read".into()).into());
+    }
+    entry_with_postings(&mut *ctx.db.acquire().await?, id).await
+}
+
+async fn entry_with_postings(conn: &mut PgConnection, id: EntryId) -> Result<dto::EntryWithPostings, ApiError> {
+    let entry = repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+    Ok(dto::EntryWithPostings::new(entry, repo::postings_of(&mut *conn, id).await?))
+}
+
+/// Whether `principal` may post this manual entry; its memo, trimmed.
+pub fn check_adjustment(principal: &Principal, req: &dto::AdjustmentRequest) -> Result<String, ApiError> {
+    authz::authorize(principal, "ledger.adjust", Target::Platform)?;
+    principal.require_verified()?;
+    let memo = req.memo.trim().to_owned();
+    if memo.is_empty() || memo.chars().count() > 500 {
+        return Err(ApiError::invalid_field("memo", "invalid_length", "must be 1 to 500 characters"));
+    }
+    Ok(memo)
+}
+
+/// A manual, balanced entry by an admin (checked by [`check_adjustment`]), audited, in the caller's
+/// transaction.
+pub async fn adjust(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    ip: Option<&str>,
+    req: &dto::AdjustmentRequest,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<dto::EntryWithPostings, ApiError> {
+    let legs = req.postings.iter().map(|l| Leg { account: l.account_id, amount: l.amount }).collect();
+    let entry = NewEntry { kind: "adjustment", memo, legs, metadata: serde_json::json!({"by": principal.user_id}) };
+    let id = post(conn, entry, now).await?;
+    platform::audit::Entry::new(principal.actor(), "ledger.adjust", "journal_entry", id)
+        .after(serde_json::json!({"memo": memo, "postings": req.postings}))
+        .ip(ip)
+        .record(conn, now)
+        .await?;
+    entry_with_postings(conn, id).await
+}
+
+/// The reversing entry of an entry by an admin, audited, in the caller's transaction.
+pub async fn reverse_entry(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    ip: Option<&str>,
+    id: EntryId,
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<dto::EntryWithPostings, ApiError> {
+    repo::entry(&mut *conn, id).await?.ok_or(IdentityError::NotFound("entry"))?;
+    let reversal = reverse(conn, id, memo, now).await?;
+    platform::audit::Entry::new(principal.actor(), "ledger.reverse", "journal_entry", id)
+        .after(serde_json::json!({"reversal": reversal, "memo": memo}))
+        .ip(ip)
+        .record(conn, now)
+        .await?;
+    entry_with_postings(conn, reversal).await
+}
