@@ -108,14 +108,14 @@ async fn metrics_report_jobs_waiting_and_dead_by_kind_and_failing_deliveries() {
     let at = chrono::Utc::now() - chrono::Duration::minutes(10);
     let mut conn = app.db.pool.acquire().await.unwrap();
     for (kind, state) in [("metrics.probe", "queued"), ("metrics.probe", "queued"), ("metrics.broken", "dead")] {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_at, updated_at)
              VALUES ($1, $2, '{}', $3, $4, 3, $4, $4)",
+            platform::ids::new_id(),
+            kind,
+            state,
+            at
         )
-        .bind(platform::ids::new_id())
-        .bind(kind)
-        .bind(state)
-        .bind(at)
         .execute(&mut *conn)
         .await
         .unwrap();
@@ -124,13 +124,13 @@ async fn metrics_report_jobs_waiting_and_dead_by_kind_and_failing_deliveries() {
     let (token, user, _) = crate::support::signed_in(&app, "metrics_owner").await;
     let org = crate::support::create_org(&app, &token, "metrics-org").await;
     let endpoint = platform::ids::new_id();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO webhook_endpoints (id, organization_id, url, event_kinds, secrets, created_by, created_at, updated_at)
          VALUES ($1, $2, 'https://hooks.example/x', '{booking.confirmed}', '[]', $3, now(), now())",
+        endpoint,
+        uuid::Uuid::parse_str(&org).unwrap(),
+        uuid::Uuid::parse_str(&user).unwrap()
     )
-    .bind(endpoint)
-    .bind(uuid::Uuid::parse_str(&org).unwrap())
-    .bind(uuid::Uuid::parse_str(&user).unwrap())
     .execute(&mut *conn)
     .await
     .unwrap();
@@ -147,14 +147,15 @@ async fn metrics_report_jobs_waiting_and_dead_by_kind_and_failing_deliveries() {
         )
         .await
         .unwrap();
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, created_at) VALUES ($1, $2, $3, $4, $5, now())",
+        sqlx::query!(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, created_at)
+             VALUES ($1, $2, $3, $4, $5, now())",
+            platform::ids::new_id(),
+            endpoint,
+            event,
+            state,
+            attempts
         )
-        .bind(platform::ids::new_id())
-        .bind(endpoint)
-        .bind(event)
-        .bind(state)
-        .bind(attempts)
         .execute(&mut *conn)
         .await
         .unwrap();

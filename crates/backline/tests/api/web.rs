@@ -1130,12 +1130,7 @@ async fn an_offer_goes_through_a_counter_offer_to_a_signed_contract_and_payment_
     assert!(text.contains("scheduled") && !text.contains("Pay the balance"), "{text}");
     browser.close().await;
 
-    let status: String = sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1")
-        .bind(uuid::Uuid::parse_str(booking_path.rsplit('/').next().unwrap()).unwrap())
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "scheduled");
+    assert_eq!(crate::booking::status_of(&app, booking_path.rsplit('/').next().unwrap()).await, "scheduled");
 }
 
 /// A booking is its parties' (and staff's): anyone else gets a 404 page, and its forms need their token.
@@ -1172,12 +1167,7 @@ async fn another_users_booking_is_not_found_and_its_forms_need_their_token() {
         .send()
         .await;
     res.assert_status(StatusCode::FORBIDDEN);
-    let status: String = sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1")
-        .bind(uuid::Uuid::parse_str(booking["id"].as_str().unwrap()).unwrap())
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "offered");
+    assert_eq!(crate::booking::status_of(&app, booking["id"].as_str().unwrap()).await, "offered");
 }
 
 /// The directory validates its filters beside each one, pages with cursors, and finds by distance from
@@ -1451,8 +1441,9 @@ async fn an_owner_builds_an_organization_with_an_invited_member_and_a_team_in_a_
     browser.snapshot("organization").await;
     browser.sign_out().await;
 
-    let body: String = sqlx::query_scalar(
-        "SELECT body_text FROM mail_outbox WHERE to_address = 'crew_guest@example.com' AND body_text LIKE '%/invitations/accept?token=%'",
+    let body = sqlx::query_scalar!(
+        r#"SELECT body_text AS "body!" FROM mail_outbox
+           WHERE to_address = 'crew_guest@example.com' AND body_text LIKE '%/invitations/accept?token=%'"#
     )
     .fetch_one(&app.db.pool)
     .await
@@ -1491,8 +1482,9 @@ async fn an_owner_builds_an_organization_with_an_invited_member_and_a_team_in_a_
     let page = app.get(&org_path).header("cookie", &cookie_header(&stranger)).send().await;
     assert!(page.status == StatusCode::NOT_FOUND || page.status == StatusCode::FORBIDDEN, "{}", page.status);
     assert!(!page.text().contains("crew_guest"));
-    let members: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM org_members m JOIN organizations o ON o.id = m.org_id WHERE o.slug = 'night-crew'",
+    let members = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM org_members m JOIN organizations o ON o.id = m.org_id
+           WHERE o.slug = 'night-crew'"#
     )
     .fetch_one(&app.db.pool)
     .await

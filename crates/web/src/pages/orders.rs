@@ -119,6 +119,16 @@ pub async fn order(State(ctx): State<AppContext>, session: Session, Path(id): Pa
     }
 }
 
+/// How a ticket payment form pays: by card (the default) or from the wallet.
+fn card_or_wallet(form: &PayForm) -> PayOrder {
+    PayOrder {
+        source: Some(form.source("card").into()),
+        provider: None,
+        card_number: form.card("card"),
+        payment_method: None,
+    }
+}
+
 /// Pays a pending order by card: the card is charged (no database transaction open while the provider
 /// answers), then the order is paid from the wallet it credited and its tickets are issued.
 pub async fn pay(
@@ -130,12 +140,7 @@ pub async fn pay(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/orders/{id}")) };
     let now = ctx.clock.now();
-    let how = PayOrder {
-        source: Some(form.source("card").into()),
-        provider: None,
-        card_number: form.card("card"),
-        payment_method: None,
-    };
+    let how = card_or_wallet(&form);
     let key = form.retry_key("checkout");
     let shop = Shop::of(&ctx, &settings.ledger);
     let result = async {
@@ -180,12 +185,7 @@ pub async fn buy_listing(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin("/events") };
     let now = ctx.clock.now();
-    let how = PayOrder {
-        source: Some(form.source("card").into()),
-        provider: None,
-        card_number: form.card("card"),
-        payment_method: None,
-    };
+    let how = card_or_wallet(&form);
     let key = form.retry_key("resale");
     let shop = Shop::of(&ctx, &settings.ledger);
     let result = async {
