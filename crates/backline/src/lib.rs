@@ -31,6 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "payments", description = "Payments in: intents, capture, refunds, provider webhooks"),
         (name = "ticketing", description = "Events, ticket tiers, orders, tickets and check-in"),
         (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
+        (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -51,6 +52,7 @@ fn api(
         .merge(ledger::router(ledger_settings.clone()))
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone()))
         .merge(booking::router(booking::BookingSettings::default(), ledger_settings))
+        .merge(catalog::router())
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -64,6 +66,7 @@ pub fn error_catalogue() -> Vec<platform::error::CodeInfo> {
         ledger::error::LedgerCode::catalogue(),
         ticketing::error::TicketingCode::catalogue(),
         booking::error::BookingCode::catalogue(),
+        catalog::error::CatalogCode::catalogue(),
     ]
     .concat()
 }
@@ -136,6 +139,7 @@ pub fn job_registry(
     ledger::register(&mut registry, stripe);
     ticketing::register(&mut registry);
     booking::register(&mut registry);
+    catalog::register(&mut registry);
     registry
 }
 

@@ -1,7 +1,7 @@
 //! Booking's errors and their problem codes.
 
 use platform::error::ConstraintAnswer;
-use platform::{ApiError, PlatformCode};
+use platform::ApiError;
 
 use crate::state::TransitionError;
 
@@ -56,15 +56,9 @@ pub enum BookingError {
 
 impl From<BookingError> for ApiError {
     fn from(err: BookingError) -> Self {
-        let detail = err.to_string();
         match err {
             BookingError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            BookingError::Transition(TransitionError::NotAllowed(..)) => {
-                ApiError::new(PlatformCode::InvalidTransition, detail)
-            }
-            BookingError::Transition(TransitionError::WrongActor(..)) => {
-                ApiError::new(PlatformCode::TransitionNotPermitted, detail)
-            }
+            BookingError::Transition(err) => err.into(),
             BookingError::Db(err) => platform::error::from_db(err, CONSTRAINTS),
         }
     }

@@ -49,6 +49,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("tickets.checkin", "Scan tickets at an event's door and see its attendance"),
     ("bookings.manage", "Keep artist, venue and promoter profiles; offer, negotiate and accept bookings"),
     ("bookings.admin", "Set artist categories, verify promoters, review contracts, resolve disputes"),
+    ("catalog.manage", "Keep a label's catalog: releases, tracks, credits, identifiers, distribution"),
+    ("catalog.review", "Review submitted releases and keep the registry of stores"),
 ];
 
 /// What a global role grants.
@@ -87,10 +89,15 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("tickets.checkin", Reach::All),
             ("bookings.manage", Reach::All),
             ("bookings.admin", Reach::All),
+            ("catalog.manage", Reach::All),
+            ("catalog.review", Reach::All),
         ],
-        "staff" => {
-            &[("users.read", Reach::All), ("security_events.read", Reach::All), ("organizations.read", Reach::All)]
-        }
+        "staff" => &[
+            ("users.read", Reach::All),
+            ("security_events.read", Reach::All),
+            ("organizations.read", Reach::All),
+            ("catalog.review", Reach::All),
+        ],
         // Every signed-in user, whatever their personas.
         "user" => SELF_SERVICE,
         _ => &[],
@@ -134,6 +141,7 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "events.manage",
         "tickets.checkin",
         "bookings.manage",
+        "catalog.manage",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),

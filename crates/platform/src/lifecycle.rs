@@ -16,6 +16,18 @@ pub enum TransitionError<S: State> {
     WrongActor(S, S),
 }
 
+/// A refused transition answers 409 `invalid_transition` (no such step) or 403 `transition_not_permitted`
+/// (a step, but not for this actor), in every domain alike.
+impl<S: State> From<TransitionError<S>> for crate::ApiError {
+    fn from(err: TransitionError<S>) -> Self {
+        let code = match err {
+            TransitionError::NotAllowed(..) => crate::PlatformCode::InvalidTransition,
+            TransitionError::WrongActor(..) => crate::PlatformCode::TransitionNotPermitted,
+        };
+        crate::ApiError::new(code, err.to_string())
+    }
+}
+
 /// Checks one transition for one actor against `table`: anything not in it is refused.
 pub fn check<S: State, A: PartialEq + Copy>(
     table: &[(S, S, &[A])],

@@ -1,6 +1,6 @@
 //! Ticketing's errors and their problem codes.
 
-use platform::{ApiError, PlatformCode};
+use platform::ApiError;
 
 use crate::state::TransitionError;
 
@@ -49,12 +49,7 @@ impl From<TicketingError> for ApiError {
         let detail = err.to_string();
         match err {
             TicketingError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            TicketingError::Transition(TransitionError::NotAllowed(..)) => {
-                ApiError::new(PlatformCode::InvalidTransition, detail)
-            }
-            TicketingError::Transition(TransitionError::WrongActor(..)) => {
-                ApiError::new(PlatformCode::TransitionNotPermitted, detail)
-            }
+            TicketingError::Transition(err) => err.into(),
             TicketingError::SoldOut { .. } => ApiError::new(TicketingCode::SoldOut, detail),
             TicketingError::OrderExpired => ApiError::new(TicketingCode::OrderExpired, detail),
             TicketingError::Db(err) => err.into(),

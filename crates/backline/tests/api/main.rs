@@ -3,6 +3,7 @@
 mod admin;
 mod booking;
 mod browser;
+mod catalog;
 mod edge;
 mod identity;
 mod jobs;

@@ -56,6 +56,33 @@ pub async fn org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<Option<OrgR
         .await
 }
 
+/// One organization of a lineage: itself, its parent, the parent's parent, ...
+#[derive(Debug, Clone)]
+pub struct LineageRow {
+    pub id: OrgId,
+    pub name: String,
+    pub kind: OrgKind,
+    pub depth: i32,
+}
+
+/// The organization and those above it, nearest first (at most eight levels; the walk stops at a cycle).
+pub async fn lineage(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<Vec<LineageRow>> {
+    sqlx::query_as!(
+        LineageRow,
+        r#"WITH RECURSIVE up (id, name, kind, parent_id, depth) AS (
+               SELECT o.id, o.name, o.kind, o.parent_id, 0 FROM organizations o WHERE o.id = $1
+               UNION ALL
+               SELECT p.id, p.name, p.kind, p.parent_id, up.depth + 1
+               FROM up JOIN organizations p ON p.id = up.parent_id WHERE up.depth < 7)
+           CYCLE id SET is_cycle USING path
+           SELECT id AS "id!: OrgId", name AS "name!", kind AS "kind!: OrgKind", depth AS "depth!"
+           FROM up WHERE NOT is_cycle ORDER BY depth"#,
+        id as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Locks the organization row: every membership change of one organization runs one at a time.
 pub async fn lock_org(conn: &mut PgConnection, id: OrgId) -> sqlx::Result<bool> {
     Ok(sqlx::query!(r#"SELECT 1 AS "locked!" FROM organizations WHERE id = $1 FOR UPDATE"#, id as _)

@@ -110,6 +110,28 @@ pub async fn member_holds(
         && authz::authorize(principal, permission, Target::Organization(&membership)).is_ok())
 }
 
+/// For other domains: whether the caller's role in `org`, or in any organization above it (its parent,
+/// the parent's parent, ...), grants `permission`: a parent label's staff manage its sub-labels' catalog,
+/// not the other way round.
+pub async fn holds_in_lineage(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    org: OrgId,
+    permission: &str,
+) -> Result<bool, ApiError> {
+    for row in repo::lineage(conn, org).await? {
+        if member_holds(conn, principal, row.id, permission).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// For other domains: the organization and those above it, nearest first (at most eight levels).
+pub async fn lineage(conn: &mut PgConnection, org: OrgId) -> sqlx::Result<Vec<repo::LineageRow>> {
+    repo::lineage(conn, org).await
+}
+
 /// For other domains: the organizations where the caller's role grants `permission` (at most 500).
 pub async fn orgs_granting(
     conn: &mut PgConnection,

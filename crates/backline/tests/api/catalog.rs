@@ -1,0 +1,574 @@
+//! The catalog through the HTTP API: label settings and sub-labels, credited parties, releases and
+//! tracks, the validation report, submission with code assignment, review, and concurrent assignment
+//! of ISRCs and UPCs that never gives one code twice.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use testkit::TestApp;
+
+use crate::booking::created;
+use crate::support::{app, create_org, signed_in, signed_in_admin};
+
+/// A label with settings, a main artist and a release that passes validation except for its tracks.
+pub(crate) struct Label {
+    pub token: String,
+    pub id: String,
+    pub artist: String,
+}
+
+pub(crate) async fn label(app: &TestApp, slug: &str, registrant: &str) -> Label {
+    let (token, _, _) = signed_in(app, &format!("{}_owner", slug.replace('-', "_"))).await;
+    let id = create_org(app, &token, slug).await;
+    app.patch(&format!("/v1/labels/{id}/settings"))
+        .bearer(&token)
+        .json(&json!({"isrc_registrants": [registrant], "gs1_prefix": "4012345", "dpid": "PADPIDA2026120201A"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let artist = created(
+        app.post(&format!("/v1/labels/{id}/parties"))
+            .bearer(&token)
+            .json(&json!({"name": format!("{slug} artist"), "roster": true, "isni": "0000 0001 2103 2683"}))
+            .send()
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Label { token, id, artist }
+}
+
+/// A complete release body for the label, to be released `days` from the test clock's today.
+pub(crate) fn release_body(app: &TestApp, l: &Label, title: &str, days: i64) -> Value {
+    let date = (app.clock_now() + chrono::Duration::days(days)).date_naive();
+    json!({"label_id": l.id, "release_type": "single", "title": title, "display_artist": "Nova",
+           "genre": "Electronic", "language": "en", "p_line_year": 2026, "p_line": "Backline Records",
+           "c_line_year": 2026, "c_line": "Backline Records", "release_date": date,
+           "credits": [{"party_id": l.artist, "role": "main_artist"}]})
+}
+
+pub(crate) async fn release(app: &TestApp, l: &Label, title: &str) -> Value {
+    created(app.post("/v1/releases").bearer(&l.token).json(&release_body(app, l, title, 30)).send().await).await
+}
+
+pub(crate) async fn add_track(app: &TestApp, l: &Label, release: &str, title: &str) -> Value {
+    created(
+        app.post(&format!("/v1/releases/{release}/tracks"))
+            .bearer(&l.token)
+            .json(&json!({"title": title, "duration_ms": 215_000}))
+            .send()
+            .await,
+    )
+    .await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn field_rules(res: &testkit::TestResponse) -> Vec<(String, String)> {
+    res.value()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn label_settings_parties_and_sub_labels() {
+    let app = app().await;
+    let parent = label(&app, "north-records", "DEA12").await;
+
+    // Settings are checked field by field.
+    let res = app
+        .patch(&format!("/v1/labels/{}/settings", parent.id))
+        .bearer(&parent.token)
+        .json(&json!({"dpid": "DPID123", "gs1_prefix": "12345", "isrc_registrants": ["DE-A12", "D1A12"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_rules(&res),
+        [
+            ("dpid".into(), "invalid_format".into()),
+            ("gs1_prefix".into(), "invalid_format".into()),
+            ("isrc_registrants[1]".into(), "invalid_format".into())
+        ]
+    );
+    let settings = app.get(&format!("/v1/labels/{}/settings", parent.id)).bearer(&parent.token).send().await.value();
+    assert_eq!(settings["isrc_registrants"], json!(["DEA12"]));
+    assert_eq!(settings["gs1_prefix"], "4012345");
+
+    // A registrant code is one label's.
+    let other = label(&app, "south-records", "GBXYZ").await;
+    let res = app
+        .patch(&format!("/v1/labels/{}/settings", other.id))
+        .bearer(&other.token)
+        .json(&json!({"isrc_registrants": ["GBXYZ", "DEA12"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_rules(&res), [("isrc_registrants".into(), "taken".into())]);
+
+    // The pool takes codes with correct check digits only, each once across all labels.
+    let res = app
+        .post(&format!("/v1/labels/{}/upc-pool", parent.id))
+        .bearer(&parent.token)
+        .json(&json!({"codes": ["036000291452", "731453000000", "0036000291452"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_rules(&res), [("codes[1]".into(), "invalid_format".into()), ("codes[2]".into(), "taken".into())]);
+    let res = app
+        .post(&format!("/v1/labels/{}/upc-pool", parent.id))
+        .bearer(&parent.token)
+        .json(&json!({"codes": ["036000291452", "4006381333931"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["upc_pool"], json!({"free": 2, "taken": 0}));
+    let res = app
+        .post(&format!("/v1/labels/{}/upc-pool", other.id))
+        .bearer(&other.token)
+        .json(&json!({"codes": ["0036000291452"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "identifier_taken");
+
+    // Parties: names unique per label (any case), ISNI check character verified.
+    let res = app
+        .post(&format!("/v1/labels/{}/parties", parent.id))
+        .bearer(&parent.token)
+        .json(&json!({"name": "NORTH-RECORDS ARTIST"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_rules(&res), [("name".into(), "taken".into())]);
+    let res = app
+        .post(&format!("/v1/labels/{}/parties", parent.id))
+        .bearer(&parent.token)
+        .json(&json!({"name": "Kai", "isni": "0000000121032684", "ipi": "12"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("isni".into(), "invalid_format".into()), ("ipi".into(), "invalid_format".into())]);
+
+    // A sub-label: the parent's staff manage its catalog; its own staff never the parent's.
+    let (sub_owner, _, _) = signed_in(&app, "sub_label_owner").await;
+    let sub = created(
+        app.post("/v1/orgs")
+            .bearer(&parent.token)
+            .json(&json!({"slug": "north-dance", "name": "North Dance", "kind": "sub_label", "parent_id": parent.id}))
+            .send()
+            .await,
+    )
+    .await;
+    let sub_id = id(&sub);
+    crate::support::join(&app, &parent.token, &sub_id, &sub_owner, "sub_label_owner@example.com", "admin").await;
+    let r = created(
+        app.post("/v1/releases")
+            .bearer(&sub_owner)
+            .json(&json!({"label_id": sub_id, "release_type": "ep", "title": "Floor", "display_artist": "Nova"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(r["label_name"], "North Dance");
+    app.get(&format!("/v1/releases/{}", id(&r))).bearer(&parent.token).send().await.assert_status(StatusCode::OK);
+    app.get(&format!("/v1/labels/{}/releases", sub_id))
+        .bearer(&parent.token)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let parents = app.get(&format!("/v1/labels/{}/releases", parent.id)).bearer(&sub_owner).send().await;
+    parents.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/labels/{}/settings", parent.id))
+        .bearer(&sub_owner)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    // A sub-label without its own codes assigns from its parent's: the parent's pool first.
+    let assigned = app.post(&format!("/v1/releases/{}/upc", id(&r))).bearer(&sub_owner).send().await;
+    assigned.assert_status(StatusCode::OK);
+    assert_eq!(assigned.value()["upc"], "036000291452");
+
+    // An organization that is no label keeps no catalog; strangers see nothing.
+    let (promoter, _, _) = signed_in(&app, "catalog_promoter").await;
+    let venue = created(
+        app.post("/v1/orgs")
+            .bearer(&promoter)
+            .json(&json!({"slug": "club-x", "name": "Club X", "kind": "venue"}))
+            .send()
+            .await,
+    )
+    .await;
+    let res = app
+        .post("/v1/releases")
+        .bearer(&promoter)
+        .json(&json!({"label_id": id(&venue), "release_type": "single", "title": "X", "display_artist": "X"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["code"], "not_a_label");
+    app.get(&format!("/v1/releases/{}", id(&r))).bearer(&promoter).send().await.assert_status(StatusCode::NOT_FOUND);
+    let res = app
+        .post("/v1/releases")
+        .bearer(&promoter)
+        .json(&json!({"label_id": parent.id, "release_type": "single", "title": "X", "display_artist": "X"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_release_goes_from_draft_through_review_to_approval() {
+    let app = app().await;
+    let l = label(&app, "east-records", "DEB34").await;
+    let admin = signed_in_admin(&app).await;
+    let (stranger, _, _) = signed_in(&app, "release_stranger").await;
+
+    // A bare draft answers every problem at once.
+    let draft = created(
+        app.post("/v1/releases")
+            .bearer(&l.token)
+            .json(&json!({"label_id": l.id, "release_type": "single", "title": "Night Drive (feat. Kai)", "display_artist": "Nova"}))
+            .send()
+            .await,
+    )
+    .await;
+    let rid = id(&draft);
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["label_name"], "east-records org");
+    let report = app.get(&format!("/v1/releases/{rid}/validation")).bearer(&l.token).send().await.value();
+    assert_eq!(report["ready"], false);
+    let rules: Vec<(String, String)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["field"].as_str().unwrap().into(), p["rule"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("genre".into(), "required".into()),
+            ("language".into(), "required".into()),
+            ("release_date".into(), "required".into()),
+            ("p_line".into(), "required".into()),
+            ("c_line".into(), "required".into()),
+            ("credits".into(), "main_artist_missing".into()),
+            ("tracks".into(), "too_few".into()),
+        ]
+    );
+    let res = app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["code"], "release_not_ready");
+    assert_eq!(res.value()["errors"].as_array().unwrap().len(), 7);
+
+    // Filling it in: a featured artist credited makes "feat." in the title a problem.
+    let kai = created(
+        app.post(&format!("/v1/labels/{}/parties", l.id)).bearer(&l.token).json(&json!({"name": "Kai"})).send().await,
+    )
+    .await;
+    let mut body = release_body(&app, &l, "Night Drive (feat. Kai)", 30);
+    body.as_object_mut().unwrap().remove("label_id");
+    body["credits"] =
+        json!([{"party_id": l.artist, "role": "main_artist"}, {"party_id": id(&kai), "role": "featured_artist"}]);
+    body["territory_mode"] = json!("worldwide");
+    body["territories"] = json!(["kp", "IR"]);
+    body["territory_dates"] = json!([{"territory": "NZ", "release_date": body["release_date"]}]);
+    let edited = app.patch(&format!("/v1/releases/{rid}")).bearer(&l.token).json(&body).send().await;
+    edited.assert_status(StatusCode::OK);
+    let edited = edited.value();
+    assert_eq!(edited["territories"], json!(["IR", "KP"]));
+    assert_eq!(edited["credits"].as_array().unwrap().len(), 2);
+    let track = add_track(&app, &l, &rid, "Night Drive").await;
+    assert_eq!(track["disc"], 1);
+    assert_eq!(track["position"], 1);
+    assert_eq!(track["track"]["display_artist"], "Nova");
+    assert_eq!(track["track"]["isrc"], Value::Null);
+    let report = app.get(&format!("/v1/releases/{rid}/validation")).bearer(&l.token).send().await.value();
+    assert_eq!(
+        report["problems"],
+        json!([{"field": "title", "rule": "featuring_in_title",
+        "message": "names a featured artist: credit them as featured_artist and leave the title without \"feat.\""}])
+    );
+    app.patch(&format!("/v1/releases/{rid}"))
+        .bearer(&l.token)
+        .json(&json!({"title": "Night Drive"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+
+    // Strangers see nothing; the label cannot review its own release.
+    app.get(&format!("/v1/releases/{rid}")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.post(&format!("/v1/releases/{rid}/submit")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    // Submission assigns the UPC from the prefix and the ISRC from the registrant, year and sequence.
+    let submitted = app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await;
+    submitted.assert_status(StatusCode::OK);
+    let submitted = submitted.value();
+    assert_eq!(submitted["status"], "submitted");
+    let upc = submitted["upc"].as_str().unwrap();
+    assert_eq!(upc, "4012345000016", "the prefix's first item reference with its check digit");
+    let year = app.clock_now().format("%y").to_string();
+    assert_eq!(submitted["tracks"][0]["track"]["isrc"], format!("DEB34{year}00001"));
+    assert_eq!(submitted["tracks"][0]["track"]["isrc_display"], format!("DE-B34-{year}-00001"));
+
+    // Under review nothing changes: not the release, not its tracks.
+    let res = app.patch(&format!("/v1/releases/{rid}")).bearer(&l.token).json(&json!({"title": "Other"})).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "not_editable");
+    let tid = submitted["tracks"][0]["track"]["id"].as_str().unwrap().to_owned();
+    let res = app.patch(&format!("/v1/tracks/{tid}")).bearer(&l.token).json(&json!({"bpm": 120})).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "track_in_use");
+    let res = app
+        .post(&format!("/v1/releases/{rid}/review"))
+        .bearer(&l.token)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(res.value()["code"], "transition_not_permitted");
+
+    // Staff's queue holds it; changes are requested with notes per field.
+    let queue = app.get("/v1/admin/releases").bearer(&admin).send().await.value();
+    assert_eq!(queue["items"][0]["id"], rid.as_str());
+    app.get("/v1/admin/releases").bearer(&l.token).send().await.assert_status(StatusCode::FORBIDDEN);
+    let res = app
+        .post(&format!("/v1/releases/{rid}/review"))
+        .bearer(&admin)
+        .json(&json!({"decision": "request_changes"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("notes".into(), "too_few".into())]);
+    let changes = app
+        .post(&format!("/v1/releases/{rid}/review"))
+        .bearer(&admin)
+        .json(
+            &json!({"decision": "request_changes", "notes": [{"field": "genre", "message": "Use Dance for this one"}]}),
+        )
+        .send()
+        .await;
+    changes.assert_status(StatusCode::OK);
+    assert_eq!(changes.value()["status"], "changes_requested");
+    assert_eq!(changes.value()["review_notes"], json!([{"field": "genre", "message": "Use Dance for this one"}]));
+
+    // The label changes it and submits again: codes stay as assigned; staff approve.
+    app.patch(&format!("/v1/releases/{rid}"))
+        .bearer(&l.token)
+        .json(&json!({"genre": "Dance"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let again = app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await.value();
+    assert_eq!(again["upc"], upc);
+    assert_eq!(again["review_notes"], json!([]));
+    let approved = app
+        .post(&format!("/v1/releases/{rid}/review"))
+        .bearer(&admin)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await;
+    approved.assert_status(StatusCode::OK);
+    assert_eq!(approved.value()["status"], "approved");
+    let res = app.post(&format!("/v1/releases/{rid}/withdraw")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "invalid_transition");
+
+    // Each step is audited.
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let steps: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT after->>'status' AS "status!" FROM audit_log WHERE resource_id = $1 AND action = 'release.transition' ORDER BY id"#,
+        rid
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(steps, ["submitted", "changes_requested", "submitted", "approved"]);
+}
+
+#[tokio::test]
+async fn identifiers_are_checked_and_never_given_twice() {
+    let app = app().await;
+    let l = label(&app, "west-records", "FRC56").await;
+    let a = release(&app, &l, "First").await;
+    let b = release(&app, &l, "Second").await;
+
+    // A UPC with a wrong check digit is refused; one form of a code equals the other.
+    let res = app
+        .patch(&format!("/v1/releases/{}", id(&a)))
+        .bearer(&l.token)
+        .json(&json!({"upc": "036000291453"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("upc".into(), "invalid_format".into())]);
+    app.patch(&format!("/v1/releases/{}", id(&a)))
+        .bearer(&l.token)
+        .json(&json!({"upc": "036000291452"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let res = app
+        .patch(&format!("/v1/releases/{}", id(&b)))
+        .bearer(&l.token)
+        .json(&json!({"upc": "0036000291452"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "identifier_taken");
+    assert_eq!(field_rules(&res), [("upc".into(), "taken".into())]);
+
+    // ISRCs and ISWCs: format and check digit; one ISRC names one recording.
+    let res = app
+        .post(&format!("/v1/releases/{}/tracks", id(&a)))
+        .bearer(&l.token)
+        .json(&json!({"title": "One", "isrc": "FR-C56-26-0001", "iswc": "T-345.246.800-1"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("isrc".into(), "invalid_format".into()), ("iswc".into(), "invalid_format".into())]);
+    let one = app
+        .post(&format!("/v1/releases/{}/tracks", id(&a)))
+        .bearer(&l.token)
+        .json(&json!({"title": "One", "isrc": "fr-c56-26-00002", "iswc": "T-345.246.800-3"}))
+        .send()
+        .await;
+    one.assert_status(StatusCode::CREATED);
+    assert_eq!(one.value()["track"]["isrc"], "FRC562600002");
+    assert_eq!(one.value()["track"]["iswc"], "T3452468003");
+    let res = app
+        .post(&format!("/v1/releases/{}/tracks", id(&b)))
+        .bearer(&l.token)
+        .json(&json!({"title": "Copy", "isrc": "FRC562600002"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "identifier_taken");
+    // The same recording may be on another release of the label (a compilation), by its id.
+    let on_b = app
+        .post(&format!("/v1/releases/{}/tracks", id(&b)))
+        .bearer(&l.token)
+        .json(&json!({"track_id": one.value()["track"]["id"]}))
+        .send()
+        .await;
+    on_b.assert_status(StatusCode::CREATED);
+
+    // Assignment skips a number given by hand: the year's sequence gives 1, then 3 (2 is taken).
+    let year: i64 = app.clock_now().format("%y").to_string().parse().unwrap();
+    let mut assigned = Vec::new();
+    for title in ["Two", "Three"] {
+        let t = add_track(&app, &l, &id(&a), title).await;
+        let tid = t["track"]["id"].as_str().unwrap();
+        let res = app.post(&format!("/v1/tracks/{tid}/isrc")).bearer(&l.token).send().await;
+        res.assert_status(StatusCode::OK);
+        assigned.push(res.value()["isrc"].as_str().unwrap().to_owned());
+    }
+    if year == 26 {
+        assert_eq!(assigned, ["FRC562600001", "FRC562600003"]);
+    }
+    assert!(assigned.iter().all(|c| c.starts_with(&format!("FRC56{year:02}"))));
+
+    // The year's last number is 99,999: beyond it the registrant is exhausted, never wrapped.
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    sqlx::query!("UPDATE isrc_sequences SET last_number = 99999 WHERE registrant = 'FRC56'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let t = add_track(&app, &l, &id(&b), "Four").await;
+    let res =
+        app.post(&format!("/v1/tracks/{}/isrc", t["track"]["id"].as_str().unwrap())).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "codes_exhausted");
+    // Without a registrant code, there is nothing to assign from.
+    let bare = {
+        let (token, _, _) = signed_in(&app, "bare_label_owner").await;
+        let org = create_org(&app, &token, "bare-label").await;
+        let party = created(
+            app.post(&format!("/v1/labels/{org}/parties")).bearer(&token).json(&json!({"name": "Solo"})).send().await,
+        )
+        .await;
+        Label { token, id: org, artist: id(&party) }
+    };
+    let r = release(&app, &bare, "Bare").await;
+    let t = add_track(&app, &bare, &id(&r), "Only").await;
+    let res =
+        app.post(&format!("/v1/tracks/{}/isrc", t["track"]["id"].as_str().unwrap())).bearer(&bare.token).send().await;
+    assert_eq!(res.value()["code"], "no_registrant");
+    let res = app.post(&format!("/v1/releases/{}/upc", id(&r))).bearer(&bare.token).send().await;
+    assert_eq!(res.value()["code"], "no_upc_source");
+    let report = app.get(&format!("/v1/releases/{}/validation", id(&r))).bearer(&bare.token).send().await.value();
+    let fields: Vec<&str> =
+        report["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["upc", "tracks[0].isrc"]);
+}
+
+/// Many tracks and releases ask for codes at once, on separate connections, round after round: every
+/// ISRC and every UPC is distinct, the ISRC numbers run without a gap, and the pool is used up first.
+#[tokio::test]
+async fn concurrent_assignment_never_gives_a_code_twice() {
+    const PER_ROUND: usize = 24;
+    let app = std::sync::Arc::new(app().await);
+    let l = label(&app, "busy-records", "USQZ9").await;
+    let pool: Vec<String> = (0..8u64).map(|i| upc_from(&format!("0{:010}", 87_654_300 + i))).collect();
+    app.post(&format!("/v1/labels/{}/upc-pool", l.id))
+        .bearer(&l.token)
+        .json(&json!({"codes": pool}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let (mut isrcs, mut upcs) = (HashSet::new(), HashSet::new());
+    for round in 0..3 {
+        let mut releases = Vec::new();
+        let mut tracks = Vec::new();
+        for i in 0..PER_ROUND {
+            let r = release(&app, &l, &format!("R{round}-{i}")).await;
+            let t = add_track(&app, &l, &id(&r), "Song").await;
+            tracks.push(t["track"]["id"].as_str().unwrap().to_owned());
+            releases.push(id(&r));
+        }
+        // Both kinds of calls interleave, each task on its own connection.
+        let mut tasks = Vec::new();
+        for (kind, path) in tracks
+            .iter()
+            .map(|t| ("isrc", format!("/v1/tracks/{t}/isrc")))
+            .chain(releases.iter().map(|r| ("upc", format!("/v1/releases/{r}/upc"))))
+        {
+            let (app, token) = (app.clone(), l.token.clone());
+            tasks.push(tokio::spawn(async move { (kind, app.post(&path).bearer(&token).send().await) }));
+        }
+        let (mut isrc_answers, mut upc_answers) = (Vec::new(), Vec::new());
+        for task in tasks {
+            match task.await.unwrap() {
+                ("isrc", res) => isrc_answers.push(res),
+                (_, res) => upc_answers.push(res),
+            }
+        }
+        for res in isrc_answers {
+            res.assert_status(StatusCode::OK);
+            assert!(isrcs.insert(res.value()["isrc"].as_str().unwrap().to_owned()), "an ISRC given twice");
+        }
+        for res in upc_answers {
+            res.assert_status(StatusCode::OK);
+            assert!(upcs.insert(res.value()["upc"].as_str().unwrap().to_owned()), "a UPC given twice");
+        }
+    }
+    let mut numbers: Vec<u32> = isrcs.iter().map(|c| c[7..].parse().unwrap()).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=3 * PER_ROUND as u32).collect::<Vec<_>>(), "one number each, no gap");
+    assert!(pool.iter().all(|c| upcs.contains(c)), "the pool's codes are taken before the prefix is used");
+    assert_eq!(upcs.len(), 3 * PER_ROUND);
+    let settings = app.get(&format!("/v1/labels/{}/settings", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!(settings["upc_pool"], json!({"free": 0, "taken": 8}));
+}
+
+/// A 12-digit UPC-A from 11 data digits, with its GS1 check digit.
+fn upc_from(data: &str) -> String {
+    let sum: u32 =
+        data.bytes().rev().enumerate().map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
+    format!("{data}{}", (10 - sum % 10) % 10)
+}

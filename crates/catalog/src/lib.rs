@@ -1,0 +1,40 @@
+//! The catalog: labels and their identifier settings, the artists and contributors they credit, tracks
+//! and releases with correct identifiers (ISRC, UPC/EAN, ISWC), a validation report, review by staff,
+//! and the lifecycle towards the stores. See docs/catalog.md.
+
+pub mod error;
+pub mod fields;
+pub mod identifiers;
+pub mod labels;
+pub mod model;
+pub mod releases;
+pub mod state;
+pub mod tracks;
+
+use platform::AppContext;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppContext> {
+    OpenApiRouter::new()
+        .routes(routes!(labels::http::label_settings, labels::http::update_label_settings))
+        .routes(routes!(labels::http::import_upc_pool))
+        .routes(routes!(labels::http::create_party, labels::http::parties))
+        .routes(routes!(labels::http::update_party))
+        .routes(routes!(releases::http::create_release))
+        .routes(routes!(releases::http::release, releases::http::update_release))
+        .routes(routes!(releases::http::label_releases))
+        .routes(routes!(releases::http::release_review_queue))
+        .routes(routes!(releases::http::release_validation))
+        .routes(routes!(releases::http::submit_release))
+        .routes(routes!(releases::http::withdraw_release))
+        .routes(routes!(releases::http::review_release))
+        .routes(routes!(releases::http::assign_upc))
+        .routes(routes!(tracks::http::add_track, tracks::http::order_tracks))
+        .routes(routes!(tracks::http::remove_track))
+        .routes(routes!(tracks::http::track, tracks::http::update_track))
+        .routes(routes!(tracks::http::assign_isrc))
+}
+
+/// Registers the catalog's jobs.
+pub fn register(_registry: &mut platform::jobs::Registry) {}

@@ -1,0 +1,141 @@
+//! The area's HTTP handlers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use identity::auth::AuthUser;
+use platform::error::ProblemBody;
+use platform::pagination::PageParams;
+use platform::{ApiError, AppContext, Json};
+use uuid::Uuid;
+
+use super::dto::{Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ValidationReport};
+use super::service;
+use crate::model::ReleaseId;
+
+/// Create a release (a draft) for a label.
+#[utoipa::path(post, path = "/v1/releases", tag = "catalog", security(("bearer" = [])),
+    request_body = ReleaseRequest,
+    responses((status = 201, body = Release),
+              (status = 409, description = "`identifier_taken`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`, `not_a_label`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn create_release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<ReleaseRequest>,
+) -> Result<(StatusCode, Json<Release>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::create(&ctx, &principal, req).await?)))
+}
+
+/// A release with its credits, track list and review notes (its label's staff and review staff).
+#[utoipa::path(get, path = "/v1/releases/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)), responses((status = 200, body = Release)))]
+pub async fn release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::get(&ctx, &principal, id).await?))
+}
+
+/// Change a release (a draft, or one with changes requested).
+#[utoipa::path(patch, path = "/v1/releases/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)), request_body = ReleaseRequest,
+    responses((status = 200, body = Release),
+              (status = 409, description = "`not_editable`, `identifier_taken`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn update_release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+    Json(req): Json<ReleaseRequest>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::update(&ctx, &principal, id, req).await?))
+}
+
+/// A label's catalog, newest first.
+#[utoipa::path(get, path = "/v1/labels/{id}/releases", tag = "catalog", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ReleaseQuery), responses((status = 200, body = ReleaseList)))]
+pub async fn label_releases(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ReleaseQuery>,
+) -> Result<Json<ReleaseList>, ApiError> {
+    Ok(Json(service::list(&ctx, &principal, id, query).await?))
+}
+
+/// Staff's review queue: submitted releases, oldest submission first.
+#[utoipa::path(get, path = "/v1/admin/releases", tag = "catalog", security(("bearer" = [])),
+    params(PageParams), responses((status = 200, body = ReleaseList)))]
+pub async fn release_review_queue(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Query(page): Query<PageParams>,
+) -> Result<Json<ReleaseList>, ApiError> {
+    Ok(Json(service::queue(&ctx, &principal, page).await?))
+}
+
+/// Every problem that would stop the release's submission now.
+#[utoipa::path(get, path = "/v1/releases/{id}/validation", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)), responses((status = 200, body = ValidationReport)))]
+pub async fn release_validation(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<Json<ValidationReport>, ApiError> {
+    Ok(Json(service::validate(&ctx, &principal, id).await?))
+}
+
+/// Submit the release for review; a release with problems is refused with all of them in `errors`.
+#[utoipa::path(post, path = "/v1/releases/{id}/submit", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)),
+    responses((status = 200, body = Release),
+              (status = 409, description = "`invalid_transition`, `no_upc_source`, `no_registrant`, `codes_exhausted`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`release_not_ready`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn submit_release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::submit(&ctx, &principal, id).await?))
+}
+
+/// Take back a submission before it is reviewed (→ draft).
+#[utoipa::path(post, path = "/v1/releases/{id}/withdraw", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)),
+    responses((status = 200, body = Release),
+              (status = 409, description = "`invalid_transition`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn withdraw_release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::withdraw(&ctx, &principal, id).await?))
+}
+
+/// Staff: approve a submitted release, or request changes with notes per field.
+#[utoipa::path(post, path = "/v1/releases/{id}/review", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)), request_body = ReleaseReviewRequest,
+    responses((status = 200, body = Release),
+              (status = 403, description = "`transition_not_permitted`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid_transition`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn review_release(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+    Json(req): Json<ReleaseReviewRequest>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::review(&ctx, &principal, id, req).await?))
+}
+
+/// Assign the release a UPC from the label's pool or GS1 prefix now (one it has stays).
+#[utoipa::path(post, path = "/v1/releases/{id}/upc", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)),
+    responses((status = 200, body = Release),
+              (status = 409, description = "`no_upc_source`, `codes_exhausted`, `not_editable`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn assign_upc(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::assign(&ctx, &principal, id).await?))
+}

@@ -1,0 +1,298 @@
+//! The area's SQL, checked at compile time. Functions take a connection so the service owns the transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::model::{CreditRole, PartyId, ReleaseId, TrackId};
+use crate::state::ReleaseStatus;
+
+#[derive(Debug, Clone)]
+pub struct TrackRow {
+    pub id: TrackId,
+    pub org_id: Uuid,
+    pub title: String,
+    pub version: Option<String>,
+    pub display_artist: String,
+    pub isrc: Option<String>,
+    pub iswc: Option<String>,
+    pub explicit: bool,
+    pub language: Option<String>,
+    pub lyrics: Option<String>,
+    pub bpm: Option<f64>,
+    pub musical_key: Option<String>,
+    pub preview_start_ms: Option<i32>,
+    pub duration_ms: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut PgConnection, t: &TrackRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO tracks (id, org_id, title, version, display_artist, isrc, iswc, explicit, language, lyrics, bpm,
+                             musical_key, preview_start_ms, duration_ms, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::float8::numeric, $12, $13, $14, $15, $15)",
+        t.id as _,
+        t.org_id,
+        t.title,
+        t.version,
+        t.display_artist,
+        t.isrc,
+        t.iswc,
+        t.explicit,
+        t.language,
+        t.lyrics,
+        t.bpm,
+        t.musical_key,
+        t.preview_start_ms,
+        t.duration_ms,
+        t.created_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update(conn: &mut PgConnection, t: &TrackRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE tracks SET title = $2, version = $3, display_artist = $4, isrc = $5, iswc = $6, explicit = $7,
+                language = $8, lyrics = $9, bpm = $10::float8::numeric, musical_key = $11, preview_start_ms = $12,
+                duration_ms = $13, updated_at = $14
+         WHERE id = $1",
+        t.id as _,
+        t.title,
+        t.version,
+        t.display_artist,
+        t.isrc,
+        t.iswc,
+        t.explicit,
+        t.language,
+        t.lyrics,
+        t.bpm,
+        t.musical_key,
+        t.preview_start_ms,
+        t.duration_ms,
+        t.updated_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn track(conn: &mut PgConnection, id: TrackId) -> sqlx::Result<Option<TrackRow>> {
+    sqlx::query_as!(
+        TrackRow,
+        r#"SELECT id AS "id: TrackId", org_id, title, version, display_artist, isrc, iswc, explicit, language, lyrics,
+                  bpm::float8 AS bpm, musical_key, preview_start_ms, duration_ms, created_at, updated_at
+           FROM tracks WHERE id = $1"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A track's place on a release.
+#[derive(Debug, Clone)]
+pub struct ListedTrack {
+    pub disc: i16,
+    pub position: i16,
+    pub track: TrackRow,
+}
+
+/// The release's track list in order.
+pub async fn track_list(conn: &mut PgConnection, release: ReleaseId) -> sqlx::Result<Vec<ListedTrack>> {
+    let rows = sqlx::query!(
+        r#"SELECT rt.disc, rt.position, t.id AS "id: TrackId", t.org_id, t.title, t.version, t.display_artist, t.isrc,
+                  t.iswc, t.explicit, t.language, t.lyrics, t.bpm::float8 AS bpm, t.musical_key, t.preview_start_ms,
+                  t.duration_ms, t.created_at, t.updated_at
+           FROM release_tracks rt JOIN tracks t ON t.id = rt.track_id
+           WHERE rt.release_id = $1 ORDER BY rt.disc, rt.position"#,
+        release as _
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ListedTrack {
+            disc: r.disc,
+            position: r.position,
+            track: TrackRow {
+                id: r.id,
+                org_id: r.org_id,
+                title: r.title,
+                version: r.version,
+                display_artist: r.display_artist,
+                isrc: r.isrc,
+                iswc: r.iswc,
+                explicit: r.explicit,
+                language: r.language,
+                lyrics: r.lyrics,
+                bpm: r.bpm,
+                musical_key: r.musical_key,
+                preview_start_ms: r.preview_start_ms,
+                duration_ms: r.duration_ms,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            },
+        })
+        .collect())
+}
+
+/// Locks the releases a track is on (in id order, before the track itself, as every change of a
+/// release's list locks the release first) and returns their statuses.
+pub async fn lock_releases_of(conn: &mut PgConnection, track: TrackId) -> sqlx::Result<Vec<ReleaseStatus>> {
+    sqlx::query_scalar!(
+        r#"SELECT r.status AS "status: ReleaseStatus" FROM releases r
+           WHERE r.id IN (SELECT release_id FROM release_tracks WHERE track_id = $1) ORDER BY r.id FOR UPDATE"#,
+        track as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks the track until commit.
+pub async fn lock(conn: &mut PgConnection, track: TrackId) -> sqlx::Result<()> {
+    sqlx::query!("SELECT 1 AS one FROM tracks WHERE id = $1 FOR UPDATE", track as _).fetch_optional(conn).await?;
+    Ok(())
+}
+
+/// Appends a track to a release's list, or places it at (`disc`, `position`).
+pub async fn place(
+    conn: &mut PgConnection,
+    release: ReleaseId,
+    track: TrackId,
+    disc: i16,
+    position: Option<i16>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO release_tracks (release_id, track_id, disc, position)
+         VALUES ($1, $2, $3, COALESCE($4::int2, (SELECT COALESCE(max(position), 0) + 1 FROM release_tracks
+                                           WHERE release_id = $1 AND disc = $3)))",
+        release as _,
+        track as _,
+        disc,
+        position
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn unplace(conn: &mut PgConnection, release: ReleaseId, track: TrackId) -> sqlx::Result<bool> {
+    Ok(sqlx::query!("DELETE FROM release_tracks WHERE release_id = $1 AND track_id = $2", release as _, track as _)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Replaces the whole order of a release's list in one statement (positions are checked at commit).
+pub async fn reorder(
+    conn: &mut PgConnection,
+    release: ReleaseId,
+    tracks: &[Uuid],
+    discs: &[i16],
+    positions: &[i16],
+) -> sqlx::Result<u64> {
+    sqlx::query!("SET CONSTRAINTS release_tracks_pkey DEFERRED").execute(&mut *conn).await?;
+    Ok(sqlx::query!(
+        "UPDATE release_tracks rt SET disc = n.disc, position = n.position
+         FROM unnest($2::uuid[], $3::int2[], $4::int2[]) AS n (track_id, disc, position)
+         WHERE rt.release_id = $1 AND rt.track_id = n.track_id",
+        release as _,
+        tracks,
+        discs,
+        positions
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// A credit with the credited party's name and identifiers.
+#[derive(Debug, Clone)]
+pub struct CreditRow {
+    pub party_id: PartyId,
+    pub name: String,
+    pub isni: Option<String>,
+    pub ipi: Option<String>,
+    pub role: CreditRole,
+    pub ordinal: i16,
+}
+
+pub async fn track_credits(conn: &mut PgConnection, tracks: &[Uuid]) -> sqlx::Result<Vec<(Uuid, CreditRow)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.track_id AS "track_id!", c.party_id AS "party_id: PartyId", p.name, p.isni, p.ipi,
+                  c.role AS "role: CreditRole", c.ordinal
+           FROM catalog_credits c JOIN catalog_parties p ON p.id = c.party_id
+           WHERE c.track_id = ANY($1) ORDER BY c.track_id, c.ordinal, p.name"#,
+        tracks
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.track_id,
+                CreditRow {
+                    party_id: r.party_id,
+                    name: r.name,
+                    isni: r.isni,
+                    ipi: r.ipi,
+                    role: r.role,
+                    ordinal: r.ordinal,
+                },
+            )
+        })
+        .collect())
+}
+
+pub async fn release_credits(conn: &mut PgConnection, release: ReleaseId) -> sqlx::Result<Vec<CreditRow>> {
+    sqlx::query_as!(
+        CreditRow,
+        r#"SELECT c.party_id AS "party_id: PartyId", p.name, p.isni, p.ipi, c.role AS "role: CreditRole", c.ordinal
+           FROM catalog_credits c JOIN catalog_parties p ON p.id = c.party_id
+           WHERE c.release_id = $1 ORDER BY c.ordinal, p.name"#,
+        release as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Replaces the credits of a release (`release`) or of a track (`track`).
+pub async fn replace_credits(
+    conn: &mut PgConnection,
+    release: Option<ReleaseId>,
+    track: Option<TrackId>,
+    parties: &[Uuid],
+    roles: &[String],
+) -> sqlx::Result<()> {
+    let (release, track) = (release.map(|r| r.0), track.map(|t| t.0));
+    sqlx::query!(
+        "DELETE FROM catalog_credits WHERE release_id IS NOT DISTINCT FROM $1 AND track_id IS NOT DISTINCT FROM $2",
+        release,
+        track
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO catalog_credits (id, release_id, track_id, party_id, role, ordinal)
+         SELECT gen_random_uuid(), $1, $2, c.party_id, c.role, c.ordinal
+         FROM unnest($3::uuid[], $4::text[]) WITH ORDINALITY AS c (party_id, role, ordinal)",
+        release,
+        track,
+        parties,
+        roles
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The parties among `ids` that belong to one of `orgs` (a label and those above it).
+pub async fn parties_of_labels(conn: &mut PgConnection, ids: &[Uuid], orgs: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!("SELECT id FROM catalog_parties WHERE id = ANY($1) AND org_id = ANY($2)", ids, orgs)
+        .fetch_all(conn)
+        .await
+}
