@@ -1,7 +1,7 @@
 //! Booking's errors and their problem codes.
 
-use platform::error::ConstraintAnswer;
 use platform::ApiError;
+use platform::error::ConstraintAnswer;
 
 use crate::state::TransitionError;
 

@@ -1,7 +1,7 @@
 //! The catalog's errors and their problem codes.
 
-use platform::error::ConstraintAnswer;
 use platform::ApiError;
+use platform::error::ConstraintAnswer;
 
 use crate::state::TransitionError;
 
@@ -15,6 +15,7 @@ platform::codes! {
         NoUpcSource = (CONFLICT, "no_upc_source", "the label has neither a GS1 company prefix nor free codes in its pool"),
         CodesExhausted = (CONFLICT, "codes_exhausted", "every code of the label's registrant code or prefix for this year is used"),
         IdentifierTaken = (CONFLICT, "identifier_taken", "the ISRC or UPC names another track or release already"),
+        NoDpid = (CONFLICT, "no_dpid", "neither the label nor a label above it has a DDEX party id (DPID) to send messages as"),
         TrackInUse = (CONFLICT, "track_in_use", "the track is on a release that is no longer editable"),
     }
 }

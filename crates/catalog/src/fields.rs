@@ -4,7 +4,7 @@
 use platform::error::FieldError;
 use uuid::Uuid;
 
-use crate::model::CreditRole;
+use crate::model::{CreditRole, territory_code};
 
 /// A required text: trimmed, 1 to `max` characters.
 pub fn required(field: &str, value: Option<&str>, current: &mut String, max: usize, errors: &mut Vec<FieldError>) {
@@ -76,4 +76,23 @@ pub fn credits(field: &str, list: &[CreditInput], errors: &mut Vec<FieldError>) 
         }
     }
     (parties, roles)
+}
+
+/// A list of ISO 3166-1 alpha-2 codes: upper-cased, each once, sorted.
+pub fn territories(field: &str, list: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    let mut codes: Vec<String> = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let t = t.trim().to_ascii_uppercase();
+        if !territory_code(&t) {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "invalid_format",
+                "must be an ISO 3166-1 alpha-2 code such as DE",
+            ));
+        } else if !codes.contains(&t) {
+            codes.push(t);
+        }
+    }
+    codes.sort();
+    codes
 }

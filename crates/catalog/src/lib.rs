@@ -9,6 +9,7 @@ pub mod labels;
 pub mod model;
 pub mod releases;
 pub mod state;
+pub mod stores;
 pub mod tracks;
 
 use platform::AppContext;
@@ -30,6 +31,10 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(releases::http::withdraw_release))
         .routes(routes!(releases::http::review_release))
         .routes(routes!(releases::http::assign_upc))
+        .routes(routes!(releases::http::release_ern))
+        .routes(routes!(stores::http::create_store, stores::http::admin_stores))
+        .routes(routes!(stores::http::update_store))
+        .routes(routes!(stores::http::stores))
         .routes(routes!(tracks::http::add_track, tracks::http::order_tracks))
         .routes(routes!(tracks::http::remove_track))
         .routes(routes!(tracks::http::track, tracks::http::update_track))

@@ -50,7 +50,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("bookings.manage", "Keep artist, venue and promoter profiles; offer, negotiate and accept bookings"),
     ("bookings.admin", "Set artist categories, verify promoters, review contracts, resolve disputes"),
     ("catalog.manage", "Keep a label's catalog: releases, tracks, credits, identifiers, distribution"),
-    ("catalog.review", "Review submitted releases and keep the registry of stores"),
+    ("catalog.review", "Review submitted releases"),
+    ("stores.manage", "Keep the registry of stores releases are delivered to"),
 ];
 
 /// What a global role grants.
@@ -91,6 +92,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("bookings.admin", Reach::All),
             ("catalog.manage", Reach::All),
             ("catalog.review", Reach::All),
+            ("stores.manage", Reach::All),
         ],
         "staff" => &[
             ("users.read", Reach::All),

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod json;
 pub mod lifecycle;
 pub mod mail;
+pub mod markup;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

@@ -6,6 +6,7 @@
 #![allow(unsafe_code)] // atexit(3) registration; see `register_cleanup`.
 
 mod app;
+pub mod ddex;
 mod server;
 
 pub use app::{TestApp, TestRequest, TestResponse};

@@ -1,6 +1,8 @@
 //! Charts drawn on the server as SVG: no script, readable by screen readers through their label, and
 //! as crisp on a phone as on a wall screen.
 
+use platform::markup::escape;
+
 /// A line of `values` (oldest first) scaled into a `width` × `height` box, with a zero line when the
 /// values cross it. `label` describes the chart for assistive technology.
 pub fn line(values: &[i64], width: u32, height: u32, label: &str) -> String {
@@ -30,10 +32,6 @@ pub fn line(values: &[i64], width: u32, height: u32, label: &str) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

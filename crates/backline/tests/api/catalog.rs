@@ -572,3 +572,140 @@ fn upc_from(data: &str) -> String {
         data.bytes().rev().enumerate().map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
     format!("{data}{}", (10 - sum % 10) % 10)
 }
+
+pub(crate) async fn sftp_store(app: &TestApp, admin: &str, name: &str) -> Value {
+    created(
+        app.post("/v1/admin/stores")
+            .bearer(admin)
+            .json(&json!({"name": name, "dpid": "PADPIDA2026120299Z", "protocol": "sftp", "host": "127.0.0.1",
+                          "port": 2222, "username": "ddex", "path": "/inbox/", "credentials": {"password": "s3cret-pass"},
+                          "lead_days": 10}))
+            .send()
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let l = label(&app, "store-label", "DEC78").await;
+
+    let store = sftp_store(&app, &admin, "Streamly").await;
+    assert_eq!(store["has_credentials"], true);
+    assert_eq!(store["path"], "inbox");
+    assert!(store.get("credentials").is_none());
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let stored: Option<String> = sqlx::query_scalar!("SELECT credentials FROM stores WHERE name = 'Streamly'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!(!stored.unwrap().contains("s3cret"), "credentials are sealed at rest");
+    drop(conn);
+
+    // Field by field: an S3 store needs a bucket; credentials fit the protocol; names are unique.
+    let res = app
+        .post("/v1/admin/stores")
+        .bearer(&admin)
+        .json(&json!({"name": "Bucketless", "dpid": "PADPIDA1", "protocol": "s3", "credentials": {"password": "x"}}))
+        .send()
+        .await;
+    assert_eq!(
+        field_rules(&res),
+        [
+            ("bucket".into(), "required".into()),
+            ("credentials.password".into(), "unknown_field".into()),
+            ("credentials".into(), "required".into())
+        ]
+    );
+    let res = app
+        .post("/v1/admin/stores")
+        .bearer(&admin)
+        .json(&json!({"name": "streamly", "dpid": "PADPIDA1", "protocol": "s3", "bucket": "drops"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("name".into(), "taken".into())]);
+
+    // Labels list the enabled stores; only admins see or change the registry.
+    app.get("/v1/admin/stores").bearer(&l.token).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.post("/v1/admin/stores").bearer(&l.token).json(&json!({})).send().await.assert_status(StatusCode::FORBIDDEN);
+    let choices = app.get("/v1/stores").bearer(&l.token).send().await.value();
+    assert_eq!(choices["items"].as_array().unwrap().len(), 1);
+    let sid = id(&store);
+    let off =
+        app.patch(&format!("/v1/admin/stores/{sid}")).bearer(&admin).json(&json!({"enabled": false})).send().await;
+    off.assert_status(StatusCode::OK);
+    assert_eq!(off.value()["has_credentials"], true, "credentials stay when not given");
+    assert_eq!(app.get("/v1/stores").bearer(&l.token).send().await.value()["items"], json!([]));
+    assert_eq!(app.get("/v1/admin/stores").bearer(&admin).send().await.value()["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_ern_message_of_a_release_validates_against_the_xsd() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let l = label(&app, "ern-records", "GBD90").await;
+    let store = id(&sftp_store(&app, &admin, "Streamly").await);
+    let r = release(&app, &l, "Night Drive").await;
+    let rid = id(&r);
+    add_track(&app, &l, &rid, "Night Drive").await;
+    let t2 = add_track(&app, &l, &rid, "Night Drive").await;
+    app.patch(&format!("/v1/tracks/{}", t2["track"]["id"].as_str().unwrap()))
+        .bearer(&l.token)
+        .json(&json!({"version": "Extended Mix"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+
+    // Before submission the codes are missing: the answer says which.
+    let res = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["code"], "release_not_ready");
+    let fields: Vec<String> = field_rules(&res).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["upc", "tracks[0].isrc", "tracks[1].isrc"]);
+
+    app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
+    let res = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::OK);
+    let xml = res.text();
+    testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let year = app.clock_now().format("%y").to_string();
+    for expected in [
+        "<PartyId>PADPIDA2026120201A</PartyId>".to_owned(),
+        "<PartyId>PADPIDA2026120299Z</PartyId>".to_owned(),
+        "<ICPN>4012345000016</ICPN>".to_owned(),
+        format!("<ISRC>GBD90{year}00001</ISRC>"),
+        format!("<ISRC>GBD90{year}00002</ISRC>"),
+        "<DisplayTitleText>Night Drive (Extended Mix)</DisplayTitleText>".to_owned(),
+        "<ISNI>0000000121032683</ISNI>".to_owned(),
+        "<TerritoryCode>Worldwide</TerritoryCode>".to_owned(),
+    ] {
+        assert!(xml.contains(&expected), "{expected} missing from\n{xml}");
+    }
+    // Review staff see it too; strangers and unknown stores do not.
+    app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&admin).send().await.assert_status(StatusCode::OK);
+    let (stranger, _, _) = signed_in(&app, "ern_stranger").await;
+    app.get(&format!("/v1/releases/{rid}/ern?store={store}"))
+        .bearer(&stranger)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let res = app.get(&format!("/v1/releases/{rid}/ern?store={}", uuid_nil())).bearer(&l.token).send().await;
+    assert_eq!(field_rules(&res), [("store".into(), "not_found".into())]);
+
+    // Without a DPID on the label (or above it), there is no sender.
+    app.patch(&format!("/v1/labels/{}/settings", l.id))
+        .bearer(&l.token)
+        .json(&json!({"dpid": ""}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let res = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "no_dpid");
+}
+
+fn uuid_nil() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
+}

@@ -10,7 +10,15 @@ use uuid::Uuid;
 
 use super::dto::{Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ValidationReport};
 use super::service;
-use crate::model::ReleaseId;
+use crate::model::{ReleaseId, StoreId};
+
+/// Which store a message is for.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ErnQuery {
+    pub store: StoreId,
+}
 
 /// Create a release (a draft) for a label.
 #[utoipa::path(post, path = "/v1/releases", tag = "catalog", security(("bearer" = [])),
@@ -138,4 +146,21 @@ pub async fn assign_upc(
     Path(id): Path<ReleaseId>,
 ) -> Result<Json<Release>, ApiError> {
     Ok(Json(service::assign(&ctx, &principal, id).await?))
+}
+
+/// The DDEX ERN 4.3 NewReleaseMessage that delivering the release to the store would send now (valid
+/// against the official XSD).
+#[utoipa::path(get, path = "/v1/releases/{id}/ern", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path), ErnQuery),
+    responses((status = 200, body = String, content_type = "application/xml"),
+              (status = 409, description = "`no_dpid`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`release_not_ready`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn release_ern(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+    Query(query): Query<ErnQuery>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let xml = service::ern(&ctx, &principal, id, query.store).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml))
 }

@@ -2,6 +2,7 @@
 //! report, and its lifecycle from draft through review to the stores and back down.
 
 pub mod dto;
+pub mod ern;
 pub mod http;
 pub mod repo;
 pub mod service;

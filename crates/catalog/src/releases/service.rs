@@ -15,13 +15,14 @@ use super::dto::{
     Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ReleaseSummary, TerritoryDate,
     ValidationReport,
 };
+use super::ern;
 use super::repo::{self, ReleaseRow};
 use super::validation::{self, ReleaseProblem, Snapshot};
 use crate::error::{CatalogCode, CatalogError};
 use crate::fields;
 use crate::identifiers::Upc;
 use crate::labels::service::{Lineage, assign_upc, manages, require_manager, reviews};
-use crate::model::{PriceTier, ReleaseId, ReleaseType, TerritoryMode, territory_code};
+use crate::model::{PriceTier, ReleaseId, ReleaseType, StoreId, TerritoryMode, territory_code};
 use crate::state::{self, Actor, ReleaseStatus};
 use crate::tracks::dto::{Credit, ReleaseTrack};
 use crate::tracks::repo as tracks;
@@ -162,21 +163,7 @@ fn apply(r: &mut ReleaseRow, req: &ReleaseRequest, errors: &mut Vec<FieldError>)
         errors,
     );
     if let Some(list) = &req.territories {
-        let mut codes: Vec<String> = Vec::new();
-        for (i, t) in list.iter().enumerate() {
-            let t = t.trim().to_ascii_uppercase();
-            if !territory_code(&t) {
-                errors.push(FieldError::new(
-                    format!("territories[{i}]"),
-                    "invalid_format",
-                    "must be an ISO 3166-1 alpha-2 code such as DE",
-                ));
-            } else if !codes.contains(&t) {
-                codes.push(t);
-            }
-        }
-        codes.sort();
-        r.territories = codes;
+        r.territories = fields::territories("territories", list, errors);
     }
     let dates = req.territory_dates.as_ref().map(|list| {
         let mut out: Vec<(String, NaiveDate)> = Vec::new();
@@ -577,4 +564,72 @@ pub async fn assign(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> R
     let answer = release_dto(&mut tx, row).await?;
     tx.commit().await?;
     Ok(answer)
+}
+
+/// The DDEX ERN 4.3 message that delivering the release to `store` would send now: a complete release
+/// with its deals, or (for a release being taken down) the release without any deal. The release must
+/// pass its validation report and hold its UPC and ISRCs (assigned at submission).
+pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: StoreId) -> Result<String, ApiError> {
+    let now = ctx.clock.now();
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::release(&mut conn, id).await?.ok_or(CatalogError::NotFound("release"))?;
+    actor_for(&mut conn, principal, &row).await?;
+    let store = crate::stores::repo::store(&mut conn, store)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("store", "not_found", "is not a store"))?;
+    let lineage = identity::service::organizations::lineage(&mut conn, identity::model::OrgId(row.org_id)).await?;
+    let orgs: Vec<Uuid> = lineage.iter().map(|o| o.id.0).collect();
+    let mut errors: Vec<FieldError> = problems(&mut conn, &row, &orgs, now.date_naive())
+        .await?
+        .into_iter()
+        .filter(|p| row.status.editable() || p.rule != "in_the_past")
+        .map(|p| FieldError::new(p.field, p.rule, p.message))
+        .collect();
+    let list = listing(&mut conn, id).await?;
+    if row.upc.is_none() {
+        errors.push(FieldError::new("upc", "required", "is assigned at submission"));
+    }
+    for (i, (listed, _)) in list.iter().enumerate() {
+        if listed.track.isrc.is_none() {
+            errors.push(FieldError::new(format!("tracks[{i}].isrc"), "required", "is assigned at submission"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::new(CatalogCode::ReleaseNotReady, "The release is not ready for a store's message.")
+            .with_errors(errors));
+    }
+    let mut sender = None;
+    for org in &lineage {
+        if let Some(dpid) = crate::labels::repo::settings(&mut conn, org.id.0).await?.and_then(|s| s.dpid) {
+            sender = Some(ern::Messenger { dpid, name: org.name.clone() });
+            break;
+        }
+    }
+    let sender = sender.ok_or_else(|| {
+        ApiError::new(CatalogCode::NoDpid, "Set the label's DDEX party id (DPID) in its settings to send messages.")
+    })?;
+    let recipient = ern::Messenger { dpid: store.dpid.clone(), name: store.name.clone() };
+    let credits = tracks::release_credits(&mut conn, id).await?;
+    let dates = repo::territory_dates(&mut conn, id).await?;
+    let action = if matches!(row.status, ReleaseStatus::TakedownRequested | ReleaseStatus::TakenDown) {
+        ern::Action::Takedown
+    } else {
+        ern::Action::Release
+    };
+    let tracks: Vec<_> = list.into_iter().map(|(l, c)| (l, c, None)).collect();
+    let message_id = platform::ids::new_id().simple().to_string();
+    let thread_id = format!("{}{}", id.0.simple(), store.id.0.simple());
+    Ok(ern::render(&ern::Message {
+        message_id: &message_id,
+        thread_id: &thread_id,
+        created: now,
+        sender: &sender,
+        recipient: &recipient,
+        release: &row,
+        credits: &credits,
+        tracks: &tracks,
+        territory_dates: &dates,
+        action,
+        test: false,
+    }))
 }

@@ -221,7 +221,7 @@ pub fn check(s: &Snapshot<'_>) -> Vec<ReleaseProblem> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
@@ -229,7 +229,7 @@ mod tests {
     use crate::state::ReleaseStatus;
     use crate::tracks::repo::TrackRow;
 
-    fn release() -> ReleaseRow {
+    pub(crate) fn release() -> ReleaseRow {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         ReleaseRow {
             id: ReleaseId::new(),
@@ -264,7 +264,7 @@ mod tests {
         }
     }
 
-    fn track(title: &str, ms: i32) -> (ListedTrack, Vec<CreditRow>) {
+    pub(crate) fn track(title: &str, ms: i32) -> (ListedTrack, Vec<CreditRow>) {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let track = TrackRow {
             id: TrackId::new(),
@@ -287,7 +287,7 @@ mod tests {
         (ListedTrack { disc: 1, position: 1, track }, vec![])
     }
 
-    fn credit(role: CreditRole) -> CreditRow {
+    pub(crate) fn credit(role: CreditRole) -> CreditRow {
         CreditRow { party_id: PartyId::new(), name: "Nova".into(), isni: None, ipi: None, role, ordinal: 1 }
     }
 

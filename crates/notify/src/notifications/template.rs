@@ -39,18 +39,7 @@ pub fn render(template: &str, vars: &Value, escape: Escape) -> String {
 }
 
 pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    platform::markup::escape(text)
 }
 
 /// The variable names a template uses.
