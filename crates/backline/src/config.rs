@@ -97,6 +97,29 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,
 
+    /// Where files (artwork, audio) are kept: a local directory (default `<data dir>/objects`), unless an
+    /// S3 bucket is set.
+    #[arg(long, env = "BACKLINE_STORAGE_DIR", global = true)]
+    pub storage_dir: Option<PathBuf>,
+
+    /// Keep files in this S3 bucket (with BACKLINE_S3_REGION, BACKLINE_S3_ENDPOINT for S3-compatible
+    /// servers, and the access key pair).
+    #[arg(long, env = "BACKLINE_S3_BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+
+    #[arg(long, env = "BACKLINE_S3_REGION", default_value = "us-east-1", global = true)]
+    pub s3_region: String,
+
+    /// An S3-compatible endpoint (MinIO, Ceph, ...), such as http://127.0.0.1:9000.
+    #[arg(long, env = "BACKLINE_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(long, env = "BACKLINE_S3_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    #[arg(long, env = "BACKLINE_S3_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
     /// Log format: `text` (human-readable) or `json` (one object a line). Level: RUST_LOG (default info).
     #[arg(long, env = "BACKLINE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -118,6 +141,23 @@ impl GlobalArgs {
             timeout: Duration::from_secs(30),
         };
         Ok(Some(ledger::stripe::Client::new(&config)?))
+    }
+
+    /// The object storage files are kept in; uploads are staged in `<data dir>/staging`.
+    pub fn storage(&self) -> anyhow::Result<platform::storage::Storage> {
+        let backend = match &self.s3_bucket {
+            Some(bucket) => platform::storage::Backend::S3 {
+                bucket: bucket.clone(),
+                region: self.s3_region.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                access_key_id: self.s3_access_key_id.clone().unwrap_or_default(),
+                secret_access_key: self.s3_secret_access_key.clone().unwrap_or_default(),
+            },
+            None => platform::storage::Backend::Local(
+                self.storage_dir.clone().unwrap_or_else(|| self.data_dir.join("objects")),
+            ),
+        };
+        platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))
     }
 
     /// Where outgoing mail goes.

@@ -102,7 +102,9 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let shutdown = server::shutdown_signal();
     db::migrate(&database.pool).await.context("applying migrations")?;
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
-    let ctx = AppContext::new(database.pool.clone(), "http://localhost").with_secrets(secrets);
+    let ctx = AppContext::new(database.pool.clone(), "http://localhost")
+        .with_secrets(secrets)
+        .with_storage(global.storage()?);
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
     let registry =
         Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy(), global.stripe()?));
@@ -149,7 +151,9 @@ async fn serve_with(
         seed(global, database).await?;
     }
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
-    let ctx = AppContext::new(database.pool.clone(), &args.public_url()).with_secrets(secrets);
+    let ctx = AppContext::new(database.pool.clone(), &args.public_url())
+        .with_secrets(secrets)
+        .with_storage(global.storage()?);
     let ctx_for_jobs = ctx.clone();
     let limits = EdgeLimits {
         body_limit_bytes: args.body_limit,

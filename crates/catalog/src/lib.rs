@@ -2,8 +2,11 @@
 //! and releases with correct identifiers (ISRC, UPC/EAN, ISWC), a validation report, review by staff,
 //! and the lifecycle towards the stores. See docs/catalog.md.
 
+pub mod artwork;
+pub mod audio;
 pub mod error;
 pub mod fields;
+pub mod files;
 pub mod identifiers;
 pub mod labels;
 pub mod model;
@@ -32,6 +35,8 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(releases::http::review_release))
         .routes(routes!(releases::http::assign_upc))
         .routes(routes!(releases::http::release_ern))
+        .routes(routes!(releases::http::upload_artwork, releases::http::download_artwork))
+        .routes(routes!(tracks::http::upload_audio, tracks::http::download_audio))
         .routes(routes!(stores::http::create_store, stores::http::admin_stores))
         .routes(routes!(stores::http::update_store))
         .routes(routes!(stores::http::stores))

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::clock::{SharedClock, SystemClock};
 use crate::crypto::SecretBox;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppContext {
@@ -17,6 +18,8 @@ pub struct AppContext {
     pub public_url: Arc<str>,
     /// Seals secrets that must be read back (see [`crate::crypto`]).
     pub secrets: Arc<SecretBox>,
+    /// Files: artwork, audio, documents (see [`crate::storage`]).
+    pub storage: Arc<Storage>,
 }
 
 impl AppContext {
@@ -27,7 +30,13 @@ impl AppContext {
             metrics: Metrics::default(),
             public_url: public_url.trim_end_matches('/').into(),
             secrets: Arc::new(SecretBox::ephemeral()),
+            storage: Arc::new(Storage::temporary().expect("a temporary directory for files")),
         }
+    }
+
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = Arc::new(storage);
+        self
     }
 
     pub fn with_secrets(mut self, secrets: SecretBox) -> Self {

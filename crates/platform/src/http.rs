@@ -39,6 +39,15 @@ pub struct EdgeLimits {
     pub request_timeout: Duration,
     /// Longest a client may take to send its body before it gets 408 `request_timeout`.
     pub body_timeout: Duration,
+    /// Longest a file upload (a body of a media type such as `audio/*`, `image/*` or
+    /// `application/octet-stream`) may take in all: sending and checking large files takes minutes.
+    pub upload_timeout: Duration,
+}
+
+/// Whether a request carries a file rather than a JSON or form body: it gets the upload timeout.
+pub fn is_upload(req: &Request) -> bool {
+    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    ["audio/", "image/", "video/", "application/octet-stream", "application/pdf"].iter().any(|p| media.starts_with(p))
 }
 
 impl Default for EdgeLimits {
@@ -47,6 +56,7 @@ impl Default for EdgeLimits {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(15),
+            upload_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -126,14 +136,15 @@ async fn record_metrics(State(metrics): State<Metrics>, req: Request, next: Next
 }
 
 async fn timeouts(State(limits): State<EdgeLimits>, req: Request, next: Next) -> Response {
+    let limit = if is_upload(&req) { limits.upload_timeout } else { limits.request_timeout };
     let (parts, body) = req.into_parts();
     let body = Body::new(tower_http::timeout::TimeoutBody::new(limits.body_timeout, body));
     let req = Request::from_parts(parts, body);
-    match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
+    match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             PlatformCode::ProcessingTimeout,
-            format!("The request took longer than {} s to process.", limits.request_timeout.as_secs_f64()),
+            format!("The request took longer than {} s to process.", limit.as_secs_f64()),
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
         .into_response(),

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod pagination;
 pub mod ratelimit;
 pub mod server;
+pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 pub mod threads;

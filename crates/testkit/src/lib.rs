@@ -7,6 +7,7 @@
 
 mod app;
 pub mod ddex;
+pub mod media;
 mod server;
 
 pub use app::{TestApp, TestRequest, TestResponse};

@@ -58,11 +58,43 @@ pub(crate) async fn add_track(app: &TestApp, l: &Label, release: &str, title: &s
     created(
         app.post(&format!("/v1/releases/{release}/tracks"))
             .bearer(&l.token)
-            .json(&json!({"title": title, "duration_ms": 215_000}))
+            .json(&json!({"title": title}))
             .send()
             .await,
     )
     .await
+}
+
+/// A short stereo CD-quality WAV (a 1 kHz sine at -6 dBFS).
+pub(crate) fn wav() -> &'static [u8] {
+    static WAV: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WAV.get_or_init(|| testkit::media::wav(44_100, 16, 2, 1500, 0.5))
+}
+
+/// Cover art that passes: a 3000 × 3000 RGB PNG.
+pub(crate) fn cover() -> &'static [u8] {
+    static COVER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    COVER.get_or_init(|| testkit::media::png(3000, 3000, png::ColorType::Rgb))
+}
+
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> testkit::TestResponse {
+    app.put(path).bearer(token).header("content-type", media_type).body(bytes.to_vec()).send().await
+}
+
+/// Uploads the WAV to the track and the cover to the release.
+pub(crate) async fn with_files(app: &TestApp, l: &Label, release: &str, tracks: &[&Value]) {
+    for t in tracks {
+        let path = format!("/v1/tracks/{}/audio", t["track"]["id"].as_str().unwrap());
+        upload(app, &l.token, &path, "audio/wav", wav()).await.assert_status(StatusCode::OK);
+    }
+    let path = format!("/v1/releases/{release}/artwork");
+    upload(app, &l.token, &path, "image/png", cover()).await.assert_status(StatusCode::OK);
 }
 
 fn id(v: &Value) -> String {
@@ -259,6 +291,7 @@ async fn a_release_goes_from_draft_through_review_to_approval() {
             ("release_date".into(), "required".into()),
             ("p_line".into(), "required".into()),
             ("c_line".into(), "required".into()),
+            ("artwork".into(), "required".into()),
             ("credits".into(), "main_artist_missing".into()),
             ("tracks".into(), "too_few".into()),
         ]
@@ -266,7 +299,7 @@ async fn a_release_goes_from_draft_through_review_to_approval() {
     let res = app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await;
     res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.value()["code"], "release_not_ready");
-    assert_eq!(res.value()["errors"].as_array().unwrap().len(), 7);
+    assert_eq!(res.value()["errors"].as_array().unwrap().len(), 8);
 
     // Filling it in: a featured artist credited makes "feat." in the title a problem.
     let kai = created(
@@ -290,6 +323,7 @@ async fn a_release_goes_from_draft_through_review_to_approval() {
     assert_eq!(track["position"], 1);
     assert_eq!(track["track"]["display_artist"], "Nova");
     assert_eq!(track["track"]["isrc"], Value::Null);
+    with_files(&app, &l, &rid, &[&track]).await;
     let report = app.get(&format!("/v1/releases/{rid}/validation")).bearer(&l.token).send().await.value();
     assert_eq!(
         report["problems"],
@@ -504,7 +538,7 @@ async fn identifiers_are_checked_and_never_given_twice() {
     let report = app.get(&format!("/v1/releases/{}/validation", id(&r))).bearer(&bare.token).send().await.value();
     let fields: Vec<&str> =
         report["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["upc", "tracks[0].isrc"]);
+    assert_eq!(fields, ["upc", "artwork", "tracks[0].isrc", "tracks[0].audio"]);
 }
 
 /// Many tracks and releases ask for codes at once, on separate connections, round after round: every
@@ -594,7 +628,7 @@ async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
 
     let store = sftp_store(&app, &admin, "Streamly").await;
     assert_eq!(store["has_credentials"], true);
-    assert_eq!(store["path"], "inbox");
+    assert_eq!(store["path"], "/inbox");
     assert!(store.get("credentials").is_none());
     let mut conn = app.db.pool.acquire().await.unwrap();
     let stored: Option<String> = sqlx::query_scalar!("SELECT credentials FROM stores WHERE name = 'Streamly'")
@@ -649,8 +683,9 @@ async fn the_ern_message_of_a_release_validates_against_the_xsd() {
     let store = id(&sftp_store(&app, &admin, "Streamly").await);
     let r = release(&app, &l, "Night Drive").await;
     let rid = id(&r);
-    add_track(&app, &l, &rid, "Night Drive").await;
+    let t1 = add_track(&app, &l, &rid, "Night Drive").await;
     let t2 = add_track(&app, &l, &rid, "Night Drive").await;
+    with_files(&app, &l, &rid, &[&t1, &t2]).await;
     app.patch(&format!("/v1/tracks/{}", t2["track"]["id"].as_str().unwrap()))
         .bearer(&l.token)
         .json(&json!({"version": "Extended Mix"}))
@@ -680,6 +715,9 @@ async fn the_ern_message_of_a_release_validates_against_the_xsd() {
         "<DisplayTitleText>Night Drive (Extended Mix)</DisplayTitleText>".to_owned(),
         "<ISNI>0000000121032683</ISNI>".to_owned(),
         "<TerritoryCode>Worldwide</TerritoryCode>".to_owned(),
+        format!("<URI>resources/GBD90{year}00001.wav</URI>"),
+        format!("<HashSumValue>{}</HashSumValue>", t1_md5(&app, &l, &t1).await),
+        "<Duration>PT1.500S</Duration>".to_owned(),
     ] {
         assert!(xml.contains(&expected), "{expected} missing from\n{xml}");
     }
@@ -708,4 +746,110 @@ async fn the_ern_message_of_a_release_validates_against_the_xsd() {
 
 fn uuid_nil() -> &'static str {
     "00000000-0000-0000-0000-000000000000"
+}
+
+async fn t1_md5(app: &TestApp, l: &Label, track: &Value) -> String {
+    let t = app
+        .get(&format!("/v1/tracks/{}", track["track"]["id"].as_str().unwrap()))
+        .bearer(&l.token)
+        .send()
+        .await
+        .value();
+    t["audio"]["md5"].as_str().unwrap().to_owned()
+}
+
+async fn stored_files(app: &TestApp) -> i64 {
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM stored_files"#).fetch_one(&mut *conn).await.unwrap()
+}
+
+fn staged_files(app: &TestApp) -> usize {
+    std::fs::read_dir(app.ctx.storage.staging()).unwrap().count()
+}
+
+#[tokio::test]
+async fn audio_and_artwork_are_decoded_measured_and_kept_once() {
+    let app = app().await;
+    let l = label(&app, "files-records", "DEF12").await;
+    let r = release(&app, &l, "Files").await;
+    let rid = id(&r);
+    let a = add_track(&app, &l, &rid, "A").await;
+    let b = add_track(&app, &l, &rid, "B").await;
+    let audio_of = |t: &Value| format!("/v1/tracks/{}/audio", t["track"]["id"].as_str().unwrap());
+
+    // A stereo CD-quality WAV: decoded to its end, measured, kept.
+    let res = upload(&app, &l.token, &audio_of(&a), "audio/wav", wav()).await;
+    res.assert_status(StatusCode::OK);
+    let audio = res.value()["audio"].clone();
+    assert_eq!(
+        (audio["format"].as_str(), audio["sample_rate"].as_i64(), audio["channels"].as_i64()),
+        (Some("wav"), Some(44_100), Some(2))
+    );
+    assert_eq!(res.value()["duration_ms"], 1500);
+    let lufs = audio["loudness_lufs"].as_f64().unwrap();
+    assert!((lufs + 6.02).abs() < 0.3, "{lufs}");
+    assert_eq!(audio["size"], wav().len());
+    // It reads back byte for byte.
+    let back = app.get(&audio_of(&a)).bearer(&l.token).send().await;
+    back.assert_status(StatusCode::OK);
+    assert_eq!(back.body.as_ref(), wav());
+
+    // The same bytes on another track: stored once.
+    let before = stored_files(&app).await;
+    upload(&app, &l.token, &audio_of(&b), "application/octet-stream", wav()).await.assert_status(StatusCode::OK);
+    assert_eq!(stored_files(&app).await, before);
+    // A FLAC from an independent encoder, 24 bit at 48 kHz, replaces it.
+    let flac = testkit::media::flac(&testkit::media::wav(48_000, 24, 2, 1000, 0.25));
+    let res = upload(&app, &l.token, &audio_of(&b), "audio/flac", &flac).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["audio"]["format"], "flac");
+    assert_eq!(res.value()["audio"]["bits_per_sample"], 24);
+    assert_eq!(stored_files(&app).await, before + 1);
+
+    // Refused files answer every problem and leave nothing behind.
+    let mut cut = testkit::media::wav(44_100, 16, 2, 1000, 0.5);
+    cut.truncate(cut.len() - 500);
+    for (bytes, rules) in [
+        (testkit::media::wav(44_100, 16, 1, 500, 0.5), vec!["not_stereo"]),
+        (testkit::media::wav(22_050, 8, 2, 500, 0.5), vec!["sample_rate_too_low", "bit_depth_too_low"]),
+        (cut, vec!["corrupt_file"]),
+        (b"ID3 not really an mp3".to_vec(), vec!["unsupported_format"]),
+    ] {
+        let res = upload(&app, &l.token, &audio_of(&a), "audio/wav", &bytes).await;
+        res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let got: Vec<String> = field_rules(&res).into_iter().map(|(f, r)| format!("{f}:{r}")).collect();
+        assert_eq!(got, rules.iter().map(|r| format!("audio:{r}")).collect::<Vec<_>>());
+    }
+    assert_eq!(stored_files(&app).await, before + 1);
+    assert_eq!(staged_files(&app), 0, "no staging file is left");
+
+    // Cover art: square RGB, at least 3000 pixels, checked at its edge.
+    let art = format!("/v1/releases/{rid}/artwork");
+    for (bytes, rules) in [
+        (testkit::media::png(2999, 2999, png::ColorType::Rgb), vec!["too_small"]),
+        (testkit::media::png(3000, 2999, png::ColorType::Rgb), vec!["not_square", "too_small"]),
+        (testkit::media::jpeg(3000, 3000, false), vec!["not_rgb"]),
+    ] {
+        let res = upload(&app, &l.token, &art, "image/png", &bytes).await;
+        let got: Vec<String> = field_rules(&res).into_iter().map(|(f, r)| format!("{f}:{r}")).collect();
+        assert_eq!(got, rules.iter().map(|r| format!("artwork:{r}")).collect::<Vec<_>>());
+    }
+    let res = upload(&app, &l.token, &art, "image/jpeg", &testkit::media::jpeg(3000, 3000, true)).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["artwork"]["format"], "jpeg");
+    assert_eq!(res.value()["artwork"]["width"], 3000);
+    let back = app.get(&art).bearer(&l.token).send().await;
+    assert_eq!(back.headers.get("content-type").unwrap(), "image/jpeg");
+    assert_eq!(staged_files(&app), 0);
+
+    // Strangers reach nothing; under review nothing changes.
+    let (stranger, _, _) = signed_in(&app, "files_stranger").await;
+    upload(&app, &stranger, &audio_of(&a), "audio/wav", wav()).await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&art).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
+    let res = upload(&app, &l.token, &audio_of(&a), "audio/wav", wav()).await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "track_in_use");
+    let res = upload(&app, &l.token, &art, "image/png", cover()).await;
+    assert_eq!(res.value()["code"], "not_editable");
 }

@@ -64,6 +64,7 @@ fn small_limits() -> EdgeLimits {
         body_limit_bytes: 64,
         request_timeout: Duration::from_millis(200),
         body_timeout: Duration::from_millis(200),
+        upload_timeout: Duration::from_millis(200),
     }
 }
 

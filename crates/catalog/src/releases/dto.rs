@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::repo::ReleaseRow;
+use super::repo::{ArtworkRow, ReleaseRow};
 use super::validation::ReleaseProblem;
 use crate::fields::CreditInput;
 use crate::model::ReleaseId;
@@ -114,6 +114,7 @@ pub struct Release {
     pub catalog_number: Option<String>,
     pub credits: Vec<Credit>,
     pub tracks: Vec<ReleaseTrack>,
+    pub artwork: Option<Artwork>,
     /// The last review's notes, per field.
     #[schema(value_type = Vec<ReviewNote>)]
     pub review_notes: serde_json::Value,
@@ -180,4 +181,33 @@ pub struct ValidationReport {
     /// No problem: the release may be submitted.
     pub ready: bool,
     pub problems: Vec<ReleaseProblem>,
+    /// What does not stop the release but will sound worse in stores (clipping, true peaks above -1 dBTP).
+    pub warnings: Vec<ReleaseProblem>,
+}
+
+/// A release's cover art, as decoded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Artwork {
+    /// `jpeg` or `png`.
+    pub format: String,
+    pub width: i32,
+    pub height: i32,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<ArtworkRow> for Artwork {
+    fn from(a: ArtworkRow) -> Self {
+        Self {
+            format: a.format,
+            width: a.width,
+            height: a.height,
+            size: a.size,
+            sha256: a.sha256,
+            md5: a.md5,
+            uploaded_at: a.uploaded_at,
+        }
+    }
 }

@@ -164,3 +164,34 @@ pub async fn release_ern(
     let xml = service::ern(&ctx, &principal, id, query.store).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml))
 }
+
+/// Upload the release's cover art as the request body (a square RGB JPEG or PNG of at least 3000 × 3000
+/// pixels, sent as `image/jpeg`, `image/png` or `application/octet-stream`). The image is decoded whole;
+/// a refused file leaves nothing behind.
+#[utoipa::path(put, path = "/v1/releases/{id}/artwork", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)),
+    request_body(content = String, content_type = "application/octet-stream", description = "The JPEG or PNG image"),
+    responses((status = 200, body = Release),
+              (status = 409, description = "`not_editable`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 413, description = "`payload_too_large`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed` (field artwork: unsupported_format, corrupt_file, not_rgb, not_square, too_small, too_large)", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn upload_artwork(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+    body: axum::body::Body,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(service::upload_artwork(&ctx, &principal, id, body).await?))
+}
+
+/// The release's cover art.
+#[utoipa::path(get, path = "/v1/releases/{id}/artwork", tag = "catalog", security(("bearer" = [])),
+    params(("id" = ReleaseId, Path)),
+    responses((status = 200, body = String, content_type = "image/jpeg", description = "The JPEG or PNG image")))]
+pub async fn download_artwork(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReleaseId>,
+) -> Result<axum::response::Response, ApiError> {
+    service::download_artwork(&ctx, &principal, id).await
+}

@@ -267,3 +267,52 @@ pub async fn touch(conn: &mut PgConnection, id: ReleaseId, now: DateTime<Utc>) -
     sqlx::query!("UPDATE releases SET updated_at = $2 WHERE id = $1", id as _, now).execute(conn).await?;
     Ok(())
 }
+
+/// A release's cover art.
+#[derive(Debug, Clone)]
+pub struct ArtworkRow {
+    pub release_id: ReleaseId,
+    pub sha256: String,
+    pub md5: String,
+    pub size: i64,
+    pub format: String,
+    pub width: i32,
+    pub height: i32,
+    pub uploaded_by: Uuid,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// Sets the release's cover art (replacing any earlier image).
+pub async fn put_artwork(conn: &mut PgConnection, a: &ArtworkRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO release_artwork (release_id, sha256, format, width, height, uploaded_by, uploaded_at, size, md5)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (release_id) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, md5 = EXCLUDED.md5,
+             format = EXCLUDED.format,
+             width = EXCLUDED.width, height = EXCLUDED.height, uploaded_by = EXCLUDED.uploaded_by,
+             uploaded_at = EXCLUDED.uploaded_at",
+        a.release_id as _,
+        a.sha256,
+        a.format,
+        a.width,
+        a.height,
+        a.uploaded_by,
+        a.uploaded_at,
+        a.size,
+        a.md5
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn artwork(conn: &mut PgConnection, id: ReleaseId) -> sqlx::Result<Option<ArtworkRow>> {
+    sqlx::query_as!(
+        ArtworkRow,
+        r#"SELECT release_id AS "release_id: ReleaseId", sha256, md5, size, format, width, height, uploaded_by, uploaded_at
+           FROM release_artwork WHERE release_id = $1"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}

@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ReleaseSummary, TerritoryDate,
+    Artwork, Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ReleaseSummary, TerritoryDate,
     ValidationReport,
 };
 use super::ern;
@@ -24,9 +24,9 @@ use crate::identifiers::Upc;
 use crate::labels::service::{Lineage, assign_upc, manages, require_manager, reviews};
 use crate::model::{PriceTier, ReleaseId, ReleaseType, StoreId, TerritoryMode, territory_code};
 use crate::state::{self, Actor, ReleaseStatus};
-use crate::tracks::dto::{Credit, ReleaseTrack};
+use crate::tracks::dto::Credit;
 use crate::tracks::repo as tracks;
-use crate::tracks::service::{assign_missing, listing, set_credits};
+use crate::tracks::service::{assign_missing, audio_by_track, listing, release_tracks, set_credits};
 
 /// Tells the label's managers about a step of the release.
 pub(crate) async fn notify(
@@ -212,7 +212,8 @@ fn apply(r: &mut ReleaseRow, req: &ReleaseRequest, errors: &mut Vec<FieldError>)
 /// The whole release as the API shows it.
 pub(crate) async fn release_dto(conn: &mut PgConnection, r: ReleaseRow) -> Result<Release, ApiError> {
     let credits = tracks::release_credits(conn, r.id).await?.into_iter().map(Credit::from).collect();
-    let list = listing(conn, r.id).await?.into_iter().map(|(l, c)| ReleaseTrack::new(l, c)).collect();
+    let list = release_tracks(conn, r.id).await?;
+    let artwork = repo::artwork(conn, r.id).await?.map(Artwork::from);
     let dates = repo::territory_dates(conn, r.id).await?;
     Ok(Release {
         id: r.id,
@@ -244,6 +245,7 @@ pub(crate) async fn release_dto(conn: &mut PgConnection, r: ReleaseRow) -> Resul
         catalog_number: r.catalog_number,
         credits,
         tracks: list,
+        artwork,
         review_notes: r.review_notes,
         submitted_at: r.submitted_at,
         reviewed_at: r.reviewed_at,
@@ -410,22 +412,25 @@ pub async fn queue(ctx: &AppContext, principal: &Principal, page: PageParams) ->
     Ok(ReleaseList { items: page.items.into_iter().map(ReleaseSummary::from).collect(), next_cursor: page.next_cursor })
 }
 
-/// The release's problems as of `today`.
-pub(crate) async fn problems(
+/// The release's problems (which stop it) and warnings (which do not) as of `today`.
+pub(crate) async fn report(
     conn: &mut PgConnection,
     row: &ReleaseRow,
     orgs: &[Uuid],
     today: NaiveDate,
-) -> Result<Vec<ReleaseProblem>, ApiError> {
+) -> Result<(Vec<ReleaseProblem>, Vec<ReleaseProblem>), ApiError> {
     let credits = tracks::release_credits(conn, row.id).await?;
     let list = listing(conn, row.id).await?;
+    let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
+    let audio = audio_by_track(conn, &ids).await?;
+    let has_artwork = repo::artwork(conn, row.id).await?.is_some();
     let dates = repo::territory_dates(conn, row.id).await?;
     let (upc_source, isrc_source) = crate::labels::repo::code_sources(conn, orgs).await?;
     let first_release = !matches!(
         row.status,
         ReleaseStatus::Delivered | ReleaseStatus::Live | ReleaseStatus::TakedownRequested | ReleaseStatus::TakenDown
     );
-    Ok(validation::check(&Snapshot {
+    let snapshot = Snapshot {
         release: row,
         credits: &credits,
         tracks: &list,
@@ -434,7 +439,10 @@ pub(crate) async fn problems(
         first_release,
         upc_source,
         isrc_source,
-    }))
+        audio: &audio,
+        has_artwork,
+    };
+    Ok((validation::check(&snapshot), validation::warnings(&snapshot)))
 }
 
 pub async fn validate(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> Result<ValidationReport, ApiError> {
@@ -443,8 +451,8 @@ pub async fn validate(ctx: &AppContext, principal: &Principal, id: ReleaseId) ->
     actor_for(&mut conn, principal, &row).await?;
     let lineage = identity::service::organizations::lineage(&mut conn, identity::model::OrgId(row.org_id)).await?;
     let orgs: Vec<Uuid> = lineage.iter().map(|o| o.id.0).collect();
-    let problems = problems(&mut conn, &row, &orgs, ctx.clock.now().date_naive()).await?;
-    Ok(ValidationReport { ready: problems.is_empty(), problems })
+    let (problems, warnings) = report(&mut conn, &row, &orgs, ctx.clock.now().date_naive()).await?;
+    Ok(ValidationReport { ready: problems.is_empty(), problems, warnings })
 }
 
 /// The label submits the release for review: every problem is answered at once (422), else the
@@ -458,7 +466,7 @@ pub async fn submit(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> R
     }
     let lineage = require_manager(&mut tx, principal, row.org_id).await?;
     state::check(row.status, ReleaseStatus::Submitted, Actor::Label).map_err(CatalogError::from)?;
-    let problems = problems(&mut tx, &row, &lineage.orgs, now.date_naive()).await?;
+    let (problems, _) = report(&mut tx, &row, &lineage.orgs, now.date_naive()).await?;
     if !problems.is_empty() {
         let detail = match problems.len() {
             1 => "The release has 1 problem to fix before it is submitted.".to_owned(),
@@ -579,8 +587,9 @@ pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: 
         .ok_or_else(|| ApiError::invalid_field("store", "not_found", "is not a store"))?;
     let lineage = identity::service::organizations::lineage(&mut conn, identity::model::OrgId(row.org_id)).await?;
     let orgs: Vec<Uuid> = lineage.iter().map(|o| o.id.0).collect();
-    let mut errors: Vec<FieldError> = problems(&mut conn, &row, &orgs, now.date_naive())
+    let mut errors: Vec<FieldError> = report(&mut conn, &row, &orgs, now.date_naive())
         .await?
+        .0
         .into_iter()
         .filter(|p| row.status.editable() || p.rule != "in_the_past")
         .map(|p| FieldError::new(p.field, p.rule, p.message))
@@ -616,7 +625,18 @@ pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: 
     } else {
         ern::Action::Release
     };
-    let tracks: Vec<_> = list.into_iter().map(|(l, c)| (l, c, None)).collect();
+    let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
+    let mut audio = audio_by_track(&mut conn, &ids).await?;
+    let tracks: Vec<_> = list
+        .into_iter()
+        .map(|(l, c)| {
+            let file = audio.remove(&l.track.id.0).map(|a| ern::AudioFile {
+                uri: format!("resources/{}.{}", l.track.isrc.as_deref().unwrap_or_default(), a.format),
+                md5: a.md5,
+            });
+            (l, c, file)
+        })
+        .collect();
     let message_id = platform::ids::new_id().simple().to_string();
     let thread_id = format!("{}{}", id.0.simple(), store.id.0.simple());
     Ok(ern::render(&ern::Message {
@@ -632,4 +652,66 @@ pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: 
         action,
         test: false,
     }))
+}
+
+/// Uploads the release's cover art: streamed into staging, decoded and checked there (no database
+/// connection held meanwhile), kept in object storage by content. A refused image leaves nothing behind.
+pub async fn upload_artwork(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: ReleaseId,
+    body: axum::body::Body,
+) -> Result<Release, ApiError> {
+    {
+        let mut tx = ctx.db.begin().await?;
+        crate::tracks::service::lock_editable(&mut tx, principal, id).await?;
+        tx.rollback().await?;
+    }
+    let (kept, info) = crate::files::receive_checked(ctx, body, "artwork", crate::artwork::check).await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (row, _) = crate::tracks::service::lock_editable(&mut tx, principal, id).await?;
+    let media_type = if info.format == "png" { "image/png" } else { "image/jpeg" };
+    platform::storage::record(&mut tx, &kept, media_type, now).await?;
+    repo::put_artwork(
+        &mut tx,
+        &repo::ArtworkRow {
+            release_id: id,
+            sha256: kept.sha256.clone(),
+            md5: kept.md5.clone(),
+            size: kept.size as i64,
+            format: info.format.to_owned(),
+            width: info.width as i32,
+            height: info.height as i32,
+            uploaded_by: principal.user_id.0,
+            uploaded_at: now,
+        },
+    )
+    .await?;
+    repo::touch(&mut tx, id, now).await?;
+    platform::audit::Entry::new(principal.actor(), "release.artwork_upload", "release", id.0)
+        .organization(row.org_id)
+        .after(json!({"sha256": kept.sha256, "size": kept.size, "format": info.format, "width": info.width}))
+        .record(&mut tx, now)
+        .await?;
+    let row = repo::release(&mut tx, id).await?.ok_or(CatalogError::NotFound("release"))?;
+    let answer = release_dto(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The release's cover art, for its label's staff and review staff.
+pub async fn download_artwork(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: ReleaseId,
+) -> Result<axum::response::Response, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::release(&mut conn, id).await?.ok_or(CatalogError::NotFound("release"))?;
+    actor_for(&mut conn, principal, &row).await?;
+    let art = repo::artwork(&mut conn, id).await?.ok_or(CatalogError::NotFound("artwork"))?;
+    drop(conn);
+    let media_type = if art.format == "png" { "image/png" } else { "image/jpeg" };
+    let name = format!("{}.{}", row.upc.as_deref().unwrap_or("cover"), if art.format == "png" { "png" } else { "jpg" });
+    crate::files::response(ctx, &art.sha256, media_type, art.size, &name).await
 }

@@ -8,9 +8,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
 use super::repo::ReleaseRow;
 use crate::model::{CreditRole, ReleaseType, TerritoryMode};
-use crate::tracks::repo::{CreditRow, ListedTrack};
+use crate::tracks::repo::{AudioRow, CreditRow, ListedTrack};
 
 /// One problem of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -36,7 +38,13 @@ pub struct Snapshot<'a> {
     pub upc_source: bool,
     /// ISRCs can be assigned at submission (the label has a registrant code).
     pub isrc_source: bool,
+    /// The tracks' audio files, by track id.
+    pub audio: &'a HashMap<uuid::Uuid, AudioRow>,
+    pub has_artwork: bool,
 }
+
+/// Above this true peak, lossy encodings (AAC, Ogg, MP3) of the track clip: stores ask for -1 dBTP.
+pub const TRUE_PEAK_CEILING_DBTP: f64 = -1.0;
 
 /// A release of this type holds at most this many tracks of at most this total length (the stores'
 /// common rule: a single has up to 3 tracks, an EP up to 6, both under 30 minutes).
@@ -113,6 +121,9 @@ pub fn check(s: &Snapshot<'_>) -> Vec<ReleaseProblem> {
     if r.upc.is_none() && !s.upc_source {
         missing("upc", "a UPC (or a GS1 prefix or pool in the label's settings to assign one)");
     }
+    if !s.has_artwork {
+        missing("artwork", "cover art (a square RGB JPEG or PNG of at least 3000 × 3000 pixels)");
+    }
     if !s.credits.iter().any(|c| c.role == CreditRole::MainArtist) {
         out.push(ReleaseProblem {
             field: "credits".into(),
@@ -184,11 +195,11 @@ pub fn check(s: &Snapshot<'_>) -> Vec<ReleaseProblem> {
                 message: "an ISRC is required (or a registrant code in the label's settings to assign one)".into(),
             });
         }
-        if t.duration_ms.is_none() {
+        if !s.audio.contains_key(&t.id.0) {
             out.push(ReleaseProblem {
-                field: field("duration_ms"),
+                field: field("audio"),
                 rule: "required",
-                message: "the duration is required".into(),
+                message: "the audio (a stereo WAV or FLAC of at least 44.1 kHz and 16 bit) is required".into(),
             });
         }
         let featured = featured || credits.iter().any(|c| c.role == CreditRole::FeaturedArtist);
@@ -216,6 +227,30 @@ pub fn check(s: &Snapshot<'_>) -> Vec<ReleaseProblem> {
                 "a track is explicit, so the release must be marked explicit too".into()
             },
         });
+    }
+    out
+}
+
+/// What does not stop a release but will sound worse in stores: clipping, and true peaks above
+/// -1 dBTP.
+pub fn warnings(s: &Snapshot<'_>) -> Vec<ReleaseProblem> {
+    let mut out = Vec::new();
+    for (i, (listed, _)) in s.tracks.iter().enumerate() {
+        let Some(audio) = s.audio.get(&listed.track.id.0) else { continue };
+        if audio.clipped_samples > 0 {
+            out.push(ReleaseProblem {
+                field: format!("tracks[{i}].audio"),
+                rule: "clipping",
+                message: format!("{} samples sit at full scale: the master clips", audio.clipped_samples),
+            });
+        }
+        if let Some(peak) = audio.true_peak_dbtp.filter(|p| *p > TRUE_PEAK_CEILING_DBTP) {
+            out.push(ReleaseProblem {
+                field: format!("tracks[{i}].audio"),
+                rule: "true_peak_over",
+                message: format!("the true peak is {peak:.2} dBTP; above -1 dBTP, stores' lossy encodings clip"),
+            });
+        }
     }
     out
 }
@@ -291,8 +326,34 @@ pub(crate) mod tests {
         CreditRow { party_id: PartyId::new(), name: "Nova".into(), isni: None, ipi: None, role, ordinal: 1 }
     }
 
-    fn report(r: &ReleaseRow, credits: &[CreditRow], tracks: &[(ListedTrack, Vec<CreditRow>)]) -> Vec<ReleaseProblem> {
-        check(&Snapshot {
+    pub(crate) fn audio(track: &TrackRow, peak: f64, clipped: i64) -> AudioRow {
+        AudioRow {
+            track_id: track.id,
+            sha256: "0".repeat(64),
+            md5: "0".repeat(32),
+            size: 1000,
+            format: "wav".into(),
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            channels: 2,
+            duration_ms: track.duration_ms.unwrap_or(1000),
+            loudness_lufs: Some(-14.0),
+            true_peak_dbtp: Some(peak),
+            clipped_samples: clipped,
+            file_name: None,
+            uploaded_by: uuid::Uuid::nil(),
+            uploaded_at: track.created_at,
+        }
+    }
+
+    fn snapshot<'a>(
+        r: &'a ReleaseRow,
+        credits: &'a [CreditRow],
+        tracks: &'a [(ListedTrack, Vec<CreditRow>)],
+        audio: &'a HashMap<uuid::Uuid, AudioRow>,
+        has_artwork: bool,
+    ) -> Snapshot<'a> {
+        Snapshot {
             release: r,
             credits,
             tracks,
@@ -301,7 +362,14 @@ pub(crate) mod tests {
             first_release: true,
             upc_source: false,
             isrc_source: false,
-        })
+            audio,
+            has_artwork,
+        }
+    }
+
+    fn report(r: &ReleaseRow, credits: &[CreditRow], tracks: &[(ListedTrack, Vec<CreditRow>)]) -> Vec<ReleaseProblem> {
+        let audio = tracks.iter().map(|(l, _)| (l.track.id.0, audio(&l.track, -3.0, 0))).collect();
+        check(&snapshot(r, credits, tracks, &audio, true))
     }
 
     fn rules(problems: &[ReleaseProblem]) -> Vec<(&str, &str)> {
@@ -318,7 +386,7 @@ pub(crate) mod tests {
     fn an_empty_draft_lists_everything_at_once() {
         let mut r = release();
         (r.genre, r.language, r.release_date, r.p_line, r.c_line, r.upc) = (None, None, None, None, None, None);
-        let problems = report(&r, &[], &[]);
+        let problems = check(&snapshot(&r, &[], &[], &HashMap::new(), false));
         assert_eq!(
             rules(&problems),
             [
@@ -328,10 +396,30 @@ pub(crate) mod tests {
                 ("p_line", "required"),
                 ("c_line", "required"),
                 ("upc", "required"),
+                ("artwork", "required"),
                 ("credits", "main_artist_missing"),
                 ("tracks", "too_few"),
             ]
         );
+        // A track without its audio file.
+        let tracks = [track("A", 1000)];
+        let problems = check(&snapshot(&release(), &[credit(CreditRole::MainArtist)], &tracks, &HashMap::new(), true));
+        assert_eq!(rules(&problems), [("tracks[0].audio", "required")]);
+    }
+
+    #[test]
+    fn clipping_and_true_peaks_above_minus_one_are_warned_at_the_edge() {
+        let tracks = [track("A", 1000), track("B", 1000), track("C", 1000)];
+        let audio: HashMap<_, _> = [(-1.0, 0), (-0.99, 0), (-3.0, 12)]
+            .iter()
+            .zip(&tracks)
+            .map(|((peak, clipped), (l, _))| (l.track.id.0, audio(&l.track, *peak, *clipped)))
+            .collect();
+        let r = release();
+        let credits = [credit(CreditRole::MainArtist)];
+        let s = snapshot(&r, &credits, &tracks, &audio, true);
+        assert_eq!(check(&s), vec![]);
+        assert_eq!(rules(&warnings(&s)), [("tracks[1].audio", "true_peak_over"), ("tracks[2].audio", "clipping")]);
     }
 
     #[test]

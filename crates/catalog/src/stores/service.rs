@@ -59,7 +59,8 @@ fn apply(ctx: &AppContext, s: &mut StoreRow, req: &StoreRequest, errors: &mut Ve
         errors.push(FieldError::new("endpoint", "invalid_url", "must be an http(s) URL"));
     }
     if let Some(path) = &req.path {
-        let path = path.trim().trim_matches('/');
+        // A leading `/` is an absolute folder on an SFTP server; without it, one in the login's home.
+        let path = path.trim().trim_end_matches('/');
         if path.len() > 500 || path.split('/').any(|part| part == "..") {
             errors.push(FieldError::new(
                 "path",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::repo::{CreditRow, ListedTrack, TrackRow};
+use super::repo::{AudioRow, CreditRow, ListedTrack, TrackRow};
 use crate::fields::CreditInput;
 use crate::identifiers::{Isrc, Iswc};
 use crate::model::{PartyId, TrackId};
@@ -47,14 +47,59 @@ pub struct Track {
     pub bpm: Option<f64>,
     pub musical_key: Option<String>,
     pub preview_start_ms: Option<i32>,
+    /// Measured from the audio file.
     pub duration_ms: Option<i32>,
     pub credits: Vec<Credit>,
+    /// The uploaded audio file, as decoded and measured.
+    pub audio: Option<TrackAudio>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// A track's audio file: what decoding it found, and its loudness (EBU R128) and peaks.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrackAudio {
+    /// `wav` or `flac`.
+    pub format: String,
+    pub sample_rate: i32,
+    pub bits_per_sample: i16,
+    pub channels: i16,
+    pub duration_ms: i32,
+    /// Integrated loudness in LUFS (streaming services play at about -14 LUFS).
+    pub loudness_lufs: Option<f64>,
+    /// The highest true peak in dBTP (above -1 dBTP, lossy encodings clip).
+    pub true_peak_dbtp: Option<f64>,
+    /// Samples at digital full scale.
+    pub clipped_samples: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: String,
+    pub file_name: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<AudioRow> for TrackAudio {
+    fn from(a: AudioRow) -> Self {
+        Self {
+            format: a.format,
+            sample_rate: a.sample_rate,
+            bits_per_sample: a.bits_per_sample,
+            channels: a.channels,
+            duration_ms: a.duration_ms,
+            loudness_lufs: a.loudness_lufs,
+            true_peak_dbtp: a.true_peak_dbtp,
+            clipped_samples: a.clipped_samples,
+            size: a.size,
+            sha256: a.sha256,
+            md5: a.md5,
+            file_name: a.file_name,
+            uploaded_at: a.uploaded_at,
+        }
+    }
+}
+
 impl Track {
-    pub fn new(t: TrackRow, credits: Vec<CreditRow>) -> Self {
+    pub fn new(t: TrackRow, credits: Vec<CreditRow>, audio: Option<AudioRow>) -> Self {
         Self {
             id: t.id,
             label_id: t.org_id,
@@ -72,6 +117,7 @@ impl Track {
             preview_start_ms: t.preview_start_ms,
             duration_ms: t.duration_ms,
             credits: credits.into_iter().map(Credit::from).collect(),
+            audio: audio.map(TrackAudio::from),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -87,8 +133,8 @@ pub struct ReleaseTrack {
 }
 
 impl ReleaseTrack {
-    pub fn new(listed: ListedTrack, credits: Vec<CreditRow>) -> Self {
-        Self { disc: listed.disc, position: listed.position, track: Track::new(listed.track, credits) }
+    pub fn new(listed: ListedTrack, credits: Vec<CreditRow>, audio: Option<AudioRow>) -> Self {
+        Self { disc: listed.disc, position: listed.position, track: Track::new(listed.track, credits, audio) }
     }
 }
 
@@ -115,10 +161,8 @@ pub struct TrackRequest {
     pub lyrics: Option<String>,
     pub bpm: Option<f64>,
     pub musical_key: Option<String>,
-    /// Where a store's preview clip starts, in milliseconds.
+    /// Where a store's preview clip starts, in milliseconds (within the audio).
     pub preview_start_ms: Option<i32>,
-    /// In milliseconds.
-    pub duration_ms: Option<i32>,
     /// Replaces the track's credits.
     pub credits: Option<Vec<CreditInput>>,
 }

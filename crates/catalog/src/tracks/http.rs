@@ -1,6 +1,7 @@
 //! The area's HTTP handlers.
 
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use identity::auth::AuthUser;
 use platform::error::ProblemBody;
@@ -88,4 +89,45 @@ pub async fn assign_isrc(
     Path(id): Path<TrackId>,
 ) -> Result<Json<Track>, ApiError> {
     Ok(Json(service::assign(&ctx, &principal, id).await?))
+}
+
+/// The file's name as the uploader had it (kept for reference).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    pub filename: Option<String>,
+}
+
+/// Upload the track's audio as the request body (a stereo WAV or FLAC of at least 44.1 kHz and 16 bit, up
+/// to 2 GB; send it with a media type such as `audio/wav`, `audio/flac` or `application/octet-stream`).
+/// The file is decoded to its end and measured (duration, EBU R128 loudness, true peak, clipping); a
+/// refused file leaves nothing behind.
+#[utoipa::path(put, path = "/v1/tracks/{id}/audio", tag = "catalog", security(("bearer" = [])),
+    params(("id" = TrackId, Path), UploadQuery),
+    request_body(content = String, content_type = "application/octet-stream", description = "The WAV or FLAC file"),
+    responses((status = 200, body = Track),
+              (status = 409, description = "`track_in_use`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 413, description = "`payload_too_large`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed` (field audio: unsupported_format, corrupt_file, not_stereo, sample_rate_too_low, bit_depth_too_low)", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn upload_audio(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TrackId>,
+    Query(query): Query<UploadQuery>,
+    body: Body,
+) -> Result<Json<Track>, ApiError> {
+    Ok(Json(service::upload_audio(&ctx, &principal, id, body, query.filename).await?))
+}
+
+/// The track's audio file.
+#[utoipa::path(get, path = "/v1/tracks/{id}/audio", tag = "catalog", security(("bearer" = [])),
+    params(("id" = TrackId, Path)),
+    responses((status = 200, body = String, content_type = "audio/wav", description = "The WAV or FLAC file")))]
+pub async fn download_audio(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<TrackId>,
+) -> Result<axum::response::Response, ApiError> {
+    service::download_audio(&ctx, &principal, id).await
 }

@@ -296,3 +296,80 @@ pub async fn parties_of_labels(conn: &mut PgConnection, ids: &[Uuid], orgs: &[Uu
         .fetch_all(conn)
         .await
 }
+
+/// A track's audio file and its measures.
+#[derive(Debug, Clone)]
+pub struct AudioRow {
+    pub track_id: TrackId,
+    pub sha256: String,
+    pub md5: String,
+    pub size: i64,
+    pub format: String,
+    pub sample_rate: i32,
+    pub bits_per_sample: i16,
+    pub channels: i16,
+    pub duration_ms: i32,
+    pub loudness_lufs: Option<f64>,
+    pub true_peak_dbtp: Option<f64>,
+    pub clipped_samples: i64,
+    pub file_name: Option<String>,
+    pub uploaded_by: Uuid,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// Sets a track's audio (replacing any earlier file) and its duration, measured from the file.
+pub async fn put_audio(conn: &mut PgConnection, a: &AudioRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO track_audio (track_id, sha256, format, sample_rate, bits_per_sample, channels, duration_ms,
+                                  loudness_lufs, true_peak_dbtp, clipped_samples, file_name, uploaded_by, uploaded_at,
+                                  size, md5)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::float8::numeric, $9::float8::numeric, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (track_id) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, md5 = EXCLUDED.md5,
+             format = EXCLUDED.format,
+             sample_rate = EXCLUDED.sample_rate, bits_per_sample = EXCLUDED.bits_per_sample,
+             channels = EXCLUDED.channels, duration_ms = EXCLUDED.duration_ms,
+             loudness_lufs = EXCLUDED.loudness_lufs, true_peak_dbtp = EXCLUDED.true_peak_dbtp,
+             clipped_samples = EXCLUDED.clipped_samples, file_name = EXCLUDED.file_name,
+             uploaded_by = EXCLUDED.uploaded_by, uploaded_at = EXCLUDED.uploaded_at",
+        a.track_id as _,
+        a.sha256,
+        a.format,
+        a.sample_rate,
+        a.bits_per_sample,
+        a.channels,
+        a.duration_ms,
+        a.loudness_lufs,
+        a.true_peak_dbtp,
+        a.clipped_samples,
+        a.file_name,
+        a.uploaded_by,
+        a.uploaded_at,
+        a.size,
+        a.md5
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE tracks SET duration_ms = $2, updated_at = $3 WHERE id = $1",
+        a.track_id as _,
+        a.duration_ms,
+        a.uploaded_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The audio of the given tracks.
+pub async fn audio_of(conn: &mut PgConnection, tracks: &[Uuid]) -> sqlx::Result<Vec<AudioRow>> {
+    sqlx::query_as!(
+        AudioRow,
+        r#"SELECT track_id AS "track_id: TrackId", sha256, md5, size, format, sample_rate, bits_per_sample, channels,
+                  duration_ms, loudness_lufs::float8 AS loudness_lufs, true_peak_dbtp::float8 AS true_peak_dbtp,
+                  clipped_samples, file_name, uploaded_by, uploaded_at
+           FROM track_audio WHERE track_id = ANY($1)"#,
+        tracks
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -30,6 +30,28 @@ pub(crate) async fn credits_by_track(
     Ok(map)
 }
 
+/// The audio of the given tracks, by track.
+pub(crate) async fn audio_by_track(
+    conn: &mut PgConnection,
+    tracks: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, repo::AudioRow>> {
+    Ok(repo::audio_of(conn, tracks).await?.into_iter().map(|a| (a.track_id.0, a)).collect())
+}
+
+/// The release's tracks as the API shows them: in order, with credits and audio.
+pub(crate) async fn release_tracks(conn: &mut PgConnection, release: ReleaseId) -> sqlx::Result<Vec<ReleaseTrack>> {
+    let list = listing(conn, release).await?;
+    let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
+    let mut audio = audio_by_track(conn, &ids).await?;
+    Ok(list
+        .into_iter()
+        .map(|(l, c)| {
+            let a = audio.remove(&l.track.id.0);
+            ReleaseTrack::new(l, c, a)
+        })
+        .collect())
+}
+
 /// The release's track list with credits.
 pub(crate) async fn listing(
     conn: &mut PgConnection,
@@ -116,12 +138,6 @@ fn apply(t: &mut TrackRow, req: &TrackRequest, errors: &mut Vec<FieldError>) {
         }
         t.preview_start_ms = Some(ms);
     }
-    if let Some(ms) = req.duration_ms {
-        if ms <= 0 {
-            errors.push(FieldError::new("duration_ms", "out_of_range", "must be above 0"));
-        }
-        t.duration_ms = Some(ms);
-    }
     if let (Some(start), Some(duration)) = (t.preview_start_ms, t.duration_ms)
         && start >= duration
     {
@@ -158,7 +174,8 @@ pub(crate) async fn set_credits(
 
 async fn track_dto(conn: &mut PgConnection, row: TrackRow) -> Result<Track, ApiError> {
     let credits = credits_by_track(conn, &[row.id.0]).await?.remove(&row.id.0).unwrap_or_default();
-    Ok(Track::new(row, credits))
+    let audio = audio_by_track(conn, &[row.id.0]).await?.remove(&row.id.0);
+    Ok(Track::new(row, credits, audio))
 }
 
 pub async fn add(
@@ -235,11 +252,10 @@ pub async fn add(
         .after(json!({"track_id": track.id, "title": track.title, "isrc": track.isrc}))
         .record(&mut tx, now)
         .await?;
-    let placed = repo::track_list(&mut tx, release).await?.into_iter().find(|l| l.track.id == track.id);
+    let placed = release_tracks(&mut tx, release).await?.into_iter().find(|l| l.track.id == track.id);
     let placed = placed.ok_or(CatalogError::NotFound("track"))?;
-    let credits = credits_by_track(&mut tx, &[track.id.0]).await?.remove(&track.id.0).unwrap_or_default();
     tx.commit().await?;
-    Ok(ReleaseTrack::new(placed, credits))
+    Ok(placed)
 }
 
 fn place_conflict(err: sqlx::Error, field: &'static str) -> ApiError {
@@ -431,7 +447,78 @@ pub async fn reorder(
         .after(json!({"tracks": req.tracks}))
         .record(&mut tx, now)
         .await?;
-    let answer = listing(&mut tx, release).await?.into_iter().map(|(l, c)| ReleaseTrack::new(l, c)).collect();
+    let answer = release_tracks(&mut tx, release).await?;
     tx.commit().await?;
     Ok(answer)
+}
+
+/// Uploads the track's audio: streamed into staging, decoded and measured there (no database connection
+/// held meanwhile), kept in object storage by content, then recorded with the track's new duration. A
+/// refused file leaves nothing behind.
+pub async fn upload_audio(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: TrackId,
+    body: axum::body::Body,
+    file_name: Option<String>,
+) -> Result<Track, ApiError> {
+    {
+        // Refuse early (before receiving gigabytes) what would be refused at the end.
+        let mut tx = ctx.db.begin().await?;
+        lock_track(&mut tx, principal, id).await?;
+        tx.rollback().await?;
+    }
+    let file_name = file_name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty());
+    let (kept, info) = crate::files::receive_checked(ctx, body, "audio", crate::audio::check).await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (track, _) = lock_track(&mut tx, principal, id).await?;
+    let media_type = if info.format == "flac" { "audio/flac" } else { "audio/wav" };
+    platform::storage::record(&mut tx, &kept, media_type, now).await?;
+    let row = repo::AudioRow {
+        track_id: id,
+        sha256: kept.sha256.clone(),
+        md5: kept.md5.clone(),
+        size: kept.size as i64,
+        format: info.format.to_owned(),
+        sample_rate: info.sample_rate as i32,
+        bits_per_sample: info.bits_per_sample as i16,
+        channels: info.channels as i16,
+        duration_ms: i32::try_from(info.duration_ms).unwrap_or(i32::MAX),
+        loudness_lufs: info.loudness_lufs,
+        true_peak_dbtp: info.true_peak_dbtp,
+        clipped_samples: info.clipped_samples as i64,
+        file_name,
+        uploaded_by: principal.user_id.0,
+        uploaded_at: now,
+    };
+    repo::put_audio(&mut tx, &row).await?;
+    platform::audit::Entry::new(principal.actor(), "track.audio_upload", "track", id.0)
+        .organization(track.org_id)
+        .after(json!({"sha256": kept.sha256, "size": kept.size, "format": info.format, "duration_ms": info.duration_ms,
+                      "loudness_lufs": info.loudness_lufs, "true_peak_dbtp": info.true_peak_dbtp}))
+        .record(&mut tx, now)
+        .await?;
+    let track = repo::track(&mut tx, id).await?.ok_or(CatalogError::NotFound("track"))?;
+    let answer = track_dto(&mut tx, track).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The track's audio file, for its label's staff and review staff.
+pub async fn download_audio(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: TrackId,
+) -> Result<axum::response::Response, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let track = repo::track(&mut conn, id).await?.ok_or(CatalogError::NotFound("track"))?;
+    if !manages(&mut conn, principal, track.org_id).await? && !crate::labels::service::reviews(principal) {
+        return Err(CatalogError::NotFound("track").into());
+    }
+    let audio = audio_by_track(&mut conn, &[id.0]).await?.remove(&id.0).ok_or(CatalogError::NotFound("audio file"))?;
+    drop(conn);
+    let media_type = if audio.format == "flac" { "audio/flac" } else { "audio/wav" };
+    let name = format!("{}.{}", track.isrc.as_deref().unwrap_or(&track.title), audio.format);
+    crate::files::response(ctx, &audio.sha256, media_type, audio.size, &name).await
 }

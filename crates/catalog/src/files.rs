@@ -1,0 +1,60 @@
+//! Uploads of files the catalog checks by decoding them (audio, cover art): received into staging,
+//! checked there in a blocking thread (no database connection held meanwhile), kept by content, or
+//! refused with every problem and nothing left behind; and kept files streamed back.
+
+use std::path::Path;
+
+use platform::error::FieldError;
+use platform::storage::Kept;
+use platform::{ApiError, AppContext};
+
+use crate::audio::Refusal;
+
+/// The largest file an upload may be.
+pub const MAX_FILE_BYTES: u64 = 2_000_000_000;
+
+/// Turns a file check's refusals into a 422 naming the file's field.
+pub(crate) fn refused(field: &str, problems: Vec<Refusal>) -> ApiError {
+    ApiError::validation(problems.into_iter().map(|r| FieldError::new(field, r.rule, r.message)).collect())
+}
+
+/// Receives a body into staging and checks it with `check`; keeps it when it passes.
+pub(crate) async fn receive_checked<T: Send + 'static>(
+    ctx: &AppContext,
+    body: axum::body::Body,
+    field: &'static str,
+    check: fn(&Path) -> Result<T, Vec<Refusal>>,
+) -> Result<(Kept, T), ApiError> {
+    let staged = ctx.storage.receive(body, MAX_FILE_BYTES).await?;
+    let path = staged.path().to_owned();
+    let checked = tokio::task::spawn_blocking(move || check(&path))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("check an upload")))?;
+    // A refused file's staging file goes with `staged`.
+    let info = checked.map_err(|problems| refused(field, problems))?;
+    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep an upload")))?;
+    Ok((kept, info))
+}
+
+/// A kept file's bytes as a response body, with its media type.
+pub(crate) async fn response(
+    ctx: &AppContext,
+    sha256: &str,
+    media_type: &'static str,
+    size: i64,
+    download_name: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let stream = ctx
+        .storage
+        .read(&platform::storage::Storage::key_of(sha256))
+        .await
+        .map_err(|e| ApiError::internal(e.context("read a kept file")))?;
+    let body = axum::body::Body::from_stream(stream);
+    let disposition = format!("attachment; filename=\"{}\"", download_name.replace(['"', '\\', '\r', '\n'], "_"));
+    axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, media_type)
+        .header(axum::http::header::CONTENT_LENGTH, size)
+        .header(axum::http::header::CONTENT_DISPOSITION, disposition)
+        .body(body)
+        .map_err(ApiError::internal)
+}

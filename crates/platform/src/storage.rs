@@ -1,0 +1,268 @@
+//! Object storage for files (artwork, audio, documents): a local directory by default, any S3-compatible
+//! store by configuration, through the `object_store` crate.
+//!
+//! An upload streams into a staging file on local disk while its SHA-256 and MD5 are computed and its size
+//! is counted, so that no file is ever held in memory and a file over the limit is cut off early. The
+//! caller checks the staged file (decoding it), then either keeps it, under the content address
+//! `sha256/<hex>` (the same bytes are stored once: a second upload finds them there), or drops it, which
+//! deletes the staging file: a refused file leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures_util::StreamExt;
+use md5::Md5;
+use object_store::{ObjectStore, PutPayload, WriteMultipart, path::Path as ObjectPath};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::error::{ApiError, PlatformCode};
+
+/// Where kept files go.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A directory on local disk.
+    Local(PathBuf),
+    /// An S3 bucket, at AWS or at any S3-compatible endpoint.
+    S3 { bucket: String, region: String, endpoint: Option<String>, access_key_id: String, secret_access_key: String },
+}
+
+/// The object store and the local staging directory uploads arrive in.
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    staging: PathBuf,
+    description: String,
+    /// Keeps a throw-away directory alive for as long as the storage (tests, [`Storage::temporary`]).
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+/// A file received into staging, with its digests: keep it or drop it.
+#[derive(Debug)]
+pub struct Staged {
+    path: tempfile::TempPath,
+    pub size: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+    /// Lower-case hex.
+    pub md5: String,
+}
+
+impl Staged {
+    /// The staged bytes on local disk, for the caller's checks.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A kept file's address and digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub md5: String,
+}
+
+/// Parts of a multipart upload: S3 takes at least 5 MiB per part.
+const PART: usize = 8 * 1024 * 1024;
+
+impl Storage {
+    /// Opens the configured backend; staging files go to `staging`.
+    pub fn open(backend: &Backend, staging: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(staging)?;
+        let (store, description): (Arc<dyn ObjectStore>, String) = match backend {
+            Backend::Local(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+                (Arc::new(store), format!("local directory {}", dir.display()))
+            }
+            Backend::S3 { bucket, region, endpoint, access_key_id, secret_access_key } => {
+                let mut builder = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_access_key_id(access_key_id)
+                    .with_secret_access_key(secret_access_key);
+                if let Some(endpoint) = endpoint {
+                    builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+                    // S3-compatible servers (MinIO, moto, Ceph) address buckets by path.
+                    builder = builder.with_virtual_hosted_style_request(false);
+                }
+                (Arc::new(builder.build()?), format!("S3 bucket {bucket}"))
+            }
+        };
+        Ok(Self { store, staging: staging.to_owned(), description, _temporary: None })
+    }
+
+    /// A store in a throw-away directory, removed when the storage is dropped (tests, tools).
+    pub fn temporary() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("backline-objects-").tempdir()?;
+        let mut storage = Self::open(&Backend::Local(dir.path().join("objects")), &dir.path().join("staging"))?;
+        storage._temporary = Some(dir);
+        Ok(storage)
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The directory uploads are staged in (empty between uploads).
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Receives a request body into staging, at most `limit` bytes (413 beyond, nothing left behind).
+    pub async fn receive(&self, body: Body, limit: u64) -> Result<Staged, ApiError> {
+        let temp = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(&self.staging)
+            .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("create a staging file")))?;
+        let (file, path) = temp.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let (mut sha, mut md5, mut size) = (Sha256::new(), Md5::new(), 0u64);
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(PlatformCode::UnreadableBody, format!("The upload could not be read to its end: {e}."))
+            })?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(ApiError::new(
+                    PlatformCode::PayloadTooLarge,
+                    format!("The file is larger than the limit of {} MB.", limit / 1_000_000),
+                ));
+            }
+            sha.update(&chunk);
+            md5.update(&chunk);
+            file.write_all(&chunk).await.map_err(|e| ApiError::internal(anyhow::Error::new(e).context("stage")))?;
+        }
+        file.flush().await.map_err(|e| ApiError::internal(anyhow::Error::new(e).context("stage")))?;
+        Ok(Staged { path, size, sha256: crate::hex::encode(&sha.finalize()), md5: crate::hex::encode(&md5.finalize()) })
+    }
+
+    /// The content address of a file.
+    pub fn key_of(sha256: &str) -> String {
+        format!("sha256/{sha256}")
+    }
+
+    /// Keeps a staged file under its content address (nothing is written when the same bytes are there
+    /// already) and removes the staging file.
+    pub async fn keep(&self, staged: Staged) -> anyhow::Result<Kept> {
+        let key = Self::key_of(&staged.sha256);
+        let location = ObjectPath::from(key.as_str());
+        let present = match self.store.head(&location).await {
+            Ok(meta) => meta.size == staged.size,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !present {
+            let upload = self.store.put_multipart(&location).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+            let mut file = tokio::fs::File::open(&staged.path).await?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                writer.wait_for_capacity(2).await?;
+                writer.write(&buf[..n]);
+            }
+            writer.finish().await?;
+        }
+        Ok(Kept { key, size: staged.size, sha256: staged.sha256, md5: staged.md5 })
+    }
+
+    /// Stores small bytes (a rendered message, a generated image) under their content address.
+    pub async fn put_bytes(&self, bytes: Vec<u8>) -> anyhow::Result<Kept> {
+        let sha256 = crate::hex::encode(&Sha256::digest(&bytes));
+        let md5 = crate::hex::encode(&Md5::digest(&bytes));
+        let key = Self::key_of(&sha256);
+        let size = bytes.len() as u64;
+        self.store.put(&ObjectPath::from(key.as_str()), PutPayload::from(bytes)).await?;
+        Ok(Kept { key, size, sha256, md5 })
+    }
+
+    /// A kept file's bytes as a stream of chunks.
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> anyhow::Result<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>> {
+        Ok(self.store.get(&ObjectPath::from(key)).await?.into_stream())
+    }
+
+    /// Whether a file is kept under `key`.
+    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Records a kept file (once per content): the table that object references in other tables point to.
+pub async fn record(
+    conn: &mut sqlx::PgConnection,
+    kept: &Kept,
+    media_type: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO stored_files (sha256, size, md5, media_type, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (sha256) DO NOTHING",
+        kept.sha256,
+        kept.size as i64,
+        kept.md5,
+        media_type,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_kept_file_is_stored_once_and_reads_back() {
+        let storage = Storage::temporary().unwrap();
+        let bytes = vec![7u8; 3 * 1024 * 1024 + 5];
+        let staged = storage.receive(Body::from(bytes.clone()), 10_000_000).await.unwrap();
+        assert_eq!(staged.size, bytes.len() as u64);
+        assert_eq!(staged.sha256, crate::hex::encode(&Sha256::digest(&bytes)));
+        let staged_path = staged.path().to_owned();
+        let kept = storage.keep(staged).await.unwrap();
+        assert!(!staged_path.exists(), "the staging file is gone");
+        assert_eq!(kept.key, format!("sha256/{}", kept.sha256));
+        let mut read = Vec::new();
+        let mut stream = storage.read(&kept.key).await.unwrap();
+        while let Some(chunk) = stream.next().await {
+            read.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(read, bytes);
+        // The same bytes again: the same address, nothing new.
+        let again = storage.receive(Body::from(bytes.clone()), 10_000_000).await.unwrap();
+        assert_eq!(storage.keep(again).await.unwrap(), kept);
+    }
+
+    #[tokio::test]
+    async fn a_file_over_the_limit_is_refused_and_leaves_nothing() {
+        let storage = Storage::temporary().unwrap();
+        let err = storage.receive(Body::from(vec![1u8; 2048]), 1024).await.unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0);
+        // A file received and dropped (refused by the caller's checks) leaves nothing either.
+        let staged = storage.receive(Body::from(vec![1u8; 10]), 1024).await.unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,94 @@
+//! Real media files for tests, made here or by independent encoders: WAV (written by hand, it is a
+//! header and samples), FLAC (Debian's `flac` encoder), PNG (the `png` crate) and JPEG (`jpeg-encoder`).
+
+use std::io::Write;
+use std::process::Command;
+
+/// A WAV of a 1 kHz sine at `amplitude` (0–1) for `ms`, PCM of `bits` (8, 16 or 24).
+pub fn wav(rate: u32, bits: u16, channels: u16, ms: u32, amplitude: f64) -> Vec<u8> {
+    let frames = rate as usize * ms as usize / 1000;
+    let width = usize::from(bits / 8);
+    let data_len = frames * width * usize::from(channels);
+    let mut out = Vec::with_capacity(44 + data_len);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * u32::from(channels) * u32::from(bits / 8)).to_le_bytes());
+    out.extend_from_slice(&(channels * bits / 8).to_le_bytes());
+    out.extend_from_slice(&bits.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data_len as u32).to_le_bytes());
+    for i in 0..frames {
+        let v = amplitude * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(rate)).sin();
+        for _ in 0..channels {
+            match bits {
+                16 => out.extend_from_slice(&((v * 32_767.0).round() as i16).to_le_bytes()),
+                24 => out.extend_from_slice(&((v * 8_388_607.0).round() as i32).to_le_bytes()[..3]),
+                _ => out.push(((v * 127.0).round() as i16 + 128) as u8),
+            }
+        }
+    }
+    out
+}
+
+/// The WAV encoded as FLAC by Debian's `flac` (panics when it is not installed; `.ci/run` installs it).
+pub fn flac(wav: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let input = dir.path().join("in.wav");
+    let output = dir.path().join("out.flac");
+    std::fs::File::create(&input).and_then(|mut f| f.write_all(wav)).expect("write the WAV");
+    let status = Command::new("flac")
+        .args(["--silent", "--force", "-o"])
+        .arg(&output)
+        .arg(&input)
+        .status()
+        .expect("the flac encoder runs (install Debian's flac)");
+    assert!(status.success(), "flac failed");
+    std::fs::read(&output).expect("read the FLAC")
+}
+
+/// A PNG of `width` × `height` in the given colour type (RGB, greyscale, RGBA), a plain gradient.
+pub fn png(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
+    let channels = match color {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::GrayscaleAlpha => 2,
+        _ => 1,
+    };
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().expect("png header");
+        let mut stream = writer.stream_writer().expect("png stream");
+        let mut row = vec![0u8; width as usize * channels];
+        for y in 0..height {
+            for (x, px) in row.chunks_mut(channels).enumerate() {
+                px.fill(((x as u32 + y) / 64 % 256) as u8);
+            }
+            stream.write_all(&row).expect("png row");
+        }
+        stream.finish().expect("png end");
+    }
+    out
+}
+
+/// A baseline JPEG of `width` × `height`, RGB or greyscale.
+pub fn jpeg(width: u16, height: u16, rgb: bool) -> Vec<u8> {
+    let channels = if rgb { 3 } else { 1 };
+    let mut pixels = vec![0u8; usize::from(width) * usize::from(height) * channels];
+    for (i, p) in pixels.iter_mut().enumerate() {
+        *p = ((i / channels) % 251) as u8;
+    }
+    let mut out = Vec::new();
+    let encoder = jpeg_encoder::Encoder::new(&mut out, 85);
+    let color = if rgb { jpeg_encoder::ColorType::Rgb } else { jpeg_encoder::ColorType::Luma };
+    encoder.encode(&pixels, width, height, color).expect("jpeg");
+    out
+}
