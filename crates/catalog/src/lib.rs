@@ -4,6 +4,7 @@
 
 pub mod artwork;
 pub mod audio;
+pub mod distribution;
 pub mod error;
 pub mod fields;
 pub mod files;
@@ -14,6 +15,7 @@ pub mod releases;
 pub mod state;
 pub mod stores;
 pub mod tracks;
+pub mod transfer;
 
 use platform::AppContext;
 use utoipa_axum::router::OpenApiRouter;
@@ -40,11 +42,15 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(stores::http::create_store, stores::http::admin_stores))
         .routes(routes!(stores::http::update_store))
         .routes(routes!(stores::http::stores))
+        .routes(routes!(distribution::http::schedule, distribution::http::distributions))
+        .routes(routes!(distribution::http::takedown))
         .routes(routes!(tracks::http::add_track, tracks::http::order_tracks))
         .routes(routes!(tracks::http::remove_track))
         .routes(routes!(tracks::http::track, tracks::http::update_track))
         .routes(routes!(tracks::http::assign_isrc))
 }
 
-/// Registers the catalog's jobs.
-pub fn register(_registry: &mut platform::jobs::Registry) {}
+/// Registers the catalog's jobs: deliveries and the acknowledgement poll.
+pub fn register(registry: &mut platform::jobs::Registry) {
+    distribution::service::register(registry);
+}

@@ -9,6 +9,7 @@ mod app;
 pub mod ddex;
 pub mod media;
 mod server;
+pub mod stores;
 
 pub use app::{TestApp, TestRequest, TestResponse};
 pub use server::{TestDb, server_options};

@@ -16,10 +16,20 @@ pub(crate) struct Label {
     pub token: String,
     pub id: String,
     pub artist: String,
+    pub user: String,
+}
+
+impl Label {
+    /// Signs in again (after the test clock moved past the access token's life).
+    pub(crate) async fn refresh(&mut self, app: &TestApp) {
+        let res = crate::support::login(app, &self.user, crate::support::PASSWORD).await;
+        self.token = res.value()["access_token"].as_str().unwrap().to_owned();
+    }
 }
 
 pub(crate) async fn label(app: &TestApp, slug: &str, registrant: &str) -> Label {
-    let (token, _, _) = signed_in(app, &format!("{}_owner", slug.replace('-', "_"))).await;
+    let user = format!("{}_owner", slug.replace('-', "_"));
+    let (token, _, _) = signed_in(app, &user).await;
     let id = create_org(app, &token, slug).await;
     app.patch(&format!("/v1/labels/{id}/settings"))
         .bearer(&token)
@@ -38,7 +48,7 @@ pub(crate) async fn label(app: &TestApp, slug: &str, registrant: &str) -> Label 
         .as_str()
         .unwrap()
         .to_owned();
-    Label { token, id, artist }
+    Label { token, id, artist, user }
 }
 
 /// A complete release body for the label, to be released `days` from the test clock's today.
@@ -526,7 +536,7 @@ async fn identifiers_are_checked_and_never_given_twice() {
             app.post(&format!("/v1/labels/{org}/parties")).bearer(&token).json(&json!({"name": "Solo"})).send().await,
         )
         .await;
-        Label { token, id: org, artist: id(&party) }
+        Label { token, id: org, artist: id(&party), user: "bare_label_owner".into() }
     };
     let r = release(&app, &bare, "Bare").await;
     let t = add_track(&app, &bare, &id(&r), "Only").await;
@@ -607,13 +617,16 @@ fn upc_from(data: &str) -> String {
     format!("{data}{}", (10 - sum % 10) % 10)
 }
 
+/// A store's SSH server key (made with ssh-keygen for these tests).
+const HOST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG8azRxCXt7yXk3F4izc4nLHiRdb/kYuCK17VRvk7kRO store";
+
 pub(crate) async fn sftp_store(app: &TestApp, admin: &str, name: &str) -> Value {
     created(
         app.post("/v1/admin/stores")
             .bearer(admin)
             .json(&json!({"name": name, "dpid": "PADPIDA2026120299Z", "protocol": "sftp", "host": "127.0.0.1",
                           "port": 2222, "username": "ddex", "path": "/inbox/", "credentials": {"password": "s3cret-pass"},
-                          "lead_days": 10}))
+                          "host_key": HOST_KEY, "lead_days": 10}))
             .send()
             .await,
     )
@@ -660,6 +673,17 @@ async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
         .send()
         .await;
     assert_eq!(field_rules(&res), [("name".into(), "taken".into())]);
+    // An SFTP store pins its server's key, which must be an OpenSSH public key.
+    for (key, rule) in [(None, "required"), (Some("ssh-ed25519 not-base64"), "invalid_format")] {
+        let res = app
+            .post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Keyless", "dpid": "PADPIDA1", "protocol": "sftp", "host": "h", "username": "u",
+                          "host_key": key}))
+            .send()
+            .await;
+        assert_eq!(field_rules(&res), [("host_key".into(), rule.into())]);
+    }
 
     // Labels list the enabled stores; only admins see or change the registry.
     app.get("/v1/admin/stores").bearer(&l.token).send().await.assert_status(StatusCode::FORBIDDEN);
@@ -852,4 +876,213 @@ async fn audio_and_artwork_are_decoded_measured_and_kept_once() {
     assert_eq!(res.value()["code"], "track_in_use");
     let res = upload(&app, &l.token, &art, "image/png", cover()).await;
     assert_eq!(res.value()["code"], "not_editable");
+}
+
+/// A release through review, with its files, ready to be scheduled; answers its id and tracks.
+async fn approved_release(app: &TestApp, l: &Label, admin: &str, title: &str) -> (String, Vec<Value>) {
+    let r = release(app, l, title).await;
+    let rid = id(&r);
+    let t1 = add_track(app, l, &rid, "One").await;
+    let t2 = add_track(app, l, &rid, "Two").await;
+    with_files(app, l, &rid, &[&t1, &t2]).await;
+    app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
+    app.post(&format!("/v1/releases/{rid}/review"))
+        .bearer(admin)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    (rid, vec![t1, t2])
+}
+
+fn ack(message_id: &str, status: &str, reason: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><FtpAcknowledgementMessage><MessageHeader><MessageId>ack-{message_id}</MessageId></MessageHeader>\
+         <AcknowledgedMessageId>{message_id}</AcknowledgedMessageId><FileStatus>{status}</FileStatus>\
+         <ErrorText>{reason}</ErrorText></FtpAcknowledgementMessage>"
+    )
+    .into_bytes()
+}
+
+async fn distributions(app: &TestApp, l: &Label, rid: &str) -> Vec<Value> {
+    let res = app.get(&format!("/v1/releases/{rid}/distributions")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::OK);
+    res.value()["items"].as_array().unwrap().clone()
+}
+
+async fn release_status(app: &TestApp, l: &Label, rid: &str) -> String {
+    app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value()["status"].as_str().unwrap().to_owned()
+}
+
+/// The whole choreography against real servers: an OpenSSH SFTP server and moto's S3 server stand in for
+/// two stores. Batches land with their files, the message validates against the XSD, acknowledgements
+/// move each delivery to acknowledged or failed, and a takedown travels the same way.
+#[tokio::test]
+async fn releases_are_delivered_to_sftp_and_s3_stores_and_acknowledged() {
+    let sftp = testkit::stores::SftpServer::start();
+    let s3 = testkit::stores::S3Server::start("streamly-inbox");
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let mut l = label(&app, "deliver-records", "DEG34").await;
+    let inbox = sftp.inbox().display().to_string();
+    let sftp_store = created(
+        app.post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Tunes SFTP", "dpid": "PADPIDA2026120211S", "protocol": "sftp", "host": "127.0.0.1",
+                          "port": sftp.port, "username": sftp.user, "path": inbox, "host_key": sftp.host_key,
+                          "credentials": {"private_key": sftp.client_key}, "lead_days": 10}))
+            .send()
+            .await,
+    )
+    .await;
+    let s3_store = created(
+        app.post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Streamly S3", "dpid": "PADPIDA2026120222T", "protocol": "s3", "bucket": s3.bucket,
+                          "endpoint": s3.endpoint(), "region": "us-east-1", "path": "incoming",
+                          "credentials": {"access_key_id": "testing", "secret_access_key": "testing"}}))
+            .send()
+            .await,
+    )
+    .await;
+    let (rid, tracks) = approved_release(&app, &l, &admin, "Delivered").await;
+
+    // Scheduling fires each store's delivery at its lead time before the release date (in 30 days).
+    let res = app
+        .post(&format!("/v1/releases/{rid}/distributions"))
+        .bearer(&l.token)
+        .json(&json!({"store_ids": [id(&sftp_store), id(&s3_store)]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::OK);
+    let items = res.value()["items"].as_array().unwrap().clone();
+    assert!(items.iter().all(|d| d["state"] == "pending"));
+    let release_day = (app.clock_now() + chrono::Duration::days(30)).date_naive();
+    let s3_at =
+        items.iter().find(|d| d["store_name"] == "Streamly S3").unwrap()["deliver_at"].as_str().unwrap().to_owned();
+    assert_eq!(s3_at, format!("{}T00:00:00Z", release_day - chrono::Duration::days(14)));
+    assert_eq!(release_status(&app, &l, &rid).await, "scheduled");
+    crate::support::drain_jobs(&app).await;
+    assert!(distributions(&app, &l, &rid).await.iter().all(|d| d["state"] == "pending"), "not before its time");
+
+    app.clock.advance(chrono::Duration::days(21));
+    crate::support::drain_jobs(&app).await;
+    l.refresh(&app).await;
+    let delivered = distributions(&app, &l, &rid).await;
+    assert!(delivered.iter().all(|d| d["state"] == "delivered"), "{delivered:?}");
+    assert_eq!(release_status(&app, &l, &rid).await, "delivered");
+    let release = app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value();
+    let upc = release["upc"].as_str().unwrap().to_owned();
+    let isrc = tracks[0]["track"]["isrc"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| release["tracks"][0]["track"]["isrc"].as_str().unwrap().to_owned());
+
+    // The SFTP batch: resources, the message, then the completion marker.
+    let sftp_batch =
+        delivered.iter().find(|d| d["store_name"] == "Tunes SFTP").unwrap()["batch"].as_str().unwrap().to_owned();
+    let folder = sftp.inbox().join(&sftp_batch).join(&upc);
+    let xml = std::fs::read_to_string(folder.join(format!("{upc}.xml"))).unwrap();
+    testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(xml.contains("<PartyId>PADPIDA2026120211S</PartyId>"), "the store is the recipient");
+    assert!(xml.contains("<DealList>"));
+    assert_eq!(std::fs::read(folder.join(format!("resources/{isrc}.wav"))).unwrap(), wav());
+    assert_eq!(std::fs::read(folder.join(format!("resources/{upc}_cover.png"))).unwrap(), cover());
+    assert!(sftp.inbox().join(&sftp_batch).join(format!("BatchComplete_{sftp_batch}.xml")).exists());
+    // The S3 batch, read back with plain HTTP.
+    let s3_batch =
+        delivered.iter().find(|d| d["store_name"] == "Streamly S3").unwrap()["batch"].as_str().unwrap().to_owned();
+    let s3_xml =
+        s3.get(&format!("incoming/{s3_batch}/{upc}/{upc}.xml")).unwrap_or_else(|| panic!("not in {:?}", s3.keys("")));
+    testkit::ddex::validate_ern43(&String::from_utf8(s3_xml).unwrap()).unwrap();
+    assert_eq!(s3.get(&format!("incoming/{s3_batch}/{upc}/resources/{isrc}.wav")).unwrap(), wav());
+    assert!(s3.get(&format!("incoming/{s3_batch}/BatchComplete_{s3_batch}.xml")).is_some());
+
+    // Acknowledgements: the SFTP store takes it, the S3 store refuses it with its reason.
+    let message = |store: &str| -> String {
+        delivered.iter().find(|d| d["store_name"] == store).unwrap()["message_id"].as_str().unwrap().to_owned()
+    };
+    let acks = sftp.inbox().join("acknowledgements");
+    std::fs::create_dir_all(&acks).unwrap();
+    std::fs::write(acks.join("ACK_1.xml"), ack(&message("Tunes SFTP"), "FileOK", "")).unwrap();
+    std::fs::write(acks.join("unrelated.xml"), ack("someone-else", "FileOK", "")).unwrap();
+    s3.put("incoming/acknowledgements/ACK_2.xml", &ack(&message("Streamly S3"), "FileCorrupt", "Cover art is blurry"));
+    for store in [&sftp_store, &s3_store] {
+        let store_id = catalog::model::StoreId(id(store).parse().unwrap());
+        catalog::distribution::service::poll_store(&app.ctx, store_id).await.unwrap();
+    }
+    let after = distributions(&app, &l, &rid).await;
+    let by = |store: &str| after.iter().find(|d| d["store_name"] == store).unwrap().clone();
+    assert_eq!(by("Tunes SFTP")["state"], "acknowledged");
+    assert_eq!(by("Streamly S3")["state"], "failed");
+    assert_eq!(by("Streamly S3")["last_error"], "Cover art is blurry");
+    assert!(!acks.join("ACK_1.xml").exists(), "a read acknowledgement is removed");
+    assert!(acks.join("unrelated.xml").exists(), "one that is not ours stays");
+    assert!(s3.keys("incoming/acknowledgements/").is_empty());
+    assert_eq!(release_status(&app, &l, &rid).await, "delivered", "live once every store took it");
+
+    // A takedown: a message without deals to each store; taken down once both acknowledge it.
+    let res = app.post(&format!("/v1/releases/{rid}/takedown")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(release_status(&app, &l, &rid).await, "takedown_requested");
+    crate::support::drain_jobs(&app).await;
+    let down = distributions(&app, &l, &rid).await;
+    assert!(down.iter().all(|d| d["state"] == "delivered" && d["action"] == "takedown"), "{down:?}");
+    let batch = down.iter().find(|d| d["store_name"] == "Tunes SFTP").unwrap()["batch"].as_str().unwrap().to_owned();
+    let xml = std::fs::read_to_string(sftp.inbox().join(&batch).join(&upc).join(format!("{upc}.xml"))).unwrap();
+    testkit::ddex::validate_ern43(&xml).unwrap();
+    assert!(!xml.contains("<DealList>"), "a takedown carries no deal");
+    for d in &down {
+        let id = d["message_id"].as_str().unwrap();
+        if d["store_name"] == "Tunes SFTP" {
+            std::fs::write(acks.join("ACK_3.xml"), ack(id, "FileOK", "")).unwrap();
+        } else {
+            s3.put("incoming/acknowledgements/ACK_4.xml", &ack(id, "FileOK", ""));
+        }
+    }
+    for store in [&sftp_store, &s3_store] {
+        let store_id = catalog::model::StoreId(id(store).parse().unwrap());
+        catalog::distribution::service::poll_store(&app.ctx, store_id).await.unwrap();
+    }
+    assert_eq!(release_status(&app, &l, &rid).await, "taken_down");
+}
+
+/// A store whose server shows another host key is never written to: each attempt fails with the reason,
+/// waits for its retry, and the last one marks the delivery failed.
+#[tokio::test]
+async fn a_store_with_the_wrong_host_key_is_refused_and_the_delivery_fails_after_its_retries() {
+    let sftp = testkit::stores::SftpServer::start();
+    let other = testkit::stores::SftpServer::start();
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let mut l = label(&app, "mitm-records", "DEH56").await;
+    let store = created(
+        app.post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Impostor", "dpid": "PADPIDA2026120233U", "protocol": "sftp", "host": "127.0.0.1",
+                          "port": sftp.port, "username": sftp.user, "path": sftp.inbox().display().to_string(),
+                          "host_key": other.host_key, "credentials": {"private_key": sftp.client_key}}))
+            .send()
+            .await,
+    )
+    .await;
+    let (rid, _) = approved_release(&app, &l, &admin, "Guarded").await;
+    app.post(&format!("/v1/releases/{rid}/distributions"))
+        .bearer(&l.token)
+        .json(&json!({"store_ids": [id(&store)], "deliver_at": app.clock_now()}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    // The worker retries with backoff until the kind's last attempt.
+    for _ in 0..8 {
+        crate::support::drain_jobs(&app).await;
+        app.clock.advance(chrono::Duration::hours(12));
+    }
+    l.refresh(&app).await;
+    let d = distributions(&app, &l, &rid).await[0].clone();
+    assert!(d["last_error"].as_str().unwrap().contains("host key"), "{d}");
+    assert_eq!(d["state"], "failed", "{d}");
+    assert_eq!(d["attempts"], 6);
+    assert_eq!(std::fs::read_dir(sftp.inbox()).unwrap().count(), 0, "nothing was written");
+    assert_eq!(release_status(&app, &l, &rid).await, "scheduled");
 }

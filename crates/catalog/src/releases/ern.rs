@@ -39,6 +39,17 @@ pub struct AudioFile {
     pub md5: String,
 }
 
+/// The cover art the message names, with its MD5 and size in pixels.
+#[derive(Debug, Clone)]
+pub struct ImageFile {
+    pub uri: String,
+    pub md5: String,
+    /// `JPEG` or `PNG`.
+    pub codec: &'static str,
+    pub width: i32,
+    pub height: i32,
+}
+
 /// Everything one message says.
 pub struct Message<'a> {
     pub message_id: &'a str,
@@ -52,6 +63,7 @@ pub struct Message<'a> {
     /// The track list in order with each track's credits and, where uploaded, its file.
     pub tracks: &'a [(ListedTrack, Vec<CreditRow>, Option<AudioFile>)],
     pub territory_dates: &'a [(String, NaiveDate)],
+    pub artwork: Option<&'a ImageFile>,
     pub action: Action,
     /// A test message (`TestMessage`) that the store must not put live.
     pub test: bool,
@@ -154,6 +166,17 @@ fn artists_and_contributors(x: &mut Xml, parties: &Parties, credits: &[CreditRow
     }
 }
 
+/// A delivered file: its place in the batch and its MD5.
+fn file_element(x: &mut Xml, uri: &str, md5: &str) {
+    x.open("File");
+    x.text("URI", uri);
+    x.open("HashSum");
+    x.text("Algorithm", "MD5");
+    x.text("HashSumValue", md5);
+    x.close("HashSum");
+    x.close("File");
+}
+
 fn parental_warning(explicit: bool) -> &'static str {
     if explicit { "Explicit" } else { "NotExplicit" }
 }
@@ -240,13 +263,7 @@ pub fn render(m: &Message<'_>) -> String {
             x.text("TechnicalResourceDetailsReference", &format!("T{}", i + 1));
             x.open("DeliveryFile");
             x.text("Type", "AudioFile");
-            x.open("File");
-            x.text("URI", &file.uri);
-            x.open("HashSum");
-            x.text("Algorithm", "MD5");
-            x.text("HashSumValue", &file.md5);
-            x.close("HashSum");
-            x.close("File");
+            file_element(&mut x, &file.uri, &file.md5);
             x.close("DeliveryFile");
             x.close("TechnicalDetails");
         }
@@ -274,6 +291,28 @@ pub fn render(m: &Message<'_>) -> String {
         x.text("Duration", &duration(i64::from(t.duration_ms.unwrap_or(0))));
         x.text("ParentalWarningType", parental_warning(t.explicit));
         x.close("SoundRecording");
+    }
+    let image_reference = format!("A{}", m.tracks.len() + 1);
+    if let Some(image) = m.artwork {
+        x.open("Image");
+        x.text("ResourceReference", &image_reference);
+        x.text("Type", "FrontCoverImage");
+        x.open("ResourceId");
+        x.text_attr(
+            "ProprietaryId",
+            "Namespace",
+            &format!("DPID:{}", m.sender.dpid),
+            &format!("{}-cover", r.upc.as_deref().unwrap_or("release")),
+        );
+        x.close("ResourceId");
+        x.open("TechnicalDetails");
+        x.text("TechnicalResourceDetailsReference", &format!("T{}", m.tracks.len() + 1));
+        x.text("ImageCodecType", image.codec);
+        x.text("ImageHeight", &image.height.to_string());
+        x.text("ImageWidth", &image.width.to_string());
+        file_element(&mut x, &image.uri, &image.md5);
+        x.close("TechnicalDetails");
+        x.close("Image");
     }
     x.close("ResourceList");
 
@@ -345,6 +384,9 @@ pub fn render(m: &Message<'_>) -> String {
             x.close("ResourceGroupContentItem");
         }
         x.close("ResourceGroup");
+    }
+    if m.artwork.is_some() {
+        x.text("LinkedReleaseResourceReference", &image_reference);
     }
     x.close("ResourceGroup");
     x.close("Release");
@@ -469,6 +511,13 @@ mod tests {
             credits: &credits,
             tracks: &tracks,
             territory_dates: dates,
+            artwork: Some(&ImageFile {
+                uri: "resources/cover.jpg".into(),
+                md5: "0".repeat(32),
+                codec: "JPEG",
+                width: 3000,
+                height: 3000,
+            }),
             action,
             test: false,
         })
@@ -498,6 +547,8 @@ mod tests {
         assert!(xml.contains("<Duration>PT1M1.500S</Duration>"));
         assert_eq!(xml.matches("<Deal>").count(), 3);
         assert_eq!(xml.matches("<ResourceGroupContentItem>").count(), 2);
+        assert!(xml.contains("<LinkedReleaseResourceReference>A3</LinkedReleaseResourceReference>"));
+        assert!(xml.contains("<Type>FrontCoverImage</Type>"));
 
         // Worldwide but two territories, one with a date of its own: excluded from the main deal, a deal of its own.
         r.territories = vec!["KP".into()];

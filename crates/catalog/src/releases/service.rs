@@ -76,9 +76,11 @@ pub(crate) async fn transition(
     row: &mut ReleaseRow,
     to: ReleaseStatus,
     actor: Actor,
-    notes: serde_json::Value,
+    notes: Option<serde_json::Value>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    // Review notes stay until a review or a new submission replaces them.
+    let notes = notes.unwrap_or_else(|| row.review_notes.clone());
     state::check(row.status, to, actor).map_err(CatalogError::from)?;
     let submitted = (to == ReleaseStatus::Submitted).then_some(now);
     let reviewed = match (to, principal) {
@@ -483,7 +485,8 @@ pub async fn submit(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> R
     }
     let mut list = listing(&mut tx, id).await?;
     assign_missing(&mut tx, &lineage, &mut list, now).await?;
-    transition(&mut tx, Some(principal), &mut row, ReleaseStatus::Submitted, Actor::Label, json!([]), now).await?;
+    transition(&mut tx, Some(principal), &mut row, ReleaseStatus::Submitted, Actor::Label, Some(json!([])), now)
+        .await?;
     notify(&mut tx, &row, "catalog.release_submitted", json!({}), now).await?;
     let answer = release_dto(&mut tx, row).await?;
     tx.commit().await?;
@@ -500,7 +503,7 @@ pub async fn withdraw(ctx: &AppContext, principal: &Principal, id: ReleaseId) ->
     } else {
         actor_for(&mut tx, principal, &row).await?
     };
-    transition(&mut tx, Some(principal), &mut row, ReleaseStatus::Draft, actor, json!([]), now).await?;
+    transition(&mut tx, Some(principal), &mut row, ReleaseStatus::Draft, actor, Some(json!([])), now).await?;
     let answer = release_dto(&mut tx, row).await?;
     tx.commit().await?;
     Ok(answer)
@@ -545,7 +548,7 @@ pub async fn review(
     let mut row = repo::lock(&mut tx, id).await?.ok_or(CatalogError::NotFound("release"))?;
     let actor = actor_for(&mut tx, principal, &row).await?;
     let notes = json!(req.notes);
-    transition(&mut tx, Some(principal), &mut row, to, actor, notes, now).await?;
+    transition(&mut tx, Some(principal), &mut row, to, actor, Some(notes), now).await?;
     let summary = req.notes.iter().map(|n| format!("{}: {}", n.field, n.message)).collect::<Vec<_>>().join("; ");
     notify(&mut tx, &row, kind, json!({"notes": summary}), now).await?;
     let answer = release_dto(&mut tx, row).await?;
@@ -574,27 +577,33 @@ pub async fn assign(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> R
     Ok(answer)
 }
 
-/// The DDEX ERN 4.3 message that delivering the release to `store` would send now: a complete release
-/// with its deals, or (for a release being taken down) the release without any deal. The release must
-/// pass its validation report and hold its UPC and ISRCs (assigned at submission).
-pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: StoreId) -> Result<String, ApiError> {
-    let now = ctx.clock.now();
-    let mut conn = ctx.db.acquire().await?;
-    let row = repo::release(&mut conn, id).await?.ok_or(CatalogError::NotFound("release"))?;
-    actor_for(&mut conn, principal, &row).await?;
-    let store = crate::stores::repo::store(&mut conn, store)
-        .await?
-        .ok_or_else(|| ApiError::invalid_field("store", "not_found", "is not a store"))?;
-    let lineage = identity::service::organizations::lineage(&mut conn, identity::model::OrgId(row.org_id)).await?;
+/// A store's message for a release, with the files the message names.
+pub struct Built {
+    pub xml: String,
+    /// `(path in the batch, SHA-256 of the kept file)`.
+    pub files: Vec<(String, String)>,
+}
+
+/// Builds the DDEX ERN 4.3 message of the release for `store` (a takedown when `action` says so): the
+/// release must pass its validation report and hold its codes, and a label at or above it a DPID.
+pub(crate) async fn build_message(
+    conn: &mut PgConnection,
+    row: &ReleaseRow,
+    store: &crate::stores::repo::StoreRow,
+    message_id: &str,
+    action: ern::Action,
+    now: DateTime<Utc>,
+) -> Result<Built, ApiError> {
+    let lineage = identity::service::organizations::lineage(conn, identity::model::OrgId(row.org_id)).await?;
     let orgs: Vec<Uuid> = lineage.iter().map(|o| o.id.0).collect();
-    let mut errors: Vec<FieldError> = report(&mut conn, &row, &orgs, now.date_naive())
+    let mut errors: Vec<FieldError> = report(conn, row, &orgs, now.date_naive())
         .await?
         .0
         .into_iter()
         .filter(|p| row.status.editable() || p.rule != "in_the_past")
         .map(|p| FieldError::new(p.field, p.rule, p.message))
         .collect();
-    let list = listing(&mut conn, id).await?;
+    let list = listing(conn, row.id).await?;
     if row.upc.is_none() {
         errors.push(FieldError::new("upc", "required", "is assigned at submission"));
     }
@@ -609,7 +618,7 @@ pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: 
     }
     let mut sender = None;
     for org in &lineage {
-        if let Some(dpid) = crate::labels::repo::settings(&mut conn, org.id.0).await?.and_then(|s| s.dpid) {
+        if let Some(dpid) = crate::labels::repo::settings(conn, org.id.0).await?.and_then(|s| s.dpid) {
             sender = Some(ern::Messenger { dpid, name: org.name.clone() });
             break;
         }
@@ -618,40 +627,63 @@ pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: 
         ApiError::new(CatalogCode::NoDpid, "Set the label's DDEX party id (DPID) in its settings to send messages.")
     })?;
     let recipient = ern::Messenger { dpid: store.dpid.clone(), name: store.name.clone() };
-    let credits = tracks::release_credits(&mut conn, id).await?;
-    let dates = repo::territory_dates(&mut conn, id).await?;
+    let credits = tracks::release_credits(conn, row.id).await?;
+    let dates = repo::territory_dates(conn, row.id).await?;
+    let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
+    let mut audio = audio_by_track(conn, &ids).await?;
+    let mut files = Vec::new();
+    let tracks: Vec<_> = list
+        .into_iter()
+        .map(|(l, c)| {
+            let file = audio.remove(&l.track.id.0).map(|a| {
+                let uri = format!("resources/{}.{}", l.track.isrc.as_deref().unwrap_or_default(), a.format);
+                files.push((uri.clone(), a.sha256));
+                ern::AudioFile { uri, md5: a.md5 }
+            });
+            (l, c, file)
+        })
+        .collect();
+    let artwork = repo::artwork(conn, row.id).await?.map(|a| {
+        let (codec, extension) = if a.format == "png" { ("PNG", "png") } else { ("JPEG", "jpg") };
+        let uri = format!("resources/{}_cover.{extension}", row.upc.as_deref().unwrap_or_default());
+        files.push((uri.clone(), a.sha256));
+        ern::ImageFile { uri, md5: a.md5, codec, width: a.width, height: a.height }
+    });
+    let thread_id = format!("{}{}", row.id.0.simple(), store.id.0.simple());
+    let xml = ern::render(&ern::Message {
+        message_id,
+        thread_id: &thread_id,
+        created: now,
+        sender: &sender,
+        recipient: &recipient,
+        release: row,
+        credits: &credits,
+        tracks: &tracks,
+        territory_dates: &dates,
+        artwork: artwork.as_ref(),
+        action,
+        test: false,
+    });
+    Ok(Built { xml, files })
+}
+
+/// The DDEX ERN 4.3 message that delivering the release to `store` would send now: a complete release
+/// with its deals, or (for a release being taken down) the release without any deal.
+pub async fn ern(ctx: &AppContext, principal: &Principal, id: ReleaseId, store: StoreId) -> Result<String, ApiError> {
+    let now = ctx.clock.now();
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::release(&mut conn, id).await?.ok_or(CatalogError::NotFound("release"))?;
+    actor_for(&mut conn, principal, &row).await?;
+    let store = crate::stores::repo::store(&mut conn, store)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("store", "not_found", "is not a store"))?;
     let action = if matches!(row.status, ReleaseStatus::TakedownRequested | ReleaseStatus::TakenDown) {
         ern::Action::Takedown
     } else {
         ern::Action::Release
     };
-    let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
-    let mut audio = audio_by_track(&mut conn, &ids).await?;
-    let tracks: Vec<_> = list
-        .into_iter()
-        .map(|(l, c)| {
-            let file = audio.remove(&l.track.id.0).map(|a| ern::AudioFile {
-                uri: format!("resources/{}.{}", l.track.isrc.as_deref().unwrap_or_default(), a.format),
-                md5: a.md5,
-            });
-            (l, c, file)
-        })
-        .collect();
     let message_id = platform::ids::new_id().simple().to_string();
-    let thread_id = format!("{}{}", id.0.simple(), store.id.0.simple());
-    Ok(ern::render(&ern::Message {
-        message_id: &message_id,
-        thread_id: &thread_id,
-        created: now,
-        sender: &sender,
-        recipient: &recipient,
-        release: &row,
-        credits: &credits,
-        tracks: &tracks,
-        territory_dates: &dates,
-        action,
-        test: false,
-    }))
+    Ok(build_message(&mut conn, &row, &store, &message_id, action, now).await?.xml)
 }
 
 /// Uploads the release's cover art: streamed into staging, decoded and checked there (no database

@@ -27,6 +27,8 @@ pub struct Store {
     pub path: String,
     /// Whether credentials are stored (they are sealed and never shown).
     pub has_credentials: bool,
+    /// The SFTP server's public key, pinned: a server showing another key is refused.
+    pub host_key: Option<String>,
     pub ern_version: String,
     /// Territories the store serves (ISO 3166-1 alpha-2); empty means worldwide.
     pub territories: Vec<String>,
@@ -52,6 +54,7 @@ impl From<StoreRow> for Store {
             endpoint: s.endpoint,
             path: s.path,
             has_credentials: s.credentials.is_some(),
+            host_key: s.host_key,
             ern_version: "4.3".into(),
             territories: s.territories,
             lead_days: s.lead_days,
@@ -104,6 +107,9 @@ pub struct StoreRequest {
     pub region: Option<String>,
     pub endpoint: Option<String>,
     pub path: Option<String>,
+    /// The SFTP server's public key as OpenSSH writes it (`ssh-ed25519 AAAA...`, as in `known_hosts` or
+    /// `ssh-keyscan`); required for SFTP.
+    pub host_key: Option<String>,
     /// Sealed at rest and never shown again: for SFTP `{"password": ...}` or `{"private_key": ...}`
     /// (OpenSSH format); for S3 `{"access_key_id": ..., "secret_access_key": ...}`. `{}` clears them.
     #[schema(value_type = Object)]

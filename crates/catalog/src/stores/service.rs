@@ -82,9 +82,22 @@ fn apply(ctx: &AppContext, s: &mut StoreRow, req: &StoreRequest, errors: &mut Ve
     if let Some(enabled) = req.enabled {
         s.enabled = enabled;
     }
+    fields::optional("host_key", req.host_key.as_deref(), &mut s.host_key, 4096, errors);
+    if let Some(key) = &s.host_key
+        && crate::transfer::parse_host_key(key).is_err()
+    {
+        errors.push(FieldError::new(
+            "host_key",
+            "invalid_format",
+            "must be an OpenSSH public key: ssh-ed25519 AAAA...",
+        ));
+    }
     match s.protocol {
         Protocol::Sftp if s.host.is_none() || s.username.is_none() => {
             errors.push(FieldError::new("host", "required", "an SFTP store needs a host and a username"));
+        }
+        Protocol::Sftp if s.host_key.is_none() => {
+            errors.push(FieldError::new("host_key", "required", "an SFTP store needs its server's public key"));
         }
         Protocol::S3 if s.bucket.is_none() => {
             errors.push(FieldError::new("bucket", "required", "an S3 store needs a bucket"));
@@ -147,6 +160,7 @@ pub async fn create(ctx: &AppContext, principal: &Principal, req: StoreRequest) 
         endpoint: None,
         path: String::new(),
         credentials: None,
+        host_key: None,
         territories: Vec::new(),
         lead_days: 14,
         enabled: true,
