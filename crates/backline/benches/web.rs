@@ -41,7 +41,8 @@ async fn main() {
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(20).connect(&db.url()).await.unwrap();
     // The demo seals the events' signing keys with the server's secrets: the same ones, or no ticket opens.
     let ctx = AppContext::new(pool.clone(), "http://bench.invalid");
-    let env = platform::demo::DemoEnv { secrets: ctx.secrets.clone(), now: chrono::Utc::now() };
+    let env =
+        platform::demo::DemoEnv { secrets: ctx.secrets.clone(), storage: ctx.storage.clone(), now: chrono::Utc::now() };
     platform::demo::load(&pool, &backline::demo_datasets(), &env).await.unwrap();
     let addr = serve(ctx).await;
 

@@ -145,5 +145,11 @@ pub fn job_registry(
 
 /// Every domain's demo dataset, in dependency order.
 pub fn demo_datasets() -> Vec<demo::Dataset> {
-    vec![identity::demo::dataset(), ledger::demo::dataset(), ticketing::demo::dataset(), booking::demo::dataset()]
+    vec![
+        identity::demo::dataset(),
+        ledger::demo::dataset(),
+        ticketing::demo::dataset(),
+        booking::demo::dataset(),
+        catalog::demo::dataset(),
+    ]
 }

@@ -91,7 +91,8 @@ async fn verify_chain(database: &Database, event: uuid::Uuid) -> anyhow::Result<
 async fn seed(global: &GlobalArgs, database: &Database) -> anyhow::Result<()> {
     db::migrate(&database.pool).await.context("applying migrations")?;
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
-    let env = demo::DemoEnv { secrets: Arc::new(secrets), now: chrono::Utc::now() };
+    let env =
+        demo::DemoEnv { secrets: Arc::new(secrets), storage: Arc::new(global.storage()?), now: chrono::Utc::now() };
     let report = demo::load(&database.pool, &backline::demo_datasets(), &env).await?;
     tracing::info!(loaded = ?report.loaded, already_present = ?report.already_present, "demo data");
     Ok(())

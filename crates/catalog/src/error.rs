@@ -16,6 +16,7 @@ platform::codes! {
         CodesExhausted = (CONFLICT, "codes_exhausted", "every code of the label's registrant code or prefix for this year is used"),
         IdentifierTaken = (CONFLICT, "identifier_taken", "the ISRC or UPC names another track or release already"),
         NoDpid = (CONFLICT, "no_dpid", "neither the label nor a label above it has a DDEX party id (DPID) to send messages as"),
+        RightsConflict = (CONFLICT, "rights_conflict", "rights claims on the release exceed the whole everywhere; staff resolve them before delivery"),
         TrackInUse = (CONFLICT, "track_in_use", "the track is on a release that is no longer editable"),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod artwork;
 pub mod audio;
+pub mod demo;
 pub mod distribution;
 pub mod error;
 pub mod fields;
@@ -12,6 +13,7 @@ pub mod identifiers;
 pub mod labels;
 pub mod model;
 pub mod releases;
+pub mod rights;
 pub mod state;
 pub mod stores;
 pub mod tracks;
@@ -44,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(stores::http::stores))
         .routes(routes!(distribution::http::schedule, distribution::http::distributions))
         .routes(routes!(distribution::http::takedown))
+        .routes(routes!(rights::http::create_claim, rights::http::rights))
+        .routes(routes!(rights::http::review_claim))
         .routes(routes!(tracks::http::add_track, tracks::http::order_tracks))
         .routes(routes!(tracks::http::remove_track))
         .routes(routes!(tracks::http::track, tracks::http::update_track))
@@ -53,4 +57,5 @@ pub fn router() -> OpenApiRouter<AppContext> {
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.
 pub fn register(registry: &mut platform::jobs::Registry) {
     distribution::service::register(registry);
+    rights::service::register(registry);
 }

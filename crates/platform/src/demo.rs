@@ -12,6 +12,8 @@ pub type LoadFuture<'c> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send
 /// What a dataset may need besides the database: the key that seals secrets, and the time.
 pub struct DemoEnv {
     pub secrets: std::sync::Arc<crate::crypto::SecretBox>,
+    /// Where demo files (cover art, audio) are kept.
+    pub storage: std::sync::Arc<crate::storage::Storage>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 

@@ -1086,3 +1086,195 @@ async fn a_store_with_the_wrong_host_key_is_refused_and_the_delivery_fails_after
     assert_eq!(std::fs::read_dir(sftp.inbox()).unwrap().count(), 0, "nothing was written");
     assert_eq!(release_status(&app, &l, &rid).await, "scheduled");
 }
+
+async fn claim(app: &TestApp, token: &str, rid: &str, body: Value) -> testkit::TestResponse {
+    app.post(&format!("/v1/releases/{rid}/rights")).bearer(token).json(&body).send().await
+}
+
+async fn rights_of(app: &TestApp, token: &str, rid: &str) -> Value {
+    let res = app.get(&format!("/v1/releases/{rid}/rights")).bearer(token).send().await;
+    res.assert_status(StatusCode::OK);
+    res.value()
+}
+
+/// Rights claims at their boundary: exactly the whole is allowed, one basis point more is a conflict
+/// that blocks delivery (everywhere, or in its territory) until staff resolve it; expiry ends a claim.
+#[tokio::test]
+async fn rights_conflicts_are_flagged_at_the_whole_and_block_delivery_until_resolved() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let mut l = label(&app, "rights-records", "DEJ78").await;
+    let store = id(&sftp_store(&app, &admin, "Streamly").await);
+    let (rid, tracks) = approved_release(&app, &l, &admin, "Owned").await;
+    let start = app.clock_now().date_naive();
+    let master =
+        |share: i32| json!({"right_type": "master", "holder": "North Records", "share_bp": share, "starts_on": start});
+
+    // Two halves make the whole: no conflict.
+    for share in [5000, 5000] {
+        let res = claim(&app, &l.token, &rid, master(share)).await;
+        res.assert_status(StatusCode::CREATED);
+        assert_eq!(res.value()["conflicted"], false);
+    }
+    assert_eq!(rights_of(&app, &l.token, &rid).await["conflicts"], json!([]));
+    app.get(&format!("/v1/releases/{rid}/ern?store={store}"))
+        .bearer(&l.token)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+
+    // One basis point more: every claim involved is flagged, and delivery stops everywhere.
+    let extra = claim(&app, &l.token, &rid, master(1)).await.value();
+    assert_eq!(extra["conflicted"], true);
+    let overview = rights_of(&app, &l.token, &rid).await;
+    assert_eq!(overview["conflicts"].as_array().unwrap().len(), 1);
+    assert_eq!(overview["conflicts"][0]["total_bp"], 10_001);
+    assert_eq!(overview["conflicts"][0]["territory"], Value::Null);
+    assert!(overview["claims"].as_array().unwrap().iter().all(|c| c["conflicted"] == true));
+    let res = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&l.token).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "rights_conflict");
+
+    // Only staff resolve it: rejecting the extra claim ends the conflict.
+    let path = format!("/v1/rights/{}/review", extra["id"].as_str().unwrap());
+    app.post(&path)
+        .bearer(&l.token)
+        .json(&json!({"decision": "reject"}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let resolved =
+        app.post(&path).bearer(&admin).json(&json!({"decision": "reject", "note": "Duplicate"})).send().await;
+    resolved.assert_status(StatusCode::OK);
+    assert_eq!(resolved.value()["conflicts"], json!([]));
+    assert!(resolved.value()["claims"].as_array().unwrap().iter().all(|c| c["conflicted"] == false));
+
+    // A conflict in one territory leaves that territory out of the deals, nothing else.
+    let track = tracks[0]["track"]["id"].as_str().unwrap();
+    let publishing = |share: i32, territories: Value| {
+        json!({"right_type": "publishing", "track_id": track, "holder": "Songs Ltd", "share_bp": share,
+               "territories": territories, "starts_on": start})
+    };
+    claim(&app, &l.token, &rid, publishing(8000, json!(["de"]))).await.assert_status(StatusCode::CREATED);
+    claim(&app, &l.token, &rid, publishing(3000, json!([]))).await.assert_status(StatusCode::CREATED);
+    let overview = rights_of(&app, &l.token, &rid).await;
+    assert_eq!(overview["conflicts"][0]["territory"], "DE");
+    let xml = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&l.token).send().await.text();
+    testkit::ddex::validate_ern43(&xml).unwrap();
+    assert!(xml.contains("<ExcludedTerritoryCode>DE</ExcludedTerritoryCode>"), "{xml}");
+
+    // Bad claims are refused field by field; strangers see nothing.
+    let res = claim(
+        &app,
+        &l.token,
+        &rid,
+        json!({"right_type": "moral", "holder": "", "share_bp": 10_001,
+        "territories": ["XXX"], "starts_on": start, "ends_on": start}),
+    )
+    .await;
+    assert_eq!(
+        field_rules(&res),
+        [
+            ("right_type".into(), "invalid_value".into()),
+            ("holder".into(), "invalid_length".into()),
+            ("share_bp".into(), "out_of_range".into()),
+            ("territories[0]".into(), "invalid_format".into()),
+            ("ends_on".into(), "before_start".into()),
+        ]
+    );
+    let (stranger, _, _) = signed_in(&app, "rights_stranger").await;
+    app.get(&format!("/v1/releases/{rid}/rights")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    // A claim that ends stops counting when its timer fires.
+    let ends = start + chrono::Duration::days(5);
+    let short =
+        json!({"right_type": "sync", "holder": "Film Co", "share_bp": 9000, "starts_on": start, "ends_on": ends});
+    claim(&app, &l.token, &rid, short).await.assert_status(StatusCode::CREATED);
+    let long = json!({"right_type": "sync", "holder": "Ads Co", "share_bp": 2000, "starts_on": start});
+    claim(&app, &l.token, &rid, long).await.assert_status(StatusCode::CREATED);
+    assert_eq!(rights_of(&app, &l.token, &rid).await["conflicts"].as_array().unwrap().len(), 2);
+    app.clock.advance(chrono::Duration::days(6));
+    crate::support::drain_jobs(&app).await;
+    l.refresh(&app).await;
+    let overview = rights_of(&app, &l.token, &rid).await;
+    assert_eq!(overview["conflicts"].as_array().unwrap().len(), 1, "only the publishing conflict is left");
+    assert!(
+        overview["claims"].as_array().unwrap().iter().any(|c| c["holder"] == "Film Co" && c["status"] == "expired")
+    );
+}
+
+/// Claims made at the same moment are judged together: twenty claims of 5% each and one of 0.01%, sent
+/// at once on separate connections, always end flagged as one conflict, round after round.
+#[tokio::test]
+async fn concurrent_claims_are_judged_together() {
+    let app = std::sync::Arc::new(app().await);
+    let admin = signed_in_admin(&app).await;
+    let l = label(&app, "busy-rights", "DEK90").await;
+    let start = app.clock_now().date_naive();
+    for round in 0..3 {
+        let (rid, _) = approved_release(&app, &l, &admin, &format!("Round {round}")).await;
+        let mut tasks = Vec::new();
+        for share in std::iter::repeat_n(500, 20).chain([1]) {
+            let (app, token, rid) = (app.clone(), l.token.clone(), rid.clone());
+            let body = json!({"right_type": "master", "holder": format!("Holder {share}"), "share_bp": share, "starts_on": start});
+            tasks.push(tokio::spawn(async move { claim(&app, &token, &rid, body).await.status }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+        }
+        let overview = rights_of(&app, &l.token, &rid).await;
+        assert_eq!(overview["conflicts"].as_array().unwrap().len(), 1, "round {round}");
+        assert_eq!(overview["conflicts"][0]["total_bp"], 10_001);
+        let flagged = overview["claims"].as_array().unwrap().iter().filter(|c| c["conflicted"] == true).count();
+        assert_eq!(flagged, 21, "round {round}: every claim of the conflict is flagged");
+    }
+}
+
+/// The demo catalog: a live album and a scheduled single with real files, whose messages validate.
+#[tokio::test]
+async fn the_demo_catalog_is_complete_and_its_messages_validate() {
+    let app = app().await;
+    let env = platform::demo::DemoEnv {
+        secrets: app.ctx.secrets.clone(),
+        storage: app.ctx.storage.clone(),
+        now: app.clock_now(),
+    };
+    platform::demo::load(&app.db.pool, &backline::demo_datasets(), &env).await.unwrap();
+    let token =
+        crate::support::login(&app, "lumen_records", identity::demo::DEMO_PASSWORD).await.value()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let label = identity::service::org_id_by_slug(&mut app.db.pool.acquire().await.unwrap(), "lumen-records")
+        .await
+        .unwrap()
+        .unwrap();
+    let jazz = identity::service::org_id_by_slug(&mut app.db.pool.acquire().await.unwrap(), "lumen-jazz")
+        .await
+        .unwrap()
+        .unwrap();
+    let albums = app.get(&format!("/v1/labels/{label}/releases")).bearer(&token).send().await.value();
+    let album = &albums["items"][0];
+    assert_eq!((album["title"].as_str(), album["status"].as_str()), (Some("Night Lines"), Some("live")));
+    let singles = app.get(&format!("/v1/labels/{jazz}/releases")).bearer(&token).send().await.value();
+    assert_eq!(singles["items"][0]["status"], "scheduled");
+    let full = app.get(&format!("/v1/releases/{}", album["id"].as_str().unwrap())).bearer(&token).send().await.value();
+    assert_eq!(full["tracks"].as_array().unwrap().len(), 7);
+    assert!(full["tracks"].as_array().unwrap().iter().all(|t| t["track"]["audio"]["channels"] == 2));
+    assert_eq!(full["artwork"]["width"], 3000);
+    let store =
+        app.get("/v1/stores").bearer(&token).send().await.value()["items"][0]["id"].as_str().unwrap().to_owned();
+    for release in [album, &singles["items"][0]] {
+        let rid = release["id"].as_str().unwrap();
+        let d = distributions(
+            &app,
+            &Label { token: token.clone(), id: String::new(), artist: String::new(), user: String::new() },
+            rid,
+        )
+        .await;
+        assert_eq!(d.len(), 1);
+        let xml = app.get(&format!("/v1/releases/{rid}/ern?store={store}")).bearer(&token).send().await;
+        xml.assert_status(StatusCode::OK);
+        testkit::ddex::validate_ern43(&xml.text()).unwrap();
+    }
+}

@@ -45,7 +45,7 @@ fn job_key(id: DistributionId) -> String {
 }
 
 /// Queues the delivery's job at `at`, replacing one queued before.
-async fn queue_delivery(
+pub(crate) async fn queue_delivery(
     conn: &mut PgConnection,
     id: DistributionId,
     at: DateTime<Utc>,

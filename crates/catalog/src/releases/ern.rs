@@ -64,6 +64,8 @@ pub struct Message<'a> {
     pub tracks: &'a [(ListedTrack, Vec<CreditRow>, Option<AudioFile>)],
     pub territory_dates: &'a [(String, NaiveDate)],
     pub artwork: Option<&'a ImageFile>,
+    /// Territories left out of every deal (a rights conflict there).
+    pub blocked: &'a [String],
     pub action: Action,
     /// A test message (`TestMessage`) that the store must not put live.
     pub test: bool,
@@ -396,7 +398,7 @@ pub fn render(m: &Message<'_>) -> String {
         x.open("DealList");
         x.open("ReleaseDeal");
         x.text("DealReleaseReference", "R0");
-        for (territories, excluded, start) in deals(r, m.territory_dates) {
+        for (territories, excluded, start) in deals(r, m.territory_dates, m.blocked) {
             for (model, uses) in [
                 ("SubscriptionModel", &["OnDemandStream", "NonInteractiveStream"][..]),
                 ("AdvertisementSupportedModel", &["OnDemandStream", "NonInteractiveStream"][..]),
@@ -438,18 +440,19 @@ fn full_title(title: &str, version: Option<&str>) -> String {
 /// The deals' territories and start dates: the release's territories from its date, less those with a
 /// date of their own, which get a deal each. `(codes, excluded, start)`: with `excluded`, the codes are
 /// the territories left out of a worldwide deal.
-fn deals(r: &ReleaseRow, own_dates: &[(String, NaiveDate)]) -> Vec<(Vec<String>, bool, NaiveDate)> {
+fn deals(r: &ReleaseRow, own_dates: &[(String, NaiveDate)], blocked: &[String]) -> Vec<(Vec<String>, bool, NaiveDate)> {
     let Some(start) = r.release_date else { return Vec::new() };
-    // A date of its own counts only in a territory the release is in.
+    // A date of its own counts only in a territory the release is in, and not blocked.
     let own_dates: Vec<&(String, NaiveDate)> = own_dates
         .iter()
-        .filter(|(t, _)| r.territories.contains(t) == (r.territory_mode == TerritoryMode::Only))
+        .filter(|(t, _)| r.territories.contains(t) == (r.territory_mode == TerritoryMode::Only) && !blocked.contains(t))
         .collect();
     let own: Vec<&String> = own_dates.iter().map(|(t, _)| t).collect();
     let mut out = Vec::new();
     match r.territory_mode {
         TerritoryMode::Worldwide => {
-            let mut excluded: Vec<String> = r.territories.iter().chain(own.iter().copied()).cloned().collect();
+            let mut excluded: Vec<String> =
+                r.territories.iter().chain(own.iter().copied()).chain(blocked).cloned().collect();
             excluded.sort();
             excluded.dedup();
             if excluded.is_empty() {
@@ -459,7 +462,8 @@ fn deals(r: &ReleaseRow, own_dates: &[(String, NaiveDate)]) -> Vec<(Vec<String>,
             }
         }
         TerritoryMode::Only => {
-            let listed: Vec<String> = r.territories.iter().filter(|t| !own.contains(t)).cloned().collect();
+            let listed: Vec<String> =
+                r.territories.iter().filter(|t| !own.contains(t) && !blocked.contains(t)).cloned().collect();
             if !listed.is_empty() {
                 out.push((listed, false, start));
             }
@@ -480,6 +484,7 @@ mod tests {
     use crate::releases::validation::tests::{credit, release, track};
 
     fn render_for(
+        blocked: &[String],
         r: &ReleaseRow,
         tracks: &[(ListedTrack, Vec<CreditRow>)],
         dates: &[(String, NaiveDate)],
@@ -518,6 +523,7 @@ mod tests {
                 width: 3000,
                 height: 3000,
             }),
+            blocked,
             action,
             test: false,
         })
@@ -539,7 +545,7 @@ mod tests {
         let tracks = [track("First", 215_000), second];
 
         // Worldwide: one deal per commercial model.
-        let xml = render_for(&r, &tracks, &[], Action::Release);
+        let xml = render_for(&[], &r, &tracks, &[], Action::Release);
         testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert!(xml.contains("<TerritoryCode>Worldwide</TerritoryCode>"));
         assert!(xml.contains("<DisplayTitleText>Tom &amp; Jerry &lt;Live&gt; (Deluxe)</DisplayTitleText>"));
@@ -553,10 +559,11 @@ mod tests {
         // Worldwide but two territories, one with a date of its own: excluded from the main deal, a deal of its own.
         r.territories = vec!["KP".into()];
         let nz = NaiveDate::from_ymd_opt(2026, 5, 31).unwrap();
-        let xml = render_for(&r, &tracks, &[("NZ".into(), nz)], Action::Release);
+        let xml = render_for(&["RU".to_owned()], &r, &tracks, &[("NZ".into(), nz)], Action::Release);
         testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert!(xml.contains("<ExcludedTerritoryCode>KP</ExcludedTerritoryCode>"));
         assert!(xml.contains("<ExcludedTerritoryCode>NZ</ExcludedTerritoryCode>"));
+        assert!(xml.contains("<ExcludedTerritoryCode>RU</ExcludedTerritoryCode>"), "a blocked territory is left out");
         assert!(xml.contains("<StartDate>2026-05-31</StartDate>"));
         assert!(xml.contains("<ReleaseDate ApplicableTerritoryCode=\"NZ\">2026-05-31</ReleaseDate>"));
 
@@ -565,20 +572,20 @@ mod tests {
         r.territories = vec!["AT".into(), "DE".into()];
         r.release_type = ReleaseType::Album;
         r.explicit = true;
-        let xml = render_for(&r, &tracks, &[], Action::Release);
+        let xml = render_for(&[], &r, &tracks, &[], Action::Release);
         testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert!(xml.contains("<TerritoryCode>AT</TerritoryCode>"));
         assert!(!xml.contains("Worldwide"));
 
         // A takedown: the release without a deal.
-        let xml = render_for(&r, &tracks, &[], Action::Takedown);
+        let xml = render_for(&[], &r, &tracks, &[], Action::Takedown);
         testkit::ddex::validate_ern43(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert!(!xml.contains("<DealList>"));
     }
 
     #[test]
     fn a_broken_message_is_caught_by_the_validator() {
-        let xml = render_for(&release(), &[track("A", 1000)], &[], Action::Release);
+        let xml = render_for(&[], &release(), &[track("A", 1000)], &[], Action::Release);
         let broken = xml.replace("<ReleaseType>Single</ReleaseType>", "");
         assert!(testkit::ddex::validate_ern43(&broken).is_err());
     }

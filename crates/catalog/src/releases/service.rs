@@ -627,6 +627,13 @@ pub(crate) async fn build_message(
         ApiError::new(CatalogCode::NoDpid, "Set the label's DDEX party id (DPID) in its settings to send messages.")
     })?;
     let recipient = ern::Messenger { dpid: store.dpid.clone(), name: store.name.clone() };
+    let (everywhere, blocked) = crate::rights::service::blocked(conn, row.id, now.date_naive()).await?;
+    if everywhere && action == ern::Action::Release {
+        return Err(ApiError::new(
+            CatalogCode::RightsConflict,
+            "Rights claims on the release exceed the whole in every territory; staff must resolve them first.",
+        ));
+    }
     let credits = tracks::release_credits(conn, row.id).await?;
     let dates = repo::territory_dates(conn, row.id).await?;
     let ids: Vec<Uuid> = list.iter().map(|(l, _)| l.track.id.0).collect();
@@ -661,6 +668,7 @@ pub(crate) async fn build_message(
         tracks: &tracks,
         territory_dates: &dates,
         artwork: artwork.as_ref(),
+        blocked: &blocked,
         action,
         test: false,
     });
