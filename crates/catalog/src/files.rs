@@ -23,9 +23,10 @@ pub(crate) async fn receive_checked<T: Send + 'static>(
     ctx: &AppContext,
     body: axum::body::Body,
     field: &'static str,
+    limit: u64,
     check: fn(&Path) -> Result<T, Vec<Refusal>>,
 ) -> Result<(Kept, T), ApiError> {
-    let staged = ctx.storage.receive(body, MAX_FILE_BYTES).await?;
+    let staged = ctx.storage.receive(body, limit).await?;
     let path = staged.path().to_owned();
     let checked = tokio::task::spawn_blocking(move || check(&path))
         .await

@@ -48,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(distribution::http::takedown))
         .routes(routes!(rights::http::create_claim, rights::http::rights))
         .routes(routes!(rights::http::review_claim))
+        .routes(routes!(rights::http::upload_document))
+        .routes(routes!(rights::http::download_document))
         .routes(routes!(tracks::http::add_track, tracks::http::order_tracks))
         .routes(routes!(tracks::http::remove_track))
         .routes(routes!(tracks::http::track, tracks::http::update_track))

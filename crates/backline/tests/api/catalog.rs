@@ -1135,6 +1135,25 @@ async fn rights_conflicts_are_flagged_at_the_whole_and_block_delivery_until_reso
     res.assert_status(StatusCode::CONFLICT);
     assert_eq!(res.value()["code"], "rights_conflict");
 
+    // A claim is backed by documents: a PDF is kept and read back; anything else is refused.
+    let docs = format!("/v1/rights/{}/documents?filename=agreement.pdf", extra["id"].as_str().unwrap());
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
+    let res = upload(&app, &l.token, &docs, "application/pdf", &pdf).await;
+    res.assert_status(StatusCode::OK);
+    let doc = res.value()["documents"][0].clone();
+    assert_eq!(
+        (doc["media_type"].as_str(), doc["file_name"].as_str()),
+        (Some("application/pdf"), Some("agreement.pdf"))
+    );
+    let back = app
+        .get(&format!("/v1/rights/{}/documents/{}", extra["id"].as_str().unwrap(), doc["sha256"].as_str().unwrap()))
+        .bearer(&admin)
+        .send()
+        .await;
+    assert_eq!(back.body.as_ref(), pdf.as_slice());
+    let res = upload(&app, &l.token, &docs, "application/pdf", b"PK\x03\x04 not a pdf").await;
+    assert_eq!(field_rules(&res), [("document".into(), "unsupported_format".into())]);
+
     // Only staff resolve it: rejecting the extra claim ends the conflict.
     let path = format!("/v1/rights/{}/review", extra["id"].as_str().unwrap());
     app.post(&path)

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::repo::ClaimRow;
+use super::repo::{ClaimRow, DocumentRow};
 use crate::model::{PartyId, TrackId};
 
 /// Claim a share of a right on the release, or on one of its tracks.
@@ -48,11 +48,38 @@ pub struct RightsClaim {
     pub conflicted: bool,
     pub review_note: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
+    /// Contracts and registrations that back the claim.
+    pub documents: Vec<ClaimDocument>,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<ClaimRow> for RightsClaim {
-    fn from(c: ClaimRow) -> Self {
+/// A document backing a claim; `GET /v1/rights/{id}/documents/{sha256}` reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimDocument {
+    pub sha256: String,
+    pub md5: String,
+    pub size: i64,
+    /// `application/pdf`, `image/jpeg` or `image/png`.
+    pub media_type: String,
+    pub file_name: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<DocumentRow> for ClaimDocument {
+    fn from(d: DocumentRow) -> Self {
+        Self {
+            sha256: d.sha256,
+            md5: d.md5,
+            size: d.size,
+            media_type: d.media_type,
+            file_name: d.file_name,
+            uploaded_at: d.uploaded_at,
+        }
+    }
+}
+
+impl RightsClaim {
+    pub fn new(c: ClaimRow, documents: Vec<DocumentRow>) -> Self {
         Self {
             id: c.id,
             track_id: c.track_id,
@@ -67,6 +94,7 @@ impl From<ClaimRow> for RightsClaim {
             conflicted: c.conflicted,
             review_note: c.review_note,
             reviewed_at: c.reviewed_at,
+            documents: documents.into_iter().map(ClaimDocument::from).collect(),
             created_at: c.created_at,
         }
     }

@@ -1,6 +1,7 @@
 //! The area's HTTP handlers.
 
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use identity::auth::AuthUser;
 use platform::{ApiError, AppContext, Json};
@@ -44,4 +45,32 @@ pub async fn review_claim(
     Json(req): Json<ClaimReview>,
 ) -> Result<Json<RightsOverview>, ApiError> {
     Ok(Json(service::review(&ctx, &principal, id, req).await?))
+}
+
+/// Attach a document backing the claim (a PDF, JPEG or PNG of up to 50 MB, sent as the body; its label's
+/// staff).
+#[utoipa::path(put, path = "/v1/rights/{id}/documents", tag = "catalog", security(("bearer" = [])),
+    params(("id" = Uuid, Path), crate::tracks::http::UploadQuery),
+    request_body(content = String, content_type = "application/pdf", description = "The document"),
+    responses((status = 200, body = RightsClaim)))]
+pub async fn upload_document(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<crate::tracks::http::UploadQuery>,
+    body: Body,
+) -> Result<Json<RightsClaim>, ApiError> {
+    Ok(Json(service::upload_document(&ctx, &principal, id, body, query.filename).await?))
+}
+
+/// A document of the claim.
+#[utoipa::path(get, path = "/v1/rights/{id}/documents/{sha256}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("sha256" = String, Path)),
+    responses((status = 200, body = String, content_type = "application/pdf", description = "The document")))]
+pub async fn download_document(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, sha256)): Path<(Uuid, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    service::download_document(&ctx, &principal, id, &sha256).await
 }

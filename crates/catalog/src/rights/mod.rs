@@ -3,6 +3,7 @@
 //! one right at one territory and time), which block delivery there until staff resolve them.
 
 pub mod conflict;
+pub mod document;
 pub mod dto;
 pub mod http;
 pub mod repo;

@@ -132,3 +132,46 @@ pub async fn flag(
     .await?;
     Ok(())
 }
+
+/// A document backing a claim.
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub claim_id: Uuid,
+    pub sha256: String,
+    pub size: i64,
+    pub md5: String,
+    pub media_type: String,
+    pub file_name: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+pub async fn add_document(conn: &mut PgConnection, d: &DocumentRow, by: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO rights_documents (claim_id, sha256, size, md5, media_type, file_name, uploaded_by, uploaded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (claim_id, sha256) DO UPDATE SET file_name = EXCLUDED.file_name, uploaded_at = EXCLUDED.uploaded_at",
+        d.claim_id,
+        d.sha256,
+        d.size,
+        d.md5,
+        d.media_type,
+        d.file_name,
+        by,
+        d.uploaded_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The documents of the given claims, oldest first.
+pub async fn documents_of(conn: &mut PgConnection, claims: &[Uuid]) -> sqlx::Result<Vec<DocumentRow>> {
+    sqlx::query_as!(
+        DocumentRow,
+        "SELECT claim_id, sha256, size, md5, media_type, file_name, uploaded_at FROM rights_documents
+         WHERE claim_id = ANY($1) ORDER BY uploaded_at, sha256",
+        claims
+    )
+    .fetch_all(conn)
+    .await
+}

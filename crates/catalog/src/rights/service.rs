@@ -74,10 +74,24 @@ async fn reflag(
     Ok(found)
 }
 
+/// Claims with their documents.
+async fn with_documents(conn: &mut PgConnection, claims: Vec<ClaimRow>) -> sqlx::Result<Vec<RightsClaim>> {
+    let ids: Vec<Uuid> = claims.iter().map(|c| c.id).collect();
+    let mut docs = repo::documents_of(conn, &ids).await?;
+    Ok(claims
+        .into_iter()
+        .map(|c| {
+            let (mine, rest): (Vec<_>, Vec<_>) = docs.drain(..).partition(|d| d.claim_id == c.id);
+            docs = rest;
+            RightsClaim::new(c, mine)
+        })
+        .collect())
+}
+
 async fn overview(conn: &mut PgConnection, release: ReleaseId) -> Result<RightsOverview, ApiError> {
     let claims = repo::of_release(conn, release).await?;
     let conflicts = conflicts_of(&claims);
-    Ok(RightsOverview { claims: claims.into_iter().map(RightsClaim::from).collect(), conflicts })
+    Ok(RightsOverview { claims: with_documents(conn, claims).await?, conflicts })
 }
 
 /// Territories where delivery is blocked on `day`: those in a conflict that has begun and not ended,
@@ -175,8 +189,9 @@ pub async fn create(
         .record(&mut tx, now)
         .await?;
     let answer = repo::claim(&mut tx, claim.id).await?.ok_or(CatalogError::NotFound("claim"))?;
+    let answer = with_documents(&mut tx, vec![answer]).await?.remove(0);
     tx.commit().await?;
-    Ok(answer.into())
+    Ok(answer)
 }
 
 pub async fn list(ctx: &AppContext, principal: &Principal, release: ReleaseId) -> Result<RightsOverview, ApiError> {
@@ -243,4 +258,84 @@ async fn expire(ctx: AppContext, id: Uuid) -> Result<(), JobFailure> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The claim and whether the caller manages its label (else staff, else not found).
+async fn claim_for(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(ClaimRow, Uuid, bool), ApiError> {
+    let claim = repo::claim(conn, id).await?.ok_or(CatalogError::NotFound("claim"))?;
+    let row = releases::release(conn, claim.release_id).await?.ok_or(CatalogError::NotFound("claim"))?;
+    actor_for(conn, principal, &row).await.map_err(|_| CatalogError::NotFound("claim"))?;
+    let manager = manages(conn, principal, row.org_id).await?;
+    Ok((claim, row.org_id, manager))
+}
+
+/// The label attaches a document (a contract, a registration) to its claim: a PDF, JPEG or PNG of up to
+/// 50 MB, checked by its content and kept once by content.
+pub async fn upload_document(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+    body: axum::body::Body,
+    file_name: Option<String>,
+) -> Result<RightsClaim, ApiError> {
+    {
+        let mut conn = ctx.db.acquire().await?;
+        if !claim_for(&mut conn, principal, id).await?.2 {
+            return Err(identity::error::IdentityError::Forbidden("catalog.manage".into()).into());
+        }
+    }
+    let file_name = file_name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty());
+    let (kept, media_type) =
+        crate::files::receive_checked(ctx, body, "document", super::document::MAX_BYTES, super::document::check)
+            .await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (claim, org, _) = claim_for(&mut tx, principal, id).await?;
+    platform::storage::record(&mut tx, &kept, media_type, now).await?;
+    let doc = repo::DocumentRow {
+        claim_id: id,
+        sha256: kept.sha256.clone(),
+        size: kept.size as i64,
+        md5: kept.md5.clone(),
+        media_type: media_type.to_owned(),
+        file_name,
+        uploaded_at: now,
+    };
+    repo::add_document(&mut tx, &doc, principal.user_id.0).await?;
+    platform::audit::Entry::new(principal.actor(), "rights.document", "rights_claim", id)
+        .organization(org)
+        .after(json!({"sha256": kept.sha256, "size": kept.size, "media_type": media_type}))
+        .record(&mut tx, now)
+        .await?;
+    let answer = with_documents(&mut tx, vec![claim]).await?.remove(0);
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// A claim's document, for its label's staff and review staff.
+pub async fn download_document(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: Uuid,
+    sha256: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    claim_for(&mut conn, principal, id).await?;
+    let doc = repo::documents_of(&mut conn, &[id])
+        .await?
+        .into_iter()
+        .find(|d| d.sha256 == sha256)
+        .ok_or(CatalogError::NotFound("document"))?;
+    drop(conn);
+    let media_type: &'static str = match doc.media_type.as_str() {
+        "application/pdf" => "application/pdf",
+        "image/png" => "image/png",
+        _ => "image/jpeg",
+    };
+    let name = doc.file_name.clone().unwrap_or_else(|| sha256.to_owned());
+    crate::files::response(ctx, &doc.sha256, media_type, doc.size, &name).await
 }
