@@ -218,6 +218,15 @@ async fn main() {
         .collect();
     let sender = catalog::releases::ern::Messenger { dpid: "PADPIDA2026120201B".into(), name: "Bench".into() };
     let recipient = catalog::releases::ern::Messenger { dpid: "PADPIDA2026120299S".into(), name: "Store".into() };
+    let artist = catalog::tracks::repo::CreditRow {
+        party_id: catalog::model::PartyId::new(),
+        name: "Bench".into(),
+        isni: None,
+        ipi: None,
+        role: catalog::model::CreditRole::MainArtist,
+        ordinal: 1,
+    };
+    let credits = [artist];
     let messages_dir = work.path().join("messages");
     std::fs::create_dir_all(&messages_dir).unwrap();
     let started = Instant::now();
@@ -232,7 +241,7 @@ async fn main() {
             sender: &sender,
             recipient: &recipient,
             release: &row,
-            credits: &[],
+            credits: &credits,
             tracks: &tracks,
             territory_dates: &[],
             artwork: None,

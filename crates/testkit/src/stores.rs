@@ -115,13 +115,14 @@ impl S3Server {
         let dir = tempfile::Builder::new().prefix("s3-").tempdir().expect("a temporary directory");
         let log = dir.path().join("moto.log");
         let port = free_port();
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // As a module, so that it runs wherever pip put moto (a user's site-packages has no script on PATH).
+        let mut child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).expect("a log"))
             .stderr(std::fs::File::create(dir.path().join("moto.err")).expect("a log"))
             .spawn()
-            .expect("moto_server runs (pip install 'moto[server]')");
+            .expect("python3 runs moto's server (pip install 'moto[server]')");
         wait_for(port, "moto_server", &mut child, &log);
         let server = Self { child, _dir: dir, port, bucket: bucket.to_owned() };
         let out = server.boto3("s3.create_bucket(Bucket=bucket)", &[], None);
