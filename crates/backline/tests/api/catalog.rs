@@ -1297,3 +1297,46 @@ async fn the_demo_catalog_is_complete_and_its_messages_validate() {
         testkit::ddex::validate_ern43(&xml.text()).unwrap();
     }
 }
+
+/// In a real browser: the label finds its catalog from its organization, reads the release's report and
+/// submits it; staff find it in their queue and ask for changes, which the label's page then shows.
+#[tokio::test]
+async fn a_label_submits_and_staff_review_a_release_in_a_browser() {
+    use crate::browser::{Browser, serve};
+    let app = app().await;
+    signed_in_admin(&app).await;
+    let l = label(&app, "browser-records", "DEL12").await;
+    let r = release(&app, &l, "Window Light").await;
+    let rid = id(&r);
+    let t = add_track(&app, &l, &rid, "Window Light").await;
+    with_files(&app, &l, &rid, &[&t]).await;
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+
+    browser.sign_in(&served.base, &l.user, &format!("/orgs/{}", l.id)).await;
+    browser.click("#catalog-link").await;
+    browser.wait_for_text("Window Light").await;
+    browser.click(&format!("a[href='/releases/{rid}']")).await;
+    browser.wait_for_text("Nothing stops this release.").await;
+    assert_eq!(browser.accessibility_violations().await, vec![]);
+    browser.click("#submit").await;
+    browser.wait_for_text("The release is submitted for review.").await;
+    assert_eq!(browser.script("return document.getElementById('status').textContent").await, json!("submitted"));
+    let text = browser.text().await;
+    assert!(text.contains("DE-L12-"), "the ISRC was assigned: {text}");
+    browser.sign_out().await;
+
+    browser.sign_in(&served.base, "root_admin", "/admin/releases").await;
+    browser.wait_for_text("Window Light").await;
+    browser.click(&format!("#queue a[href='/releases/{rid}']")).await;
+    browser.wait_for_text("Request changes").await;
+    browser.type_into("#note-field", "genre").await;
+    browser.type_into("#note", "Use Dance for this one").await;
+    browser.click("#request-changes").await;
+    browser.wait_for_text("Your decision is recorded.").await;
+    let text = browser.wait_for_text("Use Dance for this one").await;
+    assert!(text.contains("changes requested"), "{text}");
+    browser.close().await;
+    let status = app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value()["status"].clone();
+    assert_eq!(status, "changes_requested");
+}
