@@ -73,6 +73,8 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/releases/{id}", get(pages::catalog::release))
         .route("/releases/{id}/submit", post(pages::catalog::submit))
         .route("/releases/{id}/review", post(pages::catalog::review))
+        .route("/releases/{id}/schedule", post(pages::catalog::schedule))
+        .route("/releases/{id}/takedown", post(pages::catalog::takedown))
         .route("/admin/releases", get(pages::catalog::queue))
         .route("/bookings", get(pages::bookings::inbox))
         .route("/bookings/profiles", post(pages::bookings::create_profile))

@@ -1336,7 +1336,30 @@ async fn a_label_submits_and_staff_review_a_release_in_a_browser() {
     browser.wait_for_text("Your decision is recorded.").await;
     let text = browser.wait_for_text("Use Dance for this one").await;
     assert!(text.contains("changes requested"), "{text}");
-    browser.close().await;
     let status = app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value()["status"].clone();
     assert_eq!(status, "changes_requested");
+
+    // Submitted again, staff approve it; the label schedules it for a store.
+    let admin = crate::support::login(&app, "root_admin", crate::support::PASSWORD).await.value();
+    let store = id(&sftp_store(&app, admin["access_token"].as_str().unwrap(), "Streamly").await);
+    app.patch(&format!("/v1/releases/{rid}"))
+        .bearer(&l.token)
+        .json(&json!({"genre": "Dance"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    app.post(&format!("/v1/releases/{rid}/submit")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
+    browser.goto(&format!("{}/releases/{rid}", served.base)).await;
+    browser.click("#approve").await;
+    browser.wait_for_text("Your decision is recorded.").await;
+    browser.sign_out().await;
+    browser.sign_in(&served.base, &l.user, &format!("/releases/{rid}")).await;
+    browser.wait_for_text("Deliver to").await;
+    browser.click("#schedule").await;
+    browser.wait_for_text("The delivery is scheduled.").await;
+    let text = browser.wait_for_text("pending").await;
+    assert!(text.contains("Streamly"), "{text}");
+    browser.close().await;
+    let d = app.get(&format!("/v1/releases/{rid}/distributions")).bearer(&l.token).send().await.value();
+    assert_eq!(d["items"][0]["store_id"], store.as_str());
 }

@@ -115,6 +115,9 @@ struct ReleasePage {
     conflicts: Vec<String>,
     can_submit: bool,
     can_review: bool,
+    /// Stores the release may be scheduled to, as (id, name), when it may be.
+    stores: Vec<(String, String)>,
+    can_takedown: bool,
     error: Option<String>,
 }
 
@@ -130,6 +133,12 @@ async fn release_page(
     let deliveries = catalog::distribution::service::list(ctx, principal, id).await?;
     let rights = catalog::rights::service::list(ctx, principal, id).await?;
     let staff = principal.has_role("admin") || principal.has_role("staff");
+    let schedulable = matches!(r.status.as_str(), "approved" | "scheduled");
+    let stores = if schedulable {
+        catalog::stores::service::choices(ctx).await?.items.into_iter().map(|s| (s.id.0.to_string(), s.name)).collect()
+    } else {
+        Vec::new()
+    };
     let line = |p: catalog::releases::validation::ReleaseProblem| ProblemLine { field: p.field, message: p.message };
     let notes: Vec<ProblemLine> =
         serde_json::from_value::<Vec<catalog::releases::dto::ReviewNote>>(r.review_notes.clone())
@@ -142,6 +151,8 @@ async fn release_page(
         id: r.id.0.to_string(),
         can_submit: matches!(r.status.as_str(), "draft" | "changes_requested"),
         can_review: staff && r.status == "submitted",
+        can_takedown: matches!(r.status.as_str(), "scheduled" | "delivered" | "live"),
+        stores,
         status: r.status.replace('_', " "),
         title: r.title,
         artist: r.display_artist,
@@ -312,4 +323,43 @@ pub async fn queue(State(ctx): State<AppContext>, session: Session) -> Response 
         ),
         Err(err) => super::error(&session, &err),
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ScheduleForm {
+    store: String,
+}
+
+/// The label (or staff) schedules delivery to a store, at its lead time before the release date.
+pub async fn schedule(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ReleaseId>,
+    Form(form): Form<ScheduleForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    let result = match form.store.parse::<Uuid>() {
+        Ok(store) => {
+            let request = catalog::distribution::dto::ScheduleRequest {
+                store_ids: vec![catalog::model::StoreId(store)],
+                deliver_at: None,
+            };
+            catalog::distribution::service::schedule(&ctx, principal, id, request).await
+        }
+        Err(_) => Err(ApiError::invalid_field("store", "not_found", "choose a store")),
+    };
+    answer(&ctx, &session, id, result, "The delivery is scheduled.").await
+}
+
+/// The label (or staff) takes the release down from every store.
+pub async fn takedown(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ReleaseId>,
+    Form(_): Form<Empty>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    let result = catalog::distribution::service::takedown(&ctx, principal, id).await;
+    answer(&ctx, &session, id, result, "Every store will be told to take the release down.").await
 }
