@@ -12,27 +12,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use platform::AppContext;
-use support::{Client, Work, load, ms, serve};
-use uuid::Uuid;
+use support::{Client, Work, api_key, load, ms, serve};
 
 const CONNECTIONS: usize = 64;
 const PHASE: Duration = Duration::from_secs(8);
 /// The original implementation's figures (the measurement: 2 cores, 64 connections).
 const ORIGINAL_DIRECTORY: (f64, f64) = (344.0, 290.0);
 const ORIGINAL_BOOKINGS: (f64, f64) = (77.0, 1_400.0);
-
-async fn api_key(pool: &sqlx::PgPool, user: Uuid) -> String {
-    let (key, hash) = identity::tokens::generate(identity::tokens::Kind::ApiKey);
-    sqlx::query("INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at) VALUES ($1, $2, 'bench', $3, $4, ARRAY['*'], now())")
-        .bind(Uuid::now_v7())
-        .bind(user)
-        .bind(&key[..10])
-        .bind(&hash)
-        .execute(pool)
-        .await
-        .unwrap();
-    key
-}
 
 async fn call(client: &mut Client, method: &str, path: &str, key: &str, body: Option<&str>) -> serde_json::Value {
     let (status, answer) = client.send(method, path, Some(key), body).await;

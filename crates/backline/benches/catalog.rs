@@ -15,7 +15,6 @@ use platform::AppContext;
 use platform::storage::{Backend, Storage};
 use support::{Client, serve};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use uuid::Uuid;
 
 const TRACKS: usize = 10;
 /// Seconds of audio per track: 227 s of 16-bit stereo at 44.1 kHz is 40 MB.
@@ -118,15 +117,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let (key, key_hash) = identity::tokens::generate(identity::tokens::Kind::ApiKey);
-    sqlx::query("INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at) VALUES ($1, $2, 'bench', $3, $4, ARRAY['*'], now())")
-        .bind(Uuid::now_v7())
-        .bind(user.0)
-        .bind(&key[..10])
-        .bind(&key_hash)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let key = support::api_key(&pool, user.0).await;
     drop(conn);
     let mut client = Client::connect(addr).await;
     let org =

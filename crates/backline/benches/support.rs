@@ -14,6 +14,24 @@ use platform::http::EdgeLimits;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// An API key of every scope for `user`, written directly (the benchmarks measure requests, not key
+/// creation).
+pub async fn api_key(pool: &sqlx::PgPool, user: uuid::Uuid) -> String {
+    let (key, hash) = identity::tokens::generate(identity::tokens::Kind::ApiKey);
+    sqlx::query!(
+        "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at)
+         VALUES ($1, $2, 'bench', $3, $4, ARRAY['*'], now())",
+        uuid::Uuid::now_v7(),
+        user,
+        &key[..10],
+        &hash
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    key
+}
+
 /// Serves Backline over `ctx` on a loopback port. The general per-client limit is off: every load
 /// connection comes from one address.
 pub async fn serve(ctx: AppContext) -> SocketAddr {

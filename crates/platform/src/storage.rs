@@ -108,10 +108,6 @@ impl Storage {
         Ok(storage)
     }
 
-    pub fn description(&self) -> &str {
-        &self.description
-    }
-
     /// The directory uploads are staged in (empty between uploads).
     pub fn staging(&self) -> &Path {
         &self.staging
@@ -195,15 +191,6 @@ impl Storage {
         key: &str,
     ) -> anyhow::Result<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>> {
         Ok(self.store.get(&ObjectPath::from(key)).await?.into_stream())
-    }
-
-    /// Whether a file is kept under `key`.
-    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        match self.store.head(&ObjectPath::from(key)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 

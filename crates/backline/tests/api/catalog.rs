@@ -685,12 +685,24 @@ async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
         assert_eq!(field_rules(&res), [("host_key".into(), rule.into())]);
     }
 
+    // The lead time is 0 to 90 days, at its edges.
+    let sid = id(&store);
+    for (days, ok) in [(0, true), (90, true), (91, false), (-1, false)] {
+        let res =
+            app.patch(&format!("/v1/admin/stores/{sid}")).bearer(&admin).json(&json!({"lead_days": days})).send().await;
+        if ok {
+            res.assert_status(StatusCode::OK);
+            assert_eq!(res.value()["lead_days"], days);
+        } else {
+            assert_eq!(field_rules(&res), [("lead_days".into(), "out_of_range".into())]);
+        }
+    }
+
     // Labels list the enabled stores; only admins see or change the registry.
     app.get("/v1/admin/stores").bearer(&l.token).send().await.assert_status(StatusCode::FORBIDDEN);
     app.post("/v1/admin/stores").bearer(&l.token).json(&json!({})).send().await.assert_status(StatusCode::FORBIDDEN);
     let choices = app.get("/v1/stores").bearer(&l.token).send().await.value();
     assert_eq!(choices["items"].as_array().unwrap().len(), 1);
-    let sid = id(&store);
     let off =
         app.patch(&format!("/v1/admin/stores/{sid}")).bearer(&admin).json(&json!({"enabled": false})).send().await;
     off.assert_status(StatusCode::OK);

@@ -149,7 +149,7 @@ pub async fn pool_counts(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<(i6
     Ok((row.free, row.taken))
 }
 
-/// Whether a release or track holds the code already.
+/// Whether a release holds the UPC already (in either of its forms).
 pub async fn upc_in_use(conn: &mut PgConnection, code: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM releases WHERE lpad(upc, 13, '0') = lpad($1, 13, '0')) AS "used!""#,
