@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(releases::http::create_release))
         .routes(routes!(releases::http::release, releases::http::update_release))
         .routes(routes!(releases::http::label_releases))
+        .routes(routes!(releases::http::artist_releases))
         .routes(routes!(releases::http::release_review_queue))
         .routes(routes!(releases::http::release_validation))
         .routes(routes!(releases::http::submit_release))

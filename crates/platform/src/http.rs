@@ -40,14 +40,17 @@ pub struct EdgeLimits {
     /// Longest a client may take to send its body before it gets 408 `request_timeout`.
     pub body_timeout: Duration,
     /// Longest a file upload (a body of a media type such as `audio/*`, `image/*` or
-    /// `application/octet-stream`) may take in all: sending and checking large files takes minutes.
+    /// `application/octet-stream`, or a browser's `multipart/form-data` file form) may take in all:
+    /// sending and checking large files takes minutes.
     pub upload_timeout: Duration,
 }
 
 /// Whether a request carries a file rather than a JSON or form body: it gets the upload timeout.
 pub fn is_upload(req: &Request) -> bool {
     let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    ["audio/", "image/", "video/", "application/octet-stream", "application/pdf"].iter().any(|p| media.starts_with(p))
+    ["audio/", "image/", "video/", "application/octet-stream", "application/pdf", "multipart/form-data"]
+        .iter()
+        .any(|p| media.starts_with(p))
 }
 
 impl Default for EdgeLimits {

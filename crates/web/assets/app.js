@@ -64,3 +64,64 @@ function setUpToast() {
 }
 document.addEventListener("DOMContentLoaded", setUpToast);
 document.addEventListener("htmx:afterSwap", setUpToast);
+
+// A file form uploads with a progress bar: the same form the page posts without script, sent by
+// XMLHttpRequest (whose upload events tell how much is sent), asking for a bare answer. When the bytes
+// are all sent the server still decodes and measures them, which the status says. Then the next page
+// is opened, or what went wrong is said beside the form.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload")) return;
+  var input = form.querySelector("input[type=file]");
+  var progress = form.querySelector("progress");
+  var status = form.querySelector("[role=status]");
+  var button = form.querySelector("button[type=submit]");
+  if (!input || !input.files || input.files.length === 0) {
+    event.preventDefault();
+    status.textContent = "Choose a file first.";
+    status.classList.add("error");
+    return;
+  }
+  event.preventDefault();
+  var xhr = new XMLHttpRequest();
+  xhr.open("POST", form.action);
+  xhr.setRequestHeader("X-Upload", "progress");
+  progress.hidden = false;
+  progress.value = 0;
+  button.disabled = true;
+  status.classList.remove("error");
+  status.textContent = "Uploading…";
+  xhr.upload.addEventListener("progress", function (e) {
+    if (!e.lengthComputable) return;
+    var percent = Math.floor((e.loaded / e.total) * 100);
+    progress.value = percent;
+    status.textContent = percent < 100 ? "Uploading… " + percent + "%" : "Checking the file…";
+  });
+  xhr.addEventListener("load", function () {
+    if (xhr.status === 204) {
+      status.textContent = "Done.";
+      var next = new URL(xhr.getResponseHeader("X-Location") || window.location.href, window.location.href);
+      if (next.pathname === window.location.pathname && next.search === window.location.search) {
+        // The same page (perhaps at another anchor): a change of anchor alone would not load it again.
+        if (next.hash) window.location.hash = next.hash;
+        window.location.reload();
+      } else {
+        window.location.assign(next.href);
+      }
+      return;
+    }
+    button.disabled = false;
+    progress.hidden = true;
+    status.classList.add("error");
+    status.textContent = xhr.status === 403
+      ? "This form expired. Reload the page and try again."
+      : (xhr.responseText || "The upload failed.");
+  });
+  xhr.addEventListener("error", function () {
+    button.disabled = false;
+    progress.hidden = true;
+    status.classList.add("error");
+    status.textContent = "The connection was lost. Try again.";
+  });
+  xhr.send(new FormData(form));
+});

@@ -140,9 +140,31 @@ pub fn parse_money(text: &str, currency: &str) -> Option<i64> {
     whole.checked_mul(unit)?.checked_add(fraction)
 }
 
+/// A file size as people read it: 512 B, 4.2 KB, 38.1 MB, 1.20 GB (powers of 1,000, as file managers show).
+pub fn bytes(size: i64) -> String {
+    let size = size.max(0) as f64;
+    match size {
+        s if s < 1e3 => format!("{s} B"),
+        // A size that would round up to the next unit's 1,000 is shown in that unit.
+        s if s < 999.95e3 => format!("{:.1} KB", s / 1e3),
+        s if s < 999.95e6 => format!("{:.1} MB", s / 1e6),
+        s => format!("{:.2} GB", s / 1e9),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1_000), "1.0 KB");
+        assert_eq!(bytes(38_149_999), "38.1 MB");
+        assert_eq!(bytes(999_949_999), "999.9 MB");
+        assert_eq!(bytes(999_950_000), "1.00 GB");
+        assert_eq!(bytes(1_200_000_000), "1.20 GB");
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

@@ -9,6 +9,7 @@ pub mod format;
 mod pages;
 mod security;
 mod session;
+mod upload;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -70,7 +71,20 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/venues/{id}/calendar", get(pages::artists::venue_calendar))
         .route("/venues/{id}/calendar-url", post(pages::artists::rotate_venue_feed))
         .route("/labels/{id}/catalog", get(pages::catalog::catalog))
+        .route("/labels/{id}/releases", post(pages::editor::create))
+        .route("/labels/{id}/releases/new", get(pages::editor::new_form))
         .route("/releases/{id}", get(pages::catalog::release))
+        .route("/releases/{id}/edit", get(pages::editor::edit_form).post(pages::editor::save))
+        .route("/releases/{id}/artwork", get(pages::catalog::artwork).post(pages::editor::upload_artwork))
+        .route("/releases/{id}/rights", post(pages::catalog::claim))
+        .route("/releases/{id}/rights/{claim}/review", post(pages::catalog::review_claim))
+        .route("/releases/{id}/rights/{claim}/documents", post(pages::catalog::claim_document))
+        .route("/releases/{id}/rights/{claim}/documents/{sha256}", get(pages::catalog::document))
+        .route("/releases/{id}/credits", post(pages::editor::credit))
+        .route("/releases/{id}/tracks", post(pages::editor::add_track))
+        .route("/releases/{id}/tracks/{track}", get(pages::editor::track_form).post(pages::editor::save_track))
+        .route("/releases/{id}/tracks/{track}/audio", post(pages::editor::upload_audio))
+        .route("/releases/{id}/tracks/{track}/remove", post(pages::editor::remove_track))
         .route("/releases/{id}/submit", post(pages::catalog::submit))
         .route("/releases/{id}/review", post(pages::catalog::review))
         .route("/releases/{id}/schedule", post(pages::catalog::schedule))

@@ -227,6 +227,6 @@ pub fn repeated_form<T: serde::de::DeserializeOwned>(session: &Session, body: &[
     serde_json::from_value(serde_json::Value::Object(map)).ok()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

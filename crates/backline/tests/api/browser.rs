@@ -168,6 +168,11 @@ impl Browser {
         self.on_element(css, &[("clear", json!({})), ("value", json!({"text": text}))]).await;
     }
 
+    /// Chooses the file at `path` (on this machine) in the file input `css`.
+    pub async fn attach(&self, css: &str, path: &str) {
+        self.on_element(css, &[("value", json!({"text": path}))]).await;
+    }
+
     /// The visible text of the page's body.
     pub async fn text(&self) -> String {
         for _ in 0..50 {

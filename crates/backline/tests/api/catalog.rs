@@ -107,7 +107,7 @@ pub(crate) async fn with_files(app: &TestApp, l: &Label, release: &str, tracks: 
     upload(app, &l.token, &path, "image/png", cover()).await.assert_status(StatusCode::OK);
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
@@ -794,12 +794,12 @@ async fn t1_md5(app: &TestApp, l: &Label, track: &Value) -> String {
     t["audio"]["md5"].as_str().unwrap().to_owned()
 }
 
-async fn stored_files(app: &TestApp) -> i64 {
+pub(crate) async fn stored_files(app: &TestApp) -> i64 {
     let mut conn = app.db.pool.acquire().await.unwrap();
     sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM stored_files"#).fetch_one(&mut *conn).await.unwrap()
 }
 
-fn staged_files(app: &TestApp) -> usize {
+pub(crate) fn staged_files(app: &TestApp) -> usize {
     std::fs::read_dir(app.ctx.storage.staging()).unwrap().count()
 }
 
@@ -891,7 +891,7 @@ async fn audio_and_artwork_are_decoded_measured_and_kept_once() {
 }
 
 /// A release through review, with its files, ready to be scheduled; answers its id and tracks.
-async fn approved_release(app: &TestApp, l: &Label, admin: &str, title: &str) -> (String, Vec<Value>) {
+pub(crate) async fn approved_release(app: &TestApp, l: &Label, admin: &str, title: &str) -> (String, Vec<Value>) {
     let r = release(app, l, title).await;
     let rid = id(&r);
     let t1 = add_track(app, l, &rid, "One").await;
@@ -1099,11 +1099,11 @@ async fn a_store_with_the_wrong_host_key_is_refused_and_the_delivery_fails_after
     assert_eq!(release_status(&app, &l, &rid).await, "scheduled");
 }
 
-async fn claim(app: &TestApp, token: &str, rid: &str, body: Value) -> testkit::TestResponse {
+pub(crate) async fn claim(app: &TestApp, token: &str, rid: &str, body: Value) -> testkit::TestResponse {
     app.post(&format!("/v1/releases/{rid}/rights")).bearer(token).json(&body).send().await
 }
 
-async fn rights_of(app: &TestApp, token: &str, rid: &str) -> Value {
+pub(crate) async fn rights_of(app: &TestApp, token: &str, rid: &str) -> Value {
     let res = app.get(&format!("/v1/releases/{rid}/rights")).bearer(token).send().await;
     res.assert_status(StatusCode::OK);
     res.value()

@@ -4,6 +4,7 @@ mod admin;
 mod booking;
 mod browser;
 mod catalog;
+mod catalog_web;
 mod edge;
 mod identity;
 mod jobs;

@@ -10,7 +10,7 @@ use crate::support::{PASSWORD, app, signed_in};
 use crate::ticketing::{on_sale, reserve};
 
 /// The cookies a response sets, as one `Cookie` header value (later ones replace earlier ones).
-fn cookies(res: &testkit::TestResponse, jar: &mut Vec<(String, String)>) {
+pub(crate) fn cookies(res: &testkit::TestResponse, jar: &mut Vec<(String, String)>) {
     for value in res.headers.get_all("set-cookie") {
         let pair = value.to_str().unwrap().split(';').next().unwrap();
         let (name, value) = pair.split_once('=').unwrap();
@@ -21,11 +21,11 @@ fn cookies(res: &testkit::TestResponse, jar: &mut Vec<(String, String)>) {
     }
 }
 
-fn cookie_header(jar: &[(String, String)]) -> String {
+pub(crate) fn cookie_header(jar: &[(String, String)]) -> String {
     jar.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap()
 }
 
@@ -49,7 +49,7 @@ async fn balance_of(app: &TestApp, account: ledger::model::AccountId) -> i64 {
 }
 
 /// Signs in through the web form; answers the browser's cookies.
-async fn web_session(app: &TestApp, login: &str) -> Vec<(String, String)> {
+pub(crate) async fn web_session(app: &TestApp, login: &str) -> Vec<(String, String)> {
     let mut jar = Vec::new();
     let token = csrf(app, &mut jar).await;
     let res = app

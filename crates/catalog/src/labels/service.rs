@@ -54,6 +54,12 @@ pub(crate) async fn require_manager(
 }
 
 /// Whether the caller may see and manage the label's catalog (no error: lists and reads use it).
+/// Whether `principal` manages the label's catalog (its staff, or a parent label's): what the pages
+/// offer them. Every action checks again.
+pub async fn is_manager(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<bool, ApiError> {
+    manages(&mut *ctx.db.acquire().await?, principal, org).await
+}
+
 pub(crate) async fn manages(conn: &mut PgConnection, principal: &Principal, org: Uuid) -> Result<bool, ApiError> {
     identity::service::organizations::holds_in_lineage(conn, principal, OrgId(org), CATALOG_MANAGE).await
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::repo::{ArtworkRow, ReleaseRow};
+use super::repo::{ArtworkRow, PublicRow, ReleaseRow};
 use super::validation::ReleaseProblem;
 use crate::fields::CreditInput;
 use crate::model::ReleaseId;
@@ -210,4 +210,39 @@ impl From<ArtworkRow> for Artwork {
             uploaded_at: a.uploaded_at,
         }
     }
+}
+
+/// A release in an artist's public discography: out in stores, or scheduled for them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PublicRelease {
+    pub id: ReleaseId,
+    pub release_type: String,
+    pub title: String,
+    pub version: Option<String>,
+    pub display_artist: String,
+    pub label_name: String,
+    pub release_date: Option<NaiveDate>,
+    /// `scheduled`, `delivered` or `live` (and, for the artist's own view, any other status).
+    pub status: String,
+}
+
+impl From<PublicRow> for PublicRelease {
+    fn from(r: PublicRow) -> Self {
+        Self {
+            id: r.id,
+            release_type: r.release_type.as_str().into(),
+            title: r.title,
+            version: r.version,
+            display_artist: r.display_artist,
+            label_name: r.label_name,
+            release_date: r.release_date,
+            status: r.status.as_str().into(),
+        }
+    }
+}
+
+/// An artist's releases, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Discography {
+    pub items: Vec<PublicRelease>,
 }

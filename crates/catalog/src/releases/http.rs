@@ -8,7 +8,9 @@ use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ValidationReport};
+use super::dto::{
+    Discography, Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ValidationReport,
+};
 use super::service;
 use crate::model::{ReleaseId, StoreId};
 
@@ -69,6 +71,17 @@ pub async fn label_releases(
     Query(query): Query<ReleaseQuery>,
 ) -> Result<Json<ReleaseList>, ApiError> {
     Ok(Json(service::list(&ctx, &principal, id, query).await?))
+}
+
+/// An artist's releases that are out in stores or scheduled for them, newest first (public). `id` is
+/// the artist profile that a label linked its artist to.
+#[utoipa::path(get, path = "/v1/artists/{id}/releases", tag = "catalog",
+    params(("id" = Uuid, Path)), responses((status = 200, body = Discography)))]
+pub async fn artist_releases(
+    State(ctx): State<AppContext>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Discography>, ApiError> {
+    Ok(Json(service::discography(&ctx, id, false).await?))
 }
 
 /// Staff's review queue: submitted releases, oldest submission first.

@@ -316,3 +316,44 @@ pub async fn artwork(conn: &mut PgConnection, id: ReleaseId) -> sqlx::Result<Opt
     .fetch_optional(conn)
     .await
 }
+
+/// A release in an artist's public discography.
+#[derive(Debug, Clone)]
+pub struct PublicRow {
+    pub id: ReleaseId,
+    pub status: ReleaseStatus,
+    pub release_type: ReleaseType,
+    pub title: String,
+    pub version: Option<String>,
+    pub display_artist: String,
+    pub label_name: String,
+    pub release_date: Option<NaiveDate>,
+}
+
+/// The releases that credit the artist profile's label artist as a main or featured artist, newest
+/// release date first: those out in stores or scheduled for them, or `every` one (for the artist).
+pub async fn by_artist(
+    conn: &mut PgConnection,
+    artist_profile: Uuid,
+    every: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<PublicRow>> {
+    sqlx::query_as!(
+        PublicRow,
+        r#"SELECT r.id AS "id: ReleaseId", r.status AS "status: ReleaseStatus",
+                  r.release_type AS "release_type: ReleaseType", r.title, r.version, r.display_artist, r.label_name,
+                  r.release_date
+           FROM releases r
+           WHERE ($2 OR r.status IN ('scheduled', 'delivered', 'live'))
+             AND EXISTS (SELECT 1 FROM catalog_credits c JOIN catalog_parties p ON p.id = c.party_id
+                         WHERE c.release_id = r.id AND c.role IN ('main_artist', 'featured_artist')
+                           AND p.artist_profile_id = $1)
+           ORDER BY r.release_date DESC NULLS LAST, r.id
+           LIMIT $3"#,
+        artist_profile,
+        every,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -12,8 +12,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    Artwork, Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest, ReleaseSummary, TerritoryDate,
-    ValidationReport,
+    Artwork, Discography, PublicRelease, Release, ReleaseList, ReleaseQuery, ReleaseRequest, ReleaseReviewRequest,
+    ReleaseSummary, TerritoryDate, ValidationReport,
 };
 use super::ern;
 use super::repo::{self, ReleaseRow};
@@ -344,6 +344,15 @@ pub async fn get(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> Resu
     release_dto(&mut conn, row).await
 }
 
+/// Whether `principal` may change the release now (its label's staff, while it is a draft or has
+/// changes requested): what the pages offer. Every change checks again.
+pub async fn may_edit(ctx: &AppContext, principal: &Principal, release: &Release) -> Result<bool, ApiError> {
+    if !ReleaseStatus::parse(&release.status).is_some_and(ReleaseStatus::editable) {
+        return Ok(false);
+    }
+    manages(&mut *ctx.db.acquire().await?, principal, release.label_id).await
+}
+
 pub async fn update(
     ctx: &AppContext,
     principal: &Principal,
@@ -401,6 +410,19 @@ pub async fn list(
     let rows = repo::releases_of(&mut conn, org, status, before, i64::from(limit) + 1).await?;
     let page = Page::from_overfetch(rows, limit, |r| (r.created_at, r.id.0));
     Ok(ReleaseList { items: page.items.into_iter().map(ReleaseSummary::from).collect(), next_cursor: page.next_cursor })
+}
+
+/// The most releases a discography lists.
+const DISCOGRAPHY_LIMIT: i64 = 200;
+
+/// An artist's discography: the releases that credit the artist profile (through the label artist
+/// linked to it) as a main or featured artist. Anyone may read those out in stores or scheduled for
+/// them; `every` adds drafts and releases under review, for the artist's own view (the caller checks
+/// that the viewer is the artist).
+pub async fn discography(ctx: &AppContext, artist_profile: Uuid, every: bool) -> Result<Discography, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::by_artist(&mut conn, artist_profile, every, DISCOGRAPHY_LIMIT).await?;
+    Ok(Discography { items: rows.into_iter().map(PublicRelease::from).collect() })
 }
 
 /// Staff's queue: submitted releases, the oldest submission first.

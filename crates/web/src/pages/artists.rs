@@ -213,6 +213,8 @@ pub struct ArtistPage {
     pub links: Vec<(String, String)>,
     pub media: Vec<String>,
     pub own: bool,
+    /// Releases crediting the artist: (id, title, detail); for the artist, with their status.
+    pub releases: Vec<(String, String, String)>,
     pub promoters: Vec<Promoter>,
     pub terms: super::bookings::TermsForm,
     pub promoter_id: String,
@@ -253,6 +255,23 @@ pub async fn artist_page(
         .map(|m| m.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     let place = [a.city.clone(), a.country.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let releases = catalog::releases::service::discography(ctx, id.0, own)
+        .await?
+        .items
+        .into_iter()
+        .map(|r| {
+            let title = match r.version {
+                Some(v) => format!("{} ({v})", r.title),
+                None => r.title,
+            };
+            let when = match (r.status.as_str(), r.release_date) {
+                ("scheduled", Some(d)) => format!("out {d}"),
+                ("delivered" | "live", Some(d)) => d.to_string(),
+                (status, _) => status.replace('_', " "),
+            };
+            (r.id.0.to_string(), title, format!("{} · {} · {when}", r.release_type, r.label_name))
+        })
+        .collect();
     Ok(ArtistPage {
         layout: Layout::new(a.stage_name.clone(), session),
         id: a.id.to_string(),
@@ -264,6 +283,7 @@ pub async fn artist_page(
         links,
         media,
         own,
+        releases,
         promoter_id: promoters.first().map(|p| p.id.clone()).unwrap_or_default(),
         promoters,
         terms: offer,

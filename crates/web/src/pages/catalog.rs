@@ -45,6 +45,7 @@ impl From<catalog::releases::dto::ReleaseSummary> for ReleaseLine {
 #[template(path = "catalog.html")]
 struct Catalog {
     layout: Layout,
+    org: String,
     releases: Vec<ReleaseLine>,
 }
 
@@ -57,6 +58,7 @@ pub async fn catalog(State(ctx): State<AppContext>, session: Session, Path(org):
             StatusCode::OK,
             &Catalog {
                 layout: Layout::new("Catalog", &session),
+                org: org.to_string(),
                 releases: list.items.into_iter().map(ReleaseLine::from).collect(),
             },
         ),
@@ -86,6 +88,14 @@ pub struct DeliveryLine {
 }
 
 pub struct ClaimLine {
+    pub id: String,
+    /// Where its documents are uploaded, and the upload input's id.
+    pub upload: String,
+    pub upload_id: String,
+    pub track: String,
+    pub period: String,
+    pub documents: Vec<(String, String)>,
+    pub pending: bool,
     pub right: String,
     pub holder: String,
     pub share: String,
@@ -118,6 +128,16 @@ struct ReleasePage {
     /// Stores the release may be scheduled to, as (id, name), when it may be.
     stores: Vec<(String, String)>,
     can_takedown: bool,
+    /// The label's staff may change it now: the editor is offered.
+    can_edit: bool,
+    /// The label's staff: rights may be claimed and documented.
+    manager: bool,
+    /// Review staff: claims may be verified or rejected.
+    staff: bool,
+    /// The release's tracks, as (id, title), for a claim on one of them.
+    track_choices: Vec<(String, String)>,
+    claim: ClaimForm,
+    claim_errors: super::FieldErrors,
     error: Option<String>,
 }
 
@@ -126,6 +146,7 @@ async fn release_page(
     session: &Session,
     id: ReleaseId,
     error: Option<String>,
+    claim: Option<(ClaimForm, super::FieldErrors)>,
 ) -> Result<ReleasePage, ApiError> {
     let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such release."))?;
     let r = catalog::releases::service::get(ctx, principal, id).await?;
@@ -133,6 +154,14 @@ async fn release_page(
     let deliveries = catalog::distribution::service::list(ctx, principal, id).await?;
     let rights = catalog::rights::service::list(ctx, principal, id).await?;
     let staff = principal.has_role("admin") || principal.has_role("staff");
+    let manager = catalog::labels::service::is_manager(ctx, principal, r.label_id).await?;
+    let can_edit = catalog::releases::service::may_edit(ctx, principal, &r).await?;
+    let titles: std::collections::HashMap<Uuid, String> =
+        r.tracks.iter().map(|t| (t.track.id.0, t.track.title.clone())).collect();
+    let track_choices = r.tracks.iter().map(|t| (t.track.id.0.to_string(), t.track.title.clone())).collect();
+    let (claim, claim_errors) = claim.unwrap_or_else(|| {
+        (ClaimForm { starts_on: ctx.clock.now().date_naive().to_string(), ..Default::default() }, Default::default())
+    });
     let schedulable = matches!(r.status.as_str(), "approved" | "scheduled");
     let stores = if schedulable {
         catalog::stores::service::choices(ctx).await?.items.into_iter().map(|s| (s.id.0.to_string(), s.name)).collect()
@@ -202,7 +231,27 @@ async fn release_page(
         claims: rights
             .claims
             .into_iter()
-            .map(|c| ClaimLine {
+            .enumerate()
+            .map(|(i, c)| ClaimLine {
+                id: c.id.to_string(),
+                upload: format!("/releases/{}/rights/{}/documents", r.id.0, c.id),
+                upload_id: format!("document-{}", i + 1),
+                track: c.track_id.and_then(|t| titles.get(&t.0).cloned()).unwrap_or_else(|| "the release".into()),
+                period: match c.ends_on {
+                    Some(end) => format!("{} to {end}", c.starts_on),
+                    None => format!("from {}", c.starts_on),
+                },
+                documents: c
+                    .documents
+                    .iter()
+                    .map(|d| {
+                        (
+                            format!("/releases/{}/rights/{}/documents/{}", r.id.0, c.id, d.sha256),
+                            d.file_name.clone().unwrap_or_else(|| d.media_type.clone()),
+                        )
+                    })
+                    .collect(),
+                pending: c.status == "pending",
                 right: c.right_type,
                 holder: c.holder,
                 share: format!("{:.2}%", f64::from(c.share_bp) / 100.0),
@@ -224,6 +273,12 @@ async fn release_page(
                 )
             })
             .collect(),
+        can_edit,
+        manager,
+        staff,
+        track_choices,
+        claim,
+        claim_errors,
         error,
     })
 }
@@ -232,7 +287,7 @@ pub async fn release(State(ctx): State<AppContext>, session: Session, Path(id): 
     if session.principal.is_none() {
         return to_signin(&format!("/releases/{}", id.0));
     }
-    match release_page(&ctx, &session, id, None).await {
+    match release_page(&ctx, &session, id, None, None).await {
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
     }
@@ -253,7 +308,7 @@ async fn answer<T>(
             for e in err.field_errors() {
                 text.push_str(&format!(" {}: {}.", e.field, e.message));
             }
-            match release_page(ctx, session, id, Some(text)).await {
+            match release_page(ctx, session, id, Some(text), None).await {
                 Ok(view) => page(err.status(), &view),
                 Err(other) => super::error(session, &other),
             }
@@ -362,4 +417,222 @@ pub async fn takedown(
     let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
     let result = catalog::distribution::service::takedown(&ctx, principal, id).await;
     answer(&ctx, &session, id, result, "Every store will be told to take the release down.").await
+}
+
+/// A rights claim as its form sends it: the share in percent (up to two decimals).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct ClaimForm {
+    pub track: String,
+    pub right_type: String,
+    pub holder: String,
+    pub share: String,
+    pub territories: String,
+    pub starts_on: String,
+    pub ends_on: String,
+}
+
+/// A percentage with at most two decimals, in basis points: "33.33" is 3,333.
+pub fn basis_points(text: &str) -> Option<i32> {
+    let text = text.trim().trim_end_matches('%').trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty()
+        || whole.len() > 3
+        || fraction.len() > 2
+        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i32 = whole.parse().ok()?;
+    let fraction: i32 = format!("{fraction:0<2}").parse().ok()?;
+    Some(whole * 100 + fraction)
+}
+
+impl ClaimForm {
+    fn request(&self) -> Result<catalog::rights::dto::ClaimRequest, Vec<platform::error::FieldError>> {
+        use platform::error::FieldError;
+        let mut errors = Vec::new();
+        let share_bp = basis_points(&self.share);
+        if share_bp.is_none() {
+            errors.push(FieldError::new("share", "invalid_format", "must be a percentage such as 50 or 33.33"));
+        }
+        let starts_on = self.starts_on.trim().parse().ok();
+        if starts_on.is_none() {
+            errors.push(FieldError::new("starts_on", "invalid_format", "must be a date"));
+        }
+        let ends_on = match self.ends_on.trim() {
+            "" => None,
+            day => match day.parse() {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errors.push(FieldError::new("ends_on", "invalid_format", "must be a date"));
+                    None
+                }
+            },
+        };
+        let track_id = match self.track.trim() {
+            "" => None,
+            t => match t.parse::<Uuid>() {
+                Ok(t) => Some(catalog::model::TrackId(t)),
+                Err(_) => {
+                    errors.push(FieldError::new("track", "not_found", "choose a track of the release"));
+                    None
+                }
+            },
+        };
+        match (share_bp, starts_on, errors.is_empty()) {
+            (Some(share_bp), Some(starts_on), true) => Ok(catalog::rights::dto::ClaimRequest {
+                track_id,
+                right_type: self.right_type.clone(),
+                holder: self.holder.clone(),
+                holder_party_id: None,
+                share_bp,
+                territories: self
+                    .territories
+                    .split([',', ' ', ';'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                starts_on,
+                ends_on,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The label claims a share of a right on the release or one of its tracks.
+pub async fn claim(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ReleaseId>,
+    Form(form): Form<ClaimForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    let result = match form.request() {
+        Ok(req) => catalog::rights::service::create(&ctx, principal, id, req).await,
+        Err(errors) => Err(ApiError::validation(errors)),
+    };
+    match result {
+        Ok(c) if c.conflicted => super::done(
+            &format!("/releases/{}#rights", id.0),
+            "The claim is recorded, and it conflicts: together the claims exceed 100%.",
+        ),
+        Ok(_) => super::done(&format!("/releases/{}#rights", id.0), "The claim is recorded."),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            let errors = super::FieldErrors::from_pairs(err.field_errors().iter().map(|e| {
+                let field = match e.field.as_str() {
+                    "share_bp" => "share".to_owned(),
+                    "track_id" => "track".to_owned(),
+                    f if f.starts_with("territories") => "territories".to_owned(),
+                    f => f.to_owned(),
+                };
+                (field, e.message.clone())
+            }));
+            let text = if err.field_errors().is_empty() {
+                err.detail().to_owned()
+            } else {
+                "The claim needs attention.".into()
+            };
+            match release_page(&ctx, &session, id, Some(text), Some((form, errors))).await {
+                Ok(view) => page(err.status(), &view),
+                Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClaimReviewForm {
+    decision: String,
+    note: String,
+}
+
+/// Staff verify or reject a claim.
+pub async fn review_claim(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, claim)): Path<(ReleaseId, Uuid)>,
+    Form(form): Form<ClaimReviewForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    let req = catalog::rights::dto::ClaimReview {
+        decision: form.decision,
+        note: Some(form.note).filter(|n| !n.trim().is_empty()),
+    };
+    let result = catalog::rights::service::review(&ctx, principal, claim, req).await;
+    answer(&ctx, &session, id, result, "The claim is reviewed.").await
+}
+
+/// The label attaches a document to its claim (a PDF, JPEG or PNG).
+pub async fn claim_document(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, claim)): Path<(ReleaseId, Uuid)>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(principal) = session.principal.clone() else { return to_signin(&format!("/releases/{}", id.0)) };
+    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
+    let form = match crate::upload::file_form(&session, request).await {
+        Ok(form) => form,
+        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
+        Err(crate::upload::Refused::NoFile(why)) => {
+            let err = ApiError::invalid_field("file", "required", why);
+            return if scripted {
+                crate::upload::scripted_error(&err)
+            } else {
+                answer(&ctx, &session, id, Err::<(), _>(err), "").await
+            };
+        }
+    };
+    let result = catalog::rights::service::upload_document(&ctx, &principal, claim, form.body, form.file_name).await;
+    let next = format!("/releases/{}#rights", id.0);
+    match (form.scripted, result) {
+        (true, Ok(_)) => crate::upload::scripted_done(&next, "The document is attached."),
+        (true, Err(err)) => crate::upload::scripted_error(&err),
+        (false, result) => answer(&ctx, &session, id, result, "The document is attached.").await,
+    }
+}
+
+/// A claim's document, for its label's staff and review staff.
+pub async fn document(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, claim, sha256)): Path<(ReleaseId, Uuid, String)>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    match catalog::rights::service::download_document(&ctx, principal, claim, &sha256).await {
+        Ok(response) => response,
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// The release's cover art, for its label's staff and review staff.
+pub async fn artwork(State(ctx): State<AppContext>, session: Session, Path(id): Path<ReleaseId>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
+    match catalog::releases::service::download_artwork(&ctx, principal, id).await {
+        Ok(response) => response,
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basis_points;
+
+    #[test]
+    fn shares_read_as_basis_points() {
+        assert_eq!(basis_points("100"), Some(10_000));
+        assert_eq!(basis_points("33.33"), Some(3_333));
+        assert_eq!(basis_points("12.5%"), Some(1_250));
+        assert_eq!(basis_points("0.01"), Some(1));
+        assert_eq!(basis_points("100.01"), Some(10_001));
+        assert_eq!(basis_points("33.333"), None);
+        assert_eq!(basis_points("-5"), None);
+        assert_eq!(basis_points(""), None);
+        assert_eq!(basis_points("1000"), None);
+    }
 }

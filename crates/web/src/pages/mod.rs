@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bookings;
 pub mod catalog;
 pub mod door;
+pub mod editor;
 pub mod events;
 pub mod home;
 pub mod keys;
@@ -88,6 +89,11 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every (field, message) pair.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 }
 
