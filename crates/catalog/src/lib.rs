@@ -47,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(stores::http::stores))
         .routes(routes!(distribution::http::schedule, distribution::http::distributions))
         .routes(routes!(distribution::http::takedown))
+        .routes(routes!(distribution::http::label_distributions))
         .routes(routes!(rights::http::create_claim, rights::http::rights))
         .routes(routes!(rights::http::review_claim))
         .routes(routes!(rights::http::upload_document))

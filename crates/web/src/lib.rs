@@ -85,6 +85,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/releases/{id}/tracks/{track}", get(pages::editor::track_form).post(pages::editor::save_track))
         .route("/releases/{id}/tracks/{track}/audio", post(pages::editor::upload_audio))
         .route("/releases/{id}/tracks/{track}/remove", post(pages::editor::remove_track))
+        .route("/releases/{id}/tracks/{track}/move", post(pages::editor::move_track))
         .route("/releases/{id}/submit", post(pages::catalog::submit))
         .route("/releases/{id}/review", post(pages::catalog::review))
         .route("/releases/{id}/schedule", post(pages::catalog::schedule))

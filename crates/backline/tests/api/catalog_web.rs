@@ -167,6 +167,23 @@ async fn the_release_editor_works_without_script_and_keeps_nothing_of_a_refused_
     let r = release_json(&app, &l, &rid).await;
     let track = r["tracks"][0]["track"]["id"].as_str().unwrap().to_owned();
 
+    // A second track, put first: the two swap disc and number.
+    web.post(&app, &format!("/releases/{rid}/tracks"), &[("title", "Side B"), ("version", "Dub"), ("disc", "x")])
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    web.post(&app, &format!("/releases/{rid}/tracks"), &[("title", "Side B"), ("version", "Dub"), ("position", "2")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let second = release_json(&app, &l, &rid).await["tracks"][1]["track"]["id"].as_str().unwrap().to_owned();
+    web.post(&app, &format!("/releases/{rid}/tracks/{second}/move"), &[("direction", "up")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let r = release_json(&app, &l, &rid).await;
+    assert_eq!(r["tracks"][0]["track"]["id"], second.as_str());
+    assert_eq!((r["tracks"][0]["position"].clone(), r["tracks"][1]["position"].clone()), (json!(1), json!(2)));
+    web.post(&app, &format!("/releases/{rid}/tracks/{second}/remove"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(release_json(&app, &l, &rid).await["tracks"].as_array().unwrap().len(), 1);
+
     // Files: without script the answer is a redirect; with it, 204 and the next page.
     let before = stored_files(&app).await;
     let audio = format!("/releases/{rid}/tracks/{track}/audio");
@@ -352,6 +369,18 @@ async fn an_artist_page_lists_the_releases_out_and_the_artist_sees_every_one() {
         .await
         .assert_status(StatusCode::OK);
     let draft = crate::catalog::release(&app, &l, "Still A Draft").await;
+
+    // The label's board: each release's state at each store, on the catalog page and in the API.
+    let board = app.get(&format!("/v1/labels/{}/distributions", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!(board["items"].as_array().unwrap().len(), 1, "{board}");
+    assert_eq!(board["items"][0]["release_id"], out.as_str());
+    assert_eq!(board["items"][0]["state"], "pending");
+    let label_web = Web::of(&app, &l.user).await;
+    let page = label_web.get(&app, &format!("/labels/{}/catalog", l.id)).await.text();
+    assert!(page.contains("<th scope=\"col\">Discstore</th>") && page.contains(">pending</span>"), "{page}");
+    let (stranger, _, _) = crate::support::signed_in(&app, "disco_stranger").await;
+    let refused = app.get(&format!("/v1/labels/{}/distributions", l.id)).bearer(&stranger).send().await;
+    assert!(refused.status == StatusCode::FORBIDDEN || refused.status == StatusCode::NOT_FOUND, "{}", refused.status);
 
     // Anyone sees what is scheduled or out, never a draft.
     let public = app.get(&format!("/v1/artists/{profile}/releases")).send().await;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::repo::DistributionRow;
-use crate::model::{DistributionId, StoreId};
+use crate::model::{DistributionId, ReleaseId, StoreId};
 
 /// Deliver a release to these stores (it must be approved, or scheduled already to add stores).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -20,6 +20,7 @@ pub struct ScheduleRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Distribution {
     pub id: DistributionId,
+    pub release_id: ReleaseId,
     pub store_id: StoreId,
     pub store_name: String,
     /// `pending`, `queued` (a retry waits), `delivering`, `delivered` (waiting for the store's answer),
@@ -42,6 +43,7 @@ impl From<DistributionRow> for Distribution {
     fn from(d: DistributionRow) -> Self {
         Self {
             id: d.id,
+            release_id: d.release_id,
             store_id: d.store_id,
             store_name: d.store_name,
             state: d.state.as_str().into(),

@@ -35,6 +35,17 @@ pub async fn distributions(
     Ok(Json(service::list(&ctx, &principal, id).await?))
 }
 
+/// A label's distribution board: every delivery of its releases, the newest release first, then by store.
+#[utoipa::path(get, path = "/v1/labels/{id}/distributions", tag = "catalog", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = DistributionList)))]
+pub async fn label_distributions(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<DistributionList>, ApiError> {
+    Ok(Json(service::of_label(&ctx, &principal, id).await?))
+}
+
 /// Take the release down: every store it went to gets a message without deals (→ takedown_requested;
 /// taken_down once every store acknowledged).
 #[utoipa::path(post, path = "/v1/releases/{id}/takedown", tag = "catalog", security(("bearer" = [])),

@@ -101,6 +101,25 @@ pub async fn of_release(conn: &mut PgConnection, release: ReleaseId) -> sqlx::Re
     .await
 }
 
+/// The distributions of a label's releases, the newest release first, then by store name.
+pub async fn of_label(conn: &mut PgConnection, org: uuid::Uuid, limit: i64) -> sqlx::Result<Vec<DistributionRow>> {
+    sqlx::query_as!(
+        DistributionRow,
+        r#"SELECT d.id AS "id: DistributionId", d.release_id AS "release_id: ReleaseId", d.store_id AS "store_id: StoreId",
+                  s.name AS store_name, d.state AS "state: DistributionState", d.action AS "action: DistributionAction",
+                  d.deliver_at, d.attempts, d.message_id, d.batch, d.last_error, d.delivered_at, d.acknowledged_at,
+                  d.created_at, d.updated_at
+           FROM distributions d JOIN stores s ON s.id = d.store_id JOIN releases r ON r.id = d.release_id
+           WHERE r.org_id = $1
+           ORDER BY r.created_at DESC, r.id, lower(s.name)
+           LIMIT $2"#,
+        org,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Distributions delivered to a store and waiting for its acknowledgement.
 pub async fn awaiting_ack(conn: &mut PgConnection, store: StoreId) -> sqlx::Result<Vec<DistributionRow>> {
     sqlx::query_as!(

@@ -132,6 +132,20 @@ pub async fn list(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> Res
     Ok(list_of(&mut conn, id).await?)
 }
 
+/// The most distributions a label's board lists.
+const BOARD_LIMIT: i64 = 5_000;
+
+/// A label's distribution board: every delivery of its releases, store by store (its staff, and review
+/// staff).
+pub async fn of_label(ctx: &AppContext, principal: &Principal, org: uuid::Uuid) -> Result<DistributionList, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    if !crate::labels::service::reviews(principal) {
+        crate::labels::service::require_manager(&mut conn, principal, org).await?;
+    }
+    let rows = repo::of_label(&mut conn, org, BOARD_LIMIT).await?;
+    Ok(DistributionList { items: rows.into_iter().map(Distribution::from).collect() })
+}
+
 /// The label (or staff) takes a release down: every store it went to gets a message without deals.
 pub async fn takedown(ctx: &AppContext, principal: &Principal, id: ReleaseId) -> Result<DistributionList, ApiError> {
     let now = ctx.clock.now();

@@ -25,6 +25,8 @@ pub struct ReleaseLine {
     pub status: String,
     pub date: String,
     pub upc: String,
+    /// Where the release stands at each store of the board (empty: not sent there).
+    pub stores: Vec<String>,
 }
 
 impl From<catalog::releases::dto::ReleaseSummary> for ReleaseLine {
@@ -37,6 +39,7 @@ impl From<catalog::releases::dto::ReleaseSummary> for ReleaseLine {
             status: r.status.replace('_', " "),
             date: r.release_date.map(|d| d.to_string()).unwrap_or_default(),
             upc: r.upc.unwrap_or_default(),
+            stores: Vec::new(),
         }
     }
 }
@@ -46,6 +49,8 @@ impl From<catalog::releases::dto::ReleaseSummary> for ReleaseLine {
 struct Catalog {
     layout: Layout,
     org: String,
+    /// The stores any release of the label was sent to: the board's columns.
+    stores: Vec<String>,
     releases: Vec<ReleaseLine>,
 }
 
@@ -53,15 +58,52 @@ pub async fn catalog(State(ctx): State<AppContext>, session: Session, Path(org):
     let here = format!("/labels/{org}/catalog");
     let Some(principal) = &session.principal else { return to_signin(&here) };
     let query = catalog::releases::dto::ReleaseQuery { limit: Some(200), ..Default::default() };
-    match catalog::releases::service::list(&ctx, principal, org, query).await {
-        Ok(list) => page(
-            StatusCode::OK,
-            &Catalog {
-                layout: Layout::new("Catalog", &session),
-                org: org.to_string(),
-                releases: list.items.into_iter().map(ReleaseLine::from).collect(),
-            },
-        ),
+    let board = async {
+        let list = catalog::releases::service::list(&ctx, principal, org, query).await?;
+        let deliveries = catalog::distribution::service::of_label(&ctx, principal, org).await?;
+        Ok::<_, ApiError>((list, deliveries))
+    };
+    match board.await {
+        Ok((list, deliveries)) => {
+            let mut stores: Vec<(catalog::model::StoreId, String)> = Vec::new();
+            for d in &deliveries.items {
+                if !stores.iter().any(|(id, _)| *id == d.store_id) {
+                    stores.push((d.store_id, d.store_name.clone()));
+                }
+            }
+            stores.sort_by_key(|(_, name)| name.to_lowercase());
+            let releases = list
+                .items
+                .into_iter()
+                .map(|r| {
+                    let cells = stores
+                        .iter()
+                        .map(|(store, _)| {
+                            deliveries.items.iter().find(|d| d.release_id == r.id && d.store_id == *store).map_or_else(
+                                String::new,
+                                |d| {
+                                    if d.action == "takedown" {
+                                        format!("takedown {}", d.state)
+                                    } else {
+                                        d.state.clone()
+                                    }
+                                },
+                            )
+                        })
+                        .collect();
+                    ReleaseLine { stores: cells, ..ReleaseLine::from(r) }
+                })
+                .collect();
+            page(
+                StatusCode::OK,
+                &Catalog {
+                    layout: Layout::new("Catalog", &session),
+                    org: org.to_string(),
+                    stores: stores.into_iter().map(|(_, name)| name).collect(),
+                    releases,
+                },
+            )
+        }
         Err(err) => super::error(&session, &err),
     }
 }

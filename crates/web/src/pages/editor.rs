@@ -660,6 +660,8 @@ pub struct NewTrackForm {
     version: String,
     isrc: String,
     explicit: String,
+    disc: String,
+    position: String,
 }
 
 pub async fn add_track(
@@ -669,7 +671,15 @@ pub async fn add_track(
     Form(form): Form<NewTrackForm>,
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}/edit", id.0)) };
+    let mut errors = Vec::new();
+    let disc = parsed("disc", &form.disc, "a disc number", &mut errors);
+    let position = parsed("position", &form.position, "a track number", &mut errors);
+    if !errors.is_empty() {
+        return edited(&ctx, &session, id, Err(ApiError::validation(errors)), "", None).await;
+    }
     let req = TrackRequest {
+        disc,
+        position,
         title: Some(form.title),
         version: Some(form.version).filter(|v| !v.trim().is_empty()),
         isrc: Some(form.isrc).filter(|v| !v.trim().is_empty()),
@@ -689,6 +699,44 @@ pub async fn remove_track(
     let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}/edit", id.0)) };
     let result = catalog::tracks::service::remove(&ctx, principal, id, track).await;
     edited(&ctx, &session, id, result, "The track is removed from the release.", None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MoveForm {
+    /// `up` or `down`.
+    direction: String,
+}
+
+/// Moves a track one place up or down the list: it swaps disc and number with its neighbour.
+pub async fn move_track(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, track)): Path<(ReleaseId, TrackId)>,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}/edit", id.0)) };
+    let result = async {
+        let release = catalog::releases::service::get(&ctx, principal, id).await?;
+        let mut places: Vec<catalog::tracks::dto::TrackPlace> = release
+            .tracks
+            .iter()
+            .map(|t| catalog::tracks::dto::TrackPlace { track_id: t.track.id, disc: t.disc, position: t.position })
+            .collect();
+        let at =
+            places.iter().position(|p| p.track_id == track).ok_or_else(|| ApiError::not_found("No such track."))?;
+        let other = match form.direction.as_str() {
+            "up" if at > 0 => at - 1,
+            "down" if at + 1 < places.len() => at + 1,
+            _ => return Ok(()),
+        };
+        let (a, b) = (places[at].track_id, places[other].track_id);
+        places[at].track_id = b;
+        places[other].track_id = a;
+        let order = catalog::tracks::dto::TrackOrder { tracks: places };
+        catalog::tracks::service::reorder(&ctx, principal, id, order).await.map(|_| ())
+    };
+    edited(&ctx, &session, id, result.await, "The track list is reordered.", None).await
 }
 
 /// A credit to add (a party of the label, or a new one by name) or to remove, on the release or one of
