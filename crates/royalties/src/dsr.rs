@@ -1,0 +1,980 @@
+//! DDEX DSR flat files, read line by line: the Basic Audio Profile's records in their 1.3 and 1.4
+//! versions (dispatched on the full versioned record type), leniently where spreadsheet exports differ
+//! (CRLF, extra empty cells at the end, `TRUE`/`false`), strictly where money depends on it. Each
+//! usage line comes out flat, with what its block says of the recording and release it names, ready to
+//! be loaded; every problem comes out with its line, record type and cell (the first [`MAX_ERRORS`]),
+//! and the file's own counts are checked at its end.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+
+/// The most problems a report lists (more are counted, not listed).
+pub const MAX_ERRORS: usize = 1_000;
+
+/// One problem of a file: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineError {
+    /// The physical line, from 1.
+    pub line: u64,
+    pub record_type: String,
+    /// The cell's name as DDEX names it, when one cell is at fault.
+    pub cell: Option<&'static str>,
+    pub reason: String,
+}
+
+/// The file's header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    pub message_version: String,
+    pub profile: String,
+    pub profile_version: String,
+    pub message_id: String,
+    pub created: String,
+    pub file_number: i32,
+    pub number_of_files: i32,
+    pub usage_start: String,
+    pub usage_end: String,
+    pub sender_party_id: String,
+    pub sender_name: String,
+    pub service: String,
+    pub recipient_party_id: String,
+    pub recipient_name: String,
+}
+
+/// A summary record: one sales context (territory, offer, commercial model) with its money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub id: String,
+    pub record_type: String,
+    pub channel: String,
+    pub commercial_model: String,
+    /// Empty when each line gives its own.
+    pub use_type: String,
+    pub territory: String,
+    pub service: String,
+    pub total_usages: i64,
+    pub currency: String,
+    /// The revenue the lines share: `AllocatedNetRevenue` where the record has it (SY02, SY05), else
+    /// `NetRevenue`; exact decimal text.
+    pub net_revenue: String,
+}
+
+/// A usage line, with what its block says of what it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub line: u64,
+    pub record_type: String,
+    pub block_id: String,
+    pub summary_id: String,
+    pub transaction_id: String,
+    pub isrc: Option<String>,
+    pub icpn: Option<String>,
+    /// The DSP's id and the proprietary ids (`ns::id`) of the resource or release.
+    pub dsp_id: Option<String>,
+    pub proprietary_ids: Vec<String>,
+    pub title: String,
+    pub artist: String,
+    pub royalty_bearing: bool,
+    /// Streams, or downloads less returns.
+    pub usages: i64,
+    pub use_type: String,
+}
+
+/// The file's footer counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Foot {
+    pub lines_in_file: u64,
+    pub lines_in_report: Option<u64>,
+    pub summary_records: u64,
+    pub blocks_in_file: u64,
+    pub blocks_in_report: Option<u64>,
+}
+
+/// What reading a whole file found.
+#[derive(Debug, Clone, Default)]
+pub struct FileSummary {
+    pub head: Head,
+    pub summaries: Vec<Summary>,
+    pub foot: Foot,
+    /// Physical lines, heading rows included.
+    pub lines: u64,
+    pub blocks: u64,
+    pub usage_lines: u64,
+    /// Usages per summary record, to check against its TotalUsages once every file is read.
+    pub usages_by_summary: HashMap<String, i64>,
+}
+
+/// The cells of each record type this reader knows, by name, in order after RecordType.
+fn cells(record_type: &str) -> Option<&'static [&'static str]> {
+    const HEAD: &[&str] = &[
+        "MessageVersion",
+        "Profile",
+        "ProfileVersion",
+        "MessageId",
+        "MessageCreatedDateTime",
+        "FileNumber",
+        "NumberOfFiles",
+        "UsageStartDate",
+        "UsageEndDate",
+        "SenderPartyId",
+        "SenderName",
+        "ServiceDescription",
+        "RecipientPartyId",
+        "RecipientName",
+        "RepresentedRepertoire",
+    ];
+    const FOOT: &[&str] = &[
+        "NumberOfLinesInFile",
+        "NumberOfLinesInReport",
+        "NumberOfSummaryRecords",
+        "NumberOfBlocksInFile",
+        "NumberOfBlocksInReport",
+    ];
+    const SY01: &[&str] = &[
+        "SummaryRecordId",
+        "DistributionChannel",
+        "DistributionChannelDPID",
+        "CommercialModel",
+        "UseType",
+        "Territory",
+        "ServiceDescription",
+        "TotalUsages",
+        "Subscribers",
+        "CurrencyOfReporting",
+        "NetRevenue",
+        "IndirectValue",
+        "CurrencyOfTransaction",
+        "ExchangeRate",
+    ];
+    const SY02: &[&str] = &[
+        "SummaryRecordId",
+        "DistributionChannel",
+        "DistributionChannelDPID",
+        "CommercialModel",
+        "UseType",
+        "Territory",
+        "ServiceDescription",
+        "TotalUsages",
+        "Users",
+        "CurrencyOfReporting",
+        "NetRevenue",
+        "RightsController",
+        "RightsControllerPartyId",
+        "AllocatedUsages",
+        "AllocatedRevenue",
+        "AllocatedNetRevenue",
+        "RightsType",
+        "ContentCategory",
+        "CurrencyOfTransaction",
+        "ExchangeRate",
+        "RightsTypePercentage",
+    ];
+    const RE01: &[&str] = &[
+        "BlockId",
+        "ReleaseReference",
+        "DspReleaseId",
+        "ProprietaryReleaseId",
+        "ReleaseCatalogNumber",
+        "ReleaseICPN",
+        "ReleaseDisplayArtistName",
+        "ReleaseDisplayArtistPartyId",
+        "ReleaseTitle",
+        "ReleaseSubTitle",
+        "ReleaseType",
+        "ReleaseLabelName",
+        "ReleasePLine",
+        "DataProviderName",
+        "ReleaseDate",
+    ];
+    const AS01: &[&str] = &[
+        "BlockId",
+        "ResourceReference",
+        "DspResourceId",
+        "ResourceISRC",
+        "ResourceTitle",
+        "ResourceSubTitle",
+        "ResourceDisplayArtistName",
+        "ResourceDisplayArtistPartyId",
+        "ResourceDuration",
+        "ResourceType",
+        "IsMasterRecording",
+        "IsSubjectToOwnershipConflict",
+        "LastConflictCheck",
+    ];
+    const AS02: &[&str] = &[
+        "BlockId",
+        "ResourceReference",
+        "DspResourceId",
+        "ResourceISRC",
+        "ResourceTitle",
+        "ResourceSubTitle",
+        "ResourceDisplayArtistName",
+        "ResourceDisplayArtistPartyId",
+        "ResourceDuration",
+        "ResourceType",
+        "MusicalWorkISWC",
+        "MusicalWorkComposerAuthorName",
+        "MusicalWorkComposerAuthorPartyId",
+        "MusicalWorkArrangerName",
+        "MusicalWorkArrangerPartyId",
+        "MusicPublisherName",
+        "MusicPublisherPartyId",
+        "MusicalWorkContributorName",
+        "MusicalWorkContributorPartyId",
+        "ProprietaryMusicalWorkId",
+        "IsMasterRecording",
+        "IsSubjectToOwnershipConflict",
+        "LastConflictCheck",
+    ];
+    const MW01: &[&str] = &["BlockId", "DspMusicalWorkId", "MusicalWorkISWC", "MusicalWorkTitle"];
+    const SU01: &[&str] = &[
+        "BlockId",
+        "SummaryRecordId",
+        "SalesTransactionId",
+        "TransactedRelease",
+        "TransactedResource",
+        "IsRoyaltyBearing",
+        "SalesUpgrade",
+        "Usages",
+        "Returns",
+        "PriceConsumerPaidExcSalesTax",
+        "PromotionalActivity",
+        "UseType",
+    ];
+    const SU02: &[&str] = &[
+        "BlockId",
+        "SummaryRecordId",
+        "SalesTransactionId",
+        "TransactedRelease",
+        "TransactedResource",
+        "IsRoyaltyBearing",
+        "NumberOfStreams",
+        "PriceConsumerPaidExcSalesTax",
+        "PromotionalActivity",
+        "UseType",
+    ];
+    Some(match record_type {
+        "HEAD" => HEAD,
+        "FOOT" => FOOT,
+        "SY01.02" | "SY01.03" | "SY03.01" | "SY04.02" | "SY04.03" => SY01,
+        "SY02.03" | "SY02.04" | "SY05.02" | "SY05.03" => SY02,
+        "RE01.02" | "RE01.03" => RE01,
+        "AS01.02" | "AS01.03" => AS01,
+        "AS02.03" | "AS02.04" => AS02,
+        "MW01.02" | "MW01.03" => MW01,
+        "SU01.02" | "SU01.03" => SU01,
+        "SU02.02" | "SU02.03" => SU02,
+        _ => return None,
+    })
+}
+
+/// A record's cells by name, for reading and for naming the cell at fault.
+struct Cells<'a> {
+    names: &'static [&'static str],
+    values: Vec<&'a str>,
+}
+
+impl<'a> Cells<'a> {
+    fn get(&self, name: &'static str) -> &'a str {
+        self.names.iter().position(|n| *n == name).and_then(|i| self.values.get(i + 1)).copied().unwrap_or("").trim()
+    }
+}
+
+#[derive(Default)]
+struct ReleaseRef {
+    icpn: Option<String>,
+    dsp_id: Option<String>,
+    proprietary: Vec<String>,
+    title: String,
+    artist: String,
+}
+
+#[derive(Default)]
+struct ResourceRef {
+    isrc: Option<String>,
+    dsp_id: Option<String>,
+    title: String,
+    artist: String,
+}
+
+/// Reads one file of a report, handing each usage line to `on_usage` as soon as it is read (nothing of
+/// the file is held but its summaries and the current block). `errors` collects the problems.
+pub struct Reader {
+    line: u64,
+    file: FileSummary,
+    head_seen: bool,
+    foot_seen: bool,
+    block: Option<String>,
+    blocks_seen: HashSet<String>,
+    summary_ids: HashSet<String>,
+    releases: HashMap<String, ReleaseRef>,
+    resources: HashMap<String, ResourceRef>,
+    transactions: HashSet<String>,
+    pub errors: Vec<LineError>,
+    /// Every problem, listed or not.
+    pub error_count: u64,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reader {
+    pub fn new() -> Self {
+        Self {
+            line: 0,
+            file: FileSummary::default(),
+            head_seen: false,
+            foot_seen: false,
+            block: None,
+            blocks_seen: HashSet::new(),
+            summary_ids: HashSet::new(),
+            releases: HashMap::new(),
+            resources: HashMap::new(),
+            transactions: HashSet::new(),
+            errors: Vec::new(),
+            error_count: 0,
+        }
+    }
+
+    fn error(&mut self, record_type: &str, cell: Option<&'static str>, reason: impl Into<String>) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(LineError {
+                line: self.line,
+                record_type: record_type.chars().take(20).collect(),
+                cell,
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Reads the whole of `input`, then checks the footer's counts.
+    pub fn read(
+        mut self,
+        input: impl BufRead,
+        mut on_usage: impl FnMut(Usage),
+    ) -> std::io::Result<(FileSummary, Vec<LineError>, u64)> {
+        let mut input = input;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if input.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            self.line += 1;
+            match std::str::from_utf8(&buf) {
+                Ok(text) => self.feed(text.trim_end_matches(['\n', '\r']), &mut on_usage),
+                Err(_) => self.error("", None, "is not UTF-8"),
+            }
+        }
+        self.finish();
+        Ok((self.file, self.errors, self.error_count))
+    }
+
+    fn feed(&mut self, text: &str, on_usage: &mut impl FnMut(Usage)) {
+        if self.line == 1 {
+            // A byte order mark is not allowed by DSR, but a spreadsheet may write one.
+            let text = text.trim_start_matches('\u{feff}');
+            return self.record(text, on_usage);
+        }
+        self.record(text, on_usage);
+    }
+
+    fn record(&mut self, text: &str, on_usage: &mut impl FnMut(Usage)) {
+        if text.starts_with('#') {
+            return; // a heading row: counted, not read
+        }
+        if self.foot_seen {
+            return self.error(text.split('\t').next().unwrap_or(""), None, "comes after FOOT");
+        }
+        if text.trim().is_empty() {
+            return self.error("", None, "is empty");
+        }
+        let values: Vec<&str> = text.split('\t').collect();
+        let record_type = values[0].trim().to_owned();
+        let Some(names) = cells(&record_type) else {
+            return self.error(&record_type, None, "is not a record type of the Basic Audio Profile");
+        };
+        if values.len() - 1 < names.len() {
+            return self.error(&record_type, None, format!("has {} cells; it needs {}", values.len(), names.len() + 1));
+        }
+        let c = Cells { names, values };
+        if !self.head_seen && record_type != "HEAD" {
+            self.head_seen = true; // say it once
+            return self.error(&record_type, None, "the file must begin with HEAD");
+        }
+        match record_type.as_str() {
+            "HEAD" => self.head(&record_type, &c),
+            "FOOT" => self.foot(&record_type, &c),
+            t if t.starts_with("SY") => self.summary(&record_type, &c),
+            t if t.starts_with("RE") => {
+                self.enter_block(&record_type, &c);
+                let r = ReleaseRef {
+                    icpn: Some(c.get("ReleaseICPN").to_owned()).filter(|v| !v.is_empty()),
+                    dsp_id: Some(c.get("DspReleaseId").to_owned()).filter(|v| !v.is_empty()),
+                    proprietary: c
+                        .get("ProprietaryReleaseId")
+                        .split('|')
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    title: c.get("ReleaseTitle").to_owned(),
+                    artist: c.get("ReleaseDisplayArtistName").to_owned(),
+                };
+                if let Some(icpn) = &r.icpn
+                    && !(12..=14).contains(&icpn.len())
+                {
+                    self.error(&record_type, Some("ReleaseICPN"), "must be 12 to 14 digits");
+                }
+                let reference = c.get("ReleaseReference").to_owned();
+                self.releases.insert(reference, r);
+            }
+            t if t.starts_with("AS") => {
+                self.enter_block(&record_type, &c);
+                let isrc = c.get("ResourceISRC").to_ascii_uppercase().replace('-', "");
+                if !isrc.is_empty() && !valid_isrc(&isrc) {
+                    self.error(&record_type, Some("ResourceISRC"), "is not an ISRC (CC XXX YY NNNNN)");
+                }
+                let r = ResourceRef {
+                    isrc: Some(isrc).filter(|v| !v.is_empty()),
+                    dsp_id: Some(c.get("DspResourceId").to_owned()).filter(|v| !v.is_empty()),
+                    title: c.get("ResourceTitle").to_owned(),
+                    artist: c.get("ResourceDisplayArtistName").to_owned(),
+                };
+                let reference = c.get("ResourceReference").to_owned();
+                self.resources.insert(reference, r);
+            }
+            t if t.starts_with("MW") => self.enter_block(&record_type, &c),
+            _ => self.usage(&record_type, &c, on_usage),
+        }
+    }
+
+    fn head(&mut self, t: &str, c: &Cells<'_>) {
+        if self.line != 1 {
+            return self.error(t, None, "HEAD must be the first line, and only the first");
+        }
+        self.head_seen = true;
+        let number = |name: &'static str, this: &mut Self| match c.get(name).parse::<i32>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                this.error(t, Some(name), "must be a whole number from 1");
+                1
+            }
+        };
+        let file_number = number("FileNumber", self);
+        let number_of_files = number("NumberOfFiles", self);
+        if file_number > number_of_files {
+            self.error(t, Some("FileNumber"), "is above NumberOfFiles");
+        }
+        for name in ["MessageId", "SenderPartyId", "SenderName", "UsageStartDate", "UsageEndDate"] {
+            if c.get(name).is_empty() {
+                self.error(t, Some(name), "is required");
+            }
+        }
+        self.file.head = Head {
+            message_version: c.get("MessageVersion").into(),
+            profile: c.get("Profile").into(),
+            profile_version: c.get("ProfileVersion").into(),
+            message_id: c.get("MessageId").into(),
+            created: c.get("MessageCreatedDateTime").into(),
+            file_number,
+            number_of_files,
+            usage_start: c.get("UsageStartDate").into(),
+            usage_end: c.get("UsageEndDate").into(),
+            sender_party_id: c.get("SenderPartyId").into(),
+            sender_name: c.get("SenderName").into(),
+            service: c.get("ServiceDescription").into(),
+            recipient_party_id: c.get("RecipientPartyId").into(),
+            recipient_name: c.get("RecipientName").into(),
+        };
+    }
+
+    fn summary(&mut self, t: &str, c: &Cells<'_>) {
+        if self.block.is_some() {
+            return self.error(t, None, "summary records come before the first block");
+        }
+        let id = c.get("SummaryRecordId").to_owned();
+        if id.is_empty() || !self.summary_ids.insert(id.clone()) {
+            return self.error(t, Some("SummaryRecordId"), "is missing or used twice");
+        }
+        let total_usages = match c.get("TotalUsages").parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                self.error(t, Some("TotalUsages"), "must be a whole number");
+                0
+            }
+        };
+        let allocated = c.names.contains(&"AllocatedNetRevenue") && !c.get("AllocatedNetRevenue").is_empty();
+        let (cell, revenue) = if allocated {
+            ("AllocatedNetRevenue", c.get("AllocatedNetRevenue"))
+        } else {
+            ("NetRevenue", c.get("NetRevenue"))
+        };
+        if !valid_decimal(revenue) {
+            self.error(t, Some(cell), "must be a decimal number such as 12.345678");
+        }
+        let currency = c.get("CurrencyOfReporting");
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            self.error(t, Some("CurrencyOfReporting"), "must be an ISO 4217 code such as USD");
+        }
+        let territory = c.get("Territory");
+        if territory.is_empty() {
+            self.error(t, Some("Territory"), "is required");
+        }
+        self.file.summaries.push(Summary {
+            id,
+            record_type: t.to_owned(),
+            channel: c.get("DistributionChannel").into(),
+            commercial_model: c.get("CommercialModel").into(),
+            use_type: c.get("UseType").into(),
+            territory: territory.into(),
+            service: c.get("ServiceDescription").into(),
+            total_usages,
+            currency: currency.into(),
+            net_revenue: revenue.into(),
+        });
+    }
+
+    /// A block begins with its first record of a new BlockId; its references hold only inside it.
+    fn enter_block(&mut self, t: &str, c: &Cells<'_>) {
+        let id = c.get("BlockId");
+        if self.block.as_deref() == Some(id) {
+            return;
+        }
+        if id.is_empty() || !self.blocks_seen.insert(id.to_owned()) {
+            self.error(t, Some("BlockId"), "is missing, or a block is split or repeated");
+        }
+        self.block = Some(id.to_owned());
+        self.file.blocks += 1;
+        self.releases.clear();
+        self.resources.clear();
+    }
+
+    fn usage(&mut self, t: &str, c: &Cells<'_>, on_usage: &mut impl FnMut(Usage)) {
+        if self.block.as_deref() != Some(c.get("BlockId")) {
+            return self.error(t, Some("BlockId"), "is not the block it stands in");
+        }
+        let summary_id = c.get("SummaryRecordId");
+        if !self.summary_ids.contains(summary_id) {
+            return self.error(t, Some("SummaryRecordId"), format!("names no summary record ({summary_id})"));
+        }
+        let transaction = c.get("SalesTransactionId");
+        if transaction.is_empty() || !self.transactions.insert(transaction.to_owned()) {
+            self.error(t, Some("SalesTransactionId"), "is missing or used twice");
+        }
+        let royalty_bearing = match c.get("IsRoyaltyBearing").to_ascii_lowercase().as_str() {
+            "true" | "" => true,
+            "false" => false,
+            _ => {
+                self.error(t, Some("IsRoyaltyBearing"), "must be true or false");
+                true
+            }
+        };
+        let (cell, usages) = if t.starts_with("SU02") {
+            ("NumberOfStreams", c.get("NumberOfStreams").parse::<i64>().ok())
+        } else {
+            let returns = match c.get("Returns") {
+                "" => Some(0),
+                r => r.parse::<i64>().ok(),
+            };
+            ("Usages", c.get("Usages").parse::<i64>().ok().zip(returns).map(|(u, r)| u - r))
+        };
+        let Some(usages) = usages.filter(|u| *u >= 0 || t.starts_with("SU01")) else {
+            return self.error(t, Some(cell), "must be a whole number");
+        };
+        let (resource, release) = (c.get("TransactedResource"), c.get("TransactedRelease"));
+        let mut out = Usage {
+            line: self.line,
+            record_type: t.to_owned(),
+            block_id: c.get("BlockId").into(),
+            summary_id: summary_id.into(),
+            transaction_id: transaction.into(),
+            isrc: None,
+            icpn: None,
+            dsp_id: None,
+            proprietary_ids: Vec::new(),
+            title: String::new(),
+            artist: String::new(),
+            royalty_bearing,
+            usages,
+            use_type: c.get("UseType").into(),
+        };
+        match (resource.is_empty(), release.is_empty()) {
+            (false, true) => {
+                let Some(r) = self.resources.get(resource) else {
+                    return self.error(
+                        t,
+                        Some("TransactedResource"),
+                        format!("names no resource of the block ({resource})"),
+                    );
+                };
+                out.isrc.clone_from(&r.isrc);
+                out.dsp_id.clone_from(&r.dsp_id);
+                out.title.clone_from(&r.title);
+                out.artist.clone_from(&r.artist);
+                // The release of the block, when it has one, identifies where the recording was sold.
+                if let Some(rel) = self.releases.values().next() {
+                    out.icpn.clone_from(&rel.icpn);
+                }
+            }
+            (true, false) => {
+                let Some(r) = self.releases.get(release) else {
+                    return self.error(
+                        t,
+                        Some("TransactedRelease"),
+                        format!("names no release of the block ({release})"),
+                    );
+                };
+                out.icpn.clone_from(&r.icpn);
+                out.dsp_id.clone_from(&r.dsp_id);
+                out.proprietary_ids.clone_from(&r.proprietary);
+                out.title.clone_from(&r.title);
+                out.artist.clone_from(&r.artist);
+            }
+            _ => {
+                return self.error(
+                    t,
+                    Some("TransactedResource"),
+                    "give exactly one of TransactedRelease and TransactedResource",
+                );
+            }
+        }
+        *self.file.usages_by_summary.entry(out.summary_id.clone()).or_default() += out.usages;
+        self.file.usage_lines += 1;
+        on_usage(out);
+    }
+
+    fn foot(&mut self, t: &str, c: &Cells<'_>) {
+        self.foot_seen = true;
+        let count = |name: &'static str, this: &mut Self| -> Option<u64> {
+            match c.get(name) {
+                "" => None,
+                v => match v.parse() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        this.error(t, Some(name), "must be a whole number");
+                        None
+                    }
+                },
+            }
+        };
+        let lines_in_file = count("NumberOfLinesInFile", self);
+        let lines_in_report = count("NumberOfLinesInReport", self);
+        let summaries = count("NumberOfSummaryRecords", self);
+        let blocks_in_file = count("NumberOfBlocksInFile", self);
+        let blocks_in_report = count("NumberOfBlocksInReport", self);
+        let checks = [
+            ("NumberOfLinesInFile", lines_in_file, self.line),
+            ("NumberOfSummaryRecords", summaries, self.file.summaries.len() as u64),
+            ("NumberOfBlocksInFile", blocks_in_file, self.file.blocks),
+        ];
+        for (name, said, found) in checks {
+            match said {
+                Some(n) if n == found => {}
+                Some(n) => self.error(t, Some(name), format!("says {n}; the file has {found}")),
+                None => self.error(t, Some(name), "is required"),
+            }
+        }
+        self.file.foot = Foot {
+            lines_in_file: lines_in_file.unwrap_or(0),
+            lines_in_report,
+            summary_records: summaries.unwrap_or(0),
+            blocks_in_file: blocks_in_file.unwrap_or(0),
+            blocks_in_report,
+        };
+    }
+
+    fn finish(&mut self) {
+        self.file.lines = self.line;
+        if self.line == 0 {
+            return self.error("", None, "the file is empty");
+        }
+        if !self.foot_seen {
+            self.error("FOOT", None, "the file must end with FOOT");
+        }
+        if self.file.summaries.is_empty() {
+            self.error("", None, "the file has no summary record");
+        }
+    }
+}
+
+/// Checks a report's files together: they form one report (same message, numbered 1 to n, the same
+/// summaries), the last file's report counts hold, and each summary's usages add up to its TotalUsages.
+pub fn check_report(files: &[FileSummary]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(first) = files.first() else { return vec!["the report has no file".into()] };
+    let n = first.head.number_of_files;
+    if files.len() != usize::try_from(n).unwrap_or(0) {
+        out.push(format!("HEAD says {n} files; {} were given", files.len()));
+    }
+    for (i, f) in files.iter().enumerate() {
+        if f.head.message_id != first.head.message_id || f.head.sender_party_id != first.head.sender_party_id {
+            out.push(format!("file {} belongs to another report (MessageId {})", i + 1, f.head.message_id));
+        }
+        if usize::try_from(f.head.file_number).ok() != Some(i + 1) {
+            out.push(format!("file {} says it is file {}", i + 1, f.head.file_number));
+        }
+        if f.summaries != first.summaries {
+            out.push(format!("file {} does not repeat the first file's summary records", i + 1));
+        }
+    }
+    if let Some(last) = files.last() {
+        let lines: u64 = files.iter().map(|f| f.lines).sum();
+        let blocks: u64 = files.iter().map(|f| f.blocks).sum();
+        match last.foot.lines_in_report {
+            Some(said) if said != lines => {
+                out.push(format!("NumberOfLinesInReport says {said}; the report has {lines}"));
+            }
+            None if n > 1 => out.push("the last file's FOOT must give NumberOfLinesInReport".into()),
+            _ => {}
+        }
+        match last.foot.blocks_in_report {
+            Some(said) if said != blocks => {
+                out.push(format!("NumberOfBlocksInReport says {said}; the report has {blocks}"));
+            }
+            None if n > 1 => out.push("the last file's FOOT must give NumberOfBlocksInReport".into()),
+            _ => {}
+        }
+    }
+    for s in &first.summaries {
+        let used: i64 = files.iter().map(|f| f.usages_by_summary.get(&s.id).copied().unwrap_or(0)).sum();
+        if used != s.total_usages {
+            out.push(format!(
+                "summary record {} says TotalUsages {}; its lines add up to {used}",
+                s.id, s.total_usages
+            ));
+        }
+    }
+    out
+}
+
+/// `CC XXX YY NNNNN` without separators.
+fn valid_isrc(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 12
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..5].iter().all(u8::is_ascii_alphanumeric)
+        && b[5..].iter().all(u8::is_ascii_digit)
+}
+
+/// An exact decimal such as `12.345678` or `-0.5` (at most 28 digits).
+pub fn valid_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !whole.is_empty()
+        && whole.len() + fraction.len() <= 28
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.contains('.') && fraction.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small report in the shape of the DDEX sample: headings, two summaries (one ad-supported with
+    /// its allocated revenue), a release with two recordings (one with its work), a release-level sale.
+    fn sample() -> Vec<String> {
+        let mut lines = vec![
+            "HEAD\tdsrf/1.3/1.4.1/1.3\tBasicAudioProfile\t1.3\tDSR-1\t2024-06-05T06:00:00Z\t1\t1\t2024-05-01\t2024-05-31\tPADPIDA2024000001S\tStreamCo Music Ltd\tStreamCo\tPADPIDA2024000002L\tBackline Distribution\t".to_owned(),
+            "#SY01.02\tSummaryRecordId\tDistributionChannel\t…".to_owned(),
+            "SY01.02\t1\tStreamCo\tPADPIDA2024000001S\tSubscriptionModel\t\tUS\tStreamCo Premium\t610\t3\tUSD\t3.442770\t\t\t".to_owned(),
+            "SY02.03\t2\tStreamCo\tPADPIDA2024000001S\tAdvertisementSupportedModel\t\tGB\tStreamCo Free\t52\t1\tUSD\t0.500000\tBackline\tDPID::PADPIDA2024000002L\t52\t0.120016\t0.120016\t\tMusic\t\t\t".to_owned(),
+            "SY01.02\t3\tStreamCo\tPADPIDA2024000001S\tPayAsYouGoModel\tPermanentDownload\tUS\tStreamCo Store\t2\t\tUSD\t1.386000\t\t\t".to_owned(),
+            "RE01.02\t1\tR1\tR000000001\tLBL::CAT-1\tA2R542621\t8718271000019\tThe Velvet Foxes\t\tVelvet Bloom\t\tSingle\tHoney Records\t(P) 2012 Honey Records\tHoney Records\t2012-11-07".to_owned(),
+            "AS01.02\t1\tA1\tT0000000001\tNLA2R1200001\tVelvet Lonely\t\tThe Velvet Foxes\t\tPT6M19S\tSoundRecording\ttrue\tfalse\t".to_owned(),
+            "MW01.02\t1\tW0000000001\tT0373222877\tVelvet Lonely\t\tZoë Ferreira\t\t\t\tHollow Oak\t\t\t\tHoney Records\t\tA1\t\t".to_owned(),
+            "AS01.02\t1\tA2\tT0000000002\tNL-A2R-12-00002\tDream Horizon\t\tThe Velvet Foxes\t\tPT5M40S\tSoundRecording\tTRUE\tFALSE\t".to_owned(),
+            "SU02.02\t1\t1\t1\t\tA1\ttrue\t600\t\t\tOnDemandStream".to_owned(),
+            "SU02.02\t1\t2\t2\t\tA1\tTRUE\t52\t\t\tNonInteractiveStream".to_owned(),
+            "SU02.02\t1\t1\t3\t\tA2\tFalse\t10\t\t\tOnDemandStream".to_owned(),
+            "SU01.02\t1\t3\t4\tR1\t\ttrue\t\t3\t1\t0.99\t\tPermanentDownload".to_owned(),
+        ];
+        let total = lines.len() + 1;
+        lines.push(format!("FOOT\t{total}\t{total}\t3\t1\t1"));
+        lines
+    }
+
+    fn read(lines: &[String], eol: &str) -> (FileSummary, Vec<LineError>, Vec<Usage>) {
+        let text = lines.iter().map(|l| format!("{l}{eol}")).collect::<String>();
+        let mut usages = Vec::new();
+        let (file, errors, count) = Reader::new().read(text.as_bytes(), |u| usages.push(u)).unwrap();
+        assert_eq!(count as usize, errors.len());
+        (file, errors, usages)
+    }
+
+    fn problems(lines: &[String]) -> Vec<(u64, String, Option<&'static str>)> {
+        read(lines, "\n").1.into_iter().map(|e| (e.line, e.record_type, e.cell)).collect()
+    }
+
+    #[test]
+    fn a_sample_report_reads_whole_with_its_lines_resolved_in_their_block() {
+        let (file, errors, usages) = read(&sample(), "\n");
+        assert_eq!(errors, vec![]);
+        assert_eq!(file.head.message_id, "DSR-1");
+        assert_eq!((file.head.file_number, file.head.number_of_files), (1, 1));
+        assert_eq!(file.summaries.len(), 3);
+        assert_eq!(file.summaries[0].net_revenue, "3.442770");
+        assert_eq!(file.summaries[1].net_revenue, "0.120016", "the licensor's allocated revenue");
+        assert_eq!((file.blocks, file.usage_lines, file.lines), (1, 4, 14));
+        assert_eq!(usages[0].isrc.as_deref(), Some("NLA2R1200001"));
+        assert_eq!(usages[0].icpn.as_deref(), Some("8718271000019"), "the block's release");
+        assert_eq!(usages[2].isrc.as_deref(), Some("NLA2R1200002"), "hyphens dropped");
+        assert!(!usages[2].royalty_bearing, "booleans in any case");
+        assert_eq!(usages[3].isrc, None);
+        assert_eq!(usages[3].proprietary_ids, vec!["LBL::CAT-1".to_owned()]);
+        assert_eq!(usages[3].usages, 2, "downloads less returns");
+        assert_eq!(check_report(&[file]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn crlf_trailing_cells_and_a_byte_order_mark_are_read_as_the_same_report() {
+        let mut lines = sample();
+        lines[0] = format!("\u{feff}{}", lines[0]);
+        for l in lines.iter_mut().filter(|l| l.starts_with("SU")) {
+            l.push_str("\t\t\t");
+        }
+        let (file, errors, usages) = read(&lines, "\r\n");
+        assert_eq!(errors, vec![]);
+        assert_eq!(usages.len(), 4);
+        assert_eq!(usages[0].use_type, "OnDemandStream");
+        assert_eq!(check_report(&[file]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_gzip_file_reads_the_same() {
+        use std::io::Write;
+        let text = sample().iter().map(|l| format!("{l}\n")).collect::<String>();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let mut n = 0;
+        let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+        let (file, errors, _) = Reader::new().read(reader, |_| n += 1).unwrap();
+        assert_eq!((errors.len(), n, file.lines), (0, 4, 14));
+    }
+
+    #[test]
+    fn each_problem_names_its_line_record_and_cell() {
+        let mut lines = sample();
+        lines[2] = lines[2].replace("\t610\t", "\tmany\t");
+        lines[6] = lines[6].replace("NLA2R1200001", "NOT-AN-ISRC");
+        lines[9] = lines[9].replace("\t600\t", "\t-5\t");
+        lines[10] = "SU02.02\t1\t9\t5\t\tA1\ttrue\t52\t\t\tNonInteractiveStream".into();
+        lines[11] = "SU02.02\t1\t1\t3\t\tA7\ttrue\t10\t\t\tOnDemandStream".into();
+        lines.insert(12, "XX99.01\tsomething".into());
+        let n = lines.len();
+        lines[n - 1] = format!("FOOT\t{}\t\t3\t2\t", n + 3);
+        let found = problems(&lines);
+        assert_eq!(
+            found,
+            vec![
+                (3, "SY01.02".into(), Some("TotalUsages")),
+                (7, "AS01.02".into(), Some("ResourceISRC")),
+                (10, "SU02.02".into(), Some("NumberOfStreams")),
+                (11, "SU02.02".into(), Some("SummaryRecordId")),
+                (12, "SU02.02".into(), Some("TransactedResource")),
+                (13, "XX99.01".into(), None),
+                (15, "FOOT".into(), Some("NumberOfLinesInFile")),
+                (15, "FOOT".into(), Some("NumberOfBlocksInFile")),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_file_must_begin_with_head_end_with_foot_and_hold_full_records() {
+        let lines = sample();
+        let headless: Vec<String> = lines[1..].to_vec();
+        assert!(problems(&headless).iter().any(|(l, t, _)| *l == 2 && t == "SY01.02"));
+        let footless: Vec<String> = lines[..lines.len() - 1].to_vec();
+        assert_eq!(problems(&footless), vec![(13, "FOOT".into(), None)]);
+        let mut short = lines.clone();
+        short[9] = "SU02.02\t1\t1\t1".into();
+        let found = read(&short, "\n").1;
+        assert_eq!((found[0].line, found[0].reason.as_str()), (10, "has 4 cells; it needs 11"));
+        let mut after = lines.clone();
+        after.push(lines[9].clone());
+        assert_eq!(problems(&after).last().unwrap().0, 15);
+        assert_eq!(read(&[], "\n").1[0].reason, "the file is empty");
+    }
+
+    #[test]
+    fn at_most_a_thousand_problems_are_listed_and_all_are_counted() {
+        let mut lines = sample();
+        let foot = lines.pop().unwrap();
+        for i in 0..1_500 {
+            lines.push(format!("SU02.02\t1\t77\tx{i}\t\tA1\ttrue\t1\t\t\tOnDemandStream"));
+        }
+        lines.push(foot);
+        let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let (_, errors, count) = Reader::new().read(text.as_bytes(), |_| {}).unwrap();
+        assert_eq!(errors.len(), MAX_ERRORS);
+        assert!(count > 1_500, "{count}");
+    }
+
+    #[test]
+    fn a_report_in_several_files_is_checked_as_one() {
+        // Two files: the same HEAD numbered 1 and 2, the same summaries, one block each.
+        let whole = sample();
+        let head = |n: u32| whole[0].replace("\t1\t1\t2024-05-01", &format!("\t{n}\t2\t2024-05-01"));
+        let summaries = &whole[1..5];
+        let block_one = &whole[5..11];
+        let block_two: Vec<String> = whole[11..13].iter().map(|l| l.replacen("\t1\t", "\t2\t", 1)).collect();
+        let mut first = vec![head(1)];
+        first.extend_from_slice(summaries);
+        first.extend_from_slice(&[whole[5].clone(), whole[6].clone(), whole[7].clone()]);
+        first.extend_from_slice(&block_one[4..6]);
+        first.push(format!("FOOT\t{}\t\t3\t1\t", first.len() + 1));
+        let mut second = vec![head(2)];
+        second.extend_from_slice(summaries);
+        second.push(whole[5].replacen("\t1\t", "\t2\t", 1));
+        second.push(whole[8].replacen("\t1\t", "\t2\t", 1));
+        second.extend(block_two);
+        let total = first.len() + second.len() + 1;
+        second.push(format!("FOOT\t{}\t{total}\t3\t1\t2", second.len() + 1));
+        let (a, errors_a, _) = read(&first, "\n");
+        let (b, errors_b, _) = read(&second, "\n");
+        assert_eq!((errors_a, errors_b), (vec![], vec![]));
+        assert_eq!(check_report(&[a.clone(), b.clone()]), Vec::<String>::new());
+        // The files alone, or out of order, do not make the report.
+        assert!(check_report(std::slice::from_ref(&a)).iter().any(|p| p.contains("HEAD says 2 files")));
+        assert!(check_report(&[b, a]).iter().any(|p| p.contains("says it is file")));
+    }
+
+    #[test]
+    fn usages_must_add_up_to_each_summary_total() {
+        let mut lines = sample();
+        lines[9] = lines[9].replace("\t600\t", "\t601\t");
+        let (file, errors, _) = read(&lines, "\n");
+        assert_eq!(errors, vec![]);
+        assert_eq!(
+            check_report(&[file]),
+            vec!["summary record 1 says TotalUsages 610; its lines add up to 611".to_owned()]
+        );
+    }
+
+    #[test]
+    fn decimals_are_exact_text() {
+        for ok in ["0", "12.345678", "-0.5", "1000000.000001"] {
+            assert!(valid_decimal(ok), "{ok}");
+        }
+        for bad in ["", ".5", "1.", "1e3", "1,5", "--1", "12345678901234567890123456789"] {
+            assert!(!valid_decimal(bad), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes a file holds, reading it never panics, and every listed problem has a line
+        /// within the file.
+        #[test]
+        fn any_input_reads_without_panicking(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2_000)) {
+            let (file, errors, _) = Reader::new().read(data.as_slice(), |_| {}).unwrap();
+            for e in errors {
+                proptest::prop_assert!(e.line <= file.lines.max(1));
+            }
+        }
+    }
+}
