@@ -32,6 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "ticketing", description = "Events, ticket tiers, orders, tickets and check-in"),
         (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
         (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
+        (name = "royalties", description = "Stores' sales reports (DDEX DSR): upload, reading, progress"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -53,6 +54,7 @@ fn api(
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone()))
         .merge(booking::router(booking::BookingSettings::default(), ledger_settings))
         .merge(catalog::router())
+        .merge(royalties::router())
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -67,6 +69,7 @@ pub fn error_catalogue() -> Vec<platform::error::CodeInfo> {
         ticketing::error::TicketingCode::catalogue(),
         booking::error::BookingCode::catalogue(),
         catalog::error::CatalogCode::catalogue(),
+        royalties::error::RoyaltiesCode::catalogue(),
     ]
     .concat()
 }
@@ -140,6 +143,7 @@ pub fn job_registry(
     ticketing::register(&mut registry);
     booking::register(&mut registry);
     catalog::register(&mut registry);
+    royalties::register(&mut registry);
     registry
 }
 

@@ -185,6 +185,19 @@ impl Storage {
         Ok(Kept { key, size, sha256, md5 })
     }
 
+    /// A kept file copied into staging, for a reader that needs a local file (removed when dropped).
+    pub async fn fetch(&self, sha256: &str) -> anyhow::Result<tempfile::TempPath> {
+        let temp = tempfile::Builder::new().prefix("fetch-").tempfile_in(&self.staging)?;
+        let (file, path) = temp.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut stream = self.read(&Self::key_of(sha256)).await?;
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
+        Ok(path)
+    }
+
     /// A kept file's bytes as a stream of chunks.
     pub async fn read(
         &self,

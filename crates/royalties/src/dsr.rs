@@ -701,6 +701,20 @@ impl Reader {
     }
 }
 
+/// Reads a file's first line as its HEAD (to know, on upload, which report and which of its files it
+/// is); the problems otherwise.
+pub fn read_head(first_line: &str) -> Result<Head, Vec<LineError>> {
+    let mut reader = Reader::new();
+    reader.line = 1;
+    let text = first_line.trim_end_matches(['\n', '\r']).trim_start_matches('\u{feff}');
+    if !text.starts_with("HEAD\t") {
+        reader.error(text.split('\t').next().unwrap_or(""), None, "the file must begin with HEAD");
+    } else {
+        reader.record(text, &mut |_| {});
+    }
+    if reader.errors.is_empty() { Ok(reader.file.head) } else { Err(reader.errors) }
+}
+
 /// Checks a report's files together: they form one report (same message, numbered 1 to n, the same
 /// summaries), the last file's report counts hold, and each summary's usages add up to its TotalUsages.
 pub fn check_report(files: &[FileSummary]) -> Vec<String> {
@@ -954,6 +968,18 @@ mod tests {
             check_report(&[file]),
             vec!["summary record 1 says TotalUsages 610; its lines add up to 611".to_owned()]
         );
+    }
+
+    #[test]
+    fn a_head_line_alone_says_which_report_and_file_it_is() {
+        let head = read_head(&format!("{}\r\n", sample()[0])).unwrap();
+        assert_eq!((head.message_id.as_str(), head.file_number, head.number_of_files), ("DSR-1", 1, 1));
+        let errors = read_head("SY01.02\t1").unwrap_err();
+        assert_eq!(errors[0].reason, "the file must begin with HEAD");
+        let errors =
+            read_head("HEAD\tdsrf\tBasicAudioProfile\t1.3\tDSR-1\tnow\t2\t1\t2024-05\t2024-05\tPADPIDA1\tS\t\t\t\t")
+                .unwrap_err();
+        assert_eq!(errors[0].cell, Some("FileNumber"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod openapi;
 mod ops;
 mod organizations;
 mod ownership;
+mod royalties;
 mod shutdown;
 mod stripe;
 mod support;

@@ -1,0 +1,280 @@
+//! The area's SQL, checked at compile time. Functions take a connection so the service owns the transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use sqlx::postgres::PgCopyIn;
+use uuid::Uuid;
+
+use crate::model::{ReportId, ReportStatus};
+
+#[derive(Debug, Clone)]
+pub struct ReportRow {
+    pub id: ReportId,
+    pub org_id: Uuid,
+    pub sender_party_id: String,
+    pub sender_name: String,
+    pub message_id: String,
+    pub service: String,
+    pub usage_start: String,
+    pub usage_end: String,
+    pub number_of_files: i32,
+    pub status: ReportStatus,
+    pub replaces: Option<ReportId>,
+    pub replaced_by: Option<ReportId>,
+    pub lines_total: i64,
+    pub lines_done: i64,
+    pub usage_lines: i64,
+    pub summary_records: i32,
+    pub errors: serde_json::Value,
+    pub error_count: i64,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub file_number: i32,
+    pub sha256: String,
+    pub size: i64,
+    pub gzip: bool,
+    pub file_name: Option<String>,
+}
+
+pub async fn insert(conn: &mut PgConnection, r: &ReportRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_reports (id, org_id, sender_party_id, sender_name, message_id, service, usage_start,
+             usage_end, number_of_files, status, replaces, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        r.id as _,
+        r.org_id,
+        r.sender_party_id,
+        r.sender_name,
+        r.message_id,
+        r.service,
+        r.usage_start,
+        r.usage_end,
+        r.number_of_files,
+        r.status as _,
+        r.replaces as _,
+        r.created_by,
+        r.created_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The report, locked until commit when `lock`.
+pub async fn report(conn: &mut PgConnection, id: ReportId) -> sqlx::Result<Option<ReportRow>> {
+    sqlx::query_as!(
+        ReportRow,
+        r#"SELECT id AS "id: ReportId", org_id, sender_party_id, sender_name, message_id, service, usage_start,
+                  usage_end, number_of_files, status AS "status: ReportStatus", replaces AS "replaces: ReportId",
+                  replaced_by AS "replaced_by: ReportId", lines_total, lines_done, usage_lines, summary_records,
+                  errors, error_count, created_by, created_at, started_at, finished_at
+           FROM royalty_reports WHERE id = $1"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The report, locked until commit: its files and its reading happen one at a time.
+pub async fn lock(conn: &mut PgConnection, id: ReportId) -> sqlx::Result<Option<ReportRow>> {
+    sqlx::query_as!(
+        ReportRow,
+        r#"SELECT id AS "id: ReportId", org_id, sender_party_id, sender_name, message_id, service, usage_start,
+                  usage_end, number_of_files, status AS "status: ReportStatus", replaces AS "replaces: ReportId",
+                  replaced_by AS "replaced_by: ReportId", lines_total, lines_done, usage_lines, summary_records,
+                  errors, error_count, created_by, created_at, started_at, finished_at
+           FROM royalty_reports WHERE id = $1 FOR UPDATE"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A label's reports, newest first.
+pub async fn of_label(
+    conn: &mut PgConnection,
+    org: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<ReportRow>> {
+    let (before_at, before_id) = before.unzip();
+    sqlx::query_as!(
+        ReportRow,
+        r#"SELECT id AS "id: ReportId", org_id, sender_party_id, sender_name, message_id, service, usage_start,
+                  usage_end, number_of_files, status AS "status: ReportStatus", replaces AS "replaces: ReportId",
+                  replaced_by AS "replaced_by: ReportId", lines_total, lines_done, usage_lines, summary_records,
+                  errors, error_count, created_by, created_at, started_at, finished_at
+           FROM royalty_reports WHERE org_id = $1
+                AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+           ORDER BY created_at DESC, id DESC LIMIT $4"#,
+        org,
+        before_at,
+        before_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_file(conn: &mut PgConnection, report: ReportId, f: &FileRow) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO royalty_report_files (report_id, file_number, sha256, size, gzip, file_name)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        report as _,
+        f.file_number,
+        f.sha256,
+        f.size,
+        f.gzip,
+        f.file_name
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn files(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Vec<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        "SELECT file_number, sha256, size, gzip, file_name FROM royalty_report_files
+         WHERE report_id = $1 ORDER BY file_number",
+        report as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_status(conn: &mut PgConnection, id: ReportId, status: ReportStatus) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE royalty_reports SET status = $2 WHERE id = $1", id as _, status as _).execute(conn).await?;
+    Ok(())
+}
+
+/// The job starts reading: how many lines the files hold, for the progress.
+pub async fn start(conn: &mut PgConnection, id: ReportId, lines_total: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE royalty_reports SET status = 'reading', lines_total = $2, lines_done = 0, started_at = $3 WHERE id = $1",
+        id as _,
+        lines_total,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How far the reading is (written outside the loading transaction, so that it is seen meanwhile).
+pub async fn progress(conn: &mut PgConnection, id: ReportId, lines_done: i64) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE royalty_reports SET lines_done = $2 WHERE id = $1", id as _, lines_done).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn loaded(
+    conn: &mut PgConnection,
+    id: ReportId,
+    usage_lines: i64,
+    summary_records: i32,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE royalty_reports SET status = 'loaded', lines_done = lines_total, usage_lines = $2,
+             summary_records = $3, finished_at = $4 WHERE id = $1",
+        id as _,
+        usage_lines,
+        summary_records,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Refuses the report whole: its errors are kept, its files let go.
+pub async fn refuse(
+    conn: &mut PgConnection,
+    id: ReportId,
+    errors: &serde_json::Value,
+    error_count: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE royalty_reports SET status = 'refused', errors = $2, error_count = $3, usage_lines = 0,
+             summary_records = 0, finished_at = $4 WHERE id = $1",
+        id as _,
+        errors,
+        error_count,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM royalty_report_files WHERE report_id = $1", id as _).execute(conn).await?;
+    Ok(())
+}
+
+/// The report a correction replaces is marked so, once the correction is read.
+pub async fn replace(conn: &mut PgConnection, old: ReportId, new: ReportId) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE royalty_reports SET replaced_by = $2 WHERE id = $1", old as _, new as _).execute(conn).await?;
+    Ok(())
+}
+
+/// A refused correction gives the report it meant to replace its place back.
+pub async fn clear_replacement(conn: &mut PgConnection, old: ReportId) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE royalty_reports SET replaced_by = NULL WHERE id = $1", old as _).execute(conn).await?;
+    Ok(())
+}
+
+pub struct SummaryRows {
+    pub ids: Vec<String>,
+    pub record_types: Vec<String>,
+    pub territories: Vec<String>,
+    pub models: Vec<String>,
+    pub use_types: Vec<String>,
+    pub services: Vec<String>,
+    pub totals: Vec<i64>,
+    pub currencies: Vec<String>,
+    /// Exact decimal text.
+    pub revenues: Vec<String>,
+}
+
+pub async fn insert_summaries(conn: &mut PgConnection, report: ReportId, s: &SummaryRows) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_summaries (report_id, summary_id, record_type, territory, commercial_model, use_type,
+             service, total_usages, currency, net_revenue)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+             $8::bigint[], $9::text[], $10::text[]::numeric[])",
+        report as _,
+        &s.ids,
+        &s.record_types,
+        &s.territories,
+        &s.models,
+        &s.use_types,
+        &s.services,
+        &s.totals,
+        &s.currencies,
+        &s.revenues
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Starts loading usage lines in PostgreSQL's COPY text format (columns in this order: report_id,
+/// file_number, line, summary_id, block_id, transaction_id, record_type, isrc, icpn, dsp_id,
+/// proprietary_ids, title, artist, royalty_bearing, usages, use_type).
+pub async fn copy_usages(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
+    conn.copy_in_raw(
+        "COPY royalty_usages (report_id, file_number, line, summary_id, block_id, transaction_id, record_type, isrc,
+             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type) FROM STDIN",
+    )
+    .await
+}
+
+pub async fn count_usages(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_usages WHERE report_id = $1"#, report as _)
+        .fetch_one(conn)
+        .await
+}

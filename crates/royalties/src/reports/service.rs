@@ -1,0 +1,428 @@
+//! Receiving reports and reading them. An upload is streamed into staging, its first line read as the
+//! report's HEAD (which report, which of its files), and kept by content; once every file of the report
+//! is in, a job reads the files in order, loading usage lines with `COPY` inside one transaction while
+//! its progress is written beside it, and either commits the whole report or refuses it whole with its
+//! errors.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use identity::auth::Principal;
+use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::pagination::{Page, PageParams};
+use platform::{ApiError, AppContext};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::dto::{Report, ReportError, ReportList, UploadQuery};
+use super::load;
+use super::repo::{self, FileRow, ReportRow, SummaryRows};
+use crate::dsr::{self, FileSummary, Head, LineError};
+use crate::error::{RoyaltiesCode, RoyaltiesError};
+use crate::model::{ReportId, ReportStatus};
+
+/// Reads a report whose files are all in.
+pub const READ: JobKind =
+    JobKind::new("royalties.read_report").max_attempts(3).lease(std::time::Duration::from_secs(15 * 60));
+
+/// The largest file of a report (a month of a large store's streams, uncompressed).
+pub const MAX_FILE_BYTES: u64 = 20_000_000_000;
+
+/// Bytes of `COPY` rows sent at once.
+const CHUNK: usize = 256 * 1024;
+
+pub fn register(registry: &mut Registry) {
+    registry.register(READ, |ctx: AppContext, job: Job| async move { read(ctx, job.field("report_id")?).await });
+}
+
+/// The label's staff (a parent label's included) and admins.
+async fn may_manage(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<(), ApiError> {
+    if principal.has_role("admin") || catalog::labels::service::is_manager(ctx, principal, org).await? {
+        Ok(())
+    } else {
+        Err(RoyaltiesError::NotFound("report").into())
+    }
+}
+
+/// Opens a report file, through gzip when it is one (by its magic bytes, not its name).
+fn open(path: &Path) -> std::io::Result<(bool, Box<dyn BufRead + Send>)> {
+    let mut magic = [0u8; 2];
+    let n = std::fs::File::open(path)?.read(&mut magic)?;
+    let gzip = n == 2 && magic == [0x1f, 0x8b];
+    let file = std::fs::File::open(path)?;
+    let reader: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    Ok((gzip, reader))
+}
+
+/// The staged file's HEAD, and whether it is gzip.
+fn peek(path: &Path) -> Result<(bool, Head), String> {
+    let (gzip, reader) = open(path).map_err(|e| e.to_string())?;
+    let mut first = Vec::new();
+    reader.take(64 * 1024).read_until(b'\n', &mut first).map_err(|e| format!("the file could not be read: {e}"))?;
+    let line = String::from_utf8(first).map_err(|_| "its first line is not UTF-8".to_owned())?;
+    dsr::read_head(&line).map(|head| (gzip, head)).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| format!("{} {}", e.cell.unwrap_or(""), e.reason).trim().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Receives one file of a report into storage: its HEAD and whether it is gzip.
+async fn receive(ctx: &AppContext, body: axum::body::Body) -> Result<(platform::storage::Kept, bool, Head), ApiError> {
+    let staged = ctx.storage.receive(body, MAX_FILE_BYTES).await?;
+    let path = staged.path().to_owned();
+    let peeked = tokio::task::spawn_blocking(move || peek(&path))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("read a report's head")))?;
+    let (gzip, head) = peeked
+        .map_err(|why| ApiError::new(RoyaltiesCode::NotAReport, format!("The file is not a DSR report: {why}.")))?;
+    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep a report file")))?;
+    Ok((kept, gzip, head))
+}
+
+fn file_name(name: Option<String>) -> Option<String> {
+    name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty())
+}
+
+async fn answer(conn: &mut sqlx::PgConnection, row: ReportRow) -> Result<Report, ApiError> {
+    let files = repo::files(conn, row.id).await.map_err(RoyaltiesError::from)?;
+    Ok(Report::new(row, files.len() as i32))
+}
+
+/// A report's first file (or its only one): the report is created from its HEAD. A report of several
+/// files then waits for the others ([`add_file`]); a complete one is queued for reading.
+pub async fn upload(
+    ctx: &AppContext,
+    principal: &Principal,
+    query: UploadQuery,
+    body: axum::body::Body,
+) -> Result<Report, ApiError> {
+    let org = query.label_id.ok_or_else(|| ApiError::invalid_field("label_id", "required", "is required"))?;
+    may_manage(ctx, principal, org).await?;
+    let (kept, gzip, head) = receive(ctx, body).await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(old) = query.replaces {
+        let previous = repo::lock(&mut tx, old).await.map_err(RoyaltiesError::from)?;
+        let Some(previous) = previous.filter(|p| p.org_id == org) else {
+            return Err(ApiError::invalid_field("replaces", "not_found", "is not a report of the label"));
+        };
+        if previous.status != ReportStatus::Loaded || previous.replaced_by.is_some() {
+            return Err(ApiError::invalid_field(
+                "replaces",
+                "invalid_value",
+                "only a loaded report not yet corrected is replaced",
+            ));
+        }
+        if previous.sender_party_id != head.sender_party_id {
+            return Err(ApiError::invalid_field(
+                "replaces",
+                "invalid_value",
+                "the correction comes from another sender",
+            ));
+        }
+    }
+    let row = ReportRow {
+        id: ReportId::new(),
+        org_id: org,
+        sender_party_id: head.sender_party_id.clone(),
+        sender_name: head.sender_name.clone(),
+        message_id: head.message_id.clone(),
+        service: head.service.clone(),
+        usage_start: head.usage_start.chars().take(10).collect(),
+        usage_end: head.usage_end.chars().take(10).collect(),
+        number_of_files: head.number_of_files,
+        status: if head.number_of_files == 1 { ReportStatus::Queued } else { ReportStatus::Receiving },
+        replaces: query.replaces,
+        replaced_by: None,
+        lines_total: 0,
+        lines_done: 0,
+        usage_lines: 0,
+        summary_records: 0,
+        errors: json!([]),
+        error_count: 0,
+        created_by: principal.user_id.0,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+    };
+    if let Some(old) = query.replaces {
+        // The old report steps aside at once (so that the correction may carry its message id); a
+        // refused correction gives it its place back.
+        repo::replace(&mut tx, old, row.id).await.map_err(RoyaltiesError::from)?;
+    }
+    repo::insert(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
+    platform::storage::record(&mut tx, &kept, if gzip { "application/gzip" } else { "text/tab-separated-values" }, now)
+        .await?;
+    let file = FileRow {
+        file_number: head.file_number,
+        sha256: kept.sha256.clone(),
+        size: kept.size as i64,
+        gzip,
+        file_name: file_name(query.filename),
+    };
+    repo::add_file(&mut tx, row.id, &file).await.map_err(RoyaltiesError::from)?;
+    platform::audit::Entry::new(principal.actor(), "royalties.report_upload", "royalty_report", row.id.0)
+        .organization(org)
+        .after(json!({"message_id": row.message_id, "sender": row.sender_party_id, "file": head.file_number,
+                      "files": head.number_of_files, "sha256": kept.sha256, "replaces": query.replaces}))
+        .record(&mut tx, now)
+        .await?;
+    if row.status == ReportStatus::Queued {
+        jobs::enqueue(&mut tx, NewJob::new(READ, json!({"report_id": row.id})), now).await?;
+    }
+    let answer = answer(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Another file of a report of several: the same message, a file number not received yet. The last one
+/// queues the report for reading.
+pub async fn add_file(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: ReportId,
+    name: Option<String>,
+    body: axum::body::Body,
+) -> Result<Report, ApiError> {
+    {
+        let mut conn = ctx.db.acquire().await?;
+        let row = repo::report(&mut conn, id)
+            .await
+            .map_err(RoyaltiesError::from)?
+            .ok_or(RoyaltiesError::NotFound("report"))?;
+        may_manage(ctx, principal, row.org_id).await?;
+        if row.status != ReportStatus::Receiving {
+            return Err(ApiError::new(RoyaltiesCode::ReportComplete, "The report has all its files."));
+        }
+    }
+    let (kept, gzip, head) = receive(ctx, body).await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let row = repo::lock(&mut tx, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    if row.status != ReportStatus::Receiving {
+        return Err(ApiError::new(RoyaltiesCode::ReportComplete, "The report has all its files."));
+    }
+    if head.message_id != row.message_id
+        || head.sender_party_id != row.sender_party_id
+        || head.number_of_files != row.number_of_files
+    {
+        return Err(ApiError::new(
+            RoyaltiesCode::NotAReport,
+            format!(
+                "The file belongs to another report: message {} of {} in {} files.",
+                head.message_id, head.sender_party_id, head.number_of_files
+            ),
+        ));
+    }
+    platform::storage::record(&mut tx, &kept, if gzip { "application/gzip" } else { "text/tab-separated-values" }, now)
+        .await?;
+    let file = FileRow {
+        file_number: head.file_number,
+        sha256: kept.sha256.clone(),
+        size: kept.size as i64,
+        gzip,
+        file_name: file_name(name),
+    };
+    if !repo::add_file(&mut tx, id, &file).await.map_err(RoyaltiesError::from)? {
+        return Err(ApiError::new(
+            RoyaltiesCode::DuplicateReport,
+            format!("File {} of the report was received before.", head.file_number),
+        ));
+    }
+    let received = repo::files(&mut tx, id).await.map_err(RoyaltiesError::from)?.len() as i32;
+    if received == row.number_of_files {
+        repo::set_status(&mut tx, id, ReportStatus::Queued).await.map_err(RoyaltiesError::from)?;
+        jobs::enqueue(&mut tx, NewJob::new(READ, json!({"report_id": id})), now).await?;
+    }
+    platform::audit::Entry::new(principal.actor(), "royalties.report_file", "royalty_report", id.0)
+        .organization(row.org_id)
+        .after(json!({"file": head.file_number, "sha256": kept.sha256}))
+        .record(&mut tx, now)
+        .await?;
+    let row =
+        repo::report(&mut tx, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    let answer = answer(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+pub async fn get(ctx: &AppContext, principal: &Principal, id: ReportId) -> Result<Report, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row =
+        repo::report(&mut conn, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    may_manage(ctx, principal, row.org_id).await?;
+    answer(&mut conn, row).await
+}
+
+pub async fn list(
+    ctx: &AppContext,
+    principal: &Principal,
+    org: Uuid,
+    page: PageParams,
+) -> Result<ReportList, ApiError> {
+    may_manage(ctx, principal, org).await?;
+    let limit = page.limit()?;
+    let before: Option<(chrono::DateTime<chrono::Utc>, Uuid)> = page.cursor()?;
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::of_label(&mut conn, org, before, i64::from(limit) + 1).await.map_err(RoyaltiesError::from)?;
+    let page = Page::from_overfetch(rows, limit, |r| (r.created_at, r.id.0));
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in page.items {
+        items.push(answer(&mut conn, row).await?);
+    }
+    Ok(ReportList { items, next_cursor: page.next_cursor })
+}
+
+/// What the reading thread found: each file's summary, and the problems (by file).
+struct Outcome {
+    files: Vec<FileSummary>,
+    errors: Vec<ReportError>,
+    error_count: u64,
+}
+
+fn report_error(file: i32, e: LineError) -> ReportError {
+    ReportError { file, line: e.line, record_type: e.record_type, cell: e.cell.map(str::to_owned), reason: e.reason }
+}
+
+/// Counts a file's lines (for the progress), through gzip when it is one.
+fn count_lines(path: &Path) -> std::io::Result<u64> {
+    let (_, mut reader) = open(path)?;
+    let mut n = 0u64;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(n);
+        }
+        n += buf.iter().filter(|b| **b == b'\n').count() as u64;
+        let len = buf.len();
+        reader.consume(len);
+    }
+}
+
+/// Reads the files in order on a blocking thread, sending `COPY` rows in chunks.
+fn read_files(
+    report: Uuid,
+    files: &[(i32, tempfile::TempPath)],
+    sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
+    done: &AtomicU64,
+) -> std::io::Result<Outcome> {
+    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0 };
+    let mut chunk = Vec::with_capacity(CHUNK + 4096);
+    let mut lines_before = 0u64;
+    for (number, path) in files {
+        let (_, input) = open(path)?;
+        let mut refused = !out.errors.is_empty();
+        let (summary, errors, count) = dsr::Reader::new().read(input, |usage| {
+            done.store(lines_before + usage.line, Ordering::Relaxed);
+            if refused {
+                return;
+            }
+            load::encode(&mut chunk, report, *number, &usage);
+            if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
+                refused = true;
+            }
+        })?;
+        lines_before += summary.lines;
+        done.store(lines_before, Ordering::Relaxed);
+        out.error_count += count;
+        for e in errors {
+            if out.errors.len() < dsr::MAX_ERRORS {
+                out.errors.push(report_error(*number, e));
+            }
+        }
+        out.files.push(summary);
+    }
+    if !chunk.is_empty() && out.errors.is_empty() {
+        let _ = sink.blocking_send(chunk);
+    }
+    for problem in dsr::check_report(&out.files) {
+        out.error_count += 1;
+        if out.errors.len() < dsr::MAX_ERRORS {
+            out.errors.push(ReportError { file: 0, line: 0, record_type: String::new(), cell: None, reason: problem });
+        }
+    }
+    Ok(out)
+}
+
+/// The job: reads the report whole, or refuses it whole.
+async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
+    let mut conn = ctx.db.acquire().await.map_err(JobFailure::retry)?;
+    let Some(row) = repo::report(&mut conn, id).await.map_err(JobFailure::retry)? else {
+        return Err(JobFailure::permanent("no such report"));
+    };
+    if !matches!(row.status, ReportStatus::Queued | ReportStatus::Reading) {
+        return Ok(());
+    }
+    let files = repo::files(&mut conn, id).await.map_err(JobFailure::retry)?;
+    let mut local = Vec::with_capacity(files.len());
+    for f in &files {
+        local.push((f.file_number, ctx.storage.fetch(&f.sha256).await.map_err(JobFailure::retry)?));
+    }
+    let paths: Vec<std::path::PathBuf> = local.iter().map(|(_, p)| p.to_path_buf()).collect();
+    let total = tokio::task::spawn_blocking(move || paths.iter().map(|p| count_lines(p)).sum::<std::io::Result<u64>>())
+        .await
+        .map_err(JobFailure::retry)?
+        .map_err(JobFailure::retry)?;
+    repo::start(&mut conn, id, total as i64, ctx.clock.now()).await.map_err(JobFailure::retry)?;
+
+    let (sink, mut rows) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let done = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let done = done.clone();
+        // The sink closes when the thread ends, which ends the loading loop below.
+        tokio::task::spawn_blocking(move || read_files(id.0, &local, &sink, &done))
+    };
+    let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
+    let mut copy = repo::copy_usages(&mut tx).await.map_err(JobFailure::retry)?;
+    let mut last = std::time::Instant::now();
+    while let Some(chunk) = rows.recv().await {
+        copy.send(chunk).await.map_err(JobFailure::retry)?;
+        if last.elapsed() >= std::time::Duration::from_millis(500) {
+            let lines = done.load(Ordering::Relaxed) as i64;
+            repo::progress(&mut conn, id, lines).await.map_err(JobFailure::retry)?;
+            last = std::time::Instant::now();
+        }
+    }
+    let read = reader.await.map_err(JobFailure::retry)?.map_err(JobFailure::retry)?;
+    let now = ctx.clock.now();
+    if !read.errors.is_empty() || read.error_count > 0 {
+        copy.abort("the report is refused").await.map_err(JobFailure::retry)?;
+        tx.rollback().await.map_err(JobFailure::retry)?;
+        let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
+        let errors = serde_json::to_value(&read.errors).map_err(JobFailure::permanent)?;
+        repo::refuse(&mut tx, id, &errors, read.error_count as i64, now).await.map_err(JobFailure::retry)?;
+        if let Some(old) = row.replaces {
+            repo::clear_replacement(&mut tx, old).await.map_err(JobFailure::retry)?;
+        }
+        tx.commit().await.map_err(JobFailure::retry)?;
+        tracing::info!(report = %id.0, errors = read.error_count, "a sales report is refused");
+        return Ok(());
+    }
+    let loaded = copy.finish().await.map_err(JobFailure::retry)?;
+    let summaries = &read.files[0].summaries;
+    let rows = SummaryRows {
+        ids: summaries.iter().map(|s| s.id.clone()).collect(),
+        record_types: summaries.iter().map(|s| s.record_type.clone()).collect(),
+        territories: summaries.iter().map(|s| s.territory.clone()).collect(),
+        models: summaries.iter().map(|s| s.commercial_model.clone()).collect(),
+        use_types: summaries.iter().map(|s| s.use_type.clone()).collect(),
+        services: summaries.iter().map(|s| s.service.clone()).collect(),
+        totals: summaries.iter().map(|s| s.total_usages).collect(),
+        currencies: summaries.iter().map(|s| s.currency.clone()).collect(),
+        revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
+    };
+    repo::insert_summaries(&mut tx, id, &rows).await.map_err(JobFailure::retry)?;
+    repo::loaded(&mut tx, id, loaded as i64, summaries.len() as i32, now).await.map_err(JobFailure::retry)?;
+    tx.commit().await.map_err(JobFailure::retry)?;
+    tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
+    Ok(())
+}
