@@ -58,6 +58,22 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(tracks::http::assign_isrc))
 }
 
+/// For the royalties: the tracks with these ISRCs (12 characters, no hyphens) as (ISRC, track, label).
+pub async fn tracks_by_isrc(
+    conn: &mut sqlx::PgConnection,
+    isrcs: &[String],
+) -> sqlx::Result<Vec<(String, model::TrackId, uuid::Uuid)>> {
+    tracks::repo::by_isrcs(conn, isrcs).await
+}
+
+/// For the royalties: the releases with these UPC/EANs (as 13 digits) as (code, release, label).
+pub async fn releases_by_icpn(
+    conn: &mut sqlx::PgConnection,
+    codes: &[String],
+) -> sqlx::Result<Vec<(String, model::ReleaseId, uuid::Uuid)>> {
+    releases::repo::by_icpns(conn, codes).await
+}
+
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.
 pub fn register(registry: &mut platform::jobs::Registry) {
     distribution::service::register(registry);

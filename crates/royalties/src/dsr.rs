@@ -8,6 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
+use crate::allocation::Allocation;
+
 /// The most problems a report lists (more are counted, not listed).
 pub const MAX_ERRORS: usize = 1_000;
 
@@ -78,6 +80,23 @@ pub struct Usage {
     /// Streams, or downloads less returns.
     pub usages: i64,
     pub use_type: String,
+    /// The line's share of its summary's revenue, in units of 10⁻¹⁰ (see [`crate::allocation`]).
+    pub revenue: i128,
+}
+
+impl Usage {
+    /// What the line is matched to the catalog by: `isrc:<ISRC>` for a recording, else
+    /// `icpn:<13 digits>` for a release sold whole (a 12-digit UPC-A or a 14-digit GTIN as the EAN-13
+    /// it stands for); none when it names neither.
+    pub fn match_key(&self) -> Option<String> {
+        if let Some(isrc) = &self.isrc {
+            return Some(format!("isrc:{isrc}"));
+        }
+        self.icpn.as_deref().map(|code| {
+            let digits = code.trim_start_matches('0');
+            format!("icpn:{digits:0>13}")
+        })
+    }
 }
 
 /// The file's footer counts.
@@ -306,7 +325,8 @@ pub struct Reader {
     foot_seen: bool,
     block: Option<String>,
     blocks_seen: HashSet<String>,
-    summary_ids: HashSet<String>,
+    /// Each summary record's place in `file.summaries`.
+    summary_ids: HashMap<String, usize>,
     releases: HashMap<String, ReleaseRef>,
     resources: HashMap<String, ResourceRef>,
     transactions: HashSet<String>,
@@ -330,7 +350,7 @@ impl Reader {
             foot_seen: false,
             block: None,
             blocks_seen: HashSet::new(),
-            summary_ids: HashSet::new(),
+            summary_ids: HashMap::new(),
             releases: HashMap::new(),
             resources: HashMap::new(),
             transactions: HashSet::new(),
@@ -355,6 +375,7 @@ impl Reader {
     pub fn read(
         mut self,
         input: impl BufRead,
+        allocation: &mut Allocation,
         mut on_usage: impl FnMut(Usage),
     ) -> std::io::Result<(FileSummary, Vec<LineError>, u64)> {
         let mut input = input;
@@ -366,7 +387,7 @@ impl Reader {
             }
             self.line += 1;
             match std::str::from_utf8(&buf) {
-                Ok(text) => self.feed(text.trim_end_matches(['\n', '\r']), &mut on_usage),
+                Ok(text) => self.feed(text.trim_end_matches(['\n', '\r']), allocation, &mut on_usage),
                 Err(_) => self.error("", None, "is not UTF-8"),
             }
         }
@@ -374,16 +395,16 @@ impl Reader {
         Ok((self.file, self.errors, self.error_count))
     }
 
-    fn feed(&mut self, text: &str, on_usage: &mut impl FnMut(Usage)) {
+    fn feed(&mut self, text: &str, allocation: &mut Allocation, on_usage: &mut impl FnMut(Usage)) {
         if self.line == 1 {
             // A byte order mark is not allowed by DSR, but a spreadsheet may write one.
             let text = text.trim_start_matches('\u{feff}');
-            return self.record(text, on_usage);
+            return self.record(text, allocation, on_usage);
         }
-        self.record(text, on_usage);
+        self.record(text, allocation, on_usage);
     }
 
-    fn record(&mut self, text: &str, on_usage: &mut impl FnMut(Usage)) {
+    fn record(&mut self, text: &str, allocation: &mut Allocation, on_usage: &mut impl FnMut(Usage)) {
         if text.starts_with('#') {
             return; // a heading row: counted, not read
         }
@@ -448,7 +469,7 @@ impl Reader {
                 self.resources.insert(reference, r);
             }
             t if t.starts_with("MW") => self.enter_block(&record_type, &c),
-            _ => self.usage(&record_type, &c, on_usage),
+            _ => self.usage(&record_type, &c, allocation, on_usage),
         }
     }
 
@@ -497,7 +518,7 @@ impl Reader {
             return self.error(t, None, "summary records come before the first block");
         }
         let id = c.get("SummaryRecordId").to_owned();
-        if id.is_empty() || !self.summary_ids.insert(id.clone()) {
+        if id.is_empty() || self.summary_ids.contains_key(&id) {
             return self.error(t, Some("SummaryRecordId"), "is missing or used twice");
         }
         let total_usages = match c.get("TotalUsages").parse::<i64>() {
@@ -513,8 +534,8 @@ impl Reader {
         } else {
             ("NetRevenue", c.get("NetRevenue"))
         };
-        if !valid_decimal(revenue) {
-            self.error(t, Some(cell), "must be a decimal number such as 12.345678");
+        if crate::allocation::units(revenue).is_none() {
+            self.error(t, Some(cell), "must be a decimal number such as 12.345678 (at most 10 decimal places)");
         }
         let currency = c.get("CurrencyOfReporting");
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -524,6 +545,7 @@ impl Reader {
         if territory.is_empty() {
             self.error(t, Some("Territory"), "is required");
         }
+        self.summary_ids.insert(id.clone(), self.file.summaries.len());
         self.file.summaries.push(Summary {
             id,
             record_type: t.to_owned(),
@@ -553,14 +575,14 @@ impl Reader {
         self.resources.clear();
     }
 
-    fn usage(&mut self, t: &str, c: &Cells<'_>, on_usage: &mut impl FnMut(Usage)) {
+    fn usage(&mut self, t: &str, c: &Cells<'_>, allocation: &mut Allocation, on_usage: &mut impl FnMut(Usage)) {
         if self.block.as_deref() != Some(c.get("BlockId")) {
             return self.error(t, Some("BlockId"), "is not the block it stands in");
         }
         let summary_id = c.get("SummaryRecordId");
-        if !self.summary_ids.contains(summary_id) {
+        let Some(&summary_at) = self.summary_ids.get(summary_id) else {
             return self.error(t, Some("SummaryRecordId"), format!("names no summary record ({summary_id})"));
-        }
+        };
         let transaction = c.get("SalesTransactionId");
         if transaction.is_empty() || !self.transactions.insert(transaction.to_owned()) {
             self.error(t, Some("SalesTransactionId"), "is missing or used twice");
@@ -601,6 +623,7 @@ impl Reader {
             royalty_bearing,
             usages,
             use_type: c.get("UseType").into(),
+            revenue: 0,
         };
         match (resource.is_empty(), release.is_empty()) {
             (false, true) => {
@@ -642,6 +665,9 @@ impl Reader {
                 );
             }
         }
+        let summary = &self.file.summaries[summary_at];
+        let revenue = crate::allocation::units(&summary.net_revenue).unwrap_or(0);
+        out.revenue = allocation.next(&summary.id, revenue, summary.total_usages, out.usages);
         *self.file.usages_by_summary.entry(out.summary_id.clone()).or_default() += out.usages;
         self.file.usage_lines += 1;
         on_usage(out);
@@ -710,7 +736,7 @@ pub fn read_head(first_line: &str) -> Result<Head, Vec<LineError>> {
     if !text.starts_with("HEAD\t") {
         reader.error(text.split('\t').next().unwrap_or(""), None, "the file must begin with HEAD");
     } else {
-        reader.record(text, &mut |_| {});
+        reader.record(text, &mut Allocation::default(), &mut |_| {});
     }
     if reader.errors.is_empty() { Ok(reader.file.head) } else { Err(reader.errors) }
 }
@@ -774,17 +800,6 @@ fn valid_isrc(code: &str) -> bool {
         && b[5..].iter().all(u8::is_ascii_digit)
 }
 
-/// An exact decimal such as `12.345678` or `-0.5` (at most 28 digits).
-pub fn valid_decimal(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    !whole.is_empty()
-        && whole.len() + fraction.len() <= 28
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit())
-        && !(digits.contains('.') && fraction.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -815,7 +830,8 @@ mod tests {
     fn read(lines: &[String], eol: &str) -> (FileSummary, Vec<LineError>, Vec<Usage>) {
         let text = lines.iter().map(|l| format!("{l}{eol}")).collect::<String>();
         let mut usages = Vec::new();
-        let (file, errors, count) = Reader::new().read(text.as_bytes(), |u| usages.push(u)).unwrap();
+        let (file, errors, count) =
+            Reader::new().read(text.as_bytes(), &mut Allocation::default(), |u| usages.push(u)).unwrap();
         assert_eq!(count as usize, errors.len());
         (file, errors, usages)
     }
@@ -841,6 +857,14 @@ mod tests {
         assert_eq!(usages[3].isrc, None);
         assert_eq!(usages[3].proprietary_ids, vec!["LBL::CAT-1".to_owned()]);
         assert_eq!(usages[3].usages, 2, "downloads less returns");
+        assert_eq!(usages[0].match_key().as_deref(), Some("isrc:NLA2R1200001"));
+        assert_eq!(usages[3].match_key().as_deref(), Some("icpn:8718271000019"));
+        // Each summary's revenue is shared among its lines exactly: 3.442770 over 600 and 10 streams.
+        let of =
+            |summary: &str| usages.iter().filter(|u| u.summary_id == summary).map(|u| u.revenue).collect::<Vec<_>>();
+        assert_eq!(of("1"), vec![33_863_311_475, 564_388_525]);
+        assert_eq!(of("1").iter().sum::<i128>(), crate::allocation::units("3.442770").unwrap());
+        assert_eq!(of("2").iter().sum::<i128>(), crate::allocation::units("0.120016").unwrap());
         assert_eq!(check_report(&[file]), Vec::<String>::new());
     }
 
@@ -867,7 +891,7 @@ mod tests {
         let bytes = gz.finish().unwrap();
         let mut n = 0;
         let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(bytes.as_slice()));
-        let (file, errors, _) = Reader::new().read(reader, |_| n += 1).unwrap();
+        let (file, errors, _) = Reader::new().read(reader, &mut Allocation::default(), |_| n += 1).unwrap();
         assert_eq!((errors.len(), n, file.lines), (0, 4, 14));
     }
 
@@ -924,7 +948,7 @@ mod tests {
         }
         lines.push(foot);
         let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-        let (_, errors, count) = Reader::new().read(text.as_bytes(), |_| {}).unwrap();
+        let (_, errors, count) = Reader::new().read(text.as_bytes(), &mut Allocation::default(), |_| {}).unwrap();
         assert_eq!(errors.len(), MAX_ERRORS);
         assert!(count > 1_500, "{count}");
     }
@@ -982,22 +1006,12 @@ mod tests {
         assert_eq!(errors[0].cell, Some("FileNumber"));
     }
 
-    #[test]
-    fn decimals_are_exact_text() {
-        for ok in ["0", "12.345678", "-0.5", "1000000.000001"] {
-            assert!(valid_decimal(ok), "{ok}");
-        }
-        for bad in ["", ".5", "1.", "1e3", "1,5", "--1", "12345678901234567890123456789"] {
-            assert!(!valid_decimal(bad), "{bad}");
-        }
-    }
-
     proptest::proptest! {
         /// Whatever bytes a file holds, reading it never panics, and every listed problem has a line
         /// within the file.
         #[test]
         fn any_input_reads_without_panicking(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2_000)) {
-            let (file, errors, _) = Reader::new().read(data.as_slice(), |_| {}).unwrap();
+            let (file, errors, _) = Reader::new().read(data.as_slice(), &mut Allocation::default(), |_| {}).unwrap();
             for e in errors {
                 proptest::prop_assert!(e.line <= file.lines.max(1));
             }

@@ -7,6 +7,7 @@
 //! errors, and recognised when sent twice. Matching, allocation, splits, recoupment and statements
 //! build on it.
 
+pub mod allocation;
 pub mod dsr;
 pub mod error;
 pub mod model;
@@ -22,6 +23,9 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(reports::http::report))
         .routes(routes!(reports::http::add_report_file))
         .routes(routes!(reports::http::label_reports))
+        .routes(routes!(reports::http::report_reconciliation))
+        .routes(routes!(reports::http::report_unmatched))
+        .routes(routes!(reports::http::match_report_key))
 }
 
 /// Registers the royalties' jobs: reading a report.

@@ -282,3 +282,76 @@ async fn a_report_sent_many_times_at_once_is_taken_once() {
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|r| r["status"] == "loaded" && r["usage_lines"] == 40), "{list}");
 }
+
+/// A release of the label with one track of this ISRC; answers the track's id.
+async fn with_isrc(app: &TestApp, l: &Label, isrc: &str) -> String {
+    let r = crate::catalog::release(app, l, "Matched").await;
+    let res = app
+        .post(&format!("/v1/releases/{}/tracks", id(&r)))
+        .bearer(&l.token)
+        .json(&serde_json::json!({"title": "Song", "isrc": isrc}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()["track"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Lines are matched to the label's recordings by ISRC when the report is read; the rest wait in the
+/// unmatched queue until staff match them; the reconciliation holds to the last unit throughout.
+#[tokio::test]
+async fn lines_are_matched_and_the_money_reconciles_to_the_last_unit() {
+    let app = app().await;
+    crate::support::signed_in_admin(&app).await;
+    let admin = crate::support::login(&app, "root_admin", crate::support::PASSWORD).await.value()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l = label(&app, "match-records", "DEM13").await;
+    let other = label(&app, "elsewhere-records", "DEN13").await;
+    with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let later = with_isrc(&app, &l, "DE-A12-00-00099").await;
+    // Another label's recording with a reported ISRC is not this label's money.
+    with_isrc(&app, &other, "DE-A12-00-00021").await;
+
+    let file = dsr("DSR-MATCH", 1, 3, 7).remove(0);
+    let rid = id(&upload(&app, &l, "", &file).await.value());
+    drain_jobs(&app).await;
+    assert_eq!(report(&app, &l, &rid).await["status"], "loaded");
+    let proof = app.get(&format!("/v1/royalties/reports/{rid}/reconciliation")).bearer(&l.token).send().await.value();
+    assert_eq!(proof["exact"], true, "{proof}");
+    let summaries = proof["summaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(summaries[0]["revenue"], "12.345678");
+    assert_eq!(summaries[0]["allocated"], "12.3456780000", "the lines add up to the revenue exactly");
+    assert_eq!(summaries[1]["allocated"], "1.2500000000");
+    assert!(summaries.iter().all(|s| s["matched"] != "0" && s["unmatched"] != "0"), "{proof}");
+
+    let unmatched = app.get(&format!("/v1/royalties/reports/{rid}/unmatched")).bearer(&l.token).send().await.value();
+    let keys: Vec<&str> =
+        unmatched["items"].as_array().unwrap().iter().map(|u| u["match_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 5, "six recordings, one matched: {keys:?}");
+    assert!(!keys.contains(&"isrc:DEA120000011") && keys.contains(&"isrc:DEA120000021"), "{keys:?}");
+
+    // The label may not match lines itself; staff map one to the label's track.
+    let body = serde_json::json!({"match_key": "isrc:DEA120000022", "track_id": later});
+    app.post(&format!("/v1/royalties/reports/{rid}/matches"))
+        .bearer(&l.token)
+        .json(&body)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let res = app.post(&format!("/v1/royalties/reports/{rid}/matches")).bearer(&admin).json(&body).send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["items"].as_array().unwrap().len(), 4);
+    let wrong = serde_json::json!({"match_key": "isrc:NOTINREPORT1", "track_id": later});
+    app.post(&format!("/v1/royalties/reports/{rid}/matches"))
+        .bearer(&admin)
+        .json(&wrong)
+        .send()
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let after = app.get(&format!("/v1/royalties/reports/{rid}/reconciliation")).bearer(&l.token).send().await.value();
+    assert_eq!(after["exact"], true);
+    let matched = |p: &Value, i: usize| p["summaries"][i]["matched"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!(matched(&after, 0) > matched(&proof, 0), "{after}");
+}

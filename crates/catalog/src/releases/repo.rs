@@ -357,3 +357,15 @@ pub async fn by_artist(
     .fetch_all(conn)
     .await
 }
+
+/// Releases by UPC/EAN as 13 digits (a UPC-A with a leading zero): (code, release, label).
+pub async fn by_icpns(conn: &mut PgConnection, codes: &[String]) -> sqlx::Result<Vec<(String, ReleaseId, Uuid)>> {
+    let rows = sqlx::query!(
+        r#"SELECT lpad(upc, 13, '0') AS "code!", id AS "id: ReleaseId", org_id FROM releases
+           WHERE lpad(upc, 13, '0') = ANY($1)"#,
+        codes
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.id, r.org_id)).collect())
+}

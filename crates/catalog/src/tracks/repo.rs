@@ -91,6 +91,15 @@ pub async fn track(conn: &mut PgConnection, id: TrackId) -> sqlx::Result<Option<
     .await
 }
 
+/// Tracks by ISRC (12 characters, no hyphens): (ISRC, track, label).
+pub async fn by_isrcs(conn: &mut PgConnection, isrcs: &[String]) -> sqlx::Result<Vec<(String, TrackId, Uuid)>> {
+    let rows =
+        sqlx::query!(r#"SELECT isrc AS "isrc!", id AS "id: TrackId", org_id FROM tracks WHERE isrc = ANY($1)"#, isrcs)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.isrc, r.id, r.org_id)).collect())
+}
+
 /// A track's place on a release.
 #[derive(Debug, Clone)]
 pub struct ListedTrack {

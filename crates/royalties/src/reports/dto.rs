@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::repo::ReportRow;
+use super::repo::{ReconciliationRow, ReportRow, UnmatchedRow};
 use crate::model::ReportId;
 
 /// Where the upload's file goes.
@@ -115,4 +115,85 @@ pub struct ReportList {
     pub items: Vec<Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// One summary record's money: its revenue, what its lines were given, and how much of that found a
+/// recording or release of the label (exact decimals, as text).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SummaryReconciliation {
+    pub summary_id: String,
+    pub territory: String,
+    pub currency: String,
+    pub revenue: String,
+    pub allocated: String,
+    pub matched: String,
+    pub unmatched: String,
+    /// revenue = matched + unmatched, to the last unit.
+    pub exact: bool,
+}
+
+/// The proof that a report's money is all accounted for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reconciliation {
+    pub status: String,
+    /// Every summary reconciles exactly.
+    pub exact: bool,
+    pub summaries: Vec<SummaryReconciliation>,
+}
+
+impl Reconciliation {
+    pub fn new(status: &str, rows: Vec<ReconciliationRow>) -> Self {
+        let summaries: Vec<SummaryReconciliation> = rows
+            .into_iter()
+            .map(|r| SummaryReconciliation {
+                summary_id: r.summary_id,
+                territory: r.territory,
+                currency: r.currency,
+                revenue: r.revenue,
+                allocated: r.allocated,
+                matched: r.matched,
+                unmatched: r.unmatched,
+                exact: r.exact,
+            })
+            .collect();
+        Self { status: status.into(), exact: summaries.iter().all(|s| s.exact), summaries }
+    }
+}
+
+/// Lines no recording or release of the label was found for, by the key they would match by.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Unmatched {
+    /// `isrc:<ISRC>` or `icpn:<13 digits>`; none when the lines name neither.
+    pub match_key: Option<String>,
+    pub title: String,
+    pub artist: String,
+    pub lines: i64,
+    pub usages: i64,
+    pub revenue: String,
+}
+
+impl From<UnmatchedRow> for Unmatched {
+    fn from(r: UnmatchedRow) -> Self {
+        Self {
+            match_key: r.match_key,
+            title: r.title,
+            artist: r.artist,
+            lines: r.lines,
+            usages: r.usages,
+            revenue: r.revenue,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnmatchedList {
+    pub items: Vec<Unmatched>,
+}
+
+/// Staff's match of an unmatched key to a track.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    pub match_key: String,
+    pub track_id: catalog::model::TrackId,
 }

@@ -9,7 +9,7 @@ use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{Report, ReportList, UploadQuery};
+use super::dto::{MatchRequest, Reconciliation, Report, ReportList, UnmatchedList, UploadQuery};
 use super::service;
 use crate::model::ReportId;
 
@@ -78,4 +78,42 @@ pub async fn label_reports(
     Query(page): Query<PageParams>,
 ) -> Result<Json<ReportList>, ApiError> {
     Ok(Json(service::list(&ctx, &principal, id, page).await?))
+}
+
+/// The proof that the report's money is all accounted for: each summary's revenue beside what its lines
+/// were given, matched to the label's catalog and not, to the last unit.
+#[utoipa::path(get, path = "/v1/royalties/reports/{id}/reconciliation", tag = "royalties", security(("bearer" = [])),
+    params(("id" = ReportId, Path)), responses((status = 200, body = Reconciliation)))]
+pub async fn report_reconciliation(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReportId>,
+) -> Result<Json<Reconciliation>, ApiError> {
+    Ok(Json(service::reconciliation(&ctx, &principal, id).await?))
+}
+
+/// The report's lines that no recording or release of the label was found for, the largest revenue
+/// first (at most 1,000 keys).
+#[utoipa::path(get, path = "/v1/royalties/reports/{id}/unmatched", tag = "royalties", security(("bearer" = [])),
+    params(("id" = ReportId, Path)), responses((status = 200, body = UnmatchedList)))]
+pub async fn report_unmatched(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReportId>,
+) -> Result<Json<UnmatchedList>, ApiError> {
+    Ok(Json(service::unmatched(&ctx, &principal, id).await?))
+}
+
+/// Staff match an unmatched key to a track of the report's label; answers what is still unmatched.
+#[utoipa::path(post, path = "/v1/royalties/reports/{id}/matches", tag = "royalties", security(("bearer" = [])),
+    params(("id" = ReportId, Path)), request_body = MatchRequest,
+    responses((status = 200, body = UnmatchedList),
+              (status = 409, description = "`report_complete`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn match_report_key(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ReportId>,
+    Json(req): Json<MatchRequest>,
+) -> Result<Json<UnmatchedList>, ApiError> {
+    Ok(Json(service::resolve(&ctx, &principal, id, req).await?))
 }

@@ -45,7 +45,7 @@ fn array(out: &mut Vec<u8>, values: &[String]) {
 }
 
 /// Appends one usage line of `report`'s file `file` as a row of `royalty_usages` (in the column order
-/// of `repo::copy_usages`).
+/// of `repo::copy_usages`), its revenue with all ten places.
 pub fn encode(out: &mut Vec<u8>, report: Uuid, file: i32, u: &Usage) {
     let tab = |out: &mut Vec<u8>| out.push(b'\t');
     out.extend_from_slice(report.to_string().as_bytes());
@@ -73,6 +73,10 @@ pub fn encode(out: &mut Vec<u8>, report: Uuid, file: i32, u: &Usage) {
     out.extend_from_slice(u.usages.to_string().as_bytes());
     tab(out);
     text(out, &u.use_type);
+    tab(out);
+    out.extend_from_slice(crate::allocation::text(u.revenue).as_bytes());
+    tab(out);
+    optional(out, u.match_key().as_deref());
     out.push(b'\n');
 }
 
@@ -97,6 +101,7 @@ mod tests {
             royalty_bearing: false,
             usages: 560,
             use_type: "OnDemandStream".into(),
+            revenue: 33_863_311_475,
         };
         let mut out = Vec::new();
         encode(&mut out, Uuid::nil(), 2, &u);
@@ -104,7 +109,7 @@ mod tests {
         assert_eq!(
             line,
             "00000000-0000-0000-0000-000000000000\t2\t12\t3\t1\t7\tSU02.02\tNLA2R1200001\t\\N\tT1\t\
-             {\"LBL::A\\\\\"1\",\"X\\\\\\\\Y\"}\tTab\\there\\\\back\tZoë\tf\t560\tOnDemandStream\n"
+             {\"LBL::A\\\\\"1\",\"X\\\\\\\\Y\"}\tTab\\there\\\\back\tZoë\tf\t560\tOnDemandStream\t3.3863311475\tisrc:NLA2R1200001\n"
         );
     }
 }

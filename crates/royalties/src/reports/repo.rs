@@ -264,11 +264,11 @@ pub async fn insert_summaries(conn: &mut PgConnection, report: ReportId, s: &Sum
 
 /// Starts loading usage lines in PostgreSQL's COPY text format (columns in this order: report_id,
 /// file_number, line, summary_id, block_id, transaction_id, record_type, isrc, icpn, dsp_id,
-/// proprietary_ids, title, artist, royalty_bearing, usages, use_type).
+/// proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key).
 pub async fn copy_usages(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
     conn.copy_in_raw(
         "COPY royalty_usages (report_id, file_number, line, summary_id, block_id, transaction_id, record_type, isrc,
-             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type) FROM STDIN",
+             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key) FROM STDIN",
     )
     .await
 }
@@ -277,4 +277,107 @@ pub async fn count_usages(conn: &mut PgConnection, report: ReportId) -> sqlx::Re
     sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_usages WHERE report_id = $1"#, report as _)
         .fetch_one(conn)
         .await
+}
+
+/// The report's distinct match keys.
+pub async fn match_keys(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT match_key AS "key!" FROM royalty_usages WHERE report_id = $1 AND match_key IS NOT NULL"#,
+        report as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Records matches: each key to a track or (for a release sold whole) a release.
+pub async fn add_matches(
+    conn: &mut PgConnection,
+    report: ReportId,
+    keys: &[String],
+    tracks: &[Option<Uuid>],
+    releases: &[Option<Uuid>],
+    by_staff: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_matches (report_id, match_key, track_id, release_id, matched_by, user_id, matched_at)
+         SELECT $1, k, t, r, CASE WHEN $5::uuid IS NULL THEN 'identifier' ELSE 'staff' END, $5, $6
+         FROM UNNEST($2::text[], $3::uuid[], $4::uuid[]) AS m(k, t, r)
+         ON CONFLICT (report_id, match_key) DO UPDATE SET track_id = EXCLUDED.track_id,
+             release_id = EXCLUDED.release_id, matched_by = EXCLUDED.matched_by, user_id = EXCLUDED.user_id,
+             matched_at = EXCLUDED.matched_at",
+        report as _,
+        keys,
+        tracks as &[Option<Uuid>],
+        releases as &[Option<Uuid>],
+        by_staff,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A summary's revenue beside what its lines were given, matched and not.
+pub struct ReconciliationRow {
+    pub summary_id: String,
+    pub territory: String,
+    pub currency: String,
+    pub revenue: String,
+    pub allocated: String,
+    pub matched: String,
+    pub unmatched: String,
+    pub exact: bool,
+}
+
+pub async fn reconciliation(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Vec<ReconciliationRow>> {
+    sqlx::query_as!(
+        ReconciliationRow,
+        r#"WITH lines AS (
+               SELECT u.summary_id, sum(u.revenue) AS allocated,
+                      sum(u.revenue) FILTER (WHERE m.match_key IS NOT NULL) AS matched,
+                      sum(u.revenue) FILTER (WHERE m.match_key IS NULL) AS unmatched
+               FROM royalty_usages u
+               LEFT JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
+               WHERE u.report_id = $1
+               GROUP BY u.summary_id)
+           SELECT s.summary_id, s.territory, s.currency, s.net_revenue::text AS "revenue!",
+                  COALESCE(l.allocated, 0)::text AS "allocated!", COALESCE(l.matched, 0)::text AS "matched!",
+                  COALESCE(l.unmatched, 0)::text AS "unmatched!",
+                  (s.net_revenue = COALESCE(l.matched, 0) + COALESCE(l.unmatched, 0)) AS "exact!"
+           FROM royalty_summaries s LEFT JOIN lines l ON l.summary_id = s.summary_id
+           WHERE s.report_id = $1
+           ORDER BY length(s.summary_id), s.summary_id"#,
+        report as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// A key of the report no match was found for, with what its lines say and hold.
+pub struct UnmatchedRow {
+    pub match_key: Option<String>,
+    pub title: String,
+    pub artist: String,
+    pub lines: i64,
+    pub usages: i64,
+    pub revenue: String,
+}
+
+pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) -> sqlx::Result<Vec<UnmatchedRow>> {
+    sqlx::query_as!(
+        UnmatchedRow,
+        r#"SELECT u.match_key, min(u.title) AS "title!", min(u.artist) AS "artist!", count(*) AS "lines!",
+                  sum(u.usages)::bigint AS "usages!", sum(u.revenue)::text AS "revenue!"
+           FROM royalty_usages u
+           LEFT JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
+           WHERE u.report_id = $1 AND m.match_key IS NULL
+           GROUP BY u.match_key
+           ORDER BY sum(u.revenue) DESC, u.match_key
+           LIMIT $2"#,
+        report as _,
+        limit
+    )
+    .fetch_all(conn)
+    .await
 }

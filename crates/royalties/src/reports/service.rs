@@ -16,7 +16,9 @@ use platform::{ApiError, AppContext};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::dto::{Report, ReportError, ReportList, UploadQuery};
+use super::dto::{
+    MatchRequest, Reconciliation, Report, ReportError, ReportList, Unmatched, UnmatchedList, UploadQuery,
+};
 use super::load;
 use super::repo::{self, FileRow, ReportRow, SummaryRows};
 use crate::dsr::{self, FileSummary, Head, LineError};
@@ -282,6 +284,121 @@ pub async fn list(
     Ok(ReportList { items, next_cursor: page.next_cursor })
 }
 
+/// Whether `org` (the report's label) is `owner` or above it: a label's report pays its sub-labels'
+/// recordings, never another label's.
+async fn in_lineage(
+    conn: &mut sqlx::PgConnection,
+    cache: &mut std::collections::HashMap<Uuid, bool>,
+    org: Uuid,
+    owner: Uuid,
+) -> sqlx::Result<bool> {
+    if let Some(known) = cache.get(&owner) {
+        return Ok(*known);
+    }
+    let lineage = identity::organizations::service::lineage(conn, identity::model::OrgId(owner)).await?;
+    let found = lineage.iter().any(|o| o.id.0 == org);
+    cache.insert(owner, found);
+    Ok(found)
+}
+
+/// Matches the report's keys to the label's catalog: ISRCs to tracks, ICPNs to releases. Answers how
+/// many keys matched; the others wait in the unmatched queue.
+async fn match_by_identifiers(
+    conn: &mut sqlx::PgConnection,
+    id: ReportId,
+    org: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<usize> {
+    let keys = repo::match_keys(conn, id).await?;
+    let isrcs: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("isrc:").map(str::to_owned)).collect();
+    let icpns: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("icpn:").map(str::to_owned)).collect();
+    let mut cache = std::collections::HashMap::new();
+    let (mut found, mut tracks, mut releases) = (Vec::new(), Vec::new(), Vec::new());
+    for (isrc, track, owner) in catalog::tracks_by_isrc(conn, &isrcs).await? {
+        if in_lineage(conn, &mut cache, org, owner).await? {
+            found.push(format!("isrc:{isrc}"));
+            tracks.push(Some(track.0));
+            releases.push(None);
+        }
+    }
+    for (code, release, owner) in catalog::releases_by_icpn(conn, &icpns).await? {
+        if in_lineage(conn, &mut cache, org, owner).await? {
+            found.push(format!("icpn:{code}"));
+            tracks.push(None);
+            releases.push(Some(release.0));
+        }
+    }
+    repo::add_matches(conn, id, &found, &tracks, &releases, None, now).await?;
+    Ok(found.len())
+}
+
+/// The proof that a report's money is all accounted for: for each summary record, its revenue beside
+/// what its lines were given, matched and not, to the last unit; and the totals by currency.
+pub async fn reconciliation(ctx: &AppContext, principal: &Principal, id: ReportId) -> Result<Reconciliation, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row =
+        repo::report(&mut conn, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    may_manage(ctx, principal, row.org_id).await?;
+    let rows = repo::reconciliation(&mut conn, id).await.map_err(RoyaltiesError::from)?;
+    Ok(Reconciliation::new(row.status.as_str(), rows))
+}
+
+/// The report's lines no recording or release was found for, the largest revenue first.
+pub async fn unmatched(ctx: &AppContext, principal: &Principal, id: ReportId) -> Result<UnmatchedList, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let row =
+        repo::report(&mut conn, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    may_manage(ctx, principal, row.org_id).await?;
+    let rows = repo::unmatched(&mut conn, id, 1_000).await.map_err(RoyaltiesError::from)?;
+    Ok(UnmatchedList { items: rows.into_iter().map(Unmatched::from).collect() })
+}
+
+/// Staff resolve an unmatched key: its lines are the track's (of the report's label or a label under it).
+pub async fn resolve(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: ReportId,
+    req: MatchRequest,
+) -> Result<UnmatchedList, ApiError> {
+    if !(principal.has_role("admin") || principal.has_role("staff")) {
+        return Err(identity::error::IdentityError::Forbidden("royalties.match".into()).into());
+    }
+    let track = catalog::tracks::service::get(ctx, principal, req.track_id).await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let row = repo::lock(&mut tx, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("report"))?;
+    if row.status != ReportStatus::Loaded {
+        return Err(ApiError::new(RoyaltiesCode::ReportComplete, "Only a loaded report's lines are matched."));
+    }
+    let mut cache = std::collections::HashMap::new();
+    if !in_lineage(&mut tx, &mut cache, row.org_id, track.label_id).await.map_err(RoyaltiesError::from)? {
+        return Err(ApiError::invalid_field("track_id", "not_found", "is not a track of the report's label"));
+    }
+    let keys = repo::match_keys(&mut tx, id).await.map_err(RoyaltiesError::from)?;
+    if !keys.contains(&req.match_key) {
+        return Err(ApiError::invalid_field("match_key", "not_found", "is not a key of the report's lines"));
+    }
+    repo::add_matches(
+        &mut tx,
+        id,
+        std::slice::from_ref(&req.match_key),
+        &[Some(track.id.0)],
+        &[None],
+        Some(principal.user_id.0),
+        now,
+    )
+    .await
+    .map_err(RoyaltiesError::from)?;
+    platform::audit::Entry::new(principal.actor(), "royalties.match", "royalty_report", id.0)
+        .organization(row.org_id)
+        .after(json!({"match_key": req.match_key, "track_id": track.id}))
+        .record(&mut tx, now)
+        .await?;
+    let rows = repo::unmatched(&mut tx, id, 1_000).await.map_err(RoyaltiesError::from)?;
+    tx.commit().await?;
+    Ok(UnmatchedList { items: rows.into_iter().map(Unmatched::from).collect() })
+}
+
 /// What the reading thread found: each file's summary, and the problems (by file).
 struct Outcome {
     files: Vec<FileSummary>,
@@ -318,10 +435,12 @@ fn read_files(
     let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0 };
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
     let mut lines_before = 0u64;
+    // The running shares go on from file to file: a summary's lines may be in any of them.
+    let mut allocation = crate::allocation::Allocation::default();
     for (number, path) in files {
         let (_, input) = open(path)?;
         let mut refused = !out.errors.is_empty();
-        let (summary, errors, count) = dsr::Reader::new().read(input, |usage| {
+        let (summary, errors, count) = dsr::Reader::new().read(input, &mut allocation, |usage: dsr::Usage| {
             done.store(lines_before + usage.line, Ordering::Relaxed);
             if refused {
                 return;
@@ -421,6 +540,8 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
     };
     repo::insert_summaries(&mut tx, id, &rows).await.map_err(JobFailure::retry)?;
+    let matched = match_by_identifiers(&mut tx, id, row.org_id, now).await.map_err(JobFailure::retry)?;
+    tracing::info!(report = %id.0, matched, "a sales report's recordings and releases are matched");
     repo::loaded(&mut tx, id, loaded as i64, summaries.len() as i32, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
