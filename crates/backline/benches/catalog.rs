@@ -13,8 +13,7 @@ use std::time::Instant;
 
 use platform::AppContext;
 use platform::storage::{Backend, Storage};
-use support::{Client, serve};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use support::{Client, peak_rss_mb, serve};
 
 const TRACKS: usize = 10;
 /// Seconds of audio per track: 227 s of 16-bit stereo at 44.1 kHz is 40 MB.
@@ -51,30 +50,6 @@ fn write_wav(path: &Path, seed: u64) -> u64 {
     u64::from(data_len) + 44
 }
 
-/// Sends a file as a request body in 256 KiB chunks; answers the status.
-async fn put_file(addr: std::net::SocketAddr, path: &str, key: &str, file: &Path) -> u16 {
-    let size = std::fs::metadata(file).unwrap().len();
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut stream = BufReader::new(stream);
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nContent-Type: audio/wav\r\n\
-         Content-Length: {size}\r\n\r\n"
-    );
-    stream.get_mut().write_all(head.as_bytes()).await.unwrap();
-    let mut source = tokio::fs::File::open(file).await.unwrap();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = source.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        stream.get_mut().write_all(&buf[..n]).await.unwrap();
-    }
-    let mut line = String::new();
-    stream.read_line(&mut line).await.unwrap();
-    line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
-}
-
 async fn call(client: &mut Client, method: &str, path: &str, key: &str, body: &str) -> serde_json::Value {
     let (status, answer) = client.send(method, path, Some(key), Some(body)).await;
     assert!((200..300).contains(&status), "{method} {path}: {status} {}", String::from_utf8_lossy(&answer));
@@ -82,16 +57,6 @@ async fn call(client: &mut Client, method: &str, path: &str, key: &str, body: &s
 }
 
 /// The process's peak resident memory (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 #[tokio::main]
 async fn main() {
     let work = tempfile::Builder::new().prefix("catalog-bench-").tempdir_in(std::env::temp_dir()).unwrap();
@@ -104,21 +69,7 @@ async fn main() {
     println!("catalog benchmark: {cores} cores; {TRACKS} WAVs of {SECONDS} s (16 bit, 44.1 kHz, stereo)");
 
     // A label with a release of ten tracks, through the API.
-    let hash = identity::password::hash("bench password 2026".to_owned()).await.unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    let user = identity::service::create_verified_user(
-        &mut conn,
-        "label@bench.invalid",
-        "bench_label",
-        "Bench",
-        &hash,
-        &["label"],
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
-    let key = support::api_key(&pool, user.0).await;
-    drop(conn);
+    let key = support::label_key(&pool).await;
     let mut client = Client::connect(addr).await;
     let org =
         call(&mut client, "POST", "/v1/orgs", &key, r#"{"slug": "bench-label", "name": "Bench", "kind": "label"}"#)
@@ -168,7 +119,8 @@ async fn main() {
     // true peak), kept by content and recorded. One at a time, as an uploader's browser would.
     let started = Instant::now();
     for (track, f) in tracks.iter().zip(&files) {
-        let status = put_file(addr, &format!("/v1/tracks/{track}/audio"), &key, f).await;
+        let (status, _) =
+            support::send_file(addr, "PUT", &format!("/v1/tracks/{track}/audio"), &key, "audio/wav", f).await;
         assert_eq!(status, 200, "upload");
     }
     let upload = started.elapsed();

@@ -32,6 +32,70 @@ pub async fn api_key(pool: &sqlx::PgPool, user: uuid::Uuid) -> String {
     key
 }
 
+/// A verified user of the `label` role with an API key of every scope: a label's staff for the catalog and
+/// royalties benchmarks. Answers the key.
+pub async fn label_key(pool: &sqlx::PgPool) -> String {
+    let hash = identity::password::hash("bench password 2026".to_owned()).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let user = identity::service::create_verified_user(
+        &mut conn,
+        "label@bench.invalid",
+        "bench_label",
+        "Bench",
+        &hash,
+        &["label"],
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    api_key(pool, user.0).await
+}
+
+/// Sends a file as a request body in 256 KiB chunks on a connection of its own (never the whole file in
+/// memory); answers the status and the answer's body.
+pub async fn send_file(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    content_type: &str,
+    file: &std::path::Path,
+) -> (u16, String) {
+    let size = std::fs::metadata(file).unwrap().len();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut source = tokio::fs::File::open(file).await.unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = source.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        stream.write_all(&buf[..n]).await.unwrap();
+    }
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+/// The process's peak resident memory (`VmHWM`) in MB.
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// Serves Backline over `ctx` on a loopback port. The general per-client limit is off: every load
 /// connection comes from one address.
 pub async fn serve(ctx: AppContext) -> SocketAddr {

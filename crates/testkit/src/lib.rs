@@ -7,6 +7,7 @@
 
 mod app;
 pub mod ddex;
+pub mod dsr;
 pub mod media;
 mod server;
 pub mod stores;

@@ -9,73 +9,9 @@ use testkit::TestApp;
 use crate::catalog::{Label, label};
 use crate::support::{app, drain_jobs, signed_in};
 
-/// A valid DSR report (Basic Audio Profile 1.3) of `blocks` releases with two recordings each and
-/// `per` sales lines per recording, split into `files` files; the sum of its streams is exact.
+/// A valid DSR report: see `testkit::dsr`.
 pub(crate) fn dsr(message: &str, files: usize, blocks: usize, per: usize) -> Vec<Vec<u8>> {
-    let mut usages = [0i64; 2];
-    let mut bodies: Vec<Vec<String>> = vec![Vec::new(); files];
-    let mut transaction = 0;
-    for b in 1..=blocks {
-        let body = &mut bodies[(b - 1) * files / blocks];
-        body.push(format!(
-            "RE01.02\t{b}\tR1\tR{b:09}\tLBL::CAT-{b}\t\t{}\tNova\t\tRelease {b}\t\tAlbum\tBackline Records\t(P) 2026 Backline\tBackline\t2026-01-01",
-            4_012_345_000_000u64 + b as u64 * 10
-        ));
-        for r in 1..=2 {
-            body.push(format!(
-                "AS01.02\t{b}\tA{r}\tT{b}{r}\tDEA12{:07}\tSong {b}-{r}\t\tNova\t\tPT3M10S\tSoundRecording\ttrue\tfalse\t",
-                b * 10 + r
-            ));
-        }
-        for r in 1..=2 {
-            for k in 0..per {
-                transaction += 1;
-                let summary = 1 + (k % 2);
-                let streams = 1 + (transaction % 7) as i64;
-                usages[summary - 1] += streams;
-                body.push(format!(
-                    "SU02.02\t{b}\t{summary}\t{transaction}\t\tA{r}\ttrue\t{streams}\t\t\tOnDemandStream"
-                ));
-            }
-        }
-    }
-    let summaries = [
-        format!(
-            "SY01.02\t1\tStreamCo\tPADPIDA2024000001S\tSubscriptionModel\t\tUS\tStreamCo Premium\t{}\t3\tUSD\t12.345678\t\t\t",
-            usages[0]
-        ),
-        format!(
-            "SY02.03\t2\tStreamCo\tPADPIDA2024000001S\tAdvertisementSupportedModel\t\tGB\tStreamCo Free\t{}\t1\tUSD\t3.000000\tBackline\tDPID::PADPIDA2024000002L\t{}\t1.500000\t1.250000\t\tMusic\t\t\t",
-            usages[1], usages[1]
-        ),
-    ];
-    let mut out: Vec<Vec<String>> = Vec::new();
-    for (i, body) in bodies.into_iter().enumerate() {
-        let mut lines = vec![
-            format!(
-                "HEAD\tdsrf/1.3/1.4.1/1.3\tBasicAudioProfile\t1.3\t{message}\t2026-12-01T06:00:00Z\t{}\t{files}\t2026-11-01\t2026-11-30\tPADPIDA2024000001S\tStreamCo Music Ltd\tStreamCo\tPADPIDA2024000002L\tBackline\t",
-                i + 1
-            ),
-            "#SU02.02\tBlockId\tSummaryRecordId\tSalesTransactionId".to_owned(),
-        ];
-        lines.extend(summaries.iter().cloned());
-        lines.extend(body);
-        out.push(lines);
-    }
-    let report_lines: usize = out.iter().map(|l| l.len() + 1).sum();
-    let mut result = Vec::new();
-    for (i, mut lines) in out.into_iter().enumerate() {
-        let blocks_here = lines.iter().filter(|l| l.starts_with("RE01")).count();
-        let last = i + 1 == files;
-        lines.push(format!(
-            "FOOT\t{}\t{}\t2\t{blocks_here}\t{}",
-            lines.len() + 1,
-            if last { report_lines.to_string() } else { String::new() },
-            if last { blocks.to_string() } else { String::new() }
-        ));
-        result.push(lines.iter().map(|l| format!("{l}\r\n")).collect::<String>().into_bytes());
-    }
-    result
+    testkit::dsr::files(message, files, blocks as u64, per as u64)
 }
 
 async fn upload(app: &TestApp, l: &Label, query: &str, bytes: &[u8]) -> testkit::TestResponse {
