@@ -23,7 +23,7 @@ const BATCH: usize = 1_000;
 
 /// The baseline: the same file parsed by the same reader, its rows written with multi-row INSERTs.
 async fn insert_baseline(pool: &sqlx::PgPool, file: &Path) -> (u64, Duration) {
-    sqlx::query("CREATE TABLE bench_usages (LIKE royalty_usages)").execute(pool).await.unwrap();
+    sqlx::query!("CREATE TABLE bench_usages (LIKE royalty_usages)").execute(pool).await.unwrap();
     let report = uuid::Uuid::now_v7();
     let (sink, mut rows) = tokio::sync::mpsc::channel::<Vec<royalties::dsr::Usage>>(4);
     let path = file.to_owned();

@@ -483,3 +483,45 @@ async fn a_label_builds_a_release_in_the_editor_in_a_browser() {
     assert_eq!(list["items"][0]["status"], "submitted");
     assert_eq!(list["items"][0]["title"], "Glass Rooms");
 }
+
+/// Credits added at the same moment from several pages all stay: each is added under the release's lock,
+/// never by writing back a list read before another was added.
+#[tokio::test]
+async fn credits_added_at_once_all_stay() {
+    const PEOPLE: usize = 8;
+    let app = std::sync::Arc::new(app().await);
+    let l = label(&app, "crowd-records", "DEW12").await;
+    let web = Web::of(&app, &l.user).await;
+    let mut parties = Vec::new();
+    for i in 0..PEOPLE {
+        let p = crate::booking::created(
+            app.post(&format!("/v1/labels/{}/parties", l.id))
+                .bearer(&l.token)
+                .json(&json!({"name": format!("Producer {i}")}))
+                .send()
+                .await,
+        )
+        .await;
+        parties.push(id(&p));
+    }
+    for round in 0..3 {
+        let r = crate::catalog::release(&app, &l, &format!("Crowd {round}")).await;
+        let rid = id(&r);
+        let mut tasks = Vec::new();
+        for party in &parties {
+            let (app, mut page) = (app.clone(), Web { jar: web.jar.clone(), csrf: web.csrf.clone() });
+            let (rid, party) = (rid.clone(), party.clone());
+            tasks.push(tokio::spawn(async move {
+                page.post(&app, &format!("/releases/{rid}/credits"), &[("party", &party), ("role", "producer")])
+                    .await
+                    .status
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), StatusCode::SEE_OTHER);
+        }
+        let credits = release_json(&app, &l, &rid).await["credits"].as_array().unwrap().clone();
+        let producers = credits.iter().filter(|c| c["role"] == "producer").count();
+        assert_eq!(producers, PEOPLE, "round {round}: every credit stays: {credits:?}");
+    }
+}

@@ -273,11 +273,12 @@ async fn the_stream_pushes_new_notifications_and_resumes_after_last_event_id() {
     let (third, _) = next_event(&mut body).await;
     // Exactly the two that arrived meanwhile, each once (their order is the order they were written,
     // which two job workers may do in either order of their ids).
-    let newer: Vec<String> = sqlx::query_scalar(
-        "SELECT id::text FROM notifications WHERE user_id = $1::uuid AND id <> $2::uuid ORDER BY seq DESC LIMIT 2",
+    let (user, first): (uuid::Uuid, uuid::Uuid) = (user_id.parse().unwrap(), first_id.parse().unwrap());
+    let newer: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT id::text AS "id!" FROM notifications WHERE user_id = $1 AND id <> $2 ORDER BY seq DESC LIMIT 2"#,
+        user,
+        first
     )
-    .bind(&user_id)
-    .bind(&first_id)
     .fetch_all(&app.db.pool)
     .await
     .unwrap();

@@ -30,8 +30,8 @@ async fn report(app: &TestApp, l: &Label, id: &str) -> Value {
 }
 
 async fn usage_rows(app: &TestApp, id: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM royalty_usages WHERE report_id = $1::uuid")
-        .bind(id)
+    let id: uuid::Uuid = id.parse().unwrap();
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_usages WHERE report_id = $1"#, id)
         .fetch_one(&app.db.pool)
         .await
         .unwrap()
@@ -64,10 +64,11 @@ async fn a_report_is_read_whole_and_recognised_when_sent_again() {
         "HEAD, a heading row, summaries, blocks, FOOT"
     );
     assert_eq!(usage_rows(&app, &id(&r)).await, 120);
-    let revenue: String = sqlx::query_scalar(
-        "SELECT net_revenue::text FROM royalty_summaries WHERE report_id = $1::uuid AND summary_id = '2'",
+    let report_id: uuid::Uuid = id(&r).parse().unwrap();
+    let revenue: String = sqlx::query_scalar!(
+        r#"SELECT net_revenue::text AS "revenue!" FROM royalty_summaries WHERE report_id = $1 AND summary_id = '2'"#,
+        report_id
     )
-    .bind(id(&r))
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
@@ -178,11 +179,12 @@ async fn a_malformed_report_is_refused_whole_with_its_errors() {
     assert_eq!(errors[1]["cell"], "TransactedResource");
     assert!(r["error_count"].as_i64().unwrap() >= 2);
     assert_eq!(usage_rows(&app, &rid).await, 0, "nothing of a refused report is kept");
-    let summaries: i64 = sqlx::query_scalar("SELECT count(*) FROM royalty_summaries WHERE report_id = $1::uuid")
-        .bind(&rid)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let report_id: uuid::Uuid = rid.parse().unwrap();
+    let summaries: i64 =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_summaries WHERE report_id = $1"#, report_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
     assert_eq!(summaries, 0);
     // A refused report does not count as received: the corrected file is taken.
     let fixed = upload(&app, &l, "", good.as_bytes()).await;

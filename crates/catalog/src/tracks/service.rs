@@ -376,6 +376,57 @@ pub(crate) async fn assign_missing(
     Ok(())
 }
 
+/// Adds (or, when `add` is false, removes) one credit on the release or on one of its tracks, under the
+/// release's lock: two people crediting at once both keep their credit (the whole list is read and
+/// written inside the lock, never from a page's stale copy).
+pub async fn change_credit(
+    ctx: &AppContext,
+    principal: &Principal,
+    release: ReleaseId,
+    track: Option<TrackId>,
+    credit: fields::CreditInput,
+    add: bool,
+) -> Result<(), ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (row, lineage) = lock_editable(&mut tx, principal, release).await?;
+    let current = match track {
+        Some(t) => {
+            if !repo::track_list(&mut tx, release).await?.iter().any(|l| l.track.id == t) {
+                return Err(CatalogError::NotFound("track on the release").into());
+            }
+            credits_by_track(&mut tx, &[t.0]).await?.remove(&t.0).unwrap_or_default()
+        }
+        None => repo::release_credits(&mut tx, release).await?,
+    };
+    let mut list: Vec<fields::CreditInput> = current
+        .into_iter()
+        .map(|c| fields::CreditInput { party_id: c.party_id.0, role: c.role.as_str().to_owned() })
+        .collect();
+    let same = |c: &fields::CreditInput| c.party_id == credit.party_id && c.role == credit.role;
+    if add {
+        if !list.iter().any(same) {
+            list.push(credit.clone());
+        }
+    } else {
+        list.retain(|c| !same(c));
+    }
+    set_credits(&mut tx, &lineage, track.is_none().then_some(release), track, &list).await?;
+    releases::touch(&mut tx, release, now).await?;
+    platform::audit::Entry::new(
+        principal.actor(),
+        if add { "release.credit_add" } else { "release.credit_remove" },
+        "release",
+        release.0,
+    )
+    .organization(row.org_id)
+    .after(json!({"track_id": track, "party_id": credit.party_id, "role": credit.role}))
+    .record(&mut tx, now)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn remove(
     ctx: &AppContext,
     principal: &Principal,

@@ -781,7 +781,7 @@ fn credit_error(err: &ApiError) -> String {
     text
 }
 
-/// Adds or removes one credit: the list is read, changed and saved whole, as the API takes it.
+/// Adds or removes one credit (a new name joins the label's parties first), under the release's lock.
 async fn change_credits(
     ctx: &AppContext,
     principal: &identity::auth::Principal,
@@ -789,54 +789,28 @@ async fn change_credits(
     track: Option<TrackId>,
     form: &CreditForm,
 ) -> Result<(), ApiError> {
-    let release = catalog::releases::service::get(ctx, principal, id).await?;
-    let current = match track {
-        Some(t) => {
-            &release
-                .tracks
-                .iter()
-                .find(|x| x.track.id == t)
-                .ok_or_else(|| ApiError::not_found("No such track."))?
-                .track
-                .credits
-        }
-        None => &release.credits,
-    };
-    let mut list: Vec<CreditInput> =
-        current.iter().map(|c| CreditInput { party_id: c.party_id.0, role: c.role.clone() }).collect();
     if !ROLES.iter().any(|(v, _)| *v == form.role) {
         return Err(ApiError::invalid_field("role", "invalid_value", "choose a role"));
     }
-    if form.action == "remove" {
-        let party = form.party.parse::<Uuid>().map_err(|_| ApiError::not_found("No such credit."))?;
-        list.retain(|c| !(c.party_id == party && c.role == form.role));
-    } else {
-        let party = match (form.party.parse::<Uuid>(), form.new_name.trim()) {
-            (_, name) if !name.is_empty() => {
-                let request = catalog::labels::dto::LabelPartyRequest {
-                    name: Some(name.to_owned()),
-                    roster: Some(matches!(form.role.as_str(), "main_artist" | "featured_artist")),
-                    ..Default::default()
-                };
-                catalog::labels::service::create_party(ctx, principal, release.label_id, request).await?.id.0
-            }
-            (Ok(party), _) => party,
-            (Err(_), _) => {
-                return Err(ApiError::invalid_field("party", "required", "choose someone, or type a new name"));
-            }
-        };
-        list.push(CreditInput { party_id: party, role: form.role.clone() });
-    }
-    match track {
-        Some(t) => {
-            let req = TrackRequest { credits: Some(list), ..Default::default() };
-            catalog::tracks::service::update(ctx, principal, t, req).await.map(|_| ())
+    let add = form.action != "remove";
+    let party = match (form.party.parse::<Uuid>(), form.new_name.trim()) {
+        (_, name) if add && !name.is_empty() => {
+            let release = catalog::releases::service::get(ctx, principal, id).await?;
+            let request = catalog::labels::dto::LabelPartyRequest {
+                name: Some(name.to_owned()),
+                roster: Some(matches!(form.role.as_str(), "main_artist" | "featured_artist")),
+                ..Default::default()
+            };
+            catalog::labels::service::create_party(ctx, principal, release.label_id, request).await?.id.0
         }
-        None => {
-            let req = ReleaseRequest { credits: Some(list), ..Default::default() };
-            catalog::releases::service::update(ctx, principal, id, req).await.map(|_| ())
+        (Ok(party), _) => party,
+        (Err(_), _) if add => {
+            return Err(ApiError::invalid_field("party", "required", "choose someone, or type a new name"));
         }
-    }
+        (Err(_), _) => return Err(ApiError::not_found("No such credit.")),
+    };
+    let credit = CreditInput { party_id: party, role: form.role.clone() };
+    catalog::tracks::service::change_credit(ctx, principal, id, track, credit, add).await
 }
 
 /// A track's fields as its form sends them.
