@@ -463,17 +463,18 @@ async fn overlapping_confirmations_at_once_confirm_exactly_one() {
         .await
         .unwrap();
     assert_eq!(confirmed, 2, "one on day 30, one on day 31");
-    // The directory knows: not available on day 30, available on day 32.
-    let day = |days: i64| at(&app, days).date_naive();
-    let on = |days: i64| {
+    // The directory knows: not available on day 30, available the day after day 31's evening ends (which
+    // is day 32 or, when the tests run late in the day, day 33).
+    let on = |day: chrono::NaiveDate| {
         let app = app.clone();
         async move {
-            let res = app.get(&format!("/v1/artists?available_on={}", day(days))).send().await.value();
+            let res = app.get(&format!("/v1/artists?available_on={day}")).send().await.value();
             res["items"].as_array().unwrap().len()
         }
     };
-    assert_eq!(on(30).await, 0);
-    assert_eq!(on(32).await, 1);
+    assert_eq!(on(at(&app, 30).date_naive()).await, 0);
+    let last_evening_ends = at(&app, 31) + Duration::hours(2);
+    assert_eq!(on(last_evening_ends.date_naive().succ_opt().unwrap()).await, 1);
 }
 
 /// A booking agreed at 700.00 (contracting); answers its id.
