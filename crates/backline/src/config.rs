@@ -38,6 +38,15 @@ pub enum Command {
     Openapi,
     /// Verify an event's ticket chain: every record intact, none missing. Exits non-zero if not.
     VerifyTicketChain(VerifyChainArgs),
+    /// Print a sales report's reconciliation proof: per currency, its net revenue = unmatched + the
+    /// platform's fee + each payee's share, exactly. Exits non-zero if any currency does not reconcile.
+    RoyaltiesProof(RoyaltiesProofArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoyaltiesProofArgs {
+    /// The report's id.
+    pub report_id: uuid::Uuid,
 }
 
 #[derive(Debug, Args)]

@@ -32,7 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "ticketing", description = "Events, ticket tiers, orders, tickets and check-in"),
         (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
         (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
-        (name = "royalties", description = "Stores' sales reports (DDEX DSR): upload, reading, progress"),
+        (name = "royalties", description = "Stores' sales reports (DDEX DSR), exchange rates and deals, payees and splits, recoupment, statements and the reconciliation proof"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),

@@ -61,6 +61,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             result
         }
+        Command::RoyaltiesProof(args) => {
+            let database = Database::open(&cli.global).await?;
+            let result = royalties_proof(&database, args.report_id).await;
+            database.close().await;
+            result
+        }
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Worker(args) => {
             let database = Database::open(&cli.global).await?;
@@ -85,6 +91,34 @@ async fn verify_chain(database: &Database, event: uuid::Uuid) -> anyhow::Result<
         report.first_invalid_seq.unwrap_or_default(),
         report.problem.unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn royalties_proof(database: &Database, report: uuid::Uuid) -> anyhow::Result<()> {
+    let mut conn = database.pool.acquire().await?;
+    let id = royalties::model::ReportId(report);
+    let Some(row) = royalties::reports::repo::report(&mut conn, id).await? else {
+        anyhow::bail!("no report {report}");
+    };
+    let proof = royalties::statements::service::prove(&mut conn, id, row.org_id, chrono::Utc::now()).await?;
+    let mut out =
+        format!("Report {report}: {} {} ({} to {})\n", row.sender_name, row.message_id, row.usage_start, row.usage_end);
+    for c in &proof.currencies {
+        out.push_str(&format!(
+            "{}\n  net revenue  {}\n  unmatched    {}\n  fee          {}\n",
+            c.currency, c.total, c.unmatched, c.fee
+        ));
+        for p in &c.payees {
+            out.push_str(&format!("  {:<12} {}  ({}, {})\n", "payee", p.amount, p.name, p.kind));
+        }
+        out.push_str(&format!(
+            "  difference   {}  {}\n",
+            c.difference,
+            if c.exact { "exact" } else { "DOES NOT RECONCILE" }
+        ));
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    anyhow::ensure!(proof.exact, "the report {report} does not reconcile");
     Ok(())
 }
 

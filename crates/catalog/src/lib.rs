@@ -58,11 +58,12 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(tracks::http::assign_isrc))
 }
 
-/// For the royalties: the tracks with these ISRCs (12 characters, no hyphens) as (ISRC, track, label).
+/// For the royalties: the tracks with these ISRCs (12 characters, no hyphens) as (ISRC, track, label,
+/// the release the track first appeared on).
 pub async fn tracks_by_isrc(
     conn: &mut sqlx::PgConnection,
     isrcs: &[String],
-) -> sqlx::Result<Vec<(String, model::TrackId, uuid::Uuid)>> {
+) -> sqlx::Result<Vec<(String, model::TrackId, uuid::Uuid, Option<model::ReleaseId>)>> {
     tracks::repo::by_isrcs(conn, isrcs).await
 }
 
@@ -72,6 +73,14 @@ pub async fn releases_by_icpn(
     codes: &[String],
 ) -> sqlx::Result<Vec<(String, model::ReleaseId, uuid::Uuid)>> {
     releases::repo::by_icpns(conn, codes).await
+}
+
+/// For the royalties: the release a recording first appeared on.
+pub async fn first_release_of(
+    conn: &mut sqlx::PgConnection,
+    track: model::TrackId,
+) -> sqlx::Result<Option<model::ReleaseId>> {
+    tracks::repo::first_release(conn, track).await
 }
 
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod pdf;
 pub mod ratelimit;
 pub mod server;
 pub mod storage;

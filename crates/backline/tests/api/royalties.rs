@@ -3,7 +3,7 @@
 //! replaced by an explicit correction.
 
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use testkit::TestApp;
 
 use crate::catalog::{Label, label};
@@ -292,4 +292,447 @@ async fn lines_are_matched_and_the_money_reconciles_to_the_last_unit() {
     assert_eq!(after["exact"], true);
     let matched = |p: &Value, i: usize| p["summaries"][i]["matched"].as_str().unwrap().parse::<f64>().unwrap();
     assert!(matched(&after, 0) > matched(&proof, 0), "{after}");
+}
+
+/// The report's HEAD names another month (the generator writes November 2026).
+fn in_month(file: &[u8], first: &str, last: &str) -> Vec<u8> {
+    let text = String::from_utf8(file.to_vec()).unwrap();
+    text.replacen("2026-11-01\t2026-11-30", &format!("{first}\t{last}"), 1).into_bytes()
+}
+
+/// A label with an artist who accepted to be paid in EUR; the artist's token and payee id.
+async fn artist_payee(app: &TestApp, l: &Label, username: &str, currency: &str) -> (String, String) {
+    let (token, _, _) = signed_in(app, username).await;
+    let email = format!("{username}@example.com");
+    let res = app
+        .post(&format!("/v1/labels/{}/payees", l.id))
+        .bearer(&l.token)
+        .json(&json!({"name": username, "email": email, "currency": currency}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    let payee = res.value();
+    assert_eq!(payee["status"], "invited");
+    let invitation = crate::support::mailed_token(app, &email).await;
+    let res =
+        app.post("/v1/royalties/invitations/accept").bearer(&token).json(&json!({"token": invitation})).send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["status"], "active");
+    (token, id(&payee))
+}
+
+async fn label_payee_id(app: &TestApp, l: &Label) -> String {
+    let list = app.get(&format!("/v1/labels/{}/payees", l.id)).bearer(&l.token).send().await.value();
+    let label = list["items"].as_array().unwrap().iter().find(|p| p["kind"] == "label").unwrap().clone();
+    id(&label)
+}
+
+async fn release_of(app: &TestApp, l: &Label, track: &str) -> String {
+    app.get(&format!("/v1/tracks/{track}")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
+    let track: uuid::Uuid = track.parse().unwrap();
+    let release: uuid::Uuid =
+        sqlx::query_scalar!(r#"SELECT release_id AS "r!" FROM release_tracks WHERE track_id = $1"#, track)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    release.to_string()
+}
+
+async fn set_split(app: &TestApp, token: &str, release: &str, from: &str, shares: Value) -> testkit::TestResponse {
+    app.put(&format!("/v1/releases/{release}/splits"))
+        .bearer(token)
+        .json(&json!({"effective_from": from, "shares": shares}))
+        .send()
+        .await
+}
+
+async fn close(app: &TestApp, l: &Label, period: &str) -> testkit::TestResponse {
+    app.post(&format!("/v1/labels/{}/royalty-periods", l.id))
+        .bearer(&l.token)
+        .json(&json!({"period": period}))
+        .send()
+        .await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db.pool).await.unwrap()
+}
+
+/// The sum of a ledger entry's postings into pending accounts (what it credited).
+async fn entry_credit(app: &TestApp, entry: &str) -> i64 {
+    let entry: uuid::Uuid = entry.parse().unwrap();
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(amount), 0)::bigint AS "n!" FROM postings WHERE entry_id = $1 AND amount > 0"#,
+        entry
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+/// A month's reports become statements: the deal's fee, the split, the exchange rate, the recoupment and
+/// the rounding each do their part; the proof holds to the last unit; the payable amounts are the
+/// ledger's postings; a closed month stays closed.
+#[tokio::test]
+async fn a_month_closes_into_statements_that_reconcile_and_reach_the_wallets() {
+    let app = app().await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    let l = label(&app, "settle-records", "DEK14").await;
+    let song = with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let release = release_of(&app, &l, &song).await;
+    let other_song = with_isrc(&app, &l, "DE-A12-00-00012").await;
+    let (artist, artist_payee) = artist_payee(&app, &l, "settle_artist", "EUR").await;
+    let label_payee = label_payee_id(&app, &l).await;
+
+    // The deal: staff set it; the label may read it but not change it.
+    let deal = json!({"fee_bp": 1000, "effective_from": "2026-01-01"});
+    app.put(&format!("/v1/labels/{}/royalty-deal", l.id))
+        .bearer(&l.token)
+        .json(&deal)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let res = app.put(&format!("/v1/labels/{}/royalty-deal", l.id)).bearer(&admin).json(&deal).send().await;
+    res.assert_status(StatusCode::OK);
+    let read = app.get(&format!("/v1/labels/{}/royalty-deal", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!((read["fee_bp"].as_i64(), read["default"].as_bool()), (Some(1000), Some(false)), "{read}");
+
+    // Splits: 9,999 and 10,001 basis points are refused, naming the field; 10,000 is kept.
+    for (a, b) in [(6999, 3000), (7001, 3000)] {
+        let shares = json!([{"payee_id": artist_payee, "share_bp": a}, {"payee_id": label_payee, "share_bp": b}]);
+        let res = set_split(&app, &l.token, &release, "2026-11-01", shares).await;
+        res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let body = res.value();
+        assert_eq!(
+            (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+            (Some("shares"), Some("sum_not_whole")),
+            "{body}"
+        );
+    }
+    let shares = json!([{"payee_id": artist_payee, "share_bp": 7000}, {"payee_id": label_payee, "share_bp": 3000}]);
+    set_split(&app, &l.token, &release, "2026-11-01", shares.clone()).await.assert_status(StatusCode::OK);
+    // Someone else's label cannot see or split the release.
+    let other = label(&app, "unsettled-records", "DEJ14").await;
+    set_split(&app, &other.token, &release, "2026-11-01", shares.clone()).await.assert_status(StatusCode::NOT_FOUND);
+
+    // An advance of 0.50 EUR against the artist's share of the release.
+    let advance =
+        json!({"payee_id": artist_payee, "release_id": release, "kind": "advance", "amount": 50, "memo": "studio"});
+    app.post(&format!("/v1/labels/{}/recoupables", l.id))
+        .bearer(&l.token)
+        .json(&advance)
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let file = dsr("DSR-SETTLE", 1, 3, 7).remove(0);
+    let rid = id(&upload(&app, &l, "", &file).await.value());
+    drain_jobs(&app).await;
+    let proof = app.get(&format!("/v1/royalties/reports/{rid}/proof")).bearer(&l.token).send().await.value();
+    assert_eq!(proof["exact"], true, "{proof}");
+    let usd = &proof["currencies"][0];
+    assert_eq!((usd["currency"].as_str(), usd["total"].as_str()), (Some("USD"), Some("13.595678")), "{proof}");
+    assert_eq!(usd["difference"].as_str().unwrap().parse::<f64>().unwrap(), 0.0);
+    let payees = usd["payees"].as_array().unwrap();
+    assert_eq!(payees.len(), 2, "the artist and the label: {proof}");
+
+    // A missing exchange rate stops the close and keeps nothing.
+    let res = close(&app, &l, "2026-11").await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.value();
+    assert_eq!(body["code"], "exchange_rate_missing");
+    assert!(body["detail"].as_str().unwrap().contains("USD→EUR on 2026-11-30"), "{body}");
+    assert_eq!(count(&app, "SELECT count(*) FROM royalty_periods").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM royalty_statements").await, 0);
+
+    // Rates are staff's; an import with a wrong row enters nothing.
+    let bad = "day,base,quote,rate\n2026-11-30,USD,EUR,0.9\n2026-11-30,USD,GBP,-1\n";
+    let res = app
+        .post("/v1/royalties/exchange-rates/import")
+        .bearer(&admin)
+        .header("content-type", "text/csv")
+        .body(bad.as_bytes().to_vec())
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["field"], "rows[3].rate");
+    assert_eq!(count(&app, "SELECT count(*) FROM royalty_exchange_rates").await, 0);
+    let good = "day,base,quote,rate\n2026-11-30,USD,EUR,0.9\n";
+    app.post("/v1/royalties/exchange-rates/import")
+        .bearer(&l.token)
+        .header("content-type", "text/csv")
+        .body(good.as_bytes().to_vec())
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let res = app
+        .post("/v1/royalties/exchange-rates/import")
+        .bearer(&admin)
+        .header("content-type", "text/csv")
+        .body(good.as_bytes().to_vec())
+        .send()
+        .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["imported"], 1);
+
+    // A month not over cannot close; November can, once.
+    close(&app, &l, &app.clock_now().format("%Y-%m").to_string()).await.assert_status(StatusCode::CONFLICT);
+    let res = close(&app, &l, "2026-11").await;
+    res.assert_status(StatusCode::CREATED);
+    let closed = res.value();
+    let again = close(&app, &l, "2026-11").await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert_eq!(again.value()["code"], "period_closed");
+
+    // The fee: 10% of the matched revenue, posted to the platform.
+    let fees = closed["fees"].as_array().unwrap();
+    assert_eq!(fees.len(), 1);
+    assert_eq!(fees[0]["currency"], "USD");
+    let statements = closed["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{closed}");
+    let mine = statements.iter().find(|s| s["payee_id"] == artist_payee.as_str()).unwrap();
+    assert_eq!(mine["currency"], "EUR");
+    let earned = mine["earned"].as_i64().unwrap();
+    assert!(earned > 50, "{mine}");
+    assert_eq!((mine["opening_balance"].as_i64(), mine["recouped"].as_i64()), (Some(-50), Some(50)));
+    assert_eq!((mine["payable"].as_i64(), mine["closing_balance"].as_i64()), (Some(earned - 50), Some(0)));
+
+    // The statement's lines add up to its total; the payable amount is what the ledger credited.
+    let sid = mine["id"].as_str().unwrap();
+    let statement = app.get(&format!("/v1/royalty-statements/{sid}")).bearer(&artist).send().await.value();
+    let lines = statement["lines"].as_array().unwrap();
+    assert_eq!(lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum::<i64>(), earned, "{statement}");
+    assert!(lines.iter().all(|l| l["release_id"] == release.as_str()), "only the split release's lines: {statement}");
+    for line in lines {
+        let exact: f64 = line["exact"].as_str().unwrap().parse().unwrap();
+        let cents = exact * 100.0;
+        let amount = line["amount"].as_f64().unwrap();
+        assert!(amount >= cents.floor() - 1e-6 && amount <= cents.floor() + 1.0 + 1e-6, "{line}");
+    }
+    assert_eq!(statement["recoupments"][0]["recouped"], 50);
+    assert_eq!(entry_credit(&app, mine["entry_id"].as_str().unwrap()).await, earned - 50);
+    for s in statements {
+        if let Some(entry) = s["entry_id"].as_str() {
+            assert_eq!(entry_credit(&app, entry).await, s["payable"].as_i64().unwrap(), "{s}");
+        }
+    }
+    let label_statement = statements.iter().find(|s| s["payee_id"] == label_payee.as_str()).unwrap();
+    assert_eq!(label_statement["currency"], "EUR", "the label's other recording and its 30%, in the label's currency");
+    let _ = other_song;
+    // The artist's wallet shows it pending.
+    let wallet = app.get("/v1/me/wallet").bearer(&artist).send().await.value();
+    assert!(wallet.to_string().contains(&(earned - 50).to_string()), "{wallet}");
+
+    // The artist's own statements; CSV and PDF; strangers see none.
+    let list = app.get("/v1/me/royalty-statements").bearer(&artist).send().await.value();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let csv = app.get(&format!("/v1/royalty-statements/{sid}?format=csv")).bearer(&artist).send().await;
+    csv.assert_status(StatusCode::OK);
+    let text = String::from_utf8(csv.body.to_vec()).unwrap();
+    assert!(text.starts_with("row,release_id,"), "{text}");
+    assert!(text.contains(&format!("payable,,,,,,,,,{},EUR", earned - 50)), "{text}");
+    let pdf = app.get(&format!("/v1/royalty-statements/{sid}?format=pdf")).bearer(&l.token).send().await;
+    pdf.assert_status(StatusCode::OK);
+    let doc = lopdf::Document::load_mem(&pdf.body).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let extracted = doc.extract_text(&pages).unwrap();
+    assert!(extracted.contains("Payable:") && extracted.contains("EUR"), "{extracted}");
+    let (stranger, _, _) = signed_in(&app, "settle_stranger").await;
+    app.get(&format!("/v1/royalty-statements/{sid}"))
+        .bearer(&stranger)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/royalty-statements/{sid}"))
+        .bearer(&other.token)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    // What was paid is never rewritten: no split, deal or correction reaches into November now.
+    let res = set_split(&app, &l.token, &release, "2026-11-15", shares.clone()).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["code"], "locked");
+    let late = json!({"fee_bp": 500, "effective_from": "2026-11-01"});
+    app.put(&format!("/v1/labels/{}/royalty-deal", l.id))
+        .bearer(&admin)
+        .json(&late)
+        .send()
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let res = upload(&app, &l, &format!("&replaces={rid}"), &file).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json!({"match_key": "isrc:DEA120000021", "track_id": other_song});
+    let res = app.post(&format!("/v1/royalties/reports/{rid}/matches")).bearer(&admin).json(&body).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "period_closed");
+    set_split(&app, &l.token, &release, "2026-12-01", shares).await.assert_status(StatusCode::OK);
+}
+
+/// An invitation not accepted within 14 days expires by its timer: the payee's shares go back to the
+/// label from that day, in a new split, the old one kept; the token no longer works.
+#[tokio::test]
+async fn an_unaccepted_invitation_expires_and_its_share_returns_to_the_label() {
+    let app = app().await;
+    let l = label(&app, "expiring-records", "DEH14").await;
+    let song = with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let release = release_of(&app, &l, &song).await;
+    signed_in(&app, "late_artist").await;
+    let res = app
+        .post(&format!("/v1/labels/{}/payees", l.id))
+        .bearer(&l.token)
+        .json(&json!({"name": "Late Artist", "email": "late_artist@example.com"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    let payee = id(&res.value());
+    let token = crate::support::mailed_token(&app, "late_artist@example.com").await;
+    let label_payee = label_payee_id(&app, &l).await;
+    let shares = json!([{"payee_id": payee, "share_bp": 5000}, {"payee_id": label_payee, "share_bp": 5000}]);
+    set_split(&app, &l.token, &release, "2026-12-01", shares).await.assert_status(StatusCode::OK);
+
+    // A second before the end nothing happens; after it, the timer expires the invitation.
+    app.clock.advance(chrono::Duration::days(14) - chrono::Duration::seconds(1));
+    drain_jobs(&app).await;
+    let sign_in = |user: String| {
+        let app = &app;
+        async move {
+            let res = crate::support::login(app, &user, crate::support::PASSWORD).await;
+            res.value()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let l = Label { token: sign_in(l.user.clone()).await, ..l };
+    let payees = app.get(&format!("/v1/labels/{}/payees", l.id)).bearer(&l.token).send().await.value();
+    assert!(payees["items"].as_array().unwrap().iter().any(|p| p["id"] == payee.as_str() && p["status"] == "invited"));
+    app.clock.advance(chrono::Duration::seconds(2));
+    drain_jobs(&app).await;
+    let payees = app.get(&format!("/v1/labels/{}/payees", l.id)).bearer(&l.token).send().await.value();
+    assert!(
+        payees["items"].as_array().unwrap().iter().any(|p| p["id"] == payee.as_str() && p["status"] == "expired"),
+        "{payees}"
+    );
+    let history = app.get(&format!("/v1/releases/{release}/splits")).bearer(&l.token).send().await.value();
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the old split kept: {history}");
+    assert_eq!(items[0]["shares"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (items[0]["shares"][0]["payee_id"].as_str(), items[0]["shares"][0]["share_bp"].as_i64()),
+        (Some(label_payee.as_str()), Some(10_000))
+    );
+    assert_eq!(items[0]["effective_from"], app.clock_now().date_naive().to_string());
+    assert_eq!(items[1]["shares"].as_array().unwrap().len(), 2);
+    let late = sign_in("late_artist".into()).await;
+    let res = app.post("/v1/royalties/invitations/accept").bearer(&late).json(&json!({"token": token})).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "invitation_unusable");
+}
+
+/// An advance larger than a month's share is recouped over the months that follow; each statement's
+/// opening balance is the last one's closing balance.
+#[tokio::test]
+async fn an_advance_is_recouped_across_periods() {
+    let app = app().await;
+    let l = label(&app, "recoup-records", "DEG14").await;
+    let song = with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let release = release_of(&app, &l, &song).await;
+    let (artist, artist_payee) = artist_payee(&app, &l, "recoup_artist", "USD").await;
+    let shares = json!([{"payee_id": artist_payee, "share_bp": 10_000}]);
+    set_split(&app, &l.token, &release, "2026-01-01", shares).await.assert_status(StatusCode::OK);
+    let file = dsr("DSR-OCT", 1, 3, 7).remove(0);
+    for (message, first, last) in [("DSR-OCT", "2026-10-01", "2026-10-31"), ("DSR-NOV", "2026-11-01", "2026-11-30")] {
+        let body = in_month(&file, first, last);
+        let text = String::from_utf8(body).unwrap().replacen("DSR-OCT", message, 1);
+        upload(&app, &l, "", text.as_bytes()).await.assert_status(StatusCode::ACCEPTED);
+    }
+    drain_jobs(&app).await;
+    // October's share of the recording, to learn how much a month earns.
+    let oct = close(&app, &l, "2026-10").await;
+    oct.assert_status(StatusCode::CREATED);
+    let earned =
+        oct.value()["statements"].as_array().unwrap().iter().find(|s| s["payee_id"] == artist_payee.as_str()).unwrap()
+            ["earned"]
+            .as_i64()
+            .unwrap();
+    assert!(earned > 2, "{earned}");
+    // An advance of one and a half months' earnings, recorded now: November recoups all it earns and
+    // leaves the rest for December.
+    let amount = earned + earned / 2;
+    let advance = json!({"payee_id": artist_payee, "release_id": release, "kind": "advance", "amount": amount});
+    app.post(&format!("/v1/labels/{}/recoupables", l.id))
+        .bearer(&l.token)
+        .json(&advance)
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let nov = close(&app, &l, "2026-11").await;
+    nov.assert_status(StatusCode::CREATED);
+    let nov = nov.value();
+    let s =
+        nov["statements"].as_array().unwrap().iter().find(|s| s["payee_id"] == artist_payee.as_str()).unwrap().clone();
+    assert_eq!(s["opening_balance"].as_i64(), Some(-amount));
+    assert_eq!(s["recouped"], s["earned"]);
+    assert_eq!(s["payable"], 0);
+    assert_eq!(s["entry_id"], Value::Null, "nothing payable, nothing posted");
+    assert_eq!(s["closing_balance"].as_i64(), Some(-amount + s["earned"].as_i64().unwrap()));
+    let list = app.get(&format!("/v1/labels/{}/recoupables", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!(list["outstanding"][0]["outstanding"].as_i64(), Some(amount - s["earned"].as_i64().unwrap()), "{list}");
+    let mine = app.get("/v1/me/royalty-statements").bearer(&artist).send().await.value();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    assert_eq!(mine["items"][0]["period"], "2026-11");
+}
+
+/// Many clients closing the same months of many labels at once: each month closes once, with one
+/// statement per payee and one posting each.
+#[tokio::test]
+async fn concurrent_closes_settle_a_month_once() {
+    let app = std::sync::Arc::new(app().await);
+    let mut labels = Vec::new();
+    let isrcs = ["DE-A12-00-00011", "DE-A12-00-00012", "DE-A12-00-00021"];
+    for (i, registrant) in ["DEF14", "DEE14", "DED14"].iter().enumerate() {
+        let l = label(&app, &format!("race-records-{i}"), registrant).await;
+        with_isrc(&app, &l, isrcs[i]).await;
+        upload(&app, &l, "", &dsr(&format!("DSR-RACE-{i}"), 1, 3, 5).remove(0))
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        labels.push(l);
+    }
+    drain_jobs(&app).await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    app.post("/v1/royalties/exchange-rates")
+        .bearer(&admin)
+        .json(&json!({"day": "2026-11-30", "base": "USD", "quote": "EUR", "rate": "0.9231"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let mut tasks = Vec::new();
+    for l in &labels {
+        for _ in 0..8 {
+            let (app, id, token) = (app.clone(), l.id.clone(), l.token.clone());
+            tasks.push(tokio::spawn(async move {
+                app.post(&format!("/v1/labels/{id}/royalty-periods"))
+                    .bearer(&token)
+                    .json(&json!({"period": "2026-11"}))
+                    .send()
+                    .await
+                    .status
+            }));
+        }
+    }
+    let mut created = 0;
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+    }
+    assert_eq!(created, labels.len());
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM royalty_statements").await,
+        labels.len() as i64,
+        "the label alone is paid"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM royalty_period_fees").await, labels.len() as i64);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM journal_entries WHERE kind = 'earning.credit' AND memo = 'royalty'").await,
+        labels.len() as i64
+    );
 }

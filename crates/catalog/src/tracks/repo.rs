@@ -92,12 +92,31 @@ pub async fn track(conn: &mut PgConnection, id: TrackId) -> sqlx::Result<Option<
 }
 
 /// Tracks by ISRC (12 characters, no hyphens): (ISRC, track, label).
-pub async fn by_isrcs(conn: &mut PgConnection, isrcs: &[String]) -> sqlx::Result<Vec<(String, TrackId, Uuid)>> {
-    let rows =
-        sqlx::query!(r#"SELECT isrc AS "isrc!", id AS "id: TrackId", org_id FROM tracks WHERE isrc = ANY($1)"#, isrcs)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(|r| (r.isrc, r.id, r.org_id)).collect())
+pub async fn by_isrcs(
+    conn: &mut PgConnection,
+    isrcs: &[String],
+) -> sqlx::Result<Vec<(String, TrackId, Uuid, Option<ReleaseId>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT t.isrc AS "isrc!", t.id AS "id: TrackId", t.org_id,
+                  (SELECT rt.release_id FROM release_tracks rt JOIN releases r ON r.id = rt.release_id
+                   WHERE rt.track_id = t.id ORDER BY r.created_at, r.id LIMIT 1) AS "release: ReleaseId"
+           FROM tracks t WHERE t.isrc = ANY($1)"#,
+        isrcs
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.isrc, r.id, r.org_id, r.release)).collect())
+}
+
+/// The release the track first appeared on.
+pub async fn first_release(conn: &mut PgConnection, track: TrackId) -> sqlx::Result<Option<ReleaseId>> {
+    sqlx::query_scalar!(
+        r#"SELECT rt.release_id AS "id: ReleaseId" FROM release_tracks rt JOIN releases r ON r.id = rt.release_id
+           WHERE rt.track_id = $1 ORDER BY r.created_at, r.id LIMIT 1"#,
+        track as _
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// A track's place on a release.

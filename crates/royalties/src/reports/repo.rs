@@ -381,3 +381,65 @@ pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) ->
     .fetch_all(conn)
     .await
 }
+
+/// Rebuilds the report's royalty lines from its matched usage lines: per recording (or release) ×
+/// territory × commercial model × use type, with the fee of the deal in force on the report's first day
+/// (`default_fee_bp` without one). Exact: fee = gross × basis points × 0.0001.
+pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<u64> {
+    sqlx::query!("DELETE FROM royalty_lines WHERE report_id = $1", report as _).execute(&mut *conn).await?;
+    let done = sqlx::query!(
+        r#"WITH r AS (SELECT id, org_id, usage_start::date AS day FROM royalty_reports WHERE id = $1),
+           deal AS (SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d, r
+                                     WHERE d.org_id = r.org_id AND d.effective_from <= r.day
+                                     ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
+           agg AS (
+               SELECT u.match_key, min(u.title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
+                      s.use_type, s.currency, sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
+               FROM royalty_usages u
+               JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
+               JOIN royalty_summaries s ON s.report_id = u.report_id AND s.summary_id = u.summary_id
+               WHERE u.report_id = $1
+               GROUP BY u.match_key, m.track_id, m.release_id, s.territory, s.commercial_model, s.use_type, s.currency)
+           INSERT INTO royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
+                                      use_type, currency, usages, gross, fee_bp, fee, net)
+           SELECT $1, row_number() OVER (ORDER BY a.match_key, a.territory, a.commercial_model, a.use_type, a.currency),
+                  a.match_key, a.title, a.track_id, a.release_id, a.territory, a.commercial_model, a.use_type, a.currency,
+                  a.usages, a.gross, deal.fee_bp, a.gross * deal.fee_bp * 0.0001, a.gross - a.gross * deal.fee_bp * 0.0001
+           FROM agg a, deal"#,
+        report as _,
+        default_fee_bp
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A report's royalty lines, as the API shows them.
+pub struct LineRow {
+    pub match_key: String,
+    pub title: String,
+    pub track_id: Option<Uuid>,
+    pub release_id: Option<Uuid>,
+    pub territory: String,
+    pub commercial_model: String,
+    pub use_type: String,
+    pub currency: String,
+    pub usages: i64,
+    pub gross: String,
+    pub fee_bp: i32,
+    pub fee: String,
+    pub net: String,
+}
+
+pub async fn lines(conn: &mut PgConnection, report: ReportId, limit: i64) -> sqlx::Result<Vec<LineRow>> {
+    sqlx::query_as!(
+        LineRow,
+        r#"SELECT match_key, title, track_id, release_id, territory, commercial_model, use_type, currency, usages,
+                  gross::text AS "gross!", fee_bp, fee::text AS "fee!", net::text AS "net!"
+           FROM royalty_lines WHERE report_id = $1 ORDER BY gross DESC, n LIMIT $2"#,
+        report as _,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -40,7 +40,7 @@ pub fn register(registry: &mut Registry) {
 }
 
 /// The label's staff (a parent label's included) and admins.
-async fn may_manage(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<(), ApiError> {
+pub(crate) async fn may_manage(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<(), ApiError> {
     if principal.has_role("admin") || catalog::labels::service::is_manager(ctx, principal, org).await? {
         Ok(())
     } else {
@@ -122,6 +122,13 @@ pub async fn upload(
                 "replaces",
                 "invalid_value",
                 "only a loaded report not yet corrected is replaced",
+            ));
+        }
+        if crate::statements::repo::is_closed(&mut tx, old).await.map_err(RoyaltiesError::from)? {
+            return Err(ApiError::invalid_field(
+                "replaces",
+                "locked",
+                "is in a closed period: paid periods are never rewritten",
             ));
         }
         if previous.sender_party_id != head.sender_party_id {
@@ -314,11 +321,11 @@ async fn match_by_identifiers(
     let icpns: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("icpn:").map(str::to_owned)).collect();
     let mut cache = std::collections::HashMap::new();
     let (mut found, mut tracks, mut releases) = (Vec::new(), Vec::new(), Vec::new());
-    for (isrc, track, owner) in catalog::tracks_by_isrc(conn, &isrcs).await? {
+    for (isrc, track, owner, release) in catalog::tracks_by_isrc(conn, &isrcs).await? {
         if in_lineage(conn, &mut cache, org, owner).await? {
             found.push(format!("isrc:{isrc}"));
             tracks.push(Some(track.0));
-            releases.push(None);
+            releases.push(release.map(|r| r.0));
         }
     }
     for (code, release, owner) in catalog::releases_by_icpn(conn, &icpns).await? {
@@ -370,6 +377,9 @@ pub async fn resolve(
     if row.status != ReportStatus::Loaded {
         return Err(ApiError::new(RoyaltiesCode::ReportComplete, "Only a loaded report's lines are matched."));
     }
+    if crate::statements::repo::is_closed(&mut tx, id).await.map_err(RoyaltiesError::from)? {
+        return Err(ApiError::new(RoyaltiesCode::PeriodClosed, "The report's period is closed: its lines are final."));
+    }
     let mut cache = std::collections::HashMap::new();
     if !in_lineage(&mut tx, &mut cache, row.org_id, track.label_id).await.map_err(RoyaltiesError::from)? {
         return Err(ApiError::invalid_field("track_id", "not_found", "is not a track of the report's label"));
@@ -378,17 +388,19 @@ pub async fn resolve(
     if !keys.contains(&req.match_key) {
         return Err(ApiError::invalid_field("match_key", "not_found", "is not a key of the report's lines"));
     }
+    let release = catalog::first_release_of(&mut tx, track.id).await.map_err(RoyaltiesError::from)?.map(|r| r.0);
     repo::add_matches(
         &mut tx,
         id,
         std::slice::from_ref(&req.match_key),
         &[Some(track.id.0)],
-        &[None],
+        &[release],
         Some(principal.user_id.0),
         now,
     )
     .await
     .map_err(RoyaltiesError::from)?;
+    repo::build_lines(&mut tx, id, crate::terms::service::DEFAULT_FEE_BP).await.map_err(RoyaltiesError::from)?;
     platform::audit::Entry::new(principal.actor(), "royalties.match", "royalty_report", id.0)
         .organization(row.org_id)
         .after(json!({"match_key": req.match_key, "track_id": track.id}))
@@ -541,7 +553,9 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     };
     repo::insert_summaries(&mut tx, id, &rows).await.map_err(JobFailure::retry)?;
     let matched = match_by_identifiers(&mut tx, id, row.org_id, now).await.map_err(JobFailure::retry)?;
-    tracing::info!(report = %id.0, matched, "a sales report's recordings and releases are matched");
+    let lines =
+        repo::build_lines(&mut tx, id, crate::terms::service::DEFAULT_FEE_BP).await.map_err(JobFailure::retry)?;
+    tracing::info!(report = %id.0, matched, lines, "a sales report's recordings and releases are matched");
     repo::loaded(&mut tx, id, loaded as i64, summaries.len() as i32, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
