@@ -155,5 +155,6 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         ticketing::demo::dataset(),
         booking::demo::dataset(),
         catalog::demo::dataset(),
+        royalties::demo::dataset(),
     ]
 }

@@ -329,13 +329,14 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     // Demo money: wallets, pending earnings, a paid and a failed withdrawal, and a clean ledger.
     let (paid, failed, pending): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM withdrawals WHERE state = 'paid'), (SELECT count(*) FROM withdrawals WHERE state = 'failed'),
-                (SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE kind = 'pending')",
+                (SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE kind = 'pending')
+                  - (SELECT coalesce(sum(payable + recouped), 0)::int8 FROM royalty_statements)",
     )
     .fetch_one(&db.pool)
     .await
     .unwrap();
     // Pending: the ledger's demo earnings (795.00), a resale (27.50 less the 5% fee, 1.38, half-even) and
-    // the completed demo booking (80% of a 750.00 fee).
+    // the completed demo booking (80% of a 750.00 fee); besides the royalties of the demo month.
     assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612 + 60_000));
     let drift: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
@@ -367,6 +368,22 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert!(String::from_utf8_lossy(&output.stdout).contains("\"valid\": true"));
     }
+    // Demo royalties: last month's report reconciles, proven from the command line.
+    let report: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM royalty_reports LIMIT 1").fetch_one(&db.pool).await.unwrap();
+    let output =
+        backline(dir.path()).env("DATABASE_URL", &url).args(["royalties-proof", &report.to_string()]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("USD") && printed.contains("exact") && printed.contains("Nova Rae"), "{printed}");
+    let statements: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM royalty_statements").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(statements, 2);
+    sqlx::query("UPDATE royalty_lines SET fee = fee + 0.0000000001 WHERE n = 1").execute(&db.pool).await.unwrap();
+    let output =
+        backline(dir.path()).env("DATABASE_URL", &url).args(["royalties-proof", &report.to_string()]).output().unwrap();
+    assert!(!output.status.success(), "a report that does not reconcile fails");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("DOES NOT RECONCILE"));
     // Demo bookings: one in every status, a contract for every agreed one.
     let statuses: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT status FROM bookings ORDER BY status").fetch_all(&db.pool).await.unwrap();

@@ -83,6 +83,15 @@ pub async fn first_release_of(
     tracks::repo::first_release(conn, track).await
 }
 
+/// For the royalties' demo: the labels' recordings with an ISRC as (ISRC, title, display artist, the
+/// release it first appeared on).
+pub async fn recordings_of(
+    conn: &mut sqlx::PgConnection,
+    orgs: &[uuid::Uuid],
+) -> sqlx::Result<Vec<(String, String, String, Option<model::ReleaseId>)>> {
+    tracks::repo::recordings_of(conn, orgs).await
+}
+
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.
 pub fn register(registry: &mut platform::jobs::Registry) {
     distribution::service::register(registry);

@@ -9,6 +9,7 @@
 //! revenue among its lines exactly.
 
 pub mod allocation;
+pub mod demo;
 pub mod dsr;
 pub mod error;
 pub mod model;

@@ -1265,12 +1265,7 @@ async fn concurrent_claims_are_judged_together() {
 #[tokio::test]
 async fn the_demo_catalog_is_complete_and_its_messages_validate() {
     let app = app().await;
-    let env = platform::demo::DemoEnv {
-        secrets: app.ctx.secrets.clone(),
-        storage: app.ctx.storage.clone(),
-        now: app.clock_now(),
-    };
-    platform::demo::load(&app.db.pool, &backline::demo_datasets(), &env).await.unwrap();
+    crate::support::load_demo(&app).await;
     let token =
         crate::support::login(&app, "lumen_records", identity::demo::DEMO_PASSWORD).await.value()["access_token"]
             .as_str()

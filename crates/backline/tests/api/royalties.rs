@@ -3,6 +3,7 @@
 //! replaced by an explicit correction.
 
 use axum::http::StatusCode;
+use chrono::Datelike;
 use serde_json::{Value, json};
 use testkit::TestApp;
 
@@ -735,4 +736,56 @@ async fn concurrent_closes_settle_a_month_once() {
         count(&app, "SELECT count(*) FROM journal_entries WHERE kind = 'earning.credit' AND memo = 'royalty'").await,
         labels.len() as i64
     );
+}
+
+/// The demo: last month's report for Lumen Records is read, matched (one recording left unmatched),
+/// reconciled, and closed into statements; Nova reads hers, recouped and payable.
+#[tokio::test]
+async fn the_demo_label_has_last_months_report_and_statements() {
+    let app = app().await;
+    crate::support::load_demo(&app).await;
+    let sign_in = |user: &'static str| {
+        let app = &app;
+        async move {
+            let res = crate::support::login(app, user, identity::demo::DEMO_PASSWORD).await;
+            res.value()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let (label_token, nova) = (sign_in("lumen_records").await, sign_in("nova").await);
+    let label = identity::service::org_id_by_slug(&mut app.db.pool.acquire().await.unwrap(), "lumen-records")
+        .await
+        .unwrap()
+        .unwrap();
+    let reports = app.get(&format!("/v1/labels/{label}/royalty-reports")).bearer(&label_token).send().await.value();
+    let report = &reports["items"][0];
+    assert_eq!(report["status"], "loaded", "{reports}");
+    let last_month =
+        (app.clock_now().date_naive().with_day(1).unwrap() - chrono::Duration::days(1)).format("%Y-%m").to_string();
+    assert!(report["usage_end"].as_str().unwrap().starts_with(&last_month));
+    let rid = id(report);
+    let proof = app.get(&format!("/v1/royalties/reports/{rid}/proof")).bearer(&label_token).send().await.value();
+    assert_eq!(proof["exact"], true, "{proof}");
+    let unmatched =
+        app.get(&format!("/v1/royalties/reports/{rid}/unmatched")).bearer(&label_token).send().await.value();
+    assert_eq!(unmatched["items"][0]["match_key"], "isrc:QZDEM2600001");
+
+    let mine = app.get("/v1/me/royalty-statements").bearer(&nova).send().await.value();
+    let statement = &mine["items"][0];
+    assert_eq!(
+        (statement["period"].as_str(), statement["currency"].as_str()),
+        (Some(last_month.as_str()), Some("EUR"))
+    );
+    assert_eq!(
+        (statement["opening_balance"].as_i64(), statement["recouped"].as_i64()),
+        (Some(-1_500), Some(1_500)),
+        "{mine}"
+    );
+    assert!(statement["payable"].as_i64().unwrap() > 0, "{mine}");
+    let all = app
+        .get(&format!("/v1/labels/{label}/royalty-statements?period={last_month}"))
+        .bearer(&label_token)
+        .send()
+        .await
+        .value();
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "Nova's and the label's: {all}");
 }

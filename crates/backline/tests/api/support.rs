@@ -264,3 +264,13 @@ impl LogCapture {
         self.0.lock().unwrap().clone()
     }
 }
+
+/// Loads every domain's demo data into the test's database, at the test clock's now.
+pub async fn load_demo(app: &TestApp) {
+    let env = platform::demo::DemoEnv {
+        secrets: app.ctx.secrets.clone(),
+        storage: app.ctx.storage.clone(),
+        now: app.clock_now(),
+    };
+    platform::demo::load(&app.db.pool, &backline::demo_datasets(), &env).await.unwrap();
+}

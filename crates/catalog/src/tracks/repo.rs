@@ -108,6 +108,23 @@ pub async fn by_isrcs(
     Ok(rows.into_iter().map(|r| (r.isrc, r.id, r.org_id, r.release)).collect())
 }
 
+/// The labels' recordings with an ISRC: (ISRC, title, display artist, the release it first appeared on).
+pub async fn recordings_of(
+    conn: &mut PgConnection,
+    orgs: &[Uuid],
+) -> sqlx::Result<Vec<(String, String, String, Option<ReleaseId>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT t.isrc AS "isrc!", t.title, t.display_artist,
+                  (SELECT rt.release_id FROM release_tracks rt JOIN releases r ON r.id = rt.release_id
+                   WHERE rt.track_id = t.id ORDER BY r.created_at, r.id LIMIT 1) AS "release: ReleaseId"
+           FROM tracks t WHERE t.org_id = ANY($1) AND t.isrc IS NOT NULL ORDER BY t.isrc"#,
+        orgs
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.isrc, r.title, r.display_artist, r.release)).collect())
+}
+
 /// The release the track first appeared on.
 pub async fn first_release(conn: &mut PgConnection, track: TrackId) -> sqlx::Result<Option<ReleaseId>> {
     sqlx::query_scalar!(

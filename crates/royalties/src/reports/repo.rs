@@ -42,6 +42,36 @@ pub struct FileRow {
     pub file_name: Option<String>,
 }
 
+impl ReportRow {
+    /// A report just received, from its HEAD: queued when it has one file, else waiting for the others.
+    pub fn received(head: &crate::dsr::Head, org: Uuid, by: Uuid, now: DateTime<Utc>) -> Self {
+        Self {
+            id: ReportId::new(),
+            org_id: org,
+            sender_party_id: head.sender_party_id.clone(),
+            sender_name: head.sender_name.clone(),
+            message_id: head.message_id.clone(),
+            service: head.service.clone(),
+            usage_start: head.usage_start.chars().take(10).collect(),
+            usage_end: head.usage_end.chars().take(10).collect(),
+            number_of_files: head.number_of_files,
+            status: if head.number_of_files == 1 { ReportStatus::Queued } else { ReportStatus::Receiving },
+            replaces: None,
+            replaced_by: None,
+            lines_total: 0,
+            lines_done: 0,
+            usage_lines: 0,
+            summary_records: 0,
+            errors: serde_json::json!([]),
+            error_count: 0,
+            created_by: by,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+}
+
 pub async fn insert(conn: &mut PgConnection, r: &ReportRow) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO royalty_reports (id, org_id, sender_party_id, sender_name, message_id, service, usage_start,

@@ -139,30 +139,7 @@ pub async fn upload(
             ));
         }
     }
-    let row = ReportRow {
-        id: ReportId::new(),
-        org_id: org,
-        sender_party_id: head.sender_party_id.clone(),
-        sender_name: head.sender_name.clone(),
-        message_id: head.message_id.clone(),
-        service: head.service.clone(),
-        usage_start: head.usage_start.chars().take(10).collect(),
-        usage_end: head.usage_end.chars().take(10).collect(),
-        number_of_files: head.number_of_files,
-        status: if head.number_of_files == 1 { ReportStatus::Queued } else { ReportStatus::Receiving },
-        replaces: query.replaces,
-        replaced_by: None,
-        lines_total: 0,
-        lines_done: 0,
-        usage_lines: 0,
-        summary_records: 0,
-        errors: json!([]),
-        error_count: 0,
-        created_by: principal.user_id.0,
-        created_at: now,
-        started_at: None,
-        finished_at: None,
-    };
+    let row = ReportRow { replaces: query.replaces, ..ReportRow::received(&head, org, principal.user_id.0, now) };
     if let Some(old) = query.replaces {
         // The old report steps aside at once (so that the correction may carry its message id); a
         // refused correction gives it its place back.
@@ -484,6 +461,33 @@ fn read_files(
     Ok(out)
 }
 
+/// After its lines are loaded: the report's summaries, its matches and royalty lines, and its status.
+pub(crate) async fn finish(
+    tx: &mut sqlx::PgConnection,
+    row: &ReportRow,
+    summaries: &[dsr::Summary],
+    loaded: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let id = row.id;
+    let rows = SummaryRows {
+        ids: summaries.iter().map(|s| s.id.clone()).collect(),
+        record_types: summaries.iter().map(|s| s.record_type.clone()).collect(),
+        territories: summaries.iter().map(|s| s.territory.clone()).collect(),
+        models: summaries.iter().map(|s| s.commercial_model.clone()).collect(),
+        use_types: summaries.iter().map(|s| s.use_type.clone()).collect(),
+        services: summaries.iter().map(|s| s.service.clone()).collect(),
+        totals: summaries.iter().map(|s| s.total_usages).collect(),
+        currencies: summaries.iter().map(|s| s.currency.clone()).collect(),
+        revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
+    };
+    repo::insert_summaries(tx, id, &rows).await?;
+    let matched = match_by_identifiers(tx, id, row.org_id, now).await?;
+    let lines = repo::build_lines(tx, id, crate::terms::service::DEFAULT_FEE_BP).await?;
+    tracing::info!(report = %id.0, matched, lines, "a sales report's recordings and releases are matched");
+    repo::loaded(tx, id, loaded as i64, summaries.len() as i32, now).await
+}
+
 /// The job: reads the report whole, or refuses it whole.
 async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     let mut conn = ctx.db.acquire().await.map_err(JobFailure::retry)?;
@@ -539,24 +543,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         return Ok(());
     }
     let loaded = copy.finish().await.map_err(JobFailure::retry)?;
-    let summaries = &read.files[0].summaries;
-    let rows = SummaryRows {
-        ids: summaries.iter().map(|s| s.id.clone()).collect(),
-        record_types: summaries.iter().map(|s| s.record_type.clone()).collect(),
-        territories: summaries.iter().map(|s| s.territory.clone()).collect(),
-        models: summaries.iter().map(|s| s.commercial_model.clone()).collect(),
-        use_types: summaries.iter().map(|s| s.use_type.clone()).collect(),
-        services: summaries.iter().map(|s| s.service.clone()).collect(),
-        totals: summaries.iter().map(|s| s.total_usages).collect(),
-        currencies: summaries.iter().map(|s| s.currency.clone()).collect(),
-        revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
-    };
-    repo::insert_summaries(&mut tx, id, &rows).await.map_err(JobFailure::retry)?;
-    let matched = match_by_identifiers(&mut tx, id, row.org_id, now).await.map_err(JobFailure::retry)?;
-    let lines =
-        repo::build_lines(&mut tx, id, crate::terms::service::DEFAULT_FEE_BP).await.map_err(JobFailure::retry)?;
-    tracing::info!(report = %id.0, matched, lines, "a sales report's recordings and releases are matched");
-    repo::loaded(&mut tx, id, loaded as i64, summaries.len() as i32, now).await.map_err(JobFailure::retry)?;
+    finish(&mut tx, &row, &read.files[0].summaries, loaded, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
     Ok(())

@@ -91,16 +91,37 @@ pub async fn prove(
 /// Closes a month of the label: statements for every payee, posted to the ledger.
 pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: CloseRequest) -> Result<Closed, ApiError> {
     may_manage(ctx, principal, org).await?;
-    let period = req.period.trim().to_owned();
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let closed = close_month(&mut tx, org, req.period.trim(), principal.user_id.0, now).await?;
+    platform::audit::Entry::new(principal.actor(), "royalties.period_close", "organization", org)
+        .organization(org)
+        .after(json!({"period": closed.period.period, "reports": closed.period.reports,
+                      "statements": closed.statements.len()}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(label = %org, period = %closed.period.period, statements = closed.statements.len(),
+                   "a royalty period is closed");
+    Ok(closed)
+}
+
+/// The close itself, inside the caller's transaction (the demo closes its month this way too).
+pub async fn close_month(
+    tx: &mut sqlx::PgConnection,
+    org: Uuid,
+    period: &str,
+    by: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Closed, ApiError> {
+    let period = period.to_owned();
     let (_, last) = parse_period(&period)
         .ok_or_else(|| ApiError::invalid_field("period", "invalid_format", "must be a month as YYYY-MM"))?;
-    let now = ctx.clock.now();
     if last >= now.date_naive() {
         return Err(ApiError::new(RoyaltiesCode::PeriodNotOver, format!("{period} ends on {last}; close it after.")));
     }
-    let mut tx = ctx.db.begin().await?;
-    splits::service::label_payee(&mut tx, org, now).await.map_err(RoyaltiesError::from)?;
-    let reports = repo::reports_of(&mut tx, org, &period).await.map_err(RoyaltiesError::from)?;
+    splits::service::label_payee(&mut *tx, org, now).await.map_err(RoyaltiesError::from)?;
+    let reports = repo::reports_of(&mut *tx, org, &period).await.map_err(RoyaltiesError::from)?;
     if let Some(waiting) = reports.iter().find(|r| r.status != "loaded") {
         return Err(ApiError::new(
             RoyaltiesCode::ReportsPending,
@@ -108,8 +129,8 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
         ));
     }
     let ids: Vec<Uuid> = reports.iter().map(|r| r.id.0).collect();
-    repo::close(&mut tx, org, &period, &ids, principal.user_id.0, now).await.map_err(RoyaltiesError::from)?;
-    let missing = repo::missing_rates(&mut tx, &ids).await.map_err(RoyaltiesError::from)?;
+    repo::close(tx, org, &period, &ids, by, now).await.map_err(RoyaltiesError::from)?;
+    let missing = repo::missing_rates(&mut *tx, &ids).await.map_err(RoyaltiesError::from)?;
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|(b, q, d)| format!("{b}→{q} on {d}")).collect();
         return Err(ApiError::new(
@@ -118,7 +139,7 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
         ));
     }
     let (codes, exps) = exponents();
-    let rows = repo::statement_lines(&mut tx, &ids, &codes, &exps).await.map_err(RoyaltiesError::from)?;
+    let rows = repo::statement_lines(&mut *tx, &ids, &codes, &exps).await.map_err(RoyaltiesError::from)?;
 
     // Group the rows by payee and currency, in the order the rounding needs.
     let mut groups: Vec<Vec<repo::LineRow>> = Vec::new();
@@ -130,7 +151,7 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
     }
     let payee_ids: Vec<Uuid> = groups.iter().map(|g| g[0].payee_id.0).collect();
     let mut outstanding: HashMap<(Uuid, String), Vec<(Uuid, i64)>> = HashMap::new();
-    for o in splits::repo::outstanding(&mut tx, &payee_ids).await.map_err(RoyaltiesError::from)? {
+    for o in splits::repo::outstanding(&mut *tx, &payee_ids).await.map_err(RoyaltiesError::from)? {
         outstanding.entry((o.payee_id.0, o.currency)).or_default().push((o.release_id, o.outstanding));
     }
     let mut summaries = Vec::with_capacity(groups.len());
@@ -176,25 +197,25 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
         }
         let recouped: i64 = recoupments.iter().map(|r| r.2).sum();
         let payable = total - recouped;
-        let payee = splits::repo::payee(&mut tx, payee_id)
+        let payee = splits::repo::payee(&mut *tx, payee_id)
             .await
             .map_err(RoyaltiesError::from)?
             .ok_or(RoyaltiesError::NotFound("payee"))?;
         let cur = currency(&code)?;
-        let clearing = ledger::service::account(&mut tx, Owner::Platform, kinds::CLEARING, &cur, now).await?;
+        let clearing = ledger::service::account(&mut *tx, Owner::Platform, kinds::CLEARING, &cur, now).await?;
         let owner = match (payee.kind, payee.user_id) {
             (PayeeKind::Person, Some(user)) => Owner::User(user),
             _ => Owner::Organization(payee.org_id),
         };
         let entry = if payable > 0 {
-            Some(ledger::earnings::credit(&mut tx, owner, &cur, payable, clearing.id, "royalty", now).await?.0)
+            Some(ledger::earnings::credit(&mut *tx, owner, &cur, payable, clearing.id, "royalty", now).await?.0)
         } else {
             None
         };
         // What was recouped repays the label that advanced it.
         let recouped_entry = if recouped > 0 {
             let to = Owner::Organization(org);
-            Some(ledger::earnings::credit(&mut tx, to, &cur, recouped, clearing.id, "royalty", now).await?.0)
+            Some(ledger::earnings::credit(&mut *tx, to, &cur, recouped, clearing.id, "royalty", now).await?.0)
         } else {
             None
         };
@@ -217,8 +238,8 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
             recouped_entry,
             created_at: now,
         };
-        repo::insert_statement(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
-        repo::insert_lines(&mut tx, row.id, &lines).await.map_err(RoyaltiesError::from)?;
+        repo::insert_statement(&mut *tx, &row).await.map_err(RoyaltiesError::from)?;
+        repo::insert_lines(&mut *tx, row.id, &lines).await.map_err(RoyaltiesError::from)?;
         let (releases, dues, takes): (Vec<Uuid>, Vec<i64>, Vec<i64>) =
             recoupments.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |mut acc, (r, d, t)| {
                 acc.0.push(r);
@@ -226,7 +247,7 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
                 acc.2.push(t);
                 acc
             });
-        repo::insert_recoupments(&mut tx, row.id, &releases, &dues, &takes).await.map_err(RoyaltiesError::from)?;
+        repo::insert_recoupments(&mut *tx, row.id, &releases, &dues, &takes).await.map_err(RoyaltiesError::from)?;
         if let Some(user) = payee.user_id.filter(|_| payee.kind == PayeeKind::Person) {
             let event = platform::events::Event {
                 kind: "royalties.statement_ready",
@@ -235,32 +256,25 @@ pub async fn close(ctx: &AppContext, principal: &Principal, org: Uuid, req: Clos
                 data: json!({"statement_id": row.id, "period": period, "currency": row.currency,
                              "payable": cur.display(row.payable)}),
             };
-            platform::events::emit(&mut tx, event, now).await.map_err(RoyaltiesError::from)?;
+            platform::events::emit(&mut *tx, event, now).await.map_err(RoyaltiesError::from)?;
         }
         summaries.push(StatementSummary::from(row));
     }
     // The platform's fee, per currency of the reports.
     let mut fees = Vec::new();
-    for (code, exact, amount) in repo::fees(&mut tx, &ids, &codes, &exps).await.map_err(RoyaltiesError::from)? {
+    for (code, exact, amount) in repo::fees(&mut *tx, &ids, &codes, &exps).await.map_err(RoyaltiesError::from)? {
         let entry = if amount > 0 {
             let cur = currency(&code)?;
-            let clearing = ledger::service::account(&mut tx, Owner::Platform, kinds::CLEARING, &cur, now).await?;
-            let fees = ledger::service::account(&mut tx, Owner::Platform, kinds::FEES, &cur, now).await?;
+            let clearing = ledger::service::account(&mut *tx, Owner::Platform, kinds::CLEARING, &cur, now).await?;
+            let fees = ledger::service::account(&mut *tx, Owner::Platform, kinds::FEES, &cur, now).await?;
             let memo = format!("distribution fee {period}");
-            Some(ledger::service::transfer(&mut tx, clearing.id, fees.id, amount, "royalty.fee", &memo, now).await?.0)
+            Some(ledger::service::transfer(&mut *tx, clearing.id, fees.id, amount, "royalty.fee", &memo, now).await?.0)
         } else {
             None
         };
-        repo::insert_fee(&mut tx, org, &period, &code, &exact, amount, entry).await.map_err(RoyaltiesError::from)?;
+        repo::insert_fee(&mut *tx, org, &period, &code, &exact, amount, entry).await.map_err(RoyaltiesError::from)?;
         fees.push(Fee { currency: code, exact, amount });
     }
-    platform::audit::Entry::new(principal.actor(), "royalties.period_close", "organization", org)
-        .organization(org)
-        .after(json!({"period": period, "reports": ids, "statements": summaries.len()}))
-        .record(&mut tx, now)
-        .await?;
-    tx.commit().await?;
-    tracing::info!(label = %org, %period, statements = summaries.len(), "a royalty period is closed");
     Ok(Closed { period: Period { period, reports: ids, closed_at: now }, statements: summaries, fees })
 }
 
