@@ -9,6 +9,7 @@
 //! revenue among its lines exactly.
 
 pub mod allocation;
+pub mod analytics;
 pub mod demo;
 pub mod dsr;
 pub mod error;
@@ -44,6 +45,8 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(statements::http::my_royalty_statements))
         .routes(routes!(statements::http::royalty_statement))
         .routes(routes!(statements::http::report_proof))
+        .routes(routes!(analytics::http::label_royalty_analytics))
+        .routes(routes!(analytics::http::my_royalty_analytics))
 }
 
 /// Registers the royalties' jobs: reading a report, expiring invitations.

@@ -788,4 +788,40 @@ async fn the_demo_label_has_last_months_report_and_statements() {
         .await
         .value();
     assert_eq!(all["items"].as_array().unwrap().len(), 2, "Nova's and the label's: {all}");
+
+    // Analytics: the label's month, its top recordings and territories; Nova's months.
+    let a = app.get(&format!("/v1/labels/{label}/royalty-analytics")).bearer(&label_token).send().await.value();
+    let series = a["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{a}");
+    assert_eq!(series[0]["day"], format!("{last_month}-01"));
+    let streams = series[0]["streams"].as_i64().unwrap();
+    let usages: i64 =
+        sqlx::query_scalar("SELECT sum(usages)::int8 FROM royalty_lines").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(streams, usages, "every matched stream");
+    let tops = a["top_tracks"].as_array().unwrap();
+    assert!(tops.len() > 1 && tops[0]["streams"].as_i64() >= tops[1]["streams"].as_i64(), "{a}");
+    let territories: Vec<&str> =
+        a["top_territories"].as_array().unwrap().iter().map(|t| t["key"].as_str().unwrap()).collect();
+    assert_eq!(territories, ["US", "GB"]);
+    let only_gb = app
+        .get(&format!("/v1/labels/{label}/royalty-analytics?territory=gb"))
+        .bearer(&label_token)
+        .send()
+        .await
+        .value();
+    assert!(only_gb["series"][0]["streams"].as_i64().unwrap() < streams);
+    let bad = app
+        .get(&format!("/v1/labels/{label}/royalty-analytics?from=2026-05-01&to=2026-04-01"))
+        .bearer(&label_token)
+        .send()
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.get(&format!("/v1/labels/{label}/royalty-analytics"))
+        .bearer(&nova)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let mine = app.get("/v1/me/royalty-analytics").bearer(&nova).send().await.value();
+    assert_eq!(mine["series"][0]["earned"], statement["earned"], "{mine}");
+    assert!(mine["top_tracks"].as_array().unwrap().len() > 1);
 }

@@ -413,7 +413,7 @@ pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) ->
 }
 
 /// Rebuilds the report's royalty lines from its matched usage lines: per recording (or release) ×
-/// territory × commercial model × use type, with the fee of the deal in force on the report's first day
+/// territory × commercial model × use type (the line's, else its summary's), with the fee of the deal in force on the report's first day
 /// (`default_fee_bp` without one). Exact: fee = gross × basis points × 0.0001.
 pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<u64> {
     sqlx::query!("DELETE FROM royalty_lines WHERE report_id = $1", report as _).execute(&mut *conn).await?;
@@ -424,12 +424,14 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
                                      ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
            agg AS (
                SELECT u.match_key, min(u.title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
-                      s.use_type, s.currency, sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
+                      COALESCE(NULLIF(u.use_type, ''), s.use_type) AS use_type, s.currency,
+                      sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
                FROM royalty_usages u
                JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
                JOIN royalty_summaries s ON s.report_id = u.report_id AND s.summary_id = u.summary_id
                WHERE u.report_id = $1
-               GROUP BY u.match_key, m.track_id, m.release_id, s.territory, s.commercial_model, s.use_type, s.currency)
+               GROUP BY u.match_key, m.track_id, m.release_id, s.territory, s.commercial_model,
+                        COALESCE(NULLIF(u.use_type, ''), s.use_type), s.currency)
            INSERT INTO royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
                                       use_type, currency, usages, gross, fee_bp, fee, net)
            SELECT $1, row_number() OVER (ORDER BY a.match_key, a.territory, a.commercial_model, a.use_type, a.currency),
