@@ -228,3 +228,20 @@ INSERT INTO notification_templates (kind, title, body, email, updated_at) VALUES
     ('royalties.statement_ready', 'Your royalty statement for {{period}}',
      'Your royalty statement for {{period}} is ready: {{payable}} is payable to you, in your wallet once its holding period ends.',
      true, now());
+
+-- A label's royalty lines for analytics, with each report's store and first day: loaded reports not
+-- replaced by a correction, narrowed by the filters given (NULL: any).
+CREATE FUNCTION royalty_label_lines(org uuid, from_day date, to_day date, track uuid, release uuid,
+                                    store_name text, territory_code text)
+RETURNS TABLE (day date, store text, track_id uuid, release_id uuid, title text, territory text,
+               use_type text, currency text, usages bigint, net numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT r.usage_start::date, COALESCE(NULLIF(r.service, ''), r.sender_name), l.track_id, l.release_id, l.title,
+           l.territory, l.use_type, l.currency, l.usages, l.net
+    FROM royalty_lines l JOIN royalty_reports r ON r.id = l.report_id
+    WHERE r.org_id = org AND r.status = 'loaded' AND r.replaced_by IS NULL
+      AND (from_day IS NULL OR r.usage_start::date >= from_day) AND (to_day IS NULL OR r.usage_start::date <= to_day)
+      AND (track IS NULL OR l.track_id = track) AND (release IS NULL OR l.release_id = release)
+      AND (store_name IS NULL OR COALESCE(NULLIF(r.service, ''), r.sender_name) = store_name)
+      AND (territory_code IS NULL OR l.territory = territory_code)
+$$;

@@ -27,16 +27,11 @@ pub struct PointRow {
 pub async fn series(conn: &mut PgConnection, org: Uuid, f: &Filter) -> sqlx::Result<Vec<PointRow>> {
     sqlx::query_as!(
         PointRow,
-        r#"SELECT r.usage_start::date AS "day!", l.currency,
-                  COALESCE(sum(l.usages) FILTER (WHERE l.use_type ILIKE '%stream%'), 0)::bigint AS "streams!",
-                  COALESCE(sum(l.usages) FILTER (WHERE l.use_type ILIKE '%download%'), 0)::bigint AS "downloads!",
-                  sum(l.net)::text AS "revenue!"
-           FROM royalty_lines l JOIN royalty_reports r ON r.id = l.report_id
-           WHERE r.org_id = $1 AND r.status = 'loaded' AND r.replaced_by IS NULL
-             AND ($2::date IS NULL OR r.usage_start::date >= $2) AND ($3::date IS NULL OR r.usage_start::date <= $3)
-             AND ($4::uuid IS NULL OR l.track_id = $4) AND ($5::uuid IS NULL OR l.release_id = $5)
-             AND ($6::text IS NULL OR COALESCE(NULLIF(r.service, ''), r.sender_name) = $6)
-             AND ($7::text IS NULL OR l.territory = $7)
+        r#"SELECT day AS "day!", currency AS "currency!",
+                  COALESCE(sum(usages) FILTER (WHERE use_type ILIKE '%stream%'), 0)::bigint AS "streams!",
+                  COALESCE(sum(usages) FILTER (WHERE use_type ILIKE '%download%'), 0)::bigint AS "downloads!",
+                  sum(net)::text AS "revenue!"
+           FROM royalty_label_lines($1, $2, $3, $4, $5, $6, $7)
            GROUP BY 1, 2 ORDER BY 1, 2"#,
         org,
         f.from,
@@ -63,17 +58,12 @@ pub async fn top(conn: &mut PgConnection, org: Uuid, f: &Filter, by: &str, limit
     sqlx::query_as!(
         TopRow,
         r#"WITH chosen AS (
-               SELECT CASE $8 WHEN 'track' THEN l.track_id::text WHEN 'release' THEN l.release_id::text
-                              WHEN 'store' THEN COALESCE(NULLIF(r.service, ''), r.sender_name) ELSE l.territory END AS key,
-                      CASE $8 WHEN 'track' THEN l.title WHEN 'release' THEN l.release_id::text
-                              WHEN 'store' THEN COALESCE(NULLIF(r.service, ''), r.sender_name) ELSE l.territory END AS title,
-                      l.use_type, l.usages
-               FROM royalty_lines l JOIN royalty_reports r ON r.id = l.report_id
-               WHERE r.org_id = $1 AND r.status = 'loaded' AND r.replaced_by IS NULL
-                 AND ($2::date IS NULL OR r.usage_start::date >= $2) AND ($3::date IS NULL OR r.usage_start::date <= $3)
-                 AND ($4::uuid IS NULL OR l.track_id = $4) AND ($5::uuid IS NULL OR l.release_id = $5)
-                 AND ($6::text IS NULL OR COALESCE(NULLIF(r.service, ''), r.sender_name) = $6)
-                 AND ($7::text IS NULL OR l.territory = $7))
+               SELECT CASE $8 WHEN 'track' THEN track_id::text WHEN 'release' THEN release_id::text
+                              WHEN 'store' THEN store ELSE territory END AS key,
+                      CASE $8 WHEN 'track' THEN title WHEN 'release' THEN release_id::text
+                              WHEN 'store' THEN store ELSE territory END AS title,
+                      use_type, usages
+               FROM royalty_label_lines($1, $2, $3, $4, $5, $6, $7))
            SELECT key AS "key!", min(title) AS "title!",
                   COALESCE(sum(usages) FILTER (WHERE use_type ILIKE '%stream%'), 0)::bigint AS "streams!",
                   COALESCE(sum(usages) FILTER (WHERE use_type ILIKE '%download%'), 0)::bigint AS "downloads!"
