@@ -11,23 +11,23 @@ use crate::support::{app, signed_in_admin};
 use crate::web::{cookie_header, cookies, form, web_session};
 
 /// A browser's session: its cookies and its forms' token.
-struct Web {
-    jar: Vec<(String, String)>,
-    csrf: String,
+pub(crate) struct Web {
+    pub jar: Vec<(String, String)>,
+    pub csrf: String,
 }
 
 impl Web {
-    async fn of(app: &TestApp, login: &str) -> Self {
+    pub async fn of(app: &TestApp, login: &str) -> Self {
         let jar = web_session(app, login).await;
         let csrf = jar.iter().find(|(n, _)| n == "bl_csrf").unwrap().1.clone();
         Self { jar, csrf }
     }
 
-    async fn get(&self, app: &TestApp, path: &str) -> testkit::TestResponse {
+    pub async fn get(&self, app: &TestApp, path: &str) -> testkit::TestResponse {
         app.get(path).header("cookie", &cookie_header(&self.jar)).send().await
     }
 
-    async fn post(&mut self, app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> testkit::TestResponse {
+    pub async fn post(&mut self, app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> testkit::TestResponse {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(pairs);
         let res = app
@@ -43,7 +43,7 @@ impl Web {
 
     /// Sends a file form as a browser does (`multipart/form-data`, the token first), as the page's
     /// script does when `scripted`.
-    async fn upload(
+    pub async fn upload(
         &self,
         app: &TestApp,
         path: &str,
@@ -71,7 +71,7 @@ impl Web {
     }
 }
 
-fn location(res: &testkit::TestResponse) -> String {
+pub(crate) fn location(res: &testkit::TestResponse) -> String {
     res.header("location").unwrap_or_default().to_owned()
 }
 

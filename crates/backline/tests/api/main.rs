@@ -15,6 +15,7 @@ mod ops;
 mod organizations;
 mod ownership;
 mod royalties;
+mod royalties_web;
 mod shutdown;
 mod stripe;
 mod support;

@@ -15,7 +15,7 @@ pub(crate) fn dsr(message: &str, files: usize, blocks: usize, per: usize) -> Vec
     testkit::dsr::files(message, files, blocks as u64, per as u64)
 }
 
-async fn upload(app: &TestApp, l: &Label, query: &str, bytes: &[u8]) -> testkit::TestResponse {
+pub(crate) async fn upload(app: &TestApp, l: &Label, query: &str, bytes: &[u8]) -> testkit::TestResponse {
     app.post(&format!("/v1/royalties/reports?label_id={}{query}", l.id))
         .bearer(&l.token)
         .header("content-type", "text/tab-separated-values")
@@ -38,7 +38,7 @@ async fn usage_rows(app: &TestApp, id: &str) -> i64 {
         .unwrap()
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
@@ -223,7 +223,7 @@ async fn a_report_sent_many_times_at_once_is_taken_once() {
 }
 
 /// A release of the label with one track of this ISRC; answers the track's id.
-async fn with_isrc(app: &TestApp, l: &Label, isrc: &str) -> String {
+pub(crate) async fn with_isrc(app: &TestApp, l: &Label, isrc: &str) -> String {
     let r = crate::catalog::release(app, l, "Matched").await;
     let res = app
         .post(&format!("/v1/releases/{}/tracks", id(&r)))
@@ -302,7 +302,7 @@ fn in_month(file: &[u8], first: &str, last: &str) -> Vec<u8> {
 }
 
 /// A label with an artist who accepted to be paid in EUR; the artist's token and payee id.
-async fn artist_payee(app: &TestApp, l: &Label, username: &str, currency: &str) -> (String, String) {
+pub(crate) async fn artist_payee(app: &TestApp, l: &Label, username: &str, currency: &str) -> (String, String) {
     let (token, _, _) = signed_in(app, username).await;
     let email = format!("{username}@example.com");
     let res = app
@@ -322,13 +322,13 @@ async fn artist_payee(app: &TestApp, l: &Label, username: &str, currency: &str) 
     (token, id(&payee))
 }
 
-async fn label_payee_id(app: &TestApp, l: &Label) -> String {
+pub(crate) async fn label_payee_id(app: &TestApp, l: &Label) -> String {
     let list = app.get(&format!("/v1/labels/{}/payees", l.id)).bearer(&l.token).send().await.value();
     let label = list["items"].as_array().unwrap().iter().find(|p| p["kind"] == "label").unwrap().clone();
     id(&label)
 }
 
-async fn release_of(app: &TestApp, l: &Label, track: &str) -> String {
+pub(crate) async fn release_of(app: &TestApp, l: &Label, track: &str) -> String {
     app.get(&format!("/v1/tracks/{track}")).bearer(&l.token).send().await.assert_status(StatusCode::OK);
     let track: uuid::Uuid = track.parse().unwrap();
     let release: uuid::Uuid =
@@ -339,12 +339,28 @@ async fn release_of(app: &TestApp, l: &Label, track: &str) -> String {
     release.to_string()
 }
 
-async fn set_split(app: &TestApp, token: &str, release: &str, from: &str, shares: Value) -> testkit::TestResponse {
+pub(crate) async fn set_split(
+    app: &TestApp,
+    token: &str,
+    release: &str,
+    from: &str,
+    shares: Value,
+) -> testkit::TestResponse {
     app.put(&format!("/v1/releases/{release}/splits"))
         .bearer(token)
         .json(&json!({"effective_from": from, "shares": shares}))
         .send()
         .await
+}
+
+/// Staff enter the USD→EUR rate of 2026-11-30.
+pub(crate) async fn usd_to_eur(app: &TestApp, admin: &str) {
+    app.post("/v1/royalties/exchange-rates")
+        .bearer(admin)
+        .json(&json!({"day": "2026-11-30", "base": "USD", "quote": "EUR", "rate": "0.9231"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 async fn close(app: &TestApp, l: &Label, period: &str) -> testkit::TestResponse {
@@ -699,12 +715,7 @@ async fn concurrent_closes_settle_a_month_once() {
     }
     drain_jobs(&app).await;
     let admin = crate::support::signed_in_admin(&app).await;
-    app.post("/v1/royalties/exchange-rates")
-        .bearer(&admin)
-        .json(&json!({"day": "2026-11-30", "base": "USD", "quote": "EUR", "rate": "0.9231"}))
-        .send()
-        .await
-        .assert_status(StatusCode::OK);
+    usd_to_eur(&app, &admin).await;
     let mut tasks = Vec::new();
     for l in &labels {
         for _ in 0..8 {
