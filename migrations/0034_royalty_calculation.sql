@@ -227,6 +227,12 @@ $$;
 INSERT INTO notification_templates (kind, title, body, email, updated_at) VALUES
     ('royalties.statement_ready', 'Your royalty statement for {{period}}',
      'Your royalty statement for {{period}} is ready: {{payable}} is payable to you, in your wallet once its holding period ends.',
+     true, now()),
+    ('royalties.report_read', 'Sales report {{message_id}} is read',
+     '{{usage_lines}} usage lines are in and {{matched}} of its recordings and releases are matched. Its page shows where the money goes and what is left to match.',
+     false, now()),
+    ('royalties.report_refused', 'Sales report {{message_id}} was refused',
+     '{{errors}} problems were found in it and nothing of it is kept. Its page lists them, each with its line and cell.',
      true, now());
 
 -- A label's royalty lines for analytics, with each report's store and first day: loaded reports not
@@ -245,3 +251,20 @@ LANGUAGE sql STABLE AS $$
       AND (store_name IS NULL OR COALESCE(NULLIF(r.service, ''), r.sender_name) = store_name)
       AND (territory_code IS NULL OR l.territory = territory_code)
 $$;
+
+-- Stores that send CSV exports instead of DSR: which column holds what, saved per label and store.
+CREATE TABLE royalty_csv_mappings (
+    org_id     uuid        NOT NULL REFERENCES organizations (id),
+    store      text        NOT NULL CHECK (length(store) BETWEEN 1 AND 100),
+    mapping    jsonb       NOT NULL,
+    updated_by uuid        NOT NULL REFERENCES users (id),
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (org_id, store)
+);
+
+-- A report sent as a CSV export: its store and the mapping it is read with (as it was when sent).
+CREATE TABLE royalty_report_csv (
+    report_id uuid  PRIMARY KEY REFERENCES royalty_reports (id) ON DELETE CASCADE,
+    store     text  NOT NULL,
+    mapping   jsonb NOT NULL
+);

@@ -792,7 +792,7 @@ pub fn check_report(files: &[FileSummary]) -> Vec<String> {
 }
 
 /// `CC XXX YY NNNNN` without separators.
-fn valid_isrc(code: &str) -> bool {
+pub(crate) fn valid_isrc(code: &str) -> bool {
     let b = code.as_bytes();
     b.len() == 12
         && b[..2].iter().all(u8::is_ascii_uppercase)

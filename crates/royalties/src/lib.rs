@@ -10,6 +10,7 @@
 
 pub mod allocation;
 pub mod analytics;
+pub mod csv;
 pub mod demo;
 pub mod dsr;
 pub mod error;
@@ -32,6 +33,8 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(reports::http::report_reconciliation))
         .routes(routes!(reports::http::report_unmatched))
         .routes(routes!(reports::http::match_report_key))
+        .routes(routes!(reports::http::csv_mappings))
+        .routes(routes!(reports::http::save_csv_mapping))
         .routes(routes!(terms::http::set_exchange_rate, terms::http::exchange_rates))
         .routes(routes!(terms::http::import_exchange_rates))
         .routes(routes!(terms::http::royalty_deal, terms::http::set_royalty_deal))

@@ -65,6 +65,8 @@ async fn a_report_is_read_whole_and_recognised_when_sent_again() {
         "HEAD, a heading row, summaries, blocks, FOOT"
     );
     assert_eq!(usage_rows(&app, &id(&r)).await, 120);
+    let notes = app.get("/v1/me/notifications").bearer(&l.token).send().await.value();
+    assert!(notes.to_string().contains("Sales report DSR-ONE is read"), "the sender is told: {notes}");
     let report_id: uuid::Uuid = id(&r).parse().unwrap();
     let revenue: String = sqlx::query_scalar!(
         r#"SELECT net_revenue::text AS "revenue!" FROM royalty_summaries WHERE report_id = $1 AND summary_id = '2'"#,
@@ -187,6 +189,8 @@ async fn a_malformed_report_is_refused_whole_with_its_errors() {
             .await
             .unwrap();
     assert_eq!(summaries, 0);
+    let notes = app.get("/v1/me/notifications").bearer(&l.token).send().await.value();
+    assert!(notes.to_string().contains("Sales report DSR-BAD was refused"), "the sender is told: {notes}");
     // A refused report does not count as received: the corrected file is taken.
     let fixed = upload(&app, &l, "", good.as_bytes()).await;
     fixed.assert_status(StatusCode::ACCEPTED);
@@ -835,4 +839,76 @@ async fn the_demo_label_has_last_months_report_and_statements() {
     let mine = app.get("/v1/me/royalty-analytics").bearer(&nova).send().await.value();
     assert_eq!(mine["series"][0]["earned"], statement["earned"], "{mine}");
     assert!(mine["top_tracks"].as_array().unwrap().len() > 1);
+}
+
+/// A store that sends CSV: its mapping is saved once, then its exports are read like DSR (matched,
+/// reconciled, recognised when sent twice); a file without the mapped columns or with a bad row is
+/// refused naming them.
+#[tokio::test]
+async fn a_stores_csv_export_is_read_with_its_saved_mapping() {
+    let app = app().await;
+    let l = label(&app, "csv-records", "DEC15").await;
+    with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let put = |body: Value| {
+        let (app, l) = (&app, &l);
+        async move { app.put(&format!("/v1/labels/{}/csv-mappings/ShopCo", l.id)).bearer(&l.token).json(&body).send().await }
+    };
+    let res = put(json!({"delimiter": "|", "territory": "Country", "usages": "Qty", "revenue": "Net"})).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> =
+        res.value()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(fields, ["delimiter", "isrc", "currency"]);
+    let mapping = json!({"delimiter": ";", "decimal_comma": true, "isrc": "ISRC", "title": "Track", "artist": "Artist",
+                         "territory": "Country", "usages": "Qty", "revenue": "Net", "currency": "EUR"});
+    put(mapping).await.assert_status(StatusCode::OK);
+    let list = app.get(&format!("/v1/labels/{}/csv-mappings", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!(list["items"][0]["store"], "ShopCo");
+
+    let csv = "Track;Artist;ISRC;Country;Qty;Net\r\n\
+               Song 1-1;Nova;DE-A12-00-00011;DE;1200;4,80\r\n\
+               Song 1-1;Nova;DEA120000011;AT;100;0,41\r\n\
+               \"Elsewhere; live\";Other;DEA129999999;DE;10;0,05\r\n";
+    let send = |query: &'static str, body: &'static str| {
+        let (app, l) = (&app, &l);
+        async move {
+            app.post(&format!("/v1/royalties/reports?label_id={}&format=csv{query}", l.id))
+                .bearer(&l.token)
+                .header("content-type", "text/csv")
+                .body(body.as_bytes().to_vec())
+                .send()
+                .await
+        }
+    };
+    let res = send("&store=Unknown&period=2026-11", csv).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["field"], "store");
+    send("&store=ShopCo", csv).await.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let res = send("&store=ShopCo&period=2026-11", "Track;ISRC;Qty\nA;B;1\n").await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.value();
+    assert_eq!(body["code"], "not_a_report");
+    assert!(body["detail"].as_str().unwrap().contains("territory, revenue"), "{body}");
+
+    let res = send("&store=ShopCo&period=2026-11", csv).await;
+    res.assert_status(StatusCode::ACCEPTED);
+    let rid = id(&res.value());
+    drain_jobs(&app).await;
+    let r = report(&app, &l, &rid).await;
+    assert_eq!((r["status"].as_str(), r["usage_lines"].as_i64()), (Some("loaded"), Some(3)), "{r}");
+    assert_eq!((r["usage_start"].as_str(), r["usage_end"].as_str()), (Some("2026-11-01"), Some("2026-11-30")));
+    let proof = app.get(&format!("/v1/royalties/reports/{rid}/proof")).bearer(&l.token).send().await.value();
+    assert_eq!(proof["exact"], true, "{proof}");
+    assert_eq!(proof["currencies"][0]["total"].as_str().unwrap().parse::<f64>().unwrap(), 5.26);
+    assert_eq!(proof["currencies"][0]["unmatched"].as_str().unwrap().parse::<f64>().unwrap(), 0.05);
+    let again = send("&store=ShopCo&period=2026-11", csv).await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert_eq!(again.value()["code"], "duplicate_report");
+
+    let bad = "Track;Artist;ISRC;Country;Qty;Net\nA;N;DEA120000011;DE;many;1,0\n";
+    let rid = id(&send("&store=ShopCo&period=2026-10", bad).await.value());
+    drain_jobs(&app).await;
+    let r = report(&app, &l, &rid).await;
+    assert_eq!(r["status"], "refused");
+    assert_eq!((r["errors"][0]["line"].as_i64(), r["errors"][0]["cell"].as_str()), (Some(2), Some("usages")), "{r}");
+    assert_eq!(usage_rows(&app, &rid).await, 0);
 }

@@ -19,6 +19,12 @@ pub struct UploadQuery {
     pub replaces: Option<ReportId>,
     /// The file's name, as the sender named it.
     pub filename: Option<String>,
+    /// `dsr` (the default) or `csv`: a store's CSV export, read with the mapping saved for `store`.
+    pub format: Option<String>,
+    /// For a CSV export: the store, as its mapping is saved.
+    pub store: Option<String>,
+    /// For a CSV export: the month it reports, `YYYY-MM`.
+    pub period: Option<String>,
 }
 
 /// One problem of a refused report.
@@ -196,4 +202,16 @@ pub struct UnmatchedList {
 pub struct MatchRequest {
     pub match_key: String,
     pub track_id: catalog::model::TrackId,
+}
+
+/// A store's CSV mapping, as saved.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CsvMapping {
+    pub store: String,
+    pub mapping: crate::csv::Mapping,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CsvMappingList {
+    pub items: Vec<CsvMapping>,
 }

@@ -9,7 +9,9 @@ use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{MatchRequest, Reconciliation, Report, ReportList, UnmatchedList, UploadQuery};
+use super::dto::{
+    CsvMapping, CsvMappingList, MatchRequest, Reconciliation, Report, ReportList, UnmatchedList, UploadQuery,
+};
 use super::service;
 use crate::model::ReportId;
 
@@ -116,4 +118,33 @@ pub async fn match_report_key(
     Json(req): Json<MatchRequest>,
 ) -> Result<Json<UnmatchedList>, ApiError> {
     Ok(Json(service::resolve(&ctx, &principal, id, req).await?))
+}
+
+/// The label's saved CSV mappings, one per store that sends CSV exports.
+#[utoipa::path(get, path = "/v1/labels/{id}/csv-mappings", tag = "royalties", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CsvMappingList),
+              (status = 404, description = "`not_found`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn csv_mappings(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CsvMappingList>, ApiError> {
+    Ok(Json(service::csv_mappings(&ctx, &principal, id).await?))
+}
+
+/// Save how a store's CSV exports are read: which heading holds the ISRC (or UPC), territory, usages,
+/// revenue, currency, title, artist and use type; then upload with `format=csv&store=…&period=YYYY-MM`.
+#[utoipa::path(put, path = "/v1/labels/{id}/csv-mappings/{store}", tag = "royalties", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("store" = String, Path)), request_body = crate::csv::Mapping,
+    responses((status = 200, body = CsvMapping),
+              (status = 404, description = "`not_found`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn save_csv_mapping(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, store)): Path<(Uuid, String)>,
+    Json(mapping): Json<crate::csv::Mapping>,
+) -> Result<Json<CsvMapping>, ApiError> {
+    Ok(Json(service::save_csv_mapping(&ctx, &principal, id, &store, mapping).await?))
 }

@@ -475,3 +475,69 @@ pub async fn lines(conn: &mut PgConnection, report: ReportId, limit: i64) -> sql
     .fetch_all(conn)
     .await
 }
+
+/// A label's saved CSV mappings, by store.
+pub async fn csv_mappings(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Vec<(String, serde_json::Value)>> {
+    let rows = sqlx::query!("SELECT store, mapping FROM royalty_csv_mappings WHERE org_id = $1 ORDER BY store", org)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.store, r.mapping)).collect())
+}
+
+pub async fn csv_mapping(conn: &mut PgConnection, org: Uuid, store: &str) -> sqlx::Result<Option<serde_json::Value>> {
+    sqlx::query_scalar!("SELECT mapping FROM royalty_csv_mappings WHERE org_id = $1 AND store = $2", org, store)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn save_csv_mapping(
+    conn: &mut PgConnection,
+    org: Uuid,
+    store: &str,
+    mapping: &serde_json::Value,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_csv_mappings (org_id, store, mapping, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (org_id, store) DO UPDATE SET mapping = EXCLUDED.mapping, updated_by = EXCLUDED.updated_by,
+             updated_at = EXCLUDED.updated_at",
+        org,
+        store,
+        mapping,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a report as a CSV export of `store`, read with `mapping`.
+pub async fn set_csv(
+    conn: &mut PgConnection,
+    report: ReportId,
+    store: &str,
+    mapping: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_report_csv (report_id, store, mapping) VALUES ($1, $2, $3)",
+        report as _,
+        store,
+        mapping
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The store and mapping of a report sent as CSV; none for DSR.
+pub async fn report_csv(
+    conn: &mut PgConnection,
+    report: ReportId,
+) -> sqlx::Result<Option<(String, serde_json::Value)>> {
+    let row = sqlx::query!("SELECT store, mapping FROM royalty_report_csv WHERE report_id = $1", report as _)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.store, r.mapping)))
+}

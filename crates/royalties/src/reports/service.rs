@@ -17,7 +17,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::{
-    MatchRequest, Reconciliation, Report, ReportError, ReportList, Unmatched, UnmatchedList, UploadQuery,
+    CsvMapping, CsvMappingList, MatchRequest, Reconciliation, Report, ReportError, ReportList, Unmatched,
+    UnmatchedList, UploadQuery,
 };
 use super::load;
 use super::repo::{self, FileRow, ReportRow, SummaryRows};
@@ -94,6 +95,29 @@ fn file_name(name: Option<String>) -> Option<String> {
     name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty())
 }
 
+/// Records a kept file as the report's file `number`; answers false when the report has that file already.
+#[allow(clippy::too_many_arguments)]
+async fn record_file(
+    tx: &mut sqlx::PgConnection,
+    report: ReportId,
+    kept: &platform::storage::Kept,
+    gzip: bool,
+    media: &str,
+    number: i32,
+    name: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, ApiError> {
+    platform::storage::record(tx, kept, media, now).await?;
+    let file = FileRow {
+        file_number: number,
+        sha256: kept.sha256.clone(),
+        size: kept.size as i64,
+        gzip,
+        file_name: file_name(name),
+    };
+    Ok(repo::add_file(tx, report, &file).await.map_err(RoyaltiesError::from)?)
+}
+
 async fn answer(conn: &mut sqlx::PgConnection, row: ReportRow) -> Result<Report, ApiError> {
     let files = repo::files(conn, row.id).await.map_err(RoyaltiesError::from)?;
     Ok(Report::new(row, files.len() as i32))
@@ -109,6 +133,11 @@ pub async fn upload(
 ) -> Result<Report, ApiError> {
     let org = query.label_id.ok_or_else(|| ApiError::invalid_field("label_id", "required", "is required"))?;
     may_manage(ctx, principal, org).await?;
+    match query.format.as_deref().unwrap_or("dsr") {
+        "dsr" => {}
+        "csv" => return upload_csv(ctx, principal, org, query, body).await,
+        _ => return Err(ApiError::invalid_field("format", "invalid_value", "must be dsr or csv")),
+    }
     let (kept, gzip, head) = receive(ctx, body).await?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
@@ -146,16 +175,8 @@ pub async fn upload(
         repo::replace(&mut tx, old, row.id).await.map_err(RoyaltiesError::from)?;
     }
     repo::insert(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
-    platform::storage::record(&mut tx, &kept, if gzip { "application/gzip" } else { "text/tab-separated-values" }, now)
-        .await?;
-    let file = FileRow {
-        file_number: head.file_number,
-        sha256: kept.sha256.clone(),
-        size: kept.size as i64,
-        gzip,
-        file_name: file_name(query.filename),
-    };
-    repo::add_file(&mut tx, row.id, &file).await.map_err(RoyaltiesError::from)?;
+    let media = if gzip { "application/gzip" } else { "text/tab-separated-values" };
+    record_file(&mut tx, row.id, &kept, gzip, media, head.file_number, query.filename, now).await?;
     platform::audit::Entry::new(principal.actor(), "royalties.report_upload", "royalty_report", row.id.0)
         .organization(org)
         .after(json!({"message_id": row.message_id, "sender": row.sender_party_id, "file": head.file_number,
@@ -168,6 +189,124 @@ pub async fn upload(
     let answer = answer(&mut tx, row).await?;
     tx.commit().await?;
     Ok(answer)
+}
+
+/// A store's CSV export: read with the mapping saved for its store, for the month named; the same file
+/// sent twice is a duplicate (its message id is the file's SHA-256).
+async fn upload_csv(
+    ctx: &AppContext,
+    principal: &Principal,
+    org: Uuid,
+    query: UploadQuery,
+    body: axum::body::Body,
+) -> Result<Report, ApiError> {
+    let store = query.store.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let store = store.ok_or_else(|| ApiError::invalid_field("store", "required", "name the store of a CSV export"))?;
+    let period = query.period.as_deref().unwrap_or_default();
+    let (first, last) = crate::model::parse_period(period)
+        .ok_or_else(|| ApiError::invalid_field("period", "invalid_format", "must be the month reported, YYYY-MM"))?;
+    if query.replaces.is_some() {
+        return Err(ApiError::invalid_field("replaces", "not_applicable", "a CSV export is not replaced; send DSR"));
+    }
+    let saved = {
+        let mut conn = ctx.db.acquire().await?;
+        repo::csv_mapping(&mut conn, org, store).await.map_err(RoyaltiesError::from)?
+    };
+    let saved = saved.ok_or_else(|| {
+        ApiError::invalid_field("store", "not_found", "no CSV mapping is saved for this store; save one first")
+    })?;
+    let mapping: crate::csv::Mapping = serde_json::from_value(saved.clone())
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("read a saved CSV mapping")))?;
+    let staged = ctx.storage.receive(body, MAX_FILE_BYTES).await?;
+    let path = staged.path().to_owned();
+    let heading = tokio::task::spawn_blocking(move || -> std::io::Result<(bool, String)> {
+        let (gzip, reader) = open(&path)?;
+        let mut first = Vec::new();
+        reader.take(64 * 1024).read_until(b'\n', &mut first)?;
+        Ok((gzip, String::from_utf8_lossy(&first).into_owned()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("read a CSV heading")))?
+    .map_err(|e| ApiError::new(RoyaltiesCode::NotAReport, format!("The file could not be read: {e}.")))?;
+    let (gzip, heading) = heading;
+    if let Err(missing) = mapping.locate(&heading) {
+        return Err(ApiError::new(
+            RoyaltiesCode::NotAReport,
+            format!("The file's first row lacks the columns the mapping of {store} names for: {}.", missing.join(", ")),
+        ));
+    }
+    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep a report file")))?;
+    let now = ctx.clock.now();
+    let head = dsr::Head {
+        sender_party_id: format!("CSV:{}", store.chars().take(90).collect::<String>()),
+        sender_name: store.to_owned(),
+        message_id: kept.sha256.clone(),
+        service: store.to_owned(),
+        usage_start: first.to_string(),
+        usage_end: last.to_string(),
+        file_number: 1,
+        number_of_files: 1,
+        ..Default::default()
+    };
+    let row = ReportRow::received(&head, org, principal.user_id.0, now);
+    let mut tx = ctx.db.begin().await?;
+    repo::insert(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
+    repo::set_csv(&mut tx, row.id, store, &saved).await.map_err(RoyaltiesError::from)?;
+    let media = if gzip { "application/gzip" } else { "text/csv" };
+    record_file(&mut tx, row.id, &kept, gzip, media, 1, query.filename, now).await?;
+    platform::audit::Entry::new(principal.actor(), "royalties.report_upload", "royalty_report", row.id.0)
+        .organization(org)
+        .after(json!({"format": "csv", "store": store, "period": period, "sha256": kept.sha256}))
+        .record(&mut tx, now)
+        .await?;
+    jobs::enqueue(&mut tx, NewJob::new(READ, json!({"report_id": row.id})), now).await?;
+    let answer = answer(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The label's saved CSV mappings.
+pub async fn csv_mappings(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<CsvMappingList, ApiError> {
+    may_manage(ctx, principal, org).await?;
+    let mut conn = ctx.db.acquire().await?;
+    let rows = repo::csv_mappings(&mut conn, org).await.map_err(RoyaltiesError::from)?;
+    let items = rows
+        .into_iter()
+        .filter_map(|(store, value)| serde_json::from_value(value).ok().map(|mapping| CsvMapping { store, mapping }))
+        .collect();
+    Ok(CsvMappingList { items })
+}
+
+/// Saves (or replaces) the mapping of a store's CSV exports; reports already sent keep theirs.
+pub async fn save_csv_mapping(
+    ctx: &AppContext,
+    principal: &Principal,
+    org: Uuid,
+    store: &str,
+    mapping: crate::csv::Mapping,
+) -> Result<CsvMapping, ApiError> {
+    may_manage(ctx, principal, org).await?;
+    let store = store.trim();
+    if store.is_empty() || store.chars().count() > 100 {
+        return Err(ApiError::invalid_field("store", "invalid_length", "must be 1 to 100 characters"));
+    }
+    let errors = mapping.check();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let value = serde_json::to_value(&mapping).map_err(|e| ApiError::internal(anyhow::Error::new(e)))?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    repo::save_csv_mapping(&mut tx, org, store, &value, principal.user_id.0, now)
+        .await
+        .map_err(RoyaltiesError::from)?;
+    platform::audit::Entry::new(principal.actor(), "royalties.csv_mapping_save", "organization", org)
+        .organization(org)
+        .after(json!({"store": store, "mapping": value}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(CsvMapping { store: store.to_owned(), mapping })
 }
 
 /// Another file of a report of several: the same message, a file number not received yet. The last one
@@ -209,16 +348,8 @@ pub async fn add_file(
             ),
         ));
     }
-    platform::storage::record(&mut tx, &kept, if gzip { "application/gzip" } else { "text/tab-separated-values" }, now)
-        .await?;
-    let file = FileRow {
-        file_number: head.file_number,
-        sha256: kept.sha256.clone(),
-        size: kept.size as i64,
-        gzip,
-        file_name: file_name(name),
-    };
-    if !repo::add_file(&mut tx, id, &file).await.map_err(RoyaltiesError::from)? {
+    let media = if gzip { "application/gzip" } else { "text/tab-separated-values" };
+    if !record_file(&mut tx, id, &kept, gzip, media, head.file_number, name, now).await? {
         return Err(ApiError::new(
             RoyaltiesCode::DuplicateReport,
             format!("File {} of the report was received before.", head.file_number),
@@ -418,11 +549,39 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
 fn read_files(
     report: Uuid,
     files: &[(i32, tempfile::TempPath)],
+    csv: Option<&(String, crate::csv::Mapping)>,
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
 ) -> std::io::Result<Outcome> {
     let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0 };
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
+    if let (Some((store, mapping)), Some((number, path))) = (csv, files.first()) {
+        let (_, input) = open(path)?;
+        let mut refused = false;
+        let (read, errors, count) = crate::csv::read(input, mapping, store, |usage| {
+            done.store(usage.line, Ordering::Relaxed);
+            if refused {
+                return;
+            }
+            load::encode(&mut chunk, report, *number, &usage);
+            if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
+                refused = true;
+            }
+        })?;
+        done.store(read.lines, Ordering::Relaxed);
+        out.error_count = count;
+        out.errors = errors.into_iter().map(|e| report_error(*number, e)).collect();
+        if !chunk.is_empty() && out.errors.is_empty() {
+            let _ = sink.blocking_send(chunk);
+        }
+        out.files.push(FileSummary {
+            summaries: read.summaries,
+            lines: read.lines,
+            usage_lines: read.usage_lines,
+            ..Default::default()
+        });
+        return Ok(out);
+    }
     let mut lines_before = 0u64;
     // The running shares go on from file to file: a summary's lines may be in any of them.
     let mut allocation = crate::allocation::Allocation::default();
@@ -485,7 +644,24 @@ pub(crate) async fn finish(
     let matched = match_by_identifiers(tx, id, row.org_id, now).await?;
     let lines = repo::build_lines(tx, id, crate::terms::service::DEFAULT_FEE_BP).await?;
     tracing::info!(report = %id.0, matched, lines, "a sales report's recordings and releases are matched");
-    repo::loaded(tx, id, loaded as i64, summaries.len() as i32, now).await
+    repo::loaded(tx, id, loaded as i64, summaries.len() as i32, now).await?;
+    let data = json!({"report_id": id, "message_id": row.message_id, "usage_lines": loaded.to_string(),
+                      "matched": matched.to_string()});
+    tell(tx, row, "royalties.report_read", data, now).await
+}
+
+/// Tells whoever sent the report how its reading ended (in the app, live on the stream, and by mail
+/// as their preferences say).
+async fn tell(
+    conn: &mut sqlx::PgConnection,
+    row: &ReportRow,
+    kind: &'static str,
+    data: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let event =
+        platform::events::Event { kind, recipients: vec![row.created_by], organization: Some(row.org_id), data };
+    platform::events::emit(conn, event, now).await.map(|_| ())
 }
 
 /// The job: reads the report whole, or refuses it whole.
@@ -502,6 +678,10 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     for f in &files {
         local.push((f.file_number, ctx.storage.fetch(&f.sha256).await.map_err(JobFailure::retry)?));
     }
+    let csv = match repo::report_csv(&mut conn, id).await.map_err(JobFailure::retry)? {
+        Some((store, value)) => Some((store, serde_json::from_value(value).map_err(JobFailure::permanent)?)),
+        None => None,
+    };
     let paths: Vec<std::path::PathBuf> = local.iter().map(|(_, p)| p.to_path_buf()).collect();
     let total = tokio::task::spawn_blocking(move || paths.iter().map(|p| count_lines(p)).sum::<std::io::Result<u64>>())
         .await
@@ -514,7 +694,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     let reader = {
         let done = done.clone();
         // The sink closes when the thread ends, which ends the loading loop below.
-        tokio::task::spawn_blocking(move || read_files(id.0, &local, &sink, &done))
+        tokio::task::spawn_blocking(move || read_files(id.0, &local, csv.as_ref(), &sink, &done))
     };
     let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
     let mut copy = repo::copy_usages(&mut tx).await.map_err(JobFailure::retry)?;
@@ -538,6 +718,8 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         if let Some(old) = row.replaces {
             repo::clear_replacement(&mut tx, old).await.map_err(JobFailure::retry)?;
         }
+        let data = json!({"report_id": id, "message_id": row.message_id, "errors": read.error_count.to_string()});
+        tell(&mut tx, &row, "royalties.report_refused", data, now).await.map_err(JobFailure::retry)?;
         tx.commit().await.map_err(JobFailure::retry)?;
         tracing::info!(report = %id.0, errors = read.error_count, "a sales report is refused");
         return Ok(());

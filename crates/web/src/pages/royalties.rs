@@ -139,7 +139,8 @@ pub async fn upload(
             return if scripted { scripted_error(&err) } else { super::error(&session, &err) };
         }
     };
-    let query = royalties::reports::dto::UploadQuery { label_id: Some(org), replaces: None, filename: form.file_name };
+    let query =
+        royalties::reports::dto::UploadQuery { label_id: Some(org), filename: form.file_name, ..Default::default() };
     match (form.scripted, royalties::reports::service::upload(&ctx, &principal, query, form.body).await) {
         (true, Ok(r)) => {
             scripted_done(&format!("/royalty-reports/{}", r.id.0), "The report is received; it is being read.")
