@@ -268,3 +268,33 @@ CREATE TABLE royalty_report_csv (
     store     text  NOT NULL,
     mapping   jsonb NOT NULL
 );
+
+-- Where a store leaves a label's sales reports (a folder of the store's SFTP server or S3 bucket), read
+-- by a scheduled job; each file is taken once.
+CREATE TABLE royalty_inboxes (
+    id             uuid        PRIMARY KEY,
+    org_id         uuid        NOT NULL REFERENCES organizations (id),
+    store_id       uuid        NOT NULL,
+    folder         text        NOT NULL CHECK (length(folder) BETWEEN 1 AND 500),
+    -- dsr, or csv read with the mapping saved under csv_store.
+    format         text        NOT NULL CHECK (format IN ('dsr', 'csv')),
+    csv_store      text        CHECK (length(csv_store) BETWEEN 1 AND 100),
+    enabled        boolean     NOT NULL DEFAULT true,
+    created_by     uuid        NOT NULL REFERENCES users (id),
+    created_at     timestamptz NOT NULL,
+    last_polled_at timestamptz,
+    last_error     text,
+    UNIQUE (org_id, store_id, folder),
+    CHECK ((format = 'csv') = (csv_store IS NOT NULL))
+);
+
+CREATE TABLE royalty_inbox_files (
+    inbox_id  uuid        NOT NULL REFERENCES royalty_inboxes (id),
+    name      text        NOT NULL,
+    size      bigint      NOT NULL,
+    report_id uuid        REFERENCES royalty_reports (id),
+    -- What became of it: the report it made, or why it was not taken.
+    outcome   text        NOT NULL,
+    taken_at  timestamptz NOT NULL,
+    PRIMARY KEY (inbox_id, name)
+);

@@ -92,6 +92,17 @@ pub async fn recordings_of(
     tracks::repo::recordings_of(conn, orgs).await
 }
 
+/// For the royalties' inboxes: a store's name, how to reach it (credentials opened) and its base folder;
+/// none for an unknown store.
+pub async fn store_endpoint(
+    conn: &mut sqlx::PgConnection,
+    secrets: &platform::crypto::SecretBox,
+    store: uuid::Uuid,
+) -> anyhow::Result<Option<(String, transfer::Endpoint, String)>> {
+    let Some(row) = stores::repo::store(conn, model::StoreId(store)).await? else { return Ok(None) };
+    Ok(Some((row.name.clone(), row.endpoint(secrets)?, row.path)))
+}
+
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.
 pub fn register(registry: &mut platform::jobs::Registry) {
     distribution::service::register(registry);

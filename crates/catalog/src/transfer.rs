@@ -219,6 +219,37 @@ impl Connection {
         Ok(bytes)
     }
 
+    /// A file of any size as a stream of its bytes (never held whole in memory), with its size.
+    pub async fn read_stream(
+        &mut self,
+        path: &str,
+    ) -> anyhow::Result<(u64, BoxStream<'static, std::io::Result<Bytes>>)> {
+        match self {
+            Self::Sftp { sftp, .. } => {
+                let size = sftp.metadata(path).await.with_context(|| format!("reading {path}"))?.size.unwrap_or(0);
+                let file = sftp.open(path).await.with_context(|| format!("opening {path}"))?;
+                let stream = futures_util::stream::unfold(Some(file), |file| async move {
+                    let mut file = file?;
+                    let mut buf = vec![0u8; 256 * 1024];
+                    match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Some((Ok(Bytes::from(buf)), Some(file)))
+                        }
+                        Err(e) => Some((Err(e), None)),
+                    }
+                });
+                Ok((size, stream.boxed()))
+            }
+            Self::S3(store) => {
+                let got = store.get(&ObjectPath::from(path.trim_start_matches('/'))).await?;
+                let size = got.meta.size;
+                Ok((size, got.into_stream().map(|r| r.map_err(std::io::Error::other)).boxed()))
+            }
+        }
+    }
+
     pub async fn remove(&mut self, path: &str) -> anyhow::Result<()> {
         match self {
             Self::Sftp { sftp, .. } => sftp.remove_file(path).await?,

@@ -14,6 +14,7 @@ pub mod csv;
 pub mod demo;
 pub mod dsr;
 pub mod error;
+pub mod inboxes;
 pub mod model;
 pub mod reports;
 pub mod splits;
@@ -50,10 +51,13 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(statements::http::report_proof))
         .routes(routes!(analytics::http::label_royalty_analytics))
         .routes(routes!(analytics::http::my_royalty_analytics))
+        .routes(routes!(inboxes::http::royalty_inboxes, inboxes::http::add_royalty_inbox))
+        .routes(routes!(inboxes::http::poll_royalty_inbox))
 }
 
-/// Registers the royalties' jobs: reading a report, expiring invitations.
+/// Registers the royalties' jobs: reading a report, expiring invitations, polling stores' inboxes.
 pub fn register(registry: &mut platform::jobs::Registry) {
     reports::service::register(registry);
     splits::service::register(registry);
+    inboxes::service::register(registry);
 }

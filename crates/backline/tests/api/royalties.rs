@@ -912,3 +912,93 @@ async fn a_stores_csv_export_is_read_with_its_saved_mapping() {
     assert_eq!((r["errors"][0]["line"].as_i64(), r["errors"][0]["cell"].as_str()), (Some(2), Some("usages")), "{r}");
     assert_eq!(usage_rows(&app, &rid).await, 0);
 }
+
+/// Stores leave reports in the label's folder of their SFTP server or S3 bucket: staff set the inbox up,
+/// each new file is taken once (a file that is not a report is remembered and not taken again), and the
+/// reports are read like uploads.
+#[tokio::test]
+async fn reports_are_picked_up_from_stores_sftp_and_s3_inboxes() {
+    let sftp = testkit::stores::SftpServer::start();
+    let s3 = testkit::stores::S3Server::start("reports-inbox");
+    let app = app().await;
+    let admin = crate::support::signed_in_admin(&app).await;
+    let l = label(&app, "inbox-records", "DEI15").await;
+    with_isrc(&app, &l, "DE-A12-00-00011").await;
+    let inbox = sftp.inbox().display().to_string();
+    let sftp_store = app
+        .post("/v1/admin/stores")
+        .bearer(&admin)
+        .json(&json!({"name": "Tunes SFTP", "dpid": "PADPIDA2026120211S", "protocol": "sftp", "host": "127.0.0.1",
+                      "port": sftp.port, "username": sftp.user, "path": inbox, "host_key": sftp.host_key,
+                      "credentials": {"private_key": sftp.client_key}, "lead_days": 10}))
+        .send()
+        .await
+        .value();
+    let s3_store = app
+        .post("/v1/admin/stores")
+        .bearer(&admin)
+        .json(&json!({"name": "Streamly S3", "dpid": "PADPIDA2026120222T", "protocol": "s3", "bucket": s3.bucket,
+                      "endpoint": s3.endpoint(), "region": "us-east-1", "path": "incoming",
+                      "credentials": {"access_key_id": "testing", "secret_access_key": "testing"}}))
+        .send()
+        .await
+        .value();
+
+    // Only staff say which folder of a store is the label's.
+    let body = json!({"store_id": sftp_store["id"]});
+    let path = format!("/v1/labels/{}/royalty-inboxes", l.id);
+    app.post(&path).bearer(&l.token).json(&body).send().await.assert_status(StatusCode::FORBIDDEN);
+    let res = app.post(&path).bearer(&admin).json(&body).send().await;
+    res.assert_status(StatusCode::CREATED);
+    let sftp_inbox = res.value();
+    assert_eq!(sftp_inbox["folder"], format!("{inbox}/sales-reports"));
+    let s3_body = json!({"store_id": s3_store["id"], "folder": "incoming/inbox-records"});
+    let s3_inbox = app.post(&path).bearer(&admin).json(&s3_body).send().await.value();
+
+    // The store leaves a report and something else in each.
+    let folder = sftp.inbox().join("sales-reports");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("DSR_SFTP_2026-11.tsv"), dsr("DSR-SFTP", 1, 3, 7).remove(0)).unwrap();
+    std::fs::write(folder.join("readme.txt"), b"not a report").unwrap();
+    s3.put("incoming/inbox-records/DSR_S3.tsv.gz", &gzip(&dsr("DSR-S3", 1, 2, 5).remove(0)));
+
+    let poll = |inbox: &Value, token: &str| {
+        let (app, id, token) = (&app, inbox["id"].as_str().unwrap().to_owned(), token.to_owned());
+        async move {
+            let res = app.post(&format!("/v1/royalty-inboxes/{id}/poll")).bearer(&token).send().await;
+            res.assert_status(StatusCode::OK);
+            res.value()
+        }
+    };
+    let polled = poll(&sftp_inbox, &l.token).await;
+    let files = polled["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{polled}");
+    let taken = files.iter().find(|f| f["name"] == "DSR_SFTP_2026-11.tsv").unwrap();
+    assert_eq!(taken["outcome"], "received");
+    let refused = files.iter().find(|f| f["name"] == "readme.txt").unwrap();
+    assert!(refused["outcome"].as_str().unwrap().starts_with("not_a_report"), "{refused}");
+    assert_eq!(polled["last_error"], Value::Null);
+    let polled_s3 = poll(&s3_inbox, &l.token).await;
+    assert_eq!(polled_s3["files"][0]["outcome"], "received", "{polled_s3}");
+    drain_jobs(&app).await;
+    for file in [taken, &polled_s3["files"][0]] {
+        let r = report(&app, &l, file["report_id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], "loaded", "{r}");
+    }
+    // Polled again (by the schedule's job too): nothing is taken twice.
+    let again = poll(&sftp_inbox, &l.token).await;
+    assert_eq!(again["files"].as_array().unwrap().len(), 2);
+    let reports = app.get(&format!("/v1/labels/{}/royalty-reports", l.id)).bearer(&l.token).send().await.value();
+    assert_eq!(reports["items"].as_array().unwrap().len(), 2);
+    // Another label neither sees nor polls it.
+    let other = label(&app, "other-inbox-records", "DEJ15").await;
+    app.post(&format!("/v1/royalty-inboxes/{}/poll", sftp_inbox["id"].as_str().unwrap()))
+        .bearer(&other.token)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    // A store that cannot be reached is said on the inbox, and nothing is lost.
+    drop(sftp);
+    let down = poll(&sftp_inbox, &l.token).await;
+    assert!(down["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{down}");
+}

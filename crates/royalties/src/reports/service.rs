@@ -133,9 +133,30 @@ pub async fn upload(
 ) -> Result<Report, ApiError> {
     let org = query.label_id.ok_or_else(|| ApiError::invalid_field("label_id", "required", "is required"))?;
     may_manage(ctx, principal, org).await?;
+    let sender = Sender { org, by: principal.user_id.0, actor: principal.actor() };
+    accept_report(ctx, &sender, query, body).await
+}
+
+/// Who sends a report: a label's staff through the API, or the label's inbox at a store (the user who
+/// set it up, acting through the poll).
+pub struct Sender {
+    pub org: Uuid,
+    pub by: Uuid,
+    pub actor: platform::audit::Actor,
+}
+
+/// Receives a report for a label whose sender may send it: DSR (its first file, or its only one) or a
+/// CSV export.
+pub async fn accept_report(
+    ctx: &AppContext,
+    sender: &Sender,
+    query: UploadQuery,
+    body: axum::body::Body,
+) -> Result<Report, ApiError> {
+    let org = sender.org;
     match query.format.as_deref().unwrap_or("dsr") {
         "dsr" => {}
-        "csv" => return upload_csv(ctx, principal, org, query, body).await,
+        "csv" => return upload_csv(ctx, sender, query, body).await,
         _ => return Err(ApiError::invalid_field("format", "invalid_value", "must be dsr or csv")),
     }
     let (kept, gzip, head) = receive(ctx, body).await?;
@@ -168,7 +189,7 @@ pub async fn upload(
             ));
         }
     }
-    let row = ReportRow { replaces: query.replaces, ..ReportRow::received(&head, org, principal.user_id.0, now) };
+    let row = ReportRow { replaces: query.replaces, ..ReportRow::received(&head, org, sender.by, now) };
     if let Some(old) = query.replaces {
         // The old report steps aside at once (so that the correction may carry its message id); a
         // refused correction gives it its place back.
@@ -177,7 +198,7 @@ pub async fn upload(
     repo::insert(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
     let media = if gzip { "application/gzip" } else { "text/tab-separated-values" };
     record_file(&mut tx, row.id, &kept, gzip, media, head.file_number, query.filename, now).await?;
-    platform::audit::Entry::new(principal.actor(), "royalties.report_upload", "royalty_report", row.id.0)
+    platform::audit::Entry::new(sender.actor, "royalties.report_upload", "royalty_report", row.id.0)
         .organization(org)
         .after(json!({"message_id": row.message_id, "sender": row.sender_party_id, "file": head.file_number,
                       "files": head.number_of_files, "sha256": kept.sha256, "replaces": query.replaces}))
@@ -195,11 +216,11 @@ pub async fn upload(
 /// sent twice is a duplicate (its message id is the file's SHA-256).
 async fn upload_csv(
     ctx: &AppContext,
-    principal: &Principal,
-    org: Uuid,
+    sender: &Sender,
     query: UploadQuery,
     body: axum::body::Body,
 ) -> Result<Report, ApiError> {
+    let org = sender.org;
     let store = query.store.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let store = store.ok_or_else(|| ApiError::invalid_field("store", "required", "name the store of a CSV export"))?;
     let period = query.period.as_deref().unwrap_or_default();
@@ -248,13 +269,13 @@ async fn upload_csv(
         number_of_files: 1,
         ..Default::default()
     };
-    let row = ReportRow::received(&head, org, principal.user_id.0, now);
+    let row = ReportRow::received(&head, org, sender.by, now);
     let mut tx = ctx.db.begin().await?;
     repo::insert(&mut tx, &row).await.map_err(RoyaltiesError::from)?;
     repo::set_csv(&mut tx, row.id, store, &saved).await.map_err(RoyaltiesError::from)?;
     let media = if gzip { "application/gzip" } else { "text/csv" };
     record_file(&mut tx, row.id, &kept, gzip, media, 1, query.filename, now).await?;
-    platform::audit::Entry::new(principal.actor(), "royalties.report_upload", "royalty_report", row.id.0)
+    platform::audit::Entry::new(sender.actor, "royalties.report_upload", "royalty_report", row.id.0)
         .organization(org)
         .after(json!({"format": "csv", "store": store, "period": period, "sha256": kept.sha256}))
         .record(&mut tx, now)
