@@ -26,6 +26,18 @@ pub struct Event {
 }
 
 /// Records the event and enqueues its dispatch, in the caller's transaction.
+/// The channel the real-time stream listens on: `{"user_id": ..., "id": ...}` announces a notification;
+/// `{"user_id": ..., "progress": {...}}` is a passing progress report (not kept, not replayed).
+pub const STREAM_CHANNEL: &str = "backline_stream";
+
+/// Pushes a progress report to `user`'s open streams, on every node (an SSE event `progress` whose data
+/// is `progress`). Nothing is kept: a client that is not connected misses it and reads the state instead.
+pub async fn progress(conn: &mut PgConnection, user: Uuid, progress: &Value) -> sqlx::Result<()> {
+    let payload = serde_json::json!({"user_id": user, "progress": progress}).to_string();
+    sqlx::query!("SELECT pg_notify($1, $2)", STREAM_CHANNEL, payload).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
     sqlx::query!(r#"INSERT INTO domain_events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)"#, id, event.kind, &event.recipients, event.organization, &event.data, now)

@@ -1002,3 +1002,91 @@ async fn reports_are_picked_up_from_stores_sftp_and_s3_inboxes() {
     let down = poll(&sftp_inbox, &l.token).await;
     assert!(down["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{down}");
 }
+
+/// Reads a server-sent event stream until an event named `name` (`any`: of any name) whose data
+/// satisfies `wanted`.
+async fn event_named(
+    body: &mut axum::body::Body,
+    buffer: &mut String,
+    name: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    use http_body_util::BodyExt;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let event = block.lines().find_map(|l| l.strip_prefix("event:")).unwrap_or_default().trim().to_owned();
+            let data = block.lines().find_map(|l| l.strip_prefix("data:")).unwrap_or_default().trim().to_owned();
+            if (event == name || (name == "any" && !event.is_empty()))
+                && let Ok(value) = serde_json::from_str::<Value>(&data)
+                && wanted(&value)
+            {
+                return value;
+            }
+        }
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("no {name} event in time; read so far: {buffer}"))
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            buffer.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+}
+
+/// The sender's open stream hears the reading's progress as it goes and its end, then the notification.
+#[tokio::test]
+async fn the_reading_is_pushed_on_the_senders_stream() {
+    let app = app().await;
+    let l = label(&app, "stream-records", "DES15").await;
+    drain_jobs(&app).await;
+    let req = axum::http::Request::get("/v1/me/stream")
+        .header("authorization", format!("Bearer {}", l.token))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let router = backline::app(app.ctx.clone(), platform::http::EdgeLimits::default(), None);
+    let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    let mut buffer = String::new();
+    // A first notification shows the stream is listening.
+    let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(&l.user)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let mut tx = app.db.pool.begin().await.unwrap();
+    let event = platform::events::Event {
+        kind: "account.password_changed",
+        recipients: vec![user],
+        organization: None,
+        data: json!({}),
+    };
+    platform::events::emit(&mut tx, event, app.clock_now()).await.unwrap();
+    tx.commit().await.unwrap();
+    drain_jobs(&app).await;
+    event_named(&mut body, &mut buffer, "notification", |_| true).await;
+
+    let rid = id(&upload(&app, &l, "", &dsr("DSR-LIVE", 1, 3, 7).remove(0)).await.value());
+    drain_jobs(&app).await;
+    // The notification is read from the database and the passing reports come as they were sent: the
+    // two kinds may interleave, each in its own order.
+    let mut progress = Vec::new();
+    let mut note = None;
+    while note.is_none() || progress.last().is_none_or(|p: &Value| p["phase"] != "done") {
+        let event = event_named(&mut body, &mut buffer, "any", |_| true).await;
+        match event["kind"].as_str() {
+            Some("royalties.report") => progress.push(event),
+            Some("royalties.report_read") => note = Some(event),
+            _ => {}
+        }
+    }
+    let started = &progress[0];
+    assert_eq!((started["phase"].as_str(), started["percent"].as_i64()), (Some("reading"), Some(0)), "{started}");
+    assert_eq!((started["message_id"].as_str(), started["report_id"].as_str()), (Some("DSR-LIVE"), Some(rid.as_str())));
+    let done = progress.last().unwrap();
+    assert_eq!(done["percent"], 100);
+    assert_eq!(done["lines_done"], done["lines_total"]);
+    assert!(note.unwrap()["title"].as_str().unwrap().contains("DSR-LIVE"));
+}

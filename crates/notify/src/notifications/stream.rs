@@ -2,7 +2,9 @@
 //! are created. One `LISTEN` connection per process hears every notification created by any process on
 //! the database and wakes that user's streams, which read the rows themselves, so a client connected to
 //! one process sees what another process created. Clients resume with `Last-Event-ID`: every event's id
-//! is its notification's time-ordered id, and a stream first sends what the client missed.
+//! is its notification's time-ordered id, and a stream first sends what the client missed. Passing
+//! progress reports (a sales report being read) come on the same channel and are sent as they are, as
+//! `progress` events without an id: they are not kept, and a client that reconnects reads the state.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,14 +21,17 @@ use uuid::Uuid;
 use super::dto::Notification;
 use super::repo;
 
-/// The channel a new notification is announced on: `{"user_id": ..., "id": ...}`.
-pub const CHANNEL: &str = "backline_stream";
+/// The channel a new notification is announced on: `{"user_id": ..., "id": ...}`; a passing progress
+/// report is `{"user_id": ..., "progress": {...}}` (see [`platform::events::progress`]).
+pub const CHANNEL: &str = platform::events::STREAM_CHANNEL;
 
 /// What wakes streams.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Signal {
     /// This user has something new.
     User(Uuid),
+    /// A progress report for this user, sent as it is (an SSE event `progress`, without an id).
+    Progress(Uuid, Arc<serde_json::Value>),
     /// Announcements may have been missed (the listener reconnected): every stream looks again.
     Resync,
 }
@@ -72,11 +77,21 @@ impl Hub {
                         loop {
                             match listener.try_recv().await {
                                 Ok(Some(notification)) => {
-                                    let user = serde_json::from_str::<serde_json::Value>(notification.payload())
-                                        .ok()
-                                        .and_then(|v| v["user_id"].as_str().and_then(|s| s.parse().ok()));
-                                    if let Some(user) = user {
-                                        let _ = self.tx.send(Signal::User(user));
+                                    let Ok(mut payload) =
+                                        serde_json::from_str::<serde_json::Value>(notification.payload())
+                                    else {
+                                        continue;
+                                    };
+                                    let user = payload["user_id"].as_str().and_then(|s| s.parse().ok());
+                                    let progress = payload.get_mut("progress").map(serde_json::Value::take);
+                                    match (user, progress) {
+                                        (Some(user), Some(p)) => {
+                                            let _ = self.tx.send(Signal::Progress(user, Arc::new(p)));
+                                        }
+                                        (Some(user), None) => {
+                                            let _ = self.tx.send(Signal::User(user));
+                                        }
+                                        _ => {}
                                     }
                                 }
                                 Ok(None) => {
@@ -174,8 +189,15 @@ where
                 }
                 match state.rx.recv().await {
                     Ok(Signal::User(user)) if user == state.user => state.look = true,
+                    Ok(Signal::Progress(user, progress)) if user == state.user => {
+                        let event = Event::default()
+                            .event("progress")
+                            .json_data(&*progress)
+                            .unwrap_or_else(|_| Event::default().comment("unrenderable"));
+                        return Some((Ok(event), state));
+                    }
                     Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => state.look = true,
-                    Ok(Signal::User(_)) => {}
+                    Ok(Signal::User(_) | Signal::Progress(..)) => {}
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }

@@ -685,6 +685,20 @@ async fn tell(
     platform::events::emit(conn, event, now).await.map(|_| ())
 }
 
+/// Pushes the reading's progress to the sender's open streams (an SSE event `progress`).
+async fn announce(
+    conn: &mut sqlx::PgConnection,
+    row: &ReportRow,
+    phase: &str,
+    lines_done: i64,
+    lines_total: i64,
+) -> sqlx::Result<()> {
+    let percent = if lines_total > 0 { (lines_done * 100 / lines_total).clamp(0, 100) } else { 0 };
+    let progress = json!({"kind": "royalties.report", "report_id": row.id, "message_id": row.message_id,
+                          "phase": phase, "lines_done": lines_done, "lines_total": lines_total, "percent": percent});
+    platform::events::progress(conn, row.created_by, &progress).await
+}
+
 /// The job: reads the report whole, or refuses it whole.
 async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     let mut conn = ctx.db.acquire().await.map_err(JobFailure::retry)?;
@@ -709,6 +723,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         .map_err(JobFailure::retry)?
         .map_err(JobFailure::retry)?;
     repo::start(&mut conn, id, total as i64, ctx.clock.now()).await.map_err(JobFailure::retry)?;
+    announce(&mut conn, &row, "reading", 0, total as i64).await.map_err(JobFailure::retry)?;
 
     let (sink, mut rows) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let done = Arc::new(AtomicU64::new(0));
@@ -725,6 +740,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         if last.elapsed() >= std::time::Duration::from_millis(500) {
             let lines = done.load(Ordering::Relaxed) as i64;
             repo::progress(&mut conn, id, lines).await.map_err(JobFailure::retry)?;
+            announce(&mut conn, &row, "reading", lines, total as i64).await.map_err(JobFailure::retry)?;
             last = std::time::Instant::now();
         }
     }
@@ -742,12 +758,14 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         let data = json!({"report_id": id, "message_id": row.message_id, "errors": read.error_count.to_string()});
         tell(&mut tx, &row, "royalties.report_refused", data, now).await.map_err(JobFailure::retry)?;
         tx.commit().await.map_err(JobFailure::retry)?;
+        announce(&mut conn, &row, "refused", total as i64, total as i64).await.map_err(JobFailure::retry)?;
         tracing::info!(report = %id.0, errors = read.error_count, "a sales report is refused");
         return Ok(());
     }
     let loaded = copy.finish().await.map_err(JobFailure::retry)?;
     finish(&mut tx, &row, &read.files[0].summaries, loaded, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
+    announce(&mut conn, &row, "done", total as i64, total as i64).await.map_err(JobFailure::retry)?;
     tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
     Ok(())
 }
