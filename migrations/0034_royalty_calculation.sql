@@ -298,3 +298,19 @@ CREATE TABLE royalty_inbox_files (
     taken_at  timestamptz NOT NULL,
     PRIMARY KEY (inbox_id, name)
 );
+
+-- What staff matched by hand is remembered per label: the same key (a store's proprietary id, or an
+-- ISRC the catalog does not hold) in a later report is matched to the same recording when it is read.
+CREATE TABLE royalty_key_mappings (
+    org_id     uuid        NOT NULL REFERENCES organizations (id),
+    match_key  text        NOT NULL,
+    track_id   uuid        NOT NULL,
+    -- The release the recording first appeared on, when it was matched.
+    release_id uuid,
+    mapped_by  uuid        NOT NULL REFERENCES users (id),
+    mapped_at  timestamptz NOT NULL,
+    PRIMARY KEY (org_id, match_key)
+);
+ALTER TABLE royalty_matches DROP CONSTRAINT royalty_matches_matched_by_check;
+ALTER TABLE royalty_matches ADD CONSTRAINT royalty_matches_matched_by_check
+    CHECK (matched_by IN ('identifier', 'staff', 'remembered'));

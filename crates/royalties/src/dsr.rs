@@ -87,15 +87,21 @@ pub struct Usage {
 impl Usage {
     /// What the line is matched to the catalog by: `isrc:<ISRC>` for a recording, else
     /// `icpn:<13 digits>` for a release sold whole (a 12-digit UPC-A or a 14-digit GTIN as the EAN-13
-    /// it stands for); none when it names neither.
+    /// it stands for), else the store's own id of what was sold: `prop:<namespace::id>` (its first
+    /// proprietary id) or `dsp:<id>`, which staff match by hand once and which is remembered; none when
+    /// the line names nothing.
     pub fn match_key(&self) -> Option<String> {
         if let Some(isrc) = &self.isrc {
             return Some(format!("isrc:{isrc}"));
         }
-        self.icpn.as_deref().map(|code| {
+        if let Some(code) = self.icpn.as_deref() {
             let digits = code.trim_start_matches('0');
-            format!("icpn:{digits:0>13}")
-        })
+            return Some(format!("icpn:{digits:0>13}"));
+        }
+        if let Some(id) = self.proprietary_ids.first() {
+            return Some(format!("prop:{id}"));
+        }
+        self.dsp_id.as_deref().map(|id| format!("dsp:{id}"))
     }
 }
 
@@ -859,6 +865,15 @@ mod tests {
         assert_eq!(usages[3].usages, 2, "downloads less returns");
         assert_eq!(usages[0].match_key().as_deref(), Some("isrc:NLA2R1200001"));
         assert_eq!(usages[3].match_key().as_deref(), Some("icpn:8718271000019"));
+        let mut bare = usages[3].clone();
+        bare.icpn = None;
+        bare.proprietary_ids = vec!["STORE::A-17".into()];
+        assert_eq!(bare.match_key().as_deref(), Some("prop:STORE::A-17"), "the store's own id, for staff");
+        bare.proprietary_ids.clear();
+        bare.dsp_id = Some("T9".into());
+        assert_eq!(bare.match_key().as_deref(), Some("dsp:T9"));
+        bare.dsp_id = None;
+        assert_eq!(bare.match_key(), None);
         // Each summary's revenue is shared among its lines exactly: 3.442770 over 600 and 10 streams.
         let of =
             |summary: &str| usages.iter().filter(|u| u.summary_id == summary).map(|u| u.revenue).collect::<Vec<_>>();

@@ -297,6 +297,25 @@ async fn lines_are_matched_and_the_money_reconciles_to_the_last_unit() {
     assert_eq!(after["exact"], true);
     let matched = |p: &Value, i: usize| p["summaries"][i]["matched"].as_str().unwrap().parse::<f64>().unwrap();
     assert!(matched(&after, 0) > matched(&proof, 0), "{after}");
+
+    // The label's next report with the same key is matched to the same track when it is read.
+    let next = String::from_utf8(file.clone()).unwrap().replacen("DSR-MATCH", "DSR-MATCH-2", 1);
+    let rid2 = id(&upload(&app, &l, "", next.as_bytes()).await.value());
+    drain_jobs(&app).await;
+    let unmatched = app.get(&format!("/v1/royalties/reports/{rid2}/unmatched")).bearer(&l.token).send().await.value();
+    let keys: Vec<&str> =
+        unmatched["items"].as_array().unwrap().iter().map(|u| u["match_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(!keys.contains(&"isrc:DEA120000022"), "remembered: {keys:?}");
+    let report: uuid::Uuid = rid2.parse().unwrap();
+    let how: String = sqlx::query_scalar(
+        "SELECT matched_by FROM royalty_matches WHERE report_id = $1 AND match_key = 'isrc:DEA120000022'",
+    )
+    .bind(report)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(how, "remembered");
 }
 
 /// The report's HEAD names another month (the generator writes November 2026).

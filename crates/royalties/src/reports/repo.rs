@@ -541,3 +541,54 @@ pub async fn report_csv(
         .await?;
     Ok(row.map(|r| (r.store, r.mapping)))
 }
+
+/// Remembers that staff matched `key` to `track` for the label.
+#[allow(clippy::too_many_arguments)]
+pub async fn remember(
+    conn: &mut PgConnection,
+    org: Uuid,
+    key: &str,
+    track: Uuid,
+    release: Option<Uuid>,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO royalty_key_mappings (org_id, match_key, track_id, release_id, mapped_by, mapped_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (org_id, match_key) DO UPDATE SET track_id = EXCLUDED.track_id, release_id = EXCLUDED.release_id,
+             mapped_by = EXCLUDED.mapped_by, mapped_at = EXCLUDED.mapped_at",
+        org,
+        key,
+        track,
+        release,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies the label's remembered matches to the report's keys not matched yet; answers how many.
+pub async fn match_remembered(
+    conn: &mut PgConnection,
+    report: ReportId,
+    org: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "INSERT INTO royalty_matches (report_id, match_key, track_id, release_id, matched_by, user_id, matched_at)
+         SELECT $1, k.match_key, k.track_id, k.release_id, 'remembered', k.mapped_by, $3
+         FROM royalty_key_mappings k
+         WHERE k.org_id = $2
+           AND k.match_key IN (SELECT DISTINCT match_key FROM royalty_usages WHERE report_id = $1 AND match_key IS NOT NULL)
+         ON CONFLICT (report_id, match_key) DO NOTHING",
+        report as _,
+        org,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -465,7 +465,8 @@ async fn match_by_identifiers(
         }
     }
     repo::add_matches(conn, id, &found, &tracks, &releases, None, now).await?;
-    Ok(found.len())
+    let remembered = repo::match_remembered(conn, id, org, now).await?;
+    Ok(found.len() + remembered as usize)
 }
 
 /// The proof that a report's money is all accounted for: for each summary record, its revenue beside
@@ -489,7 +490,8 @@ pub async fn unmatched(ctx: &AppContext, principal: &Principal, id: ReportId) ->
     Ok(UnmatchedList { items: rows.into_iter().map(Unmatched::from).collect() })
 }
 
-/// Staff resolve an unmatched key: its lines are the track's (of the report's label or a label under it).
+/// Staff resolve an unmatched key: its lines are the track's (of the report's label or a label under it),
+/// and the label's later reports with the same key are matched to it when they are read.
 pub async fn resolve(
     ctx: &AppContext,
     principal: &Principal,
@@ -529,6 +531,9 @@ pub async fn resolve(
     )
     .await
     .map_err(RoyaltiesError::from)?;
+    repo::remember(&mut tx, row.org_id, &req.match_key, track.id.0, release, principal.user_id.0, now)
+        .await
+        .map_err(RoyaltiesError::from)?;
     repo::build_lines(&mut tx, id, crate::terms::service::DEFAULT_FEE_BP).await.map_err(RoyaltiesError::from)?;
     platform::audit::Entry::new(principal.actor(), "royalties.match", "royalty_report", id.0)
         .organization(row.org_id)
