@@ -94,6 +94,8 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/labels/{id}/royalties", get(pages::royalties::label))
         .route("/labels/{id}/royalties/reports", post(pages::royalties::upload))
         .route("/labels/{id}/royalties/periods", post(pages::royalties::close))
+        .route("/labels/{id}/royalties/payees", post(pages::royalties::invite))
+        .route("/labels/{id}/royalties/splits", post(pages::royalties::split))
         .route("/royalty-reports/{id}", get(pages::royalties::report))
         .route("/royalty-reports/{id}/matches", post(pages::royalties::match_key))
         .route("/royalty-statements/{id}", get(pages::royalties::statement))

@@ -54,6 +54,36 @@ async fn a_label_sends_a_report_and_closes_its_month_without_script() {
     assert!(read.contains("isrc:DEA120000012"), "the unmatched queue");
     assert!(!read.contains("Track id"), "only staff match lines");
 
+    // Payees and splits from the page: a split short of 100% is refused, naming its rule.
+    let res = web
+        .post(
+            &app,
+            &format!("/labels/{}/royalties/payees", l.id),
+            &[("name", "Guest Singer"), ("email", "guest@example.com"), ("currency", "EUR")],
+        )
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let page = web.get(&app, &format!("/labels/{}/royalties", l.id)).await.text();
+    assert!(page.contains("Guest Singer") && page.contains("invited"), "{page}");
+    let label_payee = label_payee_id(&app, &l).await;
+    let release = page.split("<option value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let split = |share: &'static str| {
+        let (label_payee, release) = (label_payee.clone(), release.clone());
+        vec![
+            ("release", release),
+            ("effective_from", "2026-12-01".to_owned()),
+            ("payee_1", label_payee),
+            ("share_1", share.to_owned()),
+        ]
+    };
+    let fields = split("99.99");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = web.post(&app, &format!("/labels/{}/royalties/splits", l.id), &pairs).await;
+    assert!(res.text().contains("sum to 9999 basis points"), "{}", res.text());
+    let fields = split("100");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    web.post(&app, &format!("/labels/{}/royalties/splits", l.id), &pairs).await.assert_status(StatusCode::SEE_OTHER);
+
     // The month is closed from the page.
     let res = web.post(&app, &format!("/labels/{}/royalties/periods", l.id), &[("period", "2026-11")]).await;
     res.assert_status(StatusCode::SEE_OTHER);

@@ -82,6 +82,17 @@ struct LabelPage {
     top: Vec<TopLine>,
     last_month: String,
     reading: bool,
+    payees: Vec<PayeeLine>,
+    releases: Vec<(String, String)>,
+}
+
+/// A payee in the label's list.
+pub struct PayeeLine {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub currency: String,
 }
 
 pub async fn label(State(ctx): State<AppContext>, session: Session, Path(org): Path<Uuid>) -> Response {
@@ -95,6 +106,13 @@ pub async fn label(State(ctx): State<AppContext>, session: Session, Path(org): P
     let analytics = royalties::analytics::service::label(&ctx, principal, org, Default::default()).await;
     let (statements, analytics) = match (statements, analytics) {
         (Ok(s), Ok(a)) => (s.items, a),
+        (Err(err), _) | (_, Err(err)) => return super::error(&session, &err),
+    };
+    let payees = royalties::splits::service::payees(&ctx, principal, org).await;
+    let query = catalog::releases::dto::ReleaseQuery { limit: Some(200), ..Default::default() };
+    let releases = catalog::releases::service::list(&ctx, principal, org, query).await;
+    let (payees, releases) = match (payees, releases) {
+        (Ok(p), Ok(r)) => (p.items, r.items),
         (Err(err), _) | (_, Err(err)) => return super::error(&session, &err),
     };
     let streams: Vec<i64> = analytics.series.iter().map(|p| p.streams).collect();
@@ -117,8 +135,100 @@ pub async fn label(State(ctx): State<AppContext>, session: Session, Path(org): P
         top: analytics.top_tracks.into_iter().map(|t| TopLine { title: t.title, streams: t.streams }).collect(),
         last_month,
         reading,
+        payees: payees
+            .into_iter()
+            .map(|p| PayeeLine {
+                id: p.id.0.to_string(),
+                name: p.name,
+                kind: p.kind,
+                status: p.status,
+                currency: p.currency,
+            })
+            .collect(),
+        releases: releases.into_iter().map(|r| (r.id.0.to_string(), r.title)).collect(),
     };
     page(StatusCode::OK, &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PayeeForm {
+    name: String,
+    email: String,
+    currency: String,
+}
+
+/// Invites a payee from the label's page.
+pub async fn invite(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(org): Path<Uuid>,
+    Form(form): Form<PayeeForm>,
+) -> Response {
+    let here = format!("/labels/{org}/royalties");
+    let Some(principal) = &session.principal else { return to_signin(&here) };
+    let currency = Some(form.currency).filter(|c| !c.trim().is_empty());
+    let request = royalties::splits::dto::PayeeRequest { name: form.name, email: form.email, currency };
+    match royalties::splits::service::invite(&ctx, principal, org, request).await {
+        Ok(p) => done(&format!("{here}#payees"), &format!("{} is invited; they have 14 days to accept.", p.name)),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SplitForm {
+    release: String,
+    effective_from: String,
+    payee_1: String,
+    share_1: String,
+    payee_2: String,
+    share_2: String,
+    payee_3: String,
+    share_3: String,
+    payee_4: String,
+    share_4: String,
+}
+
+/// Sets a release's split from the label's page: up to four payees, shares in percent with two decimals.
+pub async fn split(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(org): Path<Uuid>,
+    Form(form): Form<SplitForm>,
+) -> Response {
+    let here = format!("/labels/{org}/royalties");
+    let Some(principal) = &session.principal else { return to_signin(&here) };
+    let invalid =
+        |field: &str, why: &str| super::error(&session, &ApiError::invalid_field(field, "invalid_format", why));
+    let Ok(release) = form.release.parse::<Uuid>() else { return invalid("release", "choose a release") };
+    let Ok(from) = chrono::NaiveDate::parse_from_str(form.effective_from.trim(), "%Y-%m-%d") else {
+        return invalid("effective_from", "must be a date");
+    };
+    let mut shares = Vec::new();
+    for (i, (payee, share)) in [
+        (&form.payee_1, &form.share_1),
+        (&form.payee_2, &form.share_2),
+        (&form.payee_3, &form.share_3),
+        (&form.payee_4, &form.share_4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if payee.trim().is_empty() {
+            continue;
+        }
+        let (Ok(id), Some(bp)) = (payee.parse::<Uuid>(), super::catalog::basis_points(share)) else {
+            return invalid(&format!("share_{}", i + 1), "must be a percentage with at most two decimals");
+        };
+        shares.push(royalties::splits::dto::ShareRequest { payee_id: royalties::model::PayeeId(id), share_bp: bp });
+    }
+    let request = royalties::splits::dto::SplitRequest { effective_from: from, shares, reason: String::new() };
+    let subject = royalties::splits::repo::Subject::Release(release);
+    match royalties::splits::service::set_split(&ctx, principal, subject, request).await {
+        Ok(_) => done(&format!("{here}#splits"), "The split is saved from that date on."),
+        Err(err) => super::error(&session, &err),
+    }
 }
 
 /// A report file sent from the label's page: streamed to the same service the API uses.
