@@ -96,6 +96,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/labels/{id}/royalties/periods", post(pages::royalties::close))
         .route("/labels/{id}/royalties/payees", post(pages::royalties::invite))
         .route("/labels/{id}/royalties/splits", post(pages::royalties::split))
+        .route("/labels/{id}/royalties/recoupables", post(pages::royalties::recoupable))
         .route("/royalty-reports/{id}", get(pages::royalties::report))
         .route("/royalty-reports/{id}/matches", post(pages::royalties::match_key))
         .route("/royalty-statements/{id}", get(pages::royalties::statement))

@@ -84,6 +84,35 @@ async fn a_label_sends_a_report_and_closes_its_month_without_script() {
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     web.post(&app, &format!("/labels/{}/royalties/splits", l.id), &pairs).await.assert_status(StatusCode::SEE_OTHER);
 
+    // An advance to the artist, from the page, in the artist's currency.
+    let page = web.get(&app, &format!("/labels/{}/royalties", l.id)).await.text();
+    let artist_payee = page
+        .split("id=\"recoup-payee\"")
+        .nth(1)
+        .unwrap()
+        .split("<option value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let fields = [
+        ("payee", artist_payee.as_str()),
+        ("release", release.as_str()),
+        ("kind", "advance"),
+        ("amount", "0.25"),
+        ("memo", "mixing"),
+    ];
+    let res = web.post(&app, &format!("/labels/{}/royalties/recoupables", l.id), &fields).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let page = web.get(&app, &format!("/labels/{}/royalties", l.id)).await.text();
+    assert!(page.contains("id=\"outstanding\"") && page.contains("0.25"), "{page}");
+    let bad =
+        [("payee", artist_payee.as_str()), ("release", release.as_str()), ("kind", "advance"), ("amount", "lots")];
+    let res = web.post(&app, &format!("/labels/{}/royalties/recoupables", l.id), &bad).await;
+    assert!(res.text().contains("must be an amount"), "{}", res.text());
+
     // The month is closed from the page.
     let res = web.post(&app, &format!("/labels/{}/royalties/periods", l.id), &[("period", "2026-11")]).await;
     res.assert_status(StatusCode::SEE_OTHER);

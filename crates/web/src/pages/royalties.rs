@@ -84,6 +84,14 @@ struct LabelPage {
     reading: bool,
     payees: Vec<PayeeLine>,
     releases: Vec<(String, String)>,
+    outstanding: Vec<OutstandingLine>,
+}
+
+/// What is still to recoup from a payee's share of a release.
+pub struct OutstandingLine {
+    pub payee: String,
+    pub release: String,
+    pub amount: String,
 }
 
 /// A payee in the label's list.
@@ -111,10 +119,22 @@ pub async fn label(State(ctx): State<AppContext>, session: Session, Path(org): P
     let payees = royalties::splits::service::payees(&ctx, principal, org).await;
     let query = catalog::releases::dto::ReleaseQuery { limit: Some(200), ..Default::default() };
     let releases = catalog::releases::service::list(&ctx, principal, org, query).await;
-    let (payees, releases) = match (payees, releases) {
-        (Ok(p), Ok(r)) => (p.items, r.items),
-        (Err(err), _) | (_, Err(err)) => return super::error(&session, &err),
+    let recoupables = royalties::splits::service::recoupables(&ctx, principal, org).await;
+    let (payees, releases, recoupables) = match (payees, releases, recoupables) {
+        (Ok(p), Ok(r), Ok(c)) => (p.items, r.items, c),
+        (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => return super::error(&session, &err),
     };
+    let name_of = |id: Uuid| payees.iter().find(|p| p.id.0 == id).map(|p| p.name.clone()).unwrap_or_default();
+    let title_of = |id: Uuid| releases.iter().find(|r| r.id.0 == id).map(|r| r.title.clone()).unwrap_or_default();
+    let outstanding = recoupables
+        .outstanding
+        .iter()
+        .map(|o| OutstandingLine {
+            payee: name_of(o.payee_id.0),
+            release: title_of(o.release_id),
+            amount: format::money(o.outstanding, &o.currency),
+        })
+        .collect();
     let streams: Vec<i64> = analytics.series.iter().map(|p| p.streams).collect();
     let label = format!(
         "Streams per reported period: {}",
@@ -146,6 +166,7 @@ pub async fn label(State(ctx): State<AppContext>, session: Session, Path(org): P
             })
             .collect(),
         releases: releases.into_iter().map(|r| (r.id.0.to_string(), r.title)).collect(),
+        outstanding,
     };
     page(StatusCode::OK, &view)
 }
@@ -538,4 +559,54 @@ pub async fn download(
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RecoupableForm {
+    payee: String,
+    release: String,
+    kind: String,
+    amount: String,
+    memo: String,
+}
+
+/// Records an advance or an expense from the label's page, its amount in the payee's currency.
+pub async fn recoupable(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(org): Path<Uuid>,
+    Form(form): Form<RecoupableForm>,
+) -> Response {
+    let here = format!("/labels/{org}/royalties");
+    let Some(principal) = &session.principal else { return to_signin(&here) };
+    let invalid =
+        |field: &str, why: &str| super::error(&session, &ApiError::invalid_field(field, "invalid_format", why));
+    let (Ok(payee), Ok(release)) = (form.payee.parse::<Uuid>(), form.release.parse::<Uuid>()) else {
+        return invalid("payee_id", "choose a payee and a release");
+    };
+    let payees = match royalties::splits::service::payees(&ctx, principal, org).await {
+        Ok(list) => list.items,
+        Err(err) => return super::error(&session, &err),
+    };
+    let Some(currency) = payees.iter().find(|p| p.id.0 == payee).map(|p| p.currency.clone()) else {
+        return invalid("payee_id", "is not a payee of the label");
+    };
+    let Some(amount) = format::parse_money(&form.amount, &currency) else {
+        return invalid("amount", "must be an amount such as 250.00");
+    };
+    let request = royalties::splits::dto::RecoupableRequest {
+        payee_id: royalties::model::PayeeId(payee),
+        release_id: release,
+        kind: form.kind,
+        amount,
+        memo: form.memo,
+    };
+    match royalties::splits::service::add_recoupable(&ctx, principal, org, request).await {
+        Ok(r) => done(
+            &format!("{here}#recoupment"),
+            &format!("{} is recorded, to recoup.", format::money(r.amount, &r.currency)),
+        ),
+        Err(err) => super::error(&session, &err),
+    }
 }
