@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(terms::http::royalty_deal, terms::http::set_royalty_deal))
         .routes(routes!(splits::http::label_payees, splits::http::invite_payee))
         .routes(routes!(splits::http::accept_royalty_invitation))
+        .routes(routes!(splits::http::change_payee))
         .routes(routes!(splits::http::release_splits, splits::http::set_release_split))
         .routes(routes!(splits::http::track_splits, splits::http::set_track_split))
         .routes(routes!(splits::http::label_recoupables, splits::http::add_recoupable))

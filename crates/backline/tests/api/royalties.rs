@@ -455,6 +455,20 @@ async fn a_month_closes_into_statements_that_reconcile_and_reach_the_wallets() {
     let other = label(&app, "unsettled-records", "DEJ14").await;
     set_split(&app, &other.token, &release, "2026-11-01", shares.clone()).await.assert_status(StatusCode::NOT_FOUND);
 
+    // The label is paid in USD from now on; the artist, with an advance in EUR coming, stays in EUR.
+    let to_usd = json!({"currency": "usd"});
+    let res =
+        app.patch(&format!("/v1/labels/{}/payees/{label_payee}", l.id)).bearer(&l.token).json(&to_usd).send().await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["currency"], "USD");
+    let other_label = label(&app, "unpaid-records", "DEU14").await;
+    app.patch(&format!("/v1/labels/{}/payees/{label_payee}", other_label.id))
+        .bearer(&other_label.token)
+        .json(&to_usd)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
     // An advance of 0.50 EUR against the artist's share of the release.
     let advance =
         json!({"payee_id": artist_payee, "release_id": release, "kind": "advance", "amount": 50, "memo": "studio"});
@@ -557,7 +571,12 @@ async fn a_month_closes_into_statements_that_reconcile_and_reach_the_wallets() {
         }
     }
     let label_statement = statements.iter().find(|s| s["payee_id"] == label_payee.as_str()).unwrap();
-    assert_eq!(label_statement["currency"], "EUR", "the label's other recording and its 30%, in the label's currency");
+    assert_eq!(label_statement["currency"], "USD", "the label's other recording and its 30%, in the label's currency");
+    // The artist's currency cannot change while an advance in EUR is recorded.
+    let res =
+        app.patch(&format!("/v1/labels/{}/payees/{artist_payee}", l.id)).bearer(&l.token).json(&to_usd).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["code"], "locked");
     let _ = other_song;
     // The artist's wallet shows it pending.
     let wallet = app.get("/v1/me/wallet").bearer(&artist).send().await.value();

@@ -57,6 +57,14 @@ pub struct PayeeList {
     pub items: Vec<Payee>,
 }
 
+/// A payee's settings the label may change.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayeeChange {
+    /// The currency of the payee's next statements (ISO 4217).
+    pub currency: String,
+}
+
 /// The token from the invitation email.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,8 +7,8 @@ use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
 use super::dto::{
-    AcceptRequest, Payee, PayeeList, PayeeRequest, Recoupable, RecoupableList, RecoupableRequest, SplitHistory,
-    SplitRequest,
+    AcceptRequest, Payee, PayeeChange, PayeeList, PayeeRequest, Recoupable, RecoupableList, RecoupableRequest,
+    SplitHistory, SplitRequest,
 };
 use super::repo::Subject;
 use super::service;
@@ -139,4 +139,19 @@ pub async fn add_recoupable(
     Json(req): Json<RecoupableRequest>,
 ) -> Result<(axum::http::StatusCode, Json<Recoupable>), ApiError> {
     Ok((axum::http::StatusCode::CREATED, Json(service::add_recoupable(&ctx, &principal, id, req).await?)))
+}
+
+/// Change the currency a payee is paid in (the label's own payee included), from the next closed month.
+#[utoipa::path(patch, path = "/v1/labels/{id}/payees/{payee}", tag = "royalties", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("payee" = crate::model::PayeeId, Path)), request_body = PayeeChange,
+    responses((status = 200, body = Payee),
+              (status = 404, description = "`not_found`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn change_payee(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, payee)): Path<(Uuid, crate::model::PayeeId)>,
+    Json(req): Json<PayeeChange>,
+) -> Result<Json<Payee>, ApiError> {
+    Ok(Json(service::change_payee(&ctx, &principal, id, payee, req).await?))
 }

@@ -365,3 +365,26 @@ pub async fn outstanding(conn: &mut PgConnection, payees: &[Uuid]) -> sqlx::Resu
     .fetch_all(conn)
     .await
 }
+
+/// Locks the payee for a change.
+pub async fn lock_payee(conn: &mut PgConnection, id: PayeeId) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!("SELECT org_id FROM royalty_payees WHERE id = $1 FOR UPDATE", id as _)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Whether the payee has advances or expenses recorded in another currency than `currency`.
+pub async fn recoupables_in_other_currency(conn: &mut PgConnection, id: PayeeId, currency: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM royalty_recoupables WHERE payee_id = $1 AND currency <> $2) AS "found!""#,
+        id as _,
+        currency
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_currency(conn: &mut PgConnection, id: PayeeId, currency: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE royalty_payees SET currency = $2 WHERE id = $1", id as _, currency).execute(conn).await?;
+    Ok(())
+}

@@ -12,8 +12,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::{
-    AcceptRequest, Outstanding, Payee, PayeeList, PayeeRequest, Recoupable, RecoupableList, RecoupableRequest,
-    RoyaltySplit, Share, SplitHistory, SplitRequest,
+    AcceptRequest, Outstanding, Payee, PayeeChange, PayeeList, PayeeRequest, Recoupable, RecoupableList,
+    RecoupableRequest, RoyaltySplit, Share, SplitHistory, SplitRequest,
 };
 use super::repo::{self, PayeeRow, Subject};
 use crate::error::{RoyaltiesCode, RoyaltiesError};
@@ -57,6 +57,43 @@ pub async fn payees(ctx: &AppContext, principal: &Principal, org: Uuid) -> Resul
     label_payee(&mut conn, org, ctx.clock.now()).await.map_err(RoyaltiesError::from)?;
     let rows = repo::payees(&mut conn, org).await.map_err(RoyaltiesError::from)?;
     Ok(PayeeList { items: rows.into_iter().map(Payee::from).collect() })
+}
+
+/// Changes the currency a payee (the label itself included) is paid in from the next closed month on;
+/// refused while advances or expenses in another currency are recorded for them.
+pub async fn change_payee(
+    ctx: &AppContext,
+    principal: &Principal,
+    org: Uuid,
+    id: PayeeId,
+    req: PayeeChange,
+) -> Result<Payee, ApiError> {
+    may_manage(ctx, principal, org).await?;
+    let currency = req.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || ledger::model::Currency::parse(&currency).is_none() {
+        return Err(ApiError::invalid_field("currency", "invalid_format", "is not a currency Backline settles in"));
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    if repo::lock_payee(&mut tx, id).await.map_err(RoyaltiesError::from)? != Some(org) {
+        return Err(RoyaltiesError::NotFound("payee").into());
+    }
+    if repo::recoupables_in_other_currency(&mut tx, id, &currency).await.map_err(RoyaltiesError::from)? {
+        return Err(ApiError::invalid_field(
+            "currency",
+            "locked",
+            "advances or expenses are recorded for this payee in their present currency",
+        ));
+    }
+    repo::set_currency(&mut tx, id, &currency).await.map_err(RoyaltiesError::from)?;
+    platform::audit::Entry::new(principal.actor(), "royalties.payee_change", "royalty_payee", id.0)
+        .organization(org)
+        .after(json!({"currency": currency}))
+        .record(&mut tx, now)
+        .await?;
+    let row = repo::payee(&mut tx, id).await.map_err(RoyaltiesError::from)?.ok_or(RoyaltiesError::NotFound("payee"))?;
+    tx.commit().await?;
+    Ok(Payee::from(row))
 }
 
 pub async fn invite(ctx: &AppContext, principal: &Principal, org: Uuid, req: PayeeRequest) -> Result<Payee, ApiError> {
