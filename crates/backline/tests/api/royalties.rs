@@ -853,6 +853,8 @@ async fn the_demo_label_has_last_months_report_and_statements() {
     assert_eq!(streams, usages, "every matched stream");
     let tops = a["top_tracks"].as_array().unwrap();
     assert!(tops.len() > 1 && tops[0]["streams"].as_i64() >= tops[1]["streams"].as_i64(), "{a}");
+    let releases = a["top_releases"].as_array().unwrap();
+    assert!(releases.iter().any(|r| r["title"] == "Night Lines"), "releases by their titles: {a}");
     let territories: Vec<&str> =
         a["top_territories"].as_array().unwrap().iter().map(|t| t["key"].as_str().unwrap()).collect();
     assert_eq!(territories, ["US", "GB"]);

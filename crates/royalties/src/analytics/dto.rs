@@ -43,6 +43,7 @@ impl From<PointRow> for Point {
 pub struct TopEntry {
     /// The recording's or release's id, the store's name or the territory's code.
     pub key: String,
+    /// The recording's or release's title (the key again for a store or a territory).
     pub title: String,
     pub streams: i64,
     pub downloads: i64,

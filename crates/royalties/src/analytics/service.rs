@@ -39,6 +39,17 @@ pub async fn label(
         let rows = repo::top(&mut conn, org, &f, by, TOP).await.map_err(RoyaltiesError::from)?;
         tops.push(rows.into_iter().map(TopEntry::from).collect::<Vec<_>>());
     }
+    // A release is listed by its title, as the catalog has it.
+    if let Some(releases) = tops.get_mut(1) {
+        for entry in releases.iter_mut() {
+            if let Ok(id) = entry.key.parse::<Uuid>()
+                && let Ok(release) =
+                    catalog::releases::service::get(ctx, principal, catalog::model::ReleaseId(id)).await
+            {
+                entry.title = release.title;
+            }
+        }
+    }
     let mut tops = tops.into_iter();
     let mut next = || tops.next().unwrap_or_default();
     Ok(LabelAnalytics {
