@@ -369,17 +369,16 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("\"valid\": true"));
     }
     // Demo royalties: last month's report reconciles, proven from the command line.
-    let report: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM royalty_reports LIMIT 1").fetch_one(&db.pool).await.unwrap();
+    let report = sqlx::query_scalar!("SELECT id FROM royalty_reports LIMIT 1").fetch_one(&db.pool).await.unwrap();
     let output =
         backline(dir.path()).env("DATABASE_URL", &url).args(["royalties-proof", &report.to_string()]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("USD") && printed.contains("exact") && printed.contains("Nova Rae"), "{printed}");
-    let statements: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM royalty_statements").fetch_one(&db.pool).await.unwrap();
+    let statements =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_statements"#).fetch_one(&db.pool).await.unwrap();
     assert_eq!(statements, 2);
-    sqlx::query("UPDATE royalty_lines SET fee = fee + 0.0000000001 WHERE n = 1").execute(&db.pool).await.unwrap();
+    sqlx::query!("UPDATE royalty_lines SET fee = fee + 0.0000000001 WHERE n = 1").execute(&db.pool).await.unwrap();
     let output =
         backline(dir.path()).env("DATABASE_URL", &url).args(["royalties-proof", &report.to_string()]).output().unwrap();
     assert!(!output.status.success(), "a report that does not reconcile fails");

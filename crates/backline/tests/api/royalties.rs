@@ -308,10 +308,10 @@ async fn lines_are_matched_and_the_money_reconciles_to_the_last_unit() {
     assert_eq!(keys.len(), 4, "{keys:?}");
     assert!(!keys.contains(&"isrc:DEA120000022"), "remembered: {keys:?}");
     let report: uuid::Uuid = rid2.parse().unwrap();
-    let how: String = sqlx::query_scalar(
+    let how = sqlx::query_scalar!(
         "SELECT matched_by FROM royalty_matches WHERE report_id = $1 AND match_key = 'isrc:DEA120000022'",
+        report
     )
-    .bind(report)
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
@@ -394,8 +394,38 @@ async fn close(app: &TestApp, l: &Label, period: &str) -> testkit::TestResponse 
         .await
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&app.db.pool).await.unwrap()
+/// What closing months and entering rates left in the database.
+struct Counts {
+    periods: i64,
+    statements: i64,
+    fees: i64,
+    rates: i64,
+    /// Royalty earnings credited in the ledger.
+    credits: i64,
+}
+
+async fn counts(app: &TestApp) -> Counts {
+    sqlx::query_as!(
+        Counts,
+        r#"SELECT (SELECT count(*) FROM royalty_periods) AS "periods!",
+                  (SELECT count(*) FROM royalty_statements) AS "statements!",
+                  (SELECT count(*) FROM royalty_period_fees) AS "fees!",
+                  (SELECT count(*) FROM royalty_exchange_rates) AS "rates!",
+                  (SELECT count(*) FROM journal_entries WHERE kind = 'earning.credit' AND memo = 'royalty') AS "credits!""#
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+/// Imports exchange rates as CSV with `token`.
+async fn import_rates(app: &TestApp, token: &str, csv: &str) -> testkit::TestResponse {
+    app.post("/v1/royalties/exchange-rates/import")
+        .bearer(token)
+        .header("content-type", "text/csv")
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
 }
 
 /// The sum of a ledger entry's postings into pending accounts (what it credited).
@@ -432,6 +462,10 @@ async fn a_month_closes_into_statements_that_reconcile_and_reach_the_wallets() {
         .send()
         .await
         .assert_status(StatusCode::FORBIDDEN);
+    let over = json!({"fee_bp": 10_001, "effective_from": "2026-01-01"});
+    let res = app.put(&format!("/v1/labels/{}/royalty-deal", l.id)).bearer(&admin).json(&over).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["field"], "fee_bp");
     let res = app.put(&format!("/v1/labels/{}/royalty-deal", l.id)).bearer(&admin).json(&deal).send().await;
     res.assert_status(StatusCode::OK);
     let read = app.get(&format!("/v1/labels/{}/royalty-deal", l.id)).bearer(&l.token).send().await.value();
@@ -496,36 +530,23 @@ async fn a_month_closes_into_statements_that_reconcile_and_reach_the_wallets() {
     let body = res.value();
     assert_eq!(body["code"], "exchange_rate_missing");
     assert!(body["detail"].as_str().unwrap().contains("USD→EUR on 2026-11-30"), "{body}");
-    assert_eq!(count(&app, "SELECT count(*) FROM royalty_periods").await, 0);
-    assert_eq!(count(&app, "SELECT count(*) FROM royalty_statements").await, 0);
+    let kept = counts(&app).await;
+    assert_eq!((kept.periods, kept.statements), (0, 0));
 
     // Rates are staff's; an import with a wrong row enters nothing.
     let bad = "day,base,quote,rate\n2026-11-30,USD,EUR,0.9\n2026-11-30,USD,GBP,-1\n";
-    let res = app
-        .post("/v1/royalties/exchange-rates/import")
-        .bearer(&admin)
-        .header("content-type", "text/csv")
-        .body(bad.as_bytes().to_vec())
-        .send()
-        .await;
+    let res = import_rates(&app, &admin, bad).await;
     res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.value()["errors"][0]["field"], "rows[3].rate");
-    assert_eq!(count(&app, "SELECT count(*) FROM royalty_exchange_rates").await, 0);
+    assert_eq!(counts(&app).await.rates, 0);
+    // A rate must be above zero: 0 is refused, the smallest unit above it is taken.
+    let zero = import_rates(&app, &admin, "2026-11-30,USD,JPY,0\n").await;
+    zero.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(zero.value()["errors"][0]["code"], "out_of_range");
+    import_rates(&app, &admin, "2026-11-30,USD,JPY,0.0000000001\n").await.assert_status(StatusCode::OK);
     let good = "day,base,quote,rate\n2026-11-30,USD,EUR,0.9\n";
-    app.post("/v1/royalties/exchange-rates/import")
-        .bearer(&l.token)
-        .header("content-type", "text/csv")
-        .body(good.as_bytes().to_vec())
-        .send()
-        .await
-        .assert_status(StatusCode::FORBIDDEN);
-    let res = app
-        .post("/v1/royalties/exchange-rates/import")
-        .bearer(&admin)
-        .header("content-type", "text/csv")
-        .body(good.as_bytes().to_vec())
-        .send()
-        .await;
+    import_rates(&app, &l.token, good).await.assert_status(StatusCode::FORBIDDEN);
+    let res = import_rates(&app, &admin, good).await;
     res.assert_status(StatusCode::OK);
     assert_eq!(res.value()["imported"], 1);
 
@@ -779,16 +800,10 @@ async fn concurrent_closes_settle_a_month_once() {
         created += usize::from(status == StatusCode::CREATED);
     }
     assert_eq!(created, labels.len());
-    assert_eq!(
-        count(&app, "SELECT count(*) FROM royalty_statements").await,
-        labels.len() as i64,
-        "the label alone is paid"
-    );
-    assert_eq!(count(&app, "SELECT count(*) FROM royalty_period_fees").await, labels.len() as i64);
-    assert_eq!(
-        count(&app, "SELECT count(*) FROM journal_entries WHERE kind = 'earning.credit' AND memo = 'royalty'").await,
-        labels.len() as i64
-    );
+    let kept = counts(&app).await;
+    let n = labels.len() as i64;
+    assert_eq!(kept.statements, n, "the label alone is paid");
+    assert_eq!((kept.periods, kept.fees, kept.credits), (n, n, n));
 }
 
 /// The demo: last month's report for Lumen Records is read, matched (one recording left unmatched),
@@ -848,8 +863,10 @@ async fn the_demo_label_has_last_months_report_and_statements() {
     assert_eq!(series.len(), 1, "{a}");
     assert_eq!(series[0]["day"], format!("{last_month}-01"));
     let streams = series[0]["streams"].as_i64().unwrap();
-    let usages: i64 =
-        sqlx::query_scalar("SELECT sum(usages)::int8 FROM royalty_lines").fetch_one(&app.db.pool).await.unwrap();
+    let usages = sqlx::query_scalar!(r#"SELECT sum(usages)::int8 AS "n!" FROM royalty_lines"#)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
     assert_eq!(streams, usages, "every matched stream");
     let tops = a["top_tracks"].as_array().unwrap();
     assert!(tops.len() > 1 && tops[0]["streams"].as_i64() >= tops[1]["streams"].as_i64(), "{a}");
@@ -953,6 +970,26 @@ async fn a_stores_csv_export_is_read_with_its_saved_mapping() {
     assert_eq!(usage_rows(&app, &rid).await, 0);
 }
 
+/// Registers the SFTP server as a store whose path is its inbox folder.
+async fn register_sftp(
+    app: &TestApp,
+    admin: &str,
+    sftp: &testkit::stores::SftpServer,
+    name: &str,
+    dpid: &str,
+) -> Value {
+    let res = app
+        .post("/v1/admin/stores")
+        .bearer(admin)
+        .json(&json!({"name": name, "dpid": dpid, "protocol": "sftp", "host": "127.0.0.1", "port": sftp.port,
+                      "username": sftp.user, "path": sftp.inbox().display().to_string(),
+                      "host_key": sftp.host_key, "credentials": {"private_key": sftp.client_key}, "lead_days": 10}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()
+}
+
 /// Stores leave reports in the label's folder of their SFTP server or S3 bucket: staff set the inbox up,
 /// each new file is taken once (a file that is not a report is remembered and not taken again), and the
 /// reports are read like uploads.
@@ -965,15 +1002,7 @@ async fn reports_are_picked_up_from_stores_sftp_and_s3_inboxes() {
     let l = label(&app, "inbox-records", "DEI15").await;
     with_isrc(&app, &l, "DE-A12-00-00011").await;
     let inbox = sftp.inbox().display().to_string();
-    let sftp_store = app
-        .post("/v1/admin/stores")
-        .bearer(&admin)
-        .json(&json!({"name": "Tunes SFTP", "dpid": "PADPIDA2026120211S", "protocol": "sftp", "host": "127.0.0.1",
-                      "port": sftp.port, "username": sftp.user, "path": inbox, "host_key": sftp.host_key,
-                      "credentials": {"private_key": sftp.client_key}, "lead_days": 10}))
-        .send()
-        .await
-        .value();
+    let sftp_store = register_sftp(&app, &admin, &sftp, "Tunes SFTP", "PADPIDA2026120211S").await;
     let s3_store = app
         .post("/v1/admin/stores")
         .bearer(&admin)
@@ -1091,11 +1120,8 @@ async fn the_reading_is_pushed_on_the_senders_stream() {
     let mut body = res.into_body();
     let mut buffer = String::new();
     // A first notification shows the stream is listening.
-    let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(&l.user)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let user =
+        sqlx::query_scalar!("SELECT id FROM users WHERE username = $1", l.user).fetch_one(&app.db.pool).await.unwrap();
     let mut tx = app.db.pool.begin().await.unwrap();
     let event = platform::events::Event {
         kind: "account.password_changed",
@@ -1129,4 +1155,52 @@ async fn the_reading_is_pushed_on_the_senders_stream() {
     assert_eq!(done["percent"], 100);
     assert_eq!(done["lines_done"], done["lines_total"]);
     assert!(note.unwrap()["title"].as_str().unwrap().contains("DSR-LIVE"));
+}
+
+/// Many polls of one inbox at once, round after round of new files: each file makes exactly one report,
+/// and each file's record keeps the report it made.
+#[tokio::test]
+async fn concurrent_polls_take_each_file_once() {
+    let sftp = testkit::stores::SftpServer::start();
+    let app = std::sync::Arc::new(app().await);
+    let admin = crate::support::signed_in_admin(&app).await;
+    let l = label(&app, "busy-inbox-records", "DEK15").await;
+    let store = register_sftp(&app, &admin, &sftp, "Busy SFTP", "PADPIDA2026120233S").await;
+    let res = app
+        .post(&format!("/v1/labels/{}/royalty-inboxes", l.id))
+        .bearer(&admin)
+        .json(&json!({"store_id": store["id"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    let inbox = res.value()["id"].as_str().unwrap().to_owned();
+    let folder = sftp.inbox().join("sales-reports");
+    std::fs::create_dir_all(&folder).unwrap();
+    for round in 0..3 {
+        for f in 0..3 {
+            let message = format!("DSR-BUSY-{round}-{f}");
+            std::fs::write(folder.join(format!("{message}.tsv")), dsr(&message, 1, 1, 3).remove(0)).unwrap();
+        }
+        let polls: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, token, inbox) = (app.clone(), l.token.clone(), inbox.clone());
+                tokio::spawn(async move {
+                    app.post(&format!("/v1/royalty-inboxes/{inbox}/poll")).bearer(&token).send().await.status
+                })
+            })
+            .collect();
+        for poll in polls {
+            assert_eq!(poll.await.unwrap(), StatusCode::OK);
+        }
+        let taken = (round + 1) * 3;
+        let reports = app.get(&format!("/v1/labels/{}/royalty-reports", l.id)).bearer(&l.token).send().await.value();
+        assert_eq!(reports["items"].as_array().unwrap().len(), taken, "round {round}: one report a file");
+        let listed = app.get(&format!("/v1/labels/{}/royalty-inboxes", l.id)).bearer(&l.token).send().await.value();
+        let files = listed["items"][0]["files"].as_array().unwrap();
+        assert_eq!(files.len(), taken);
+        assert!(
+            files.iter().all(|f| f["outcome"] == "received" && f["report_id"].is_string()),
+            "round {round}: every file keeps its report: {listed}"
+        );
+    }
 }

@@ -64,6 +64,8 @@ pub async fn seen(conn: &mut PgConnection, inbox: Uuid) -> sqlx::Result<Vec<Stri
     sqlx::query_scalar!("SELECT name FROM royalty_inbox_files WHERE inbox_id = $1", inbox).fetch_all(conn).await
 }
 
+/// Records what became of a file. Two polls at once may both take it: the report's unique message id
+/// lets one through and turns the other down as a duplicate, and the file keeps the report it made.
 pub async fn record(
     conn: &mut PgConnection,
     inbox: Uuid,
@@ -75,7 +77,9 @@ pub async fn record(
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO royalty_inbox_files (inbox_id, name, size, report_id, outcome, taken_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (inbox_id, name) DO NOTHING",
+         ON CONFLICT (inbox_id, name) DO UPDATE SET size = EXCLUDED.size, report_id = EXCLUDED.report_id,
+             outcome = EXCLUDED.outcome, taken_at = EXCLUDED.taken_at
+         WHERE royalty_inbox_files.report_id IS NULL AND EXCLUDED.report_id IS NOT NULL",
         inbox,
         name,
         size,

@@ -69,10 +69,8 @@ pub async fn change_payee(
     req: PayeeChange,
 ) -> Result<Payee, ApiError> {
     may_manage(ctx, principal, org).await?;
-    let currency = req.currency.trim().to_ascii_uppercase();
-    if currency.len() != 3 || ledger::model::Currency::parse(&currency).is_none() {
-        return Err(ApiError::invalid_field("currency", "invalid_format", "is not a currency Backline settles in"));
-    }
+    let currency =
+        crate::terms::service::currency("currency", &req.currency).map_err(|e| ApiError::validation(vec![e]))?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     if repo::lock_payee(&mut tx, id).await.map_err(RoyaltiesError::from)? != Some(org) {
@@ -104,10 +102,9 @@ pub async fn invite(ctx: &AppContext, principal: &Principal, org: Uuid, req: Pay
         errors.push(FieldError::new("name", "invalid_length", "must be 1 to 200 characters"));
     }
     let email = identity::model::Email::parse("email", &req.email).map_err(|e| errors.push(e)).ok();
-    let currency = req.currency.as_deref().unwrap_or(LABEL_CURRENCY).trim().to_ascii_uppercase();
-    if currency.len() != 3 || ledger::model::Currency::parse(&currency).is_none() {
-        errors.push(FieldError::new("currency", "invalid_format", "is not a currency Backline settles in"));
-    }
+    let currency = crate::terms::service::currency("currency", req.currency.as_deref().unwrap_or(LABEL_CURRENCY))
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };

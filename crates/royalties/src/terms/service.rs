@@ -24,7 +24,8 @@ fn require_staff(principal: &Principal, what: &str) -> Result<(), ApiError> {
     }
 }
 
-fn currency(field: &str, raw: &str) -> Result<String, FieldError> {
+/// A currency Backline settles in (ISO 4217, any case), as its code; the error names `field`.
+pub(crate) fn currency(field: &str, raw: &str) -> Result<String, FieldError> {
     let code = raw.trim().to_ascii_uppercase();
     if code.len() == 3 && ledger::model::Currency::parse(&code).is_some() {
         Ok(code)
