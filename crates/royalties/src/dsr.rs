@@ -127,6 +127,9 @@ pub struct FileSummary {
     pub usage_lines: u64,
     /// Usages per summary record, to check against its TotalUsages once every file is read.
     pub usages_by_summary: HashMap<String, i64>,
+    /// Fingerprints of the sales transaction ids seen more than once: [`repeated_transactions`]
+    /// finds their lines in a second reading (only a file with a repeated id needs one).
+    pub repeated_transactions: Vec<u64>,
 }
 
 /// The cells of each record type this reader knows, by name, in order after RecordType.
@@ -335,7 +338,9 @@ pub struct Reader {
     summary_ids: HashMap<String, usize>,
     releases: HashMap<String, ReleaseRef>,
     resources: HashMap<String, ResourceRef>,
-    transactions: HashSet<String>,
+    /// A fingerprint of each sales line's transaction id (eight bytes a line, where the ids
+    /// themselves would take ten times as much: a file of ten million lines stays small).
+    transactions: Vec<u64>,
     pub errors: Vec<LineError>,
     /// Every problem, listed or not.
     pub error_count: u64,
@@ -359,7 +364,7 @@ impl Reader {
             summary_ids: HashMap::new(),
             releases: HashMap::new(),
             resources: HashMap::new(),
-            transactions: HashSet::new(),
+            transactions: Vec::new(),
             errors: Vec::new(),
             error_count: 0,
         }
@@ -590,8 +595,10 @@ impl Reader {
             return self.error(t, Some("SummaryRecordId"), format!("names no summary record ({summary_id})"));
         };
         let transaction = c.get("SalesTransactionId");
-        if transaction.is_empty() || !self.transactions.insert(transaction.to_owned()) {
-            self.error(t, Some("SalesTransactionId"), "is missing or used twice");
+        if transaction.is_empty() {
+            self.error(t, Some("SalesTransactionId"), "is missing");
+        } else {
+            self.transactions.push(fingerprint(transaction));
         }
         let royalty_bearing = match c.get("IsRoyaltyBearing").to_ascii_lowercase().as_str() {
             "true" | "" => true,
@@ -730,6 +737,54 @@ impl Reader {
         if self.file.summaries.is_empty() {
             self.error("", None, "the file has no summary record");
         }
+        let mut seen = std::mem::take(&mut self.transactions);
+        seen.sort_unstable();
+        let mut repeated: Vec<u64> = seen.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        repeated.dedup();
+        self.file.repeated_transactions = repeated;
+    }
+}
+
+/// A sales transaction id's fingerprint (64 bits: two distinct ids of one file share one about once
+/// in 10¹² files of ten million lines, and even then [`repeated_transactions`] compares the ids).
+fn fingerprint(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// The second reading of a file whose [`FileSummary::repeated_transactions`] is not empty: each
+/// sales line whose transaction id an earlier line of the file used, with the line it repeats.
+pub fn repeated_transactions(mut input: impl BufRead, repeated: &[u64]) -> std::io::Result<Vec<LineError>> {
+    let suspects: HashSet<u64> = repeated.iter().copied().collect();
+    let mut first: HashMap<String, u64> = HashMap::new();
+    let mut errors = Vec::new();
+    let (mut buf, mut line) = (Vec::new(), 0u64);
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(errors);
+        }
+        line += 1;
+        let Ok(text) = std::str::from_utf8(&buf) else { continue };
+        let mut cells = text.trim_end_matches(['\n', '\r']).split('\t');
+        let record_type = cells.next().unwrap_or("").trim();
+        let Some(id) = cells.nth(2).filter(|id| record_type.starts_with("SU") && !id.is_empty()) else { continue };
+        if !suspects.contains(&fingerprint(id)) {
+            continue;
+        }
+        match first.get(id) {
+            Some(at) => errors.push(LineError {
+                line,
+                record_type: record_type.chars().take(20).collect(),
+                cell: Some("SalesTransactionId"),
+                reason: format!("is used twice (first on line {at})"),
+            }),
+            None => {
+                first.insert(id.to_owned(), line);
+            }
+        }
     }
 }
 
@@ -836,9 +891,13 @@ mod tests {
     fn read(lines: &[String], eol: &str) -> (FileSummary, Vec<LineError>, Vec<Usage>) {
         let text = lines.iter().map(|l| format!("{l}{eol}")).collect::<String>();
         let mut usages = Vec::new();
-        let (file, errors, count) =
+        let (file, mut errors, count) =
             Reader::new().read(text.as_bytes(), &mut Allocation::default(), |u| usages.push(u)).unwrap();
         assert_eq!(count as usize, errors.len());
+        if !file.repeated_transactions.is_empty() {
+            errors.extend(repeated_transactions(text.as_bytes(), &file.repeated_transactions).unwrap());
+            errors.sort_by_key(|e| e.line);
+        }
         (file, errors, usages)
     }
 
@@ -935,6 +994,25 @@ mod tests {
                 (15, "FOOT".into(), Some("NumberOfBlocksInFile")),
             ]
         );
+    }
+
+    #[test]
+    fn a_repeated_sales_transaction_id_is_found_on_each_line_that_repeats_it() {
+        let mut lines = sample();
+        lines[11] = lines[11].replacen("SU02.02\t1\t1\t3\t", "SU02.02\t1\t1\t1\t", 1);
+        lines[12] = lines[12].replacen("SU01.02\t1\t3\t4\t", "SU01.02\t1\t3\t1\t", 1);
+        let (file, errors, _) = read(&lines, "\r\n");
+        assert_eq!(file.repeated_transactions.len(), 1, "one id, used three times");
+        let found: Vec<_> =
+            errors.iter().map(|e| (e.line, e.record_type.as_str(), e.cell, e.reason.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (12, "SU02.02", Some("SalesTransactionId"), "is used twice (first on line 10)"),
+                (13, "SU01.02", Some("SalesTransactionId"), "is used twice (first on line 10)"),
+            ]
+        );
+        assert!(read(&sample(), "\n").0.repeated_transactions.is_empty());
     }
 
     #[test]

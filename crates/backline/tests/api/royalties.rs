@@ -42,6 +42,86 @@ pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
+/// The binary `COPY` the job writes: every cell arrives as read, the revenue to its tenth decimal
+/// place (edges and a sweep of pseudo-random amounts, positive and negative), and a resource's
+/// description only on its first line in a block.
+#[tokio::test]
+async fn usage_lines_reach_the_database_exactly_as_read() {
+    use royalties::reports::{load::Encoder, repo};
+    let app = app().await;
+    let report = uuid::Uuid::now_v7();
+    let mut amounts: Vec<i128> =
+        vec![0, 1, -1, 99, 100, 9_999_999_999, 10_000_000_000, -10_000_000_001, i64::MAX as i128];
+    amounts.push(123_456_789_012_345_678_901_234_567_890);
+    amounts.push(-98_765_432_109_876_543_210_987);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let magnitude = (x >> (x % 60)) as i128 * if x.is_multiple_of(3) { 1_000_000 } else { 1 };
+        amounts.push(if x.is_multiple_of(2) { magnitude } else { -magnitude });
+    }
+    let usage = |n: usize, revenue: i128| royalties::dsr::Usage {
+        line: n as u64 + 1,
+        record_type: "SU02.02".into(),
+        block_id: format!("{}", n / 4),
+        summary_id: "1".into(),
+        transaction_id: format!("T{n}"),
+        // Even lines name the block's recording; odd ones only the store's own id, each its own.
+        isrc: n.is_multiple_of(2).then(|| format!("DEA12{:07}", n / 4)),
+        icpn: None,
+        dsp_id: Some("dsp-1".into()),
+        proprietary_ids: if n.is_multiple_of(2) { vec![] } else { vec![format!("LBL::A\"{n}"), "ns::{x,y}".into()] },
+        title: format!("Tab\there {n} — Zoë"),
+        artist: "Nova".into(),
+        royalty_bearing: !n.is_multiple_of(5),
+        usages: n as i64 * 1_000_000_007,
+        use_type: "OnDemandStream".into(),
+        revenue,
+    };
+    let mut rows = Vec::new();
+    let mut encoder = Encoder::new(report, &mut rows);
+    for (n, revenue) in amounts.iter().enumerate() {
+        encoder.encode(&mut rows, 3, &usage(n, *revenue));
+    }
+    Encoder::finish(&mut rows);
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    let mut copy = repo::copy_usages(&mut tx).await.unwrap();
+    copy.send(rows).await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), amounts.len() as u64);
+    let stored = sqlx::query!(
+        r#"SELECT file_number, line, block_id, transaction_id, isrc, icpn, dsp_id, proprietary_ids, title, artist,
+                  royalty_bearing, usages, revenue::text AS "revenue!", match_key
+           FROM royalty_usages WHERE report_id = $1 ORDER BY line"#,
+        report
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(stored.len(), amounts.len());
+    for (n, (row, revenue)) in stored.iter().zip(&amounts).enumerate() {
+        let u = usage(n, *revenue);
+        assert_eq!(row.revenue, royalties::allocation::text(*revenue), "line {n}");
+        assert_eq!((row.file_number, row.line, row.usages), (3, n as i64 + 1, u.usages));
+        assert_eq!(
+            (&row.block_id, &row.transaction_id, row.royalty_bearing),
+            (&u.block_id, &u.transaction_id, u.royalty_bearing)
+        );
+        assert_eq!(row.match_key, u.match_key());
+        // Lines 0 and 2 of each block name the same recording: the second leaves its description out.
+        let describes = n % 4 != 2;
+        assert_eq!(row.title.as_deref(), describes.then_some(u.title.as_str()), "line {n}");
+        assert_eq!(row.artist.as_deref(), describes.then_some("Nova"));
+        assert_eq!(row.isrc, if describes { u.isrc.clone() } else { None });
+        assert_eq!(row.icpn, None);
+        assert_eq!(row.dsp_id.as_deref(), describes.then_some("dsp-1"));
+        assert_eq!(row.proprietary_ids, describes.then(|| u.proprietary_ids.clone()));
+    }
+}
+
 #[tokio::test]
 async fn a_report_is_read_whole_and_recognised_when_sent_again() {
     let app = app().await;
@@ -196,6 +276,35 @@ async fn a_malformed_report_is_refused_whole_with_its_errors() {
     fixed.assert_status(StatusCode::ACCEPTED);
     drain_jobs(&app).await;
     assert_eq!(report(&app, &l, &id(&fixed.value())).await["status"], "loaded");
+}
+
+/// A sales transaction id used twice is found from its fingerprint and named on the line that repeats
+/// it, with the line it repeats, in a gzip file too (which is read a second time for it).
+#[tokio::test]
+async fn a_repeated_transaction_id_is_named_on_its_line() {
+    let app = app().await;
+    let l = label(&app, "twice-records", "DET13").await;
+    let good = String::from_utf8(dsr("DSR-TWICE", 1, 4, 30).remove(0)).unwrap();
+    let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
+    let first = lines.iter().position(|l| l.starts_with("SU02.02")).unwrap();
+    let id_of = |line: &str| line.split('\t').nth(3).unwrap().to_owned();
+    let again = first + 70;
+    let mut cells: Vec<String> = lines[again].split('\t').map(str::to_owned).collect();
+    cells[3] = id_of(&lines[first]);
+    lines[again] = cells.join("\t");
+    let bad = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let res = upload(&app, &l, "", &gzip(bad.as_bytes())).await;
+    res.assert_status(StatusCode::ACCEPTED);
+    let rid = id(&res.value());
+    drain_jobs(&app).await;
+    let r = report(&app, &l, &rid).await;
+    assert_eq!(r["status"], "refused", "{r}");
+    assert_eq!(r["error_count"], 1, "{r}");
+    let e = &r["errors"][0];
+    assert_eq!((e["line"].as_u64(), e["record_type"].as_str()), (Some(again as u64 + 1), Some("SU02.02")));
+    assert_eq!(e["cell"], "SalesTransactionId");
+    assert_eq!(e["reason"], format!("is used twice (first on line {})", first + 1));
+    assert_eq!(usage_rows(&app, &rid).await, 0);
 }
 
 /// The same report sent by many clients at once is taken once: the others are told it is a duplicate.

@@ -292,13 +292,14 @@ pub async fn insert_summaries(conn: &mut PgConnection, report: ReportId, s: &Sum
     Ok(())
 }
 
-/// Starts loading usage lines in PostgreSQL's COPY text format (columns in this order: report_id,
+/// Starts loading usage lines in PostgreSQL's binary COPY format (see `super::load`; columns in this order: report_id,
 /// file_number, line, summary_id, block_id, transaction_id, record_type, isrc, icpn, dsp_id,
 /// proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key).
 pub async fn copy_usages(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
     conn.copy_in_raw(
         "COPY royalty_usages (report_id, file_number, line, summary_id, block_id, transaction_id, record_type, isrc,
-             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key) FROM STDIN",
+             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key) FROM STDIN
+         WITH (FORMAT binary)",
     )
     .await
 }
@@ -316,6 +317,17 @@ pub async fn match_keys(conn: &mut PgConnection, report: ReportId) -> sqlx::Resu
         report as _
     )
     .fetch_all(conn)
+    .await
+}
+
+/// Whether a line of the report has this match key.
+pub async fn has_key(conn: &mut PgConnection, report: ReportId, key: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM royalty_usages WHERE report_id = $1 AND match_key = $2) AS "found!""#,
+        report as _,
+        key
+    )
+    .fetch_one(conn)
     .await
 }
 
@@ -417,21 +429,35 @@ pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) ->
 /// (`default_fee_bp` without one). Exact: fee = gross × basis points × 0.0001.
 pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<u64> {
     sqlx::query!("DELETE FROM royalty_lines WHERE report_id = $1", report as _).execute(&mut *conn).await?;
+    // The report's lines were loaded in this transaction, so the planner has no statistics of them and
+    // would sort a million rows to group them; hashing them in memory takes half the time (measured
+    // in docs/benchmarks.md). Settings for this statement only, the transaction's others as they were.
+    sqlx::query("SET LOCAL work_mem = '64MB'").execute(&mut *conn).await?;
+    sqlx::query("SET LOCAL enable_sort = off").execute(&mut *conn).await?;
+    sqlx::query("SET LOCAL jit = off").execute(&mut *conn).await?;
     let done = sqlx::query!(
         r#"WITH r AS (SELECT id, org_id, usage_start::date AS day FROM royalty_reports WHERE id = $1),
            deal AS (SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d, r
                                      WHERE d.org_id = r.org_id AND d.effective_from <= r.day
                                      ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
-           agg AS (
-               SELECT u.match_key, min(u.title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
-                      COALESCE(NULLIF(u.use_type, ''), s.use_type) AS use_type, s.currency,
-                      sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
+           -- One pass over the lines: per key, summary and use type (the title is on the first line of
+           -- each resource in a block, so a key's title is taken over all its groups).
+           per AS (
+               SELECT u.match_key, u.summary_id, NULLIF(u.use_type, '') AS use_type, min(u.title) AS title,
+                      sum(u.usages) AS usages, sum(u.revenue) AS gross
                FROM royalty_usages u
-               JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
-               JOIN royalty_summaries s ON s.report_id = u.report_id AND s.summary_id = u.summary_id
-               WHERE u.report_id = $1
-               GROUP BY u.match_key, m.track_id, m.release_id, s.territory, s.commercial_model,
-                        COALESCE(NULLIF(u.use_type, ''), s.use_type), s.currency)
+               WHERE u.report_id = $1 AND u.match_key IS NOT NULL
+               GROUP BY u.match_key, u.summary_id, NULLIF(u.use_type, '')),
+           keyed AS (SELECT p.*, min(p.title) OVER (PARTITION BY p.match_key) AS key_title FROM per p),
+           agg AS (
+               SELECT k.match_key, min(k.key_title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
+                      COALESCE(k.use_type, s.use_type) AS use_type, s.currency,
+                      sum(k.usages)::bigint AS usages, sum(k.gross) AS gross
+               FROM keyed k
+               JOIN royalty_matches m ON m.report_id = $1 AND m.match_key = k.match_key
+               JOIN royalty_summaries s ON s.report_id = $1 AND s.summary_id = k.summary_id
+               GROUP BY k.match_key, m.track_id, m.release_id, s.territory, s.commercial_model,
+                        COALESCE(k.use_type, s.use_type), s.currency)
            INSERT INTO royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
                                       use_type, currency, usages, gross, fee_bp, fee, net)
            SELECT $1, row_number() OVER (ORDER BY a.match_key, a.territory, a.commercial_model, a.use_type, a.currency),
@@ -441,8 +467,11 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
         report as _,
         default_fee_bp
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    for setting in ["SET LOCAL work_mem TO DEFAULT", "SET LOCAL enable_sort TO DEFAULT", "SET LOCAL jit TO DEFAULT"] {
+        sqlx::query(setting).execute(&mut *conn).await?;
+    }
     Ok(done.rows_affected())
 }
 
@@ -575,6 +604,7 @@ pub async fn match_remembered(
     conn: &mut PgConnection,
     report: ReportId,
     org: Uuid,
+    keys: &[String],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
     let done = sqlx::query!(
@@ -582,11 +612,12 @@ pub async fn match_remembered(
          SELECT $1, k.match_key, k.track_id, k.release_id, 'remembered', k.mapped_by, $3
          FROM royalty_key_mappings k
          WHERE k.org_id = $2
-           AND k.match_key IN (SELECT DISTINCT match_key FROM royalty_usages WHERE report_id = $1 AND match_key IS NOT NULL)
+           AND k.match_key = ANY($4)
          ON CONFLICT (report_id, match_key) DO NOTHING",
         report as _,
         org,
-        now
+        now,
+        keys
     )
     .execute(conn)
     .await?;

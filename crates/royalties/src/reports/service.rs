@@ -443,9 +443,9 @@ async fn match_by_identifiers(
     conn: &mut sqlx::PgConnection,
     id: ReportId,
     org: Uuid,
+    keys: &[String],
     now: chrono::DateTime<chrono::Utc>,
 ) -> sqlx::Result<usize> {
-    let keys = repo::match_keys(conn, id).await?;
     let isrcs: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("isrc:").map(str::to_owned)).collect();
     let icpns: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("icpn:").map(str::to_owned)).collect();
     let mut cache = std::collections::HashMap::new();
@@ -465,7 +465,7 @@ async fn match_by_identifiers(
         }
     }
     repo::add_matches(conn, id, &found, &tracks, &releases, None, now).await?;
-    let remembered = repo::match_remembered(conn, id, org, now).await?;
+    let remembered = repo::match_remembered(conn, id, org, keys, now).await?;
     Ok(found.len() + remembered as usize)
 }
 
@@ -515,8 +515,7 @@ pub async fn resolve(
     if !in_lineage(&mut tx, &mut cache, row.org_id, track.label_id).await.map_err(RoyaltiesError::from)? {
         return Err(ApiError::invalid_field("track_id", "not_found", "is not a track of the report's label"));
     }
-    let keys = repo::match_keys(&mut tx, id).await.map_err(RoyaltiesError::from)?;
-    if !keys.contains(&req.match_key) {
+    if !repo::has_key(&mut tx, id, &req.match_key).await.map_err(RoyaltiesError::from)? {
         return Err(ApiError::invalid_field("match_key", "not_found", "is not a key of the report's lines"));
     }
     let release = catalog::first_release_of(&mut tx, track.id).await.map_err(RoyaltiesError::from)?.map(|r| r.0);
@@ -550,6 +549,7 @@ struct Outcome {
     files: Vec<FileSummary>,
     errors: Vec<ReportError>,
     error_count: u64,
+    keys: Option<Vec<String>>,
 }
 
 fn report_error(file: i32, e: LineError) -> ReportError {
@@ -579,8 +579,9 @@ fn read_files(
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
 ) -> std::io::Result<Outcome> {
-    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0 };
+    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0, keys: None };
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
+    let mut encoder = load::Encoder::new(report, &mut chunk);
     if let (Some((store, mapping)), Some((number, path))) = (csv, files.first()) {
         let (_, input) = open(path)?;
         let mut refused = false;
@@ -589,7 +590,7 @@ fn read_files(
             if refused {
                 return;
             }
-            load::encode(&mut chunk, report, *number, &usage);
+            encoder.encode(&mut chunk, *number, &usage);
             if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
                 refused = true;
             }
@@ -597,7 +598,8 @@ fn read_files(
         done.store(read.lines, Ordering::Relaxed);
         out.error_count = count;
         out.errors = errors.into_iter().map(|e| report_error(*number, e)).collect();
-        if !chunk.is_empty() && out.errors.is_empty() {
+        if out.errors.is_empty() {
+            load::Encoder::finish(&mut chunk);
             let _ = sink.blocking_send(chunk);
         }
         out.files.push(FileSummary {
@@ -606,6 +608,7 @@ fn read_files(
             usage_lines: read.usage_lines,
             ..Default::default()
         });
+        out.keys = encoder.keys();
         return Ok(out);
     }
     let mut lines_before = 0u64;
@@ -619,7 +622,7 @@ fn read_files(
             if refused {
                 return;
             }
-            load::encode(&mut chunk, report, *number, &usage);
+            encoder.encode(&mut chunk, *number, &usage);
             if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
                 refused = true;
             }
@@ -627,6 +630,14 @@ fn read_files(
         lines_before += summary.lines;
         done.store(lines_before, Ordering::Relaxed);
         out.error_count += count;
+        let mut errors = errors;
+        if !summary.repeated_transactions.is_empty() {
+            let (_, input) = open(path)?;
+            let repeated = dsr::repeated_transactions(input, &summary.repeated_transactions)?;
+            out.error_count += repeated.len() as u64;
+            errors.extend(repeated);
+            errors.sort_by_key(|e| e.line);
+        }
         for e in errors {
             if out.errors.len() < dsr::MAX_ERRORS {
                 out.errors.push(report_error(*number, e));
@@ -634,9 +645,11 @@ fn read_files(
         }
         out.files.push(summary);
     }
-    if !chunk.is_empty() && out.errors.is_empty() {
+    if out.errors.is_empty() {
+        load::Encoder::finish(&mut chunk);
         let _ = sink.blocking_send(chunk);
     }
+    out.keys = encoder.keys();
     for problem in dsr::check_report(&out.files) {
         out.error_count += 1;
         if out.errors.len() < dsr::MAX_ERRORS {
@@ -652,6 +665,7 @@ pub(crate) async fn finish(
     row: &ReportRow,
     summaries: &[dsr::Summary],
     loaded: u64,
+    keys: Option<Vec<String>>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> sqlx::Result<()> {
     let id = row.id;
@@ -667,7 +681,11 @@ pub(crate) async fn finish(
         revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
     };
     repo::insert_summaries(tx, id, &rows).await?;
-    let matched = match_by_identifiers(tx, id, row.org_id, now).await?;
+    let keys = match keys {
+        Some(keys) => keys,
+        None => repo::match_keys(tx, id).await?,
+    };
+    let matched = match_by_identifiers(tx, id, row.org_id, &keys, now).await?;
     let lines = repo::build_lines(tx, id, crate::terms::service::DEFAULT_FEE_BP).await?;
     tracing::info!(report = %id.0, matched, lines, "a sales report's recordings and releases are matched");
     repo::loaded(tx, id, loaded as i64, summaries.len() as i32, now).await?;
@@ -722,6 +740,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         Some((store, value)) => Some((store, serde_json::from_value(value).map_err(JobFailure::permanent)?)),
         None => None,
     };
+    let started = std::time::Instant::now();
     let paths: Vec<std::path::PathBuf> = local.iter().map(|(_, p)| p.to_path_buf()).collect();
     let total = tokio::task::spawn_blocking(move || paths.iter().map(|p| count_lines(p)).sum::<std::io::Result<u64>>())
         .await
@@ -768,9 +787,9 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         return Ok(());
     }
     let loaded = copy.finish().await.map_err(JobFailure::retry)?;
-    finish(&mut tx, &row, &read.files[0].summaries, loaded, now).await.map_err(JobFailure::retry)?;
+    finish(&mut tx, &row, &read.files[0].summaries, loaded, read.keys, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     announce(&mut conn, &row, "done", total as i64, total as i64).await.map_err(JobFailure::retry)?;
-    tracing::info!(report = %id.0, lines = loaded, "a sales report is loaded");
+    tracing::info!(report = %id.0, lines = loaded, seconds = started.elapsed().as_secs_f64(), "a sales report is loaded");
     Ok(())
 }
