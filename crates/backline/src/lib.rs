@@ -114,6 +114,8 @@ pub fn app_with_web(
 ) -> Router {
     ctx.metrics.add_collector("jobs", platform::jobs::metrics_collector());
     ctx.metrics.add_collector("webhooks", notify::webhooks::service::metrics_collector());
+    ctx.metrics.add_collector("tickets", ticketing::orders::service::metrics_collector());
+    ctx.metrics.add_collector("payments", ledger::payments::service::metrics_collector());
     let hub = notify::stream::Hub::new(ctx.db.clone());
     let (routes, doc) = api(hub.clone(), ledger_settings);
     let doc = std::sync::Arc::new(doc);

@@ -174,3 +174,54 @@ async fn metrics_report_jobs_waiting_and_dead_by_kind_and_failing_deliveries() {
         .unwrap();
     assert!((590.0..1200.0).contains(&oldest), "about ten minutes: {oldest}");
 }
+
+/// The business figures an operator watches: tickets sold by state and payments by outcome, every
+/// outcome named (zero included), equal to what the database holds.
+#[tokio::test]
+async fn metrics_report_tickets_sold_and_payments_by_outcome() {
+    let app = app().await;
+    let empty = app.get("/metrics").send().await.text();
+    assert!(empty.contains(r#"backline_tickets_sold{state="valid"} 0"#), "{empty}");
+    assert!(empty.contains(r#"backline_payments{state="failed"} 0"#), "{empty}");
+    crate::support::load_demo(&app).await;
+    let text = app.get("/metrics").send().await.text();
+    let tickets = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state = 'valid') AS "valid!", count(*) FILTER (WHERE state = 'refunded') AS "refunded!"
+           FROM tickets"#
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(tickets.valid > 0, "the demo sells tickets");
+    assert!(text.contains(&format!(r#"backline_tickets_sold{{state="valid"}} {}"#, tickets.valid)), "{text}");
+    assert!(text.contains(&format!(r#"backline_tickets_sold{{state="refunded"}} {}"#, tickets.refunded)), "{text}");
+    // Payments through the sandbox: two captured, one declined, one authorized.
+    let (token, _, _) = crate::support::signed_in(&app, "metrics-payer").await;
+    for (card, capture) in [
+        ("4242424242424242", "automatic"),
+        ("4242424242424242", "automatic"),
+        ("4000000000000002", "automatic"),
+        ("4242424242424242", "manual"),
+    ] {
+        let body = serde_json::json!({"amount": 1000, "currency": "EUR", "card_number": card, "capture": capture});
+        let res = app.post("/v1/payments").bearer(&token).json(&body).send().await;
+        assert!(res.status.is_success(), "{card} {capture}: {}", res.status);
+    }
+    let text = app.get("/metrics").send().await.text();
+    let counts = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state = 'captured') AS "captured!", count(*) FILTER (WHERE state = 'failed') AS "failed!",
+                  count(*) FILTER (WHERE state = 'authorized') AS "authorized!"
+           FROM payment_intents"#
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(counts.captured >= 2 && counts.failed >= 1 && counts.authorized >= 1, "the sandbox recorded them");
+    assert!(text.contains(&format!(r#"backline_payments{{state="captured"}} {}"#, counts.captured)), "{text}");
+    assert!(text.contains(&format!(r#"backline_payments{{state="failed"}} {}"#, counts.failed)), "{text}");
+    assert!(text.contains(&format!(r#"backline_payments{{state="authorized"}} {}"#, counts.authorized)), "{text}");
+    for state in ["initiated", "authorized", "captured", "failed", "cancelled", "refunded"] {
+        assert_eq!(text.matches(&format!(r#"backline_payments{{state="{state}"}} "#)).count(), 1, "{state}: {text}");
+    }
+    assert_eq!(text.matches("# TYPE backline_payments gauge").count(), 1, "{text}");
+}

@@ -204,3 +204,16 @@ pub async fn provider_event_processed(
     .await?;
     Ok(())
 }
+
+/// Payments (intents) by state, every state named even when none is in it, for `/metrics`.
+pub async fn state_counts(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.state AS "state!", count(p.id) AS "n!"
+           FROM unnest(ARRAY['initiated', 'authorized', 'captured', 'failed', 'cancelled', 'refunded']) AS s(state)
+           LEFT JOIN payment_intents p ON p.state = s.state
+           GROUP BY s.state ORDER BY s.state"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
+}

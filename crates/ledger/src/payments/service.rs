@@ -794,6 +794,22 @@ pub async fn receive(
     Ok(true)
 }
 
+/// Payments by outcome for `/metrics`: how many are in each state (captured, failed, refunded, ...).
+pub fn metrics_collector() -> platform::metrics::Collector {
+    std::sync::Arc::new(|pool: sqlx::PgPool| {
+        Box::pin(async move {
+            let help = "Payments by state: initiated, authorized, captured, failed, cancelled, refunded.";
+            Ok(super::repo::state_counts(&pool)
+                .await?
+                .into_iter()
+                .map(|(state, n)| {
+                    platform::metrics::Sample::new("backline_payments", help, n as f64).label("state", state)
+                })
+                .collect())
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

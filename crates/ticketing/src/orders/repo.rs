@@ -191,3 +191,14 @@ pub async fn lock_pending_orders(conn: &mut PgConnection, event: EventId) -> sql
     .fetch_all(conn)
     .await
 }
+
+/// Tickets issued, by state (`valid`, `refunded`), for `/metrics`.
+pub async fn ticket_counts(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state = 'valid') AS "valid!", count(*) FILTER (WHERE state = 'refunded') AS "refunded!"
+           FROM tickets"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.valid, row.refunded))
+}

@@ -559,3 +559,18 @@ pub async fn ticket(ctx: &AppContext, principal: &Principal, id: TicketId) -> Re
     }
     Ok(tickets_dto(&mut conn, &ctx.secrets, vec![row]).await?.remove(0))
 }
+
+/// Tickets sold for `/metrics`: still valid, and refunded since.
+pub fn metrics_collector() -> platform::metrics::Collector {
+    std::sync::Arc::new(|pool: sqlx::PgPool| {
+        Box::pin(async move {
+            let (valid, refunded) = super::repo::ticket_counts(&pool).await?;
+            let help = "Tickets sold, by state: valid, or refunded since.";
+            Ok(vec![
+                platform::metrics::Sample::new("backline_tickets_sold", help, valid as f64).label("state", "valid"),
+                platform::metrics::Sample::new("backline_tickets_sold", help, refunded as f64)
+                    .label("state", "refunded"),
+            ])
+        })
+    })
+}
