@@ -111,6 +111,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_STORAGE_DIR", global = true)]
     pub storage_dir: Option<PathBuf>,
 
+    /// Uploads (audio, artwork, documents, sales reports) one account, and one client address, may
+    /// start in an hour; past it 429 with Retry-After.
+    #[arg(long, env = "BACKLINE_UPLOADS_PER_HOUR", default_value_t = 20, global = true)]
+    pub uploads_per_hour: u32,
+
     /// Keep files in this S3 bucket (with BACKLINE_S3_REGION, BACKLINE_S3_ENDPOINT for S3-compatible
     /// servers, and the access key pair).
     #[arg(long, env = "BACKLINE_S3_BUCKET", global = true)]
@@ -166,7 +171,8 @@ impl GlobalArgs {
                 self.storage_dir.clone().unwrap_or_else(|| self.data_dir.join("objects")),
             ),
         };
-        platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))
+        let limit = platform::ratelimit::Limit::new(self.uploads_per_hour, std::time::Duration::from_secs(60 * 60));
+        Ok(platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))?.with_upload_limit(limit))
     }
 
     /// Where outgoing mail goes.

@@ -18,14 +18,17 @@ pub(crate) fn refused(field: &str, problems: Vec<Refusal>) -> ApiError {
     ApiError::validation(problems.into_iter().map(|r| FieldError::new(field, r.rule, r.message)).collect())
 }
 
-/// Receives a body into staging and checks it with `check`; keeps it when it passes.
+/// Receives a body into staging (once the caller's upload is admitted: see
+/// [`platform::storage::Storage::admit`]) and checks it with `check`; keeps it when it passes.
 pub(crate) async fn receive_checked<T: Send + 'static>(
     ctx: &AppContext,
+    principal: &identity::auth::Principal,
     body: axum::body::Body,
     field: &'static str,
     limit: u64,
     check: fn(&Path) -> Result<T, Vec<Refusal>>,
 ) -> Result<(Kept, T), ApiError> {
+    ctx.storage.admit(&ctx.db, principal.user_id.0, principal.client_ip.as_deref(), ctx.clock.now()).await?;
     let staged = ctx.storage.receive(body, limit).await?;
     let path = staged.path().to_owned();
     let checked = tokio::task::spawn_blocking(move || check(&path))

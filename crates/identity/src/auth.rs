@@ -24,6 +24,8 @@ pub struct Principal {
     /// With an API key: what it may do. `None` for a session, which may do all its user may.
     pub api_key_scopes: Option<Vec<String>>,
     pub email_verified: bool,
+    /// The address the request came from, when the connection tells (limits per client address).
+    pub client_ip: Option<String>,
 }
 
 impl Principal {
@@ -71,7 +73,8 @@ impl FromRequestParts<AppContext> for MaybeAuthUser {
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(parts) else { return Ok(Self(None)) };
-        let principal = resolve(ctx, token).await?;
+        let mut principal = resolve(ctx, token).await?;
+        principal.client_ip = platform::http::ClientMeta::from_request_parts(parts, ctx).await.unwrap_or_default().ip;
         Ok(Self(Some(principal)))
     }
 }
@@ -108,5 +111,6 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiErro
         roles: found.roles,
         api_key_scopes: found.scopes,
         email_verified: found.email_verified_at.is_some(),
+        client_ip: None,
     })
 }

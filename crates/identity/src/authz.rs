@@ -211,6 +211,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             api_key_scopes: scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
             email_verified: true,
+            client_ip: None,
         }
     }
 

@@ -19,6 +19,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{ApiError, PlatformCode};
 
+/// Uploads an account, and a client address, may start by default: 20 an hour.
+pub const UPLOAD_LIMIT: crate::ratelimit::Limit =
+    crate::ratelimit::Limit::new(20, std::time::Duration::from_secs(60 * 60));
+
 /// Where kept files go.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -33,6 +37,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     staging: PathBuf,
     description: String,
+    /// Uploads one account, and one client address, may start in a window.
+    upload_limit: crate::ratelimit::Limit,
     /// Keeps a throw-away directory alive for as long as the storage (tests, [`Storage::temporary`]).
     _temporary: Option<tempfile::TempDir>,
 }
@@ -97,7 +103,7 @@ impl Storage {
                 (Arc::new(builder.build()?), format!("S3 bucket {bucket}"))
             }
         };
-        Ok(Self { store, staging: staging.to_owned(), description, _temporary: None })
+        Ok(Self { store, staging: staging.to_owned(), description, upload_limit: UPLOAD_LIMIT, _temporary: None })
     }
 
     /// A store in a throw-away directory, removed when the storage is dropped (tests, tools).
@@ -111,6 +117,29 @@ impl Storage {
     /// The directory uploads are staged in (empty between uploads).
     pub fn staging(&self) -> &Path {
         &self.staging
+    }
+
+    /// Sets how many uploads an account, and a client address, may start in a window.
+    pub fn with_upload_limit(mut self, limit: crate::ratelimit::Limit) -> Self {
+        self.upload_limit = limit;
+        self
+    }
+
+    /// Admits one upload by `account` from `client` (its address, when known), before its body is
+    /// read: 429 `rate_limited` with `Retry-After` past the limit of either. Counted in the database, so
+    /// the limit holds across nodes; an upload refused afterwards for its content still counts.
+    pub async fn admit(
+        &self,
+        db: &sqlx::PgPool,
+        account: uuid::Uuid,
+        client: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ApiError> {
+        crate::ratelimit::hit(db, &format!("upload:account:{account}"), self.upload_limit, now).await?;
+        if let Some(client) = client {
+            crate::ratelimit::hit(db, &format!("upload:client:{client}"), self.upload_limit, now).await?;
+        }
+        Ok(())
     }
 
     /// Receives a request body into staging, at most `limit` bytes (413 beyond, nothing left behind).

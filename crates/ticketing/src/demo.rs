@@ -41,6 +41,7 @@ fn principal(id: Uuid) -> Principal {
         roles: Vec::new(),
         api_key_scopes: None,
         email_verified: true,
+        client_ip: None,
     }
 }
 

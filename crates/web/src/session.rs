@@ -121,6 +121,11 @@ pub async fn layer(
             token
         }
     };
+    let ip = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    let headers = request.headers();
     let mut principal = None;
     if let Some(access) = cookie(headers, ACCESS_COOKIE) {
         principal = identity::auth::resolve(&ctx, access).await.ok();
@@ -128,7 +133,7 @@ pub async fn layer(
     if principal.is_none()
         && let Some(refresh) = cookie(headers, REFRESH_COOKIE).map(str::to_owned)
     {
-        let meta = client_meta(request.headers());
+        let meta = client_meta(request.headers(), ip.clone());
         match identity::accounts::service::refresh(&ctx, &settings.identity, &refresh, &meta).await {
             Ok(pair) => {
                 principal = identity::auth::resolve(&ctx, &pair.access_token).await.ok();
@@ -140,6 +145,9 @@ pub async fn layer(
                 jar.clear(REFRESH_COOKIE);
             }
         }
+    }
+    if let Some(p) = &mut principal {
+        p.client_ip = ip;
     }
     let viewer = match &principal {
         Some(p) => identity::accounts::service::display_settings(&ctx, p.user_id)
@@ -169,9 +177,9 @@ pub async fn layer(
     response
 }
 
-fn client_meta(headers: &HeaderMap) -> ClientMeta {
+fn client_meta(headers: &HeaderMap, ip: Option<String>) -> ClientMeta {
     ClientMeta {
-        ip: None,
+        ip,
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

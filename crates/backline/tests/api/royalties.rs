@@ -307,12 +307,61 @@ async fn a_repeated_transaction_id_is_named_on_its_line() {
     assert_eq!(usage_rows(&app, &rid).await, 0);
 }
 
+/// Uploads are limited per account and per client address (20 an hour by default), before the body is
+/// read: the 21st is refused with 429 and `Retry-After`, an upload refused for its content counts, and
+/// an hour later uploads are taken again.
+#[tokio::test]
+async fn uploads_are_limited_per_account_and_per_client_address() {
+    let app = app().await;
+    let l = label(&app, "busy-records", "DEU13").await;
+    let send = |token: String, label: String, ip: &'static str| {
+        let app = &app;
+        async move {
+            app.post(&format!("/v1/royalties/reports?label_id={label}"))
+                .bearer(&token)
+                .ip(ip)
+                .body(b"not a report".to_vec())
+                .send()
+                .await
+        }
+    };
+    for n in 1..=20 {
+        let res = send(l.token.clone(), l.id.clone(), "10.0.0.1").await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload {n} is admitted, then refused for its content"
+        );
+    }
+    let refused = send(l.token.clone(), l.id.clone(), "10.0.0.2").await;
+    refused.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let wait: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&wait), "{wait}");
+    // Another account (of another label) from the same address is refused too; from another, it is not.
+    let other = label(&app, "calm-records", "DEV13").await;
+    send(other.token.clone(), other.id.clone(), "10.0.0.1")
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    send(other.token.clone(), other.id.clone(), "10.0.0.3").await.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.clock.advance(chrono::Duration::minutes(61));
+    let again = crate::support::login(&app, &l.user, crate::support::PASSWORD).await.value();
+    let token = again["access_token"].as_str().unwrap().to_owned();
+    send(token, l.id.clone(), "10.0.0.1").await.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 /// The same report sent by many clients at once is taken once: the others are told it is a duplicate.
 #[tokio::test]
 async fn a_report_sent_many_times_at_once_is_taken_once() {
     let app = std::sync::Arc::new(app().await);
-    let l = std::sync::Arc::new(label(&app, "race-records", "DEC13").await);
+    let mut l = std::sync::Arc::new(label(&app, "race-records", "DEC13").await);
     for round in 0..3 {
+        if round > 0 {
+            // An account may start 20 uploads an hour: each round in an hour of its own (signed in again).
+            app.clock.advance(chrono::Duration::minutes(61));
+            let again = crate::support::login(&app, &l.user, crate::support::PASSWORD).await.value();
+            let token = again["access_token"].as_str().unwrap().to_owned();
+            l = std::sync::Arc::new(Label { token, id: l.id.clone(), artist: l.artist.clone(), user: l.user.clone() });
+        }
         let file = dsr(&format!("DSR-RACE-{round}"), 1, 2, 10).remove(0);
         let mut tasks = Vec::new();
         for i in 0..12 {

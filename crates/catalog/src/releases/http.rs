@@ -187,7 +187,8 @@ pub async fn release_ern(
     responses((status = 200, body = Release),
               (status = 409, description = "`not_editable`", body = ProblemBody, content_type = "application/problem+json"),
               (status = 413, description = "`payload_too_large`", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 422, description = "`validation_failed` (field artwork: unsupported_format, corrupt_file, not_rgb, not_square, too_small, too_large)", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 422, description = "`validation_failed` (field artwork: unsupported_format, corrupt_file, not_rgb, not_square, too_small, too_large)", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads by this account or from this address this hour; see Retry-After", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn upload_artwork(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -729,9 +729,15 @@ pub async fn upload_artwork(
         crate::tracks::service::lock_editable(&mut tx, principal, id).await?;
         tx.rollback().await?;
     }
-    let (kept, info) =
-        crate::files::receive_checked(ctx, body, "artwork", crate::files::MAX_FILE_BYTES, crate::artwork::check)
-            .await?;
+    let (kept, info) = crate::files::receive_checked(
+        ctx,
+        principal,
+        body,
+        "artwork",
+        crate::files::MAX_FILE_BYTES,
+        crate::artwork::check,
+    )
+    .await?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let (row, _) = crate::tracks::service::lock_editable(&mut tx, principal, id).await?;

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use identity::auth::AuthUser;
+use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
@@ -52,7 +53,8 @@ pub async fn review_claim(
 #[utoipa::path(put, path = "/v1/rights/{id}/documents", tag = "catalog", security(("bearer" = [])),
     params(("id" = Uuid, Path), crate::tracks::http::UploadQuery),
     request_body(content = String, content_type = "application/pdf", description = "The document"),
-    responses((status = 200, body = RightsClaim)))]
+    responses((status = 200, body = RightsClaim),
+              (status = 429, description = "`rate_limited`: too many uploads by this account or from this address this hour; see Retry-After", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn upload_document(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

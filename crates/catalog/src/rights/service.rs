@@ -289,9 +289,15 @@ pub async fn upload_document(
         }
     }
     let file_name = file_name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty());
-    let (kept, media_type) =
-        crate::files::receive_checked(ctx, body, "document", super::document::MAX_BYTES, super::document::check)
-            .await?;
+    let (kept, media_type) = crate::files::receive_checked(
+        ctx,
+        principal,
+        body,
+        "document",
+        super::document::MAX_BYTES,
+        super::document::check,
+    )
+    .await?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let (claim, org, _) = claim_for(&mut tx, principal, id).await?;

@@ -109,7 +109,8 @@ pub struct UploadQuery {
     responses((status = 200, body = Track),
               (status = 409, description = "`track_in_use`", body = ProblemBody, content_type = "application/problem+json"),
               (status = 413, description = "`payload_too_large`", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 422, description = "`validation_failed` (field audio: unsupported_format, corrupt_file, not_stereo, sample_rate_too_low, bit_depth_too_low)", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 422, description = "`validation_failed` (field audio: unsupported_format, corrupt_file, not_stereo, sample_rate_too_low, bit_depth_too_low)", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads by this account or from this address this hour; see Retry-After", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn upload_audio(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -521,7 +521,8 @@ pub async fn upload_audio(
     }
     let file_name = file_name.map(|n| n.trim().chars().take(255).collect::<String>()).filter(|n| !n.is_empty());
     let (kept, info) =
-        crate::files::receive_checked(ctx, body, "audio", crate::files::MAX_FILE_BYTES, crate::audio::check).await?;
+        crate::files::receive_checked(ctx, principal, body, "audio", crate::files::MAX_FILE_BYTES, crate::audio::check)
+            .await?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let (track, _) = lock_track(&mut tx, principal, id).await?;

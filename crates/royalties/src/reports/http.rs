@@ -31,7 +31,8 @@ pub struct FileQuery {
     request_body(content = Vec<u8>, content_type = "text/tab-separated-values", description = "the report file, plain or gzip"),
     responses((status = 202, body = Report),
               (status = 409, description = "`duplicate_report`", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 422, description = "`not_a_report`, `validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 422, description = "`not_a_report`, `validation_failed`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads by this account or from this address this hour; see Retry-After", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn upload_report(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -48,7 +49,8 @@ pub async fn upload_report(
     request_body(content = Vec<u8>, content_type = "text/tab-separated-values", description = "the report file, plain or gzip"),
     responses((status = 202, body = Report),
               (status = 409, description = "`report_complete`, `duplicate_report`", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 422, description = "`not_a_report`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 422, description = "`not_a_report`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads by this account or from this address this hour; see Retry-After", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn add_report_file(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -133,8 +133,14 @@ pub async fn upload(
 ) -> Result<Report, ApiError> {
     let org = query.label_id.ok_or_else(|| ApiError::invalid_field("label_id", "required", "is required"))?;
     may_manage(ctx, principal, org).await?;
+    admit(ctx, principal).await?;
     let sender = Sender { org, by: principal.user_id.0, actor: principal.actor() };
     accept_report(ctx, &sender, query, body).await
+}
+
+/// A person's upload counts towards the upload limit (an inbox's pick-ups do not).
+async fn admit(ctx: &AppContext, principal: &Principal) -> Result<(), ApiError> {
+    ctx.storage.admit(&ctx.db, principal.user_id.0, principal.client_ip.as_deref(), ctx.clock.now()).await
 }
 
 /// Who sends a report: a label's staff through the API, or the label's inbox at a store (the user who
@@ -350,6 +356,7 @@ pub async fn add_file(
             return Err(ApiError::new(RoyaltiesCode::ReportComplete, "The report has all its files."));
         }
     }
+    admit(ctx, principal).await?;
     let (kept, gzip, head) = receive(ctx, body).await?;
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
