@@ -40,25 +40,44 @@ pub(crate) async fn receive_checked<T: Send + 'static>(
     Ok((kept, info))
 }
 
-/// A kept file's bytes as a response body, with its media type.
+/// A kept file's bytes as a response body, with its media type: whole (200), or the one byte range a
+/// `Range` header asks for (206 with `Content-Range`; 416 when no byte satisfies it), so that players
+/// seek and downloads resume. `Accept-Ranges: bytes` says so.
 pub(crate) async fn response(
     ctx: &AppContext,
     sha256: &str,
     media_type: &'static str,
     size: i64,
     download_name: &str,
+    range: Option<&axum::http::HeaderValue>,
 ) -> Result<axum::response::Response, ApiError> {
-    let stream = ctx
-        .storage
-        .read(&platform::storage::Storage::key_of(sha256))
-        .await
-        .map_err(|e| ApiError::internal(e.context("read a kept file")))?;
-    let body = axum::body::Body::from_stream(stream);
+    use axum::http::{StatusCode, header};
+    let size = u64::try_from(size).unwrap_or(0);
+    let key = platform::storage::Storage::key_of(sha256);
+    let failed = |e: anyhow::Error| ApiError::internal(e.context("read a kept file"));
     let disposition = format!("attachment; filename=\"{}\"", download_name.replace(['"', '\\', '\r', '\n'], "_"));
-    axum::response::Response::builder()
-        .header(axum::http::header::CONTENT_TYPE, media_type)
-        .header(axum::http::header::CONTENT_LENGTH, size)
-        .header(axum::http::header::CONTENT_DISPOSITION, disposition)
-        .body(body)
-        .map_err(ApiError::internal)
+    let builder = axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, media_type)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_DISPOSITION, disposition);
+    let response = match platform::http::byte_range(range, size) {
+        Err(platform::http::Unsatisfiable) => builder
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+            .body(axum::body::Body::empty()),
+        Ok(None) => {
+            let stream = ctx.storage.read(&key).await.map_err(failed)?;
+            builder.header(header::CONTENT_LENGTH, size).body(axum::body::Body::from_stream(stream))
+        }
+        Ok(Some(range)) => {
+            let (first, last, length) = (range.start, range.end - 1, range.end - range.start);
+            let stream = ctx.storage.read_range(&key, range).await.map_err(failed)?;
+            builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}"))
+                .header(header::CONTENT_LENGTH, length)
+                .body(axum::body::Body::from_stream(stream))
+        }
+    };
+    response.map_err(ApiError::internal)
 }

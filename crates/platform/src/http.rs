@@ -228,3 +228,75 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientMeta {
         Ok(Self { ip, user_agent })
     }
 }
+
+/// A `Range` that no byte of the representation satisfies: answered `416` with `Content-Range: bytes */<size>`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// The one byte range a `Range: bytes=…` header asks of a representation of `size` bytes (end exclusive):
+/// `first-last`, `first-` or the suffix `-length`. `Ok(None)` when there is no header, or one this server
+/// answers whole (another unit, several ranges, a malformed or backwards range: RFC 9110 lets a server
+/// ignore `Range`); `Err(Unsatisfiable)` when the range starts past the end or asks for no byte.
+pub fn byte_range(header: Option<&HeaderValue>, size: u64) -> Result<Option<std::ops::Range<u64>>, Unsatisfiable> {
+    let Some(spec) = header.and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let Some((unit, set)) = spec.trim().split_once('=') else { return Ok(None) };
+    if !unit.trim().eq_ignore_ascii_case("bytes") || set.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = set.trim().split_once('-') else { return Ok(None) };
+    let parse = |v: &str| v.trim().parse::<u64>().ok();
+    match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, true) => Ok(None),
+        (true, false) => match parse(last) {
+            Some(0) => Err(Unsatisfiable),
+            Some(_) if size == 0 => Err(Unsatisfiable),
+            Some(n) => Ok(Some(size.saturating_sub(n)..size)),
+            None => Ok(None),
+        },
+        (false, open) => {
+            let Some(start) = parse(first) else { return Ok(None) };
+            let end = if open {
+                size
+            } else {
+                match parse(last) {
+                    Some(last) if last >= start => last.saturating_add(1).min(size),
+                    _ => return Ok(None),
+                }
+            };
+            if start >= size { Err(Unsatisfiable) } else { Ok(Some(start..end)) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    fn range(v: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, Unsatisfiable> {
+        byte_range(Some(&HeaderValue::from_str(v).unwrap()), size)
+    }
+
+    #[test]
+    fn one_byte_range_is_read_at_its_boundaries() {
+        assert_eq!(byte_range(None, 10), Ok(None));
+        assert_eq!(range("bytes=0-0", 10), Ok(Some(0..1)));
+        assert_eq!(range("bytes=0-9", 10), Ok(Some(0..10)));
+        assert_eq!(range("bytes=2-100", 10), Ok(Some(2..10)), "a last byte past the end means the end");
+        assert_eq!(range("bytes=9-", 10), Ok(Some(9..10)));
+        assert_eq!(range("bytes=10-", 10), Err(Unsatisfiable));
+        assert_eq!(range("bytes=10-12", 10), Err(Unsatisfiable));
+        assert_eq!(range("bytes=-1", 10), Ok(Some(9..10)));
+        assert_eq!(range("bytes=-10", 10), Ok(Some(0..10)));
+        assert_eq!(range("bytes=-11", 10), Ok(Some(0..10)), "a suffix longer than the file is the file");
+        assert_eq!(range("bytes=-0", 10), Err(Unsatisfiable));
+        assert_eq!(range("bytes=-5", 0), Err(Unsatisfiable));
+        assert_eq!(range("Bytes=1-2", 10), Ok(Some(1..3)));
+    }
+
+    #[test]
+    fn what_is_not_one_well_formed_byte_range_is_answered_whole() {
+        for v in ["bytes=0-1,4-5", "items=0-1", "bytes=5-2", "bytes=a-b", "bytes=-", "bytes", "bytes=1"] {
+            assert_eq!(range(v, 10), Ok(None), "{v}");
+        }
+    }
+}

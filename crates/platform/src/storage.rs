@@ -234,6 +234,17 @@ impl Storage {
     ) -> anyhow::Result<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>> {
         Ok(self.store.get(&ObjectPath::from(key)).await?.into_stream())
     }
+
+    /// The bytes `range` (end exclusive) of a kept file, streamed (a `Range` request).
+    pub async fn read_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> anyhow::Result<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>> {
+        let options =
+            object_store::GetOptions { range: Some(object_store::GetRange::Bounded(range)), ..Default::default() };
+        Ok(self.store.get_opts(&ObjectPath::from(key), options).await?.into_stream())
+    }
 }
 
 /// Records a kept file (once per content): the table that object references in other tables point to.

@@ -825,10 +825,36 @@ async fn audio_and_artwork_are_decoded_measured_and_kept_once() {
     let lufs = audio["loudness_lufs"].as_f64().unwrap();
     assert!((lufs + 6.02).abs() < 0.3, "{lufs}");
     assert_eq!(audio["size"], wav().len());
-    // It reads back byte for byte.
+    // It reads back byte for byte, and by ranges (a player seeks, a download resumes).
     let back = app.get(&audio_of(&a)).bearer(&l.token).send().await;
     back.assert_status(StatusCode::OK);
     assert_eq!(back.body.as_ref(), wav());
+    assert_eq!(back.header("accept-ranges"), Some("bytes"));
+    let size = wav().len();
+    let ranged = |spec: String| {
+        let (app, token, path) = (&app, l.token.clone(), audio_of(&a));
+        async move { app.get(&path).bearer(&token).header("range", &spec).send().await }
+    };
+    for (spec, want) in [
+        ("bytes=0-0".to_owned(), 0..1),
+        ("bytes=100-4195".to_owned(), 100..4196),
+        (format!("bytes={}-", size - 7), size - 7..size),
+        ("bytes=-44".to_owned(), size - 44..size),
+        (format!("bytes=10-{}", size + 500), 10..size),
+    ] {
+        let res = ranged(spec.clone()).await;
+        res.assert_status(StatusCode::PARTIAL_CONTENT);
+        assert_eq!(res.body.as_ref(), &wav()[want.clone()], "{spec}");
+        let content_range = format!("bytes {}-{}/{size}", want.start, want.end - 1);
+        assert_eq!(res.header("content-range"), Some(content_range.as_str()), "{spec}");
+        assert_eq!(res.header("content-length"), Some(want.len().to_string().as_str()));
+    }
+    let past = ranged(format!("bytes={size}-")).await;
+    past.assert_status(StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(past.header("content-range"), Some(format!("bytes */{size}").as_str()));
+    let several = ranged("bytes=0-1,5-6".to_owned()).await;
+    several.assert_status(StatusCode::OK);
+    assert_eq!(several.body.len(), size, "several ranges are answered with the whole file");
 
     // The same bytes on another track: stored once.
     let before = stored_files(&app).await;

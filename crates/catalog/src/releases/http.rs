@@ -201,11 +201,14 @@ pub async fn upload_artwork(
 /// The release's cover art.
 #[utoipa::path(get, path = "/v1/releases/{id}/artwork", tag = "catalog", security(("bearer" = [])),
     params(("id" = ReleaseId, Path)),
-    responses((status = 200, body = String, content_type = "image/jpeg", description = "The JPEG or PNG image")))]
+    responses((status = 200, body = String, content_type = "image/jpeg", description = "The JPEG or PNG image"),
+              (status = 206, description = "The one byte range a Range header (bytes=first-last) asked for, with Content-Range"),
+              (status = 416, description = "No byte of the file satisfies the Range header (Content-Range: bytes */size)")))]
 pub async fn download_artwork(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     Path(id): Path<ReleaseId>,
+    headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    service::download_artwork(&ctx, &principal, id).await
+    service::download_artwork(&ctx, &principal, id, headers.get(axum::http::header::RANGE)).await
 }

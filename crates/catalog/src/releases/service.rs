@@ -775,6 +775,7 @@ pub async fn download_artwork(
     ctx: &AppContext,
     principal: &Principal,
     id: ReleaseId,
+    range: Option<&axum::http::HeaderValue>,
 ) -> Result<axum::response::Response, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let row = repo::release(&mut conn, id).await?.ok_or(CatalogError::NotFound("release"))?;
@@ -783,5 +784,5 @@ pub async fn download_artwork(
     drop(conn);
     let media_type = if art.format == "png" { "image/png" } else { "image/jpeg" };
     let name = format!("{}.{}", row.upc.as_deref().unwrap_or("cover"), if art.format == "png" { "png" } else { "jpg" });
-    crate::files::response(ctx, &art.sha256, media_type, art.size, &name).await
+    crate::files::response(ctx, &art.sha256, media_type, art.size, &name, range).await
 }

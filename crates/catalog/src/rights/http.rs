@@ -68,11 +68,14 @@ pub async fn upload_document(
 /// A document of the claim.
 #[utoipa::path(get, path = "/v1/rights/{id}/documents/{sha256}", tag = "catalog", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("sha256" = String, Path)),
-    responses((status = 200, body = String, content_type = "application/pdf", description = "The document")))]
+    responses((status = 200, body = String, content_type = "application/pdf", description = "The document"),
+              (status = 206, description = "The one byte range a Range header (bytes=first-last) asked for, with Content-Range"),
+              (status = 416, description = "No byte of the file satisfies the Range header (Content-Range: bytes */size)")))]
 pub async fn download_document(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     Path((id, sha256)): Path<(Uuid, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    service::download_document(&ctx, &principal, id, &sha256).await
+    service::download_document(&ctx, &principal, id, &sha256, headers.get(axum::http::header::RANGE)).await
 }

@@ -328,6 +328,7 @@ pub async fn download_document(
     principal: &Principal,
     id: Uuid,
     sha256: &str,
+    range: Option<&axum::http::HeaderValue>,
 ) -> Result<axum::response::Response, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     claim_for(&mut conn, principal, id).await?;
@@ -343,5 +344,5 @@ pub async fn download_document(
         _ => "image/jpeg",
     };
     let name = doc.file_name.clone().unwrap_or_else(|| sha256.to_owned());
-    crate::files::response(ctx, &doc.sha256, media_type, doc.size, &name).await
+    crate::files::response(ctx, &doc.sha256, media_type, doc.size, &name, range).await
 }

@@ -124,11 +124,14 @@ pub async fn upload_audio(
 /// The track's audio file.
 #[utoipa::path(get, path = "/v1/tracks/{id}/audio", tag = "catalog", security(("bearer" = [])),
     params(("id" = TrackId, Path)),
-    responses((status = 200, body = String, content_type = "audio/wav", description = "The WAV or FLAC file")))]
+    responses((status = 200, body = String, content_type = "audio/wav", description = "The WAV or FLAC file"),
+              (status = 206, description = "The one byte range a Range header (bytes=first-last) asked for, with Content-Range"),
+              (status = 416, description = "No byte of the file satisfies the Range header (Content-Range: bytes */size)")))]
 pub async fn download_audio(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
     Path(id): Path<TrackId>,
+    headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    service::download_audio(&ctx, &principal, id).await
+    service::download_audio(&ctx, &principal, id, headers.get(axum::http::header::RANGE)).await
 }

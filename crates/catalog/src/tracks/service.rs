@@ -563,6 +563,7 @@ pub async fn download_audio(
     ctx: &AppContext,
     principal: &Principal,
     id: TrackId,
+    range: Option<&axum::http::HeaderValue>,
 ) -> Result<axum::response::Response, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let track = repo::track(&mut conn, id).await?.ok_or(CatalogError::NotFound("track"))?;
@@ -573,5 +574,5 @@ pub async fn download_audio(
     drop(conn);
     let media_type = if audio.format == "flac" { "audio/flac" } else { "audio/wav" };
     let name = format!("{}.{}", track.isrc.as_deref().unwrap_or(&track.title), audio.format);
-    crate::files::response(ctx, &audio.sha256, media_type, audio.size, &name).await
+    crate::files::response(ctx, &audio.sha256, media_type, audio.size, &name, range).await
 }

@@ -644,18 +644,26 @@ pub async fn document(
     State(ctx): State<AppContext>,
     session: Session,
     Path((id, claim, sha256)): Path<(ReleaseId, Uuid, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
-    match catalog::rights::service::download_document(&ctx, principal, claim, &sha256).await {
+    let range = headers.get(axum::http::header::RANGE);
+    match catalog::rights::service::download_document(&ctx, principal, claim, &sha256, range).await {
         Ok(response) => response,
         Err(err) => super::error(&session, &err),
     }
 }
 
 /// The release's cover art, for its label's staff and review staff.
-pub async fn artwork(State(ctx): State<AppContext>, session: Session, Path(id): Path<ReleaseId>) -> Response {
+pub async fn artwork(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ReleaseId>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/releases/{}", id.0)) };
-    match catalog::releases::service::download_artwork(&ctx, principal, id).await {
+    let range = headers.get(axum::http::header::RANGE);
+    match catalog::releases::service::download_artwork(&ctx, principal, id, range).await {
         Ok(response) => response,
         Err(err) => super::error(&session, &err),
     }
