@@ -308,11 +308,11 @@ async fn a_repeated_transaction_id_is_named_on_its_line() {
 }
 
 /// Uploads are limited per account and per client address (20 an hour by default), before the body is
-/// read: the 21st is refused with 429 and `Retry-After`, an upload refused for its content counts, and
+/// read, exactly even when they arrive at once: the 21st is refused with 429 and `Retry-After`, an upload refused for its content counts, and
 /// an hour later uploads are taken again.
 #[tokio::test]
 async fn uploads_are_limited_per_account_and_per_client_address() {
-    let app = app().await;
+    let app = std::sync::Arc::new(app().await);
     let l = label(&app, "busy-records", "DEU13").await;
     let send = |token: String, label: String, ip: &'static str| {
         let app = &app;
@@ -325,14 +325,24 @@ async fn uploads_are_limited_per_account_and_per_client_address() {
                 .await
         }
     };
-    for n in 1..=20 {
-        let res = send(l.token.clone(), l.id.clone(), "10.0.0.1").await;
-        assert_eq!(
-            res.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "upload {n} is admitted, then refused for its content"
-        );
+    // Thirty at once from one account and address: exactly twenty are admitted (then refused for their
+    // content), ten are limited.
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (app, token, label) = (app.clone(), l.token.clone(), l.id.clone());
+            tokio::spawn(async move {
+                let path = format!("/v1/royalties/reports?label_id={label}");
+                app.post(&path).bearer(&token).ip("10.0.0.1").body(b"not a report".to_vec()).send().await.status
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
     }
+    let admitted = answers.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    let limited = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((admitted, limited), (20, 10), "{answers:?}");
     let refused = send(l.token.clone(), l.id.clone(), "10.0.0.2").await;
     refused.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let wait: i64 = refused.header("retry-after").unwrap().parse().unwrap();

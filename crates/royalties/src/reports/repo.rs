@@ -432,9 +432,13 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
     // The report's lines were loaded in this transaction, so the planner has no statistics of them and
     // would sort a million rows to group them; hashing them in memory takes half the time (measured
     // in docs/benchmarks.md). Settings for this statement only, the transaction's others as they were.
-    sqlx::query("SET LOCAL work_mem = '64MB'").execute(&mut *conn).await?;
-    sqlx::query("SET LOCAL enable_sort = off").execute(&mut *conn).await?;
-    sqlx::query("SET LOCAL jit = off").execute(&mut *conn).await?;
+    let before = sqlx::query!(
+        r#"SELECT current_setting('work_mem') AS "work_mem!", current_setting('enable_sort') AS "enable_sort!",
+                  current_setting('jit') AS "jit!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    set_planner(conn, "64MB", "off", "off").await?;
     let done = sqlx::query!(
         r#"WITH r AS (SELECT id, org_id, usage_start::date AS day FROM royalty_reports WHERE id = $1),
            deal AS (SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d, r
@@ -469,10 +473,22 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
     )
     .execute(&mut *conn)
     .await?;
-    for setting in ["SET LOCAL work_mem TO DEFAULT", "SET LOCAL enable_sort TO DEFAULT", "SET LOCAL jit TO DEFAULT"] {
-        sqlx::query(setting).execute(&mut *conn).await?;
-    }
+    set_planner(conn, &before.work_mem, &before.enable_sort, &before.jit).await?;
     Ok(done.rows_affected())
+}
+
+/// Sets, for the rest of the transaction, the planner settings [`build_lines`] changes.
+async fn set_planner(conn: &mut PgConnection, work_mem: &str, enable_sort: &str, jit: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"SELECT set_config('work_mem', $1, true) AS work_mem, set_config('enable_sort', $2, true) AS enable_sort,
+                  set_config('jit', $3, true) AS jit"#,
+        work_mem,
+        enable_sort,
+        jit
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
 }
 
 /// A report's royalty lines, as the API shows them.
