@@ -25,9 +25,9 @@ pub struct Event {
     pub data: Value,
 }
 
-/// Records the event and enqueues its dispatch, in the caller's transaction.
 /// The channel the real-time stream listens on: `{"user_id": ..., "id": ...}` announces a notification;
-/// `{"user_id": ..., "progress": {...}}` is a passing progress report (not kept, not replayed).
+/// `{"user_id": ..., "progress": {...}}` is a passing progress report (not kept, not replayed);
+/// `{"topic": ..., "data": {...}}` a passing report to a topic's followers (see [`crate::stream`]).
 pub const STREAM_CHANNEL: &str = "backline_stream";
 
 /// Pushes a progress report to `user`'s open streams, on every node (an SSE event `progress` whose data
@@ -38,6 +38,7 @@ pub async fn progress(conn: &mut PgConnection, user: Uuid, progress: &Value) -> 
     Ok(())
 }
 
+/// Records the event and enqueues its dispatch, in the caller's transaction.
 pub async fn emit(conn: &mut PgConnection, event: Event, now: DateTime<Utc>) -> sqlx::Result<Uuid> {
     let id = crate::ids::new_id();
     sqlx::query!(r#"INSERT INTO domain_events (id, kind, recipients, organization_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)"#, id, event.kind, &event.recipients, event.organization, &event.data, now)

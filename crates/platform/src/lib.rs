@@ -30,6 +30,7 @@ pub mod pdf;
 pub mod ratelimit;
 pub mod server;
 pub mod storage;
+pub mod stream;
 pub mod telemetry;
 pub mod text_enum;
 pub mod threads;

@@ -204,8 +204,11 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         let buy =
             async |conn: &mut PgConnection, buyer: Uuid, event: usize, tier: usize, quantity: i32, pay: &PayOrder| {
                 let (row, tiers) = &events[event];
-                let req =
-                    NewOrder { items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }], attribution: None };
+                let req = NewOrder {
+                    items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }],
+                    attribution: None,
+                    pass: None,
+                };
                 let who = principal(buyer);
                 let order = crate::orders::service::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)
                     .await

@@ -27,6 +27,14 @@ platform::codes! {
         OwnListing = (CONFLICT, "own_listing", "a seller cannot buy their own listing"),
         AttributionPaid = (CONFLICT, "attribution_paid", "the attribution was paid at settlement"),
         WalletExists = (CONFLICT, "wallet_exists", "the wallet address is registered already"),
+        BuyerLimit = (CONFLICT, "buyer_limit", "the tier allows so many tickets per buyer, and the recipient has them already"),
+        PassRequired = (FORBIDDEN, "pass_required", "the sale is behind a waiting room: join it, and order with the pass it gives when your turn comes"),
+        PassInvalid = (FORBIDDEN, "pass_invalid", "the pass was not issued by this event's waiting room to this account"),
+        PassExpired = (FORBIDDEN, "pass_expired", "the pass's purchase window has ended"),
+        PassUsed = (CONFLICT, "pass_used", "the pass has bought its order already"),
+        RoomClosed = (CONFLICT, "room_closed", "the waiting room is closed: the sale sold out or ended"),
+        RoomOpened = (CONFLICT, "room_opened", "the waiting room has opened: its opening time and its places can no longer change"),
+        AddressLimit = (TOO_MANY_REQUESTS, "address_limit", "this client address holds as many places in the waiting room as it allows"),
     }
 }
 

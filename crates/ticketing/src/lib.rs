@@ -13,6 +13,7 @@ pub mod model;
 pub mod orders;
 pub mod profiles;
 pub mod qr;
+pub mod rooms;
 pub mod settlement;
 pub mod signing;
 pub mod state;
@@ -85,8 +86,13 @@ impl Default for TicketingSettings {
     }
 }
 
-/// Ticketing's routes; paying for tickets goes through the ledger with `ledger`'s providers.
-pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> OpenApiRouter<AppContext> {
+/// Ticketing's routes; paying for tickets goes through the ledger with `ledger`'s providers; `hub`
+/// carries the waiting rooms' progress to their followers.
+pub fn router(
+    settings: TicketingSettings,
+    ledger: ledger::LedgerSettings,
+    hub: Arc<platform::stream::Hub>,
+) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(events::http::create_event, events::http::search_events))
         .routes(routes!(events::http::event, events::http::update_event, events::http::delete_event))
@@ -129,7 +135,16 @@ pub fn router(settings: TicketingSettings, ledger: ledger::LedgerSettings) -> Op
         .routes(routes!(profiles::http::fan_profile, profiles::http::set_fan_profile))
         .routes(routes!(profiles::http::creator_profile, profiles::http::set_creator_profile))
         .routes(routes!(profiles::http::sponsor_profile, profiles::http::set_sponsor_profile))
+        .routes(routes!(
+            rooms::http::waiting_room,
+            rooms::http::configure_waiting_room,
+            rooms::http::remove_waiting_room
+        ))
+        .routes(routes!(rooms::http::join_waiting_room))
+        .routes(routes!(rooms::http::my_place))
+        .routes(routes!(rooms::http::follow_waiting_room))
         .layer(axum::Extension(Arc::new(orders::http::Settings { ticketing: settings, ledger })))
+        .layer(axum::Extension(hub))
 }
 
 /// Registers ticketing's jobs.
@@ -138,4 +153,5 @@ pub fn register(registry: &mut platform::jobs::Registry) {
     events::service::register(registry);
     aftersale::service::register(registry);
     settlement::service::register(registry);
+    rooms::service::register(registry);
 }

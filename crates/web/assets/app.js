@@ -125,3 +125,11 @@ document.addEventListener("submit", function (event) {
   });
   xhr.send(new FormData(form));
 });
+
+// A waiting room's page follows the buyer's place (htmx's SSE extension swaps it in); when their turn
+// comes, they go straight to the event's tickets, where the pass is waiting in the buy form.
+document.addEventListener("htmx:sseMessage", function (event) {
+  if (!event.detail || event.detail.type !== "place") return;
+  var go = document.querySelector("#room .place[data-status=admitted] #go");
+  if (go) window.location.assign(go.getAttribute("href"));
+});

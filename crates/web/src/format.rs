@@ -90,6 +90,17 @@ pub fn when(at: DateTime<Utc>) -> String {
     at.with_timezone(&viewer().zone).format("%a %-d %b %Y, %H:%M %Z").to_string()
 }
 
+/// A wait, roughly, as a person says it: `less than a minute`, `about 3 minutes`, `about 2 hours`.
+pub fn duration_seconds(seconds: i64) -> String {
+    match seconds {
+        ..60 => "less than a minute".to_owned(),
+        60..120 => "about a minute".to_owned(),
+        120..3600 => format!("about {} minutes", (seconds + 30) / 60),
+        3600..7200 => "about an hour".to_owned(),
+        _ => format!("about {} hours", (seconds + 1800) / 3600),
+    }
+}
+
 /// The time of day of a moment in the viewer's time zone: `23:00 CET`.
 pub fn time(at: DateTime<Utc>) -> String {
     at.with_timezone(&viewer().zone).format("%H:%M %Z").to_string()
@@ -154,6 +165,20 @@ pub fn bytes(size: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn waits_read_as_people_say_them() {
+        use super::duration_seconds as d;
+        assert_eq!(d(0), "less than a minute");
+        assert_eq!(d(59), "less than a minute");
+        assert_eq!(d(60), "about a minute");
+        assert_eq!(d(119), "about a minute");
+        assert_eq!(d(120), "about 2 minutes");
+        assert_eq!(d(3599), "about 60 minutes");
+        assert_eq!(d(3600), "about an hour");
+        assert_eq!(d(7200), "about 2 hours");
+        assert_eq!(d(9000), "about 3 hours");
+    }
+
     use super::*;
 
     #[test]

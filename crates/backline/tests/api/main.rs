@@ -20,5 +20,6 @@ mod shutdown;
 mod stripe;
 mod support;
 mod ticketing;
+mod waiting_room;
 mod web;
 mod webhooks;

@@ -198,7 +198,7 @@ async fn admins_edit_templates_and_values_cannot_inject_template_syntax() {
 }
 
 /// Reads the next SSE event (an `id:` and `data:` block) from a streaming body.
-async fn next_event(body: &mut Body) -> (String, serde_json::Value) {
+pub(crate) async fn next_event(body: &mut Body) -> (String, serde_json::Value) {
     let mut buffer = String::new();
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())

@@ -60,7 +60,7 @@ pub(crate) async fn on_sale(app: &TestApp, token: &str, tier: Value) -> (String,
 }
 
 /// `n` verified buyers, created directly (one password hash for all) and signed in through the API.
-async fn buyers(app: &Arc<TestApp>, prefix: &str, n: usize) -> Vec<(String, Uuid)> {
+pub(crate) async fn buyers(app: &Arc<TestApp>, prefix: &str, n: usize) -> Vec<(String, Uuid)> {
     let hash = identity::password::hash(PASSWORD.to_owned()).await.unwrap();
     let mut users = Vec::new();
     for i in 0..n {
@@ -354,6 +354,78 @@ async fn the_per_buyer_limit_holds_under_concurrency() {
     // Per order: between min and max.
     let big = reserve(&app, &token, &event, &tier, 11).await;
     assert_eq!(big.value()["errors"][0]["code"], "out_of_range");
+}
+
+/// The per-buyer limit counts tickets however they came: bought, received by transfer, bought on
+/// resale. Transfers accepted, a resale bought and orders placed at once never take a buyer past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_per_buyer_limit_holds_across_orders_transfers_and_resale_at_once() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "paths_organizer").await;
+    let givers = buyers(&app, "giver", 4).await;
+    for round in 0..3 {
+        let (event, tier) = on_sale(&app, &organizer, json!({"price": 0, "max_per_buyer": 2})).await;
+        let (collector, collector_id) = buyers(&app, &format!("collector{round}_"), 1).await.remove(0);
+        // Three givers offer their ticket to the collector; a fourth lists hers for resale.
+        let mut transfers = Vec::new();
+        for (token, _) in &givers[..3] {
+            let ticket = bought(&app, token, &event, &tier, 1).await.remove(0);
+            let res = app
+                .post(&format!("/v1/tickets/{}/transfers", ticket["id"].as_str().unwrap()))
+                .bearer(token)
+                .json(&json!({"to_user_id": collector_id}))
+                .send()
+                .await;
+            transfers.push(res.value()["id"].as_str().unwrap().to_owned());
+        }
+        let listed = bought(&app, &givers[3].0, &event, &tier, 1).await.remove(0);
+        let listing = app
+            .post(&format!("/v1/tickets/{}/listings", listed["id"].as_str().unwrap()))
+            .bearer(&givers[3].0)
+            .json(&json!({"price": 0}))
+            .send()
+            .await
+            .value()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // All at once: three acceptances, one resale purchase, two orders of one ticket each.
+        let mut tasks: Vec<tokio::task::JoinHandle<StatusCode>> = Vec::new();
+        for transfer in transfers {
+            let (app, token) = (app.clone(), collector.clone());
+            tasks.push(tokio::spawn(async move {
+                app.post(&format!("/v1/transfers/{transfer}/accept")).bearer(&token).send().await.status
+            }));
+        }
+        {
+            let (app, token, listing) = (app.clone(), collector.clone(), listing.clone());
+            tasks.push(tokio::spawn(async move {
+                app.post(&format!("/v1/listings/{listing}/buy"))
+                    .bearer(&token)
+                    .json(&json!({"source": "wallet"}))
+                    .send()
+                    .await
+                    .status
+            }));
+        }
+        for _ in 0..2 {
+            let (app, token, event, tier) = (app.clone(), collector.clone(), event.clone(), tier.clone());
+            tasks.push(tokio::spawn(async move { reserve(&app, &token, &event, &tier, 1).await.status }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            let status = task.await.unwrap();
+            assert!(status.is_success() || status.is_client_error(), "{status}");
+            ok += usize::from(status.is_success());
+        }
+        assert_eq!(ok, 2, "round {round}: the limit is two tickets, however they come");
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets WHERE holder_id = $1 AND state = 'valid'")
+            .bind(collector_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(held, 2, "round {round}");
+    }
 }
 
 #[tokio::test]

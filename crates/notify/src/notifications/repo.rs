@@ -97,7 +97,7 @@ pub async fn insert_notification(conn: &mut PgConnection, n: &NewNotification<'_
     .await?;
     if done.rows_affected() == 1 {
         let signal = serde_json::json!({"user_id": n.user, "id": n.id}).to_string();
-        sqlx::query!("SELECT pg_notify($1, $2)", super::stream::CHANNEL, signal).execute(conn).await?;
+        sqlx::query!("SELECT pg_notify($1, $2)", platform::events::STREAM_CHANNEL, signal).execute(conn).await?;
     }
     Ok(done.rows_affected() == 1)
 }

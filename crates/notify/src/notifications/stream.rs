@@ -8,109 +8,17 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+pub use platform::stream::{Hub, Signal};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::dto::Notification;
 use super::repo;
-
-/// The channel a new notification is announced on: `{"user_id": ..., "id": ...}`; a passing progress
-/// report is `{"user_id": ..., "progress": {...}}` (see [`platform::events::progress`]).
-pub const CHANNEL: &str = platform::events::STREAM_CHANNEL;
-
-/// What wakes streams.
-#[derive(Debug, Clone)]
-pub enum Signal {
-    /// This user has something new.
-    User(Uuid),
-    /// A progress report for this user, sent as it is (an SSE event `progress`, without an id).
-    Progress(Uuid, Arc<serde_json::Value>),
-    /// Announcements may have been missed (the listener reconnected): every stream looks again.
-    Resync,
-}
-
-/// The process's listener and the streams it wakes.
-pub struct Hub {
-    /// None for a hub that serves no streams (building the API description).
-    pool: Option<PgPool>,
-    tx: broadcast::Sender<Signal>,
-    started: AtomicBool,
-}
-
-impl Hub {
-    pub fn new(pool: PgPool) -> Arc<Self> {
-        let (tx, _) = broadcast::channel(4096);
-        Arc::new(Self { pool: Some(pool), tx, started: AtomicBool::new(false) })
-    }
-
-    /// A hub with no database behind it: its streams never wake.
-    pub fn detached() -> Arc<Self> {
-        let (tx, _) = broadcast::channel(1);
-        Arc::new(Self { pool: None, tx, started: AtomicBool::new(true) })
-    }
-
-    /// Subscribes, starting the listener on first use.
-    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<Signal> {
-        let rx = self.tx.subscribe();
-        if !self.started.swap(true, Ordering::SeqCst) {
-            let hub = Arc::clone(self);
-            tokio::spawn(async move { hub.listen().await });
-        }
-        rx
-    }
-
-    async fn listen(self: Arc<Self>) {
-        let Some(pool) = self.pool.clone() else { return };
-        loop {
-            match PgListener::connect_with(&pool).await {
-                Ok(mut listener) => {
-                    if listener.listen(CHANNEL).await.is_ok() {
-                        // Anything announced while we were not listening is found by a resync.
-                        let _ = self.tx.send(Signal::Resync);
-                        loop {
-                            match listener.try_recv().await {
-                                Ok(Some(notification)) => {
-                                    let Ok(mut payload) =
-                                        serde_json::from_str::<serde_json::Value>(notification.payload())
-                                    else {
-                                        continue;
-                                    };
-                                    let user = payload["user_id"].as_str().and_then(|s| s.parse().ok());
-                                    let progress = payload.get_mut("progress").map(serde_json::Value::take);
-                                    match (user, progress) {
-                                        (Some(user), Some(p)) => {
-                                            let _ = self.tx.send(Signal::Progress(user, Arc::new(p)));
-                                        }
-                                        (Some(user), None) => {
-                                            let _ = self.tx.send(Signal::User(user));
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                                Ok(None) => {
-                                    let _ = self.tx.send(Signal::Resync);
-                                }
-                                Err(err) => {
-                                    tracing::warn!(error = %err, "stream listener lost its connection");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "stream listener cannot connect"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-}
 
 struct State {
     pool: PgPool,
@@ -197,7 +105,7 @@ where
                         return Some((Ok(event), state));
                     }
                     Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => state.look = true,
-                    Ok(Signal::User(_) | Signal::Progress(..)) => {}
+                    Ok(Signal::User(_) | Signal::Progress(..) | Signal::Topic(..)) => {}
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }

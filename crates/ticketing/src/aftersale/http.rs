@@ -65,7 +65,7 @@ pub async fn my_transfers(
 #[utoipa::path(post, path = "/v1/transfers/{id}/{decision}", tag = "ticketing", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), ("decision" = String, Path, description = "accept, decline or cancel")),
     responses((status = 200, body = dto::Transfer),
-              (status = 409, description = "`transfer_decided`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 409, description = "`transfer_decided`, `buyer_limit`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn decide_transfer(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -116,7 +116,7 @@ pub async fn event_listings(
     params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = crate::orders::dto::PayOrder,
     responses((status = 201, body = crate::orders::dto::Ticket),
-              (status = 409, description = "`listing_closed`, `own_listing`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 409, description = "`listing_closed`, `own_listing`, `insufficient_funds`, `buyer_limit`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn buy_listing(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,

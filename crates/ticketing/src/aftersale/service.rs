@@ -372,6 +372,7 @@ pub async fn decide(ctx: &AppContext, principal: &Principal, id: Uuid, decision:
         if ticket.holder_id != from_user || ticket.state != TicketState::Valid || ticket.checked_in_at.is_some() {
             return Err(ApiError::new(TicketingCode::TicketNotValid, "The ticket can no longer be transferred."));
         }
+        crate::orders::service::receive_within_limit(&mut tx, ticket.event_id, ticket.tier_id, me).await?;
         let code = signing::new_code();
         repo::reissue(&mut tx, ticket_id, me, &code, "transferred", now).await?;
         let data = json!({"from": from_user, "to": me, "code_sha256": chain::code_hash(&code)});
@@ -545,6 +546,7 @@ pub async fn buy(
     if ticket.holder_id != seller || ticket.state != TicketState::Valid || ticket.checked_in_at.is_some() {
         return Err(ApiError::new(TicketingCode::ListingClosed, "The ticket can no longer be sold."));
     }
+    crate::orders::service::receive_within_limit(conn, ticket.event_id, ticket.tier_id, principal.user_id.0).await?;
     let currency = Currency::parse(&currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad currency")))?;
     let payment = purchase.charged;
     let fee = ledger::money::share_bps(price, i64::from(settings.resale_fee_bps));

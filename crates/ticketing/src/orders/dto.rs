@@ -22,6 +22,10 @@ pub struct NewOrder {
     /// An attribution link's code: the order counts for that creator or sponsor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<String>,
+    /// The waiting room's pass (`BLP1.…`): required while the event's on-sale is behind an open or
+    /// scheduled waiting room. It buys one order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

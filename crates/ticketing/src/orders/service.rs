@@ -70,8 +70,10 @@ pub async fn reserve(
             return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
         }
     }
-    // One order at a time per buyer and event: the per-buyer limits count pending orders too.
+    // One order at a time per buyer and event: the per-buyer limits count pending orders too, and a
+    // waiting room's pass buys one order.
     repo::lock_buyer(conn, event_id, principal.user_id.0).await?;
+    let spends_pass = crate::rooms::service::check_pass(conn, &event, principal, req.pass.as_deref(), now).await?;
     let mut errors = Vec::new();
     let mut lines = Vec::new();
     let mut currency = None;
@@ -153,6 +155,9 @@ pub async fn reserve(
         attribution_link_id,
     };
     repo::insert_order(conn, &order, &lines).await?;
+    if spends_pass {
+        crate::rooms::service::spend_pass(conn, event_id, principal, order.id.0).await?;
+    }
     platform::audit::Entry::new(principal.actor(), "order.reserve", "order", order.id.0)
         .after(json!({"event": event_id, "amount": amount, "items": lines.iter().map(|l| json!({"tier": l.tier_id, "quantity": l.quantity})).collect::<Vec<_>>()}))
         .record(conn, now)
@@ -167,6 +172,28 @@ pub async fn reserve(
         jobs::enqueue(conn, job, now).await?;
     }
     load(conn, secrets, order.id).await
+}
+
+/// Before a ticket changes hands (a transfer accepted, a resale bought), in that transaction: the tier's
+/// per-buyer limit holds for the recipient as it does for orders, counted under the same lock.
+pub(crate) async fn receive_within_limit(
+    conn: &mut PgConnection,
+    event: EventId,
+    tier: crate::model::TierId,
+    recipient: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let Some(limit) = crate::tiers::repo::tier(conn, event, tier).await?.and_then(|t| t.max_per_buyer) else {
+        return Ok(());
+    };
+    repo::lock_buyer(conn, event, recipient).await?;
+    let held = crate::tiers::repo::bought_by(conn, recipient, tier).await?;
+    if held + 1 > i64::from(limit) {
+        return Err(ApiError::new(
+            TicketingCode::BuyerLimit,
+            format!("This tier allows {limit} tickets per buyer, and the recipient has {held}."),
+        ));
+    }
+    Ok(())
 }
 
 /// Pays a pending order and issues its tickets, in the caller's transaction.

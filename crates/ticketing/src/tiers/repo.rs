@@ -89,10 +89,17 @@ pub async fn settle_hold(conn: &mut PgConnection, tier: TierId, quantity: i32, s
     Ok(())
 }
 
-/// Tickets of a tier the buyer bought or holds in pending orders.
+/// Tickets of a tier that came to the buyer: bought or held in pending orders, and received from
+/// someone else (a transfer or a resale) and still held. The per-buyer limit counts them all.
 pub async fn bought_by(conn: &mut PgConnection, buyer: Uuid, tier: TierId) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"SELECT coalesce(sum(i.quantity), 0)::int8 AS "quantity!" FROM order_items i JOIN orders o ON o.id = i.order_id
-         WHERE o.buyer_id = $1 AND i.tier_id = $2 AND o.state IN ('pending', 'paid')"#, buyer, tier as _)
+    sqlx::query_scalar!(
+        r#"SELECT (SELECT coalesce(sum(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id
+                 WHERE o.buyer_id = $1 AND i.tier_id = $2 AND o.state IN ('pending', 'paid'))::int8
+              + (SELECT count(*) FROM tickets k JOIN orders o ON o.id = k.order_id
+                 WHERE k.holder_id = $1 AND k.tier_id = $2 AND k.state = 'valid' AND o.buyer_id <> $1) AS "quantity!""#,
+        buyer,
+        tier as _
+    )
     .fetch_one(conn)
     .await
 }

@@ -164,6 +164,14 @@ struct EventPage {
     resale: Vec<(String, String, String)>,
     /// A fresh key for each resale form: the same form sent twice buys once.
     key: String,
+    /// The on-sale is behind a waiting room that has not closed: when it opens.
+    room_opens: Option<String>,
+    /// The visitor's place in it, as its panel shows it (empty without one).
+    place_panel: String,
+    /// The visitor's live pass, carried into the buy forms.
+    pass: String,
+    /// Whether the buy forms show: no room, or the visitor's turn.
+    can_buy: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -191,6 +199,13 @@ pub async fn event(
             .collect(),
         Err(err) => return super::error(&session, &err),
     };
+    let room =
+        ticketing::rooms::service::get(&ctx, session.principal.as_ref(), id).await.ok().filter(|r| r.state != "closed");
+    let place = match (&room, &session.principal) {
+        (Some(_), Some(principal)) => ticketing::rooms::service::mine(&ctx, principal, id).await.ok(),
+        _ => None,
+    };
+    let pass = place.as_ref().and_then(|p| p.pass.clone()).unwrap_or_default();
     let now = ctx.clock.now();
     let tiers = event
         .tiers
@@ -228,6 +243,13 @@ pub async fn event(
         resale,
         // 28 hex digits; each form adds its row number, so that every listing has its own key.
         key: uuid::Uuid::new_v4().simple().to_string()[..28].to_owned(),
+        room_opens: room.as_ref().map(|r| format::when(r.opens_at)),
+        place_panel: place
+            .as_ref()
+            .map(|p| super::rooms::PlacePanel::from(p).render().unwrap_or_default())
+            .unwrap_or_default(),
+        can_buy: room.is_none() || !pass.is_empty(),
+        pass,
     };
     page(StatusCode::OK, &view)
 }

@@ -204,6 +204,28 @@ struct ManageEvent {
     moves: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
     error: Option<String>,
+    /// The on-sale's waiting room, if it has one.
+    room: Option<RoomView>,
+    /// The opening the room form offers (the room's, or an hour from now), as a `datetime-local`.
+    room_opens_input: String,
+    /// Whether the room form shows: the event sells, and its room (if any) has not closed.
+    room_changeable: bool,
+}
+
+/// A waiting room as its organizer sees it.
+struct RoomView {
+    state: String,
+    opens: String,
+    rate: i32,
+    window: i32,
+    per_address: i32,
+    places: i64,
+    admitted: i64,
+    waiting: i64,
+    live: i64,
+    orders: i64,
+    last_minute: i64,
+    closed_reason: String,
 }
 
 impl ManageEvent {
@@ -237,7 +259,37 @@ async fn manage_page(
         EventStatus::Postponed => vec![("published", "Publish again"), ("cancelled", "Cancel the event")],
         EventStatus::Cancelled | EventStatus::Completed => vec![],
     };
+    let room = ticketing::rooms::service::get(ctx, Some(principal), id).await.ok();
+    let room_opens_input =
+        format::local_input(room.as_ref().map_or_else(|| ctx.clock.now() + chrono::Duration::hours(1), |r| r.opens_at));
+    let room = room.map(|r| {
+        let stats = r.stats.unwrap_or(ticketing::rooms::dto::RoomStats {
+            waiting: 0,
+            live_passes: 0,
+            orders: 0,
+            orders_last_minute: 0,
+        });
+        RoomView {
+            state: r.state,
+            opens: format::when(r.opens_at),
+            rate: r.rate_per_minute,
+            window: r.window_minutes,
+            per_address: r.per_address,
+            places: r.places,
+            admitted: r.admitted_through,
+            waiting: stats.waiting,
+            live: stats.live_passes,
+            orders: stats.orders,
+            last_minute: stats.orders_last_minute,
+            closed_reason: r.closed_reason.unwrap_or_default(),
+        }
+    });
+    let room_changeable = matches!(event.status, EventStatus::Draft | EventStatus::Published)
+        && room.as_ref().is_none_or(|r| r.state != "closed");
     Ok(ManageEvent {
+        room,
+        room_opens_input,
+        room_changeable,
         layout: Layout::new(format!("Manage {}", event.title), session),
         id: event.id.to_string(),
         title: event.title,
@@ -493,6 +545,63 @@ pub async fn update_tier(
             {
                 Ok(view) => page(err.status(), &view),
                 Err(other) => super::error(&session, &other),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoomForm {
+    opens_at: String,
+    rate_per_minute: String,
+    window_minutes: String,
+    per_address: String,
+}
+
+/// Puts the on-sale behind a waiting room, or changes it.
+pub async fn save_room(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<EventId>,
+    Form(form): Form<RoomForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/manage/events/{id}")) };
+    let number = |field: &str, text: &str| {
+        text.trim()
+            .parse::<i32>()
+            .map_err(|_| ApiError::invalid_field(field, "invalid_format", "must be a whole number"))
+    };
+    let result = async {
+        let opens_at = format::parse_local(&form.opens_at)
+            .ok_or_else(|| ApiError::invalid_field("opens_at", "invalid_format", "must be a date and time"))?;
+        let request = ticketing::rooms::dto::RoomSettings {
+            opens_at,
+            rate_per_minute: Some(number("rate_per_minute", &form.rate_per_minute)?),
+            window_minutes: Some(number("window_minutes", &form.window_minutes)?),
+            per_address: Some(number("per_address", &form.per_address)?),
+        };
+        ticketing::rooms::service::configure(&ctx, principal, id, request).await
+    }
+    .await;
+    match result {
+        Ok(_) => super::done(&format!("/manage/events/{id}"), "The waiting room is saved."),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            let message = err
+                .field_errors()
+                .first()
+                .map_or_else(|| err.detail().to_owned(), |e| format!("{} {}", e.field.replace('_', " "), e.message));
+            match manage_page(
+                &ctx,
+                &session,
+                id,
+                FieldErrors::default(),
+                Some(format!("The waiting room was not saved: {message}")),
+            )
+            .await
+            {
+                Ok(view) => page(err.status(), &view),
+                Err(err) => super::error(&session, &err),
             }
         }
         Err(err) => super::error(&session, &err),

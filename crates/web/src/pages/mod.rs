@@ -18,6 +18,7 @@ pub mod orders;
 pub mod orgs;
 pub mod payouts;
 pub mod profile;
+pub mod rooms;
 pub mod royalties;
 pub mod sales;
 pub mod tickets;

@@ -26,6 +26,9 @@ pub struct BuyForm {
     /// An attribution link's code, from the event page's `?ref=`.
     #[serde(default)]
     attribution: String,
+    /// The waiting room's pass, when the on-sale is behind one.
+    #[serde(default)]
+    pass: String,
 }
 
 /// Reserves tickets of one tier; the order page then asks for the payment.
@@ -40,6 +43,7 @@ pub async fn reserve(
     let request = NewOrder {
         items: vec![OrderItemRequest { tier_id: form.tier, quantity: form.quantity }],
         attribution: Some(form.attribution.trim().to_owned()).filter(|c| !c.is_empty()),
+        pass: Some(form.pass.trim().to_owned()).filter(|p| !p.is_empty()),
     };
     let now = ctx.clock.now();
     let result = async {
