@@ -208,6 +208,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                     items: vec![OrderItemRequest { tier_id: tiers[tier].id, quantity }],
                     attribution: None,
                     pass: None,
+                    pay: None,
                 };
                 let who = principal(buyer);
                 let order = crate::orders::service::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)

@@ -154,4 +154,5 @@ pub fn register(registry: &mut platform::jobs::Registry) {
     aftersale::service::register(registry);
     settlement::service::register(registry);
     rooms::service::register(registry);
+    chain::service::register(registry);
 }

@@ -101,10 +101,11 @@ pub(crate) fn reserve(
     tier: &str,
     quantity: i32,
 ) -> impl Future<Output = testkit::TestResponse> {
-    app.post(&format!("/v1/events/{event}/orders"))
-        .bearer(token)
-        .json(&json!({"items": [{"tier_id": tier, "quantity": quantity}]}))
-        .send()
+    app.post(&format!("/v1/events/{event}/orders")).bearer(token).json(&order_body(tier, quantity)).send()
+}
+
+fn order_body(tier: &str, quantity: i32) -> Value {
+    json!({"items": [{"tier_id": tier, "quantity": quantity}]})
 }
 
 pub(crate) async fn pay_card(app: &TestApp, token: &str, order: &str) -> testkit::TestResponse {
@@ -426,6 +427,150 @@ async fn the_per_buyer_limit_holds_across_orders_transfers_and_resale_at_once() 
             .unwrap();
         assert_eq!(held, 2, "round {round}");
     }
+}
+
+/// An order of `quantity` tickets paid at once from the wallet.
+fn buy_now(
+    app: &TestApp,
+    token: &str,
+    event: &str,
+    tier: &str,
+    quantity: i32,
+) -> impl Future<Output = testkit::TestResponse> {
+    let mut body = order_body(tier, quantity);
+    body["pay"] = json!("wallet");
+    app.post(&format!("/v1/events/{event}/orders")).bearer(token).json(&body).send()
+}
+
+/// Buying at once from the wallet: one request, the paid order with its tickets; money short or a
+/// sold-out tier write nothing; the issues join the chain after it, in order, and before anything
+/// else that happens to those tickets.
+#[tokio::test]
+async fn buying_at_once_from_the_wallet_pays_issues_and_chains_later_in_order() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "instant_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 3, "price": 2500})).await;
+    let mut fans = buyers(&app, "instant", 3).await;
+    let (poor, poor_id) = fans.pop().unwrap();
+    for (_, id) in &fans {
+        funded(&app.db.pool, *id, 5000).await;
+    }
+    funded(&app.db.pool, poor_id, 2499).await;
+
+    // Short of money by a cent: nothing written, the tickets still there.
+    buy_now(&app, &poor, &event, &tier, 1).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    assert_eq!(tier_counts(&app, &tier).await, (3, 0, 0));
+    // Only `wallet` pays at once.
+    let res = app
+        .post(&format!("/v1/events/{event}/orders"))
+        .bearer(&fans[0].0)
+        .json(&json!({"items": [{"tier_id": tier, "quantity": 1}], "pay": "card"}))
+        .send()
+        .await;
+    assert_eq!(res.value()["errors"][0]["field"], "pay");
+
+    let res = buy_now(&app, &fans[0].0, &event, &tier, 2).await;
+    res.assert_status(StatusCode::CREATED);
+    let order = res.value();
+    assert_eq!((order["state"].as_str(), order["amount"].as_i64()), (Some("paid"), Some(5000)));
+    let tickets = order["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 2);
+    // The answer is what the API reads back.
+    let stored =
+        app.get(&format!("/v1/orders/{}", order["id"].as_str().unwrap())).bearer(&fans[0].0).send().await.value();
+    assert_eq!(stored["tickets"], order["tickets"]);
+    assert_eq!(stored["items"], order["items"]);
+    assert_eq!(wallet(&app, fans[0].1).await, 0);
+    assert_eq!(escrow(&app, &event).await, 5000);
+    // One left; two asked: sold out, nothing written.
+    buy_now(&app, &fans[1].0, &event, &tier, 2).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    assert_eq!(tier_counts(&app, &tier).await, (3, 2, 0));
+    assert_eq!(wallet(&app, fans[1].1).await, 5000);
+
+    // Not in the chain yet; a check-in of the second ticket brings both issues in first, in order.
+    assert_eq!(chain_ok(&app, &event).await["records"], 0);
+    let scan = app
+        .post("/v1/checkin/scan")
+        .bearer(&organizer)
+        .json(&json!({"event_id": event, "code": tickets[1]["code"]}))
+        .send()
+        .await;
+    assert_eq!(scan.value()["outcome"], "checked_in");
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, ticket_id::text FROM ticket_chain WHERE event_id = $1::uuid ORDER BY seq")
+            .bind(&event)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let first = tickets[0]["id"].as_str().unwrap().to_owned();
+    let second = tickets[1]["id"].as_str().unwrap().to_owned();
+    let mut issued = [first.clone(), second.clone()];
+    issued.sort(); // issued in the same instant: in id order
+    assert_eq!(
+        actions,
+        vec![
+            ("issue".to_owned(), issued[0].clone()),
+            ("issue".to_owned(), issued[1].clone()),
+            ("checkin".to_owned(), second.clone())
+        ]
+    );
+    // The last ticket, then the job: its issue follows; the chain verifies.
+    buy_now(&app, &fans[1].0, &event, &tier, 1).await.assert_status(StatusCode::CREATED);
+    drain_jobs(&app).await;
+    let verified = chain_ok(&app, &event).await;
+    assert_eq!((verified["valid"].as_bool(), verified["records"].as_i64()), (Some(true), Some(4)));
+    audit(&app.db.pool).await;
+}
+
+/// Many buyers paying at once from their wallets: exactly the tickets there are, each once, every cent
+/// in escrow, and the chain complete after it, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_instant_buyers_never_oversell_and_the_chain_catches_up() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "rush_organizer").await;
+    let fans = buyers(&app, "rush", 40).await;
+    for (_, id) in &fans {
+        funded(&app.db.pool, *id, 100_000).await;
+    }
+    for round in 0..3 {
+        let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 25, "price": 1000, "max_per_order": 2})).await;
+        let mut tasks = Vec::new();
+        for (i, (token, _)) in fans.iter().enumerate() {
+            let (app, token, event, tier) = (app.clone(), token.clone(), event.clone(), tier.clone());
+            let n = 1 + i32::try_from(i % 2).unwrap();
+            tasks.push(tokio::spawn(async move {
+                let res = buy_now(&app, &token, &event, &tier, n).await;
+                (res.status, res.value(), n)
+            }));
+        }
+        let (mut sold, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                (StatusCode::CREATED, order, n) => {
+                    assert_eq!(order["tickets"].as_array().unwrap().len(), usize::try_from(n).unwrap());
+                    sold += n;
+                }
+                (StatusCode::CONFLICT, problem, _) if problem["code"] == "sold_out" => refused += 1,
+                (status, body, _) => panic!("round {round}: unexpected {status} {body}"),
+            }
+        }
+        let (_, tier_sold, held) = tier_counts(&app, &tier).await;
+        assert_eq!((tier_sold, held), (sold, 0), "round {round}");
+        assert!(sold >= 24 && refused > 0, "round {round}: demand exceeds supply; {sold} sold");
+        assert_eq!(escrow(&app, &event).await, i64::from(sold) * 1000, "round {round}");
+        drain_jobs(&app).await;
+        let verified = chain_ok(&app, &event).await;
+        assert_eq!((verified["valid"].as_bool(), verified["records"].as_i64()), (Some(true), Some(i64::from(sold))));
+        let (tickets, codes): (i64, i64) = sqlx::query_as(
+            "SELECT count(DISTINCT k.id), count(DISTINCT c.code) FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE k.event_id = $1::uuid",
+        )
+        .bind(&event)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((tickets, codes), (i64::from(sold), i64::from(sold)), "round {round}");
+    }
+    audit(&app.db.pool).await;
 }
 
 #[tokio::test]

@@ -67,6 +67,62 @@ pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
         .await
 }
 
+/// The accounts of these owners and kinds in `currency`, locked in id order, in one statement (those
+/// that do not exist yet are missing from the answer).
+pub async fn lock_accounts_of(
+    conn: &mut PgConnection,
+    owner_types: &[String],
+    owner_ids: &[Option<Uuid>],
+    kinds: &[String],
+    currency: &str,
+) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query_as!(
+        AccountRow,
+        r#"SELECT a.id AS "id: AccountId", a.owner_type AS "owner_type: OwnerType", a.owner_id, a.kind, a.currency, a.allow_negative, a.balance, a.created_at
+           FROM ledger_accounts a
+           WHERE a.currency = $4 AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS w(t, o, k)
+                                            WHERE w.t = a.owner_type AND w.o IS NOT DISTINCT FROM a.owner_id AND w.k = a.kind)
+           ORDER BY a.id FOR UPDATE"#,
+        owner_types,
+        owner_ids as &[Option<Uuid>],
+        kinds,
+        currency
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// An entry and its postings in one statement (the database moves the balances and checks the sum).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_entry_with_postings(
+    conn: &mut PgConnection,
+    id: EntryId,
+    kind: &str,
+    memo: &str,
+    metadata: &serde_json::Value,
+    accounts: &[Uuid],
+    amounts: &[i64],
+    currencies: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "WITH entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at) VALUES ($1, $2, $3, $4, $8) RETURNING id)
+         INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
+         SELECT entry.id, a, m, c, $8 FROM entry, unnest($5::uuid[], $6::int8[], $7::text[]) AS p(a, m, c)",
+        id.0,
+        kind,
+        memo,
+        metadata,
+        accounts,
+        amounts,
+        currencies,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn accounts_of(
     db: impl PgExecutor<'_>,
     owner_type: &str,

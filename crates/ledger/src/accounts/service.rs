@@ -106,6 +106,51 @@ pub async fn transfer(
     post(conn, entry, now).await
 }
 
+/// Moves `amount` from one owner's account of a kind to another's, in `currency`: the accounts found
+/// and locked in one statement (created first if either is new), the entry and its postings written in
+/// a second. The cheap path of a hot sale.
+#[allow(clippy::too_many_arguments)]
+pub async fn transfer_between(
+    conn: &mut PgConnection,
+    from: (Owner, &str),
+    to: (Owner, &str),
+    currency: &Currency,
+    amount: i64,
+    kind: &str,
+    memo: &str,
+    metadata: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<EntryId, LedgerError> {
+    if amount == 0 {
+        return Err(LedgerError::ZeroAmount);
+    }
+    let (from_type, from_id) = from.0.parts();
+    let (to_type, to_id) = to.0.parts();
+    let types = [from_type.to_owned(), to_type.to_owned()];
+    let ids = [from_id, to_id];
+    let kinds_wanted = [from.1.to_owned(), to.1.to_owned()];
+    let find = |rows: &[AccountRow], (t, o, k): (&str, Option<Uuid>, &str)| {
+        rows.iter().find(|a| a.owner_type.as_str() == t && a.owner_id == o && a.kind == k).map(|a| a.id)
+    };
+    let mut rows = repo::lock_accounts_of(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
+    let mut pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
+    if pair.0.is_none() || pair.1.is_none() {
+        account(conn, from.0, from.1, currency, now).await?;
+        account(conn, to.0, to.1, currency, now).await?;
+        rows = repo::lock_accounts_of(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
+        pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
+    }
+    let (Some(source), Some(target)) = pair else { return Err(LedgerError::Db(sqlx::Error::RowNotFound)) };
+    let id = EntryId::new();
+    let accounts = [source.0, target.0];
+    let currencies = [currency.as_str().to_owned(), currency.as_str().to_owned()];
+    repo::insert_entry_with_postings(conn, id, kind, memo, &metadata, &accounts, &[-amount, amount], &currencies, now)
+        .await
+        .map_err(LedgerError::from_db)?;
+    tracing::info!(entry = %id.0, kind, moved = amount, legs = 2, "journal entry posted");
+    Ok(id)
+}
+
 /// Reserves `amount` of `owner`'s available money (moved to its held account) until it is captured or
 /// released.
 pub async fn hold(

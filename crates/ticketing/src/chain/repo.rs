@@ -71,3 +71,60 @@ pub async fn records(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Ve
     .fetch_all(conn)
     .await
 }
+
+/// A ticket whose issue is not in the chain yet, with what its issue record says: the buyer it was
+/// issued to, its first code, its order and price.
+pub struct PendingIssue {
+    pub ticket_id: TicketId,
+    pub holder: uuid::Uuid,
+    pub code: String,
+    pub order_id: uuid::Uuid,
+    pub price: i64,
+}
+
+/// The event's tickets whose issue is not in the chain yet, in the order they were issued (at most
+/// `limit`).
+pub async fn pending_issues(conn: &mut PgConnection, event: EventId, limit: i64) -> sqlx::Result<Vec<PendingIssue>> {
+    sqlx::query_as!(
+        PendingIssue,
+        r#"SELECT k.id AS "ticket_id: TicketId", o.buyer_id AS holder,
+                  (SELECT c.code FROM ticket_codes c WHERE c.ticket_id = k.id ORDER BY c.issued_at, c.code LIMIT 1) AS "code!",
+                  k.order_id, k.price
+           FROM tickets k JOIN orders o ON o.id = k.order_id
+           WHERE k.event_id = $1 AND NOT k.issue_chained ORDER BY k.created_at, k.id LIMIT $2"#,
+        event as _,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Appends records in one statement, moves the head to the last and marks the tickets' issues chained.
+pub async fn insert_issues(conn: &mut PgConnection, event: EventId, records: &[RecordRow]) -> sqlx::Result<()> {
+    let Some(last) = records.last() else { return Ok(()) };
+    let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    let tickets: Vec<uuid::Uuid> = records.iter().map(|r| r.ticket_id.0).collect();
+    let data: Vec<Value> = records.iter().map(|r| r.data.clone()).collect();
+    let prev: Vec<Vec<u8>> = records.iter().map(|r| r.prev_hash.clone()).collect();
+    let hashes: Vec<Vec<u8>> = records.iter().map(|r| r.hash.clone()).collect();
+    sqlx::query!(
+        r#"WITH chained AS (
+               INSERT INTO ticket_chain (event_id, seq, ticket_id, action, data, prev_hash, hash, created_at)
+               SELECT $1, s, t, 'issue', d, p, h, $7 FROM unnest($2::int8[], $3::uuid[], $4::jsonb[], $5::bytea[], $6::bytea[]) AS r(s, t, d, p, h)
+               RETURNING ticket_id),
+           marked AS (UPDATE tickets SET issue_chained = true WHERE id IN (SELECT ticket_id FROM chained))
+           UPDATE events SET chain_length = $8, chain_head = $9 WHERE id = $1"#,
+        event as _,
+        &seqs,
+        &tickets,
+        &data,
+        &prev,
+        &hashes,
+        last.created_at,
+        last.seq,
+        &last.hash
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

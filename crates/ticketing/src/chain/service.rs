@@ -1,6 +1,8 @@
 //! Appending to an event's chain (inside the caller's transaction) and verifying it.
 
 use chrono::{DateTime, Utc};
+use platform::AppContext;
+use platform::jobs::{Job, JobFailure, JobKind, Registry};
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -10,7 +12,8 @@ use super::repo::{self, RecordRow};
 use crate::model::{EventId, TicketId};
 
 /// Appends a record, in the caller's transaction (which it serializes with the event's other ticket
-/// changes by locking the event row's chain head).
+/// changes by locking the event row's chain head). Issues not yet in the chain go in first, so the
+/// chain keeps the order things happened in.
 pub async fn append(
     conn: &mut PgConnection,
     event: EventId,
@@ -20,21 +23,85 @@ pub async fn append(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let (length, head) = repo::head(conn, event, true).await?;
-    let seq = length + 1;
+    let (length, head) = append_issues(conn, event, length, head, now).await?;
+    let record = record(event, length + 1, &head, ticket, action, data, now);
+    repo::insert(conn, event, &record).await
+}
+
+fn record(
+    event: EventId,
+    seq: i64,
+    head: &[u8],
+    ticket: TicketId,
+    action: Action,
+    data: Value,
+    now: DateTime<Utc>,
+) -> RecordRow {
     // PostgreSQL keeps microseconds; the hash covers exactly what is stored.
     let micros = now.timestamp_micros();
     let created_at = DateTime::from_timestamp_micros(micros).unwrap_or(now);
-    let hash = digest(&head, event, seq, ticket, action.as_str(), &data, micros);
-    let record = RecordRow {
+    let hash = digest(head, event, seq, ticket, action.as_str(), &data, micros);
+    RecordRow {
         seq,
         ticket_id: ticket,
         action: action.as_str().to_owned(),
         data,
-        prev_hash: head,
+        prev_hash: head.to_vec(),
         hash: hash.to_vec(),
         created_at,
-    };
-    repo::insert(conn, event, &record).await
+    }
+}
+
+/// Most issue records appended in one statement.
+const ISSUE_BATCH: i64 = 2_000;
+
+/// Appends the issues of tickets sold without touching the chain (a purchase paid at once), in the
+/// order they were issued, after the head the caller has locked; answers the new length and head.
+async fn append_issues(
+    conn: &mut PgConnection,
+    event: EventId,
+    mut length: i64,
+    mut head: Vec<u8>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(i64, Vec<u8>)> {
+    loop {
+        let pending = repo::pending_issues(conn, event, ISSUE_BATCH).await?;
+        if pending.is_empty() {
+            return Ok((length, head));
+        }
+        let mut records = Vec::with_capacity(pending.len());
+        for p in &pending {
+            let data = serde_json::json!({"holder": p.holder, "code_sha256": super::code_hash(&p.code), "order": p.order_id, "price": p.price});
+            let r = record(event, length + 1, &head, p.ticket_id, Action::Issue, data, now);
+            (length, head) = (r.seq, r.hash.clone());
+            records.push(r);
+        }
+        repo::insert_issues(conn, event, &records).await?;
+        if (pending.len() as i64) < ISSUE_BATCH {
+            return Ok((length, head));
+        }
+    }
+}
+
+/// Brings an event's chain up to date with the tickets sold since, in batches: enqueued (once per event
+/// while one waits) by every purchase paid at once.
+pub const CATCH_UP: JobKind = JobKind::new("ticketing.chain.catch_up").max_attempts(20);
+
+/// Appends the issues of the tickets sold since the chain last moved.
+pub async fn catch_up(conn: &mut PgConnection, event: EventId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let (length, head) = repo::head(conn, event, true).await?;
+    append_issues(conn, event, length, head, now).await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(CATCH_UP, |ctx: AppContext, job: Job| async move {
+        let event: EventId = job.field("event_id")?;
+        let mut tx = ctx.db.begin().await?;
+        catch_up(&mut tx, event, ctx.clock.now()).await?;
+        tx.commit().await?;
+        Ok::<(), JobFailure>(())
+    });
 }
 
 /// Recomputes every record of the event's chain, in order, against the head the event row holds.

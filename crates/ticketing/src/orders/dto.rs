@@ -26,6 +26,11 @@ pub struct NewOrder {
     /// scheduled waiting room. It buys one order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass: Option<String>,
+    /// Pay at once: `wallet` pays the order from the buyer's wallet in the same request (the money of a
+    /// captured card payment waits there), and the answer is the paid order with its tickets. Without
+    /// it the tickets are held, to be paid with `POST /v1/orders/{id}/pay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -16,12 +16,15 @@ use crate::TicketingSettings;
 use crate::model::{EventId, OrderId, TicketId};
 
 /// Reserve tickets: held for the buyer for the hold period (15 minutes by default); the answer says
-/// what is due. A free order is issued at once. Send an `Idempotency-Key`.
+/// what is due. A free order is issued at once. With `"pay": "wallet"` the order is paid from the
+/// buyer's wallet in the same request and the answer carries its tickets: the cheapest way to buy in a
+/// hot on-sale. Send an `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/events/{id}/orders", tag = "ticketing", security(("bearer" = [])),
     params(("id" = EventId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = dto::NewOrder,
     responses((status = 201, body = dto::Order),
-              (status = 409, description = "`sold_out`, `not_on_sale`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 403, description = "`pass_required`, `pass_invalid`, `pass_expired`, `email_not_verified`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`sold_out`, `not_on_sale`, `pass_used`, `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
@@ -34,8 +37,10 @@ pub async fn reserve(
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
-    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| {
-        service::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await
+    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| match req.pay.as_deref() {
+        None => service::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await,
+        Some("wallet") => service::buy_now(conn, &ctx.secrets, &principal, id, &req, now).await,
+        Some(_) => Err(ApiError::invalid_field("pay", "invalid_value", "must be wallet (or absent, to pay later)")),
     })
     .await
 }

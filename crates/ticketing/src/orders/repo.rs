@@ -5,7 +5,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::model::{EventId, OrderId, TicketId, TierId};
-use crate::state::{OrderState, TicketState};
+use crate::rooms::repo::RoomState;
+use crate::state::{EventStatus, OrderState, TicketState};
 
 #[derive(Debug, Clone)]
 pub struct OrderItemRow {
@@ -201,4 +202,97 @@ pub async fn ticket_counts(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<(i64, 
     .fetch_one(db)
     .await?;
     Ok((row.valid, row.refunded))
+}
+
+/// What a purchase paid at once needs to know of the event, read while taking the buyer's lock (one
+/// buyer's purchases of one event are serialized until the transaction ends).
+#[derive(Debug, Clone)]
+pub struct SaleEvent {
+    pub status: EventStatus,
+    pub ends_at: DateTime<Utc>,
+    pub signing_key_sealed: String,
+    pub signing_public_key: Vec<u8>,
+    pub splits_frozen: bool,
+    pub room: Option<RoomState>,
+}
+
+pub async fn sale_event(conn: &mut PgConnection, event: EventId, buyer: Uuid) -> sqlx::Result<Option<SaleEvent>> {
+    sqlx::query_as!(
+        SaleEvent,
+        r#"WITH buyer AS (SELECT pg_advisory_xact_lock(hashtextextended($2, 0)))
+           SELECT e.status AS "status: EventStatus", e.ends_at, e.signing_key_sealed, e.signing_public_key,
+                  e.splits_frozen_at IS NOT NULL AS "splits_frozen!", r.state AS "room?: RoomState"
+           FROM buyer CROSS JOIN events e LEFT JOIN waiting_rooms r ON r.event_id = e.id
+           WHERE e.id = $1 AND e.deleted_at IS NULL"#,
+        event as _,
+        format!("ticketing:buyer:{event}:{buyer}")
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A purchase paid at once, written in one statement: the tiers' sold counts (each only if that many
+/// are left: the hot rows, touched last), the paid order and its items, the tickets and their codes
+/// (their issues join the chain later), the attribution, and the spent pass. Nothing is written unless
+/// every tier had its tickets; answers whether they had, and whether the pass was spent.
+pub struct Purchase<'a> {
+    pub order: OrderId,
+    pub event: EventId,
+    pub buyer: Uuid,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub entry: Option<Uuid>,
+    pub attribution: Option<Uuid>,
+    pub spends_pass: bool,
+    pub tiers: Vec<Uuid>,
+    pub quantities: Vec<i32>,
+    pub prices: Vec<i64>,
+    pub tickets: Vec<Uuid>,
+    pub ticket_tiers: Vec<Uuid>,
+    pub ticket_prices: Vec<i64>,
+    pub codes: Vec<String>,
+}
+
+pub async fn write_purchase(
+    conn: &mut PgConnection,
+    p: &Purchase<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(bool, bool)> {
+    let row = sqlx::query!(
+        r#"WITH sold AS (
+               UPDATE ticket_tiers t SET sold = t.sold + q.n FROM unnest($9::uuid[], $10::int4[]) AS q(id, n)
+               WHERE t.id = q.id AND t.event_id = $2 AND t.sold + t.held + q.n <= t.quantity RETURNING t.id),
+           ok AS (SELECT count(*) = cardinality($9::uuid[]) AS all_sold FROM sold),
+           o AS (INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, paid_at, payment_entry, created_at, updated_at, attribution_link_id)
+                 SELECT $1, $2, $3, 'paid', $4, $5, $6, $6, $7, $6, $6, $8 FROM ok WHERE all_sold RETURNING id),
+           items AS (INSERT INTO order_items (order_id, tier_id, quantity, unit_price)
+                     SELECT o.id, q.id, q.n, q.p FROM o, unnest($9::uuid[], $10::int4[], $11::int8[]) AS q(id, n, p)),
+           k AS (INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at, issue_chained)
+                 SELECT x.id, $2, x.tier, o.id, $3, x.price, $6, $6, false FROM o, unnest($12::uuid[], $13::uuid[], $14::int8[]) AS x(id, tier, price)),
+           c AS (INSERT INTO ticket_codes (code, ticket_id, issued_at) SELECT x.code, x.id, $6 FROM o, unnest($12::uuid[], $15::text[]) AS x(id, code)),
+           a AS (INSERT INTO attributions (order_id, link_id, created_at) SELECT o.id, $8, $6 FROM o WHERE $8::uuid IS NOT NULL),
+           pass AS (UPDATE waiting_room_places SET order_id = $1
+                    WHERE $16 AND event_id = $2 AND user_id = $3 AND order_id IS NULL AND admitted_at IS NOT NULL AND EXISTS (SELECT 1 FROM o)
+                    RETURNING 1)
+           SELECT (SELECT all_sold FROM ok) AS "sold!", (SELECT count(*) FROM pass) AS "passes!""#,
+        p.order as _,
+        p.event as _,
+        p.buyer,
+        p.amount,
+        p.currency,
+        now,
+        p.entry,
+        p.attribution,
+        &p.tiers,
+        &p.quantities,
+        &p.prices,
+        &p.tickets,
+        &p.ticket_tiers,
+        &p.ticket_prices,
+        &p.codes,
+        p.spends_pass
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.sold, row.passes == 1))
 }

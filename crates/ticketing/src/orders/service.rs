@@ -51,88 +51,19 @@ pub async fn reserve(
     if event.ends_at <= now {
         return Err(ApiError::new(TicketingCode::NotOnSale, "The event is over."));
     }
-    if req.items.is_empty() || req.items.len() > MAX_ITEMS {
-        return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
-    }
-    // Tiers in id order, so that two orders lock tier rows in the same order and never deadlock.
-    let mut items = req.items.clone();
-    items.sort_by_key(|i| i.tier_id);
-    if items.windows(2).any(|w| w[0].tier_id == w[1].tier_id) {
-        return Err(ApiError::invalid_field("items", "duplicate_tier", "names a tier twice"));
-    }
-    // A sold-out tier answers at once, from a plain read that waits for no lock; the conditional
-    // update below stays the authority.
-    for item in &items {
-        if let Some(tier) = crate::tiers::repo::tier(conn, event_id, item.tier_id).await?
-            && tier.available < item.quantity
-            && item.quantity > 0
-        {
-            return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
-        }
-    }
+    let items = ordered_items(req)?;
+    let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
+    sold_out_first(&crate::tiers::repo::tiers_among(conn, event_id, &ids).await?, &items)?;
     // One order at a time per buyer and event: the per-buyer limits count pending orders too, and a
     // waiting room's pass buys one order.
     repo::lock_buyer(conn, event_id, principal.user_id.0).await?;
     let spends_pass = crate::rooms::service::check_pass(conn, &event, principal, req.pass.as_deref(), now).await?;
-    let mut errors = Vec::new();
-    let mut lines = Vec::new();
-    let mut currency = None;
-    let mut amount: i64 = 0;
-    for (i, item) in items.iter().enumerate() {
-        let field = |name: &str| format!("items[{i}].{name}");
-        let Some(tier) = crate::tiers::repo::tier(conn, event_id, item.tier_id).await? else {
-            errors.push(FieldError::new(field("tier_id"), "unknown_tier", "is not a tier of this event"));
-            continue;
-        };
-        if tier.sales_start.is_some_and(|s| now < s) || tier.sales_end.is_some_and(|e| now >= e) {
-            errors.push(FieldError::new(field("tier_id"), "not_on_sale", "is not on sale now"));
-        }
-        if item.quantity < tier.min_per_order || item.quantity > tier.max_per_order {
-            errors.push(FieldError::new(
-                field("quantity"),
-                "out_of_range",
-                format!("must be between {} and {} for {}", tier.min_per_order, tier.max_per_order, tier.name),
-            ));
-        }
-        if let Some(limit) = tier.max_per_buyer {
-            let bought = crate::tiers::repo::bought_by(conn, principal.user_id.0, tier.id).await?;
-            if bought + i64::from(item.quantity) > i64::from(limit) {
-                errors.push(FieldError::new(
-                    field("quantity"),
-                    "buyer_limit",
-                    format!("{} allows {limit} per buyer; you have {bought}", tier.name),
-                ));
-            }
-        }
-        if currency.get_or_insert_with(|| tier.currency.clone()) != &tier.currency {
-            errors.push(FieldError::new(
-                field("tier_id"),
-                "mixed_currencies",
-                "all tiers of an order share a currency",
-            ));
-        }
-        amount =
-            tier.price.checked_mul(i64::from(item.quantity)).and_then(|a| a.checked_add(amount)).unwrap_or(i64::MAX);
-        lines.push(OrderItemRow {
-            tier_id: tier.id,
-            tier_name: tier.name,
-            quantity: item.quantity,
-            unit_price: tier.price,
-        });
-    }
-    let attribution_link_id = match req.attribution.as_deref() {
-        Some(code) => {
-            let link = crate::settlement::service::link_for(conn, event_id, code).await?;
-            if link.is_none() {
-                errors.push(FieldError::new("attribution", "unknown_code", "is not an attribution code of this event"));
-            }
-            link
-        }
-        None => None,
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let tiers = crate::tiers::repo::tiers_among(conn, event_id, &ids).await?;
+    let attribution = attribution_link(conn, event_id, req).await?;
+    let tier_of = |id| tiers.iter().find(|t| t.id == id).cloned();
+    let Priced { lines, amount, currency } =
+        price_items(conn, principal, &items, tier_of, attribution.as_ref().err().cloned(), now).await?;
+    let attribution_link_id = attribution.ok().flatten();
     for line in &lines {
         if !crate::tiers::repo::hold(conn, line.tier_id, line.quantity).await? {
             let tier = crate::tiers::repo::tier(conn, event_id, line.tier_id)
@@ -147,7 +78,7 @@ pub async fn reserve(
         buyer_id: principal.user_id.0,
         state: OrderState::Pending,
         amount,
-        currency: currency.unwrap_or_default(),
+        currency,
         expires_at: now + settings.hold,
         payment_id: None,
         paid_at: None,
@@ -194,6 +125,269 @@ pub(crate) async fn receive_within_limit(
         ));
     }
     Ok(())
+}
+
+/// Buys at once, paying from the caller's wallet, in the caller's transaction: the purchase of a hot
+/// on-sale. About ten statements in all: the event and the buyer's lock in one, the tiers in one, the
+/// audit entry, the chain's catch-up job, the ledger's two (the accounts locked, the entry with its
+/// postings), and one that writes the tiers' sold counts (the hot rows, last), the order, its items,
+/// tickets and codes; plus the buyer's limit, pass and attribution code when the sale has them. The
+/// tickets' issue records join the event's chain after it (see [`crate::chain::service::catch_up`]).
+pub async fn buy_now(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    principal: &Principal,
+    event_id: EventId,
+    req: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<Order, ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    principal.require_verified()?;
+    let items = ordered_items(req)?;
+    let buyer = principal.user_id.0;
+    let sale = repo::sale_event(conn, event_id, buyer).await?.ok_or(TicketingError::NotFound("event"))?;
+    if sale.status != EventStatus::Published || sale.ends_at <= now {
+        // Not on sale: the answer the reservation gives (not found to those who may not see it).
+        visible_event(conn, Some(principal), event_id, false).await?;
+        return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
+    }
+    let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
+    let tiers = crate::tiers::repo::tiers_among(conn, event_id, &ids).await?;
+    sold_out_first(&tiers, &items)?;
+    let spends_pass = crate::rooms::service::check_pass_in(
+        conn,
+        event_id,
+        &sale.signing_public_key,
+        sale.room,
+        principal,
+        req.pass.as_deref(),
+        now,
+    )
+    .await?;
+    let attribution = attribution_link(conn, event_id, req).await?;
+    let tier_of = |id| tiers.iter().find(|t| t.id == id).cloned();
+    let priced = price_items(conn, principal, &items, tier_of, attribution.as_ref().err().cloned(), now).await?;
+    let attribution = attribution.ok().flatten();
+    let order_id = OrderId::new();
+    platform::audit::Entry::new(principal.actor(), "order.buy", "order", order_id.0)
+        .after(json!({"event": event_id, "amount": priced.amount, "source": "wallet", "items": priced.lines.iter().map(|l| json!({"tier": l.tier_id, "quantity": l.quantity})).collect::<Vec<_>>()}))
+        .record(conn, now)
+        .await?;
+    // The chain learns of these tickets after the commit, in a batch with the others sold meanwhile.
+    let catch_up =
+        NewJob::new(crate::chain::service::CATCH_UP, json!({"event_id": event_id})).unique(format!("chain:{event_id}"));
+    jobs::enqueue(conn, catch_up, now).await?;
+    // Last, the shared rows: the event's escrow, then the tiers.
+    let entry = if priced.amount > 0 {
+        let currency =
+            Currency::parse(&priced.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
+        let entry = ledger::service::transfer_between(
+            conn,
+            (Owner::User(buyer), kinds::AVAILABLE),
+            (Owner::Event(event_id.0), kinds::ESCROW),
+            &currency,
+            priced.amount,
+            crate::entry_kinds::SALE,
+            &format!("order {order_id}"),
+            json!({}),
+            now,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Some(entry.0)
+    } else {
+        None
+    };
+    let mut tickets = Vec::new();
+    for line in &priced.lines {
+        for _ in 0..line.quantity {
+            tickets.push((TicketId::new(), line, signing::new_code()));
+        }
+    }
+    let purchase = repo::Purchase {
+        order: order_id,
+        event: event_id,
+        buyer,
+        amount: priced.amount,
+        currency: &priced.currency,
+        entry,
+        attribution,
+        spends_pass,
+        tiers: priced.lines.iter().map(|l| l.tier_id.0).collect(),
+        quantities: priced.lines.iter().map(|l| l.quantity).collect(),
+        prices: priced.lines.iter().map(|l| l.unit_price).collect(),
+        tickets: tickets.iter().map(|t| t.0.0).collect(),
+        ticket_tiers: tickets.iter().map(|t| t.1.tier_id.0).collect(),
+        ticket_prices: tickets.iter().map(|t| t.1.unit_price).collect(),
+        codes: tickets.iter().map(|t| t.2.clone()).collect(),
+    };
+    let (sold, pass_spent) = repo::write_purchase(conn, &purchase, now).await?;
+    if !sold {
+        let short = priced.lines.first().map(|l| l.tier_name.clone()).unwrap_or_default();
+        return Err(ApiError::new(
+            TicketingCode::SoldOut,
+            format!("The tier {short} has fewer tickets left than asked."),
+        ));
+    }
+    if spends_pass && !pass_spent {
+        return Err(ApiError::new(TicketingCode::PassUsed, "The pass has bought its order already."));
+    }
+    if !sale.splits_frozen {
+        // The event's first sale: its splits freeze (once; later sales skip this).
+        let event =
+            crate::events::repo::event(conn, event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
+        crate::settlement::service::freeze(conn, &event, now).await?;
+    }
+    let key: [u8; 32] = secrets
+        .open(&sale.signing_key_sealed)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an event key cannot be opened")))?;
+    let tier_of = |id: crate::model::TierId| tiers.iter().find(|t| t.id == id);
+    Ok(Order {
+        id: order_id,
+        event_id,
+        state: OrderState::Paid.as_str().to_owned(),
+        amount: priced.amount,
+        currency: priced.currency.clone(),
+        items: priced.lines.iter().cloned().map(Into::into).collect(),
+        expires_at: now,
+        paid_at: Some(now),
+        payment_id: None,
+        tickets: tickets
+            .iter()
+            .map(|(id, line, code)| Ticket {
+                id: *id,
+                event_id,
+                tier_id: line.tier_id,
+                tier_name: line.tier_name.clone(),
+                holder_id: buyer,
+                state: "valid".to_owned(),
+                qr_payload: signing::payload(&key, event_id.0, code),
+                code: code.clone(),
+                price: line.unit_price,
+                currency: priced.currency.clone(),
+                checked_in_at: None,
+                transferable: tier_of(line.tier_id).is_some_and(|t| t.transferable),
+                resaleable: tier_of(line.tier_id).is_some_and(|t| t.resaleable),
+            })
+            .collect(),
+        created_at: now,
+    })
+}
+
+/// A tier with fewer tickets left than asked answers `sold_out` at once, from a plain read that waits for
+/// no lock; the conditional update of the tier's row stays the authority.
+fn sold_out_first(
+    tiers: &[crate::tiers::repo::TierRow],
+    items: &[super::dto::OrderItemRequest],
+) -> Result<(), ApiError> {
+    for item in items {
+        if let Some(tier) = tiers.iter().find(|t| t.id == item.tier_id)
+            && tier.available < item.quantity
+            && item.quantity > 0
+        {
+            return Err(TicketingError::SoldOut { tier: tier.name.clone(), left: i64::from(tier.available) }.into());
+        }
+    }
+    Ok(())
+}
+
+/// An order's items, checked for count and duplicates, in tier id order (so that two orders lock tier
+/// rows in the same order and never deadlock).
+fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, ApiError> {
+    if req.items.is_empty() || req.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
+    }
+    let mut items = req.items.clone();
+    items.sort_by_key(|i| i.tier_id);
+    if items.windows(2).any(|w| w[0].tier_id == w[1].tier_id) {
+        return Err(ApiError::invalid_field("items", "duplicate_tier", "names a tier twice"));
+    }
+    Ok(items)
+}
+
+/// An order's lines, priced, once each item is checked against its tier: that it is the event's and on
+/// sale, the quantity within the tier's bounds and the buyer's limit (under the buyer's lock, which the
+/// caller holds), one currency for all.
+struct Priced {
+    lines: Vec<OrderItemRow>,
+    amount: i64,
+    currency: String,
+}
+
+async fn price_items(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    items: &[super::dto::OrderItemRequest],
+    tier_of: impl Fn(crate::model::TierId) -> Option<crate::tiers::repo::TierRow>,
+    attribution: Option<FieldError>,
+    now: DateTime<Utc>,
+) -> Result<Priced, ApiError> {
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    let mut currency = None;
+    let mut amount: i64 = 0;
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("items[{i}].{name}");
+        let Some(tier) = tier_of(item.tier_id) else {
+            errors.push(FieldError::new(field("tier_id"), "unknown_tier", "is not a tier of this event"));
+            continue;
+        };
+        if tier.sales_start.is_some_and(|s| now < s) || tier.sales_end.is_some_and(|e| now >= e) {
+            errors.push(FieldError::new(field("tier_id"), "not_on_sale", "is not on sale now"));
+        }
+        if item.quantity < tier.min_per_order || item.quantity > tier.max_per_order {
+            errors.push(FieldError::new(
+                field("quantity"),
+                "out_of_range",
+                format!("must be between {} and {} for {}", tier.min_per_order, tier.max_per_order, tier.name),
+            ));
+        }
+        if let Some(limit) = tier.max_per_buyer {
+            let bought = crate::tiers::repo::bought_by(conn, principal.user_id.0, tier.id).await?;
+            if bought + i64::from(item.quantity) > i64::from(limit) {
+                errors.push(FieldError::new(
+                    field("quantity"),
+                    "buyer_limit",
+                    format!("{} allows {limit} per buyer; you have {bought}", tier.name),
+                ));
+            }
+        }
+        if currency.get_or_insert_with(|| tier.currency.clone()) != &tier.currency {
+            errors.push(FieldError::new(
+                field("tier_id"),
+                "mixed_currencies",
+                "all tiers of an order share a currency",
+            ));
+        }
+        amount =
+            tier.price.checked_mul(i64::from(item.quantity)).and_then(|a| a.checked_add(amount)).unwrap_or(i64::MAX);
+        lines.push(OrderItemRow {
+            tier_id: tier.id,
+            tier_name: tier.name,
+            quantity: item.quantity,
+            unit_price: tier.price,
+        });
+    }
+    errors.extend(attribution);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(Priced { lines, amount, currency: currency.unwrap_or_default() })
+}
+
+/// The attribution link an order's code names, if any, or the field error of an unknown code.
+async fn attribution_link(
+    conn: &mut PgConnection,
+    event_id: EventId,
+    req: &NewOrder,
+) -> Result<Result<Option<uuid::Uuid>, FieldError>, ApiError> {
+    let Some(code) = req.attribution.as_deref() else { return Ok(Ok(None)) };
+    Ok(match crate::settlement::service::link_for(conn, event_id, code).await? {
+        Some(link) => Ok(Some(link)),
+        None => Err(FieldError::new("attribution", "unknown_code", "is not an attribution code of this event")),
+    })
 }
 
 /// Pays a pending order and issues its tickets, in the caller's transaction.

@@ -439,8 +439,21 @@ pub(crate) async fn check_pass(
     text: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let Some(room) = repo::room(conn, event.id, false).await? else { return Ok(false) };
-    if room.state == RoomState::Closed {
+    let room = repo::room(conn, event.id, false).await?.map(|r| r.state);
+    check_pass_in(conn, event.id, &event.signing_public_key, room, principal, text, now).await
+}
+
+/// [`check_pass`] when the room's state (none without a room) and the event's public key are known.
+pub(crate) async fn check_pass_in(
+    conn: &mut PgConnection,
+    event: EventId,
+    public_key: &[u8],
+    room: Option<RoomState>,
+    principal: &Principal,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    if room.is_none_or(|r| r == RoomState::Closed) {
         return Ok(false);
     }
     let Some(text) = text else {
@@ -451,12 +464,12 @@ pub(crate) async fn check_pass(
     };
     let invalid =
         || ApiError::new(TicketingCode::PassInvalid, "The pass was not issued by this event's waiting room to you.");
-    let public: [u8; 32] = event.signing_public_key.as_slice().try_into().map_err(|_| invalid())?;
+    let public: [u8; 32] = public_key.try_into().map_err(|_| invalid())?;
     let pass = pass::verify(&public, text).map_err(|_| invalid())?;
-    if pass.event != event.id.0 || pass.account != principal.user_id.0 {
+    if pass.event != event.0 || pass.account != principal.user_id.0 {
         return Err(invalid());
     }
-    let place = repo::place(conn, event.id, principal.user_id.0).await?.ok_or_else(invalid)?;
+    let place = repo::place(conn, event, principal.user_id.0).await?.ok_or_else(invalid)?;
     if place.order_id.is_some() {
         return Err(ApiError::new(TicketingCode::PassUsed, "The pass has bought its order already."));
     }

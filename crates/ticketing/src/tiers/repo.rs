@@ -38,6 +38,13 @@ pub async fn tiers(conn: &mut PgConnection, event: EventId, hidden_too: bool) ->
     .await
 }
 
+/// The event's tiers among `ids`, in id order.
+pub async fn tiers_among(conn: &mut PgConnection, event: EventId, ids: &[Uuid]) -> sqlx::Result<Vec<TierRow>> {
+    sqlx::query_as!(TierRow, r#"SELECT id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility AS "visibility: Visibility", transferable, resaleable,  refundable, position FROM ticket_tiers WHERE event_id = $1 AND id = ANY($2) ORDER BY id"#, event as _, ids)
+        .fetch_all(conn)
+        .await
+}
+
 pub async fn tier(conn: &mut PgConnection, event: EventId, id: TierId) -> sqlx::Result<Option<TierRow>> {
     sqlx::query_as!(TierRow, r#"SELECT id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility AS "visibility: Visibility", transferable, resaleable,  refundable, position FROM ticket_tiers WHERE event_id = $1 AND id = $2"#, event as _, id as _)
         .fetch_optional(conn)

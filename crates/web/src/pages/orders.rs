@@ -44,6 +44,7 @@ pub async fn reserve(
         items: vec![OrderItemRequest { tier_id: form.tier, quantity: form.quantity }],
         attribution: Some(form.attribution.trim().to_owned()).filter(|c| !c.is_empty()),
         pass: Some(form.pass.trim().to_owned()).filter(|p| !p.is_empty()),
+        pay: None,
     };
     let now = ctx.clock.now();
     let result = async {
