@@ -1,8 +1,17 @@
 //! Ticketing benchmark: a flash sale. 5,000 buyers, each on their own connection, start at once and try
-//! to buy one of 1,000 tickets through the real HTTP API (reserve, then pay from their wallet). It must
-//! end with exactly 1,000 sold, none oversold, no code twice, and every buyer answered (sold or sold
-//! out). Beside it, in the same run on the same PostgreSQL, `pgbench` measures how many updates per
-//! second a single hot row takes: the ceiling any design that counts tickets in one row lives under.
+//! to buy one of 1,000 tickets through the real HTTP API, in one request each (an order paid from the
+//! wallet at once). It must end with exactly 1,000 sold, none oversold, no code twice, every buyer
+//! answered (sold or sold out), and the ticket chain complete once its job has run.
+//!
+//! Beside it, in the same run on the same PostgreSQL:
+//! - the statements one purchase costs, counted by `pg_stat_statements` over purchases made one at a
+//!   time (the one-request purchase, and the older reserve-then-pay for comparison);
+//! - `pgbench` running the minimal SQL of one purchase (the conditional update of the tier, the order,
+//!   the ticket, a balanced ledger entry with two postings and their balances): the physical limit of
+//!   this design on this machine;
+//! - a waiting room with 5,000 people following it live, and the p99 of another endpoint (an event's
+//!   page) with and without them.
+//!
 //! Run with `cargo bench -p backline --bench ticketing`; results in docs/benchmarks.md.
 
 #![allow(clippy::print_stdout)]
@@ -16,24 +25,29 @@ use chrono::Utc;
 use ledger::model::{Currency, Owner, kinds};
 use platform::AppContext;
 use support::{Client, Latencies, ms, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 const BUYERS: usize = 5_000;
 const TICKETS: i32 = 1_000;
 const PRICE: i64 = 2_500;
+/// Buyers of the calm purchases whose statements are counted, per kind of purchase.
+const COUNTED: usize = 50;
+
 /// Database connections of the application: the production default (BENCH_DB_CONNECTIONS overrides).
 fn pool_size() -> u32 {
     std::env::var("BENCH_DB_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
 }
 
-/// How many single-row updates per second `pgbench` reaches on one hot row (8 clients, 10 s).
-fn pgbench_hot_row(url: &str) -> f64 {
+/// Runs a `pgbench` script (`clients` clients, 10 s); answers its transactions per second.
+fn pgbench(url: &str, script: &str, clients: u32) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("hot.sql");
-    std::fs::write(&script, "UPDATE bench_hot SET n = n + 1 WHERE id = 1;\n").unwrap();
+    let path = dir.path().join("script.sql");
+    std::fs::write(&path, script).unwrap();
+    let clients = clients.to_string();
     let output = std::process::Command::new("pgbench")
-        .args(["-n", "-c", "8", "-j", "2", "-T", "10", "-f"])
-        .arg(&script)
+        .args(["-n", "-c", &clients, "-j", "2", "-T", "10", "-f"])
+        .arg(&path)
         .arg(url)
         .output()
         .expect("pgbench is installed (postgresql-contrib / postgresql client)");
@@ -45,27 +59,140 @@ fn pgbench_hot_row(url: &str) -> f64 {
         .expect("pgbench reports tps")
 }
 
+/// The minimal SQL of one purchase, on tables of the same shape as the service's.
+const PURCHASE_SETUP: &str = "
+CREATE TABLE bench_tier (id int PRIMARY KEY, quantity int NOT NULL, sold int NOT NULL, CHECK (sold <= quantity));
+INSERT INTO bench_tier VALUES (1, 2000000000, 0);
+CREATE TABLE bench_account (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO bench_account SELECT g, 1000000000000 FROM generate_series(0, 5000) g;
+CREATE TABLE bench_order (id uuid PRIMARY KEY, buyer int NOT NULL, amount bigint NOT NULL, created_at timestamptz NOT NULL);
+CREATE TABLE bench_ticket (id uuid PRIMARY KEY, order_id uuid NOT NULL REFERENCES bench_order, code text NOT NULL UNIQUE);
+CREATE TABLE bench_entry (id uuid PRIMARY KEY, kind text NOT NULL, created_at timestamptz NOT NULL);
+CREATE TABLE bench_posting (entry_id uuid NOT NULL REFERENCES bench_entry, account int NOT NULL, amount bigint NOT NULL);
+";
+
+const PURCHASE_SCRIPT: &str = "\\set buyer random(1, 5000)
+BEGIN;
+WITH e AS (INSERT INTO bench_entry VALUES (gen_random_uuid(), 'ticket.sale', now()) RETURNING id)
+  INSERT INTO bench_posting SELECT e.id, v.a, v.m FROM e, (VALUES (:buyer, -2500), (0, 2500)) AS v(a, m);
+UPDATE bench_account SET balance = balance - 2500 WHERE id = :buyer;
+UPDATE bench_account SET balance = balance + 2500 WHERE id = 0;
+WITH o AS (INSERT INTO bench_order VALUES (gen_random_uuid(), :buyer, 2500, now()) RETURNING id)
+  INSERT INTO bench_ticket SELECT gen_random_uuid(), o.id, md5(random()::text) FROM o;
+UPDATE bench_tier SET sold = sold + 1 WHERE id = 1 AND sold + 1 <= quantity;
+COMMIT;
+";
+
+/// Statements run since the last reset, other than transaction control, and the `BEGIN`s and
+/// `COMMIT`s; `None` when the server does not track them.
+async fn statements(pool: &sqlx::PgPool) -> Option<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT coalesce(sum(calls) FILTER (WHERE query NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')), 0)::int8,
+                coalesce(sum(calls) FILTER (WHERE query IN ('BEGIN', 'COMMIT', 'ROLLBACK')), 0)::int8
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT LIKE '%pg_stat_statements%'",
+    )
+    .fetch_one(pool)
+    .await
+    .ok()
+}
+
+async fn reset_statements(pool: &sqlx::PgPool) -> bool {
+    sqlx::query("SELECT pg_stat_statements_reset()").execute(pool).await.is_ok()
+}
+
+/// An event with one tier of `quantity` at `PRICE`, published through the API; answers (event, tier).
+async fn event_on_sale(client: &mut Client, organizer: &str, title: &str, quantity: i32) -> (String, String) {
+    let starts = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let ends = (Utc::now() + chrono::Duration::days(30) + chrono::Duration::hours(4)).to_rfc3339();
+    let body = format!(r#"{{"title":"{title}","starts_at":"{starts}","ends_at":"{ends}","timezone":"Europe/Berlin"}}"#);
+    let (status, answer) = client.send("POST", "/v1/events", Some(organizer), Some(&body)).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+    let event: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let event = event["id"].as_str().unwrap().to_owned();
+    let body = format!(r#"{{"name":"GA","price":{PRICE},"currency":"EUR","quantity":{quantity}}}"#);
+    let (status, answer) =
+        client.send("POST", &format!("/v1/events/{event}/tiers"), Some(organizer), Some(&body)).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+    let tier: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let tier = tier["id"].as_str().unwrap().to_owned();
+    let (status, _) = client
+        .send("POST", &format!("/v1/events/{event}/status"), Some(organizer), Some(r#"{"status":"published"}"#))
+        .await;
+    assert_eq!(status, 200);
+    (event, tier)
+}
+
+/// Buys one ticket; answers whether it sold (false: sold out).
+async fn buy(client: &mut Client, key: &str, event: &str, tier: &str, at_once: bool) -> bool {
+    let path = format!("/v1/events/{event}/orders");
+    let pay = if at_once { r#","pay":"wallet""# } else { "" };
+    let body = format!(r#"{{"items":[{{"tier_id":"{tier}","quantity":1}}]{pay}}}"#);
+    let (status, answer) = client.send("POST", &path, Some(key), Some(&body)).await;
+    if status == 409 {
+        let problem: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(problem["code"], "sold_out");
+        return false;
+    }
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+    if !at_once {
+        let order: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        let pay = format!("/v1/orders/{}/pay", order["id"].as_str().unwrap());
+        let (status, answer) = client.send("POST", &pay, Some(key), Some(r#"{"source":"wallet"}"#)).await;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+    }
+    true
+}
+
+/// Peak resident memory of this process (the service runs in it), from /proc.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// p99 of `GET /v1/events/{id}` from 20 connections for 5 seconds.
+async fn page_p99(addr: std::net::SocketAddr, event: &str) -> (Duration, f64) {
+    let path = Arc::new(format!("/v1/events/{event}"));
+    let work: support::Work = Arc::new(move |client: &mut Client, _| {
+        let path = path.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let (status, _) = client.send("GET", &path, None, None).await;
+            assert_eq!(status, 200);
+            started.elapsed()
+        })
+    });
+    let span = Duration::from_secs(5);
+    let latencies = support::load(addr, 20, span, work).await;
+    (latencies.percentile(99.0), latencies.rate(span))
+}
+
 #[tokio::main]
 async fn main() {
+    testkit::track_statements();
     let db = testkit::TestDb::new().await;
     let url = db.url();
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(pool_size()).connect(&url).await.unwrap();
+    let tracked = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&pool).await.is_ok();
     let ctx = AppContext::new(pool.clone(), "http://bench.invalid");
-    let addr = serve(ctx).await;
+    let addr = serve(ctx.clone()).await;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!(
         "ticketing benchmark: {cores} cores, {BUYERS} buyers for {TICKETS} tickets, {} database connections",
         pool_size()
     );
 
-    // Buyers: verified users with an API key each and money in their wallet (set up directly).
+    // Buyers: verified users with an API key each and money in their wallet (set up directly), and
+    // 2 × COUNTED more for the counted purchases.
     let hash = identity::password::hash("bench password 2026".to_owned()).await.unwrap();
     let eur = Currency::parse("EUR").unwrap();
     let mut tx = pool.begin().await.unwrap();
     let now = Utc::now();
     let clearing = ledger::service::account(&mut tx, Owner::Platform, kinds::CLEARING, &eur, now).await.unwrap();
-    let mut keys = Vec::with_capacity(BUYERS + 1);
-    for i in 0..=BUYERS {
+    let mut keys = Vec::with_capacity(BUYERS + 2 * COUNTED + 1);
+    for i in 0..=BUYERS + 2 * COUNTED {
         let name = format!("buyer_{i}");
         let user = identity::service::create_verified_user(
             &mut tx,
@@ -95,62 +222,55 @@ async fn main() {
         keys.push(key);
     }
     tx.commit().await.unwrap();
-
-    // The organizer (the last key) publishes the event through the API.
     let organizer = keys.pop().unwrap();
+    let two_step_keys = keys.split_off(BUYERS + COUNTED);
+    let one_step_keys = keys.split_off(BUYERS);
     let mut client = Client::connect(addr).await;
-    let starts = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let ends = (Utc::now() + chrono::Duration::days(30) + chrono::Duration::hours(4)).to_rfc3339();
-    let body =
-        format!(r#"{{"title":"Flash sale","starts_at":"{starts}","ends_at":"{ends}","timezone":"Europe/Berlin"}}"#);
-    let (status, answer) = client.send("POST", "/v1/events", Some(&organizer), Some(&body)).await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
-    let event: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    let event = event["id"].as_str().unwrap().to_owned();
-    let body = format!(r#"{{"name":"GA","price":{PRICE},"currency":"EUR","quantity":{TICKETS}}}"#);
-    let (status, answer) =
-        client.send("POST", &format!("/v1/events/{event}/tiers"), Some(&organizer), Some(&body)).await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
-    let tier: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    let tier = tier["id"].as_str().unwrap().to_owned();
-    let (status, _) = client
-        .send("POST", &format!("/v1/events/{event}/status"), Some(&organizer), Some(r#"{"status":"published"}"#))
-        .await;
-    assert_eq!(status, 200);
 
-    // Baseline, same machine, same PostgreSQL, same run.
+    // Statements per purchase, counted one purchase at a time on an event of its own.
+    let (calm, calm_tier) = event_on_sale(&mut client, &organizer, "Counted", 1_000).await;
+    // The event's first sale freezes its splits once: not part of every purchase.
+    assert!(buy(&mut Client::connect(addr).await, &one_step_keys[0], &calm, &calm_tier, true).await);
+    let mut counted = Vec::new();
+    for (keys, at_once) in [(&one_step_keys[1..], true), (&two_step_keys[..], false)] {
+        let mut buyer = Client::connect(addr).await;
+        reset_statements(&pool).await;
+        for key in keys {
+            assert!(buy(&mut buyer, key, &calm, &calm_tier, at_once).await);
+        }
+        let per = statements(&pool)
+            .await
+            .filter(|_| tracked)
+            .map(|(work, control)| (work as f64 / keys.len() as f64, control as f64 / keys.len() as f64));
+        counted.push(per);
+    }
+
+    // Baselines, same machine, same PostgreSQL, same run.
     sqlx::query("CREATE TABLE bench_hot (id int PRIMARY KEY, n bigint NOT NULL)").execute(&pool).await.unwrap();
     sqlx::query("INSERT INTO bench_hot VALUES (1, 0)").execute(&pool).await.unwrap();
-    let hot_row_tps = pgbench_hot_row(&url);
+    let hot_row_tps = pgbench(&url, "UPDATE bench_hot SET n = n + 1 WHERE id = 1;\n", 8);
+    sqlx::raw_sql(PURCHASE_SETUP).execute(&pool).await.unwrap();
+    let minimal_tps = pgbench(&url, PURCHASE_SCRIPT, pool_size());
 
-    // Every buyer connects first; then all start together.
+    // The flash sale: every buyer connects first; then all start together.
+    let (event, tier) = event_on_sale(&mut client, &organizer, "Flash sale", TICKETS).await;
     let mut clients = Vec::with_capacity(BUYERS);
     for _ in 0..BUYERS {
         clients.push(Client::connect(addr).await);
     }
     let gate = Arc::new(tokio::sync::Barrier::new(BUYERS + 1));
-    let reserve_path = Arc::new(format!("/v1/events/{event}/orders"));
-    let reserve_body = Arc::new(format!(r#"{{"items":[{{"tier_id":"{tier}","quantity":1}}]}}"#));
+    let (event_arc, tier_arc) = (Arc::new(event.clone()), Arc::new(tier.clone()));
     let mut tasks = Vec::with_capacity(BUYERS);
-    for (mut client, key) in clients.into_iter().zip(keys) {
-        let (gate, reserve_path, reserve_body) = (gate.clone(), reserve_path.clone(), reserve_body.clone());
+    for (mut client, key) in clients.into_iter().zip(keys.iter().cloned()) {
+        let (gate, event, tier) = (gate.clone(), event_arc.clone(), tier_arc.clone());
         tasks.push(tokio::spawn(async move {
             gate.wait().await;
             let started = Instant::now();
-            let (status, answer) = client.send("POST", &reserve_path, Some(&key), Some(&reserve_body)).await;
-            if status == 409 {
-                let problem: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-                assert_eq!(problem["code"], "sold_out");
-                return (false, started.elapsed(), started);
-            }
-            assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
-            let order: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-            let pay = format!("/v1/orders/{}/pay", order["id"].as_str().unwrap());
-            let (status, answer) = client.send("POST", &pay, Some(&key), Some(r#"{"source":"wallet"}"#)).await;
-            assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
-            (true, started.elapsed(), started)
+            let bought = buy(&mut client, &key, &event, &tier, true).await;
+            (bought, started.elapsed(), started)
         }));
     }
+    reset_statements(&pool).await;
     gate.wait().await;
     let began = Instant::now();
     let (mut sold, mut sold_out) = (Latencies::default(), Latencies::default());
@@ -165,9 +285,41 @@ async fn main() {
         }
     }
     let everyone = began.elapsed();
+    let in_sale = statements(&pool).await.filter(|_| tracked);
+
+    // The chain catches up (a worker runs the jobs the sale queued).
+    let registry = Arc::new(backline::job_registry(
+        platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
+        notify::webhooks::DeliveryPolicy::default(),
+        None,
+    ));
+    let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker_config = platform::jobs::WorkerConfig {
+        concurrency: 4,
+        poll_interval: Duration::from_millis(100),
+        id: "bench".into(),
+        passes: None,
+    };
+    let worker = tokio::spawn(platform::jobs::run(ctx.clone(), registry, worker_config, async move {
+        let _ = stopped.await;
+    }));
+    let event_id = Uuid::parse_str(&event).unwrap();
+    let chained = Instant::now();
+    loop {
+        let length: i64 = sqlx::query_scalar("SELECT chain_length FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if length == i64::from(TICKETS) {
+            break;
+        }
+        assert!(chained.elapsed() < Duration::from_secs(60), "the chain caught up with {length} issues only");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let chain_catch_up = chained.elapsed();
 
     // The invariants, from the database.
-    let event_id = Uuid::parse_str(&event).unwrap();
     let (quantity, tier_sold, held): (i32, i32, i32) =
         sqlx::query_as("SELECT quantity, sold, held FROM ticket_tiers WHERE event_id = $1")
             .bind(event_id)
@@ -189,6 +341,9 @@ async fn main() {
     .fetch_one(&pool)
     .await
     .unwrap();
+    let (status, answer) = client.send("GET", &format!("/v1/events/{event}/ticket-chain/verify"), None, None).await;
+    assert_eq!(status, 200);
+    let chain: serde_json::Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(sold.0.len() + sold_out.0.len(), BUYERS, "every buyer answered");
     assert_eq!(sold.0.len(), TICKETS as usize, "every ticket sold");
     assert_eq!((quantity, tier_sold, held), (TICKETS, TICKETS, 0), "none oversold, none left held");
@@ -198,8 +353,71 @@ async fn main() {
         "no ticket or code twice"
     );
     assert_eq!(escrow, i64::from(TICKETS) * PRICE, "every sale in escrow");
+    assert_eq!((chain["valid"].as_bool(), chain["records"].as_i64()), (Some(true), Some(i64::from(TICKETS))));
+
+    // The waiting room: 5,000 people follow it live while another endpoint is measured.
+    let (page_alone, page_rate_alone) = page_p99(addr, &event).await;
+    let (room_event, _) = event_on_sale(&mut client, &organizer, "Waiting room", TICKETS).await;
+    let opens = (Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let body = format!(r#"{{"opens_at":"{opens}","rate_per_minute":6000,"per_address":100000}}"#);
+    let (status, answer) =
+        client.send("PUT", &format!("/v1/events/{room_event}/waiting-room"), Some(&organizer), Some(&body)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let joined = Instant::now();
+    let mut joins = Vec::new();
+    for chunk in keys.chunks(BUYERS / 50) {
+        let (chunk, room_event) = (chunk.to_vec(), room_event.clone());
+        joins.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            for key in chunk {
+                let (status, _) = client
+                    .send("POST", &format!("/v1/events/{room_event}/waiting-room/places"), Some(&key), None)
+                    .await;
+                assert!(status == 201 || status == 200, "{status}");
+            }
+        }));
+    }
+    for join in joins {
+        join.await.unwrap();
+    }
+    let join_time = joined.elapsed();
+    // Every one of them follows their place on a stream of their own; the bytes they receive are counted.
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut followers = Vec::new();
+    for key in &keys {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "GET /v1/events/{room_event}/waiting-room/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let received = received.clone();
+        followers.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    // The room opens (the draw), then admits at its rate while the page is measured.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (page_in_room, page_rate_in_room) = page_p99(addr, &event).await;
+    let (status, answer) = client.send("GET", &format!("/v1/events/{room_event}/waiting-room"), None, None).await;
+    assert_eq!(status, 200);
+    let room: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let streamed = received.load(std::sync::atomic::Ordering::Relaxed);
+    for follower in followers {
+        follower.abort();
+    }
+    let _ = stop_worker.send(());
+    let _ = worker.await;
 
     let purchase_rate = f64::from(TICKETS) / last_sale.as_secs_f64();
+    let per_purchase = |c: Option<(f64, f64)>| {
+        c.map_or_else(|| "not tracked".to_owned(), |(work, control)| format!("{work:.1} (+ {control:.1} BEGIN/COMMIT)"))
+    };
     println!();
     println!("| measurement | value |");
     println!("|---|---|");
@@ -209,11 +427,35 @@ async fn main() {
         "| tickets issued, distinct codes, oversold | {tickets}, {codes}, {} |",
         (tier_sold + held - quantity).max(0)
     );
-    println!("| time to sell out (last payment answered) | {} |", ms(last_sale));
+    println!("| time to sell out (last purchase answered) | {} |", ms(last_sale));
     println!("| time until every buyer was answered | {} |", ms(everyone));
-    println!("| purchases/s (reserve + pay, to sell-out) | {purchase_rate:.0} |");
-    println!("| purchase p50 / p99 (both requests) | {} / {} |", ms(sold.percentile(50.0)), ms(sold.percentile(99.0)));
+    println!("| purchases/s (one request each, to sell-out) | {purchase_rate:.0} |");
+    println!("| purchase p50 / p99 | {} / {} |", ms(sold.percentile(50.0)), ms(sold.percentile(99.0)));
     println!("| sold-out answer p50 / p99 | {} / {} |", ms(sold_out.percentile(50.0)), ms(sold_out.percentile(99.0)));
-    println!("| pgbench single hot-row updates/s (8 clients, same server) | {hot_row_tps:.0} |");
-    println!("| **purchases/s ÷ hot-row updates/s** | **{:.3}** |", purchase_rate / hot_row_tps);
+    println!("| the chain's 1,000 issues appended after the sale (by its job) | {} |", ms(chain_catch_up));
+    println!("| statements per purchase, one request (pay from the wallet) | {} |", per_purchase(counted[0]));
+    println!("| statements per purchase, reserve then pay (two requests) | {} |", per_purchase(counted[1]));
+    if let Some((work, control)) = in_sale {
+        println!("| statements in the whole sale (5,000 buyers) | {work} (+ {control} BEGIN/COMMIT) |");
+    }
+    println!("| pgbench single hot-row updates/s (8 clients) | {hot_row_tps:.0} |");
+    println!("| pgbench minimal purchases/s ({} clients) | {minimal_tps:.0} |", pool_size());
+    println!("| **purchases/s ÷ minimal purchases/s** | **{:.2}** |", purchase_rate / minimal_tps);
+    println!("| purchases/s ÷ hot-row updates/s | {:.3} |", purchase_rate / hot_row_tps);
+    println!("| peak RSS of the process (service, 5,000 clients, followers) | {} |", peak_rss());
+    println!("| waiting room: 5,000 joins | {} ({:.0}/s) |", ms(join_time), BUYERS as f64 / join_time.as_secs_f64());
+    println!(
+        "| waiting room: admitted after 4 s at 100/s, state | {} of {}, {} |",
+        room["admitted_through"], room["places"], room["state"]
+    );
+    println!("| waiting room: bytes streamed to the 5,000 followers | {streamed} |");
+    println!(
+        "| event page p99 without / with 5,000 following the room | {} ({page_rate_alone:.0}/s) / {} ({page_rate_in_room:.0}/s) |",
+        ms(page_alone),
+        ms(page_in_room)
+    );
+    println!(
+        "| **event page p99 with ÷ without the room** | **{:.2}** |",
+        page_in_room.as_secs_f64() / page_alone.as_secs_f64()
+    );
 }

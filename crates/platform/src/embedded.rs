@@ -49,11 +49,20 @@ pub struct EmbeddedConfig {
     pub ephemeral: bool,
     /// Most connections the cluster accepts.
     pub max_connections: u32,
+    /// More server settings (`name=value`), such as `shared_preload_libraries=pg_stat_statements`.
+    pub settings: Vec<String>,
 }
 
 impl EmbeddedConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), bin_dir: None, run_as: None, ephemeral: false, max_connections: 100 }
+        Self {
+            data_dir: data_dir.into(),
+            bin_dir: None,
+            run_as: None,
+            ephemeral: false,
+            max_connections: 100,
+            settings: Vec::new(),
+        }
     }
 }
 
@@ -186,6 +195,9 @@ impl EmbeddedPostgres {
             for setting in ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] {
                 cmd.arg("-c").arg(setting);
             }
+        }
+        for setting in &config.settings {
+            cmd.arg("-c").arg(setting);
         }
         cmd.stdin(Stdio::null()).stdout(log).stderr(log_err).current_dir(&data_dir).process_group(0);
         as_user(&mut cmd, run_as.as_ref());

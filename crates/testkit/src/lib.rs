@@ -13,4 +13,4 @@ mod server;
 pub mod stores;
 
 pub use app::{TestApp, TestRequest, TestResponse};
-pub use server::{TestDb, server_options};
+pub use server::{TestDb, server_options, track_statements};

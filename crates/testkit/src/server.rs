@@ -48,12 +48,24 @@ async fn start_server() -> Server {
     Server { admin, template }
 }
 
+static TRACK_STATEMENTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Loads `pg_stat_statements` into the embedded test server this process starts (call it before the
+/// first database is made): the benchmarks count the statements a request costs with it.
+pub fn track_statements() {
+    TRACK_STATEMENTS.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 fn start_embedded() -> PgConnectOptions {
     remove_abandoned_clusters();
     let dir = tempfile::Builder::new().prefix("backline-test-").tempdir().expect("temporary directory");
     let mut config = EmbeddedConfig::new(dir.path());
     config.ephemeral = true;
     config.max_connections = 300;
+    if TRACK_STATEMENTS.load(std::sync::atomic::Ordering::SeqCst) {
+        config.settings.push("shared_preload_libraries=pg_stat_statements".to_owned());
+        config.settings.push("pg_stat_statements.track_utility=on".to_owned());
+    }
     let cluster =
         EmbeddedPostgres::start(&config).unwrap_or_else(|err| panic!("cannot start a test PostgreSQL cluster: {err}"));
     let admin = cluster.connect_options("postgres");

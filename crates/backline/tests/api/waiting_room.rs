@@ -455,3 +455,43 @@ async fn a_fan_waits_their_turn_and_buys_in_a_browser() {
         .unwrap();
     assert_eq!(used, 1, "the pass bought the order");
 }
+
+/// Buying at once from the wallet goes through the same pass check, and spends the pass in the same
+/// statement that writes the order.
+#[tokio::test]
+async fn buying_at_once_needs_the_pass_and_spends_it() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "instant_room_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"price": 1000})).await;
+    room(&app, &organizer, &event, json!({"rate_per_minute": 60})).await;
+    let fans = buyers(&app, "instant_room", 2).await;
+    for (i, (token, id)) in fans.iter().enumerate() {
+        crate::ledger::funded(&app.db.pool, *id, 5000).await;
+        join(&app, token, &event, &ip(i)).await.assert_status(StatusCode::CREATED);
+    }
+    advance(&app, Duration::minutes(OPENS_IN)).await;
+    advance(&app, Duration::seconds(1)).await;
+    let (mut admitted, mut waiting) = (None, None);
+    for (token, _) in &fans {
+        let p = place(&app, token, &event).await;
+        match p["status"].as_str() {
+            Some("admitted") => admitted = Some((token.clone(), p["pass"].as_str().unwrap().to_owned())),
+            _ => waiting = Some(token.clone()),
+        }
+    }
+    let ((token, pass), other) = (admitted.unwrap(), waiting.unwrap());
+    let buy = |token: &str, pass: Option<&str>| {
+        let mut body = json!({"items": [{"tier_id": tier, "quantity": 1}], "pay": "wallet"});
+        if let Some(pass) = pass {
+            body["pass"] = json!(pass);
+        }
+        app.post(&format!("/v1/events/{event}/orders")).bearer(token).json(&body).send()
+    };
+    buy(&other, None).await.assert_problem(StatusCode::FORBIDDEN, "pass_required");
+    buy(&other, Some(&pass)).await.assert_problem(StatusCode::FORBIDDEN, "pass_invalid");
+    let bought = buy(&token, Some(&pass)).await;
+    bought.assert_status(StatusCode::CREATED);
+    assert_eq!(bought.value()["state"], "paid");
+    buy(&token, Some(&pass)).await.assert_problem(StatusCode::CONFLICT, "pass_used");
+    assert_eq!(place(&app, &token, &event).await["order_id"], bought.value()["id"]);
+}

@@ -67,9 +67,9 @@ pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
         .await
 }
 
-/// The accounts of these owners and kinds in `currency`, locked in id order, in one statement (those
-/// that do not exist yet are missing from the answer).
-pub async fn lock_accounts_of(
+/// The accounts of these owners and kinds in `currency`, in id order, in one statement (those that do
+/// not exist yet are missing from the answer). Not locked: posting to them locks them.
+pub async fn accounts_among(
     conn: &mut PgConnection,
     owner_types: &[String],
     owner_ids: &[Option<Uuid>],
@@ -82,7 +82,7 @@ pub async fn lock_accounts_of(
            FROM ledger_accounts a
            WHERE a.currency = $4 AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS w(t, o, k)
                                             WHERE w.t = a.owner_type AND w.o IS NOT DISTINCT FROM a.owner_id AND w.k = a.kind)
-           ORDER BY a.id FOR UPDATE"#,
+           ORDER BY a.id"#,
         owner_types,
         owner_ids as &[Option<Uuid>],
         kinds,
@@ -92,7 +92,8 @@ pub async fn lock_accounts_of(
     .await
 }
 
-/// An entry and its postings in one statement (the database moves the balances and checks the sum).
+/// An entry and its postings in one statement (the database moves the balances, locking the accounts in
+/// id order, and checks the sum).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_entry_with_postings(
     conn: &mut PgConnection,
@@ -108,7 +109,7 @@ pub async fn insert_entry_with_postings(
     sqlx::query!(
         "WITH entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at) VALUES ($1, $2, $3, $4, $8) RETURNING id)
          INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
-         SELECT entry.id, a, m, c, $8 FROM entry, unnest($5::uuid[], $6::int8[], $7::text[]) AS p(a, m, c)",
+         SELECT entry.id, a, m, c, $8 FROM entry, unnest($5::uuid[], $6::int8[], $7::text[]) AS p(a, m, c) ORDER BY a",
         id.0,
         kind,
         memo,

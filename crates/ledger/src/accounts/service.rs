@@ -106,9 +106,11 @@ pub async fn transfer(
     post(conn, entry, now).await
 }
 
-/// Moves `amount` from one owner's account of a kind to another's, in `currency`: the accounts found
-/// and locked in one statement (created first if either is new), the entry and its postings written in
-/// a second. The cheap path of a hot sale.
+/// Moves `amount` from one owner's account of a kind to another's, in `currency`: the accounts found in
+/// one statement (created first if either is new), the entry and its postings written in a second,
+/// which takes the accounts' row locks as it moves their balances, in id order like every entry (so
+/// that the lock of a shared account, such as an event's escrow, is held from there to the commit
+/// only). The cheap path of a hot sale.
 #[allow(clippy::too_many_arguments)]
 pub async fn transfer_between(
     conn: &mut PgConnection,
@@ -132,19 +134,24 @@ pub async fn transfer_between(
     let find = |rows: &[AccountRow], (t, o, k): (&str, Option<Uuid>, &str)| {
         rows.iter().find(|a| a.owner_type.as_str() == t && a.owner_id == o && a.kind == k).map(|a| a.id)
     };
-    let mut rows = repo::lock_accounts_of(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
+    let mut rows = repo::accounts_among(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
     let mut pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
     if pair.0.is_none() || pair.1.is_none() {
         account(conn, from.0, from.1, currency, now).await?;
         account(conn, to.0, to.1, currency, now).await?;
-        rows = repo::lock_accounts_of(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
+        rows = repo::accounts_among(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
         pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
     }
     let (Some(source), Some(target)) = pair else { return Err(LedgerError::Db(sqlx::Error::RowNotFound)) };
     let id = EntryId::new();
-    let accounts = [source.0, target.0];
+    // The legs in account id order: the postings lock the accounts in that order.
+    let (accounts, amounts) = if source.0 < target.0 {
+        ([source.0, target.0], [-amount, amount])
+    } else {
+        ([target.0, source.0], [amount, -amount])
+    };
     let currencies = [currency.as_str().to_owned(), currency.as_str().to_owned()];
-    repo::insert_entry_with_postings(conn, id, kind, memo, &metadata, &accounts, &[-amount, amount], &currencies, now)
+    repo::insert_entry_with_postings(conn, id, kind, memo, &metadata, &accounts, &amounts, &currencies, now)
         .await
         .map_err(LedgerError::from_db)?;
     tracing::info!(entry = %id.0, kind, moved = amount, legs = 2, "journal entry posted");
