@@ -97,6 +97,22 @@ async fn statements(pool: &sqlx::PgPool) -> Option<(i64, i64)> {
     .ok()
 }
 
+/// Each statement the purchases ran, with how many times per purchase (what the count is made of).
+async fn print_statements(pool: &sqlx::PgPool, purchases: usize, kind: &str) {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT calls, regexp_replace(left(query, 110), '\\s+', ' ', 'g') FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+         ORDER BY calls DESC, query",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    println!("statements of {purchases} purchases, {kind} (calls per purchase, the statement's start):");
+    for (calls, query) in rows {
+        println!("  {:>5.2}  {query}", calls as f64 / purchases as f64);
+    }
+}
+
 async fn reset_statements(pool: &sqlx::PgPool) -> bool {
     sqlx::query("SELECT pg_stat_statements_reset()").execute(pool).await.is_ok()
 }
@@ -243,6 +259,9 @@ async fn main() {
             .filter(|_| tracked)
             .map(|(work, control)| (work as f64 / keys.len() as f64, control as f64 / keys.len() as f64));
         counted.push(per);
+        if tracked {
+            print_statements(&pool, keys.len(), if at_once { "one request" } else { "reserve then pay" }).await;
+        }
     }
 
     // Baselines, same machine, same PostgreSQL, same run.

@@ -263,6 +263,15 @@ async fn admission_keeps_the_rate_and_the_pass_is_required_bound_and_spent_once(
     app.clock.advance(Duration::seconds(1));
     order(&app, &third.1, &event, &tier, Some(&third_pass)).await.assert_problem(StatusCode::FORBIDDEN, "pass_expired");
     assert_eq!(place(&app, &third.1, &event).await["status"], "expired");
+    // Whose turn ended unused may join again, at the end of the line.
+    let again = join(&app, &third.1, &event, &ip(2)).await;
+    again.assert_status(StatusCode::CREATED);
+    let again = again.value();
+    assert_eq!((again["status"].as_str(), again["position"].as_i64()), (Some("waiting"), Some(11)), "{again}");
+    // Whose pass bought its order may not.
+    let used = join(&app, &first.1, &event, &ip(0)).await;
+    used.assert_status(StatusCode::OK);
+    assert_eq!(used.value()["status"], "used");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

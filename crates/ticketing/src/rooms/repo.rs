@@ -169,6 +169,27 @@ pub async fn insert_place(
     Ok(done.rows_affected() == 1)
 }
 
+/// Moves a place whose turn ended unused to `position`, waiting again.
+pub async fn requeue_place(
+    conn: &mut PgConnection,
+    event: EventId,
+    user: Uuid,
+    position: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE waiting_room_places SET position = $3, admitted_at = NULL, pass_expires_at = NULL, joined_at = $4
+           WHERE event_id = $1 AND user_id = $2 AND order_id IS NULL"#,
+        event as _,
+        user,
+        position,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The draw: every early arrival gets its place, 1 to n, in the order of the random keys they drew when
 /// they joined; the room opens. Answers n.
 pub async fn draw(conn: &mut PgConnection, event: EventId, now: DateTime<Utc>) -> sqlx::Result<i64> {

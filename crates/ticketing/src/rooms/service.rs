@@ -262,7 +262,8 @@ pub async fn get(ctx: &AppContext, principal: Option<&Principal>, id: EventId) -
 
 /// Takes a place in the event's waiting room: one per verified account (joining again answers the same
 /// place, with `false`), at most the room's limit per client address. Before the opening the place is
-/// drawn at the opening; after it, the place is the next at the end.
+/// drawn at the opening; after it, the place is the next at the end. A buyer whose turn ended without
+/// buying may join again: their place moves to the end of the line.
 ///
 /// An early join reads the room with a shared lock, so the draw (which locks it for update) waits for
 /// the joins in flight and none is left without a place. A join that finds the room open (or its time
@@ -275,9 +276,9 @@ pub async fn join(ctx: &AppContext, principal: &Principal, id: EventId) -> Resul
     let user = principal.user_id.0;
     let address = principal.client_ip.clone().unwrap_or_else(|| "unknown".to_owned());
     let draw = i64::from_le_bytes(platform::crypto::random_bytes());
-    let mut tx = match start_join(ctx, principal, id, &address).await? {
+    let mut tx = match start_join(ctx, principal, id, &address, now).await? {
         Joining::Held => return Ok((mine(ctx, principal, id).await?, false)),
-        Joining::New(tx) => tx,
+        Joining::New(tx) | Joining::Again(tx) => tx,
     };
     let room = repo::room_shared(&mut tx, id).await?.ok_or_else(no_room)?;
     if room.state == RoomState::Scheduled && now < room.opens_at {
@@ -286,9 +287,10 @@ pub async fn join(ctx: &AppContext, principal: &Principal, id: EventId) -> Resul
         return Ok((mine(ctx, principal, id).await?, true));
     }
     drop(tx);
-    let mut tx = match start_join(ctx, principal, id, &address).await? {
+    let (mut tx, again) = match start_join(ctx, principal, id, &address, now).await? {
         Joining::Held => return Ok((mine(ctx, principal, id).await?, false)),
-        Joining::New(tx) => tx,
+        Joining::New(tx) => (tx, false),
+        Joining::Again(tx) => (tx, true),
     };
     let mut room = repo::room(&mut tx, id, true).await?.ok_or_else(no_room)?;
     if room.state == RoomState::Scheduled {
@@ -298,7 +300,11 @@ pub async fn join(ctx: &AppContext, principal: &Principal, id: EventId) -> Resul
     let Some(position) = repo::take_next_position(&mut tx, id, now).await? else {
         return Err(closed());
     };
-    repo::insert_place(&mut tx, id, user, &address, draw, Some(position), now).await?;
+    if again {
+        repo::requeue_place(&mut tx, id, user, position, now).await?;
+    } else {
+        repo::insert_place(&mut tx, id, user, &address, draw, Some(position), now).await?;
+    }
     tx.commit().await?;
     Ok((mine(ctx, principal, id).await?, true))
 }
@@ -308,10 +314,18 @@ enum Joining {
     Held,
     /// A transaction holding the address's lock, the room open to this caller.
     New(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// The same, for a caller whose turn ended unused: they go to the end of the line again.
+    Again(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 /// The checks of a join, in a new transaction that serializes the joins from the caller's address.
-async fn start_join(ctx: &AppContext, principal: &Principal, id: EventId, address: &str) -> Result<Joining, ApiError> {
+async fn start_join(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: EventId,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<Joining, ApiError> {
     let mut tx = ctx.db.begin().await?;
     let (event, _) = visible_event(&mut tx, Some(principal), id, false).await?;
     if event.status != EventStatus::Published {
@@ -319,8 +333,9 @@ async fn start_join(ctx: &AppContext, principal: &Principal, id: EventId, addres
     }
     let room = repo::room(&mut tx, id, false).await?.ok_or_else(no_room)?;
     repo::lock_address(&mut tx, id, address).await?;
-    if repo::place(&mut tx, id, principal.user_id.0).await?.is_some() {
-        return Ok(Joining::Held);
+    if let Some(place) = repo::place(&mut tx, id, principal.user_id.0).await? {
+        let expired = place.order_id.is_none() && place.pass_expires_at.is_some_and(|e| e <= now);
+        return Ok(if expired && room.state == RoomState::Open { Joining::Again(tx) } else { Joining::Held });
     }
     if room.state == RoomState::Closed {
         return Err(closed());

@@ -172,6 +172,8 @@ struct EventPage {
     pass: String,
     /// Whether the buy forms show: no room, or the visitor's turn.
     can_buy: bool,
+    /// Whether the visitor may take a place: they have none, or their turn ended unused.
+    can_join: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -249,6 +251,7 @@ pub async fn event(
             .map(|p| super::rooms::PlacePanel::from(p).render().unwrap_or_default())
             .unwrap_or_default(),
         can_buy: room.is_none() || !pass.is_empty(),
+        can_join: place.as_ref().is_none_or(|p| p.status == "expired"),
         pass,
     };
     page(StatusCode::OK, &view)
