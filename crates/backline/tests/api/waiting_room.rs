@@ -439,9 +439,12 @@ async fn a_fan_waits_their_turn_and_buys_in_a_browser() {
     browser.sign_in(&served.base, "browser_fan0", &format!("/events/{event}")).await;
     let text = browser.wait_for_text("Waiting room").await;
     assert!(text.contains("drawn at random") && !text.contains("How many Floor tickets"), "{text}");
+    let mut violations = browser.accessibility_violations().await;
     browser.click("#join-room").await;
     browser.wait_for_url(&format!("/events/{event}/waiting-room")).await;
     browser.wait_for_text("You are in the waiting room").await;
+    violations.extend(browser.accessibility_violations().await);
+    assert!(violations.is_empty(), "{violations:?}");
 
     // The opening: the page shows the drawn place by itself.
     advance(&app, Duration::minutes(OPENS_IN)).await;
@@ -456,6 +459,13 @@ async fn a_fan_waits_their_turn_and_buys_in_a_browser() {
     assert!(browser.source().await.contains("name=\"pass\" value=\"BLP1."));
     browser.click("form.buy button").await;
     browser.wait_for_text("Your order").await;
+    // The organizer sees the room's figures on the event's management page.
+    browser.sign_out().await;
+    browser.sign_in(&served.base, "browser_room_org", &format!("/manage/events/{event}")).await;
+    let text = browser.wait_for_text("Orders with a pass").await;
+    assert!(text.contains("Places given") && text.contains("open"), "{text}");
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
     browser.close().await;
     let used: i64 = sqlx::query_scalar("SELECT count(order_id) FROM waiting_room_places WHERE event_id = $1::uuid")
         .bind(&event)
