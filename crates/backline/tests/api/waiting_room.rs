@@ -272,6 +272,14 @@ async fn admission_keeps_the_rate_and_the_pass_is_required_bound_and_spent_once(
     let used = join(&app, &first.1, &event, &ip(0)).await;
     used.assert_status(StatusCode::OK);
     assert_eq!(used.value()["status"], "used");
+    // The organizer's figures: ten people, two orders with a pass, seven waiting and the one who came
+    // back, none with a live pass.
+    let r = app.get(&room_url(&event)).bearer(&organizer).send().await.value();
+    assert_eq!(
+        (r["stats"]["waiting"].as_i64(), r["stats"]["orders"].as_i64(), r["stats"]["live_passes"].as_i64()),
+        (Some(8), Some(2), Some(0)),
+        "{r}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -293,6 +293,7 @@ pub async fn stock(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Stoc
 #[derive(Debug, Clone, Copy)]
 pub struct Counts {
     pub places: i64,
+    pub waiting: i64,
     pub live_passes: i64,
     pub orders: i64,
     pub orders_last_minute: i64,
@@ -300,7 +301,7 @@ pub struct Counts {
 
 pub async fn counts(conn: &mut PgConnection, event: EventId, now: DateTime<Utc>) -> sqlx::Result<Counts> {
     let row = sqlx::query!(
-        r#"SELECT count(*) AS "places!",
+        r#"SELECT count(*) AS "places!", count(*) FILTER (WHERE admitted_at IS NULL) AS "waiting!",
                   count(*) FILTER (WHERE admitted_at IS NOT NULL AND order_id IS NULL AND pass_expires_at > $2) AS "live!",
                   count(order_id) AS "orders!",
                   count(*) FILTER (WHERE order_id IS NOT NULL AND EXISTS (SELECT 1 FROM orders o WHERE o.id = order_id AND o.created_at > $2 - interval '1 minute')) AS "recent!"
@@ -310,7 +311,13 @@ pub async fn counts(conn: &mut PgConnection, event: EventId, now: DateTime<Utc>)
     )
     .fetch_one(conn)
     .await?;
-    Ok(Counts { places: row.places, live_passes: row.live, orders: row.orders, orders_last_minute: row.recent })
+    Ok(Counts {
+        places: row.places,
+        waiting: row.waiting,
+        live_passes: row.live,
+        orders: row.orders,
+        orders_last_minute: row.recent,
+    })
 }
 
 /// Buyers holding a pass that is still live and has bought nothing yet.

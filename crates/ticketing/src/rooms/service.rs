@@ -240,7 +240,7 @@ pub async fn remove(ctx: &AppContext, principal: &Principal, id: EventId) -> Res
 async fn stats(conn: &mut PgConnection, room: &RoomRow, now: DateTime<Utc>) -> Result<RoomStats, ApiError> {
     let counts = repo::counts(conn, room.event_id, now).await?;
     Ok(RoomStats {
-        waiting: counts.places - room.admitted_through.min(counts.places),
+        waiting: counts.waiting,
         live_passes: counts.live_passes,
         orders: counts.orders,
         orders_last_minute: counts.orders_last_minute,
