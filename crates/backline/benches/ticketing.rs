@@ -325,8 +325,7 @@ async fn main() {
     let event_id = Uuid::parse_str(&event).unwrap();
     let chained = Instant::now();
     loop {
-        let length: i64 = sqlx::query_scalar("SELECT chain_length FROM events WHERE id = $1")
-            .bind(event_id)
+        let length = sqlx::query_scalar!("SELECT chain_length FROM events WHERE id = $1", event_id)
             .fetch_one(&pool)
             .await
             .unwrap();

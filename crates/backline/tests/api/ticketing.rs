@@ -420,11 +420,13 @@ async fn the_per_buyer_limit_holds_across_orders_transfers_and_resale_at_once() 
             ok += usize::from(status.is_success());
         }
         assert_eq!(ok, 2, "round {round}: the limit is two tickets, however they come");
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets WHERE holder_id = $1 AND state = 'valid'")
-            .bind(collector_id)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+        let held = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "held!" FROM tickets WHERE holder_id = $1 AND state = 'valid'"#,
+            collector_id
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
         assert_eq!(held, 2, "round {round}");
     }
 }
@@ -496,12 +498,17 @@ async fn buying_at_once_from_the_wallet_pays_issues_and_chains_later_in_order() 
         .send()
         .await;
     assert_eq!(scan.value()["outcome"], "checked_in");
-    let actions: Vec<(String, String)> =
-        sqlx::query_as("SELECT action, ticket_id::text FROM ticket_chain WHERE event_id = $1::uuid ORDER BY seq")
-            .bind(&event)
-            .fetch_all(&app.db.pool)
-            .await
-            .unwrap();
+    let event_id: Uuid = event.parse().unwrap();
+    let actions: Vec<(String, String)> = sqlx::query!(
+        r#"SELECT action, ticket_id::text AS "ticket!" FROM ticket_chain WHERE event_id = $1 ORDER BY seq"#,
+        event_id
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.action, r.ticket))
+    .collect();
     let first = tickets[0]["id"].as_str().unwrap().to_owned();
     let second = tickets[1]["id"].as_str().unwrap().to_owned();
     let mut issued = [first.clone(), second.clone()];
@@ -561,13 +568,16 @@ async fn concurrent_instant_buyers_never_oversell_and_the_chain_catches_up() {
         drain_jobs(&app).await;
         let verified = chain_ok(&app, &event).await;
         assert_eq!((verified["valid"].as_bool(), verified["records"].as_i64()), (Some(true), Some(i64::from(sold))));
-        let (tickets, codes): (i64, i64) = sqlx::query_as(
-            "SELECT count(DISTINCT k.id), count(DISTINCT c.code) FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE k.event_id = $1::uuid",
+        let event_id: Uuid = event.parse().unwrap();
+        let row = sqlx::query!(
+            r#"SELECT count(DISTINCT k.id) AS "tickets!", count(DISTINCT c.code) AS "codes!"
+               FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE k.event_id = $1"#,
+            event_id
         )
-        .bind(&event)
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
+        let (tickets, codes) = (row.tickets, row.codes);
         assert_eq!((tickets, codes), (i64::from(sold), i64::from(sold)), "round {round}");
     }
     audit(&app.db.pool).await;

@@ -137,14 +137,20 @@ async fn joins_racing_the_opening_all_get_one_place_without_gaps() {
             assert_eq!(task.await.unwrap(), StatusCode::CREATED);
         }
         drain_jobs(&app).await;
-        let (count, distinct, min, max): (i64, i64, Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT count(*), count(DISTINCT position), min(position), max(position) FROM waiting_room_places WHERE event_id = $1::uuid",
+        let event_id: uuid::Uuid = event.parse().unwrap();
+        let row = sqlx::query!(
+            r#"SELECT count(*) AS "count!", count(DISTINCT position) AS "distinct!", min(position) AS min, max(position) AS max
+               FROM waiting_room_places WHERE event_id = $1"#,
+            event_id
         )
-        .bind(&event)
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        assert_eq!((count, distinct, min, max), (N as i64, N as i64, Some(1), Some(N as i64)), "round {round}");
+        assert_eq!(
+            (row.count, row.distinct, row.min, row.max),
+            (N as i64, N as i64, Some(1), Some(N as i64)),
+            "round {round}"
+        );
     }
 }
 
@@ -174,13 +180,14 @@ async fn the_draw_waits_for_an_early_join_in_flight() {
     assert!(repo::insert_place(&mut tx, id, user, "10.0.0.9", 7, None, now).await.unwrap());
     tx.commit().await.unwrap();
     opener.await.unwrap();
-    let position: Option<i64> =
-        sqlx::query_scalar("SELECT position FROM waiting_room_places WHERE event_id = $1::uuid AND user_id = $2")
-            .bind(&event)
-            .bind(user)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let position = sqlx::query_scalar!(
+        "SELECT position FROM waiting_room_places WHERE event_id = $1 AND user_id = $2",
+        id.0,
+        user
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!(position, Some(1), "the join in flight was part of the draw");
 }
 
@@ -430,6 +437,13 @@ async fn only_the_organizer_configures_a_room_and_its_rules_hold() {
         .await;
     res.assert_status(StatusCode::OK);
     assert_eq!(res.value()["rate_per_minute"], 3000);
+    // An event that stops selling closes its room at the next count; a closed room may go.
+    crate::ticketing::set_status(&app, &organizer, &event, "postponed").await.assert_status(StatusCode::OK);
+    advance(&app, Duration::seconds(1)).await;
+    let closed = app.get(&room_url(&event)).bearer(&organizer).send().await.value();
+    assert_eq!((closed["state"].as_str(), closed["closed_reason"].as_str()), (Some("closed"), Some("not_on_sale")));
+    app.delete(&room_url(&event)).bearer(&organizer).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.get(&room_url(&event)).send().await.assert_status(StatusCode::NOT_FOUND);
 }
 
 /// A fan in a real browser joins the room before the opening, watches the page follow the draw and
@@ -475,11 +489,14 @@ async fn a_fan_waits_their_turn_and_buys_in_a_browser() {
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "{violations:?}");
     browser.close().await;
-    let used: i64 = sqlx::query_scalar("SELECT count(order_id) FROM waiting_room_places WHERE event_id = $1::uuid")
-        .bind(&event)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let event_id: uuid::Uuid = event.parse().unwrap();
+    let used = sqlx::query_scalar!(
+        r#"SELECT count(order_id) AS "used!" FROM waiting_room_places WHERE event_id = $1"#,
+        event_id
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!(used, 1, "the pass bought the order");
 }
 

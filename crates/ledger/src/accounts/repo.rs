@@ -92,14 +92,15 @@ pub async fn accounts_among(
     .await
 }
 
-/// An entry and its postings in one statement (the database moves the balances, locking the accounts in
-/// id order, and checks the sum).
+/// An entry and its postings in one statement, the postings in the order given (the database moves the
+/// balances, locking each account as its posting is written, and checks the sum at commit).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_entry_with_postings(
     conn: &mut PgConnection,
     id: EntryId,
     kind: &str,
     memo: &str,
+    reverses: Option<EntryId>,
     metadata: &serde_json::Value,
     accounts: &[Uuid],
     amounts: &[i64],
@@ -107,12 +108,13 @@ pub async fn insert_entry_with_postings(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "WITH entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at) VALUES ($1, $2, $3, $4, $8) RETURNING id)
+        "WITH entry AS (INSERT INTO journal_entries (id, kind, memo, reverses, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $9) RETURNING id)
          INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
-         SELECT entry.id, a, m, c, $8 FROM entry, unnest($5::uuid[], $6::int8[], $7::text[]) AS p(a, m, c) ORDER BY a",
+         SELECT entry.id, a, m, c, $9 FROM entry, unnest($6::uuid[], $7::int8[], $8::text[]) WITH ORDINALITY AS p(a, m, c, n) ORDER BY n",
         id.0,
         kind,
         memo,
+        reverses.map(|r| r.0),
         metadata,
         accounts,
         amounts,
@@ -138,52 +140,6 @@ pub async fn accounts_of(
     )
     .fetch_all(db)
     .await
-}
-
-pub async fn insert_entry(
-    conn: &mut PgConnection,
-    id: EntryId,
-    kind: &str,
-    memo: &str,
-    reverses: Option<EntryId>,
-    metadata: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO journal_entries (id, kind, memo, reverses, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        id.0,
-        kind,
-        memo,
-        reverses.map(|r| r.0),
-        metadata,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Inserts every posting of an entry in one statement (the database moves the balances).
-pub async fn insert_postings(
-    conn: &mut PgConnection,
-    entry: EntryId,
-    accounts: &[Uuid],
-    amounts: &[i64],
-    currencies: &[String],
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
-         SELECT $1, a, m, c, $5 FROM unnest($2::uuid[], $3::int8[], $4::text[]) AS p(a, m, c)",
-        entry.0,
-        accounts,
-        amounts,
-        currencies,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone)]

@@ -78,10 +78,20 @@ async fn post_with(
     }
     let id = EntryId::new();
     let amounts: Vec<i64> = entry.legs.iter().map(|l| l.amount).collect();
-    repo::insert_entry(conn, id, entry.kind, entry.memo, reverses, &entry.metadata, now)
-        .await
-        .map_err(LedgerError::from_db)?;
-    repo::insert_postings(conn, id, &ids, &amounts, &currencies, now).await.map_err(LedgerError::from_db)?;
+    repo::insert_entry_with_postings(
+        conn,
+        id,
+        entry.kind,
+        entry.memo,
+        reverses,
+        &entry.metadata,
+        &ids,
+        &amounts,
+        &currencies,
+        now,
+    )
+    .await
+    .map_err(LedgerError::from_db)?;
     let moved: i64 = amounts.iter().filter(|a| **a > 0).sum();
     tracing::info!(entry = %id.0, kind = entry.kind, moved, legs = amounts.len(), reverses = ?reverses.map(|r| r.0), "journal entry posted");
     Ok(id)
@@ -151,7 +161,7 @@ pub async fn transfer_between(
         ([target.0, source.0], [amount, -amount])
     };
     let currencies = [currency.as_str().to_owned(), currency.as_str().to_owned()];
-    repo::insert_entry_with_postings(conn, id, kind, memo, &metadata, &accounts, &amounts, &currencies, now)
+    repo::insert_entry_with_postings(conn, id, kind, memo, None, &metadata, &accounts, &amounts, &currencies, now)
         .await
         .map_err(LedgerError::from_db)?;
     tracing::info!(entry = %id.0, kind, moved = amount, legs = 2, "journal entry posted");
