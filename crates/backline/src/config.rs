@@ -111,6 +111,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_STORAGE_DIR", global = true)]
     pub storage_dir: Option<PathBuf>,
 
+    /// The folder stores of protocol `directory` deliver into (default `<data dir>/drops`): each such
+    /// store has its own folder under it, where batches are written and acknowledgements read.
+    #[arg(long, env = "BACKLINE_DROPS_DIR", global = true)]
+    pub drops_dir: Option<PathBuf>,
+
     /// Uploads (audio, artwork, documents, sales reports) one account, and one client address, may
     /// start in an hour; past it 429 with Retry-After.
     #[arg(long, env = "BACKLINE_UPLOADS_PER_HOUR", default_value_t = 20, global = true)]
@@ -173,6 +178,11 @@ impl GlobalArgs {
         };
         let limit = platform::ratelimit::Limit::new(self.uploads_per_hour, std::time::Duration::from_secs(60 * 60));
         Ok(platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))?.with_upload_limit(limit))
+    }
+
+    /// The folder directory stores deliver into.
+    pub fn drops(&self) -> PathBuf {
+        self.drops_dir.clone().unwrap_or_else(|| self.data_dir.join("drops"))
     }
 
     /// Where outgoing mail goes.

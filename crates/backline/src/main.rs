@@ -139,7 +139,8 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost")
         .with_secrets(secrets)
-        .with_storage(global.storage()?);
+        .with_storage(global.storage()?)
+        .with_drops(global.drops());
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
     let registry =
         Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy(), global.stripe()?));
@@ -188,7 +189,8 @@ async fn serve_with(
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), &args.public_url())
         .with_secrets(secrets)
-        .with_storage(global.storage()?);
+        .with_storage(global.storage()?)
+        .with_drops(global.drops());
     let ctx_for_jobs = ctx.clone();
     let limits = EdgeLimits {
         body_limit_bytes: args.body_limit,

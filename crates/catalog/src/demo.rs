@@ -26,9 +26,6 @@ pub fn dataset() -> Dataset {
     Dataset { name: "catalog", version: 1, load }
 }
 
-/// The demo store's SSH server key (a throw-away key made for the demo).
-const DEMO_HOST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG8azRxCXt7yXk3F4izc4nLHiRdb/kYuCK17VRvk7kRO demo";
-
 fn id_of(what: &str, found: Option<Uuid>) -> anyhow::Result<Uuid> {
     found.ok_or_else(|| anyhow::anyhow!("the demo {what} is missing"))
 }
@@ -265,18 +262,20 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
 
         let store = StoreRow {
             id: StoreId::new(),
-            name: "Demo SFTP Store".into(),
+            name: "Demo Store".into(),
             dpid: "PADPIDA2026120299D".into(),
-            protocol: Protocol::Sftp,
-            host: Some("127.0.0.1".into()),
-            port: Some(2222),
-            username: Some("backline".into()),
+            // A folder under the drops directory: batches are really written there, and an
+            // acknowledgement put in its `acknowledgements` folder is read like a store's.
+            protocol: Protocol::Directory,
+            host: None,
+            port: None,
+            username: None,
             bucket: None,
             region: None,
             endpoint: None,
-            path: "ddex/inbox".into(),
-            credentials: Some(env.secrets.seal(&serde_json::to_vec(&json!({"password": "demo-password"}))?)),
-            host_key: Some(DEMO_HOST_KEY.into()),
+            path: "demo-store".into(),
+            credentials: None,
+            host_key: None,
             territories: vec![],
             lead_days: 14,
             enabled: true,

@@ -96,11 +96,11 @@ pub async fn recordings_of(
 /// none for an unknown store.
 pub async fn store_endpoint(
     conn: &mut sqlx::PgConnection,
-    secrets: &platform::crypto::SecretBox,
+    ctx: &platform::AppContext,
     store: uuid::Uuid,
 ) -> anyhow::Result<Option<(String, transfer::Endpoint, String)>> {
     let Some(row) = stores::repo::store(conn, model::StoreId(store)).await? else { return Ok(None) };
-    Ok(Some((row.name.clone(), row.endpoint(secrets)?, row.path)))
+    Ok(Some((row.name.clone(), row.endpoint(ctx)?, row.path)))
 }
 
 /// Registers the catalog's jobs: deliveries and the acknowledgement poll.

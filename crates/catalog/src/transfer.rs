@@ -1,5 +1,5 @@
-//! Talking to a store's inbox: an SFTP server (over SSH, the server's host key pinned) or an S3 bucket (at
-//! AWS or any S3-compatible endpoint). Files are written as streams; folders are made as needed. Used by
+//! Talking to a store's inbox: an SFTP server (over SSH, the server's host key pinned), an S3 bucket (at
+//! AWS or any S3-compatible endpoint) or a folder on this server's disk (under the drops directory). Files are written as streams; folders are made as needed. Used by
 //! deliveries (writing batches) and by the acknowledgement poll (reading and removing the store's
 //! answers). Never called inside a database transaction.
 
@@ -32,6 +32,10 @@ pub enum Endpoint {
         access_key_id: String,
         secret_access_key: String,
     },
+    /// A folder on this server's own disk; made when first written to.
+    Directory {
+        root: std::path::PathBuf,
+    },
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -40,14 +44,19 @@ impl std::fmt::Debug for Endpoint {
         match self {
             Self::Sftp { host, port, username, .. } => write!(f, "sftp://{username}@{host}:{port}"),
             Self::S3 { bucket, endpoint, .. } => write!(f, "s3://{bucket} ({})", endpoint.as_deref().unwrap_or("AWS")),
+            Self::Directory { root } => write!(f, "file://{}", root.display()),
         }
     }
 }
 
 /// An open connection to a store's inbox.
 pub enum Connection {
-    Sftp { sftp: russh_sftp::client::SftpSession, _session: russh::client::Handle<PinnedHostKey> },
-    S3(Arc<dyn ObjectStore>),
+    Sftp {
+        sftp: russh_sftp::client::SftpSession,
+        _session: russh::client::Handle<PinnedHostKey>,
+    },
+    /// An S3 bucket or a local folder, both through `object_store`.
+    Objects(Arc<dyn ObjectStore>),
 }
 
 /// Accepts exactly the server key the store was registered with.
@@ -122,7 +131,12 @@ impl Endpoint {
                         .with_allow_http(endpoint.starts_with("http://"))
                         .with_virtual_hosted_style_request(false);
                 }
-                Ok(Connection::S3(Arc::new(builder.build()?)))
+                Ok(Connection::Objects(Arc::new(builder.build()?)))
+            }
+            Self::Directory { root } => {
+                std::fs::create_dir_all(root).with_context(|| format!("making the folder {}", root.display()))?;
+                let store = object_store::local::LocalFileSystem::new_with_prefix(root)?;
+                Ok(Connection::Objects(Arc::new(store)))
             }
         }
     }
@@ -151,7 +165,7 @@ impl Connection {
                 file.shutdown().await.with_context(|| format!("closing {path}"))?;
                 Ok(())
             }
-            Self::S3(store) => {
+            Self::Objects(store) => {
                 let upload = store.put_multipart(&ObjectPath::from(path.trim_start_matches('/'))).await?;
                 let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
                 while let Some(chunk) = stream.next().await {
@@ -170,7 +184,7 @@ impl Connection {
                 let stream = futures_util::stream::once(async move { Ok(Bytes::from(bytes)) }).boxed();
                 self.put_stream(path, stream).await
             }
-            Self::S3(store) => {
+            Self::Objects(store) => {
                 store.put(&ObjectPath::from(path.trim_start_matches('/')), PutPayload::from(bytes)).await?;
                 Ok(())
             }
@@ -194,7 +208,7 @@ impl Connection {
                 names.sort();
                 Ok(names)
             }
-            Self::S3(store) => {
+            Self::Objects(store) => {
                 let prefix = ObjectPath::from(dir.trim_start_matches('/'));
                 let listed = store.list_with_delimiter(Some(&prefix)).await?;
                 let mut names: Vec<String> =
@@ -209,7 +223,7 @@ impl Connection {
     pub async fn read(&mut self, path: &str) -> anyhow::Result<Vec<u8>> {
         let bytes = match self {
             Self::Sftp { sftp, .. } => sftp.read(path).await?,
-            Self::S3(store) => {
+            Self::Objects(store) => {
                 store.get(&ObjectPath::from(path.trim_start_matches('/'))).await?.bytes().await?.to_vec()
             }
         };
@@ -242,7 +256,7 @@ impl Connection {
                 });
                 Ok((size, stream.boxed()))
             }
-            Self::S3(store) => {
+            Self::Objects(store) => {
                 let got = store.get(&ObjectPath::from(path.trim_start_matches('/'))).await?;
                 let size = got.meta.size;
                 Ok((size, got.into_stream().map(|r| r.map_err(std::io::Error::other)).boxed()))
@@ -253,7 +267,7 @@ impl Connection {
     pub async fn remove(&mut self, path: &str) -> anyhow::Result<()> {
         match self {
             Self::Sftp { sftp, .. } => sftp.remove_file(path).await?,
-            Self::S3(store) => store.delete(&ObjectPath::from(path.trim_start_matches('/'))).await?,
+            Self::Objects(store) => store.delete(&ObjectPath::from(path.trim_start_matches('/'))).await?,
         }
         Ok(())
     }

@@ -20,6 +20,9 @@ pub struct AppContext {
     pub secrets: Arc<SecretBox>,
     /// Files: artwork, audio, documents (see [`crate::storage`]).
     pub storage: Arc<Storage>,
+    /// The folder that stores delivered to on this server's own disk write into (protocol
+    /// `directory`): each such store has a folder under it.
+    pub drops: Arc<std::path::Path>,
 }
 
 impl AppContext {
@@ -31,11 +34,17 @@ impl AppContext {
             public_url: public_url.trim_end_matches('/').into(),
             secrets: Arc::new(SecretBox::ephemeral()),
             storage: Arc::new(Storage::temporary().expect("a temporary directory for files")),
+            drops: std::env::temp_dir().join("backline-drops").into(),
         }
     }
 
     pub fn with_storage(mut self, storage: Storage) -> Self {
         self.storage = Arc::new(storage);
+        self
+    }
+
+    pub fn with_drops(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.drops = dir.into().into();
         self
     }
 

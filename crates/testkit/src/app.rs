@@ -18,6 +18,12 @@ pub struct TestApp {
     pub ctx: AppContext,
     pub clock: ManualClock,
     router: Router,
+    /// This application's own drops directory (directory stores write under it), removed with it.
+    pub drops: tempfile::TempDir,
+}
+
+fn drops_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("backline-drops-").tempdir().expect("a temporary drops directory")
 }
 
 impl TestApp {
@@ -26,9 +32,12 @@ impl TestApp {
         init_logging();
         let db = TestDb::new().await;
         let clock = ManualClock::at(now_truncated());
-        let ctx = AppContext::new(db.pool.clone(), "http://backline.test").with_clock(Arc::new(clock.clone()));
+        let drops = drops_dir();
+        let ctx = AppContext::new(db.pool.clone(), "http://backline.test")
+            .with_clock(Arc::new(clock.clone()))
+            .with_drops(drops.path());
         let router = build(ctx.clone());
-        Self { db, ctx, clock, router }
+        Self { db, ctx, clock, router, drops }
     }
 
     /// [`TestApp::new`] with a pool of at most `max_connections`, for tests of what holds connections.
@@ -41,9 +50,11 @@ impl TestApp {
             .await
             .expect("connect the test database");
         let clock = ManualClock::at(now_truncated());
-        let ctx = AppContext::new(pool, "http://backline.test").with_clock(Arc::new(clock.clone()));
+        let drops = drops_dir();
+        let ctx =
+            AppContext::new(pool, "http://backline.test").with_clock(Arc::new(clock.clone())).with_drops(drops.path());
         let router = build(ctx.clone());
-        Self { db, ctx, clock, router }
+        Self { db, ctx, clock, router, drops }
     }
 
     /// The application, to serve on a real port (for a browser).

@@ -684,6 +684,63 @@ async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
             .await;
         assert_eq!(field_rules(&res), [("host_key".into(), rule.into())]);
     }
+    // A directory store is a folder of its own under the drops directory: never above it, and it takes
+    // no credentials.
+    for (path, rule) in [(json!(null), ("path", "required")), (json!("drops/../../etc"), ("path", "invalid_format"))] {
+        let res = app
+            .post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Folder", "dpid": "PADPIDA1", "protocol": "directory", "path": path}))
+            .send()
+            .await;
+        assert_eq!(field_rules(&res), [(rule.0.into(), rule.1.into())]);
+    }
+    let res = app
+        .post("/v1/admin/stores")
+        .bearer(&admin)
+        .json(&json!({"name": "Folder", "dpid": "PADPIDA1", "protocol": "directory", "path": "folder",
+                      "credentials": {"password": "x"}}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&res), [("credentials.password".into(), "unknown_field".into())]);
+    let folder = created(
+        app.post("/v1/admin/stores")
+            .bearer(&admin)
+            .json(&json!({"name": "Folder", "dpid": "PADPIDA1", "protocol": "directory", "path": "/folder/"}))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!((folder["protocol"].as_str(), folder["path"].as_str()), (Some("directory"), Some("/folder")));
+    assert_eq!(folder["has_credentials"], false);
+    // An SFTP store turned into a folder keeps no credentials of its old protocol.
+    let moved = app
+        .patch(&format!("/v1/admin/stores/{}", id(&store)))
+        .bearer(&admin)
+        .json(&json!({"protocol": "directory"}))
+        .send()
+        .await;
+    moved.assert_status(StatusCode::OK);
+    assert_eq!(moved.value()["has_credentials"], false);
+    let back = app
+        .patch(&format!("/v1/admin/stores/{}", id(&store)))
+        .bearer(&admin)
+        .json(&json!({"protocol": "sftp"}))
+        .send()
+        .await;
+    assert_eq!(field_rules(&back), [("credentials".into(), "required".into())]);
+    app.patch(&format!("/v1/admin/stores/{}", id(&store)))
+        .bearer(&admin)
+        .json(&json!({"protocol": "sftp", "credentials": {"password": "s3cret-pass"}}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    app.patch(&format!("/v1/admin/stores/{}", id(&folder)))
+        .bearer(&admin)
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
 
     // The lead time is 0 to 90 days, at its edges.
     let sid = id(&store);
@@ -708,7 +765,7 @@ async fn the_stores_registry_is_for_admins_and_keeps_credentials_sealed() {
     off.assert_status(StatusCode::OK);
     assert_eq!(off.value()["has_credentials"], true, "credentials stay when not given");
     assert_eq!(app.get("/v1/stores").bearer(&l.token).send().await.value()["items"], json!([]));
-    assert_eq!(app.get("/v1/admin/stores").bearer(&admin).send().await.value()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/admin/stores").bearer(&admin).send().await.value()["items"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -1329,6 +1386,36 @@ async fn the_demo_catalog_is_complete_and_its_messages_validate() {
         xml.assert_status(StatusCode::OK);
         testkit::ddex::validate_ern43(&xml.text()).unwrap();
     }
+
+    // The demo store is a folder under the drops directory: the single's delivery, at its lead time,
+    // really writes the batch there, and an acknowledgement put in the folder is read like a store's.
+    let single = singles["items"][0]["id"].as_str().unwrap().to_owned();
+    app.clock.advance(chrono::Duration::days(17));
+    crate::support::drain_jobs(&app).await;
+    let token =
+        crate::support::login(&app, "lumen_records", identity::demo::DEMO_PASSWORD).await.value()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let demo = Label { token: token.clone(), id: String::new(), artist: String::new(), user: String::new() };
+    let sent = distributions(&app, &demo, &single).await;
+    assert_eq!(sent[0]["state"], "delivered", "{sent:?}");
+    let batch = sent[0]["batch"].as_str().unwrap();
+    let upc = app.get(&format!("/v1/releases/{single}")).bearer(&token).send().await.value()["upc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = app.drops.path().join("demo-store").join(batch);
+    let xml = std::fs::read_to_string(folder.join(&upc).join(format!("{upc}.xml"))).unwrap();
+    testkit::ddex::validate_ern43(&xml).unwrap();
+    assert!(folder.join(format!("BatchComplete_{batch}.xml")).exists());
+    let acks = app.drops.path().join("demo-store/acknowledgements");
+    std::fs::create_dir_all(&acks).unwrap();
+    std::fs::write(acks.join("ACK.xml"), ack(sent[0]["message_id"].as_str().unwrap(), "FileOK", "")).unwrap();
+    let store_id = catalog::model::StoreId(store.parse().unwrap());
+    assert_eq!(catalog::distribution::service::poll_store(&app.ctx, store_id).await.unwrap(), 1);
+    assert_eq!(distributions(&app, &demo, &single).await[0]["state"], "acknowledged");
+    assert!(!acks.join("ACK.xml").exists(), "a read acknowledgement is removed");
 }
 
 /// In a real browser: the label finds its catalog from its organization, reads the release's report and

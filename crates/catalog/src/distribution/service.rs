@@ -282,7 +282,7 @@ async fn deliver(ctx: AppContext, job: Job) -> Result<(), JobFailure> {
 
 /// Writes the batch: every resource file, then the message, then the completion marker, last.
 async fn send(ctx: &AppContext, store: &StoreRow, row: &ReleaseRow, batch: &str, built: &Built) -> anyhow::Result<()> {
-    let endpoint = store.endpoint(&ctx.secrets)?;
+    let endpoint = store.endpoint(ctx)?;
     let mut conn = endpoint.connect().await?;
     let product = row.upc.clone().unwrap_or_else(|| row.id.0.simple().to_string());
     let folder = join(&[&store.path, batch, &product]);
@@ -322,7 +322,7 @@ pub async fn poll_store(ctx: &AppContext, store_id: StoreId) -> anyhow::Result<u
     if waiting.is_empty() {
         return Ok(0);
     }
-    let mut conn = store.endpoint(&ctx.secrets)?.connect().await?;
+    let mut conn = store.endpoint(ctx)?.connect().await?;
     let folder = join(&[&store.path, ACK_FOLDER]);
     let mut done = 0;
     for name in conn.list(&folder).await?.into_iter().filter(|n| n.ends_with(".xml")) {

@@ -98,7 +98,8 @@ pub struct StoreChoices {
 pub struct StoreRequest {
     pub name: Option<String>,
     pub dpid: Option<String>,
-    /// `sftp` (needs `host` and `username`) or `s3` (needs `bucket`).
+    /// `sftp` (needs `host` and `username`), `s3` (needs `bucket`) or `directory` (a folder on the
+    /// server's own disk: `path` under the configured drops directory, no credentials).
     pub protocol: Option<String>,
     pub host: Option<String>,
     pub port: Option<i32>,

@@ -7,7 +7,7 @@ use crate::model::StoreId;
 
 platform::text_enum! {
     /// How messages reach a store.
-    pub enum Protocol { Sftp = "sftp", S3 = "s3" }
+    pub enum Protocol { Sftp = "sftp", S3 = "s3", Directory = "directory" }
 }
 
 #[derive(Debug, Clone)]
@@ -117,10 +117,11 @@ pub async fn stores(conn: &mut PgConnection, enabled_only: bool) -> sqlx::Result
 }
 
 impl StoreRow {
-    /// How to reach the store, its credentials opened with `secrets`.
-    pub fn endpoint(&self, secrets: &platform::crypto::SecretBox) -> anyhow::Result<crate::transfer::Endpoint> {
+    /// How to reach the store, its credentials opened with the context's secrets; a directory store's
+    /// folder is its path under the context's drops directory.
+    pub fn endpoint(&self, ctx: &platform::AppContext) -> anyhow::Result<crate::transfer::Endpoint> {
         let creds: serde_json::Map<String, serde_json::Value> = match &self.credentials {
-            Some(sealed) => serde_json::from_slice(&secrets.open(sealed).map_err(|e| anyhow::anyhow!("{e}"))?)?,
+            Some(sealed) => serde_json::from_slice(&ctx.secrets.open(sealed).map_err(|e| anyhow::anyhow!("{e}"))?)?,
             None => serde_json::Map::new(),
         };
         let text = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_owned);
@@ -140,6 +141,14 @@ impl StoreRow {
                 access_key_id: text("access_key_id").unwrap_or_default(),
                 secret_access_key: text("secret_access_key").unwrap_or_default(),
             },
+            Protocol::Directory => {
+                // The service refuses `..` in a path; checked again here, where it would matter.
+                anyhow::ensure!(
+                    !self.path.split('/').any(|p| p == ".."),
+                    "the store's folder leaves the drops directory"
+                );
+                crate::transfer::Endpoint::Directory { root: ctx.drops.to_path_buf() }
+            }
         })
     }
 }

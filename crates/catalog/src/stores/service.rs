@@ -21,6 +21,7 @@ fn credential_fields(protocol: Protocol) -> &'static [&'static str] {
     match protocol {
         Protocol::Sftp => &["password", "private_key"],
         Protocol::S3 => &["access_key_id", "secret_access_key"],
+        Protocol::Directory => &[],
     }
 }
 
@@ -39,7 +40,7 @@ fn apply(ctx: &AppContext, s: &mut StoreRow, req: &StoreRequest, errors: &mut Ve
     if let Some(p) = &req.protocol {
         match Protocol::parse(p.trim()) {
             Some(p) => s.protocol = p,
-            None => errors.push(FieldError::new("protocol", "invalid_value", "must be sftp or s3")),
+            None => errors.push(FieldError::new("protocol", "invalid_value", "must be sftp, s3 or directory")),
         }
     }
     fields::optional("host", req.host.as_deref(), &mut s.host, 255, errors);
@@ -102,17 +103,18 @@ fn apply(ctx: &AppContext, s: &mut StoreRow, req: &StoreRequest, errors: &mut Ve
         Protocol::S3 if s.bucket.is_none() => {
             errors.push(FieldError::new("bucket", "required", "an S3 store needs a bucket"));
         }
+        Protocol::Directory if s.path.is_empty() => {
+            errors.push(FieldError::new("path", "required", "a directory store needs its own folder"));
+        }
         _ => {}
     }
     if let Some(creds) = &req.credentials {
         let allowed = credential_fields(s.protocol);
         for (key, value) in creds {
             if !allowed.contains(&key.as_str()) {
-                errors.push(FieldError::new(
-                    format!("credentials.{key}"),
-                    "unknown_field",
-                    format!("takes {}", allowed.join(", ")),
-                ));
+                let takes =
+                    if allowed.is_empty() { "takes none".to_owned() } else { format!("takes {}", allowed.join(", ")) };
+                errors.push(FieldError::new(format!("credentials.{key}"), "unknown_field", takes));
             } else if !value.as_str().is_some_and(|v| !v.is_empty() && v.len() <= 16_384) {
                 errors.push(FieldError::new(
                     format!("credentials.{key}"),
@@ -129,6 +131,10 @@ fn apply(ctx: &AppContext, s: &mut StoreRow, req: &StoreRequest, errors: &mut Ve
             ));
         }
         s.credentials = (!creds.is_empty()).then(|| ctx.secrets.seal(&serde_json::to_vec(creds).unwrap_or_default()));
+    }
+    if s.protocol == Protocol::Directory {
+        // Whatever another protocol kept is of no use to a folder, and is not kept.
+        s.credentials = None;
     }
 }
 
@@ -202,7 +208,9 @@ pub async fn update(
     let before = audit_view(&s);
     let protocol_changed = req.protocol.as_deref().is_some_and(|p| p.trim() != s.protocol.as_str());
     let mut errors = Vec::new();
-    if protocol_changed && req.credentials.is_none() {
+    let needs_credentials =
+        req.protocol.as_deref().and_then(|p| Protocol::parse(p.trim())) != Some(Protocol::Directory);
+    if protocol_changed && needs_credentials && req.credentials.is_none() {
         errors.push(FieldError::new("credentials", "required", "a new protocol needs its own credentials"));
     }
     apply(ctx, &mut s, &req, &mut errors);

@@ -45,7 +45,7 @@ pub async fn create(ctx: &AppContext, principal: &Principal, org: Uuid, req: Inb
         return Err(ApiError::invalid_field("format", "invalid_value", "must be dsr or csv"));
     }
     let mut conn = ctx.db.acquire().await?;
-    let store = catalog::store_endpoint(&mut conn, &ctx.secrets, req.store_id)
+    let store = catalog::store_endpoint(&mut conn, ctx, req.store_id)
         .await
         .map_err(|e| ApiError::internal(e.context("open a store's endpoint")))?;
     let Some((_, _, base)) = store else {
@@ -171,7 +171,7 @@ pub fn month_in(name: &str) -> Option<String> {
 async fn poll(ctx: &AppContext, row: &InboxRow) -> anyhow::Result<usize> {
     let (endpoint, seen) = {
         let mut conn = ctx.db.acquire().await?;
-        let store = catalog::store_endpoint(&mut conn, &ctx.secrets, row.store_id).await?;
+        let store = catalog::store_endpoint(&mut conn, ctx, row.store_id).await?;
         let (_, endpoint, _) = store.ok_or_else(|| anyhow::anyhow!("the store is no longer in the registry"))?;
         (endpoint, repo::seen(&mut conn, row.id).await?.into_iter().collect::<HashSet<_>>())
     };
