@@ -52,7 +52,13 @@ async fn main() {
     println!("job queue benchmark: {cores} cores, PostgreSQL on the same machine");
 
     // Baseline: single-row UPDATEs, one statement at a time, against the same server.
-    sqlx::query("CREATE TABLE bench_counter (id int PRIMARY KEY, n bigint NOT NULL)").execute(&db.pool).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE bench_counter (id int PRIMARY KEY, n bigint NOT NULL); GRANT ALL ON bench_counter TO {}",
+        platform::db::APP_ROLE
+    ))
+    .execute(&mut db.owner().await)
+    .await
+    .unwrap();
     sqlx::query("INSERT INTO bench_counter VALUES (1, 0)").execute(&db.pool).await.unwrap();
     let started = Instant::now();
     let mut updates = 0u32;

@@ -46,7 +46,13 @@ async fn main() {
     println!("ledger benchmark: {cores} cores, {TASKS} concurrent tasks, PostgreSQL on the same machine");
 
     // Baseline: single-row INSERTs, one at a time, each its own transaction.
-    sqlx::query("CREATE TABLE bench_rows (id uuid PRIMARY KEY, v bigint NOT NULL)").execute(&pool).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE bench_rows (id uuid PRIMARY KEY, v bigint NOT NULL); GRANT SELECT, INSERT ON bench_rows TO {}",
+        platform::db::APP_ROLE
+    ))
+    .execute(&mut db.owner().await)
+    .await
+    .unwrap();
     let started = Instant::now();
     let inserted = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();

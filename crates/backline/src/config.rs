@@ -61,6 +61,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// The database's owner role, for migrations only (with DATABASE_URL): the service then connects as
+    /// DATABASE_URL's role, which the owner grants row privileges and nothing more (see
+    /// docs/operations.md). Unset, DATABASE_URL's role migrates and is the service's role too.
+    #[arg(long, env = "BACKLINE_DATABASE_OWNER_URL", global = true, hide_env_values = true)]
+    pub database_owner_url: Option<String>,
+
     /// Where Backline keeps its files: the embedded cluster, outgoing mail (mail/), locks.
     #[arg(long, env = "BACKLINE_DATA_DIR", default_value = "./.backline", global = true)]
     pub data_dir: PathBuf,

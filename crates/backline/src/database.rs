@@ -1,5 +1,9 @@
 //! Opens the database the configuration names: the server at `DATABASE_URL` (creating its database if it
 //! is missing), or else the embedded cluster under the data directory.
+//!
+//! Least privilege: the embedded cluster's superuser owns the tables and runs migrations, and the service
+//! connects as the role [`platform::db::APP_ROLE`], which may read and write rows and nothing else. With
+//! `DATABASE_URL`, the same split holds when `BACKLINE_DATABASE_OWNER_URL` names the owner role.
 
 use std::str::FromStr;
 
@@ -16,8 +20,17 @@ pub const EMBEDDED_DATABASE: &str = "backline";
 
 /// An open database, and the embedded cluster behind it when there is one.
 pub struct Database {
+    /// The service's pool, as the application role.
     pub pool: PgPool,
+    /// Where migrations run: the owner role, when it is not the pool's own.
+    owner: Option<Owner>,
     embedded: Option<EmbeddedPostgres>,
+}
+
+struct Owner {
+    options: PgConnectOptions,
+    /// The role the owner grants row privileges to after migrating.
+    app_role: String,
 }
 
 impl Database {
@@ -27,11 +40,21 @@ impl Database {
             Some(url) => {
                 let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
                 let name = options.get_database().unwrap_or("postgres").to_owned();
-                db::ensure_database(&options, &name).await.with_context(|| {
+                let owner = match &args.database_owner_url {
+                    Some(owner) => Some(Owner {
+                        options: PgConnectOptions::from_str(owner)
+                            .context("BACKLINE_DATABASE_OWNER_URL is not a valid PostgreSQL URL")?
+                            .database(&name),
+                        app_role: options.get_username().to_owned(),
+                    }),
+                    None => None,
+                };
+                let creator = owner.as_ref().map_or(&options, |o| &o.options);
+                db::ensure_database(creator, &name).await.with_context(|| {
                     format!("cannot reach the PostgreSQL server at DATABASE_URL (database `{name}`)")
                 })?;
                 let pool = db::connect(options, settings).await.context("connecting to DATABASE_URL")?;
-                Ok(Self { pool, embedded: None })
+                Ok(Self { pool, owner, embedded: None })
             }
             None => {
                 let mut config = EmbeddedConfig::new(&args.data_dir);
@@ -41,10 +64,27 @@ impl Database {
                 let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&config)).await??;
                 let server = cluster.connect_options("postgres");
                 db::ensure_database(&server, EMBEDDED_DATABASE).await.context("creating the database")?;
-                let pool = db::connect(cluster.connect_options(EMBEDDED_DATABASE), settings).await?;
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&server).await?;
+                db::ensure_app_role(&mut conn, db::APP_ROLE).await.context("creating the application role")?;
+                sqlx::Connection::close(conn).await?;
+                let owner = cluster.connect_options(EMBEDDED_DATABASE);
+                let pool = db::connect(owner.clone().username(db::APP_ROLE), settings).await?;
                 tracing::info!(url = %cluster.url(EMBEDDED_DATABASE), "using the embedded PostgreSQL cluster");
-                Ok(Self { pool, embedded: Some(cluster) })
+                Ok(Self {
+                    pool,
+                    owner: Some(Owner { options: owner, app_role: db::APP_ROLE.to_owned() }),
+                    embedded: Some(cluster),
+                })
             }
+        }
+    }
+
+    /// Applies every pending migration as the owner role, then grants the application role its row
+    /// privileges on what they made; with one role for both, through the pool.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.owner {
+            Some(owner) => db::migrate_as_owner(&owner.options, Some(&owner.app_role)).await,
+            None => db::migrate(&self.pool).await.context("applying migrations"),
         }
     }
 

@@ -11,7 +11,7 @@ use backline::config::{Cli, Command, GlobalArgs, ServeArgs, WorkerArgs};
 use backline::database::Database;
 use clap::Parser as _;
 use platform::http::EdgeLimits;
-use platform::{AppContext, db, demo, jobs, server, telemetry};
+use platform::{AppContext, demo, jobs, server, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -43,7 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let database = Database::open(&cli.global).await?;
-            let result = db::migrate(&database.pool).await.context("applying migrations");
+            let result = database.migrate().await;
             database.close().await;
             result?;
             tracing::info!("migrations applied");
@@ -123,7 +123,7 @@ async fn royalties_proof(database: &Database, report: uuid::Uuid) -> anyhow::Res
 }
 
 async fn seed(global: &GlobalArgs, database: &Database) -> anyhow::Result<()> {
-    db::migrate(&database.pool).await.context("applying migrations")?;
+    database.migrate().await?;
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let env =
         demo::DemoEnv { secrets: Arc::new(secrets), storage: Arc::new(global.storage()?), now: chrono::Utc::now() };
@@ -135,7 +135,7 @@ async fn seed(global: &GlobalArgs, database: &Database) -> anyhow::Result<()> {
 /// `backline worker`: jobs only, until SIGINT or SIGTERM; the jobs in flight finish first.
 async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> anyhow::Result<()> {
     let shutdown = server::shutdown_signal();
-    db::migrate(&database.pool).await.context("applying migrations")?;
+    database.migrate().await?;
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
     let ctx = AppContext::new(database.pool.clone(), "http://localhost")
         .with_secrets(secrets)
@@ -182,7 +182,7 @@ async fn serve_with(
     args: &ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    db::migrate(&database.pool).await.context("applying migrations")?;
+    database.migrate().await?;
     if args.demo {
         seed(global, database).await?;
     }

@@ -171,6 +171,15 @@ async fn embedded_cluster_is_created_once_kept_across_restarts_and_stopped_clean
     }
 
     let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
+    // The service connects as the application role; only the test's own connection is the owner's.
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT usename::text FROM pg_stat_activity
+         WHERE datname = 'backline' AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(roles, [platform::db::APP_ROLE]);
     sqlx::query("INSERT INTO demo_datasets (name, version) VALUES ('restart_marker', 1)")
         .execute(&mut conn)
         .await
@@ -307,10 +316,24 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     let db = testkit::TestDb::empty().await;
     let dir = data_dir();
     let url = db.url();
+    // Two roles, as on a managed server: the owner migrates and grants, the service seeds as the
+    // application role, which may write rows and nothing else.
     for args in [&["migrate"][..], &["seed", "--demo"], &["seed", "--demo"]] {
-        let output = backline(dir.path()).env("DATABASE_URL", &url).args(args).output().unwrap();
+        let output = backline(dir.path())
+            .env("DATABASE_URL", db.app_url())
+            .env("BACKLINE_DATABASE_OWNER_URL", &url)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
+    let (tables, own): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE tableowner = current_user) FROM pg_tables WHERE schemaname = 'public'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(tables > 50 && own == 0, "the owner made all {tables} tables; the service's role owns {own}");
     assert_eq!(platform::db::readiness(&db.pool).await, platform::db::Readiness::Ready);
     // The demo data was loaded once, though seeding ran twice.
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email LIKE '%@demo.backline.test'")
@@ -387,7 +410,10 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     let statuses: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT status FROM bookings ORDER BY status").fetch_all(&db.pool).await.unwrap();
     assert_eq!(statuses.len(), 11, "{statuses:?}");
-    sqlx::query("UPDATE ticket_chain SET action = 'refund' WHERE seq = 1").execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE ticket_chain SET action = 'refund' WHERE seq = 1")
+        .execute(&mut db.owner().await)
+        .await
+        .unwrap();
     let event: uuid::Uuid = sqlx::query_scalar("SELECT event_id FROM ticket_chain WHERE seq = 1 LIMIT 1")
         .fetch_one(&db.pool)
         .await

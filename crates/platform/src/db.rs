@@ -40,6 +40,62 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
+/// The role the service connects as when the database has an owner role of its own (the embedded
+/// cluster always has: its superuser owns the tables): it reads and writes rows, nothing else.
+pub const APP_ROLE: &str = "backline_app";
+
+/// Tables whose rows are never changed or removed once written: the application role may only read and
+/// insert them. Their triggers refuse changes too, but a grant is refused by PostgreSQL before any
+/// trigger runs, and no role without ownership can disable it.
+pub const APPEND_ONLY: &[&str] = &["audit_log", "journal_entries", "postings", "ticket_chain"];
+
+/// Creates the application role unless it exists: it may log in, and nothing else (no superuser, no
+/// database or role creation, no replication, no bypassing row security). Needs CREATEROLE.
+pub async fn ensure_app_role(conn: &mut PgConnection, role: &str) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "DO $$ BEGIN CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        quote_ident(role)
+    );
+    // Two processes starting at once may both try; `unique_violation` on pg_authid is the loser's.
+    match sqlx::raw_sql(&sql).execute(conn).await {
+        Err(err) if err.as_database_error().and_then(|e| e.code()).is_some_and(|c| c == "23505") => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// Gives `role` the row privileges the service needs on every table and sequence the migrations made,
+/// and no more: no DDL (it owns nothing and may create nothing in the schema), no TRUNCATE, no
+/// triggers, only SELECT and INSERT on the append-only tables, only SELECT on the migration history.
+/// Run by the owner after migrating; idempotent.
+pub async fn grant_app_role(conn: &mut PgConnection, role: &str) -> Result<(), sqlx::Error> {
+    let role = quote_ident(role);
+    let append_only = APPEND_ONLY.join(", ");
+    let sql = format!(
+        "REVOKE ALL ON SCHEMA public FROM {role};
+         GRANT USAGE ON SCHEMA public TO {role};
+         REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+         GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
+         REVOKE UPDATE, DELETE ON {append_only} FROM {role};
+         REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM {role};"
+    );
+    sqlx::raw_sql(&sql).execute(conn).await.map(drop)
+}
+
+/// Applies every pending migration over one connection of the owner role, then grants the application
+/// role (when there is one apart from the owner) what it needs on what they made.
+pub async fn migrate_as_owner(owner: &PgConnectOptions, app_role: Option<&str>) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut conn = PgConnection::connect_with(owner).await.context("connecting as the database's owner role")?;
+    MIGRATOR.run(&mut conn).await.context("applying migrations")?;
+    if let Some(role) = app_role {
+        grant_app_role(&mut conn, role).await.with_context(|| format!("granting the application role {role}"))?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
 /// Creates `database` on the server unless it exists, connecting through its maintenance database.
 pub async fn ensure_database(server: &PgConnectOptions, database: &str) -> Result<(), sqlx::Error> {
     let mut conn = PgConnection::connect_with(&server.clone().database("postgres")).await?;

@@ -131,6 +131,7 @@ async fn create_template(admin: &PgConnectOptions, template: &str) {
         .fetch_one(&mut conn)
         .await
         .expect("look up the template");
+    db::ensure_app_role(&mut conn, db::APP_ROLE).await.expect("create the application role");
     if !exists {
         let building = format!("{template}_building");
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&building)))
@@ -148,6 +149,11 @@ async fn create_template(admin: &PgConnectOptions, template: &str) {
             .expect("connect template");
         db::migrate(&pool).await.expect("migrate the template");
         pool.close().await;
+        // Tests connect as the application role, with the privileges the service has and no more.
+        let mut template_conn =
+            PgConnection::connect_with(&admin.clone().database(&building)).await.expect("connect template");
+        db::grant_app_role(&mut template_conn, db::APP_ROLE).await.expect("grant the application role");
+        let _ = template_conn.close().await;
         sqlx::raw_sql(&format!(
             "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH IS_TEMPLATE true",
             quote_ident(&building),
@@ -165,10 +171,13 @@ async fn create_template(admin: &PgConnectOptions, template: &str) {
     let _ = conn.close().await;
 }
 
-/// A database of its own for one test, migrated, dropped when the value is dropped.
+/// A database of its own for one test, migrated, dropped when the value is dropped. Its pool connects as
+/// the application role (rows only, as the service does); [`TestDb::owner`] is the owner, for what a
+/// test does behind the service's back (altering a table, forging a row).
 pub struct TestDb {
     pub pool: PgPool,
     name: String,
+    /// The owner's options (the server's superuser).
     options: PgConnectOptions,
 }
 
@@ -196,23 +205,38 @@ impl TestDb {
         let options = admin.clone().database(&name);
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .connect_with(options.clone())
+            .connect_with(options.clone().username(db::APP_ROLE))
             .await
             .expect("connect the test database");
         Self { pool, name, options }
     }
 
-    /// Options to open more connections to this database.
+    /// Options to open more connections to this database, as the application role.
     pub fn connect_options(&self) -> PgConnectOptions {
+        self.options.clone().username(db::APP_ROLE)
+    }
+
+    /// Options to connect as the owner (the server's superuser).
+    pub fn owner_options(&self) -> PgConnectOptions {
         self.options.clone()
+    }
+
+    /// A connection as the owner (the server's superuser).
+    pub async fn owner(&self) -> PgConnection {
+        PgConnection::connect_with(&self.options).await.expect("connect as the owner")
+    }
+
+    /// A `DATABASE_URL` for this database as the application role.
+    pub fn app_url(&self) -> String {
+        self.url().replacen(&format!("//{}@", self.options.get_username()), &format!("//{}@", db::APP_ROLE), 1)
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// A `DATABASE_URL` for this database, for processes the test starts (a socket directory is
-    /// percent-encoded as the host).
+    /// A `DATABASE_URL` for this database as its owner, for processes the test starts (a socket
+    /// directory is percent-encoded as the host).
     pub fn url(&self) -> String {
         let o = &self.options;
         let host = o.get_socket().map_or_else(|| o.get_host().to_owned(), |s| s.to_string_lossy().replace('/', "%2F"));

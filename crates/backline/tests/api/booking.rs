@@ -1118,7 +1118,10 @@ async fn an_unknown_status_in_the_database_is_an_error_not_another_status() {
     let p = parties(&app, "unknown").await;
     let id = offer(&app, &p, 50_000, 30).await.value()["id"].as_str().unwrap().to_owned();
     app.get(&format!("/v1/bookings/{id}")).bearer(&p.organizer).send().await.assert_status(StatusCode::OK);
-    sqlx::raw_sql("ALTER TABLE bookings DROP CONSTRAINT bookings_status_check").execute(&app.db.pool).await.unwrap();
+    sqlx::raw_sql("ALTER TABLE bookings DROP CONSTRAINT bookings_status_check")
+        .execute(&mut app.db.owner().await)
+        .await
+        .unwrap();
     sqlx::query("UPDATE bookings SET status = 'archived' WHERE id = $1::uuid")
         .bind(&id)
         .execute(&app.db.pool)

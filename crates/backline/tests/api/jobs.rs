@@ -20,10 +20,13 @@ const FAIL: JobKind =
 /// A database with a table the test handlers write to.
 async fn db() -> TestDb {
     let db = TestDb::new().await;
-    sqlx::query("CREATE TABLE job_runs (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE job_runs (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+         GRANT SELECT, INSERT ON job_runs TO backline_app",
+    )
+    .execute(&mut db.owner().await)
+    .await
+    .unwrap();
     db
 }
 

@@ -101,7 +101,10 @@ async fn the_database_refuses_unbalanced_altered_and_overdrawn_entries() {
         "DELETE FROM journal_entries",
         "TRUNCATE postings",
     ] {
+        // The service's role is refused by its grants; even the owner is refused by the trigger.
         let err = sqlx::query(sql).execute(&db.pool).await.unwrap_err();
+        assert!(err.to_string().contains("permission denied for table"), "{sql}: {err}");
+        let err = sqlx::query(sql).execute(&mut db.owner().await).await.unwrap_err();
         assert!(err.to_string().contains("cannot be changed or removed"), "{sql}: {err}");
     }
     audit(&db.pool).await;

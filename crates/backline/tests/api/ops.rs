@@ -40,8 +40,57 @@ async fn readyz_refuses_while_migrations_are_pending() {
     .await
     .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    db::migrate(&db.pool).await.unwrap();
+    db::migrate_as_owner(&db.owner_options(), Some(db::APP_ROLE)).await.unwrap();
     assert_eq!(db::readiness(&db.pool).await, db::Readiness::Ready);
+}
+
+/// The service's role reads and writes rows and nothing else, and PostgreSQL itself says so: no DDL,
+/// no disabling a trigger, no change or removal of an audit row or a ledger posting (refused by the
+/// grants, before the tables' triggers would refuse them too), no TRUNCATE, no rewriting the migration
+/// history, no switching triggers off for the session.
+#[tokio::test]
+async fn the_service_role_is_refused_everything_but_reading_and_writing_rows() {
+    let app = app().await;
+    crate::ledger::funded(&app.db.pool, uuid::Uuid::now_v7(), 100).await;
+    crate::support::signed_in(&app, "audited").await;
+    let pool = &app.db.pool;
+    let role: String = sqlx::query_scalar!(r#"SELECT current_user AS "u!""#).fetch_one(pool).await.unwrap();
+    assert_eq!(role, db::APP_ROLE);
+    let refused = [
+        ("ALTER TABLE postings DISABLE TRIGGER postings_append_only", "must be owner of table postings"),
+        ("ALTER TABLE audit_log DISABLE TRIGGER ALL", "must be owner of table audit_log"),
+        ("UPDATE audit_log SET action = 'forged'", "permission denied for table audit_log"),
+        ("DELETE FROM audit_log", "permission denied for table audit_log"),
+        ("DELETE FROM postings", "permission denied for table postings"),
+        ("UPDATE postings SET amount = amount * 2", "permission denied for table postings"),
+        ("DELETE FROM journal_entries", "permission denied for table journal_entries"),
+        ("UPDATE ticket_chain SET action = 'refund'", "permission denied for table ticket_chain"),
+        ("TRUNCATE users", "permission denied for table users"),
+        ("CREATE TABLE mine (id int)", "permission denied for schema public"),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "permission denied for schema public"),
+        ("DROP TABLE sessions", "must be owner of table sessions"),
+        (
+            "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION ledger_is_append_only()",
+            "permission denied for table users",
+        ),
+        ("DELETE FROM _sqlx_migrations", "permission denied for table _sqlx_migrations"),
+        ("SET session_replication_role = replica", "permission denied to set parameter"),
+        ("CREATE ROLE intruder", "permission denied to create role"),
+    ];
+    for (sql, reason) in refused {
+        let err = sqlx::raw_sql(sql).execute(pool).await.expect_err(sql);
+        let db_err = err.as_database_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db_err.code().as_deref(), Some("42501"), "{sql}: {err}");
+        assert!(db_err.message().contains(reason), "{sql}: {}", db_err.message());
+    }
+    // What it may do: read and append to the append-only tables, read the migration history.
+    let (audit, postings, migrations): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM postings), (SELECT count(*) FROM _sqlx_migrations)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(audit > 0 && postings > 0 && migrations > 30, "{audit} {postings} {migrations}");
 }
 
 #[tokio::test]

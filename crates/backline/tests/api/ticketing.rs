@@ -1355,10 +1355,12 @@ async fn the_ticket_chain_detects_an_altered_or_removed_record() {
     assert_eq!((intact["valid"].as_bool(), intact["records"].as_i64()), (Some(true), Some(4)));
     let event_id = Uuid::parse_str(&event).unwrap();
 
-    // Someone with database access rewrites who held ticket 2.
+    // Someone with the owner's access to the database (the service's own role may not) rewrites who
+    // held ticket 2.
+    let mut owner = app.db.owner().await;
     sqlx::query("UPDATE ticket_chain SET data = jsonb_set(data, '{holder}', '\"00000000-0000-0000-0000-000000000000\"') WHERE event_id = $1 AND seq = 2")
         .bind(event_id)
-        .execute(&app.db.pool)
+        .execute(&mut owner)
         .await
         .unwrap();
     let altered = chain_ok(&app, &event).await;
@@ -1367,13 +1369,13 @@ async fn the_ticket_chain_detects_an_altered_or_removed_record() {
     // Put it back, then remove the last record (the check-in): the event's head still knows it.
     sqlx::query("UPDATE ticket_chain SET data = jsonb_set(data, '{holder}', to_jsonb((SELECT holder_id FROM tickets WHERE id = ticket_chain.ticket_id)::text)) WHERE event_id = $1 AND seq = 2")
         .bind(event_id)
-        .execute(&app.db.pool)
+        .execute(&mut owner)
         .await
         .unwrap();
     assert_eq!(chain_ok(&app, &event).await["valid"], true);
     sqlx::query("DELETE FROM ticket_chain WHERE event_id = $1 AND seq = 4")
         .bind(event_id)
-        .execute(&app.db.pool)
+        .execute(&mut owner)
         .await
         .unwrap();
     let truncated = chain_ok(&app, &event).await;
