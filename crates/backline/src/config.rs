@@ -38,9 +38,30 @@ pub enum Command {
     Openapi,
     /// Verify an event's ticket chain: every record intact, none missing. Exits non-zero if not.
     VerifyTicketChain(VerifyChainArgs),
+    /// Back up into a new folder: a consistent dump of the database and a manifest of the files it
+    /// references, with their checksums (and the files themselves with --with-files).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty database (and its files into the object store), then verify
+    /// every ledger balance, ticket chain and file checksum. Exits non-zero if anything does not verify.
+    Restore(RestoreArgs),
     /// Print a sales report's reconciliation proof: per currency, its net revenue = unmatched + the
     /// platform's fee + each payee's share, exactly. Exits non-zero if any currency does not reconcile.
     RoyaltiesProof(RoyaltiesProofArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The folder to write (new, or empty).
+    pub out: PathBuf,
+    /// Copy the referenced files into the backup too (`objects/`), checking each one's bytes.
+    #[arg(long)]
+    pub with_files: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's folder.
+    pub from: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,8 @@ pub struct Database {
     pub pool: PgPool,
     /// Where migrations run: the owner role, when it is not the pool's own.
     owner: Option<Owner>,
+    /// The owner's URL (the pool's when they are one role), for `pg_dump` and `pg_restore`.
+    owner_url: String,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -40,6 +42,7 @@ impl Database {
             Some(url) => {
                 let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
                 let name = options.get_database().unwrap_or("postgres").to_owned();
+                let owner_url = args.database_owner_url.clone().unwrap_or_else(|| url.clone());
                 let owner = match &args.database_owner_url {
                     Some(owner) => Some(Owner {
                         options: PgConnectOptions::from_str(owner)
@@ -54,7 +57,7 @@ impl Database {
                     format!("cannot reach the PostgreSQL server at DATABASE_URL (database `{name}`)")
                 })?;
                 let pool = db::connect(options, settings).await.context("connecting to DATABASE_URL")?;
-                Ok(Self { pool, owner, embedded: None })
+                Ok(Self { pool, owner, owner_url, embedded: None })
             }
             None => {
                 let mut config = EmbeddedConfig::new(&args.data_dir);
@@ -73,10 +76,21 @@ impl Database {
                 Ok(Self {
                     pool,
                     owner: Some(Owner { options: owner, app_role: db::APP_ROLE.to_owned() }),
+                    owner_url: cluster.url(EMBEDDED_DATABASE),
                     embedded: Some(cluster),
                 })
             }
         }
+    }
+
+    /// Options to connect as the owner role.
+    pub fn owner_options(&self) -> PgConnectOptions {
+        self.owner.as_ref().map_or_else(|| (*self.pool.connect_options()).clone(), |o| o.options.clone())
+    }
+
+    /// The owner role's URL, for PostgreSQL's own tools.
+    pub fn owner_url(&self) -> &str {
+        &self.owner_url
     }
 
     /// Applies every pending migration as the owner role, then grants the application role its row

@@ -1,6 +1,7 @@
 //! The Backline service: wires every domain's router, the operations endpoints and the API viewer into
 //! one application, and owns the command line (see `main.rs`) and its configuration.
 
+pub mod backup;
 pub mod config;
 pub mod database;
 

@@ -67,6 +67,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             result
         }
+        Command::Backup(args) => {
+            let database = Database::open(&cli.global).await?;
+            let result = backup(&cli.global, &database, &args).await;
+            database.close().await;
+            result
+        }
+        Command::Restore(args) => {
+            // The backup is checked before any database is opened or created.
+            let manifest = backline::backup::open(&args.from).await?;
+            let database = Database::open(&cli.global).await?;
+            let result = restore(&cli.global, &database, &args, &manifest).await;
+            database.close().await;
+            result
+        }
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Worker(args) => {
             let database = Database::open(&cli.global).await?;
@@ -75,6 +89,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+async fn backup(global: &GlobalArgs, database: &Database, args: &backline::config::BackupArgs) -> anyhow::Result<()> {
+    let bin_dir = platform::embedded::find_bin_dir(global.pg_bindir.as_deref())?;
+    let manifest = backline::backup::backup(database, &global.storage()?, &bin_dir, &args.out, args.with_files).await?;
+    tracing::info!(
+        folder = %args.out.display(),
+        files = manifest.files.len(),
+        dump_bytes = manifest.database.size,
+        "backup written"
+    );
+    Ok(())
+}
+
+async fn restore(
+    global: &GlobalArgs,
+    database: &Database,
+    args: &backline::config::RestoreArgs,
+    manifest: &backline::backup::Manifest,
+) -> anyhow::Result<()> {
+    let bin_dir = platform::embedded::find_bin_dir(global.pg_bindir.as_deref())?;
+    let report = backline::backup::restore(database, &global.storage()?, &bin_dir, &args.from, manifest).await?;
+    let mut value = serde_json::to_value(&report)?;
+    value["ok"] = serde_json::Value::Bool(report.ok());
+    let text = serde_json::to_string_pretty(&value)?;
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{text}\n").as_bytes())?;
+    anyhow::ensure!(report.ok(), "the restored data does not verify (see the report above)");
+    Ok(())
 }
 
 async fn verify_chain(database: &Database, event: uuid::Uuid) -> anyhow::Result<()> {

@@ -227,6 +227,40 @@ impl Storage {
         Ok(path)
     }
 
+    /// Copies a local file into staging, as [`Storage::receive`] does an upload (the file stays).
+    pub async fn stage_file(&self, path: &Path) -> anyhow::Result<Staged> {
+        let file = tokio::fs::File::open(path).await?;
+        let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+            let mut file = file?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        self.receive(Body::from_stream(chunks), u64::MAX).await.map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The size and SHA-256 of a kept file, read whole from the store; none when it is not there.
+    pub async fn digest(&self, key: &str) -> anyhow::Result<Option<(u64, String)>> {
+        let mut stream = match self.store.get(&ObjectPath::from(key)).await {
+            Ok(got) => got.into_stream(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let (mut sha, mut size) = (Sha256::new(), 0u64);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            sha.update(&chunk);
+        }
+        Ok(Some((size, crate::hex::encode(&sha.finalize()))))
+    }
+
     /// A kept file's bytes as a stream of chunks.
     pub async fn read(
         &self,

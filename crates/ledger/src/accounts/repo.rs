@@ -250,3 +250,49 @@ pub async fn has_entry_for(conn: &mut PgConnection, kind: &str, key: &str, value
     .fetch_one(conn)
     .await
 }
+
+/// The audit an accountant runs over the whole ledger: what it holds, and what would be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LedgerAudit {
+    pub accounts: i64,
+    pub entries: i64,
+    pub postings: i64,
+    /// Entries whose postings do not sum to zero in one of their currencies.
+    pub unbalanced_entries: i64,
+    /// Entries with fewer than two postings.
+    pub short_entries: i64,
+    /// Accounts whose kept balance is not the sum of their postings.
+    pub drifted_accounts: i64,
+    /// Accounts below zero that may not be.
+    pub negative_accounts: i64,
+}
+
+impl LedgerAudit {
+    pub fn is_clean(&self) -> bool {
+        self.unbalanced_entries == 0
+            && self.short_entries == 0
+            && self.drifted_accounts == 0
+            && self.negative_accounts == 0
+    }
+}
+
+/// Every entry balanced per currency with two or more postings, every kept balance equal to its
+/// postings, no forbidden negative balance: one statement, one snapshot.
+pub async fn audit(conn: &mut PgConnection) -> sqlx::Result<LedgerAudit> {
+    sqlx::query_as!(
+        LedgerAudit,
+        r#"SELECT (SELECT count(*) FROM ledger_accounts) AS "accounts!",
+                  (SELECT count(*) FROM journal_entries) AS "entries!",
+                  (SELECT count(*) FROM postings) AS "postings!",
+                  (SELECT count(*) FROM (SELECT 1 FROM postings GROUP BY entry_id, currency HAVING sum(amount) <> 0) u)
+                    AS "unbalanced_entries!",
+                  (SELECT count(*) FROM journal_entries e
+                    WHERE (SELECT count(*) FROM postings p WHERE p.entry_id = e.id) < 2) AS "short_entries!",
+                  (SELECT count(*) FROM ledger_accounts a
+                    WHERE a.balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0))
+                    AS "drifted_accounts!",
+                  (SELECT count(*) FROM ledger_accounts WHERE NOT allow_negative AND balance < 0) AS "negative_accounts!""#
+    )
+    .fetch_one(conn)
+    .await
+}
