@@ -88,6 +88,16 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_DATABASE_OWNER_URL", global = true, hide_env_values = true)]
     pub database_owner_url: Option<String>,
 
+    /// A streaming read replica of the database: public searches, the directory, analytics and
+    /// statements read from it while it is up and within BACKLINE_REPLICA_MAX_LAG; everything else,
+    /// and those too while it is not, uses the primary.
+    #[arg(long, env = "BACKLINE_DATABASE_REPLICA_URL", global = true, hide_env_values = true)]
+    pub database_replica_url: Option<String>,
+
+    /// Seconds the read replica may be behind the primary before it is bypassed.
+    #[arg(long, env = "BACKLINE_REPLICA_MAX_LAG", default_value_t = 5.0, global = true)]
+    pub replica_max_lag: f64,
+
     /// Where Backline keeps its files: the embedded cluster, outgoing mail (mail/), locks.
     #[arg(long, env = "BACKLINE_DATA_DIR", default_value = "./.backline", global = true)]
     pub data_dir: PathBuf,

@@ -1,6 +1,7 @@
 //! The `backline` command: `serve`, `worker`, `migrate`, `seed --demo`, `openapi`, `verify-ticket-chain`.
 
 use std::process::ExitCode;
+use std::str::FromStr as _;
 
 use anyhow::Context as _;
 use std::time::Duration;
@@ -229,10 +230,24 @@ async fn serve_with(
         seed(global, database).await?;
     }
     let secrets = platform::crypto::SecretBox::load(global.secret_key.as_deref(), &global.data_dir)?;
-    let ctx = AppContext::new(database.pool.clone(), &args.public_url())
+    let mut ctx = AppContext::new(database.pool.clone(), &args.public_url())
         .with_secrets(secrets)
         .with_storage(global.storage()?)
         .with_drops(global.drops());
+    if let Some(url) = &global.database_replica_url {
+        // Connected lazily: a replica that is down at start is bypassed, not fatal.
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)
+            .context("BACKLINE_DATABASE_REPLICA_URL is not a valid PostgreSQL URL")?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(global.db_max_connections)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(options);
+        let max_lag = Duration::try_from_secs_f64(global.replica_max_lag.max(0.0))
+            .context("BACKLINE_REPLICA_MAX_LAG is not a number of seconds")?;
+        let replica = Arc::new(platform::replica::Replica::new(pool, max_lag));
+        tokio::spawn(platform::replica::watch(replica.clone(), database.pool.clone(), ctx.clock.clone()));
+        ctx = ctx.with_replica(replica);
+    }
     let ctx_for_jobs = ctx.clone();
     let limits = EdgeLimits {
         body_limit_bytes: args.body_limit,

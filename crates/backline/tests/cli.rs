@@ -551,13 +551,27 @@ async fn jobs_of_a_worker_killed_with_sigkill_are_finished_by_another() {
 
 /// Sends one request and returns the status and body.
 fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    http_with(addr, method, path, token, &[], body)
+}
+
+fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let mut extra = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    for (name, value) in headers {
+        extra.push_str(&format!("{name}: {value}\r\n"));
+    }
     let body = body.unwrap_or("");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: t\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -735,4 +749,209 @@ async fn a_backup_restores_into_a_fresh_cluster_and_verifies() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not match its manifest"));
     assert!(!fresh.path().join("pgdata").exists(), "nothing was started");
+}
+
+/// The secret key every process of one installation shares (sealed event keys, store credentials).
+const SHARED_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The real topology on one machine: a primary and a streaming replica made from it with
+/// `pg_basebackup`, two `serve` nodes reading from the replica and a `worker`. The same purchases are
+/// sent to both nodes at once under one idempotency key: each is made once. Public searches are served
+/// by the replica on both nodes; when the replica stops, they go to the primary and `/readyz` and
+/// `/metrics` say so.
+#[tokio::test]
+async fn two_nodes_a_worker_and_a_read_replica_lose_and_double_nothing() {
+    use platform::embedded::{EmbeddedConfig, EmbeddedPostgres};
+    let root = data_dir();
+    let primary_dir = root.path().join("primary");
+    let config = EmbeddedConfig::new(&primary_dir);
+    let primary = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&config)).await.unwrap().unwrap();
+    let owner_url = primary.url("backline");
+    // The application role, as an administrator makes it once on a managed server.
+    let mut admin = PgConnection::connect_with(&primary.connect_options("postgres")).await.unwrap();
+    platform::db::ensure_app_role(&mut admin, platform::db::APP_ROLE).await.unwrap();
+    admin.close().await.unwrap();
+    // The primary: Backline's database, migrated by the owner, with the demo (an event, a funded fan).
+    let seed = backline(&root.path().join("seed"))
+        .env("BACKLINE_SECRET_KEY", SHARED_KEY)
+        .env("DATABASE_URL", owner_url.replacen("//backline@", "//backline_app@", 1))
+        .env("BACKLINE_DATABASE_OWNER_URL", &owner_url)
+        .args(["seed", "--demo"])
+        .output()
+        .unwrap();
+    assert!(seed.status.success(), "{}", String::from_utf8_lossy(&seed.stderr));
+
+    // The replica: a base backup that follows the primary (`-R`), started as a hot standby.
+    std::fs::create_dir_all(root.path().join("replica")).unwrap();
+    let bin = platform::embedded::find_bin_dir(None).unwrap();
+    let output = std::process::Command::new(bin.join("pg_basebackup"))
+        .args(["--checkpoint=fast", "--wal-method=stream", "--write-recovery-conf", "--pgdata"])
+        .arg(root.path().join("replica/pgdata"))
+        .args(["--dbname", &primary.url("postgres")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let config = EmbeddedConfig::new(root.path().join("replica"));
+    let replica = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&config)).await.unwrap().unwrap();
+    let app_url = |cluster: &EmbeddedPostgres| cluster.url("backline").replacen("//backline@", "//backline_app@", 1);
+
+    // Two nodes and a worker, sharing the secret key and the object store as several nodes must.
+    let shared = root.path().join("shared");
+    let node = |name: &str, workers: &str| {
+        let mut cmd = backline(&root.path().join(name));
+        cmd.env("DATABASE_URL", app_url(&primary))
+            .env("BACKLINE_DATABASE_OWNER_URL", &owner_url)
+            .env("BACKLINE_DATABASE_REPLICA_URL", app_url(&replica))
+            .env("BACKLINE_SECRET_KEY", SHARED_KEY)
+            .env("BACKLINE_STORAGE_DIR", &shared)
+            .env("BACKLINE_WORKERS", workers);
+        cmd
+    };
+    let a = Server::spawn(node("a", "0"), &[]);
+    let b = Server::spawn(node("b", "0"), &[]);
+    let worker_log = std::fs::File::create(root.path().join("worker.log")).unwrap();
+    let mut worker = node("w", "0").args(["worker"]).stdout(Stdio::null()).stderr(worker_log).spawn().unwrap();
+
+    // The replica comes into use on both nodes.
+    let replica_status = |addr: SocketAddr| -> String {
+        let (_, body) = http(addr, "GET", "/readyz", None, None);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["replica"]["status"].as_str().unwrap_or("").to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while replica_status(a.addr) != "streaming" || replica_status(b.addr) != "streaming" {
+        assert!(Instant::now() < deadline, "the replica never came into use: {}", a.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Sessions across nodes: signed in on a, known on b.
+    let login = format!(r#"{{"login":"fan_felix","password":"{}"}}"#, identity::demo::DEMO_PASSWORD);
+    let (status, body) = http(a.addr, "POST", "/v1/auth/login", None, Some(&login));
+    assert_eq!(status, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(http(b.addr, "GET", "/v1/me", Some(&token), None).0, 200);
+
+    // Public search on both nodes, from the replica: the demo's on-sale event.
+    let mut event = serde_json::Value::Null;
+    for addr in [a.addr, b.addr] {
+        let (status, body) = http(addr, "GET", "/v1/events?q=Midnight", None, None);
+        assert_eq!(status, 200, "{body}");
+        event = serde_json::from_str::<serde_json::Value>(&body).unwrap()["items"][0].clone();
+        assert_eq!(event["title"], "Nova Rae: Midnight Tour");
+    }
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let (_, body) = http(a.addr, "GET", &format!("/v1/events/{event_id}"), None, None);
+    let tiers = serde_json::from_str::<serde_json::Value>(&body).unwrap()["tiers"].clone();
+    let early = tiers.as_array().unwrap().iter().find(|t| t["name"] == "Early bird").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut conn = PgConnection::connect_with(&primary.connect_options("backline")).await.unwrap();
+    let before = felix_on(&mut conn, &event_id).await;
+    let event_key = ticketing::model::EventId(event_id.parse().unwrap());
+    let chain_before = ticketing::chain::verify(&mut conn, event_key).await.unwrap().records;
+    // Eight purchases, each sent to both nodes at once under one key: eight orders, paid once each.
+    let purchase = format!(r#"{{"items":[{{"tier_id":"{early}","quantity":1}}],"pay":"wallet"}}"#);
+    let mut sent = Vec::new();
+    for n in 0..8 {
+        for addr in [a.addr, b.addr] {
+            let (token, purchase, event_id) = (token.clone(), purchase.clone(), event_id.clone());
+            let key = format!("topology-{n}");
+            sent.push(std::thread::spawn(move || {
+                http_with(
+                    addr,
+                    "POST",
+                    &format!("/v1/events/{event_id}/orders"),
+                    Some(&token),
+                    &[("Idempotency-Key", &key)],
+                    Some(&purchase),
+                )
+            }));
+        }
+    }
+    let answers: Vec<(u16, String)> = sent.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut orders = std::collections::HashSet::new();
+    for (status, body) in &answers {
+        let errors = |log: String| log.lines().filter(|l| l.contains("ERROR")).collect::<Vec<_>>().join("\n");
+        assert!(matches!(status, 200 | 201 | 409), "{status} {body}\n{}\n{}", errors(a.log()), errors(b.log()));
+        if *status != 409 {
+            orders.insert(serde_json::from_str::<serde_json::Value>(body).unwrap()["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let (made, tickets) = felix_on(&mut conn, &event_id).await;
+    assert_eq!((made - before.0, tickets - before.1), (8, 8), "each purchase made once: {answers:?}");
+    assert_eq!(orders.len(), 8, "the answers of a key's two requests name one order");
+    let audit = ledger::accounts::repo::audit(&mut conn).await.unwrap();
+    assert!(audit.is_clean(), "{audit:?}");
+    // The worker appends the tickets' chain records after the purchases: eight issues, the chain intact
+    // (within the minute's sweep at worst).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let chain = ticketing::chain::verify(&mut conn, event_key).await.unwrap();
+        assert!(chain.valid, "{chain:?}");
+        if chain.records >= chain_before + 8 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let jobs: Vec<(String, String, Option<String>, i32)> = sqlx::query_as(
+                "SELECT kind, state, last_error, attempts FROM jobs WHERE kind = 'ticketing.chain.catch_up'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            let flags: Vec<(bool, i64)> =
+                sqlx::query_as("SELECT issue_chained, count(*) FROM tickets WHERE event_id = $1::uuid GROUP BY 1")
+                    .bind(&event_id)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_chain WHERE event_id = $1::uuid")
+                .bind(&event_id)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            panic!("the worker never appended the chain: {chain:?}\n{jobs:?}\n{flags:?} {rows} before {chain_before}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Replica reads were served on both nodes.
+    let replica_reads = |addr: SocketAddr| -> f64 {
+        let (_, text) = http(addr, "GET", "/metrics", None, None);
+        text.lines()
+            .find_map(|l| l.strip_prefix("backline_replica_reads_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(replica_reads(a.addr) >= 1.0 && replica_reads(b.addr) >= 1.0);
+
+    // The replica stops: both nodes bypass it, say so, and keep answering from the primary.
+    tokio::task::spawn_blocking(move || drop(replica)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while replica_status(a.addr) != "down" || replica_status(b.addr) != "down" {
+        assert!(Instant::now() < deadline, "the replica's outage was never noticed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for addr in [a.addr, b.addr] {
+        assert_eq!(http(addr, "GET", "/readyz", None, None).0, 200, "the primary still serves");
+        let (status, body) = http(addr, "GET", "/v1/events?q=Midnight", None, None);
+        assert_eq!(status, 200, "{body}");
+        let (_, text) = http(addr, "GET", "/metrics", None, None);
+        assert!(text.contains("backline_replica_up 0"), "{text}");
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
+
+/// Felix's paid orders and tickets for an event.
+async fn felix_on(conn: &mut PgConnection, event: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(DISTINCT o.id), count(t.id) FROM orders o JOIN users u ON u.id = o.buyer_id
+         LEFT JOIN tickets t ON t.order_id = o.id
+         WHERE u.username = 'fan_felix' AND o.event_id = $1::uuid AND o.state = 'paid'",
+    )
+    .bind(event)
+    .fetch_one(conn)
+    .await
+    .unwrap()
 }

@@ -23,6 +23,8 @@ pub struct AppContext {
     /// The folder that stores delivered to on this server's own disk write into (protocol
     /// `directory`): each such store has a folder under it.
     pub drops: Arc<std::path::Path>,
+    /// The read replica, when one is configured (see [`crate::replica`]).
+    pub replica: Option<Arc<crate::replica::Replica>>,
 }
 
 impl AppContext {
@@ -35,7 +37,20 @@ impl AppContext {
             secrets: Arc::new(SecretBox::ephemeral()),
             storage: Arc::new(Storage::temporary().expect("a temporary directory for files")),
             drops: std::env::temp_dir().join("backline-drops").into(),
+            replica: None,
         }
+    }
+
+    /// The pool for a read that may be a moment behind (a public search, the directory, analytics,
+    /// statements): the replica's while it is in use, else the primary's. Never for a write, nor for a
+    /// read that must see the caller's own write.
+    pub fn reader(&self) -> &PgPool {
+        self.replica.as_deref().and_then(crate::replica::Replica::pool_for_read).unwrap_or(&self.db)
+    }
+
+    pub fn with_replica(mut self, replica: Arc<crate::replica::Replica>) -> Self {
+        self.replica = Some(replica);
+        self
     }
 
     pub fn with_storage(mut self, storage: Storage) -> Self {

@@ -462,7 +462,8 @@ fn wait_until_ready_once(pgdata: &Path, pid: u32, exited: &Mutex<Option<ExitStat
     let text = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let ours = lines.first().is_some_and(|l| l.trim() == pid.to_string());
-    (ours && lines.get(7).is_some_and(|l| l.trim() == "ready")).then_some(Ok(()))
+    // A hot standby (a replica) is ready for reads when it says `standby`.
+    (ours && lines.get(7).is_some_and(|l| matches!(l.trim(), "ready" | "standby"))).then_some(Ok(()))
 }
 
 fn tail_of(path: &Path, lines: usize) -> String {

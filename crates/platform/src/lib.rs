@@ -28,6 +28,7 @@ pub mod ops;
 pub mod pagination;
 pub mod pdf;
 pub mod ratelimit;
+pub mod replica;
 pub mod server;
 pub mod storage;
 pub mod stream;

@@ -350,3 +350,47 @@ async fn point_in_time_recovery_brings_back_the_ledger_as_it_was_at_the_chosen_i
     assert_eq!(of(too_late.0), None, "committed after the instant: not recovered");
     assert!(ledger::accounts::repo::audit(&mut conn).await.unwrap().is_clean());
 }
+
+/// A configured replica that is not one (a primary, here) is never read from: it is reported down with
+/// the reason, reads go to the primary and are counted as bypassed, and the service stays ready.
+#[tokio::test]
+async fn a_replica_that_is_down_or_not_a_replica_is_bypassed_and_reported() {
+    let other = TestDb::new().await;
+    let replica = Arc::new(platform::replica::Replica::new(other.pool.clone(), std::time::Duration::from_secs(5)));
+    let db = TestDb::new().await;
+    let ctx = AppContext::new(db.pool.clone(), "http://backline.test").with_replica(replica.clone());
+    assert!(std::ptr::eq(ctx.reader(), &ctx.db), "not used before it is measured");
+    replica.check(&ctx.db, chrono::Utc::now()).await;
+    let state = replica.state();
+    assert_eq!(state.status, "down");
+    assert!(state.reason.unwrap().contains("not a replica"));
+    assert!(std::ptr::eq(ctx.reader(), &ctx.db));
+    assert_eq!(replica.counts(), (0, 2));
+    let router = backline::app(ctx.clone(), EdgeLimits::default(), None);
+    let res = tower::ServiceExt::oneshot(
+        router.clone(),
+        axum::http::Request::get("/readyz").body(axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the primary serves");
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(ready["replica"]["status"], "down", "{ready}");
+    let res = tower::ServiceExt::oneshot(
+        router,
+        axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes().to_vec())
+        .unwrap();
+    assert!(
+        text.contains("backline_replica_up 0") && text.contains("backline_replica_bypassed_reads_total 2"),
+        "{text}"
+    );
+    // Unreachable: a closed pool answers nothing.
+    other.pool.close().await;
+    replica.check(&ctx.db, chrono::Utc::now()).await;
+    assert_eq!(replica.state().status, "down");
+}

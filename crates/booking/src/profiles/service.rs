@@ -360,7 +360,7 @@ pub async fn search_artists(ctx: &AppContext, q: dto::ArtistSearch) -> Result<Pa
     let genre = q.genre.as_deref().map(|g| g.trim().to_lowercase());
     let filter =
         ArtistFilter { query, genre: genre.as_deref(), near, budget, free_on, after, limit: i64::from(limit) + 1 };
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let hits = repo::search_artists(&mut conn, &filter).await?;
     let items: Vec<dto::Artist> = hits
         .into_iter()
@@ -473,7 +473,7 @@ pub async fn search_venues(ctx: &AppContext, q: dto::VenueSearch) -> Result<Page
     let limit = PageParams { limit: q.limit, cursor: None }.limit()?;
     let after: Option<(String, uuid::Uuid)> =
         q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let rows = repo::search_venues(
         &mut conn,
         q.city.as_deref().map(str::trim),

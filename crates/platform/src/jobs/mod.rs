@@ -222,6 +222,14 @@ pub async fn enqueue(conn: &mut PgConnection, job: NewJob, now: DateTime<Utc>) -
     Ok(inserted)
 }
 
+/// Lets a running job give up its uniqueness key, so that the next enqueue with that key makes a new
+/// job rather than being absorbed by this one: for a job that catches up with work (the next one will
+/// see what arrives after this one has looked). Committed on its own, before the job looks.
+pub async fn release_unique(pool: &sqlx::PgPool, job: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(r#"UPDATE jobs SET unique_key = NULL WHERE id = $1 AND state = 'running'"#, job).execute(pool).await?;
+    Ok(())
+}
+
 /// Cancels the unfinished job holding `key` (a timer no longer wanted); returns whether there was one.
 pub async fn cancel_unique(conn: &mut PgConnection, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
     let done = sqlx::query!(

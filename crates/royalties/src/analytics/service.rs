@@ -32,7 +32,7 @@ pub async fn label(
         store: q.store,
         territory: q.territory.map(|t| t.to_ascii_uppercase()),
     };
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let series = repo::series(&mut conn, org, &f).await.map_err(RoyaltiesError::from)?;
     let mut tops = Vec::with_capacity(4);
     for by in ["track", "release", "store", "territory"] {
@@ -62,7 +62,7 @@ pub async fn label(
 }
 
 pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<MyAnalytics, ApiError> {
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let series = repo::earnings(&mut conn, principal.user_id.0).await.map_err(RoyaltiesError::from)?;
     let top = repo::my_top(&mut conn, principal.user_id.0, TOP).await.map_err(RoyaltiesError::from)?;
     Ok(MyAnalytics {

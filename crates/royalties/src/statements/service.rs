@@ -292,14 +292,14 @@ pub async fn of_label(
     q: RoyaltyStatementQuery,
 ) -> Result<StatementList, ApiError> {
     may_manage(ctx, principal, org).await?;
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let filter = repo::Filter { org: Some(org), period: q.period.as_deref(), ..Default::default() };
     let rows = repo::statements(&mut conn, filter).await.map_err(RoyaltiesError::from)?;
     Ok(StatementList { items: rows.into_iter().map(StatementSummary::from).collect() })
 }
 
 pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<StatementList, ApiError> {
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let filter = repo::Filter { user: Some(principal.user_id.0), ..Default::default() };
     let rows = repo::statements(&mut conn, filter).await.map_err(RoyaltiesError::from)?;
     Ok(StatementList { items: rows.into_iter().map(StatementSummary::from).collect() })

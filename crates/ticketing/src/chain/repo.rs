@@ -128,3 +128,10 @@ pub async fn insert_issues(conn: &mut PgConnection, event: EventId, records: &[R
     .await?;
     Ok(())
 }
+
+/// Events with tickets whose issue is not in the chain yet (read through the partial index).
+pub async fn events_behind(conn: &mut PgConnection) -> sqlx::Result<Vec<EventId>> {
+    sqlx::query_scalar!(r#"SELECT DISTINCT event_id AS "id: EventId" FROM tickets WHERE NOT issue_chained"#)
+        .fetch_all(conn)
+        .await
+}

@@ -87,16 +87,48 @@ async fn append_issues(
 /// while one waits) by every purchase paid at once.
 pub const CATCH_UP: JobKind = JobKind::new("ticketing.chain.catch_up").max_attempts(20);
 
-/// Appends the issues of the tickets sold since the chain last moved.
+/// Appends the issues of the tickets sold since the chain last moved, until none is left (a purchase
+/// committing meanwhile is taken in the same run).
 pub async fn catch_up(conn: &mut PgConnection, event: EventId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let (length, head) = repo::head(conn, event, true).await?;
-    append_issues(conn, event, length, head, now).await?;
-    Ok(())
+    let (mut length, mut head) = repo::head(conn, event, true).await?;
+    loop {
+        let (after, moved) = append_issues(conn, event, length, head, now).await?;
+        if after == length {
+            return Ok(());
+        }
+        (length, head) = (after, moved);
+    }
+}
+
+/// The safety net under [`CATCH_UP`]: a purchase whose enqueue was absorbed by a catch-up just before
+/// it gave up its key, and which committed only after that catch-up's last look, finds no job to wake;
+/// once a minute every event with tickets not yet in its chain gets a catch-up (one waiting per event,
+/// as purchases enqueue them).
+pub const SWEEP: JobKind = JobKind::new("ticketing.chain.sweep");
+
+/// Enqueues a catch-up for every event with tickets not in its chain yet; how many.
+pub async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<usize, JobFailure> {
+    let events = repo::events_behind(conn).await?;
+    for event in &events {
+        let job = platform::jobs::NewJob::new(CATCH_UP, serde_json::json!({"event_id": event}))
+            .unique(format!("chain:{event}"));
+        platform::jobs::enqueue(&mut *conn, job, now).await?;
+    }
+    Ok(events.len())
 }
 
 pub fn register(registry: &mut Registry) {
+    registry.register(SWEEP, |ctx: AppContext, _job: Job| async move {
+        let mut conn = ctx.db.acquire().await?;
+        sweep(&mut conn, ctx.clock.now()).await?;
+        Ok::<(), JobFailure>(())
+    });
+    registry.schedule("ticketing.chain.sweep", "* * * * *", SWEEP, serde_json::json!({})).expect("a valid schedule");
     registry.register(CATCH_UP, |ctx: AppContext, job: Job| async move {
         let event: EventId = job.field("event_id")?;
+        // A purchase that commits from now on enqueues a catch-up of its own instead of being absorbed
+        // by this one, which might already have looked.
+        platform::jobs::release_unique(&ctx.db, job.id).await?;
         let mut tx = ctx.db.begin().await?;
         catch_up(&mut tx, event, ctx.clock.now()).await?;
         tx.commit().await?;

@@ -434,7 +434,7 @@ pub async fn search(ctx: &AppContext, q: dto::EventSearch) -> Result<Page<dto::E
     let limit = page.limit()?;
     let after: Option<(f32, chrono::DateTime<chrono::Utc>, Uuid)> =
         q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let mut conn = ctx.db.acquire().await?;
+    let mut conn = ctx.reader().acquire().await?;
     let query = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if query.is_some_and(|t| t.chars().count() > 200) {
         return Err(ApiError::invalid_field("q", "too_long", "must be at most 200 characters"));
