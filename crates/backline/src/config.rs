@@ -38,6 +38,9 @@ pub enum Command {
     Openapi,
     /// Verify an event's ticket chain: every record intact, none missing. Exits non-zero if not.
     VerifyTicketChain(VerifyChainArgs),
+    /// Run the security self-check against this installation and print its results (kept like the
+    /// daily run's). Exits non-zero if a check fails.
+    SecurityCheck(SecurityCheckArgs),
     /// Back up into a new folder: a consistent dump of the database and a manifest of the files it
     /// references, with their checksums (and the files themselves with --with-files).
     Backup(BackupArgs),
@@ -47,6 +50,13 @@ pub enum Command {
     /// Print a sales report's reconciliation proof: per currency, its net revenue = unmatched + the
     /// platform's fee + each payee's share, exactly. Exits non-zero if any currency does not reconcile.
     RoyaltiesProof(RoyaltiesProofArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityCheckArgs {
+    /// The address users reach this installation at (as `serve --public-url`).
+    #[arg(long, env = "BACKLINE_PUBLIC_URL", default_value = "http://localhost:8080")]
+    pub public_url: String,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +225,15 @@ impl GlobalArgs {
         };
         let limit = platform::ratelimit::Limit::new(self.uploads_per_hour, std::time::Duration::from_secs(60 * 60));
         Ok(platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))?.with_upload_limit(limit))
+    }
+
+    /// How this installation is configured, for the security self-check.
+    pub fn posture(&self, demo: bool) -> platform::context::Posture {
+        platform::context::Posture {
+            secret_key_configured: self.secret_key.as_deref().is_some_and(|k| !k.trim().is_empty()),
+            webhooks_to_private_addresses: self.webhook_allow_private,
+            demo,
+        }
     }
 
     /// The folder directory stores deliver into.

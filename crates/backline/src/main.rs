@@ -68,6 +68,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             result
         }
+        Command::SecurityCheck(args) => {
+            let database = Database::open(&cli.global).await?;
+            let result = security_check(&cli.global, &database, &args).await;
+            database.close().await;
+            result
+        }
         Command::Backup(args) => {
             let database = Database::open(&cli.global).await?;
             let result = backup(&cli.global, &database, &args).await;
@@ -90,6 +96,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+async fn security_check(
+    global: &GlobalArgs,
+    database: &Database,
+    args: &backline::config::SecurityCheckArgs,
+) -> anyhow::Result<()> {
+    database.migrate().await?;
+    let ctx = AppContext::new(database.pool.clone(), &args.public_url).with_posture(global.posture(false));
+    let run = identity::selfcheck::service::run(&ctx, "command").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let text = serde_json::to_string_pretty(&run)?;
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{text}\n").as_bytes())?;
+    anyhow::ensure!(run.passed, "a security check failed (see the results above)");
+    Ok(())
 }
 
 async fn backup(global: &GlobalArgs, database: &Database, args: &backline::config::BackupArgs) -> anyhow::Result<()> {
@@ -183,7 +203,8 @@ async fn work(global: &GlobalArgs, database: &Database, args: &WorkerArgs) -> an
     let ctx = AppContext::new(database.pool.clone(), "http://localhost")
         .with_secrets(secrets)
         .with_storage(global.storage()?)
-        .with_drops(global.drops());
+        .with_drops(global.drops())
+        .with_posture(global.posture(false));
     let config = jobs::WorkerConfig { concurrency: args.concurrency.max(1), ..jobs::WorkerConfig::default() };
     let registry =
         Arc::new(backline::job_registry(global.mail_transport()?, global.webhook_policy(), global.stripe()?));
@@ -233,7 +254,8 @@ async fn serve_with(
     let mut ctx = AppContext::new(database.pool.clone(), &args.public_url())
         .with_secrets(secrets)
         .with_storage(global.storage()?)
-        .with_drops(global.drops());
+        .with_drops(global.drops())
+        .with_posture(global.posture(args.demo));
     if let Some(url) = &global.database_replica_url {
         // Connected lazily: a replica that is down at start is bypassed, not fatal.
         let options = sqlx::postgres::PgConnectOptions::from_str(url)

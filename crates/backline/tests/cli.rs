@@ -327,6 +327,24 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
             .unwrap();
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
+    // The self-check from the command line: least privilege holds; the demo's accounts do not belong
+    // outside demo mode.
+    let output = backline(dir.path())
+        .env("DATABASE_URL", db.app_url())
+        .env("BACKLINE_DATABASE_OWNER_URL", &url)
+        .args(["security-check"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let run: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let failed: Vec<&str> = run["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["demo_accounts"], "{run}");
     let (tables, own): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE tableowner = current_user) FROM pg_tables WHERE schemaname = 'public'",
     )

@@ -13,6 +13,7 @@ pub mod model;
 pub mod organizations;
 pub mod party;
 pub mod password;
+pub mod selfcheck;
 pub mod settings;
 pub mod tokens;
 
@@ -75,6 +76,7 @@ pub fn router(settings: IdentitySettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(admin_http::approve))
         .routes(routes!(admin_http::set_roles))
         .routes(routes!(admin_http::security_events))
+        .routes(routes!(selfcheck::http::run, selfcheck::http::runs))
         .routes(routes!(admin_http::audit))
         .routes(routes!(admin_http::permissions))
         .routes(routes!(admin_http::templates, admin_http::create_template))
@@ -87,6 +89,7 @@ pub const CLEANUP: platform::jobs::JobKind = platform::jobs::JobKind::new("ident
 
 /// Registers identity's jobs and schedules.
 pub fn register(registry: &mut platform::jobs::Registry) {
+    selfcheck::service::register(registry);
     registry.register(CLEANUP, |ctx: AppContext, _job: platform::jobs::Job| async move {
         let mut conn = ctx.db.acquire().await?;
         let login_failures = accounts::repo::forget_login_failures(&mut conn, ctx.clock.now()).await?;

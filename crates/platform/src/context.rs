@@ -25,6 +25,19 @@ pub struct AppContext {
     pub drops: Arc<std::path::Path>,
     /// The read replica, when one is configured (see [`crate::replica`]).
     pub replica: Option<Arc<crate::replica::Replica>>,
+    /// How this installation is configured, for the security self-check.
+    pub posture: Arc<Posture>,
+}
+
+/// Facts about how this installation is configured, which the security self-check judges.
+#[derive(Debug, Clone, Default)]
+pub struct Posture {
+    /// The secret key was given (`BACKLINE_SECRET_KEY`) rather than created in the data directory.
+    pub secret_key_configured: bool,
+    /// Webhooks may be sent to private and loopback addresses.
+    pub webhooks_to_private_addresses: bool,
+    /// The service runs with demo data (`serve --demo`).
+    pub demo: bool,
 }
 
 impl AppContext {
@@ -38,7 +51,13 @@ impl AppContext {
             storage: Arc::new(Storage::temporary().expect("a temporary directory for files")),
             drops: std::env::temp_dir().join("backline-drops").into(),
             replica: None,
+            posture: Arc::new(Posture::default()),
         }
+    }
+
+    pub fn with_posture(mut self, posture: Posture) -> Self {
+        self.posture = Arc::new(posture);
+        self
     }
 
     /// The pool for a read that may be a moment behind (a public search, the directory, analytics,

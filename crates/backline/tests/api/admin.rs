@@ -177,3 +177,81 @@ async fn admins_set_global_roles() {
     assert_eq!(audit["items"][0]["action"], "user.set_roles");
     assert_eq!(audit["items"][0]["after"]["roles"], json!(["staff", "fan"]));
 }
+
+/// The security self-check: admins run it and read its runs, nobody else; on a careful installation
+/// every check passes; on a careless public one each check fails with what to do, the run is kept, and
+/// every admin is told.
+#[tokio::test]
+async fn the_security_self_check_finds_what_is_unsafe_and_tells_the_admins() {
+    let app = app().await;
+    let admin = signed_in_admin(&app).await;
+    let (user, _, _) = signed_in(&app, "curious").await;
+    app.post("/v1/admin/security-checks").bearer(&user).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/v1/admin/security-checks").bearer(&user).send().await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
+    // The tests' installation: a local address, the application role, no demo data.
+    let res = app.post("/v1/admin/security-checks").bearer(&admin).send().await;
+    res.assert_status(StatusCode::CREATED);
+    let run = res.value();
+    assert_eq!(run["passed"], true, "{run}");
+    let names: Vec<&str> = run["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["secret_key", "tls", "database_role", "webhook_private_targets", "admin_email_verified", "demo_accounts"]
+    );
+
+    // A careless public installation: the created key on a plain-http public address, the owner's
+    // database role, webhooks to private addresses, an admin whose email nobody verified, and the
+    // demo's accounts outside demo mode.
+    crate::support::load_demo(&app).await;
+    let unverified = crate::support::register(&app, "lax_admin").await;
+    let id: uuid::Uuid = unverified["id"].as_str().unwrap().parse().unwrap();
+    sqlx::query!("INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, 'admin', now())", id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let owner =
+        sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(app.db.owner_options()).await.unwrap();
+    let mut careless = platform::AppContext::new(owner, "http://tickets.example")
+        .with_clock(std::sync::Arc::new(app.clock.clone()))
+        .with_posture(platform::context::Posture {
+            secret_key_configured: false,
+            webhooks_to_private_addresses: true,
+            demo: false,
+        });
+    let run = identity::selfcheck::service::run(&careless, "command").await.unwrap();
+    assert!(!run.passed);
+    for check in &run.checks {
+        assert!(!check.passed, "{check:?}");
+    }
+    let detail = |name: &str| run.checks.iter().find(|c| c.name == name).unwrap().detail.clone();
+    assert!(detail("secret_key").contains("BACKLINE_SECRET_KEY"));
+    assert!(detail("tls").contains("not https"));
+    assert!(detail("database_role").contains("superuser") && detail("database_role").contains("owns tables"));
+    assert!(detail("admin_email_verified").contains("lax_admin"));
+    assert!(detail("demo_accounts").contains("demo accounts"));
+    // In demo mode the demo's accounts are expected; behind TLS with a configured key, those pass.
+    careless.public_url = "https://tickets.example".into();
+    careless = careless.with_posture(platform::context::Posture {
+        secret_key_configured: true,
+        webhooks_to_private_addresses: false,
+        demo: true,
+    });
+    let run = identity::selfcheck::service::run(&careless, "command").await.unwrap();
+    let failed: Vec<&str> = run.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, ["database_role", "admin_email_verified"]);
+
+    // Kept, newest first; every admin is told of a failure.
+    let runs = app.get("/v1/admin/security-checks").bearer(&admin).send().await.value();
+    let triggers: Vec<(&str, bool)> = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["trigger"].as_str().unwrap(), r["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(triggers, [("command", false), ("command", false), ("admin", true)]);
+    crate::support::drain_jobs(&app).await;
+    let notes = app.get("/v1/me/notifications").bearer(&admin).send().await.value();
+    let told = notes["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "security.check_failed").count();
+    assert_eq!(told, 2, "{notes}");
+}
