@@ -280,3 +280,84 @@ async fn by_default_deliveries_never_reach_internal_addresses() {
     let log = app.get(&format!("/v1/orgs/{org}/webhooks/{id}/deliveries")).bearer(&owner).send().await.value();
     assert!(log["items"][0]["last_error"].as_str().unwrap().contains("internal address"), "{log}");
 }
+
+/// A receiver that takes the connection and never answers: the delivery gives up at its 10-second
+/// timeout, records why and waits for its retry, and a job beside it (a mail) is not held up by it.
+#[tokio::test]
+async fn a_stalled_receiver_times_out_and_is_retried_without_holding_other_jobs() {
+    let app = app().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // Accepts, reads nothing, answers nothing; the connections stay open until the process ends.
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        drop(held);
+    });
+    let (owner, _, _) = signed_in(&app, "stalled_owner").await;
+    let org = create_org(&app, &owner, "stalled").await;
+    let created = app
+        .post(&format!("/v1/orgs/{org}/webhooks"))
+        .bearer(&owner)
+        .json(&json!({"url": url, "event_kinds": ["*"]}))
+        .send()
+        .await
+        .value();
+    let id = created["id"].as_str().unwrap().to_owned();
+    drain_jobs(&app).await;
+    app.post(&format!("/v1/orgs/{org}/webhooks/{id}/test"))
+        .bearer(&owner)
+        .send()
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+
+    let mail = tempfile::tempdir().unwrap();
+    let registry = std::sync::Arc::new(backline::job_registry(
+        platform::mail::Transport::File(platform::mail::FileTransport::new(mail.path())),
+        notify::webhooks::DeliveryPolicy { allow_private_targets: true },
+        None,
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = platform::jobs::WorkerConfig { concurrency: 4, ..platform::jobs::WorkerConfig::default() };
+    let worker = tokio::spawn(platform::jobs::run(app.ctx.clone(), registry, config, async {
+        let _ = stopped.await;
+    }));
+    let started = std::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A mail queued while the delivery hangs goes out at once.
+    crate::support::register(&app, "meanwhile").await;
+    let deadline = started + std::time::Duration::from_secs(5);
+    while std::fs::read_dir(mail.path()).unwrap().next().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the mail waited for the stalled delivery");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The delivery gives up at its timeout and waits for its retry.
+    let deadline = started + std::time::Duration::from_secs(30);
+    let (attempts, error) = loop {
+        let row = sqlx::query!(
+            "SELECT attempts, state, last_error FROM jobs WHERE kind = 'webhook.deliver' ORDER BY created_at DESC LIMIT 1"
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        if row.state == "queued" && row.attempts == 1 {
+            break (row.attempts, row.last_error.unwrap_or_default());
+        }
+        assert!(std::time::Instant::now() < deadline, "the delivery never gave up: {}", row.state);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_secs(9) && took < std::time::Duration::from_secs(25), "{took:?}");
+    assert_eq!(attempts, 1);
+    let failure = sqlx::query_scalar!(
+        r#"SELECT last_error AS "e!" FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC LIMIT 1"#,
+        id.parse::<uuid::Uuid>().unwrap()
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(format!("{error} {failure}").contains("timed out"), "{error} / {failure}");
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+}

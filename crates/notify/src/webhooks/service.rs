@@ -32,6 +32,28 @@ pub struct DeliveryPolicy {
     pub allow_private_targets: bool,
 }
 
+/// Why a request reached no answer, in words an endpoint's owner can act on (reqwest's own message
+/// names only the URL; its causes say what happened).
+fn unreachable_reason(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return format!("the receiver did not answer within {} s (timed out)", DELIVERY_TIMEOUT.as_secs());
+    }
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    match (err.is_connect(), causes.last()) {
+        (true, Some(cause)) => format!("cannot connect to the receiver: {cause}"),
+        (_, Some(cause)) => format!("cannot reach the receiver: {cause}"),
+        _ => format!("cannot reach the receiver: {err}"),
+    }
+}
+
+/// How long a receiver has to answer a delivery.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Whether an address is internal: loopback, private, link-local, unspecified, multicast, shared or
 /// documentation ranges, IPv4-mapped forms of those, and IPv6 unique-local addresses.
 pub fn is_internal(ip: std::net::IpAddr) -> bool {
@@ -397,7 +419,7 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
         Err(reason) => return record_failure(&ctx, &endpoint, delivery, None, reason, now).await,
     };
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(DELIVERY_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .resolve(&target.0, target.1)
@@ -420,7 +442,7 @@ async fn deliver(ctx: AppContext, policy: DeliveryPolicy, delivery: Uuid) -> Res
         Ok(response) => {
             (Some(i32::from(response.status().as_u16())), Some(format!("the receiver answered {}", response.status())))
         }
-        Err(err) => (None, Some(format!("cannot reach the receiver: {err}"))),
+        Err(err) => (None, Some(unreachable_reason(&err))),
     };
     let Some(error) = error else {
         let mut tx = ctx.db.begin().await?;
