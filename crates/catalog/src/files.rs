@@ -36,7 +36,8 @@ pub(crate) async fn receive_checked<T: Send + 'static>(
         .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("check an upload")))?;
     // A refused file's staging file goes with `staged`.
     let info = checked.map_err(|problems| refused(field, problems))?;
-    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep an upload")))?;
+    let kept =
+        ctx.storage.keep(staged).await.map_err(|e| platform::storage::unavailable(e.context("keep an upload")))?;
     Ok((kept, info))
 }
 

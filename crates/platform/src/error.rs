@@ -249,6 +249,7 @@ codes! {
         DatabaseUnavailable = (SERVICE_UNAVAILABLE, "database_unavailable", "the database is unavailable; retry shortly (`Retry-After`)"),
         DatabaseUnreachable = (SERVICE_UNAVAILABLE, "database_unreachable", "`/readyz`: the database cannot be reached"),
         MigrationsPending = (SERVICE_UNAVAILABLE, "migrations_pending", "`/readyz`: migrations are not applied yet"),
+        StorageUnavailable = (SERVICE_UNAVAILABLE, "storage_unavailable", "the file store cannot take or give files now; nothing was kept; retry (`Retry-After`)"),
         TransactionConflict = (SERVICE_UNAVAILABLE, "transaction_conflict", "the request conflicted with a concurrent one; retry it (`Retry-After`)"),
         GatewayTimeout = (GATEWAY_TIMEOUT, "timeout", "an upstream did not answer in time"),
     }
@@ -368,6 +369,12 @@ impl ApiError {
         );
         err.0.cause = Some(cause.into());
         err
+    }
+
+    /// The underlying cause of a server error, logged with it and never sent.
+    pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.0.cause = Some(cause.into());
+        self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {

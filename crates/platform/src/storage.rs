@@ -281,6 +281,18 @@ impl Storage {
     }
 }
 
+/// The answer when the object store cannot take (or give) a file: 503 `storage_unavailable` with
+/// `Retry-After`, the cause logged; the caller records nothing, so nothing points at a file that is
+/// not there.
+pub fn unavailable(cause: anyhow::Error) -> ApiError {
+    ApiError::new(
+        PlatformCode::StorageUnavailable,
+        "The file store cannot take the file now; nothing was kept. Try again in a moment.",
+    )
+    .with_cause(cause)
+    .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"))
+}
+
 /// Records a kept file (once per content): the table that object references in other tables point to.
 pub async fn record(
     conn: &mut sqlx::PgConnection,

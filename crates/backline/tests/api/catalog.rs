@@ -1483,3 +1483,31 @@ async fn a_label_submits_and_staff_review_a_release_in_a_browser() {
     let d = app.get(&format!("/v1/releases/{rid}/distributions")).bearer(&l.token).send().await.value();
     assert_eq!(d["items"][0]["store_id"], store.as_str());
 }
+
+/// The object store cannot take files (its folder is gone, a file in its place: refused even to root):
+/// an upload is answered 503 `storage_unavailable` with `Retry-After`, and nothing is recorded as
+/// stored, staged or attached.
+#[tokio::test]
+async fn an_object_store_that_cannot_take_files_refuses_uploads_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let storage = platform::storage::Storage::open(
+        &platform::storage::Backend::Local(objects.clone()),
+        &dir.path().join("staging"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&objects).unwrap();
+    std::fs::write(&objects, b"not a folder").unwrap();
+    let app =
+        TestApp::new(|ctx| backline::app(ctx.with_storage(storage), platform::http::EdgeLimits::default(), None)).await;
+    let l = label(&app, "broken-store", "DEB01").await;
+    let r = release(&app, &l, "Unstored").await;
+    let rid = id(&r);
+    let res = upload(&app, &l.token, &format!("/v1/releases/{rid}/artwork"), "image/png", cover()).await;
+    res.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable");
+    assert_eq!(res.header("retry-after"), Some("30"));
+    assert_eq!(stored_files(&app).await, 0);
+    assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0, "nothing left in staging");
+    let release = app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value();
+    assert!(release["artwork"].is_null(), "{release}");
+}

@@ -87,7 +87,8 @@ async fn receive(ctx: &AppContext, body: axum::body::Body) -> Result<(platform::
         .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("read a report's head")))?;
     let (gzip, head) = peeked
         .map_err(|why| ApiError::new(RoyaltiesCode::NotAReport, format!("The file is not a DSR report: {why}.")))?;
-    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep a report file")))?;
+    let kept =
+        ctx.storage.keep(staged).await.map_err(|e| platform::storage::unavailable(e.context("keep a report file")))?;
     Ok((kept, gzip, head))
 }
 
@@ -262,7 +263,8 @@ async fn upload_csv(
             format!("The file's first row lacks the columns the mapping of {store} names for: {}.", missing.join(", ")),
         ));
     }
-    let kept = ctx.storage.keep(staged).await.map_err(|e| ApiError::internal(e.context("keep a report file")))?;
+    let kept =
+        ctx.storage.keep(staged).await.map_err(|e| platform::storage::unavailable(e.context("keep a report file")))?;
     let now = ctx.clock.now();
     let head = dsr::Head {
         sender_party_id: format!("CSV:{}", store.chars().take(90).collect::<String>()),
