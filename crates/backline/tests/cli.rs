@@ -973,3 +973,132 @@ async fn felix_on(conn: &mut PgConnection, event: &str) -> (i64, i64) {
     .await
     .unwrap()
 }
+
+/// The server killed with SIGKILL in the middle of a burst of purchases: after a restart, every
+/// purchase either happened whole (a paid order, its ticket, the tier's count, the money moved) or not
+/// at all, and the ledger audits clean.
+#[tokio::test]
+async fn a_server_killed_mid_purchase_loses_or_doubles_nothing() {
+    let dir = data_dir();
+    let server = Server::start_with(dir.path(), &["--demo"]);
+    let login = format!(r#"{{"login":"fan_felix","password":"{}"}}"#, identity::demo::DEMO_PASSWORD);
+    let (status, body) = http(server.addr, "POST", "/v1/auth/login", None, Some(&login));
+    assert_eq!(status, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["access_token"].as_str().unwrap().to_owned();
+    let (_, body) = http(server.addr, "GET", "/v1/events?q=Midnight", None, None);
+    let event =
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, body) = http(server.addr, "GET", &format!("/v1/events/{event}"), None, None);
+    let tiers = serde_json::from_str::<serde_json::Value>(&body).unwrap()["tiers"].clone();
+    let tier = tiers.as_array().unwrap().iter().find(|t| t["name"] == "General admission").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Enough money for every purchase to go through while the server lives.
+    let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
+    let felix: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'fan_felix'").fetch_one(&mut conn).await.unwrap();
+    let eur = ledger::model::Currency::parse("EUR").unwrap();
+    let now = chrono::Utc::now();
+    let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+    use ledger::accounts::service as accounts;
+    use ledger::model::{Owner, kinds};
+    let clearing = accounts::account(&mut tx, Owner::Platform, kinds::CLEARING, &eur, now).await.unwrap();
+    let wallet = accounts::account(&mut tx, Owner::User(felix), kinds::AVAILABLE, &eur, now).await.unwrap();
+    accounts::transfer(&mut tx, clearing.id, wallet.id, 1_000_000, "payment.captured", "top up", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let (balance_before, paid_before) = felix_money(&mut conn).await;
+    conn.close().await.unwrap();
+
+    // Purchases in flight from many clients; the server is killed under them.
+    let purchase = format!(r#"{{"items":[{{"tier_id":"{tier}","quantity":1}}],"pay":"wallet"}}"#);
+    let addr = server.addr;
+    let clients: Vec<_> = (0..12)
+        .map(|n| {
+            let (token, purchase, event) = (token.clone(), purchase.clone(), event.clone());
+            std::thread::spawn(move || {
+                let mut answers = Vec::new();
+                // Until the server is gone: some requests are cut off in flight.
+                for k in 0..200 {
+                    let key = format!("kill-{n}-{k}");
+                    let answer = std::panic::catch_unwind(|| {
+                        http_with(
+                            addr,
+                            "POST",
+                            &format!("/v1/events/{event}/orders"),
+                            Some(&token),
+                            &[("Idempotency-Key", &key)],
+                            Some(&purchase),
+                        )
+                    });
+                    let status = answer.map(|(status, _)| status).unwrap_or(0);
+                    answers.push(status);
+                    if status == 0 {
+                        break;
+                    }
+                }
+                answers
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(400));
+    server.signal(libc::SIGKILL);
+    let answered: Vec<u16> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    drop(server);
+    let postmaster = dir.path().join("pgdata/postmaster.pid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while postmaster.exists() {
+        assert!(Instant::now() < deadline, "PostgreSQL outlived its server");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Started again: PostgreSQL's crash recovery, then the books.
+    let again = Server::start(dir.path());
+    let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
+    let audit = ledger::accounts::repo::audit(&mut conn).await.unwrap();
+    assert!(audit.is_clean(), "{audit:?}");
+    let (sold, held, tickets, paid_orders, pending_orders): (i32, i32, i64, i64, i64) = sqlx::query_as(
+        "SELECT t.sold, t.held,
+                (SELECT count(*) FROM tickets k WHERE k.tier_id = t.id),
+                (SELECT count(*) FROM orders o WHERE o.event_id = t.event_id AND o.state = 'paid'
+                   AND EXISTS (SELECT 1 FROM tickets k WHERE k.order_id = o.id AND k.tier_id = t.id)),
+                (SELECT count(*) FROM orders o WHERE o.event_id = t.event_id AND o.state = 'pending')
+         FROM ticket_tiers t WHERE t.id = $1::uuid",
+    )
+    .bind(&tier)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(i64::from(sold), tickets, "the tier counts exactly the tickets that exist");
+    assert_eq!((held, pending_orders), (0, 0), "a purchase at once holds nothing");
+    // Every answered 201 is a paid order; none without its ticket; the wallet paid exactly those.
+    let created = answered.iter().filter(|s| **s == 201).count() as i64;
+    assert!(paid_orders >= created, "an answered purchase was lost: {paid_orders} < {created} ({answered:?})");
+    let orders_without_tickets: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders o WHERE o.state = 'paid' AND NOT EXISTS (SELECT 1 FROM tickets k WHERE k.order_id = o.id)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(orders_without_tickets, 0);
+    let (balance_after, paid_after) = felix_money(&mut conn).await;
+    assert_eq!(balance_before - balance_after, paid_after - paid_before, "the wallet paid for exactly the orders made");
+    assert!(paid_after > paid_before, "some purchases went through before the kill: {answered:?}");
+    assert!(answered.contains(&0), "some were in flight when it was killed: {answered:?}");
+    conn.close().await.unwrap();
+    drop(again);
+}
+
+/// Felix's available euros and what his paid orders cost, together.
+async fn felix_money(conn: &mut PgConnection) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT a.balance FROM ledger_accounts a JOIN users u ON a.owner_id = u.id
+                  WHERE u.username = 'fan_felix' AND a.kind = 'available' AND a.currency = 'EUR'),
+                (SELECT coalesce(sum(o.amount), 0)::int8 FROM orders o JOIN users u ON u.id = o.buyer_id
+                  WHERE u.username = 'fan_felix' AND o.state = 'paid')",
+    )
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
