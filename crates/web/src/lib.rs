@@ -155,6 +155,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/admin/bookings", get(pages::admin::bookings))
         .route("/admin/audit", get(pages::admin::audit))
         .route("/admin/security", get(pages::admin::security))
+        .route("/admin/security/checks", post(pages::admin::run_checks))
         .route("/admin/jobs/{id}/retry", post(pages::admin::retry))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state((ctx, settings.clone()), session::layer))

@@ -1896,3 +1896,33 @@ async fn a_newcomer_makes_an_artist_and_a_promoter_profile_from_the_bookings_pag
     let artist = app.get(&edit.replace("/edit", "")).header("cookie", &cookie_header(&jar)).send().await.text();
     assert!(artist.contains("Fresh Promotions") && artist.contains("Make an offer"), "{artist}");
 }
+
+/// Admins see the security self-check on the security page and run it from there; a user who is not an
+/// admin may not run it.
+#[tokio::test]
+async fn admins_run_the_security_self_check_from_the_security_page() {
+    let app = app().await;
+    crate::support::signed_in_admin(&app).await;
+    let admin = web_session(&app, "root_admin").await;
+    let page = app.get("/admin/security").header("cookie", &cookie_header(&admin)).send().await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("Not run yet"), "{}", page.text());
+    let ran = post_form(&app, &admin, "/admin/security/checks", &[]).await;
+    ran.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(ran.header("location"), Some("/admin/security#self-check"));
+    let html = app.get("/admin/security").header("cookie", &cookie_header(&admin)).send().await.text();
+    assert!(html.contains("every check passed"), "{html}");
+    for name in
+        ["secret_key", "tls", "database_role", "webhook_private_targets", "admin_email_verified", "demo_accounts"]
+    {
+        assert!(html.contains(&format!("<code>{name}</code>")), "{name}");
+    }
+    signed_in(&app, "not_admin").await;
+    let user = web_session(&app, "not_admin").await;
+    post_form(&app, &user, "/admin/security/checks", &[]).await.assert_status(StatusCode::FORBIDDEN);
+    let runs: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM security_check_runs"#)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 1, "only the admin's run");
+}

@@ -163,6 +163,15 @@ pub async fn retry(
     }
 }
 
+/// Runs the security self-check now (admins), then shows it.
+pub async fn run_checks(State(ctx): State<AppContext>, session: Session, Form(_): Form<RetryForm>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/admin/security") };
+    match identity::selfcheck::service::run_now(&ctx, principal).await {
+        Ok(_) => Redirect::to("/admin/security#self-check").into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
 /// A booking waiting for staff.
 pub struct QueueLine {
     pub id: String,
@@ -324,6 +333,21 @@ pub struct EventLine {
     pub when: String,
 }
 
+/// One check of the latest self-check run.
+pub struct CheckLine {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// The latest self-check run, for admins.
+pub struct CheckView {
+    pub when: String,
+    pub trigger: String,
+    pub passed: bool,
+    pub lines: Vec<CheckLine>,
+}
+
 #[derive(Template)]
 #[template(path = "admin_security.html")]
 struct Security {
@@ -331,6 +355,9 @@ struct Security {
     q: EventFilter,
     events: Vec<EventLine>,
     next: Option<String>,
+    /// Admins see the self-check and may run it.
+    is_admin: bool,
+    check: Option<CheckView>,
 }
 
 #[derive(Deserialize, Default)]
@@ -373,7 +400,24 @@ pub async fn security(State(ctx): State<AppContext>, session: Session, Query(q):
                     urlencode(&c)
                 )
             });
-            page(StatusCode::OK, &Security { layout: Layout::new("Security events", &session), q, events, next })
+            let is_admin = principal.has_role("admin");
+            let check = if is_admin {
+                identity::selfcheck::service::runs(&ctx, principal).await.ok().and_then(|l| l.items.into_iter().next())
+            } else {
+                None
+            };
+            let check = check.map(|run| CheckView {
+                when: format::when(run.created_at),
+                trigger: run.trigger,
+                passed: run.passed,
+                lines: run
+                    .checks
+                    .into_iter()
+                    .map(|c| CheckLine { name: c.name, passed: c.passed, detail: c.detail })
+                    .collect(),
+            });
+            let layout = Layout::new("Security events", &session);
+            page(StatusCode::OK, &Security { layout, q, events, next, is_admin, check })
         }
         Err(err) => super::error(&session, &err),
     }
