@@ -77,16 +77,25 @@ impl Transport {
 pub struct SmtpTransport {
     mailer: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
     from: lettre::message::Mailbox,
+    /// The whole delivery's bound: the SMTP client's own timeout does not cover every wait (a server
+    /// that takes the connection and never greets), so each delivery is cut off after twice the step
+    /// timeout whatever the server does.
+    deadline: Duration,
 }
 
 impl SmtpTransport {
     pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        Self::with_timeout(url, from, Duration::from_secs(30))
+    }
+
+    /// [`SmtpTransport::new`] with how long the server has for each step of a delivery (30 s by default).
+    pub fn with_timeout(url: &str, from: &str, timeout: Duration) -> Result<Self, String> {
         let mailer = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| format!("BACKLINE_SMTP_URL is not usable: {e}"))?
-            .timeout(Some(Duration::from_secs(30)))
+            .timeout(Some(timeout))
             .build();
         let from = from.parse().map_err(|e| format!("BACKLINE_MAIL_FROM is not an address: {e}"))?;
-        Ok(Self { mailer, from })
+        Ok(Self { mailer, from, deadline: timeout * 2 })
     }
 
     async fn send(&self, id: Uuid, message: &Message) -> Result<(), String> {
@@ -103,7 +112,13 @@ impl SmtpTransport {
             None => builder.header(lettre::message::header::ContentType::TEXT_PLAIN).body(message.body_text.clone()),
         }
         .map_err(|e| e.to_string())?;
-        self.mailer.send(email).await.map(|_| ()).map_err(|e| e.to_string())
+        match tokio::time::timeout(self.deadline, self.mailer.send(email)).await {
+            Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "the SMTP server did not take the message within {} s (timed out)",
+                self.deadline.as_secs()
+            )),
+        }
     }
 }
 
@@ -171,7 +186,9 @@ pub async fn deliver(pool: &PgPool, transport: &Transport, id: Uuid) -> Result<b
 }
 
 async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::Result<Result<bool, String>> {
-    let mut tx = pool.begin().await?;
+    // No transaction or lock is held while the server is talked to: a slow or silent server holds this
+    // job only, never a database connection. The job's lease (longer than the transport's timeout)
+    // keeps two workers from sending the same message at once.
     #[derive(sqlx::FromRow)]
     struct Outgoing {
         to_address: String,
@@ -181,8 +198,12 @@ async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::
         created_at: DateTime<Utc>,
         delivered_at: Option<DateTime<Utc>>,
     }
-    let row: Option<Outgoing> = sqlx::query_as!(Outgoing, r#"SELECT to_address, subject, body_text, body_html, created_at, delivered_at FROM mail_outbox WHERE id = $1 FOR UPDATE"#, id)
-    .fetch_optional(&mut *tx)
+    let row: Option<Outgoing> = sqlx::query_as!(
+        Outgoing,
+        r#"SELECT to_address, subject, body_text, body_html, created_at, delivered_at FROM mail_outbox WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
     .await?;
     let Some(row) = row.filter(|r| r.delivered_at.is_none()) else { return Ok(Ok(false)) };
     let created_at = row.created_at;
@@ -195,9 +216,8 @@ async fn deliver_inner(pool: &PgPool, transport: &Transport, id: Uuid) -> sqlx::
         outcome.is_ok().then(Utc::now),
         outcome.as_ref().err()
     )
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    tx.commit().await?;
     Ok(outcome.map(|()| true))
 }
 

@@ -393,3 +393,74 @@ async fn notifications_committed_out_of_id_order_all_reach_the_stream_once() {
     assert_eq!(unique.len(), received.len(), "none twice: {received:?}");
     assert_eq!(unique, sent, "every notification reached the stream");
 }
+
+/// An SMTP server that takes the connection and never greets: the delivery gives up at the transport's
+/// timeout, records why and is retried, and while it waits it holds no database connection or lock
+/// (no session of the test database is left idle in a transaction), so requests are not starved.
+#[tokio::test]
+async fn a_silent_smtp_server_times_the_delivery_out_without_holding_the_database() {
+    let app = app().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(8).collect();
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        drop(held);
+    });
+    let smtp = platform::mail::SmtpTransport::with_timeout(
+        &format!("smtp://127.0.0.1:{port}"),
+        platform::mail::FROM,
+        std::time::Duration::from_secs(3),
+    )
+    .unwrap();
+    let registry = std::sync::Arc::new(backline::job_registry(
+        platform::mail::Transport::Smtp(Box::new(smtp)),
+        notify::webhooks::DeliveryPolicy { allow_private_targets: true },
+        None,
+    ));
+    let message = platform::mail::Message {
+        to: "someone@example.com".into(),
+        subject: "Hello".into(),
+        body_text: "Hi".into(),
+        body_html: None,
+    };
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let id = platform::mail::enqueue(&mut conn, &message, app.clock_now()).await.unwrap();
+    drop(conn);
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = platform::jobs::WorkerConfig { concurrency: 2, ..platform::jobs::WorkerConfig::default() };
+    let worker = tokio::spawn(platform::jobs::run(app.ctx.clone(), registry, config, async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let waiting: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM pg_stat_activity
+           WHERE datname = current_database() AND state LIKE 'idle in transaction%'"#
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 0, "a delivery waiting on the server holds a transaction open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let error = loop {
+        let row = sqlx::query!("SELECT attempts, delivered_at, last_error FROM mail_outbox WHERE id = $1", id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        if row.attempts == 1 {
+            assert!(row.delivered_at.is_none());
+            break row.last_error.unwrap_or_default();
+        }
+        assert!(std::time::Instant::now() < deadline, "the delivery never gave up");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(error.to_lowercase().contains("time"), "{error}");
+    let job = sqlx::query!("SELECT state, attempts FROM jobs WHERE kind = 'mail.deliver'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!((job.state.as_str(), job.attempts), ("queued", 1), "retried later");
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+}
