@@ -339,12 +339,14 @@ async fn point_in_time_recovery_brings_back_the_ledger_as_it_was_at_the_chosen_i
         assert!(wait < 300, "recovery never finished");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let balances: Vec<(uuid::Uuid, i64)> = sqlx::query_as("SELECT id, balance FROM ledger_accounts WHERE id = ANY($1)")
-        .bind([before_backup.0, after_backup.0, too_late.0])
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    let of = |id: uuid::Uuid| balances.iter().find(|(a, _)| *a == id).map(|(_, b)| *b);
+    let balances = sqlx::query!(
+        "SELECT id, balance FROM ledger_accounts WHERE id = ANY($1)",
+        &[before_backup.0, after_backup.0, too_late.0][..]
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let of = |id: uuid::Uuid| balances.iter().find(|r| r.id == id).map(|r| r.balance);
     assert_eq!(of(before_backup.0), Some(1_000), "in the base backup");
     assert_eq!(of(after_backup.0), Some(2_000), "replayed from the archive up to the instant");
     assert_eq!(of(too_late.0), None, "committed after the instant: not recovered");
