@@ -459,6 +459,12 @@ impl From<sqlx::Error> for ApiError {
                 api.0.cause = Some(err.into());
                 api
             }
+            sqlx::Error::Database(db) if server_unavailable(db.code().as_deref()) => {
+                let mut api =
+                    Self::new(PlatformCode::DatabaseUnavailable, "The database is unavailable; retry shortly.");
+                api.0.cause = Some(err.into());
+                api
+            }
             sqlx::Error::Database(db) => {
                 let constraint = db.constraint().unwrap_or("unnamed").to_owned();
                 match db.kind() {
@@ -488,6 +494,14 @@ impl From<sqlx::Error> for ApiError {
             _ => Self::internal(err),
         }
     }
+}
+
+/// Whether a database error's SQLSTATE says the server went away or is not taking work, rather than
+/// that the request was wrong: a connection exception (class 08), a shutdown or restart cutting the
+/// session off (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now: starting up or
+/// shutting down), or too many connections (53300). Such a request is answered 503 and may be retried.
+pub fn server_unavailable(sqlstate: Option<&str>) -> bool {
+    sqlstate.is_some_and(|code| code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300"))
 }
 
 impl From<anyhow::Error> for ApiError {
@@ -552,6 +566,17 @@ mod tests {
         assert!(!body.contains("hunter2"), "{body}");
         assert!(!body.contains("refused"), "{body}");
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_server_going_away_is_a_retryable_503_and_a_wrong_request_is_not() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001", "53300"] {
+            assert!(server_unavailable(Some(code)), "{code}");
+        }
+        for code in ["23505", "40001", "42501", "57014", "57P04", "53100", "22P02"] {
+            assert!(!server_unavailable(Some(code)), "{code}");
+        }
+        assert!(!server_unavailable(None));
     }
 
     #[test]
