@@ -213,6 +213,88 @@ async fn profiles_categories_and_the_directory() {
     assert_eq!((reviewed["trust_score"].as_i64(), reviewed["verified"].as_bool()), (Some(85), Some(true)));
 }
 
+/// Near a place, the directory answers nearest first (not by name), pages through every artist in
+/// the radius exactly once (two at the same spot too), and the radius is a great-circle bound to the
+/// metre: an artist 33.358 km away is in a 33.36 km radius and out of a 33.35 km one.
+#[tokio::test]
+async fn the_directory_near_a_place_is_nearest_first_and_pages_without_gaps() {
+    let app = app().await;
+    // Along the meridian 11°E from 48°N: 0.1° of latitude is 11.1195 km. Names run against distance.
+    let names = ["Zed", "Yara", "Xeno", "Wren", "Vega", "Uma"];
+    let mut made = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let (token, _, _) = signed_in(&app, &format!("near_{k}")).await;
+        let body = json!({"stage_name": name, "latitude": 48.0 + 0.1 * (k + 1) as f64, "longitude": 11.0});
+        let artist = created(app.post("/v1/artists").bearer(&token).json(&body).send().await).await;
+        made.push((token, artist["id"].as_str().unwrap().to_owned()));
+    }
+    // Two more at Yara's spot: paging one at a time must not lose one of three at one distance.
+    for twin in ["Ada", "Bea"] {
+        let (token, _, _) = signed_in(&app, &format!("near_{twin}")).await;
+        let body = json!({"stage_name": twin, "latitude": 48.2, "longitude": 11.0});
+        created(app.post("/v1/artists").bearer(&token).json(&body).send().await).await;
+    }
+    // Yara moves away and back: the index now meets her after the other two, though her id is the
+    // smallest of the three (a page cut inside the three must still take them in id order).
+    let (yara_token, yara) = &made[1];
+    for latitude in [48.25, 48.2] {
+        let path = format!("/v1/artists/{yara}");
+        app.patch(&path)
+            .bearer(yara_token)
+            .json(&json!({"latitude": latitude, "longitude": 11.0}))
+            .send()
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            let page = app.get(&format!("/v1/artists?lat=48&lng=11&{query}")).send().await.value();
+            let items = page["items"].as_array().unwrap().clone();
+            (items, page["next_cursor"].as_str().map(str::to_owned))
+        }
+    };
+    let (all, more) = list("radius_km=60".into()).await;
+    assert_eq!(more, None);
+    let order: Vec<&str> = all.iter().map(|a| a["stage_name"].as_str().unwrap()).collect();
+    assert_eq!(order.len(), 7, "{order:?}");
+    assert_eq!(order[0], "Zed");
+    let mut twins = order[1..4].to_vec();
+    twins.sort_unstable();
+    assert_eq!(twins, ["Ada", "Bea", "Yara"], "the three at 22.24 km follow, in id order");
+    assert_eq!(order[4..], ["Xeno", "Wren", "Vega"]);
+    let distances: Vec<f64> = all.iter().map(|a| a["distance_km"].as_f64().unwrap()).collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert!((distances[0] - 11.1195).abs() < 0.001, "{distances:?}");
+
+    // One at a time, by cursor: the same order, nobody twice, nobody missed.
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (items, next) = list(format!("radius_km=60&limit=1&cursor={cursor}")).await;
+        paged.extend(items.iter().map(|a| a["stage_name"].as_str().unwrap().to_owned()));
+        match next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    assert_eq!(paged, order);
+
+    // The radius to the metre: Xeno is 0.3° (33.358 km) away.
+    let names_in = |items: &[Value]| -> Vec<String> {
+        items.iter().map(|a| a["stage_name"].as_str().unwrap().to_owned()).collect()
+    };
+    let (inside, _) = list("radius_km=33.36".into()).await;
+    assert_eq!(names_in(&inside).last().map(String::as_str), Some("Xeno"));
+    let (outside, _) = list("radius_km=33.35".into()).await;
+    assert!(!names_in(&outside).iter().any(|n| n == "Xeno"), "{outside:?}");
+    assert_eq!(outside.len(), 4);
+    // With words, relevance orders and the radius still bounds.
+    let (words, _) = list("radius_km=15&q=zed".into()).await;
+    assert_eq!(names_in(&words), ["Zed"]);
+}
+
 #[tokio::test]
 async fn negotiation_follows_turns_and_steps_and_agreement_fixes_the_figures() {
     let app = app().await;

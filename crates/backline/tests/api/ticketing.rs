@@ -715,7 +715,38 @@ async fn paying_issues_tickets_into_escrow_and_failures_lose_nothing() {
     assert_eq!(free["tickets"].as_array().unwrap().len(), 2);
 
     let mine = app.get("/v1/me/tickets").bearer(&fan).send().await.value();
-    assert_eq!(mine["items"].as_array().unwrap().len(), 5);
+    let all: Vec<String> =
+        mine["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(all.len(), 5);
+    assert!(mine.get("next_cursor").is_none());
+    let mut newest_first = all.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(all, newest_first, "newest first");
+    // Two at a time: every ticket once, in the same order.
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get(&format!("/v1/me/tickets?limit=2&cursor={cursor}")).bearer(&fan).send().await.value();
+        paged.extend(page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+    assert_eq!(app.get("/v1/me/tickets?limit=5").bearer(&fan).send().await.value().get("next_cursor"), None);
+    assert!(app.get("/v1/me/tickets?limit=4").bearer(&fan).send().await.value()["next_cursor"].is_string());
+    for limit in [0, 201] {
+        app.get(&format!("/v1/me/tickets?limit={limit}"))
+            .bearer(&fan)
+            .send()
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+    assert_eq!(
+        app.get("/v1/me/tickets?limit=200").bearer(&fan).send().await.value()["items"].as_array().unwrap().len(),
+        5
+    );
     audit(&app.db.pool).await;
 }
 

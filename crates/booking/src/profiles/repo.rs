@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use identity::party::Party;
-use sqlx::PgConnection;
+use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use crate::model::{ArtistId, PromoterId, VenueId};
@@ -131,6 +131,8 @@ pub struct ArtistHit {
     pub row: ArtistRow,
     pub rank: f32,
     pub distance_km: Option<f64>,
+    /// The nearest-first order's key (see [`search_artists_near`]).
+    pub chord: Option<f64>,
 }
 
 /// A search hit as the query returns it (the macros read flat rows).
@@ -157,6 +159,8 @@ struct ArtistHitRow {
     updated_at: DateTime<Utc>,
     rank: f32,
     distance_km: Option<f64>,
+    /// Nearest-first order's key: the chord to the place, on the unit sphere.
+    chord: Option<f64>,
 }
 
 /// The directory: one query, ranked, with the distance computed in SQL (haversine).
@@ -182,7 +186,7 @@ pub async fn search_artists(conn: &mut PgConnection, f: &ArtistFilter<'_>) -> sq
                 genres AS "genres!", city, country, latitude, longitude, price_min, price_max, currency AS "currency!",
                 social_links AS "social_links!", media AS "media!", category AS "category!",
                 category_locked AS "category_locked!", custom_policy, created_at AS "created_at!",
-                updated_at AS "updated_at!", rank AS "rank!", distance_km
+                updated_at AS "updated_at!", rank AS "rank!", distance_km, NULL::float8 AS chord
          FROM hits
          WHERE ($3::float8 IS NULL OR distance_km <= $5)
            AND ($10::real IS NULL OR rank < $10 OR (rank = $10 AND (stage_name, id) > ($11::text, $12::uuid)))
@@ -204,9 +208,12 @@ pub async fn search_artists(conn: &mut PgConnection, f: &ArtistFilter<'_>) -> sq
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ArtistHit {
+    Ok(rows.into_iter().map(ArtistHit::from).collect())
+}
+
+impl From<ArtistHitRow> for ArtistHit {
+    fn from(r: ArtistHitRow) -> Self {
+        Self {
             row: ArtistRow {
                 id: r.id,
                 user_id: r.user_id,
@@ -231,8 +238,94 @@ pub async fn search_artists(conn: &mut PgConnection, f: &ArtistFilter<'_>) -> sq
             },
             rank: r.rank,
             distance_km: r.distance_km,
-        })
-        .collect())
+            chord: r.chord,
+        }
+    }
+}
+
+/// A point on the unit sphere for a latitude and longitude (degrees): the `location` of migration 0040.
+pub fn unit_sphere(lat: f64, lng: f64) -> [f64; 3] {
+    let (lat, lng) = (lat.to_radians(), lng.to_radians());
+    [lat.cos() * lng.cos(), lat.cos() * lng.sin(), lat.sin()]
+}
+
+/// The chord (straight line through the Earth, on the unit sphere) of a great-circle distance in km.
+pub fn chord_of_km(km: f64) -> f64 {
+    2.0 * (km.min(std::f64::consts::PI * EARTH_RADIUS_KM) / (2.0 * EARTH_RADIUS_KM)).sin()
+}
+
+/// The mean Earth radius the directory's distances use.
+pub const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// The directory near a place, nearest first (no words to rank by): the `location` index's nearest-
+/// neighbour scan inside a box around the place, so a page reads about as many artists as it shows.
+/// `after` is the last page's (chord, id). The scan orders by distance alone (what the index gives);
+/// artists at exactly the page's last distance are then added whole, so that paging by (chord, id)
+/// never skips one. The planner cannot estimate how many artists a box holds and would read them all
+/// with a bitmap and sort them; for this statement only, bitmap scans are off.
+pub async fn search_artists_near(
+    conn: &mut PgConnection,
+    f: &ArtistFilter<'_>,
+    (lat, lng, radius_km): (f64, f64, f64),
+    after: Option<(f64, Uuid)>,
+) -> sqlx::Result<Vec<ArtistHit>> {
+    let [x, y, z] = unit_sphere(lat, lng);
+    let mut tx = conn.begin().await?;
+    sqlx::query!("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await?;
+    let rows = sqlx::query_as!(
+        ArtistHitRow,
+        r#"WITH nearest AS MATERIALIZED (
+            SELECT a.id, a.location <-> cube($1::float8[]) AS chord
+            FROM artist_profiles a
+            WHERE a.location <@ cube_enlarge(cube($1::float8[]), $2, 3)
+              AND a.location <-> cube($1::float8[]) <= $2
+              AND ($3::text IS NULL OR $3 = ANY (a.genres))
+              AND ($4::int8 IS NULL OR (coalesce(a.price_min, 0) <= $5 AND coalesce(a.price_max, a.price_min, 0) >= $4))
+              AND ($6::timestamptz IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM bookings b WHERE b.artist_id = a.id
+                      AND b.status IN ('confirmed', 'paid_deposit', 'scheduled')
+                      AND b.slot && tstzrange($6, $7, '[)')))
+              AND ($8::float8 IS NULL OR (a.location <-> cube($1::float8[]), a.id) > ($8, $9::uuid))
+            ORDER BY a.location <-> cube($1::float8[])
+            LIMIT $10),
+         edge AS (SELECT max(chord) AS chord, count(*) AS n FROM nearest),
+         ties AS (
+            SELECT a.id, e.chord
+            FROM edge e JOIN artist_profiles a
+              ON a.location <@ cube_enlarge(cube($1::float8[]), e.chord, 3) AND a.location <-> cube($1::float8[]) = e.chord
+            WHERE e.n = $10
+              AND ($3::text IS NULL OR $3 = ANY (a.genres))
+              AND ($4::int8 IS NULL OR (coalesce(a.price_min, 0) <= $5 AND coalesce(a.price_max, a.price_min, 0) >= $4))
+              AND ($6::timestamptz IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM bookings b WHERE b.artist_id = a.id
+                      AND b.status IN ('confirmed', 'paid_deposit', 'scheduled')
+                      AND b.slot && tstzrange($6, $7, '[)')))
+              AND ($8::float8 IS NULL OR (e.chord, a.id) > ($8, $9::uuid))),
+         page AS (SELECT id, chord FROM nearest UNION SELECT id, chord FROM ties ORDER BY chord, id LIMIT $10)
+         SELECT a.id AS "id!: ArtistId", a.user_id, a.org_id, a.stage_name AS "stage_name!", a.bio AS "bio!",
+                a.genres AS "genres!", a.city, a.country, a.latitude, a.longitude, a.price_min, a.price_max,
+                a.currency AS "currency!", a.social_links AS "social_links!", a.media AS "media!",
+                a.category AS "category!", a.category_locked AS "category_locked!", a.custom_policy,
+                a.created_at AS "created_at!", a.updated_at AS "updated_at!", 0::real AS "rank!",
+                2 * $11::float8 * asin(least(p.chord / 2, 1)) AS distance_km, p.chord
+         FROM page p JOIN artist_profiles a ON a.id = p.id
+         ORDER BY p.chord, a.id"#,
+        &[x, y, z][..],
+        chord_of_km(radius_km),
+        f.genre,
+        f.budget.map(|b| b.0),
+        f.budget.map(|b| b.1),
+        f.free_on.map(|d| d.0),
+        f.free_on.map(|d| d.1),
+        after.map(|a| a.0),
+        after.map(|a| a.1),
+        f.limit,
+        EARTH_RADIUS_KM
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(ArtistHit::from).collect())
 }
 
 #[derive(Debug, Clone)]

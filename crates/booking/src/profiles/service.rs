@@ -321,8 +321,7 @@ pub async fn category_history(
 /// The public directory of artists.
 pub async fn search_artists(ctx: &AppContext, q: dto::ArtistSearch) -> Result<Page<dto::Artist>, ApiError> {
     let limit = PageParams { limit: q.limit, cursor: None }.limit()?;
-    let after: Option<(f32, String, uuid::Uuid)> =
-        q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    let cursor = q.cursor.as_deref().filter(|c| !c.is_empty());
     let query = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let near = match (q.lat, q.lng, q.radius_km) {
         (None, None, None) => None,
@@ -358,15 +357,39 @@ pub async fn search_artists(ctx: &AppContext, q: dto::ArtistSearch) -> Result<Pa
         (start, start + chrono::Duration::days(1))
     });
     let genre = q.genre.as_deref().map(|g| g.trim().to_lowercase());
-    let filter =
-        ArtistFilter { query, genre: genre.as_deref(), near, budget, free_on, after, limit: i64::from(limit) + 1 };
+    let mut filter = ArtistFilter {
+        query,
+        genre: genre.as_deref(),
+        near,
+        budget,
+        free_on,
+        after: None,
+        limit: i64::from(limit) + 1,
+    };
     let mut conn = ctx.reader().acquire().await?;
-    let hits = repo::search_artists(&mut conn, &filter).await?;
-    let items: Vec<dto::Artist> = hits
-        .into_iter()
-        .map(|hit| dto::Artist { distance_km: hit.distance_km, rank: query.map(|_| hit.rank), ..hit.row.dto() })
-        .collect();
-    Ok(Page::from_overfetch(items, limit, |a| (a.rank.unwrap_or(0.0), a.stage_name.clone(), a.id.0)))
+    // Near a place with no words to rank by: nearest first (cursor: chord and id); else by rank, then
+    // stage name (cursor: rank, stage name and id).
+    match (near, query) {
+        (Some(place), None) => {
+            let after: Option<(f64, uuid::Uuid)> = cursor.map(decode_cursor).transpose()?;
+            let hits = repo::search_artists_near(&mut conn, &filter, place, after).await?;
+            let items: Vec<(f64, dto::Artist)> = hits
+                .into_iter()
+                .map(|hit| (hit.chord.unwrap_or(0.0), dto::Artist { distance_km: hit.distance_km, ..hit.row.dto() }))
+                .collect();
+            let page = Page::from_overfetch(items, limit, |(chord, a)| (*chord, a.id.0));
+            Ok(Page { items: page.items.into_iter().map(|(_, a)| a).collect(), next_cursor: page.next_cursor })
+        }
+        _ => {
+            filter.after = cursor.map(decode_cursor).transpose()?;
+            let hits = repo::search_artists(&mut conn, &filter).await?;
+            let items: Vec<dto::Artist> = hits
+                .into_iter()
+                .map(|hit| dto::Artist { distance_km: hit.distance_km, rank: query.map(|_| hit.rank), ..hit.row.dto() })
+                .collect();
+            Ok(Page::from_overfetch(items, limit, |a| (a.rank.unwrap_or(0.0), a.stage_name.clone(), a.id.0)))
+        }
+    }
 }
 
 pub async fn save_venue(

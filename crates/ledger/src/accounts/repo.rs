@@ -192,10 +192,13 @@ pub struct StatementLineRow {
     pub at: DateTime<Utc>,
 }
 
-/// The balance before `from`.
+/// The balance before `from`: the kept balance less what was posted since, in one statement (one
+/// snapshot), so that its cost follows the period asked for, not the account's whole history.
 pub async fn balance_before(db: impl PgExecutor<'_>, account: AccountId, from: DateTime<Utc>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(amount), 0)::int8 AS "balance!" FROM postings WHERE account_id = $1 AND created_at < $2"#,
+        r#"SELECT (a.balance - coalesce((SELECT sum(p.amount) FROM postings p
+                                          WHERE p.account_id = a.id AND p.created_at >= $2), 0))::int8 AS "balance!"
+           FROM ledger_accounts a WHERE a.id = $1"#,
         account.0,
         from
     )

@@ -93,11 +93,6 @@ pub struct Ticket {
     pub resaleable: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TicketList {
-    pub items: Vec<Ticket>,
-}
-
 impl From<super::repo::OrderItemRow> for OrderItem {
     fn from(r: super::repo::OrderItemRow) -> Self {
         Self { tier_id: r.tier_id, tier_name: r.tier_name, quantity: r.quantity, unit_price: r.unit_price }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use identity::auth::AuthUser;
 use platform::error::ProblemBody;
+use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, Json, idempotency};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -113,14 +114,15 @@ pub async fn my_orders(
     Ok(Json(service::mine(&ctx, &principal).await?))
 }
 
-/// The caller's tickets, with their codes and signed QR payloads.
-#[utoipa::path(get, path = "/v1/me/tickets", tag = "ticketing", security(("bearer" = [])),
-    responses((status = 200, body = dto::TicketList)))]
+/// The caller's tickets, newest first, with their codes and signed QR payloads. Cursor-paged.
+#[utoipa::path(get, path = "/v1/me/tickets", tag = "ticketing", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<dto::Ticket>)))]
 pub async fn my_tickets(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
-) -> Result<Json<dto::TicketList>, ApiError> {
-    Ok(Json(service::my_tickets(&ctx, &principal).await?))
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<dto::Ticket>>, ApiError> {
+    Ok(Json(service::my_tickets(&ctx, &principal, &page).await?))
 }
 
 /// A ticket: to its holder, or to the event's organizer.

@@ -151,12 +151,18 @@ pub async fn tickets_of_order(conn: &mut PgConnection, order: OrderId) -> sqlx::
         .await
 }
 
-pub async fn tickets_of_holder(conn: &mut PgConnection, holder: Uuid) -> sqlx::Result<Vec<TicketRow>> {
+/// A holder's tickets, newest first, after the ticket `before` (keyset paging), at most `limit`.
+pub async fn tickets_of_holder(
+    conn: &mut PgConnection,
+    holder: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketRow>> {
     sqlx::query_as!(TicketRow, r#"SELECT k.id AS "id: TicketId", k.event_id AS "event_id: EventId", k.tier_id AS "tier_id: TierId", t.name AS tier_name,
                   k.holder_id, k.state AS "state: TicketState", c.code, k.price, t.currency, k.checked_in_at, t.transferable, t.resaleable
            FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id
            JOIN ticket_codes c ON c.ticket_id = k.id AND c.revoked_at IS NULL
-           WHERE k.holder_id = $1 ORDER BY k.id DESC LIMIT 500"#, holder)
+           WHERE k.holder_id = $1 AND ($2::uuid IS NULL OR k.id < $2) ORDER BY k.id DESC LIMIT $3"#, holder, before, limit)
         .fetch_all(conn)
         .await
 }

@@ -13,9 +13,11 @@ use ledger::error::LedgerCode;
 use ledger::model::{Currency, Owner, kinds};
 use platform::crypto::SecretBox;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
+use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, FieldError};
 use serde_json::json;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use super::dto::{NewOrder, Order, PayOrder, Ticket};
 use super::repo::{OrderItemRow, OrderRow, TicketRow};
@@ -759,11 +761,19 @@ pub async fn mine(ctx: &AppContext, principal: &Principal) -> Result<Vec<Order>,
     Ok(orders)
 }
 
-pub async fn my_tickets(ctx: &AppContext, principal: &Principal) -> Result<dto::TicketList, ApiError> {
+/// The caller's tickets, newest first, a page at a time.
+pub async fn my_tickets(
+    ctx: &AppContext,
+    principal: &Principal,
+    page: &PageParams,
+) -> Result<Page<dto::Ticket>, ApiError> {
     authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    let limit = page.limit()?;
+    let before: Option<Uuid> = page.cursor()?;
     let mut conn = ctx.db.acquire().await?;
-    let rows = repo::tickets_of_holder(&mut conn, principal.user_id.0).await?;
-    Ok(dto::TicketList { items: tickets_dto(&mut conn, &ctx.secrets, rows).await? })
+    let rows = repo::tickets_of_holder(&mut conn, principal.user_id.0, before, i64::from(limit) + 1).await?;
+    let items = tickets_dto(&mut conn, &ctx.secrets, rows).await?;
+    Ok(Page::from_overfetch(items, limit, |t| t.id.0))
 }
 
 /// A ticket: to its holder, or to the event's managers.

@@ -2,9 +2,10 @@
 //! organizer's cap (and withdrawn), and, once refunded, shown with what came back to the wallet.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use platform::pagination::PageParams;
 use platform::{ApiError, AppContext};
 use serde::Deserialize;
 use ticketing::model::TicketId;
@@ -13,6 +14,9 @@ use uuid::Uuid;
 use super::{Layout, page, to_signin};
 use crate::format;
 use crate::session::{Form, Session};
+
+/// Tickets on one page of the list (newest first; older ones follow a link).
+const TICKETS_PER_PAGE: u32 = 50;
 
 /// A ticket as the list shows it.
 pub struct TicketCard {
@@ -40,22 +44,38 @@ pub struct TicketCard {
 struct Tickets {
     layout: Layout,
     tickets: Vec<TicketCard>,
+    /// The next (older) page's link.
+    next: Option<String>,
     error: Option<String>,
 }
 
-pub async fn mine(State(ctx): State<AppContext>, session: Session) -> Response {
+/// `?cursor=`: the page of older tickets to show.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TicketsQuery {
+    cursor: Option<String>,
+}
+
+pub async fn mine(State(ctx): State<AppContext>, session: Session, Query(q): Query<TicketsQuery>) -> Response {
     if session.principal.is_none() {
         return to_signin("/me/tickets");
     }
-    match tickets_page(&ctx, &session, None).await {
+    match tickets_page(&ctx, &session, q.cursor, None).await {
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
     }
 }
 
-async fn tickets_page(ctx: &AppContext, session: &Session, error: Option<String>) -> Result<Tickets, ApiError> {
+async fn tickets_page(
+    ctx: &AppContext,
+    session: &Session,
+    cursor: Option<String>,
+    error: Option<String>,
+) -> Result<Tickets, ApiError> {
     let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("No such page."))?;
-    let list = ticketing::orders::service::my_tickets(ctx, principal).await?;
+    let params = PageParams { limit: Some(TICKETS_PER_PAGE), cursor };
+    let list = ticketing::orders::service::my_tickets(ctx, principal, &params).await?;
+    let next = list.next_cursor.as_deref().map(|c| format!("/me/tickets?cursor={c}"));
     // One read per event (with its resale cap and listings), however many tickets of it the fan holds.
     let mut events = std::collections::HashMap::new();
     let mut listings = std::collections::HashMap::new();
@@ -93,7 +113,7 @@ async fn tickets_page(ctx: &AppContext, session: &Session, error: Option<String>
             checked_in: t.checked_in_at.map(format::when),
         });
     }
-    Ok(Tickets { layout: Layout::new("My tickets", session), tickets: cards, error })
+    Ok(Tickets { layout: Layout::new("My tickets", session), tickets: cards, next, error })
 }
 
 #[derive(Deserialize, Default)]
@@ -145,7 +165,7 @@ async fn after<T>(ctx: &AppContext, session: &Session, result: Result<T, ApiErro
                 .field_errors()
                 .first()
                 .map_or_else(|| err.detail().to_owned(), |e| format!("The price {}.", e.message));
-            match tickets_page(ctx, session, Some(message)).await {
+            match tickets_page(ctx, session, None, Some(message)).await {
                 Ok(view) => page(err.status(), &view),
                 Err(other) => super::error(session, &other),
             }
