@@ -112,26 +112,6 @@ pub async fn awaiting_staff(conn: &mut PgConnection) -> sqlx::Result<Vec<Booking
     .await
 }
 
-/// Names of artists, promoters and venues by id, read at once.
-pub async fn names(
-    conn: &mut PgConnection,
-    artists: &[Uuid],
-    promoters: &[Uuid],
-    venues: &[Uuid],
-) -> sqlx::Result<std::collections::HashMap<Uuid, String>> {
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id!", stage_name AS "name!" FROM artist_profiles WHERE id = ANY($1)
-           UNION ALL SELECT id, name FROM promoter_profiles WHERE id = ANY($2)
-           UNION ALL SELECT id, name FROM venue_profiles WHERE id = ANY($3)"#,
-        artists,
-        promoters,
-        venues
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
 /// The proposals of many bookings, grouped by booking, in step order.
 pub async fn proposals_of(
     conn: &mut PgConnection,
@@ -165,22 +145,51 @@ pub async fn proposals_of(
     Ok(out)
 }
 
-/// The payment state of many bookings.
-pub async fn money_of(conn: &mut PgConnection, bookings: &[Uuid]) -> sqlx::Result<Vec<MoneyRow>> {
-    sqlx::query_as!(
-        MoneyRow,
-        r#"SELECT id, deposit_paid_at, balance_paid_at, balance_overdue, settled_at, dispute_reason,
-                  disputed_by AS "disputed_by: Side"
-           FROM bookings WHERE id = ANY($1)"#,
+/// What a list or a page shows of each booking beside its own row: its parties' names and where its money
+/// stands, read for many bookings in one statement.
+pub async fn shown_of(
+    conn: &mut PgConnection,
+    bookings: &[Uuid],
+) -> sqlx::Result<std::collections::HashMap<Uuid, Shown>> {
+    let rows = sqlx::query!(
+        r#"SELECT b.id, a.stage_name AS artist, p.name AS promoter, v.name AS "venue?",
+                  b.deposit_paid_at, b.balance_paid_at, b.balance_overdue, b.settled_at, b.dispute_reason,
+                  b.disputed_by AS "disputed_by: Side"
+           FROM bookings b
+           JOIN artist_profiles a ON a.id = b.artist_id
+           JOIN promoter_profiles p ON p.id = b.promoter_id
+           LEFT JOIN venue_profiles v ON v.id = b.venue_id
+           WHERE b.id = ANY($1)"#,
         bookings
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let money = MoneyRow {
+                deposit_paid_at: r.deposit_paid_at,
+                balance_paid_at: r.balance_paid_at,
+                balance_overdue: r.balance_overdue,
+                settled_at: r.settled_at,
+                dispute_reason: r.dispute_reason,
+                disputed_by: r.disputed_by,
+            };
+            (r.id, Shown { artist: r.artist, promoter: r.promoter, venue: r.venue, money })
+        })
+        .collect())
+}
+
+/// A booking's parties' names and its money, as [`shown_of`] reads them.
+pub struct Shown {
+    pub artist: String,
+    pub promoter: String,
+    pub venue: Option<String>,
+    pub money: MoneyRow,
 }
 
 /// Where a booking's money stands.
 pub struct MoneyRow {
-    pub id: Uuid,
     pub deposit_paid_at: Option<DateTime<Utc>>,
     pub balance_paid_at: Option<DateTime<Utc>>,
     pub balance_overdue: bool,

@@ -275,7 +275,7 @@ pub async fn offer(ctx: &AppContext, principal: &Principal, req: dto::Offer) -> 
         )
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, Actor::Organizer).await?;
+    let answer = view(&mut tx, &row, Actor::Organizer).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -367,7 +367,7 @@ pub async fn apply(
         .after(json!({"artist": artist.id, "event": event}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, Actor::Artist).await?;
+    let answer = view(&mut tx, &row, Actor::Artist).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -424,7 +424,7 @@ pub async fn propose(
         .after(json!({"status": row.status, "step": step, "fee": proposal.fee, "side": proposal.side}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -471,7 +471,7 @@ pub async fn accept(ctx: &AppContext, principal: &Principal, id: BookingId) -> R
         .after(json!({"status": row.status, "figures": figures}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -501,7 +501,7 @@ pub async fn decline(
         .after(json!({"status": "cancelled", "reason": reason}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -597,38 +597,17 @@ fn moves(row: &BookingRow, side: Actor, proposals: &[ProposalRow]) -> Vec<String
     can
 }
 
-pub(crate) async fn view(
-    conn: &mut PgConnection,
-    row: &BookingRow,
-    artist: &ArtistRow,
-    promoter: &PromoterRow,
-    side: Actor,
-) -> Result<dto::Booking, ApiError> {
+pub(crate) async fn view(conn: &mut PgConnection, row: &BookingRow, side: Actor) -> Result<dto::Booking, ApiError> {
     let proposals = repo::proposals(conn, row.id).await?;
-    let money = repo::money_of(conn, &[row.id.0]).await?.into_iter().next().map(dto::Money::from);
-    let venue = match row.venue_id {
-        Some(v) => crate::profiles::repo::venue(conn, v).await?.map(|v| v.name),
-        None => None,
+    let shown = repo::shown_of(conn, &[row.id.0]).await?.remove(&row.id.0);
+    Ok(assemble(row, shown, side, proposals))
+}
+
+fn assemble(row: &BookingRow, shown: Option<repo::Shown>, side: Actor, proposals: Vec<ProposalRow>) -> dto::Booking {
+    let (names, money) = match shown {
+        Some(s) => ((s.artist, s.promoter, s.venue), Some(dto::Money::from(s.money))),
+        None => ((String::new(), String::new(), None), None),
     };
-    let names = Names { artist: &artist.stage_name, promoter: &promoter.name, venue: venue.as_deref() };
-    Ok(assemble(row, names, side, proposals, money))
-}
-
-/// The names a booking shows beside its ids.
-#[derive(Clone, Copy)]
-struct Names<'a> {
-    artist: &'a str,
-    promoter: &'a str,
-    venue: Option<&'a str>,
-}
-
-fn assemble(
-    row: &BookingRow,
-    names: Names<'_>,
-    side: Actor,
-    proposals: Vec<ProposalRow>,
-    money: Option<dto::Money>,
-) -> dto::Booking {
     let agreement: Option<Agreement> = row.agreed.clone().and_then(|a| serde_json::from_value(a).ok());
     let money = agreement.as_ref().and_then(|agreement| {
         let mut money = money?;
@@ -638,11 +617,11 @@ fn assemble(
     dto::Booking {
         id: row.id,
         artist_id: row.artist_id,
-        artist_name: names.artist.to_owned(),
+        artist_name: names.0,
         promoter_id: row.promoter_id,
-        promoter_name: names.promoter.to_owned(),
+        promoter_name: names.1,
         venue_id: row.venue_id,
-        venue_name: names.venue.map(str::to_owned),
+        venue_name: names.2,
         event_id: row.event_id,
         status: row.status,
         origin: row.origin.as_str().to_owned(),
@@ -664,8 +643,8 @@ fn assemble(
 
 pub async fn get(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<dto::Booking, ApiError> {
     let mut conn = ctx.db.acquire().await?;
-    let Loaded { row, artist, promoter, side } = load(&mut conn, principal, id, false).await?;
-    view(&mut conn, &row, &artist, &promoter, side).await
+    let Loaded { row, side, .. } = load(&mut conn, principal, id, false).await?;
+    view(&mut conn, &row, side).await
 }
 
 /// The caller's bookings, on either side, with their parties and proposals.
@@ -699,25 +678,15 @@ async fn listed(
     rows: &[BookingRow],
     side: impl Fn(&BookingRow) -> Actor,
 ) -> Result<dto::BookingList, ApiError> {
-    // A fixed number of queries whatever the number of bookings: parties, venues, proposals and money
-    // are read for all of them at once.
+    // Two queries whatever the number of bookings: parties' names with money, and proposals, for all at once.
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
-    let artist_ids: Vec<Uuid> = rows.iter().map(|r| r.artist_id.0).collect();
-    let promoter_ids: Vec<Uuid> = rows.iter().map(|r| r.promoter_id.0).collect();
-    let venue_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.venue_id.map(|v| v.0)).collect();
-    let names = repo::names(conn, &artist_ids, &promoter_ids, &venue_ids).await?;
+    let mut shown = repo::shown_of(conn, &ids).await?;
     let mut proposals = repo::proposals_of(conn, &ids).await?;
-    let mut money: std::collections::HashMap<Uuid, dto::Money> =
-        repo::money_of(conn, &ids).await?.into_iter().map(|m| (m.id, dto::Money::from(m))).collect();
     let items = rows
         .iter()
         .map(|row| {
-            let found = Names {
-                artist: names.get(&row.artist_id.0).map_or("", String::as_str),
-                promoter: names.get(&row.promoter_id.0).map_or("", String::as_str),
-                venue: row.venue_id.and_then(|v| names.get(&v.0)).map(String::as_str),
-            };
-            assemble(row, found, side(row), proposals.remove(&row.id.0).unwrap_or_default(), money.remove(&row.id.0))
+            let id = row.id.0;
+            assemble(row, shown.remove(&id), side(row), proposals.remove(&id).unwrap_or_default())
         })
         .collect();
     Ok(dto::BookingList { items, next_cursor: None })

@@ -253,7 +253,7 @@ pub async fn pay(
     now: DateTime<Utc>,
 ) -> Result<crate::bookings::dto::Booking, ApiError> {
     let (id, req) = (payment.booking, payment.body);
-    let Loaded { mut row, artist, promoter, side } = load(conn, principal, id, true).await?;
+    let Loaded { mut row, promoter, side, .. } = load(conn, principal, id, true).await?;
     if side != Actor::Organizer {
         return Err(ApiError::new(BookingCode::NotTheOrganizer, "The organizer pays."));
     }
@@ -287,7 +287,7 @@ pub async fn pay(
         .after(json!({"what": what, "amount": amount, "currency": currency.as_str()}))
         .record(conn, now)
         .await?;
-    view(conn, &row, &artist, &promoter, side).await
+    view(conn, &row, side).await
 }
 
 /// What the artist earned, gross, by the deal: the fee (flat), the artist's share of the linked event's
@@ -429,7 +429,7 @@ pub async fn complete(
     }
     finish(&mut tx, &mut row, &artist, &promoter, now).await?;
     platform::audit::Entry::new(principal.actor(), "booking.complete", "booking", id.0).record(&mut tx, now).await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -555,7 +555,7 @@ pub async fn cancel_confirmed(
         .after(json!({"status": "cancelled", "by": side_name(side), "money": outcome}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -594,7 +594,7 @@ pub async fn dispute(
         .after(json!({"reason": reason}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -659,7 +659,7 @@ pub async fn resolve(
         .after(json!({"outcome": req.outcome, "artist_bps": req.artist_bps, "note": req.note}))
         .record(&mut tx, now)
         .await?;
-    let answer = view(&mut tx, &row, &artist, &promoter, side).await?;
+    let answer = view(&mut tx, &row, side).await?;
     tx.commit().await?;
     Ok(answer)
 }

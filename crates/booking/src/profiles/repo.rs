@@ -444,16 +444,16 @@ pub async fn has_promoter_profile(
     .await
 }
 
-/// The artist profiles of the user or of any of the organizations.
-pub async fn artists_of(conn: &mut PgConnection, user: Uuid, orgs: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar!(r#"SELECT id FROM artist_profiles WHERE user_id = $1 OR org_id = ANY($2)"#, user, orgs)
-        .fetch_all(conn)
-        .await
-}
-
-/// The promoter profiles of the user or of any of the organizations.
-pub async fn promoters_of(conn: &mut PgConnection, user: Uuid, orgs: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar!(r#"SELECT id FROM promoter_profiles WHERE user_id = $1 OR org_id = ANY($2)"#, user, orgs)
-        .fetch_all(conn)
-        .await
+/// The artist and promoter profiles of the user or of any of the organizations, in one statement.
+pub async fn profiles_of(conn: &mut PgConnection, user: Uuid, orgs: &[Uuid]) -> sqlx::Result<(Vec<Uuid>, Vec<Uuid>)> {
+    let rows = sqlx::query!(
+        r#"SELECT true AS "artist!", id AS "id!" FROM artist_profiles WHERE user_id = $1 OR org_id = ANY($2)
+           UNION ALL SELECT false, id FROM promoter_profiles WHERE user_id = $1 OR org_id = ANY($2)"#,
+        user,
+        orgs
+    )
+    .fetch_all(conn)
+    .await?;
+    let (artists, promoters): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.artist);
+    Ok((artists.into_iter().map(|r| r.id).collect(), promoters.into_iter().map(|r| r.id).collect()))
 }

@@ -624,7 +624,5 @@ pub async fn my_profiles(conn: &mut PgConnection, principal: &Principal) -> Resu
         .map(|o| o.0)
         .collect();
     let me = principal.user_id.0;
-    let artists = repo::artists_of(conn, me, &orgs).await?;
-    let promoters = repo::promoters_of(conn, me, &orgs).await?;
-    Ok((artists, promoters))
+    Ok(repo::profiles_of(conn, me, &orgs).await?)
 }
