@@ -34,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
         (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
         (name = "royalties", description = "Stores' sales reports (DDEX DSR), exchange rates and deals, payees and splits, recoupment, statements and the reconciliation proof"),
+        (name = "tasks", description = "Creative tasks: credits, freelancers, briefs and tasks, assignment with expiring offers and escalation, delivery and review"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -53,7 +54,8 @@ fn api(
         .merge(notify::router(hub.clone()))
         .merge(ledger::router(ledger_settings.clone()))
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone(), hub))
-        .merge(booking::router(booking::BookingSettings::default(), ledger_settings))
+        .merge(booking::router(booking::BookingSettings::default(), ledger_settings.clone()))
+        .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings))
         .merge(catalog::router())
         .merge(royalties::router())
         .split_for_parts();
@@ -71,6 +73,7 @@ pub fn error_catalogue() -> Vec<platform::error::CodeInfo> {
         booking::error::BookingCode::catalogue(),
         catalog::error::CatalogCode::catalogue(),
         royalties::error::RoyaltiesCode::catalogue(),
+        tasks::error::TasksCode::catalogue(),
     ]
     .concat()
 }
@@ -147,6 +150,7 @@ pub fn job_registry(
     booking::register(&mut registry);
     catalog::register(&mut registry);
     royalties::register(&mut registry);
+    tasks::register(&mut registry, tasks::TaskSettings::default());
     registry
 }
 
@@ -159,5 +163,6 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         booking::demo::dataset(),
         catalog::demo::dataset(),
         royalties::demo::dataset(),
+        tasks::demo::dataset(),
     ]
 }

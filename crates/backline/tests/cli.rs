@@ -379,8 +379,9 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     .await
     .unwrap();
     // Pending: the ledger's demo earnings (795.00), a resale (27.50 less the 5% fee, 1.38, half-even) and
-    // the completed demo booking (80% of a 750.00 fee); besides the royalties of the demo month.
-    assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612 + 60_000));
+    // the completed demo booking (80% of a 750.00 fee), Fiona's approved demo task (70% of 10 credits at
+    // 4.90 USD); besides the royalties of the demo month.
+    assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612 + 60_000 + 3_430));
     let drift: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
     )

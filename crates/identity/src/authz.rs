@@ -52,6 +52,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("catalog.manage", "Keep a label's catalog: releases, tracks, credits, identifiers, distribution"),
     ("catalog.review", "Review submitted releases"),
     ("stores.manage", "Keep the registry of stores releases are delivered to"),
+    ("tasks.manage", "Buy a company's credits, commission its creative tasks, review and approve their deliveries"),
+    ("tasks.admin", "Approve freelancers, review deliveries, assign tasks by hand, edit the assignment configuration"),
 ];
 
 /// What a global role grants.
@@ -93,12 +95,15 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("catalog.manage", Reach::All),
             ("catalog.review", Reach::All),
             ("stores.manage", Reach::All),
+            ("tasks.manage", Reach::All),
+            ("tasks.admin", Reach::All),
         ],
         "staff" => &[
             ("users.read", Reach::All),
             ("security_events.read", Reach::All),
             ("organizations.read", Reach::All),
             ("catalog.review", Reach::All),
+            ("tasks.admin", Reach::All),
         ],
         // Every signed-in user, whatever their personas.
         "user" => SELF_SERVICE,
@@ -144,6 +149,7 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "tickets.checkin",
         "bookings.manage",
         "catalog.manage",
+        "tasks.manage",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),

@@ -24,6 +24,8 @@ pub mod service {
         org_owners, org_slug, recipients, user_id_by_username, username_of,
     };
     pub use crate::organizations::service as organizations;
+    /// The active admins' ids: whom to tell when something waits for staff.
+    pub use crate::selfcheck::repo::admin_ids;
 }
 
 use std::sync::Arc;

@@ -19,6 +19,7 @@ mod royalties_web;
 mod shutdown;
 mod stripe;
 mod support;
+mod tasks;
 mod ticketing;
 mod waiting_room;
 mod web;

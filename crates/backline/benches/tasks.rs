@@ -1,0 +1,274 @@
+//! Creative tasks' assignment benchmark: 5,000 approved freelancers (skills, experience, time zones,
+//! some on vacation, some busy) and 10,000 waiting tasks. It measures, in one run on one PostgreSQL:
+//! the bare SQL read of one task's candidate set beside the time to score the task (that read and the
+//! ranking); the offers the assignment job makes per second working the 10,000 tasks down; and an
+//! expiry storm, 1,000 offers expiring in the same second, swept with none lost or offered twice.
+//! Run with `cargo bench -p backline --bench tasks`; results in docs/benchmarks.md.
+
+#![allow(clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use platform::AppContext;
+use platform::clock::ManualClock;
+use platform::jobs::{self, NewJob, Registry, WorkerConfig};
+use serde_json::json;
+use tasks::TaskSettings;
+use tasks::model::{Complexity, TaskId, Urgency};
+use uuid::Uuid;
+
+const FREELANCERS: usize = 5_000;
+const TASKS: usize = 10_000;
+const STORM: i64 = 1_000;
+const SAMPLES: usize = 300;
+
+const ZONES: &[&str] = &[
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Africa/Lagos",
+];
+const SKILLS: &[&str] =
+    &["graphic_design", "copywriting", "motion_design", "video_editing", "ui_design", "ux_research"];
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The freelancers, their skills and some vacations, written with set-based SQL (as a restore would).
+async fn people(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) {
+    let zones: Vec<String> = ZONES.iter().map(|z| (*z).to_owned()).collect();
+    let skills: Vec<String> = SKILLS.iter().map(|s| (*s).to_owned()).collect();
+    sqlx::query(
+        "INSERT INTO users (id, email, username, display_name, password_hash, status, email_verified_at, created_at, updated_at)
+         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'f' || i || '@bench.test', 'f' || i, 'Freelancer ' || i,
+                'x', 'active', $2, $2, $2
+         FROM generate_series(1, $1) i",
+    )
+    .bind(FREELANCERS as i64)
+    .bind(now)
+    .execute(&mut *owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO freelancers (user_id, status, experience, time_zone, specialties, ratings_count, ratings_sum, deliveries, on_time, created_at, updated_at)
+         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'approved',
+                (ARRAY['junior','mid','senior','expert'])[1 + i % 4], ($2::text[])[1 + i % cardinality($2::text[])],
+                CASE WHEN i % 7 = 0 THEN ARRAY['static_ads'] ELSE '{}' END,
+                i % 10, (i % 10) * (3 + i % 3), i % 12, (i % 12) * 3 / 4, $3, $3
+         FROM generate_series(1, $1) i",
+    )
+    .bind(FREELANCERS as i64)
+    .bind(&zones)
+    .bind(now)
+    .execute(&mut *owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO freelancer_skills (user_id, skill, proficiency)
+         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, s, 40 + (i * 37 + length(s) * 11) % 61
+         FROM generate_series(1, $1) i, unnest($2::text[]) s
+         WHERE (i + length(s)) % 3 <> 0 OR s = 'graphic_design'",
+    )
+    .bind(FREELANCERS as i64)
+    .bind(&skills)
+    .execute(&mut *owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO freelancer_vacations (id, user_id, starts_at, ends_at)
+         SELECT gen_random_uuid(), ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, $2 - interval '1 day', $2 + interval '6 days'
+         FROM generate_series(1, $1, 20) i",
+    )
+    .bind(FREELANCERS as i64)
+    .bind(now)
+    .execute(&mut *owner)
+    .await
+    .unwrap();
+}
+
+/// The client company and the waiting tasks (static ads, standard urgency).
+async fn waiting(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) -> Uuid {
+    let client: Uuid = sqlx::query_scalar(
+        "INSERT INTO users (id, email, username, display_name, password_hash, status, email_verified_at, created_at, updated_at)
+         VALUES (gen_random_uuid(), 'client@bench.test', 'client', 'Client', 'x', 'active', $1, $1, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&mut *owner)
+    .await
+    .unwrap();
+    let org: Uuid = sqlx::query_scalar(
+        "INSERT INTO organizations (id, slug, name, kind, created_by, created_at, updated_at)
+         VALUES (gen_random_uuid(), 'bench-co', 'Bench Co', 'company', $2, $1, $1) RETURNING id",
+    )
+    .bind(now)
+    .bind(client)
+    .fetch_one(&mut *owner)
+    .await
+    .unwrap();
+    let brief = json!({"summary": "An ad", "deliverables": ["ad"], "formats": ["1080x1080 PNG"]});
+    sqlx::query(
+        "INSERT INTO tasks (id, org_id, created_by, category_id, title, brief, deadline_at, urgency, complexity, credits,
+                            required_skills, status, created_at, updated_at)
+         SELECT gen_random_uuid(), $2, $3, c.id, 'Ad ' || i, $4, $5 + interval '48 hours', $6, $7, c.base_credits,
+                c.required_skills, 'pending', $5 + i * interval '1 millisecond', $5
+         FROM generate_series(1, $1) i, task_categories c WHERE c.slug = 'static_ads'",
+    )
+    .bind(TASKS as i64)
+    .bind(org)
+    .bind(client)
+    .bind(&brief)
+    .bind(now)
+    .bind(Urgency::Standard.as_str())
+    .bind(Complexity::Simple.as_str())
+    .execute(&mut *owner)
+    .await
+    .unwrap();
+    org
+}
+
+async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+/// Runs a worker with creative tasks' jobs until `done` says so; returns the time it took.
+async fn work_until(ctx: &AppContext, done: &str, want: i64) -> Duration {
+    let mut registry = Registry::new();
+    jobs::register_system(&mut registry);
+    tasks::register(&mut registry, TaskSettings::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let config =
+        WorkerConfig { concurrency: 8, poll_interval: Duration::from_millis(5), id: "bench".into(), passes: None };
+    let started = Instant::now();
+    let worker = tokio::spawn(platform::jobs::run(ctx.clone(), Arc::new(registry), config, async move {
+        let _ = stop_rx.await;
+    }));
+    while count(&ctx.db, done).await < want {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    let _ = stop_tx.send(());
+    worker.await.unwrap().unwrap();
+    took
+}
+
+#[tokio::main]
+async fn main() {
+    let db = testkit::TestDb::new().await;
+    let start: DateTime<Utc> = "2026-12-02T12:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::at(start));
+    let ctx = AppContext::new(db.pool.clone(), "http://bench.invalid").with_clock(clock.clone());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!("creative tasks benchmark: {cores} cores, PostgreSQL on the same machine");
+    let mut owner = db.owner().await;
+    let started = Instant::now();
+    people(&mut owner, start).await;
+    let org = waiting(&mut owner, start).await;
+    sqlx::raw_sql("ANALYZE").execute(&mut owner).await.unwrap();
+    println!("{FREELANCERS} freelancers and {TASKS} waiting tasks written in {:.1} s", started.elapsed().as_secs_f64());
+
+    // 1. One task's candidates: the bare read, and the read with the ranking.
+    let settings = TaskSettings::default();
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tasks ORDER BY created_at LIMIT $1")
+        .bind(SAMPLES as i64)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let required = vec!["graphic_design".to_owned()];
+    let mut bare = Vec::new();
+    let mut scored = Vec::new();
+    let mut candidates = 0;
+    for id in &ids {
+        let t = Instant::now();
+        let rows =
+            tasks::assignment::repo::candidates(&mut conn, TaskId(*id), org, "static_ads", &required, None, start)
+                .await
+                .unwrap();
+        bare.push(t.elapsed());
+        candidates = rows.len();
+        let t = Instant::now();
+        let task = tasks::tasks::repo::task(&mut conn, TaskId(*id), false).await.unwrap().unwrap();
+        let (_, _, _, ranking) =
+            tasks::assignment::service::ranking(&mut conn, &settings, &task, 1, None, start).await.unwrap();
+        scored.push(t.elapsed());
+        assert!(!ranking.ranked.is_empty());
+    }
+    drop(conn);
+    let (bare50, score50) = (percentile(&mut bare, 0.5), percentile(&mut scored, 0.5));
+    println!();
+    println!("| one task's candidates ({candidates} read) | p50 | p99 |");
+    println!("|---|---|---|");
+    println!("| bare SQL read of the candidate set | {} | {} |", ms(bare50), ms(percentile(&mut bare, 0.99)));
+    println!(
+        "| score the task (read the task and its candidates, rank them) | {} | {} |",
+        ms(score50),
+        ms(percentile(&mut scored, 0.99))
+    );
+    println!("Scoring costs {:.2}× the bare read.", score50.as_secs_f64() / bare50.as_secs_f64());
+
+    // 2. The assignment job works the waiting tasks down: one offer per task.
+    let mut enqueue = db.pool.begin().await.unwrap();
+    let all: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tasks").fetch_all(&mut *enqueue).await.unwrap();
+    for id in &all {
+        jobs::enqueue(&mut enqueue, NewJob::new(tasks::assignment::service::ASSIGN, json!({"task_id": id})), start)
+            .await
+            .unwrap();
+    }
+    enqueue.commit().await.unwrap();
+    let took = work_until(&ctx, "SELECT count(*) FROM task_offers", TASKS as i64).await;
+    let offers = count(&db.pool, "SELECT count(*) FROM task_offers").await;
+    let spread = count(&db.pool, "SELECT count(DISTINCT user_id) FROM task_offers").await;
+    let most = count(&db.pool, "SELECT max(n) FROM (SELECT count(*) AS n FROM task_offers GROUP BY user_id) x").await;
+    println!();
+    println!(
+        "Assignment job: {offers} offers in {:.1} s, {:.0} offers/s (8 jobs at once), to {spread} freelancers (at most {most} live offers each).",
+        took.as_secs_f64(),
+        offers as f64 / took.as_secs_f64()
+    );
+
+    // 3. An expiry storm: 1,000 of those offers expire in the same second.
+    sqlx::query("UPDATE task_offers SET expires_at = $2 WHERE id IN (SELECT id FROM task_offers ORDER BY id LIMIT $1)")
+        .bind(STORM)
+        .bind(start + chrono::Duration::minutes(5))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE jobs SET run_at = $1 WHERE kind = 'tasks.offer_expire'
+           AND (payload->>'offer_id')::uuid IN (SELECT id FROM task_offers WHERE expires_at = $1)",
+    )
+    .bind(start + chrono::Duration::minutes(5))
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    clock.set(start + chrono::Duration::minutes(5));
+    let swept = work_until(&ctx, "SELECT count(*) FROM task_offers WHERE status = 'expired'", STORM).await;
+    let offered_again = work_until(&ctx, "SELECT count(*) FROM task_offers", TASKS as i64 + STORM).await;
+    let live = count(&db.pool, "SELECT count(*) FROM task_offers WHERE status = 'offered'").await;
+    let twice = count(
+        &db.pool,
+        "SELECT count(*) FROM (SELECT task_id, user_id FROM task_offers GROUP BY 1, 2 HAVING count(*) > 1) x",
+    )
+    .await;
+    let lost = count(&db.pool, "SELECT count(*) FROM tasks t WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM task_offers o WHERE o.task_id = t.id AND o.status = 'offered')").await;
+    println!(
+        "Expiry storm: {STORM} offers expiring in the same second swept in {:.2} s, and their tasks offered again within {:.2} s; \
+         {live} live offers for {TASKS} tasks, {twice} offered twice to one freelancer, {lost} tasks left without an offer.",
+        swept.as_secs_f64(),
+        swept.as_secs_f64() + offered_again.as_secs_f64()
+    );
+    assert_eq!((live, twice, lost), (TASKS as i64, 0, 0));
+}
