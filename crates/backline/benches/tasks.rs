@@ -53,7 +53,7 @@ async fn people(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) {
     let skills: Vec<String> = SKILLS.iter().map(|s| (*s).to_owned()).collect();
     sqlx::query(
         "INSERT INTO users (id, email, username, display_name, password_hash, status, email_verified_at, created_at, updated_at)
-         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'f' || i || '@bench.test', 'f' || i, 'Freelancer ' || i,
+         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'f' || i || '@bench.test', 'freelancer_' || i, 'Freelancer ' || i,
                 'x', 'active', $2, $2, $2
          FROM generate_series(1, $1) i",
     )

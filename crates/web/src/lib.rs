@@ -31,6 +31,8 @@ pub struct WebSettings {
     pub ledger: ledger::LedgerSettings,
     /// Booking's rules (whether staff review signed contracts).
     pub booking: booking::BookingSettings,
+    /// Creative tasks' rules (credit prices, windows, revisions).
+    pub tasks: tasks::TaskSettings,
 }
 
 /// The pages and their assets. Every page is answered with the security headers of
@@ -133,6 +135,16 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/me/notifications/read", post(pages::notifications::read_all))
         .route("/me/stream", get(pages::notifications::stream))
         .route("/me/payouts", get(pages::payouts::show))
+        .route("/tasks", get(pages::tasks::show))
+        .route("/tasks/credits", post(pages::tasks::buy))
+        .route("/tasks/new", post(pages::tasks::create))
+        .route("/tasks/apply", post(pages::tasks::apply))
+        .route("/tasks/{id}", get(pages::tasks::show_task))
+        .route("/tasks/{id}/{action}", post(pages::tasks::step))
+        .route("/task-offers/{id}/accept", post(pages::tasks::accept))
+        .route("/task-offers/{id}/decline", post(pages::tasks::decline))
+        .route("/admin/tasks", get(pages::tasks::staff))
+        .route("/admin/freelancers/{id}/decision", post(pages::tasks::decide))
         .route("/me/payouts/methods", post(pages::payouts::add_bank_account))
         .route("/me/payouts/withdrawals", post(pages::payouts::withdraw))
         .route("/me/payouts/withdrawals/{id}/cancel", post(pages::payouts::cancel))

@@ -320,6 +320,7 @@ async fn a_decline_offers_the_next_candidate_at_once_and_is_never_offered_again(
     let declined = post(&w, &people[first].0, path, json!({"reason": "too_busy", "note": "Full this week"})).await;
     declined.assert_status(StatusCode::OK);
     assert_eq!(declined.value()["decline_reason"], "too_busy");
+    drain_jobs(&w.app).await;
     let (second, _) = live_offer_of(&w, &people, &id).await.expect("the other freelancer is offered it at once");
     assert_ne!(first, second);
     // Someone else's offer is not theirs to answer.
@@ -595,4 +596,99 @@ async fn staff_version_the_weights_and_ask_who_would_get_a_task_and_why() {
     drain_jobs(&w.app).await;
     let offer = open_offers(&w, &people[0].0).await.pop().unwrap();
     assert_eq!(offer["config_version"], 2);
+}
+
+/// The pages: a company buys credits and commissions a task, the freelancer accepts the offer and
+/// delivers from their page, staff pass it, the company approves it with a rating; a stranger cannot
+/// see it.
+#[tokio::test]
+async fn a_company_commissions_a_task_and_a_freelancer_delivers_it_through_the_pages() {
+    use crate::web::{cookie_header, post_form, web_session};
+    let w = world("webt", 0).await;
+    freelancers(&w, "webt_f", 1, &[("graphic_design", 90)], None).await;
+    let client = web_session(&w.app, "webt_client").await;
+    let page = |jar: Vec<(String, String)>, path: String| {
+        let app = w.app.clone();
+        async move { app.get(&path).header("cookie", &cookie_header(&jar)).send().await }
+    };
+    let board = page(client.clone(), "/tasks".into()).await;
+    board.assert_status(StatusCode::OK);
+    assert!(board.text().contains("Commission a task"), "{}", board.text());
+    let key = board.text().split("name=\"key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let bought = post_form(
+        &w.app,
+        &client,
+        "/tasks/credits",
+        &[
+            ("org_id", &w.org),
+            ("credits", "50"),
+            ("source", "card"),
+            ("card_number", "4242424242424242"),
+            ("key", &key),
+        ],
+    )
+    .await;
+    bought.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(credits(&w).await, (50, 0));
+    // A brief without a summary is refused beside its field, and nothing is held.
+    let due = (w.app.clock_now() + Duration::days(3)).format("%Y-%m-%dT%H:%M").to_string();
+    let brief = |summary: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("org_id", w.org.clone()),
+            ("category", "static_ads".into()),
+            ("title", "Window poster".into()),
+            ("deadline", due.clone()),
+            ("summary", summary.into()),
+            ("deliverables", "poster\nflyer".into()),
+            ("formats", "A2 PDF".into()),
+        ]
+    };
+    let bad = brief("");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = post_form(&w.app, &client, "/tasks/new", &bad).await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("role=\"alert\""));
+    assert_eq!(credits(&w).await, (50, 0));
+    let good = brief("A poster for the shop window");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let made = post_form(&w.app, &client, "/tasks/new", &good).await;
+    made.assert_status(StatusCode::SEE_OTHER);
+    let path = made.header("location").unwrap().to_owned();
+    let id = path.trim_start_matches("/tasks/").to_owned();
+    drain_jobs(&w.app).await;
+
+    let freelancer = web_session(&w.app, "webt_f0").await;
+    let mine = page(freelancer.clone(), "/tasks".into()).await.text();
+    assert!(mine.contains("Window poster") && mine.contains("min left"), "{mine}");
+    let offer = mine.split("action=\"/task-offers/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    post_form(&w.app, &freelancer, &format!("/task-offers/{offer}/accept"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    post_form(&w.app, &freelancer, &format!("{path}/start"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    post_form(&w.app, &freelancer, &format!("{path}/deliver"), &[("note", "Poster and flyer attached")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    // The client cannot pass their own task's review: staff do.
+    let wrong = post_form(&w.app, &client, &format!("{path}/review"), &[("decision", "pass")]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{}", wrong.text());
+    let staff = web_session(&w.app, "root_admin").await;
+    let queue = page(staff.clone(), "/admin/tasks".into()).await.text();
+    assert!(queue.contains("Window poster"), "{queue}");
+    post_form(&w.app, &staff, &format!("{path}/review"), &[("decision", "pass")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let review = page(client.clone(), path.clone()).await.text();
+    assert!(
+        review.contains("Poster and flyer attached") && review.contains("A poster for the shop window"),
+        "{review}"
+    );
+    post_form(&w.app, &client, &format!("{path}/approve"), &[("rating", "5")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(page(client.clone(), path.clone()).await.text().contains("completed"));
+    assert_eq!(get(&w, &id).await["status"], "completed");
+
+    crate::support::signed_in(&w.app, "webt_stranger").await;
+    let stranger = web_session(&w.app, "webt_stranger").await;
+    page(stranger, path).await.assert_status(StatusCode::NOT_FOUND);
 }

@@ -1570,7 +1570,7 @@ async fn times_and_amounts_follow_the_viewer_s_time_zone_and_language() {
 }
 
 /// Posts a form with the session's token; answers the response.
-async fn post_form(
+pub(crate) async fn post_form(
     app: &TestApp,
     jar: &[(String, String)],
     path: &str,

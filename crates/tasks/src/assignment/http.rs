@@ -47,12 +47,11 @@ pub async fn accept_task_offer(
     (status = 409, description = "`offer_not_open`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn decline_task_offer(
     State(ctx): State<AppContext>,
-    Extension(settings): Extension<Arc<TaskSettings>>,
     AuthUser(principal): AuthUser,
     Path(id): Path<OfferId>,
     Json(req): Json<dto::Decline>,
 ) -> Result<Json<TaskOffer>, ApiError> {
-    Ok(Json(service::decline(&ctx, &settings, &principal, id, req).await?))
+    Ok(Json(service::decline(&ctx, &principal, id, req).await?))
 }
 
 /// Claim a task open to claims (escalation level 3): the first qualified freelancer wins.

@@ -122,7 +122,9 @@ pub struct CandidateRow {
 }
 
 /// Every approved freelancer who has at least one of the task's required skills (anyone, when it
-/// requires none), with what the algorithm needs: one statement. `only` narrows it to one freelancer.
+/// requires none), with what the algorithm needs: one statement of hash joins over small sets (the
+/// required skills' rows, the active tasks, the offer counters, today's vacations, this task's offers,
+/// the company's favourites), not a lookup per freelancer. `only` narrows it to one freelancer.
 pub async fn candidates(
     conn: &mut PgConnection,
     task: TaskId,
@@ -134,23 +136,38 @@ pub async fn candidates(
 ) -> sqlx::Result<Vec<CandidateRow>> {
     sqlx::query_as!(
         CandidateRow,
-        r#"SELECT f.user_id, f.experience AS "experience: Experience", f.time_zone,
-                  ARRAY(SELECT s.skill FROM freelancer_skills s WHERE s.user_id = f.user_id AND s.skill = ANY($4) ORDER BY s.skill) AS "skills!",
-                  ARRAY(SELECT s.proficiency FROM freelancer_skills s WHERE s.user_id = f.user_id AND s.skill = ANY($4) ORDER BY s.skill) AS "levels!",
-                  (SELECT count(*) FROM tasks t WHERE t.assignee = f.user_id
-                     AND t.status IN ('assigned', 'in_progress', 'pending_admin_review', 'in_review', 'revision_requested')) AS "active_tasks!",
-                  (SELECT count(*) FROM task_offers o WHERE o.user_id = f.user_id AND o.status = 'offered') AS "live_offers!",
+        r#"WITH skilled AS (
+               SELECT s.user_id, array_agg(s.skill ORDER BY s.skill) AS skills, array_agg(s.proficiency ORDER BY s.skill) AS levels
+               FROM freelancer_skills s WHERE s.skill = ANY($4) GROUP BY s.user_id
+           ), active AS (
+               SELECT t.assignee AS user_id, count(*) AS n FROM tasks t
+               WHERE t.assignee IS NOT NULL
+                 AND t.status IN ('assigned', 'in_progress', 'pending_admin_review', 'in_review', 'revision_requested')
+               GROUP BY t.assignee
+           ), away AS (
+               SELECT DISTINCT v.user_id FROM freelancer_vacations v WHERE v.starts_at <= $6 AND v.ends_at > $6
+           ), this_task AS (
+               SELECT o.user_id, bool_or(o.status = 'declined') AS declined FROM task_offers o WHERE o.task_id = $1 GROUP BY o.user_id
+           )
+           SELECT f.user_id, f.experience AS "experience: Experience", f.time_zone,
+                  COALESCE(k.skills, '{}') AS "skills!", COALESCE(k.levels, '{}') AS "levels!",
+                  COALESCE(a.n, 0) AS "active_tasks!", COALESCE(st.live, 0)::int8 AS "live_offers!",
                   f.ratings_count, f.ratings_sum, f.deliveries, f.on_time,
-                  (SELECT count(*) FROM task_offers o WHERE o.user_id = f.user_id AND o.status <> 'withdrawn') AS "offers_received!",
-                  (SELECT count(*) FROM task_offers o WHERE o.user_id = f.user_id AND o.status = 'accepted') AS "offers_accepted!",
-                  EXISTS (SELECT 1 FROM freelancer_vacations v WHERE v.user_id = f.user_id AND v.starts_at <= $6 AND v.ends_at > $6) AS "on_vacation!",
-                  EXISTS (SELECT 1 FROM task_offers o WHERE o.task_id = $1 AND o.user_id = f.user_id) AS "offered_before!",
-                  EXISTS (SELECT 1 FROM task_offers o WHERE o.task_id = $1 AND o.user_id = f.user_id AND o.status = 'declined') AS "declined!",
+                  COALESCE(st.received, 0)::int8 AS "offers_received!", COALESCE(st.accepted, 0)::int8 AS "offers_accepted!",
+                  (w.user_id IS NOT NULL) AS "on_vacation!",
+                  (o.user_id IS NOT NULL) AS "offered_before!",
+                  COALESCE(o.declined, false) AS "declined!",
                   $3 = ANY(f.specialties) AS "specialist!",
-                  EXISTS (SELECT 1 FROM task_favourites fa WHERE fa.org_id = $2 AND fa.user_id = f.user_id) AS "favourite!"
+                  (fa.user_id IS NOT NULL) AS "favourite!"
            FROM freelancers f
+           LEFT JOIN skilled k ON k.user_id = f.user_id
+           LEFT JOIN active a ON a.user_id = f.user_id
+           LEFT JOIN freelancer_offer_stats st ON st.user_id = f.user_id
+           LEFT JOIN away w ON w.user_id = f.user_id
+           LEFT JOIN this_task o ON o.user_id = f.user_id
+           LEFT JOIN task_favourites fa ON fa.org_id = $2 AND fa.user_id = f.user_id
            WHERE f.status = 'approved' AND ($5::uuid IS NULL OR f.user_id = $5)
-             AND (cardinality($4) = 0 OR EXISTS (SELECT 1 FROM freelancer_skills s WHERE s.user_id = f.user_id AND s.skill = ANY($4)))"#,
+             AND (cardinality($4) = 0 OR k.user_id IS NOT NULL)"#,
         task as _,
         org,
         category,
@@ -327,8 +344,8 @@ pub async fn active_tasks(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<i
 /// A freelancer's offers received (not withdrawn) and accepted: the acceptance rate's counts.
 pub async fn offer_counts(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<(i64, i64)> {
     let row = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status <> 'withdrawn') AS "received!", count(*) FILTER (WHERE status = 'accepted') AS "accepted!"
-           FROM task_offers WHERE user_id = $1"#,
+        r#"SELECT COALESCE(sum(received), 0)::int8 AS "received!", COALESCE(sum(accepted), 0)::int8 AS "accepted!"
+           FROM freelancer_offer_stats WHERE user_id = $1"#,
         user
     )
     .fetch_one(conn)

@@ -318,10 +318,9 @@ async fn mine(conn: &mut PgConnection, principal: &Principal, id: OfferId) -> Re
     }
 }
 
-/// Declines an offer with a reason; the task goes to the next candidate at once.
+/// Declines an offer with a reason; the assignment job offers the task to the next candidate at once.
 pub async fn decline(
     ctx: &AppContext,
-    settings: &TaskSettings,
     principal: &Principal,
     id: OfferId,
     req: dto::Decline,
@@ -355,16 +354,17 @@ pub async fn decline(
         now,
     )
     .await?;
-    back_to_pending(&mut tx, settings, &mut task, Actor::Freelancer, now).await?;
+    back_to_pending(&mut tx, &mut task, Actor::Freelancer, now).await?;
     let answer = repo::offer(&mut tx, id).await?.ok_or(TasksError::NotFound("offer"))?;
     tx.commit().await?;
     Ok(answer.into())
 }
 
-/// After an offer ended unanswered or declined: the task is pending again and the next step runs.
+/// After an offer ended unanswered or declined: the task is pending again, and the assignment job asked
+/// for its next step. (Each transaction that ends or makes an offer touches one freelancer's counters,
+/// and always after the task's lock, so two answers at once can never wait on each other.)
 async fn back_to_pending(
     conn: &mut PgConnection,
-    settings: &TaskSettings,
     task: &mut TaskRow,
     actor: Actor,
     now: DateTime<Utc>,
@@ -372,8 +372,10 @@ async fn back_to_pending(
     if task.status == TaskStatus::Offered {
         state::check(task.status, TaskStatus::Pending, actor)?;
         task.status = TaskStatus::Pending;
+        crate::tasks::repo::save(conn, task, now).await?;
     }
-    advance(conn, settings, task, now).await
+    start(conn, task.id, now).await?;
+    Ok(())
 }
 
 /// Claims a task open to claims (level 3): the first qualified freelancer wins.
@@ -522,14 +524,7 @@ async fn run_expire(ctx: AppContext, id: OfferId) -> Result<(), JobFailure> {
         now,
     )
     .await?;
-    if task.status == TaskStatus::Offered {
-        state::check(task.status, TaskStatus::Pending, Actor::System)
-            .map_err(|e| JobFailure::permanent(e.to_string()))?;
-        task.status = TaskStatus::Pending;
-        crate::tasks::repo::save(&mut tx, &task, now).await?;
-    }
-    // The next offer is the assignment job's, so that a storm of expiries is swept at once.
-    start(&mut tx, task.id, now).await?;
+    back_to_pending(&mut tx, &mut task, Actor::System, now).await.map_err(|e| JobFailure::retry(e.detail()))?;
     tx.commit().await?;
     Ok(())
 }

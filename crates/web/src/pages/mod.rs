@@ -21,6 +21,7 @@ pub mod profile;
 pub mod rooms;
 pub mod royalties;
 pub mod sales;
+pub mod tasks;
 pub mod tickets;
 pub mod transfers;
 pub mod wallet;

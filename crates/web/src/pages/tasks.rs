@@ -1,0 +1,558 @@
+//! Creative tasks in the web app: a company's credits, its new-task form and its task board; a
+//! freelancer's offers (with the time left to answer), their work and the application to join; a task's
+//! page with its brief beside the delivery, the steps the viewer may take and its activity.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use platform::pagination::PageParams;
+use platform::{ApiError, AppContext, FieldError};
+use serde::Deserialize;
+use tasks::model::{OfferId, TaskId};
+use uuid::Uuid;
+
+use super::{FieldErrors, Layout, PayForm, page, to_signin};
+use crate::WebSettings;
+use crate::format;
+use crate::session::{Form, Session, flash};
+
+/// A company the viewer commissions tasks for.
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    pub available: i64,
+    pub held: i64,
+    pub packs: Vec<(i32, String)>,
+    pub tasks: Vec<TaskLine>,
+}
+
+/// A task in a list.
+pub struct TaskLine {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub status: String,
+    pub credits: i32,
+    pub due: String,
+}
+
+impl From<tasks::tasks::dto::TaskSummary> for TaskLine {
+    fn from(t: tasks::tasks::dto::TaskSummary) -> Self {
+        Self {
+            id: t.id.to_string(),
+            title: t.title,
+            category: t.category.replace('_', " "),
+            status: t.status.replace('_', " "),
+            credits: t.credits,
+            due: format::when(t.deadline_at),
+        }
+    }
+}
+
+/// An offer waiting for the viewer's answer.
+pub struct OfferLine {
+    pub id: String,
+    pub task_id: String,
+    pub title: String,
+    pub score: i16,
+    pub left: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    layout: Layout,
+    companies: Vec<Company>,
+    categories: Vec<(String, String, i32)>,
+    freelancer: Option<String>,
+    approved: bool,
+    offers: Vec<OfferLine>,
+    work: Vec<TaskLine>,
+    errors: FieldErrors,
+    error: Option<String>,
+    pay_key: String,
+}
+
+/// What is left before `at`, in minutes or hours.
+fn left(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = (at - now).num_minutes().max(0);
+    if minutes < 120 { format!("{minutes} min left") } else { format!("{} h {} min left", minutes / 60, minutes % 60) }
+}
+
+async fn tasks_page(
+    ctx: &AppContext,
+    settings: &WebSettings,
+    session: &Session,
+    errors: FieldErrors,
+    error: Option<String>,
+) -> Result<TasksPage, ApiError> {
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("Sign in first."))?;
+    let now = ctx.clock.now();
+    let orgs = {
+        let mut conn = ctx.db.acquire().await?;
+        identity::service::organizations::orgs_granting(&mut conn, principal, tasks::TASKS_MANAGE).await?
+    };
+    let mut companies = Vec::new();
+    for org in orgs {
+        let credits = tasks::credits::service::balance(ctx, &settings.tasks, principal, org.0).await?;
+        let list = tasks::tasks::service::of_org(ctx, principal, org.0, None, &PageParams::default()).await?;
+        let name = {
+            let mut conn = ctx.db.acquire().await?;
+            identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default()
+        };
+        companies.push(Company {
+            id: org.0.to_string(),
+            name,
+            available: credits.available,
+            held: credits.held,
+            packs: credits.packs.into_iter().map(|p| (p.credits, p.price_display)).collect(),
+            tasks: list.items.into_iter().map(TaskLine::from).collect(),
+        });
+    }
+    let categories =
+        tasks::tasks::service::categories(ctx).await?.into_iter().map(|c| (c.slug, c.name, c.base_credits)).collect();
+    let freelancer = tasks::freelancers::service::me(ctx, principal).await.ok().map(|f| f.status);
+    let offers = tasks::assignment::service::my_offers(ctx, principal, true, &PageParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|o| OfferLine {
+            id: o.id.to_string(),
+            task_id: o.task_id.to_string(),
+            title: o.title,
+            score: o.score,
+            left: left(o.expires_at, now),
+        })
+        .collect();
+    let work = tasks::tasks::service::mine(ctx, principal, &PageParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(TaskLine::from)
+        .collect();
+    Ok(TasksPage {
+        layout: Layout::new("Creative tasks", session),
+        companies,
+        categories,
+        approved: freelancer.as_deref() == Some("approved"),
+        freelancer,
+        offers,
+        work,
+        errors,
+        error,
+        pay_key: Uuid::now_v7().simple().to_string(),
+    })
+}
+
+async fn refused(ctx: &AppContext, settings: &WebSettings, session: &Session, err: &ApiError) -> Response {
+    if !err.status().is_client_error() || err.status() == StatusCode::NOT_FOUND {
+        return super::error(session, err);
+    }
+    let errors = FieldErrors::from_error(err);
+    let message = errors.is_empty().then(|| err.detail().to_owned());
+    match tasks_page(ctx, settings, session, errors, message).await {
+        Ok(view) => page(err.status(), &view),
+        Err(e) => super::error(session, &e),
+    }
+}
+
+pub async fn show(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+) -> Response {
+    if session.principal.is_none() {
+        return to_signin("/tasks");
+    }
+    match tasks_page(&ctx, &settings, &session, FieldErrors::default(), None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+fn done(to: &str, message: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    flash(&mut response, message);
+    response
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BuyForm {
+    org_id: Uuid,
+    credits: i32,
+    source: String,
+    card_number: String,
+    key: String,
+}
+
+/// Buys a pack for a company, by card (the sandbox's test card) or from its wallet.
+pub async fn buy(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Form(form): Form<BuyForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/tasks") };
+    let now = ctx.clock.now();
+    let pay = PayForm { source: form.source, card_number: form.card_number, key: form.key };
+    let request = tasks::credits::dto::BuyCredits {
+        credits: form.credits,
+        source: Some(pay.source("card").into()),
+        provider: None,
+        card_number: pay.card("card"),
+        payment_method: None,
+    };
+    let key = pay.retry_key("credits");
+    let result = async {
+        tasks::credits::service::charge(&ctx, &settings.tasks, &settings.ledger, principal, &request, Some(&key))
+            .await?;
+        let mut tx = ctx.db.begin().await?;
+        let credits =
+            tasks::credits::service::buy(&mut tx, &settings.tasks, principal, form.org_id, &request, now).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(credits)
+    }
+    .await;
+    match result {
+        Ok(c) => done("/tasks", &format!("Bought {} credits: {} available.", form.credits, c.available)),
+        Err(err) => refused(&ctx, &settings, &session, &err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewTaskForm {
+    org_id: Uuid,
+    category: String,
+    title: String,
+    deadline: String,
+    summary: String,
+    deliverables: String,
+    formats: String,
+    motion: Option<String>,
+    custom_illustration: Option<String>,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// Commissions a task from the form's brief.
+pub async fn create(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Form(form): Form<NewTaskForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/tasks") };
+    let Some(deadline_at) = format::parse_local(&form.deadline) else {
+        let err =
+            ApiError::validation(vec![FieldError::new("deadline_at", "invalid_format", "must be a date and time")]);
+        return refused(&ctx, &settings, &session, &err).await;
+    };
+    let request = tasks::tasks::dto::NewTask {
+        org_id: form.org_id,
+        category: form.category,
+        title: form.title,
+        deadline_at,
+        brief: tasks::tasks::dto::Brief {
+            summary: form.summary,
+            platform: None,
+            content_type: None,
+            intent: None,
+            audience: None,
+            deliverables: lines(&form.deliverables),
+            formats: lines(&form.formats),
+            motion: form.motion.is_some(),
+            custom_illustration: form.custom_illustration.is_some(),
+            visual_direction: None,
+            outline: None,
+            confirmed: vec!["summary".into()],
+        },
+        required_skills: None,
+        complexity: None,
+    };
+    let now = ctx.clock.now();
+    let result = async {
+        let mut tx = ctx.db.begin().await?;
+        let task = tasks::tasks::service::create(&mut tx, principal, &request, now).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(task)
+    }
+    .await;
+    match result {
+        Ok(task) => done(&format!("/tasks/{}", task.id), "Commissioned: its credits are held and it is being offered."),
+        Err(err) => refused(&ctx, &settings, &session, &err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ApplyForm {
+    experience: String,
+    time_zone: String,
+    skills: String,
+}
+
+/// Applies as a freelancer: skills typed as `skill:proficiency`, one a line or separated by commas.
+pub async fn apply(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Form(form): Form<ApplyForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/tasks") };
+    let mut skills = Vec::new();
+    for part in form.skills.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, level) = part.split_once(':').unwrap_or((part, "70"));
+        let Ok(proficiency) = level.trim().parse::<i16>() else {
+            let err = ApiError::validation(vec![FieldError::new(
+                "skills",
+                "invalid_format",
+                "write each skill as name:level, such as graphic_design:80",
+            )]);
+            return refused(&ctx, &settings, &session, &err).await;
+        };
+        skills.push(tasks::freelancers::dto::Skill { skill: name.trim().to_owned(), proficiency });
+    }
+    let request = tasks::freelancers::dto::FreelancerProfile {
+        headline: String::new(),
+        experience: form.experience,
+        time_zone: Some(form.time_zone.trim().to_owned()).filter(|z| !z.is_empty()),
+        work_starts: None,
+        work_ends: None,
+        skills,
+        specialties: Vec::new(),
+        portfolio: Vec::new(),
+    };
+    match tasks::freelancers::service::save(&ctx, principal, request).await {
+        Ok(_) => done("/tasks", "Thank you: staff review your application."),
+        Err(err) => refused(&ctx, &settings, &session, &err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerForm {
+    reason: String,
+}
+
+pub async fn accept(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<OfferId>,
+    Form(_): Form<AnswerForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/tasks") };
+    match tasks::assignment::service::accept(&ctx, &settings.tasks, principal, id).await {
+        Ok(task) => done(&format!("/tasks/{}", task.id), "Accepted: the task is yours."),
+        Err(err) => refused(&ctx, &settings, &session, &err).await,
+    }
+}
+
+pub async fn decline(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<OfferId>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/tasks") };
+    let request = tasks::assignment::dto::Decline { reason: form.reason, note: None };
+    match tasks::assignment::service::decline(&ctx, principal, id, request).await {
+        Ok(_) => done("/tasks", "Declined: the task goes to someone else."),
+        Err(err) => refused(&ctx, &settings, &session, &err).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "task.html")]
+struct TaskPage {
+    layout: Layout,
+    task: tasks::tasks::dto::Task,
+    category: String,
+    summary: String,
+    deliverables: Vec<String>,
+    formats: Vec<String>,
+    due: String,
+    status: String,
+    activity: Vec<(String, String)>,
+    can_start: bool,
+    can_deliver: bool,
+    can_review: bool,
+    can_approve: bool,
+    can_cancel: bool,
+    error: Option<String>,
+}
+
+async fn task_page(
+    ctx: &AppContext,
+    session: &Session,
+    id: TaskId,
+    error: Option<String>,
+) -> Result<TaskPage, ApiError> {
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("Sign in first."))?;
+    let task = tasks::tasks::service::get(ctx, principal, id).await?;
+    let me = principal.user_id.0;
+    let client = {
+        let mut conn = ctx.db.acquire().await?;
+        identity::party::may_act_for(
+            &mut conn,
+            principal,
+            identity::party::Party::Organization(task.org_id),
+            tasks::TASKS_MANAGE,
+        )
+        .await?
+    };
+    let staff = tasks::is_staff(principal);
+    let mine = task.assignee == Some(me);
+    let status = task.status.as_str();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    Ok(TaskPage {
+        layout: Layout::new(task.title.clone(), session),
+        category: task.category.replace('_', " "),
+        summary: text(&task.brief["summary"]),
+        deliverables: list(&task.brief["deliverables"]),
+        formats: list(&task.brief["formats"]),
+        due: format::when(task.deadline_at),
+        status: status.replace('_', " "),
+        activity: task.activity.iter().map(|a| (format::when(a.at), a.action.replace('_', " "))).collect(),
+        can_start: mine && matches!(status, "assigned" | "revision_requested"),
+        can_deliver: mine && status == "in_progress",
+        can_review: staff && status == "pending_admin_review",
+        can_approve: client && status == "in_review",
+        can_cancel: (client && matches!(status, "pending" | "offered" | "assigned" | "unassignable"))
+            || (staff && !matches!(status, "completed" | "cancelled")),
+        task,
+        error,
+    })
+}
+
+pub async fn show_task(State(ctx): State<AppContext>, session: Session, Path(id): Path<TaskId>) -> Response {
+    if session.principal.is_none() {
+        return to_signin(&format!("/tasks/{id}"));
+    }
+    match task_page(&ctx, &session, id, None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StepForm {
+    note: String,
+    decision: String,
+    rating: String,
+}
+
+/// One step on a task's page: `start`, `deliver`, `review`, `approve`, `revise` or `cancel`.
+pub async fn step(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path((id, action)): Path<(TaskId, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/tasks/{id}")) };
+    let note = tasks::tasks::dto::Note { note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()) };
+    let s = &settings.tasks;
+    let result = match action.as_str() {
+        "start" => tasks::tasks::service::start_work(&ctx, principal, id).await,
+        "deliver" => tasks::tasks::service::deliver(&ctx, principal, id, note).await,
+        "review" => {
+            let req = tasks::tasks::dto::StaffReview { decision: form.decision.clone(), note: note.note };
+            tasks::tasks::service::review(&ctx, s, principal, id, req).await
+        }
+        "approve" => {
+            let rating = form.rating.trim().parse::<i16>().ok();
+            tasks::tasks::service::approve(&ctx, s, principal, id, tasks::tasks::dto::Approval { rating }).await
+        }
+        "revise" => tasks::tasks::service::request_revision(&ctx, s, principal, id, note).await,
+        "cancel" => tasks::tasks::service::cancel(&ctx, principal, id, note).await,
+        _ => Err(ApiError::not_found("No such step.")),
+    };
+    match result {
+        Ok(task) => done(&format!("/tasks/{id}"), &format!("Done: the task is {}.", task.status.replace('_', " "))),
+        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
+            match task_page(&ctx, &session, id, Some(err.detail().to_owned())).await {
+                Ok(view) => page(err.status(), &view),
+                Err(e) => super::error(&session, &e),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QueueQuery {}
+
+/// Staff's queue: deliveries to review, tasks no one took, freelancers waiting for approval.
+#[derive(Template)]
+#[template(path = "admin_tasks.html")]
+struct StaffPage {
+    layout: Layout,
+    queue: Vec<TaskLine>,
+    applicants: Vec<(String, String, String)>,
+}
+
+pub async fn staff(State(ctx): State<AppContext>, session: Session, Query(_): Query<QueueQuery>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/admin/tasks") };
+    let result = async {
+        let queue = tasks::tasks::service::staff_queue(&ctx, principal).await?;
+        let pending =
+            tasks::freelancers::service::list(&ctx, principal, Some("pending"), &PageParams::default()).await?;
+        Ok::<_, ApiError>(StaffPage {
+            layout: Layout::new("Creative tasks: staff", &session),
+            queue: queue.into_iter().map(TaskLine::from).collect(),
+            applicants: pending
+                .items
+                .into_iter()
+                .map(|f| {
+                    let skills = f
+                        .skills
+                        .iter()
+                        .map(|s| format!("{} {}", s.skill, s.proficiency))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (f.user_id.to_string(), f.experience, skills)
+                })
+                .collect(),
+        })
+    }
+    .await;
+    match result {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DecisionForm {
+    status: String,
+}
+
+pub async fn decide(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(user): Path<Uuid>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/admin/tasks") };
+    let req = tasks::freelancers::dto::FreelancerDecision { status: form.status, note: None };
+    match tasks::freelancers::service::decide(&ctx, principal, user, req).await {
+        Ok(f) => done("/admin/tasks", &format!("The freelancer is {}.", f.status)),
+        Err(err) => super::error(&session, &err),
+    }
+}
