@@ -392,14 +392,17 @@ async fn concurrent_acceptances_never_take_a_freelancer_over_the_workload_cap() 
         let skill = format!("craft_{i}");
         people.push(freelancers(&w, &format!("cap_{i}_"), 1, &[(skill.as_str(), 90)], None).await.remove(0));
     }
-    // Four active tasks each (assigned by staff), then two more tasks each, offered at once.
+    // Three active tasks each (assigned by staff), two more offered (3 + 2 offers held: the most one may
+    // hold), then a fourth task assigned by staff: two acceptances at once would make six.
+    let assign = async |skill: &str, user: &str| {
+        let id = created(&w, 200, &[skill]).await;
+        post(&w, &w.admin, format!("/v1/tasks/{id}/assign"), json!({"freelancer_id": user}))
+            .await
+            .assert_status(StatusCode::OK);
+    };
     for (i, (_, user)) in people.iter().enumerate() {
-        let skill = format!("craft_{i}");
-        for _ in 0..4 {
-            let id = created(&w, 200, &[skill.as_str()]).await;
-            post(&w, &w.admin, format!("/v1/tasks/{id}/assign"), json!({"freelancer_id": user}))
-                .await
-                .assert_status(StatusCode::OK);
+        for _ in 0..3 {
+            assign(&format!("craft_{i}"), user).await;
         }
     }
     for i in 0..PEOPLE {
@@ -408,6 +411,9 @@ async fn concurrent_acceptances_never_take_a_freelancer_over_the_workload_cap() 
         created(&w, 200, &[skill.as_str()]).await;
     }
     drain_jobs(&w.app).await;
+    for (i, (_, user)) in people.iter().enumerate() {
+        assign(&format!("craft_{i}"), user).await;
+    }
     let mut racing = Vec::new();
     for (token, _) in &people {
         let offers = open_offers(&w, token).await;

@@ -178,9 +178,9 @@ pub fn experience_score(complexity: Complexity, experience: Experience) -> f64 {
 }
 
 /// The workload score: 100 less 20 for each active task and each offer held unanswered, never below
-/// 0. (Only active tasks count toward the cap: an offer is not work yet; but a freelancer holding
-/// offers scores lower, so that a burst of new tasks is spread over many people instead of all going to
-/// the one who scores best.)
+/// 0: a freelancer holding offers scores lower, so that a burst of new tasks is spread over many people
+/// instead of all going to the one who scores best (and, by [`exclusion`], nobody holds more offers
+/// than they could accept).
 pub fn workload_score(load: u32) -> f64 {
     f64::from(100u32.saturating_sub(20u32.saturating_mul(load)))
 }
@@ -215,7 +215,8 @@ pub fn exclusion(task: &TaskFacts<'_>, c: &Candidate, rules: LevelRules) -> Opti
     if c.on_vacation {
         return Some(Exclusion::OnVacation);
     }
-    if c.active_tasks >= rules.workload_cap {
+    // Offers held count too: nobody is offered more than they could accept.
+    if c.active_tasks.saturating_add(c.live_offers) >= rules.workload_cap {
         return Some(Exclusion::AtWorkloadCap);
     }
     if matches!(task.urgency, Urgency::Critical | Urgency::Urgent) && c.local_hour.is_some_and(is_night) {
@@ -521,14 +522,16 @@ mod tests {
     }
 
     #[test]
-    fn offers_held_lower_the_workload_score_but_never_exclude() {
+    fn offers_held_lower_the_workload_score_and_count_toward_the_cap() {
         let req = skills(&["graphic_design"]);
         let task = standard(&req);
         let holding = Candidate { live_offers: 2, active_tasks: 1, ..candidate(1) };
         assert_eq!(score(&task, &holding, Weights::DEFAULT).workload, 40.0);
-        let many = Candidate { live_offers: 9, ..candidate(1) };
-        assert_eq!(score(&task, &many, Weights::DEFAULT).workload, 0.0);
-        assert_eq!(exclusion(&task, &many, LEVEL1), None);
+        assert_eq!(exclusion(&task, &holding, LEVEL1), None);
+        let four = Candidate { live_offers: 1, active_tasks: 3, ..candidate(1) };
+        assert_eq!(exclusion(&task, &four, LEVEL1), None);
+        let five = Candidate { live_offers: 2, active_tasks: 3, ..candidate(1) };
+        assert_eq!(exclusion(&task, &five, LEVEL1), Some(Exclusion::AtWorkloadCap));
         // Two equal freelancers: the one holding an offer comes second.
         let r = rank(&task, &[Candidate { live_offers: 1, ..candidate(1) }, candidate(2)], Weights::DEFAULT, LEVEL1);
         assert_eq!(r.ranked[0].user_id, Uuid::from_u128(2));

@@ -184,8 +184,9 @@ async fn make_offer(
     state::check(task.status, TaskStatus::Offered, Actor::System)?;
     task.status = TaskStatus::Offered;
     task.offers_at_level += 1;
-    jobs::enqueue(conn, NewJob::new(EXPIRE, json!({"offer_id": id})).at(expires_at).unique(format!("offer:{id}")), now)
-        .await?;
+    // Sweeping an offer runs before new assignment work that is due at the same time.
+    let sweep = NewJob::new(EXPIRE, json!({"offer_id": id})).at(expires_at).unique(format!("offer:{id}")).priority(10);
+    jobs::enqueue(conn, sweep, now).await?;
     crate::tasks::repo::log(
         conn,
         task.id,
