@@ -51,49 +51,51 @@ fn ms(d: Duration) -> String {
 async fn people(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) {
     let zones: Vec<String> = ZONES.iter().map(|z| (*z).to_owned()).collect();
     let skills: Vec<String> = SKILLS.iter().map(|s| (*s).to_owned()).collect();
-    sqlx::query(
+    let n = FREELANCERS as i32;
+    sqlx::query!(
         "INSERT INTO users (id, email, username, display_name, password_hash, status, email_verified_at, created_at, updated_at)
-         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'f' || i || '@bench.test', 'freelancer_' || i, 'Freelancer ' || i,
-                'x', 'active', $2, $2, $2
-         FROM generate_series(1, $1) i",
+         SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'f' || i || '@bench.test', 'freelancer_' || i,
+                'Freelancer ' || i, 'x', 'active', $2, $2, $2
+         FROM generate_series(1, $1::int) i",
+        n,
+        now
     )
-    .bind(FREELANCERS as i64)
-    .bind(now)
     .execute(&mut *owner)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO freelancers (user_id, status, experience, time_zone, specialties, ratings_count, ratings_sum, deliveries, on_time, created_at, updated_at)
          SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'approved',
                 (ARRAY['junior','mid','senior','expert'])[1 + i % 4], ($2::text[])[1 + i % cardinality($2::text[])],
                 CASE WHEN i % 7 = 0 THEN ARRAY['static_ads'] ELSE '{}' END,
                 i % 10, (i % 10) * (3 + i % 3), i % 12, (i % 12) * 3 / 4, $3, $3
-         FROM generate_series(1, $1) i",
+         FROM generate_series(1, $1::int) i",
+        n,
+        &zones,
+        now
     )
-    .bind(FREELANCERS as i64)
-    .bind(&zones)
-    .bind(now)
     .execute(&mut *owner)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO freelancer_skills (user_id, skill, proficiency)
          SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, s, 40 + (i * 37 + length(s) * 11) % 61
-         FROM generate_series(1, $1) i, unnest($2::text[]) s
+         FROM generate_series(1, $1::int) i, unnest($2::text[]) s
          WHERE (i + length(s)) % 3 <> 0 OR s = 'graphic_design'",
+        n,
+        &skills
     )
-    .bind(FREELANCERS as i64)
-    .bind(&skills)
     .execute(&mut *owner)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO freelancer_vacations (id, user_id, starts_at, ends_at)
-         SELECT gen_random_uuid(), ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, $2 - interval '1 day', $2 + interval '6 days'
-         FROM generate_series(1, $1, 20) i",
+         SELECT gen_random_uuid(), ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid,
+                $2::timestamptz - interval '1 day', $2::timestamptz + interval '6 days'
+         FROM generate_series(1, $1::int, 20) i",
+        n,
+        now
     )
-    .bind(FREELANCERS as i64)
-    .bind(now)
     .execute(&mut *owner)
     .await
     .unwrap();
@@ -101,50 +103,74 @@ async fn people(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) {
 
 /// The client company and the waiting tasks (static ads, standard urgency).
 async fn waiting(owner: &mut sqlx::PgConnection, now: DateTime<Utc>) -> Uuid {
-    let client: Uuid = sqlx::query_scalar(
+    let client = sqlx::query_scalar!(
         "INSERT INTO users (id, email, username, display_name, password_hash, status, email_verified_at, created_at, updated_at)
          VALUES (gen_random_uuid(), 'client@bench.test', 'client', 'Client', 'x', 'active', $1, $1, $1) RETURNING id",
+        now
     )
-    .bind(now)
     .fetch_one(&mut *owner)
     .await
     .unwrap();
-    let org: Uuid = sqlx::query_scalar(
+    let org = sqlx::query_scalar!(
         "INSERT INTO organizations (id, slug, name, kind, created_by, created_at, updated_at)
          VALUES (gen_random_uuid(), 'bench-co', 'Bench Co', 'company', $2, $1, $1) RETURNING id",
+        now,
+        client
     )
-    .bind(now)
-    .bind(client)
     .fetch_one(&mut *owner)
     .await
     .unwrap();
     let brief = json!({"summary": "An ad", "deliverables": ["ad"], "formats": ["1080x1080 PNG"]});
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tasks (id, org_id, created_by, category_id, title, brief, deadline_at, urgency, complexity, credits,
                             required_skills, status, created_at, updated_at)
-         SELECT gen_random_uuid(), $2, $3, c.id, 'Ad ' || i, $4, $5 + interval '48 hours', $6, $7, c.base_credits,
-                c.required_skills, 'pending', $5 + i * interval '1 millisecond', $5
-         FROM generate_series(1, $1) i, task_categories c WHERE c.slug = 'static_ads'",
+         SELECT gen_random_uuid(), $2, $3, c.id, 'Ad ' || i, $4, $5::timestamptz + interval '48 hours', $6, $7, c.base_credits,
+                c.required_skills, 'pending', $5::timestamptz + i * interval '1 millisecond', $5
+         FROM generate_series(1, $1::int) i, task_categories c WHERE c.slug = 'static_ads'",
+        TASKS as i32,
+        org,
+        client,
+        brief,
+        now,
+        Urgency::Standard.as_str(),
+        Complexity::Simple.as_str()
     )
-    .bind(TASKS as i64)
-    .bind(org)
-    .bind(client)
-    .bind(&brief)
-    .bind(now)
-    .bind(Urgency::Standard.as_str())
-    .bind(Complexity::Simple.as_str())
     .execute(&mut *owner)
     .await
     .unwrap();
     org
 }
 
-async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+/// What the offers and tasks look like now, in one statement.
+struct Counts {
+    offers: i64,
+    expired: i64,
+    live: i64,
+    spread: i64,
+    most: i64,
+    twice: i64,
+    lost: i64,
+}
+
+async fn counts(pool: &sqlx::PgPool) -> Counts {
+    sqlx::query_as!(
+        Counts,
+        r#"SELECT (SELECT count(*) FROM task_offers) AS "offers!",
+                  (SELECT count(*) FROM task_offers WHERE status = 'expired') AS "expired!",
+                  (SELECT count(*) FROM task_offers WHERE status = 'offered') AS "live!",
+                  (SELECT count(DISTINCT user_id) FROM task_offers) AS "spread!",
+                  (SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM task_offers GROUP BY user_id) x) AS "most!",
+                  (SELECT count(*) FROM (SELECT task_id, user_id FROM task_offers GROUP BY 1, 2 HAVING count(*) > 1) x) AS "twice!",
+                  (SELECT count(*) FROM tasks t WHERE status = 'pending'
+                     AND NOT EXISTS (SELECT 1 FROM task_offers o WHERE o.task_id = t.id AND o.status = 'offered')) AS "lost!""#
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 /// Runs a worker with creative tasks' jobs until `done` says so; returns the time it took.
-async fn work_until(ctx: &AppContext, done: &str, want: i64) -> Duration {
+async fn work_until(ctx: &AppContext, done: impl Fn(&Counts) -> bool) -> Duration {
     let mut registry = Registry::new();
     jobs::register_system(&mut registry);
     tasks::register(&mut registry, TaskSettings::default());
@@ -155,7 +181,7 @@ async fn work_until(ctx: &AppContext, done: &str, want: i64) -> Duration {
     let worker = tokio::spawn(platform::jobs::run(ctx.clone(), Arc::new(registry), config, async move {
         let _ = stop_rx.await;
     }));
-    while count(&ctx.db, done).await < want {
+    while !done(&counts(&ctx.db).await) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = started.elapsed();
@@ -181,8 +207,7 @@ async fn main() {
 
     // 1. One task's candidates: the bare read, and the read with the ranking.
     let settings = TaskSettings::default();
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tasks ORDER BY created_at LIMIT $1")
-        .bind(SAMPLES as i64)
+    let ids: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM tasks ORDER BY created_at LIMIT $1", SAMPLES as i64)
         .fetch_all(&db.pool)
         .await
         .unwrap();
@@ -221,17 +246,15 @@ async fn main() {
 
     // 2. The assignment job works the waiting tasks down: one offer per task.
     let mut enqueue = db.pool.begin().await.unwrap();
-    let all: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tasks").fetch_all(&mut *enqueue).await.unwrap();
+    let all: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM tasks").fetch_all(&mut *enqueue).await.unwrap();
     for id in &all {
         jobs::enqueue(&mut enqueue, NewJob::new(tasks::assignment::service::ASSIGN, json!({"task_id": id})), start)
             .await
             .unwrap();
     }
     enqueue.commit().await.unwrap();
-    let took = work_until(&ctx, "SELECT count(*) FROM task_offers", TASKS as i64).await;
-    let offers = count(&db.pool, "SELECT count(*) FROM task_offers").await;
-    let spread = count(&db.pool, "SELECT count(DISTINCT user_id) FROM task_offers").await;
-    let most = count(&db.pool, "SELECT max(n) FROM (SELECT count(*) AS n FROM task_offers GROUP BY user_id) x").await;
+    let took = work_until(&ctx, |c| c.offers >= TASKS as i64).await;
+    let Counts { offers, spread, most, .. } = counts(&db.pool).await;
     println!();
     println!(
         "Assignment job: {offers} offers in {:.1} s, {:.0} offers/s (8 jobs at once), to {spread} freelancers (at most {most} live offers each).",
@@ -240,30 +263,27 @@ async fn main() {
     );
 
     // 3. An expiry storm: 1,000 of those offers expire in the same second.
-    sqlx::query("UPDATE task_offers SET expires_at = $2 WHERE id IN (SELECT id FROM task_offers ORDER BY id LIMIT $1)")
-        .bind(STORM)
-        .bind(start + chrono::Duration::minutes(5))
-        .execute(&mut owner)
-        .await
-        .unwrap();
-    sqlx::query(
+    let at = start + chrono::Duration::minutes(5);
+    sqlx::query!(
+        "UPDATE task_offers SET expires_at = $2 WHERE id IN (SELECT id FROM task_offers ORDER BY id LIMIT $1)",
+        STORM,
+        at
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    sqlx::query!(
         "UPDATE jobs SET run_at = $1 WHERE kind = 'tasks.offer_expire'
            AND (payload->>'offer_id')::uuid IN (SELECT id FROM task_offers WHERE expires_at = $1)",
+        at
     )
-    .bind(start + chrono::Duration::minutes(5))
     .execute(&mut owner)
     .await
     .unwrap();
     clock.set(start + chrono::Duration::minutes(5));
-    let swept = work_until(&ctx, "SELECT count(*) FROM task_offers WHERE status = 'expired'", STORM).await;
-    let offered_again = work_until(&ctx, "SELECT count(*) FROM task_offers", TASKS as i64 + STORM).await;
-    let live = count(&db.pool, "SELECT count(*) FROM task_offers WHERE status = 'offered'").await;
-    let twice = count(
-        &db.pool,
-        "SELECT count(*) FROM (SELECT task_id, user_id FROM task_offers GROUP BY 1, 2 HAVING count(*) > 1) x",
-    )
-    .await;
-    let lost = count(&db.pool, "SELECT count(*) FROM tasks t WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM task_offers o WHERE o.task_id = t.id AND o.status = 'offered')").await;
+    let swept = work_until(&ctx, |c| c.expired >= STORM).await;
+    let offered_again = work_until(&ctx, |c| c.offers >= TASKS as i64 + STORM).await;
+    let Counts { live, twice, lost, .. } = counts(&db.pool).await;
     println!(
         "Expiry storm: {STORM} offers expiring in the same second swept in {:.2} s, and their tasks offered again within {:.2} s; \
          {live} live offers for {TASKS} tasks, {twice} offered twice to one freelancer, {lost} tasks left without an offer.",

@@ -179,7 +179,7 @@ async fn credits_are_bought_held_spent_and_given_back_with_the_books_balanced() 
     buy(&w, 60).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     // Without credits a task is refused, and nothing of it is kept.
     task(&w, 48, &[]).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&w.app.db.pool).await.unwrap();
+    let kept = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM tasks"#).fetch_one(&w.app.db.pool).await.unwrap();
     assert_eq!(kept, 0);
 
     buy(&w, 50).await.assert_status(StatusCode::CREATED);
@@ -291,7 +291,7 @@ async fn the_ladder_offers_three_times_a_level_then_opens_claims_then_calls_staf
         .await
         .assert_problem(StatusCode::CONFLICT, "not_open_for_claims");
     // Staff are told and find it in their queue; they assign it by hand.
-    let told: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE kind = 'task.unassignable'")
+    let told = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM notifications WHERE kind = 'task.unassignable'"#)
         .fetch_one(&w.app.db.pool)
         .await
         .unwrap();
@@ -442,10 +442,11 @@ async fn concurrent_acceptances_never_take_a_freelancer_over_the_workload_cap() 
     }
     assert_eq!(accepted, PEOPLE, "one acceptance each: the fifth task");
     for (_, user) in &people {
-        let active: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM tasks WHERE assignee = $1::uuid AND status IN ('assigned', 'in_progress', 'pending_admin_review', 'in_review', 'revision_requested')",
+        let active = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM tasks WHERE assignee = $1::uuid
+                 AND status IN ('assigned', 'in_progress', 'pending_admin_review', 'in_review', 'revision_requested')"#,
+            user.parse::<Uuid>().unwrap()
         )
-        .bind(user)
         .fetch_one(&w.app.db.pool)
         .await
         .unwrap();
@@ -697,4 +698,18 @@ async fn a_company_commissions_a_task_and_a_freelancer_delivers_it_through_the_p
     crate::support::signed_in(&w.app, "webt_stranger").await;
     let stranger = web_session(&w.app, "webt_stranger").await;
     page(stranger, path).await.assert_status(StatusCode::NOT_FOUND);
+}
+
+/// Credits at their boundary: fifty credits make exactly five 10-credit tasks; the sixth is refused and
+/// holds nothing.
+#[tokio::test]
+async fn the_last_credit_is_spent_and_one_more_task_is_refused() {
+    let w = world("edge", 50).await;
+    for n in 1..=5 {
+        created(&w, 48, &[]).await;
+        assert_eq!(credits(&w).await, (50 - 10 * n, 10 * n));
+    }
+    task(&w, 48, &[]).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    assert_eq!(credits(&w).await, (0, 50));
+    audit(&w.app.db.pool).await;
 }

@@ -100,6 +100,21 @@ pub async fn ranking(
     Ok((version, weights, candidates, ranking))
 }
 
+/// The candidates as claims see them: those offered the task before, or who declined it, may claim it
+/// (a claim is a change of mind, and welcome). `only` narrows them to one freelancer.
+async fn claimants(
+    conn: &mut PgConnection,
+    task: &TaskRow,
+    only: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(Weights, Vec<Candidate>), ApiError> {
+    let (_, weights) = active_weights(conn).await?;
+    let rows = repo::candidates(conn, task.id, task.org_id, &task.category, &task.required_skills, only, now).await?;
+    let candidates =
+        rows.into_iter().map(|r| Candidate { offered_before: false, declined: false, ..candidate(r, now) }).collect();
+    Ok((weights, candidates))
+}
+
 fn facts(task: &TaskRow) -> TaskFacts<'_> {
     TaskFacts { required_skills: &task.required_skills, complexity: task.complexity, urgency: task.urgency }
 }
@@ -216,12 +231,7 @@ async fn open_claims(
     jobs::enqueue(conn, NewJob::new(CLOSE_CLAIMS, json!({"task_id": task.id})).at(until), now).await?;
     crate::tasks::repo::log(conn, task.id, None, "open_for_claims", json!({"until": until}), now).await?;
     // Those who may claim it are told: the qualified, best first (those offered it before included).
-    let (_, _, mut candidates, _) = ranking(conn, settings, task, 3, None, now).await?;
-    for c in &mut candidates {
-        c.offered_before = false;
-        c.declined = false;
-    }
-    let (_, weights) = active_weights(conn).await?;
+    let (weights, candidates) = claimants(conn, task, None, now).await?;
     let qualified = score::rank(&facts(task), &candidates, weights, score::level_rules(3, settings));
     let recipients: Vec<Uuid> = qualified.ranked.iter().map(|r| r.user_id).collect();
     if !recipients.is_empty() {
@@ -399,13 +409,10 @@ pub async fn claim(
         }
         return Err(ApiError::new(TasksCode::NotOpenForClaims, "This task is not open to claims."));
     }
-    let (_, weights, mut candidates, _) = ranking(&mut tx, settings, &task, 3, Some(me), now).await?;
-    let mut me_row = candidates
+    let (weights, mut candidates) = claimants(&mut tx, &task, Some(me), now).await?;
+    let me_row = candidates
         .pop()
         .ok_or_else(|| ApiError::new(TasksCode::NotQualified, "You have none of the skills this task requires."))?;
-    // Offered it before or declined it: a claim is a change of mind, and welcome.
-    me_row.offered_before = false;
-    me_row.declined = false;
     match score::exclusion(&facts(&task), &me_row, score::level_rules(3, settings)) {
         None => {}
         Some(Exclusion::AtWorkloadCap) => {
