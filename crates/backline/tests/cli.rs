@@ -987,12 +987,17 @@ async fn a_server_killed_mid_purchase_loses_or_doubles_nothing() {
     let mut conn = PgConnection::connect_with(&cluster_options(dir.path())).await.unwrap();
     fund_felix(&mut conn, 1_000_000).await;
     let (balance_before, paid_before) = felix_money(&mut conn).await;
+    let (orders_before, _) = felix_on(&mut conn, &event).await;
     conn.close().await.unwrap();
 
     // Purchases in flight from many clients; the server is killed under them.
     let purchase = format!(r#"{{"items":[{{"tier_id":"{tier}","quantity":1}}],"pay":"wallet"}}"#);
     let path = format!("/v1/events/{event}/orders");
-    let answered = kill_amid(server, dir.path(), Duration::from_millis(400), &path, &token, &purchase);
+    // Killed once some purchases went through, with more in flight.
+    let answered = kill_amid(server, dir.path(), &path, &token, &purchase, async |conn: &mut PgConnection| {
+        felix_on(conn, &event).await.0 > orders_before + 3
+    })
+    .await;
 
     // Started again: PostgreSQL's crash recovery, then the books.
     let again = Server::start(dir.path());
@@ -1025,11 +1030,23 @@ async fn a_server_killed_mid_withdrawal_loses_or_doubles_nothing() {
     // Withdrawals (10.00 and a fee of 1.00 each) requested from many clients; the server, which also
     // runs the payout jobs, is killed under them.
     let request = format!(r#"{{"amount":1000,"currency":"EUR","payout_method_id":"{method}"}}"#);
-    let answered = kill_amid(server, dir.path(), Duration::from_millis(600), "/v1/me/withdrawals", &token, &request);
+    // Killed once some withdrawals were paid out while others wait.
+    let method_id: uuid::Uuid = method.parse().unwrap();
+    let answered = kill_amid(server, dir.path(), "/v1/me/withdrawals", &token, &request, async |conn: &mut PgConnection| {
+        let row = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE state = 'paid') AS "paid!", count(*) FILTER (WHERE state = 'queued') AS "queued!"
+               FROM withdrawals WHERE payout_method_id = $1"#,
+            method_id
+        )
+        .fetch_one(conn)
+        .await
+        .unwrap();
+        row.paid >= 2 && row.queued >= 2
+    })
+    .await;
 
     // Started again without workers, to look at what the kill left: every withdrawal that exists holds
     // its money, and the books balance; the jobs the dead process held still carry its lease.
-    let method_id: uuid::Uuid = method.parse().unwrap();
     let mut quiet_cmd = backline(dir.path());
     quiet_cmd.env("BACKLINE_WORKERS", "0");
     let mut quiet = Server::spawn(quiet_cmd, &[]);
@@ -1220,16 +1237,24 @@ async fn postgresql_restarted_under_traffic_fails_cleanly_and_recovers() {
 }
 
 /// Twelve clients POST `body` to `path` as one user, each under fresh idempotency keys until its
-/// connection is cut off; the server is killed with SIGKILL `after` the start, and this waits until its
-/// PostgreSQL is gone too. The statuses answered (0: cut off in flight).
-fn kill_amid(server: Server, data_dir: &Path, after: Duration, path: &str, token: &str, body: &str) -> Vec<u16> {
+/// connection is cut off; once `ready` says (on a connection to the cluster) that enough has happened,
+/// the server is killed with SIGKILL, and this waits until its PostgreSQL is gone too. The statuses
+/// answered (0: cut off in flight).
+async fn kill_amid(
+    server: Server,
+    data_dir: &Path,
+    path: &str,
+    token: &str,
+    body: &str,
+    mut ready: impl AsyncFnMut(&mut PgConnection) -> bool,
+) -> Vec<u16> {
     let addr = server.addr;
     let clients: Vec<_> = (0..12)
         .map(|n| {
             let (path, token, body) = (path.to_owned(), token.to_owned(), body.to_owned());
             std::thread::spawn(move || {
                 let mut answers = Vec::new();
-                for k in 0..300 {
+                for k in 0..2_000 {
                     let key = format!("kill-{n}-{k}");
                     let answer = std::panic::catch_unwind(|| {
                         http_with(addr, "POST", &path, Some(&token), &[("Idempotency-Key", &key)], Some(&body))
@@ -1244,15 +1269,23 @@ fn kill_amid(server: Server, data_dir: &Path, after: Duration, path: &str, token
             })
         })
         .collect();
-    std::thread::sleep(after);
+    let mut conn = PgConnection::connect_with(&cluster_options(data_dir)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(&mut conn).await {
+        assert!(Instant::now() < deadline, "the work to kill the server amid never got going; log:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    conn.close().await.unwrap();
     server.signal(libc::SIGKILL);
-    let answered = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    let answered = tokio::task::spawn_blocking(move || clients.into_iter().flat_map(|c| c.join().unwrap()).collect())
+        .await
+        .unwrap();
     drop(server);
     let postmaster = data_dir.join("pgdata/postmaster.pid");
     let deadline = Instant::now() + Duration::from_secs(30);
     while postmaster.exists() {
         assert!(Instant::now() < deadline, "PostgreSQL outlived its server");
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     answered
 }

@@ -161,6 +161,7 @@ impl EmbeddedPostgres {
         }
 
         let pgdata = data_dir.join("pgdata");
+        wait_for_previous_postmaster(&pgdata)?;
         if !pgdata.join("PG_VERSION").is_file() {
             initdb(&bin_dir, &data_dir, &pgdata, run_as.as_ref(), config.ephemeral)?;
         } else if let Some(user) = &run_as {
@@ -440,6 +441,36 @@ fn send_signal(pid: u32, signal: i32) {
     unsafe {
         libc::kill(pid, signal);
     }
+}
+
+/// Waits for the postmaster of an earlier Backline process to finish shutting down. A Backline that was
+/// killed releases the directory's lock at once, but its postmaster, asked by the kernel to shut down,
+/// may take a moment; a start meanwhile would fail on PostgreSQL's `postmaster.pid`. A pid file whose
+/// process is gone, or is not a postgres of this directory, is PostgreSQL's to deal with.
+fn wait_for_previous_postmaster(pgdata: &Path) -> Result<(), EmbeddedError> {
+    let Some(pid) = previous_postmaster(pgdata) else { return Ok(()) };
+    tracing::info!(pid, "the previous PostgreSQL of this data directory is still shutting down; waiting for it");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while previous_postmaster(pgdata) == Some(pid) {
+        if Instant::now() > deadline {
+            return Err(EmbeddedError::StartFailed {
+                reason: format!("an earlier postgres (pid {pid}) still runs on this data directory after 60 s"),
+                tail: String::new(),
+                log: pgdata.join("postmaster.pid"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// The pid of a live postgres process that `postmaster.pid` names and that serves `pgdata`.
+fn previous_postmaster(pgdata: &Path) -> Option<u32> {
+    let text = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
+    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let dir = pgdata.as_os_str().as_encoded_bytes();
+    cmdline.split(|b| *b == 0).any(|arg| arg == dir).then_some(pid)
 }
 
 /// Polls the postmaster's pid file until it reports `ready` for our pid, or the process exits.
@@ -800,6 +831,34 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("in use by another backline process"), "{message}");
         assert!(message.contains(&format!("pid {}", std::process::id())), "{message}");
+    }
+
+    /// A start waits for the postmaster that an earlier, killed process left shutting down, and does not
+    /// wait for a process that merely reuses a pid written in a stale pid file.
+    #[test]
+    fn a_start_waits_for_the_previous_postmaster_of_its_directory_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pgdata = tmp.path().join("pgdata");
+        fs::create_dir_all(&pgdata).unwrap();
+        // Stands in for a postmaster that is still shutting down: a process whose arguments name the directory.
+        let mut previous =
+            Command::new("sh").args(["-c", "sleep 2; true", "postgres", "-D"]).arg(&pgdata).spawn().unwrap();
+        fs::write(pgdata.join("postmaster.pid"), format!("{}\n{}\n", previous.id(), pgdata.display())).unwrap();
+        // Until the child has exec'd, its arguments are still this test's.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while previous_postmaster(&pgdata).is_none() {
+            assert!(Instant::now() < deadline, "the stand-in postmaster is never recognised");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(previous_postmaster(&pgdata), Some(previous.id()));
+        wait_for_previous_postmaster(&pgdata).unwrap();
+        assert!(previous.try_wait().unwrap().is_some(), "the wait ended only once the previous postmaster had");
+
+        // A stale pid file naming an unrelated live process (this one) is not waited for.
+        fs::write(pgdata.join("postmaster.pid"), format!("{}\n", std::process::id())).unwrap();
+        assert_eq!(previous_postmaster(&pgdata), None);
+        fs::write(pgdata.join("postmaster.pid"), "not a pid\n").unwrap();
+        assert_eq!(previous_postmaster(&pgdata), None);
     }
 
     #[test]

@@ -293,6 +293,69 @@ pub fn unavailable(cause: anyhow::Error) -> ApiError {
     .with_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"))
 }
 
+/// Receives an upload into staging (once the caller's upload is admitted: see [`Storage::admit`]),
+/// checks it with `check` in a blocking thread (no database connection held meanwhile), and keeps it
+/// when it passes. A refused file's staging file is deleted: it leaves nothing behind.
+pub async fn receive_checked<T: Send + 'static>(
+    ctx: &crate::AppContext,
+    user: uuid::Uuid,
+    client_ip: Option<&str>,
+    body: Body,
+    limit: u64,
+    check: impl FnOnce(&Path) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(Kept, T), ApiError> {
+    ctx.storage.admit(&ctx.db, user, client_ip, ctx.clock.now()).await?;
+    let staged = ctx.storage.receive(body, limit).await?;
+    let path = staged.path().to_owned();
+    let info = tokio::task::spawn_blocking(move || check(&path))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("check an upload")))??;
+    let kept = ctx.storage.keep(staged).await.map_err(|e| unavailable(e.context("keep an upload")))?;
+    Ok((kept, info))
+}
+
+/// A kept file's bytes as a response body, with its media type: whole (200), or the one byte range a
+/// `Range` header asks for (206 with `Content-Range`; 416 when no byte satisfies it), so that players
+/// seek and downloads resume. `Accept-Ranges: bytes` says so.
+pub async fn file_response(
+    ctx: &crate::AppContext,
+    sha256: &str,
+    media_type: &str,
+    size: i64,
+    download_name: &str,
+    range: Option<&axum::http::HeaderValue>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{StatusCode, header};
+    let size = u64::try_from(size).unwrap_or(0);
+    let key = Storage::key_of(sha256);
+    let failed = |e: anyhow::Error| ApiError::internal(e.context("read a kept file"));
+    let disposition = format!("attachment; filename=\"{}\"", download_name.replace(['"', '\\', '\r', '\n'], "_"));
+    let builder = axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, media_type)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_DISPOSITION, disposition);
+    let response = match crate::http::byte_range(range, size) {
+        Err(crate::http::Unsatisfiable) => builder
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+            .body(Body::empty()),
+        Ok(None) => {
+            let stream = ctx.storage.read(&key).await.map_err(failed)?;
+            builder.header(header::CONTENT_LENGTH, size).body(Body::from_stream(stream))
+        }
+        Ok(Some(range)) => {
+            let (first, last, length) = (range.start, range.end - 1, range.end - range.start);
+            let stream = ctx.storage.read_range(&key, range).await.map_err(failed)?;
+            builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}"))
+                .header(header::CONTENT_LENGTH, length)
+                .body(Body::from_stream(stream))
+        }
+    };
+    response.map_err(ApiError::internal)
+}
+
 /// Records a kept file (once per content): the table that object references in other tables point to.
 pub async fn record(
     conn: &mut sqlx::PgConnection,

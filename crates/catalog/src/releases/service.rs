@@ -784,5 +784,5 @@ pub async fn download_artwork(
     drop(conn);
     let media_type = if art.format == "png" { "image/png" } else { "image/jpeg" };
     let name = format!("{}.{}", row.upc.as_deref().unwrap_or("cover"), if art.format == "png" { "png" } else { "jpg" });
-    crate::files::response(ctx, &art.sha256, media_type, art.size, &name, range).await
+    platform::storage::file_response(ctx, &art.sha256, media_type, art.size, &name, range).await
 }

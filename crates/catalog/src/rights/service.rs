@@ -344,5 +344,5 @@ pub async fn download_document(
         _ => "image/jpeg",
     };
     let name = doc.file_name.clone().unwrap_or_else(|| sha256.to_owned());
-    crate::files::response(ctx, &doc.sha256, media_type, doc.size, &name, range).await
+    platform::storage::file_response(ctx, &doc.sha256, media_type, doc.size, &name, range).await
 }

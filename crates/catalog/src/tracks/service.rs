@@ -574,5 +574,5 @@ pub async fn download_audio(
     drop(conn);
     let media_type = if audio.format == "flac" { "audio/flac" } else { "audio/wav" };
     let name = format!("{}.{}", track.isrc.as_deref().unwrap_or(&track.title), audio.format);
-    crate::files::response(ctx, &audio.sha256, media_type, audio.size, &name, range).await
+    platform::storage::file_response(ctx, &audio.sha256, media_type, audio.size, &name, range).await
 }
