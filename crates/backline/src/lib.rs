@@ -164,5 +164,6 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         catalog::demo::dataset(),
         royalties::demo::dataset(),
         tasks::demo::dataset(),
+        tasks::demo::briefs_dataset(),
     ]
 }

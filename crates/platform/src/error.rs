@@ -107,6 +107,7 @@ pub const FIELD_CODES: &[(&str, &str)] = &[
     ("track_count", "more or fewer tracks (or minutes) than the release type allows"),
     ("true_peak_over", "audio whose true peak is above -1 dBTP (a warning)"),
     ("unbalanced", "postings that do not sum to zero in each currency"),
+    ("unconfirmed", "a step of a brief that the client has not confirmed"),
     ("unknown_account", "an account that the payment provider does not know"),
     ("unknown_artist", "an id that names no artist profile"),
     ("unknown_category", "a category slug that does not exist"),

@@ -267,3 +267,197 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         Ok(())
     })
 }
+
+/// Briefs' demo data: Acme Brand Studio's brand (with its logo) and an audience; a library of six style
+/// cards with their pictures; a ready brief that chose two cards, and a draft one stopped at its
+/// third step.
+pub fn briefs_dataset() -> Dataset {
+    Dataset { name: "task_briefs", version: 1, load: load_briefs }
+}
+
+/// A `side` × `side` RGB PNG: a gradient at `angle` degrees from `from` to `to`, with a disc of `accent`
+/// at (`cx`, `cy`) (fractions of the side). Each card of the demo has its own picture.
+fn poster(side: u32, angle: f64, from: [u8; 3], to: [u8; 3], accent: ([u8; 3], f64, f64)) -> anyhow::Result<Vec<u8>> {
+    let (dx, dy) = (angle.to_radians().cos(), angle.to_radians().sin());
+    let (colour, cx, cy) = accent;
+    let mut data = Vec::with_capacity((side * side * 3) as usize);
+    for y in 0..side {
+        for x in 0..side {
+            let (fx, fy) = (f64::from(x) / f64::from(side), f64::from(y) / f64::from(side));
+            let k = ((fx - 0.5) * dx + (fy - 0.5) * dy + 0.75) / 1.5;
+            let inside = (fx - cx).powi(2) + (fy - cy).powi(2) < 0.04;
+            for c in 0..3 {
+                let v =
+                    if inside { f64::from(colour[c]) } else { f64::from(from[c]) * (1.0 - k) + f64::from(to[c]) * k };
+                data.push(v.clamp(0.0, 255.0) as u8);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side, side);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&data)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+/// Keeps a demo picture like an upload: hashed, stored by content, recorded.
+async fn keep_picture(
+    conn: &mut PgConnection,
+    env: &DemoEnv,
+    bytes: Vec<u8>,
+) -> anyhow::Result<(platform::storage::Kept, crate::styles::phash::Picture)> {
+    let path = std::env::temp_dir().join(format!("backline-demo-{}", platform::ids::new_id().simple()));
+    std::fs::write(&path, &bytes)?;
+    let picture = crate::styles::phash::of_file(&path);
+    let _ = std::fs::remove_file(&path);
+    let picture = picture.map_err(|e| anyhow::anyhow!("the demo picture {}", e.0))?;
+    let kept = env.storage.put_bytes(bytes).await?;
+    platform::storage::record(conn, &kept, "image/png", env.now).await?;
+    Ok((kept, picture))
+}
+
+fn load_briefs<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
+    use crate::brands::repo as brands;
+    use crate::briefs::repo as briefs;
+    use crate::styles::repo as styles;
+    Box::pin(async move {
+        let now = env.now;
+        let admin = user(conn, "admin").await?;
+        let owner = user(conn, "acme_brand").await?;
+        let acme = identity::service::org_id_by_slug(conn, "acme-brand-studio")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the demo organization acme-brand-studio is missing"))?;
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+
+        let brand = brands::BrandRow {
+            name: "Acme Brand Studio".into(),
+            colours: list(&["#3b2f2f", "#f5deb3", "#c8553d"]),
+            fonts: list(&["Inter", "Playfair Display"]),
+            tone: Some("Warm, direct and a little playful; we talk like a barista, not a bank.".into()),
+            dos: list(&["Show real people and real coffee", "Leave room to breathe"]),
+            donts: list(&["No stock photos", "Never more than three colours at once"]),
+            updated_at: now,
+        };
+        brands::put_brand(conn, acme, &brand, owner, now).await?;
+        let (logo, _) =
+            keep_picture(conn, env, poster(256, 45.0, [59, 47, 47], [200, 85, 61], ([245, 222, 179], 0.5, 0.5))?)
+                .await?;
+        let logo_row = brands::FileRow {
+            id: crate::model::TaskFileId::new(),
+            org_id: acme,
+            purpose: crate::model::FilePurpose::BrandLogo,
+            brief_id: None,
+            name: "acme-logo.png".into(),
+            sha256: logo.sha256.clone(),
+            size: logo.size as i64,
+            media_type: "image/png".into(),
+            uploaded_by: owner,
+            created_at: now,
+        };
+        brands::insert_file(conn, &logo_row).await?;
+        let audience = brands::AudienceRow {
+            id: crate::model::AudienceId::new(),
+            org_id: acme,
+            name: "Urban coffee lovers".into(),
+            demographics: json!({"age_min": 22, "age_max": 40, "genders": [], "locations": ["Berlin", "Hamburg"],
+                                 "languages": ["de", "en"], "income": null, "education": null}),
+            firmographics: json!({"industries": [], "company_sizes": [], "roles": [], "regions": []}),
+            psychographics: json!({"interests": ["specialty coffee", "cycling"], "values": ["craft", "sustainability"],
+                                   "lifestyles": [], "pain_points": ["no time in the morning"]}),
+            behaviour: json!({"channels": ["instagram", "newsletter"], "purchase_habits": ["weekly beans"],
+                              "devices": ["phone"], "brand_loyalty": "high once won"}),
+            created_at: now,
+            updated_at: now,
+        };
+        brands::put_audience(conn, &audience).await?;
+
+        // The style library: six cards, each with its own picture.
+        // Title, deliverable type, style axis, temperature, levels, picture (from, to, angle).
+        type Card<'a> = (&'a str, &'a str, &'a str, &'a str, (i16, i16, i16), [u8; 3], [u8; 3], f64);
+        let cards: [Card<'_>; 6] = [
+            ("Bold roast", "static_ad", "bold", "warm", (5, 3, 2), [120, 30, 20], [250, 180, 60], 0.0),
+            ("Quiet morning", "social_post", "minimal", "neutral", (1, 1, 3), [240, 240, 235], [180, 180, 170], 90.0),
+            ("Neon night", "static_ad", "futuristic", "cool", (5, 4, 2), [10, 10, 60], [0, 220, 255], 135.0),
+            ("Paper and ink", "print", "handmade", "warm", (2, 3, 2), [250, 245, 230], [90, 60, 40], 200.0),
+            ("Boardroom", "presentation", "corporate", "cool", (2, 2, 5), [20, 40, 80], [200, 210, 230], 270.0),
+            ("Market day", "social_post", "playful", "warm", (4, 4, 1), [255, 120, 80], [255, 230, 90], 315.0),
+        ];
+        let mut ids = Vec::new();
+        for (i, (title, kind, axis, temperature, levels, from, to, angle)) in cards.into_iter().enumerate() {
+            let accent = ([255 - from[0], 255 - from[1], 255 - from[2]], 0.2 + 0.12 * i as f64, 0.7 - 0.1 * i as f64);
+            let (kept, picture) = keep_picture(conn, env, poster(320, angle, from, to, accent)?).await?;
+            let id = crate::model::StyleCardId::new();
+            let card = styles::NewCard {
+                id,
+                title,
+                deliverable_type: kind,
+                style_axis: axis,
+                colour_temperature: temperature,
+                energy: levels.0,
+                density: levels.1,
+                formality: levels.2,
+                colour_samples: &[format!("#{:02x}{:02x}{:02x}", from[0], from[1], from[2])],
+                industries: &list(&["food and drink"]),
+                mood_keywords: &list(&[axis, temperature]),
+                created_by: admin,
+            };
+            styles::insert_card(conn, &card, now).await?;
+            let image = styles::Image {
+                sha256: &kept.sha256,
+                media_type: "image/png",
+                width: picture.width as i32,
+                height: picture.height as i32,
+                size: kept.size as i64,
+                phash: picture.hash as i64,
+            };
+            styles::set_image(conn, id, &image, now).await?;
+            ids.push(id.0);
+        }
+
+        // A ready brief that chose two cards, and a draft stopped at its third step.
+        let ready = crate::briefs::steps::BriefContent {
+            summary: Some("Winter menu boards for the two Berlin shops".into()),
+            platform: Some("print".into()),
+            content_type: Some("menu_board".into()),
+            intent: Some("sell the winter drinks".into()),
+            deliverables: list(&["Menu board", "Counter card"]),
+            formats: list(&["A1 PDF", "A6 PDF"]),
+            visual_direction: Some("Warm, hand-made, paper textures".into()),
+            ..Default::default()
+        };
+        let confirmed =
+            list(&["summary", "platform", "content_type", "intent", "audience", "formats", "visual_direction"]);
+        let brief = briefs::BriefRow {
+            id: crate::model::BriefId::new(),
+            org_id: acme,
+            created_by: owner,
+            title: "Winter menu boards".into(),
+            content: serde_json::to_value(&ready)?,
+            confirmed,
+            audience_id: Some(audience.id.0),
+            task_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        briefs::insert_brief(conn, &brief).await?;
+        briefs::set_styles(conn, brief.id, acme, &[ids[0], ids[3]], now).await?;
+        let draft = crate::briefs::steps::BriefContent {
+            summary: Some("A loyalty card: the tenth coffee free".into()),
+            platform: Some("print".into()),
+            ..Default::default()
+        };
+        let brief = briefs::BriefRow {
+            id: crate::model::BriefId::new(),
+            title: "Loyalty card".into(),
+            content: serde_json::to_value(&draft)?,
+            confirmed: list(&["summary"]),
+            audience_id: None,
+            ..brief
+        };
+        briefs::insert_brief(conn, &brief).await?;
+        Ok(())
+    })
+}

@@ -16,6 +16,12 @@ platform::codes! {
         RevisionLimit = (CONFLICT, "revision_limit", "the task has had its revisions; a further change is a new task"),
         NotAssignable = (CONFLICT, "not_assignable", "the task cannot be assigned in its status"),
         ConfigPublished = (CONFLICT, "config_published", "a published or retired configuration cannot change; make a new draft"),
+        DuplicateImage = (CONFLICT, "duplicate_image", "the style library has this picture already (a perceptual hash within 6 of 64 bits of another card's)"),
+        CardRetired = (CONFLICT, "card_retired", "the style card is retired"),
+        BriefUsed = (CONFLICT, "brief_used", "the brief was made into a task already; it no longer changes"),
+        BriefNotReady = (CONFLICT, "brief_not_ready", "the brief has a required step without a value, or a step the client has not confirmed"),
+        AudienceExists = (CONFLICT, "audience_exists", "the company has an audience of that name"),
+        AudienceInUse = (CONFLICT, "audience_in_use", "a brief uses the audience"),
     }
 }
 
@@ -25,6 +31,18 @@ pub const CONSTRAINTS: &[ConstraintAnswer<TasksCode>] = &[
         constraint: "freelancers_pkey",
         code: TasksCode::FreelancerExists,
         detail: "You have a freelancer profile already.",
+        field: None,
+    },
+    ConstraintAnswer {
+        constraint: "task_audiences_name_key",
+        code: TasksCode::AudienceExists,
+        detail: "The company has an audience of that name.",
+        field: Some(("name", "is the name of another of the company's audiences")),
+    },
+    ConstraintAnswer {
+        constraint: "task_briefs_audience_id_fkey",
+        code: TasksCode::AudienceInUse,
+        detail: "A brief uses the audience; take it off the brief first.",
         field: None,
     },
     ConstraintAnswer {

@@ -1,16 +1,20 @@
-//! Creative tasks: client companies buy credits and commission design work from briefs; freelancers
+//! Creative tasks: client companies buy credits, keep their brand and audiences, and commission design
+//! work from briefs built in steps with style cards from a curated library; freelancers
 //! are matched by a versioned, explainable scoring algorithm, offered tasks with acceptance windows that
 //! timers sweep at their second, and the ladder escalates to claims and then staff; delivery passes
 //! staff review and client review, and approval pays the freelancer through the ledger. See
 //! docs/tasks.md.
 
 pub mod assignment;
+pub mod brands;
+pub mod briefs;
 pub mod credits;
 pub mod demo;
 pub mod error;
 pub mod freelancers;
 pub mod model;
 pub mod state;
+pub mod styles;
 pub mod tasks;
 
 use chrono::Duration;
@@ -154,6 +158,19 @@ pub fn router(settings: TaskSettings, ledger: ledger::LedgerSettings) -> OpenApi
         .routes(routes!(freelancers::http::decide_freelancer))
         .routes(routes!(freelancers::http::add_favourite_freelancer, freelancers::http::remove_favourite_freelancer))
         .routes(routes!(credits::http::org_credits, credits::http::buy_credits))
+        .routes(routes!(brands::http::org_brand, brands::http::save_org_brand))
+        .routes(routes!(brands::http::upload_brand_file))
+        .routes(routes!(brands::http::download_task_file, brands::http::delete_task_file))
+        .routes(routes!(brands::http::org_audiences, brands::http::new_audience))
+        .routes(routes!(brands::http::save_audience, brands::http::delete_audience))
+        .routes(routes!(briefs::http::new_brief))
+        .routes(routes!(briefs::http::get_brief, briefs::http::edit_brief))
+        .routes(routes!(briefs::http::org_briefs))
+        .routes(routes!(briefs::http::attach_to_brief))
+        .routes(routes!(styles::http::style_cards, styles::http::new_style_card))
+        .routes(routes!(styles::http::get_style_card, styles::http::retire_style_card))
+        .routes(routes!(styles::http::upload_style_image, styles::http::style_image))
+        .routes(routes!(styles::http::style_suggestions))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }

@@ -74,6 +74,34 @@ platform::text_enum! {
     }
 }
 
+platform::id_type!(
+    /// A style reference card of the library.
+    StyleCardId
+);
+platform::id_type!(
+    /// A brief, built in steps.
+    BriefId
+);
+platform::id_type!(
+    /// A company's saved audience.
+    AudienceId
+);
+platform::id_type!(
+    /// A company's file for its work: a brand logo or asset, a brief's attachment.
+    TaskFileId
+);
+
+platform::text_enum! {
+    /// Where a style card stands: a draft until its image is in, then active; retired cards stay on the
+    /// briefs that chose them.
+    pub enum StyleCardStatus { Draft = "draft", Active = "active", Retired = "retired" }
+}
+
+platform::text_enum! {
+    /// What a company's file is for.
+    pub enum FilePurpose { BrandLogo = "brand_logo", BrandAsset = "brand_asset", BriefAttachment = "brief_attachment" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

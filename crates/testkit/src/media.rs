@@ -92,3 +92,53 @@ pub fn jpeg(width: u16, height: u16, rgb: bool) -> Vec<u8> {
     encoder.encode(&pixels, width, height, color).expect("jpeg");
     out
 }
+
+/// A picture drawn from a seed, `width` × `height` RGB pixels: soft blobs of colour on a dark ground.
+/// The same seed at another size is the same picture; another seed is another picture.
+pub fn drawing(seed: u64, width: u32, height: u32) -> Vec<[u8; 3]> {
+    let blobs: Vec<(f64, f64, f64, [f64; 3])> = (0..6u64)
+        .map(|i| {
+            let r = |k: u64| {
+                let x =
+                    seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i * 1_442_695_040_888_963_407 + k * 97);
+                let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                ((x ^ (x >> 32)) % 1000) as f64 / 1000.0
+            };
+            (r(1), r(2), 0.15 + r(3) * 0.35, [r(4) * 255.0, r(5) * 255.0, r(6) * 255.0])
+        })
+        .collect();
+    let mut out = Vec::with_capacity(width as usize * height as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let (fx, fy) = (f64::from(x) / f64::from(width), f64::from(y) / f64::from(height));
+            let mut px = [30.0, 30.0, 30.0];
+            for (bx, by, radius, colour) in &blobs {
+                let d = ((fx - bx).powi(2) + (fy - by).powi(2)).sqrt();
+                let weight = (1.0 - d / radius).clamp(0.0, 1.0);
+                for (c, v) in px.iter_mut().enumerate() {
+                    *v = *v * (1.0 - weight) + colour[c] * weight;
+                }
+            }
+            out.push(px.map(|v: f64| v.round().clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
+}
+
+/// `pixels` (RGB, row by row) as a PNG.
+pub fn png_rgb(pixels: &[[u8; 3]], width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().expect("png header").write_image_data(pixels.as_flattened()).expect("png data");
+    out
+}
+
+/// `pixels` (RGB, row by row) as a baseline JPEG of `quality` (1–100).
+pub fn jpeg_rgb(pixels: &[[u8; 3]], width: u16, height: u16, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+    encoder.encode(pixels.as_flattened(), width, height, jpeg_encoder::ColorType::Rgb).expect("jpeg");
+    out
+}

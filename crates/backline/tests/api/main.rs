@@ -2,6 +2,7 @@
 
 mod admin;
 mod booking;
+mod briefs;
 mod browser;
 mod catalog;
 mod catalog_web;

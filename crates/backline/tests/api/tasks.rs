@@ -14,22 +14,22 @@ use crate::ledger::audit;
 use crate::support::{app, drain_jobs, signed_in, signed_in_admin};
 
 /// A client company with credits, and staff.
-struct World {
-    app: Arc<TestApp>,
-    admin: String,
-    client: String,
-    org: String,
+pub(crate) struct World {
+    pub(crate) app: Arc<TestApp>,
+    pub(crate) admin: String,
+    pub(crate) client: String,
+    pub(crate) org: String,
 }
 
 /// An API key (all scopes) for the holder of `token`: it outlives the 15-minute access tokens while
 /// the tests move the clock by hours and days.
-async fn key(app: &TestApp, token: &str) -> String {
+pub(crate) async fn key(app: &TestApp, token: &str) -> String {
     let res = app.post("/v1/me/api-keys").bearer(token).json(&json!({"name": "tasks", "scopes": ["*"]})).send().await;
     res.assert_status(StatusCode::CREATED);
     res.value()["key"].as_str().unwrap().to_owned()
 }
 
-async fn world(prefix: &str, pack: i64) -> World {
+pub(crate) async fn world(prefix: &str, pack: i64) -> World {
     let app = Arc::new(app().await);
     let admin = key(&app, &signed_in_admin(&app).await).await;
     let client = key(&app, &signed_in(&app, &format!("{prefix}_client")).await.0).await;
@@ -58,13 +58,13 @@ async fn buy(w: &World, credits: i64) -> testkit::TestResponse {
         .await
 }
 
-async fn credits(w: &World) -> (i64, i64) {
+pub(crate) async fn credits(w: &World) -> (i64, i64) {
     let v = w.app.get(&format!("/v1/orgs/{}/credits", w.org)).bearer(&w.client).send().await.value();
     (v["available"].as_i64().unwrap(), v["held"].as_i64().unwrap())
 }
 
 /// `n` approved freelancers with `skills`, signed in: (token, id).
-async fn freelancers(
+pub(crate) async fn freelancers(
     w: &World,
     prefix: &str,
     n: usize,
@@ -133,7 +133,7 @@ async fn get(w: &World, id: &str) -> Value {
 }
 
 /// The caller's live offers.
-async fn open_offers(w: &World, token: &str) -> Vec<Value> {
+pub(crate) async fn open_offers(w: &World, token: &str) -> Vec<Value> {
     let res = w.app.get("/v1/me/task-offers?open=true").bearer(token).send().await;
     res.assert_status(StatusCode::OK);
     res.value()["items"].as_array().unwrap().clone()

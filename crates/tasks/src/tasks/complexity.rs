@@ -14,7 +14,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn of(brief: &super::dto::Brief) -> Self {
+    pub fn of(brief: &crate::briefs::steps::BriefContent) -> Self {
         Self {
             deliverables: brief.deliverables.len(),
             formats: brief.formats.len(),

@@ -6,7 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::repo::{ActivityRow, CategoryRow, TaskRow};
-use crate::model::{CategoryId, TaskId};
+use crate::briefs::steps::BriefContent;
+use crate::model::{BriefId, CategoryId, TaskId};
 
 /// A task category: what a task of it costs and which skills it asks for.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -24,35 +25,6 @@ impl From<CategoryRow> for TaskCategory {
     }
 }
 
-/// A brief: what the client wants made. `confirmed` names the fields the client confirmed.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Brief {
-    /// What the work is, in a few sentences (required).
-    pub summary: String,
-    /// Where it will be used (`instagram`, `linkedin`, `web`, ...).
-    pub platform: Option<String>,
-    pub content_type: Option<String>,
-    pub intent: Option<String>,
-    pub audience: Option<String>,
-    /// The pieces to deliver, one line each.
-    #[serde(default)]
-    pub deliverables: Vec<String>,
-    /// Dimensions and file formats (`1080x1080 PNG`, ...).
-    #[serde(default)]
-    pub formats: Vec<String>,
-    /// Whether the work moves (video, animation).
-    #[serde(default)]
-    pub motion: bool,
-    /// Whether it needs illustration drawn for it.
-    #[serde(default)]
-    pub custom_illustration: bool,
-    pub visual_direction: Option<String>,
-    pub outline: Option<String>,
-    #[serde(default)]
-    pub confirmed: Vec<String>,
-}
-
 /// A new task. Send an `Idempotency-Key`: creating a task holds credits.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +35,10 @@ pub struct NewTask {
     pub category: String,
     pub title: String,
     pub deadline_at: DateTime<Utc>,
-    pub brief: Brief,
+    /// A ready brief of the company's, built in steps (`/v1/briefs`); it becomes this task's.
+    pub brief_id: Option<BriefId>,
+    /// Or the brief whole, in place of `brief_id` (its summary is required).
+    pub brief: Option<BriefContent>,
     /// The skills the work needs; the category's when absent.
     pub required_skills: Option<Vec<String>>,
     /// Staff only: `simple`, `intermediate`, `advanced` or `expert` instead of the detected one.

@@ -88,10 +88,28 @@ pub async fn create(
     if req.deadline_at <= now {
         return Err(ApiError::invalid_field("deadline_at", "in_the_past", "must be in the future"));
     }
-    let brief = &req.brief;
-    if brief.summary.trim().is_empty() || brief.summary.chars().count() > 5000 {
-        return Err(ApiError::invalid_field("brief.summary", "invalid_length", "1 to 5,000 characters"));
-    }
+    let id = TaskId::new();
+    let (brief, brief_json) = match (&req.brief, req.brief_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field("brief", "not_applicable", "send a brief_id or a brief, not both"));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "brief_id",
+                "required",
+                "a ready brief, or the brief whole in `brief`",
+            ));
+        }
+        (Some(brief), None) => {
+            let summary = brief.summary.as_deref().map(str::trim).unwrap_or_default();
+            if summary.is_empty() || summary.chars().count() > 5000 {
+                return Err(ApiError::invalid_field("brief.summary", "invalid_length", "1 to 5,000 characters"));
+            }
+            let json = serde_json::to_value(brief).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+            (brief.clone(), json)
+        }
+        (None, Some(brief_id)) => crate::briefs::service::take_ready(conn, principal, req.org_id, brief_id).await?,
+    };
     if brief.deliverables.len() > 50 || brief.formats.len() > 50 {
         return Err(ApiError::invalid_field(
             "brief.deliverables",
@@ -117,16 +135,14 @@ pub async fn create(
         Some(c) => Complexity::parse(c).ok_or_else(|| {
             ApiError::invalid_field("complexity", "invalid_value", "must be simple, intermediate, advanced or expert")
         })?,
-        None => complexity::detect(&complexity::Signals::of(brief)),
+        None => complexity::detect(&complexity::Signals::of(&brief)),
     };
     let required_skills = match &req.required_skills {
         Some(skills) => crate::freelancers::service::skill_names(skills, "required_skills")?,
         None => category.required_skills.clone(),
     };
     let credits = category.base_credits;
-    let id = TaskId::new();
     crate::credits::service::hold(conn, req.org_id, credits, id, now).await?;
-    let brief_json = serde_json::to_value(brief).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let new = NewTask {
         id,
         org_id: req.org_id,
@@ -141,6 +157,9 @@ pub async fn create(
         required_skills: &required_skills,
     };
     repo::insert_task(conn, &new, now).await?;
+    if let Some(brief_id) = req.brief_id {
+        crate::briefs::service::mark_used(conn, brief_id, id, now).await?;
+    }
     repo::log(conn, id, Some(principal.user_id.0), "created", json!({"credits": credits}), now).await?;
     crate::assignment::service::start(conn, id, now).await?;
     platform::audit::Entry::new(principal.actor(), "task.create", "task", id.0)

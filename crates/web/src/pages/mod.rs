@@ -6,6 +6,7 @@ pub mod admin;
 pub mod artists;
 pub mod auth;
 pub mod bookings;
+pub mod briefs;
 pub mod catalog;
 pub mod door;
 pub mod editor;

@@ -28,6 +28,8 @@ pub struct Company {
     pub held: i64,
     pub packs: Vec<(i32, String)>,
     pub tasks: Vec<TaskLine>,
+    /// The company's briefs: id, title, status.
+    pub briefs: Vec<(String, String, String)>,
 }
 
 /// A task in a list.
@@ -104,6 +106,7 @@ async fn tasks_page(
             let mut conn = ctx.db.acquire().await?;
             identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default()
         };
+        let briefs = tasks::briefs::service::of_org(ctx, principal, org.0, &PageParams::default()).await?;
         companies.push(Company {
             id: org.0.to_string(),
             name,
@@ -111,6 +114,7 @@ async fn tasks_page(
             held: credits.held,
             packs: credits.packs.into_iter().map(|p| (p.credits, p.price_display)).collect(),
             tasks: list.items.into_iter().map(TaskLine::from).collect(),
+            briefs: briefs.items.into_iter().map(|b| (b.id.0.to_string(), b.title, b.status)).collect(),
         });
     }
     let categories =
@@ -260,8 +264,9 @@ pub async fn create(
         category: form.category,
         title: form.title,
         deadline_at,
-        brief: tasks::tasks::dto::Brief {
-            summary: form.summary,
+        brief_id: None,
+        brief: Some(tasks::briefs::steps::BriefContent {
+            summary: Some(form.summary),
             platform: None,
             content_type: None,
             intent: None,
@@ -273,7 +278,7 @@ pub async fn create(
             visual_direction: None,
             outline: None,
             confirmed: vec!["summary".into()],
-        },
+        }),
         required_skills: None,
         complexity: None,
     };
