@@ -448,10 +448,10 @@ fn send_signal(pid: u32, signal: i32) {
 /// may take a moment; a start meanwhile would fail on PostgreSQL's `postmaster.pid`. A pid file whose
 /// process is gone, or is not a postgres of this directory, is PostgreSQL's to deal with.
 fn wait_for_previous_postmaster(pgdata: &Path) -> Result<(), EmbeddedError> {
-    let Some(pid) = previous_postmaster(pgdata) else { return Ok(()) };
+    let Some((pid, name)) = previous_postmaster(pgdata) else { return Ok(()) };
     tracing::info!(pid, "the previous PostgreSQL of this data directory is still shutting down; waiting for it");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while previous_postmaster(pgdata) == Some(pid) {
+    while still_running(pid, &name) {
         if Instant::now() > deadline {
             return Err(EmbeddedError::StartFailed {
                 reason: format!("an earlier postgres (pid {pid}) still runs on this data directory after 60 s"),
@@ -464,13 +464,30 @@ fn wait_for_previous_postmaster(pgdata: &Path) -> Result<(), EmbeddedError> {
     Ok(())
 }
 
-/// The pid of a live postgres process that `postmaster.pid` names and that serves `pgdata`.
-fn previous_postmaster(pgdata: &Path) -> Option<u32> {
+/// The pid and name of a live process that `postmaster.pid` names and whose arguments name `pgdata`.
+fn previous_postmaster(pgdata: &Path) -> Option<(u32, String)> {
     let text = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
     let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    let name = live_name(pid)?;
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let dir = pgdata.as_os_str().as_encoded_bytes();
-    cmdline.split(|b| *b == 0).any(|arg| arg == dir).then_some(pid)
+    cmdline.split(|b| *b == 0).any(|arg| arg == dir).then_some((pid, name))
+}
+
+/// Whether process `pid` is still `name` and not yet a zombie (a process on its way out has already
+/// lost its arguments, so its name is what tells it).
+fn still_running(pid: u32, name: &str) -> bool {
+    live_name(pid).is_some_and(|n| n == name)
+}
+
+/// The name of process `pid`, unless it is gone or a zombie.
+fn live_name(pid: u32) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    if field("State:")?.starts_with('Z') {
+        return None;
+    }
+    field("Name:").map(str::to_owned)
 }
 
 /// Polls the postmaster's pid file until it reports `ready` for our pid, or the process exits.
@@ -850,7 +867,7 @@ mod tests {
             assert!(Instant::now() < deadline, "the stand-in postmaster is never recognised");
             std::thread::sleep(Duration::from_millis(2));
         }
-        assert_eq!(previous_postmaster(&pgdata), Some(previous.id()));
+        assert_eq!(previous_postmaster(&pgdata), Some((previous.id(), "sh".to_owned())));
         wait_for_previous_postmaster(&pgdata).unwrap();
         assert!(previous.try_wait().unwrap().is_some(), "the wait ended only once the previous postmaster had");
 
