@@ -268,9 +268,10 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
     })
 }
 
-/// Briefs' demo data: Acme Brand Studio's brand (with its logo) and an audience; a library of six style
-/// cards with their pictures; a ready brief that chose two cards, and a draft one stopped at its
-/// third step.
+/// Briefs' and delivery's demo data: Acme Brand Studio's brand (with its logo) and an audience; a
+/// library of six style cards with their pictures; a ready brief that chose two cards, and a draft one
+/// stopped at its third step; files for the delivered tasks, a message, and the affinity the completed
+/// task built.
 pub fn briefs_dataset() -> Dataset {
     Dataset { name: "task_briefs", version: 1, load: load_briefs }
 }
@@ -356,6 +357,9 @@ fn load_briefs<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'
             media_type: "image/png".into(),
             uploaded_by: owner,
             created_at: now,
+            task_id: None,
+            version: None,
+            round: None,
         };
         brands::insert_file(conn, &logo_row).await?;
         let audience = brands::AudienceRow {
@@ -458,6 +462,39 @@ fn load_briefs<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'
             ..brief
         };
         briefs::insert_brief(conn, &brief).await?;
+
+        // The delivered tasks have their files, the one in review a message, the completed one counts
+        // toward the company's affinity with its freelancer.
+        for status in [TaskStatus::InReview, TaskStatus::Completed] {
+            for task in tasks::tasks_of_org(conn, acme, Some(status), None, 10).await? {
+                let Some(freelancer) = task.assignee else { continue };
+                let accent = ([250, 250, 250], 0.5, 0.4);
+                let (kept, _) =
+                    keep_picture(conn, env, poster(480, 30.0, [200, 85, 61], [59, 47, 47], accent)?).await?;
+                let file = brands::FileRow {
+                    id: crate::model::TaskFileId::new(),
+                    org_id: acme,
+                    purpose: crate::model::FilePurpose::Deliverable,
+                    brief_id: None,
+                    name: format!("{}.png", task.title.to_lowercase().replace(' ', "-")),
+                    sha256: kept.sha256.clone(),
+                    size: kept.size as i64,
+                    media_type: "image/png".into(),
+                    uploaded_by: freelancer,
+                    created_at: now - Duration::days(2),
+                    task_id: Some(task.id.0),
+                    version: Some(1),
+                    round: Some(0),
+                };
+                brands::insert_file(conn, &file).await?;
+                if status == TaskStatus::InReview {
+                    let body = "Here is the header in two widths; the darker one reads better on phones.";
+                    crate::delivery::repo::insert_message(conn, Uuid::now_v7(), task.id, freelancer, body, now).await?;
+                } else {
+                    crate::delivery::repo::count_approval(conn, acme, freelancer, task.rating, now).await?;
+                }
+            }
+        }
         Ok(())
     })
 }

@@ -22,6 +22,9 @@ platform::codes! {
         BriefNotReady = (CONFLICT, "brief_not_ready", "the brief has a required step without a value, or a step the client has not confirmed"),
         AudienceExists = (CONFLICT, "audience_exists", "the company has an audience of that name"),
         AudienceInUse = (CONFLICT, "audience_in_use", "a brief uses the audience"),
+        FileKept = (CONFLICT, "file_kept", "a deliverable stays with its task; upload a new version instead"),
+        NotInProgress = (CONFLICT, "not_in_progress", "the task is not in progress; its freelancer uploads files while it is"),
+        NoDeliverable = (CONFLICT, "no_deliverable", "a delivery needs at least one file uploaded for it"),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod assignment;
 pub mod brands;
 pub mod briefs;
 pub mod credits;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod freelancers;
@@ -171,6 +172,9 @@ pub fn router(settings: TaskSettings, ledger: ledger::LedgerSettings) -> OpenApi
         .routes(routes!(styles::http::get_style_card, styles::http::retire_style_card))
         .routes(routes!(styles::http::upload_style_image, styles::http::style_image))
         .routes(routes!(styles::http::style_suggestions))
+        .routes(routes!(delivery::http::upload_deliverable, delivery::http::task_deliverables))
+        .routes(routes!(delivery::http::post_task_message, delivery::http::task_messages))
+        .routes(routes!(delivery::http::org_affinity))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger)))
 }

@@ -99,7 +99,12 @@ platform::text_enum! {
 
 platform::text_enum! {
     /// What a company's file is for.
-    pub enum FilePurpose { BrandLogo = "brand_logo", BrandAsset = "brand_asset", BriefAttachment = "brief_attachment" }
+    pub enum FilePurpose {
+        BrandLogo = "brand_logo",
+        BrandAsset = "brand_asset",
+        BriefAttachment = "brief_attachment",
+        Deliverable = "deliverable",
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,8 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/tasks/new", post(pages::tasks::create))
         .route("/tasks/apply", post(pages::tasks::apply))
         .route("/tasks/{id}", get(pages::tasks::show_task))
+        .route("/tasks/{id}/files", post(pages::tasks::upload_file))
+        .route("/tasks/{id}/messages", post(pages::tasks::post_message))
         .route("/tasks/{id}/{action}", post(pages::tasks::step))
         .route("/task-offers/{id}/accept", post(pages::tasks::accept))
         .route("/task-offers/{id}/decline", post(pages::tasks::decline))

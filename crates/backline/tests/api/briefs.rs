@@ -511,6 +511,16 @@ async fn the_demo_company_has_a_brand_a_style_library_and_a_ready_brief() {
         .await;
     res.assert_status(StatusCode::CREATED);
     assert_eq!(res.value()["brief"]["audience_profile"]["name"], "Urban coffee lovers");
+    // The task in review has its file and a message; the completed one built affinity.
+    let review = app.get(&format!("/v1/orgs/{org}/tasks?status=in_review")).bearer(&token).send().await.value();
+    let id = review["items"][0]["id"].as_str().unwrap();
+    let files = app.get(&format!("/v1/tasks/{id}/files")).bearer(&token).send().await.value();
+    let file = app.get(files[0]["url"].as_str().unwrap()).bearer(&token).send().await;
+    assert_eq!(file.headers.get("content-type").unwrap(), "image/png");
+    let messages = app.get(&format!("/v1/tasks/{id}/messages")).bearer(&token).send().await.value();
+    assert_eq!(messages["items"].as_array().unwrap().len(), 1);
+    let affinity = app.get(&format!("/v1/orgs/{org}/affinity")).bearer(&token).send().await.value();
+    assert_eq!(affinity[0]["approved"], 1);
 }
 
 /// A client starts a brief from the tasks page, fills its steps, chooses a style card by its picture,

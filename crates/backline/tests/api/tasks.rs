@@ -152,9 +152,21 @@ async fn post(w: &World, token: &str, path: String, body: Value) -> testkit::Tes
     w.app.post(&path).bearer(token).json(&body).send().await
 }
 
+/// The freelancer uploads a file they deliver.
+pub(crate) async fn upload_file(w: &World, token: &str, id: &str, name: &str, bytes: &[u8]) -> testkit::TestResponse {
+    w.app
+        .post(&format!("/v1/tasks/{id}/files?name={name}"))
+        .bearer(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+}
+
 /// Takes a task from acceptance to a delivery in the client's review.
 async fn to_client_review(w: &World, token: &str, id: &str) {
     post(w, token, format!("/v1/tasks/{id}/start"), json!({})).await.assert_status(StatusCode::OK);
+    upload_file(w, token, id, "ads.zip", b"PK\x03\x04 three versions").await.assert_status(StatusCode::CREATED);
     post(w, token, format!("/v1/tasks/{id}/deliver"), json!({"note": "Three versions"}))
         .await
         .assert_status(StatusCode::OK);
@@ -672,6 +684,23 @@ async fn a_company_commissions_a_task_and_a_freelancer_delivers_it_through_the_p
         .await
         .assert_status(StatusCode::SEE_OTHER);
     post_form(&w.app, &freelancer, &format!("{path}/start"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    // Delivering needs a file; the file form uploads it.
+    let refused = post_form(&w.app, &freelancer, &format!("{path}/deliver"), &[("note", "Nothing yet")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    let web = crate::catalog_web::Web::of(&w.app, "webt_f0").await;
+    let res = web
+        .upload(
+            &w.app,
+            &format!("{path}/files"),
+            &web.csrf,
+            ("poster.pdf", "application/pdf", b"%PDF-1.4 poster"),
+            false,
+        )
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    post_form(&w.app, &freelancer, &format!("{path}/messages"), &[("body", "Poster attached; flyer follows")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
     post_form(&w.app, &freelancer, &format!("{path}/deliver"), &[("note", "Poster and flyer attached")])
         .await
         .assert_status(StatusCode::SEE_OTHER);
@@ -685,6 +714,7 @@ async fn a_company_commissions_a_task_and_a_freelancer_delivers_it_through_the_p
         .await
         .assert_status(StatusCode::SEE_OTHER);
     let review = page(client.clone(), path.clone()).await.text();
+    assert!(review.contains("poster.pdf") && review.contains("Poster attached; flyer follows"), "{review}");
     assert!(
         review.contains("Poster and flyer attached") && review.contains("A poster for the shop window"),
         "{review}"
@@ -712,4 +742,109 @@ async fn the_last_credit_is_spent_and_one_more_task_is_refused() {
     task(&w, 48, &[]).await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
     assert_eq!(credits(&w).await, (0, 50));
     audit(&w.app.db.pool).await;
+}
+
+/// Deliverables are versioned by name (uploaded at once, each still gets its own version), read only by
+/// the task's parties and never deleted; a delivery needs a file; messages reach the other parties; an
+/// approval builds the company's affinity with the freelancer.
+#[tokio::test]
+async fn deliverables_are_versioned_messages_reach_the_parties_and_approval_builds_affinity() {
+    let w = world("dlv", 50).await;
+    let people = freelancers(&w, "dlv_f", 1, &[("graphic_design", 90)], None).await;
+    let token = people[0].0.clone();
+    let (stranger, _, _) = signed_in(&w.app, "dlv_stranger").await;
+    let id = created(&w, 72, &[]).await;
+    drain_jobs(&w.app).await;
+    let offer = open_offers(&w, &token).await.pop().unwrap();
+    post(&w, &token, format!("/v1/task-offers/{}/accept", offer["id"].as_str().unwrap()), json!({}))
+        .await
+        .assert_status(StatusCode::OK);
+    upload_file(&w, &token, &id, "poster.png", b"early").await.assert_problem(StatusCode::CONFLICT, "not_in_progress");
+    post(&w, &token, format!("/v1/tasks/{id}/start"), json!({})).await.assert_status(StatusCode::OK);
+    post(&w, &token, format!("/v1/tasks/{id}/deliver"), json!({}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "no_deliverable");
+    upload_file(&w, &w.client, &id, "poster.png", b"x").await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    upload_file(&w, &stranger, &id, "poster.png", b"x").await.assert_status(StatusCode::NOT_FOUND);
+
+    // The same name twice: two versions, the first kept.
+    let first = upload_file(&w, &token, &id, "poster.png", b"first draft").await;
+    first.assert_status(StatusCode::CREATED);
+    let first = first.value();
+    let second = upload_file(&w, &token, &id, "poster.png", b"second draft").await.value();
+    assert_eq!((first["version"].as_i64(), second["version"].as_i64()), (Some(1), Some(2)));
+    assert_eq!((first["round"].as_i64(), first["purpose"].as_str()), (Some(0), Some("deliverable")));
+    // Uploads of one name at once still get one version each.
+    let w = Arc::new(w);
+    let uploads: Vec<_> = (0..6)
+        .map(|n| {
+            let (w, token, id) = (Arc::clone(&w), token.clone(), id.clone());
+            tokio::spawn(async move {
+                let res = upload_file(&w, &token, &id, "banner.png", format!("banner {n}").as_bytes()).await;
+                (res.status, res.value()["version"].as_i64())
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for u in uploads {
+        let (status, version) = u.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        versions.push(version.unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    let files = w.app.get(&format!("/v1/tasks/{id}/files")).bearer(&w.client).send().await.value();
+    let listed: Vec<(String, i64, bool)> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (f["name"].as_str().unwrap().to_owned(), f["version"].as_i64().unwrap(), f["latest"].as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(listed.len(), 8);
+    assert_eq!(listed[0], ("banner.png".to_owned(), 6, true));
+    assert_eq!(listed[6..], [("poster.png".to_owned(), 2, true), ("poster.png".to_owned(), 1, false)]);
+    let url = first["url"].as_str().unwrap();
+    assert_eq!(w.app.get(url).bearer(&w.client).send().await.body.as_ref(), b"first draft");
+    w.app.get(url).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    w.app.get(&format!("/v1/tasks/{id}/files")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    w.app.delete(url).bearer(&w.client).send().await.assert_problem(StatusCode::CONFLICT, "file_kept");
+
+    // Messages between the parties; the freelancer is told.
+    let path = format!("/v1/tasks/{id}/messages");
+    post(&w, &w.client, path.clone(), json!({"body": "  "}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    post(&w, &stranger, path.clone(), json!({"body": "hello"})).await.assert_status(StatusCode::NOT_FOUND);
+    post(&w, &w.client, path.clone(), json!({"body": "Can the logo be larger?"}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    post(&w, &token, path.clone(), json!({"body": "Yes, in the next version."}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let thread = w.app.get(&path).bearer(&token).send().await.value();
+    let said: Vec<&str> = thread["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(said, ["Can the logo be larger?", "Yes, in the next version."]);
+    assert_eq!(thread["items"][0]["author_name"], "dlv_client display");
+    drain_jobs(&w.app).await;
+    let told = w.app.get("/v1/me/notifications").bearer(&token).send().await.value();
+    assert!(told.to_string().contains("task.message"), "{told}");
+    w.app.get(&path).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    // Delivered, passed, approved with a rating: the company's affinity with the freelancer.
+    post(&w, &token, format!("/v1/tasks/{id}/deliver"), json!({"note": "Done"})).await.assert_status(StatusCode::OK);
+    post(&w, &w.admin, format!("/v1/tasks/{id}/review"), json!({"decision": "pass"}))
+        .await
+        .assert_status(StatusCode::OK);
+    post(&w, &w.client, format!("/v1/tasks/{id}/approve"), json!({"rating": 5})).await.assert_status(StatusCode::OK);
+    let affinity = w.app.get(&format!("/v1/orgs/{}/affinity", w.org)).bearer(&w.client).send().await.value();
+    assert_eq!(affinity[0]["freelancer"], people[0].1.as_str());
+    assert_eq!((affinity[0]["approved"].as_i64(), affinity[0]["rating"].as_f64()), (Some(1), Some(5.0)));
+    w.app
+        .get(&format!("/v1/orgs/{}/affinity", w.org))
+        .bearer(&stranger)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
 }

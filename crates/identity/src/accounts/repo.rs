@@ -75,6 +75,12 @@ pub async fn user_by_id(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Opt
     sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u WHERE u.id = $1"#, id as _).fetch_optional(conn).await
 }
 
+/// The display names of `ids` (those that exist).
+pub async fn display_names(conn: &mut PgConnection, ids: &[uuid::Uuid]) -> sqlx::Result<Vec<(uuid::Uuid, String)>> {
+    let rows = sqlx::query!("SELECT id, display_name FROM users WHERE id = ANY ($1)", ids).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+}
+
 /// The user row, locked for the rest of the transaction.
 pub async fn user_for_update(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(UserRow, r#"SELECT u.id AS "id: UserId", u.email, u.username, u.display_name, u.password_hash, u.status AS "status: UserStatus", u.email_verified_at, u.avatar_url, u.timezone, u.locale, u.notification_prefs, u.needs_approval, u.approved_at, u.locked_until, u.created_at, ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!" FROM users u WHERE u.id = $1 FOR UPDATE"#, id as _)

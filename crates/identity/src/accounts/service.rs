@@ -863,6 +863,14 @@ pub async fn active_user_by_email(conn: &mut PgConnection, email: &str) -> sqlx:
 }
 
 /// For other domains: how a user is shown to others.
+/// The display names of several users at once, by id (one statement).
+pub async fn display_names(
+    conn: &mut PgConnection,
+    users: &[uuid::Uuid],
+) -> sqlx::Result<std::collections::HashMap<uuid::Uuid, String>> {
+    Ok(repo::display_names(conn, users).await?.into_iter().collect())
+}
+
 pub async fn display_name(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Option<String>> {
     Ok(repo::user_by_id(conn, user).await?.map(|u| u.display_name))
 }

@@ -33,9 +33,14 @@ pub struct BrandInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TaskFile {
     pub id: TaskFileId,
-    /// `brand_logo`, `brand_asset` or `brief_attachment`.
+    /// `brand_logo`, `brand_asset`, `brief_attachment` or `deliverable`.
     pub purpose: String,
     pub brief_id: Option<Uuid>,
+    /// A deliverable's task, its version among the task's files of its name, and the delivery round
+    /// (the task's revisions when it was uploaded).
+    pub task_id: Option<Uuid>,
+    pub version: Option<i32>,
+    pub round: Option<i16>,
     pub name: String,
     pub media_type: String,
     pub size: i64,
@@ -53,6 +58,9 @@ impl From<FileRow> for TaskFile {
             id: r.id,
             purpose: r.purpose.as_str().to_owned(),
             brief_id: r.brief_id,
+            task_id: r.task_id,
+            version: r.version,
+            round: r.round,
             name: r.name,
             media_type: r.media_type,
             size: r.size,
@@ -87,7 +95,7 @@ impl Brand {
             match f.purpose {
                 crate::model::FilePurpose::BrandLogo => logo = Some(TaskFile::from(f)),
                 crate::model::FilePurpose::BrandAsset => assets.push(TaskFile::from(f)),
-                crate::model::FilePurpose::BriefAttachment => {}
+                crate::model::FilePurpose::BriefAttachment | crate::model::FilePurpose::Deliverable => {}
             }
         }
         match row {

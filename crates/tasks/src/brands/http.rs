@@ -74,7 +74,7 @@ pub async fn download_task_file(
 #[utoipa::path(delete, path = "/v1/task-files/{id}", tag = "tasks", security(("bearer" = [])),
     params(("id" = TaskFileId, Path)),
     responses((status = 204, description = "Deleted"),
-              (status = 409, description = "`brief_used`", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 409, description = "`brief_used`, `file_kept`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn delete_task_file(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

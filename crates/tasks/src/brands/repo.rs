@@ -131,12 +131,17 @@ pub struct FileRow {
     pub media_type: String,
     pub uploaded_by: Uuid,
     pub created_at: DateTime<Utc>,
+    /// A deliverable's task, version among its files of the name, and delivery round.
+    pub task_id: Option<Uuid>,
+    pub version: Option<i32>,
+    pub round: Option<i16>,
 }
 
 pub async fn insert_file(conn: &mut PgConnection, row: &FileRow) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO task_files (id, org_id, purpose, brief_id, name, sha256, size, media_type, uploaded_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO task_files (id, org_id, purpose, brief_id, name, sha256, size, media_type, uploaded_by, created_at,
+                                 task_id, version, round)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         row.id as _,
         row.org_id,
         row.purpose as _,
@@ -146,7 +151,10 @@ pub async fn insert_file(conn: &mut PgConnection, row: &FileRow) -> sqlx::Result
         row.size,
         row.media_type,
         row.uploaded_by,
-        row.created_at
+        row.created_at,
+        row.task_id,
+        row.version,
+        row.round
     )
     .execute(conn)
     .await?;
@@ -157,7 +165,7 @@ pub async fn file(conn: &mut PgConnection, id: TaskFileId) -> sqlx::Result<Optio
     sqlx::query_as!(
         FileRow,
         r#"SELECT id AS "id: TaskFileId", org_id, purpose AS "purpose: FilePurpose", brief_id, name, sha256, size,
-                  media_type, uploaded_by, created_at
+                  media_type, uploaded_by, created_at, task_id, version, round
            FROM task_files WHERE id = $1"#,
         id as _
     )
@@ -170,7 +178,7 @@ pub async fn brand_files(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Vec
     sqlx::query_as!(
         FileRow,
         r#"SELECT id AS "id: TaskFileId", org_id, purpose AS "purpose: FilePurpose", brief_id, name, sha256, size,
-                  media_type, uploaded_by, created_at
+                  media_type, uploaded_by, created_at, task_id, version, round
            FROM task_files WHERE org_id = $1 AND purpose IN ('brand_logo', 'brand_asset')
            ORDER BY created_at, id"#,
         org
@@ -184,7 +192,7 @@ pub async fn brief_files(conn: &mut PgConnection, brief: BriefId) -> sqlx::Resul
     sqlx::query_as!(
         FileRow,
         r#"SELECT id AS "id: TaskFileId", org_id, purpose AS "purpose: FilePurpose", brief_id, name, sha256, size,
-                  media_type, uploaded_by, created_at
+                  media_type, uploaded_by, created_at, task_id, version, round
            FROM task_files WHERE brief_id = $1
            ORDER BY created_at, id"#,
         brief as _
@@ -222,4 +230,36 @@ pub async fn works_for(conn: &mut PgConnection, user: Uuid, org: Uuid, brief: Op
     )
     .fetch_one(conn)
     .await
+}
+
+/// The version a new deliverable of `name` gets in the task (the caller holds the task's row lock).
+pub async fn next_version(conn: &mut PgConnection, task: Uuid, name: &str) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(max(version), 0) + 1 AS "version!" FROM task_files WHERE task_id = $1 AND name = $2"#,
+        task,
+        name
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// A task's deliverables: by name, newest version first.
+pub async fn deliverables(conn: &mut PgConnection, task: Uuid) -> sqlx::Result<Vec<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        r#"SELECT id AS "id: TaskFileId", org_id, purpose AS "purpose: FilePurpose", brief_id, name, sha256, size,
+                  media_type, uploaded_by, created_at, task_id, version, round
+           FROM task_files WHERE task_id = $1
+           ORDER BY name, version DESC"#,
+        task
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many deliverables the task has for a delivery round.
+pub async fn deliverables_in_round(conn: &mut PgConnection, task: Uuid, round: i16) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM task_files WHERE task_id = $1 AND round = $2"#, task, round)
+        .fetch_one(conn)
+        .await
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::dto::{self, Audience, Brand, TaskFile};
 use super::{repo, sniff};
-use crate::error::TasksError;
+use crate::error::{TasksCode, TasksError};
 use crate::model::{AudienceId, BriefId, FilePurpose, TaskFileId};
 use crate::styles::service::{colours, words};
 
@@ -294,23 +294,29 @@ pub(crate) async fn receive_file(
     .await
 }
 
-/// What a new file is for: whose, why, under which name.
+/// What a new file is for: whose, why, under which name; a deliverable names its task and delivery
+/// round (the caller holds the task's row lock, so that versions are counted one upload at a time).
 pub(crate) struct FileFor {
     pub org: Uuid,
     pub purpose: FilePurpose,
     pub brief: Option<BriefId>,
     pub name: String,
+    pub task: Option<(Uuid, i16)>,
 }
 
 /// Records a kept file.
 pub(crate) async fn record_file(
     conn: &mut PgConnection,
     principal: &Principal,
-    FileFor { org, purpose, brief, name }: FileFor,
+    FileFor { org, purpose, brief, name, task }: FileFor,
     (kept, media_type): (platform::storage::Kept, &'static str),
     now: chrono::DateTime<Utc>,
 ) -> Result<repo::FileRow, ApiError> {
     platform::storage::record(conn, &kept, media_type, now).await?;
+    let version = match task {
+        Some((task, _)) => Some(repo::next_version(conn, task, &name).await?),
+        None => None,
+    };
     let row = repo::FileRow {
         id: TaskFileId::new(),
         org_id: org,
@@ -322,11 +328,15 @@ pub(crate) async fn record_file(
         media_type: media_type.to_owned(),
         uploaded_by: principal.user_id.0,
         created_at: now,
+        task_id: task.map(|(t, _)| t),
+        version,
+        round: task.map(|(_, r)| r),
     };
-    repo::insert_file(conn, &row).await?;
+    repo::insert_file(conn, &row).await.map_err(TasksError::from)?;
     platform::audit::Entry::new(principal.actor(), "task_file.upload", "task_file", row.id.0)
         .organization(org)
-        .after(json!({"purpose": purpose.as_str(), "name": row.name, "sha256": row.sha256, "size": row.size}))
+        .after(json!({"purpose": purpose.as_str(), "name": row.name, "sha256": row.sha256, "size": row.size,
+                      "task": row.task_id, "version": row.version}))
         .record(conn, now)
         .await?;
     Ok(row)
@@ -357,7 +367,8 @@ pub async fn upload_brand_file(
     if purpose == FilePurpose::BrandLogo {
         repo::delete_logo(&mut tx, org).await?;
     }
-    let row = record_file(&mut tx, principal, FileFor { org, purpose, brief: None, name }, received, now).await?;
+    let file_for = FileFor { org, purpose, brief: None, name, task: None };
+    let row = record_file(&mut tx, principal, file_for, received, now).await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -393,6 +404,12 @@ pub async fn delete_file(ctx: &AppContext, principal: &Principal, id: TaskFileId
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let row = repo::file(&mut tx, id).await?.ok_or(TasksError::NotFound("file"))?;
+    if row.purpose == FilePurpose::Deliverable {
+        return Err(ApiError::new(
+            TasksCode::FileKept,
+            "A deliverable stays with its task; upload a new version instead.",
+        ));
+    }
     if !manages(&mut tx, principal, row.org_id).await? {
         return Err(TasksError::NotFound("file").into());
     }

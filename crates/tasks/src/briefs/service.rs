@@ -337,7 +337,7 @@ pub async fn attach(
     let mut tx = ctx.db.begin().await?;
     let mut row = editable(&mut tx, principal, id, true).await?;
     let purpose = FilePurpose::BriefAttachment;
-    let file_for = crate::brands::service::FileFor { org: row.org_id, purpose, brief: Some(id), name };
+    let file_for = crate::brands::service::FileFor { org: row.org_id, purpose, brief: Some(id), name, task: None };
     let file = crate::brands::service::record_file(&mut tx, principal, file_for, received, now).await?;
     unconfirm_attachments(&mut tx, &mut row, now).await?;
     tx.commit().await?;

@@ -105,10 +105,10 @@ pub async fn start_task(
     Ok(Json(service::start_work(&ctx, &principal, id).await?))
 }
 
-/// The freelancer delivers, with a note: staff review it next.
+/// The freelancer delivers, with a note, once at least one file of this round is uploaded: staff review it next.
 #[utoipa::path(post, path = "/v1/tasks/{id}/deliver", tag = "tasks", security(("bearer" = [])),
     params(("id" = TaskId, Path)), request_body = dto::Note, responses((status = 200, body = Task),
-    (status = 409, description = "`invalid_transition`", body = ProblemBody, content_type = "application/problem+json")))]
+    (status = 409, description = "`invalid_transition`, `no_deliverable`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn deliver_task(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -287,6 +287,7 @@ pub async fn start_work(ctx: &AppContext, principal: &Principal, id: TaskId) -> 
 pub async fn deliver(ctx: &AppContext, principal: &Principal, id: TaskId, req: dto::Note) -> Result<Task, ApiError> {
     let note = note(&req, false)?;
     step(ctx, principal, id, TaskStatus::PendingAdminReview, "delivered", async |conn, task, _, now| {
+        crate::delivery::service::require_files(conn, task).await?;
         let on_time = now <= task.deadline_at;
         task.delivered_at = Some(now);
         task.delivery_note = note.clone();
@@ -364,6 +365,7 @@ async fn complete(
     if let Some(rating) = task.rating {
         crate::freelancers::repo::count_rating(conn, freelancer, rating).await?;
     }
+    crate::delivery::service::count_approval(conn, task, now).await?;
     crate::assignment::service::capacity_freed(conn, now).await?;
     let data = json!({"title": task.title, "task_id": task.id, "earned": earned.1});
     crate::notify_users(conn, vec![freelancer], "task.completed", data, now).await?;

@@ -393,6 +393,13 @@ struct TaskPage {
     can_review: bool,
     can_approve: bool,
     can_cancel: bool,
+    /// The task's files: id, name, version, whether it is the latest of its name.
+    files: Vec<(String, String, i32, bool)>,
+    /// Messages: who, when, what.
+    messages: Vec<(String, String, String)>,
+    /// Whether the viewer is one of the task's parties (company, freelancer, staff): they see its
+    /// files and messages.
+    party: bool,
     error: Option<String>,
 }
 
@@ -422,7 +429,27 @@ async fn task_page(
     let list = |v: &serde_json::Value| -> Vec<String> {
         v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
     };
+    let (files, messages, party) = match tasks::delivery::service::files(ctx, principal, id).await {
+        Ok(files) => {
+            let files = files
+                .into_iter()
+                .map(|d| (d.file.id.0.to_string(), d.file.name, d.file.version.unwrap_or(1), d.latest))
+                .collect();
+            let page = PageParams { limit: Some(100), cursor: None };
+            let messages = tasks::delivery::service::messages(ctx, principal, id, &page)
+                .await?
+                .items
+                .into_iter()
+                .map(|m| (m.author_name, format::when(m.created_at), m.body))
+                .collect();
+            (files, messages, true)
+        }
+        Err(_) => (Vec::new(), Vec::new(), false),
+    };
     Ok(TaskPage {
+        files,
+        messages,
+        party,
         layout: Layout::new(task.title.clone(), session),
         category: task.category.replace('_', " "),
         summary: text(&task.brief["summary"]),
@@ -488,13 +515,70 @@ pub async fn step(
     };
     match result {
         Ok(task) => done(&format!("/tasks/{id}"), &format!("Done: the task is {}.", task.status.replace('_', " "))),
-        Err(err) if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND => {
-            match task_page(&ctx, &session, id, Some(err.detail().to_owned())).await {
-                Ok(view) => page(err.status(), &view),
-                Err(e) => super::error(&session, &e),
-            }
+        Err(err) => answered(&ctx, &session, id, err).await,
+    }
+}
+
+/// The freelancer uploads a file they deliver (a file form); a name the task has makes its next version.
+pub async fn upload_file(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<TaskId>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(principal) = session.principal.clone() else { return to_signin(&format!("/tasks/{id}")) };
+    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
+    let result = match crate::upload::file_form(&session, request).await {
+        Ok(form) => {
+            let name = form.file_name.unwrap_or_else(|| "file".into());
+            tasks::delivery::service::upload(&ctx, &principal, id, &name, form.body).await.map(|_| ())
         }
-        Err(err) => super::error(&session, &err),
+        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
+        Err(crate::upload::Refused::NoFile(why)) => Err(ApiError::invalid_field("file", "required", why)),
+    };
+    let next = format!("/tasks/{id}#files");
+    match (scripted, result) {
+        (true, Ok(())) => crate::upload::scripted_done(&next, "The file is uploaded."),
+        (true, Err(err)) => crate::upload::scripted_error(&err),
+        (false, Ok(())) => done(&next, "The file is uploaded."),
+        (false, Err(err)) => answered(&ctx, &session, id, err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MessageForm {
+    body: String,
+}
+
+/// A party posts a message on the task.
+pub async fn post_message(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<TaskId>,
+    Form(form): Form<MessageForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/tasks/{id}")) };
+    let request = tasks::delivery::dto::NewMessage { body: form.body };
+    match tasks::delivery::service::post_message(&ctx, principal, id, &request).await {
+        Ok(_) => done(&format!("/tasks/{id}#messages"), "Sent."),
+        Err(err) => answered(&ctx, &session, id, err).await,
+    }
+}
+
+/// A refusal shown on the task's page (or the error page, for a task the viewer may not see).
+async fn answered(ctx: &AppContext, session: &Session, id: TaskId, err: ApiError) -> Response {
+    if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND {
+        let mut message = err.detail().to_owned();
+        for e in err.field_errors() {
+            message.push_str(&format!(" {}.", e.message));
+        }
+        match task_page(ctx, session, id, Some(message)).await {
+            Ok(view) => page(err.status(), &view),
+            Err(e) => super::error(session, &e),
+        }
+    } else {
+        super::error(session, &err)
     }
 }
 
