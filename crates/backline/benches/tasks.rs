@@ -272,14 +272,12 @@ async fn main() {
     .execute(&mut owner)
     .await
     .unwrap();
-    sqlx::query!(
-        "UPDATE jobs SET run_at = $1 WHERE kind = 'tasks.offer_expire'
-           AND (payload->>'offer_id')::uuid IN (SELECT id FROM task_offers WHERE expires_at = $1)",
-        at
-    )
-    .execute(&mut owner)
-    .await
-    .unwrap();
+    // Their sweep: one job for the second they expire in, as offering them would have queued it.
+    let sweep = NewJob::new(tasks::assignment::service::EXPIRE, json!({"due": at}))
+        .at(at)
+        .unique(format!("offers:{}", at.timestamp()))
+        .priority(10);
+    jobs::enqueue(&mut owner, sweep, start).await.unwrap();
     clock.set(start + chrono::Duration::minutes(5));
     let swept = work_until(&ctx, |c| c.expired >= STORM).await;
     let offered_again = work_until(&ctx, |c| c.offers >= TASKS as i64 + STORM).await;

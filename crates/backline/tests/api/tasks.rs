@@ -264,6 +264,41 @@ async fn an_offer_expires_at_its_exact_second_and_the_next_candidate_is_offered(
     assert_eq!(second["level"], 1);
 }
 
+/// Offers that expire in the same second are swept by one job, all at that second, each task offered
+/// to its next candidate.
+#[tokio::test]
+async fn offers_expiring_in_one_second_are_swept_together_at_that_second() {
+    let w = world("storm", 50).await;
+    let people = freelancers(&w, "storm_f", 4, &[("graphic_design", 90)], None).await;
+    let ids = [created(&w, 48, &[]).await, created(&w, 48, &[]).await, created(&w, 48, &[]).await];
+    drain_jobs(&w.app).await;
+    let sweeps = || async {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM jobs WHERE kind = 'tasks.offer_expire' AND state = 'queued'"#
+        )
+        .fetch_one(&w.app.db.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(sweeps().await, 1, "three offers due in one second, one sweep");
+    w.app.clock.advance(Duration::minutes(120) - Duration::seconds(1));
+    drain_jobs(&w.app).await;
+    for id in &ids {
+        assert_eq!(get(&w, id).await["offers_at_level"], 1, "one second early nothing is swept");
+    }
+    w.app.clock.advance(Duration::seconds(1));
+    drain_jobs(&w.app).await;
+    for id in &ids {
+        let t = get(&w, id).await;
+        assert_eq!((t["status"].as_str(), t["offers_at_level"].as_i64()), (Some("offered"), Some(2)), "{t}");
+    }
+    let mut live = 0;
+    for (token, _) in &people {
+        live += open_offers(&w, token).await.len();
+    }
+    assert_eq!(live, 3, "each task has one live offer again");
+}
+
 #[tokio::test]
 async fn the_ladder_offers_three_times_a_level_then_opens_claims_then_calls_staff() {
     let w = world("lad", 50).await;

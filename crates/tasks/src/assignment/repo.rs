@@ -228,6 +228,27 @@ pub async fn insert_offer(conn: &mut PgConnection, o: &NewOffer, now: DateTime<U
     Ok(())
 }
 
+/// Offers still out whose time is up by `now`, by task, after the task `after` (a sweep's keyset): the
+/// order in which a sweep locks their tasks.
+pub async fn due_offers(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    after: Option<TaskId>,
+    limit: i64,
+) -> sqlx::Result<Vec<(OfferId, TaskId)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: OfferId", task_id AS "task_id: TaskId" FROM task_offers
+           WHERE status = 'offered' AND expires_at <= $1 AND ($2::uuid IS NULL OR task_id > $2)
+           ORDER BY task_id LIMIT $3"#,
+        now,
+        after.map(|t| t.0),
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.task_id)).collect())
+}
+
 pub async fn offer(conn: &mut PgConnection, id: OfferId) -> sqlx::Result<Option<OfferRow>> {
     sqlx::query_as!(
         OfferRow,

@@ -27,6 +27,8 @@ use crate::tasks::repo::TaskRow;
 pub const ASSIGN: JobKind = JobKind::new("tasks.assign").max_attempts(10);
 /// Sweeps one offer at its expiry.
 pub const EXPIRE: JobKind = JobKind::new("tasks.offer_expire").max_attempts(10);
+/// Offers a sweep expires in one transaction.
+const SWEEP_BATCH: i64 = 200;
 /// Closes a task's claim window (level 3 to level 4).
 pub const CLOSE_CLAIMS: JobKind = JobKind::new("tasks.claims_close").max_attempts(10);
 /// Offers waiting tasks again, oldest first, when a freelancer's capacity frees.
@@ -199,8 +201,11 @@ async fn make_offer(
     state::check(task.status, TaskStatus::Offered, Actor::System)?;
     task.status = TaskStatus::Offered;
     task.offers_at_level += 1;
-    // Sweeping an offer runs before new assignment work that is due at the same time.
-    let sweep = NewJob::new(EXPIRE, json!({"offer_id": id})).at(expires_at).unique(format!("offer:{id}")).priority(10);
+    // One sweep a second expires every offer due by then (a storm of offers due at once is one job), and
+    // it runs before new assignment work that is due at the same time.
+    let at = sweep_at(expires_at);
+    let sweep =
+        NewJob::new(EXPIRE, json!({"due": at})).at(at).unique(format!("offers:{}", at.timestamp())).priority(10);
     jobs::enqueue(conn, sweep, now).await?;
     crate::tasks::repo::log(
         conn,
@@ -511,20 +516,37 @@ async fn run_assign(ctx: AppContext, settings: &TaskSettings, id: TaskId) -> Res
     Ok(())
 }
 
-/// `tasks.offer_expire`: an offer unanswered at its expiry is swept (a few statements), and the
-/// assignment job asked for the next candidate.
-async fn run_expire(ctx: AppContext, id: OfferId) -> Result<(), JobFailure> {
+/// `tasks.offer_expire`: one sweep a second. Every offer unanswered by now is expired (200 to a
+/// transaction, their tasks locked in id order), and the assignment job asked for each task's next
+/// candidate. Sweeps that overlap find the other's offers done and pass them by.
+async fn run_expire(ctx: AppContext) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
-    let mut tx = ctx.db.begin().await?;
-    let Some(offer) = repo::offer(&mut tx, id).await? else { return Ok(()) };
-    let Some(mut task) = crate::tasks::repo::task(&mut tx, offer.task_id, true).await? else { return Ok(()) };
-    let Some(offer) = repo::offer(&mut tx, id).await? else { return Ok(()) };
+    let mut after = None;
+    loop {
+        let mut tx = ctx.db.begin().await?;
+        let due = repo::due_offers(&mut tx, now, after, SWEEP_BATCH).await?;
+        let full = due.len() as i64 == SWEEP_BATCH;
+        for (offer, task) in due {
+            expire(&mut tx, offer, task, now).await?;
+            after = Some(task);
+        }
+        tx.commit().await?;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Expires one offer that is due, with its task locked (tasks are locked in id order across a sweep).
+async fn expire(conn: &mut PgConnection, id: OfferId, task: TaskId, now: DateTime<Utc>) -> Result<(), JobFailure> {
+    let Some(mut task) = crate::tasks::repo::task(conn, task, true).await? else { return Ok(()) };
+    let Some(offer) = repo::offer(conn, id).await? else { return Ok(()) };
     if offer.status != OfferStatus::Offered || offer.expires_at > now {
         return Ok(());
     }
-    repo::end_offer(&mut tx, id, OfferStatus::Expired, None, None, now).await?;
+    repo::end_offer(conn, id, OfferStatus::Expired, None, None, now).await?;
     crate::tasks::repo::log(
-        &mut tx,
+        conn,
         task.id,
         None,
         "offer_expired",
@@ -532,9 +554,14 @@ async fn run_expire(ctx: AppContext, id: OfferId) -> Result<(), JobFailure> {
         now,
     )
     .await?;
-    back_to_pending(&mut tx, &mut task, Actor::System, now).await.map_err(|e| JobFailure::retry(e.detail()))?;
-    tx.commit().await?;
+    back_to_pending(conn, &mut task, Actor::System, now).await.map_err(|e| JobFailure::retry(e.detail()))?;
     Ok(())
+}
+
+/// When the sweep for an offer due at `at` runs: at `at` if it is a whole second, else at the next one.
+fn sweep_at(at: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
+    if whole == at { at } else { whole + chrono::Duration::seconds(1) }
 }
 
 /// `tasks.claims_close`: a task still unclaimed when its window closes becomes unassignable.
@@ -677,7 +704,7 @@ pub fn register(registry: &mut Registry, settings: TaskSettings) {
         let s = a.clone();
         async move { run_assign(ctx, &s, job.field("task_id")?).await }
     });
-    registry.register(EXPIRE, |ctx: AppContext, job: Job| async move { run_expire(ctx, job.field("offer_id")?).await });
+    registry.register(EXPIRE, |ctx: AppContext, _: Job| async move { run_expire(ctx).await });
     let c = s.clone();
     registry.register(CLOSE_CLAIMS, move |ctx: AppContext, job: Job| {
         let s = c.clone();
