@@ -133,3 +133,20 @@ document.addEventListener("htmx:sseMessage", function (event) {
   var go = document.querySelector("#room .place[data-status=admitted] #go");
   if (go) window.location.assign(go.getAttribute("href"));
 });
+
+// An offer's time left counts down where the page shows it (`.countdown[data-expires]`), every second;
+// at zero it says the offer has expired (the server's sweep has taken it back by then).
+function countDown() {
+  document.querySelectorAll(".countdown[data-expires]").forEach(function (el) {
+    var left = Math.floor((Date.parse(el.getAttribute("data-expires")) - Date.now()) / 1000);
+    if (isNaN(left)) return;
+    if (left <= 0) {
+      el.textContent = "expired";
+      el.classList.add("expired");
+      return;
+    }
+    var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    el.textContent = (h > 0 ? h + " h " : "") + m + " min " + (s < 10 ? "0" : "") + s + " s left";
+  });
+}
+setInterval(countDown, 1000);

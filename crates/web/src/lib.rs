@@ -139,6 +139,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/briefs/new", post(pages::briefs::create))
         .route("/briefs/{id}", get(pages::briefs::show).post(pages::briefs::save))
         .route("/briefs/{id}/task", post(pages::briefs::commission))
+        .route("/briefs/{id}/attachments", post(pages::briefs::attach))
         .route("/style-cards/{id}/image", get(pages::briefs::card_image))
         .route("/task-files/{id}", get(pages::briefs::task_file))
         .route("/tasks/credits", post(pages::tasks::buy))

@@ -544,6 +544,14 @@ async fn a_client_builds_a_brief_with_style_cards_and_commissions_it_in_a_browse
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "{violations:?}");
 
+    // A sketch attached with the file form.
+    let sketch = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(sketch.path(), png(9, 200, 150)).unwrap();
+    browser.attach("#attachment-file", sketch.path().to_str().unwrap()).await;
+    browser.click("form[action$='/attachments'] button").await;
+    let text = browser.wait_for_text("Attached").await;
+    assert!(text.contains("Attachments is not confirmed"), "{text}");
+
     browser.type_into("#b-summary", "Menu boards for the winter drinks").await;
     browser.type_into("#b-platform", "print").await;
     browser.type_into("#b-content-type", "menu board").await;
@@ -553,7 +561,7 @@ async fn a_client_builds_a_brief_with_style_cards_and_commissions_it_in_a_browse
     let loaded = browser.script("return document.querySelector('.style-card img').naturalWidth").await;
     assert!(loaded.as_i64().unwrap_or(0) > 0, "the card's picture is shown: {loaded}");
     browser.click(&format!("input[name=style_card_ids][value='{bold}']")).await;
-    for step in ["summary", "platform", "content_type", "intent", "formats"] {
+    for step in ["summary", "platform", "content_type", "intent", "formats", "attachments"] {
         browser.click(&format!("#step-{step} input[name=confirm]")).await;
     }
     browser.click("#save-brief").await;
@@ -578,5 +586,6 @@ async fn a_client_builds_a_brief_with_style_cards_and_commissions_it_in_a_browse
     let v = w.app.get(&format!("/v1/tasks/{task}")).bearer(&w.client).send().await.value();
     assert_eq!(v["brief"]["summary"], "Menu boards for the winter drinks");
     assert_eq!(v["brief"]["style_cards"][0]["id"], bold.as_str());
+    assert_eq!(v["brief"]["attachments"].as_array().unwrap().len(), 1);
     assert_eq!(credits(&w).await, (40, 10));
 }

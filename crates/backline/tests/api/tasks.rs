@@ -883,3 +883,33 @@ async fn deliverables_are_versioned_messages_reach_the_parties_and_approval_buil
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+/// A freelancer's offer counts down on the tasks page, second by second, in a real browser.
+#[tokio::test]
+async fn an_offer_counts_down_on_the_page_in_a_browser() {
+    use crate::browser::{Browser, serve};
+    let w = world("tick", 50).await;
+    freelancers(&w, "tick_f", 1, &[("graphic_design", 90)], None).await;
+    created(&w, 2, &[]).await; // critical: a 10-minute window
+    drain_jobs(&w.app).await;
+    let served = serve(&w.app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "tick_f0", "/tasks").await;
+    let read = || async { browser.script("return document.querySelector('.countdown').textContent").await };
+    let first = read().await;
+    let mut later = first.clone();
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        later = read().await;
+        if later != first {
+            break;
+        }
+    }
+    browser.close().await;
+    let (first, later) = (first.as_str().unwrap().to_owned(), later.as_str().unwrap().to_owned());
+    assert_ne!(first, later, "the countdown moves");
+    let shape = |t: &str| t.ends_with(" s left") && t.contains(" min ");
+    assert!(shape(&later), "{later}");
+    let minutes: i64 = later.split(" min").next().unwrap().trim().parse().unwrap();
+    assert!((0..=10).contains(&minutes), "{later}");
+}

@@ -27,8 +27,8 @@ use crate::tasks::repo::TaskRow;
 pub const ASSIGN: JobKind = JobKind::new("tasks.assign").max_attempts(10);
 /// Sweeps one offer at its expiry.
 pub const EXPIRE: JobKind = JobKind::new("tasks.offer_expire").max_attempts(10);
-/// Offers a sweep expires in one transaction.
-const SWEEP_BATCH: i64 = 200;
+/// Offers a sweep expires in one transaction (a storm of a thousand is one commit).
+const SWEEP_BATCH: i64 = 1_000;
 /// Closes a task's claim window (level 3 to level 4).
 pub const CLOSE_CLAIMS: JobKind = JobKind::new("tasks.claims_close").max_attempts(10);
 /// Offers waiting tasks again, oldest first, when a freelancer's capacity frees.
@@ -516,8 +516,9 @@ async fn run_assign(ctx: AppContext, settings: &TaskSettings, id: TaskId) -> Res
     Ok(())
 }
 
-/// `tasks.offer_expire`: one sweep a second. Every offer unanswered by now is expired (200 to a
-/// transaction, their tasks locked in id order), and the assignment job asked for each task's next
+/// `tasks.offer_expire`: one sweep a second. Every offer unanswered by now is expired (up to 1,000 to a
+/// transaction, their tasks locked in id order: the assignment work a commit releases does not compete
+/// with the rest of a storm), and the assignment job asked for each task's next
 /// candidate. Sweeps that overlap find the other's offers done and pass them by.
 async fn run_expire(ctx: AppContext) -> Result<(), JobFailure> {
     let now = ctx.clock.now();

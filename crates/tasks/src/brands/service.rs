@@ -267,9 +267,9 @@ pub(crate) fn file_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-/// Receives a file into object storage and records it for the company, in the caller's transaction
-/// (`lock_owner` runs in it first: the brief or company the file joins). A logo must be a PNG, JPEG or
-/// SVG image.
+/// Receives a file into staging, learns its media type from its first bytes and keeps it in object
+/// storage; the caller then records it ([`record_file`]) in its own transaction. A logo must be a PNG,
+/// JPEG or SVG image.
 pub(crate) async fn receive_file(
     ctx: &AppContext,
     principal: &Principal,

@@ -390,3 +390,29 @@ pub async fn task_file(
         Err(err) => super::error(&session, &err),
     }
 }
+
+/// Attaches a file to the brief (a file form); the attachments step then needs confirming again.
+pub async fn attach(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<BriefId>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(principal) = session.principal.clone() else { return to_signin(&format!("/briefs/{id}")) };
+    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
+    let result = match crate::upload::file_form(&session, request).await {
+        Ok(form) => {
+            let name = form.file_name.unwrap_or_else(|| "attachment".into());
+            tasks::briefs::service::attach(&ctx, &principal, id, &name, form.body).await.map(|_| ())
+        }
+        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
+        Err(crate::upload::Refused::NoFile(why)) => Err(ApiError::invalid_field("file", "required", why)),
+    };
+    let next = format!("/briefs/{id}#step-attachments");
+    match (scripted, result) {
+        (true, Ok(())) => crate::upload::scripted_done(&next, "Attached: confirm the attachments step again."),
+        (true, Err(err)) => crate::upload::scripted_error(&err),
+        (false, Ok(())) => done(&next, "Attached: confirm the attachments step again."),
+        (false, Err(err)) => refused(&ctx, &session, id, &err).await,
+    }
+}

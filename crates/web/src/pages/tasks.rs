@@ -62,6 +62,8 @@ pub struct OfferLine {
     pub title: String,
     pub score: i16,
     pub left: String,
+    /// When it expires (RFC 3339), for the page's countdown.
+    pub expires: String,
 }
 
 #[derive(Template)]
@@ -130,6 +132,7 @@ async fn tasks_page(
             title: o.title,
             score: o.score,
             left: left(o.expires_at, now),
+            expires: o.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         })
         .collect();
     let work = tasks::tasks::service::mine(ctx, principal, &PageParams::default())
