@@ -66,6 +66,30 @@ pub async fn file_form(session: &Session, request: Request) -> Result<FileForm, 
     if csrf_ok { Err(Refused::NoFile("Choose a file first.")) } else { Err(Refused::Forbidden) }
 }
 
+/// Keeps a file form's file with `keep` and answers as the form was sent: with the page's script, `204`
+/// and the next page (or the error's text); without, a redirect to `next` with `message` as its toast,
+/// or the page `refused` draws for the error.
+pub async fn keep_file(
+    session: &Session,
+    request: axum::extract::Request,
+    (next, message): (&str, &str),
+    keep: impl AsyncFnOnce(FileForm) -> Result<(), ApiError>,
+    refused: impl AsyncFnOnce(ApiError) -> Response,
+) -> Response {
+    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
+    let result = match file_form(session, request).await {
+        Ok(form) => keep(form).await,
+        Err(Refused::Forbidden) => return crate::pages::forbidden_form(),
+        Err(Refused::NoFile(why)) => Err(ApiError::invalid_field("file", "required", why)),
+    };
+    match (scripted, result) {
+        (true, Ok(())) => scripted_done(next, message),
+        (true, Err(err)) => scripted_error(&err),
+        (false, Ok(())) => crate::pages::done(next, message),
+        (false, Err(err)) => refused(err).await,
+    }
+}
+
 /// The answer to a scripted upload that worked: the page to show next, with its toast.
 pub fn scripted_done(next: &str, message: &str) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();

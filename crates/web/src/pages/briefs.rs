@@ -6,15 +6,15 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use platform::{ApiError, AppContext, FieldError};
 use serde::Deserialize;
 use tasks::model::{BriefId, StyleCardId};
 use uuid::Uuid;
 
-use super::{FieldErrors, Layout, page, to_signin};
+use super::{FieldErrors, Layout, done, page, to_signin};
 use crate::format;
-use crate::session::{Form, Session, flash};
+use crate::session::{Form, Session};
 
 /// A style card on the page.
 pub struct CardView {
@@ -186,12 +186,6 @@ async fn refused(ctx: &AppContext, session: &Session, id: BriefId, err: &ApiErro
         Ok(view) => page(err.status(), &view),
         Err(e) => super::error(session, &e),
     }
-}
-
-fn done(to: &str, message: &str) -> Response {
-    let mut response = Redirect::to(to).into_response();
-    flash(&mut response, message);
-    response
 }
 
 pub async fn show(State(ctx): State<AppContext>, session: Session, Path(id): Path<BriefId>) -> Response {
@@ -399,20 +393,12 @@ pub async fn attach(
     request: axum::extract::Request,
 ) -> Response {
     let Some(principal) = session.principal.clone() else { return to_signin(&format!("/briefs/{id}")) };
-    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
-    let result = match crate::upload::file_form(&session, request).await {
-        Ok(form) => {
-            let name = form.file_name.unwrap_or_else(|| "attachment".into());
-            tasks::briefs::service::attach(&ctx, &principal, id, &name, form.body).await.map(|_| ())
-        }
-        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
-        Err(crate::upload::Refused::NoFile(why)) => Err(ApiError::invalid_field("file", "required", why)),
-    };
     let next = format!("/briefs/{id}#step-attachments");
-    match (scripted, result) {
-        (true, Ok(())) => crate::upload::scripted_done(&next, "Attached: confirm the attachments step again."),
-        (true, Err(err)) => crate::upload::scripted_error(&err),
-        (false, Ok(())) => done(&next, "Attached: confirm the attachments step again."),
-        (false, Err(err)) => refused(&ctx, &session, id, &err).await,
-    }
+    let keep = async |form: crate::upload::FileForm| {
+        let name = form.file_name.unwrap_or_else(|| "attachment".into());
+        tasks::briefs::service::attach(&ctx, &principal, id, &name, form.body).await.map(|_| ())
+    };
+    let refused = async |err| refused(&ctx, &session, id, &err).await;
+    let message = "Attached: confirm the attachments step again.";
+    crate::upload::keep_file(&session, request, (&next, message), keep, refused).await
 }

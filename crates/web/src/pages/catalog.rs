@@ -617,26 +617,12 @@ pub async fn claim_document(
     request: axum::extract::Request,
 ) -> Response {
     let Some(principal) = session.principal.clone() else { return to_signin(&format!("/releases/{}", id.0)) };
-    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
-    let form = match crate::upload::file_form(&session, request).await {
-        Ok(form) => form,
-        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
-        Err(crate::upload::Refused::NoFile(why)) => {
-            let err = ApiError::invalid_field("file", "required", why);
-            return if scripted {
-                crate::upload::scripted_error(&err)
-            } else {
-                answer(&ctx, &session, id, Err::<(), _>(err), "").await
-            };
-        }
-    };
-    let result = catalog::rights::service::upload_document(&ctx, &principal, claim, form.body, form.file_name).await;
     let next = format!("/releases/{}#rights", id.0);
-    match (form.scripted, result) {
-        (true, Ok(_)) => crate::upload::scripted_done(&next, "The document is attached."),
-        (true, Err(err)) => crate::upload::scripted_error(&err),
-        (false, result) => answer(&ctx, &session, id, result, "The document is attached.").await,
-    }
+    let keep = async |form: crate::upload::FileForm| {
+        catalog::rights::service::upload_document(&ctx, &principal, claim, form.body, form.file_name).await.map(|_| ())
+    };
+    let refused = async |err| answer(&ctx, &session, id, Err::<(), _>(err), "").await;
+    crate::upload::keep_file(&session, request, (&next, "The document is attached."), keep, refused).await
 }
 
 /// A claim's document, for its label's staff and review staff.

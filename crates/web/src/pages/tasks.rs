@@ -530,22 +530,13 @@ pub async fn upload_file(
     request: axum::extract::Request,
 ) -> Response {
     let Some(principal) = session.principal.clone() else { return to_signin(&format!("/tasks/{id}")) };
-    let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
-    let result = match crate::upload::file_form(&session, request).await {
-        Ok(form) => {
-            let name = form.file_name.unwrap_or_else(|| "file".into());
-            tasks::delivery::service::upload(&ctx, &principal, id, &name, form.body).await.map(|_| ())
-        }
-        Err(crate::upload::Refused::Forbidden) => return super::forbidden_form(),
-        Err(crate::upload::Refused::NoFile(why)) => Err(ApiError::invalid_field("file", "required", why)),
-    };
     let next = format!("/tasks/{id}#files");
-    match (scripted, result) {
-        (true, Ok(())) => crate::upload::scripted_done(&next, "The file is uploaded."),
-        (true, Err(err)) => crate::upload::scripted_error(&err),
-        (false, Ok(())) => done(&next, "The file is uploaded."),
-        (false, Err(err)) => answered(&ctx, &session, id, err).await,
-    }
+    let keep = async |form: crate::upload::FileForm| {
+        let name = form.file_name.unwrap_or_else(|| "file".into());
+        tasks::delivery::service::upload(&ctx, &principal, id, &name, form.body).await.map(|_| ())
+    };
+    let refused = async |err| answered(&ctx, &session, id, err).await;
+    crate::upload::keep_file(&session, request, (&next, "The file is uploaded."), keep, refused).await
 }
 
 #[derive(Deserialize, Default)]
