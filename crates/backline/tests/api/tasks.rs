@@ -845,6 +845,7 @@ async fn deliverables_are_versioned_messages_reach_the_parties_and_approval_buil
     w.app.get(url).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
     w.app.get(&format!("/v1/tasks/{id}/files")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
     w.app.delete(url).bearer(&w.client).send().await.assert_problem(StatusCode::CONFLICT, "file_kept");
+    w.app.delete(url).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
 
     // Messages between the parties; the freelancer is told.
     let path = format!("/v1/tasks/{id}/messages");

@@ -404,7 +404,11 @@ pub async fn delete_file(ctx: &AppContext, principal: &Principal, id: TaskFileId
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
     let row = repo::file(&mut tx, id).await?.ok_or(TasksError::NotFound("file"))?;
-    if row.purpose == FilePurpose::Deliverable {
+    if let Some(task) = row.task_id {
+        // A deliverable: its task's parties learn that it stays; nobody else learns it exists.
+        if !crate::delivery::service::is_party(&mut tx, principal, crate::model::TaskId(task)).await? {
+            return Err(TasksError::NotFound("file").into());
+        }
         return Err(ApiError::new(
             TasksCode::FileKept,
             "A deliverable stays with its task; upload a new version instead.",

@@ -189,14 +189,19 @@ pub async fn retire(ctx: &AppContext, principal: &Principal, id: StyleCardId) ->
     Ok(row.into())
 }
 
-/// A card: an active one for anyone signed in, any for staff.
-pub async fn get(ctx: &AppContext, principal: &Principal, id: StyleCardId) -> Result<StyleCard, ApiError> {
+/// A card's row, if the caller may see it: an active one for anyone signed in, any for staff.
+async fn visible(ctx: &AppContext, principal: &Principal, id: StyleCardId) -> Result<repo::CardRow, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let row = repo::card(&mut conn, id, false).await?.ok_or(TasksError::NotFound("style card"))?;
     if row.status != StyleCardStatus::Active && !crate::is_staff(principal) {
         return Err(TasksError::NotFound("style card").into());
     }
-    Ok(row.into())
+    Ok(row)
+}
+
+/// A card: an active one for anyone signed in, any for staff.
+pub async fn get(ctx: &AppContext, principal: &Principal, id: StyleCardId) -> Result<StyleCard, ApiError> {
+    Ok(visible(ctx, principal, id).await?.into())
 }
 
 /// A card's image.
@@ -206,15 +211,13 @@ pub async fn image(
     id: StyleCardId,
     range: Option<&axum::http::HeaderValue>,
 ) -> Result<axum::response::Response, ApiError> {
-    let card = get(ctx, principal, id).await?;
-    let image = card.image.ok_or(TasksError::NotFound("image"))?;
-    let mut conn = ctx.db.acquire().await?;
-    let row = repo::card(&mut conn, id, false).await?.ok_or(TasksError::NotFound("style card"))?;
-    drop(conn);
-    let sha256 = row.sha256.ok_or(TasksError::NotFound("image"))?;
-    let extension = if image.media_type == "image/png" { "png" } else { "jpg" };
+    let row = visible(ctx, principal, id).await?;
+    let (Some(sha256), Some(media_type), Some(size)) = (row.sha256, row.media_type, row.size) else {
+        return Err(TasksError::NotFound("image").into());
+    };
+    let extension = if media_type == "image/png" { "png" } else { "jpg" };
     let name = format!("style-{}.{extension}", id.0);
-    platform::storage::file_response(ctx, &sha256, &image.media_type, image.size, &name, range).await
+    platform::storage::file_response(ctx, &sha256, &media_type, size, &name, range).await
 }
 
 fn range(field: &str, min: Option<i16>, max: Option<i16>, errors: &mut Vec<FieldError>) -> (i16, i16) {
