@@ -110,7 +110,7 @@ pub fn is_staff(principal: &Principal) -> bool {
         && authz::authorize(principal, TASKS_ADMIN, Target::Platform).is_ok()
 }
 
-pub(crate) fn require_staff(principal: &Principal) -> Result<(), ApiError> {
+pub fn require_staff(principal: &Principal) -> Result<(), ApiError> {
     if is_staff(principal) { Ok(()) } else { Err(identity::error::IdentityError::Forbidden(TASKS_ADMIN.into()).into()) }
 }
 

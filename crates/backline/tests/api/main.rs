@@ -21,6 +21,7 @@ mod shutdown;
 mod stripe;
 mod support;
 mod tasks;
+mod tasks_web;
 mod ticketing;
 mod waiting_room;
 mod web;

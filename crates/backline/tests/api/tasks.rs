@@ -120,7 +120,7 @@ async fn task(w: &World, hours: i64, skills: &[&str]) -> testkit::TestResponse {
         .await
 }
 
-async fn created(w: &World, hours: i64, skills: &[&str]) -> String {
+pub(crate) async fn created(w: &World, hours: i64, skills: &[&str]) -> String {
     let res = task(w, hours, skills).await;
     res.assert_status(StatusCode::CREATED);
     res.value()["id"].as_str().unwrap().to_owned()
@@ -759,6 +759,10 @@ async fn a_company_commissions_a_task_and_a_freelancer_delivers_it_through_the_p
         .assert_status(StatusCode::SEE_OTHER);
     assert!(page(client.clone(), path.clone()).await.text().contains("completed"));
     assert_eq!(get(&w, &id).await["status"], "completed");
+    // The freelancer's page shows what the task earned: 70% of 10 credits at 4.90 USD.
+    let earned = page(freelancer.clone(), "/tasks".into()).await.text();
+    let total = earned.split("class=\"task-earnings\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(total.contains("34.30"), "{total}");
 
     crate::support::signed_in(&w.app, "webt_stranger").await;
     let stranger = web_session(&w.app, "webt_stranger").await;

@@ -222,6 +222,49 @@ pub async fn enqueue(conn: &mut PgConnection, job: NewJob, now: DateTime<Utc>) -
     Ok(inserted)
 }
 
+/// Enqueues many jobs in the caller's transaction with one statement (and one wake-up per kind): what a
+/// set-based sweep hands on. Jobs whose uniqueness key an unfinished job (or an earlier one of the same
+/// call) holds are passed by. Returns how many were enqueued.
+pub async fn enqueue_many(conn: &mut PgConnection, jobs: &[NewJob], now: DateTime<Utc>) -> sqlx::Result<u64> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = jobs.iter().map(|_| crate::ids::new_id()).collect();
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.name).collect();
+    let payloads: Vec<serde_json::Value> = jobs.iter().map(|j| j.payload.clone()).collect();
+    let priorities: Vec<i16> = jobs.iter().map(|j| j.priority).collect();
+    let run_at: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.run_at.unwrap_or(now)).collect();
+    let attempts: Vec<i32> = jobs.iter().map(|j| j.kind.max_attempts).collect();
+    let keys: Vec<Option<String>> = jobs.iter().map(|j| j.unique_key.clone()).collect();
+    let inserted = sqlx::query!(
+        r#"INSERT INTO jobs (id, kind, payload, priority, run_at, max_attempts, unique_key, created_at, updated_at)
+           SELECT j.id, j.kind, j.payload, j.priority, j.run_at, j.max_attempts, j.unique_key, $8, $8
+           FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int2[], $5::timestamptz[], $6::int4[], $7::text[])
+                AS j (id, kind, payload, priority, run_at, max_attempts, unique_key)
+           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING"#,
+        &ids,
+        &kinds as &[&str],
+        &payloads,
+        &priorities,
+        &run_at,
+        &attempts,
+        &keys as &[Option<String>],
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        let mut names = kinds;
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            sqlx::query!(r#"SELECT pg_notify($1, $2)"#, NOTIFY_CHANNEL, name).execute(&mut *conn).await?;
+        }
+    }
+    Ok(inserted)
+}
+
 /// Lets a running job give up its uniqueness key, so that the next enqueue with that key makes a new
 /// job rather than being absorbed by this one: for a job that catches up with work (the next one will
 /// see what arrives after this one has looked). Committed on its own, before the job looks.

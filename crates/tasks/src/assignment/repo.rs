@@ -228,25 +228,51 @@ pub async fn insert_offer(conn: &mut PgConnection, o: &NewOffer, now: DateTime<U
     Ok(())
 }
 
-/// Offers still out whose time is up by `now`, by task, after the task `after` (a sweep's keyset): the
-/// order in which a sweep locks their tasks.
-pub async fn due_offers(
+/// Locks the tasks whose live offer's time is up by `now`, in task order after `after` (a sweep's
+/// keyset), at most `limit`: a sweep's batch, locked in the order every other path locks a task alone.
+pub async fn lock_due_tasks(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     after: Option<TaskId>,
     limit: i64,
-) -> sqlx::Result<Vec<(OfferId, TaskId)>> {
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id: OfferId", task_id AS "task_id: TaskId" FROM task_offers
-           WHERE status = 'offered' AND expires_at <= $1 AND ($2::uuid IS NULL OR task_id > $2)
-           ORDER BY task_id LIMIT $3"#,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT t.id FROM tasks t
+           WHERE t.id IN (SELECT task_id FROM task_offers WHERE status = 'offered' AND expires_at <= $1)
+             AND ($2::uuid IS NULL OR t.id > $2)
+           ORDER BY t.id LIMIT $3
+           FOR UPDATE OF t"#,
         now,
         after.map(|t| t.0),
         limit
     )
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.task_id)).collect())
+    .await
+}
+
+/// An offer a sweep expired.
+pub struct ExpiredOffer {
+    pub id: OfferId,
+    pub task_id: TaskId,
+    pub user_id: Uuid,
+}
+
+/// Expires the offers of `tasks` (locked) still out and due by `now`, in one statement.
+pub async fn expire_due(
+    conn: &mut PgConnection,
+    tasks: &[Uuid],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<ExpiredOffer>> {
+    sqlx::query_as!(
+        ExpiredOffer,
+        r#"UPDATE task_offers SET status = 'expired', responded_at = $2
+           WHERE task_id = ANY($1) AND status = 'offered' AND expires_at <= $2
+           RETURNING id AS "id: OfferId", task_id AS "task_id: TaskId", user_id"#,
+        tasks,
+        now
+    )
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn offer(conn: &mut PgConnection, id: OfferId) -> sqlx::Result<Option<OfferRow>> {

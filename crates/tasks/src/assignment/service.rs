@@ -516,21 +516,20 @@ async fn run_assign(ctx: AppContext, settings: &TaskSettings, id: TaskId) -> Res
     Ok(())
 }
 
-/// `tasks.offer_expire`: one sweep a second. Every offer unanswered by now is expired (up to 1,000 to a
-/// transaction, their tasks locked in id order: the assignment work a commit releases does not compete
-/// with the rest of a storm), and the assignment job asked for each task's next
-/// candidate. Sweeps that overlap find the other's offers done and pass them by.
+/// `tasks.offer_expire`: one sweep a second. Every offer unanswered by now is expired, in batches of up
+/// to 1,000 a transaction, each a handful of set-based statements whatever its size: the batch's tasks
+/// locked in id order, their offers ended, the steps logged, the tasks set back to waiting and the
+/// assignment job asked for each task's next candidate. Sweeps that overlap find the other's offers done
+/// and pass them by.
 async fn run_expire(ctx: AppContext) -> Result<(), JobFailure> {
     let now = ctx.clock.now();
     let mut after = None;
     loop {
         let mut tx = ctx.db.begin().await?;
-        let due = repo::due_offers(&mut tx, now, after, SWEEP_BATCH).await?;
-        let full = due.len() as i64 == SWEEP_BATCH;
-        for (offer, task) in due {
-            expire(&mut tx, offer, task, now).await?;
-            after = Some(task);
-        }
+        let tasks = repo::lock_due_tasks(&mut tx, now, after, SWEEP_BATCH).await?;
+        let full = tasks.len() as i64 == SWEEP_BATCH;
+        after = tasks.last().copied().map(TaskId);
+        expire_batch(&mut tx, &tasks, now).await?;
         tx.commit().await?;
         if !full {
             return Ok(());
@@ -538,24 +537,22 @@ async fn run_expire(ctx: AppContext) -> Result<(), JobFailure> {
     }
 }
 
-/// Expires one offer that is due, with its task locked (tasks are locked in id order across a sweep).
-async fn expire(conn: &mut PgConnection, id: OfferId, task: TaskId, now: DateTime<Utc>) -> Result<(), JobFailure> {
-    let Some(mut task) = crate::tasks::repo::task(conn, task, true).await? else { return Ok(()) };
-    let Some(offer) = repo::offer(conn, id).await? else { return Ok(()) };
-    if offer.status != OfferStatus::Offered || offer.expires_at > now {
+/// Expires the due offers of `tasks` (locked) and sets their tasks waiting again (an offered task goes
+/// back to pending: the rule `state.rs` gives the system).
+async fn expire_batch(conn: &mut PgConnection, tasks: &[Uuid], now: DateTime<Utc>) -> Result<(), JobFailure> {
+    if tasks.is_empty() {
         return Ok(());
     }
-    repo::end_offer(conn, id, OfferStatus::Expired, None, None, now).await?;
-    crate::tasks::repo::log(
-        conn,
-        task.id,
-        None,
-        "offer_expired",
-        json!({"offer_id": id, "freelancer": offer.user_id}),
-        now,
-    )
-    .await?;
-    back_to_pending(conn, &mut task, Actor::System, now).await.map_err(|e| JobFailure::retry(e.detail()))?;
+    state::check(TaskStatus::Offered, TaskStatus::Pending, Actor::System)
+        .map_err(|e| JobFailure::retry(e.to_string()))?;
+    let expired = repo::expire_due(conn, tasks, now).await?;
+    let entries: Vec<_> =
+        expired.iter().map(|o| (o.task_id, json!({"offer_id": o.id, "freelancer": o.user_id}))).collect();
+    crate::tasks::repo::log_many(conn, "offer_expired", &entries, now).await?;
+    let ids: Vec<Uuid> = expired.iter().map(|o| o.task_id.0).collect();
+    crate::tasks::repo::reopen_offered(conn, &ids, now).await?;
+    let jobs: Vec<NewJob> = expired.iter().map(|o| assign_job(o.task_id)).collect();
+    jobs::enqueue_many(conn, &jobs, now).await?;
     Ok(())
 }
 
@@ -628,8 +625,13 @@ pub(crate) async fn capacity_freed(conn: &mut PgConnection, now: DateTime<Utc>) 
 
 /// Starts assignment of a new task (in the creating transaction).
 pub(crate) async fn start(conn: &mut PgConnection, task: TaskId, now: DateTime<Utc>) -> sqlx::Result<()> {
-    jobs::enqueue(conn, NewJob::new(ASSIGN, json!({"task_id": task})).unique(format!("assign:{task}")), now).await?;
+    jobs::enqueue(conn, assign_job(task), now).await?;
     Ok(())
+}
+
+/// The assignment job's next step for a task (one at a time per task).
+fn assign_job(task: TaskId) -> NewJob {
+    NewJob::new(ASSIGN, json!({"task_id": task})).unique(format!("assign:{task}"))
 }
 
 /// Ends the live offer of a task being cancelled.

@@ -259,6 +259,42 @@ pub async fn log(
     Ok(())
 }
 
+/// The same step of many tasks' logs (a sweep's), in one statement.
+pub async fn log_many(
+    conn: &mut PgConnection,
+    action: &str,
+    entries: &[(TaskId, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = entries.iter().map(|_| platform::ids::new_id()).collect();
+    let tasks: Vec<Uuid> = entries.iter().map(|(t, _)| t.0).collect();
+    let details: Vec<serde_json::Value> = entries.iter().map(|(_, d)| d.clone()).collect();
+    sqlx::query!(
+        r#"INSERT INTO task_activity (id, task_id, actor, action, detail, created_at)
+           SELECT e.id, e.task_id, NULL, $4, e.detail, $5 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS e (id, task_id, detail)"#,
+        &ids,
+        &tasks,
+        &details,
+        action,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Tasks whose offer ended without a taker wait again (`offered` → `pending`), in one statement.
+pub async fn reopen_offered(conn: &mut PgConnection, tasks: &[Uuid], now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE tasks SET status = 'pending', updated_at = $2 WHERE id = ANY($1) AND status = 'offered'"#,
+        tasks,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn activity(conn: &mut PgConnection, task: TaskId) -> sqlx::Result<Vec<ActivityRow>> {
     sqlx::query_as!(
         ActivityRow,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tasks::model::{BriefId, StyleCardId};
 use uuid::Uuid;
 
-use super::{FieldErrors, Layout, done, page, to_signin};
+use super::{FieldErrors, Layout, beside_form, done, lines, page, to_signin};
 use crate::format;
 use crate::session::{Form, Session};
 
@@ -177,7 +177,7 @@ async fn brief_page(
 }
 
 async fn refused(ctx: &AppContext, session: &Session, id: BriefId, err: &ApiError) -> Response {
-    if !err.status().is_client_error() || err.status() == StatusCode::NOT_FOUND {
+    if !beside_form(err) {
         return super::error(session, err);
     }
     let errors = FieldErrors::from_error(err);
@@ -233,10 +233,6 @@ pub struct StepsForm {
     outline: String,
     style_card_ids: Vec<String>,
     confirm: Vec<String>,
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 /// Saves every step from the form: the boxes ticked are confirmed, the others are not.

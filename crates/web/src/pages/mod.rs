@@ -6,6 +6,7 @@ pub mod admin;
 pub mod artists;
 pub mod auth;
 pub mod bookings;
+pub mod brand;
 pub mod briefs;
 pub mod catalog;
 pub mod door;
@@ -22,6 +23,7 @@ pub mod profile;
 pub mod rooms;
 pub mod royalties;
 pub mod sales;
+pub mod styles;
 pub mod tasks;
 pub mod tickets;
 pub mod transfers;
@@ -180,6 +182,22 @@ pub fn done(path: &str, message: &str) -> Response {
     let mut response = Redirect::to(path).into_response();
     crate::session::flash(&mut response, message);
     response
+}
+
+/// Whether an error belongs beside the form that caused it (the sender's mistake) rather than on the
+/// error page ("not found" is never shown beside a form: it would tell what exists).
+pub fn beside_form(err: &ApiError) -> bool {
+    err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND
+}
+
+/// A text area's lines, trimmed, blank ones dropped (sentences, which may hold commas).
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// A list typed one item a line or separated by commas, trimmed, blank ones dropped.
+pub fn items(text: &str) -> Vec<String> {
+    text.lines().flat_map(|l| l.split(',')).map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 /// Sends someone who is not signed in to the sign-in page, to come back to `here` afterwards.

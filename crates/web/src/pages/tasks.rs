@@ -8,17 +8,17 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use platform::pagination::PageParams;
 use platform::{ApiError, AppContext, FieldError};
 use serde::Deserialize;
 use tasks::model::{OfferId, TaskId};
 use uuid::Uuid;
 
-use super::{FieldErrors, Layout, PayForm, page, to_signin};
+use super::{FieldErrors, Layout, PayForm, beside_form, done, lines, page, to_signin};
 use crate::WebSettings;
 use crate::format;
-use crate::session::{Form, Session, flash};
+use crate::session::{Form, Session};
 
 /// A company the viewer commissions tasks for.
 pub struct Company {
@@ -75,7 +75,10 @@ struct TasksPage {
     freelancer: Option<String>,
     approved: bool,
     offers: Vec<OfferLine>,
-    work: Vec<TaskLine>,
+    /// The freelancer's tasks, each with what it earns (earned once approved).
+    work: Vec<(TaskLine, String)>,
+    /// What the completed tasks on the page earned.
+    earned: String,
     errors: FieldErrors,
     error: Option<String>,
     pay_key: String,
@@ -135,11 +138,20 @@ async fn tasks_page(
             expires: o.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         })
         .collect();
-    let work = tasks::tasks::service::mine(ctx, principal, &PageParams::default())
-        .await?
-        .items
+    let s = &settings.tasks;
+    let mine = tasks::tasks::service::mine(ctx, principal, &PageParams::default()).await?.items;
+    let earned_minor: i64 = mine.iter().filter(|t| t.status == "completed").map(|t| s.earning(t.credits)).sum();
+    let work = mine
         .into_iter()
-        .map(TaskLine::from)
+        .map(|t| {
+            let earning = format::money(s.earning(t.credits), &s.credit_currency);
+            let earning = match t.status.as_str() {
+                "completed" => earning,
+                "cancelled" => "—".to_owned(),
+                _ => format!("{earning} on approval"),
+            };
+            (TaskLine::from(t), earning)
+        })
         .collect();
     Ok(TasksPage {
         layout: Layout::new("Creative tasks", session),
@@ -149,6 +161,7 @@ async fn tasks_page(
         freelancer,
         offers,
         work,
+        earned: format::money(earned_minor, &settings.tasks.credit_currency),
         errors,
         error,
         pay_key: Uuid::now_v7().simple().to_string(),
@@ -156,7 +169,7 @@ async fn tasks_page(
 }
 
 async fn refused(ctx: &AppContext, settings: &WebSettings, session: &Session, err: &ApiError) -> Response {
-    if !err.status().is_client_error() || err.status() == StatusCode::NOT_FOUND {
+    if !beside_form(err) {
         return super::error(session, err);
     }
     let errors = FieldErrors::from_error(err);
@@ -179,12 +192,6 @@ pub async fn show(
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
     }
-}
-
-fn done(to: &str, message: &str) -> Response {
-    let mut response = Redirect::to(to).into_response();
-    flash(&mut response, message);
-    response
 }
 
 #[derive(Deserialize, Default)]
@@ -243,10 +250,6 @@ pub struct NewTaskForm {
     formats: String,
     motion: Option<String>,
     custom_illustration: Option<String>,
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 /// Commissions a task from the form's brief.
@@ -403,11 +406,68 @@ struct TaskPage {
     /// Whether the viewer is one of the task's parties (company, freelancer, staff): they see its
     /// files and messages.
     party: bool,
+    /// For staff, while nobody has the task: who would get it and why, and the hand assignment.
+    preview: Option<PreviewView>,
     error: Option<String>,
+}
+
+/// "Who would get this task, and why", as staff see it on the task's page.
+pub struct PreviewView {
+    pub level: u8,
+    pub version: i32,
+    /// Name, freelancer id, score, tier, the breakdown in words.
+    pub ranked: Vec<(String, String, u32, String, String)>,
+    /// Name and why they are left out.
+    pub excluded: Vec<(String, String)>,
+}
+
+async fn preview_view(
+    ctx: &AppContext,
+    settings: &tasks::TaskSettings,
+    principal: &identity::auth::Principal,
+    id: TaskId,
+) -> Result<PreviewView, ApiError> {
+    let p = tasks::assignment::service::preview(ctx, settings, principal, id).await?;
+    let ids: Vec<Uuid> = p.ranked.iter().map(|r| r.freelancer).chain(p.excluded.iter().map(|e| e.freelancer)).collect();
+    let names = {
+        let mut conn = ctx.db.acquire().await?;
+        identity::service::display_names(&mut conn, &ids).await?
+    };
+    let name = |u: &Uuid| names.get(u).cloned().unwrap_or_else(|| u.to_string());
+    let words = |b: &serde_json::Value| {
+        [
+            ("skill", "skill"),
+            ("timezone", "time zone"),
+            ("experience", "experience"),
+            ("workload", "workload"),
+            ("performance", "performance"),
+            ("specialist_bonus", "specialist +"),
+            ("favourite_bonus", "favourite +"),
+        ]
+        .iter()
+        .filter_map(|(k, label)| b.get(*k).and_then(serde_json::Value::as_f64).map(|v| (label, v)))
+        .filter(|(label, v)| !label.ends_with('+') || *v > 0.0)
+        .map(|(label, v)| format!("{label} {v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    };
+    Ok(PreviewView {
+        level: p.level,
+        version: p.config_version,
+        ranked: p
+            .ranked
+            .iter()
+            .map(|r| {
+                (name(&r.freelancer), r.freelancer.to_string(), r.score, r.tier.replace('_', " "), words(&r.breakdown))
+            })
+            .collect(),
+        excluded: p.excluded.iter().map(|e| (name(&e.freelancer), e.reason.replace('_', " "))).collect(),
+    })
 }
 
 async fn task_page(
     ctx: &AppContext,
+    settings: &tasks::TaskSettings,
     session: &Session,
     id: TaskId,
     error: Option<String>,
@@ -449,7 +509,13 @@ async fn task_page(
         }
         Err(_) => (Vec::new(), Vec::new(), false),
     };
+    let preview = if staff && matches!(status, "pending" | "offered" | "unassignable") {
+        Some(preview_view(ctx, settings, principal, id).await?)
+    } else {
+        None
+    };
     Ok(TaskPage {
+        preview,
         files,
         messages,
         party,
@@ -472,11 +538,16 @@ async fn task_page(
     })
 }
 
-pub async fn show_task(State(ctx): State<AppContext>, session: Session, Path(id): Path<TaskId>) -> Response {
+pub async fn show_task(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<TaskId>,
+) -> Response {
     if session.principal.is_none() {
         return to_signin(&format!("/tasks/{id}"));
     }
-    match task_page(&ctx, &session, id, None).await {
+    match task_page(&ctx, &settings.tasks, &session, id, None).await {
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
     }
@@ -488,9 +559,12 @@ pub struct StepForm {
     note: String,
     decision: String,
     rating: String,
+    /// Whom staff assign the task to, by hand.
+    freelancer: String,
 }
 
-/// One step on a task's page: `start`, `deliver`, `review`, `approve`, `revise` or `cancel`.
+/// One step on a task's page: `start`, `deliver`, `review`, `approve`, `revise`, `cancel`, or `assign`
+/// (staff, by hand).
 pub async fn step(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<WebSettings>>,
@@ -514,17 +588,25 @@ pub async fn step(
         }
         "revise" => tasks::tasks::service::request_revision(&ctx, s, principal, id, note).await,
         "cancel" => tasks::tasks::service::cancel(&ctx, principal, id, note).await,
+        "assign" => match form.freelancer.trim().parse::<Uuid>() {
+            Ok(freelancer_id) => {
+                let req = tasks::assignment::dto::AssignByHand { freelancer_id };
+                tasks::assignment::service::assign_by_hand(&ctx, principal, id, req).await
+            }
+            Err(_) => Err(ApiError::invalid_field("freelancer_id", "not_approved", "is not an approved freelancer")),
+        },
         _ => Err(ApiError::not_found("No such step.")),
     };
     match result {
         Ok(task) => done(&format!("/tasks/{id}"), &format!("Done: the task is {}.", task.status.replace('_', " "))),
-        Err(err) => answered(&ctx, &session, id, err).await,
+        Err(err) => answered(&ctx, &settings.tasks, &session, id, err).await,
     }
 }
 
 /// The freelancer uploads a file they deliver (a file form); a name the task has makes its next version.
 pub async fn upload_file(
     State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
     session: Session,
     Path(id): Path<TaskId>,
     request: axum::extract::Request,
@@ -535,7 +617,7 @@ pub async fn upload_file(
         let name = form.file_name.unwrap_or_else(|| "file".into());
         tasks::delivery::service::upload(&ctx, &principal, id, &name, form.body).await.map(|_| ())
     };
-    let refused = async |err| answered(&ctx, &session, id, err).await;
+    let refused = async |err| answered(&ctx, &settings.tasks, &session, id, err).await;
     crate::upload::keep_file(&session, request, (&next, "The file is uploaded."), keep, refused).await
 }
 
@@ -548,6 +630,7 @@ pub struct MessageForm {
 /// A party posts a message on the task.
 pub async fn post_message(
     State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
     session: Session,
     Path(id): Path<TaskId>,
     Form(form): Form<MessageForm>,
@@ -556,18 +639,24 @@ pub async fn post_message(
     let request = tasks::delivery::dto::NewMessage { body: form.body };
     match tasks::delivery::service::post_message(&ctx, principal, id, &request).await {
         Ok(_) => done(&format!("/tasks/{id}#messages"), "Sent."),
-        Err(err) => answered(&ctx, &session, id, err).await,
+        Err(err) => answered(&ctx, &settings.tasks, &session, id, err).await,
     }
 }
 
 /// A refusal shown on the task's page (or the error page, for a task the viewer may not see).
-async fn answered(ctx: &AppContext, session: &Session, id: TaskId, err: ApiError) -> Response {
-    if err.status().is_client_error() && err.status() != StatusCode::NOT_FOUND {
+async fn answered(
+    ctx: &AppContext,
+    settings: &tasks::TaskSettings,
+    session: &Session,
+    id: TaskId,
+    err: ApiError,
+) -> Response {
+    if beside_form(&err) {
         let mut message = err.detail().to_owned();
         for e in err.field_errors() {
             message.push_str(&format!(" {}.", e.message));
         }
-        match task_page(ctx, session, id, Some(message)).await {
+        match task_page(ctx, settings, session, id, Some(message)).await {
             Ok(view) => page(err.status(), &view),
             Err(e) => super::error(session, &e),
         }
@@ -587,35 +676,123 @@ struct StaffPage {
     layout: Layout,
     queue: Vec<TaskLine>,
     applicants: Vec<(String, String, String)>,
+    configs: Vec<tasks::assignment::dto::Config>,
+    /// The draft form's weights (the published configuration's, or what was sent): the field, its
+    /// label, its value and its error.
+    weights: Vec<(&'static str, &'static str, i16, Option<String>)>,
+    errors: FieldErrors,
+    error: Option<String>,
+}
+
+async fn staff_page(
+    ctx: &AppContext,
+    session: &Session,
+    draft: Option<tasks::assignment::dto::WeightsBody>,
+    err: Option<&ApiError>,
+) -> Result<StaffPage, ApiError> {
+    let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("Sign in first."))?;
+    let queue = tasks::tasks::service::staff_queue(ctx, principal).await?;
+    let pending = tasks::freelancers::service::list(ctx, principal, Some("pending"), &PageParams::default()).await?;
+    let configs = tasks::assignment::service::configs(ctx, principal).await?;
+    let draft = draft.unwrap_or_else(|| {
+        configs.iter().find(|c| c.status == "published").map(|c| c.weights.clone()).unwrap_or(
+            tasks::assignment::dto::WeightsBody {
+                skill: 35,
+                timezone: 20,
+                experience: 20,
+                workload: 15,
+                performance: 10,
+            },
+        )
+    });
+    Ok(StaffPage {
+        layout: Layout::new("Creative tasks: staff", session),
+        queue: queue.into_iter().map(TaskLine::from).collect(),
+        applicants: pending
+            .items
+            .into_iter()
+            .map(|f| {
+                let skills =
+                    f.skills.iter().map(|s| format!("{} {}", s.skill, s.proficiency)).collect::<Vec<_>>().join(", ");
+                (f.user_id.to_string(), f.experience, skills)
+            })
+            .collect(),
+        configs,
+        weights: [
+            ("skill", "Skill", draft.skill),
+            ("timezone", "Time zone", draft.timezone),
+            ("experience", "Experience", draft.experience),
+            ("workload", "Workload", draft.workload),
+            ("performance", "Performance", draft.performance),
+        ]
+        .into_iter()
+        .map(|(name, label, value)| {
+            let error = err.and_then(|e| {
+                e.field_errors().iter().find(|f| f.field == format!("weights.{name}")).map(|f| f.message.clone())
+            });
+            (name, label, value, error)
+        })
+        .collect(),
+        errors: err.map(FieldErrors::from_error).unwrap_or_default(),
+        error: err.map(|e| e.detail().to_owned()),
+    })
 }
 
 pub async fn staff(State(ctx): State<AppContext>, session: Session, Query(_): Query<QueueQuery>) -> Response {
-    let Some(principal) = &session.principal else { return to_signin("/admin/tasks") };
-    let result = async {
-        let queue = tasks::tasks::service::staff_queue(&ctx, principal).await?;
-        let pending =
-            tasks::freelancers::service::list(&ctx, principal, Some("pending"), &PageParams::default()).await?;
-        Ok::<_, ApiError>(StaffPage {
-            layout: Layout::new("Creative tasks: staff", &session),
-            queue: queue.into_iter().map(TaskLine::from).collect(),
-            applicants: pending
-                .items
-                .into_iter()
-                .map(|f| {
-                    let skills = f
-                        .skills
-                        .iter()
-                        .map(|s| format!("{} {}", s.skill, s.proficiency))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    (f.user_id.to_string(), f.experience, skills)
-                })
-                .collect(),
-        })
+    if session.principal.is_none() {
+        return to_signin("/admin/tasks");
     }
-    .await;
-    match result {
+    match staff_page(&ctx, &session, None, None).await {
         Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfigForm {
+    skill: String,
+    timezone: String,
+    experience: String,
+    workload: String,
+    performance: String,
+    note: String,
+}
+
+/// Staff save a draft of the assignment configuration (weights of 0–100 summing to 100).
+pub async fn new_config(State(ctx): State<AppContext>, session: Session, Form(form): Form<ConfigForm>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/admin/tasks") };
+    // A weight that is not a number is sent as -1, which the service refuses by its field's name.
+    let weight = |v: &str| v.trim().parse::<i16>().unwrap_or(-1);
+    let weights = tasks::assignment::dto::WeightsBody {
+        skill: weight(&form.skill),
+        timezone: weight(&form.timezone),
+        experience: weight(&form.experience),
+        workload: weight(&form.workload),
+        performance: weight(&form.performance),
+    };
+    let note = Some(form.note).filter(|n| !n.trim().is_empty());
+    let req = tasks::assignment::dto::NewConfig { weights: weights.clone(), note };
+    match tasks::assignment::service::new_config(&ctx, principal, req).await {
+        Ok(c) => done("/admin/tasks#configs", &format!("Draft version {} saved: publish it to use it.", c.version)),
+        Err(err) if beside_form(&err) => match staff_page(&ctx, &session, Some(weights), Some(&err)).await {
+            Ok(view) => page(err.status(), &view),
+            Err(e) => super::error(&session, &e),
+        },
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// Staff publish a draft: it becomes the one active configuration.
+pub async fn publish_config(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(version): Path<i32>,
+    Form(_): Form<QueueQuery>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/admin/tasks") };
+    match tasks::assignment::service::publish_config(&ctx, principal, version).await {
+        Ok(c) => done("/admin/tasks#configs", &format!("Version {} is active: new offers use it.", c.version)),
         Err(err) => super::error(&session, &err),
     }
 }
