@@ -43,7 +43,10 @@ pub const FIELD_CODES: &[(&str, &str)] = &[
     ("all_caps", "a title written in capitals, which stores refuse"),
     ("before_from", "an end that is not after its start (`to` before `from`)"),
     ("before_start", "an end that is not after the start it belongs to"),
-    ("below_minimum", "below the minimum the rules allow (a fee under the artist's category minimum)"),
+    (
+        "below_minimum",
+        "below the minimum the rules allow (a fee under the artist's category minimum, a withdrawal under the caller's minimum)",
+    ),
     ("below_sold", "a quantity below what is sold or reserved already"),
     ("below_tiers", "a capacity below what the event's tiers offer"),
     ("bit_depth_too_low", "audio of fewer than 16 bits"),

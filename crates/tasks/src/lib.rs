@@ -44,6 +44,9 @@ pub struct TaskSettings {
     pub packs: Vec<(i32, i32)>,
     /// The freelancer's share of an approved task's credit value, in basis points (70%).
     pub payout_bps: i64,
+    /// The smallest withdrawal of a freelancer who has earned from tasks, in credits' worth of earnings
+    /// (10: 34.30 USD); the platform's own minimum applies when it is higher.
+    pub min_payout_credits: i32,
     pub max_revisions: i32,
     /// Acceptance windows by urgency.
     pub window_critical: Duration,
@@ -71,6 +74,7 @@ impl Default for TaskSettings {
             credit_currency: "USD".into(),
             packs: vec![(50, 0), (100, 0), (250, 500), (500, 1000)],
             payout_bps: 7000,
+            min_payout_credits: 10,
             max_revisions: 2,
             window_critical: Duration::minutes(10),
             window_urgent: Duration::minutes(30),

@@ -341,11 +341,11 @@ async fn one_idempotency_key_one_effect_even_under_concurrency() {
     audit(&app.db.pool).await;
 }
 
-const GOOD_IBAN: &str = "DE89 3704 0044 0532 0130 00";
+pub(crate) const GOOD_IBAN: &str = "DE89 3704 0044 0532 0130 00";
 /// Valid, but the sandbox bank refuses transfers to accounts ending in 0000.
 const REFUSED_IBAN: &str = "DE94370400440532010000";
 
-async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str) -> String {
+pub(crate) async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str) -> String {
     let res = app
         .post("/v1/me/payout-methods")
         .bearer(token)

@@ -229,6 +229,40 @@ async fn credits_are_bought_held_spent_and_given_back_with_the_books_balanced() 
     let me = w.app.get("/v1/me/freelancer").bearer(&people[0].0).send().await.value();
     assert_eq!(me["performance"]["rating"], 5.0);
     assert_eq!(me["performance"]["on_time_rate"], 100.0);
+
+    // After the holding period the earnings are withdrawn like any income, from 10 credits' worth
+    // (34.30 USD) up; another currency keeps the platform's minimum.
+    w.app.clock.advance(Duration::days(7) + Duration::minutes(1));
+    drain_jobs(&w.app).await;
+    let token = &people[0].0;
+    let method = crate::ledger::bank_account(&w.app, token, crate::ledger::GOOD_IBAN).await;
+    let withdraw = |amount: i64, currency: &'static str| {
+        let (app, token, method) = (w.app.clone(), token.clone(), method.clone());
+        async move {
+            app.post("/v1/me/withdrawals")
+                .bearer(&token)
+                .json(&json!({"amount": amount, "currency": currency, "payout_method_id": method}))
+                .send()
+                .await
+        }
+    };
+    let below = withdraw(3429, "USD").await;
+    let problem = below.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        (problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()),
+        (Some("amount"), Some("below_minimum"))
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 3430 (minor units): freelance earnings are paid out from 10 credits' worth"),
+        "{problem}"
+    );
+    // At the minimum the rule passes; the 1.00 fee is what 34.30 does not cover.
+    withdraw(3430, "USD").await.assert_problem(StatusCode::CONFLICT, "insufficient_funds");
+    crate::ledger::funded(&w.app.db.pool, people[0].1.parse().unwrap(), 5_000).await;
+    withdraw(2000, "EUR").await.assert_status(StatusCode::CREATED);
     audit(&w.app.db.pool).await;
 }
 

@@ -5,4 +5,5 @@ pub mod http;
 pub mod repo;
 pub mod service;
 
+pub use repo::raise_minimum;
 pub use service::{WithdrawalSettings, demo_withdrawal};

@@ -276,3 +276,42 @@ pub async fn settle(
     .await?;
     Ok(())
 }
+
+/// The user's own smallest withdrawal in `currency`, if a domain raised it, with its reason.
+pub async fn minimum_of(conn: &mut PgConnection, user: Uuid, currency: &str) -> sqlx::Result<Option<(i64, String)>> {
+    let row = sqlx::query!(
+        "SELECT minimum, reason FROM withdrawal_minimums WHERE user_id = $1 AND currency = $2",
+        user,
+        currency
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.minimum, r.reason)))
+}
+
+/// For other domains: raises a user's smallest withdrawal in `currency` to at least `minimum` (minor
+/// units), with the reason a request below it is told (never lowers it; the platform's minimum still
+/// applies).
+pub async fn raise_minimum(
+    conn: &mut PgConnection,
+    user: Uuid,
+    currency: &str,
+    minimum: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO withdrawal_minimums (user_id, currency, minimum, reason, updated_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (user_id, currency) DO UPDATE SET minimum = EXCLUDED.minimum, reason = EXCLUDED.reason,
+                                                         updated_at = EXCLUDED.updated_at
+           WHERE withdrawal_minimums.minimum < EXCLUDED.minimum"#,
+        user,
+        currency,
+        minimum,
+        reason,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

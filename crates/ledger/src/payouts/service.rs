@@ -195,12 +195,24 @@ pub async fn request(
     if currency.as_ref().is_none_or(|c| c.as_str() == "CREDIT") {
         errors.push(FieldError::new("currency", "invalid_value", "must be a currency Backline pays out in"));
     }
-    if req.amount < settings.minimum {
-        errors.push(FieldError::new(
+    let own = match &currency {
+        Some(c) => repo::minimum_of(conn, principal.user_id.0, c.as_str()).await?,
+        None => None,
+    };
+    match own {
+        Some((minimum, reason)) if minimum > settings.minimum && req.amount < minimum => {
+            errors.push(FieldError::new(
+                "amount",
+                "below_minimum",
+                format!("must be at least {minimum} (minor units): {reason}"),
+            ));
+        }
+        _ if req.amount < settings.minimum => errors.push(FieldError::new(
             "amount",
             "below_minimum",
             format!("must be at least {} (minor units)", settings.minimum),
-        ));
+        )),
+        _ => {}
     }
     let (Some(currency), true) = (currency, errors.is_empty()) else {
         return Err(ApiError::validation(errors));

@@ -105,6 +105,10 @@ pub(crate) async fn spend(
     let earned = settings.earning(credits);
     let sales = ledger::service::account(conn, Owner::Platform, kinds::REVENUE, &currency, now).await?;
     ledger::earnings::credit(conn, Owner::User(freelancer), &currency, earned, sales.id, "freelance", now).await?;
+    // Freelance earnings are paid out from 10 credits' worth up (a setting).
+    let floor = settings.earning(settings.min_payout_credits);
+    let reason = format!("freelance earnings are paid out from {} credits' worth", settings.min_payout_credits);
+    ledger::payouts::raise_minimum(conn, freelancer, currency.as_str(), floor, &reason, now).await?;
     Ok((earned, currency.display(earned)))
 }
 
