@@ -226,6 +226,20 @@ async fn search(app: &TestApp, query: &str) -> Value {
     app.get(&format!("/v1/events?{query}")).send().await.value()
 }
 
+/// Every event a search finds, read a page of one at a time by its cursor (`query` ends with `&`).
+async fn pages_of_one(app: &TestApp, query: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = search(app, &format!("{query}limit=1&cursor={cursor}")).await;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return seen,
+        }
+    }
+}
+
 #[tokio::test]
 async fn search_ranks_filters_pages_and_never_shows_drafts() {
     let app = app().await;
@@ -269,19 +283,37 @@ async fn search_ranks_filters_pages_and_never_shows_drafts() {
     let window = format!("from={}&to={}", (at(&app, 6)).to_rfc3339(), (at(&app, 15)).to_rfc3339()).replace('+', "%2B");
     assert_eq!(ids(&search(&app, &window).await), vec![techno.clone()]);
     // Pages of one, without repeats or gaps.
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = search(&app, &format!("limit=1&cursor={cursor}")).await;
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
-    assert_eq!(seen, vec![jazz, techno, mixed]);
+    assert_eq!(pages_of_one(&app, "").await, vec![jazz.clone(), techno.clone(), mixed.clone()]);
     let tags = app.get("/v1/event-tags").send().await.value();
     assert_eq!(tags["items"][0], json!({"name": "jazz", "use_count": 2}));
+
+    // In one city the search reads an index that carries each event's words, and a description too
+    // long for an index entry is searched all the same: every filter and the pages hold there too.
+    let words: Vec<String> = (0..400).map(|i| format!("word{i}")).collect();
+    let long = draft(
+        &app,
+        &organizer,
+        json!({"title": "Late session", "description": format!("{} saxophone", words.join(" ")),
+               "starts_at": at(&app, 30), "ends_at": at(&app, 30) + Duration::hours(3),
+               "venue": {"city": "Berlin"}, "category": "music", "tags": ["jazz"]}),
+    )
+    .await;
+    add_tier(&app, &organizer, &long, json!({"name": "GA", "price": 0, "currency": "EUR", "quantity": 5})).await;
+    set_status(&app, &organizer, &long, "published").await.assert_status(StatusCode::OK);
+    let size: i32 = sqlx::query_scalar("SELECT octet_length(search::text) FROM events WHERE id = $1::uuid")
+        .bind(&long)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(size > 1500, "the long description's vector is {size} bytes");
+    assert_eq!(ids(&search(&app, "city=Berlin&q=saxophone").await), vec![long.clone()]);
+    assert_eq!(ids(&search(&app, "city=berlin").await), vec![techno.clone(), mixed.clone(), long.clone()]);
+    assert_eq!(ids(&search(&app, "city=BERLIN&q=jazz").await), vec![mixed.clone()]);
+    assert_eq!(ids(&search(&app, "city=berlin&tag=jazz").await), vec![mixed.clone(), long.clone()]);
+    assert_eq!(ids(&search(&app, "city=berlin&category=music").await), vec![techno.clone(), long.clone()]);
+    assert_eq!(ids(&search(&app, &format!("city=berlin&{window}")).await), vec![techno.clone()]);
+    assert!(ids(&search(&app, "city=Paris&q=techno").await).is_empty());
+    assert_eq!(pages_of_one(&app, "city=berlin&q=techno&").await, vec![techno, mixed]);
 }
 
 #[tokio::test]

@@ -263,7 +263,16 @@ pub struct SearchFilter<'a> {
 pub async fn search(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Result<Vec<SearchRow>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
-    let rows = sqlx::query_as!(SearchRow, r#"WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
+    let rows = match f.city {
+        Some(city) => search_in_city(&mut tx, f, city).await?,
+        None => search_anywhere(&mut tx, f).await?,
+    };
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn search_anywhere(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Result<Vec<SearchRow>> {
+    sqlx::query_as!(SearchRow, r#"WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
          hits AS (
             SELECT e.*, c.slug AS category,
                    CASE WHEN q.query IS NULL THEN 0::real ELSE ts_rank(e.search, q.query) END AS rank
@@ -287,10 +296,55 @@ pub async fn search(conn: &mut PgConnection, f: &SearchFilter<'_>) -> sqlx::Resu
          WHERE $7::real IS NULL OR rank < $7 OR (rank = $7 AND (starts_at, id) > ($8::timestamptz, $9::uuid))
          ORDER BY rank DESC, starts_at, id
          LIMIT $10"#, f.query, f.category as _, f.tag, f.from, f.to, f.city, f.after.map(|a| a.0), f.after.map(|a| a.1), f.after.map(|a| a.2), f.limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    .fetch_all(conn)
+    .await
+}
+
+/// A search in one city, without reading the events it passes over: the city's public events by date
+/// carry their search vector and category (`events_city_search_idx`, migration 0047), so matching and
+/// ranking are an index-only scan, and only the page's events are read. Vectors too large for an index
+/// entry (over 1,500 bytes as text: long descriptions) are in `events_city_large_idx` and read from the
+/// table, in the second branch.
+async fn search_in_city(conn: &mut PgConnection, f: &SearchFilter<'_>, city: &str) -> sqlx::Result<Vec<SearchRow>> {
+    sqlx::query_as!(SearchRow, r#"WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', $1) END AS query),
+         ids AS (
+            SELECT e.id, e.starts_at, CASE WHEN q.query IS NULL THEN 0::real ELSE ts_rank(e.search, q.query) END AS rank
+            FROM events e CROSS JOIN q
+            WHERE e.status IN ('published', 'postponed') AND e.deleted_at IS NULL AND octet_length(e.search::text) <= 1500
+              AND lower(e.city) = lower($6) AND e.starts_at >= $4 AND ($5::timestamptz IS NULL OR e.starts_at < $5)
+              AND (q.query IS NULL OR e.search @@ q.query)
+              AND ($2::uuid IS NULL OR e.category_id IN (
+                    WITH RECURSIVE sub AS (SELECT id FROM event_categories WHERE id = $2
+                                           UNION ALL SELECT c2.id FROM event_categories c2 JOIN sub ON c2.parent_id = sub.id)
+                    SELECT id FROM sub))
+              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM event_tags et JOIN tags t ON t.id = et.tag_id
+                                               WHERE et.event_id = e.id AND t.name = $3))
+            UNION ALL
+            SELECT e.id, e.starts_at, CASE WHEN q.query IS NULL THEN 0::real ELSE ts_rank(e.search, q.query) END AS rank
+            FROM events e CROSS JOIN q
+            WHERE e.status IN ('published', 'postponed') AND e.deleted_at IS NULL AND octet_length(e.search::text) > 1500
+              AND lower(e.city) = lower($6) AND e.starts_at >= $4 AND ($5::timestamptz IS NULL OR e.starts_at < $5)
+              AND (q.query IS NULL OR e.search @@ q.query)
+              AND ($2::uuid IS NULL OR e.category_id IN (
+                    WITH RECURSIVE sub AS (SELECT id FROM event_categories WHERE id = $2
+                                           UNION ALL SELECT c2.id FROM event_categories c2 JOIN sub ON c2.parent_id = sub.id)
+                    SELECT id FROM sub))
+              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM event_tags et JOIN tags t ON t.id = et.tag_id
+                                               WHERE et.event_id = e.id AND t.name = $3))),
+         page AS (
+            SELECT id, starts_at, rank FROM ids
+            WHERE $7::real IS NULL OR rank < $7 OR (rank = $7 AND (starts_at, id) > ($8::timestamptz, $9::uuid))
+            ORDER BY rank DESC, starts_at, id
+            LIMIT $10)
+         SELECT e.id AS "id!: EventId", e.organizer_user_id AS "organizer_user_id?", e.organizer_org_id AS "organizer_org_id?",
+                e.created_by AS "created_by!", e.title AS "title!", e.starts_at AS "starts_at!", e.ends_at AS "ends_at!",
+                e.timezone AS "timezone!", e.city AS "city?", e.venue_name AS "venue_name?", e.cover_url AS "cover_url?",
+                c.slug AS "category?", e.status AS "status!: EventStatus", page.rank AS "rank!"
+         FROM page JOIN events e ON e.id = page.id
+         LEFT JOIN event_categories c ON c.id = e.category_id
+         ORDER BY page.rank DESC, page.starts_at, page.id"#, f.query, f.category as _, f.tag, f.from, f.to, city, f.after.map(|a| a.0), f.after.map(|a| a.1), f.after.map(|a| a.2), f.limit)
+    .fetch_all(conn)
+    .await
 }
 
 /// Events the user organizes, or that they created for an organization, drafts included.
