@@ -248,6 +248,41 @@ async fn a_uniqueness_key_holds_one_unfinished_job() {
     );
 }
 
+/// Many jobs in one statement: the uniqueness keys hold across the batch and against jobs already
+/// queued, keyless jobs are all kept, and each job keeps its kind, payload and time.
+#[tokio::test]
+async fn many_jobs_are_queued_at_once_and_their_keys_still_hold() {
+    let db = db().await;
+    assert!(enqueue(&db, NewJob::new(RECORD, serde_json::json!({"n": 0})).unique("batch:held")).await.is_some());
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let batch = [
+        NewJob::new(RECORD, serde_json::json!({"n": 1})).unique("batch:a"),
+        NewJob::new(RECORD, serde_json::json!({"n": 2})).unique("batch:a"),
+        NewJob::new(RECORD, serde_json::json!({"n": 3})).unique("batch:held"),
+        NewJob::new(FAIL, serde_json::json!({"n": 4})).at(later),
+        NewJob::new(FAIL, serde_json::json!({"n": 5})),
+    ];
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert_eq!(jobs::enqueue_many(&mut conn, &batch, Utc::now()).await.unwrap(), 3);
+    assert_eq!(jobs::enqueue_many(&mut conn, &[], Utc::now()).await.unwrap(), 0);
+    let rows: Vec<(String, i64, Option<String>, bool)> = sqlx::query_as(
+        "SELECT kind, (payload->>'n')::int8, unique_key, run_at > now() + interval '30 minutes' FROM jobs
+         WHERE kind LIKE 'test.%' ORDER BY (payload->>'n')::int8",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let expected = [
+        ("test.record", 0, Some("batch:held"), false),
+        ("test.record", 1, Some("batch:a"), false),
+        ("test.fail", 4, None, true),
+        ("test.fail", 5, None, false),
+    ];
+    let got: Vec<(&str, i64, Option<&str>, bool)> =
+        rows.iter().map(|(k, n, u, l)| (k.as_str(), *n, u.as_deref(), *l)).collect();
+    assert_eq!(got, expected);
+}
+
 #[tokio::test]
 async fn competing_workers_run_every_job_exactly_once() {
     let db = db().await;
