@@ -52,6 +52,7 @@ async fn a_company_keeps_its_brand_audiences_and_favourites_on_its_page() {
     refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().contains("A colour must be a colour as #RRGGBB"), "{}", refused.text());
     assert!(refused.text().contains("aria-invalid=\"true\""));
+    assert!(refused.text().contains(">#112233\nteal</textarea>"), "the form keeps what was typed");
     assert!(brand(&w).await["name"].is_null());
     let saved = web.post(&w.app, &path, &fields("#112233, #AABBCC")).await;
     assert_eq!((saved.status, location(&saved)), (StatusCode::SEE_OTHER, path.clone()));

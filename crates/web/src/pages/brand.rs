@@ -150,6 +150,8 @@ struct Trouble {
     error: String,
     /// The refused audience form as it was sent.
     audience: Option<AudienceView>,
+    /// The refused brand form as it was sent.
+    brand: Option<BrandForm>,
 }
 
 async fn brand_page(
@@ -165,6 +167,15 @@ async fn brand_page(
     let org_name = identity::service::organizations::get(ctx, principal, identity::model::OrgId(org)).await?.name;
     let mut audiences: Vec<AudienceView> = audiences.into_iter().map(AudienceView::from).collect();
     let mut new_audience = AudienceView::default();
+    // The brand form shows what is kept, or what was sent when it was refused.
+    let mut typed = BrandForm {
+        name: brand.name.clone().unwrap_or_else(|| org_name.clone()),
+        colours: joined(&brand.colours),
+        fonts: joined(&brand.fonts),
+        tone: brand.tone.clone().unwrap_or_default(),
+        dos: joined(&brand.dos),
+        donts: joined(&brand.donts),
+    };
     let (form, errors, error) = match trouble {
         Some(t) => {
             if let Some(sent) = t.audience {
@@ -173,6 +184,9 @@ async fn brand_page(
                     None => new_audience = sent,
                 }
             }
+            if let Some(sent) = t.brand {
+                typed = sent;
+            }
             (t.form, t.errors, Some(t.error))
         }
         None => (String::new(), FieldErrors::default(), None),
@@ -180,14 +194,14 @@ async fn brand_page(
     Ok(BrandPage {
         layout: Layout::new(format!("Brand: {org_name}"), session),
         org_id: org,
-        name: brand.name.clone().unwrap_or_else(|| org_name.clone()),
         org_name,
-        colours: joined(&brand.colours),
+        name: typed.name,
+        colours: typed.colours,
         swatches: brand.colours.clone(),
-        fonts: joined(&brand.fonts),
-        tone: brand.tone.clone().unwrap_or_default(),
-        dos: joined(&brand.dos),
-        donts: joined(&brand.donts),
+        fonts: typed.fonts,
+        tone: typed.tone,
+        dos: typed.dos,
+        donts: typed.donts,
         logo: brand.logo.map(file_view),
         assets: brand.assets.into_iter().map(file_view).collect(),
         audiences,
@@ -222,8 +236,7 @@ async fn answer(
     ctx: &AppContext,
     session: &Session,
     org: Uuid,
-    form: &str,
-    audience: Option<AudienceView>,
+    (form, audience, brand): (&str, Option<AudienceView>, Option<BrandForm>),
     err: ApiError,
 ) -> Response {
     if !beside_form(&err) {
@@ -234,6 +247,7 @@ async fn answer(
         errors: FieldErrors::from_error(&err),
         error: err.detail().to_owned(),
         audience,
+        brand,
     };
     refused(ctx, session, org, trouble, err.status()).await
 }
@@ -268,7 +282,7 @@ pub async fn save(
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin(&format!("/orgs/{org}/brand")) };
     let input = BrandInput {
-        name: form.name,
+        name: form.name.clone(),
         colours: items(&form.colours),
         fonts: items(&form.fonts),
         tone: optional(&form.tone),
@@ -277,7 +291,7 @@ pub async fn save(
     };
     match tasks::brands::service::put_brand(&ctx, principal, org, &input).await {
         Ok(_) => done(&format!("/orgs/{org}/brand"), "Brand saved."),
-        Err(err) => answer(&ctx, &session, org, "brand", None, err).await,
+        Err(err) => answer(&ctx, &session, org, ("brand", None, Some(form)), err).await,
     }
 }
 
@@ -303,7 +317,7 @@ pub async fn upload(
         let query = tasks::brands::dto::BrandFileQuery { kind: kind.clone(), name };
         tasks::brands::service::upload_brand_file(&ctx, &principal, org, &query, form.body).await.map(|_| ())
     };
-    let refused = async |err| answer(&ctx, &session, org, "files", None, err).await;
+    let refused = async |err| answer(&ctx, &session, org, ("files", None, None), err).await;
     let message = if kind == "logo" { "Logo kept." } else { "Asset kept." };
     crate::upload::keep_file(&session, request, (&next, message), keep, refused).await
 }
@@ -318,7 +332,7 @@ pub async fn delete_file(
     let Some(principal) = &session.principal else { return to_signin(&format!("/orgs/{org}/brand")) };
     match tasks::brands::service::delete_file(&ctx, principal, id).await {
         Ok(()) => done(&format!("/orgs/{org}/brand#files"), "File removed."),
-        Err(err) => answer(&ctx, &session, org, "files", None, err).await,
+        Err(err) => answer(&ctx, &session, org, ("files", None, None), err).await,
     }
 }
 
@@ -450,7 +464,7 @@ async fn keep_audience(
         Ok(a) => done(&format!("/orgs/{org}/brand#audience-{}", a.id.0), &format!("Audience “{}” saved.", a.name)),
         Err(err) => {
             let sent = form.view(id.map(|a| a.0.to_string()).unwrap_or_default());
-            answer(ctx, session, org, &key, Some(sent), err).await
+            answer(ctx, session, org, (&key, Some(sent), None), err).await
         }
     }
 }
@@ -485,7 +499,7 @@ pub async fn delete_audience(
     let Some(principal) = &session.principal else { return to_signin(&format!("/orgs/{org}/brand")) };
     match tasks::brands::service::delete_audience(&ctx, principal, org, id).await {
         Ok(()) => done(&format!("/orgs/{org}/brand#audiences"), "Audience deleted."),
-        Err(err) => answer(&ctx, &session, org, &id.0.to_string(), None, err).await,
+        Err(err) => answer(&ctx, &session, org, (&id.0.to_string(), None, None), err).await,
     }
 }
 
@@ -507,6 +521,6 @@ pub async fn favourite(
     match tasks::freelancers::service::favourite(&ctx, principal, org, user, on).await {
         Ok(_) if on => done(&format!("/orgs/{org}/brand#affinity"), "Marked as a favourite: offered your tasks first."),
         Ok(_) => done(&format!("/orgs/{org}/brand#affinity"), "No longer a favourite."),
-        Err(err) => answer(&ctx, &session, org, "affinity", None, err).await,
+        Err(err) => answer(&ctx, &session, org, ("affinity", None, None), err).await,
     }
 }
