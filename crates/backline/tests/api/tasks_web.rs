@@ -224,13 +224,30 @@ async fn staff_curate_the_style_library_and_the_weights_and_assign_by_hand_in_th
     };
     assert_eq!(card_of(&first).await["status"], "active");
     assert_eq!(card_of(&second).await["status"], "draft");
+    assert!(dup.text().contains("No picture yet"), "the drafts are listed: {}", dup.text());
     let library = staff.get(&w.app, "/admin/style-cards?deliverable_type=static_ad&style_axis=bold").await.text();
     assert!(library.contains("Sunburst") && !library.contains("Sunrise"), "{library}");
+    // An active card's picture replaced by one the library has: refused beside that card, listed with
+    // the active cards, and the card keeps its own picture.
+    let own = png(12, 320, 240);
+    staff
+        .upload(&w.app, &format!("/style-cards/{second}/image"), &staff.csrf, ("rise.png", "image/png", &own), false)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let hash = card_of(&second).await["image"]["phash"].clone();
+    let again = staff
+        .upload(&w.app, &format!("/style-cards/{second}/image"), &staff.csrf, ("sun.png", "image/png", &picture), false)
+        .await;
+    again.assert_status(StatusCode::CONFLICT);
+    let shown = again.text();
+    let beside = shown.split(&format!("id=\"card-{second}\"")).nth(1).unwrap_or_default();
+    assert!(beside.contains("role=\"alert\""), "the refusal is beside the active card: {shown}");
+    assert_eq!(card_of(&second).await["image"]["phash"], hash);
     assert!(staff.get(&w.app, "/admin/style-cards?style_axis=minimal").await.text().contains("No card matches"));
     staff.post(&w.app, &format!("/admin/style-cards/{first}/retire"), &[]).await.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(card_of(&first).await["status"], "retired");
     client.post(&w.app, &format!("/admin/style-cards/{second}/retire"), &[]).await.assert_status(StatusCode::FORBIDDEN);
-    assert_eq!(card_of(&second).await["status"], "draft");
+    assert_eq!(card_of(&second).await["status"], "active");
 
     // The weights: a draft that does not sum to 100 is refused and named; a good one is published.
     let weights = |performance: &'static str| {

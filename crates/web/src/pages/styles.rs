@@ -72,6 +72,12 @@ async fn library_page(
     let principal = session.principal.as_ref().ok_or_else(|| ApiError::not_found("Sign in first."))?;
     tasks::require_staff(principal)?;
     let cards = tasks::styles::service::list(ctx, principal, &filter.query()).await?;
+    // A refused picture is said beside its card and at the top of the page.
+    let error = match (&trouble.err, &trouble.refused_image) {
+        (Some(e), _) => Some(e.detail().to_owned()),
+        (None, Some((_, why))) => Some(why.clone()),
+        (None, None) => None,
+    };
     let sent = if trouble.err.is_some() || trouble.refused_image.is_some() {
         trouble.sent
     } else {
@@ -92,12 +98,16 @@ async fn library_page(
         sent,
         refused_image: trouble.refused_image,
         errors: trouble.err.as_ref().map(FieldErrors::from_error).unwrap_or_default(),
-        error: trouble.err.as_ref().map(|e| e.detail().to_owned()),
+        error,
     })
 }
 
-async fn answer(ctx: &AppContext, session: &Session, trouble: Trouble, status: StatusCode) -> Response {
-    match library_page(ctx, session, Filter { status: "draft".into(), ..Filter::default() }, trouble).await {
+/// The page again around a refusal, listing the cards of `status` (a new card is a draft; a refused
+/// picture's card is listed with its own status).
+async fn answer(ctx: &AppContext, session: &Session, trouble: Trouble, status: StatusCode, cards: &str) -> Response {
+    let filter =
+        Filter { status: if cards == "active" { String::new() } else { cards.to_owned() }, ..Filter::default() };
+    match library_page(ctx, session, filter, trouble).await {
         Ok(view) => page(status, &view),
         Err(e) => super::error(session, &e),
     }
@@ -153,7 +163,7 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
         ),
         Err(err) if beside_form(&err) => {
             let status = err.status();
-            answer(&ctx, &session, Trouble { sent: form, refused_image: None, err: Some(err) }, status).await
+            answer(&ctx, &session, Trouble { sent: form, refused_image: None, err: Some(err) }, status, "draft").await
         }
         Err(err) => super::error(&session, &err),
     }
@@ -176,12 +186,16 @@ pub async fn upload(
             return super::error(&session, &err);
         }
         let status = err.status();
+        let cards = match tasks::styles::service::get(&ctx, &principal, id).await {
+            Ok(card) => card.status,
+            Err(e) => return super::error(&session, &e),
+        };
         let trouble = Trouble {
             sent: CardForm::default(),
             refused_image: Some((id.0.to_string(), err.detail().to_owned())),
             err: None,
         };
-        answer(&ctx, &session, trouble, status).await
+        answer(&ctx, &session, trouble, status, &cards).await
     };
     crate::upload::keep_file(&session, request, (&next, "Picture kept: the card is in the library."), keep, refused)
         .await
