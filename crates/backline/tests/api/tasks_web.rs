@@ -353,3 +353,26 @@ async fn the_brand_page_and_the_style_library_work_in_a_browser() {
     assert!(violations.is_empty(), "{violations:?}");
     browser.close().await;
 }
+
+/// An audience whose stored facets no longer read is a fault the server reports (500, logged), never
+/// an audience shown as empty.
+#[tokio::test]
+async fn an_audience_that_no_longer_reads_is_a_fault_not_an_empty_audience() {
+    let w = world("aud", 0).await;
+    let made = w
+        .app
+        .post(&format!("/v1/orgs/{}/audiences", w.org))
+        .bearer(&w.client)
+        .json(&serde_json::json!({"name": "Night owls", "demographics": {"age_min": 21}}))
+        .send()
+        .await;
+    made.assert_status(StatusCode::CREATED);
+    assert_eq!(audiences(&w).await[0]["demographics"]["age_min"], 21);
+    sqlx::query("UPDATE task_audiences SET demographics = '{\"age_min\": \"twenty-one\"}'::jsonb")
+        .execute(&w.app.db.pool)
+        .await
+        .unwrap();
+    let res = w.app.get(&format!("/v1/orgs/{}/audiences", w.org)).bearer(&w.client).send().await;
+    res.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    assert!(!res.text().contains("twenty-one"), "the cause is logged, not shown: {}", res.text());
+}

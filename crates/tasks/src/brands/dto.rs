@@ -213,20 +213,30 @@ pub struct Audience {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<AudienceRow> for Audience {
-    fn from(r: AudienceRow) -> Self {
-        Self {
+impl TryFrom<AudienceRow> for Audience {
+    type Error = platform::ApiError;
+
+    /// Written by this code from these types: a stored value that no longer reads is a fault (logged,
+    /// answered 500), never shown as an empty audience.
+    fn try_from(r: AudienceRow) -> Result<Self, Self::Error> {
+        fn facet<T: serde::de::DeserializeOwned>(
+            value: serde_json::Value,
+            id: AudienceId,
+        ) -> Result<T, platform::ApiError> {
+            serde_json::from_value(value)
+                .map_err(|e| platform::ApiError::internal(anyhow::anyhow!("audience {} does not read: {e}", id.0)))
+        }
+        Ok(Self {
             id: r.id,
             org_id: r.org_id,
             name: r.name,
-            // Written by this code from these types; a value that no longer reads shows as empty.
-            demographics: serde_json::from_value(r.demographics).unwrap_or_default(),
-            firmographics: serde_json::from_value(r.firmographics).unwrap_or_default(),
-            psychographics: serde_json::from_value(r.psychographics).unwrap_or_default(),
-            behaviour: serde_json::from_value(r.behaviour).unwrap_or_default(),
+            demographics: facet(r.demographics, r.id)?,
+            firmographics: facet(r.firmographics, r.id)?,
+            psychographics: facet(r.psychographics, r.id)?,
+            behaviour: facet(r.behaviour, r.id)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 

@@ -183,7 +183,7 @@ pub async fn audiences(ctx: &AppContext, principal: &Principal, org: Uuid) -> Re
     if !may_read(&mut conn, principal, org, None).await? {
         return Err(ApiError::not_found("No such organization."));
     }
-    Ok(repo::audiences(&mut conn, org).await?.into_iter().map(Audience::from).collect())
+    repo::audiences(&mut conn, org).await?.into_iter().map(Audience::try_from).collect()
 }
 
 /// Creates an audience (`id` absent) or replaces one of the company's.
@@ -224,8 +224,9 @@ pub async fn save_audience(
         .record(&mut tx, now)
         .await?;
     let row = repo::audience(&mut tx, id).await?.ok_or(TasksError::NotFound("audience"))?;
+    let audience = Audience::try_from(row)?;
     tx.commit().await?;
-    Ok(row.into())
+    Ok(audience)
 }
 
 /// Deletes an audience no brief uses.

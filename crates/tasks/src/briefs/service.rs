@@ -56,7 +56,7 @@ async fn view(conn: &mut PgConnection, row: &BriefRow) -> Result<Brief, ApiError
     let cards = repo::styles(conn, row.id).await?;
     let files = crate::brands::repo::brief_files(conn, row.id).await?;
     let audience = match row.audience_id {
-        Some(id) => crate::brands::repo::audience(conn, AudienceId(id)).await?.map(Audience::from),
+        Some(id) => crate::brands::repo::audience(conn, AudienceId(id)).await?.map(Audience::try_from).transpose()?,
         None => None,
     };
     let content = content_of(row);
