@@ -265,9 +265,9 @@ async fn many_jobs_are_queued_at_once_and_their_keys_still_hold() {
     let mut conn = db.pool.acquire().await.unwrap();
     assert_eq!(jobs::enqueue_many(&mut conn, &batch, Utc::now()).await.unwrap(), 3);
     assert_eq!(jobs::enqueue_many(&mut conn, &[], Utc::now()).await.unwrap(), 0);
-    let rows: Vec<(String, i64, Option<String>, bool)> = sqlx::query_as(
-        "SELECT kind, (payload->>'n')::int8, unique_key, run_at > now() + interval '30 minutes' FROM jobs
-         WHERE kind LIKE 'test.%' ORDER BY (payload->>'n')::int8",
+    let rows = sqlx::query!(
+        r#"SELECT kind, (payload->>'n')::int8 AS "n!", unique_key, run_at > now() + interval '30 minutes' AS "later!"
+           FROM jobs WHERE kind LIKE 'test.%' ORDER BY (payload->>'n')::int8"#
     )
     .fetch_all(&mut *conn)
     .await
@@ -279,7 +279,7 @@ async fn many_jobs_are_queued_at_once_and_their_keys_still_hold() {
         ("test.fail", 5, None, false),
     ];
     let got: Vec<(&str, i64, Option<&str>, bool)> =
-        rows.iter().map(|(k, n, u, l)| (k.as_str(), *n, u.as_deref(), *l)).collect();
+        rows.iter().map(|r| (r.kind.as_str(), r.n, r.unique_key.as_deref(), r.later)).collect();
     assert_eq!(got, expected);
 }
 

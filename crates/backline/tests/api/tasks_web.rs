@@ -136,12 +136,12 @@ async fn a_company_keeps_its_brand_audiences_and_favourites_on_its_page() {
     let freelancer_id = people[0].1.clone();
     let none = web.get(&w.app, &path).await.text();
     assert!(none.contains("No approved work yet"), "{none}");
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO task_affinity (org_id, user_id, approved, ratings_sum, ratings, last_approved_at)
-         VALUES ($1::uuid, $2::uuid, 3, 14, 3, now())",
+         VALUES ($1, $2, 3, 14, 3, now())",
+        w.org.parse::<uuid::Uuid>().unwrap(),
+        freelancer_id.parse::<uuid::Uuid>().unwrap()
     )
-    .bind(&w.org)
-    .bind(&freelancer_id)
     .execute(&w.app.db.pool)
     .await
     .unwrap();
@@ -368,10 +368,13 @@ async fn an_audience_that_no_longer_reads_is_a_fault_not_an_empty_audience() {
         .await;
     made.assert_status(StatusCode::CREATED);
     assert_eq!(audiences(&w).await[0]["demographics"]["age_min"], 21);
-    sqlx::query("UPDATE task_audiences SET demographics = '{\"age_min\": \"twenty-one\"}'::jsonb")
-        .execute(&w.app.db.pool)
-        .await
-        .unwrap();
+    sqlx::query!(
+        r#"UPDATE task_audiences SET demographics = '{"age_min": "twenty-one"}'::jsonb WHERE org_id = $1"#,
+        w.org.parse::<uuid::Uuid>().unwrap()
+    )
+    .execute(&w.app.db.pool)
+    .await
+    .unwrap();
     let res = w.app.get(&format!("/v1/orgs/{}/audiences", w.org)).bearer(&w.client).send().await;
     res.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
     assert!(!res.text().contains("twenty-one"), "the cause is logged, not shown: {}", res.text());

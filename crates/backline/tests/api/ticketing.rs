@@ -300,11 +300,13 @@ async fn search_ranks_filters_pages_and_never_shows_drafts() {
     .await;
     add_tier(&app, &organizer, &long, json!({"name": "GA", "price": 0, "currency": "EUR", "quantity": 5})).await;
     set_status(&app, &organizer, &long, "published").await.assert_status(StatusCode::OK);
-    let size: i32 = sqlx::query_scalar("SELECT octet_length(search::text) FROM events WHERE id = $1::uuid")
-        .bind(&long)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let size = sqlx::query_scalar!(
+        r#"SELECT octet_length(search::text) AS "size!" FROM events WHERE id = $1"#,
+        long.parse::<uuid::Uuid>().unwrap()
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert!(size > 1500, "the long description's vector is {size} bytes");
     assert_eq!(ids(&search(&app, "city=Berlin&q=saxophone").await), vec![long.clone()]);
     assert_eq!(ids(&search(&app, "city=berlin").await), vec![techno.clone(), mixed.clone(), long.clone()]);
