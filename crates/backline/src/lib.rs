@@ -34,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "booking", description = "Artists, venues and promoters; booking offers, negotiation and agreements"),
         (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
         (name = "royalties", description = "Stores' sales reports (DDEX DSR), exchange rates and deals, payees and splits, recoupment, statements and the reconciliation proof"),
+        (name = "collab", description = "Collaboration: projects and their members, channels, threads on bookings and events, messages"),
         (name = "tasks", description = "Creative tasks: credits, freelancers, briefs and tasks, assignment with expiring offers and escalation, delivery and review"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -58,8 +59,16 @@ fn api(
         .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings))
         .merge(catalog::router())
         .merge(royalties::router())
+        .merge(collab::router(collab::CollabSettings::default(), subjects()))
         .split_for_parts();
     (router, openapi::finish(doc))
+}
+
+/// The business objects a conversation can be attached to, each answered by the domain that owns it.
+pub fn subjects() -> collab::Subjects {
+    collab::Subjects::default()
+        .with("booking", |conn, principal, id| Box::pin(booking::discussion(conn, principal, id)))
+        .with("event", |conn, principal, id| Box::pin(ticketing::discussion(conn, principal, id)))
 }
 
 /// Every problem code a response can carry, domain by domain: the one catalogue (docs/api.md lists it).
@@ -74,6 +83,7 @@ pub fn error_catalogue() -> Vec<platform::error::CodeInfo> {
         catalog::error::CatalogCode::catalogue(),
         royalties::error::RoyaltiesCode::catalogue(),
         tasks::error::TasksCode::catalogue(),
+        collab::error::CollabCode::catalogue(),
     ]
     .concat()
 }
@@ -165,5 +175,6 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         royalties::demo::dataset(),
         tasks::demo::dataset(),
         tasks::demo::briefs_dataset(),
+        collab::demo::dataset(),
     ]
 }

@@ -16,9 +16,34 @@ pub mod money;
 pub mod profiles;
 pub mod state;
 
-use platform::AppContext;
+use identity::auth::Principal;
+use platform::discussion::Discussion;
+use platform::{ApiError, AppContext};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// For the thread attached to a booking: whoever may see the booking (either side's people, and
+/// admins) takes part, and both sides' people are told of its messages. `None` for anyone else.
+pub async fn discussion(
+    conn: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: uuid::Uuid,
+) -> Result<Option<Discussion>, ApiError> {
+    let loaded = match bookings::service::load(conn, principal, model::BookingId(id), false).await {
+        Ok(loaded) => loaded,
+        Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let mut people = identity::party::people_to_notify(conn, loaded.artist.owner()).await?;
+    people.extend(identity::party::people_to_notify(conn, loaded.promoter.owner()).await?);
+    people.sort();
+    people.dedup();
+    let day = loaded.row.starts_at.format("%Y-%m-%d");
+    Ok(Some(Discussion {
+        title: format!("Booking: {} for {}, {day}", loaded.artist.stage_name, loaded.promoter.name),
+        people,
+    }))
+}
 
 /// Booking's settings.
 #[derive(Debug, Clone)]

@@ -54,6 +54,7 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("stores.manage", "Keep the registry of stores releases are delivered to"),
     ("tasks.manage", "Buy a company's credits, commission its creative tasks, review and approve their deliveries"),
     ("tasks.admin", "Approve freelancers, review deliveries, assign tasks by hand, edit the assignment configuration"),
+    ("projects.manage", "Create an organization's projects and manage every one of them: details, members, channels"),
 ];
 
 /// What a global role grants.
@@ -97,6 +98,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("stores.manage", Reach::All),
             ("tasks.manage", Reach::All),
             ("tasks.admin", Reach::All),
+            ("projects.manage", Reach::All),
         ],
         "staff" => &[
             ("users.read", Reach::All),
@@ -150,6 +152,7 @@ pub fn org_role_grants(role: &str) -> Option<&'static [&'static str]> {
         "bookings.manage",
         "catalog.manage",
         "tasks.manage",
+        "projects.manage",
     ];
     match role {
         "owner" | "admin" => Some(MANAGERS),

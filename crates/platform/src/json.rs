@@ -175,6 +175,14 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
     rest.split('`').next().map(str::to_owned)
 }
 
+/// For `#[serde(default, deserialize_with = "platform::json::present")]` on an `Option<Option<T>>`:
+/// tells a field that is absent (`None`: unchanged) from one that is `null` (`Some(None)`: cleared).
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod context;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod discussion;
 pub mod embedded;
 pub mod error;
 pub mod events;

@@ -56,6 +56,26 @@ pub async fn event_summary(conn: &mut sqlx::PgConnection, id: uuid::Uuid) -> sql
     }))
 }
 
+/// For the thread attached to an event (its organizing team's conversation about it): whoever manages
+/// the event takes part (the organizer, the organizing organization's event managers, admins), and the
+/// organizer's people are told of its messages. `None` for anyone else, ticket buyers included.
+pub async fn discussion(
+    conn: &mut sqlx::PgConnection,
+    principal: &identity::auth::Principal,
+    id: uuid::Uuid,
+) -> Result<Option<platform::discussion::Discussion>, platform::ApiError> {
+    let Some(event) = events::repo::event(conn, model::EventId(id), false).await?.filter(|e| e.deleted_at.is_none())
+    else {
+        return Ok(None);
+    };
+    if events::service::standing(conn, Some(principal), &event).await? == events::service::Standing::Public {
+        return Ok(None);
+    }
+    let people = identity::party::people_to_notify(conn, event.organizer()).await?;
+    let day = event.starts_at.format("%Y-%m-%d");
+    Ok(Some(platform::discussion::Discussion { title: format!("Event: {}, {day}", event.title), people }))
+}
+
 /// An event's ticket money in `currency`: its escrow account, and what its sales brought in net of
 /// refunds.
 pub async fn ticket_money(

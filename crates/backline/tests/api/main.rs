@@ -6,6 +6,7 @@ mod briefs;
 mod browser;
 mod catalog;
 mod catalog_web;
+mod collab;
 mod edge;
 mod identity;
 mod jobs;

@@ -109,7 +109,7 @@ pub struct DeleteAccountRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
     /// An IANA time zone name such as `Europe/Berlin`.
@@ -118,11 +118,6 @@ pub struct UpdateMeRequest {
     pub locale: Option<String>,
     /// Per event type and channel, for example `{"booking.offer_received": {"email": false}}`.
     pub notification_preferences: Option<serde_json::Value>,
-}
-
-/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

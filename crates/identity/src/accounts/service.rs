@@ -841,6 +841,16 @@ pub async fn org_id_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result
     crate::organizations::repo::org_id_by_slug(conn, slug).await
 }
 
+/// For other domains: a user's role in an organization, if they are a member.
+pub async fn org_role_of(conn: &mut PgConnection, org: uuid::Uuid, user: uuid::Uuid) -> sqlx::Result<Option<String>> {
+    crate::organizations::repo::member_role(conn, crate::model::OrgId(org), UserId(user)).await
+}
+
+/// For other domains: whether `team` is one of the organization's teams.
+pub async fn team_of_org(conn: &mut PgConnection, org: uuid::Uuid, team: uuid::Uuid) -> sqlx::Result<bool> {
+    crate::organizations::repo::team_exists(conn, crate::model::OrgId(org), crate::model::TeamId(team)).await
+}
+
 /// For other domains: the owners of an organization, the people told about what concerns it as a whole.
 pub async fn org_owners(conn: &mut PgConnection, org: uuid::Uuid) -> sqlx::Result<Vec<uuid::Uuid>> {
     crate::organizations::repo::owners(conn, org).await

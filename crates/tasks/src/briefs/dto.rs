@@ -1,7 +1,7 @@
 //! The area's request and response bodies.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -9,11 +9,6 @@ use super::steps::BriefContent;
 use crate::brands::dto::{Audience, TaskFile};
 use crate::model::BriefId;
 use crate::styles::dto::StyleCard;
-
-/// A field that may be absent (unchanged), `null` (cleared) or a value.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// A new brief for a company.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -31,38 +26,38 @@ pub struct NewBrief {
 #[serde(deny_unknown_fields)]
 pub struct BriefEdit {
     pub title: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub summary: Option<Option<String>>,
     /// Where the work will be used (`instagram`, `linkedin`, `web`, ...).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub platform: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub content_type: Option<Option<String>>,
     /// What the work should achieve (`awareness`, `sell`, `announce`, ...).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub intent: Option<Option<String>>,
     /// The audience in words.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub audience: Option<Option<String>>,
     /// One of the company's saved audiences.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<Uuid>)]
     pub audience_id: Option<Option<Uuid>>,
     pub deliverables: Option<Vec<String>>,
     pub formats: Option<Vec<String>>,
     pub motion: Option<bool>,
     pub custom_illustration: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub visual_direction: Option<Option<String>>,
     /// The chosen style cards, in order (active cards of the library; at most 12).
     pub style_card_ids: Option<Vec<Uuid>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::json::present")]
     #[schema(value_type = Option<String>)]
     pub outline: Option<Option<String>>,
     #[serde(default)]

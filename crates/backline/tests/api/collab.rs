@@ -1,0 +1,514 @@
+//! Collaboration over HTTP: projects and their members' roles, the last manager kept under concurrent
+//! changes, channels with replies, the edit window at its boundary, deletion, unread counts, and
+//! threads on bookings and events that follow their object's own rule through every message route.
+
+use axum::http::StatusCode;
+use chrono::Duration;
+use serde_json::{Value, json};
+use testkit::TestApp;
+
+use crate::support::{app, create_org, drain_jobs, join, signed_in};
+use crate::tasks::key;
+
+/// An organization with its owner, two members and someone from outside it, each with an API key
+/// (the tests move the clock past access tokens' 15 minutes).
+struct Team {
+    owner: String,
+    alice: String,
+    alice_id: String,
+    bob: String,
+    bob_id: String,
+    outsider: String,
+    outsider_id: String,
+    org: String,
+}
+
+async fn team(app: &TestApp, prefix: &str) -> Team {
+    let (owner, _, _) = signed_in(app, &format!("{prefix}_owner")).await;
+    let org = create_org(app, &owner, &format!("{prefix}-studio")).await;
+    let mut people = Vec::new();
+    for name in ["alice", "bob", "out"] {
+        let username = format!("{prefix}_{name}");
+        let (token, id, _) = signed_in(app, &username).await;
+        if name != "out" {
+            join(app, &owner, &org, &token, &format!("{username}@example.com"), "member").await;
+        }
+        people.push((key(app, &token).await, id));
+    }
+    let mut people = people.into_iter();
+    let (alice, alice_id) = people.next().unwrap();
+    let (bob, bob_id) = people.next().unwrap();
+    let (outsider, outsider_id) = people.next().unwrap();
+    Team { owner: key(app, &owner).await, alice, alice_id, bob, bob_id, outsider, outsider_id, org }
+}
+
+async fn project(app: &TestApp, t: &Team, name: &str) -> Value {
+    let res = app
+        .post("/v1/projects")
+        .bearer(&t.owner)
+        .json(&json!({"organization_id": t.org, "name": name, "kind": "album_artwork"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()
+}
+
+async fn put_member(app: &TestApp, token: &str, project: &str, user: &str, role: &str) -> testkit::TestResponse {
+    app.put(&format!("/v1/projects/{project}/members/{user}")).bearer(token).json(&json!({"role": role})).send().await
+}
+
+fn field_codes(res: &testkit::TestResponse) -> Vec<(String, String)> {
+    res.value()["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn projects_have_members_in_roles_and_strangers_see_nothing() {
+    let app = app().await;
+    let t = team(&app, "prj").await;
+
+    // Made with a slug from its name, its manager the creator, and a `general` channel.
+    let p = project(&app, &t, "Night Drive — Cover Art").await;
+    assert_eq!(p["slug"], "night-drive-cover-art");
+    assert_eq!(p["status"], "planning");
+    assert_eq!(p["priority"], "medium");
+    assert_eq!(p["my_role"], "manager");
+    let id = p["id"].as_str().unwrap().to_owned();
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.owner).send().await.value();
+    assert_eq!(channels[0]["name"], "general");
+    assert_eq!(channels[0]["title"], "#general · Night Drive — Cover Art");
+
+    // The same slug again in the organization is a conflict naming the field.
+    let res = app
+        .post("/v1/projects")
+        .bearer(&t.owner)
+        .json(&json!({"organization_id": t.org, "name": "Other", "slug": "night-drive-cover-art"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "project_slug_taken");
+
+    // Every bad field is named at once; nothing is kept.
+    let res = app
+        .post("/v1/projects")
+        .bearer(&t.owner)
+        .json(&json!({"organization_id": t.org, "name": " ", "slug": "Bad Slug", "status": "done",
+                      "budget_minor": 50000, "start_date": "2027-03-10", "due_date": "2027-03-09", "tags": ["ok", "Not OK!"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut codes = field_codes(&res);
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("budget_currency", "required"),
+            ("due_date", "before_start"),
+            ("name", "invalid_length"),
+            ("slug", "invalid_format"),
+            ("status", "invalid_value"),
+            ("tags", "invalid_tag"),
+        ]
+        .map(|(f, c)| (f.to_owned(), c.to_owned()))
+    );
+    let listed = app.get(&format!("/v1/projects?organization_id={}", t.org)).bearer(&t.owner).send().await.value();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    // A plain member of the organization may not create projects; someone outside it neither.
+    for token in [&t.alice, &t.outsider] {
+        let res = app
+            .post("/v1/projects")
+            .bearer(token)
+            .json(&json!({"organization_id": t.org, "name": "Mine"}))
+            .send()
+            .await;
+        res.assert_status(StatusCode::FORBIDDEN);
+    }
+
+    // Members: the organization's people in any role but client; outsiders only as clients.
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    let res = put_member(&app, &t.owner, &id, &t.outsider_id, "viewer").await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_codes(&res), [("user_id".to_owned(), "not_a_member".to_owned())]);
+    let res = put_member(&app, &t.owner, &id, &t.bob_id, "client").await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_codes(&res), [("user_id".to_owned(), "invalid_value".to_owned())]);
+    let res = put_member(&app, &t.owner, &id, &t.outsider_id, "owner").await;
+    assert_eq!(field_codes(&res), [("role".to_owned(), "invalid_value".to_owned())]);
+    put_member(&app, &t.owner, &id, &t.outsider_id, "client").await.assert_status(StatusCode::OK);
+    let members = app.get(&format!("/v1/projects/{id}/members")).bearer(&t.outsider).send().await.value();
+    let roles: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["manager", "editor", "client"]);
+
+    // The client sees the project as a client; Bob, not a member, does not see it at all.
+    let seen = app.get(&format!("/v1/projects/{id}")).bearer(&t.outsider).send().await;
+    seen.assert_status(StatusCode::OK);
+    assert_eq!(seen.value()["my_role"], "client");
+    app.get(&format!("/v1/projects/{id}")).bearer(&t.bob).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/projects/{id}/members")).bearer(&t.bob).send().await.assert_status(StatusCode::NOT_FOUND);
+    let mine = app.get("/v1/projects").bearer(&t.bob).send().await.value();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    let theirs = app.get(&format!("/v1/projects?organization_id={}", t.org)).bearer(&t.bob).send().await.value();
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+    let mine = app.get("/v1/projects").bearer(&t.outsider).send().await.value();
+    assert_eq!(mine["items"][0]["id"], id.as_str());
+
+    // Only managers change the project; completion records the day and reopening clears it.
+    let change = json!({"status": "completed"});
+    let res = app.patch(&format!("/v1/projects/{id}")).bearer(&t.alice).json(&change).send().await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    app.patch(&format!("/v1/projects/{id}"))
+        .bearer(&t.bob)
+        .json(&change)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let done = app.patch(&format!("/v1/projects/{id}")).bearer(&t.owner).json(&change).send().await;
+    done.assert_status(StatusCode::OK);
+    assert_eq!(done.value()["completed_on"], app.clock_now().date_naive().to_string());
+    let reopened = app
+        .patch(&format!("/v1/projects/{id}"))
+        .bearer(&t.owner)
+        .json(&json!({"status": "active", "budget_minor": 250000, "budget_currency": "eur", "due_date": "2027-01-31"}))
+        .send()
+        .await;
+    reopened.assert_status(StatusCode::OK);
+    let reopened = reopened.value();
+    assert_eq!(reopened["completed_on"], Value::Null);
+    assert_eq!(reopened["budget_currency"], "EUR");
+    let cleared =
+        app.patch(&format!("/v1/projects/{id}")).bearer(&t.owner).json(&json!({"due_date": null})).send().await.value();
+    assert_eq!(cleared["due_date"], Value::Null);
+    assert_eq!(cleared["budget_minor"], 250000);
+
+    // Alice was told she was added.
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&t.alice).send().await.value();
+    assert!(told.to_string().contains("Night Drive"), "{told}");
+}
+
+#[tokio::test]
+async fn a_project_keeps_one_manager_whatever_its_managers_do_at_once() {
+    let app = app().await;
+    let t = team(&app, "mgr").await;
+    // Six managers of one organization, each leaving their project at the same moment: five leave,
+    // one stays. Three rounds, a new project each.
+    let mut managers = vec![(t.alice.clone(), t.alice_id.clone()), (t.bob.clone(), t.bob_id.clone())];
+    for i in 0..4 {
+        let username = format!("mgr_extra{i}");
+        let (token, id, _) = signed_in(&app, &username).await;
+        join(&app, &t.owner, &t.org, &token, &format!("{username}@example.com"), "member").await;
+        managers.push((key(&app, &token).await, id));
+    }
+    let app = std::sync::Arc::new(app);
+    for round in 0..3 {
+        let p = project(&app, &t, &format!("Round {round}")).await;
+        let id = p["id"].as_str().unwrap().to_owned();
+        for (_, user) in &managers {
+            put_member(&app, &t.owner, &id, user, "manager").await.assert_status(StatusCode::OK);
+        }
+        // The creating owner steps down, so that only the six manage it.
+        let owner_id = p["created_by"].as_str().unwrap().to_owned();
+        app.delete(&format!("/v1/projects/{id}/members/{owner_id}"))
+            .bearer(&t.owner)
+            .send()
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+        let mut leaving = Vec::new();
+        for (token, user) in managers.clone() {
+            let (app, id) = (app.clone(), id.clone());
+            leaving.push(tokio::spawn(async move {
+                app.delete(&format!("/v1/projects/{id}/members/{user}")).bearer(&token).send().await
+            }));
+        }
+        let mut left = 0;
+        let mut refused = 0;
+        for task in leaving {
+            let res = task.await.unwrap();
+            match res.status {
+                StatusCode::NO_CONTENT => left += 1,
+                StatusCode::CONFLICT => {
+                    assert_eq!(res.value()["code"], "last_manager");
+                    refused += 1;
+                }
+                other => panic!("unexpected {other}: {}", res.text()),
+            }
+        }
+        assert_eq!((left, refused), (5, 1), "round {round}");
+        let members = app.get(&format!("/v1/projects/{id}/members")).bearer(&t.owner).send().await.value();
+        let roles: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["manager"], "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn channel_messages_reply_edit_within_the_window_and_delete() {
+    let app = app().await;
+    let t = team(&app, "chn").await;
+    let p = project(&app, &t, "Tour Poster").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let messages = format!("/v1/conversations/{general}/messages");
+
+    // Posting: members who may, at the length limit and not beyond it.
+    let first = app.post(&messages).bearer(&t.owner).json(&json!({"body": "Drafts are **up**."})).send().await;
+    first.assert_status(StatusCode::CREATED);
+    let first = first.value()["id"].as_str().unwrap().to_owned();
+    let longest = "é".repeat(16_000);
+    app.post(&messages)
+        .bearer(&t.alice)
+        .json(&json!({"body": longest}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let res = app.post(&messages).bearer(&t.alice).json(&json!({"body": "é".repeat(16_001)})).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_codes(&res), [("body".to_owned(), "invalid_length".to_owned())]);
+    let res = app.post(&messages).bearer(&t.bob).json(&json!({"body": "Can I say something?"})).send().await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(res.value()["code"], "read_only");
+    let res = app.post(&messages).bearer(&t.outsider).json(&json!({"body": "Hello?"})).send().await;
+    res.assert_status(StatusCode::NOT_FOUND);
+
+    // Bob reads: two unread, none after marking them read.
+    let mine = app.get("/v1/me/conversations").bearer(&t.bob).send().await.value();
+    assert_eq!(mine[0]["id"], general.as_str());
+    assert_eq!(mine[0]["unread"], 2);
+    assert_eq!(mine[0]["may_post"], false);
+    let read = app.post(&format!("/v1/conversations/{general}/read")).bearer(&t.bob).json(&json!({})).send().await;
+    read.assert_status(StatusCode::OK);
+    assert_eq!(read.value()["unread"], 0);
+
+    // Replies join the first message's thread, a reply to a reply included.
+    let reply = app
+        .post(&messages)
+        .bearer(&t.alice)
+        .json(&json!({"body": "Looks good", "reply_to": first}))
+        .send()
+        .await
+        .value();
+    let deeper = app
+        .post(&messages)
+        .bearer(&t.owner)
+        .json(&json!({"body": "Thanks", "reply_to": reply["id"]}))
+        .send()
+        .await
+        .value();
+    assert_eq!(deeper["reply_to"], first.as_str());
+    let replies = app.get(&format!("/v1/messages/{first}/replies")).bearer(&t.bob).send().await.value();
+    let said: Vec<&str> = replies["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(said, ["Looks good", "Thanks"]);
+    let listed = app.get(&messages).bearer(&t.bob).send().await.value();
+    let top: Vec<i64> =
+        listed["items"].as_array().unwrap().iter().map(|m| m["reply_count"].as_i64().unwrap()).collect();
+    assert_eq!(top, [0, 2], "newest first, replies counted on their first message");
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&t.owner).send().await.value();
+    assert!(told.to_string().contains("conversation.reply"), "{told}");
+
+    // The edit window: open a second before 15 minutes, closed at 15 minutes exactly.
+    let edit = |body: &str| json!({"body": body});
+    let path = format!("/v1/messages/{first}");
+    app.patch(&path).bearer(&t.alice).json(&edit("Mine now")).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.clock.advance(Duration::minutes(15) - Duration::seconds(1));
+    let edited = app.patch(&path).bearer(&t.owner).json(&edit("Drafts are **up** (v2).")).send().await;
+    edited.assert_status(StatusCode::OK);
+    assert!(edited.value()["edited_at"].is_string());
+    app.clock.advance(Duration::seconds(1));
+    let late = app.patch(&path).bearer(&t.owner).json(&edit("Too late")).send().await;
+    late.assert_status(StatusCode::CONFLICT);
+    assert_eq!(late.value()["code"], "edit_window_closed");
+    let history = app.get(&format!("{path}/edits")).bearer(&t.bob).send().await.value();
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["previous_body"], "Drafts are **up**.");
+    let listed = app.get(&messages).bearer(&t.bob).send().await.value();
+    assert_eq!(listed["items"][1]["body"], "Drafts are **up** (v2).");
+
+    // Deleting: not someone else's (a commenter), but the author's own and any for a manager.
+    let alices = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    app.delete(&path).bearer(&t.alice).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.delete(&format!("/v1/messages/{alices}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.delete(&format!("/v1/messages/{alices}")).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    let listed = app.get(&messages).bearer(&t.bob).send().await.value();
+    assert_eq!(listed["items"][0]["deleted"], true);
+    assert_eq!(listed["items"][0]["body"], "");
+    let res = app.patch(&format!("/v1/messages/{alices}")).bearer(&t.alice).json(&edit("back")).send().await;
+    assert_eq!(res.value()["code"], "message_deleted");
+
+    // A new channel, by managers only, each name once.
+    let new = json!({"name": "mixes"});
+    app.post(&format!("/v1/projects/{id}/channels"))
+        .bearer(&t.alice)
+        .json(&new)
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.post(&format!("/v1/projects/{id}/channels"))
+        .bearer(&t.owner)
+        .json(&new)
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let again = app.post(&format!("/v1/projects/{id}/channels")).bearer(&t.owner).json(&new).send().await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert_eq!(again.value()["code"], "channel_exists");
+    let bad = app
+        .post(&format!("/v1/projects/{id}/channels"))
+        .bearer(&t.owner)
+        .json(&json!({"name": "Big Room"}))
+        .send()
+        .await;
+    assert_eq!(field_codes(&bad), [("name".to_owned(), "invalid_format".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_bookings_thread_is_its_parties_alone_through_every_route() {
+    let app = app().await;
+    let p = crate::booking::parties(&app, "thr").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
+    let booking = booking["id"].as_str().unwrap().to_owned();
+    let (stranger, _, _) = signed_in(&app, "thr_stranger").await;
+
+    // Both sides reach the same thread, made once even when asked for at once.
+    let path = format!("/v1/threads/booking/{booking}");
+    let app = std::sync::Arc::new(app);
+    let mut asks = Vec::new();
+    for token in [&p.artist, &p.organizer, &p.artist, &p.organizer, &p.artist, &p.organizer] {
+        let (app, path, token) = (app.clone(), path.clone(), token.clone());
+        asks.push(tokio::spawn(async move { app.get(&path).bearer(&token).send().await }));
+    }
+    let mut ids = Vec::new();
+    for ask in asks {
+        let res = ask.await.unwrap();
+        res.assert_status(StatusCode::OK);
+        ids.push(res.value()["id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let thread = ids.remove(0);
+    let seen = app.get(&path).bearer(&p.artist).send().await.value();
+    assert!(seen["title"].as_str().unwrap().starts_with("Booking: thr band for thr presents"), "{seen}");
+
+    let messages = format!("/v1/conversations/{thread}/messages");
+    let said = app.post(&messages).bearer(&p.organizer).json(&json!({"body": "Load-in at 17:00?"})).send().await;
+    said.assert_status(StatusCode::CREATED);
+    let message = said.value()["id"].as_str().unwrap().to_owned();
+    app.post(&messages)
+        .bearer(&p.artist)
+        .json(&json!({"body": "Works for us.", "reply_to": message}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&p.artist).send().await.value();
+    assert!(told.to_string().contains("conversation.message"), "{told}");
+
+    // A stranger to the booking: not found, through every route that touches the thread.
+    let routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", path.clone(), None),
+        ("GET", format!("/v1/conversations/{thread}"), None),
+        ("GET", messages.clone(), None),
+        ("POST", messages.clone(), Some(json!({"body": "Hi"}))),
+        ("POST", format!("/v1/conversations/{thread}/read"), Some(json!({}))),
+        ("GET", format!("/v1/messages/{message}/replies"), None),
+        ("GET", format!("/v1/messages/{message}/edits"), None),
+        ("PATCH", format!("/v1/messages/{message}"), Some(json!({"body": "mine"}))),
+        ("DELETE", format!("/v1/messages/{message}"), None),
+    ];
+    for (method, route, body) in routes {
+        let req = match method {
+            "GET" => app.get(&route),
+            "POST" => app.post(&route),
+            "PATCH" => app.patch(&route),
+            _ => app.delete(&route),
+        };
+        let req = req.bearer(&stranger);
+        let res = match body {
+            Some(body) => req.json(&body).send().await,
+            None => req.send().await,
+        };
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{method} {route}: {}", res.text());
+    }
+    let theirs = app.get("/v1/me/conversations").bearer(&stranger).send().await.value();
+    assert_eq!(theirs.as_array().unwrap().len(), 0);
+    let listed = app.get(&messages).bearer(&p.artist).send().await.value();
+    assert_eq!(listed["items"][0]["body"], "Load-in at 17:00?");
+    assert_eq!(listed["items"][0]["reply_count"], 1);
+
+    // A kind threads do not attach to, and an object that does not exist.
+    let res = app.get(&format!("/v1/threads/invoice/{booking}")).bearer(&p.artist).send().await;
+    res.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(res.value()["code"], "unknown_subject");
+    let res = app.get(&format!("/v1/threads/booking/{}", uuid::Uuid::now_v7())).bearer(&p.artist).send().await;
+    res.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_events_thread_is_its_organizers_not_its_ticket_buyers() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "evt_org").await;
+    let (fan, _, _) = signed_in(&app, "evt_fan").await;
+    let (event, _) = crate::ticketing::on_sale(&app, &organizer, json!({})).await;
+    // The fan sees the published event, but not its organizers' thread.
+    app.get(&format!("/v1/events/{event}")).bearer(&fan).send().await.assert_status(StatusCode::OK);
+    app.get(&format!("/v1/threads/event/{event}")).bearer(&fan).send().await.assert_status(StatusCode::NOT_FOUND);
+    let thread = app.get(&format!("/v1/threads/event/{event}")).bearer(&organizer).send().await;
+    thread.assert_status(StatusCode::OK);
+    let thread = thread.value();
+    assert_eq!(thread["subject_kind"], "event");
+    assert!(thread["title"].as_str().unwrap().starts_with("Event: Nova Beats live"), "{thread}");
+    let messages = format!("/v1/conversations/{}/messages", thread["id"].as_str().unwrap());
+    app.post(&messages)
+        .bearer(&organizer)
+        .json(&json!({"body": "Doors at 19:00"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.get(&messages).bearer(&fan).send().await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_demo_label_has_a_busy_project_channel_its_client_reads_and_strangers_do_not() {
+    let app = app().await;
+    crate::support::load_demo(&app).await;
+    let token = |name: &'static str| {
+        let app = &app;
+        async move {
+            let login = crate::support::login(app, name, identity::demo::DEMO_PASSWORD).await.value();
+            login["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let (mo, sunny, felix) = (token("midnight_manager").await, token("sunny_sponsor").await, token("fan_felix").await);
+    let projects = app.get("/v1/projects").bearer(&sunny).send().await.value();
+    assert_eq!(projects["items"][0]["name"], "Night Drive — release campaign");
+    assert_eq!(projects["items"][0]["my_role"], "client");
+    let id = projects["items"][0]["id"].as_str().unwrap().to_owned();
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&mo).send().await.value();
+    let names: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["artwork", "general"]);
+    let general = channels[1]["id"].as_str().unwrap();
+    let listed = app.get(&format!("/v1/conversations/{general}/messages?limit=50")).bearer(&sunny).send().await.value();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 11, "ten messages and one deleted");
+    assert_eq!(items[0]["deleted"], true);
+    assert!(items.iter().any(|m| m["reply_count"] == 2));
+    assert!(items.last().unwrap()["edited_at"].is_string());
+    let mine = app.get("/v1/me/conversations").bearer(&sunny).send().await.value();
+    assert!(mine.as_array().unwrap().iter().any(|c| c["unread"].as_i64().unwrap() > 0), "{mine}");
+    app.get(&format!("/v1/projects/{id}")).bearer(&felix).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&felix)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,75 @@
+//! The area's request and response bodies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo::ConversationRow;
+use crate::model::{ConversationId, ProjectId};
+
+/// A conversation, as its reader sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    /// `channel` (a project's) or `thread` (a business object's).
+    pub kind: String,
+    /// How it is shown: `#general` for a channel, the object's name for a thread.
+    pub title: String,
+    /// A channel's project and name.
+    pub project_id: Option<ProjectId>,
+    pub name: Option<String>,
+    /// A thread's object: its kind (`booking`, `event`, ...) and id.
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<Uuid>,
+    /// Whether the caller may post (a project's viewers read only).
+    pub may_post: bool,
+    pub message_count: i32,
+    /// Messages of others the caller has not read.
+    pub unread: i64,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Conversation {
+    pub fn of(row: ConversationRow, title: String, may_post: bool, unread: i64) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind.as_str().to_owned(),
+            title,
+            project_id: row.project_id,
+            name: row.name,
+            subject_kind: row.subject_kind,
+            subject_id: row.subject_id,
+            may_post,
+            message_count: row.message_count,
+            unread,
+            last_message_at: row.last_message_at,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A new channel in a project.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    /// Lower-case letters, digits and single dashes, at most 64; unique in the project.
+    pub name: String,
+}
+
+/// How far the caller has read.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadMark {
+    /// Everything up to this time is read (now by default); a read position never moves back.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The caller's read position.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReadPosition {
+    pub conversation_id: ConversationId,
+    pub read_until: DateTime<Utc>,
+    pub unread: i64,
+}

@@ -1,0 +1,175 @@
+//! The area's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::model::{ConversationId, ConversationKind, ProjectId};
+
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    pub project_id: Option<ProjectId>,
+    pub name: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub message_count: i32,
+}
+
+pub async fn conversation(conn: &mut PgConnection, id: ConversationId) -> sqlx::Result<Option<ConversationRow>> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+           FROM conversations WHERE id = $1"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn insert_channel(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    name: &str,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ConversationRow> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"INSERT INTO conversations (id, kind, project_id, name, created_by, created_at)
+           VALUES ($1, 'channel', $2, $3, $4, $5)
+           RETURNING id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                     name, subject_kind, subject_id, created_at, last_message_at, message_count"#,
+        ConversationId::new() as _,
+        project as _,
+        name,
+        by,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The thread of one object, made on first use (two first uses at once make one thread).
+pub async fn thread_of(
+    conn: &mut PgConnection,
+    kind: &str,
+    subject: Uuid,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ConversationRow> {
+    sqlx::query!(
+        "INSERT INTO conversations (id, kind, subject_kind, subject_id, created_by, created_at)
+         VALUES ($1, 'thread', $2, $3, $4, $5) ON CONFLICT (subject_kind, subject_id) DO NOTHING",
+        ConversationId::new() as _,
+        kind,
+        subject,
+        by,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+           FROM conversations WHERE subject_kind = $1 AND subject_id = $2"#,
+        kind,
+        subject
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn channels(conn: &mut PgConnection, project: ProjectId) -> sqlx::Result<Vec<ConversationRow>> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+           FROM conversations WHERE project_id = $1 ORDER BY name"#,
+        project as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The conversations a user follows: the channels of their projects, and the threads they have read
+/// or written in; most recently active first.
+pub async fn followed(conn: &mut PgConnection, user: Uuid, limit: i64) -> sqlx::Result<Vec<ConversationRow>> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT c.id AS "id!: ConversationId", c.kind AS "kind!: ConversationKind",
+                  c.project_id AS "project_id: ProjectId", c.name, c.subject_kind, c.subject_id,
+                  c.created_at AS "created_at!", c.last_message_at, c.message_count AS "message_count!"
+           FROM (SELECT c.* FROM project_members m JOIN conversations c ON c.project_id = m.project_id WHERE m.user_id = $1
+                 UNION
+                 SELECT c.* FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id
+                 WHERE r.user_id = $1) c
+           ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
+           LIMIT $2"#,
+        user,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Where the user has read each conversation up to.
+pub async fn read_until(
+    conn: &mut PgConnection,
+    user: Uuid,
+    conversations: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    let rows = sqlx::query!(
+        "SELECT conversation_id, read_until FROM conversation_reads WHERE user_id = $1 AND conversation_id = ANY($2)",
+        user,
+        conversations
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.conversation_id, r.read_until)).collect())
+}
+
+/// Messages of others after each one's read position (or all of them, never read), per conversation.
+pub async fn unread_counts(
+    conn: &mut PgConnection,
+    user: Uuid,
+    conversations: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "id!", count(m.id) AS "unread!"
+           FROM unnest($2::uuid[]) AS c (id)
+           LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $1
+           LEFT JOIN messages m ON m.conversation_id = c.id AND m.author_id <> $1 AND m.deleted_at IS NULL
+                                AND (r.read_until IS NULL OR m.created_at > r.read_until)
+           GROUP BY c.id"#,
+        user,
+        conversations
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.unread)).collect())
+}
+
+/// Moves the user's read position forward (never back).
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    user: Uuid,
+    until: DateTime<Utc>,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar!(
+        "INSERT INTO conversation_reads (conversation_id, user_id, read_until) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET read_until = greatest(conversation_reads.read_until, $3)
+         RETURNING read_until",
+        conversation as _,
+        user,
+        until
+    )
+    .fetch_one(conn)
+    .await
+}

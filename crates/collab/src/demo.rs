@@ -1,0 +1,156 @@
+//! Collaboration's demo data: Lumen Records' project "Night Drive — release campaign", managed by Mo
+//! Manager with Nova as editor, Sam Support as viewer and Sunny Drinks (the campaign's sponsor, from
+//! outside the label) as client; its `general` channel busy with a week of messages and replies (one
+//! edited, one deleted), and an `artwork` channel. Threads on a demo booking and event are the
+//! binary's (`backline::demo`), which knows those domains.
+
+use chrono::{DateTime, Duration, Utc};
+use platform::demo::{Dataset, DemoEnv, LoadFuture};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::conversations::repo as conversations;
+use crate::messages::repo::{self as messages, MessageRow};
+use crate::model::{ConversationId, MessageId, Priority, ProjectId, ProjectRole, ProjectStatus};
+use crate::projects::repo::{self as projects, ProjectRow};
+
+pub fn dataset() -> Dataset {
+    Dataset { name: "collab", version: 1, load }
+}
+
+async fn user(conn: &mut PgConnection, username: &str) -> anyhow::Result<Uuid> {
+    identity::service::user_id_by_username(conn, username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo user {username} is missing"))
+}
+
+/// Posts a message at `at` (a reply when `reply_to` is given); answers its id.
+pub async fn post(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    author: Uuid,
+    body: &str,
+    reply_to: Option<MessageId>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<MessageId> {
+    let row = MessageRow {
+        id: MessageId::new(),
+        conversation_id: conversation,
+        author_id: author,
+        body: body.to_owned(),
+        reply_to,
+        reply_count: 0,
+        created_at: at,
+        edited_at: None,
+        deleted_at: None,
+    };
+    messages::insert(conn, &row).await?;
+    conversations::mark_read(conn, conversation, author, at).await?;
+    Ok(row.id)
+}
+
+/// The thread of a business object, for another domain's demo data (the binary's).
+pub async fn thread(
+    conn: &mut PgConnection,
+    kind: &str,
+    subject: Uuid,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ConversationId> {
+    Ok(conversations::thread_of(conn, kind, subject, by, now).await?.id)
+}
+
+fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
+    Box::pin(async move {
+        let now = env.now;
+        let org = identity::service::org_id_by_slug(conn, "lumen-records")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the demo organization lumen-records is missing"))?;
+        let mo = user(conn, "midnight_manager").await?;
+        let nova = user(conn, "nova").await?;
+        let sam = user(conn, "staff").await?;
+        let sunny = user(conn, "sunny_sponsor").await?;
+        let started = now - Duration::days(8);
+        let project = ProjectRow {
+            id: ProjectId::new(),
+            organization_id: org,
+            slug: "night-drive-campaign".into(),
+            name: "Night Drive — release campaign".into(),
+            description: "Artwork, videos and the sponsor's placements for Nova's album Night Drive.".into(),
+            team_id: None,
+            client_id: Some(sunny),
+            status: ProjectStatus::Active,
+            priority: Priority::High,
+            kind: "release_campaign".into(),
+            budget_minor: Some(1_200_000),
+            budget_currency: Some("EUR".into()),
+            estimated_hours: Some(120),
+            actual_hours: 46,
+            start_date: Some(started.date_naive()),
+            due_date: Some((now + Duration::days(30)).date_naive()),
+            completed_on: None,
+            tags: vec!["album".into(), "sponsor".into()],
+            created_by: mo,
+            created_at: started,
+            updated_at: started,
+        };
+        projects::insert(conn, &project).await?;
+        for (member, role) in [
+            (mo, ProjectRole::Manager),
+            (nova, ProjectRole::Editor),
+            (sam, ProjectRole::Viewer),
+            (sunny, ProjectRole::Client),
+        ] {
+            projects::put_member(conn, project.id, member, role, mo, started).await?;
+        }
+        let general = conversations::insert_channel(conn, project.id, "general", mo, started).await?.id;
+        let artwork = conversations::insert_channel(conn, project.id, "artwork", mo, started).await?.id;
+
+        // A week in `general`: a message or two a day, with replies.
+        let lines: &[(Uuid, &str)] = &[
+            (mo, "Welcome to **Night Drive**! Release is in a month; this channel is for the campaign as a whole."),
+            (sunny, "Thanks for having us. Our placements go live with the single."),
+            (nova, "The single is *Streetlights*. Masters are with the label."),
+            (mo, "Shoot for the video is booked for Thursday."),
+            (nova, "Can we move the shoot to Friday? Studio ran late."),
+            (mo, "Friday works. Updated the plan."),
+            (sunny, "Could we see the cover before the press kit goes out?"),
+            (nova, "Drafts go up in #artwork by Monday."),
+            (mo, "Press kit goes out Wednesday."),
+            (sam, "Reminder: the distribution deadline is 14 days before release."),
+        ];
+        let mut first = None;
+        for (i, (author, body)) in lines.iter().enumerate() {
+            let at = started + Duration::hours(18 * i64::try_from(i)? + 9);
+            let id = post(conn, general, *author, body, None, at).await?;
+            first.get_or_insert(id);
+            if i == 4 {
+                post(conn, general, mo, "Friday it is.", Some(id), at + Duration::minutes(20)).await?;
+                post(conn, general, sunny, "Friday suits our crew too.", Some(id), at + Duration::minutes(45)).await?;
+            }
+        }
+        if let Some(first) = first {
+            messages::edit(
+                conn,
+                first,
+                "Welcome to Night Drive! Release is in a month.",
+                lines[0].1,
+                mo,
+                started + Duration::hours(9) + Duration::minutes(5),
+            )
+            .await?;
+        }
+        let oops = post(conn, general, nova, "(wrong channel, sorry)", None, now - Duration::hours(20)).await?;
+        messages::delete(conn, oops, nova, now - Duration::hours(20) + Duration::minutes(1)).await?;
+        post(
+            conn,
+            artwork,
+            nova,
+            "First cover drafts: neon on wet asphalt, three colourways.",
+            None,
+            now - Duration::days(1),
+        )
+        .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,51 @@
+//! Collaboration's errors and their problem codes.
+
+use platform::ApiError;
+use platform::error::ConstraintAnswer;
+
+platform::codes! {
+    /// Collaboration's problem codes: projects, their members, conversations and messages.
+    pub enum CollabCode in "collab" {
+        ProjectSlugTaken = (CONFLICT, "project_slug_taken", "the organization has a project with this slug"),
+        ChannelExists = (CONFLICT, "channel_exists", "the project has a channel of this name"),
+        LastManager = (CONFLICT, "last_manager", "a project keeps at least one manager; make another member manager first"),
+        ReadOnly = (FORBIDDEN, "read_only", "the caller may read the conversation but not write in it (a project's viewer)"),
+        EditWindowClosed = (CONFLICT, "edit_window_closed", "a message is edited by its author within 15 minutes of posting it"),
+        NotTheAuthor = (FORBIDDEN, "not_the_author", "only a message's author edits it"),
+        MessageDeleted = (CONFLICT, "message_deleted", "the message was deleted"),
+        UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
+    }
+}
+
+/// How collaboration answers a violation of one of its named constraints.
+pub const CONSTRAINTS: &[ConstraintAnswer<CollabCode>] = &[
+    ConstraintAnswer {
+        constraint: "projects_slug_key",
+        code: CollabCode::ProjectSlugTaken,
+        detail: "The organization has a project with this slug.",
+        field: Some(("slug", "is the slug of another of the organization's projects")),
+    },
+    ConstraintAnswer {
+        constraint: "conversations_channel_name_key",
+        code: CollabCode::ChannelExists,
+        detail: "The project has a channel of this name.",
+        field: Some(("name", "is the name of another of the project's channels")),
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollabError {
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<CollabError> for ApiError {
+    fn from(err: CollabError) -> Self {
+        match err {
+            CollabError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
+            CollabError::Db(err) => platform::error::from_db(err, CONSTRAINTS),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Collaboration: an organization's projects and their members (a client from outside it included),
+//! a project's channels, and the thread attached to any business object (a booking, an event, ...)
+//! whose owning domain decides who takes part; messages with replies, edits kept, soft deletion and
+//! read positions. See docs/collaboration.md.
+
+pub mod conversations;
+pub mod demo;
+pub mod error;
+pub mod messages;
+pub mod model;
+pub mod projects;
+pub mod subjects;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgConnection;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use platform::AppContext;
+pub use subjects::Subjects;
+
+/// The permission to create an organization's projects and manage all of them.
+pub const PROJECTS_MANAGE: &str = "projects.manage";
+
+/// Collaboration's settings (the product's defaults; each can be changed).
+#[derive(Debug, Clone)]
+pub struct CollabSettings {
+    /// How long after posting a message its author may edit it.
+    pub edit_window: Duration,
+}
+
+impl Default for CollabSettings {
+    fn default() -> Self {
+        Self { edit_window: Duration::minutes(15) }
+    }
+}
+
+/// Tells users something (a notification and, by its template, an email), in the caller's transaction.
+pub(crate) async fn notify_users(
+    conn: &mut PgConnection,
+    recipients: Vec<Uuid>,
+    kind: &'static str,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    if !recipients.is_empty() {
+        platform::events::emit(conn, platform::events::Event { kind, recipients, organization: None, data }, now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Collaboration's routes. `subjects` answers who may take part in the thread of each kind of object.
+pub fn router(settings: CollabSettings, subjects: Subjects) -> OpenApiRouter<AppContext> {
+    OpenApiRouter::new()
+        .routes(routes!(projects::http::create_project, projects::http::list_projects))
+        .routes(routes!(projects::http::get_project, projects::http::update_project))
+        .routes(routes!(projects::http::project_members))
+        .routes(routes!(projects::http::put_project_member, projects::http::remove_project_member))
+        .routes(routes!(conversations::http::project_channels, conversations::http::new_project_channel))
+        .routes(routes!(conversations::http::object_thread))
+        .routes(routes!(conversations::http::get_conversation))
+        .routes(routes!(conversations::http::my_conversations))
+        .routes(routes!(conversations::http::mark_conversation_read))
+        .routes(routes!(messages::http::post_conversation_message, messages::http::conversation_messages))
+        .routes(routes!(messages::http::message_replies))
+        .routes(routes!(messages::http::edit_message, messages::http::delete_message))
+        .routes(routes!(messages::http::message_edits))
+        .layer(axum::Extension(std::sync::Arc::new(settings)))
+        .layer(axum::Extension(subjects))
+}

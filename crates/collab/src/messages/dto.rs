@@ -1,0 +1,85 @@
+//! The area's request and response bodies.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo::{EditRow, MessageRow};
+use crate::model::{ConversationId, MessageId};
+
+/// A new message.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewConversationMessage)]
+pub struct NewMessage {
+    /// Markdown, 1 to 16,000 characters.
+    pub body: String,
+    /// The message this one answers: the reply joins that message's thread (a reply to a reply joins
+    /// the same thread).
+    pub reply_to: Option<MessageId>,
+}
+
+/// A message's new text.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageEdit {
+    /// Markdown, 1 to 16,000 characters.
+    pub body: String,
+}
+
+/// A message. A deleted one keeps its place with no text.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ConversationMessage)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub author: Uuid,
+    pub author_name: String,
+    /// Markdown; empty when deleted.
+    pub body: String,
+    /// The first message of the thread this one replies in.
+    pub reply_to: Option<MessageId>,
+    pub reply_count: i32,
+    pub created_at: DateTime<Utc>,
+    /// When it was last edited (its earlier texts at `/v1/messages/{id}/edits`).
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+}
+
+impl Message {
+    pub fn of(row: MessageRow, names: &HashMap<Uuid, String>) -> Self {
+        let deleted = row.deleted_at.is_some();
+        Self {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            author: row.author_id,
+            author_name: names.get(&row.author_id).cloned().unwrap_or_default(),
+            body: if deleted { String::new() } else { row.body },
+            reply_to: row.reply_to,
+            reply_count: row.reply_count,
+            created_at: row.created_at,
+            edited_at: row.edited_at,
+            deleted,
+        }
+    }
+}
+
+/// An earlier text of a message.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = MessageRevision)]
+pub struct Edit {
+    /// When this text was replaced.
+    pub edited_at: DateTime<Utc>,
+    pub edited_by: Uuid,
+    /// The text before the edit.
+    pub previous_body: String,
+}
+
+impl From<EditRow> for Edit {
+    fn from(row: EditRow) -> Self {
+        Self { edited_at: row.edited_at, edited_by: row.edited_by, previous_body: row.previous_body }
+    }
+}

@@ -1,0 +1,111 @@
+//! The area's HTTP handlers.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use identity::auth::AuthUser;
+use platform::error::ProblemBody;
+use platform::pagination::{Page, PageParams};
+use platform::{ApiError, AppContext, Json};
+
+use super::dto::{Edit, Message, MessageEdit, NewMessage};
+use super::service;
+use crate::model::{ConversationId, MessageId};
+use crate::{CollabSettings, Subjects};
+
+/// Post a message (Markdown, up to 16,000 characters), or a reply with `reply_to`. A thread's parties
+/// are told, and so is the author of the message replied to.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = NewMessage,
+    responses((status = 201, body = Message),
+              (status = 403, description = "`read_only`: a project's viewer", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`message_deleted`: the thread's first message was deleted", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn post_conversation_message(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<NewMessage>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::post(&ctx, &subjects, &principal, id, req).await?)))
+}
+
+/// The conversation's messages (each with its reply count; replies at `/v1/messages/{id}/replies`),
+/// newest first.
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path), PageParams),
+    responses((status = 200, body = Page<Message>),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_messages(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<Message>>, ApiError> {
+    Ok(Json(service::list(&ctx, &subjects, &principal, id, &page).await?))
+}
+
+/// The replies to a message, oldest first.
+#[utoipa::path(get, path = "/v1/messages/{id}/replies", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path), PageParams),
+    responses((status = 200, body = Page<Message>),
+              (status = 404, description = "no such message, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn message_replies(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<Message>>, ApiError> {
+    Ok(Json(service::replies(&ctx, &subjects, &principal, id, &page).await?))
+}
+
+/// Edit a message: its author, within 15 minutes of posting it. The earlier text is kept.
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path)), request_body = MessageEdit,
+    responses((status = 200, body = Message),
+              (status = 403, description = "`not_the_author`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`edit_window_closed`, `message_deleted`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn edit_message(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<CollabSettings>>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+    Json(req): Json<MessageEdit>,
+) -> Result<Json<Message>, ApiError> {
+    Ok(Json(service::edit(&ctx, &settings, &subjects, &principal, id, req).await?))
+}
+
+/// Delete a message (its author, or a moderator: a project's managers in a channel, platform admins in
+/// a thread). It keeps its place without its text.
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path)),
+    responses((status = 204),
+              (status = 403, description = "`forbidden`: neither the author nor a moderator", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn delete_message(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+) -> Result<StatusCode, ApiError> {
+    service::delete(&ctx, &subjects, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A message's earlier texts, oldest first.
+#[utoipa::path(get, path = "/v1/messages/{id}/edits", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path)), responses((status = 200, body = Vec<Edit>)))]
+pub async fn message_edits(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+) -> Result<Json<Vec<Edit>>, ApiError> {
+    Ok(Json(service::edits(&ctx, &subjects, &principal, id).await?))
+}

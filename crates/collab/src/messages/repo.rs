@@ -1,0 +1,165 @@
+//! The area's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::model::{ConversationId, MessageId};
+
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub author_id: Uuid,
+    pub body: String,
+    pub reply_to: Option<MessageId>,
+    pub reply_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+pub async fn message(conn: &mut PgConnection, id: MessageId, lock: bool) -> sqlx::Result<Option<MessageRow>> {
+    if lock {
+        sqlx::query_as!(
+            MessageRow,
+            r#"SELECT id AS "id: MessageId", conversation_id AS "conversation_id: ConversationId", author_id, body,
+                      reply_to AS "reply_to: MessageId", reply_count, created_at, edited_at, deleted_at
+               FROM messages WHERE id = $1 FOR UPDATE"#,
+            id as _
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            MessageRow,
+            r#"SELECT id AS "id: MessageId", conversation_id AS "conversation_id: ConversationId", author_id, body,
+                      reply_to AS "reply_to: MessageId", reply_count, created_at, edited_at, deleted_at
+               FROM messages WHERE id = $1"#,
+            id as _
+        )
+        .fetch_optional(conn)
+        .await
+    }
+}
+
+/// Stores a message and counts it on its conversation (and on the message it replies to).
+pub async fn insert(conn: &mut PgConnection, m: &MessageRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "WITH added AS (
+             INSERT INTO messages (id, conversation_id, author_id, body, reply_to, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING conversation_id, reply_to),
+         root AS (UPDATE messages SET reply_count = reply_count + 1 WHERE id = (SELECT reply_to FROM added))
+         UPDATE conversations SET message_count = message_count + 1,
+                                  last_message_at = greatest(last_message_at, $6)
+         WHERE id = (SELECT conversation_id FROM added)",
+        m.id as _,
+        m.conversation_id as _,
+        m.author_id,
+        m.body,
+        m.reply_to as _,
+        m.created_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A conversation's first messages (not replies), newest first, before the cursor.
+pub async fn top_level(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id AS "id: MessageId", conversation_id AS "conversation_id: ConversationId", author_id, body,
+                  reply_to AS "reply_to: MessageId", reply_count, created_at, edited_at, deleted_at
+           FROM messages
+           WHERE conversation_id = $1 AND reply_to IS NULL
+             AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+           ORDER BY created_at DESC, id DESC
+           LIMIT $4"#,
+        conversation as _,
+        before.map(|b| b.0),
+        before.map(|b| b.1),
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The replies to a message, oldest first, after the cursor.
+pub async fn replies(
+    conn: &mut PgConnection,
+    root: MessageId,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id AS "id: MessageId", conversation_id AS "conversation_id: ConversationId", author_id, body,
+                  reply_to AS "reply_to: MessageId", reply_count, created_at, edited_at, deleted_at
+           FROM messages
+           WHERE reply_to = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+           ORDER BY created_at, id
+           LIMIT $4"#,
+        root as _,
+        after.map(|a| a.0),
+        after.map(|a| a.1),
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Replaces the text and keeps the one it replaces.
+pub async fn edit(
+    conn: &mut PgConnection,
+    id: MessageId,
+    previous: &str,
+    body: &str,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "WITH kept AS (INSERT INTO message_edits (id, message_id, edited_by, edited_at, previous_body)
+                       VALUES ($1, $2, $3, $4, $5))
+         UPDATE messages SET body = $6, edited_at = $4 WHERE id = $2",
+        platform::ids::new_id(),
+        id as _,
+        by,
+        now,
+        previous,
+        body
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct EditRow {
+    pub edited_by: Uuid,
+    pub edited_at: DateTime<Utc>,
+    pub previous_body: String,
+}
+
+/// A message's earlier texts, oldest first.
+pub async fn edits(conn: &mut PgConnection, id: MessageId) -> sqlx::Result<Vec<EditRow>> {
+    sqlx::query_as!(
+        EditRow,
+        "SELECT edited_by, edited_at, previous_body FROM message_edits WHERE message_id = $1 ORDER BY edited_at, id",
+        id as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn delete(conn: &mut PgConnection, id: MessageId, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE messages SET deleted_at = $2, deleted_by = $3 WHERE id = $1", id as _, now, by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

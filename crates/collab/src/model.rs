@@ -1,0 +1,72 @@
+//! Collaboration's value types: ids, and the typed kinds, states and roles stored as text.
+
+platform::id_type!(
+    /// A project of an organization.
+    ProjectId
+);
+platform::id_type!(
+    /// A conversation: a project's channel or an object's thread.
+    ConversationId
+);
+platform::id_type!(
+    /// A message in a conversation.
+    MessageId
+);
+
+platform::text_enum! {
+    /// Where a project stands.
+    pub enum ProjectStatus {
+        Planning = "planning",
+        Active = "active",
+        OnHold = "on_hold",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+}
+
+platform::text_enum! {
+    /// How urgent a project is.
+    pub enum Priority { Low = "low", Medium = "medium", High = "high", Urgent = "urgent" }
+}
+
+platform::text_enum! {
+    /// What a member may do in a project: managers change it and its members; editors add its
+    /// content; commenters and clients take part in its conversations; viewers read.
+    pub enum ProjectRole {
+        Manager = "manager",
+        Editor = "editor",
+        Commenter = "commenter",
+        Viewer = "viewer",
+        Client = "client",
+    }
+}
+
+impl ProjectRole {
+    /// Whether the role may post in the project's conversations.
+    pub fn may_post(self) -> bool {
+        self != Self::Viewer
+    }
+
+    /// Whether the role may change the project, its members and its channels, and remove messages.
+    pub fn may_manage(self) -> bool {
+        self == Self::Manager
+    }
+}
+
+platform::text_enum! {
+    /// A project's channel, or the thread attached to a business object.
+    pub enum ConversationKind { Channel = "channel", Thread = "thread" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_viewers_read_without_posting_and_only_managers_manage() {
+        let posting: Vec<_> = ProjectRole::ALL.iter().filter(|r| r.may_post()).map(|r| r.as_str()).collect();
+        assert_eq!(posting, ["manager", "editor", "commenter", "client"]);
+        let managing: Vec<_> = ProjectRole::ALL.iter().filter(|r| r.may_manage()).map(|r| r.as_str()).collect();
+        assert_eq!(managing, ["manager"]);
+    }
+}
