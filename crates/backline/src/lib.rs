@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod config;
 pub mod database;
+pub mod demo_threads;
 
 use axum::Router;
 use platform::http::{EdgeLimits, edge};
@@ -54,12 +55,12 @@ fn api(
         .merge(identity::router(identity::IdentitySettings::default()))
         .merge(notify::router(hub.clone()))
         .merge(ledger::router(ledger_settings.clone()))
-        .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone(), hub))
+        .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone(), hub.clone()))
         .merge(booking::router(booking::BookingSettings::default(), ledger_settings.clone()))
         .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings))
         .merge(catalog::router())
         .merge(royalties::router())
-        .merge(collab::router(collab::CollabSettings::default(), subjects()))
+        .merge(collab::router(collab::CollabSettings::default(), subjects(), hub))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -69,6 +70,8 @@ pub fn subjects() -> collab::Subjects {
     collab::Subjects::default()
         .with("booking", |conn, principal, id| Box::pin(booking::discussion(conn, principal, id)))
         .with("event", |conn, principal, id| Box::pin(ticketing::discussion(conn, principal, id)))
+        .with("release", |conn, principal, id| Box::pin(catalog::discussion(conn, principal, id)))
+        .with("task", |conn, principal, id| Box::pin(tasks::discussion(conn, principal, id)))
 }
 
 /// Every problem code a response can carry, domain by domain: the one catalogue (docs/api.md lists it).
@@ -132,6 +135,8 @@ pub fn app_with_web(
     ctx.metrics.add_collector("payments", ledger::payments::service::metrics_collector());
     let hub = notify::stream::Hub::new(ctx.db.clone());
     let (routes, doc) = api(hub.clone(), ledger_settings);
+    // The pages open the same threads as the API.
+    let web_settings = web::WebSettings { subjects: subjects(), ..web_settings };
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
         .merge(web::router(ctx.clone(), web_settings, hub))
@@ -176,5 +181,6 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         tasks::demo::dataset(),
         tasks::demo::briefs_dataset(),
         collab::demo::dataset(),
+        demo_threads::threads_dataset(),
     ]
 }

@@ -58,6 +58,24 @@ pub fn router() -> OpenApiRouter<AppContext> {
         .routes(routes!(tracks::http::assign_isrc))
 }
 
+/// For the thread attached to a release: its label's staff (who may manage the catalog, parent labels'
+/// included) and Backline's review staff take part; the label's owners and admins are told of its
+/// messages. `None` for anyone else.
+pub async fn discussion(
+    conn: &mut sqlx::PgConnection,
+    principal: &identity::auth::Principal,
+    id: uuid::Uuid,
+) -> Result<Option<platform::discussion::Discussion>, platform::ApiError> {
+    let Some(release) = releases::repo::release(conn, model::ReleaseId(id)).await? else { return Ok(None) };
+    match releases::service::actor_for(conn, principal, &release).await {
+        Ok(_) => {}
+        Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => return Ok(None),
+        Err(err) => return Err(err),
+    }
+    let people = identity::party::people_to_notify(conn, identity::party::Party::Organization(release.org_id)).await?;
+    Ok(Some(platform::discussion::Discussion { title: format!("Release: {}", release.title), people }))
+}
+
 /// For the royalties: the tracks with these ISRCs (12 characters, no hyphens) as (ISRC, track, label,
 /// the release the track first appeared on).
 pub async fn tracks_by_isrc(

@@ -13,6 +13,7 @@ platform::codes! {
         EditWindowClosed = (CONFLICT, "edit_window_closed", "a message is edited by its author within 15 minutes of posting it"),
         NotTheAuthor = (FORBIDDEN, "not_the_author", "only a message's author edits it"),
         MessageDeleted = (CONFLICT, "message_deleted", "the message was deleted"),
+        TooManyReactions = (CONFLICT, "too_many_reactions", "a message holds at most 50 distinct reactions; add to one of them"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
     }
 }

@@ -51,8 +51,13 @@ pub(crate) async fn notify_users(
     Ok(())
 }
 
-/// Collaboration's routes. `subjects` answers who may take part in the thread of each kind of object.
-pub fn router(settings: CollabSettings, subjects: Subjects) -> OpenApiRouter<AppContext> {
+/// Collaboration's routes. `subjects` answers who may take part in the thread of each kind of object;
+/// `hub` carries conversations' changes to their live streams.
+pub fn router(
+    settings: CollabSettings,
+    subjects: Subjects,
+    hub: std::sync::Arc<platform::stream::Hub>,
+) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
         .routes(routes!(projects::http::create_project, projects::http::list_projects))
         .routes(routes!(projects::http::get_project, projects::http::update_project))
@@ -67,6 +72,10 @@ pub fn router(settings: CollabSettings, subjects: Subjects) -> OpenApiRouter<App
         .routes(routes!(messages::http::message_replies))
         .routes(routes!(messages::http::edit_message, messages::http::delete_message))
         .routes(routes!(messages::http::message_edits))
+        .routes(routes!(messages::http::add_message_reaction, messages::http::remove_message_reaction))
+        .routes(routes!(messages::http::follow_conversation))
+        .routes(routes!(messages::http::conversation_typing))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(subjects))
+        .layer(axum::Extension(hub))
 }

@@ -25,6 +25,12 @@ pub type Check = Arc<dyn for<'c> Fn(&'c mut PgConnection, &'c Principal, Uuid) -
 #[derive(Clone, Default)]
 pub struct Subjects(Arc<BTreeMap<&'static str, Check>>);
 
+impl std::fmt::Debug for Subjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Subjects").field(&self.kinds()).finish()
+    }
+}
+
 impl Subjects {
     /// Adds a kind of object, answered by `check`.
     #[must_use]

@@ -118,6 +118,25 @@ pub fn require_staff(principal: &Principal) -> Result<(), ApiError> {
     if is_staff(principal) { Ok(()) } else { Err(identity::error::IdentityError::Forbidden(TASKS_ADMIN.into()).into()) }
 }
 
+/// For the thread attached to a task: its company's task managers, its freelancer and staff take part,
+/// and the company's owners and admins and the freelancer are told of its messages. `None` for anyone
+/// else.
+pub async fn discussion(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Option<platform::discussion::Discussion>, ApiError> {
+    let Some(task) = tasks::repo::task(conn, model::TaskId(id), false).await? else { return Ok(None) };
+    if !delivery::service::is_party(conn, principal, task.id).await? {
+        return Ok(None);
+    }
+    let mut people = identity::party::people_to_notify(conn, identity::party::Party::Organization(task.org_id)).await?;
+    people.extend(task.assignee);
+    people.sort();
+    people.dedup();
+    Ok(Some(platform::discussion::Discussion { title: format!("Task: {}", task.title), people }))
+}
+
 /// Tells users something (a notification and, by its template, an email), in the caller's transaction.
 pub(crate) async fn notify_users(
     conn: &mut PgConnection,

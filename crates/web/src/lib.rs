@@ -6,6 +6,7 @@
 mod assets;
 mod chart;
 pub mod format;
+pub mod markdown;
 mod pages;
 mod security;
 mod session;
@@ -33,6 +34,8 @@ pub struct WebSettings {
     pub booking: booking::BookingSettings,
     /// Creative tasks' rules (credit prices, windows, revisions).
     pub tasks: tasks::TaskSettings,
+    /// The business objects a conversation can be attached to (the binary's `backline::subjects`).
+    pub subjects: collab::Subjects,
 }
 
 /// The pages and their assets. Every page is answered with the security headers of
@@ -170,6 +173,14 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/me/wallet", get(pages::wallet::wallet))
         .route("/me/wallet/{id}", get(pages::wallet::statement))
         .route("/me/transfers/{id}/{decision}", post(pages::transfers::decide))
+        .route("/projects", get(pages::projects::list).post(pages::projects::create))
+        .route("/projects/{id}", get(pages::projects::show))
+        .route("/projects/{id}/members", post(pages::projects::member))
+        .route("/projects/{id}/channels", post(pages::projects::channel))
+        .route("/conversations/{id}", get(pages::projects::conversation))
+        .route("/conversations/{id}/messages", post(pages::projects::post_message))
+        .route("/conversations/{id}/stream", get(pages::projects::stream))
+        .route("/threads/{kind}/{id}", get(pages::projects::object_thread))
         .route("/orgs", get(pages::orgs::list).post(pages::orgs::create))
         .route("/orgs/{id}", get(pages::orgs::show))
         .route("/orgs/{id}/invitations", post(pages::orgs::invite))

@@ -69,6 +69,27 @@ fn field_codes(res: &testkit::TestResponse) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// Requests sent at once, counted: how many answered `ok`, and how many were refused with `409 refusal`;
+/// anything else fails the test.
+async fn tally(
+    requests: Vec<tokio::task::JoinHandle<testkit::TestResponse>>,
+    ok: StatusCode,
+    refusal: &str,
+) -> (usize, usize) {
+    let (mut passed, mut refused) = (0, 0);
+    for request in requests {
+        let res = request.await.unwrap();
+        if res.status == ok {
+            passed += 1;
+        } else if res.status == StatusCode::CONFLICT && res.value()["code"] == refusal {
+            refused += 1;
+        } else {
+            panic!("unexpected {}: {}", res.status, res.text());
+        }
+    }
+    (passed, refused)
+}
+
 #[tokio::test]
 async fn projects_have_members_in_roles_and_strangers_see_nothing() {
     let app = app().await;
@@ -228,19 +249,7 @@ async fn a_project_keeps_one_manager_whatever_its_managers_do_at_once() {
                 app.delete(&format!("/v1/projects/{id}/members/{user}")).bearer(&token).send().await
             }));
         }
-        let mut left = 0;
-        let mut refused = 0;
-        for task in leaving {
-            let res = task.await.unwrap();
-            match res.status {
-                StatusCode::NO_CONTENT => left += 1,
-                StatusCode::CONFLICT => {
-                    assert_eq!(res.value()["code"], "last_manager");
-                    refused += 1;
-                }
-                other => panic!("unexpected {other}: {}", res.text()),
-            }
-        }
+        let (left, refused) = tally(leaving, StatusCode::NO_CONTENT, "last_manager").await;
         assert_eq!((left, refused), (5, 1), "round {round}");
         let members = app.get(&format!("/v1/projects/{id}/members")).bearer(&t.owner).send().await.value();
         let roles: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
@@ -511,4 +520,271 @@ async fn the_demo_label_has_a_busy_project_channel_its_client_reads_and_stranger
         .send()
         .await
         .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn mentions_tell_those_who_may_read_and_count_until_read() {
+    let app = app().await;
+    let t = team(&app, "mnt").await;
+    let p = project(&app, &t, "Press Kit").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let messages = format!("/v1/conversations/{general}/messages");
+
+    // Alice is a member and is mentioned; the outsider is not a member: not recorded, not told.
+    let said = app
+        .post(&messages)
+        .bearer(&t.owner)
+        .json(&json!({"body": "@mnt_alice and @mnt_out, see `@mnt_bob` the draft"}))
+        .send()
+        .await;
+    said.assert_status(StatusCode::CREATED);
+    let said = said.value();
+    assert_eq!(said["mentions"], json!([t.alice_id]));
+    let mine = app.get("/v1/me/conversations").bearer(&t.alice).send().await.value();
+    assert_eq!((mine[0]["unread"].as_i64(), mine[0]["mentions"].as_i64()), (Some(1), Some(1)));
+    let bobs = app.get("/v1/me/conversations").bearer(&t.bob).send().await.value();
+    assert_eq!((bobs[0]["unread"].as_i64(), bobs[0]["mentions"].as_i64()), (Some(1), Some(0)));
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&t.alice).send().await.value();
+    assert!(told.to_string().contains("conversation.mention"), "{told}");
+    let told = app.get("/v1/me/notifications").bearer(&t.outsider).send().await.value();
+    assert!(!told.to_string().contains("conversation."), "{told}");
+
+    // Read: no mentions left. An edit that mentions Bob for the first time tells him.
+    let read = app.post(&format!("/v1/conversations/{general}/read")).bearer(&t.alice).json(&json!({})).send().await;
+    assert_eq!(read.value()["mentions"], 0);
+    let edited = app
+        .patch(&format!("/v1/messages/{}", said["id"].as_str().unwrap()))
+        .bearer(&t.owner)
+        .json(&json!({"body": "@mnt_alice and @mnt_bob, see the draft"}))
+        .send()
+        .await;
+    edited.assert_status(StatusCode::OK);
+    let mut mentioned: Vec<String> =
+        edited.value()["mentions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    mentioned.sort();
+    let mut expected = vec![t.alice_id.clone(), t.bob_id.clone()];
+    expected.sort();
+    assert_eq!(mentioned, expected);
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&t.bob).send().await.value();
+    assert!(told.to_string().contains("conversation.mention"), "{told}");
+}
+
+#[tokio::test]
+async fn reactions_are_one_per_person_and_fifty_kinds_at_most_when_many_react_at_once() {
+    let app = app().await;
+    let t = team(&app, "rct").await;
+    let p = project(&app, &t, "Merch").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.outsider_id, "client").await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    let messages = format!("/v1/conversations/{}/messages", channels[0]["id"].as_str().unwrap());
+    let app = std::sync::Arc::new(app);
+    let reactors = [t.owner.clone(), t.alice.clone(), t.outsider.clone()];
+
+    for round in 0..3 {
+        let m =
+            app.post(&messages).bearer(&t.owner).json(&json!({"body": format!("Shirt {round}")})).send().await.value();
+        let m = m["id"].as_str().unwrap().to_owned();
+        // Sixty new kinds at once from three people: fifty are kept, ten refused.
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let (app, token, path) =
+                (app.clone(), reactors[i % 3].clone(), format!("/v1/messages/{m}/reactions/:e{i}:"));
+            tasks.push(tokio::spawn(async move { app.put(&path).bearer(&token).send().await }));
+        }
+        let (kept, refused) = tally(tasks, StatusCode::OK, "too_many_reactions").await;
+        assert_eq!((kept, refused), (50, 10), "round {round}");
+        let listed = app.get(&messages).bearer(&t.bob).send().await.value();
+        let reactions = listed["items"][0]["reactions"].as_array().unwrap().clone();
+        assert_eq!(reactions.len(), 50, "round {round}");
+
+        // At fifty, one more person on a kind it has passes; a new kind does not.
+        let first = reactions[0]["emoji"].as_str().unwrap().to_owned();
+        let more = app.put(&format!("/v1/messages/{m}/reactions/{first}")).bearer(&t.outsider).send().await;
+        more.assert_status(StatusCode::OK);
+        let again = app.put(&format!("/v1/messages/{m}/reactions/:new:")).bearer(&t.owner).send().await;
+        again.assert_status(StatusCode::CONFLICT);
+    }
+
+    // One per person per emoji: reacting twice counts once; taking it back removes it; viewers read.
+    let m = app.post(&messages).bearer(&t.owner).json(&json!({"body": "Logo"})).send().await.value();
+    let path = format!("/v1/messages/{}/reactions/%F0%9F%91%8D", m["id"].as_str().unwrap());
+    app.put(&path).bearer(&t.alice).send().await.assert_status(StatusCode::OK);
+    let twice = app.put(&path).bearer(&t.alice).send().await.value();
+    assert_eq!(twice, json!([{"emoji": "👍", "count": 1, "mine": true}]));
+    let res = app.put(&path).bearer(&t.bob).send().await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(res.value()["code"], "read_only");
+    let bad =
+        app.put(&format!("/v1/messages/{}/reactions/hello", m["id"].as_str().unwrap())).bearer(&t.alice).send().await;
+    assert_eq!(field_codes(&bad), [("emoji".to_owned(), "invalid_value".to_owned())]);
+    app.delete(&path).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    let listed = app.get(&messages).bearer(&t.bob).send().await.value();
+    assert_eq!(listed["items"][0]["reactions"], json!([]));
+}
+
+#[tokio::test]
+async fn a_releases_and_a_tasks_threads_are_their_teams_alone() {
+    // A release: its label's staff take part; anyone else, another label included, does not.
+    let app = app().await;
+    let label = crate::catalog::label(&app, "thr-label", "DEA26").await;
+    let other = crate::catalog::label(&app, "thr-other", "DEB26").await;
+    let release = crate::catalog::release(&app, &label, "Streetlights").await;
+    let path = format!("/v1/threads/release/{}", release["id"].as_str().unwrap());
+    let thread = app.get(&path).bearer(&label.token).send().await;
+    thread.assert_status(StatusCode::OK);
+    assert_eq!(thread.value()["title"], "Release: Streetlights");
+    app.get(&path).bearer(&other.token).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    // A task: the client company's task managers take part; a freelancer not on it does not.
+    let w = crate::tasks::world("thrtask", 50).await;
+    let task = crate::tasks::created(&w, 48, &[]).await;
+    let outsider = crate::tasks::freelancers(&w, "thr_free", 1, &[("graphic_design", 90)], None).await;
+    let path = format!("/v1/threads/task/{task}");
+    let thread = w.app.get(&path).bearer(&w.client).send().await;
+    thread.assert_status(StatusCode::OK);
+    assert_eq!(thread.value()["title"], "Task: Autumn launch ad");
+    let messages = format!("/v1/conversations/{}/messages", thread.value()["id"].as_str().unwrap());
+    w.app
+        .post(&messages)
+        .bearer(&w.client)
+        .json(&json!({"body": "Brief attached"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    w.app.get(&path).bearer(&outsider[0].0).send().await.assert_status(StatusCode::NOT_FOUND);
+    w.app.get(&messages).bearer(&outsider[0].0).send().await.assert_status(StatusCode::NOT_FOUND);
+    w.app.get(&path).bearer(&w.admin).send().await.assert_status(StatusCode::OK);
+}
+
+/// A Server-Sent Events body read event by event (keep-alive comments skipped).
+pub(crate) struct Events {
+    body: axum::body::Body,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, path: &str, token: &str) -> (StatusCode, Self) {
+        Self::open_with(app, path, ("authorization", format!("Bearer {token}"))).await
+    }
+
+    /// Opens the stream with one header of the caller's (a bearer token, a browser's cookies).
+    pub(crate) async fn open_with(app: &TestApp, path: &str, (name, value): (&str, String)) -> (StatusCode, Self) {
+        let req = axum::http::Request::get(path).header(name, value).body(axum::body::Body::empty()).unwrap();
+        let router = backline::app(app.ctx.clone(), platform::http::EdgeLimits::default(), None);
+        let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+        (res.status(), Self { body: res.into_body(), buffer: String::new() })
+    }
+
+    /// The next change's event name and data, or `None` when the stream ended. A `resync` (the
+    /// node's listener has just connected: read again) is skipped.
+    pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            let event = self.next_event().await?;
+            if event.0 != "resync" {
+                return Some(event);
+            }
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<(String, Value)> {
+        use http_body_util::BodyExt as _;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let name = block.lines().find_map(|l| l.strip_prefix("event:")).map(|n| n.trim().to_owned());
+                // An event's data may span lines, each its own `data:` field.
+                let lines: Vec<&str> = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                    .collect();
+                let data = (!lines.is_empty()).then(|| lines.join("\n"));
+                if let (Some(name), Some(data)) = (name, data) {
+                    // JSON from the API; the pages' events carry HTML, kept as a string.
+                    let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                    return Some((name, value));
+                }
+                continue;
+            }
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
+                .await
+                .expect("an event in time")?
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_streams_its_changes_to_its_readers_until_they_leave() {
+    let app = app().await;
+    let t = team(&app, "lve").await;
+    let p = project(&app, &t, "Live Set").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let stream = format!("/v1/conversations/{general}/stream");
+
+    let (status, _) = Events::open(&app, &stream, &t.outsider).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, mut bob) = Events::open(&app, &stream, &t.bob).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Someone writing, a message, a reaction to it, and its deletion, in order.
+    app.post(&format!("/v1/conversations/{general}/typing"))
+        .bearer(&t.alice)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!((event.as_str(), data["name"].as_str()), ("typing", Some("lve_alice display")));
+    let res = app.post(&format!("/v1/conversations/{general}/typing")).bearer(&t.bob).send().await;
+    assert_eq!(res.value()["code"], "read_only");
+    let said = app
+        .post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&t.owner)
+        .json(&json!({"body": "Soundcheck moved to 16:00"}))
+        .send()
+        .await
+        .value();
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!((event.as_str(), data["body"].as_str()), ("message", Some("Soundcheck moved to 16:00")));
+    let message = said["id"].as_str().unwrap();
+    app.put(&format!("/v1/messages/{message}/reactions/:ok:"))
+        .bearer(&t.alice)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!((event.as_str(), data["reactions"][0]["count"].as_i64()), ("updated", Some(1)));
+    app.delete(&format!("/v1/messages/{message}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!((event.as_str(), data["id"].as_str()), ("deleted", Some(message)));
+
+    // Removed from the project, Bob's stream ends at the next change instead of telling him of it.
+    app.delete(&format!("/v1/projects/{id}/members/{}", t.bob_id))
+        .bearer(&t.owner)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    app.post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&t.owner)
+        .json(&json!({"body": "Private now"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    assert!(bob.next().await.is_none(), "the stream ends");
 }

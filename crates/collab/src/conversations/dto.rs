@@ -27,12 +27,14 @@ pub struct Conversation {
     pub message_count: i32,
     /// Messages of others the caller has not read.
     pub unread: i64,
+    /// Of those, the ones that mention the caller.
+    pub mentions: i64,
     pub last_message_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 impl Conversation {
-    pub fn of(row: ConversationRow, title: String, may_post: bool, unread: i64) -> Self {
+    pub fn of(row: ConversationRow, title: String, may_post: bool, (unread, mentions): (i64, i64)) -> Self {
         Self {
             id: row.id,
             kind: row.kind.as_str().to_owned(),
@@ -44,6 +46,7 @@ impl Conversation {
             may_post,
             message_count: row.message_count,
             unread,
+            mentions,
             last_message_at: row.last_message_at,
             created_at: row.created_at,
         }
@@ -72,4 +75,5 @@ pub struct ReadPosition {
     pub conversation_id: ConversationId,
     pub read_until: DateTime<Utc>,
     pub unread: i64,
+    pub mentions: i64,
 }

@@ -173,3 +173,25 @@ pub async fn mark_read(
     .fetch_one(conn)
     .await
 }
+
+/// Mentions of the user after their read position, per conversation (deleted messages left out).
+pub async fn mention_counts(
+    conn: &mut PgConnection,
+    user: Uuid,
+    conversations: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT mm.conversation_id, count(*) AS "mentions!"
+           FROM message_mentions mm
+           JOIN messages m ON m.id = mm.message_id AND m.deleted_at IS NULL
+           LEFT JOIN conversation_reads r ON r.conversation_id = mm.conversation_id AND r.user_id = $1
+           WHERE mm.user_id = $1 AND mm.conversation_id = ANY($2)
+             AND (r.read_until IS NULL OR mm.created_at > r.read_until)
+           GROUP BY mm.conversation_id"#,
+        user,
+        conversations
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.conversation_id, r.mentions)).collect())
+}

@@ -1,5 +1,7 @@
 //! Who may read and write a conversation, channels, threads, and read positions.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use identity::auth::Principal;
 use platform::{ApiError, AppContext};
@@ -47,9 +49,13 @@ async fn access_to(
     match conversation.kind {
         ConversationKind::Channel => {
             let project = conversation.project_id.ok_or(CollabError::NotFound("conversation"))?;
-            let (project, role) = visible_project(conn, principal, project, false)
-                .await
-                .map_err(|_| ApiError::from(CollabError::NotFound("conversation")))?;
+            let (project, role) = visible_project(conn, principal, project, false).await.map_err(|err| {
+                if err.status() == axum::http::StatusCode::NOT_FOUND {
+                    CollabError::NotFound("conversation").into()
+                } else {
+                    err
+                }
+            })?;
             let title = format!("#{} · {}", conversation.name.as_deref().unwrap_or_default(), project.name);
             Ok(Access {
                 conversation,
@@ -112,7 +118,7 @@ pub async fn new_channel(
         .await?;
     tx.commit().await?;
     let title = format!("#{name} · {}", row.name);
-    Ok(Conversation::of(channel, title, true, 0))
+    Ok(Conversation::of(channel, title, true, (0, 0)))
 }
 
 pub async fn channels(
@@ -124,14 +130,13 @@ pub async fn channels(
     let (row, role) = visible_project(&mut conn, principal, project, false).await?;
     let channels = repo::channels(&mut conn, project).await?;
     let ids: Vec<Uuid> = channels.iter().map(|c| c.id.0).collect();
-    let unread: std::collections::HashMap<Uuid, i64> =
-        repo::unread_counts(&mut conn, principal.user_id.0, &ids).await?.into_iter().collect();
+    let counts = counts(&mut conn, principal, &ids).await?;
     Ok(channels
         .into_iter()
         .map(|c| {
             let title = format!("#{} · {}", c.name.as_deref().unwrap_or_default(), row.name);
-            let unread = unread.get(&c.id.0).copied().unwrap_or(0);
-            Conversation::of(c, title, role.may_post(), unread)
+            let counted = counts.get(&c.id.0).copied().unwrap_or_default();
+            Conversation::of(c, title, role.may_post(), counted)
         })
         .collect())
 }
@@ -153,13 +158,29 @@ pub async fn thread(
     let mut tx = ctx.db.begin().await?;
     let discussion = subjects.check(&mut tx, principal, kind, subject).await?.ok_or(CollabError::NotFound(kind))?;
     let row = repo::thread_of(&mut tx, kind, subject, principal.user_id.0, ctx.clock.now()).await?;
-    let unread = unread_of(&mut tx, principal, row.id).await?;
+    let counted = counts_of(&mut tx, principal, row.id).await?;
     tx.commit().await?;
-    Ok(Conversation::of(row, discussion.title, true, unread))
+    Ok(Conversation::of(row, discussion.title, true, counted))
 }
 
-async fn unread_of(conn: &mut PgConnection, principal: &Principal, id: ConversationId) -> sqlx::Result<i64> {
-    Ok(repo::unread_counts(conn, principal.user_id.0, &[id.0]).await?.first().map_or(0, |(_, n)| *n))
+/// Per conversation: the caller's unread messages, and how many of them mention the caller.
+async fn counts(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    ids: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, (i64, i64)>> {
+    let mut out: HashMap<Uuid, (i64, i64)> = HashMap::new();
+    for (id, n) in repo::unread_counts(conn, principal.user_id.0, ids).await? {
+        out.entry(id).or_default().0 = n;
+    }
+    for (id, n) in repo::mention_counts(conn, principal.user_id.0, ids).await? {
+        out.entry(id).or_default().1 = n;
+    }
+    Ok(out)
+}
+
+async fn counts_of(conn: &mut PgConnection, principal: &Principal, id: ConversationId) -> sqlx::Result<(i64, i64)> {
+    Ok(counts(conn, principal, &[id.0]).await?.get(&id.0).copied().unwrap_or_default())
 }
 
 pub async fn get(
@@ -170,8 +191,8 @@ pub async fn get(
 ) -> Result<Conversation, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     let access = access(&mut conn, subjects, principal, id).await?;
-    let unread = unread_of(&mut conn, principal, id).await?;
-    Ok(Conversation::of(access.conversation, access.title, access.may_post, unread))
+    let counted = counts_of(&mut conn, principal, id).await?;
+    Ok(Conversation::of(access.conversation, access.title, access.may_post, counted))
 }
 
 /// The conversations the caller follows (their projects' channels, the threads they have read or
@@ -180,8 +201,7 @@ pub async fn mine(ctx: &AppContext, subjects: &Subjects, principal: &Principal) 
     let mut conn = ctx.db.acquire().await?;
     let rows = repo::followed(&mut conn, principal.user_id.0, 200).await?;
     let ids: Vec<Uuid> = rows.iter().map(|c| c.id.0).collect();
-    let unread: std::collections::HashMap<Uuid, i64> =
-        repo::unread_counts(&mut conn, principal.user_id.0, &ids).await?.into_iter().collect();
+    let counts = counts(&mut conn, principal, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         // A thread whose object the caller can no longer see (they left the booking's side) drops out.
@@ -190,8 +210,8 @@ pub async fn mine(ctx: &AppContext, subjects: &Subjects, principal: &Principal) 
             Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => continue,
             Err(err) => return Err(err),
         };
-        let unread = unread.get(&access.conversation.id.0).copied().unwrap_or(0);
-        out.push(Conversation::of(access.conversation, access.title, access.may_post, unread));
+        let counted = counts.get(&access.conversation.id.0).copied().unwrap_or_default();
+        out.push(Conversation::of(access.conversation, access.title, access.may_post, counted));
     }
     Ok(out)
 }
@@ -208,7 +228,7 @@ pub async fn mark_read(
     let mut tx = ctx.db.begin().await?;
     access(&mut tx, subjects, principal, id).await?;
     let read_until = repo::mark_read(&mut tx, id, principal.user_id.0, until).await?;
-    let unread = unread_of(&mut tx, principal, id).await?;
+    let (unread, mentions) = counts_of(&mut tx, principal, id).await?;
     tx.commit().await?;
-    Ok(ReadPosition { conversation_id: id, read_until, unread })
+    Ok(ReadPosition { conversation_id: id, read_until, unread, mentions })
 }

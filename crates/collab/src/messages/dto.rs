@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::repo::{EditRow, MessageRow};
+use super::repo::{EditRow, MessageRow, ReactionRow};
 use crate::model::{ConversationId, MessageId};
 
 /// A new message.
@@ -47,9 +47,24 @@ pub struct Message {
     /// When it was last edited (its earlier texts at `/v1/messages/{id}/edits`).
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// The people it mentions who may read the conversation (`@username` in the text).
+    pub mentions: Vec<Uuid>,
+    /// Its reactions, in the order each emoji was first used.
+    pub reactions: Vec<Reaction>,
+}
+
+/// The people who reacted to a message with one emoji.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Reaction {
+    /// An emoji (`👍`) or a shortcode (`:thumbsup:`).
+    pub emoji: String,
+    pub count: i64,
+    /// Whether the reader is one of them.
+    pub mine: bool,
 }
 
 impl Message {
+    /// A message without its mentions and reactions (see [`Message::with`]).
     pub fn of(row: MessageRow, names: &HashMap<Uuid, String>) -> Self {
         let deleted = row.deleted_at.is_some();
         Self {
@@ -63,7 +78,24 @@ impl Message {
             created_at: row.created_at,
             edited_at: row.edited_at,
             deleted,
+            mentions: Vec::new(),
+            reactions: Vec::new(),
         }
+    }
+
+    /// Adds the message's mentions and reactions from those of a page (a deleted message shows none).
+    #[must_use]
+    pub fn with(mut self, mentions: &[(Uuid, Uuid)], reactions: &[ReactionRow]) -> Self {
+        if !self.deleted {
+            let id = self.id.0;
+            self.mentions = mentions.iter().filter(|(m, _)| *m == id).map(|(_, u)| *u).collect();
+            self.reactions = reactions
+                .iter()
+                .filter(|r| r.message_id == id)
+                .map(|r| Reaction { emoji: r.emoji.clone(), count: r.count, mine: r.mine })
+                .collect();
+        }
+        self
     }
 }
 

@@ -5,13 +5,16 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::Event;
+use axum::response::{IntoResponse, Response};
 use identity::auth::AuthUser;
 use platform::error::ProblemBody;
 use platform::pagination::{Page, PageParams};
+use platform::stream::Hub;
 use platform::{ApiError, AppContext, Json};
 
-use super::dto::{Edit, Message, MessageEdit, NewMessage};
-use super::service;
+use super::dto::{Edit, Message, MessageEdit, NewMessage, Reaction};
+use super::service::{self, Change};
 use crate::model::{ConversationId, MessageId};
 use crate::{CollabSettings, Subjects};
 
@@ -108,4 +111,80 @@ pub async fn message_edits(
     Path(id): Path<MessageId>,
 ) -> Result<Json<Vec<Edit>>, ApiError> {
     Ok(Json(service::edits(&ctx, &subjects, &principal, id).await?))
+}
+
+/// React to a message with an emoji (`👍`, percent-encoded in the path) or a shortcode (`:thumbsup:`);
+/// reacting again changes nothing. Answers the message's reactions.
+#[utoipa::path(put, path = "/v1/messages/{id}/reactions/{emoji}", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path), ("emoji" = String, Path)),
+    responses((status = 200, body = Vec<Reaction>),
+              (status = 403, description = "`read_only`: a project's viewer", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`too_many_reactions`, `message_deleted`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`: not an emoji or a shortcode", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn add_message_reaction(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path((id, emoji)): Path<(MessageId, String)>,
+) -> Result<Json<Vec<Reaction>>, ApiError> {
+    Ok(Json(service::react(&ctx, &subjects, &principal, id, &emoji).await?))
+}
+
+/// Take back your reaction.
+#[utoipa::path(delete, path = "/v1/messages/{id}/reactions/{emoji}", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path), ("emoji" = String, Path)), responses((status = 204)))]
+pub async fn remove_message_reaction(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path((id, emoji)): Path<(MessageId, String)>,
+) -> Result<StatusCode, ApiError> {
+    service::unreact(&ctx, &subjects, &principal, id, &emoji).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Server-Sent Events of the conversation, for those who may read it: `message` (a new message, as the
+/// reader sees it), `updated` (edited or reacted to), `deleted` (`{"id"}`), `typing` (`{"user", "name"}`,
+/// never the reader's own) and `resync` (changes may have been missed: read the messages again). It ends
+/// when the reader may no longer read the conversation.
+#[utoipa::path(get, path = "/v1/conversations/{id}/stream", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn follow_conversation(
+    State(ctx): State<AppContext>,
+    Extension(hub): Extension<Arc<Hub>>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<Response, ApiError> {
+    Ok(service::follow_with(&ctx, &hub, &subjects, &principal, id, change_event).await?.into_response())
+}
+
+/// A change as the API's event: JSON data.
+pub fn change_event(change: Change) -> Event {
+    let (name, data) = match change {
+        Change::Message { message, new } => {
+            (if new { "message" } else { "updated" }, serde_json::to_string(&message).unwrap_or_default())
+        }
+        Change::Deleted(id) => ("deleted", serde_json::json!({ "id": id }).to_string()),
+        Change::Typing { user, name } => ("typing", serde_json::json!({ "user": user, "name": name }).to_string()),
+        Change::Resync => ("resync", "{}".to_owned()),
+    };
+    Event::default().event(name).data(data)
+}
+
+/// Tell the conversation's followers you are writing (send it every few seconds while typing).
+#[utoipa::path(post, path = "/v1/conversations/{id}/typing", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 204),
+              (status = 403, description = "`read_only`: a project's viewer", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_typing(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<StatusCode, ApiError> {
+    service::typing(&ctx, &subjects, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -163,3 +163,105 @@ pub async fn delete(conn: &mut PgConnection, id: MessageId, by: Uuid, now: DateT
         .await?;
     Ok(())
 }
+
+/// Records whom a message mentions.
+pub async fn insert_mentions(
+    conn: &mut PgConnection,
+    message: MessageId,
+    conversation: ConversationId,
+    users: &[Uuid],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO message_mentions (message_id, user_id, conversation_id, created_at)
+         SELECT $1, u, $2, $4 FROM unnest($3::uuid[]) AS u ON CONFLICT DO NOTHING",
+        message as _,
+        conversation as _,
+        users,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whom each of these messages mentions: (message, user).
+pub async fn mentions_of(conn: &mut PgConnection, messages: &[Uuid]) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    let rows = sqlx::query!(
+        "SELECT message_id, user_id FROM message_mentions WHERE message_id = ANY($1) ORDER BY message_id, user_id",
+        messages
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.message_id, r.user_id)).collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct ReactionRow {
+    pub message_id: Uuid,
+    pub emoji: String,
+    pub count: i64,
+    /// Whether the reader is among those who reacted so.
+    pub mine: bool,
+    pub first_at: DateTime<Utc>,
+}
+
+/// The reactions to each of these messages, counted, in the order each emoji was first used.
+pub async fn reactions_of(conn: &mut PgConnection, messages: &[Uuid], reader: Uuid) -> sqlx::Result<Vec<ReactionRow>> {
+    sqlx::query_as!(
+        ReactionRow,
+        r#"SELECT message_id, emoji, count(*) AS "count!", bool_or(user_id = $2) AS "mine!", min(created_at) AS "first_at!"
+           FROM message_reactions WHERE message_id = ANY($1)
+           GROUP BY message_id, emoji
+           ORDER BY message_id, min(created_at), emoji"#,
+        messages,
+        reader
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many distinct emoji the message has, and whether `emoji` is one of them.
+pub async fn reaction_kinds(conn: &mut PgConnection, message: MessageId, emoji: &str) -> sqlx::Result<(i64, bool)> {
+    let row = sqlx::query!(
+        r#"SELECT count(DISTINCT emoji) AS "kinds!", coalesce(bool_or(emoji = $2), false) AS "present!"
+           FROM message_reactions WHERE message_id = $1"#,
+        message as _,
+        emoji
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.kinds, row.present))
+}
+
+pub async fn add_reaction(
+    conn: &mut PgConnection,
+    message: MessageId,
+    emoji: &str,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO message_reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        message as _,
+        emoji,
+        user,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_reaction(conn: &mut PgConnection, message: MessageId, emoji: &str, user: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "DELETE FROM message_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
+        message as _,
+        emoji,
+        user
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -2,16 +2,24 @@
 //! first, so a message is read or changed only by those who may read its conversation.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
 
+use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use identity::auth::Principal;
 use platform::pagination::{Page, PageParams};
+use platform::stream::{Hub, Signal};
 use platform::{ApiError, AppContext};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::dto::{Edit, Message, MessageEdit, NewMessage};
+use super::dto::{Edit, Message, MessageEdit, NewMessage, Reaction};
+use super::mentions::{self, MAX_REACTIONS};
 use super::repo::{self, MessageRow};
 use crate::conversations::service::{Access, access};
 use crate::error::{CollabCode, CollabError};
@@ -96,12 +104,46 @@ pub async fn post(
         edited_at: None,
         deleted_at: None,
     };
+    let mentioned = mentioned(&mut tx, &access, &row.body, me).await?;
     repo::insert(&mut tx, &row).await?;
+    repo::insert_mentions(&mut tx, row.id, conversation, &mentioned, now).await?;
     crate::conversations::repo::mark_read(&mut tx, conversation, me, now).await?;
     let names = identity::service::display_names(&mut tx, &[me]).await?;
-    tell(&mut tx, &access, &row, root.as_ref(), names.get(&me).cloned().unwrap_or_default(), now).await?;
+    let author = names.get(&me).cloned().unwrap_or_default();
+    tell(&mut tx, &access, &row, root.as_ref(), &mentioned, author, now).await?;
+    announce(&mut tx, conversation, "posted", Some(row.id), Some(me)).await?;
     tx.commit().await?;
-    Ok(Message::of(row, &names))
+    let pairs: Vec<(Uuid, Uuid)> = mentioned.iter().map(|u| (row.id.0, *u)).collect();
+    Ok(Message::of(row, &names).with(&pairs, &[]))
+}
+
+/// The people a message mentions who may read its conversation: a channel's project members, a
+/// thread's parties. A mention of anyone else tells nobody and is not recorded (it reveals nothing).
+async fn mentioned(conn: &mut PgConnection, access: &Access, body: &str, author: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    let mut out = Vec::new();
+    for name in mentions::usernames(body) {
+        let Some(user) = identity::service::user_id_by_username(conn, &name).await? else { continue };
+        if user == author || out.contains(&user) {
+            continue;
+        }
+        let reads = match access.conversation.project_id {
+            Some(project) => crate::projects::repo::member_role(conn, project, user).await?.is_some(),
+            None => access.people.contains(&user),
+        };
+        if reads {
+            out.push(user);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the mentions and reactions of a page's messages.
+async fn complete(conn: &mut PgConnection, rows: Vec<MessageRow>, reader: Uuid) -> sqlx::Result<Vec<Message>> {
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id.0).collect();
+    let names = names_of(conn, &rows).await?;
+    let mentions = repo::mentions_of(conn, &ids).await?;
+    let reactions = repo::reactions_of(conn, &ids, reader).await?;
+    Ok(rows.into_iter().map(|r| Message::of(r, &names).with(&mentions, &reactions)).collect())
 }
 
 /// Tells the thread's parties of a new message, and the author of the message replied to of the
@@ -111,17 +153,23 @@ async fn tell(
     access: &Access,
     row: &MessageRow,
     root: Option<&MessageRow>,
+    mentioned: &[Uuid],
     author: String,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let excerpt: String = row.body.chars().take(140).collect();
-    let replied_to = root.map(|r| r.author_id).filter(|a| *a != row.author_id);
-    let mut others: Vec<Uuid> =
-        access.people.iter().copied().filter(|p| *p != row.author_id && Some(*p) != replied_to).collect();
+    let replied_to = root.map(|r| r.author_id).filter(|a| *a != row.author_id && !mentioned.contains(a));
+    let mut others: Vec<Uuid> = access
+        .people
+        .iter()
+        .copied()
+        .filter(|p| *p != row.author_id && Some(*p) != replied_to && !mentioned.contains(p))
+        .collect();
     others.sort();
     others.dedup();
     let data = json!({"subject": access.title, "conversation_id": row.conversation_id, "message_id": row.id,
                       "author": author, "excerpt": excerpt});
+    crate::notify_users(conn, mentioned.to_vec(), "conversation.mention", data.clone(), now).await?;
     crate::notify_users(conn, others, "conversation.message", data.clone(), now).await?;
     if let Some(user) = replied_to {
         crate::notify_users(conn, vec![user], "conversation.reply", data, now).await?;
@@ -143,8 +191,8 @@ pub async fn list(
     access(&mut conn, subjects, principal, conversation).await?;
     let rows = repo::top_level(&mut conn, conversation, before, i64::from(limit) + 1).await?;
     let page = Page::from_overfetch(rows, limit, |r| (r.created_at, r.id.0));
-    let names = names_of(&mut conn, &page.items).await?;
-    Ok(Page { items: page.items.into_iter().map(|r| Message::of(r, &names)).collect(), next_cursor: page.next_cursor })
+    let items = complete(&mut conn, page.items, principal.user_id.0).await?;
+    Ok(Page { items, next_cursor: page.next_cursor })
 }
 
 /// The replies to a message, oldest first.
@@ -161,8 +209,8 @@ pub async fn replies(
     visible_message(&mut conn, subjects, principal, id, false).await?;
     let rows = repo::replies(&mut conn, id, after, i64::from(limit) + 1).await?;
     let page = Page::from_overfetch(rows, limit, |r| (r.created_at, r.id.0));
-    let names = names_of(&mut conn, &page.items).await?;
-    Ok(Page { items: page.items.into_iter().map(|r| Message::of(r, &names)).collect(), next_cursor: page.next_cursor })
+    let items = complete(&mut conn, page.items, principal.user_id.0).await?;
+    Ok(Page { items, next_cursor: page.next_cursor })
 }
 
 /// Replaces a message's text: its author only, until `edit_window` has passed since it was posted
@@ -179,7 +227,7 @@ pub async fn edit(
     let now = ctx.clock.now();
     let me = principal.user_id.0;
     let mut tx = ctx.db.begin().await?;
-    let (mut row, _) = visible_message(&mut tx, subjects, principal, id, true).await?;
+    let (mut row, access) = visible_message(&mut tx, subjects, principal, id, true).await?;
     if row.author_id != me {
         return Err(ApiError::new(CollabCode::NotTheAuthor, "Only the message's author edits it."));
     }
@@ -196,10 +244,23 @@ pub async fn edit(
         repo::edit(&mut tx, id, &row.body, &req.body, me, now).await?;
         row.body = req.body;
         row.edited_at = Some(now);
+        // Someone the new text mentions for the first time is told, as on posting.
+        let before: Vec<Uuid> = repo::mentions_of(&mut tx, &[id.0]).await?.into_iter().map(|(_, u)| u).collect();
+        let added: Vec<Uuid> =
+            mentioned(&mut tx, &access, &row.body, me).await?.into_iter().filter(|u| !before.contains(u)).collect();
+        if !added.is_empty() {
+            repo::insert_mentions(&mut tx, id, row.conversation_id, &added, now).await?;
+            let names = identity::service::display_names(&mut tx, &[me]).await?;
+            let excerpt: String = row.body.chars().take(140).collect();
+            let data = json!({"subject": access.title, "conversation_id": row.conversation_id, "message_id": id,
+                              "author": names.get(&me).cloned().unwrap_or_default(), "excerpt": excerpt});
+            crate::notify_users(&mut tx, added, "conversation.mention", data, now).await?;
+        }
+        announce(&mut tx, row.conversation_id, "edited", Some(id), Some(me)).await?;
     }
-    let names = identity::service::display_names(&mut tx, &[me]).await?;
+    let mut page = complete(&mut tx, vec![row], me).await?;
     tx.commit().await?;
-    Ok(Message::of(row, &names))
+    Ok(page.remove(0))
 }
 
 /// A message's earlier texts, oldest first (none once it is deleted).
@@ -237,6 +298,7 @@ pub async fn delete(
     }
     if row.deleted_at.is_none() {
         repo::delete(&mut tx, id, me, now).await?;
+        announce(&mut tx, row.conversation_id, "deleted", Some(id), Some(me)).await?;
         if row.author_id != me {
             platform::audit::Entry::new(principal.actor(), "message.delete", "message", id)
                 .before(json!({"author": row.author_id, "conversation": row.conversation_id}))
@@ -246,4 +308,225 @@ pub async fn delete(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Reacts to a message with an emoji (or a shortcode): one reaction per person per emoji, so reacting
+/// again changes nothing; a message holds at most 50 distinct emoji. Those who may post may react.
+pub async fn react(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: MessageId,
+    emoji: &str,
+) -> Result<Vec<Reaction>, ApiError> {
+    if !mentions::is_emoji(emoji) {
+        return Err(ApiError::invalid_field(
+            "emoji",
+            "invalid_value",
+            "must be one emoji (up to 8 code points) or a shortcode such as :thumbsup:",
+        ));
+    }
+    let now = ctx.clock.now();
+    let me = principal.user_id.0;
+    let mut tx = ctx.db.begin().await?;
+    // The message's lock makes "at most 50 distinct" hold when many react with new emoji at once.
+    let (row, access) = visible_message(&mut tx, subjects, principal, id, true).await?;
+    if row.deleted_at.is_some() {
+        return Err(ApiError::new(CollabCode::MessageDeleted, "The message was deleted."));
+    }
+    if !access.may_post {
+        return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not react in it."));
+    }
+    let (kinds, present) = repo::reaction_kinds(&mut tx, id, emoji).await?;
+    if !present && kinds >= MAX_REACTIONS {
+        return Err(ApiError::new(
+            CollabCode::TooManyReactions,
+            format!("The message has {kinds} distinct reactions, the most it holds; add to one of them."),
+        ));
+    }
+    repo::add_reaction(&mut tx, id, emoji, me, now).await?;
+    announce(&mut tx, row.conversation_id, "reacted", Some(id), Some(me)).await?;
+    let reactions = repo::reactions_of(&mut tx, &[id.0], me).await?;
+    tx.commit().await?;
+    Ok(reactions.into_iter().map(|r| Reaction { emoji: r.emoji, count: r.count, mine: r.mine }).collect())
+}
+
+/// Takes back the caller's reaction (there being none changes nothing).
+pub async fn unreact(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: MessageId,
+    emoji: &str,
+) -> Result<(), ApiError> {
+    let mut tx = ctx.db.begin().await?;
+    let (row, _) = visible_message(&mut tx, subjects, principal, id, true).await?;
+    repo::remove_reaction(&mut tx, id, emoji, principal.user_id.0).await?;
+    announce(&mut tx, row.conversation_id, "reacted", Some(id), Some(principal.user_id.0)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One message, for those who may read its conversation.
+pub async fn one(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: MessageId,
+) -> Result<Message, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let (row, _) = visible_message(&mut conn, subjects, principal, id, false).await?;
+    let mut page = complete(&mut conn, vec![row], principal.user_id.0).await?;
+    Ok(page.remove(0))
+}
+
+/// The topic a conversation's changes are announced on, to every node's streams.
+fn topic(id: ConversationId) -> String {
+    format!("conversation:{id}")
+}
+
+/// What is announced: a kind of change and whom or what it concerns (ids only: a notification's payload
+/// is small, and each follower reads the message as they may see it).
+#[derive(Debug, Serialize, Deserialize)]
+struct Note {
+    /// `posted`, `edited`, `deleted`, `reacted` or `typing`.
+    kind: String,
+    message_id: Option<MessageId>,
+    user: Option<Uuid>,
+}
+
+async fn announce(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    kind: &str,
+    message_id: Option<MessageId>,
+    user: Option<Uuid>,
+) -> sqlx::Result<()> {
+    let note = Note { kind: kind.to_owned(), message_id, user };
+    platform::stream::announce(conn, &topic(conversation), &json!(note)).await
+}
+
+/// A change a follower of a conversation is sent.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A new message, or one edited or reacted to, as the follower sees it.
+    Message { message: Message, new: bool },
+    /// A message deleted.
+    Deleted(MessageId),
+    /// Someone is writing.
+    Typing { user: Uuid, name: String },
+    /// Changes may have been missed (the node's listener reconnected, or the follower fell behind):
+    /// read the conversation again.
+    Resync,
+}
+
+/// Tells the conversation's followers that the caller is writing (clients send it every few seconds
+/// while the writer types). Nothing is stored.
+pub async fn typing(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+) -> Result<(), ApiError> {
+    let mut tx = ctx.db.begin().await?;
+    let access = access(&mut tx, subjects, principal, id).await?;
+    if !access.may_post {
+        return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not write in it."));
+    }
+    announce(&mut tx, id, "typing", None, Some(principal.user_id.0)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Server-Sent Events of a conversation's changes for one follower, each made into its event by
+/// `render`; the stream ends when the follower may no longer read the conversation.
+pub async fn follow_with<R>(
+    ctx: &AppContext,
+    hub: &Arc<Hub>,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+    render: R,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<R>>, ApiError>
+where
+    R: Fn(Change) -> Event + Send + Sync + 'static,
+{
+    // Subscribe before checking, so nothing announced in between is missed.
+    let rx = hub.subscribe();
+    access(&mut *ctx.db.acquire().await?, subjects, principal, id).await?;
+    let state = Follower {
+        ctx: ctx.clone(),
+        subjects: subjects.clone(),
+        principal: principal.clone(),
+        conversation: id,
+        topic: topic(id),
+        rx,
+    };
+    let render = Arc::new(render);
+    let events = futures_util::stream::unfold(state, move |mut s| {
+        let render = render.clone();
+        async move {
+            loop {
+                let change = match s.rx.recv().await {
+                    Ok(Signal::Topic(topic, data)) if *topic == *s.topic => {
+                        let Ok(note) = serde_json::from_value::<Note>((*data).clone()) else { continue };
+                        s.change(note).await
+                    }
+                    Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        s.still_reads().await.then_some(Some(Change::Resync))
+                    }
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Closed) => None,
+                };
+                match change {
+                    Some(Some(change)) => return Some((Ok(render(change)), s)),
+                    Some(None) => {}
+                    None => return None,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+}
+
+struct Follower {
+    ctx: AppContext,
+    subjects: Subjects,
+    principal: Principal,
+    conversation: ConversationId,
+    topic: String,
+    rx: broadcast::Receiver<Signal>,
+}
+
+impl Follower {
+    async fn still_reads(&self) -> bool {
+        let Ok(mut conn) = self.ctx.db.acquire().await else { return true };
+        access(&mut conn, &self.subjects, &self.principal, self.conversation).await.is_ok()
+    }
+
+    /// The change to send for an announcement: `None` ends the stream (the follower may no longer read
+    /// the conversation), `Some(None)` sends nothing (their own typing).
+    async fn change(&self, note: Note) -> Option<Option<Change>> {
+        match (note.kind.as_str(), note.message_id, note.user) {
+            ("typing", _, Some(user)) => {
+                if user == self.principal.user_id.0 {
+                    return Some(None);
+                }
+                if !self.still_reads().await {
+                    return None;
+                }
+                let mut conn = self.ctx.db.acquire().await.ok()?;
+                let name =
+                    identity::service::display_names(&mut conn, &[user]).await.ok()?.remove(&user).unwrap_or_default();
+                Some(Some(Change::Typing { user, name }))
+            }
+            (kind, Some(message), _) => match one(&self.ctx, &self.subjects, &self.principal, message).await {
+                Ok(m) if m.deleted => Some(Some(Change::Deleted(m.id))),
+                Ok(m) => Some(Some(Change::Message { message: m, new: kind == "posted" })),
+                Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => None,
+                Err(_) => Some(Some(Change::Resync)),
+            },
+            _ => Some(None),
+        }
+    }
 }

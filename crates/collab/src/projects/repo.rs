@@ -164,6 +164,7 @@ pub async fn projects_of_org(
 pub async fn projects_of_member(
     conn: &mut PgConnection,
     user: Uuid,
+    status: Option<ProjectStatus>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> sqlx::Result<Vec<ProjectRow>> {
@@ -174,10 +175,12 @@ pub async fn projects_of_member(
                   p.budget_currency, p.estimated_hours, p.actual_hours, p.start_date, p.due_date, p.completed_on,
                   p.tags, p.created_by, p.created_at, p.updated_at
            FROM project_members m JOIN projects p ON p.id = m.project_id
-           WHERE m.user_id = $1 AND ($2::timestamptz IS NULL OR (p.created_at, p.id) < ($2, $3::uuid))
+           WHERE m.user_id = $1 AND ($2::text IS NULL OR p.status = $2)
+             AND ($3::timestamptz IS NULL OR (p.created_at, p.id) < ($3, $4::uuid))
            ORDER BY p.created_at DESC, p.id DESC
-           LIMIT $4"#,
+           LIMIT $5"#,
         user,
+        status.map(ProjectStatus::as_str),
         after.map(|a| a.0),
         after.map(|a| a.1),
         limit

@@ -417,10 +417,7 @@ pub async fn list(ctx: &AppContext, principal: &Principal, q: ProjectQuery) -> R
             let rows = repo::projects_of_org(&mut conn, org, me, manager, status, after, i64::from(limit) + 1).await?;
             (rows, manager)
         }
-        None => {
-            let rows = repo::projects_of_member(&mut conn, me, after, i64::from(limit) + 1).await?;
-            (rows.into_iter().filter(|r| status.is_none_or(|s| r.status == s)).collect(), false)
-        }
+        None => (repo::projects_of_member(&mut conn, me, status, after, i64::from(limit) + 1).await?, false),
     };
     let page = Page::from_overfetch(rows, limit, |r| (r.created_at, r.id.0));
     let mut items = Vec::with_capacity(page.items.len());

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod orgs;
 pub mod payouts;
 pub mod profile;
+pub mod projects;
 pub mod rooms;
 pub mod royalties;
 pub mod sales;

@@ -1,0 +1,146 @@
+//! Collaboration's pages, without script: a project started, staffed and talked in from its pages,
+//! each refusal beside its form; messages' Markdown shown with raw HTML as text and unsafe links
+//! dropped; a booking's thread opened from the booking's page by its parties and nobody else.
+
+use axum::http::StatusCode;
+
+use crate::catalog_web::{Web, location};
+use crate::support::{app, create_org, join, signed_in};
+
+#[tokio::test]
+async fn a_project_is_started_staffed_and_talked_in_from_its_pages() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "pgw_owner").await;
+    let org = create_org(&app, &owner, "pgw-studio").await;
+    let (member, _, _) = signed_in(&app, "pgw_member").await;
+    join(&app, &owner, &org, &member, "pgw_member@example.com", "member").await;
+    signed_in(&app, "pgw_client").await;
+    signed_in(&app, "pgw_stranger").await;
+    let mut web = Web::of(&app, "pgw_owner").await;
+
+    let board = web.get(&app, "/projects").await;
+    board.assert_status(StatusCode::OK);
+    assert!(board.text().contains("Start a project") && board.text().contains("pgw-studio"), "{}", board.text());
+
+    // A name missing is said beside the field; nothing is made.
+    let refused = web.post(&app, "/projects", &[("org_id", &org), ("name", " "), ("kind", ""), ("due_date", "")]).await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("must be 1 to 200 characters"), "{}", refused.text());
+    assert!(refused.text().contains("aria-invalid=\"true\""));
+    let listed = app.get(&format!("/v1/projects?organization_id={org}")).bearer(&owner).send().await.value();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+    let started = web
+        .post(
+            &app,
+            "/projects",
+            &[("org_id", &org), ("name", "Tour Visuals"), ("kind", "tour_design"), ("due_date", "2027-05-01")],
+        )
+        .await;
+    started.assert_status(StatusCode::SEE_OTHER);
+    let path = location(&started);
+    assert!(path.starts_with("/projects/"), "{path}");
+    let shown = web.get(&app, &path).await.text();
+    assert!(
+        shown.contains("Tour Visuals") && shown.contains("#general") && shown.contains("due 2027-05-01"),
+        "{shown}"
+    );
+
+    // Members: someone outside the organization only as a client, said beside the form.
+    let outside = web.post(&app, &format!("{path}/members"), &[("username", "pgw_client"), ("role", "editor")]).await;
+    outside.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(outside.text().contains("is not a member of the organization"), "{}", outside.text());
+    let added = web.post(&app, &format!("{path}/members"), &[("username", "pgw_client"), ("role", "client")]).await;
+    added.assert_status(StatusCode::SEE_OTHER);
+    web.post(&app, &format!("{path}/members"), &[("username", "pgw_member"), ("role", "viewer")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let unknown = web.post(&app, &format!("{path}/members"), &[("username", "nobody_here"), ("role", "editor")]).await;
+    assert!(unknown.text().contains("names no user"), "{}", unknown.text());
+
+    // The client finds the project on their board and talks in #general.
+    let mut client = Web::of(&app, "pgw_client").await;
+    let board = client.get(&app, "/projects").await.text();
+    assert!(board.contains("Tour Visuals") && board.contains("client"), "{board}");
+    let project = client.get(&app, &path).await.text();
+    let general = project.split("/conversations/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let conversation = format!("/conversations/{general}");
+    let empty = client.post(&app, &format!("{conversation}/messages"), &[("body", "  ")]).await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().contains("must be 1 to 16,000 characters"), "{}", empty.text());
+    let body =
+        "Poster **draft** ready <script>alert(1)</script> [see](javascript:alert(1)) [site](https://example.com)";
+    let sent = client.post(&app, &format!("{conversation}/messages"), &[("body", body)]).await;
+    sent.assert_status(StatusCode::SEE_OTHER);
+    let page = client.get(&app, &conversation).await.text();
+    assert!(page.contains("<strong>draft</strong>"), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("javascript:") && page.contains("<a href=\"https://example.com\">site</a>"), "{page}");
+
+    // A reply from the message's thread page, counted on the conversation's page.
+    let message = page.split("?thread=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let replied =
+        web.post(&app, &format!("{conversation}/messages"), &[("body", "Looks great"), ("reply_to", &message)]).await;
+    assert_eq!(location(&replied), format!("{conversation}?thread={message}#write"));
+    let thread = web.get(&app, &format!("{conversation}?thread={message}")).await.text();
+    assert!(thread.contains("Looks great") && thread.contains("Your reply"), "{thread}");
+    assert!(web.get(&app, &conversation).await.text().contains("1 reply"));
+
+    // The page follows the conversation live: a new message arrives as its line, ready to append.
+    let (status, mut live) = crate::collab::Events::open_with(
+        &app,
+        &format!("{conversation}/stream"),
+        ("cookie", crate::web::cookie_header(&client.jar)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    web.post(&app, &format!("{conversation}/messages"), &[("body", "Live <b>now</b>")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let (event, line) = live.next().await.unwrap();
+    assert_eq!(event, "message");
+    let line = line.as_str().unwrap().to_owned();
+    assert!(line.starts_with("<li class=\"message\"") && line.contains("Live &lt;b&gt;now&lt;/b&gt;"), "{line}");
+
+    // The viewer reads without a form; a stranger sees nothing.
+    let viewer = Web::of(&app, "pgw_member").await;
+    let read = viewer.get(&app, &conversation).await.text();
+    assert!(
+        read.contains("You may read this conversation but not write in it.") && !read.contains("id=\"write\""),
+        "{read}"
+    );
+    let stranger = Web::of(&app, "pgw_stranger").await;
+    stranger.get(&app, &conversation).await.assert_status(StatusCode::NOT_FOUND);
+    stranger.get(&app, &path).await.assert_status(StatusCode::NOT_FOUND);
+    let mut stranger = stranger;
+    let refused = stranger.post(&app, &format!("{conversation}/messages"), &[("body", "hi")]).await;
+    refused.assert_status(StatusCode::NOT_FOUND);
+    let api = app.get(&format!("/v1/conversations/{general}/messages")).bearer(&owner).send().await.value();
+    let said: Vec<&str> = api["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert!(!said.contains(&"hi"), "the stranger's message was not kept: {said:?}");
+}
+
+#[tokio::test]
+async fn a_bookings_thread_opens_from_its_page_for_its_parties_only() {
+    let app = app().await;
+    let p = crate::booking::parties(&app, "bkw").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &p, 50_000, 30).await).await;
+    let id = booking["id"].as_str().unwrap().to_owned();
+    signed_in(&app, "bkw_stranger").await;
+    let organizer = Web::of(&app, "bkw_promoter").await;
+    let page = organizer.get(&app, &format!("/bookings/{id}")).await.text();
+    assert!(page.contains(&format!("/threads/booking/{id}")), "{page}");
+    let opened = organizer.get(&app, &format!("/threads/booking/{id}")).await;
+    opened.assert_status(StatusCode::SEE_OTHER);
+    let conversation = location(&opened);
+    let mut artist = Web::of(&app, "bkw_artist").await;
+    let same = artist.get(&app, &format!("/threads/booking/{id}")).await;
+    assert_eq!(location(&same), conversation);
+    artist
+        .post(&app, &format!("{conversation}/messages"), &[("body", "Soundcheck at 5?")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(organizer.get(&app, &conversation).await.text().contains("Soundcheck at 5?"));
+    let stranger = Web::of(&app, "bkw_stranger").await;
+    stranger.get(&app, &format!("/threads/booking/{id}")).await.assert_status(StatusCode::NOT_FOUND);
+    stranger.get(&app, &conversation).await.assert_status(StatusCode::NOT_FOUND);
+}

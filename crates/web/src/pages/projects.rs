@@ -1,0 +1,532 @@
+//! Collaboration in the web app: the projects board (the caller's projects, and a form to start one in
+//! each organization where they may), a project's page (details, members, channels), a conversation's
+//! page (messages with their replies, Markdown shown safely, a form to write), and the way into the
+//! thread of a booking or an event. Every page asks collaboration's services, which check who may see
+//! and do what.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::Event;
+use axum::response::{IntoResponse, Redirect, Response};
+use collab::conversations::dto::ReadMark;
+use collab::messages::dto::{Message, NewMessage};
+use collab::messages::service::Change;
+use collab::model::{ConversationId, MessageId, ProjectId};
+use collab::projects::dto::{MemberRole, NewProject, ProjectQuery};
+use platform::pagination::PageParams;
+use platform::{ApiError, AppContext};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{FieldErrors, Layout, beside_form, done, page, to_signin};
+use crate::WebSettings;
+use crate::format;
+use crate::session::{Form, Session};
+
+/// A project on the board.
+pub struct ProjectLine {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub priority: String,
+    pub role: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "projects.html")]
+struct BoardPage {
+    layout: Layout,
+    projects: Vec<ProjectLine>,
+    /// Organizations where the caller may start a project: (id, name).
+    orgs: Vec<(String, String)>,
+    errors: FieldErrors,
+    error: Option<String>,
+}
+
+async fn board(
+    ctx: &AppContext,
+    session: &Session,
+    errors: FieldErrors,
+    error: Option<String>,
+) -> Result<BoardPage, ApiError> {
+    let Some(principal) = &session.principal else { return Err(ApiError::not_found("No such page.")) };
+    let page =
+        collab::projects::service::list(ctx, principal, ProjectQuery { limit: Some(200), ..ProjectQuery::default() })
+            .await?;
+    let projects = page
+        .items
+        .into_iter()
+        .map(|p| ProjectLine {
+            id: p.id.to_string(),
+            name: p.name,
+            status: p.status.replace('_', " "),
+            priority: p.priority,
+            role: p.my_role,
+            due: p.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    let mut conn = ctx.db.acquire().await?;
+    let mut orgs = Vec::new();
+    for org in identity::service::organizations::orgs_granting(&mut conn, principal, collab::PROJECTS_MANAGE).await? {
+        let name = identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default();
+        orgs.push((org.to_string(), name));
+    }
+    Ok(BoardPage { layout: Layout::new("Projects", session), projects, orgs, errors, error })
+}
+
+/// The projects board.
+pub async fn list(State(ctx): State<AppContext>, session: Session) -> Response {
+    if session.principal.is_none() {
+        return to_signin("/projects");
+    }
+    match board(&ctx, &session, FieldErrors::default(), None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ProjectForm {
+    org_id: String,
+    name: String,
+    kind: String,
+    due_date: String,
+}
+
+/// Starts a project; a refusal is shown beside the form.
+pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form): Form<ProjectForm>) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let Ok(org) = form.org_id.parse::<Uuid>() else {
+        return super::error(
+            &session,
+            &ApiError::invalid_field("organization_id", "not_found", "names no organization"),
+        );
+    };
+    let due = form.due_date.trim();
+    let due_date = if due.is_empty() {
+        None
+    } else {
+        match due.parse() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                let errors = FieldErrors::from_pairs([("due_date".to_owned(), "must be a date".to_owned())]);
+                return match board(&ctx, &session, errors, None).await {
+                    Ok(view) => page(StatusCode::UNPROCESSABLE_ENTITY, &view),
+                    Err(err) => super::error(&session, &err),
+                };
+            }
+        }
+    };
+    let req = NewProject {
+        organization_id: org,
+        name: form.name,
+        slug: None,
+        description: String::new(),
+        kind: Some(form.kind.trim().to_owned()).filter(|k| !k.is_empty()),
+        status: None,
+        priority: None,
+        team_id: None,
+        manager_id: None,
+        client_id: None,
+        budget_minor: None,
+        budget_currency: None,
+        estimated_hours: None,
+        start_date: None,
+        due_date,
+        tags: Vec::new(),
+    };
+    match collab::projects::service::create(&ctx, principal, req).await {
+        Ok(project) => done(&format!("/projects/{}", project.id), "Project started."),
+        Err(err) if beside_form(&err) => {
+            let (errors, error) =
+                (FieldErrors::from_error(&err), err.field_errors().is_empty().then(|| err.detail().to_owned()));
+            match board(&ctx, &session, errors, error).await {
+                Ok(view) => page(err.status(), &view),
+                Err(err) => super::error(&session, &err),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// A member on the project's page.
+pub struct MemberLine {
+    pub name: String,
+    pub role: String,
+}
+
+/// A conversation in a list.
+pub struct ConversationLine {
+    pub id: String,
+    pub title: String,
+    pub unread: i64,
+    pub mentions: i64,
+}
+
+#[derive(Template)]
+#[template(path = "project.html")]
+struct ProjectPage {
+    layout: Layout,
+    id: String,
+    name: String,
+    description: String,
+    status: String,
+    priority: String,
+    kind: String,
+    due: String,
+    my_role: String,
+    manager: bool,
+    members: Vec<MemberLine>,
+    channels: Vec<ConversationLine>,
+    roles: Vec<&'static str>,
+    errors: FieldErrors,
+    error: Option<String>,
+}
+
+async fn project_page(
+    ctx: &AppContext,
+    session: &Session,
+    id: ProjectId,
+    errors: FieldErrors,
+    error: Option<String>,
+) -> Result<ProjectPage, ApiError> {
+    let Some(principal) = &session.principal else { return Err(ApiError::not_found("No such project.")) };
+    let project = collab::projects::service::get(ctx, principal, id).await?;
+    let members = collab::projects::service::members(ctx, principal, id).await?;
+    let channels = collab::conversations::service::channels(ctx, principal, id).await?;
+    Ok(ProjectPage {
+        layout: Layout::new(project.name.clone(), session),
+        id: project.id.to_string(),
+        manager: project.my_role == "manager",
+        name: project.name,
+        description: project.description,
+        status: project.status.replace('_', " "),
+        priority: project.priority,
+        kind: project.kind.replace('_', " "),
+        due: project.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        my_role: project.my_role,
+        members: members.into_iter().map(|m| MemberLine { name: m.display_name, role: m.role }).collect(),
+        channels: channels
+            .into_iter()
+            .map(|c| ConversationLine {
+                id: c.id.to_string(),
+                title: format!("#{}", c.name.unwrap_or_default()),
+                unread: c.unread,
+                mentions: c.mentions,
+            })
+            .collect(),
+        roles: collab::model::ProjectRole::ALL.iter().map(|r| r.as_str()).collect(),
+        errors,
+        error,
+    })
+}
+
+/// A project's page.
+pub async fn show(State(ctx): State<AppContext>, session: Session, Path(id): Path<ProjectId>) -> Response {
+    if session.principal.is_none() {
+        return to_signin(&format!("/projects/{id}"));
+    }
+    match project_page(&ctx, &session, id, FieldErrors::default(), None).await {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// Shows a refusal beside the project page's forms (or the error page for one that is not).
+async fn refused(ctx: &AppContext, session: &Session, id: ProjectId, err: ApiError) -> Response {
+    if !beside_form(&err) {
+        return super::error(session, &err);
+    }
+    let errors = FieldErrors::from_error(&err);
+    let error = err.field_errors().is_empty().then(|| err.detail().to_owned());
+    match project_page(ctx, session, id, errors, error).await {
+        Ok(view) => page(err.status(), &view),
+        Err(err) => super::error(session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MemberForm {
+    username: String,
+    role: String,
+}
+
+/// Adds a member by username, or changes their role.
+pub async fn member(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let user = match ctx.db.acquire().await {
+        Ok(mut conn) => identity::service::user_id_by_username(&mut conn, form.username.trim()).await,
+        Err(err) => Err(err),
+    };
+    let result = match user {
+        Ok(Some(user)) => {
+            collab::projects::service::put_member(&ctx, principal, id, user, MemberRole { role: form.role }).await
+        }
+        Ok(None) => Err(ApiError::invalid_field("username", "unknown_user", "names no user")),
+        Err(err) => Err(err.into()),
+    };
+    match result {
+        Ok(m) => done(&format!("/projects/{id}"), &format!("{} is {} now.", m.display_name, m.role)),
+        Err(err) => {
+            // The form names the person by username; the service by id.
+            let err = if err.field_errors().iter().any(|e| e.field == "user_id") {
+                let message = err.field_errors()[0].message.clone();
+                ApiError::invalid_field("username", "invalid_value", message)
+            } else {
+                err
+            };
+            refused(&ctx, &session, id, err).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelForm {
+    name: String,
+}
+
+/// Opens a channel.
+pub async fn channel(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<ChannelForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let req = collab::conversations::dto::NewChannel { name: form.name };
+    match collab::conversations::service::new_channel(&ctx, principal, id, req).await {
+        Ok(c) => done(&format!("/conversations/{}", c.id), "Channel opened."),
+        Err(err) => refused(&ctx, &session, id, err).await,
+    }
+}
+
+/// A message on a conversation's page.
+pub struct MessageView {
+    pub id: String,
+    pub author: String,
+    pub at: String,
+    /// Rendered Markdown (safe HTML), empty when deleted.
+    pub html: String,
+    pub deleted: bool,
+    pub edited: bool,
+    pub replies: i32,
+    pub reactions: String,
+}
+
+impl MessageView {
+    fn of(m: Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            author: m.author_name,
+            at: format::when(m.created_at),
+            html: if m.deleted { String::new() } else { crate::markdown::to_html(&m.body) },
+            deleted: m.deleted,
+            edited: m.edited_at.is_some(),
+            replies: m.reply_count,
+            reactions: m.reactions.iter().map(|r| format!("{} {}", r.emoji, r.count)).collect::<Vec<_>>().join(" · "),
+        }
+    }
+}
+
+/// One message's line, on the page and as a live update (`oob`: it replaces the line already shown).
+#[derive(Template)]
+#[template(path = "message_line.html")]
+struct MessageLine<'a> {
+    m: &'a MessageView,
+    conversation: &'a str,
+    /// Shown among a thread's replies (no link to replies of its own).
+    threaded: bool,
+    oob: bool,
+}
+
+impl MessageView {
+    fn line(&self, conversation: &str, threaded: bool, oob: bool) -> String {
+        MessageLine { m: self, conversation, threaded, oob }.render().unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "conversation.html")]
+struct ConversationPage {
+    layout: Layout,
+    id: String,
+    title: String,
+    may_post: bool,
+    /// The project of a channel, for the way back.
+    project: Option<String>,
+    /// When showing one message's replies: that message.
+    thread: Option<MessageView>,
+    /// The messages' lines, oldest first.
+    lines: Vec<String>,
+    body: String,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ThreadQuery {
+    thread: Option<MessageId>,
+}
+
+async fn conversation_page(
+    ctx: &AppContext,
+    subjects: &collab::Subjects,
+    session: &Session,
+    id: ConversationId,
+    thread: Option<MessageId>,
+    (body, errors): (String, FieldErrors),
+) -> Result<ConversationPage, ApiError> {
+    let Some(principal) = &session.principal else { return Err(ApiError::not_found("No such conversation.")) };
+    let conversation = collab::conversations::service::get(ctx, subjects, principal, id).await?;
+    let params = PageParams { limit: Some(50), cursor: None };
+    let (thread, messages) = match thread {
+        Some(root) => {
+            let replies = collab::messages::service::replies(ctx, subjects, principal, root, &params).await?;
+            let first = collab::messages::service::one(ctx, subjects, principal, root).await?;
+            if first.conversation_id != id {
+                return Err(ApiError::not_found("No such message."));
+            }
+            (Some(MessageView::of(first)), replies.items)
+        }
+        None => {
+            let mut items = collab::messages::service::list(ctx, subjects, principal, id, &params).await?.items;
+            items.reverse();
+            (None, items)
+        }
+    };
+    collab::conversations::service::mark_read(ctx, subjects, principal, id, ReadMark::default()).await?;
+    let conversation_id = id.to_string();
+    let threaded = thread.is_some();
+    let lines = messages.into_iter().map(|m| MessageView::of(m).line(&conversation_id, threaded, false)).collect();
+    Ok(ConversationPage {
+        layout: Layout::new(conversation.title.clone(), session),
+        id: id.to_string(),
+        title: conversation.title,
+        may_post: conversation.may_post,
+        project: conversation.project_id.map(|p| p.to_string()),
+        thread,
+        lines,
+        body,
+        errors,
+    })
+}
+
+/// A conversation: its latest 50 messages, oldest at the top, or one message's replies.
+pub async fn conversation(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<ConversationId>,
+    Query(q): Query<ThreadQuery>,
+) -> Response {
+    if session.principal.is_none() {
+        return to_signin(&format!("/conversations/{id}"));
+    }
+    match conversation_page(&ctx, &settings.subjects, &session, id, q.thread, (String::new(), FieldErrors::default()))
+        .await
+    {
+        Ok(view) => page(StatusCode::OK, &view),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MessageForm {
+    body: String,
+    reply_to: String,
+}
+
+/// Posts a message (or a reply); a refused one is shown beside the form with what was typed.
+pub async fn post_message(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<ConversationId>,
+    Form(form): Form<MessageForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/conversations/{id}")) };
+    let reply_to = form.reply_to.parse::<Uuid>().ok().map(MessageId);
+    let back = match reply_to {
+        Some(root) => format!("/conversations/{id}?thread={root}"),
+        None => format!("/conversations/{id}"),
+    };
+    let req = NewMessage { body: form.body.clone(), reply_to };
+    match collab::messages::service::post(&ctx, &settings.subjects, principal, id, req).await {
+        Ok(_) => Redirect::to(&format!("{back}#write")).into_response(),
+        Err(err) if beside_form(&err) => {
+            let mut errors = FieldErrors::from_error(&err);
+            if errors.is_empty() {
+                errors = FieldErrors::from_pairs([("body".to_owned(), err.detail().to_owned())]);
+            }
+            match conversation_page(&ctx, &settings.subjects, &session, id, reply_to, (form.body, errors)).await {
+                Ok(view) => page(err.status(), &view),
+                Err(err) => super::error(&session, &err),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// The thread of a booking or an event: made on first use and shown.
+pub async fn object_thread(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path((kind, id)): Path<(String, Uuid)>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/threads/{kind}/{id}")) };
+    match collab::conversations::service::thread(&ctx, &settings.subjects, principal, &kind, id).await {
+        Ok(c) => Redirect::to(&format!("/conversations/{}", c.id)).into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// The conversation's changes as they happen, for its page: new messages appended, edited and deleted
+/// ones replaced in place, and who is writing. Replies are not shown on the page of first messages.
+pub async fn stream(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    Extension(hub): Extension<Arc<notify::stream::Hub>>,
+    session: Session,
+    Path(id): Path<ConversationId>,
+) -> Response {
+    let Some(principal) = &session.principal else { return StatusCode::UNAUTHORIZED.into_response() };
+    let conversation = id.to_string();
+    let render = move |change: Change| match change {
+        Change::Message { message, new } => {
+            if message.reply_to.is_some() {
+                return Event::default().comment("a reply");
+            }
+            let line = MessageView::of(message).line(&conversation, false, !new);
+            Event::default().event(if new { "message" } else { "updated" }).data(line)
+        }
+        Change::Deleted(message) => {
+            let line = format!(
+                "<li class=\"message\" id=\"m-{message}\" hx-swap-oob=\"outerHTML\"><p class=\"meta\">This message was deleted.</p></li>"
+            );
+            Event::default().event("updated").data(line)
+        }
+        Change::Typing { name, .. } => {
+            Event::default().event("typing").data(format!("{} is writing…", platform::markup::escape(&name)))
+        }
+        Change::Resync => Event::default().comment("resync"),
+    };
+    match collab::messages::service::follow_with(&ctx, &hub, &settings.subjects, principal, id, render).await {
+        Ok(sse) => sse.into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
