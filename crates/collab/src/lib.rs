@@ -9,6 +9,7 @@ pub mod error;
 pub mod messages;
 pub mod model;
 pub mod projects;
+pub mod search;
 pub mod subjects;
 
 use chrono::{DateTime, Duration, Utc};
@@ -75,6 +76,7 @@ pub fn router(
         .routes(routes!(messages::http::add_message_reaction, messages::http::remove_message_reaction))
         .routes(routes!(messages::http::follow_conversation))
         .routes(routes!(messages::http::conversation_typing))
+        .routes(routes!(search::http::search))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(subjects))
         .layer(axum::Extension(hub))

@@ -681,7 +681,14 @@ impl Events {
         let req = axum::http::Request::get(path).header(name, value).body(axum::body::Body::empty()).unwrap();
         let router = backline::app(app.ctx.clone(), platform::http::EdgeLimits::default(), None);
         let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
-        (res.status(), Self { body: res.into_body(), buffer: String::new() })
+        let status = res.status();
+        let mut events = Self { body: res.into_body(), buffer: String::new() };
+        // A new node's listener says `resync` once it listens: from then on nothing is missed.
+        if status == StatusCode::OK {
+            let (first, _) = events.next_event().await.expect("the stream opens");
+            assert_eq!(first, "resync");
+        }
+        (status, events)
     }
 
     /// The next change's event name and data, or `None` when the stream ended. A `resync` (the
@@ -787,4 +794,94 @@ async fn a_conversation_streams_its_changes_to_its_readers_until_they_leave() {
         .await
         .assert_status(StatusCode::CREATED);
     assert!(bob.next().await.is_none(), "the stream ends");
+}
+
+#[tokio::test]
+async fn search_finds_only_what_the_searcher_may_read_ranked_and_filtered() {
+    let app = app().await;
+    let t = team(&app, "srch").await;
+    let p = project(&app, &t, "Night Drive Artwork").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let post = |token: String, body: &'static str, reply_to: Option<String>| {
+        let (app, general) = (&app, general.clone());
+        async move {
+            let res = app
+                .post(&format!("/v1/conversations/{general}/messages"))
+                .bearer(&token)
+                .json(&json!({"body": body, "reply_to": reply_to}))
+                .send()
+                .await;
+            res.assert_status(StatusCode::CREATED);
+            res.value()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let cover = post(t.owner.clone(), "The cover cover cover is final", None).await;
+    post(t.alice.clone(), "Is the cover in CMYK?", Some(cover.clone())).await;
+    app.clock.advance(Duration::days(2));
+    post(t.alice.clone(), "Mixing notes for the album", None).await;
+    let secret = post(t.owner.clone(), "cover budget is secret", None).await;
+    app.delete(&format!("/v1/messages/{secret}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+
+    // A booking thread Bob takes part in, which Alice does not.
+    let b = crate::booking::parties(&app, "srchb").await;
+    let booking = crate::booking::created(crate::booking::offer(&app, &b, 50_000, 30).await).await;
+    let thread = app
+        .get(&format!("/v1/threads/booking/{}", booking["id"].as_str().unwrap()))
+        .bearer(&b.artist)
+        .send()
+        .await
+        .value();
+    app.post(&format!("/v1/conversations/{}/messages", thread["id"].as_str().unwrap()))
+        .bearer(&b.artist)
+        .json(&json!({"body": "The cover of our rider is attached"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let search = |token: String, q: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/v1/search?q={}", crate::web::encode(q))).bearer(&token).send().await }
+    };
+    let bodies = |v: &Value| -> Vec<String> {
+        v["messages"].as_array().unwrap().iter().map(|h| h["message"]["body"].as_str().unwrap().to_owned()).collect()
+    };
+    // Ranked: the message that says "cover" three times first; deleted ones and others' threads never.
+    let found = search(t.alice.clone(), "cover").await.value();
+    assert_eq!(bodies(&found), ["The cover cover cover is final", "Is the cover in CMYK?"]);
+    assert_eq!(found["messages"][0]["conversation_title"], "#general · Night Drive Artwork");
+    let artist = search(b.artist.clone(), "cover").await.value();
+    assert_eq!(bodies(&artist), ["The cover of our rider is attached"]);
+    assert!(bodies(&search(t.outsider.clone(), "cover").await.value()).is_empty());
+
+    // Filters.
+    assert_eq!(bodies(&search(t.alice.clone(), "cover from:srch_alice").await.value()), ["Is the cover in CMYK?"]);
+    assert_eq!(
+        bodies(&search(t.alice.clone(), "from:srch_alice").await.value()),
+        ["Mixing notes for the album", "Is the cover in CMYK?"]
+    );
+    let today = app.clock_now().date_naive();
+    let after = format!("after:{today}");
+    let res = app.get(&format!("/v1/search?q={}", crate::web::encode(&after))).bearer(&t.alice).send().await.value();
+    assert_eq!(bodies(&res), ["Mixing notes for the album"]);
+    let before = format!("cover before:{today}");
+    let res = app.get(&format!("/v1/search?q={}", crate::web::encode(&before))).bearer(&t.alice).send().await.value();
+    assert_eq!(bodies(&res).len(), 2);
+    assert_eq!(bodies(&search(t.alice.clone(), "is:thread").await.value()).len(), 2);
+    assert_eq!(bodies(&search(t.alice.clone(), "album in:general").await.value()), ["Mixing notes for the album"]);
+    assert!(bodies(&search(t.alice.clone(), "album in:elsewhere").await.value()).is_empty());
+    assert!(bodies(&search(t.alice.clone(), "cover has:file").await.value()).is_empty());
+    assert!(bodies(&search(t.alice.clone(), "from:nobody_at_all").await.value()).is_empty());
+
+    // Projects by name; bad filters are named.
+    let found = search(t.alice.clone(), "artwork").await.value();
+    assert_eq!(found["projects"][0]["name"], "Night Drive Artwork");
+    assert!(search(t.outsider.clone(), "artwork").await.value()["projects"].as_array().unwrap().is_empty());
+    let bad = search(t.alice.clone(), "before:soon").await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_codes(&bad), [("q".to_owned(), "invalid_value".to_owned())]);
+    let empty = search(t.alice.clone(), "  ").await;
+    assert_eq!(field_codes(&empty), [("q".to_owned(), "required".to_owned())]);
 }

@@ -523,7 +523,8 @@ pub async fn stream(
         Change::Typing { name, .. } => {
             Event::default().event("typing").data(format!("{} is writing…", platform::markup::escape(&name)))
         }
-        Change::Resync => Event::default().comment("resync"),
+        // Nothing on the page listens to it; a client that must re-read hears it.
+        Change::Resync => Event::default().event("resync").data("resync"),
     };
     match collab::messages::service::follow_with(&ctx, &hub, &settings.subjects, principal, id, render).await {
         Ok(sse) => sse.into_response(),

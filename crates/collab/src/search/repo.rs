@@ -1,0 +1,119 @@
+//! The area's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::messages::repo::MessageRow;
+use crate::model::{ConversationId, MessageId, ProjectId};
+
+/// The channels of projects the user is a member of, or of the organizations' projects given (those
+/// the user manages): (conversation, its project, its name).
+pub async fn channels_readable(
+    conn: &mut PgConnection,
+    user: Uuid,
+    orgs: &[Uuid],
+) -> sqlx::Result<Vec<(ConversationId, ProjectId, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "id!", c.project_id AS "project_id!", c.name AS "name!"
+           FROM conversations c JOIN projects p ON p.id = c.project_id
+           WHERE c.kind = 'channel'
+             AND (p.organization_id = ANY($2)
+                  OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $1))"#,
+        user,
+        orgs
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (ConversationId(r.id), ProjectId(r.project_id), r.name)).collect())
+}
+
+/// The threads the user has read or written in: (conversation, object kind, object id).
+pub async fn threads_followed(
+    conn: &mut PgConnection,
+    user: Uuid,
+) -> sqlx::Result<Vec<(ConversationId, String, Uuid)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "id!", c.subject_kind AS "kind!", c.subject_id AS "subject!"
+           FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id
+           WHERE r.user_id = $1 AND c.kind = 'thread'"#,
+        user
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (ConversationId(r.id), r.kind, r.subject)).collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct HitRow {
+    pub message: MessageRow,
+    pub rank: f32,
+}
+
+/// Messages of these conversations that match, best first (then newest); deleted ones never.
+#[allow(clippy::too_many_arguments)]
+pub async fn messages(
+    conn: &mut PgConnection,
+    conversations: &[Uuid],
+    words: &str,
+    authors: &[Uuid],
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+    thread: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<HitRow>> {
+    let rows = sqlx::query!(
+        r#"SELECT m.id, m.conversation_id, m.author_id, m.body, m.reply_to, m.reply_count, m.created_at, m.edited_at,
+                  m.deleted_at, CASE WHEN $2 = '' THEN 0::real ELSE ts_rank(m.search, q) END AS "rank!"
+           FROM messages m, websearch_to_tsquery('simple', $2) AS q
+           WHERE m.conversation_id = ANY($1) AND m.deleted_at IS NULL
+             AND ($2 = '' OR m.search @@ q)
+             AND (cardinality($3::uuid[]) = 0 OR m.author_id = ANY($3))
+             AND ($4::timestamptz IS NULL OR m.created_at < $4)
+             AND ($5::timestamptz IS NULL OR m.created_at >= $5)
+             AND (NOT $6 OR m.reply_to IS NOT NULL OR m.reply_count > 0)
+           ORDER BY 10 DESC, m.created_at DESC, m.id DESC
+           LIMIT $7"#,
+        conversations,
+        words,
+        authors,
+        before,
+        after,
+        thread,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HitRow {
+            message: MessageRow {
+                id: MessageId(r.id),
+                conversation_id: ConversationId(r.conversation_id),
+                author_id: r.author_id,
+                body: r.body,
+                reply_to: r.reply_to.map(MessageId),
+                reply_count: r.reply_count,
+                created_at: r.created_at,
+                edited_at: r.edited_at,
+                deleted_at: r.deleted_at,
+            },
+            rank: r.rank,
+        })
+        .collect())
+}
+
+/// Of these projects, those whose name or description match, best first.
+pub async fn projects(conn: &mut PgConnection, projects: &[Uuid], words: &str, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT p.id FROM projects p, websearch_to_tsquery('simple', $2) AS q
+           WHERE p.id = ANY($1) AND to_tsvector('simple', p.name || ' ' || p.description) @@ q
+           ORDER BY ts_rank(to_tsvector('simple', p.name || ' ' || p.description), q) DESC, p.created_at DESC
+           LIMIT $3"#,
+        projects,
+        words,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

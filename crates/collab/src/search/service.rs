@@ -1,0 +1,133 @@
+//! Search: what the searcher may read is decided first (their projects' channels; the threads they take
+//! part in, each asked of its object's domain), and only those conversations are searched.
+
+use std::collections::HashMap;
+
+use identity::auth::Principal;
+use platform::{ApiError, AppContext};
+use uuid::Uuid;
+
+use super::dto::{MessageHit, SearchQuery, SearchResults};
+use super::query;
+use super::repo;
+use crate::Subjects;
+use crate::messages::dto::Message;
+use crate::model::ConversationId;
+
+pub async fn search(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    q: SearchQuery,
+) -> Result<SearchResults, ApiError> {
+    let limit = match q.limit {
+        None => 20,
+        Some(n @ 1..=100) => i64::from(n),
+        Some(_) => return Err(ApiError::invalid_field("limit", "out_of_range", "must be between 1 and 100")),
+    };
+    let search = query::parse(&q.q).map_err(|why| ApiError::invalid_field("q", "invalid_value", why))?;
+    if search.words.trim().is_empty()
+        && search.from.is_empty()
+        && search.within.is_none()
+        && search.before.is_none()
+        && search.after.is_none()
+        && !search.thread
+        && !search.file
+    {
+        return Err(ApiError::invalid_field("q", "required", "must hold words or a filter"));
+    }
+    let me = principal.user_id.0;
+    let mut conn = ctx.db.acquire().await?;
+
+    // What the searcher may read, with each conversation's title.
+    let orgs: Vec<Uuid> = identity::service::organizations::orgs_granting(&mut conn, principal, crate::PROJECTS_MANAGE)
+        .await?
+        .into_iter()
+        .map(|o| o.0)
+        .collect();
+    let channels = repo::channels_readable(&mut conn, me, &orgs).await?;
+    let mut titles: HashMap<Uuid, String> = HashMap::new();
+    let mut project_names: HashMap<Uuid, String> = HashMap::new();
+    let mut project_ids: Vec<Uuid> = channels.iter().map(|(_, p, _)| p.0).collect();
+    project_ids.sort();
+    project_ids.dedup();
+    for project in &project_ids {
+        if let Some(row) = crate::projects::repo::project(&mut conn, crate::model::ProjectId(*project), false).await? {
+            project_names.insert(*project, row.name);
+        }
+    }
+    let mut readable: Vec<(ConversationId, Option<String>)> = Vec::new();
+    for (id, project, name) in &channels {
+        let project_name = project_names.get(&project.0).cloned().unwrap_or_default();
+        titles.insert(id.0, format!("#{name} · {project_name}"));
+        readable.push((*id, Some(name.clone())));
+    }
+    for (id, kind, subject) in repo::threads_followed(&mut conn, me).await? {
+        if let Some(discussion) = subjects.check(&mut conn, principal, &kind, subject).await? {
+            titles.insert(id.0, discussion.title);
+            readable.push((id, None));
+        }
+    }
+    // `in:` narrows to one of them: a channel by name, or a conversation by id.
+    let mut ids: Vec<Uuid> = match &search.within {
+        Some(place) => readable
+            .iter()
+            .filter(|(id, name)| name.as_deref() == Some(place.as_str()) || id.0.to_string() == *place)
+            .map(|(id, _)| id.0)
+            .collect(),
+        None => readable.iter().map(|(id, _)| id.0).collect(),
+    };
+    // Nothing has files attached yet: `has:file` finds nothing.
+    if search.file {
+        ids.clear();
+    }
+    let mut authors = Vec::new();
+    for name in &search.from {
+        match identity::service::user_id_by_username(&mut conn, name).await? {
+            Some(user) => authors.push(user),
+            // Nobody of that name wrote anything.
+            None => ids.clear(),
+        }
+    }
+    let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let hits = if ids.is_empty() {
+        Vec::new()
+    } else {
+        repo::messages(
+            &mut conn,
+            &ids,
+            search.words.trim(),
+            &authors,
+            search.before.and_then(day),
+            search.after.and_then(day),
+            search.thread,
+            limit,
+        )
+        .await?
+    };
+    let mut names_wanted: Vec<Uuid> = hits.iter().map(|h| h.message.author_id).collect();
+    names_wanted.sort();
+    names_wanted.dedup();
+    let names = identity::service::display_names(&mut conn, &names_wanted).await?;
+    let messages = hits
+        .into_iter()
+        .map(|h| MessageHit {
+            conversation_title: titles.get(&h.message.conversation_id.0).cloned().unwrap_or_default(),
+            rank: h.rank,
+            message: Message::of(h.message, &names),
+        })
+        .collect();
+
+    let mut projects = Vec::new();
+    if !search.words.trim().is_empty() && search.within.is_none() {
+        for id in repo::projects(&mut conn, &project_ids, search.words.trim(), 20).await? {
+            let id = crate::model::ProjectId(id);
+            if let Some(row) = crate::projects::repo::project(&mut conn, id, false).await?
+                && let Some(role) = crate::projects::service::standing(&mut conn, principal, &row).await?
+            {
+                projects.push(crate::projects::dto::Project::of(row, role));
+            }
+        }
+    }
+    Ok(SearchResults { messages, projects })
+}
