@@ -14,6 +14,8 @@ platform::codes! {
         NotTheAuthor = (FORBIDDEN, "not_the_author", "only a message's author edits it"),
         MessageDeleted = (CONFLICT, "message_deleted", "the message was deleted"),
         TooManyReactions = (CONFLICT, "too_many_reactions", "a message holds at most 50 distinct reactions; add to one of them"),
+        NotAGroup = (CONFLICT, "not_a_group", "people are added to and leave groups only; a channel's are its project's, a thread's its object's, a direct conversation's its two"),
+        GroupFull = (CONFLICT, "group_full", "a group holds at most 50 people"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
     }
 }

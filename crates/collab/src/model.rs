@@ -54,8 +54,9 @@ impl ProjectRole {
 }
 
 platform::text_enum! {
-    /// A project's channel, or the thread attached to a business object.
-    pub enum ConversationKind { Channel = "channel", Thread = "thread" }
+    /// A project's channel, the thread attached to a business object, a direct conversation between two
+    /// people, or a group of up to 50.
+    pub enum ConversationKind { Channel = "channel", Thread = "thread", Direct = "direct", Group = "group" }
 }
 
 #[cfg(test)]

@@ -885,3 +885,85 @@ async fn search_finds_only_what_the_searcher_may_read_ranked_and_filtered() {
     let empty = search(t.alice.clone(), "  ").await;
     assert_eq!(field_codes(&empty), [("q".to_owned(), "required".to_owned())]);
 }
+
+#[tokio::test]
+async fn direct_conversations_are_one_per_pair_and_groups_hold_fifty() {
+    let app = std::sync::Arc::new(app().await);
+    let t = team(&app, "dm").await;
+    let start = |token: String, body: Value| {
+        let app = app.clone();
+        async move { app.post("/v1/conversations").bearer(&token).json(&body).send().await }
+    };
+    // One direct conversation per pair, whoever starts it, even when both start at once.
+    let (a, b) = tokio::join!(
+        start(t.alice.clone(), json!({"kind": "direct", "user_id": t.bob_id})),
+        start(t.bob.clone(), json!({"kind": "direct", "user_id": t.alice_id}))
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
+    assert_eq!(a.value()["id"], b.value()["id"]);
+    assert_eq!((a.value()["kind"].as_str(), a.value()["title"].as_str()), (Some("direct"), Some("dm_bob display")));
+    let id = a.value()["id"].as_str().unwrap().to_owned();
+    let res = start(t.alice.clone(), json!({"kind": "direct", "user_id": t.alice_id})).await;
+    assert_eq!(field_codes(&res), [("user_id".to_owned(), "is_self".to_owned())]);
+
+    // Its two read and write; the other is told; nobody else sees it.
+    app.post(&format!("/v1/conversations/{id}/messages"))
+        .bearer(&t.alice)
+        .json(&json!({"body": "Coffee at ten?"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    drain_jobs(&app).await;
+    let told = app.get("/v1/me/notifications").bearer(&t.bob).send().await.value();
+    assert!(told.to_string().contains("Coffee at ten?"), "{told}");
+    app.get(&format!("/v1/conversations/{id}/messages"))
+        .bearer(&t.outsider)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let bobs = app.get("/v1/me/conversations").bearer(&t.bob).send().await.value();
+    assert_eq!((bobs[0]["title"].as_str(), bobs[0]["unread"].as_i64()), (Some("dm_alice display"), Some(1)));
+    let res = app.put(&format!("/v1/conversations/{id}/members/{}", t.outsider_id)).bearer(&t.alice).send().await;
+    assert_eq!(res.value()["code"], "not_a_group");
+    let found = app.get("/v1/search?q=coffee").bearer(&t.bob).send().await.value();
+    assert_eq!(found["messages"][0]["conversation_title"], "dm_alice display");
+
+    // A group: a title, its people named. At 45 people, ten added at once make 50 and five are refused;
+    // three times, a new group each.
+    let res = start(t.alice.clone(), json!({"kind": "group", "title": " ", "members": [t.bob_id]})).await;
+    assert_eq!(field_codes(&res), [("title".to_owned(), "invalid_length".to_owned())]);
+    let people = crate::ticketing::buyers(&app, "dmg", 52).await;
+    let mut members: Vec<String> = people.iter().take(43).map(|(_, id)| id.to_string()).collect();
+    members.push(t.bob_id.clone());
+    let mut group = String::new();
+    for round in 0..3 {
+        let made = start(t.alice.clone(), json!({"kind": "group", "title": "Tour crew", "members": members})).await;
+        made.assert_status(StatusCode::CREATED);
+        group = made.value()["id"].as_str().unwrap().to_owned();
+        let newcomers = people[43..].iter().map(|(_, id)| id.to_string()).chain([t.outsider_id.clone()]);
+        let adds: Vec<_> = newcomers
+            .map(|user| {
+                let (app, token, path) =
+                    (app.clone(), t.bob.clone(), format!("/v1/conversations/{group}/members/{user}"));
+                tokio::spawn(async move { app.put(&path).bearer(&token).send().await })
+            })
+            .collect();
+        assert_eq!(tally(adds, StatusCode::OK, "group_full").await, (5, 5), "round {round}");
+        let listed = app.get(&format!("/v1/conversations/{group}/members")).bearer(&t.alice).send().await.value();
+        assert_eq!(listed.as_array().unwrap().len(), 50, "round {round}");
+    }
+
+    // Leaving: yourself only; then the group is no longer yours to read.
+    let res = app.delete(&format!("/v1/conversations/{group}/members/{}", t.alice_id)).bearer(&t.bob).send().await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    app.delete(&format!("/v1/conversations/{group}/members/{}", t.bob_id))
+        .bearer(&t.bob)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    app.get(&format!("/v1/conversations/{group}")).bearer(&t.bob).send().await.assert_status(StatusCode::NOT_FOUND);
+    let res = app.delete(&format!("/v1/conversations/{id}/members/{}", t.alice_id)).bearer(&t.alice).send().await;
+    assert_eq!(res.value()["code"], "not_a_group");
+}

@@ -12,9 +12,10 @@ use crate::model::{ConversationId, ProjectId};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Conversation {
     pub id: ConversationId,
-    /// `channel` (a project's) or `thread` (a business object's).
+    /// `channel` (a project's), `thread` (a business object's), `direct` (two people) or `group`.
     pub kind: String,
-    /// How it is shown: `#general` for a channel, the object's name for a thread.
+    /// How it is shown: `#general · Project` for a channel, the object's name for a thread, the other
+    /// person's name for a direct conversation, the title for a group.
     pub title: String,
     /// A channel's project and name.
     pub project_id: Option<ProjectId>,
@@ -76,4 +77,26 @@ pub struct ReadPosition {
     pub read_until: DateTime<Utc>,
     pub unread: i64,
     pub mentions: i64,
+}
+
+/// A new direct conversation or group.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConversation {
+    /// `direct` (with `user_id`) or `group` (with `title` and `members`).
+    pub kind: String,
+    /// Whom to write to, for a direct conversation.
+    pub user_id: Option<Uuid>,
+    /// A group's title, 1 to 100 characters.
+    pub title: Option<String>,
+    /// A group's other people, 1 to 49.
+    #[serde(default)]
+    pub members: Vec<Uuid>,
+}
+
+/// Someone in a direct conversation or a group.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationMember {
+    pub user_id: Uuid,
+    pub display_name: String,
 }

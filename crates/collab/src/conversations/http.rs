@@ -8,7 +8,7 @@ use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{Conversation, NewChannel, ReadMark, ReadPosition};
+use super::dto::{Conversation, ConversationMember, NewChannel, NewConversation, ReadMark, ReadPosition};
 use super::service;
 use crate::Subjects;
 use crate::model::{ConversationId, ProjectId};
@@ -91,4 +91,69 @@ pub async fn mark_conversation_read(
     Json(mark): Json<ReadMark>,
 ) -> Result<Json<ReadPosition>, ApiError> {
     Ok(Json(service::mark_read(&ctx, &subjects, &principal, id, mark).await?))
+}
+
+/// Open a direct conversation with someone (`{"kind": "direct", "user_id"}`; the one the two have, if
+/// any: `200`) or a group (`{"kind": "group", "title", "members"}`, up to 50 with you).
+#[utoipa::path(post, path = "/v1/conversations", tag = "collab", security(("bearer" = [])),
+    request_body = NewConversation,
+    responses((status = 201, body = Conversation), (status = 200, description = "the direct conversation the two have", body = Conversation),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn start_conversation(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Json(req): Json<NewConversation>,
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+    let (made, conversation) = service::start(&ctx, &principal, req).await?;
+    Ok((if made { StatusCode::CREATED } else { StatusCode::OK }, Json(conversation)))
+}
+
+/// The people of a direct conversation or a group.
+#[utoipa::path(get, path = "/v1/conversations/{id}/members", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Vec<ConversationMember>),
+              (status = 409, description = "`not_a_group`: a channel or a thread", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_members(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<Vec<ConversationMember>>, ApiError> {
+    Ok(Json(service::members(&ctx, &subjects, &principal, id).await?))
+}
+
+/// Add someone to a group (any of its members may); a group holds at most 50.
+#[utoipa::path(put, path = "/v1/conversations/{id}/members/{user_id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path), ("user_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ConversationMember>),
+              (status = 409, description = "`group_full`, `not_a_group`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn add_conversation_member(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path((id, user)): Path<(ConversationId, Uuid)>,
+) -> Result<Json<Vec<ConversationMember>>, ApiError> {
+    Ok(Json(service::add_member(&ctx, &subjects, &principal, id, user).await?))
+}
+
+/// Leave a group (your own id; a direct conversation is not left).
+#[utoipa::path(delete, path = "/v1/conversations/{id}/members/{user_id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204),
+              (status = 403, description = "`forbidden`: someone else's place", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`not_a_group`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn leave_conversation(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path((id, user)): Path<(ConversationId, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    if user != principal.user_id.0 {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "You leave a group yourself; nobody removes others.",
+        ));
+    }
+    service::leave(&ctx, &subjects, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

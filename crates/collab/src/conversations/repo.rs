@@ -14,6 +14,8 @@ pub struct ConversationRow {
     pub name: Option<String>,
     pub subject_kind: Option<String>,
     pub subject_id: Option<Uuid>,
+    /// A group's title.
+    pub title: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_message_at: Option<DateTime<Utc>>,
     pub message_count: i32,
@@ -23,7 +25,7 @@ pub async fn conversation(conn: &mut PgConnection, id: ConversationId) -> sqlx::
     sqlx::query_as!(
         ConversationRow,
         r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
-                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+                  name, subject_kind, subject_id, title, created_at, last_message_at, message_count
            FROM conversations WHERE id = $1"#,
         id as _
     )
@@ -43,7 +45,7 @@ pub async fn insert_channel(
         r#"INSERT INTO conversations (id, kind, project_id, name, created_by, created_at)
            VALUES ($1, 'channel', $2, $3, $4, $5)
            RETURNING id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
-                     name, subject_kind, subject_id, created_at, last_message_at, message_count"#,
+                     name, subject_kind, subject_id, title, created_at, last_message_at, message_count"#,
         ConversationId::new() as _,
         project as _,
         name,
@@ -76,7 +78,7 @@ pub async fn thread_of(
     sqlx::query_as!(
         ConversationRow,
         r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
-                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+                  name, subject_kind, subject_id, title, created_at, last_message_at, message_count
            FROM conversations WHERE subject_kind = $1 AND subject_id = $2"#,
         kind,
         subject
@@ -89,7 +91,7 @@ pub async fn channels(conn: &mut PgConnection, project: ProjectId) -> sqlx::Resu
     sqlx::query_as!(
         ConversationRow,
         r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
-                  name, subject_kind, subject_id, created_at, last_message_at, message_count
+                  name, subject_kind, subject_id, title, created_at, last_message_at, message_count
            FROM conversations WHERE project_id = $1 ORDER BY name"#,
         project as _
     )
@@ -104,11 +106,14 @@ pub async fn followed(conn: &mut PgConnection, user: Uuid, limit: i64) -> sqlx::
         ConversationRow,
         r#"SELECT c.id AS "id!: ConversationId", c.kind AS "kind!: ConversationKind",
                   c.project_id AS "project_id: ProjectId", c.name, c.subject_kind, c.subject_id,
-                  c.created_at AS "created_at!", c.last_message_at, c.message_count AS "message_count!"
+                  c.title, c.created_at AS "created_at!", c.last_message_at, c.message_count AS "message_count!"
            FROM (SELECT c.* FROM project_members m JOIN conversations c ON c.project_id = m.project_id WHERE m.user_id = $1
                  UNION
                  SELECT c.* FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id
-                 WHERE r.user_id = $1) c
+                 WHERE r.user_id = $1
+                 UNION
+                 SELECT c.* FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.user_id = $1) c
            ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
            LIMIT $2"#,
         user,
@@ -194,4 +199,108 @@ pub async fn mention_counts(
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.conversation_id, r.mentions)).collect())
+}
+
+/// A new group with its title.
+pub async fn insert_group(
+    conn: &mut PgConnection,
+    title: &str,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ConversationRow> {
+    sqlx::query_as!(
+        ConversationRow,
+        r#"INSERT INTO conversations (id, kind, title, created_by, created_at) VALUES ($1, 'group', $2, $3, $4)
+           RETURNING id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                     name, subject_kind, subject_id, title, created_at, last_message_at, message_count"#,
+        ConversationId::new() as _,
+        title,
+        by,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The direct conversation between two people, made on first use (two first uses at once make one),
+/// with both as its members.
+pub async fn direct_between(
+    conn: &mut PgConnection,
+    me: Uuid,
+    other: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(bool, ConversationRow)> {
+    let key = if me < other { format!("{me}:{other}") } else { format!("{other}:{me}") };
+    let made = sqlx::query_scalar!(
+        r#"INSERT INTO conversations (id, kind, direct_key, created_by, created_at) VALUES ($1, 'direct', $2, $3, $4)
+           ON CONFLICT (direct_key) DO NOTHING RETURNING id"#,
+        ConversationId::new() as _,
+        key,
+        me,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = made {
+        add_members(conn, ConversationId(id), &[me, other], me, now).await?;
+    }
+    let row = sqlx::query_as!(
+        ConversationRow,
+        r#"SELECT id AS "id: ConversationId", kind AS "kind: ConversationKind", project_id AS "project_id: ProjectId",
+                  name, subject_kind, subject_id, title, created_at, last_message_at, message_count
+           FROM conversations WHERE direct_key = $1"#,
+        key
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((made.is_some(), row))
+}
+
+pub async fn add_members(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    users: &[Uuid],
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO conversation_members (conversation_id, user_id, added_by, added_at)
+         SELECT $1, u, $3, $4 FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING",
+        conversation as _,
+        users,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A direct conversation's or a group's members, in the order they joined.
+pub async fn members(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY added_at, user_id",
+        conversation as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn remove_member(conn: &mut PgConnection, conversation: ConversationId, user: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+        conversation as _,
+        user
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Locks a group while its members change, so that its size limit holds when several add at once.
+pub async fn lock(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<()> {
+    sqlx::query!("SELECT id FROM conversations WHERE id = $1 FOR UPDATE", conversation as _)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use platform::{ApiError, AppContext};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::dto::{Conversation, NewChannel, ReadMark, ReadPosition};
+use super::dto::{Conversation, ConversationMember, NewChannel, NewConversation, ReadMark, ReadPosition};
 use super::repo::{self, ConversationRow};
 use crate::Subjects;
 use crate::error::{CollabCode, CollabError};
@@ -64,6 +64,22 @@ async fn access_to(
                 moderator: role.may_manage(),
                 people: Vec::new(),
             })
+        }
+        ConversationKind::Direct | ConversationKind::Group => {
+            let me = principal.user_id.0;
+            let members = repo::members(conn, conversation.id).await?;
+            if !members.contains(&me) {
+                return Err(CollabError::NotFound("conversation").into());
+            }
+            let people: Vec<Uuid> = members.into_iter().filter(|m| *m != me).collect();
+            let title = match &conversation.title {
+                Some(title) => title.clone(),
+                None => {
+                    let names = identity::service::display_names(conn, &people).await?;
+                    people.iter().filter_map(|p| names.get(p).cloned()).collect::<Vec<_>>().join(", ")
+                }
+            };
+            Ok(Access { conversation, title, may_post: true, moderator: false, people })
         }
         ConversationKind::Thread => {
             let (Some(kind), Some(subject)) = (conversation.subject_kind.as_deref(), conversation.subject_id) else {
@@ -231,4 +247,156 @@ pub async fn mark_read(
     let (unread, mentions) = counts_of(&mut tx, principal, id).await?;
     tx.commit().await?;
     Ok(ReadPosition { conversation_id: id, read_until, unread, mentions })
+}
+
+/// The most people a group holds.
+pub const MAX_GROUP: usize = 50;
+
+/// Checks that each of `users` is an active user other than the caller; answers them without repeats.
+async fn others(conn: &mut PgConnection, field: &str, me: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, ApiError> {
+    let mut out: Vec<Uuid> = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let field = if users.len() == 1 && field == "user_id" { field.to_owned() } else { format!("{field}[{i}]") };
+        if *user == me {
+            return Err(ApiError::invalid_field(field, "is_self", "is you; name the others"));
+        }
+        if !identity::service::is_active_user(conn, identity::model::UserId(*user)).await? {
+            return Err(ApiError::invalid_field(field, "unknown_user", "names no active user"));
+        }
+        if !out.contains(user) {
+            out.push(*user);
+        }
+    }
+    Ok(out)
+}
+
+/// Opens a direct conversation with someone (the one there is, if the two have one), or a group with a
+/// title and up to 49 others.
+pub async fn start(
+    ctx: &AppContext,
+    principal: &Principal,
+    req: NewConversation,
+) -> Result<(bool, Conversation), ApiError> {
+    let now = ctx.clock.now();
+    let me = principal.user_id.0;
+    let mut tx = ctx.db.begin().await?;
+    let (made, row) = match req.kind.as_str() {
+        "direct" => {
+            let Some(user) = req.user_id else {
+                return Err(ApiError::invalid_field("user_id", "required", "names whom to write to"));
+            };
+            others(&mut tx, "user_id", me, &[user]).await?;
+            repo::direct_between(&mut tx, me, user, now).await?
+        }
+        "group" => {
+            let title = req.title.as_deref().map(str::trim).unwrap_or_default().to_owned();
+            if title.is_empty() || title.chars().count() > 100 {
+                return Err(ApiError::invalid_field("title", "invalid_length", "must be 1 to 100 characters"));
+            }
+            if req.members.is_empty() || req.members.len() >= MAX_GROUP {
+                return Err(ApiError::invalid_field(
+                    "members",
+                    "invalid_length",
+                    "must name 1 to 49 others (50 with you)",
+                ));
+            }
+            let members = others(&mut tx, "members", me, &req.members).await?;
+            let row = repo::insert_group(&mut tx, &title, me, now).await?;
+            let mut all = vec![me];
+            all.extend(members);
+            repo::add_members(&mut tx, row.id, &all, me, now).await?;
+            (true, row)
+        }
+        _ => return Err(ApiError::invalid_field("kind", "invalid_value", "must be direct or group")),
+    };
+    let id = row.id;
+    let access = access_to(&mut tx, &Subjects::default(), principal, row).await?;
+    let counted = counts_of(&mut tx, principal, id).await?;
+    tx.commit().await?;
+    Ok((made, Conversation::of(access.conversation, access.title, true, counted)))
+}
+
+/// A direct conversation's or a group's members.
+pub async fn members(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+) -> Result<Vec<ConversationMember>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let access = access(&mut conn, subjects, principal, id).await?;
+    if !matches!(access.conversation.kind, ConversationKind::Direct | ConversationKind::Group) {
+        return Err(ApiError::new(
+            CollabCode::NotAGroup,
+            "A channel's people are its project's members; a thread's, its object's.",
+        ));
+    }
+    let ids = repo::members(&mut conn, id).await?;
+    let names = identity::service::display_names(&mut conn, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|user| ConversationMember { user_id: user, display_name: names.get(&user).cloned().unwrap_or_default() })
+        .collect())
+}
+
+/// Adds someone to a group (any of its members may), up to 50.
+pub async fn add_member(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+    user: Uuid,
+) -> Result<Vec<ConversationMember>, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    repo::lock(&mut tx, id).await?;
+    let access = access(&mut tx, subjects, principal, id).await?;
+    if access.conversation.kind != ConversationKind::Group {
+        return Err(ApiError::new(
+            CollabCode::NotAGroup,
+            "People are added to a group; a direct conversation stays between two.",
+        ));
+    }
+    others(&mut tx, "user_id", principal.user_id.0, &[user]).await?;
+    let members = repo::members(&mut tx, id).await?;
+    if !members.contains(&user) && members.len() >= MAX_GROUP {
+        return Err(ApiError::new(
+            CollabCode::GroupFull,
+            format!("The group has {} people, the most it holds.", members.len()),
+        ));
+    }
+    repo::add_members(&mut tx, id, &[user], principal.user_id.0, now).await?;
+    tx.commit().await?;
+    members_of(ctx, id).await
+}
+
+async fn members_of(ctx: &AppContext, id: ConversationId) -> Result<Vec<ConversationMember>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let ids = repo::members(&mut conn, id).await?;
+    let names = identity::service::display_names(&mut conn, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|user| ConversationMember { user_id: user, display_name: names.get(&user).cloned().unwrap_or_default() })
+        .collect())
+}
+
+/// Leaves a group (a direct conversation is not left: it stays between its two people).
+pub async fn leave(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+) -> Result<(), ApiError> {
+    let mut tx = ctx.db.begin().await?;
+    repo::lock(&mut tx, id).await?;
+    let access = access(&mut tx, subjects, principal, id).await?;
+    if access.conversation.kind != ConversationKind::Group {
+        return Err(ApiError::new(
+            CollabCode::NotAGroup,
+            "Only a group is left; a direct conversation stays between two.",
+        ));
+    }
+    repo::remove_member(&mut tx, id, principal.user_id.0).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -44,6 +44,16 @@ pub async fn threads_followed(
     Ok(rows.into_iter().map(|r| (ConversationId(r.id), r.kind, r.subject)).collect())
 }
 
+/// The direct conversations and groups the user is in.
+pub async fn joined(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<Vec<ConversationId>> {
+    sqlx::query_scalar!(
+        r#"SELECT conversation_id AS "id: ConversationId" FROM conversation_members WHERE user_id = $1"#,
+        user
+    )
+    .fetch_all(conn)
+    .await
+}
+
 #[derive(Debug, Clone)]
 pub struct HitRow {
     pub message: MessageRow,

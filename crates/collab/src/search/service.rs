@@ -1,5 +1,6 @@
-//! Search: what the searcher may read is decided first (their projects' channels; the threads they take
-//! part in, each asked of its object's domain), and only those conversations are searched.
+//! Search: what the searcher may read is decided first (their projects' channels; their direct
+//! conversations and groups; the threads they take part in, each asked of its object's domain), and
+//! only those conversations are searched.
 
 use std::collections::HashMap;
 
@@ -67,6 +68,11 @@ pub async fn search(
             titles.insert(id.0, discussion.title);
             readable.push((id, None));
         }
+    }
+    for id in repo::joined(&mut conn, me).await? {
+        let access = crate::conversations::service::access(&mut conn, subjects, principal, id).await?;
+        titles.insert(id.0, access.title);
+        readable.push((id, None));
     }
     // `in:` narrows to one of them: a channel by name, or a conversation by id.
     let mut ids: Vec<Uuid> = match &search.within {
