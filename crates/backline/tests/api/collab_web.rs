@@ -144,3 +144,77 @@ async fn a_bookings_thread_opens_from_its_page_for_its_parties_only() {
     stranger.get(&app, &format!("/threads/booking/{id}")).await.assert_status(StatusCode::NOT_FOUND);
     stranger.get(&app, &conversation).await.assert_status(StatusCode::NOT_FOUND);
 }
+
+/// In a real browser: from the projects board to a channel, a message sent with the form, and another
+/// member's message and typing arriving live without a reload; every page passes the accessibility
+/// check.
+#[tokio::test]
+async fn a_channel_is_followed_live_in_a_browser() {
+    use crate::browser::{Browser, serve};
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "brc_owner").await;
+    let org = create_org(&app, &owner, "brc-studio").await;
+    let (alice, alice_id, _) = signed_in(&app, "brc_alice").await;
+    join(&app, &owner, &org, &alice, "brc_alice@example.com", "member").await;
+    let project = app
+        .post("/v1/projects")
+        .bearer(&owner)
+        .json(&serde_json::json!({"organization_id": org, "name": "Festival Poster"}))
+        .send()
+        .await
+        .value();
+    let id = project["id"].as_str().unwrap().to_owned();
+    app.put(&format!("/v1/projects/{id}/members/{alice_id}"))
+        .bearer(&owner)
+        .json(&serde_json::json!({"role": "commenter"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "brc_alice", "/projects").await;
+    browser.wait_for_text("Festival Poster").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    browser.click(&format!("a[href='/projects/{id}']")).await;
+    browser.wait_for_text("Channels").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    browser.click("#channels a").await;
+    browser.wait_for_text("No messages yet.").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    browser.type_into("#message-body", "First **draft** is up").await;
+    browser.click("#write button").await;
+    browser.wait_for_text("First draft is up").await;
+    let bold = browser.script("return document.querySelector('#messages .body strong').textContent").await;
+    assert_eq!(bold, "draft");
+
+    // Another member writes, through the API: the open page shows who is writing, then the message,
+    // without a reload.
+    let url = browser.current_url().await;
+    let general = url.split("/conversations/").nth(1).unwrap().split(['?', '#']).next().unwrap().to_owned();
+    // The page's stream is open once the browser has connected; give the typing notice until it shows.
+    let mut shown = false;
+    for _ in 0..50 {
+        app.post(&format!("/v1/conversations/{general}/typing"))
+            .bearer(&owner)
+            .send()
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+        let text = browser.script("return document.querySelector('#typing').textContent").await;
+        if text.as_str().is_some_and(|t| t.contains("brc_owner display is writing")) {
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(shown, "the typing notice arrived");
+    app.post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&owner)
+        .json(&serde_json::json!({"body": "Looks *great*, ship it"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    browser.wait_for_text("Looks great, ship it").await;
+    assert_eq!(browser.current_url().await, url, "no reload");
+    browser.close().await;
+}

@@ -331,12 +331,8 @@ pub async fn members(
             "A channel's people are its project's members; a thread's, its object's.",
         ));
     }
-    let ids = repo::members(&mut conn, id).await?;
-    let names = identity::service::display_names(&mut conn, &ids).await?;
-    Ok(ids
-        .into_iter()
-        .map(|user| ConversationMember { user_id: user, display_name: names.get(&user).cloned().unwrap_or_default() })
-        .collect())
+    drop(conn);
+    members_of(ctx, id).await
 }
 
 /// Adds someone to a group (any of its members may), up to 50.
