@@ -1,6 +1,6 @@
-//! Demo data that spans domains, which only the binary knows together: the thread on Lumen Records'
-//! first release, where the label's people talk about it (collaboration asks the catalog who may take
-//! part; the demo writes as two of them).
+//! Demo data that spans domains, which only the binary knows together: threads on a release (Lumen
+//! Records' first), a booking (Nova's) and an event (Pete Presents' tour date), where the people of
+//! each talk about it (collaboration asks the owning domain who may take part; the demo writes as them).
 
 use chrono::Duration;
 use platform::demo::{Dataset, DemoEnv, LoadFuture};
@@ -19,12 +19,8 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         let Some(release) = catalog::recordings_of(conn, &[label]).await?.into_iter().find_map(|r| r.3) else {
             anyhow::bail!("the demo label has no release");
         };
-        let owner = identity::service::user_id_by_username(conn, "lumen_records")
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the demo user lumen_records is missing"))?;
-        let mo = identity::service::user_id_by_username(conn, "midnight_manager")
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the demo user midnight_manager is missing"))?;
+        let owner = user(conn, "lumen_records").await?;
+        let mo = user(conn, "midnight_manager").await?;
         let thread = collab::demo::thread(conn, "release", release.0, owner, now - Duration::days(3)).await?;
         let first = collab::demo::post(
             conn,
@@ -44,6 +40,46 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             now - Duration::days(3) + Duration::hours(2),
         )
         .await?;
+
+        // Nova writes for the artist's side of her latest booking; the promoter's side answers as its
+        // first person.
+        let nova = user(conn, "nova").await?;
+        if let Some(booking) = booking::bookings_of_user(conn, nova, 1).await?.first().copied()
+            && let Some((artists, promoters)) = booking::sides(conn, booking).await?
+            && artists.contains(&nova)
+            && let Some(promoter) = promoters.first().copied()
+        {
+            let thread = collab::demo::thread(conn, "booking", booking, promoter, now - Duration::days(2)).await?;
+            let asked = collab::demo::post(
+                conn,
+                thread,
+                promoter,
+                "Can you do a 75-minute set?",
+                None,
+                now - Duration::days(2),
+            )
+            .await?;
+            let answer = "75 works; we bring our own in-ear mixes.";
+            collab::demo::post(conn, thread, nova, answer, Some(asked), now - Duration::days(2) + Duration::hours(1))
+                .await?;
+        }
+
+        // Pete Presents' tour date: Pete and Olga (an admin of Pete Presents) plan the door.
+        let pete = user(conn, "promo_pete").await?;
+        let events = ticketing::events_of_user(conn, pete).await?;
+        if let Some((event, _)) = events.into_iter().find(|(_, title)| title == "Nova Rae: Midnight Tour") {
+            let olga = user(conn, "olga_events").await?;
+            let thread = collab::demo::thread(conn, "event", event, pete, now - Duration::days(1)).await?;
+            collab::demo::post(conn, thread, pete, "Door staff briefing at 18:00.", None, now - Duration::days(1))
+                .await?;
+            collab::demo::post(conn, thread, olga, "I'll bring the scanners.", None, now - Duration::hours(20)).await?;
+        }
         Ok(())
     })
+}
+
+async fn user(conn: &mut PgConnection, name: &str) -> anyhow::Result<uuid::Uuid> {
+    identity::service::user_id_by_username(conn, name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo user {name} is missing"))
 }

@@ -45,6 +45,35 @@ pub async fn discussion(
     }))
 }
 
+/// For other domains' demo data: the bookings of the artist and promoter profiles `user` keeps, latest
+/// show first.
+pub async fn bookings_of_user(
+    conn: &mut sqlx::PgConnection,
+    user: uuid::Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<uuid::Uuid>> {
+    let (artists, promoters) = profiles::repo::profiles_of(conn, user, &[]).await?;
+    let rows = bookings::repo::bookings_of(conn, &artists, &promoters, None, limit).await?;
+    Ok(rows.into_iter().map(|b| b.id.0).collect())
+}
+
+/// For other domains' demo data: the people of a booking's two sides, (the artist's, the promoter's).
+pub async fn sides(
+    conn: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+) -> sqlx::Result<Option<(Vec<uuid::Uuid>, Vec<uuid::Uuid>)>> {
+    let Some(row) = bookings::repo::booking(conn, model::BookingId(id), false).await? else { return Ok(None) };
+    let (Some(artist), Some(promoter)) = (
+        profiles::repo::artist(conn, row.artist_id, false).await?,
+        profiles::repo::promoter(conn, row.promoter_id).await?,
+    ) else {
+        return Ok(None);
+    };
+    let artist_side = identity::party::people_to_notify(conn, artist.owner()).await?;
+    let promoter_side = identity::party::people_to_notify(conn, promoter.owner()).await?;
+    Ok(Some((artist_side, promoter_side)))
+}
+
 /// Booking's settings.
 #[derive(Debug, Clone)]
 pub struct BookingSettings {

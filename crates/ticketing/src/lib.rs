@@ -76,6 +76,14 @@ pub async fn discussion(
     Ok(Some(platform::discussion::Discussion { title: format!("Event: {}, {day}", event.title), people }))
 }
 
+/// For other domains' demo data: the events `user` organizes or created, (id, title), latest first.
+pub async fn events_of_user(
+    conn: &mut sqlx::PgConnection,
+    user: uuid::Uuid,
+) -> sqlx::Result<Vec<(uuid::Uuid, String)>> {
+    Ok(events::repo::events_of(conn, user).await?.into_iter().map(|e| (e.id.0, e.title)).collect())
+}
+
 /// An event's ticket money in `currency`: its escrow account, and what its sales brought in net of
 /// refunds.
 pub async fn ticket_money(

@@ -520,6 +520,29 @@ async fn the_demo_label_has_a_busy_project_channel_its_client_reads_and_stranger
         .send()
         .await
         .assert_status(StatusCode::NOT_FOUND);
+
+    // Threads on a release, a booking and an event, each with its own people.
+    let kinds = |v: &Value| -> Vec<String> {
+        let mut kinds: Vec<String> =
+            v.as_array().unwrap().iter().filter_map(|c| c["subject_kind"].as_str().map(str::to_owned)).collect();
+        kinds.sort();
+        kinds
+    };
+    assert_eq!(kinds(&app.get("/v1/me/conversations").bearer(&mo).send().await.value()), ["release"]);
+    let nova = token("nova").await;
+    assert_eq!(kinds(&app.get("/v1/me/conversations").bearer(&nova).send().await.value()), ["booking"]);
+    let olga = token("olga_events").await;
+    let olgas = app.get("/v1/me/conversations").bearer(&olga).send().await.value();
+    assert_eq!(kinds(&olgas), ["event"]);
+    let event_thread = olgas.as_array().unwrap().iter().find(|c| c["subject_kind"] == "event").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get(&format!("/v1/conversations/{event_thread}/messages"))
+        .bearer(&felix)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

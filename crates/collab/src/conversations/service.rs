@@ -24,7 +24,8 @@ pub struct Access {
     pub may_post: bool,
     /// The caller may remove others' messages (a project's managers; platform admins in threads).
     pub moderator: bool,
-    /// Told of each new message (a thread's parties); empty for channels, whose readers see unread counts.
+    /// Told of each new message (a thread's parties, a direct conversation's or a group's other people);
+    /// empty for channels, whose readers see unread counts.
     pub people: Vec<Uuid>,
 }
 
