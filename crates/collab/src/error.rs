@@ -7,6 +7,7 @@ platform::codes! {
     /// Collaboration's problem codes: projects, their members, conversations and messages.
     pub enum CollabCode in "collab" {
         ProjectSlugTaken = (CONFLICT, "project_slug_taken", "the organization has a project with this slug"),
+        FileExists = (CONFLICT, "file_exists", "the folder has a file of this name (uploaded at the same moment); upload again to make a new version"),
         ChannelExists = (CONFLICT, "channel_exists", "the project has a channel of this name"),
         LastManager = (CONFLICT, "last_manager", "a project keeps at least one manager; make another member manager first"),
         ReadOnly = (FORBIDDEN, "read_only", "the caller may read the conversation but not write in it (a project's viewer)"),
@@ -16,6 +17,7 @@ platform::codes! {
         TooManyReactions = (CONFLICT, "too_many_reactions", "a message holds at most 50 distinct reactions; add to one of them"),
         NotAGroup = (CONFLICT, "not_a_group", "people are added to and leave groups only; a channel's are its project's, a thread's its object's, a direct conversation's its two"),
         GroupFull = (CONFLICT, "group_full", "a group holds at most 50 people"),
+        QuotaExceeded = (CONFLICT, "quota_exceeded", "the organization's storage allowance would be passed; nothing was kept"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
     }
 }
@@ -27,6 +29,12 @@ pub const CONSTRAINTS: &[ConstraintAnswer<CollabCode>] = &[
         code: CollabCode::ProjectSlugTaken,
         detail: "The organization has a project with this slug.",
         field: Some(("slug", "is the slug of another of the organization's projects")),
+    },
+    ConstraintAnswer {
+        constraint: "project_files_name_key",
+        code: CollabCode::FileExists,
+        detail: "The folder has a file of this name.",
+        field: Some(("name", "is the name of another file in the folder")),
     },
     ConstraintAnswer {
         constraint: "conversations_channel_name_key",

@@ -6,6 +6,7 @@
 pub mod conversations;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod messages;
 pub mod model;
 pub mod projects;
@@ -29,11 +30,14 @@ pub const PROJECTS_MANAGE: &str = "projects.manage";
 pub struct CollabSettings {
     /// How long after posting a message its author may edit it.
     pub edit_window: Duration,
+    /// An organization's storage allowance until an admin (or, later, its plan) sets another: the Free
+    /// plan's 250 MB.
+    pub default_quota_bytes: i64,
 }
 
 impl Default for CollabSettings {
     fn default() -> Self {
-        Self { edit_window: Duration::minutes(15) }
+        Self { edit_window: Duration::minutes(15), default_quota_bytes: 250_000_000 }
     }
 }
 
@@ -80,6 +84,11 @@ pub fn router(
         .routes(routes!(messages::http::follow_conversation))
         .routes(routes!(messages::http::conversation_typing))
         .routes(routes!(search::http::search))
+        .routes(routes!(files::http::upload_project_file, files::http::project_files))
+        .routes(routes!(files::http::get_project_file))
+        .routes(routes!(files::http::project_file_content))
+        .routes(routes!(files::http::restore_project_file))
+        .routes(routes!(files::http::org_storage, files::http::set_org_storage))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(subjects))
         .layer(axum::Extension(hub))

@@ -13,6 +13,26 @@ platform::id_type!(
     MessageId
 );
 
+platform::id_type!(
+    /// A file of a project (all its versions).
+    FileId
+);
+
+platform::text_enum! {
+    /// What a project's file is for.
+    pub enum FileCategory { Design = "design", Reference = "reference", Final = "final", Feedback = "feedback", Other = "other" }
+}
+
+platform::text_enum! {
+    /// Where a version's review stands.
+    pub enum VersionStatus {
+        Draft = "draft",
+        InReview = "in_review",
+        Approved = "approved",
+        ChangesRequested = "changes_requested",
+    }
+}
+
 platform::text_enum! {
     /// Where a project stands.
     pub enum ProjectStatus {

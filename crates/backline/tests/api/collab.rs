@@ -990,3 +990,109 @@ async fn direct_conversations_are_one_per_pair_and_groups_hold_fifty() {
     let res = app.delete(&format!("/v1/conversations/{id}/members/{}", t.alice_id)).bearer(&t.alice).send().await;
     assert_eq!(res.value()["code"], "not_a_group");
 }
+
+/// `n` bytes that differ with `seed`.
+fn bytes_of(seed: u8, n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+#[tokio::test]
+async fn files_keep_every_version_take_space_once_and_stay_within_the_allowance_under_concurrency() {
+    let app = std::sync::Arc::new(app().await);
+    let t = team(&app, "fil").await;
+    let admin = crate::tasks::key(&app, &crate::support::signed_in_admin(&app).await).await;
+    let p = project(&app, &t, "Album Art").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let upload = {
+        let (app, id) = (app.clone(), id.clone());
+        move |token: String, query: String, bytes: Vec<u8>| {
+            let (app, id) = (app.clone(), id.clone());
+            async move { app.post(&format!("/v1/projects/{id}/files?{query}")).bearer(&token).body(bytes).send().await }
+        }
+    };
+    let storage = |token: String| {
+        let (app, org) = (app.clone(), t.org.clone());
+        async move { app.get(&format!("/v1/orgs/{org}/storage")).bearer(&token).send().await.value() }
+    };
+
+    // Versions of one name; a restore makes the next version from old content.
+    let (a, b) = (bytes_of(1, 100_000), bytes_of(2, 120_000));
+    let first = upload(t.alice.clone(), "name=cover.png&folder=artwork&category=design".into(), a.clone()).await;
+    first.assert_status(StatusCode::CREATED);
+    let file = first.value()["id"].as_str().unwrap().to_owned();
+    let second =
+        upload(t.alice.clone(), "name=cover.png&folder=/artwork/&label=brighter".into(), b.clone()).await.value();
+    assert_eq!((second["id"].as_str(), second["latest_version"].as_i64()), (Some(file.as_str()), Some(2)));
+    assert_eq!(second["versions"][0]["label"], "brighter");
+    let restored = app.post(&format!("/v1/project-files/{file}/versions/1/restore")).bearer(&t.alice).send().await;
+    restored.assert_status(StatusCode::OK);
+    let restored = restored.value();
+    assert_eq!(
+        (restored["latest_version"].as_i64(), restored["versions"][0]["restored_from"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(restored["versions"][0]["sha256"], restored["versions"][2]["sha256"]);
+    let v1 = app.get(&format!("/v1/project-files/{file}/versions/1/content")).bearer(&t.bob).send().await;
+    v1.assert_status(StatusCode::OK);
+    assert_eq!(v1.body.as_ref(), a.as_slice());
+    assert_eq!(v1.header("content-type"), Some("image/png"));
+    let part = app
+        .get(&format!("/v1/project-files/{file}/versions/2/content"))
+        .bearer(&t.bob)
+        .header("range", "bytes=10-19")
+        .send()
+        .await;
+    part.assert_status(StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body.as_ref(), &b[10..20]);
+
+    // The same bytes again, under another name, take no new space.
+    upload(t.alice.clone(), "name=cover-copy.png".into(), a.clone()).await.assert_status(StatusCode::CREATED);
+    assert_eq!(storage(t.owner.clone()).await["used_bytes"], 220_000);
+
+    // Who may: viewers read, not upload; strangers see nothing; bad names are named.
+    let res = upload(t.bob.clone(), "name=mine.png".into(), bytes_of(3, 10)).await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    app.get(&format!("/v1/project-files/{file}")).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/project-files/{file}/versions/1/content"))
+        .bearer(&t.outsider)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let res = upload(t.alice.clone(), "name=a%2Fb.png".into(), bytes_of(3, 10)).await;
+    assert_eq!(field_codes(&res), [("name".to_owned(), "invalid_format".to_owned())]);
+    let res = upload(t.alice.clone(), "name=x.png&folder=..%2Fsecret".into(), bytes_of(3, 10)).await;
+    assert_eq!(field_codes(&res), [("folder".to_owned(), "invalid_format".to_owned())]);
+    app.put(&format!("/v1/orgs/{}/storage", t.org))
+        .bearer(&t.owner)
+        .json(&json!({"quota_bytes": 1}))
+        .send()
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+
+    // Eight uploads at once with room for five: five kept, three refused, the allowance never passed.
+    for round in 0..3u8 {
+        let used = storage(t.owner.clone()).await["used_bytes"].as_i64().unwrap();
+        app.put(&format!("/v1/orgs/{}/storage", t.org))
+            .bearer(&admin)
+            .json(&json!({"quota_bytes": used + 500_000}))
+            .send()
+            .await
+            .assert_status(StatusCode::OK);
+        let uploads: Vec<_> = (0..8u8)
+            .map(|i| {
+                let token = if i % 2 == 0 { t.owner.clone() } else { t.alice.clone() };
+                let upload = upload.clone();
+                tokio::spawn(async move {
+                    upload(token, format!("name=r{round}-{i}.bin"), bytes_of(10 + round * 8 + i, 100_000)).await
+                })
+            })
+            .collect();
+        assert_eq!(tally(uploads, StatusCode::CREATED, "quota_exceeded").await, (5, 3), "round {round}");
+        let now = storage(t.owner.clone()).await;
+        assert_eq!(now["used_bytes"], now["quota_bytes"], "round {round}");
+    }
+    let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.bob).send().await.value();
+    assert_eq!(files.as_array().unwrap().len(), 2 + 15);
+}

@@ -17,6 +17,11 @@ use crate::PROJECTS_MANAGE;
 use crate::error::{CollabCode, CollabError};
 use crate::model::{Priority, ProjectId, ProjectRole, ProjectStatus};
 
+/// Whether the caller is a platform admin for projects.
+pub fn is_admin(principal: &Principal) -> bool {
+    principal.has_role("admin") && authz::authorize(principal, PROJECTS_MANAGE, Target::Platform).is_ok()
+}
+
 /// The caller's role in the project: their own as a member; `manager` for the organization's project
 /// managers and platform admins; `None` for anyone else, who may not know the project exists.
 pub async fn standing(
@@ -29,7 +34,7 @@ pub async fn standing(
     }
     if identity::party::may_act_for(conn, principal, Party::Organization(project.organization_id), PROJECTS_MANAGE)
         .await?
-        || (principal.has_role("admin") && authz::authorize(principal, PROJECTS_MANAGE, Target::Platform).is_ok())
+        || is_admin(principal)
     {
         return Ok(Some(ProjectRole::Manager));
     }

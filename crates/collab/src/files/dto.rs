@@ -1,0 +1,106 @@
+//! The area's request and response bodies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::repo::{FileRow, VersionRow};
+use crate::model::{FileId, ProjectId};
+
+/// Where an upload goes.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UploadTarget {
+    /// The file's name (1 to 255 characters, no `/`). A name the folder has makes its next version.
+    pub name: String,
+    /// A folder path such as `artwork/drafts` (empty: the project's top).
+    #[serde(default)]
+    pub folder: String,
+    /// `design`, `reference`, `final`, `feedback` or `other` (default), for a new file.
+    pub category: Option<String>,
+    /// A name for this version (`v2 for the label`).
+    pub label: Option<String>,
+}
+
+/// One version of a file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileVersion {
+    pub version: i32,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub label: Option<String>,
+    /// `draft`, `in_review`, `approved` or `changes_requested`.
+    pub status: String,
+    /// The version whose content this one restored.
+    pub restored_from: Option<i32>,
+    pub uploaded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Its bytes (`Range` requests answered).
+    pub url: String,
+}
+
+impl From<VersionRow> for FileVersion {
+    fn from(v: VersionRow) -> Self {
+        Self {
+            url: format!("/v1/project-files/{}/versions/{}/content", v.file_id, v.version),
+            version: v.version,
+            sha256: v.sha256,
+            size: v.size,
+            media_type: v.media_type,
+            label: v.label,
+            status: v.status.as_str().to_owned(),
+            restored_from: v.restored_from,
+            uploaded_by: v.uploaded_by,
+            created_at: v.created_at,
+        }
+    }
+}
+
+/// A project's file with its versions, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectFile {
+    pub id: FileId,
+    pub project_id: ProjectId,
+    pub folder: String,
+    pub name: String,
+    pub category: String,
+    pub latest_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub versions: Vec<FileVersion>,
+}
+
+impl ProjectFile {
+    pub fn of(f: FileRow, versions: Vec<VersionRow>) -> Self {
+        Self {
+            id: f.id,
+            project_id: f.project_id,
+            folder: f.folder,
+            name: f.name,
+            category: f.category.as_str().to_owned(),
+            latest_version: f.latest_version,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+            versions: versions.into_iter().map(FileVersion::from).collect(),
+        }
+    }
+}
+
+/// An organization's storage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StorageUse {
+    pub organization_id: Uuid,
+    /// Bytes of distinct content its projects hold (the same bytes twice count once).
+    pub used_bytes: i64,
+    pub quota_bytes: i64,
+}
+
+/// A new allowance.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageQuota {
+    pub quota_bytes: i64,
+}

@@ -1,0 +1,118 @@
+//! The area's HTTP handlers.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use identity::auth::AuthUser;
+use platform::error::ProblemBody;
+use platform::{ApiError, AppContext, Json};
+use uuid::Uuid;
+
+use super::dto::{ProjectFile, StorageQuota, StorageUse, UploadTarget};
+use super::service;
+use crate::CollabSettings;
+use crate::model::{FileId, ProjectId};
+
+/// Upload a file into the project as the raw request body (streamed, up to 2 GB): a new file, or the
+/// next version of the file of that name in that folder. The project's managers and editors upload; the
+/// organization's allowance is charged for content it does not hold yet.
+#[utoipa::path(post, path = "/v1/projects/{id}/files", tag = "collab", security(("bearer" = [])),
+    params(("id" = ProjectId, Path), UploadTarget),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file"),
+    responses((status = 201, body = ProjectFile),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`quota_exceeded`, `file_exists`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 413, description = "`payload_too_large`: over 2 GB", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn upload_project_file(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<CollabSettings>>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ProjectId>,
+    Query(target): Query<UploadTarget>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<ProjectFile>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::upload(&ctx, &settings, &principal, id, target, body).await?)))
+}
+
+/// The project's files, by folder and name, each with its versions.
+#[utoipa::path(get, path = "/v1/projects/{id}/files", tag = "collab", security(("bearer" = [])),
+    params(("id" = ProjectId, Path)), responses((status = 200, body = Vec<ProjectFile>)))]
+pub async fn project_files(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ProjectId>,
+) -> Result<Json<Vec<ProjectFile>>, ApiError> {
+    Ok(Json(service::list(&ctx, &principal, id).await?))
+}
+
+/// A file with its versions, newest first.
+#[utoipa::path(get, path = "/v1/project-files/{id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path)),
+    responses((status = 200, body = ProjectFile),
+              (status = 404, description = "no such file, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn get_project_file(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<FileId>,
+) -> Result<Json<ProjectFile>, ApiError> {
+    Ok(Json(service::get(&ctx, &principal, id).await?))
+}
+
+/// A version's bytes: whole, or the one byte range a `Range` header asks for (206).
+#[utoipa::path(get, path = "/v1/project-files/{id}/versions/{version}/content", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)),
+    responses((status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 404, description = "no such file or version, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn project_file_content(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    service::download(&ctx, &principal, id, version, headers.get(axum::http::header::RANGE)).await
+}
+
+/// Restore a version: its content becomes the file's next version (the chain is kept).
+#[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/restore", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)),
+    responses((status = 200, body = ProjectFile),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn restore_project_file(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+) -> Result<Json<ProjectFile>, ApiError> {
+    Ok(Json(service::restore(&ctx, &principal, id, version).await?))
+}
+
+/// An organization's storage: bytes of distinct content its projects hold, and its allowance.
+#[utoipa::path(get, path = "/v1/orgs/{id}/storage", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = StorageUse)))]
+pub async fn org_storage(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<CollabSettings>>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<StorageUse>, ApiError> {
+    Ok(Json(service::storage(&ctx, &settings, &principal, id).await?))
+}
+
+/// Set an organization's storage allowance (platform admins). Lowered below what is used, every file
+/// stays readable and uploads are refused until it is under again.
+#[utoipa::path(put, path = "/v1/orgs/{id}/storage", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = StorageQuota,
+    responses((status = 200, body = StorageUse),
+              (status = 403, description = "`forbidden`: not a platform admin", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn set_org_storage(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<CollabSettings>>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<StorageQuota>,
+) -> Result<Json<StorageUse>, ApiError> {
+    Ok(Json(service::set_quota(&ctx, &settings, &principal, id, req).await?))
+}

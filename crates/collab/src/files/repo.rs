@@ -1,0 +1,223 @@
+//! The area's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::model::{FileCategory, FileId, ProjectId, VersionStatus};
+
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub id: FileId,
+    pub project_id: ProjectId,
+    pub folder: String,
+    pub name: String,
+    pub category: FileCategory,
+    pub latest_version: i32,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn file(conn: &mut PgConnection, id: FileId, lock: bool) -> sqlx::Result<Option<FileRow>> {
+    if lock {
+        sqlx::query_as!(
+            FileRow,
+            r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                      category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+               FROM project_files WHERE id = $1 FOR UPDATE"#,
+            id as _
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            FileRow,
+            r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                      category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+               FROM project_files WHERE id = $1"#,
+            id as _
+        )
+        .fetch_optional(conn)
+        .await
+    }
+}
+
+/// The project's file of this name in this folder, locked.
+pub async fn file_named(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    folder: &str,
+    name: &str,
+) -> sqlx::Result<Option<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                  category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+           FROM project_files WHERE project_id = $1 AND folder = $2 AND name = $3 FOR UPDATE"#,
+        project as _,
+        folder,
+        name
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn files(conn: &mut PgConnection, project: ProjectId) -> sqlx::Result<Vec<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                  category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+           FROM project_files WHERE project_id = $1 ORDER BY folder, name"#,
+        project as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn insert_file(conn: &mut PgConnection, f: &FileRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO project_files (id, project_id, folder, name, category, latest_version, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        f.id as _,
+        f.project_id as _,
+        f.folder,
+        f.name,
+        f.category as _,
+        f.latest_version,
+        f.created_by,
+        f.created_at,
+        f.updated_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_latest(conn: &mut PgConnection, file: FileId, version: i32, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE project_files SET latest_version = $2, updated_at = $3 WHERE id = $1",
+        file as _,
+        version,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub file_id: FileId,
+    pub version: i32,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub label: Option<String>,
+    pub status: VersionStatus,
+    pub restored_from: Option<i32>,
+    pub uploaded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO project_file_versions (file_id, version, sha256, size, media_type, label, status, restored_from,
+                                            uploaded_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        v.file_id as _,
+        v.version,
+        v.sha256,
+        v.size,
+        v.media_type,
+        v.label,
+        v.status as _,
+        v.restored_from,
+        v.uploaded_by,
+        v.created_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A file's versions, newest first.
+pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec<VersionRow>> {
+    sqlx::query_as!(
+        VersionRow,
+        r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
+                  restored_from, uploaded_by, created_at
+           FROM project_file_versions WHERE file_id = $1 ORDER BY version DESC"#,
+        file as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The organization's storage row, made with `quota` when it has none, and locked.
+pub async fn lock_storage(
+    conn: &mut PgConnection,
+    org: Uuid,
+    quota: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query!(
+        "INSERT INTO org_storage (organization_id, used_bytes, quota_bytes, updated_at) VALUES ($1, 0, $2, $3)
+         ON CONFLICT (organization_id) DO NOTHING",
+        org,
+        quota,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    let row =
+        sqlx::query!("SELECT used_bytes, quota_bytes FROM org_storage WHERE organization_id = $1 FOR UPDATE", org)
+            .fetch_one(conn)
+            .await?;
+    Ok((row.used_bytes, row.quota_bytes))
+}
+
+/// The organization's storage (used, allowance), if it has a row.
+pub async fn storage(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Option<(i64, i64)>> {
+    let row = sqlx::query!("SELECT used_bytes, quota_bytes FROM org_storage WHERE organization_id = $1", org)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.used_bytes, r.quota_bytes)))
+}
+
+pub async fn charge(conn: &mut PgConnection, org: Uuid, bytes: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE org_storage SET used_bytes = used_bytes + $2, updated_at = $3 WHERE organization_id = $1",
+        org,
+        bytes,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_quota(conn: &mut PgConnection, org: Uuid, quota: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE org_storage SET quota_bytes = $2, updated_at = $3 WHERE organization_id = $1",
+        org,
+        quota,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether any of the organization's projects holds this content already.
+pub async fn org_holds(conn: &mut PgConnection, org: Uuid, sha256: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM project_file_versions v JOIN project_files f ON f.id = v.file_id
+                          JOIN projects p ON p.id = f.project_id
+                          WHERE p.organization_id = $1 AND v.sha256 = $2) AS "held!""#,
+        org,
+        sha256
+    )
+    .fetch_one(conn)
+    .await
+}

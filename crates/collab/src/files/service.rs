@@ -1,0 +1,331 @@
+//! Uploading, listing, downloading and restoring a project's files, and the organizations' storage.
+
+use axum::http::HeaderValue;
+use identity::auth::Principal;
+use platform::{ApiError, AppContext};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::dto::{ProjectFile, StorageQuota, StorageUse, UploadTarget};
+use super::repo::{self, FileRow, VersionRow};
+use crate::CollabSettings;
+use crate::error::{CollabCode, CollabError};
+use crate::model::{FileCategory, FileId, ProjectId, ProjectRole, VersionStatus};
+use crate::projects::service::visible_project;
+
+/// The largest file a project takes.
+pub const MAX_FILE: u64 = 2_000_000_000;
+
+fn may_upload(role: ProjectRole) -> bool {
+    matches!(role, ProjectRole::Manager | ProjectRole::Editor)
+}
+
+/// A name and folder as given, checked: no `/` in a name, folders of plain segments.
+fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
+    let name = target.name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) || name == "." || name == ".."
+    {
+        return Err(ApiError::invalid_field("name", "invalid_format", "must be 1 to 255 characters without / or \\"));
+    }
+    let folder = target.folder.trim().trim_matches('/');
+    let segments: Vec<&str> = if folder.is_empty() { Vec::new() } else { folder.split('/').collect() };
+    if folder.chars().count() > 500
+        || segments.iter().any(|s| s.trim().is_empty() || *s == "." || *s == ".." || s.contains(['\\', '\0']))
+    {
+        return Err(ApiError::invalid_field("folder", "invalid_format", "must be names joined by /, without . or .."));
+    }
+    Ok((segments.join("/"), name.to_owned()))
+}
+
+/// The media type a file's name suggests (what it is shown and served as).
+fn media_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
+        Some("flac") => "audio/flac",
+        Some("mp4") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("txt" | "md") => "text/plain; charset=utf-8",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file and the caller's role in its project; not found for anyone without one.
+async fn visible_file(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: FileId,
+    lock: bool,
+) -> Result<(FileRow, ProjectRole, Uuid), ApiError> {
+    let file = repo::file(conn, id, lock).await?.ok_or(CollabError::NotFound("file"))?;
+    let (project, role) = visible_project(conn, principal, file.project_id, false).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::NOT_FOUND { CollabError::NotFound("file").into() } else { e }
+    })?;
+    Ok((file, role, project.organization_id))
+}
+
+/// Takes the bytes of a new version: charged to the organization's allowance when they are new to it
+/// (the same content again takes no space), refused whole past the allowance.
+async fn charge(
+    conn: &mut PgConnection,
+    settings: &CollabSettings,
+    org: Uuid,
+    sha256: &str,
+    size: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (used, quota) = repo::lock_storage(conn, org, settings.default_quota_bytes, now).await?;
+    if repo::org_holds(conn, org, sha256).await? {
+        return Ok(());
+    }
+    if used + size > quota {
+        return Err(ApiError::new(
+            CollabCode::QuotaExceeded,
+            format!(
+                "The organization uses {used} of its {quota} bytes; this file needs {size} more. Nothing was kept."
+            ),
+        ));
+    }
+    repo::charge(conn, org, size, now).await?;
+    Ok(())
+}
+
+/// Uploads a file (streamed, up to 2 GB) into a project: a new file, or the next version of the file
+/// of that name in that folder. Managers and editors upload.
+pub async fn upload(
+    ctx: &AppContext,
+    settings: &CollabSettings,
+    principal: &Principal,
+    project: ProjectId,
+    target: UploadTarget,
+    body: axum::body::Body,
+) -> Result<ProjectFile, ApiError> {
+    let (folder, name) = place(&target)?;
+    let category = match target.category.as_deref() {
+        None => FileCategory::Other,
+        Some(c) => FileCategory::parse(c).ok_or_else(|| {
+            ApiError::invalid_field("category", "invalid_value", "must be design, reference, final, feedback or other")
+        })?,
+    };
+    let label = target.label.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
+    if label.as_ref().is_some_and(|l| l.chars().count() > 100) {
+        return Err(ApiError::invalid_field("label", "too_long", "must be at most 100 characters"));
+    }
+    let org = {
+        let mut conn = ctx.db.acquire().await?;
+        let (row, role) = visible_project(&mut conn, principal, project, false).await?;
+        if !may_upload(role) {
+            return Err(ApiError::new(
+                platform::PlatformCode::Forbidden,
+                "The project's managers and editors upload files.",
+            ));
+        }
+        // Refused before the bytes are kept when the allowance is already spent.
+        if let Some((used, quota)) = repo::storage(&mut conn, row.organization_id).await?
+            && used >= quota
+        {
+            return Err(ApiError::new(
+                CollabCode::QuotaExceeded,
+                format!("The organization uses all of its {quota} bytes."),
+            ));
+        }
+        row.organization_id
+    };
+    let (kept, ()) = platform::storage::receive_checked(
+        ctx,
+        principal.user_id.0,
+        principal.client_ip.as_deref(),
+        body,
+        MAX_FILE,
+        |_| Ok(()),
+    )
+    .await?;
+    let now = ctx.clock.now();
+    let size = i64::try_from(kept.size).unwrap_or(i64::MAX);
+    let media = media_type(&name);
+    let mut tx = ctx.db.begin().await?;
+    let (_, role) = visible_project(&mut tx, principal, project, false).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors upload files.",
+        ));
+    }
+    charge(&mut tx, settings, org, &kept.sha256, size, now).await?;
+    platform::storage::record(&mut tx, &kept, media, now).await?;
+    let me = principal.user_id.0;
+    let file = match repo::file_named(&mut tx, project, &folder, &name).await? {
+        Some(mut file) => {
+            file.latest_version += 1;
+            repo::set_latest(&mut tx, file.id, file.latest_version, now).await?;
+            file
+        }
+        None => {
+            let file = FileRow {
+                id: FileId::new(),
+                project_id: project,
+                folder,
+                name,
+                category,
+                latest_version: 1,
+                created_by: me,
+                created_at: now,
+                updated_at: now,
+            };
+            repo::insert_file(&mut tx, &file).await.map_err(CollabError::from)?;
+            file
+        }
+    };
+    let version = VersionRow {
+        file_id: file.id,
+        version: file.latest_version,
+        sha256: kept.sha256.clone(),
+        size,
+        media_type: media.to_owned(),
+        label,
+        status: VersionStatus::Draft,
+        restored_from: None,
+        uploaded_by: me,
+        created_at: now,
+    };
+    repo::insert_version(&mut tx, &version).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file", "project_file", file.id)
+        .organization(org)
+        .after(json!({"name": file.name, "version": version.version, "sha256": version.sha256, "size": size}))
+        .record(&mut tx, now)
+        .await?;
+    let versions = repo::versions(&mut tx, file.id).await?;
+    tx.commit().await?;
+    Ok(ProjectFile::of(file, versions))
+}
+
+/// The project's files with their versions.
+pub async fn list(ctx: &AppContext, principal: &Principal, project: ProjectId) -> Result<Vec<ProjectFile>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    visible_project(&mut conn, principal, project, false).await?;
+    let mut out = Vec::new();
+    for file in repo::files(&mut conn, project).await? {
+        let versions = repo::versions(&mut conn, file.id).await?;
+        out.push(ProjectFile::of(file, versions));
+    }
+    Ok(out)
+}
+
+pub async fn get(ctx: &AppContext, principal: &Principal, id: FileId) -> Result<ProjectFile, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let (file, _, _) = visible_file(&mut conn, principal, id, false).await?;
+    let versions = repo::versions(&mut conn, id).await?;
+    Ok(ProjectFile::of(file, versions))
+}
+
+/// A version's bytes (whole, or the byte range asked for).
+pub async fn download(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+    range: Option<&HeaderValue>,
+) -> Result<axum::response::Response, ApiError> {
+    let (file, v) = {
+        let mut conn = ctx.db.acquire().await?;
+        let (file, _, _) = visible_file(&mut conn, principal, id, false).await?;
+        let v = repo::versions(&mut conn, id).await?.into_iter().find(|v| v.version == version);
+        (file, v.ok_or(CollabError::NotFound("version"))?)
+    };
+    platform::storage::file_response(ctx, &v.sha256, &v.media_type, v.size, &file.name, range).await
+}
+
+/// Restores a version: its content becomes the next version (nothing is lost; no new space).
+pub async fn restore(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+) -> Result<ProjectFile, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (mut file, role, org) = visible_file(&mut tx, principal, id, true).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors restore versions.",
+        ));
+    }
+    let old = repo::versions(&mut tx, id).await?.into_iter().find(|v| v.version == version);
+    let old = old.ok_or(CollabError::NotFound("version"))?;
+    file.latest_version += 1;
+    repo::set_latest(&mut tx, id, file.latest_version, now).await?;
+    let restored = VersionRow {
+        version: file.latest_version,
+        label: None,
+        status: VersionStatus::Draft,
+        restored_from: Some(old.version),
+        uploaded_by: principal.user_id.0,
+        created_at: now,
+        ..old
+    };
+    repo::insert_version(&mut tx, &restored).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file_restore", "project_file", id)
+        .organization(org)
+        .after(json!({"version": restored.version, "restored_from": version}))
+        .record(&mut tx, now)
+        .await?;
+    let versions = repo::versions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(ProjectFile::of(file, versions))
+}
+
+/// An organization's storage: for its members.
+pub async fn storage(
+    ctx: &AppContext,
+    settings: &CollabSettings,
+    principal: &Principal,
+    org: Uuid,
+) -> Result<StorageUse, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let member = identity::service::org_role_of(&mut conn, org, principal.user_id.0).await?.is_some();
+    if !member && !crate::projects::service::is_admin(principal) {
+        return Err(CollabError::NotFound("organization").into());
+    }
+    let (used, quota) = repo::storage(&mut conn, org).await?.unwrap_or((0, settings.default_quota_bytes));
+    Ok(StorageUse { organization_id: org, used_bytes: used, quota_bytes: quota })
+}
+
+/// Sets an organization's allowance (platform admins, until plans set it).
+pub async fn set_quota(
+    ctx: &AppContext,
+    settings: &CollabSettings,
+    principal: &Principal,
+    org: Uuid,
+    req: StorageQuota,
+) -> Result<StorageUse, ApiError> {
+    if !crate::projects::service::is_admin(principal) {
+        return Err(ApiError::new(platform::PlatformCode::Forbidden, "Platform admins set storage allowances."));
+    }
+    if req.quota_bytes < 0 {
+        return Err(ApiError::invalid_field("quota_bytes", "out_of_range", "must not be negative"));
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    if !identity::service::organizations::exists(&mut tx, identity::model::OrgId(org)).await? {
+        return Err(CollabError::NotFound("organization").into());
+    }
+    let (used, before) = repo::lock_storage(&mut tx, org, settings.default_quota_bytes, now).await?;
+    repo::set_quota(&mut tx, org, req.quota_bytes, now).await?;
+    platform::audit::Entry::new(principal.actor(), "organization.storage_quota", "organization", org)
+        .organization(org)
+        .before(json!({"quota_bytes": before}))
+        .after(json!({"quota_bytes": req.quota_bytes}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(StorageUse { organization_id: org, used_bytes: used, quota_bytes: req.quota_bytes })
+}
