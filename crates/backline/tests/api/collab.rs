@@ -1096,3 +1096,95 @@ async fn files_keep_every_version_take_space_once_and_stay_within_the_allowance_
     let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.bob).send().await.value();
     assert_eq!(files.as_array().unwrap().len(), 2 + 15);
 }
+
+#[tokio::test]
+async fn a_version_is_reviewed_with_anchored_comments_by_those_whose_step_it_is() {
+    let app = app().await;
+    let t = team(&app, "rvw").await;
+    let p = project(&app, &t, "Single Cover").await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.outsider_id, "client").await.assert_status(StatusCode::OK);
+    let file = app
+        .post(&format!("/v1/projects/{id}/files?name=cover.png&category=design"))
+        .bearer(&t.alice)
+        .body(bytes_of(7, 5_000))
+        .send()
+        .await
+        .value();
+    let file = file["id"].as_str().unwrap().to_owned();
+    let status = |token: String, to: &'static str| {
+        let (app, file) = (&app, file.clone());
+        async move {
+            app.post(&format!("/v1/project-files/{file}/versions/1/status"))
+                .bearer(&token)
+                .json(&json!({"status": to, "note": "see comments"}))
+                .send()
+                .await
+        }
+    };
+
+    // Comments anchored on the version; anchors outside it are named; viewers read only.
+    let comments = format!("/v1/project-files/{file}/versions/1/comments");
+    let point = app
+        .post(&comments)
+        .bearer(&t.outsider)
+        .json(&json!({"body": "Logo a bit larger", "anchor": {"kind": "point", "x": 0.25, "y": 0.75}}))
+        .send()
+        .await;
+    point.assert_status(StatusCode::CREATED);
+    let point = point.value();
+    assert_eq!(point["anchor"], json!({"kind": "point", "x": 0.25, "y": 0.75}));
+    let bad = app
+        .post(&comments)
+        .bearer(&t.outsider)
+        .json(&json!({"body": "Here", "anchor": {"kind": "region", "x": 0.8, "y": 0.1, "w": 0.3, "h": 0.1}}))
+        .send()
+        .await;
+    assert_eq!(field_codes(&bad), [("anchor".to_owned(), "out_of_range".to_owned())]);
+    app.post(&comments)
+        .bearer(&t.alice)
+        .json(&json!({"body": "Whole thing ok?"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let res = app.post(&comments).bearer(&t.bob).json(&json!({"body": "hm"})).send().await;
+    assert_eq!(res.value()["code"], "read_only");
+    let listed = app.get(&comments).bearer(&t.bob).send().await.value();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[1]["anchor"], json!({"kind": "version"}));
+    app.get(&comments).bearer(&t.outsider).send().await.assert_status(StatusCode::OK);
+
+    // The status moves by whose step it is.
+    assert_eq!(status(t.outsider.clone(), "in_review").await.value()["code"], "transition_not_permitted");
+    assert_eq!(status(t.alice.clone(), "approved").await.value()["code"], "invalid_transition");
+    status(t.alice.clone(), "in_review").await.assert_status(StatusCode::OK);
+    assert_eq!(status(t.alice.clone(), "approved").await.value()["code"], "transition_not_permitted");
+    let changes = status(t.outsider.clone(), "changes_requested").await;
+    changes.assert_status(StatusCode::OK);
+    assert_eq!(changes.value()["versions"][0]["status"], "changes_requested");
+    let resolved = app
+        .put(&format!("/v1/review-comments/{}/resolution", point["id"].as_str().unwrap()))
+        .bearer(&t.alice)
+        .json(&json!({"resolved": true}))
+        .send()
+        .await;
+    resolved.assert_status(StatusCode::OK);
+    assert_eq!(resolved.value()["resolved"], true);
+    status(t.alice.clone(), "in_review").await.assert_status(StatusCode::OK);
+    let approved = status(t.outsider.clone(), "approved").await.value();
+    assert_eq!(approved["versions"][0]["status"], "approved");
+    assert_eq!(status(t.owner.clone(), "draft").await.value()["code"], "invalid_transition");
+
+    // Strangers reach none of it.
+    let (stranger, _, _) = signed_in(&app, "rvw_stranger").await;
+    app.get(&comments).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    let res = app
+        .put(&format!("/v1/review-comments/{}/resolution", point["id"].as_str().unwrap()))
+        .bearer(&stranger)
+        .json(&json!({"resolved": false}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::NOT_FOUND);
+}

@@ -104,3 +104,46 @@ pub struct StorageUse {
 pub struct StorageQuota {
     pub quota_bytes: i64,
 }
+
+/// A comment on a version.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReviewComment {
+    /// 1 to 4,000 characters.
+    pub body: String,
+    /// Where it points (`{"kind": "version"}` by default).
+    pub anchor: Option<crate::files::review::Anchor>,
+}
+
+/// A comment on a version, open or resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewComment {
+    pub id: Uuid,
+    pub file_id: FileId,
+    pub version: i32,
+    pub author: Uuid,
+    pub author_name: String,
+    pub body: String,
+    pub anchor: crate::files::review::Anchor,
+    pub resolved: bool,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Resolve a comment, or open it again.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentResolution {
+    pub resolved: bool,
+}
+
+/// A version's next status.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionStatusChange {
+    /// `in_review`, `approved`, `changes_requested` or `draft`.
+    pub status: String,
+    /// Why (what to change), up to 2,000 characters.
+    pub note: Option<String>,
+}

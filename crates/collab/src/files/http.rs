@@ -10,7 +10,10 @@ use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{ProjectFile, StorageQuota, StorageUse, UploadTarget};
+use super::dto::{
+    CommentResolution, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget,
+    VersionStatusChange,
+};
 use super::service;
 use crate::CollabSettings;
 use crate::model::{FileId, ProjectId};
@@ -115,4 +118,61 @@ pub async fn set_org_storage(
     Json(req): Json<StorageQuota>,
 ) -> Result<Json<StorageUse>, ApiError> {
     Ok(Json(service::set_quota(&ctx, &settings, &principal, id, req).await?))
+}
+
+/// Move a version's review status: managers and editors put it `in_review` (or back to `draft`, or
+/// again after `changes_requested`); managers and the client set `approved` or `changes_requested`.
+#[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/status", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)), request_body = VersionStatusChange,
+    responses((status = 200, body = ProjectFile),
+              (status = 403, description = "`transition_not_permitted`: the step is not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid_transition`: no such step from the version's status", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn set_file_version_status(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+    Json(req): Json<VersionStatusChange>,
+) -> Result<Json<ProjectFile>, ApiError> {
+    Ok(Json(service::set_status(&ctx, &principal, id, version, req).await?))
+}
+
+/// Comment on a version, anchored to a point or region of an image, a time of audio or video, a page of
+/// a PDF, or the whole version (all the project's members but viewers).
+#[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/comments", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)), request_body = NewReviewComment,
+    responses((status = 201, body = ReviewComment),
+              (status = 403, description = "`read_only`: a viewer", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`: an anchor outside the version", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn comment_file_version(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+    Json(req): Json<NewReviewComment>,
+) -> Result<(StatusCode, Json<ReviewComment>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::comment(&ctx, &principal, id, version, req).await?)))
+}
+
+/// A version's comments, oldest first.
+#[utoipa::path(get, path = "/v1/project-files/{id}/versions/{version}/comments", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)), responses((status = 200, body = Vec<ReviewComment>)))]
+pub async fn file_version_comments(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+) -> Result<Json<Vec<ReviewComment>>, ApiError> {
+    Ok(Json(service::comments(&ctx, &principal, id, version).await?))
+}
+
+/// Resolve a review comment, or open it again.
+#[utoipa::path(put, path = "/v1/review-comments/{id}/resolution", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = CommentResolution,
+    responses((status = 200, body = ReviewComment),
+              (status = 403, description = "`read_only`: a viewer", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn resolve_review_comment(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<CommentResolution>,
+) -> Result<Json<ReviewComment>, ApiError> {
+    Ok(Json(service::resolve(&ctx, &principal, id, req).await?))
 }

@@ -6,4 +6,5 @@
 pub mod dto;
 pub mod http;
 pub mod repo;
+pub mod review;
 pub mod service;

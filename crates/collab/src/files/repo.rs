@@ -221,3 +221,115 @@ pub async fn org_holds(conn: &mut PgConnection, org: Uuid, sha256: &str) -> sqlx
     .fetch_one(conn)
     .await
 }
+
+/// One version, locked.
+pub async fn version_locked(conn: &mut PgConnection, file: FileId, version: i32) -> sqlx::Result<Option<VersionRow>> {
+    sqlx::query_as!(
+        VersionRow,
+        r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
+                  restored_from, uploaded_by, created_at
+           FROM project_file_versions WHERE file_id = $1 AND version = $2 FOR UPDATE"#,
+        file as _,
+        version
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves a version's status and keeps the step.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_status(
+    conn: &mut PgConnection,
+    file: FileId,
+    version: i32,
+    from: VersionStatus,
+    to: VersionStatus,
+    by: Uuid,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "WITH kept AS (INSERT INTO file_version_reviews (id, file_id, version, from_status, to_status, by_user, note, created_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+         UPDATE project_file_versions SET status = $5 WHERE file_id = $2 AND version = $3",
+        platform::ids::new_id(),
+        file as _,
+        version,
+        from as _,
+        to as _,
+        by,
+        note,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentRow {
+    pub id: Uuid,
+    pub file_id: FileId,
+    pub version: i32,
+    pub author_id: Uuid,
+    pub body: String,
+    pub anchor: serde_json::Value,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_comment(conn: &mut PgConnection, c: &CommentRow) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO review_comments (id, file_id, version, author_id, body, anchor, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        c.id,
+        c.file_id as _,
+        c.version,
+        c.author_id,
+        c.body,
+        c.anchor,
+        c.created_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A version's comments, oldest first.
+pub async fn comments(conn: &mut PgConnection, file: FileId, version: i32) -> sqlx::Result<Vec<CommentRow>> {
+    sqlx::query_as!(
+        CommentRow,
+        r#"SELECT id, file_id AS "file_id: FileId", version, author_id, body, anchor, resolved_at, resolved_by, created_at
+           FROM review_comments WHERE file_id = $1 AND version = $2 ORDER BY created_at, id"#,
+        file as _,
+        version
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn comment(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<CommentRow>> {
+    sqlx::query_as!(
+        CommentRow,
+        r#"SELECT id, file_id AS "file_id: FileId", version, author_id, body, anchor, resolved_at, resolved_by, created_at
+           FROM review_comments WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Resolves a comment (`by`), or opens it again (`None`).
+pub async fn resolve(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE review_comments SET resolved_by = $2, resolved_at = CASE WHEN $2::uuid IS NULL THEN NULL ELSE $3::timestamptz END
+         WHERE id = $1",
+        id,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

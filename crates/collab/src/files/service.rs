@@ -7,8 +7,12 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::dto::{ProjectFile, StorageQuota, StorageUse, UploadTarget};
-use super::repo::{self, FileRow, VersionRow};
+use super::dto::{
+    CommentResolution, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget,
+    VersionStatusChange,
+};
+use super::repo::{self, CommentRow, FileRow, VersionRow};
+use super::review::{self, Anchor, StepRefused};
 use crate::CollabSettings;
 use crate::error::{CollabCode, CollabError};
 use crate::model::{FileCategory, FileId, ProjectId, ProjectRole, VersionStatus};
@@ -328,4 +332,156 @@ pub async fn set_quota(
         .await?;
     tx.commit().await?;
     Ok(StorageUse { organization_id: org, used_bytes: used, quota_bytes: req.quota_bytes })
+}
+
+/// A comment as the API shows it; a stored anchor that no longer reads is a logged 500, never shown as
+/// another place.
+fn comment_view(row: CommentRow, names: &std::collections::HashMap<Uuid, String>) -> Result<ReviewComment, ApiError> {
+    let anchor: Anchor = serde_json::from_value(row.anchor.clone())
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("read a stored review anchor")))?;
+    Ok(ReviewComment {
+        id: row.id,
+        file_id: row.file_id,
+        version: row.version,
+        author: row.author_id,
+        author_name: names.get(&row.author_id).cloned().unwrap_or_default(),
+        body: row.body,
+        anchor,
+        resolved: row.resolved_at.is_some(),
+        resolved_at: row.resolved_at,
+        resolved_by: row.resolved_by,
+        created_at: row.created_at,
+    })
+}
+
+/// Comments on a version (those who may post in the project may: all but viewers).
+pub async fn comment(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+    req: NewReviewComment,
+) -> Result<ReviewComment, ApiError> {
+    let body = req.body.trim().to_owned();
+    if body.is_empty() || body.chars().count() > 4000 {
+        return Err(ApiError::invalid_field("body", "invalid_length", "must be 1 to 4,000 characters"));
+    }
+    let anchor = req.anchor.unwrap_or(Anchor::Version);
+    anchor.check().map_err(|why| ApiError::invalid_field("anchor", "out_of_range", why))?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (_, role, _) = visible_file(&mut tx, principal, id, false).await?;
+    if !role.may_post() {
+        return Err(ApiError::new(CollabCode::ReadOnly, "Viewers read the review; they do not comment."));
+    }
+    repo::version_locked(&mut tx, id, version).await?.ok_or(CollabError::NotFound("version"))?;
+    let row = CommentRow {
+        id: platform::ids::new_id(),
+        file_id: id,
+        version,
+        author_id: principal.user_id.0,
+        body,
+        anchor: serde_json::to_value(&anchor).map_err(|e| ApiError::internal(anyhow::Error::new(e)))?,
+        resolved_at: None,
+        resolved_by: None,
+        created_at: now,
+    };
+    repo::insert_comment(&mut tx, &row).await?;
+    let names = identity::service::display_names(&mut tx, &[row.author_id]).await?;
+    tx.commit().await?;
+    comment_view(row, &names)
+}
+
+/// A version's comments, oldest first.
+pub async fn comments(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+) -> Result<Vec<ReviewComment>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    visible_file(&mut conn, principal, id, false).await?;
+    let rows = repo::comments(&mut conn, id, version).await?;
+    let mut authors: Vec<Uuid> = rows.iter().map(|r| r.author_id).collect();
+    authors.sort();
+    authors.dedup();
+    let names = identity::service::display_names(&mut conn, &authors).await?;
+    rows.into_iter().map(|r| comment_view(r, &names)).collect()
+}
+
+/// Resolves a comment, or opens it again (all but viewers).
+pub async fn resolve(
+    ctx: &AppContext,
+    principal: &Principal,
+    comment: Uuid,
+    req: CommentResolution,
+) -> Result<ReviewComment, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let row = repo::comment(&mut tx, comment).await?.ok_or(CollabError::NotFound("comment"))?;
+    let (_, role, _) = visible_file(&mut tx, principal, row.file_id, false).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::NOT_FOUND { CollabError::NotFound("comment").into() } else { e }
+    })?;
+    if !role.may_post() {
+        return Err(ApiError::new(CollabCode::ReadOnly, "Viewers read the review; they do not resolve comments."));
+    }
+    let by = req.resolved.then_some(principal.user_id.0);
+    repo::resolve(&mut tx, comment, by, now).await?;
+    let row = CommentRow { resolved_at: by.map(|_| now), resolved_by: by, ..row };
+    let names = identity::service::display_names(&mut tx, &[row.author_id]).await?;
+    tx.commit().await?;
+    comment_view(row, &names)
+}
+
+/// Moves a version's review status: makers (managers, editors) put it up for review, withdraw it, and
+/// bring it back after changes; approvers (managers, the client) approve it or ask for changes. Every
+/// step is kept with its note.
+pub async fn set_status(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+    req: VersionStatusChange,
+) -> Result<ProjectFile, ApiError> {
+    let to = VersionStatus::parse(&req.status).ok_or_else(|| {
+        ApiError::invalid_field("status", "invalid_value", "must be in_review, approved, changes_requested or draft")
+    })?;
+    let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::invalid_field("note", "too_long", "must be at most 2,000 characters"));
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (file, role, org) = visible_file(&mut tx, principal, id, false).await?;
+    let current = repo::version_locked(&mut tx, id, version).await?.ok_or(CollabError::NotFound("version"))?;
+    match review::step(current.status, to, role) {
+        Ok(()) => {}
+        Err(StepRefused::NoSuchStep) => {
+            return Err(ApiError::new(
+                platform::PlatformCode::InvalidTransition,
+                format!("A version {} does not become {}.", current.status.as_str(), to.as_str()),
+            ));
+        }
+        Err(StepRefused::NotYours) => {
+            return Err(ApiError::new(
+                platform::PlatformCode::TransitionNotPermitted,
+                format!(
+                    "As {} you do not move a version from {} to {}.",
+                    role.as_str(),
+                    current.status.as_str(),
+                    to.as_str()
+                ),
+            ));
+        }
+    }
+    repo::set_status(&mut tx, id, version, current.status, to, principal.user_id.0, note, now).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file_review", "project_file", id)
+        .organization(org)
+        .before(json!({"version": version, "status": current.status.as_str()}))
+        .after(json!({"version": version, "status": to.as_str(), "note": note}))
+        .record(&mut tx, now)
+        .await?;
+    let versions = repo::versions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(ProjectFile::of(file, versions))
 }
