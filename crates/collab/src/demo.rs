@@ -1,8 +1,9 @@
 //! Collaboration's demo data: Lumen Records' project "Night Drive — release campaign", managed by Mo
 //! Manager with Nova as editor, Sam Support as viewer and Sunny Drinks (the campaign's sponsor, from
 //! outside the label) as client; its `general` channel busy with a week of messages and replies (one
-//! edited, one deleted), and an `artwork` channel. Threads on a demo booking and event are the
-//! binary's (`backline::demo`), which knows those domains.
+//! edited, one deleted), an `artwork` channel, and a cover sketch in two versions under review. The
+//! threads on a demo release, booking and event are the binary's (`backline::demo_threads`), which
+//! knows those domains.
 
 use chrono::{DateTime, Duration, Utc};
 use platform::demo::{Dataset, DemoEnv, LoadFuture};
@@ -10,8 +11,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::conversations::repo as conversations;
+use crate::files::repo::{self as files, CommentRow, FileRow, VersionRow};
 use crate::messages::repo::{self as messages, MessageRow};
-use crate::model::{ConversationId, MessageId, Priority, ProjectId, ProjectRole, ProjectStatus};
+use crate::model::{
+    ConversationId, FileCategory, FileId, MessageId, Priority, ProjectId, ProjectRole, ProjectStatus, VersionStatus,
+};
 use crate::projects::repo::{self as projects, ProjectRow};
 
 pub fn dataset() -> Dataset {
@@ -151,6 +155,87 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
             now - Duration::days(1),
         )
         .await?;
+        cover(conn, env, &project, (nova, sunny), now).await?;
         Ok(())
     })
+}
+
+/// A cover sketch (SVG) in `artwork/`: version 1, which the client asked to change with a comment on the
+/// logo, and version 2, up for review; the organization's storage charged for both.
+async fn cover(
+    conn: &mut PgConnection,
+    env: &DemoEnv,
+    project: &ProjectRow,
+    (nova, sunny): (Uuid, Uuid),
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let sketch = |sky: &str| {
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3000\" height=\"3000\" viewBox=\"0 0 300 300\">\
+             <rect width=\"300\" height=\"300\" fill=\"{sky}\"/><rect y=\"200\" width=\"300\" height=\"100\" fill=\"#1b1b2f\"/>\
+             <circle cx=\"230\" cy=\"70\" r=\"30\" fill=\"#ffd166\"/>\
+             <text x=\"20\" y=\"270\" font-family=\"Helvetica\" font-size=\"28\" fill=\"#ef476f\">NIGHT DRIVE</text></svg>"
+        )
+        .into_bytes()
+    };
+    let file = FileRow {
+        id: FileId::new(),
+        project_id: project.id,
+        folder: "artwork".into(),
+        name: "cover-sketch.svg".into(),
+        category: FileCategory::Design,
+        latest_version: 2,
+        created_by: nova,
+        created_at: now - Duration::days(2),
+        updated_at: now - Duration::hours(6),
+    };
+    files::insert_file(conn, &file).await?;
+    let mut used = 0;
+    for (version, sky, at, status) in [
+        (1, "#2b2d42", now - Duration::days(2), VersionStatus::ChangesRequested),
+        (2, "#3a0ca3", now - Duration::hours(6), VersionStatus::InReview),
+    ] {
+        let kept = env.storage.put_bytes(sketch(sky)).await?;
+        platform::storage::record(conn, &kept, "image/svg+xml", at).await?;
+        let size = i64::try_from(kept.size)?;
+        used += size;
+        files::insert_version(
+            conn,
+            &VersionRow {
+                file_id: file.id,
+                version,
+                sha256: kept.sha256,
+                size,
+                media_type: "image/svg+xml".into(),
+                label: (version == 2).then(|| "brighter sky".to_owned()),
+                status,
+                restored_from: None,
+                uploaded_by: nova,
+                created_at: at,
+            },
+        )
+        .await?;
+    }
+    files::lock_storage(conn, project.organization_id, crate::CollabSettings::default().default_quota_bytes, now)
+        .await?;
+    files::charge(conn, project.organization_id, used, now).await?;
+    let anchor = serde_json::to_value(crate::files::review::Anchor::Point { x: 0.2, y: 0.88 })?;
+    let comment = platform::ids::new_id();
+    files::insert_comment(
+        conn,
+        &CommentRow {
+            id: comment,
+            file_id: file.id,
+            version: 1,
+            author_id: sunny,
+            body: "Our logo needs room here, bottom left.".into(),
+            anchor,
+            resolved_at: None,
+            resolved_by: None,
+            created_at: now - Duration::days(1) - Duration::hours(12),
+        },
+    )
+    .await?;
+    files::resolve(conn, comment, Some(nova), now - Duration::hours(6)).await?;
+    Ok(())
 }

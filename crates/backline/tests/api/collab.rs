@@ -521,6 +521,28 @@ async fn the_demo_label_has_a_busy_project_channel_its_client_reads_and_stranger
         .await
         .assert_status(StatusCode::NOT_FOUND);
 
+    // A cover sketch in two versions: the client's comment on the first, resolved; the second in review.
+    let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&sunny).send().await.value();
+    assert_eq!(files[0]["name"], "cover-sketch.svg");
+    let statuses: Vec<&str> =
+        files[0]["versions"].as_array().unwrap().iter().map(|v| v["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["in_review", "changes_requested"]);
+    let file = files[0]["id"].as_str().unwrap();
+    let sketch = app.get(&format!("/v1/project-files/{file}/versions/2/content")).bearer(&sunny).send().await;
+    assert!(String::from_utf8_lossy(&sketch.body).contains("NIGHT DRIVE"));
+    let comments =
+        app.get(&format!("/v1/project-files/{file}/versions/1/comments")).bearer(&sunny).send().await.value();
+    assert_eq!(
+        (comments[0]["anchor"]["kind"].as_str(), comments[0]["resolved"].as_bool()),
+        (Some("point"), Some(true))
+    );
+    let org = identity::service::org_id_by_slug(&mut app.db.pool.acquire().await.unwrap(), "lumen-records")
+        .await
+        .unwrap()
+        .unwrap();
+    let storage = app.get(&format!("/v1/orgs/{org}/storage")).bearer(&mo).send().await.value();
+    assert!(storage["used_bytes"].as_i64().unwrap() > 0, "{storage}");
+
     // Threads on a release, a booking and an event, each with its own people.
     let kinds = |v: &Value| -> Vec<String> {
         let mut kinds: Vec<String> =
