@@ -177,6 +177,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/projects/{id}", get(pages::projects::show))
         .route("/projects/{id}/members", post(pages::projects::member))
         .route("/projects/{id}/channels", post(pages::projects::channel))
+        .route("/project-files/{id}/versions/{version}", get(pages::projects::file_version))
         .route("/conversations/{id}", get(pages::projects::conversation))
         .route("/conversations/{id}/messages", post(pages::projects::post_message))
         .route("/conversations/{id}/stream", get(pages::projects::stream))

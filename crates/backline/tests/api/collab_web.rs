@@ -45,6 +45,26 @@ async fn a_project_is_started_staffed_and_talked_in_from_its_pages() {
         "{shown}"
     );
 
+    // Files uploaded over the API are listed with their versions, each downloadable from the page.
+    let project_id = path.trim_start_matches("/projects/").to_owned();
+    let uploaded = app
+        .post(&format!("/v1/projects/{project_id}/files?name=poster.pdf&folder=print&category=final"))
+        .bearer(&owner)
+        .body(b"%PDF-1.4 poster".to_vec())
+        .send()
+        .await;
+    uploaded.assert_status(StatusCode::CREATED);
+    let file = uploaded.value()["id"].as_str().unwrap().to_owned();
+    let shown = web.get(&app, &path).await.text();
+    assert!(
+        shown.contains("print/poster.pdf") && shown.contains(&format!("/project-files/{file}/versions/1")),
+        "{shown}"
+    );
+    let got = web.get(&app, &format!("/project-files/{file}/versions/1")).await;
+    got.assert_status(StatusCode::OK);
+    assert_eq!(got.body.as_ref(), b"%PDF-1.4 poster");
+    assert_eq!(got.header("content-type"), Some("application/pdf"));
+
     // Members: someone outside the organization only as a client, said beside the form.
     let outside = web.post(&app, &format!("{path}/members"), &[("username", "pgw_client"), ("role", "editor")]).await;
     outside.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
@@ -111,6 +131,7 @@ async fn a_project_is_started_staffed_and_talked_in_from_its_pages() {
     let stranger = Web::of(&app, "pgw_stranger").await;
     stranger.get(&app, &conversation).await.assert_status(StatusCode::NOT_FOUND);
     stranger.get(&app, &path).await.assert_status(StatusCode::NOT_FOUND);
+    stranger.get(&app, &format!("/project-files/{file}/versions/1")).await.assert_status(StatusCode::NOT_FOUND);
     let mut stranger = stranger;
     let refused = stranger.post(&app, &format!("{conversation}/messages"), &[("body", "hi")]).await;
     refused.assert_status(StatusCode::NOT_FOUND);

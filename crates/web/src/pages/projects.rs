@@ -161,6 +161,37 @@ pub struct MemberLine {
     pub role: String,
 }
 
+/// A file on the project's page, with its versions, newest first.
+pub struct FileLine {
+    pub path: String,
+    pub category: String,
+    pub versions: Vec<VersionLine>,
+}
+
+pub struct VersionLine {
+    pub url: String,
+    pub version: i32,
+    pub status: String,
+    pub size: String,
+    pub label: String,
+}
+
+/// A version's bytes, for a member of its project (with the `Range` a player asks for).
+pub async fn file_version(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, version)): Path<(collab::model::FileId, i32)>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(principal) = &session.principal else {
+        return to_signin(&format!("/project-files/{id}/versions/{version}"));
+    };
+    match collab::files::service::download(&ctx, principal, id, version, headers.get(axum::http::header::RANGE)).await {
+        Ok(response) => response,
+        Err(err) => super::error(&session, &err),
+    }
+}
+
 /// A conversation in a list.
 pub struct ConversationLine {
     pub id: String,
@@ -184,6 +215,7 @@ struct ProjectPage {
     manager: bool,
     members: Vec<MemberLine>,
     channels: Vec<ConversationLine>,
+    files: Vec<FileLine>,
     roles: Vec<&'static str>,
     errors: FieldErrors,
     error: Option<String>,
@@ -200,6 +232,7 @@ async fn project_page(
     let project = collab::projects::service::get(ctx, principal, id).await?;
     let members = collab::projects::service::members(ctx, principal, id).await?;
     let channels = collab::conversations::service::channels(ctx, principal, id).await?;
+    let files = collab::files::service::list(ctx, principal, id).await?;
     Ok(ProjectPage {
         layout: Layout::new(project.name.clone(), session),
         id: project.id.to_string(),
@@ -219,6 +252,24 @@ async fn project_page(
                 title: format!("#{}", c.name.unwrap_or_default()),
                 unread: c.unread,
                 mentions: c.mentions,
+            })
+            .collect(),
+        files: files
+            .into_iter()
+            .map(|f| {
+                let path = if f.folder.is_empty() { f.name.clone() } else { format!("{}/{}", f.folder, f.name) };
+                let versions = f
+                    .versions
+                    .iter()
+                    .map(|v| VersionLine {
+                        url: format!("/project-files/{}/versions/{}", f.id, v.version),
+                        version: v.version,
+                        status: v.status.replace('_', " "),
+                        size: format!("{:.1} kB", v.size as f64 / 1000.0),
+                        label: v.label.clone().unwrap_or_default(),
+                    })
+                    .collect();
+                FileLine { path, category: f.category, versions }
             })
             .collect(),
         roles: collab::model::ProjectRole::ALL.iter().map(|r| r.as_str()).collect(),
