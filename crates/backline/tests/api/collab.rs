@@ -53,6 +53,15 @@ async fn project(app: &TestApp, t: &Team, name: &str) -> Value {
     res.value()
 }
 
+/// A project of the team's with Alice and Bob in the given roles; answers its id and its `#general`.
+async fn staffed(app: &TestApp, t: &Team, name: &str, (alice, bob): (&str, &str)) -> (String, String) {
+    let id = project(app, t, name).await["id"].as_str().unwrap().to_owned();
+    put_member(app, &t.owner, &id, &t.alice_id, alice).await.assert_status(StatusCode::OK);
+    put_member(app, &t.owner, &id, &t.bob_id, bob).await.assert_status(StatusCode::OK);
+    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
+    (id, channels[0]["id"].as_str().unwrap().to_owned())
+}
+
 async fn put_member(app: &TestApp, token: &str, project: &str, user: &str, role: &str) -> testkit::TestResponse {
     app.put(&format!("/v1/projects/{project}/members/{user}")).bearer(token).json(&json!({"role": role})).send().await
 }
@@ -261,12 +270,7 @@ async fn a_project_keeps_one_manager_whatever_its_managers_do_at_once() {
 async fn channel_messages_reply_edit_within_the_window_and_delete() {
     let app = app().await;
     let t = team(&app, "chn").await;
-    let p = project(&app, &t, "Tour Poster").await;
-    let id = p["id"].as_str().unwrap().to_owned();
-    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
-    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
-    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
-    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let (id, general) = staffed(&app, &t, "Tour Poster", ("commenter", "viewer")).await;
     let messages = format!("/v1/conversations/{general}/messages");
 
     // Posting: members who may, at the length limit and not beyond it.
@@ -571,12 +575,7 @@ async fn the_demo_label_has_a_busy_project_channel_its_client_reads_and_stranger
 async fn mentions_tell_those_who_may_read_and_count_until_read() {
     let app = app().await;
     let t = team(&app, "mnt").await;
-    let p = project(&app, &t, "Press Kit").await;
-    let id = p["id"].as_str().unwrap().to_owned();
-    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
-    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
-    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
-    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let (_, general) = staffed(&app, &t, "Press Kit", ("commenter", "viewer")).await;
     let messages = format!("/v1/conversations/{general}/messages");
 
     // Alice is a member and is mentioned; the outsider is not a member: not recorded, not told.
@@ -782,12 +781,7 @@ impl Events {
 async fn a_conversation_streams_its_changes_to_its_readers_until_they_leave() {
     let app = app().await;
     let t = team(&app, "lve").await;
-    let p = project(&app, &t, "Live Set").await;
-    let id = p["id"].as_str().unwrap().to_owned();
-    put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
-    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
-    let channels = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value();
-    let general = channels[0]["id"].as_str().unwrap().to_owned();
+    let (id, general) = staffed(&app, &t, "Live Set", ("commenter", "viewer")).await;
     let stream = format!("/v1/conversations/{general}/stream");
 
     let (status, _) = Events::open(&app, &stream, &t.outsider).await;
