@@ -36,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "catalog", description = "Labels, releases, tracks, identifiers, review and distribution to stores"),
         (name = "royalties", description = "Stores' sales reports (DDEX DSR), exchange rates and deals, payees and splits, recoupment, statements and the reconciliation proof"),
         (name = "collab", description = "Collaboration: projects and their members, channels, threads on bookings and events, messages"),
+        (name = "support", description = "The support desk: tickets, internal notes, canned replies, response and resolution targets"),
         (name = "tasks", description = "Creative tasks: credits, freelancers, briefs and tasks, assignment with expiring offers and escalation, delivery and review"),
         (name = "admin", description = "Administration: users, security events, audit log, permission templates"),
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -72,6 +73,12 @@ pub fn subjects() -> collab::Subjects {
         .with("event", |conn, principal, id| Box::pin(ticketing::discussion(conn, principal, id)))
         .with("release", |conn, principal, id| Box::pin(catalog::discussion(conn, principal, id)))
         .with("task", |conn, principal, id| Box::pin(tasks::discussion(conn, principal, id)))
+        .with(collab::support::service::TICKET_SUBJECT, |conn, principal, id| {
+            Box::pin(collab::support::service::discussion(conn, principal, id))
+        })
+        .with(collab::support::service::NOTES_SUBJECT, |conn, principal, id| {
+            Box::pin(collab::support::service::notes_discussion(conn, principal, id))
+        })
 }
 
 /// Every problem code a response can carry, domain by domain: the one catalogue (docs/api.md lists it).
@@ -166,6 +173,7 @@ pub fn job_registry(
     catalog::register(&mut registry);
     royalties::register(&mut registry);
     tasks::register(&mut registry, tasks::TaskSettings::default());
+    collab::register(&mut registry);
     registry
 }
 

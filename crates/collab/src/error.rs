@@ -18,6 +18,11 @@ platform::codes! {
         NotAGroup = (CONFLICT, "not_a_group", "people are added to and leave groups only; a channel's are its project's, a thread's its object's, a direct conversation's its two"),
         GroupFull = (CONFLICT, "group_full", "a group holds at most 50 people"),
         QuotaExceeded = (CONFLICT, "quota_exceeded", "the organization's storage allowance would be passed; nothing was kept"),
+        TicketSettled = (CONFLICT, "ticket_settled", "the ticket is already resolved or closed"),
+        TicketNotSettled = (CONFLICT, "ticket_not_resolved", "the ticket is open: it is rated once resolved or closed, and only a settled ticket is reopened"),
+        ReopenWindowClosed = (CONFLICT, "reopen_window_closed", "a ticket is reopened within 7 days of its resolution; after that, open a new one"),
+        NotTheRequester = (FORBIDDEN, "not_the_requester", "only the ticket's requester rates it"),
+        CannedReplyExists = (CONFLICT, "canned_reply_exists", "a canned reply has this title"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
     }
 }
@@ -41,6 +46,12 @@ pub const CONSTRAINTS: &[ConstraintAnswer<CollabCode>] = &[
         code: CollabCode::ChannelExists,
         detail: "The project has a channel of this name.",
         field: Some(("name", "is the name of another of the project's channels")),
+    },
+    ConstraintAnswer {
+        constraint: "support_canned_replies_title_key",
+        code: CollabCode::CannedReplyExists,
+        detail: "A canned reply has this title.",
+        field: Some(("title", "is the title of another canned reply")),
     },
 ];
 

@@ -1,7 +1,8 @@
 //! Collaboration: an organization's projects and their members (a client from outside it included),
 //! a project's channels, and the thread attached to any business object (a booking, an event, ...)
 //! whose owning domain decides who takes part; messages with replies, edits kept, soft deletion and
-//! read positions. See docs/collaboration.md.
+//! read positions; the support desk, whose tickets' conversations are threads too. See
+//! docs/collaboration.md and docs/support.md.
 
 pub mod conversations;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod projects;
 pub mod search;
 pub mod subjects;
+pub mod support;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
@@ -56,6 +58,11 @@ pub(crate) async fn notify_users(
     Ok(())
 }
 
+/// Collaboration's job kinds: the support desk's timers.
+pub fn register(registry: &mut platform::jobs::Registry) {
+    support::service::register(registry);
+}
+
 /// Collaboration's routes. `subjects` answers who may take part in the thread of each kind of object;
 /// `hub` carries conversations' changes to their live streams.
 pub fn router(
@@ -92,6 +99,19 @@ pub fn router(
         .routes(routes!(files::http::set_file_version_status))
         .routes(routes!(files::http::comment_file_version, files::http::file_version_comments))
         .routes(routes!(files::http::resolve_review_comment))
+        .routes(routes!(support::http::open_ticket, support::http::list_tickets))
+        .routes(routes!(support::http::get_ticket, support::http::change_ticket))
+        .routes(routes!(support::http::assign_ticket))
+        .routes(routes!(support::http::post_ticket_message, support::http::ticket_messages))
+        .routes(routes!(support::http::resolve_ticket))
+        .routes(routes!(support::http::close_ticket))
+        .routes(routes!(support::http::reopen_ticket))
+        .routes(routes!(support::http::rate_ticket))
+        .routes(routes!(support::http::ticket_events))
+        .routes(routes!(support::http::support_targets))
+        .routes(routes!(support::http::set_support_target))
+        .routes(routes!(support::http::canned_replies, support::http::new_canned_reply))
+        .routes(routes!(support::http::change_canned_reply, support::http::delete_canned_reply))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(subjects))
         .layer(axum::Extension(hub))

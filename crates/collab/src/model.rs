@@ -91,3 +91,45 @@ mod tests {
         assert_eq!(managing, ["manager"]);
     }
 }
+
+platform::id_type!(
+    /// A support ticket.
+    TicketId
+);
+
+platform::text_enum! {
+    /// Where a support ticket stands: `open` until an agent first answers, then waiting on one side
+    /// (`pending_customer`, `pending_staff`), `resolved` by an agent, `closed` by its requester or seven
+    /// days after it was resolved.
+    pub enum TicketStatus {
+        Open = "open",
+        PendingCustomer = "pending_customer",
+        PendingStaff = "pending_staff",
+        Resolved = "resolved",
+        Closed = "closed",
+    }
+}
+
+impl TicketStatus {
+    /// Whether the ticket is settled (resolved or closed): its timers no longer run.
+    pub fn settled(self) -> bool {
+        matches!(self, Self::Resolved | Self::Closed)
+    }
+}
+
+platform::text_enum! {
+    /// What a support ticket is about.
+    pub enum TicketCategory {
+        Account = "account",
+        Payments = "payments",
+        Payouts = "payouts",
+        Tickets = "tickets",
+        Bookings = "bookings",
+        Releases = "releases",
+        Royalties = "royalties",
+        Tasks = "tasks",
+        Projects = "projects",
+        Technical = "technical",
+        Other = "other",
+    }
+}

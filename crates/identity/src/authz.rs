@@ -55,6 +55,9 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("tasks.manage", "Buy a company's credits, commission its creative tasks, review and approve their deliveries"),
     ("tasks.admin", "Approve freelancers, review deliveries, assign tasks by hand, edit the assignment configuration"),
     ("projects.manage", "Create an organization's projects and manage every one of them: details, members, channels"),
+    ("support.request", "Open support tickets and follow your own"),
+    ("support.agent", "Work the support desk: every ticket, replies, internal notes, assignment, canned replies"),
+    ("support.admin", "Set the support desk's first-response and resolution targets"),
 ];
 
 /// What a global role grants.
@@ -70,6 +73,7 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
         ("events.manage", Reach::Own),
         ("tickets.manage", Reach::Own),
         ("bookings.manage", Reach::Own),
+        ("support.request", Reach::Own),
     ];
     match role {
         "admin" => &[
@@ -99,6 +103,8 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("tasks.manage", Reach::All),
             ("tasks.admin", Reach::All),
             ("projects.manage", Reach::All),
+            ("support.agent", Reach::All),
+            ("support.admin", Reach::All),
         ],
         "staff" => &[
             ("users.read", Reach::All),
@@ -106,11 +112,20 @@ pub fn global_grants(role: &str) -> &'static [(&'static str, Reach)] {
             ("organizations.read", Reach::All),
             ("catalog.review", Reach::All),
             ("tasks.admin", Reach::All),
+            ("support.agent", Reach::All),
         ],
         // Every signed-in user, whatever their personas.
         "user" => SELF_SERVICE,
         _ => &[],
     }
+}
+
+/// The global roles that grant `permission` everywhere (whom to ask for staff work: `support.agent`).
+pub fn roles_granting(permission: &str) -> Vec<&'static str> {
+    ["admin", "staff"]
+        .into_iter()
+        .filter(|role| global_grants(role).iter().any(|(p, reach)| *p == permission && *reach == Reach::All))
+        .collect()
 }
 
 /// Personas: the global roles a user may take on by themselves (a label needs an admin's approval).

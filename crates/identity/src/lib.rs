@@ -20,8 +20,9 @@ pub mod tokens;
 /// What other domains ask of identity about users and organizations.
 pub mod service {
     pub use crate::accounts::service::{
-        active_user_by_email, active_user_email, create_verified_user, display_name, display_names, is_active_user,
-        org_id_by_slug, org_owners, org_role_of, org_slug, recipients, team_of_org, user_id_by_username, username_of,
+        active_roles_of, active_user_by_email, active_user_email, create_verified_user, display_name, display_names,
+        is_active_user, org_id_by_slug, org_owners, org_role_of, org_slug, recipients, role_holders, team_of_org,
+        user_id_by_username, username_of,
     };
     pub use crate::organizations::service as organizations;
     /// The active admins' ids: whom to tell when something waits for staff.

@@ -41,6 +41,7 @@ pub const FIELD_CODES: &[(&str, &str)] = &[
     ("above_cap", "above the allowed maximum (a resale price above the event's cap)"),
     ("after_release_date", "an original release date after the release date"),
     ("all_caps", "a title written in capitals, which stores refuse"),
+    ("before_first_response", "a resolution target shorter than the first-response target it follows"),
     ("before_from", "an end that is not after its start (`to` before `from`)"),
     ("before_start", "an end that is not after the start it belongs to"),
     (
@@ -82,6 +83,7 @@ pub const FIELD_CODES: &[(&str, &str)] = &[
     ("must_sum_to_100", "parts that must add up to exactly 100 (the assignment weights)"),
     ("not_a_member", "someone who is not a member of the organization"),
     ("not_allowed", "a value the caller may not set"),
+    ("not_an_agent", "someone who is not on the support team"),
     ("not_applicable", "a field that does not apply to the other values given"),
     ("not_approved", "a freelancer whom staff have not approved"),
     ("not_configured", "an option this server is not configured for (a payment provider)"),
@@ -119,6 +121,7 @@ pub const FIELD_CODES: &[(&str, &str)] = &[
     ("unknown_field", "a field the request type does not have"),
     ("unknown_permission", "a permission that is not in the catalog"),
     ("unknown_persona", "a persona that is not fan, creator or sponsor"),
+    ("unknown_placeholder", "a placeholder (`{{name}}`) that a canned reply cannot fill"),
     ("unknown_promoter", "an id that names no promoter profile"),
     ("unknown_recipient", "a recipient that is no active user or organization"),
     ("unknown_role", "a role that is neither built in nor a permission template"),

@@ -66,7 +66,7 @@ async fn put_member(app: &TestApp, token: &str, project: &str, user: &str, role:
     app.put(&format!("/v1/projects/{project}/members/{user}")).bearer(token).json(&json!({"role": role})).send().await
 }
 
-fn field_codes(res: &testkit::TestResponse) -> Vec<(String, String)> {
+pub(crate) fn field_codes(res: &testkit::TestResponse) -> Vec<(String, String)> {
     res.value()["errors"]
         .as_array()
         .map(|errors| {

@@ -22,6 +22,7 @@ mod royalties_web;
 mod shutdown;
 mod stripe;
 mod support;
+mod support_desk;
 mod tasks;
 mod tasks_web;
 mod ticketing;

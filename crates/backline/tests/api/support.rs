@@ -67,23 +67,34 @@ pub async fn signed_in(app: &TestApp, username: &str) -> (String, String, serde_
 
 /// Signs in a demo-style admin created directly in the database; returns its access token.
 pub async fn signed_in_admin(app: &TestApp) -> String {
+    signed_in_with_roles(app, "root_admin", "Root", &["admin"]).await.0
+}
+
+/// Signs in a user created directly in the database with global `roles` (`staff`, `admin`), as an
+/// operator makes them (email `<username>@example.com`); returns the access token and the user's id.
+pub async fn signed_in_with_roles(
+    app: &TestApp,
+    username: &str,
+    display_name: &str,
+    roles: &[&str],
+) -> (String, String) {
     let hash = identity::password::hash(PASSWORD.to_owned()).await.unwrap();
     let mut conn = app.db.pool.acquire().await.unwrap();
-    identity::service::create_verified_user(
+    let id = identity::service::create_verified_user(
         &mut conn,
-        "root@example.com",
-        "root_admin",
-        "Root",
+        &format!("{username}@example.com"),
+        username,
+        display_name,
         &hash,
-        &["admin"],
+        roles,
         app.clock_now(),
     )
     .await
     .unwrap();
     drop(conn);
-    let res = login(app, "root_admin", PASSWORD).await;
+    let res = login(app, username, PASSWORD).await;
     res.assert_status(axum::http::StatusCode::OK);
-    res.value()["access_token"].as_str().unwrap().to_owned()
+    (res.value()["access_token"].as_str().unwrap().to_owned(), id.0.to_string())
 }
 
 /// Creates an organization owned by the holder of `token`; returns its id.

@@ -20,6 +20,10 @@ pub struct NewMessage {
     /// The message this one answers: the reply joins that message's thread (a reply to a reply joins
     /// the same thread).
     pub reply_to: Option<MessageId>,
+    /// On a support ticket's conversation, an agent's internal note: it goes to the ticket's notes,
+    /// which the requester never sees. Refused anywhere else.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// A message's new text.

@@ -265,3 +265,28 @@ pub async fn remove_reaction(conn: &mut PgConnection, message: MessageId, emoji:
     .await?;
     Ok(())
 }
+
+/// The messages of several conversations in one timeline (a support ticket's conversation and its
+/// notes), replies included, oldest first, after the cursor.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    conversations: &[Uuid],
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT id AS "id: MessageId", conversation_id AS "conversation_id: ConversationId", author_id, body,
+                  reply_to AS "reply_to: MessageId", reply_count, created_at, edited_at, deleted_at
+           FROM messages
+           WHERE conversation_id = ANY($1) AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+           ORDER BY created_at, id
+           LIMIT $4"#,
+        conversations,
+        after.map(|a| a.0),
+        after.map(|a| a.1),
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -29,7 +29,7 @@ use crate::{CollabSettings, Subjects};
 /// The most characters a message holds.
 pub const MAX_BODY: usize = 16_000;
 
-fn check_body(body: &str) -> Result<(), ApiError> {
+pub(crate) fn check_body(body: &str) -> Result<(), ApiError> {
     if body.trim().is_empty() || body.chars().count() > MAX_BODY {
         return Err(ApiError::invalid_field("body", "invalid_length", "must be 1 to 16,000 characters"));
     }
@@ -72,9 +72,17 @@ pub async fn post(
     let now = ctx.clock.now();
     let me = principal.user_id.0;
     let mut tx = ctx.db.begin().await?;
-    let access = access(&mut tx, subjects, principal, conversation).await?;
+    let mut access = access(&mut tx, subjects, principal, conversation).await?;
+    if req.internal {
+        let notes = crate::support::service::notes_of(&mut tx, principal, &access.conversation).await?;
+        access = crate::conversations::service::access(&mut tx, subjects, principal, notes).await?;
+    }
+    let conversation = access.conversation.id;
     if !access.may_post {
         return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not write in it."));
+    }
+    if let Some(ticket) = crate::support::service::ticket_of_thread(&access.conversation) {
+        crate::support::service::on_message(&mut tx, principal, ticket, now).await?;
     }
     let root = match req.reply_to {
         Some(id) => {
@@ -138,7 +146,11 @@ async fn mentioned(conn: &mut PgConnection, access: &Access, body: &str, author:
 }
 
 /// Adds the mentions and reactions of a page's messages.
-async fn complete(conn: &mut PgConnection, rows: Vec<MessageRow>, reader: Uuid) -> sqlx::Result<Vec<Message>> {
+pub(crate) async fn complete(
+    conn: &mut PgConnection,
+    rows: Vec<MessageRow>,
+    reader: Uuid,
+) -> sqlx::Result<Vec<Message>> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id.0).collect();
     let names = names_of(conn, &rows).await?;
     let mentions = repo::mentions_of(conn, &ids).await?;

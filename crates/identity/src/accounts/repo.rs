@@ -617,3 +617,14 @@ pub async fn reset_token_user(
     .fetch_optional(conn)
     .await
 }
+
+/// The active users holding any of `roles`, in id order.
+pub async fn role_holders(conn: &mut PgConnection, roles: &[String]) -> sqlx::Result<Vec<uuid::Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = ANY($1)
+           WHERE u.status = 'active' ORDER BY u.id"#,
+        roles
+    )
+    .fetch_all(conn)
+    .await
+}

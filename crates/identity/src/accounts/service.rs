@@ -821,6 +821,21 @@ pub async fn is_active_user(conn: &mut PgConnection, user: UserId) -> sqlx::Resu
     Ok(repo::user_by_id(conn, user).await?.is_some_and(|u| u.status == UserStatus::Active))
 }
 
+/// For other domains: the active users holding any of the global `roles`, in id order.
+pub async fn role_holders(conn: &mut PgConnection, roles: &[&str]) -> sqlx::Result<Vec<uuid::Uuid>> {
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    repo::role_holders(conn, &roles).await
+}
+
+/// For other domains: an active user's global roles (none for a user who is not active).
+pub async fn active_roles_of(conn: &mut PgConnection, user: UserId) -> sqlx::Result<Vec<String>> {
+    Ok(repo::user_by_id(conn, user)
+        .await?
+        .filter(|u| u.status == UserStatus::Active)
+        .map(|u| u.roles)
+        .unwrap_or_default())
+}
+
 /// For other domains: the user with this username (any status but deleted).
 pub async fn user_id_by_username(conn: &mut PgConnection, username: &str) -> sqlx::Result<Option<uuid::Uuid>> {
     Ok(repo::user_by_login(conn, username).await?.filter(|u| u.username.eq_ignore_ascii_case(username)).map(|u| u.id.0))

@@ -13,29 +13,17 @@ pub enum Escape {
 
 /// Fills `{{name}}` (whitespace inside the braces allowed) from `vars`; an unknown name renders empty.
 pub fn render(template: &str, vars: &Value, escape: Escape) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let name = after[..end].trim();
+    platform::markup::fill(template, |name| {
         let value = match vars.get(name) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         };
-        match escape {
-            Escape::Text => out.push_str(&value),
-            Escape::Html => out.push_str(&html_escape(&value)),
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
+        Some(match escape {
+            Escape::Text => value,
+            Escape::Html => html_escape(&value),
+        })
+    })
 }
 
 pub fn html_escape(text: &str) -> String {
@@ -44,15 +32,7 @@ pub fn html_escape(text: &str) -> String {
 
 /// The variable names a template uses.
 pub fn variables(template: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        names.push(after[..end].trim().to_owned());
-        rest = &after[end + 2..];
-    }
-    names
+    platform::markup::placeholders(template)
 }
 
 #[cfg(test)]
