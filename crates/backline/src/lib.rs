@@ -189,6 +189,7 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         tasks::demo::dataset(),
         tasks::demo::briefs_dataset(),
         collab::demo::dataset(),
+        collab::demo::support_dataset(),
         demo_threads::threads_dataset(),
     ]
 }

@@ -14,7 +14,8 @@ use crate::conversations::repo as conversations;
 use crate::files::repo::{self as files, CommentRow, FileRow, VersionRow};
 use crate::messages::repo::{self as messages, MessageRow};
 use crate::model::{
-    ConversationId, FileCategory, FileId, MessageId, Priority, ProjectId, ProjectRole, ProjectStatus, VersionStatus,
+    ConversationId, FileCategory, FileId, MessageId, Priority, ProjectId, ProjectRole, ProjectStatus, TicketCategory,
+    TicketStatus, VersionStatus,
 };
 use crate::projects::repo::{self as projects, ProjectRow};
 
@@ -238,4 +239,180 @@ async fn cover(
     .await?;
     files::resolve(conn, comment, Some(nova), now - Duration::hours(6)).await?;
     Ok(())
+}
+
+/// The support desk's demo data: tickets in every state (one waiting on its first answer, one that
+/// missed it and was escalated, one answered with an internal note, one resolved, one closed and
+/// rated) from the demo's people, worked by Sam Support, and two canned replies.
+pub fn support_dataset() -> Dataset {
+    Dataset { name: "support", version: 1, load: load_support }
+}
+
+/// One demo ticket: who asked what, when, and how far the desk has come with it.
+struct DemoTicket {
+    requester: &'static str,
+    subject: &'static str,
+    category: TicketCategory,
+    priority: Priority,
+    opened_hours_ago: i64,
+    /// The desk's side: (an internal note, the answer, hours after opening).
+    answered: Option<(Option<&'static str>, &'static str, i64)>,
+    /// Resolved this many hours after opening, with a resolution.
+    resolved: Option<(i64, &'static str)>,
+    closed_and_rated: Option<(i16, &'static str)>,
+}
+
+fn load_support<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
+    Box::pin(async move {
+        use crate::support::repo::{self as desk, CannedRow, TicketRow};
+        use crate::support::service::{NOTES_SUBJECT, REOPEN_WITHIN, TICKET_SUBJECT, schedule};
+        let now = env.now;
+        let sam = user(conn, "staff").await?;
+        let tickets = [
+            DemoTicket {
+                requester: "promo_pete",
+                subject: "Door scanner says a fresh ticket was already used",
+                category: TicketCategory::Tickets,
+                priority: Priority::Urgent,
+                opened_hours_ago: 0,
+                answered: None,
+                resolved: None,
+                closed_and_rated: None,
+            },
+            DemoTicket {
+                requester: "lumen_records",
+                subject: "A store refused our release's ISRCs",
+                category: TicketCategory::Releases,
+                priority: Priority::Medium,
+                opened_hours_ago: 10,
+                answered: None,
+                resolved: None,
+                closed_and_rated: None,
+            },
+            DemoTicket {
+                requester: "nova",
+                subject: "My payout has not reached my bank",
+                category: TicketCategory::Payouts,
+                priority: Priority::High,
+                opened_hours_ago: 3,
+                answered: Some((
+                    Some("The bank returned it: the IBAN has a typo. Ask Nova to check her payout details."),
+                    "Hi Nova, your bank sent the payout back. Could you check the IBAN in your payout details?",
+                    1,
+                )),
+                resolved: None,
+                closed_and_rated: None,
+            },
+            DemoTicket {
+                requester: "fan_felix",
+                subject: "How do I change the name on my ticket?",
+                category: TicketCategory::Tickets,
+                priority: Priority::Low,
+                opened_hours_ago: 30,
+                answered: Some((
+                    None,
+                    "Open the ticket under My tickets and choose Transfer: your friend gets it in their name.",
+                    2,
+                )),
+                resolved: Some((6, "Transferring a ticket puts it in the new holder's name.")),
+                closed_and_rated: None,
+            },
+            DemoTicket {
+                requester: "sunny_sponsor",
+                subject: "An invoice for the Night Drive campaign",
+                category: TicketCategory::Payments,
+                priority: Priority::Medium,
+                opened_hours_ago: 24 * 9,
+                answered: Some((None, "The invoice is in your wallet's statement; we sent a PDF as well.", 3)),
+                resolved: Some((5, "Invoice sent as a PDF.")),
+                closed_and_rated: Some((5, "Quick and clear, thank you.")),
+            },
+        ];
+        for demo in tickets {
+            let requester = user(conn, demo.requester).await?;
+            let opened = now - Duration::hours(demo.opened_hours_ago) - Duration::minutes(20);
+            let target = desk::target(conn, demo.priority).await?;
+            let id = crate::model::TicketId::new();
+            let conversation = conversations::thread_of(conn, TICKET_SUBJECT, id.0, requester, opened).await?;
+            let notes = conversations::thread_of(conn, NOTES_SUBJECT, id.0, sam, opened).await?;
+            let description = format!("{}. Could you help?", demo.subject);
+            let mut t = TicketRow::opened(
+                id,
+                requester,
+                (demo.subject.to_owned(), description.clone()),
+                demo.category,
+                demo.priority,
+                (conversation.id, notes.id),
+                &target,
+                opened,
+            );
+            t.number = desk::insert(conn, &t).await?;
+            post(conn, conversation.id, requester, &description, None, opened).await?;
+            if let Some((note, answer, after)) = demo.answered {
+                let at = opened + Duration::hours(after);
+                t.assignee_id = Some(sam);
+                if let Some(note) = note {
+                    post(conn, notes.id, sam, note, None, at - Duration::minutes(5)).await?;
+                }
+                post(conn, conversation.id, sam, answer, None, at).await?;
+                t.first_responded_at = Some(at);
+                t.status = TicketStatus::PendingCustomer;
+                t.last_activity_at = at;
+            }
+            if t.first_responded_at.is_none() && t.first_response_due <= now {
+                // Missed before anyone answered: what the timer records.
+                t.first_response_breached_at = Some(t.first_response_due);
+                t.escalated_at = Some(t.first_response_due);
+            }
+            if let Some((after, resolution)) = demo.resolved {
+                let at = opened + Duration::hours(after);
+                t.status = TicketStatus::Resolved;
+                t.resolution = Some(resolution.to_owned());
+                t.resolved_at = Some(at);
+                t.last_activity_at = at;
+                if let Some((score, comment)) = demo.closed_and_rated {
+                    t.status = TicketStatus::Closed;
+                    t.closed_at = Some(at + REOPEN_WITHIN);
+                    t.satisfaction = Some(score);
+                    t.satisfaction_comment = Some(comment.to_owned());
+                    t.rated_at = Some(at + Duration::hours(2));
+                }
+            }
+            t.updated_at = t.last_activity_at;
+            desk::save(conn, &t).await?;
+            schedule(conn, &t, now).await?;
+            if t.status == TicketStatus::Resolved {
+                let job = platform::jobs::NewJob::new(
+                    crate::support::service::AUTO_CLOSE,
+                    serde_json::json!({"ticket_id": t.id}),
+                );
+                let at = t.resolved_at.unwrap_or(now) + REOPEN_WITHIN;
+                platform::jobs::enqueue(conn, job.at(at).unique(format!("support:{}:close", t.id.0)), now).await?;
+            }
+        }
+        for (title, body) in [
+            (
+                "Payout on its way",
+                "Hi {{requester}}, the payout of ticket #{{number}} is on its way and reaches most banks within two \
+                 working days. {{agent}}",
+            ),
+            (
+                "More details, please",
+                "Hi {{requester}}, to look into \"{{subject}}\" we need a little more: when did it happen, and what \
+                 did the page say? {{agent}}",
+            ),
+        ] {
+            let row = CannedRow {
+                id: platform::ids::new_id(),
+                title: title.to_owned(),
+                body: body.to_owned(),
+                created_by: sam,
+                used_count: 0,
+                created_at: now,
+                updated_at: now,
+            };
+            desk::insert_canned(conn, &row).await?;
+        }
+        Ok(())
+    })
 }

@@ -23,6 +23,7 @@ mod shutdown;
 mod stripe;
 mod support;
 mod support_desk;
+mod support_web;
 mod tasks;
 mod tasks_web;
 mod ticketing;

@@ -65,6 +65,13 @@ pub async fn signed_in(app: &TestApp, username: &str) -> (String, String, serde_
     (pair["access_token"].as_str().unwrap().to_owned(), user["id"].as_str().unwrap().to_owned(), pair)
 }
 
+/// The access token of a demo user (after `load_demo`).
+pub async fn demo_token(app: &TestApp, username: &str) -> String {
+    let res = login(app, username, identity::demo::DEMO_PASSWORD).await;
+    res.assert_status(axum::http::StatusCode::OK);
+    res.value()["access_token"].as_str().unwrap().to_owned()
+}
+
 /// Signs in a demo-style admin created directly in the database; returns its access token.
 pub async fn signed_in_admin(app: &TestApp) -> String {
     signed_in_with_roles(app, "root_admin", "Root", &["admin"]).await.0

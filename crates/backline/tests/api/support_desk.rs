@@ -867,3 +867,37 @@ async fn steps_taken_at_once_happen_once() {
         assert_eq!(timeline["items"].as_array().unwrap().len(), 9);
     }
 }
+
+#[tokio::test]
+async fn the_demo_desk_has_tickets_in_every_state() {
+    let app = app().await;
+    crate::support::load_demo(&app).await;
+    let token = |name: &'static str| crate::support::demo_token(&app, name);
+    let sam = token("staff").await;
+    let all = app.get("/v1/support/tickets").bearer(&sam).send().await.value();
+    let mut statuses: Vec<&str> =
+        all["items"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["closed", "open", "open", "pending_customer", "resolved"]);
+    // The queue puts the label's first (it missed its first answer hours ago and was escalated), then
+    // the urgent one.
+    let queue = app.get("/v1/support/tickets?sort=due").bearer(&sam).send().await.value();
+    assert!(queue["items"][0]["sla"]["first_response_breached_at"].is_string(), "{queue}");
+    assert_eq!(queue["items"][1]["priority"], "urgent");
+    let breached = app.get("/v1/support/tickets?breached=true").bearer(&sam).send().await.value();
+    assert_eq!(breached["items"].as_array().unwrap().len(), 1);
+    assert!(breached["items"][0]["sla"]["escalated_at"].is_string());
+    assert_eq!(app.get("/v1/support/canned-replies").bearer(&sam).send().await.value().as_array().unwrap().len(), 2);
+    // Nova sees Sam's answer on her ticket, never his note; the closed one carries its rating.
+    let nova = token("nova").await;
+    let mine = app.get("/v1/support/tickets").bearer(&nova).send().await.value();
+    let id = mine["items"][0]["id"].as_str().unwrap().to_owned();
+    let timeline = app.get(&format!("/v1/support/tickets/{id}/messages")).bearer(&nova).send().await.value();
+    assert_eq!(timeline["items"].as_array().unwrap().len(), 2);
+    assert!(!timeline.to_string().contains("IBAN has a typo"));
+    let theirs = app.get(&format!("/v1/support/tickets/{id}/messages")).bearer(&sam).send().await.value();
+    assert!(theirs.to_string().contains("IBAN has a typo"));
+    let sunny = token("sunny_sponsor").await;
+    let closed = app.get("/v1/support/tickets").bearer(&sunny).send().await.value();
+    assert_eq!(closed["items"][0]["satisfaction"]["score"], 5);
+}

@@ -37,6 +37,52 @@ pub struct TicketRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl TicketRow {
+    /// A ticket just opened at `at` (status `open`, nobody holding it), its targets due by `target`; its
+    /// `number` is drawn when it is stored.
+    #[allow(clippy::too_many_arguments)]
+    pub fn opened(
+        id: TicketId,
+        requester: Uuid,
+        (subject, description): (String, String),
+        category: TicketCategory,
+        priority: Priority,
+        (conversation, notes): (ConversationId, ConversationId),
+        target: &TargetRow,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            number: 0,
+            requester_id: requester,
+            subject,
+            description,
+            category,
+            priority,
+            status: TicketStatus::Open,
+            assignee_id: None,
+            conversation_id: conversation,
+            notes_conversation_id: notes,
+            first_response_due: super::sla::after(at, target.first_response_minutes),
+            resolution_due: super::sla::after(at, target.resolution_minutes),
+            first_responded_at: None,
+            first_response_breached_at: None,
+            resolution_breached_at: None,
+            escalated_at: None,
+            resolution: None,
+            resolved_at: None,
+            closed_at: None,
+            reopened_count: 0,
+            satisfaction: None,
+            satisfaction_comment: None,
+            rated_at: None,
+            last_activity_at: at,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 /// Stores a new ticket; its number is drawn from the sequence.
 pub async fn insert(conn: &mut PgConnection, t: &TicketRow) -> sqlx::Result<i64> {
     sqlx::query_scalar!(

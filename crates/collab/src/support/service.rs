@@ -208,7 +208,7 @@ fn timer_key(id: TicketId, what: &str) -> String {
 
 /// Sets the ticket's timers to its targets: one per running target at its due time, none once the
 /// ticket is settled (a resolved ticket's closing timer is set by `resolve`).
-async fn schedule(conn: &mut PgConnection, t: &TicketRow, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub(crate) async fn schedule(conn: &mut PgConnection, t: &TicketRow, now: DateTime<Utc>) -> sqlx::Result<()> {
     let c = clock(t);
     for goal in [Goal::FirstResponse, Goal::Resolution] {
         let key = timer_key(t.id, goal.as_str());
@@ -349,35 +349,16 @@ pub async fn open(ctx: &AppContext, principal: &Principal, req: NewTicket) -> Re
     let id = TicketId::new();
     let conversation = conversations::thread_of(&mut tx, TICKET_SUBJECT, id.0, me, now).await?;
     let notes = conversations::thread_of(&mut tx, NOTES_SUBJECT, id.0, me, now).await?;
-    let mut t = TicketRow {
+    let mut t = TicketRow::opened(
         id,
-        number: 0,
-        requester_id: me,
-        subject,
-        description: req.description.clone(),
+        me,
+        (subject, req.description.clone()),
         category,
         priority,
-        status: TicketStatus::Open,
-        assignee_id: None,
-        conversation_id: conversation.id,
-        notes_conversation_id: notes.id,
-        first_response_due: sla::after(now, target.first_response_minutes),
-        resolution_due: sla::after(now, target.resolution_minutes),
-        first_responded_at: None,
-        first_response_breached_at: None,
-        resolution_breached_at: None,
-        escalated_at: None,
-        resolution: None,
-        resolved_at: None,
-        closed_at: None,
-        reopened_count: 0,
-        satisfaction: None,
-        satisfaction_comment: None,
-        rated_at: None,
-        last_activity_at: now,
-        created_at: now,
-        updated_at: now,
-    };
+        (conversation.id, notes.id),
+        &target,
+        now,
+    );
     t.number = repo::insert(&mut tx, &t).await?;
     let first = MessageRow {
         id: MessageId::new(),
@@ -467,7 +448,11 @@ pub async fn list(ctx: &AppContext, principal: &Principal, query: &TicketQuery) 
     let page = if by_due {
         let after: Option<(DateTime<Utc>, Uuid)> = page.cursor()?;
         let rows = repo::queue(&mut conn, assignee, unassigned, after, i64::from(limit) + 1).await?;
-        Page::from_overfetch(rows, limit, |t| (clock(t).next().map_or(t.resolution_due, |(_, due)| due), t.id.0))
+        // The queue's order (repo::queue): the first response's due time until one is given, then the
+        // resolution's; a missed target stays at the top.
+        Page::from_overfetch(rows, limit, |t| {
+            (if t.first_responded_at.is_none() { t.first_response_due } else { t.resolution_due }, t.id.0)
+        })
     } else {
         let before: Option<(DateTime<Utc>, Uuid)> = page.cursor()?;
         let requester = (!agent || query.mine).then_some(me);

@@ -25,6 +25,7 @@ pub mod rooms;
 pub mod royalties;
 pub mod sales;
 pub mod styles;
+pub mod support;
 pub mod tasks;
 pub mod tickets;
 pub mod transfers;
