@@ -168,6 +168,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKLINE_UPLOADS_PER_HOUR", default_value_t = 20, global = true)]
     pub uploads_per_hour: u32,
 
+    /// Scan each project file uploaded with this command before anyone may use it (words split at
+    /// spaces; the file's path is added last; exit 0 means clean, 1 infected), such as
+    /// `clamdscan --no-summary --fdpass`. Until scanned, a file waits in quarantine.
+    #[arg(long, env = "BACKLINE_SCAN_COMMAND", global = true)]
+    pub scan_command: Option<String>,
+
     /// Keep files in this S3 bucket (with BACKLINE_S3_REGION, BACKLINE_S3_ENDPOINT for S3-compatible
     /// servers, and the access key pair).
     #[arg(long, env = "BACKLINE_S3_BUCKET", global = true)]
@@ -224,7 +230,12 @@ impl GlobalArgs {
             ),
         };
         let limit = platform::ratelimit::Limit::new(self.uploads_per_hour, std::time::Duration::from_secs(60 * 60));
-        Ok(platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))?.with_upload_limit(limit))
+        let mut storage =
+            platform::storage::Storage::open(&backend, &self.data_dir.join("staging"))?.with_upload_limit(limit);
+        if let Some(command) = &self.scan_command {
+            storage = storage.with_scanner(command.split_whitespace().map(str::to_owned).collect());
+        }
+        Ok(storage)
     }
 
     /// How this installation is configured, for the security self-check.

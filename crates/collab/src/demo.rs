@@ -213,6 +213,8 @@ async fn cover(
                 restored_from: None,
                 uploaded_by: nova,
                 created_at: at,
+                scan: crate::model::ScanStatus::Clean,
+                scan_note: None,
             },
         )
         .await?;

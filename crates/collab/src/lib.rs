@@ -58,8 +58,9 @@ pub(crate) async fn notify_users(
     Ok(())
 }
 
-/// Collaboration's job kinds: the support desk's timers.
+/// Collaboration's job kinds: files' virus scans and the support desk's timers.
 pub fn register(registry: &mut platform::jobs::Registry) {
+    files::service::register(registry);
     support::service::register(registry);
 }
 
@@ -92,9 +93,11 @@ pub fn router(
         .routes(routes!(messages::http::conversation_typing))
         .routes(routes!(search::http::search))
         .routes(routes!(files::http::upload_project_file, files::http::project_files))
-        .routes(routes!(files::http::get_project_file))
+        .routes(routes!(files::http::get_project_file, files::http::delete_project_file))
         .routes(routes!(files::http::project_file_content))
         .routes(routes!(files::http::restore_project_file))
+        .routes(routes!(files::http::link_file_version))
+        .routes(routes!(files::http::linked_file))
         .routes(routes!(files::http::org_storage, files::http::set_org_storage))
         .routes(routes!(files::http::set_file_version_status))
         .routes(routes!(files::http::comment_file_version, files::http::file_version_comments))

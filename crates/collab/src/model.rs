@@ -34,6 +34,12 @@ platform::text_enum! {
 }
 
 platform::text_enum! {
+    /// Where a version stands with the virus scanner: `pending` (quarantined until scanned), `clean`,
+    /// or `infected` (quarantined for good).
+    pub enum ScanStatus { Pending = "pending", Clean = "clean", Infected = "infected" }
+}
+
+platform::text_enum! {
     /// Where a project stands.
     pub enum ProjectStatus {
         Planning = "planning",

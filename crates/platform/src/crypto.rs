@@ -14,6 +14,9 @@ const VERSION: &str = "v1:";
 
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// The key that signs what the server hands out and reads back (expiring links), derived from the
+    /// sealing key so that one secret serves both.
+    signing: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -42,13 +45,39 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 impl SecretBox {
     pub fn from_key(key: &[u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(Key::from_slice(key)) }
+        use sha2::Digest as _;
+        let signing: [u8; 32] =
+            sha2::Sha256::new().chain_update(b"backline signing v1").chain_update(key).finalize().into();
+        Self { cipher: XChaCha20Poly1305::new(Key::from_slice(key)), signing }
     }
 
     /// A box with a fresh random key (tests, and nothing that must survive a restart).
     pub fn ephemeral() -> Self {
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        Self { cipher: XChaCha20Poly1305::new(&key) }
+        Self::from_key(&random_bytes::<32>())
+    }
+
+    /// An HMAC-SHA256 signature of `message` (unpadded base64url), for a value the server hands out
+    /// and checks when it comes back (an expiring link).
+    pub fn sign(&self, message: &[u8]) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use hmac::Mac as _;
+        let mut mac = self.mac();
+        mac.update(message);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` is [`SecretBox::sign`]'s for `message` (compared in constant time).
+    pub fn verify(&self, message: &[u8], signature: &str) -> bool {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use hmac::Mac as _;
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(signature) else { return false };
+        let mut mac = self.mac();
+        mac.update(message);
+        mac.verify_slice(&bytes).is_ok()
+    }
+
+    fn mac(&self) -> hmac::Hmac<sha2::Sha256> {
+        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.signing).expect("HMAC takes a key of any length")
     }
 
     /// The configured key, or the data directory's (created on first use).
@@ -63,13 +92,13 @@ impl SecretBox {
             return Self::load(Some(&text), data_dir);
         }
         std::fs::create_dir_all(data_dir)?;
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let key = random_bytes::<32>();
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         std::io::Write::write_all(&mut options.open(&path)?, STANDARD.encode(key).as_bytes())?;
         tracing::warn!(path = %path.display(), "created a new secret key: back it up, or set BACKLINE_SECRET_KEY");
-        Ok(Self { cipher: XChaCha20Poly1305::new(&key) })
+        Ok(Self::from_key(&key))
     }
 
     /// Seals `plaintext` as `v1:<base64 of nonce and ciphertext>`.
@@ -95,6 +124,18 @@ impl SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_verify_only_for_their_message_and_key() {
+        let a = SecretBox::from_key(&[7; 32]);
+        let signature = a.sign(b"file.1.1700000000");
+        assert!(a.verify(b"file.1.1700000000", &signature));
+        assert!(!a.verify(b"file.2.1700000000", &signature));
+        assert!(!a.verify(b"file.1.1700000000", "not base64!"));
+        assert!(!SecretBox::from_key(&[8; 32]).verify(b"file.1.1700000000", &signature));
+        // The same key signs the same way after a restart.
+        assert_eq!(SecretBox::from_key(&[7; 32]).sign(b"x"), a.sign(b"x"));
+    }
 
     #[test]
     fn sealing_round_trips_and_detects_tampering_and_wrong_keys() {

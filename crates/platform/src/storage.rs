@@ -39,6 +39,8 @@ pub struct Storage {
     description: String,
     /// Uploads one account, and one client address, may start in a window.
     upload_limit: crate::ratelimit::Limit,
+    /// The command that scans kept files (a virus scanner), if one is configured.
+    scanner: Option<Vec<String>>,
     /// Keeps a throw-away directory alive for as long as the storage (tests, [`Storage::temporary`]).
     _temporary: Option<tempfile::TempDir>,
 }
@@ -47,6 +49,17 @@ impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.description)
     }
+}
+
+/// How long a scan of one file may take.
+pub const SCAN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// What the scanner said of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Clean,
+    /// Infected, with the scanner's last line (what it found).
+    Infected(String),
 }
 
 /// A file received into staging, with its digests: keep it or drop it.
@@ -103,7 +116,14 @@ impl Storage {
                 (Arc::new(builder.build()?), format!("S3 bucket {bucket}"))
             }
         };
-        Ok(Self { store, staging: staging.to_owned(), description, upload_limit: UPLOAD_LIMIT, _temporary: None })
+        Ok(Self {
+            store,
+            staging: staging.to_owned(),
+            description,
+            upload_limit: UPLOAD_LIMIT,
+            scanner: None,
+            _temporary: None,
+        })
     }
 
     /// A store in a throw-away directory, removed when the storage is dropped (tests, tools).
@@ -123,6 +143,42 @@ impl Storage {
     pub fn with_upload_limit(mut self, limit: crate::ratelimit::Limit) -> Self {
         self.upload_limit = limit;
         self
+    }
+
+    /// Scans kept files with `command` (a program and its arguments; the file's path is added last):
+    /// it exits 0 for a clean file and 1 for an infected one, as `clamdscan` and `clamscan` do.
+    pub fn with_scanner(mut self, command: Vec<String>) -> Self {
+        self.scanner = Some(command).filter(|c| !c.is_empty());
+        self
+    }
+
+    /// Whether kept files are scanned before they are used.
+    pub fn scans(&self) -> bool {
+        self.scanner.is_some()
+    }
+
+    /// Runs the scanner over a kept file (copied to staging for it). `Ok(None)` when no scanner is
+    /// configured; an exit status other than 0 or 1, or a scanner that does not finish within
+    /// `SCAN_TIMEOUT`, is an error (the caller tries again later).
+    pub async fn scan(&self, sha256: &str) -> anyhow::Result<Option<Verdict>> {
+        let Some(command) = &self.scanner else { return Ok(None) };
+        let path = self.fetch(sha256).await?;
+        let mut child = tokio::process::Command::new(&command[0]);
+        child.args(&command[1..]).arg(&*path).stdin(std::process::Stdio::null()).kill_on_drop(true);
+        let output = tokio::time::timeout(SCAN_TIMEOUT, child.output())
+            .await
+            .map_err(|_| anyhow::anyhow!("the scanner did not finish within {} s", SCAN_TIMEOUT.as_secs()))??;
+        match output.status.code() {
+            Some(0) => Ok(Some(Verdict::Clean)),
+            Some(1) => {
+                let said = String::from_utf8_lossy(&output.stdout);
+                Ok(Some(Verdict::Infected(said.lines().last().unwrap_or_default().trim().chars().take(200).collect())))
+            }
+            other => Err(anyhow::anyhow!(
+                "the scanner failed ({other:?}): {}",
+                String::from_utf8_lossy(&output.stderr).chars().take(500).collect::<String>()
+            )),
+        }
     }
 
     /// Admits one upload by `account` from `client` (its address, when known), before its body is

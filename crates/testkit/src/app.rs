@@ -29,13 +29,24 @@ fn drops_dir() -> tempfile::TempDir {
 impl TestApp {
     /// Builds the application with `build` over a fresh database.
     pub async fn new(build: impl FnOnce(AppContext) -> Router) -> Self {
+        Self::with_context(|ctx| ctx, build).await
+    }
+
+    /// [`TestApp::new`] with the context adjusted first (a scanner on its storage, ...), so that the
+    /// application and the jobs a test runs share it.
+    pub async fn with_context(
+        adjust: impl FnOnce(AppContext) -> AppContext,
+        build: impl FnOnce(AppContext) -> Router,
+    ) -> Self {
         init_logging();
         let db = TestDb::new().await;
         let clock = ManualClock::at(now_truncated());
         let drops = drops_dir();
-        let ctx = AppContext::new(db.pool.clone(), "http://backline.test")
-            .with_clock(Arc::new(clock.clone()))
-            .with_drops(drops.path());
+        let ctx = adjust(
+            AppContext::new(db.pool.clone(), "http://backline.test")
+                .with_clock(Arc::new(clock.clone()))
+                .with_drops(drops.path()),
+        );
         let router = build(ctx.clone());
         Self { db, ctx, clock, router, drops }
     }

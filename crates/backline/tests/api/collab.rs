@@ -12,18 +12,18 @@ use crate::tasks::key;
 
 /// An organization with its owner, two members and someone from outside it, each with an API key
 /// (the tests move the clock past access tokens' 15 minutes).
-struct Team {
-    owner: String,
-    alice: String,
-    alice_id: String,
-    bob: String,
-    bob_id: String,
-    outsider: String,
-    outsider_id: String,
-    org: String,
+pub(crate) struct Team {
+    pub(crate) owner: String,
+    pub(crate) alice: String,
+    pub(crate) alice_id: String,
+    pub(crate) bob: String,
+    pub(crate) bob_id: String,
+    pub(crate) outsider: String,
+    pub(crate) outsider_id: String,
+    pub(crate) org: String,
 }
 
-async fn team(app: &TestApp, prefix: &str) -> Team {
+pub(crate) async fn team(app: &TestApp, prefix: &str) -> Team {
     let (owner, _, _) = signed_in(app, &format!("{prefix}_owner")).await;
     let org = create_org(app, &owner, &format!("{prefix}-studio")).await;
     let mut people = Vec::new();
@@ -42,7 +42,7 @@ async fn team(app: &TestApp, prefix: &str) -> Team {
     Team { owner: key(app, &owner).await, alice, alice_id, bob, bob_id, outsider, outsider_id, org }
 }
 
-async fn project(app: &TestApp, t: &Team, name: &str) -> Value {
+pub(crate) async fn project(app: &TestApp, t: &Team, name: &str) -> Value {
     let res = app
         .post("/v1/projects")
         .bearer(&t.owner)
@@ -62,7 +62,13 @@ async fn staffed(app: &TestApp, t: &Team, name: &str, (alice, bob): (&str, &str)
     (id, channels[0]["id"].as_str().unwrap().to_owned())
 }
 
-async fn put_member(app: &TestApp, token: &str, project: &str, user: &str, role: &str) -> testkit::TestResponse {
+pub(crate) async fn put_member(
+    app: &TestApp,
+    token: &str,
+    project: &str,
+    user: &str,
+    role: &str,
+) -> testkit::TestResponse {
     app.put(&format!("/v1/projects/{project}/members/{user}")).bearer(token).json(&json!({"role": role})).send().await
 }
 
@@ -80,7 +86,7 @@ pub(crate) fn field_codes(res: &testkit::TestResponse) -> Vec<(String, String)> 
 
 /// Requests sent at once, counted: how many answered `ok`, and how many were refused with `409 refusal`;
 /// anything else fails the test.
-async fn tally(
+pub(crate) async fn tally(
     requests: Vec<tokio::task::JoinHandle<testkit::TestResponse>>,
     ok: StatusCode,
     refusal: &str,
@@ -1006,7 +1012,7 @@ async fn direct_conversations_are_one_per_pair_and_groups_hold_fifty() {
 }
 
 /// `n` bytes that differ with `seed`.
-fn bytes_of(seed: u8, n: usize) -> Vec<u8> {
+pub(crate) fn bytes_of(seed: u8, n: usize) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 

@@ -317,7 +317,14 @@ async fn the_brand_page_and_the_style_library_work_in_a_browser() {
     browser.attach("#logo-file", logo.path().to_str().unwrap()).await;
     browser.click("form[action$='kind=logo'] button").await;
     browser.wait_for_text("Logo kept").await;
-    let width = browser.script("return document.querySelector('.brand-logo img').naturalWidth").await;
+    // Once the picture has loaded (a busy machine may still be fetching it).
+    let width = browser
+        .script_async(
+            "const done = arguments[arguments.length - 1]; const img = document.querySelector('.brand-logo img'); \
+             if (img.complete) { done(img.naturalWidth); } else { img.onload = () => done(img.naturalWidth); \
+             img.onerror = () => done(0); }",
+        )
+        .await;
     assert_eq!(width.as_i64(), Some(120), "the logo is shown");
     browser.type_into("#new-name", "Night owls").await;
     browser.type_into("#new-age_min", "21").await;

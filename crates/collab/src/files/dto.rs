@@ -38,6 +38,11 @@ pub struct FileVersion {
     pub restored_from: Option<i32>,
     pub uploaded_by: Uuid,
     pub created_at: DateTime<Utc>,
+    /// `pending` (quarantined until the virus scan passes), `clean`, or `infected` (quarantined for
+    /// good). Only a clean version is downloaded, linked or approved.
+    pub scan: String,
+    /// What the scanner found in an infected version.
+    pub scan_note: Option<String>,
     /// Its bytes (`Range` requests answered).
     pub url: String,
 }
@@ -55,8 +60,26 @@ impl From<VersionRow> for FileVersion {
             restored_from: v.restored_from,
             uploaded_by: v.uploaded_by,
             created_at: v.created_at,
+            scan: v.scan.as_str().to_owned(),
+            scan_note: v.scan_note,
         }
     }
+}
+
+/// A download link that expires.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFileLink {
+    /// How long the link works: 60 seconds to 7 days (604,800); an hour by default.
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// A signed download link: anyone holding it downloads the version (no sign-in) until it expires.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileLink {
+    /// The path to `GET` (relative to the service's address), with `Range` answered.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A project's file with its versions, newest first.

@@ -11,8 +11,8 @@ use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget,
-    VersionStatusChange,
+    CommentResolution, FileLink, NewFileLink, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse,
+    UploadTarget, VersionStatusChange,
 };
 use super::service;
 use crate::CollabSettings;
@@ -26,7 +26,7 @@ use crate::model::{FileId, ProjectId};
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file"),
     responses((status = 201, body = ProjectFile),
               (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 409, description = "`quota_exceeded`, `file_exists`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`quota_exceeded`, `file_exists`; `file_infected`: the same bytes failed the virus scan before", body = ProblemBody, content_type = "application/problem+json"),
               (status = 413, description = "`payload_too_large`: over 2 GB", body = ProblemBody, content_type = "application/problem+json"),
               (status = 429, description = "`rate_limited`: too many uploads", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn upload_project_file(
@@ -69,7 +69,8 @@ pub async fn get_project_file(
     params(("id" = FileId, Path), ("version" = i32, Path)),
     responses((status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
               (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
-              (status = 404, description = "no such file or version, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 404, description = "no such file or version, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_quarantined`: waiting for its virus scan, or infected", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn project_file_content(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,
@@ -79,11 +80,61 @@ pub async fn project_file_content(
     service::download(&ctx, &principal, id, version, headers.get(axum::http::header::RANGE)).await
 }
 
+/// Delete a file (the project's managers and editors): it leaves the project; its versions are kept for
+/// the record, and the organization's storage gives back what no other file of it holds.
+#[utoipa::path(delete, path = "/v1/project-files/{id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path)),
+    responses((status = 204),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such file (or deleted already), or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn delete_project_file(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<FileId>,
+) -> Result<StatusCode, ApiError> {
+    service::delete(&ctx, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A signed download link to a version that works without signing in until it expires (an hour by
+/// default, at most seven days). Whoever may download the version may make one.
+#[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/links", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)), request_body = NewFileLink,
+    responses((status = 201, body = FileLink),
+              (status = 404, description = "no such file or version, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_quarantined`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`: expires_in_seconds out of range", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn link_file_version(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+    Json(req): Json<NewFileLink>,
+) -> Result<(StatusCode, Json<FileLink>), ApiError> {
+    Ok((StatusCode::CREATED, Json(service::link(&ctx, &principal, id, version, req).await?)))
+}
+
+/// The bytes a signed link names (no sign-in; `Range` answered), until the link expires.
+#[utoipa::path(get, path = "/v1/file-links/{token}", tag = "collab",
+    params(("token" = String, Path, description = "The link's token, as `POST …/links` gave it")),
+    responses((status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 404, description = "not a link made here, or its file was deleted", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_quarantined`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 410, description = "`link_expired`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn linked_file(
+    State(ctx): State<AppContext>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    service::linked(&ctx, &token, headers.get(axum::http::header::RANGE)).await
+}
+
 /// Restore a version: its content becomes the file's next version (the chain is kept).
 #[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/restore", tag = "collab", security(("bearer" = [])),
     params(("id" = FileId, Path), ("version" = i32, Path)),
     responses((status = 200, body = ProjectFile),
-              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json")))]
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_quarantined`: the version failed its virus scan", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn restore_project_file(
     State(ctx): State<AppContext>,
     AuthUser(principal): AuthUser,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::model::{FileCategory, FileId, ProjectId, VersionStatus};
+use crate::model::{FileCategory, FileId, ProjectId, ScanStatus, VersionStatus};
 
 #[derive(Debug, Clone)]
 pub struct FileRow {
@@ -25,7 +25,7 @@ pub async fn file(conn: &mut PgConnection, id: FileId, lock: bool) -> sqlx::Resu
             FileRow,
             r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
                       category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
-               FROM project_files WHERE id = $1 FOR UPDATE"#,
+               FROM project_files WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"#,
             id as _
         )
         .fetch_optional(conn)
@@ -35,7 +35,7 @@ pub async fn file(conn: &mut PgConnection, id: FileId, lock: bool) -> sqlx::Resu
             FileRow,
             r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
                       category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
-               FROM project_files WHERE id = $1"#,
+               FROM project_files WHERE id = $1 AND deleted_at IS NULL"#,
             id as _
         )
         .fetch_optional(conn)
@@ -54,7 +54,7 @@ pub async fn file_named(
         FileRow,
         r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
                   category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
-           FROM project_files WHERE project_id = $1 AND folder = $2 AND name = $3 FOR UPDATE"#,
+           FROM project_files WHERE project_id = $1 AND folder = $2 AND name = $3 AND deleted_at IS NULL FOR UPDATE"#,
         project as _,
         folder,
         name
@@ -68,7 +68,7 @@ pub async fn files(conn: &mut PgConnection, project: ProjectId) -> sqlx::Result<
         FileRow,
         r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
                   category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
-           FROM project_files WHERE project_id = $1 ORDER BY folder, name"#,
+           FROM project_files WHERE project_id = $1 AND deleted_at IS NULL ORDER BY folder, name"#,
         project as _
     )
     .fetch_all(conn)
@@ -118,13 +118,17 @@ pub struct VersionRow {
     pub restored_from: Option<i32>,
     pub uploaded_by: Uuid,
     pub created_at: DateTime<Utc>,
+    pub scan: ScanStatus,
+    /// What the scanner found, when it found something.
+    pub scan_note: Option<String>,
 }
 
 pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO project_file_versions (file_id, version, sha256, size, media_type, label, status, restored_from,
-                                            uploaded_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                            uploaded_by, created_at, scan, scan_note, scanned_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 CASE WHEN $11::text = 'pending' THEN NULL ELSE $10::timestamptz END)",
         v.file_id as _,
         v.version,
         v.sha256,
@@ -134,7 +138,9 @@ pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Re
         v.status as _,
         v.restored_from,
         v.uploaded_by,
-        v.created_at
+        v.created_at,
+        v.scan as _,
+        v.scan_note
     )
     .execute(conn)
     .await?;
@@ -146,7 +152,7 @@ pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec
     sqlx::query_as!(
         VersionRow,
         r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
-                  restored_from, uploaded_by, created_at
+                  restored_from, uploaded_by, created_at, scan AS "scan: ScanStatus", scan_note
            FROM project_file_versions WHERE file_id = $1 ORDER BY version DESC"#,
         file as _
     )
@@ -214,7 +220,7 @@ pub async fn org_holds(conn: &mut PgConnection, org: Uuid, sha256: &str) -> sqlx
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM project_file_versions v JOIN project_files f ON f.id = v.file_id
                           JOIN projects p ON p.id = f.project_id
-                          WHERE p.organization_id = $1 AND v.sha256 = $2) AS "held!""#,
+                          WHERE p.organization_id = $1 AND v.sha256 = $2 AND f.deleted_at IS NULL) AS "held!""#,
         org,
         sha256
     )
@@ -227,7 +233,7 @@ pub async fn version_locked(conn: &mut PgConnection, file: FileId, version: i32)
     sqlx::query_as!(
         VersionRow,
         r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
-                  restored_from, uploaded_by, created_at
+                  restored_from, uploaded_by, created_at, scan AS "scan: ScanStatus", scan_note
            FROM project_file_versions WHERE file_id = $1 AND version = $2 FOR UPDATE"#,
         file as _,
         version
@@ -332,4 +338,81 @@ pub async fn resolve(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>, now: D
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The verdict the organization's files already have for this content, if any version was scanned:
+/// the same bytes need no second scan.
+pub async fn known_verdict(
+    conn: &mut PgConnection,
+    sha256: &str,
+) -> sqlx::Result<Option<(ScanStatus, Option<String>)>> {
+    let row = sqlx::query!(
+        r#"SELECT scan AS "scan: ScanStatus", scan_note FROM project_file_versions
+           WHERE sha256 = $1 AND scan <> 'pending' ORDER BY scanned_at DESC NULLS LAST LIMIT 1"#,
+        sha256
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.scan, r.scan_note)))
+}
+
+/// Records a scan's verdict on every version still waiting with this content; answers the versions it
+/// decided.
+pub async fn record_scan(
+    conn: &mut PgConnection,
+    sha256: &str,
+    scan: ScanStatus,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(FileId, i32)>> {
+    let rows = sqlx::query!(
+        r#"UPDATE project_file_versions SET scan = $2, scan_note = $3, scanned_at = $4
+           WHERE sha256 = $1 AND scan = 'pending'
+           RETURNING file_id AS "file_id: FileId", version"#,
+        sha256,
+        scan as _,
+        note,
+        now
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.file_id, r.version)).collect())
+}
+
+/// Marks a file deleted (its versions stay, for the record).
+pub async fn delete_file(conn: &mut PgConnection, file: FileId, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE project_files SET deleted_at = $3, deleted_by = $2, updated_at = $3 WHERE id = $1",
+        file as _,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The project and file a version belongs to, with its project's organization (for a job).
+pub async fn owner_of(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Option<(ProjectId, Uuid, String)>> {
+    let row = sqlx::query!(
+        r#"SELECT p.id AS "project: ProjectId", p.organization_id, p.name FROM project_files f
+           JOIN projects p ON p.id = f.project_id WHERE f.id = $1"#,
+        file as _
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.project, r.organization_id, r.name)))
+}
+
+/// A file, deleted or not (for naming it in a job's message).
+pub async fn file_any(conn: &mut PgConnection, id: FileId) -> sqlx::Result<Option<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                  category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+           FROM project_files WHERE id = $1"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
 }

@@ -1,25 +1,55 @@
 //! Uploading, listing, downloading and restoring a project's files, and the organizations' storage.
 
 use axum::http::HeaderValue;
+use chrono::{DateTime, Duration};
 use identity::auth::Principal;
+use platform::jobs::{Job, JobFailure, JobKind, NewJob, Registry};
 use platform::{ApiError, AppContext};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget,
-    VersionStatusChange,
+    CommentResolution, FileLink, NewFileLink, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse,
+    UploadTarget, VersionStatusChange,
 };
 use super::repo::{self, CommentRow, FileRow, VersionRow};
 use super::review::{self, Anchor, StepRefused};
 use crate::CollabSettings;
 use crate::error::{CollabCode, CollabError};
-use crate::model::{FileCategory, FileId, ProjectId, ProjectRole, VersionStatus};
+use crate::model::{FileCategory, FileId, ProjectId, ProjectRole, ScanStatus, VersionStatus};
 use crate::projects::service::visible_project;
 
 /// The largest file a project takes.
 pub const MAX_FILE: u64 = 2_000_000_000;
+
+/// The virus scan of a content kept for a project's file (`BACKLINE_SCAN_COMMAND`); every version
+/// waiting with that content gets the verdict.
+pub const SCAN: JobKind = JobKind::new("collab.file.scan").max_attempts(8);
+
+/// A download link works for an hour unless asked otherwise, for a minute at the least and seven days
+/// at the most.
+pub const LINK_DEFAULT: Duration = Duration::hours(1);
+pub const LINK_LONGEST: Duration = Duration::days(7);
+
+/// Refuses a version the scanner has not passed: waiting for its scan, or infected.
+fn usable(v: &VersionRow) -> Result<(), ApiError> {
+    match v.scan {
+        ScanStatus::Clean => Ok(()),
+        ScanStatus::Pending => Err(ApiError::new(
+            CollabCode::FileQuarantined,
+            format!("Version {} waits for its virus scan; try again in a moment.", v.version),
+        )),
+        ScanStatus::Infected => Err(ApiError::new(
+            CollabCode::FileQuarantined,
+            format!(
+                "Version {} failed the virus scan ({}) and stays in quarantine.",
+                v.version,
+                v.scan_note.as_deref().unwrap_or("infected")
+            ),
+        )),
+    }
+}
 
 fn may_upload(role: ProjectRole) -> bool {
     matches!(role, ProjectRole::Manager | ProjectRole::Editor)
@@ -163,6 +193,26 @@ pub async fn upload(
             "The project's managers and editors upload files.",
         ));
     }
+    // The scanner's verdict: one already given for the same bytes, else the version waits in
+    // quarantine for the scan job. Bytes known to be infected are refused outright.
+    let (scan, scan_note) = if ctx.storage.scans() {
+        match repo::known_verdict(&mut tx, &kept.sha256).await? {
+            Some((ScanStatus::Infected, note)) => {
+                return Err(ApiError::new(
+                    CollabCode::FileInfected,
+                    format!("The file failed the virus scan ({}); nothing was kept.", note.unwrap_or_default()),
+                ));
+            }
+            Some((verdict, note)) => (verdict, note),
+            None => {
+                let job = NewJob::new(SCAN, json!({"sha256": kept.sha256})).unique(format!("scan:{}", kept.sha256));
+                platform::jobs::enqueue(&mut tx, job, now).await?;
+                (ScanStatus::Pending, None)
+            }
+        }
+    } else {
+        (ScanStatus::Clean, None)
+    };
     charge(&mut tx, settings, org, &kept.sha256, size, now).await?;
     platform::storage::record(&mut tx, &kept, media, now).await?;
     let me = principal.user_id.0;
@@ -199,6 +249,8 @@ pub async fn upload(
         restored_from: None,
         uploaded_by: me,
         created_at: now,
+        scan,
+        scan_note,
     };
     repo::insert_version(&mut tx, &version).await?;
     platform::audit::Entry::new(principal.actor(), "project.file", "project_file", file.id)
@@ -244,6 +296,7 @@ pub async fn download(
         let v = repo::versions(&mut conn, id).await?.into_iter().find(|v| v.version == version);
         (file, v.ok_or(CollabError::NotFound("version"))?)
     };
+    usable(&v)?;
     platform::storage::file_response(ctx, &v.sha256, &v.media_type, v.size, &file.name, range).await
 }
 
@@ -265,6 +318,9 @@ pub async fn restore(
     }
     let old = repo::versions(&mut tx, id).await?.into_iter().find(|v| v.version == version);
     let old = old.ok_or(CollabError::NotFound("version"))?;
+    if old.scan == ScanStatus::Infected {
+        usable(&old)?;
+    }
     file.latest_version += 1;
     repo::set_latest(&mut tx, id, file.latest_version, now).await?;
     let restored = VersionRow {
@@ -454,6 +510,9 @@ pub async fn set_status(
     let mut tx = ctx.db.begin().await?;
     let (file, role, org) = visible_file(&mut tx, principal, id, false).await?;
     let current = repo::version_locked(&mut tx, id, version).await?.ok_or(CollabError::NotFound("version"))?;
+    if matches!(to, VersionStatus::InReview | VersionStatus::Approved) {
+        usable(&current)?;
+    }
     match review::step(current.status, to, role) {
         Ok(()) => {}
         Err(StepRefused::NoSuchStep) => {
@@ -484,4 +543,158 @@ pub async fn set_status(
     let versions = repo::versions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(ProjectFile::of(file, versions))
+}
+
+/// Deletes a file (its project's managers and editors): it leaves the project's listings and its
+/// downloads; its versions are kept for the record. The organization's storage gives back the bytes of
+/// content no other file of the organization holds.
+pub async fn delete(ctx: &AppContext, principal: &Principal, id: FileId) -> Result<(), ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (file, role, org) = visible_file(&mut tx, principal, id, true).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors delete files.",
+        ));
+    }
+    repo::lock_storage(&mut tx, org, crate::CollabSettings::default().default_quota_bytes, now).await?;
+    repo::delete_file(&mut tx, id, principal.user_id.0, now).await?;
+    let mut contents: Vec<(String, i64)> =
+        repo::versions(&mut tx, id).await?.into_iter().map(|v| (v.sha256, v.size)).collect();
+    contents.sort();
+    contents.dedup();
+    let mut freed = 0;
+    for (sha256, size) in contents {
+        if !repo::org_holds(&mut tx, org, &sha256).await? {
+            freed += size;
+        }
+    }
+    repo::charge(&mut tx, org, -freed, now).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file_delete", "project_file", id)
+        .organization(org)
+        .before(json!({"name": file.name, "folder": file.folder, "versions": file.latest_version}))
+        .after(json!({"freed_bytes": freed}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn link_message(file: FileId, version: i32, expires: i64) -> String {
+    format!("project-file-link:{}.{version}.{expires}", file.0.simple())
+}
+
+/// A signed link to a version's bytes that anyone holding it may use until it expires (for a
+/// collaborator without an account, a player, a download manager). Whoever may download the version
+/// may make one.
+pub async fn link(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    version: i32,
+    req: NewFileLink,
+) -> Result<FileLink, ApiError> {
+    let lasts = req.expires_in_seconds.map_or(LINK_DEFAULT, Duration::seconds);
+    if lasts < Duration::seconds(60) || lasts > LINK_LONGEST {
+        return Err(ApiError::invalid_field("expires_in_seconds", "out_of_range", "must be 60 to 604,800 (7 days)"));
+    }
+    let mut conn = ctx.db.acquire().await?;
+    visible_file(&mut conn, principal, id, false).await?;
+    let v = repo::versions(&mut conn, id).await?.into_iter().find(|v| v.version == version);
+    usable(&v.ok_or(CollabError::NotFound("version"))?)?;
+    let expires_at = ctx.clock.now() + lasts;
+    let expires = expires_at.timestamp();
+    let signature = ctx.secrets.sign(link_message(id, version, expires).as_bytes());
+    Ok(FileLink {
+        url: format!("/v1/file-links/{}.{version}.{expires}.{signature}", id.0.simple()),
+        expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(expires_at),
+    })
+}
+
+/// The bytes a signed link names, while it has not expired and its file is still there and clean. A
+/// link that was not made here (or was altered) is not found; an expired one is gone (410).
+pub async fn linked(
+    ctx: &AppContext,
+    token: &str,
+    range: Option<&HeaderValue>,
+) -> Result<axum::response::Response, ApiError> {
+    let not_found = || ApiError::not_found("No such link.");
+    let mut parts = token.split('.');
+    let (Some(file), Some(version), Some(expires), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(not_found());
+    };
+    let file = Uuid::try_parse(file).map(FileId).map_err(|_| not_found())?;
+    let version: i32 = version.parse().map_err(|_| not_found())?;
+    let expires: i64 = expires.parse().map_err(|_| not_found())?;
+    if !ctx.secrets.verify(link_message(file, version, expires).as_bytes(), signature) {
+        return Err(not_found());
+    }
+    if ctx.clock.now().timestamp() >= expires {
+        return Err(ApiError::new(CollabCode::LinkExpired, "The link has expired; ask for a new one."));
+    }
+    let (row, v) = {
+        let mut conn = ctx.db.acquire().await?;
+        let row = repo::file(&mut conn, file, false).await?.ok_or_else(not_found)?;
+        let v = repo::versions(&mut conn, file).await?.into_iter().find(|v| v.version == version);
+        (row, v.ok_or_else(not_found)?)
+    };
+    usable(&v)?;
+    platform::storage::file_response(ctx, &v.sha256, &v.media_type, v.size, &row.name, range).await
+}
+
+/// The scan job: asks the configured scanner about one content and gives every version waiting with
+/// it the verdict; an infected one's uploader and project managers are told.
+async fn scan(ctx: AppContext, sha256: String) -> Result<(), JobFailure> {
+    let verdict = ctx
+        .storage
+        .scan(&sha256)
+        .await
+        .map_err(|e| JobFailure::retry(format!("{e:#}")))?
+        .ok_or_else(|| JobFailure::retry("no scanner is configured on this worker (BACKLINE_SCAN_COMMAND)"))?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (status, note) = match &verdict {
+        platform::storage::Verdict::Clean => (ScanStatus::Clean, None),
+        platform::storage::Verdict::Infected(finding) => {
+            (ScanStatus::Infected, Some(if finding.is_empty() { "infected".to_owned() } else { finding.clone() }))
+        }
+    };
+    let decided = repo::record_scan(&mut tx, &sha256, status, note.as_deref(), now).await?;
+    if status == ScanStatus::Infected {
+        for (file, version) in decided {
+            let Some((project, org, project_name)) = repo::owner_of(&mut tx, file).await? else { continue };
+            let name = repo::file_any(&mut tx, file).await?.map(|f| f.name).unwrap_or_default();
+            let uploader =
+                repo::versions(&mut tx, file).await?.into_iter().find(|v| v.version == version).map(|v| v.uploaded_by);
+            let mut told = crate::projects::repo::managers(&mut tx, project).await?;
+            told.extend(uploader);
+            told.sort();
+            told.dedup();
+            let data = json!({"project": project_name, "name": name, "version": version,
+                              "finding": note.clone().unwrap_or_default(), "file_id": file});
+            crate::notify_users(&mut tx, told, "project.file.infected", data, now).await?;
+            platform::audit::Entry::new(
+                platform::audit::Actor::default(),
+                "project.file_quarantine",
+                "project_file",
+                file,
+            )
+            .organization(org)
+            .after(json!({"version": version, "sha256": sha256, "finding": note}))
+            .record(&mut tx, now)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(SCAN, |ctx: AppContext, job: Job| async move {
+        let sha256: String = job.field("sha256")?;
+        scan(ctx, sha256).await
+    });
 }

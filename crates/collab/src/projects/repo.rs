@@ -262,3 +262,13 @@ pub async fn manager_count(conn: &mut PgConnection, project: ProjectId) -> sqlx:
     .fetch_one(conn)
     .await
 }
+
+/// The project's managers (members with the `manager` role).
+pub async fn managers(conn: &mut PgConnection, project: ProjectId) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM project_members WHERE project_id = $1 AND role = 'manager' ORDER BY user_id",
+        project as _
+    )
+    .fetch_all(conn)
+    .await
+}

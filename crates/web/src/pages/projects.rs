@@ -170,6 +170,8 @@ pub struct FileLine {
 
 pub struct VersionLine {
     pub url: String,
+    /// `pending`, `clean` or `infected`: only a clean version is linked.
+    pub scan: String,
     pub version: i32,
     pub status: String,
     pub size: String,
@@ -263,6 +265,7 @@ async fn project_page(
                     .iter()
                     .map(|v| VersionLine {
                         url: format!("/project-files/{}/versions/{}", f.id, v.version),
+                        scan: v.scan.clone(),
                         version: v.version,
                         status: v.status.replace('_', " "),
                         size: format!("{:.1} kB", v.size as f64 / 1000.0),

@@ -1,0 +1,265 @@
+//! Project files beyond their versions: every upload scanned before use (a real scanner script that
+//! flags the EICAR test string; quarantine until it passes, for good when it fails), deletion that gives
+//! the organization's storage back what no other file holds (under concurrent deletes), and signed
+//! download links that work without signing in until they expire, to the second.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::Duration;
+use serde_json::{Value, json};
+use testkit::TestApp;
+
+use crate::collab::{Team, bytes_of, project, put_member, tally, team};
+use crate::support::drain_jobs;
+
+/// The EICAR test file: what every virus scanner reports, harmless.
+const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// A scanner as `clamdscan` behaves: exit 0 for a clean file, 1 (with what it found) for an infected one.
+fn scanner(dir: &std::path::Path) -> Vec<String> {
+    let script = dir.join("scan.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nif grep -q 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' \"$1\"; then\n  echo \"$1: Eicar-Test-Signature FOUND\"\n  exit 1\nfi\necho \"$1: OK\"\nexit 0\n",
+    )
+    .unwrap();
+    vec!["sh".to_owned(), script.display().to_string()]
+}
+
+async fn scanning_app(dir: &std::path::Path) -> TestApp {
+    let command = scanner(dir);
+    TestApp::with_context(
+        |ctx| ctx.with_storage(platform::storage::Storage::temporary().unwrap().with_scanner(command)),
+        |ctx| backline::app(ctx, platform::http::EdgeLimits::default(), None),
+    )
+    .await
+}
+
+async fn upload(app: &TestApp, token: &str, project: &str, name: &str, bytes: Vec<u8>) -> testkit::TestResponse {
+    app.post(&format!("/v1/projects/{project}/files?name={name}")).bearer(token).body(bytes).send().await
+}
+
+async fn used(app: &TestApp, t: &Team) -> i64 {
+    app.get(&format!("/v1/orgs/{}/storage", t.org)).bearer(&t.owner).send().await.value()["used_bytes"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Version `n` of a file (its versions are listed newest first).
+fn version(file: &Value, n: usize) -> &Value {
+    &file["versions"][file["versions"].as_array().unwrap().len() - n]
+}
+
+#[tokio::test]
+async fn uploads_wait_in_quarantine_until_the_scanner_passes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = scanning_app(dir.path()).await;
+    let t = team(&app, "scan").await;
+    let id = project(&app, &t, "Poster").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+
+    // A clean file waits for its scan: not downloaded, linked or put up for review until it passes.
+    let res = upload(&app, &t.alice, &id, "poster.pdf", b"%PDF-1.4 a clean poster".to_vec()).await;
+    res.assert_status(StatusCode::CREATED);
+    let file = res.value();
+    let fid = file["id"].as_str().unwrap().to_owned();
+    assert_eq!(version(&file, 1)["scan"], "pending");
+    let content = format!("/v1/project-files/{fid}/versions/1/content");
+    let res = app.get(&content).bearer(&t.alice).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "file_quarantined");
+    let res =
+        app.post(&format!("/v1/project-files/{fid}/versions/1/links")).bearer(&t.alice).json(&json!({})).send().await;
+    assert_eq!(res.value()["code"], "file_quarantined");
+    let res = app
+        .post(&format!("/v1/project-files/{fid}/versions/1/status"))
+        .bearer(&t.alice)
+        .json(&json!({"status": "in_review"}))
+        .send()
+        .await;
+    assert_eq!(res.value()["code"], "file_quarantined");
+    drain_jobs(&app).await;
+    let file = app.get(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.value();
+    assert_eq!(version(&file, 1)["scan"], "clean");
+    let got = app.get(&content).bearer(&t.alice).send().await;
+    got.assert_status(StatusCode::OK);
+    assert_eq!(got.body.as_ref(), b"%PDF-1.4 a clean poster");
+
+    // The same bytes again need no second scan.
+    let again = upload(&app, &t.alice, &id, "copy.pdf", b"%PDF-1.4 a clean poster".to_vec()).await.value();
+    assert_eq!(version(&again, 1)["scan"], "clean");
+
+    // EICAR as a new version of the poster: infected, quarantined for good, its managers and uploader told.
+    let res = upload(&app, &t.alice, &id, "poster.pdf", EICAR.as_bytes().to_vec()).await;
+    res.assert_status(StatusCode::CREATED);
+    assert_eq!(version(&res.value(), 2)["scan"], "pending");
+    drain_jobs(&app).await;
+    let file = app.get(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.value();
+    assert_eq!(version(&file, 2)["scan"], "infected");
+    assert!(version(&file, 2)["scan_note"].as_str().unwrap().contains("Eicar-Test-Signature FOUND"), "{file}");
+    let res = app.get(&format!("/v1/project-files/{fid}/versions/2/content")).bearer(&t.alice).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert!(res.value()["detail"].as_str().unwrap().contains("failed the virus scan"));
+    let res = app.post(&format!("/v1/project-files/{fid}/versions/2/restore")).bearer(&t.alice).send().await;
+    assert_eq!(res.value()["code"], "file_quarantined");
+    // The clean version is still there, and restores.
+    app.post(&format!("/v1/project-files/{fid}/versions/1/restore"))
+        .bearer(&t.alice)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    for token in [&t.owner, &t.alice] {
+        let told = app.get("/v1/me/notifications").bearer(token).send().await.value();
+        assert!(told.to_string().contains("failed the virus scan"), "{told}");
+    }
+
+    // The same infected bytes uploaded again are refused at once; nothing is kept or charged.
+    let before = used(&app, &t).await;
+    let files_before = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value();
+    let res = upload(&app, &t.alice, &id, "innocent.txt", EICAR.as_bytes().to_vec()).await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "file_infected");
+    assert_eq!(used(&app, &t).await, before);
+    assert_eq!(app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value(), files_before);
+}
+
+#[tokio::test]
+async fn files_without_a_scanner_are_clean_at_once() {
+    let app = crate::support::app().await;
+    let t = team(&app, "noscan").await;
+    let id = project(&app, &t, "Plain").await["id"].as_str().unwrap().to_owned();
+    let file = upload(&app, &t.owner, &id, "notes.txt", b"hello".to_vec()).await.value();
+    assert_eq!(version(&file, 1)["scan"], "clean");
+}
+
+#[tokio::test]
+async fn deleting_a_file_gives_back_what_no_other_file_holds() {
+    let app = Arc::new(crate::support::app().await);
+    let t = team(&app, "del").await;
+    let id = project(&app, &t, "Artwork").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let (x, y) = (bytes_of(7, 40_000), bytes_of(8, 25_000));
+    let a = upload(&app, &t.alice, &id, "a.png", x.clone()).await.value()["id"].as_str().unwrap().to_owned();
+    let b = upload(&app, &t.alice, &id, "b.png", x.clone()).await.value()["id"].as_str().unwrap().to_owned();
+    upload(&app, &t.alice, &id, "c.png", y.clone()).await.assert_status(StatusCode::CREATED);
+    assert_eq!(used(&app, &t).await, 65_000);
+
+    // A viewer does not delete; a stranger does not see the file.
+    app.delete(&format!("/v1/project-files/{a}")).bearer(&t.bob).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.delete(&format!("/v1/project-files/{a}")).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    // Deleting a: b holds the same bytes, so nothing is given back.
+    app.delete(&format!("/v1/project-files/{a}")).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(used(&app, &t).await, 65_000);
+    app.delete(&format!("/v1/project-files/{a}")).bearer(&t.alice).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/project-files/{a}")).bearer(&t.alice).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/project-files/{a}/versions/1/content"))
+        .bearer(&t.alice)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let names = |files: Value| -> Vec<String> {
+        files.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let listed = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value();
+    assert_eq!(names(listed), ["b.png", "c.png"]);
+    // Deleting b, the last holder of x: its 40,000 bytes come back. Its name is free again.
+    app.delete(&format!("/v1/project-files/{b}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(used(&app, &t).await, 25_000);
+    let again = upload(&app, &t.alice, &id, "b.png", x.clone()).await.value();
+    assert_eq!(again["latest_version"], 1);
+    assert_ne!(again["id"], b.as_str());
+    assert_eq!(used(&app, &t).await, 65_000);
+
+    // Six files of the same bytes deleted at once, three rounds: the space comes back exactly once, at
+    // the last of them (without the organization's lock, each would see the others still holding it).
+    for round in 0..3 {
+        app.clock.advance(Duration::hours(1)); // a fresh hour of uploads (20 an hour each)
+        let z = bytes_of(20 + round, 10_000 + usize::from(round));
+        let mut files = Vec::new();
+        for i in 0..6 {
+            let res = upload(&app, &t.alice, &id, &format!("z{round}-{i}.png"), z.clone()).await;
+            files.push(res.value()["id"].as_str().unwrap().to_owned());
+        }
+        let before = used(&app, &t).await;
+        let deletes: Vec<_> = files
+            .into_iter()
+            .map(|file| {
+                let (app, token) = (app.clone(), t.alice.clone());
+                tokio::spawn(
+                    async move { app.delete(&format!("/v1/project-files/{file}")).bearer(&token).send().await },
+                )
+            })
+            .collect();
+        assert_eq!(tally(deletes, StatusCode::NO_CONTENT, "none").await, (6, 0));
+        assert_eq!(used(&app, &t).await, before - z.len() as i64, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn a_signed_link_downloads_without_signing_in_until_it_expires() {
+    let app = crate::support::app().await;
+    let t = team(&app, "link").await;
+    let id = project(&app, &t, "Mixes").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let bytes = bytes_of(3, 5_000);
+    let file = upload(&app, &t.owner, &id, "mix.wav", bytes.clone()).await.value();
+    let fid = file["id"].as_str().unwrap().to_owned();
+    let links = format!("/v1/project-files/{fid}/versions/1/links");
+
+    for seconds in [59, 604_801] {
+        let res = app.post(&links).bearer(&t.owner).json(&json!({"expires_in_seconds": seconds})).send().await;
+        res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(res.value()["errors"][0]["field"], "expires_in_seconds");
+    }
+    app.post(&links)
+        .bearer(&t.owner)
+        .json(&json!({"expires_in_seconds": 604_800}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.post(&links).bearer(&t.outsider).json(&json!({})).send().await.assert_status(StatusCode::NOT_FOUND);
+    // A viewer may download, so may make a link; an hour by default.
+    let res = app.post(&links).bearer(&t.bob).json(&json!({})).send().await;
+    res.assert_status(StatusCode::CREATED);
+    let link = res.value();
+    let url = link["url"].as_str().unwrap().to_owned();
+    let expires = chrono::DateTime::parse_from_rfc3339(link["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires.with_timezone(&chrono::Utc) - app.clock_now(), Duration::hours(1));
+
+    // No sign-in needed; byte ranges answered.
+    let got = app.get(&url).send().await;
+    got.assert_status(StatusCode::OK);
+    assert_eq!(got.body.as_ref(), bytes.as_slice());
+    let part = app.get(&url).header("range", "bytes=10-19").send().await;
+    part.assert_status(StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body.as_ref(), &bytes[10..20]);
+    // Altered in any part, it is no link: another version, a later expiry, another signature.
+    let parts: Vec<&str> = url.trim_start_matches("/v1/file-links/").split('.').collect();
+    let later = (parts[2].parse::<i64>().unwrap() + 3600).to_string();
+    for forged in [
+        format!("{}.2.{}.{}", parts[0], parts[2], parts[3]),
+        format!("{}.{}.{later}.{}", parts[0], parts[1], parts[3]),
+        {
+            // The signature's first character changed (it carries six bits of the signature in full).
+            let other = if parts[3].starts_with('A') { 'B' } else { 'A' };
+            format!("{}.{}.{}.{other}{}", parts[0], parts[1], parts[2], &parts[3][1..])
+        },
+        "nonsense".to_owned(),
+    ] {
+        app.get(&format!("/v1/file-links/{forged}")).send().await.assert_status(StatusCode::NOT_FOUND);
+    }
+    // It works a second before it expires, and not at its expiry.
+    app.clock.advance(Duration::hours(1) - Duration::seconds(1));
+    app.get(&url).send().await.assert_status(StatusCode::OK);
+    app.clock.advance(Duration::seconds(1));
+    let res = app.get(&url).send().await;
+    res.assert_status(StatusCode::GONE);
+    assert_eq!(res.value()["code"], "link_expired");
+
+    // A deleted file's links lead nowhere.
+    let fresh = app.post(&links).bearer(&t.owner).json(&json!({})).send().await.value();
+    app.delete(&format!("/v1/project-files/{fid}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.get(fresh["url"].as_str().unwrap()).send().await.assert_status(StatusCode::NOT_FOUND);
+}
