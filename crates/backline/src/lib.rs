@@ -190,6 +190,7 @@ pub fn demo_datasets() -> Vec<demo::Dataset> {
         tasks::demo::briefs_dataset(),
         collab::demo::dataset(),
         collab::demo::support_dataset(),
+        collab::demo::plans_dataset(),
         demo_threads::threads_dataset(),
     ]
 }

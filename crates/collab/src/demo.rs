@@ -418,3 +418,28 @@ fn load_support<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<
         Ok(())
     })
 }
+
+/// Plans in the demo: Lumen Records on Team (granted by the platform, so its busy project fits),
+/// everyone else on Free.
+pub fn plans_dataset() -> Dataset {
+    Dataset { name: "plans", version: 1, load: load_plans }
+}
+
+fn load_plans<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
+    Box::pin(async move {
+        let now = env.now;
+        let org = identity::service::org_id_by_slug(conn, "lumen-records")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the demo organization lumen-records is missing"))?;
+        let mut row = crate::plans::repo::lock(conn, org, now).await?;
+        let started = now - Duration::days(12);
+        row.plan = crate::plans::catalogue::TEAM.name.to_owned();
+        row.period_start = Some(started);
+        row.period_end = Some(crate::plans::catalogue::month_after(started));
+        row.complimentary = true;
+        row.updated_at = now;
+        crate::plans::repo::save(conn, &row).await?;
+        crate::plans::service::apply(conn, &row, now).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+        Ok(())
+    })
+}

@@ -20,6 +20,7 @@ platform::codes! {
         FileQuarantined = (CONFLICT, "file_quarantined", "the version waits for its virus scan, or failed it: it is not downloaded, linked or approved"),
         FileInfected = (CONFLICT, "file_infected", "the file's content failed the virus scan; nothing was kept"),
         LinkExpired = (GONE, "link_expired", "the download link has expired; ask for a new one"),
+        PlanLimit = (CONFLICT, "plan_limit", "the organization's plan allows no more of this (open projects, people on projects); a dearer plan allows more"),
         QuotaExceeded = (CONFLICT, "quota_exceeded", "the organization's storage allowance would be passed; nothing was kept"),
         TicketSettled = (CONFLICT, "ticket_settled", "the ticket is already resolved or closed"),
         TicketNotSettled = (CONFLICT, "ticket_not_resolved", "the ticket is open: it is rated once resolved or closed, and only a settled ticket is reopened"),

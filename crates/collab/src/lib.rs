@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod messages;
 pub mod model;
+pub mod plans;
 pub mod projects;
 pub mod search;
 pub mod subjects;
@@ -32,8 +33,7 @@ pub const PROJECTS_MANAGE: &str = "projects.manage";
 pub struct CollabSettings {
     /// How long after posting a message its author may edit it.
     pub edit_window: Duration,
-    /// An organization's storage allowance until an admin (or, later, its plan) sets another: the Free
-    /// plan's 250 MB.
+    /// An organization's storage allowance before its plan or an admin sets one: the Free plan's 250 MB.
     pub default_quota_bytes: i64,
 }
 
@@ -61,6 +61,7 @@ pub(crate) async fn notify_users(
 /// Collaboration's job kinds: files' virus scans and the support desk's timers.
 pub fn register(registry: &mut platform::jobs::Registry) {
     files::service::register(registry);
+    plans::service::register(registry);
     support::service::register(registry);
 }
 
@@ -99,6 +100,8 @@ pub fn router(
         .routes(routes!(files::http::link_file_version))
         .routes(routes!(files::http::linked_file))
         .routes(routes!(files::http::org_storage, files::http::set_org_storage))
+        .routes(routes!(plans::http::plan_catalogue))
+        .routes(routes!(plans::http::org_plan, plans::http::choose_org_plan))
         .routes(routes!(files::http::set_file_version_status))
         .routes(routes!(files::http::comment_file_version, files::http::file_version_comments))
         .routes(routes!(files::http::resolve_review_comment))

@@ -26,6 +26,8 @@ pub(crate) struct Team {
 pub(crate) async fn team(app: &TestApp, prefix: &str) -> Team {
     let (owner, _, _) = signed_in(app, &format!("{prefix}_owner")).await;
     let org = create_org(app, &owner, &format!("{prefix}-studio")).await;
+    // More people and projects than Free allows (docs/collaboration.md#plans).
+    crate::support::grant_plan(app, &org, "team").await;
     let mut people = Vec::new();
     for name in ["alice", "bob", "out"] {
         let username = format!("{prefix}_{name}");

@@ -12,6 +12,7 @@ async fn a_project_is_started_staffed_and_talked_in_from_its_pages() {
     let app = app().await;
     let (owner, _, _) = signed_in(&app, "pgw_owner").await;
     let org = create_org(&app, &owner, "pgw-studio").await;
+    crate::support::grant_plan(&app, &org, "pro").await;
     let (member, _, _) = signed_in(&app, "pgw_member").await;
     join(&app, &owner, &org, &member, "pgw_member@example.com", "member").await;
     signed_in(&app, "pgw_client").await;

@@ -72,6 +72,19 @@ pub async fn demo_token(app: &TestApp, username: &str) -> String {
     res.value()["access_token"].as_str().unwrap().to_owned()
 }
 
+/// Puts an organization on `plan` without charge, as a platform admin grants it (an admin made for the
+/// purpose): for tests whose organizations need more than Free allows.
+pub async fn grant_plan(app: &TestApp, org: &str, plan: &str) {
+    let (admin, _) =
+        signed_in_with_roles(app, &format!("grant_{}", &org[org.len() - 8..]), "Granting Admin", &["admin"]).await;
+    app.put(&format!("/v1/orgs/{org}/plan"))
+        .bearer(&admin)
+        .json(&serde_json::json!({"plan": plan, "complimentary": true}))
+        .send()
+        .await
+        .assert_status(axum::http::StatusCode::OK);
+}
+
 /// Signs in a demo-style admin created directly in the database; returns its access token.
 pub async fn signed_in_admin(app: &TestApp) -> String {
     signed_in_with_roles(app, "root_admin", "Root", &["admin"]).await.0

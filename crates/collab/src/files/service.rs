@@ -359,7 +359,7 @@ pub async fn storage(
     Ok(StorageUse { organization_id: org, used_bytes: used, quota_bytes: quota })
 }
 
-/// Sets an organization's allowance (platform admins, until plans set it).
+/// Sets an organization's allowance (platform admins; until its plan next changes).
 pub async fn set_quota(
     ctx: &AppContext,
     settings: &CollabSettings,

@@ -277,6 +277,14 @@ pub async fn create(ctx: &AppContext, principal: &Principal, req: NewProject) ->
     if let Some(client) = row.client_id {
         check_member(&mut tx, "client_id", row.organization_id, client, ProjectRole::Client).await?;
     }
+    // The plan's limits, under the organization's plan lock (held to the commit).
+    if !matches!(row.status, ProjectStatus::Completed | ProjectStatus::Cancelled) {
+        crate::plans::service::room_for_project(&mut tx, row.organization_id, now).await?;
+    }
+    crate::plans::service::room_for_person(&mut tx, row.organization_id, manager, now).await?;
+    if let Some(client) = row.client_id {
+        crate::plans::service::room_for_person(&mut tx, row.organization_id, client, now).await?;
+    }
     repo::insert(&mut tx, &row).await.map_err(CollabError::from)?;
     repo::put_member(&mut tx, row.id, manager, ProjectRole::Manager, me, now).await?;
     if let Some(client) = row.client_id {
@@ -386,6 +394,11 @@ pub async fn update(
     {
         return Err(ApiError::invalid_field("team_id", "not_found", "names no team of the organization"));
     }
+    // Reopening a completed or cancelled project takes one of the plan's open projects.
+    let closed = |s: ProjectStatus| matches!(s, ProjectStatus::Completed | ProjectStatus::Cancelled);
+    if closed(before.status) && !closed(row.status) {
+        crate::plans::service::room_for_project(&mut tx, row.organization_id, now).await?;
+    }
     mark_completion(&mut row, now);
     row.updated_at = now;
     repo::update(&mut tx, &row).await.map_err(CollabError::from)?;
@@ -460,6 +473,7 @@ pub async fn put_member(
     let mut tx = ctx.db.begin().await?;
     let (project, _) = managed_project(&mut tx, principal, id).await?;
     check_member(&mut tx, "user_id", project.organization_id, user, role).await?;
+    crate::plans::service::room_for_person(&mut tx, project.organization_id, user, now).await?;
     let before = repo::put_member(&mut tx, id, user, role, me, now).await?;
     if before == Some(ProjectRole::Manager) && role != ProjectRole::Manager {
         keeps_a_manager(&mut tx, id).await?;

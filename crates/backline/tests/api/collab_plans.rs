@@ -1,0 +1,305 @@
+//! Plans over HTTP: Free's limits (two open projects, one person besides the owners) at their
+//! boundaries and under concurrent requests; an upgrade paid from the organization's wallet through the
+//! ledger; renewals by timer three days before a period ends, retried daily, and the fall back to Free
+//! of a period that ends unpaid; a downgrade at the period's end.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use testkit::TestApp;
+
+use crate::collab::{put_member, tally};
+use crate::support::{app, create_org, drain_jobs, join, signed_in};
+use crate::tasks::key;
+
+/// Puts `minor` US cents into the organization's wallet (as its sales would).
+async fn fund(app: &TestApp, org: &str, minor: i64) {
+    use ledger::model::{Currency, Owner, kinds};
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let org = uuid::Uuid::parse_str(org).unwrap();
+    ledger::service::transfer_between(
+        &mut conn,
+        (Owner::Platform, kinds::CLEARING),
+        (Owner::Organization(org), kinds::AVAILABLE),
+        &Currency::parse("USD").unwrap(),
+        minor,
+        "test.fund",
+        "sales",
+        json!({}),
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn wallet(app: &TestApp, org: &str) -> i64 {
+    use ledger::model::{Currency, Owner, kinds};
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let org = uuid::Uuid::parse_str(org).unwrap();
+    let usd = Currency::parse("USD").unwrap();
+    ledger::service::account(&mut conn, Owner::Organization(org), kinds::AVAILABLE, &usd, app.clock_now())
+        .await
+        .unwrap()
+        .balance
+}
+
+async fn choose(app: &TestApp, token: &str, org: &str, plan: &str) -> testkit::TestResponse {
+    app.put(&format!("/v1/orgs/{org}/plan")).bearer(token).json(&json!({"plan": plan})).send().await
+}
+
+async fn plan(app: &TestApp, token: &str, org: &str) -> Value {
+    let res = app.get(&format!("/v1/orgs/{org}/plan")).bearer(token).send().await;
+    res.assert_status(StatusCode::OK);
+    res.value()
+}
+
+async fn new_project(app: &TestApp, token: &str, org: &str, name: &str) -> testkit::TestResponse {
+    app.post("/v1/projects").bearer(token).json(&json!({"organization_id": org, "name": name})).send().await
+}
+
+fn at(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().with_timezone(&Utc)
+}
+
+/// Moves the clock to `when` (forward only).
+fn move_to(app: &TestApp, when: DateTime<Utc>) {
+    let now = app.clock_now();
+    assert!(when >= now, "the clock only moves forward");
+    app.clock.advance(when - now);
+}
+
+#[tokio::test]
+async fn free_allows_two_open_projects_and_one_person_besides_the_owners() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "free_owner").await;
+    let org = create_org(&app, &owner, "free-studio").await;
+    let offers = app.get("/v1/plans").send().await.value();
+    assert_eq!(
+        offers[0],
+        json!({"name": "free", "price_minor": 0, "currency": "USD", "open_projects": 2,
+                                 "collaborators": 1, "storage_bytes": 250_000_000})
+    );
+    assert_eq!((offers[1]["price_minor"].as_i64(), offers[2]["price_minor"].as_i64()), (Some(1900), Some(4900)));
+
+    let first = new_project(&app, &owner, &org, "One").await.value()["id"].as_str().unwrap().to_owned();
+    new_project(&app, &owner, &org, "Two").await.assert_status(StatusCode::CREATED);
+    let res = new_project(&app, &owner, &org, "Three").await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "plan_limit");
+    // A completed project no longer counts; reopening it needs room again.
+    app.patch(&format!("/v1/projects/{first}"))
+        .bearer(&owner)
+        .json(&json!({"status": "completed"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let third = new_project(&app, &owner, &org, "Three").await;
+    third.assert_status(StatusCode::CREATED);
+    let third = third.value()["id"].as_str().unwrap().to_owned();
+    let res =
+        app.patch(&format!("/v1/projects/{first}")).bearer(&owner).json(&json!({"status": "active"})).send().await;
+    assert_eq!(res.value()["code"], "plan_limit");
+
+    // One person besides the owners, on any number of the projects.
+    let mut people = Vec::new();
+    for name in ["free_alice", "free_bob"] {
+        let (token, id, _) = signed_in(&app, name).await;
+        join(&app, &owner, &org, &token, &format!("{name}@example.com"), "member").await;
+        people.push(id);
+    }
+    put_member(&app, &owner, &third, &people[0], "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &owner, &first, &people[0], "viewer").await.assert_status(StatusCode::OK);
+    let res = put_member(&app, &owner, &third, &people[1], "editor").await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "plan_limit");
+    let shown = plan(&app, &owner, &org).await;
+    assert_eq!(shown["plan"]["name"], "free");
+    assert_eq!(shown["usage"]["open_projects"], 2);
+    assert_eq!(shown["usage"]["collaborators"], 1);
+
+    // A member does not change the plan; a stranger does not see it; only admins grant one.
+    let (stranger, _, _) = signed_in(&app, "free_stranger").await;
+    let alice = crate::support::login(&app, "free_alice", crate::support::PASSWORD).await.value()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    choose(&app, &alice, &org, "pro").await.assert_status(StatusCode::FORBIDDEN);
+    choose(&app, &stranger, &org, "pro").await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&format!("/v1/orgs/{org}/plan")).bearer(&stranger).send().await.assert_status(StatusCode::NOT_FOUND);
+    let res = app
+        .put(&format!("/v1/orgs/{org}/plan"))
+        .bearer(&owner)
+        .json(&json!({"plan": "team", "complimentary": true}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let res = choose(&app, &owner, &org, "gold").await;
+    assert_eq!(res.value()["errors"][0]["field"], "plan");
+}
+
+#[tokio::test]
+async fn an_upgrade_is_paid_from_the_wallet_renewed_by_timer_and_falls_back_to_free_unpaid() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "pay_owner").await;
+    let owner = key(&app, &owner).await; // the clock moves by months
+    let org = create_org(&app, &owner, "pay-studio").await;
+
+    // An empty wallet: refused, nothing changed or recorded.
+    let res = choose(&app, &owner, &org, "pro").await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "insufficient_funds");
+    let shown = plan(&app, &owner, &org).await;
+    assert_eq!((shown["plan"]["name"].as_str(), shown["charges"].as_array().unwrap().len()), (Some("free"), 0));
+
+    // Funded, the upgrade is charged at once and lifts the limits.
+    fund(&app, &org, 5000).await;
+    let res = choose(&app, &owner, &org, "pro").await;
+    res.assert_status(StatusCode::OK);
+    let pro = res.value();
+    assert_eq!(pro["plan"]["name"], "pro");
+    assert_eq!(wallet(&app, &org).await, 3100);
+    let (start, end) = (at(&pro["period_start"]), at(&pro["period_end"]));
+    assert_eq!(start, app.clock_now());
+    assert_eq!(end, start.checked_add_months(chrono::Months::new(1)).unwrap());
+    assert_eq!(pro["charges"][0]["outcome"], "paid");
+    assert!(pro["charges"][0]["entry_id"].is_string());
+    let storage = app.get(&format!("/v1/orgs/{org}/storage")).bearer(&owner).send().await.value();
+    assert_eq!(storage["quota_bytes"], 10_000_000_000_i64);
+    for name in ["A", "B", "C"] {
+        new_project(&app, &owner, &org, name).await.assert_status(StatusCode::CREATED);
+    }
+    // Choosing it again charges nothing.
+    choose(&app, &owner, &org, "pro").await.assert_status(StatusCode::OK);
+    assert_eq!(wallet(&app, &org).await, 3100);
+    // The charge is on the organization's statement, as a ledger entry.
+    let account = {
+        use ledger::model::{Currency, Owner, kinds};
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let org = uuid::Uuid::parse_str(&org).unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        ledger::service::account(&mut conn, Owner::Organization(org), kinds::AVAILABLE, &usd, app.clock_now())
+            .await
+            .unwrap()
+            .id
+    };
+    let statement = app.get(&format!("/v1/ledger/accounts/{}/statement", account.0)).bearer(&owner).send().await;
+    statement.assert_status(StatusCode::OK);
+    let statement = statement.text();
+    assert!(
+        statement.contains("plan.charge") && statement.contains(pro["charges"][0]["entry_id"].as_str().unwrap()),
+        "{statement}"
+    );
+
+    // The renewal is charged three days before the end, not a second earlier.
+    move_to(&app, end - Duration::days(3) - Duration::seconds(1));
+    drain_jobs(&app).await;
+    assert_eq!(wallet(&app, &org).await, 3100);
+    move_to(&app, end - Duration::days(3));
+    drain_jobs(&app).await;
+    assert_eq!(wallet(&app, &org).await, 1200);
+    assert_eq!(plan(&app, &owner, &org).await["renewed"], true);
+    move_to(&app, end);
+    drain_jobs(&app).await;
+    let second = plan(&app, &owner, &org).await;
+    assert_eq!((second["plan"]["name"].as_str(), at(&second["period_start"])), (Some("pro"), end));
+    let end = at(&second["period_end"]);
+
+    // 12.00 cannot pay 19.00: three daily tries fail, the owner is told, and at the end the
+    // organization is on Free, its projects all kept.
+    for attempt in 1..=3 {
+        move_to(&app, end - Duration::days(4 - attempt));
+        drain_jobs(&app).await;
+        assert_eq!(plan(&app, &owner, &org).await["renewal_failures"], attempt, "try {attempt}");
+    }
+    let told = app.get("/v1/me/notifications").bearer(&owner).send().await.value();
+    assert!(told.to_string().contains("could not be renewed"), "{told}");
+    move_to(&app, end);
+    drain_jobs(&app).await;
+    let free = plan(&app, &owner, &org).await;
+    assert_eq!(free["plan"]["name"], "free");
+    assert_eq!(free["period_end"], Value::Null);
+    assert_eq!(free["usage"]["open_projects"], 3);
+    let outcomes: Vec<&str> =
+        free["charges"].as_array().unwrap().iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["failed", "failed", "failed", "paid", "paid"]);
+    assert_eq!(wallet(&app, &org).await, 1200);
+    let projects = app.get(&format!("/v1/projects?organization_id={org}")).bearer(&owner).send().await.value();
+    assert_eq!(projects["items"].as_array().unwrap().len(), 3);
+    let storage = app.get(&format!("/v1/orgs/{org}/storage")).bearer(&owner).send().await.value();
+    assert_eq!(storage["quota_bytes"], 250_000_000);
+    // Over Free's limits, nothing new is opened.
+    assert_eq!(new_project(&app, &owner, &org, "D").await.value()["code"], "plan_limit");
+}
+
+#[tokio::test]
+async fn a_downgrade_waits_for_the_period_end() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "down_owner").await;
+    let owner = key(&app, &owner).await;
+    let org = create_org(&app, &owner, "down-studio").await;
+    fund(&app, &org, 10_000).await;
+    let team = choose(&app, &owner, &org, "team").await.value();
+    assert_eq!(wallet(&app, &org).await, 5100);
+    let end = at(&team["period_end"]);
+    // Down to Pro: still Team until the end; called off by choosing Team again; chosen again.
+    let res = choose(&app, &owner, &org, "pro").await.value();
+    assert_eq!((res["plan"]["name"].as_str(), res["next_plan"].as_str()), (Some("team"), Some("pro")));
+    assert_eq!(choose(&app, &owner, &org, "team").await.value()["next_plan"], Value::Null);
+    choose(&app, &owner, &org, "pro").await.assert_status(StatusCode::OK);
+    // The renewal charges Pro's price; at the end the organization is on Pro.
+    move_to(&app, end - Duration::days(3));
+    drain_jobs(&app).await;
+    assert_eq!(wallet(&app, &org).await, 3200);
+    move_to(&app, end);
+    drain_jobs(&app).await;
+    let pro = plan(&app, &owner, &org).await;
+    assert_eq!((pro["plan"]["name"].as_str(), pro["next_plan"].as_str()), (Some("pro"), None));
+    // Cancelled (down to Free): no renewal is charged, and at the end it is Free.
+    let end = at(&pro["period_end"]);
+    choose(&app, &owner, &org, "free").await.assert_status(StatusCode::OK);
+    move_to(&app, end - Duration::days(1));
+    drain_jobs(&app).await;
+    assert_eq!(wallet(&app, &org).await, 3200);
+    move_to(&app, end);
+    drain_jobs(&app).await;
+    assert_eq!(plan(&app, &owner, &org).await["plan"]["name"], "free");
+}
+
+#[tokio::test]
+async fn free_limits_hold_under_concurrent_requests() {
+    let app = Arc::new(app().await);
+    let (owner, _, _) = signed_in(&app, "race_owner").await;
+    for round in 0..3 {
+        // Six projects opened at once on Free: two are.
+        let org = create_org(&app, &owner, &format!("race-{round}")).await;
+        let requests: Vec<_> = (0..6)
+            .map(|i| {
+                let (app, owner, org) = (app.clone(), owner.clone(), org.clone());
+                tokio::spawn(async move { new_project(&app, &owner, &org, &format!("P{i}")).await })
+            })
+            .collect();
+        assert_eq!(tally(requests, StatusCode::CREATED, "plan_limit").await, (2, 4), "round {round}");
+        // Four people added at once, two to each project: one gets in.
+        let projects = app.get(&format!("/v1/projects?organization_id={org}")).bearer(&owner).send().await.value();
+        let ids: Vec<String> =
+            projects["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+        let mut people = Vec::new();
+        for i in 0..4 {
+            let name = format!("race{round}_p{i}");
+            let (token, id, _) = signed_in(&app, &name).await;
+            join(&app, &owner, &org, &token, &format!("{name}@example.com"), "member").await;
+            people.push(id);
+        }
+        let requests: Vec<_> = people
+            .into_iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let (app, owner, project) = (app.clone(), owner.clone(), ids[i % 2].clone());
+                tokio::spawn(async move { put_member(&app, &owner, &project, &user, "editor").await })
+            })
+            .collect();
+        assert_eq!(tally(requests, StatusCode::OK, "plan_limit").await, (1, 3), "round {round}");
+    }
+}

@@ -1,0 +1,49 @@
+//! The area's HTTP handlers.
+
+use axum::extract::{Path, State};
+use identity::auth::AuthUser;
+use platform::error::ProblemBody;
+use platform::{ApiError, AppContext, Json};
+use uuid::Uuid;
+
+use super::dto::{OrgPlan, PlanChoice, PlanOffer};
+use super::service;
+
+/// The plans: what each costs a month and allows.
+#[utoipa::path(get, path = "/v1/plans", tag = "collab", responses((status = 200, body = Vec<PlanOffer>)))]
+pub async fn plan_catalogue() -> Json<Vec<PlanOffer>> {
+    Json(service::offers())
+}
+
+/// An organization's plan, what it uses of it, and its charges (its members).
+#[utoipa::path(get, path = "/v1/orgs/{id}/plan", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrgPlan),
+              (status = 404, description = "no such organization, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn org_plan(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrgPlan>, ApiError> {
+    Ok(Json(service::get(&ctx, &principal, id).await?))
+}
+
+/// Change the organization's plan (its owners and admins). A dearer plan starts now and its first month
+/// is charged at once to the organization's wallet; a cheaper one, Free included, takes effect at the
+/// period's end; the current plan again calls off a scheduled change. Renewals are charged by a timer
+/// in the three days before a period ends; a period that ends unpaid falls back to Free.
+#[utoipa::path(put, path = "/v1/orgs/{id}/plan", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = PlanChoice,
+    responses((status = 200, body = OrgPlan),
+              (status = 403, description = "`forbidden`: not an owner or admin of the organization", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such organization, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`insufficient_funds`: the organization's wallet cannot pay the month; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn choose_org_plan(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<PlanChoice>,
+) -> Result<Json<OrgPlan>, ApiError> {
+    Ok(Json(service::choose(&ctx, &principal, id, req).await?))
+}
