@@ -15,6 +15,7 @@ platform::codes! {
         NotTheAuthor = (FORBIDDEN, "not_the_author", "only a message's author edits it"),
         MessageDeleted = (CONFLICT, "message_deleted", "the message was deleted"),
         TooManyReactions = (CONFLICT, "too_many_reactions", "a message holds at most 50 distinct reactions; add to one of them"),
+        TooManyPins = (CONFLICT, "too_many_pins", "a conversation keeps at most 50 pinned messages; unpin one first"),
         NotAGroup = (CONFLICT, "not_a_group", "people are added to and leave groups only; a channel's are its project's, a thread's its object's, a direct conversation's its two"),
         GroupFull = (CONFLICT, "group_full", "a group holds at most 50 people"),
         FileQuarantined = (CONFLICT, "file_quarantined", "the version waits for its virus scan, or failed it: it is not downloaded, linked or approved"),

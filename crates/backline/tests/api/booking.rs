@@ -494,6 +494,11 @@ async fn artists_apply_to_open_calls_and_the_organizer_proposes_first() {
 #[tokio::test]
 async fn overlapping_confirmations_at_once_confirm_exactly_one() {
     let app = Arc::new(app().await);
+    // The evenings below start at the hour the test starts: from noon (UTC), none crosses midnight in
+    // any zone the directory may count days in, whatever the hour the suite runs at.
+    let now = app.clock_now();
+    let noon = now.date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc();
+    app.clock.advance(if noon > now { noon - now } else { noon + Duration::days(1) - now });
     let admin = signed_in_admin(&app).await;
     let p = parties(&app, "double").await;
     let (other_org, _, _) = signed_in(&app, "double_other").await;

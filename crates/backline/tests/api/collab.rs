@@ -56,7 +56,7 @@ pub(crate) async fn project(app: &TestApp, t: &Team, name: &str) -> Value {
 }
 
 /// A project of the team's with Alice and Bob in the given roles; answers its id and its `#general`.
-async fn staffed(app: &TestApp, t: &Team, name: &str, (alice, bob): (&str, &str)) -> (String, String) {
+pub(crate) async fn staffed(app: &TestApp, t: &Team, name: &str, (alice, bob): (&str, &str)) -> (String, String) {
     let id = project(app, t, name).await["id"].as_str().unwrap().to_owned();
     put_member(app, &t.owner, &id, &t.alice_id, alice).await.assert_status(StatusCode::OK);
     put_member(app, &t.owner, &id, &t.bob_id, bob).await.assert_status(StatusCode::OK);

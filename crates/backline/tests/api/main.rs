@@ -8,6 +8,7 @@ mod catalog;
 mod catalog_web;
 mod collab;
 mod collab_files;
+mod collab_pins;
 mod collab_plans;
 mod collab_web;
 mod edge;

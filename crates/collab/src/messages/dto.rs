@@ -55,6 +55,8 @@ pub struct Message {
     pub mentions: Vec<Uuid>,
     /// Its reactions, in the order each emoji was first used.
     pub reactions: Vec<Reaction>,
+    /// When it was pinned to its conversation (`GET /v1/conversations/{id}/pins`), if it is.
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 /// The people who reacted to a message with one emoji.
@@ -84,7 +86,15 @@ impl Message {
             deleted,
             mentions: Vec::new(),
             reactions: Vec::new(),
+            pinned_at: None,
         }
+    }
+
+    /// Marks the message pinned when a page's pins hold it.
+    #[must_use]
+    pub fn pinned(mut self, pins: &[(Uuid, DateTime<Utc>)]) -> Self {
+        self.pinned_at = pins.iter().find(|(m, _)| *m == self.id.0).map(|(_, at)| *at);
+        self
     }
 
     /// Adds the message's mentions and reactions from those of a page (a deleted message shows none).
@@ -118,4 +128,14 @@ impl From<EditRow> for Edit {
     fn from(row: EditRow) -> Self {
         Self { edited_at: row.edited_at, edited_by: row.edited_by, previous_body: row.previous_body }
     }
+}
+
+/// How much of a conversation notifies the caller.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationLevel {
+    /// `all` (every message: following), `mentions` (mentions of you or your team, and replies to you),
+    /// or `none` (muted). By default `all` in threads, direct conversations and groups, `mentions` in a
+    /// project's channels.
+    pub level: String,
 }

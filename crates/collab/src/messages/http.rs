@@ -13,7 +13,7 @@ use platform::pagination::{Page, PageParams};
 use platform::stream::Hub;
 use platform::{ApiError, AppContext, Json};
 
-use super::dto::{Edit, Message, MessageEdit, NewMessage, Reaction};
+use super::dto::{Edit, Message, MessageEdit, NewMessage, NotificationLevel, Reaction};
 use super::service::{self, Change};
 use crate::model::{ConversationId, MessageId};
 use crate::{CollabSettings, Subjects};
@@ -187,4 +187,82 @@ pub async fn conversation_typing(
 ) -> Result<StatusCode, ApiError> {
     service::typing(&ctx, &subjects, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Pin a message to its conversation (those who may post; pinning again changes nothing). A
+/// conversation keeps at most 50.
+#[utoipa::path(put, path = "/v1/messages/{id}/pin", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path)),
+    responses((status = 200, body = Message),
+              (status = 403, description = "`read_only`: a project's viewer", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such message, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`too_many_pins`, `message_deleted`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn pin_message(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+) -> Result<Json<Message>, ApiError> {
+    Ok(Json(service::pin(&ctx, &subjects, &principal, id).await?))
+}
+
+/// Unpin a message.
+#[utoipa::path(delete, path = "/v1/messages/{id}/pin", tag = "collab", security(("bearer" = [])),
+    params(("id" = MessageId, Path)),
+    responses((status = 204),
+              (status = 403, description = "`read_only`: a project's viewer", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such message, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn unpin_message(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<MessageId>,
+) -> Result<StatusCode, ApiError> {
+    service::unpin(&ctx, &subjects, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The conversation's pinned messages, most recently pinned first.
+#[utoipa::path(get, path = "/v1/conversations/{id}/pins", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Vec<Message>),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_pins(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<Vec<Message>>, ApiError> {
+    Ok(Json(service::pins(&ctx, &subjects, &principal, id).await?))
+}
+
+/// How much of the conversation notifies the caller: `all`, `mentions` or `none`.
+#[utoipa::path(get, path = "/v1/conversations/{id}/notifications", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = NotificationLevel),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_level(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<NotificationLevel>, ApiError> {
+    Ok(Json(service::level(&ctx, &subjects, &principal, id).await?))
+}
+
+/// Follow (`all`: every message notifies you), keep to `mentions` (of you or your team, and replies to
+/// you), or mute (`none`) a conversation.
+#[utoipa::path(put, path = "/v1/conversations/{id}/notifications", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = NotificationLevel,
+    responses((status = 200, body = NotificationLevel),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn set_conversation_level(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<NotificationLevel>,
+) -> Result<Json<NotificationLevel>, ApiError> {
+    Ok(Json(service::set_level(&ctx, &subjects, &principal, id, req).await?))
 }

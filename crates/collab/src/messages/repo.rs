@@ -290,3 +290,91 @@ pub async fn timeline(
     .fetch_all(conn)
     .await
 }
+
+/// The pinned among these messages, with when.
+pub async fn pins_of(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    let rows = sqlx::query!("SELECT message_id, pinned_at FROM message_pins WHERE message_id = ANY($1)", ids)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.message_id, r.pinned_at)).collect())
+}
+
+/// A conversation's pinned messages, most recently pinned first.
+pub async fn pinned(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as!(
+        MessageRow,
+        r#"SELECT m.id AS "id: MessageId", m.conversation_id AS "conversation_id: ConversationId", m.author_id, m.body,
+                  m.reply_to AS "reply_to: MessageId", m.reply_count, m.created_at, m.edited_at, m.deleted_at
+           FROM message_pins p JOIN messages m ON m.id = p.message_id
+           WHERE p.conversation_id = $1 ORDER BY p.pinned_at DESC, m.id DESC"#,
+        conversation as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many messages of the conversation are pinned.
+pub async fn pin_count(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM message_pins WHERE conversation_id = $1"#, conversation as _)
+        .fetch_one(conn)
+        .await
+}
+
+/// Pins a message (pinning it again changes nothing); answers whether it was new.
+pub async fn pin(
+    conn: &mut PgConnection,
+    message: MessageId,
+    conversation: ConversationId,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query!(
+        "INSERT INTO message_pins (message_id, conversation_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (message_id) DO NOTHING",
+        message as _,
+        conversation as _,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+pub async fn unpin(conn: &mut PgConnection, message: MessageId) -> sqlx::Result<bool> {
+    Ok(sqlx::query!("DELETE FROM message_pins WHERE message_id = $1", message as _)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// People's notification levels in a conversation.
+pub async fn levels(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<Vec<(Uuid, String)>> {
+    let rows =
+        sqlx::query!("SELECT user_id, level FROM conversation_prefs WHERE conversation_id = $1", conversation as _)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.level)).collect())
+}
+
+pub async fn set_level(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    user: Uuid,
+    level: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO conversation_prefs (conversation_id, user_id, level, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET level = $3, updated_at = $4",
+        conversation as _,
+        user,
+        level,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

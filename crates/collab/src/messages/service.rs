@@ -18,7 +18,7 @@ use sqlx::PgConnection;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::dto::{Edit, Message, MessageEdit, NewMessage, Reaction};
+use super::dto::{Edit, Message, MessageEdit, NewMessage, NotificationLevel, Reaction};
 use super::mentions::{self, MAX_REACTIONS};
 use super::repo::{self, MessageRow};
 use crate::conversations::service::{Access, access};
@@ -126,20 +126,41 @@ pub async fn post(
 }
 
 /// The people a message mentions who may read its conversation: a channel's project members, a
-/// thread's parties. A mention of anyone else tells nobody and is not recorded (it reveals nothing).
+/// thread's parties. `@username` names one person; in a project's channel, `@team-handle` (a team of
+/// the project's organization, its name in lower case with other characters as dashes: "Door staff" is
+/// `@door-staff`) names each of its members who is on the project. A mention of anyone else tells
+/// nobody and is not recorded (it reveals nothing).
 async fn mentioned(conn: &mut PgConnection, access: &Access, body: &str, author: Uuid) -> sqlx::Result<Vec<Uuid>> {
     let mut out = Vec::new();
+    let project = match access.conversation.project_id {
+        Some(id) => crate::projects::repo::project(conn, id, false).await?,
+        None => None,
+    };
     for name in mentions::usernames(body) {
-        let Some(user) = identity::service::user_id_by_username(conn, &name).await? else { continue };
-        if user == author || out.contains(&user) {
-            continue;
-        }
-        let reads = match access.conversation.project_id {
-            Some(project) => crate::projects::repo::member_role(conn, project, user).await?.is_some(),
-            None => access.people.contains(&user),
+        let named = match identity::service::user_id_by_username(conn, &name).await? {
+            Some(user) => vec![user],
+            None => match &project {
+                Some(project) => identity::service::organizations::team_by_handle(
+                    conn,
+                    identity::model::OrgId(project.organization_id),
+                    &name,
+                )
+                .await?
+                .unwrap_or_default(),
+                None => Vec::new(),
+            },
         };
-        if reads {
-            out.push(user);
+        for user in named {
+            if user == author || out.contains(&user) || out.len() >= mentions::MAX_MENTIONS {
+                continue;
+            }
+            let reads = match &project {
+                Some(project) => crate::projects::repo::member_role(conn, project.id, user).await?.is_some(),
+                None => access.people.contains(&user),
+            };
+            if reads {
+                out.push(user);
+            }
         }
     }
     Ok(out)
@@ -155,7 +176,8 @@ pub(crate) async fn complete(
     let names = names_of(conn, &rows).await?;
     let mentions = repo::mentions_of(conn, &ids).await?;
     let reactions = repo::reactions_of(conn, &ids, reader).await?;
-    Ok(rows.into_iter().map(|r| Message::of(r, &names).with(&mentions, &reactions)).collect())
+    let pins = repo::pins_of(conn, &ids).await?;
+    Ok(rows.into_iter().map(|r| Message::of(r, &names).with(&mentions, &reactions).pinned(&pins)).collect())
 }
 
 /// Tells the thread's parties of a new message, and the author of the message replied to of the
@@ -170,18 +192,39 @@ async fn tell(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let excerpt: String = row.body.chars().take(140).collect();
-    let replied_to = root.map(|r| r.author_id).filter(|a| *a != row.author_id && !mentioned.contains(a));
+    // Each person's level in this conversation: `none` hears nothing, `mentions` only mentions and
+    // replies, `all` every message (following: in a channel, a member who chose it).
+    let levels = repo::levels(conn, row.conversation_id).await?;
+    let level = |user: Uuid| levels.iter().find(|(u, _)| *u == user).map(|(_, l)| l.as_str());
+    let mut followers = Vec::new();
+    for (user, l) in &levels {
+        if l == "all" && !access.people.contains(user) {
+            let reads = match access.conversation.project_id {
+                Some(project) => crate::projects::repo::member_role(conn, project, *user).await?.is_some(),
+                None => false,
+            };
+            if reads {
+                followers.push(*user);
+            }
+        }
+    }
+    let mentioned: Vec<Uuid> = mentioned.iter().copied().filter(|u| level(*u) != Some("none")).collect();
+    let replied_to = root
+        .map(|r| r.author_id)
+        .filter(|a| *a != row.author_id && !mentioned.contains(a) && level(*a) != Some("none"));
     let mut others: Vec<Uuid> = access
         .people
         .iter()
+        .chain(&followers)
         .copied()
         .filter(|p| *p != row.author_id && Some(*p) != replied_to && !mentioned.contains(p))
+        .filter(|p| !matches!(level(*p), Some("none" | "mentions")))
         .collect();
     others.sort();
     others.dedup();
     let data = json!({"subject": access.title, "conversation_id": row.conversation_id, "message_id": row.id,
                       "author": author, "excerpt": excerpt});
-    crate::notify_users(conn, mentioned.to_vec(), "conversation.mention", data.clone(), now).await?;
+    crate::notify_users(conn, mentioned, "conversation.mention", data.clone(), now).await?;
     crate::notify_users(conn, others, "conversation.message", data.clone(), now).await?;
     if let Some(user) = replied_to {
         crate::notify_users(conn, vec![user], "conversation.reply", data, now).await?;
@@ -541,4 +584,108 @@ impl Follower {
             _ => Some(None),
         }
     }
+}
+
+/// The most messages one conversation keeps pinned.
+pub const MAX_PINS: i64 = 50;
+
+/// Pins a message to its conversation (those who may post may; pinning again changes nothing). A
+/// conversation keeps at most 50 pinned.
+pub async fn pin(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: MessageId,
+) -> Result<Message, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (row, access) = visible_message(&mut tx, subjects, principal, id, false).await?;
+    if !access.may_post {
+        return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not pin in it."));
+    }
+    if row.deleted_at.is_some() {
+        return Err(ApiError::new(CollabCode::MessageDeleted, "The message was deleted."));
+    }
+    // The conversation's row is the lock that keeps the count.
+    crate::conversations::repo::lock(&mut tx, row.conversation_id).await?;
+    if repo::pins_of(&mut tx, &[id.0]).await?.is_empty() {
+        let pinned = repo::pin_count(&mut tx, row.conversation_id).await?;
+        if pinned >= MAX_PINS {
+            return Err(ApiError::new(
+                CollabCode::TooManyPins,
+                format!("The conversation has {pinned} pinned messages, the most it keeps; unpin one first."),
+            ));
+        }
+        repo::pin(&mut tx, id, row.conversation_id, principal.user_id.0, now).await?;
+        announce(&mut tx, row.conversation_id, "edited", Some(id), Some(principal.user_id.0)).await?;
+    }
+    let mut page = complete(&mut tx, vec![row], principal.user_id.0).await?;
+    tx.commit().await?;
+    Ok(page.remove(0))
+}
+
+/// Unpins a message (those who may post may).
+pub async fn unpin(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: MessageId,
+) -> Result<(), ApiError> {
+    let mut tx = ctx.db.begin().await?;
+    let (row, access) = visible_message(&mut tx, subjects, principal, id, false).await?;
+    if !access.may_post {
+        return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not unpin in it."));
+    }
+    if repo::unpin(&mut tx, id).await? {
+        announce(&mut tx, row.conversation_id, "edited", Some(id), Some(principal.user_id.0)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A conversation's pinned messages, most recently pinned first.
+pub async fn pins(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    conversation: ConversationId,
+) -> Result<Vec<Message>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    access(&mut conn, subjects, principal, conversation).await?;
+    let rows = repo::pinned(&mut conn, conversation).await?;
+    Ok(complete(&mut conn, rows, principal.user_id.0).await?)
+}
+
+/// The caller's level in a conversation: what they chose, else `mentions` in a channel and `all`
+/// elsewhere.
+pub async fn level(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    conversation: ConversationId,
+) -> Result<NotificationLevel, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let access = access(&mut conn, subjects, principal, conversation).await?;
+    let chosen = repo::levels(&mut conn, conversation).await?.into_iter().find(|(u, _)| *u == principal.user_id.0);
+    let default = if access.conversation.project_id.is_some() { "mentions" } else { "all" };
+    Ok(NotificationLevel { level: chosen.map_or_else(|| default.to_owned(), |(_, l)| l) })
+}
+
+/// Sets the caller's level in a conversation: `all` follows it, `mentions`, `none` mutes it.
+pub async fn set_level(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    conversation: ConversationId,
+    req: NotificationLevel,
+) -> Result<NotificationLevel, ApiError> {
+    let level = req.level.trim();
+    if !["all", "mentions", "none"].contains(&level) {
+        return Err(ApiError::invalid_field("level", "invalid_value", "must be all, mentions or none"));
+    }
+    let mut tx = ctx.db.begin().await?;
+    access(&mut tx, subjects, principal, conversation).await?;
+    repo::set_level(&mut tx, conversation, principal.user_id.0, level, ctx.clock.now()).await?;
+    tx.commit().await?;
+    Ok(NotificationLevel { level: level.to_owned() })
 }

@@ -745,3 +745,44 @@ pub async fn set_team_member(
     tx.commit().await?;
     Ok(())
 }
+
+/// A team's handle in mentions: its name in lower case, each run of other characters a dash ("Door
+/// staff" is `door-staff`, "A&R" is `a-r`).
+pub fn team_handle(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// For other domains: the members of the organization's team whose handle is `handle` (`None` when no
+/// team has it).
+pub async fn team_by_handle(
+    conn: &mut PgConnection,
+    org: OrgId,
+    handle: &str,
+) -> sqlx::Result<Option<Vec<uuid::Uuid>>> {
+    let handle = handle.to_lowercase();
+    for team in repo::teams(conn, org).await? {
+        if team_handle(&team.name) == handle {
+            let members = repo::team_members(conn, team.id).await?;
+            return Ok(Some(members.into_iter().map(|m| m.user_id.0).collect()));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod handle_tests {
+    #[test]
+    fn team_handles_are_lower_case_words_joined_by_dashes() {
+        assert_eq!(super::team_handle("Door staff"), "door-staff");
+        assert_eq!(super::team_handle("A&R"), "a-r");
+        assert_eq!(super::team_handle("  Mix & Master!! "), "mix-master");
+    }
+}
