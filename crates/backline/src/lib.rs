@@ -58,10 +58,10 @@ fn api(
         .merge(ledger::router(ledger_settings.clone()))
         .merge(ticketing::router(ticketing::TicketingSettings::default(), ledger_settings.clone(), hub.clone()))
         .merge(booking::router(booking::BookingSettings::default(), ledger_settings.clone()))
-        .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings))
+        .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings.clone()))
         .merge(catalog::router())
         .merge(royalties::router())
-        .merge(collab::router(collab::CollabSettings::default(), subjects(), hub))
+        .merge(collab::router(collab::CollabSettings::default(), ledger_settings, subjects(), hub))
         .split_for_parts();
     (router, openapi::finish(doc))
 }

@@ -65,10 +65,11 @@ pub fn register(registry: &mut platform::jobs::Registry) {
     support::service::register(registry);
 }
 
-/// Collaboration's routes. `subjects` answers who may take part in the thread of each kind of object;
-/// `hub` carries conversations' changes to their live streams.
+/// Collaboration's routes. `ledger_settings` pays plans by card; `subjects` answers who may take part
+/// in the thread of each kind of object; `hub` carries conversations' changes to their live streams.
 pub fn router(
     settings: CollabSettings,
+    ledger_settings: ledger::LedgerSettings,
     subjects: Subjects,
     hub: std::sync::Arc<platform::stream::Hub>,
 ) -> OpenApiRouter<AppContext> {
@@ -122,6 +123,7 @@ pub fn router(
         .routes(routes!(support::http::canned_replies, support::http::new_canned_reply))
         .routes(routes!(support::http::change_canned_reply, support::http::delete_canned_reply))
         .layer(axum::Extension(std::sync::Arc::new(settings)))
+        .layer(axum::Extension(std::sync::Arc::new(ledger_settings)))
         .layer(axum::Extension(subjects))
         .layer(axum::Extension(hub))
 }

@@ -303,3 +303,57 @@ async fn free_limits_hold_under_concurrent_requests() {
         assert_eq!(tally(requests, StatusCode::OK, "plan_limit").await, (1, 3), "round {round}");
     }
 }
+
+#[tokio::test]
+async fn an_upgrade_may_be_paid_by_card() {
+    let app = app().await;
+    let (owner, owner_id, _) = signed_in(&app, "card_owner").await;
+    let org = create_org(&app, &owner, "card-studio").await;
+    let pay = |card: &'static str, key: &'static str| {
+        let (app, owner, org) = (&app, owner.clone(), org.clone());
+        async move {
+            app.put(&format!("/v1/orgs/{org}/plan"))
+                .bearer(&owner)
+                .header("idempotency-key", key)
+                .json(&json!({"plan": "team", "source": "card", "card_number": card}))
+                .send()
+                .await
+        }
+    };
+    // Declined: nothing changes.
+    let res = pay("4000000000000002", "card-1").await;
+    res.assert_status(StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(res.value()["code"], "payment_failed");
+    assert_eq!(plan(&app, &owner, &org).await["plan"]["name"], "free");
+    // Accepted: the month is charged to the card, through the owner's wallet; the organization's wallet
+    // is not touched. Sent again with the same key, nothing more is charged.
+    let res = pay("4242424242424242", "card-2").await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.value()["plan"]["name"], "team");
+    pay("4242424242424242", "card-2").await.assert_status(StatusCode::OK);
+    assert_eq!(wallet(&app, &org).await, 0);
+    let charges = plan(&app, &owner, &org).await["charges"].as_array().unwrap().len();
+    assert_eq!(charges, 1);
+    // The card's 49.00 came into the owner's wallet and went on to the plan: it holds nothing now, and
+    // the platform's clearing account shows the card's money came in once.
+    let (balance, card_in) = {
+        use ledger::model::{Currency, Owner, kinds};
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        let owner = uuid::Uuid::parse_str(&owner_id).unwrap();
+        let mine = ledger::service::account(&mut conn, Owner::User(owner), kinds::AVAILABLE, &usd, app.clock_now())
+            .await
+            .unwrap();
+        let clearing =
+            ledger::service::account(&mut conn, Owner::Platform, kinds::CLEARING, &usd, app.clock_now()).await.unwrap();
+        (mine.balance, clearing.balance)
+    };
+    assert_eq!((balance, card_in), (0, -4900));
+    let res = app
+        .put(&format!("/v1/orgs/{org}/plan"))
+        .bearer(&owner)
+        .json(&json!({"plan": "team", "source": "cheque"}))
+        .send()
+        .await;
+    assert_eq!(res.value()["errors"][0]["field"], "source");
+}

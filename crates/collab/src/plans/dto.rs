@@ -109,4 +109,11 @@ pub struct PlanChoice {
     /// Platform admins only: grant the plan without charge.
     #[serde(default)]
     pub complimentary: bool,
+    /// How an upgrade's first month is paid: `wallet` (the organization's, the default) or `card`
+    /// (charged to the caller, with `card_number` in the sandbox or Stripe's `payment_method`; the
+    /// request's `Idempotency-Key` keys the charge). Renewals are paid from the organization's wallet.
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    pub card_number: Option<String>,
+    pub payment_method: Option<String>,
 }

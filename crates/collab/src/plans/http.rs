@@ -1,6 +1,10 @@
 //! The area's HTTP handlers.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use identity::auth::AuthUser;
 use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
@@ -30,20 +34,27 @@ pub async fn org_plan(
 
 /// Change the organization's plan (its owners and admins). A dearer plan starts now and its first month
 /// is charged at once to the organization's wallet; a cheaper one, Free included, takes effect at the
-/// period's end; the current plan again calls off a scheduled change. Renewals are charged by a timer
-/// in the three days before a period ends; a period that ends unpaid falls back to Free.
+/// period's end; the current plan again calls off a scheduled change. An upgrade may be paid by card
+/// instead (`source: card`; the `Idempotency-Key` header keys the charge). Renewals are charged to the
+/// organization's wallet by a timer in the three days before a period ends; a period that ends unpaid
+/// falls back to Free.
 #[utoipa::path(put, path = "/v1/orgs/{id}/plan", tag = "collab", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = PlanChoice,
     responses((status = 200, body = OrgPlan),
               (status = 403, description = "`forbidden`: not an owner or admin of the organization", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 402, description = "`payment_failed`: the card was declined; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
               (status = 404, description = "no such organization, or not yours", body = ProblemBody, content_type = "application/problem+json"),
-              (status = 409, description = "`insufficient_funds`: the organization's wallet cannot pay the month; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`insufficient_funds`: the wallet cannot pay the month; `payment_pending`: the card needs the customer's action; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
               (status = 422, description = "`validation_failed`", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn choose_org_plan(
     State(ctx): State<AppContext>,
+    Extension(ledger_settings): Extension<Arc<ledger::LedgerSettings>>,
     AuthUser(principal): AuthUser,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
     Json(req): Json<PlanChoice>,
 ) -> Result<Json<OrgPlan>, ApiError> {
+    let key = platform::idempotency::key_from(&headers)?;
+    service::charge_card(&ctx, &ledger_settings, &principal, id, &req, key.as_deref()).await?;
     Ok(Json(service::choose(&ctx, &principal, id, req).await?))
 }

@@ -121,7 +121,7 @@ pub async fn get(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<O
 #[allow(clippy::too_many_arguments)]
 async fn charge(
     conn: &mut PgConnection,
-    org: Uuid,
+    (org, payer): (Uuid, Owner),
     plan: Plan,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     by: Option<Uuid>,
@@ -129,7 +129,7 @@ async fn charge(
     now: DateTime<Utc>,
 ) -> Result<Result<(), String>, ApiError> {
     let currency = Currency::parse(CURRENCY).ok_or_else(|| ApiError::internal(anyhow::anyhow!("no {CURRENCY}")))?;
-    let wallet = ledger::service::account(conn, Owner::Organization(org), kinds::AVAILABLE, &currency, now).await?;
+    let wallet = ledger::service::account(conn, payer, kinds::AVAILABLE, &currency, now).await?;
     let mut row = ChargeRow {
         id: platform::ids::new_id(),
         organization_id: org,
@@ -211,6 +211,62 @@ async fn tell_owners(
     crate::notify_users(conn, owners, kind, data, now).await
 }
 
+fn source(req: &PlanChoice) -> Result<&str, ApiError> {
+    match req.source.as_deref().unwrap_or("wallet") {
+        source @ ("wallet" | "card") => Ok(source),
+        _ => Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
+    }
+}
+
+/// Before an upgrade paid by card (outside any transaction): charges the caller's card the new plan's
+/// month into the caller's wallet, keyed by the request's `Idempotency-Key`, so that a retry finds the
+/// first charge. Nothing when the choice is not an upgrade paid by card.
+pub async fn charge_card(
+    ctx: &AppContext,
+    ledger_settings: &ledger::LedgerSettings,
+    principal: &Principal,
+    org: Uuid,
+    req: &PlanChoice,
+    retry_key: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(target) = catalogue::plan(req.plan.trim()) else { return Ok(()) };
+    if source(req)? != "card" || req.complimentary {
+        return Ok(());
+    }
+    let mut conn = ctx.db.acquire().await?;
+    let row = repo::get(&mut conn, org).await?;
+    drop(conn);
+    let current = row.as_ref().map_or(FREE, plan_of);
+    let next = row.as_ref().and_then(|r| r.next_plan.as_deref()).and_then(catalogue::plan);
+    if catalogue::change(current, next, target) != Change::Upgrade {
+        return Ok(());
+    }
+    principal.require_verified()?;
+    let request = ledger::payments::PaymentRequest {
+        amount: target.price_minor,
+        currency: CURRENCY.to_owned(),
+        provider: req.provider.clone(),
+        card_number: req.card_number.clone(),
+        payment_method: req.payment_method.clone(),
+        capture: None,
+        description: format!("{} plan", target.name),
+    };
+    let intent =
+        ledger::payments::charge_to_wallet(&ctx.db, principal, &request, ledger_settings, retry_key, ctx.clock.now())
+            .await?;
+    match intent.state.as_str() {
+        "captured" => Ok(()),
+        "failed" => Err(ApiError::new(
+            ledger::error::LedgerCode::PaymentFailed,
+            format!("The payment failed ({}). Nothing changed.", intent.failure_reason.unwrap_or_default()),
+        )),
+        _ => Err(ledger::payments::pending(
+            intent.id,
+            "The payment needs the customer's action first; once it has gone through, choose the plan again.",
+        )),
+    }
+}
+
 /// Changes an organization's plan (its owners and admins): a dearer plan starts now, its month charged
 /// at once to the organization's wallet (`409 insufficient_funds` and nothing changed when it cannot
 /// pay); a cheaper one, Free included, waits for the period's end; choosing the current plan again
@@ -218,6 +274,7 @@ async fn tell_owners(
 pub async fn choose(ctx: &AppContext, principal: &Principal, org: Uuid, req: PlanChoice) -> Result<OrgPlan, ApiError> {
     let target = catalogue::plan(req.plan.trim())
         .ok_or_else(|| ApiError::invalid_field("plan", "invalid_value", "must be free, pro or team"))?;
+    let paid_by_card = source(&req)? == "card";
     let admin = crate::projects::service::is_admin(principal);
     if req.complimentary && !admin {
         return Err(ApiError::invalid_field("complimentary", "not_allowed", "is granted by platform admins"));
@@ -266,10 +323,11 @@ pub async fn choose(ctx: &AppContext, principal: &Principal, org: Uuid, req: Pla
             }
             Change::Upgrade => {
                 let end = catalogue::month_after(now);
-                if let Err(reason) = charge(&mut tx, org, target, (now, end), Some(me), false, now).await? {
+                let payer = if paid_by_card { Owner::User(me) } else { Owner::Organization(org) };
+                if let Err(reason) = charge(&mut tx, (org, payer), target, (now, end), Some(me), false, now).await? {
                     return Err(ApiError::new(
                         ledger::error::LedgerCode::InsufficientFunds,
-                        format!("The organization's wallet cannot pay: {reason}. Nothing changed."),
+                        format!("The wallet cannot pay: {reason}. Nothing changed."),
                     ));
                 }
                 row.plan = target.name.to_owned();
@@ -311,9 +369,10 @@ async fn renew(ctx: AppContext, org: Uuid, job: Uuid) -> Result<(), JobFailure> 
     if row.renewed || row.complimentary || next == FREE || now >= end || now < end - RENEW_BEFORE {
         return Ok(()); // paid, free of charge, ending, or not yet due
     }
-    let paid = charge(&mut tx, org, next, (end, catalogue::month_after(end)), None, true, now)
-        .await
-        .map_err(|e| JobFailure::retry(e.detail().to_owned()))?;
+    let paid =
+        charge(&mut tx, (org, Owner::Organization(org)), next, (end, catalogue::month_after(end)), None, true, now)
+            .await
+            .map_err(|e| JobFailure::retry(e.detail().to_owned()))?;
     match paid {
         Ok(()) => {
             row.renewed = true;
