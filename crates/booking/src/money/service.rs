@@ -224,17 +224,10 @@ pub async fn charge(
     let intent =
         ledger::payments::charge_to_wallet(&ctx.db, principal, &request, ledger_settings, payment.retry_key, now)
             .await?;
-    match intent.state.as_str() {
-        "captured" => Ok(()),
-        "failed" => Err(ApiError::new(
-            LedgerCode::PaymentFailed,
-            format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
-        )),
-        _ => Err(ledger::payments::pending(
-            intent.id,
-            "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
-        )),
-    }
+    ledger::payments::captured(
+        intent,
+        "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
+    )
 }
 
 /// The organizer pays what is due: the deposit of a confirmed booking, or the balance of one with its

@@ -254,17 +254,10 @@ pub async fn charge_card(
     let intent =
         ledger::payments::charge_to_wallet(&ctx.db, principal, &request, ledger_settings, retry_key, ctx.clock.now())
             .await?;
-    match intent.state.as_str() {
-        "captured" => Ok(()),
-        "failed" => Err(ApiError::new(
-            ledger::error::LedgerCode::PaymentFailed,
-            format!("The payment failed ({}). Nothing changed.", intent.failure_reason.unwrap_or_default()),
-        )),
-        _ => Err(ledger::payments::pending(
-            intent.id,
-            "The payment needs the customer's action first; once it has gone through, choose the plan again.",
-        )),
-    }
+    ledger::payments::captured(
+        intent,
+        "The payment needs the customer's action first; once it has gone through, choose the plan again.",
+    )
 }
 
 /// Changes an organization's plan (its owners and admins): a dearer plan starts now, its month charged

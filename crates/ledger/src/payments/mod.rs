@@ -6,4 +6,4 @@ pub mod repo;
 pub mod service;
 
 pub use dto::{PaymentIntent, PaymentRequest};
-pub use service::{Provider, charge_to_wallet, pending, pending_payment};
+pub use service::{Provider, captured, charge_to_wallet, pending, pending_payment};

@@ -418,6 +418,20 @@ async fn payment_of(
     Ok((row.into(), user))
 }
 
+/// What a purchase paid by card makes of the card's charge ([`charge_to_wallet`]): through when
+/// captured; `402 payment_failed` with the reason when declined; `payment_pending` (with the payment's
+/// address, and `pending_detail`) while it waits for the customer.
+pub fn captured(intent: PaymentIntent, pending_detail: &'static str) -> Result<(), ApiError> {
+    match intent.state.as_str() {
+        "captured" => Ok(()),
+        "failed" => Err(ApiError::new(
+            LedgerCode::PaymentFailed,
+            format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
+        )),
+        _ => Err(pending(intent.id, pending_detail)),
+    }
+}
+
 /// The answer to a purchase whose card payment waits for the customer (3-D Secure): `payment_pending`,
 /// with the payment's address in `Location` so that the client can finish it.
 pub fn pending(payment: Uuid, detail: &'static str) -> ApiError {

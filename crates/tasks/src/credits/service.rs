@@ -228,17 +228,10 @@ pub async fn charge(
     let now = ctx.clock.now();
     let intent =
         ledger::payments::charge_to_wallet(&ctx.db, principal, &request, ledger_settings, retry_key, now).await?;
-    match intent.state.as_str() {
-        "captured" => Ok(()),
-        "failed" => Err(ApiError::new(
-            ledger::error::LedgerCode::PaymentFailed,
-            format!("The payment failed ({}).", intent.failure_reason.unwrap_or_default()),
-        )),
-        _ => Err(ledger::payments::pending(
-            intent.id,
-            "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
-        )),
-    }
+    ledger::payments::captured(
+        intent,
+        "The payment needs the customer's action first; once it has gone through its money is in your wallet.",
+    )
 }
 
 /// Buys a pack for the company: paid from the company's wallet (`wallet`) or, by `card`, from the
