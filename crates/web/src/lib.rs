@@ -182,6 +182,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/conversations/{id}/messages", post(pages::projects::post_message))
         .route("/conversations/{id}/stream", get(pages::projects::stream))
         .route("/threads/{kind}/{id}", get(pages::projects::object_thread))
+        .route("/search", get(pages::projects::search))
         .route("/support", get(pages::support::desk))
         .route("/support/tickets", post(pages::support::open))
         .route("/support/tickets/{id}", get(pages::support::ticket))

@@ -240,3 +240,47 @@ async fn a_channel_is_followed_live_in_a_browser() {
     assert_eq!(browser.current_url().await, url, "no reload");
     browser.close().await;
 }
+
+/// The search page finds what the searcher may read, and says beside the box what it cannot read.
+#[tokio::test]
+async fn the_search_page_finds_only_what_the_searcher_may_read() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "srw_owner").await;
+    let org = create_org(&app, &owner, "srw-studio").await;
+    signed_in(&app, "srw_stranger").await;
+    let project = app
+        .post("/v1/projects")
+        .bearer(&owner)
+        .json(&serde_json::json!({"organization_id": org, "name": "Marigold Tour"}))
+        .send()
+        .await
+        .value();
+    let id = project["id"].as_str().unwrap();
+    let general = app.get(&format!("/v1/projects/{id}/channels")).bearer(&owner).send().await.value()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&owner)
+        .json(&serde_json::json!({"body": "The **marigold** banners arrive Friday"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let web = Web::of(&app, "srw_owner").await;
+    let page = web.get(&app, "/search").await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.text().contains("id=\"search-q\"") && !page.text().contains("Nothing you may read"));
+    let found = web.get(&app, "/search?q=marigold").await.text();
+    assert!(
+        found.contains("<strong>marigold</strong> banners") && found.contains(&format!("/conversations/{general}#m-")),
+        "{found}"
+    );
+    assert!(found.contains("Marigold Tour") && found.contains(&format!("/projects/{id}")), "{found}");
+    let stranger = Web::of(&app, "srw_stranger").await;
+    let nothing = stranger.get(&app, "/search?q=marigold").await.text();
+    assert!(nothing.contains("Nothing you may read matches") && !nothing.contains("banners"), "{nothing}");
+    let bad = web.get(&app, "/search?q=before%3Atomorrow").await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("aria-invalid=\"true\""), "{}", bad.text());
+}

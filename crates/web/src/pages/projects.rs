@@ -585,3 +585,80 @@ pub async fn stream(
         Err(err) => super::error(&session, &err),
     }
 }
+
+/// A message found, as the search page shows it.
+pub struct HitLine {
+    pub conversation: String,
+    pub title: String,
+    pub author: String,
+    pub at: String,
+    pub html: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    layout: Layout,
+    q: String,
+    searched: bool,
+    hits: Vec<HitLine>,
+    projects: Vec<(String, String)>,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchForm {
+    q: String,
+}
+
+/// Search what the caller may read: messages (with `from:`, `in:`, `before:`, `after:`, `is:thread`)
+/// and projects. A query that does not read is said beside the box.
+pub async fn search(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Query(form): Query<SearchForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/search") };
+    let q = form.q.trim().to_owned();
+    let mut view = SearchPage {
+        layout: Layout::new("Search", &session),
+        q: q.clone(),
+        searched: !q.is_empty(),
+        hits: Vec::new(),
+        projects: Vec::new(),
+        errors: FieldErrors::default(),
+    };
+    if q.is_empty() {
+        return page(StatusCode::OK, &view);
+    }
+    let query = collab::search::dto::SearchQuery { q, limit: Some(50) };
+    match collab::search::service::search(&ctx, &settings.subjects, principal, query).await {
+        Ok(found) => {
+            view.hits = found
+                .messages
+                .into_iter()
+                .map(|hit| HitLine {
+                    conversation: hit.message.conversation_id.to_string(),
+                    title: hit.conversation_title,
+                    author: hit.message.author_name,
+                    at: format::when(hit.message.created_at),
+                    html: crate::markdown::to_html(&hit.message.body),
+                    message: hit.message.id.to_string(),
+                })
+                .collect();
+            view.projects = found.projects.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+            page(StatusCode::OK, &view)
+        }
+        Err(err) if beside_form(&err) => {
+            view.errors = FieldErrors::from_error(&err);
+            if view.errors.is_empty() {
+                view.errors = FieldErrors::from_pairs([("q".to_owned(), err.detail().to_owned())]);
+            }
+            page(err.status(), &view)
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
