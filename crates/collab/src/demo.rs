@@ -203,6 +203,7 @@ async fn cover(
         files::insert_version(
             conn,
             &VersionRow {
+                id: Uuid::now_v7(),
                 file_id: file.id,
                 version,
                 sha256: kept.sha256,
@@ -215,6 +216,7 @@ async fn cover(
                 created_at: at,
                 scan: crate::model::ScanStatus::Clean,
                 scan_note: None,
+                media: None,
             },
         )
         .await?;

@@ -100,6 +100,7 @@ pub fn router(
         .routes(routes!(files::http::upload_project_file, files::http::project_files))
         .routes(routes!(files::http::get_project_file, files::http::delete_project_file))
         .routes(routes!(files::http::project_file_content))
+        .routes(routes!(files::http::project_file_thumbnail))
         .routes(routes!(files::http::restore_project_file))
         .routes(routes!(files::http::link_file_version))
         .routes(routes!(files::http::linked_file))

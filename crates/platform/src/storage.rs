@@ -433,6 +433,11 @@ pub async fn record(
     Ok(())
 }
 
+/// The size of a kept file, if it is recorded.
+pub async fn stored_size(conn: &mut sqlx::PgConnection, sha256: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT size FROM stored_files WHERE sha256 = $1", sha256).fetch_optional(conn).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Real media files for tests, made here or by independent encoders: WAV (written by hand, it is a
-//! header and samples), FLAC (Debian's `flac` encoder), PNG (the `png` crate) and JPEG (`jpeg-encoder`).
+//! header and samples), FLAC (Debian's `flac` encoder), PNG (the `png` crate), JPEG (`jpeg-encoder`) and
+//! WebP (`image-webp`).
 
 use std::io::Write;
 use std::process::Command;
@@ -140,5 +141,14 @@ pub fn jpeg_rgb(pixels: &[[u8; 3]], width: u16, height: u16, quality: u8) -> Vec
     let mut out = Vec::new();
     let encoder = jpeg_encoder::Encoder::new(&mut out, quality);
     encoder.encode(pixels.as_flattened(), width, height, jpeg_encoder::ColorType::Rgb).expect("jpeg");
+    out
+}
+
+/// `pixels` (RGB, row by row) as a lossless WebP (`image-webp`'s encoder).
+pub fn webp_rgb(pixels: &[[u8; 3]], width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image_webp::WebPEncoder::new(&mut out)
+        .encode(pixels.as_flattened(), width, height, image_webp::ColorType::Rgb8)
+        .expect("webp");
     out
 }

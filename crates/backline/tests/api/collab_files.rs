@@ -82,6 +82,9 @@ async fn uploads_wait_in_quarantine_until_the_scanner_passes_them() {
     drain_jobs(&app).await;
     let file = app.get(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.value();
     assert_eq!(version(&file, 1)["scan"], "clean");
+    // Read once it passed (a damaged PDF: its format, and why nothing more).
+    assert_eq!(version(&file, 1)["media"]["format"], "pdf", "{file}");
+    assert!(version(&file, 1)["media"]["note"].as_str().unwrap().starts_with("cannot be read"), "{file}");
     let got = app.get(&content).bearer(&t.alice).send().await;
     got.assert_status(StatusCode::OK);
     assert_eq!(got.body.as_ref(), b"%PDF-1.4 a clean poster");
@@ -98,6 +101,8 @@ async fn uploads_wait_in_quarantine_until_the_scanner_passes_them() {
     let file = app.get(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.value();
     assert_eq!(version(&file, 2)["scan"], "infected");
     assert!(version(&file, 2)["scan_note"].as_str().unwrap().contains("Eicar-Test-Signature FOUND"), "{file}");
+    // Infected content is never opened.
+    assert_eq!(version(&file, 2)["media"], Value::Null);
     let res = app.get(&format!("/v1/project-files/{fid}/versions/2/content")).bearer(&t.alice).send().await;
     res.assert_status(StatusCode::CONFLICT);
     assert!(res.value()["detail"].as_str().unwrap().contains("failed the virus scan"));
@@ -262,4 +267,110 @@ async fn a_signed_link_downloads_without_signing_in_until_it_expires() {
     let fresh = app.post(&links).bearer(&t.owner).json(&json!({})).send().await.value();
     app.delete(&format!("/v1/project-files/{fid}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
     app.get(fresh["url"].as_str().unwrap()).send().await.assert_status(StatusCode::NOT_FOUND);
+}
+
+/// A PNG's width and height, as the `png` crate decodes it.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    (reader.info().width, reader.info().height)
+}
+
+#[tokio::test]
+async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_thumbnails() {
+    use testkit::media;
+    let app = crate::support::app().await;
+    let t = team(&app, "insp").await;
+    let id = project(&app, &t, "Tour poster").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    let picture = media::drawing(7, 800, 400);
+    let square = media::drawing(8, 640, 640);
+    let wide = media::drawing(9, 1000, 600);
+    let uploads: Vec<(&str, Vec<u8>)> = vec![
+        ("poster.png", media::png_rgb(&picture, 800, 400)),
+        ("photo.jpg", media::jpeg_rgb(&wide, 1000, 600, 90)),
+        ("square.webp", media::webp_rgb(&square, 640, 640)),
+        (
+            "rider.pdf",
+            platform::pdf::text(&format!(
+                "Technical rider\n{}Backline needs a zephyrine stage riser",
+                "line\n".repeat(70)
+            )),
+        ),
+        ("intro.wav", media::wav(44_100, 16, 2, 1500, 0.5)),
+        ("setlist.txt", "Opening: Quasar Lullaby\nEncore: Night Drive\n".as_bytes().to_vec()),
+        // Named as an image, holding text: read for what it is.
+        ("fake.png", b"plain words, not a picture".to_vec()),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for (name, bytes) in uploads {
+        let res = upload(&app, &t.alice, &id, name, bytes).await;
+        res.assert_status(StatusCode::CREATED);
+        let file = res.value();
+        // Nothing is read until the job runs.
+        assert_eq!(version(&file, 1)["media"], Value::Null, "{file}");
+        ids.insert(name, file["id"].as_str().unwrap().to_owned());
+    }
+    drain_jobs(&app).await;
+    let media_of = |name: &str| {
+        let path = format!("/v1/project-files/{}", ids[name]);
+        let app = &app;
+        let token = t.alice.clone();
+        async move { version(&app.get(&path).bearer(&token).send().await.value(), 1)["media"].clone() }
+    };
+
+    for (name, format, size, thumb) in [
+        ("poster.png", "png", (800u64, 400u64), (320, 160)),
+        ("photo.jpg", "jpeg", (1000, 600), (320, 192)),
+        ("square.webp", "webp", (640, 640), (320, 320)),
+    ] {
+        let m = media_of(name).await;
+        assert_eq!(m["format"], format, "{m}");
+        assert_eq!((m["width"].as_u64().unwrap(), m["height"].as_u64().unwrap()), size);
+        let url = m["thumbnail_url"].as_str().unwrap();
+        let got = app.get(url).bearer(&t.alice).send().await;
+        got.assert_status(StatusCode::OK);
+        assert_eq!(got.headers["content-type"], "image/png");
+        assert_eq!(png_size(&got.body), thumb, "{name}");
+        // Only those who may see the file see its thumbnail.
+        app.get(url).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    }
+    let pdf = media_of("rider.pdf").await;
+    assert_eq!((pdf["format"].as_str(), pdf["pages"].as_i64()), (Some("pdf"), Some(2)), "{pdf}");
+    assert_eq!(pdf["thumbnail_url"], Value::Null);
+    let no_thumb = format!("/v1/project-files/{}/versions/1/thumbnail", ids["rider.pdf"]);
+    app.get(&no_thumb).bearer(&t.alice).send().await.assert_status(StatusCode::NOT_FOUND);
+    let wav = media_of("intro.wav").await;
+    assert_eq!((wav["format"].as_str(), wav["duration_ms"].as_i64()), (Some("wav"), Some(1500)), "{wav}");
+    assert_eq!(media_of("setlist.txt").await["format"], "text");
+    let fake = media_of("fake.png").await;
+    assert_eq!((fake["format"].as_str(), fake["width"].as_i64()), (Some("text"), None), "{fake}");
+
+    // Search finds files by the words in a PDF's text (on its second page) and a text file's, and by name.
+    let search = |token: &str, q: &str| {
+        let url = format!("/v1/search?q={}", q.replace(' ', "+"));
+        let app = &app;
+        let token = token.to_owned();
+        async move { app.get(&url).bearer(&token).send().await.value()["files"].clone() }
+    };
+    let found = search(&t.alice, "zephyrine").await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["name"], "rider.pdf");
+    assert_eq!(found[0]["project_name"], "Tour poster");
+    assert!(found[0]["excerpt"].as_str().unwrap().contains("[zephyrine]"), "{found}");
+    let found = search(&t.alice, "quasar lullaby").await;
+    assert_eq!(found[0]["name"], "setlist.txt", "{found}");
+    let found = search(&t.alice, "poster").await;
+    assert_eq!(found[0]["name"], "poster.png", "{found}");
+    assert_eq!(found[0]["excerpt"], Value::Null);
+    assert_eq!(search(&t.alice, "zephyrine from:nobody_here").await, json!([]));
+    assert_eq!(search(&t.alice, "zephyrine is:thread").await, json!([]));
+    // Someone outside the project finds nothing of it.
+    assert_eq!(search(&t.outsider, "zephyrine").await, json!([]));
+    // A deleted file is no longer found.
+    app.delete(&format!("/v1/project-files/{}", ids["rider.pdf"]))
+        .bearer(&t.alice)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(search(&t.alice, "zephyrine").await, json!([]));
 }

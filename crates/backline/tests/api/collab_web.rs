@@ -266,6 +266,16 @@ async fn the_search_page_finds_only_what_the_searcher_may_read() {
         .send()
         .await
         .assert_status(StatusCode::CREATED);
+    let notes = b"Load-in notes: marigold garlands on the stage edge".to_vec();
+    let file = app
+        .post(&format!("/v1/projects/{id}/files?name=notes.txt&folder=stage"))
+        .bearer(&owner)
+        .body(notes)
+        .send()
+        .await;
+    file.assert_status(StatusCode::CREATED);
+    let file_id = file.value()["id"].as_str().unwrap().to_owned();
+    crate::support::drain_jobs(&app).await;
 
     let web = Web::of(&app, "srw_owner").await;
     let page = web.get(&app, "/search").await;
@@ -277,9 +287,20 @@ async fn the_search_page_finds_only_what_the_searcher_may_read() {
         "{found}"
     );
     assert!(found.contains("Marigold Tour") && found.contains(&format!("/projects/{id}")), "{found}");
+    assert!(
+        found.contains(&format!("/project-files/{file_id}/versions/1"))
+            && found.contains("stage/notes.txt")
+            && found.contains("[marigold] garlands"),
+        "{found}"
+    );
     let stranger = Web::of(&app, "srw_stranger").await;
     let nothing = stranger.get(&app, "/search?q=marigold").await.text();
-    assert!(nothing.contains("Nothing you may read matches") && !nothing.contains("banners"), "{nothing}");
+    assert!(
+        nothing.contains("Nothing you may read matches")
+            && !nothing.contains("banners")
+            && !nothing.contains("notes.txt"),
+        "{nothing}"
+    );
     let bad = web.get(&app, "/search?q=before%3Atomorrow").await;
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("aria-invalid=\"true\""), "{}", bad.text());

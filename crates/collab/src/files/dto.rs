@@ -24,9 +24,30 @@ pub struct UploadTarget {
     pub label: Option<String>,
 }
 
+/// What was read of a version's content (from its bytes, not its name) once it passed its scan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileMedia {
+    /// `png`, `jpeg`, `webp`, `gif`, `svg`, `pdf`, `wav`, `flac`, `ogg`, `mp3`, `mp4` (MP4, M4A, MOV) or
+    /// `text`; `null` for anything else.
+    pub format: Option<String>,
+    /// In pixels: images, and the picture of a video.
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// Audio and video.
+    pub duration_ms: Option<i64>,
+    /// PDFs.
+    pub pages: Option<i32>,
+    /// The thumbnail of a PNG, JPEG or WebP image.
+    pub thumbnail_url: Option<String>,
+    /// What could not be read, and why (a damaged header, an image too large for a thumbnail).
+    pub note: Option<String>,
+}
+
 /// One version of a file.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FileVersion {
+    /// The version's own id: its thread is `/v1/threads/file_version/{id}`.
+    pub id: Uuid,
     pub version: i32,
     pub sha256: String,
     pub size: i64,
@@ -45,12 +66,26 @@ pub struct FileVersion {
     pub scan_note: Option<String>,
     /// Its bytes (`Range` requests answered).
     pub url: String,
+    /// What its content holds; `null` until the inspection job has read it (moments after a clean
+    /// upload).
+    pub media: Option<FileMedia>,
 }
 
 impl From<VersionRow> for FileVersion {
     fn from(v: VersionRow) -> Self {
+        let base = format!("/v1/project-files/{}/versions/{}", v.file_id, v.version);
         Self {
-            url: format!("/v1/project-files/{}/versions/{}/content", v.file_id, v.version),
+            id: v.id,
+            url: format!("{base}/content"),
+            media: v.media.map(|m| FileMedia {
+                format: m.format,
+                width: m.width,
+                height: m.height,
+                duration_ms: m.duration_ms,
+                pages: m.pages,
+                thumbnail_url: m.thumbnail.map(|_| format!("{base}/thumbnail")),
+                note: m.note,
+            }),
             version: v.version,
             sha256: v.sha256,
             size: v.size,

@@ -80,6 +80,21 @@ pub async fn project_file_content(
     service::download(&ctx, &principal, id, version, headers.get(axum::http::header::RANGE)).await
 }
 
+/// A version's thumbnail: a PNG at most 320 pixels on its longest side, made from a PNG, JPEG or WebP
+/// image once its content has been inspected.
+#[utoipa::path(get, path = "/v1/project-files/{id}/versions/{version}/thumbnail", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path), ("version" = i32, Path)),
+    responses((status = 200, description = "The thumbnail", content_type = "image/png", body = Vec<u8>),
+              (status = 404, description = "no such file or version, not yours, or no thumbnail (not an image, or not inspected yet)", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_quarantined`: waiting for its virus scan, or infected", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn project_file_thumbnail(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, version)): Path<(FileId, i32)>,
+) -> Result<axum::response::Response, ApiError> {
+    service::thumbnail(&ctx, &principal, id, version).await
+}
+
 /// Delete a file (the project's managers and editors): it leaves the project; its versions are kept for
 /// the record, and the organization's storage gives back what no other file of it holds.
 #[utoipa::path(delete, path = "/v1/project-files/{id}", tag = "collab", security(("bearer" = [])),

@@ -5,6 +5,7 @@
 
 pub mod dto;
 pub mod http;
+pub mod media;
 pub mod repo;
 pub mod review;
 pub mod service;

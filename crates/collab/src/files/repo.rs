@@ -108,6 +108,8 @@ pub async fn set_latest(conn: &mut PgConnection, file: FileId, version: i32, now
 
 #[derive(Debug, Clone)]
 pub struct VersionRow {
+    /// The version's own id (a thread attaches to it).
+    pub id: Uuid,
     pub file_id: FileId,
     pub version: i32,
     pub sha256: String,
@@ -121,14 +123,29 @@ pub struct VersionRow {
     pub scan: ScanStatus,
     /// What the scanner found, when it found something.
     pub scan_note: Option<String>,
+    /// What was read of its content, once the inspection job has run.
+    pub media: Option<Media>,
+}
+
+/// What the inspection job read of a content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub format: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub pages: Option<i32>,
+    /// The content of its thumbnail, if it has one.
+    pub thumbnail: Option<String>,
+    pub note: Option<String>,
 }
 
 pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO project_file_versions (file_id, version, sha256, size, media_type, label, status, restored_from,
-                                            uploaded_by, created_at, scan, scan_note, scanned_at)
+                                            uploaded_by, created_at, scan, scan_note, scanned_at, id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 CASE WHEN $11::text = 'pending' THEN NULL ELSE $10::timestamptz END)",
+                 CASE WHEN $11::text = 'pending' THEN NULL ELSE $10::timestamptz END, $13)",
         v.file_id as _,
         v.version,
         v.sha256,
@@ -140,7 +157,8 @@ pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Re
         v.uploaded_by,
         v.created_at,
         v.scan as _,
-        v.scan_note
+        v.scan_note,
+        v.id
     )
     .execute(conn)
     .await?;
@@ -149,15 +167,82 @@ pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Re
 
 /// A file's versions, newest first.
 pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec<VersionRow>> {
-    sqlx::query_as!(
-        VersionRow,
-        r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
-                  restored_from, uploaded_by, created_at, scan AS "scan: ScanStatus", scan_note
-           FROM project_file_versions WHERE file_id = $1 ORDER BY version DESC"#,
+    let rows = sqlx::query!(
+        r#"SELECT v.id, v.file_id AS "file_id: FileId", v.version, v.sha256, v.size, v.media_type, v.label,
+                  v.status AS "status: VersionStatus", v.restored_from, v.uploaded_by, v.created_at,
+                  v.scan AS "scan: ScanStatus", v.scan_note, c.inspected_at AS "inspected_at?", c.format AS "format?",
+                  c.width AS "width?", c.height AS "height?", c.duration_ms AS "duration_ms?", c.pages AS "pages?",
+                  c.thumbnail AS "thumbnail?", c.note AS "note?"
+           FROM project_file_versions v LEFT JOIN project_file_contents c ON c.sha256 = v.sha256
+           WHERE v.file_id = $1 ORDER BY v.version DESC"#,
         file as _
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| VersionRow {
+            id: r.id,
+            file_id: r.file_id,
+            version: r.version,
+            sha256: r.sha256,
+            size: r.size,
+            media_type: r.media_type,
+            label: r.label,
+            status: r.status,
+            restored_from: r.restored_from,
+            uploaded_by: r.uploaded_by,
+            created_at: r.created_at,
+            scan: r.scan,
+            scan_note: r.scan_note,
+            media: r.inspected_at.map(|_| Media {
+                format: r.format,
+                width: r.width,
+                height: r.height,
+                duration_ms: r.duration_ms,
+                pages: r.pages,
+                thumbnail: r.thumbnail,
+                note: r.note,
+            }),
+        })
+        .collect())
+}
+
+/// Whether this content has been inspected.
+pub async fn inspected(conn: &mut PgConnection, sha256: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM project_file_contents WHERE sha256 = $1) AS "x!""#, sha256)
+        .fetch_one(conn)
+        .await
+}
+
+/// Records what was read of a content (the first reading stands).
+pub async fn record_media(
+    conn: &mut PgConnection,
+    sha256: &str,
+    found: &super::media::Inspection,
+    thumbnail: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let int = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok()).filter(|v| *v > 0);
+    let note: Option<String> = found.note.as_ref().map(|n| n.chars().take(300).collect());
+    sqlx::query!(
+        "INSERT INTO project_file_contents (sha256, format, width, height, duration_ms, pages, body, thumbnail, note,
+                                            inspected_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (sha256) DO NOTHING",
+        sha256,
+        found.format,
+        int(found.width),
+        int(found.height),
+        found.duration_ms.filter(|d| *d >= 0),
+        found.pages,
+        found.text,
+        thumbnail,
+        note,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The organization's storage row, made with `quota` when it has none, and locked.
@@ -230,16 +315,17 @@ pub async fn org_holds(conn: &mut PgConnection, org: Uuid, sha256: &str) -> sqlx
 
 /// One version, locked.
 pub async fn version_locked(conn: &mut PgConnection, file: FileId, version: i32) -> sqlx::Result<Option<VersionRow>> {
-    sqlx::query_as!(
-        VersionRow,
-        r#"SELECT file_id AS "file_id: FileId", version, sha256, size, media_type, label, status AS "status: VersionStatus",
-                  restored_from, uploaded_by, created_at, scan AS "scan: ScanStatus", scan_note
-           FROM project_file_versions WHERE file_id = $1 AND version = $2 FOR UPDATE"#,
+    let locked = sqlx::query_scalar!(
+        "SELECT version FROM project_file_versions WHERE file_id = $1 AND version = $2 FOR UPDATE",
         file as _,
         version
     )
-    .fetch_optional(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    Ok(versions(conn, file).await?.into_iter().find(|v| v.version == version))
 }
 
 /// Moves a version's status and keeps the step.

@@ -27,6 +27,10 @@ pub const MAX_FILE: u64 = 2_000_000_000;
 /// waiting with that content gets the verdict.
 pub const SCAN: JobKind = JobKind::new("collab.file.scan").max_attempts(8);
 
+/// Reading what a content holds (dimensions, duration, pages, text) and making its thumbnail, once per
+/// content, after it passed its scan.
+pub const INSPECT: JobKind = JobKind::new("collab.file.inspect").max_attempts(5);
+
 /// A download link works for an hour unless asked otherwise, for a minute at the least and seven days
 /// at the most.
 pub const LINK_DEFAULT: Duration = Duration::hours(1);
@@ -238,7 +242,11 @@ pub async fn upload(
             file
         }
     };
+    if scan == ScanStatus::Clean {
+        queue_inspection(&mut tx, &kept.sha256, now).await?;
+    }
     let version = VersionRow {
+        id: Uuid::now_v7(),
         file_id: file.id,
         version: file.latest_version,
         sha256: kept.sha256.clone(),
@@ -251,6 +259,7 @@ pub async fn upload(
         created_at: now,
         scan,
         scan_note,
+        media: None,
     };
     repo::insert_version(&mut tx, &version).await?;
     platform::audit::Entry::new(principal.actor(), "project.file", "project_file", file.id)
@@ -324,6 +333,7 @@ pub async fn restore(
     file.latest_version += 1;
     repo::set_latest(&mut tx, id, file.latest_version, now).await?;
     let restored = VersionRow {
+        id: Uuid::now_v7(),
         version: file.latest_version,
         label: None,
         status: VersionStatus::Draft,
@@ -663,6 +673,9 @@ async fn scan(ctx: AppContext, sha256: String) -> Result<(), JobFailure> {
         }
     };
     let decided = repo::record_scan(&mut tx, &sha256, status, note.as_deref(), now).await?;
+    if status == ScanStatus::Clean {
+        queue_inspection(&mut tx, &sha256, now).await.map_err(|e| JobFailure::retry(e.to_string()))?;
+    }
     if status == ScanStatus::Infected {
         for (file, version) in decided {
             let Some((project, org, project_name)) = repo::owner_of(&mut tx, file).await? else { continue };
@@ -692,9 +705,74 @@ async fn scan(ctx: AppContext, sha256: String) -> Result<(), JobFailure> {
     Ok(())
 }
 
+/// Queues the inspection of a content that passed its scan, unless it was inspected already.
+pub(crate) async fn queue_inspection(
+    conn: &mut PgConnection,
+    sha256: &str,
+    now: DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    if !repo::inspected(&mut *conn, sha256).await? {
+        let job = NewJob::new(INSPECT, json!({"sha256": sha256})).unique(format!("inspect:{sha256}"));
+        platform::jobs::enqueue(conn, job, now).await?;
+    }
+    Ok(())
+}
+
+/// The inspection job: reads the content from the object store into staging, reads it (in a blocking
+/// thread: decoding is work), keeps its thumbnail in the object store, and records what it found.
+async fn inspect(ctx: AppContext, sha256: String) -> Result<(), JobFailure> {
+    if repo::inspected(&mut *ctx.db.acquire().await?, &sha256).await? {
+        return Ok(());
+    }
+    let retry = |e: &dyn std::fmt::Display| JobFailure::retry(format!("{e:#}"));
+    let path = ctx.storage.fetch(&sha256).await.map_err(|e| retry(&e))?;
+    let found = tokio::task::spawn_blocking(move || super::media::inspect(&path))
+        .await
+        .map_err(|e| retry(&e))?
+        .map_err(|e| retry(&e))?;
+    let thumbnail = match &found.thumbnail {
+        Some(bytes) => Some(ctx.storage.put_bytes(bytes.clone()).await.map_err(|e| retry(&e))?),
+        None => None,
+    };
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(kept) = &thumbnail {
+        platform::storage::record(&mut tx, kept, "image/png", now).await?;
+    }
+    repo::record_media(&mut tx, &sha256, &found, thumbnail.as_ref().map(|k| k.sha256.as_str()), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A version's thumbnail (a PNG at most 320 pixels on its longest side), for whoever may download it.
+pub async fn thumbnail(
+    ctx: &AppContext,
+    principal: &Principal,
+    file: FileId,
+    version: i32,
+) -> Result<axum::response::Response, ApiError> {
+    let (row, v, size) = {
+        let mut conn = ctx.db.acquire().await?;
+        let (row, _, _) = visible_file(&mut conn, principal, file, false).await?;
+        let v = repo::versions(&mut conn, file).await?.into_iter().find(|v| v.version == version);
+        let v = v.ok_or(CollabError::NotFound("version"))?;
+        usable(&v)?;
+        let thumb = v.media.as_ref().and_then(|m| m.thumbnail.as_deref()).ok_or(CollabError::NotFound("thumbnail"))?;
+        let size = platform::storage::stored_size(&mut conn, thumb).await?.ok_or(CollabError::NotFound("thumbnail"))?;
+        (row, v, size)
+    };
+    let thumb = v.media.and_then(|m| m.thumbnail).unwrap_or_default();
+    let name = format!("{}.thumbnail.png", row.name);
+    platform::storage::file_response(ctx, &thumb, "image/png", size, &name, None).await
+}
+
 pub fn register(registry: &mut Registry) {
     registry.register(SCAN, |ctx: AppContext, job: Job| async move {
         let sha256: String = job.field("sha256")?;
         scan(ctx, sha256).await
+    });
+    registry.register(INSPECT, |ctx: AppContext, job: Job| async move {
+        let sha256: String = job.field("sha256")?;
+        inspect(ctx, sha256).await
     });
 }

@@ -29,6 +29,24 @@ pub struct MessageHit {
     pub rank: f32,
 }
 
+/// A file found by its name or folder, or by the text of its latest version (PDFs and text files).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileHit {
+    pub file_id: crate::model::FileId,
+    pub project_id: crate::model::ProjectId,
+    pub project_name: String,
+    pub folder: String,
+    pub name: String,
+    /// The latest version, whose text was searched.
+    pub version: i32,
+    pub media_type: String,
+    pub size: i64,
+    /// Where the words are in its text, the matches between `[` and `]`; `null` when only the name
+    /// matched.
+    pub excerpt: Option<String>,
+    pub rank: f32,
+}
+
 /// What a search found.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SearchResults {
@@ -36,4 +54,8 @@ pub struct SearchResults {
     pub messages: Vec<MessageHit>,
     /// The searcher's projects whose name or description match the words.
     pub projects: Vec<Project>,
+    /// Files of the searcher's projects whose name, folder or text match the words, best first
+    /// (`from:`, `before:` and `after:` apply to their latest version; with `in:`, `is:thread` or
+    /// `has:file`, which only messages have, none).
+    pub files: Vec<FileHit>,
 }

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::dto::FileHit;
 use crate::messages::repo::MessageRow;
-use crate::model::{ConversationId, MessageId, ProjectId};
+use crate::model::{ConversationId, FileId, MessageId, ProjectId};
 
 /// The channels of projects the user is a member of, or of the organizations' projects given (those
 /// the user manages): (conversation, its project, its name).
@@ -122,6 +123,54 @@ pub async fn projects(conn: &mut PgConnection, projects: &[Uuid], words: &str, l
            LIMIT $3"#,
         projects,
         words,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Files of these projects (not deleted) whose name or folder match, or whose latest version's text
+/// does (only once it passed its scan), best first; the excerpt shows the words in the text.
+pub async fn files(
+    conn: &mut PgConnection,
+    projects: &[Uuid],
+    words: &str,
+    authors: &[Uuid],
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+    limit: i64,
+) -> sqlx::Result<Vec<FileHit>> {
+    sqlx::query_as!(
+        FileHit,
+        r#"SELECT hit.id AS "file_id!: FileId", hit.project_id AS "project_id!: ProjectId", p.name AS "project_name!", hit.folder AS "folder!",
+                  hit.name AS "name!", hit.version AS "version!", hit.media_type AS "media_type!", hit.size AS "size!",
+                  CASE WHEN hit.in_text THEN ts_headline('simple', left(c.body, 20000), q,
+                       'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=2') END AS excerpt,
+                  hit.rank AS "rank!"
+           FROM websearch_to_tsquery('simple', $2) AS q
+           CROSS JOIN LATERAL (
+               SELECT f.id, f.project_id, f.folder, f.name, v.version, v.media_type, v.size, v.sha256, f.updated_at,
+                      coalesce(c.search @@ q, false) AS in_text,
+                      (ts_rank(f.search, q) * 2 + coalesce(ts_rank(c.search, q), 0))::real AS rank
+               FROM project_files f
+               JOIN project_file_versions v ON v.file_id = f.id AND v.version = f.latest_version
+               LEFT JOIN project_file_contents c ON c.sha256 = v.sha256 AND v.scan = 'clean'
+               WHERE f.project_id = ANY($1) AND f.deleted_at IS NULL
+                 AND (f.search @@ q OR c.search @@ q)
+                 AND (cardinality($3::uuid[]) = 0 OR v.uploaded_by = ANY($3))
+                 AND ($4::timestamptz IS NULL OR v.created_at < $4)
+                 AND ($5::timestamptz IS NULL OR v.created_at >= $5)
+               ORDER BY rank DESC, f.updated_at DESC, f.id
+               LIMIT $6
+           ) AS hit
+           JOIN projects p ON p.id = hit.project_id
+           LEFT JOIN project_file_contents c ON c.sha256 = hit.sha256
+           ORDER BY hit.rank DESC, hit.updated_at DESC, hit.id"#,
+        projects,
+        words,
+        authors,
+        before,
+        after,
         limit
     )
     .fetch_all(conn)

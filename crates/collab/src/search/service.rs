@@ -135,5 +135,18 @@ pub async fn search(
             }
         }
     }
-    Ok(SearchResults { messages, projects })
+    // Files: by words, in the searcher's projects; `in:`, `is:thread` and `has:file` are messages' own.
+    // A `from:` naming nobody finds nothing.
+    let files = if search.words.trim().is_empty()
+        || search.within.is_some()
+        || search.thread
+        || search.file
+        || authors.len() < search.from.len()
+    {
+        Vec::new()
+    } else {
+        let (before, after) = (search.before.and_then(day), search.after.and_then(day));
+        repo::files(&mut conn, &project_ids, search.words.trim(), &authors, before, after, limit).await?
+    };
+    Ok(SearchResults { messages, projects, files })
 }

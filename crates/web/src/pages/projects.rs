@@ -604,7 +604,17 @@ struct SearchPage {
     searched: bool,
     hits: Vec<HitLine>,
     projects: Vec<(String, String)>,
+    files: Vec<FileHitLine>,
     errors: FieldErrors,
+}
+
+/// A file found: its download, its project, and where the words are in its text.
+struct FileHitLine {
+    href: String,
+    project: String,
+    project_name: String,
+    name: String,
+    excerpt: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -629,6 +639,7 @@ pub async fn search(
         searched: !q.is_empty(),
         hits: Vec::new(),
         projects: Vec::new(),
+        files: Vec::new(),
         errors: FieldErrors::default(),
     };
     if q.is_empty() {
@@ -650,6 +661,17 @@ pub async fn search(
                 })
                 .collect();
             view.projects = found.projects.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+            view.files = found
+                .files
+                .into_iter()
+                .map(|f| FileHitLine {
+                    href: format!("/project-files/{}/versions/{}", f.file_id, f.version),
+                    project: f.project_id.to_string(),
+                    name: if f.folder.is_empty() { f.name } else { format!("{}/{}", f.folder, f.name) },
+                    project_name: f.project_name,
+                    excerpt: f.excerpt.unwrap_or_default(),
+                })
+                .collect();
             page(StatusCode::OK, &view)
         }
         Err(err) if beside_form(&err) => {
