@@ -73,6 +73,9 @@ pub fn subjects() -> collab::Subjects {
         .with("event", |conn, principal, id| Box::pin(ticketing::discussion(conn, principal, id)))
         .with("release", |conn, principal, id| Box::pin(catalog::discussion(conn, principal, id)))
         .with("task", |conn, principal, id| Box::pin(tasks::discussion(conn, principal, id)))
+        .with(collab::files::service::VERSION_SUBJECT, |conn, principal, id| {
+            Box::pin(collab::files::service::discussion(conn, principal, id))
+        })
         .with(collab::support::service::TICKET_SUBJECT, |conn, principal, id| {
             Box::pin(collab::support::service::discussion(conn, principal, id))
         })

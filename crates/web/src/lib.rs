@@ -178,6 +178,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/projects/{id}/members", post(pages::projects::member))
         .route("/projects/{id}/channels", post(pages::projects::channel))
         .route("/project-files/{id}/versions/{version}", get(pages::projects::file_version))
+        .route("/project-files/{id}/versions/{version}/thumbnail", get(pages::projects::file_thumbnail))
         .route("/conversations/{id}", get(pages::projects::conversation))
         .route("/conversations/{id}/messages", post(pages::projects::post_message))
         .route("/conversations/{id}/stream", get(pages::projects::stream))

@@ -374,3 +374,63 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
         .assert_status(StatusCode::NO_CONTENT);
     assert_eq!(search(&t.alice, "zephyrine").await, json!([]));
 }
+
+/// A file version has a thread of its own: whoever may see the file takes part, its uploader and the
+/// project's managers hear of new messages, and nobody else finds it; the project's page links to it
+/// and shows the version's thumbnail and size.
+#[tokio::test]
+async fn a_file_version_has_a_thread_for_those_who_may_see_it() {
+    let app = crate::support::app().await;
+    let t = team(&app, "vthr").await;
+    let id = project(&app, &t, "Cover").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "commenter").await.assert_status(StatusCode::OK);
+    let pixels = testkit::media::drawing(3, 600, 300);
+    let file = upload(&app, &t.alice, &id, "cover.png", testkit::media::png_rgb(&pixels, 600, 300)).await.value();
+    let fid = file["id"].as_str().unwrap().to_owned();
+    let vid = version(&file, 1)["id"].as_str().unwrap().to_owned();
+    drain_jobs(&app).await;
+
+    let thread = app.get(&format!("/v1/threads/file_version/{vid}")).bearer(&t.bob).send().await;
+    thread.assert_status(StatusCode::OK);
+    let thread = thread.value();
+    assert_eq!(thread["title"], "File: cover.png v1 · Cover", "{thread}");
+    let conversation = thread["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/conversations/{conversation}/messages"))
+        .bearer(&t.bob)
+        .json(&json!({"body": "The logo sits too low"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    drain_jobs(&app).await;
+    // The uploader hears of it.
+    let told = app.get("/v1/me/notifications").bearer(&t.alice).send().await.value();
+    assert!(told.to_string().contains("The logo sits too low"), "{told}");
+    // Someone outside the project finds neither the thread nor its messages.
+    for path in [format!("/v1/threads/file_version/{vid}"), format!("/v1/conversations/{conversation}/messages")] {
+        app.get(&path).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    }
+    app.get(&format!("/v1/threads/file_version/{}", uuid::Uuid::now_v7()))
+        .bearer(&t.owner)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    // The project's page: the version's size, thumbnail and thread.
+    let web = crate::catalog_web::Web::of(&app, "vthr_alice").await;
+    let page = web.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(page.contains("600 × 300 px") && page.contains(&format!("/threads/file_version/{vid}")), "{page}");
+    let thumb = format!("/project-files/{fid}/versions/1/thumbnail");
+    assert!(page.contains(&format!("<img class=\"thumb\" src=\"{thumb}\"")), "{page}");
+    let got = web.get(&app, &thumb).await;
+    got.assert_status(StatusCode::OK);
+    assert_eq!(png_size(&got.body), (320, 160));
+
+    // A deleted file's thread goes with it.
+    app.delete(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.get(&format!("/v1/threads/file_version/{vid}"))
+        .bearer(&t.bob)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}

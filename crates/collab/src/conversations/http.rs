@@ -41,7 +41,7 @@ pub async fn new_project_channel(
 /// The thread attached to a business object (`booking`, `event`, ...), made on first use. Whoever may
 /// see the object by its own domain's rule takes part; anyone else gets 404.
 #[utoipa::path(get, path = "/v1/threads/{kind}/{id}", tag = "collab", security(("bearer" = [])),
-    params(("kind" = String, Path, description = "The object's kind: `booking`, `event`, `release` or `task`"), ("id" = Uuid, Path)),
+    params(("kind" = String, Path, description = "The object's kind: `booking`, `event`, `release`, `task`, `file_version` (a project file's version, by its `id`), `support_ticket` or `support_notes`"), ("id" = Uuid, Path)),
     responses((status = 200, body = Conversation),
               (status = 404, description = "no such object, or not yours; `unknown_subject` for a kind threads do not attach to", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn object_thread(

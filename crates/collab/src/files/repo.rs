@@ -208,6 +208,15 @@ pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec
         .collect())
 }
 
+/// The file and number of the version with this id.
+pub async fn version_by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<(FileId, i32)>> {
+    let row =
+        sqlx::query!(r#"SELECT file_id AS "file_id: FileId", version FROM project_file_versions WHERE id = $1"#, id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|r| (r.file_id, r.version)))
+}
+
 /// Whether this content has been inspected.
 pub async fn inspected(conn: &mut PgConnection, sha256: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM project_file_contents WHERE sha256 = $1) AS "x!""#, sha256)

@@ -20,6 +20,9 @@ use crate::error::{CollabCode, CollabError};
 use crate::model::{FileCategory, FileId, ProjectId, ProjectRole, ScanStatus, VersionStatus};
 use crate::projects::service::visible_project;
 
+/// The kind of object a file version's thread is attached to (`/v1/threads/file_version/{id}`).
+pub const VERSION_SUBJECT: &str = "file_version";
+
 /// The largest file a project takes.
 pub const MAX_FILE: u64 = 2_000_000_000;
 
@@ -108,6 +111,32 @@ async fn visible_file(
         if e.status() == axum::http::StatusCode::NOT_FOUND { CollabError::NotFound("file").into() } else { e }
     })?;
     Ok((file, role, project.organization_id))
+}
+
+/// Who takes part in a file version's thread: everyone who may see the file (the project's members, its
+/// organization's project managers); its uploader and the project's managers are told of new messages.
+pub async fn discussion(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Option<platform::discussion::Discussion>, ApiError> {
+    let Some((file, version)) = repo::version_by_id(conn, id).await? else { return Ok(None) };
+    let row = match visible_file(conn, principal, file, false).await {
+        Ok((row, _, _)) => row,
+        Err(e) if e.status() == axum::http::StatusCode::NOT_FOUND => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(v) = repo::versions(conn, file).await?.into_iter().find(|v| v.version == version) else {
+        return Ok(None);
+    };
+    let project =
+        crate::projects::repo::project(conn, row.project_id, false).await?.map(|p| p.name).unwrap_or_default();
+    let mut people = crate::projects::repo::managers(conn, row.project_id).await?;
+    people.push(v.uploaded_by);
+    people.sort();
+    people.dedup();
+    let path = if row.folder.is_empty() { row.name } else { format!("{}/{}", row.folder, row.name) };
+    Ok(Some(platform::discussion::Discussion { title: format!("File: {path} v{version} · {project}"), people }))
 }
 
 /// Takes the bytes of a new version: charged to the organization's allowance when they are new to it

@@ -176,6 +176,43 @@ pub struct VersionLine {
     pub status: String,
     pub size: String,
     pub label: String,
+    /// What its content holds ("800 × 400 px", "2 pages", "3:05"), once read.
+    pub details: String,
+    /// Its thumbnail, when it has one.
+    pub thumbnail: Option<String>,
+    /// Its thread.
+    pub thread: String,
+}
+
+/// What a version's content holds, in words.
+fn media_details(m: &collab::files::dto::FileMedia) -> String {
+    let mut parts = Vec::new();
+    if let (Some(w), Some(h)) = (m.width, m.height) {
+        parts.push(format!("{w} × {h} px"));
+    }
+    if let Some(p) = m.pages {
+        parts.push(if p == 1 { "1 page".to_owned() } else { format!("{p} pages") });
+    }
+    if let Some(ms) = m.duration_ms {
+        let s = ms / 1000;
+        parts.push(format!("{}:{:02}", s / 60, s % 60));
+    }
+    parts.join(" · ")
+}
+
+/// A version's thumbnail, for a member of its project.
+pub async fn file_thumbnail(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path((id, version)): Path<(collab::model::FileId, i32)>,
+) -> Response {
+    let Some(principal) = &session.principal else {
+        return to_signin(&format!("/project-files/{id}/versions/{version}/thumbnail"));
+    };
+    match collab::files::service::thumbnail(&ctx, principal, id, version).await {
+        Ok(response) => response,
+        Err(err) => super::error(&session, &err),
+    }
 }
 
 /// A version's bytes, for a member of its project (with the `Range` a player asks for).
@@ -270,6 +307,13 @@ async fn project_page(
                         status: v.status.replace('_', " "),
                         size: format!("{:.1} kB", v.size as f64 / 1000.0),
                         label: v.label.clone().unwrap_or_default(),
+                        details: v.media.as_ref().map(media_details).unwrap_or_default(),
+                        thumbnail: v
+                            .media
+                            .as_ref()
+                            .and_then(|m| m.thumbnail_url.as_ref())
+                            .map(|_| format!("/project-files/{}/versions/{}/thumbnail", f.id, v.version)),
+                        thread: format!("/threads/file_version/{}", v.id),
                     })
                     .collect();
                 FileLine { path, category: f.category, versions }
