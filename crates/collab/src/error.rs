@@ -20,6 +20,7 @@ platform::codes! {
         GroupFull = (CONFLICT, "group_full", "a group holds at most 50 people"),
         FileQuarantined = (CONFLICT, "file_quarantined", "the version waits for its virus scan, or failed it: it is not downloaded, linked or approved"),
         FileInfected = (CONFLICT, "file_infected", "the file's content failed the virus scan; nothing was kept"),
+        UseProjectFiles = (CONFLICT, "use_project_files", "a project's channel takes the project's files as attachments (`files`), so that its storage counts them; upload there first"),
         LinkExpired = (GONE, "link_expired", "the download link has expired; ask for a new one"),
         PlanLimit = (CONFLICT, "plan_limit", "the organization's plan allows no more of this (open projects, people on projects); a dearer plan allows more"),
         QuotaExceeded = (CONFLICT, "quota_exceeded", "the organization's storage allowance would be passed; nothing was kept"),

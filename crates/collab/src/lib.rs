@@ -4,6 +4,7 @@
 //! read positions; the support desk, whose tickets' conversations are threads too. See
 //! docs/collaboration.md and docs/support.md.
 
+pub mod attachments;
 pub mod conversations;
 pub mod demo;
 pub mod error;
@@ -101,6 +102,8 @@ pub fn router(
         .routes(routes!(files::http::get_project_file, files::http::delete_project_file))
         .routes(routes!(files::http::project_file_content))
         .routes(routes!(files::http::project_file_thumbnail))
+        .routes(routes!(attachments::http::upload_attachment))
+        .routes(routes!(attachments::http::attachment_content))
         .routes(routes!(files::http::restore_project_file))
         .routes(routes!(files::http::link_file_version))
         .routes(routes!(files::http::linked_file))

@@ -14,7 +14,7 @@ use crate::collab::{Team, bytes_of, project, put_member, tally, team};
 use crate::support::drain_jobs;
 
 /// The EICAR test file: what every virus scanner reports, harmless.
-const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+pub(crate) const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
 /// A scanner as `clamdscan` behaves: exit 0 for a clean file, 1 (with what it found) for an infected one.
 fn scanner(dir: &std::path::Path) -> Vec<String> {
@@ -27,7 +27,7 @@ fn scanner(dir: &std::path::Path) -> Vec<String> {
     vec!["sh".to_owned(), script.display().to_string()]
 }
 
-async fn scanning_app(dir: &std::path::Path) -> TestApp {
+pub(crate) async fn scanning_app(dir: &std::path::Path) -> TestApp {
     let command = scanner(dir);
     TestApp::with_context(
         |ctx| ctx.with_storage(platform::storage::Storage::temporary().unwrap().with_scanner(command)),

@@ -7,6 +7,7 @@ mod browser;
 mod catalog;
 mod catalog_web;
 mod collab;
+mod collab_attachments;
 mod collab_files;
 mod collab_pins;
 mod collab_plans;

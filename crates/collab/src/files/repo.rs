@@ -442,8 +442,11 @@ pub async fn known_verdict(
     sha256: &str,
 ) -> sqlx::Result<Option<(ScanStatus, Option<String>)>> {
     let row = sqlx::query!(
-        r#"SELECT scan AS "scan: ScanStatus", scan_note FROM project_file_versions
-           WHERE sha256 = $1 AND scan <> 'pending' ORDER BY scanned_at DESC NULLS LAST LIMIT 1"#,
+        r#"SELECT scan AS "scan!: ScanStatus", scan_note FROM (
+               SELECT scan, scan_note, scanned_at FROM project_file_versions WHERE sha256 = $1 AND scan <> 'pending'
+               UNION ALL
+               SELECT scan, scan_note, scanned_at FROM message_attachments WHERE sha256 = $1 AND scan <> 'pending'
+           ) AS known ORDER BY scanned_at DESC NULLS LAST LIMIT 1"#,
         sha256
     )
     .fetch_optional(conn)

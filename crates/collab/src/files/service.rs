@@ -40,7 +40,7 @@ pub const LINK_DEFAULT: Duration = Duration::hours(1);
 pub const LINK_LONGEST: Duration = Duration::days(7);
 
 /// Refuses a version the scanner has not passed: waiting for its scan, or infected.
-fn usable(v: &VersionRow) -> Result<(), ApiError> {
+pub(crate) fn usable(v: &VersionRow) -> Result<(), ApiError> {
     match v.scan {
         ScanStatus::Clean => Ok(()),
         ScanStatus::Pending => Err(ApiError::new(
@@ -63,12 +63,18 @@ fn may_upload(role: ProjectRole) -> bool {
 }
 
 /// A name and folder as given, checked: no `/` in a name, folders of plain segments.
-fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
-    let name = target.name.trim();
+/// A file's name: 1 to 255 characters, without a path.
+pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) || name == "." || name == ".."
     {
         return Err(ApiError::invalid_field("name", "invalid_format", "must be 1 to 255 characters without / or \\"));
     }
+    Ok(name.to_owned())
+}
+
+fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
+    let name = check_name(&target.name)?;
     let folder = target.folder.trim().trim_matches('/');
     let segments: Vec<&str> = if folder.is_empty() { Vec::new() } else { folder.split('/').collect() };
     if folder.chars().count() > 500
@@ -76,11 +82,11 @@ fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
     {
         return Err(ApiError::invalid_field("folder", "invalid_format", "must be names joined by /, without . or .."));
     }
-    Ok((segments.join("/"), name.to_owned()))
+    Ok((segments.join("/"), name))
 }
 
 /// The media type a file's name suggests (what it is shown and served as).
-fn media_type(name: &str) -> &'static str {
+pub(crate) fn media_type(name: &str) -> &'static str {
     match name.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
@@ -100,7 +106,7 @@ fn media_type(name: &str) -> &'static str {
 }
 
 /// The file and the caller's role in its project; not found for anyone without one.
-async fn visible_file(
+pub(crate) async fn visible_file(
     conn: &mut PgConnection,
     principal: &Principal,
     id: FileId,
@@ -165,6 +171,31 @@ async fn charge(
     Ok(())
 }
 
+/// The scanner's verdict on content just kept: one already given for the same bytes, else it waits in
+/// quarantine for the scan job (queued here). Bytes known to be infected are refused outright.
+pub(crate) async fn verdict(
+    ctx: &AppContext,
+    conn: &mut PgConnection,
+    sha256: &str,
+    now: DateTime<chrono::Utc>,
+) -> Result<(ScanStatus, Option<String>), ApiError> {
+    if !ctx.storage.scans() {
+        return Ok((ScanStatus::Clean, None));
+    }
+    match repo::known_verdict(&mut *conn, sha256).await? {
+        Some((ScanStatus::Infected, note)) => Err(ApiError::new(
+            CollabCode::FileInfected,
+            format!("The file failed the virus scan ({}); nothing was kept.", note.unwrap_or_default()),
+        )),
+        Some(known) => Ok(known),
+        None => {
+            let job = NewJob::new(SCAN, json!({"sha256": sha256})).unique(format!("scan:{sha256}"));
+            platform::jobs::enqueue(conn, job, now).await?;
+            Ok((ScanStatus::Pending, None))
+        }
+    }
+}
+
 /// Uploads a file (streamed, up to 2 GB) into a project: a new file, or the next version of the file
 /// of that name in that folder. Managers and editors upload.
 pub async fn upload(
@@ -226,26 +257,7 @@ pub async fn upload(
             "The project's managers and editors upload files.",
         ));
     }
-    // The scanner's verdict: one already given for the same bytes, else the version waits in
-    // quarantine for the scan job. Bytes known to be infected are refused outright.
-    let (scan, scan_note) = if ctx.storage.scans() {
-        match repo::known_verdict(&mut tx, &kept.sha256).await? {
-            Some((ScanStatus::Infected, note)) => {
-                return Err(ApiError::new(
-                    CollabCode::FileInfected,
-                    format!("The file failed the virus scan ({}); nothing was kept.", note.unwrap_or_default()),
-                ));
-            }
-            Some((verdict, note)) => (verdict, note),
-            None => {
-                let job = NewJob::new(SCAN, json!({"sha256": kept.sha256})).unique(format!("scan:{}", kept.sha256));
-                platform::jobs::enqueue(&mut tx, job, now).await?;
-                (ScanStatus::Pending, None)
-            }
-        }
-    } else {
-        (ScanStatus::Clean, None)
-    };
+    let (scan, scan_note) = verdict(ctx, &mut tx, &kept.sha256, now).await?;
     charge(&mut tx, settings, org, &kept.sha256, size, now).await?;
     platform::storage::record(&mut tx, &kept, media, now).await?;
     let me = principal.user_id.0;
@@ -702,6 +714,7 @@ async fn scan(ctx: AppContext, sha256: String) -> Result<(), JobFailure> {
         }
     };
     let decided = repo::record_scan(&mut tx, &sha256, status, note.as_deref(), now).await?;
+    crate::attachments::repo::record_scan(&mut tx, &sha256, status, note.as_deref(), now).await?;
     if status == ScanStatus::Clean {
         queue_inspection(&mut tx, &sha256, now).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     }

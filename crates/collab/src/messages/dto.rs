@@ -24,6 +24,14 @@ pub struct NewMessage {
     /// which the requester never sees. Refused anywhere else.
     #[serde(default)]
     pub internal: bool,
+    /// Uploads of the writer's waiting in this conversation (`POST /v1/conversations/{id}/attachments`),
+    /// in the order shown.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
+    /// In a project's channel: versions of the project's files to attach (after the uploads). At most 10
+    /// files a message in all.
+    #[serde(default)]
+    pub files: Vec<crate::attachments::dto::AttachedFile>,
 }
 
 /// A message's new text.
@@ -57,6 +65,8 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
     /// When it was pinned to its conversation (`GET /v1/conversations/{id}/pins`), if it is.
     pub pinned_at: Option<DateTime<Utc>>,
+    /// Its files, in order (none once it is deleted).
+    pub attachments: Vec<crate::attachments::dto::Attachment>,
 }
 
 /// The people who reacted to a message with one emoji.
@@ -87,7 +97,19 @@ impl Message {
             mentions: Vec::new(),
             reactions: Vec::new(),
             pinned_at: None,
+            attachments: Vec::new(),
         }
+    }
+
+    /// Adds the message's files from those of a page (a deleted message shows none).
+    #[must_use]
+    pub fn attached(mut self, files: &mut HashMap<Uuid, Vec<crate::attachments::dto::Attachment>>) -> Self {
+        if let Some(files) = files.remove(&self.id.0)
+            && !self.deleted
+        {
+            self.attachments = files;
+        }
+        self
     }
 
     /// Marks the message pinned when a page's pins hold it.

@@ -77,6 +77,7 @@ pub async fn post(
         let notes = crate::support::service::notes_of(&mut tx, principal, &access.conversation).await?;
         access = crate::conversations::service::access(&mut tx, subjects, principal, notes).await?;
     }
+    let sent_to = conversation;
     let conversation = access.conversation.id;
     if !access.may_post {
         return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not write in it."));
@@ -114,15 +115,26 @@ pub async fn post(
     };
     let mentioned = mentioned(&mut tx, &access, &row.body, me).await?;
     repo::insert(&mut tx, &row).await?;
+    crate::attachments::service::attach(
+        &mut tx,
+        principal,
+        sent_to,
+        &access,
+        row.id,
+        &req.attachments,
+        &req.files,
+        now,
+    )
+    .await?;
     repo::insert_mentions(&mut tx, row.id, conversation, &mentioned, now).await?;
     crate::conversations::repo::mark_read(&mut tx, conversation, me, now).await?;
     let names = identity::service::display_names(&mut tx, &[me]).await?;
     let author = names.get(&me).cloned().unwrap_or_default();
     tell(&mut tx, &access, &row, root.as_ref(), &mentioned, author, now).await?;
     announce(&mut tx, conversation, "posted", Some(row.id), Some(me)).await?;
+    let mut posted = complete(&mut tx, vec![row], me).await?;
     tx.commit().await?;
-    let pairs: Vec<(Uuid, Uuid)> = mentioned.iter().map(|u| (row.id.0, *u)).collect();
-    Ok(Message::of(row, &names).with(&pairs, &[]))
+    posted.pop().ok_or_else(|| CollabError::NotFound("message").into())
 }
 
 /// The people a message mentions who may read its conversation: a channel's project members, a
@@ -177,7 +189,11 @@ pub(crate) async fn complete(
     let mentions = repo::mentions_of(conn, &ids).await?;
     let reactions = repo::reactions_of(conn, &ids, reader).await?;
     let pins = repo::pins_of(conn, &ids).await?;
-    Ok(rows.into_iter().map(|r| Message::of(r, &names).with(&mentions, &reactions).pinned(&pins)).collect())
+    let mut files = crate::attachments::service::of_messages(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Message::of(r, &names).with(&mentions, &reactions).pinned(&pins).attached(&mut files))
+        .collect())
 }
 
 /// Tells the thread's parties of a new message, and the author of the message replied to of the

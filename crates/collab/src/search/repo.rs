@@ -71,6 +71,7 @@ pub async fn messages(
     before: Option<DateTime<Utc>>,
     after: Option<DateTime<Utc>>,
     thread: bool,
+    file: bool,
     limit: i64,
 ) -> sqlx::Result<Vec<HitRow>> {
     let rows = sqlx::query!(
@@ -83,14 +84,16 @@ pub async fn messages(
              AND ($4::timestamptz IS NULL OR m.created_at < $4)
              AND ($5::timestamptz IS NULL OR m.created_at >= $5)
              AND (NOT $6 OR m.reply_to IS NOT NULL OR m.reply_count > 0)
+             AND (NOT $7 OR EXISTS (SELECT 1 FROM message_attachments a WHERE a.message_id = m.id))
            ORDER BY 10 DESC, m.created_at DESC, m.id DESC
-           LIMIT $7"#,
+           LIMIT $8"#,
         conversations,
         words,
         authors,
         before,
         after,
         thread,
+        file,
         limit
     )
     .fetch_all(conn)

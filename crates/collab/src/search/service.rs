@@ -12,7 +12,6 @@ use super::dto::{MessageHit, SearchQuery, SearchResults};
 use super::query;
 use super::repo;
 use crate::Subjects;
-use crate::messages::dto::Message;
 use crate::model::ConversationId;
 
 pub async fn search(
@@ -83,10 +82,6 @@ pub async fn search(
             .collect(),
         None => readable.iter().map(|(id, _)| id.0).collect(),
     };
-    // Nothing has files attached yet: `has:file` finds nothing.
-    if search.file {
-        ids.clear();
-    }
     let mut authors = Vec::new();
     for name in &search.from {
         match identity::service::user_id_by_username(&mut conn, name).await? {
@@ -107,20 +102,21 @@ pub async fn search(
             search.before.and_then(day),
             search.after.and_then(day),
             search.thread,
+            search.file,
             limit,
         )
         .await?
     };
-    let mut names_wanted: Vec<Uuid> = hits.iter().map(|h| h.message.author_id).collect();
-    names_wanted.sort();
-    names_wanted.dedup();
-    let names = identity::service::display_names(&mut conn, &names_wanted).await?;
-    let messages = hits
+    let ranks: Vec<(f32, Uuid)> = hits.iter().map(|h| (h.rank, h.message.conversation_id.0)).collect();
+    let found =
+        crate::messages::service::complete(&mut conn, hits.into_iter().map(|h| h.message).collect(), me).await?;
+    let messages = found
         .into_iter()
-        .map(|h| MessageHit {
-            conversation_title: titles.get(&h.message.conversation_id.0).cloned().unwrap_or_default(),
-            rank: h.rank,
-            message: Message::of(h.message, &names),
+        .zip(ranks)
+        .map(|(message, (rank, conversation))| MessageHit {
+            conversation_title: titles.get(&conversation).cloned().unwrap_or_default(),
+            rank,
+            message,
         })
         .collect();
 

@@ -57,6 +57,11 @@ pub struct TicketReply {
     /// An internal note: seen by agents only, never by the requester. Agents only.
     #[serde(default)]
     pub internal: bool,
+    /// The writer's uploads waiting in the ticket's conversation
+    /// (`POST /v1/conversations/{conversation_id}/attachments`), at most 10; on an internal note they
+    /// are seen by agents only.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
 }
 
 /// Resolving a ticket.

@@ -699,13 +699,13 @@ pub async fn post(
         (None, None) => return Err(ApiError::invalid_field("body", "required", "the message's text")),
     };
     drop(conn);
-    let conversation = if req.internal { t.notes_conversation_id } else { t.conversation_id };
+    // An internal note goes to the ticket's notes; uploads wait in the ticket's conversation either way.
     let message = crate::messages::service::post(
         ctx,
         subjects,
         principal,
-        conversation,
-        NewMessage { body, reply_to: None, internal: false },
+        t.conversation_id,
+        NewMessage { body, reply_to: None, internal: req.internal, attachments: req.attachments, files: Vec::new() },
     )
     .await?;
     if let Some(canned) = canned {

@@ -562,7 +562,8 @@ pub async fn post_message(
         Some(root) => format!("/conversations/{id}?thread={root}"),
         None => format!("/conversations/{id}"),
     };
-    let req = NewMessage { body: form.body.clone(), reply_to, internal: false };
+    let req =
+        NewMessage { body: form.body.clone(), reply_to, internal: false, attachments: Vec::new(), files: Vec::new() };
     match collab::messages::service::post(&ctx, &settings.subjects, principal, id, req).await {
         Ok(_) => Redirect::to(&format!("{back}#write")).into_response(),
         Err(err) if beside_form(&err) => {

@@ -359,6 +359,7 @@ pub async fn reply(
         body: Some(form.body.clone()).filter(|b| canned.is_none() || !b.trim().is_empty()),
         canned_reply_id: canned,
         internal: !form.internal.is_empty(),
+        attachments: Vec::new(),
     };
     let note = req.internal;
     match desk::post(&ctx, &settings.subjects, principal, id, req).await {
