@@ -150,3 +150,44 @@ function countDown() {
   });
 }
 setInterval(countDown, 1000);
+
+// The review view: each comment's pin is placed where it points (its place is in data attributes, as
+// the Content-Security-Policy forbids inline styles), and a click on the picture picks the point of a
+// new comment.
+function setUpReview() {
+  document.querySelectorAll(".stage .pin").forEach(function (pin) {
+    pin.style.left = pin.dataset.left;
+    pin.style.top = pin.dataset.top;
+    if (pin.dataset.width) {
+      pin.style.width = pin.dataset.width;
+      pin.style.height = pin.dataset.height;
+    }
+  });
+  var picture = document.getElementById("review-picture");
+  var x = document.getElementById("comment-x");
+  var y = document.getElementById("comment-y");
+  var anchor = document.getElementById("comment-anchor");
+  if (!picture || !x || !y || !anchor || picture.dataset.ready) return;
+  picture.dataset.ready = "1";
+  picture.addEventListener("click", function (event) {
+    var box = picture.getBoundingClientRect();
+    var across = Math.min(100, Math.max(0, ((event.clientX - box.left) / box.width) * 100));
+    var down = Math.min(100, Math.max(0, ((event.clientY - box.top) / box.height) * 100));
+    x.value = across.toFixed(1);
+    y.value = down.toFixed(1);
+    anchor.value = "point";
+    var picked = document.getElementById("picked-pin");
+    if (!picked) {
+      picked = document.createElement("span");
+      picked.id = "picked-pin";
+      picked.className = "pin picked";
+      picked.textContent = "+";
+      picture.parentNode.appendChild(picked);
+    }
+    picked.style.left = across + "%";
+    picked.style.top = down + "%";
+    document.getElementById("comment-body").focus();
+  });
+}
+document.addEventListener("DOMContentLoaded", setUpReview);
+document.addEventListener("htmx:afterSwap", setUpReview);

@@ -305,3 +305,69 @@ async fn the_search_page_finds_only_what_the_searcher_may_read() {
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("aria-invalid=\"true\""), "{}", bad.text());
 }
+
+/// The review view in a browser: a click on the picture picks the point, the comment is pinned there,
+/// resolved from its line, and the version approved; an outsider gets the not-found page.
+#[tokio::test]
+async fn a_version_is_reviewed_on_its_picture_in_a_browser() {
+    use crate::browser::{Browser, serve};
+    let app = app().await;
+    let t = crate::collab::team(&app, "rvw").await;
+    let id = crate::collab::project(&app, &t, "Sleeve").await["id"].as_str().unwrap().to_owned();
+    crate::collab::put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    let pixels = testkit::media::drawing(5, 400, 300);
+    let file = app
+        .post(&format!("/v1/projects/{id}/files?name=sleeve.png"))
+        .bearer(&t.alice)
+        .body(testkit::media::png_rgb(&pixels, 400, 300))
+        .send()
+        .await
+        .value();
+    let fid = file["id"].as_str().unwrap().to_owned();
+    crate::support::drain_jobs(&app).await;
+    app.post(&format!("/v1/project-files/{fid}/versions/1/status"))
+        .bearer(&t.alice)
+        .json(&serde_json::json!({"status": "in_review"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "rvw_owner", &format!("/projects/{id}")).await;
+    browser.wait_for_text("400 × 300 px").await;
+    browser.click(&format!("a[href='/project-files/{fid}/versions/1/review']")).await;
+    browser.wait_for_text("Review status").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    // A click in the middle of the picture picks the point.
+    browser.click("#review-picture").await;
+    let x: f64 =
+        browser.script("return document.getElementById('comment-x').value").await.as_str().unwrap().parse().unwrap();
+    let y: f64 =
+        browser.script("return document.getElementById('comment-y').value").await.as_str().unwrap().parse().unwrap();
+    assert!((x - 50.0).abs() < 1.0 && (y - 50.0).abs() < 1.0, "{x} {y}");
+    browser.type_into("#comment-body", "Move the logo up").await;
+    browser.click("#comment-form button").await;
+    browser.wait_for_text("Move the logo up").await;
+    // Its pin stands where it points.
+    let left = browser.script("return document.querySelector('.stage .pin').style.left").await;
+    assert!(left.as_str().unwrap().starts_with("50") || left.as_str().unwrap().starts_with("49"), "{left}");
+    let comments =
+        app.get(&format!("/v1/project-files/{fid}/versions/1/comments")).bearer(&t.alice).send().await.value();
+    assert_eq!(comments[0]["anchor"]["kind"], "point", "{comments}");
+    assert!((comments[0]["anchor"]["x"].as_f64().unwrap() - 0.5).abs() < 0.01, "{comments}");
+    browser.click(".comment form button").await;
+    browser.wait_for_text("Open again").await;
+    browser.click("button[value='approved']").await;
+    browser.wait_for_text("The version is approved now.").await;
+    let file = app.get(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.value();
+    assert_eq!(file["versions"][0]["status"], "approved", "{file}");
+    let comments =
+        app.get(&format!("/v1/project-files/{fid}/versions/1/comments")).bearer(&t.alice).send().await.value();
+    assert_eq!(comments[0]["resolved"], true);
+    browser.close().await;
+
+    // Someone outside the project: the not-found page.
+    let web = Web::of(&app, "rvw_out").await;
+    web.get(&app, &format!("/project-files/{fid}/versions/1/review")).await.assert_status(StatusCode::NOT_FOUND);
+}

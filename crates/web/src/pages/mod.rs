@@ -21,6 +21,7 @@ pub mod orgs;
 pub mod payouts;
 pub mod profile;
 pub mod projects;
+pub mod review;
 pub mod rooms;
 pub mod royalties;
 pub mod sales;

@@ -185,7 +185,7 @@ pub struct VersionLine {
 }
 
 /// What a version's content holds, in words.
-fn media_details(m: &collab::files::dto::FileMedia) -> String {
+pub(crate) fn media_details(m: &collab::files::dto::FileMedia) -> String {
     let mut parts = Vec::new();
     if let (Some(w), Some(h)) = (m.width, m.height) {
         parts.push(format!("{w} × {h} px"));
