@@ -36,6 +36,8 @@ pub struct WebSettings {
     pub tasks: tasks::TaskSettings,
     /// The business objects a conversation can be attached to (the binary's `backline::subjects`).
     pub subjects: collab::Subjects,
+    /// Collaboration's rules (storage allowances, the edit window).
+    pub collab: collab::CollabSettings,
 }
 
 /// The pages and their assets. Every page is answered with the security headers of
@@ -177,6 +179,11 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/projects/{id}", get(pages::projects::show))
         .route("/projects/{id}/members", post(pages::projects::member))
         .route("/projects/{id}/channels", post(pages::projects::channel))
+        .route("/projects/{id}/files", post(pages::projects::upload_file))
+        .route("/attachments/{id}", get(pages::projects::attachment))
+        .route("/conversations/{id}/files", post(pages::projects::send_file))
+        .route("/messages/{id}/reactions", post(pages::projects::react))
+        .route("/messages/{id}/delete", post(pages::projects::delete_message))
         .route("/project-files/{id}/versions/{version}", get(pages::projects::file_version))
         .route("/project-files/{id}/versions/{version}/thumbnail", get(pages::projects::file_thumbnail))
         .route("/project-files/{id}/versions/{version}/review", get(pages::review::show))

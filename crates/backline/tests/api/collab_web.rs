@@ -371,3 +371,116 @@ async fn a_version_is_reviewed_on_its_picture_in_a_browser() {
     let web = Web::of(&app, "rvw_out").await;
     web.get(&app, &format!("/project-files/{fid}/versions/1/review")).await.assert_status(StatusCode::NOT_FOUND);
 }
+
+/// From the pages: an editor uploads a file (and its next version) on the project's page; in a group a
+/// file is sent as a message whose link downloads it for the group only; reactions are added and taken
+/// back with one click; a message is deleted by its author; a project's viewer sees reactions but gets
+/// no buttons.
+#[tokio::test]
+async fn files_reactions_and_deletion_from_the_pages() {
+    let app = app().await;
+    let t = crate::collab::team(&app, "pgx").await;
+    let id = crate::collab::project(&app, &t, "Zine").await["id"].as_str().unwrap().to_owned();
+    crate::collab::put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    crate::collab::put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let alice = Web::of(&app, "pgx_alice").await;
+    let bob = Web::of(&app, "pgx_bob").await;
+
+    // Uploads on the project's page: a new file, then its next version.
+    let page = alice.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(page.contains(&format!("action=\"/projects/{id}/files\"")), "{page}");
+    for bytes in [&b"page one"[..], b"page one, fixed"] {
+        let res = alice
+            .upload(&app, &format!("/projects/{id}/files"), &alice.csrf, ("zine.txt", "text/plain", bytes), false)
+            .await;
+        res.assert_status(StatusCode::SEE_OTHER);
+    }
+    let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value();
+    assert_eq!(
+        (files[0]["name"].as_str(), files[0]["latest_version"].as_i64()),
+        (Some("zine.txt"), Some(2)),
+        "{files}"
+    );
+    // A viewer has no upload form, and the form refuses them.
+    assert!(!bob.get(&app, &format!("/projects/{id}")).await.text().contains("Upload a file"));
+    let res = bob.upload(&app, &format!("/projects/{id}/files"), &bob.csrf, ("x.txt", "text/plain", b"x"), true).await;
+    res.assert_status(StatusCode::FORBIDDEN);
+
+    // A file sent in a group: a message of its own, downloaded by the group only.
+    let crew = app
+        .post("/v1/conversations")
+        .bearer(&t.alice)
+        .json(&serde_json::json!({"kind": "group", "title": "Print run", "members": [t.bob_id]}))
+        .send()
+        .await
+        .value()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = alice
+        .upload(
+            &app,
+            &format!("/conversations/{crew}/files"),
+            &alice.csrf,
+            ("proof.pdf", "application/pdf", b"%PDF-1.4 proof"),
+            false,
+        )
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let listed = app.get(&format!("/v1/conversations/{crew}/messages")).bearer(&t.bob).send().await.value();
+    let message = listed["items"][0].clone();
+    let attachment = message["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let shown = bob.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(shown.contains(&format!("href=\"/attachments/{attachment}\">proof.pdf</a>")), "{shown}");
+    let got = bob.get(&app, &format!("/attachments/{attachment}")).await;
+    got.assert_status(StatusCode::OK);
+    assert_eq!(got.body.as_ref(), b"%PDF-1.4 proof");
+    let stranger = Web::of(&app, "pgx_out").await;
+    stranger.get(&app, &format!("/attachments/{attachment}")).await.assert_status(StatusCode::NOT_FOUND);
+
+    // Reactions: one click adds, the same button takes it back.
+    let mid = message["id"].as_str().unwrap().to_owned();
+    let mut bob = bob;
+    let res = bob.post(&app, &format!("/messages/{mid}/reactions"), &[("emoji", "🎉"), ("action", "add")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/conversations/{crew}#m-{mid}"));
+    let one = app.get(&format!("/v1/conversations/{crew}/messages")).bearer(&t.alice).send().await.value();
+    assert_eq!(one["items"][0]["reactions"][0]["emoji"], "🎉", "{one}");
+    let shown = bob.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(shown.contains("aria-pressed=\"true\"") && shown.contains("🎉 1"), "{shown}");
+    bob.post(&app, &format!("/messages/{mid}/reactions"), &[("emoji", "🎉"), ("action", "remove")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let one = app.get(&format!("/v1/conversations/{crew}/messages")).bearer(&t.alice).send().await.value();
+    assert_eq!(one["items"][0]["reactions"], serde_json::json!([]));
+
+    // A project's viewer sees the channel's reactions but no buttons.
+    let general = app.get(&format!("/v1/projects/{id}/channels")).bearer(&t.alice).send().await.value()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let posted = app
+        .post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&t.alice)
+        .json(&serde_json::json!({"body": "Proofs are in"}))
+        .send()
+        .await
+        .value();
+    let pid = posted["id"].as_str().unwrap().to_owned();
+    app.put(&format!("/v1/messages/{pid}/reactions/%F0%9F%91%80"))
+        .bearer(&t.owner)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let seen = bob.get(&app, &format!("/conversations/{general}")).await.text();
+    assert!(seen.contains("👀 1") && !seen.contains(&format!("/messages/{pid}/reactions")), "{seen}");
+    assert!(!seen.contains(&format!("/messages/{pid}/delete")));
+
+    // Its author deletes it from the page.
+    let mut alice = alice;
+    let shown = alice.get(&app, &format!("/conversations/{general}")).await.text();
+    assert!(shown.contains(&format!("/messages/{pid}/delete")), "{shown}");
+    alice.post(&app, &format!("/messages/{pid}/delete"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    let shown = alice.get(&app, &format!("/conversations/{general}")).await.text();
+    assert!(shown.contains("This message was deleted.") && !shown.contains("Proofs are in"), "{shown}");
+}

@@ -12,7 +12,7 @@ use tasks::brands::dto::{AudienceInput, Behaviour, BrandInput, Demographics, Fir
 use tasks::model::{AudienceId, TaskFileId};
 use uuid::Uuid;
 
-use super::{FieldErrors, Layout, beside_form, done, items, lines, page, to_signin};
+use super::{FieldErrors, Layout, NoFields, beside_form, done, items, lines, page, to_signin};
 use crate::format;
 use crate::session::{Form, Session};
 
@@ -335,11 +335,6 @@ pub async fn delete_file(
         Err(err) => answer(&ctx, &session, org, ("files", None, None), err).await,
     }
 }
-
-/// A form with nothing but its token.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoFields {}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

@@ -39,6 +39,11 @@ use platform::ApiError;
 
 use crate::session::Session;
 
+/// A form with nothing but its token.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct NoFields {}
+
 /// What every page's frame shows: the title, who is signed in, and the token its forms carry.
 pub struct Layout {
     pub title: String,

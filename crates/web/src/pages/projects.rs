@@ -252,6 +252,8 @@ struct ProjectPage {
     due: String,
     my_role: String,
     manager: bool,
+    /// Managers and editors upload files.
+    may_upload: bool,
     members: Vec<MemberLine>,
     channels: Vec<ConversationLine>,
     files: Vec<FileLine>,
@@ -276,6 +278,7 @@ async fn project_page(
         layout: Layout::new(project.name.clone(), session),
         id: project.id.to_string(),
         manager: project.my_role == "manager",
+        may_upload: matches!(project.my_role.as_str(), "manager" | "editor"),
         name: project.name,
         description: project.description,
         status: project.status.replace('_', " "),
@@ -411,6 +414,134 @@ pub async fn channel(
     }
 }
 
+/// Uploads a file into the project's top folder (a name it has makes the next version).
+pub async fn upload_file(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(principal) = session.principal.clone() else { return to_signin(&format!("/projects/{id}")) };
+    let next = format!("/projects/{id}#files-heading");
+    let keep = async |form: crate::upload::FileForm| {
+        let target = collab::files::dto::UploadTarget {
+            name: form.file_name.unwrap_or_default(),
+            ..collab::files::dto::UploadTarget::default()
+        };
+        collab::files::service::upload(&ctx, &settings.collab, &principal, id, target, form.body).await.map(|_| ())
+    };
+    let refused = async |err| refused(&ctx, &session, id, err).await;
+    crate::upload::keep_file(&session, request, (&next, "File kept."), keep, refused).await
+}
+
+/// An attachment's bytes, for whoever may read its message.
+pub async fn attachment(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/attachments/{id}")) };
+    let range = headers.get(axum::http::header::RANGE);
+    match collab::attachments::service::download(&ctx, &settings.subjects, principal, id, range).await {
+        Ok(response) => response,
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// Sends a file as a message of its own (named by the file) in a direct conversation, a group or a
+/// thread; a project's channel takes the project's files, uploaded on the project's page.
+pub async fn send_file(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<ConversationId>,
+    request: axum::extract::Request,
+) -> Response {
+    let Some(principal) = session.principal.clone() else { return to_signin(&format!("/conversations/{id}")) };
+    let next = format!("/conversations/{id}#write");
+    let keep = async |form: crate::upload::FileForm| {
+        let name = form.file_name.unwrap_or_default();
+        let target = collab::attachments::dto::AttachmentTarget { name: name.clone() };
+        let up =
+            collab::attachments::service::upload(&ctx, &settings.subjects, &principal, id, target, form.body).await?;
+        let req =
+            NewMessage { body: name, reply_to: None, internal: false, attachments: vec![up.id], files: Vec::new() };
+        collab::messages::service::post(&ctx, &settings.subjects, &principal, id, req).await.map(|_| ())
+    };
+    let refused = async |err: ApiError| {
+        let errors = FieldErrors::from_pairs([("file".to_owned(), err.detail().to_owned())]);
+        match conversation_page(&ctx, &settings.subjects, &session, id, None, (String::new(), errors)).await {
+            Ok(view) => page(err.status(), &view),
+            Err(err) => super::error(&session, &err),
+        }
+    };
+    crate::upload::keep_file(&session, request, (&next, "File sent."), keep, refused).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReactionForm {
+    emoji: String,
+    /// `add` or `remove`.
+    action: String,
+}
+
+/// Reacts to a message with an emoji, or takes the reaction back.
+pub async fn react(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<MessageId>,
+    Form(form): Form<ReactionForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let subjects = &settings.subjects;
+    let done = if form.action == "remove" {
+        collab::messages::service::unreact(&ctx, subjects, principal, id, &form.emoji).await.map(|_| ())
+    } else {
+        collab::messages::service::react(&ctx, subjects, principal, id, &form.emoji).await.map(|_| ())
+    };
+    match done.and(Ok(())) {
+        Ok(()) => match collab::messages::service::one(&ctx, subjects, principal, id).await {
+            Ok(m) => back_to(&m),
+            Err(err) => super::error(&session, &err),
+        },
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// Back to the message's line on its conversation's page (among its thread's replies for a reply).
+fn back_to(m: &Message) -> Response {
+    let page = match m.reply_to {
+        Some(root) => format!("/conversations/{}?thread={root}", m.conversation_id),
+        None => format!("/conversations/{}", m.conversation_id),
+    };
+    Redirect::to(&format!("{page}#m-{}", m.id)).into_response()
+}
+
+/// Deletes a message (its author, or a moderator).
+pub async fn delete_message(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<MessageId>,
+    Form(_): Form<super::NoFields>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let subjects = &settings.subjects;
+    let message = match collab::messages::service::one(&ctx, subjects, principal, id).await {
+        Ok(m) => m,
+        Err(err) => return super::error(&session, &err),
+    };
+    match collab::messages::service::delete(&ctx, subjects, principal, id).await {
+        Ok(_) => back_to(&message),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
 /// A message on a conversation's page.
 pub struct MessageView {
     pub id: String,
@@ -421,11 +552,37 @@ pub struct MessageView {
     pub deleted: bool,
     pub edited: bool,
     pub replies: i32,
-    pub reactions: String,
+    pub reactions: Vec<ReactionView>,
+    /// The quick reactions it does not have yet.
+    pub picks: Vec<&'static str>,
+    pub files: Vec<AttachmentView>,
+    /// Written by the reader (who may delete it).
+    pub mine: bool,
 }
 
+/// An emoji's reactions on a message.
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: i64,
+    pub mine: bool,
+}
+
+/// A file attached to a message.
+pub struct AttachmentView {
+    pub id: String,
+    pub name: String,
+    pub size: String,
+    /// Passed its virus scan (only then is it linked).
+    pub clean: bool,
+}
+
+/// The reactions offered on every message, one click each.
+const PICKS: [&str; 4] = ["👍", "❤️", "🎉", "👀"];
+
 impl MessageView {
-    fn of(m: Message) -> Self {
+    fn of(m: Message, reader: Uuid) -> Self {
+        let reactions: Vec<ReactionView> =
+            m.reactions.iter().map(|r| ReactionView { emoji: r.emoji.clone(), count: r.count, mine: r.mine }).collect();
         Self {
             id: m.id.to_string(),
             author: m.author_name,
@@ -434,7 +591,19 @@ impl MessageView {
             deleted: m.deleted,
             edited: m.edited_at.is_some(),
             replies: m.reply_count,
-            reactions: m.reactions.iter().map(|r| format!("{} {}", r.emoji, r.count)).collect::<Vec<_>>().join(" · "),
+            picks: PICKS.into_iter().filter(|p| !reactions.iter().any(|r| r.emoji == *p)).collect(),
+            reactions,
+            files: m
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentView {
+                    id: a.id.to_string(),
+                    name: a.name,
+                    size: format!("{:.1} kB", a.size as f64 / 1000.0),
+                    clean: a.scan == "clean",
+                })
+                .collect(),
+            mine: m.author == reader,
         }
     }
 }
@@ -448,11 +617,14 @@ struct MessageLine<'a> {
     /// Shown among a thread's replies (no link to replies of its own).
     threaded: bool,
     oob: bool,
+    /// The reader's form token, and whether they may react (not a project's viewer).
+    csrf: &'a str,
+    may_post: bool,
 }
 
 impl MessageView {
-    fn line(&self, conversation: &str, threaded: bool, oob: bool) -> String {
-        MessageLine { m: self, conversation, threaded, oob }.render().unwrap_or_default()
+    fn line(&self, conversation: &str, threaded: bool, oob: bool, (csrf, may_post): (&str, bool)) -> String {
+        MessageLine { m: self, conversation, threaded, oob, csrf, may_post }.render().unwrap_or_default()
     }
 }
 
@@ -497,7 +669,7 @@ async fn conversation_page(
             if first.conversation_id != id {
                 return Err(ApiError::not_found("No such message."));
             }
-            (Some(MessageView::of(first)), replies.items)
+            (Some(MessageView::of(first, principal.user_id.0)), replies.items)
         }
         None => {
             let mut items = collab::messages::service::list(ctx, subjects, principal, id, &params).await?.items;
@@ -508,7 +680,11 @@ async fn conversation_page(
     collab::conversations::service::mark_read(ctx, subjects, principal, id, ReadMark::default()).await?;
     let conversation_id = id.to_string();
     let threaded = thread.is_some();
-    let lines = messages.into_iter().map(|m| MessageView::of(m).line(&conversation_id, threaded, false)).collect();
+    let reader = (session.csrf.as_str(), conversation.may_post);
+    let lines = messages
+        .into_iter()
+        .map(|m| MessageView::of(m, principal.user_id.0).line(&conversation_id, threaded, false, reader))
+        .collect();
     Ok(ConversationPage {
         layout: Layout::new(conversation.title.clone(), session),
         id: id.to_string(),
@@ -604,13 +780,18 @@ pub async fn stream(
     Path(id): Path<ConversationId>,
 ) -> Response {
     let Some(principal) = &session.principal else { return StatusCode::UNAUTHORIZED.into_response() };
+    let may_post = match collab::conversations::service::get(&ctx, &settings.subjects, principal, id).await {
+        Ok(c) => c.may_post,
+        Err(err) => return super::error(&session, &err),
+    };
     let conversation = id.to_string();
+    let (reader, csrf) = (principal.user_id.0, session.csrf.clone());
     let render = move |change: Change| match change {
         Change::Message { message, new } => {
             if message.reply_to.is_some() {
                 return Event::default().comment("a reply");
             }
-            let line = MessageView::of(message).line(&conversation, false, !new);
+            let line = MessageView::of(message, reader).line(&conversation, false, !new, (&csrf, may_post));
             Event::default().event(if new { "message" } else { "updated" }).data(line)
         }
         Change::Deleted(message) => {

@@ -206,7 +206,7 @@ pub async fn retire(
     State(ctx): State<AppContext>,
     session: Session,
     Path(id): Path<StyleCardId>,
-    Form(_): Form<super::brand::NoFields>,
+    Form(_): Form<super::NoFields>,
 ) -> Response {
     let Some(principal) = &session.principal else { return to_signin("/admin/style-cards") };
     match tasks::styles::service::retire(&ctx, principal, id).await {
