@@ -30,6 +30,7 @@ platform::codes! {
         NotTheRequester = (FORBIDDEN, "not_the_requester", "only the ticket's requester rates it"),
         CannedReplyExists = (CONFLICT, "canned_reply_exists", "a canned reply has this title"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
+        TemplateExists = (CONFLICT, "template_exists", "the organization has a project template of this name"),
     }
 }
 
@@ -52,6 +53,12 @@ pub const CONSTRAINTS: &[ConstraintAnswer<CollabCode>] = &[
         code: CollabCode::ChannelExists,
         detail: "The project has a channel of this name.",
         field: Some(("name", "is the name of another of the project's channels")),
+    },
+    ConstraintAnswer {
+        constraint: "project_templates_name_key",
+        code: CollabCode::TemplateExists,
+        detail: "The organization has a project template of this name.",
+        field: Some(("name", "is the name of another of the organization's templates")),
     },
     ConstraintAnswer {
         constraint: "support_canned_replies_title_key",

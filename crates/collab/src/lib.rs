@@ -5,6 +5,7 @@
 //! docs/collaboration.md and docs/support.md.
 
 pub mod attachments;
+pub mod checklists;
 pub mod conversations;
 pub mod demo;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod projects;
 pub mod search;
 pub mod subjects;
 pub mod support;
+pub mod templates;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
@@ -102,6 +104,13 @@ pub fn router(
         .routes(routes!(files::http::get_project_file, files::http::delete_project_file))
         .routes(routes!(files::http::project_file_content))
         .routes(routes!(files::http::project_file_thumbnail))
+        .routes(routes!(files::http::new_project_folder, files::http::project_folders))
+        .routes(routes!(checklists::http::new_checklist, checklists::http::project_checklists))
+        .routes(routes!(checklists::http::new_checklist_item))
+        .routes(routes!(checklists::http::tick_checklist_item))
+        .routes(routes!(templates::http::save_project_template))
+        .routes(routes!(templates::http::org_project_templates))
+        .routes(routes!(templates::http::get_project_template, templates::http::delete_project_template))
         .routes(routes!(attachments::http::upload_attachment))
         .routes(routes!(attachments::http::attachment_content))
         .routes(routes!(files::http::restore_project_file))

@@ -11,6 +11,7 @@ mod collab_attachments;
 mod collab_files;
 mod collab_pins;
 mod collab_plans;
+mod collab_templates;
 mod collab_web;
 mod edge;
 mod identity;

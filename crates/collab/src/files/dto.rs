@@ -205,3 +205,20 @@ pub struct VersionStatusChange {
     /// Why (what to change), up to 2,000 characters.
     pub note: Option<String>,
 }
+
+/// A new folder.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFolder {
+    /// Names joined by `/` (`artwork/drafts`), never `.` or `..`; up to 500 characters.
+    pub path: String,
+}
+
+/// A project's folder.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ProjectFolder)]
+pub struct Folder {
+    pub path: String,
+    /// Files directly in it.
+    pub files: i64,
+}

@@ -11,8 +11,8 @@ use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileLink, NewFileLink, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse,
-    UploadTarget, VersionStatusChange,
+    CommentResolution, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile, ReviewComment,
+    StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::service;
 use crate::CollabSettings;
@@ -241,4 +241,35 @@ pub async fn resolve_review_comment(
     Json(req): Json<CommentResolution>,
 ) -> Result<Json<ReviewComment>, ApiError> {
     Ok(Json(service::resolve(&ctx, &principal, id, req).await?))
+}
+
+/// Make a folder in a project (managers and editors): `201` when new, `200` when the project has it.
+#[utoipa::path(post, path = "/v1/projects/{id}/folders", tag = "collab", security(("bearer" = [])),
+    params(("id" = ProjectId, Path)),
+    request_body = NewFolder,
+    responses((status = 201, body = Folder), (status = 200, description = "The folder was there", body = Folder),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such project, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed`: a bad path", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn new_project_folder(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ProjectId>,
+    Json(req): Json<NewFolder>,
+) -> Result<(StatusCode, Json<Folder>), ApiError> {
+    let (folder, created) = service::add_folder(&ctx, &principal, id, req).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(folder)))
+}
+
+/// A project's folders: those made, and those its files are in, each with how many files it holds.
+#[utoipa::path(get, path = "/v1/projects/{id}/folders", tag = "collab", security(("bearer" = [])),
+    params(("id" = ProjectId, Path)),
+    responses((status = 200, body = Vec<Folder>),
+              (status = 404, description = "no such project, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn project_folders(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ProjectId>,
+) -> Result<Json<Vec<Folder>>, ApiError> {
+    Ok(Json(service::folders(&ctx, &principal, id).await?))
 }

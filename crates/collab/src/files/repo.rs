@@ -514,3 +514,39 @@ pub async fn file_any(conn: &mut PgConnection, id: FileId) -> sqlx::Result<Optio
     .fetch_optional(conn)
     .await
 }
+
+/// Makes a folder; answers whether it is new.
+pub async fn add_folder(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    path: &str,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO project_folders (project_id, path, created_by, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (project_id, path) DO NOTHING",
+        project as _,
+        path,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The project's folders (made, or holding files), with how many files each holds, by path.
+pub async fn folders(conn: &mut PgConnection, project: ProjectId) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT p.path AS "path!", count(f.id) AS "files!"
+           FROM (SELECT path FROM project_folders WHERE project_id = $1
+                 UNION SELECT folder FROM project_files WHERE project_id = $1 AND deleted_at IS NULL AND folder <> '') AS p
+           LEFT JOIN project_files f ON f.project_id = $1 AND f.folder = p.path AND f.deleted_at IS NULL
+           GROUP BY p.path ORDER BY p.path"#,
+        project as _
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.path, r.files)).collect())
+}

@@ -10,8 +10,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileLink, NewFileLink, NewReviewComment, ProjectFile, ReviewComment, StorageQuota, StorageUse,
-    UploadTarget, VersionStatusChange,
+    CommentResolution, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile, ReviewComment,
+    StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::repo::{self, CommentRow, FileRow, VersionRow};
 use super::review::{self, Anchor, StepRefused};
@@ -73,16 +73,53 @@ pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
-    let name = check_name(&target.name)?;
-    let folder = target.folder.trim().trim_matches('/');
+/// A folder's path: names joined by `/` (leading and trailing ones dropped), never `.` or `..`; empty
+/// for the project's top.
+pub(crate) fn check_folder(field: &str, folder: &str) -> Result<String, ApiError> {
+    let folder = folder.trim().trim_matches('/');
     let segments: Vec<&str> = if folder.is_empty() { Vec::new() } else { folder.split('/').collect() };
     if folder.chars().count() > 500
         || segments.iter().any(|s| s.trim().is_empty() || *s == "." || *s == ".." || s.contains(['\\', '\0']))
     {
-        return Err(ApiError::invalid_field("folder", "invalid_format", "must be names joined by /, without . or .."));
+        return Err(ApiError::invalid_field(field, "invalid_format", "must be names joined by /, without . or .."));
     }
-    Ok((segments.join("/"), name))
+    Ok(segments.join("/"))
+}
+
+fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
+    Ok((check_folder("folder", &target.folder)?, check_name(&target.name)?))
+}
+
+/// Makes a folder in a project (managers and editors); one it has already is answered as it is.
+/// Answers the folder and whether it is new.
+pub async fn add_folder(
+    ctx: &AppContext,
+    principal: &Principal,
+    project: ProjectId,
+    req: NewFolder,
+) -> Result<(Folder, bool), ApiError> {
+    let path = check_folder("path", &req.path)?;
+    if path.is_empty() {
+        return Err(ApiError::invalid_field("path", "required", "names a folder: the project's top is always there"));
+    }
+    let mut conn = ctx.db.acquire().await?;
+    let (_, role) = visible_project(&mut conn, principal, project, false).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors make folders.",
+        ));
+    }
+    let created = repo::add_folder(&mut conn, project, &path, principal.user_id.0, ctx.clock.now()).await?;
+    let files = repo::folders(&mut conn, project).await?.into_iter().find(|(p, _)| *p == path).map_or(0, |(_, n)| n);
+    Ok((Folder { path, files }, created))
+}
+
+/// The project's folders: those made, and those its files are in, with how many files each holds.
+pub async fn folders(ctx: &AppContext, principal: &Principal, project: ProjectId) -> Result<Vec<Folder>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    visible_project(&mut conn, principal, project, false).await?;
+    Ok(repo::folders(&mut conn, project).await?.into_iter().map(|(path, files)| Folder { path, files }).collect())
 }
 
 /// The media type a file's name suggests (what it is shown and served as).

@@ -40,6 +40,9 @@ pub struct NewProject {
     pub due_date: Option<NaiveDate>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// A template of the organization (`/v1/orgs/{id}/project-templates`) whose folders, checklists and
+    /// members' roles the project gets; its kind and description too, unless given here.
+    pub template_id: Option<Uuid>,
 }
 
 /// A change to a project: only the fields given change; `null` clears an optional one.

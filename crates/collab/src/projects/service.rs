@@ -196,7 +196,7 @@ fn mark_completion(p: &mut ProjectRow, now: DateTime<Utc>) {
 
 /// Checks that a member-to-be may hold `role`: members of the organization hold any role but
 /// `client`; anyone else only `client`.
-async fn check_member(
+pub(crate) async fn check_member(
     conn: &mut PgConnection,
     field: &str,
     org: Uuid,
@@ -230,17 +230,27 @@ pub async fn create(ctx: &AppContext, principal: &Principal, req: NewProject) ->
         req.status.as_deref().map_or(Some(ProjectStatus::Planning), |s| parse_status("status", s, &mut errors));
     let priority =
         req.priority.as_deref().map_or(Some(Priority::Medium), |s| parse_priority("priority", s, &mut errors));
+    let template = match req.template_id {
+        Some(id) => {
+            let mut conn = ctx.db.acquire().await?;
+            Some(crate::templates::service::for_new_project(&mut conn, req.organization_id, id).await?)
+        }
+        None => None,
+    };
     let mut row = ProjectRow {
         id: ProjectId::new(),
         organization_id: req.organization_id,
         slug: req.slug.clone().map_or_else(|| slug_from(&req.name), |s| s.trim().to_owned()),
         name: req.name,
-        description: req.description.trim().to_owned(),
+        description: match (req.description.trim(), &template) {
+            ("", Some(t)) => t.description.clone(),
+            (d, _) => d.to_owned(),
+        },
         team_id: req.team_id,
         client_id: req.client_id,
         status: status.unwrap_or(ProjectStatus::Planning),
         priority: priority.unwrap_or(Priority::Medium),
-        kind: req.kind.unwrap_or_else(|| "other".into()),
+        kind: req.kind.or_else(|| template.as_ref().map(|t| t.kind.clone())).unwrap_or_else(|| "other".into()),
         budget_minor: req.budget_minor,
         budget_currency: req.budget_currency,
         estimated_hours: req.estimated_hours,
@@ -291,15 +301,19 @@ pub async fn create(ctx: &AppContext, principal: &Principal, req: NewProject) ->
         repo::put_member(&mut tx, row.id, client, ProjectRole::Client, me, now).await?;
     }
     crate::conversations::service::open_channel(&mut tx, row.id, "general", me, now).await?;
-    let added: Vec<(Uuid, ProjectRole)> = std::iter::once((manager, ProjectRole::Manager))
+    let mut added: Vec<(Uuid, ProjectRole)> = std::iter::once((manager, ProjectRole::Manager))
         .chain(row.client_id.map(|c| (c, ProjectRole::Client)))
         .collect();
+    if let Some(template) = &template {
+        added.extend(crate::templates::service::apply(&mut tx, template, &row, (me, now)).await?);
+    }
     for (user, role) in added {
         tell_added(&mut tx, &row, user, role, me, now).await?;
     }
     platform::audit::Entry::new(principal.actor(), "project.create", "project", row.id)
         .organization(row.organization_id)
-        .after(json!({"name": row.name, "slug": row.slug, "manager": manager, "client": row.client_id}))
+        .after(json!({"name": row.name, "slug": row.slug, "manager": manager, "client": row.client_id,
+                      "template": req.template_id}))
         .record(&mut tx, now)
         .await?;
     tx.commit().await?;

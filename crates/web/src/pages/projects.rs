@@ -140,6 +140,7 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
         start_date: None,
         due_date,
         tags: Vec::new(),
+        template_id: None,
     };
     match collab::projects::service::create(&ctx, principal, req).await {
         Ok(project) => done(&format!("/projects/{}", project.id), "Project started."),
