@@ -84,6 +84,7 @@ pub fn router(
         .routes(routes!(conversations::http::project_channels, conversations::http::new_project_channel))
         .routes(routes!(conversations::http::object_thread))
         .routes(routes!(conversations::http::get_conversation))
+        .routes(routes!(conversations::http::conversation_presence))
         .routes(routes!(conversations::http::start_conversation))
         .routes(routes!(conversations::http::conversation_members))
         .routes(routes!(conversations::http::add_conversation_member, conversations::http::leave_conversation))

@@ -841,6 +841,52 @@ async fn a_conversation_streams_its_changes_to_its_readers_until_they_leave() {
     assert!(bob.next().await.is_none(), "the stream ends");
 }
 
+/// Presence: whoever has the conversation's stream open is here (each person once, however many
+/// connections), the others hear when someone arrives and when their last connection closes, and a
+/// connection nobody refreshed for more than 90 seconds (a node stopped) no longer counts.
+#[tokio::test]
+async fn presence_follows_who_has_the_conversation_open() {
+    let app = app().await;
+    let t = team(&app, "prs").await;
+    let (_, general) = staffed(&app, &t, "Here", ("commenter", "viewer")).await;
+    let stream = format!("/v1/conversations/{general}/stream");
+    let presence = format!("/v1/conversations/{general}/presence");
+    let names = |v: Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(app.get(&presence).bearer(&t.bob).send().await.value(), json!([]));
+    app.get(&presence).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let (_, mut bob) = Events::open(&app, &stream, &t.bob).await;
+    // Alice opens it in two tabs: Bob hears of her once, and she is listed once.
+    let (_, first_tab) = Events::open(&app, &stream, &t.alice).await;
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!(
+        (event.as_str(), data["name"].as_str(), data["here"].as_bool()),
+        ("presence", Some("prs_alice display"), Some(true))
+    );
+    let (_, second_tab) = Events::open(&app, &stream, &t.alice).await;
+    let mut here = names(app.get(&presence).bearer(&t.owner).send().await.value());
+    here.sort();
+    assert_eq!(here, ["prs_alice display", "prs_bob display"]);
+    // One tab closed: still here. The last closed: Bob hears she left (and nothing before it).
+    drop(first_tab);
+    drop(second_tab);
+    let (event, data) = bob.next().await.unwrap();
+    assert_eq!(
+        (event.as_str(), data["name"].as_str(), data["here"].as_bool()),
+        ("presence", Some("prs_alice display"), Some(false))
+    );
+    assert_eq!(names(app.get(&presence).bearer(&t.owner).send().await.value()), ["prs_bob display"]);
+
+    // Bob's connection goes unrefreshed past 90 seconds (as when its node stops): no longer here.
+    app.clock.advance(Duration::seconds(90));
+    assert_eq!(names(app.get(&presence).bearer(&t.owner).send().await.value()), ["prs_bob display"]);
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(app.get(&presence).bearer(&t.owner).send().await.value(), json!([]));
+    drop(bob);
+}
+
 #[tokio::test]
 async fn search_finds_only_what_the_searcher_may_read_ranked_and_filtered() {
     let app = app().await;

@@ -100,3 +100,12 @@ pub struct ConversationMember {
     pub user_id: Uuid,
     pub display_name: String,
 }
+
+/// Someone in a conversation now: their live stream of it is open.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Present {
+    pub user_id: Uuid,
+    pub name: String,
+    /// Here since.
+    pub since: DateTime<Utc>,
+}

@@ -8,7 +8,7 @@ use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{Conversation, ConversationMember, NewChannel, NewConversation, ReadMark, ReadPosition};
+use super::dto::{Conversation, ConversationMember, NewChannel, NewConversation, Present, ReadMark, ReadPosition};
 use super::service;
 use crate::Subjects;
 use crate::model::{ConversationId, ProjectId};
@@ -156,4 +156,19 @@ pub async fn leave_conversation(
     }
     service::leave(&ctx, &subjects, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who is in the conversation now: the people whose live stream of it is open (on any node), earliest
+/// first. A stream that stops without closing (a node stopped) stops counting within 90 seconds.
+#[utoipa::path(get, path = "/v1/conversations/{id}/presence", tag = "collab", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Vec<Present>),
+              (status = 404, description = "no such conversation, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn conversation_presence(
+    State(ctx): State<AppContext>,
+    Extension(subjects): Extension<Subjects>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<Vec<Present>>, ApiError> {
+    Ok(Json(service::presence(&ctx, &subjects, &principal, id).await?))
 }

@@ -304,3 +304,81 @@ pub async fn lock(conn: &mut PgConnection, conversation: ConversationId) -> sqlx
         .await?;
     Ok(())
 }
+
+/// A new connection of `user` to the conversation's stream; answers whether they were not here before
+/// (no connection, or none refreshed within 90 seconds).
+pub async fn arrive(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let connections = sqlx::query_scalar!(
+        "INSERT INTO conversation_presence (conversation_id, user_id, connections, since, seen_at)
+         VALUES ($1, $2, 1, $3, $3)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+             connections = CASE WHEN conversation_presence.connections = 0
+                                  OR conversation_presence.seen_at < $3::timestamptz - interval '90 seconds'
+                                THEN 1 ELSE conversation_presence.connections + 1 END,
+             since = CASE WHEN conversation_presence.connections = 0
+                            OR conversation_presence.seen_at < $3::timestamptz - interval '90 seconds'
+                          THEN $3 ELSE conversation_presence.since END,
+             seen_at = $3
+         RETURNING connections",
+        conversation as _,
+        user,
+        now
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(connections == 1)
+}
+
+/// Keeps `user`'s connections to the conversation counted as here.
+pub async fn still_here(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE conversation_presence SET seen_at = $3 WHERE conversation_id = $1 AND user_id = $2 AND connections > 0",
+        conversation as _,
+        user,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One of `user`'s connections closed; answers whether it was their last.
+pub async fn depart(conn: &mut PgConnection, conversation: ConversationId, user: Uuid) -> sqlx::Result<bool> {
+    let left = sqlx::query_scalar!(
+        "UPDATE conversation_presence SET connections = greatest(connections - 1, 0)
+         WHERE conversation_id = $1 AND user_id = $2 RETURNING connections",
+        conversation as _,
+        user
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(left == Some(0))
+}
+
+/// Who is here: (user, since when), earliest first.
+pub async fn present(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    let rows = sqlx::query!(
+        "SELECT user_id, since FROM conversation_presence
+         WHERE conversation_id = $1 AND connections > 0 AND seen_at >= $2::timestamptz - interval '90 seconds'
+         ORDER BY since, user_id",
+        conversation as _,
+        now
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.since)).collect())
+}

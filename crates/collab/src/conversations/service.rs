@@ -212,6 +212,29 @@ pub async fn get(
     Ok(Conversation::of(access.conversation, access.title, access.may_post, counted))
 }
 
+/// Who is in the conversation now (whose live stream of it is open, on any node), for those who may
+/// read it.
+pub async fn presence(
+    ctx: &AppContext,
+    subjects: &Subjects,
+    principal: &Principal,
+    id: ConversationId,
+) -> Result<Vec<super::dto::Present>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    access(&mut conn, subjects, principal, id).await?;
+    let here = repo::present(&mut conn, id, ctx.clock.now()).await?;
+    let users: Vec<Uuid> = here.iter().map(|(u, _)| *u).collect();
+    let names = identity::service::display_names(&mut conn, &users).await?;
+    Ok(here
+        .into_iter()
+        .map(|(user_id, since)| super::dto::Present {
+            name: names.get(&user_id).cloned().unwrap_or_default(),
+            user_id,
+            since,
+        })
+        .collect())
+}
+
 /// The conversations the caller follows (their projects' channels, the threads they have read or
 /// written in) that they may still read, most recently active first, with unread counts.
 pub async fn mine(ctx: &AppContext, subjects: &Subjects, principal: &Principal) -> Result<Vec<Conversation>, ApiError> {

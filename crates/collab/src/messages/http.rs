@@ -145,8 +145,10 @@ pub async fn remove_message_reaction(
 
 /// Server-Sent Events of the conversation, for those who may read it: `message` (a new message, as the
 /// reader sees it), `updated` (edited or reacted to), `deleted` (`{"id"}`), `typing` (`{"user", "name"}`,
-/// never the reader's own) and `resync` (changes may have been missed: read the messages again). It ends
-/// when the reader may no longer read the conversation.
+/// never the reader's own), `presence` (`{"user", "name", "here"}`: someone opened the conversation's
+/// stream, or closed their last one; never the reader) and `resync` (changes may have been missed: read
+/// the messages again). It ends when the reader may no longer read the conversation. An open stream
+/// counts its reader as here (`GET /v1/conversations/{id}/presence`).
 #[utoipa::path(get, path = "/v1/conversations/{id}/stream", tag = "collab", security(("bearer" = [])),
     params(("id" = ConversationId, Path)),
     responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
@@ -169,6 +171,9 @@ pub fn change_event(change: Change) -> Event {
         }
         Change::Deleted(id) => ("deleted", serde_json::json!({ "id": id }).to_string()),
         Change::Typing { user, name } => ("typing", serde_json::json!({ "user": user, "name": name }).to_string()),
+        Change::Presence { user, name, here } => {
+            ("presence", serde_json::json!({ "user": user, "name": name, "here": here }).to_string())
+        }
         Change::Resync => ("resync", "{}".to_owned()),
     };
     Event::default().event(name).data(data)

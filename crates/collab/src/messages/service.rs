@@ -460,7 +460,7 @@ fn topic(id: ConversationId) -> String {
 /// is small, and each follower reads the message as they may see it).
 #[derive(Debug, Serialize, Deserialize)]
 struct Note {
-    /// `posted`, `edited`, `deleted`, `reacted` or `typing`.
+    /// `posted`, `edited`, `deleted`, `reacted`, `typing`, `arrived` or `left`.
     kind: String,
     message_id: Option<MessageId>,
     user: Option<Uuid>,
@@ -486,6 +486,8 @@ pub enum Change {
     Deleted(MessageId),
     /// Someone is writing.
     Typing { user: Uuid, name: String },
+    /// Someone opened the conversation (their first connection to it), or closed it (their last).
+    Presence { user: Uuid, name: String, here: bool },
     /// Changes may have been missed (the node's listener reconnected, or the follower fell behind):
     /// read the conversation again.
     Resync,
@@ -525,7 +527,9 @@ where
     // Subscribe before checking, so nothing announced in between is missed.
     let rx = hub.subscribe();
     access(&mut *ctx.db.acquire().await?, subjects, principal, id).await?;
+    let presence = Presence::arrive(ctx, id, principal.user_id.0).await?;
     let state = Follower {
+        _presence: presence,
         ctx: ctx.clone(),
         subjects: subjects.clone(),
         principal: principal.clone(),
@@ -560,7 +564,66 @@ where
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
+/// How often an open stream says its follower is still here.
+const STILL_HERE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A follower's presence in a conversation for as long as their stream is open: counted when it opens
+/// (the others told when they arrive), refreshed every 30 seconds, and given up when the stream is
+/// dropped (the others told when it was their last connection).
+struct Presence {
+    ctx: AppContext,
+    conversation: ConversationId,
+    user: Uuid,
+    refresh: tokio::task::JoinHandle<()>,
+}
+
+impl Presence {
+    async fn arrive(ctx: &AppContext, conversation: ConversationId, user: Uuid) -> Result<Self, ApiError> {
+        let mut tx = ctx.db.begin().await?;
+        if crate::conversations::repo::arrive(&mut tx, conversation, user, ctx.clock.now()).await? {
+            announce(&mut tx, conversation, "arrived", None, Some(user)).await?;
+        }
+        tx.commit().await?;
+        let refreshing = ctx.clone();
+        let refresh = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STILL_HERE);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Ok(mut conn) = refreshing.db.acquire().await {
+                    let now = refreshing.clock.now();
+                    if let Err(e) = crate::conversations::repo::still_here(&mut conn, conversation, user, now).await {
+                        tracing::warn!(error = %e, "presence not refreshed");
+                    }
+                }
+            }
+        });
+        Ok(Self { ctx: ctx.clone(), conversation, user, refresh })
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        self.refresh.abort();
+        let (ctx, conversation, user) = (self.ctx.clone(), self.conversation, self.user);
+        tokio::spawn(async move {
+            let left = async {
+                let mut tx = ctx.db.begin().await?;
+                if crate::conversations::repo::depart(&mut tx, conversation, user).await? {
+                    announce(&mut tx, conversation, "left", None, Some(user)).await?;
+                }
+                tx.commit().await
+            };
+            if let Err(e) = left.await {
+                tracing::warn!(error = %e, "presence not given up; it lapses in 90 seconds");
+            }
+        });
+    }
+}
+
 struct Follower {
+    /// Held for the stream's life: dropped with it.
+    _presence: Presence,
     ctx: AppContext,
     subjects: Subjects,
     principal: Principal,
@@ -579,6 +642,18 @@ impl Follower {
     /// the conversation), `Some(None)` sends nothing (their own typing).
     async fn change(&self, note: Note) -> Option<Option<Change>> {
         match (note.kind.as_str(), note.message_id, note.user) {
+            (kind @ ("arrived" | "left"), _, Some(user)) => {
+                if user == self.principal.user_id.0 {
+                    return Some(None);
+                }
+                if !self.still_reads().await {
+                    return None;
+                }
+                let mut conn = self.ctx.db.acquire().await.ok()?;
+                let name =
+                    identity::service::display_names(&mut conn, &[user]).await.ok()?.remove(&user).unwrap_or_default();
+                Some(Some(Change::Presence { user, name, here: kind == "arrived" }))
+            }
             ("typing", _, Some(user)) => {
                 if user == self.principal.user_id.0 {
                     return Some(None);

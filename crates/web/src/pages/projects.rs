@@ -801,6 +801,11 @@ pub async fn stream(
             );
             Event::default().event("updated").data(line)
         }
+        Change::Presence { name, here, .. } => Event::default().event("presence").data(format!(
+            "{} {}",
+            platform::markup::escape(&name),
+            if here { "opened this conversation." } else { "left." }
+        )),
         Change::Typing { name, .. } => {
             Event::default().event("typing").data(format!("{} is writing…", platform::markup::escape(&name)))
         }
