@@ -642,7 +642,7 @@ impl Follower {
     /// the conversation), `Some(None)` sends nothing (their own typing).
     async fn change(&self, note: Note) -> Option<Option<Change>> {
         match (note.kind.as_str(), note.message_id, note.user) {
-            (kind @ ("arrived" | "left"), _, Some(user)) => {
+            (kind @ ("typing" | "arrived" | "left"), _, Some(user)) => {
                 if user == self.principal.user_id.0 {
                     return Some(None);
                 }
@@ -652,19 +652,10 @@ impl Follower {
                 let mut conn = self.ctx.db.acquire().await.ok()?;
                 let name =
                     identity::service::display_names(&mut conn, &[user]).await.ok()?.remove(&user).unwrap_or_default();
-                Some(Some(Change::Presence { user, name, here: kind == "arrived" }))
-            }
-            ("typing", _, Some(user)) => {
-                if user == self.principal.user_id.0 {
-                    return Some(None);
-                }
-                if !self.still_reads().await {
-                    return None;
-                }
-                let mut conn = self.ctx.db.acquire().await.ok()?;
-                let name =
-                    identity::service::display_names(&mut conn, &[user]).await.ok()?.remove(&user).unwrap_or_default();
-                Some(Some(Change::Typing { user, name }))
+                Some(Some(match kind {
+                    "typing" => Change::Typing { user, name },
+                    _ => Change::Presence { user, name, here: kind == "arrived" },
+                }))
             }
             (kind, Some(message), _) => match one(&self.ctx, &self.subjects, &self.principal, message).await {
                 Ok(m) if m.deleted => Some(Some(Change::Deleted(m.id))),
