@@ -295,6 +295,19 @@ async fn staff_curate_the_style_library_and_the_weights_and_assign_by_hand_in_th
 /// In a real browser: the company keeps its brand (the logo shown, the colours as swatches) and an
 /// audience; staff add a card to the library and give it its picture; every page passes the
 /// accessibility check.
+/// The width of the first picture `css` finds, once it has loaded (a busy machine may still be fetching
+/// it); 0 when it failed to load.
+async fn loaded_width(browser: &crate::browser::Browser, css: &str) -> Option<i64> {
+    browser
+        .script_async(&format!(
+            "const done = arguments[arguments.length - 1]; const img = document.querySelector('{css}'); \
+             if (img.complete) {{ done(img.naturalWidth); }} else {{ img.onload = () => done(img.naturalWidth); \
+             img.onerror = () => done(0); }}"
+        ))
+        .await
+        .as_i64()
+}
+
 #[tokio::test]
 async fn the_brand_page_and_the_style_library_work_in_a_browser() {
     use crate::browser::{Browser, serve};
@@ -317,15 +330,7 @@ async fn the_brand_page_and_the_style_library_work_in_a_browser() {
     browser.attach("#logo-file", logo.path().to_str().unwrap()).await;
     browser.click("form[action$='kind=logo'] button").await;
     browser.wait_for_text("Logo kept").await;
-    // Once the picture has loaded (a busy machine may still be fetching it).
-    let width = browser
-        .script_async(
-            "const done = arguments[arguments.length - 1]; const img = document.querySelector('.brand-logo img'); \
-             if (img.complete) { done(img.naturalWidth); } else { img.onload = () => done(img.naturalWidth); \
-             img.onerror = () => done(0); }",
-        )
-        .await;
-    assert_eq!(width.as_i64(), Some(120), "the logo is shown");
+    assert_eq!(loaded_width(&browser, ".brand-logo img").await, Some(120), "the logo is shown");
     browser.type_into("#new-name", "Night owls").await;
     browser.type_into("#new-age_min", "21").await;
     browser.type_into("#new-interests", "late shows").await;
@@ -350,8 +355,7 @@ async fn the_brand_page_and_the_style_library_work_in_a_browser() {
     browser.goto(&format!("{}/admin/style-cards", served.base)).await;
     let text = browser.wait_for_text("Neon night").await;
     assert!(text.contains("active"), "{text}");
-    let loaded = browser.script("return document.querySelector('.library img').naturalWidth").await;
-    assert_eq!(loaded.as_i64(), Some(300));
+    assert_eq!(loaded_width(&browser, ".library img").await, Some(300), "the card's picture is shown");
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "{violations:?}");
     browser.goto(&format!("{}/admin/tasks", served.base)).await;
