@@ -64,6 +64,7 @@ pub(crate) async fn notify_users(
 /// Collaboration's job kinds: files' virus scans and the support desk's timers.
 pub fn register(registry: &mut platform::jobs::Registry) {
     files::service::register(registry);
+    attachments::service::register(registry);
     plans::service::register(registry);
     support::service::register(registry);
 }

@@ -313,3 +313,37 @@ async fn an_attachment_waits_for_its_scan() {
     res.assert_status(StatusCode::CONFLICT);
     assert_eq!(res.value()["code"], "file_infected");
 }
+
+/// An upload no message took is removed by the daily sweep once a day has passed, to the second; an
+/// attached one, and a younger one, stay.
+#[tokio::test]
+async fn uploads_no_message_took_are_swept_after_a_day() {
+    let app = crate::support::app().await;
+    let t = team(&app, "swp").await;
+    let crew = group(&app, &t).await;
+    let old = upload(&app, &t.alice, &crew, "old.txt", b"old").await.value();
+    let kept = upload(&app, &t.alice, &crew, "kept.txt", b"kept").await.value();
+    post(&app, &t.alice, &crew, json!({"body": "kept", "attachments": [id(&kept)]}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::hours(1));
+    let young = upload(&app, &t.alice, &crew, "young.txt", b"young").await.value();
+    let sweep = async || {
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let job = platform::jobs::NewJob::new(collab::attachments::service::SWEEP, json!({}));
+        platform::jobs::enqueue(&mut conn, job, app.clock_now()).await.unwrap();
+        drop(conn);
+        drain_jobs(&app).await;
+    };
+    // Exactly a day after the first upload: it is not older than a day yet.
+    app.clock.advance(chrono::Duration::hours(23));
+    sweep().await;
+    app.get(old["url"].as_str().unwrap()).bearer(&t.alice).send().await.assert_status(StatusCode::OK);
+    app.clock.advance(chrono::Duration::seconds(1));
+    sweep().await;
+    app.get(old["url"].as_str().unwrap()).bearer(&t.alice).send().await.assert_status(StatusCode::NOT_FOUND);
+    let res = post(&app, &t.alice, &crew, json!({"body": "late", "attachments": [id(&old)]})).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.get(young["url"].as_str().unwrap()).bearer(&t.alice).send().await.assert_status(StatusCode::OK);
+    app.get(kept["url"].as_str().unwrap()).bearer(&t.bob).send().await.assert_status(StatusCode::OK);
+}

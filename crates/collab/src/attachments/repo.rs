@@ -123,3 +123,11 @@ pub async fn record_scan(
     .await?;
     Ok(())
 }
+
+/// Removes the uploads still waiting for a message that were made before `before`; answers how many.
+pub async fn sweep(conn: &mut PgConnection, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let done = sqlx::query!("DELETE FROM message_attachments WHERE message_id IS NULL AND created_at < $1", before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -2,6 +2,7 @@
 
 use axum::http::HeaderValue;
 use identity::auth::Principal;
+use platform::jobs::{Job, JobFailure, JobKind, Registry};
 use platform::{ApiError, AppContext};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -17,6 +18,12 @@ use crate::model::{ConversationId, ConversationKind, MessageId, ScanStatus};
 pub const MAX_ATTACHMENT: u64 = 100_000_000;
 /// The most files one message holds (uploads and project files together).
 pub const MAX_PER_MESSAGE: usize = 10;
+
+/// An upload no message took within a day is removed by the daily sweep.
+pub const WAITING: chrono::Duration = chrono::Duration::hours(24);
+
+/// The daily sweep of uploads no message took.
+pub const SWEEP: JobKind = JobKind::new("collab.attachments.sweep");
 
 fn is_channel(access: &Access) -> bool {
     access.conversation.kind == ConversationKind::Channel
@@ -212,4 +219,22 @@ pub(crate) async fn of_messages(
         }
     }
     Ok(out)
+}
+
+/// Removes the uploads that waited for a message longer than [`WAITING`]; their bytes stay in the
+/// object store, where other files may hold the same content.
+async fn sweep(ctx: AppContext) -> Result<(), JobFailure> {
+    let mut conn = ctx.db.acquire().await?;
+    let removed = repo::sweep(&mut conn, ctx.clock.now() - WAITING).await?;
+    if removed > 0 {
+        tracing::info!(removed, "uploads no message took were removed");
+    }
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register(SWEEP, |ctx: AppContext, _job: Job| async move { sweep(ctx).await });
+    registry
+        .schedule("collab.attachments.sweep", "37 4 * * *", SWEEP, serde_json::json!({}))
+        .expect("a valid schedule");
 }
