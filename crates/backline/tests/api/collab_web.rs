@@ -82,6 +82,9 @@ async fn a_project_is_started_staffed_and_talked_in_from_its_pages() {
     let mut client = Web::of(&app, "pgw_client").await;
     let board = client.get(&app, "/projects").await.text();
     assert!(board.contains("Tour Visuals") && board.contains("client"), "{board}");
+    // On the board, in its status's column.
+    let planning = board.split("id=\"column-planning\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(planning.contains("Tour Visuals"), "{board}");
     let project = client.get(&app, &path).await.text();
     let general = project.split("/conversations/").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let conversation = format!("/conversations/{general}");

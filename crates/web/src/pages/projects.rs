@@ -31,17 +31,26 @@ use crate::session::{Form, Session};
 pub struct ProjectLine {
     pub id: String,
     pub name: String,
-    pub status: String,
     pub priority: String,
     pub role: String,
     pub due: String,
+}
+
+/// A column of the board: the projects of one status.
+pub struct BoardColumn {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub projects: Vec<ProjectLine>,
 }
 
 #[derive(Template)]
 #[template(path = "projects.html")]
 struct BoardPage {
     layout: Layout,
-    projects: Vec<ProjectLine>,
+    /// One column a status, in the order work goes.
+    columns: Vec<BoardColumn>,
+    /// Whether the caller is on any project.
+    any: bool,
     /// Organizations where the caller may start a project: (id, name).
     orgs: Vec<(String, String)>,
     errors: FieldErrors,
@@ -58,25 +67,36 @@ async fn board(
     let page =
         collab::projects::service::list(ctx, principal, ProjectQuery { limit: Some(200), ..ProjectQuery::default() })
             .await?;
-    let projects = page
-        .items
-        .into_iter()
-        .map(|p| ProjectLine {
+    let any = !page.items.is_empty();
+    let mut columns: Vec<BoardColumn> = [
+        ("planning", "Planning"),
+        ("active", "Active"),
+        ("on_hold", "On hold"),
+        ("completed", "Completed"),
+        ("cancelled", "Cancelled"),
+    ]
+    .into_iter()
+    .map(|(key, label)| BoardColumn { key, label, projects: Vec::new() })
+    .collect();
+    for p in page.items {
+        let line = ProjectLine {
             id: p.id.to_string(),
             name: p.name,
-            status: p.status.replace('_', " "),
             priority: p.priority,
             role: p.my_role,
             due: p.due_date.map(|d| d.to_string()).unwrap_or_default(),
-        })
-        .collect();
+        };
+        if let Some(column) = columns.iter_mut().find(|c| c.key == p.status) {
+            column.projects.push(line);
+        }
+    }
     let mut conn = ctx.db.acquire().await?;
     let mut orgs = Vec::new();
     for org in identity::service::organizations::orgs_granting(&mut conn, principal, collab::PROJECTS_MANAGE).await? {
         let name = identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default();
         orgs.push((org.to_string(), name));
     }
-    Ok(BoardPage { layout: Layout::new("Projects", session), projects, orgs, errors, error })
+    Ok(BoardPage { layout: Layout::new("Projects", session), columns, any, orgs, errors, error })
 }
 
 /// The projects board.
