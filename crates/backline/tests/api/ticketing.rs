@@ -1737,3 +1737,59 @@ async fn a_payment_waiting_for_the_customer_is_kept_and_its_money_pays_the_order
     assert_eq!(escrow(&app, &event).await, 2500);
     audit(&app.db.pool).await;
 }
+
+/// Verifying an event's chain while records are appended to it never reports a broken chain: the head
+/// and the records are read until they agree (they are two statements, and an append may land between
+/// them). Two appenders and two verifiers at once, repeated.
+#[tokio::test]
+async fn the_chain_verifies_while_records_are_appended() {
+    let app = app().await;
+    let (organizer, _, _) = signed_in(&app, "chainrace_org").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({})).await;
+    let (fan, _, _) = signed_in(&app, "chainrace_fan").await;
+    let tickets = bought(&app, &fan, &event, &tier, 2).await;
+    drain_jobs(&app).await;
+    let event_id = ticketing::model::EventId(event.parse().unwrap());
+    let now = app.clock_now();
+    let mut tasks = Vec::new();
+    for ticket in &tickets {
+        let (pool, ticket) =
+            (app.db.pool.clone(), ticketing::model::TicketId(ticket["id"].as_str().unwrap().parse().unwrap()));
+        tasks.push(tokio::spawn(async move {
+            for n in 0..40 {
+                let mut tx = pool.begin().await.unwrap();
+                ticketing::chain::append(
+                    &mut tx,
+                    event_id,
+                    ticket,
+                    ticketing::chain::Action::Checkin,
+                    json!({"n": n}),
+                    now,
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+            0
+        }));
+    }
+    for _ in 0..2 {
+        let pool = app.db.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut checked = 0;
+            for _ in 0..150 {
+                let mut conn = pool.acquire().await.unwrap();
+                let chain = ticketing::chain::verify(&mut conn, event_id).await.unwrap();
+                assert!(chain.valid, "{chain:?}");
+                checked += 1;
+            }
+            checked
+        }));
+    }
+    let mut verified = 0;
+    for task in tasks {
+        verified += task.await.unwrap();
+    }
+    assert_eq!(verified, 300);
+    assert_eq!(chain_ok(&app, &event).await["valid"], true);
+}
