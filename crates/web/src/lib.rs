@@ -184,6 +184,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/conversations/{id}/files", post(pages::projects::send_file))
         .route("/messages/{id}/reactions", post(pages::projects::react))
         .route("/messages/{id}/delete", post(pages::projects::delete_message))
+        .route("/checklist-items/{id}", post(pages::projects::tick))
         .route("/project-files/{id}/versions/{version}", get(pages::projects::file_version))
         .route("/project-files/{id}/versions/{version}/thumbnail", get(pages::projects::file_thumbnail))
         .route("/project-files/{id}/versions/{version}/review", get(pages::review::show))

@@ -487,3 +487,40 @@ async fn files_reactions_and_deletion_from_the_pages() {
     let shown = alice.get(&app, &format!("/conversations/{general}")).await.text();
     assert!(shown.contains("This message was deleted.") && !shown.contains("Proofs are in"), "{shown}");
 }
+
+/// A project's checklists on its page: ticked and unticked with one click by its members, shown without
+/// buttons to its viewers.
+#[tokio::test]
+async fn checklists_are_ticked_from_the_projects_page() {
+    let app = app().await;
+    let t = crate::collab::team(&app, "pgc").await;
+    let id = crate::collab::project(&app, &t, "Press kit").await["id"].as_str().unwrap().to_owned();
+    crate::collab::put_member(&app, &t.owner, &id, &t.alice_id, "commenter").await.assert_status(StatusCode::OK);
+    crate::collab::put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let list = app
+        .post(&format!("/v1/projects/{id}/checklists"))
+        .bearer(&t.owner)
+        .json(&serde_json::json!({"title": "Before sending", "items": ["Photos", "Bio"]}))
+        .send()
+        .await
+        .value();
+    let item = list["items"][1]["id"].as_str().unwrap().to_owned();
+    let mut alice = Web::of(&app, "pgc_alice").await;
+    let page = alice.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(
+        page.contains("Before sending")
+            && page.contains("0 of 2")
+            && page.contains(&format!("/checklist-items/{item}")),
+        "{page}"
+    );
+    let res = alice.post(&app, &format!("/checklist-items/{item}"), &[("done", "true")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/projects/{id}#checklists-heading"));
+    let page = alice.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(page.contains("1 of 2") && page.contains("Untick: Bio"), "{page}");
+    let bob = Web::of(&app, "pgc_bob").await;
+    let seen = bob.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(seen.contains("1 of 2") && !seen.contains("/checklist-items/"), "{seen}");
+    let ticked = app.get(&format!("/v1/projects/{id}/checklists")).bearer(&t.owner).send().await.value();
+    assert_eq!(ticked[0]["items"][1]["done"], true);
+}

@@ -176,6 +176,35 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
     }
 }
 
+/// A checklist on the project's page: its items (id, text, ticked).
+pub struct ChecklistLine {
+    pub title: String,
+    pub done: usize,
+    pub total: usize,
+    pub items: Vec<(String, String, bool)>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TickForm {
+    done: String,
+}
+
+/// Ticks a checklist's item, or unticks it, and goes back to its project's page.
+pub async fn tick(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(item): Path<Uuid>,
+    Form(form): Form<TickForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let req = collab::checklists::dto::ItemTick { done: form.done == "true" };
+    match collab::checklists::service::tick(&ctx, principal, item, req).await {
+        Ok(c) => Redirect::to(&format!("/projects/{}#checklists-heading", c.project_id)).into_response(),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
 /// A member on the project's page.
 pub struct MemberLine {
     pub name: String,
@@ -275,6 +304,9 @@ struct ProjectPage {
     manager: bool,
     /// Managers and editors upload files.
     may_upload: bool,
+    /// Everyone but viewers ticks checklists' items.
+    may_tick: bool,
+    checklists: Vec<ChecklistLine>,
     members: Vec<MemberLine>,
     channels: Vec<ConversationLine>,
     files: Vec<FileLine>,
@@ -295,7 +327,18 @@ async fn project_page(
     let members = collab::projects::service::members(ctx, principal, id).await?;
     let channels = collab::conversations::service::channels(ctx, principal, id).await?;
     let files = collab::files::service::list(ctx, principal, id).await?;
+    let checklists = collab::checklists::service::list(ctx, principal, id).await?;
     Ok(ProjectPage {
+        may_tick: project.my_role != "viewer",
+        checklists: checklists
+            .into_iter()
+            .map(|c| ChecklistLine {
+                title: c.title,
+                done: c.done,
+                total: c.items.len(),
+                items: c.items.into_iter().map(|i| (i.id.to_string(), i.body, i.done)).collect(),
+            })
+            .collect(),
         layout: Layout::new(project.name.clone(), session),
         id: project.id.to_string(),
         manager: project.my_role == "manager",
