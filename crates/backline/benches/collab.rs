@@ -116,22 +116,22 @@ async fn main() {
     let channel: Uuid = channels[0]["id"].as_str().unwrap().parse().unwrap();
     // Everyone joins the organization and the project, written directly: no plan holds a thousand
     // people, and the run measures the channel, not the joining.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO org_members (org_id, user_id, role, joined_at) SELECT $1, u, 'member', now() FROM unnest($2::uuid[]) u
          ON CONFLICT DO NOTHING",
+        org,
+        &users[1..]
     )
-    .bind(org)
-    .bind(&users[1..])
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO project_members (project_id, user_id, role, added_by, added_at)
          SELECT $1, u, 'commenter', $3, now() FROM unnest($2::uuid[]) u ON CONFLICT DO NOTHING",
+        project,
+        &users[1..],
+        users[0]
     )
-    .bind(project)
-    .bind(&users[1..])
-    .bind(users[0])
     .execute(&pool)
     .await
     .unwrap();
@@ -142,7 +142,7 @@ async fn main() {
     let mut notify = Latencies::default();
     for i in 0..2_000 {
         let started = Instant::now();
-        sqlx::query("SELECT pg_notify('bench_round_trip', $1)").bind(i.to_string()).execute(&pool).await.unwrap();
+        sqlx::query!("SELECT pg_notify('bench_round_trip', $1)", i.to_string()).execute(&pool).await.unwrap();
         listener.recv().await.unwrap();
         notify.0.push(started.elapsed());
     }
@@ -228,25 +228,26 @@ async fn main() {
     let words: Vec<String> = WORDS.iter().map(|w| (*w).to_owned()).collect();
     for chunk in 0..10 {
         let from = chunk * (MESSAGES / 10);
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO messages (id, conversation_id, author_id, body, created_at)
              SELECT gen_random_uuid(), $1, ($2::uuid[])[(1 + g % $5)::int],
                     array_to_string(ARRAY(SELECT ($3::text[])[(1 + ((g * 7919 + k * 104729) % cardinality($3::text[])))::int]
                                           FROM generate_series(1, 12) AS k), ' '),
                     now() - make_interval(secs => g)
              FROM generate_series($4::bigint, $4::bigint + $6 - 1) AS g",
+            channel,
+            &users,
+            &words,
+            from,
+            MEMBERS as i64,
+            MESSAGES / 10
         )
-        .bind(channel)
-        .bind(&users)
-        .bind(&words)
-        .bind(from)
-        .bind(MEMBERS as i64)
-        .bind(MESSAGES / 10)
         .execute(&pool)
         .await
         .unwrap();
     }
-    sqlx::query("VACUUM ANALYZE messages").execute(&pool).await.unwrap();
+    // VACUUM cannot be a prepared statement, so it is sent as plain SQL (a fixed text, no input).
+    sqlx::raw_sql("VACUUM ANALYZE messages").execute(&pool).await.unwrap();
     let seeded = seeding.elapsed();
     let search = |q: &'static str| -> Work {
         let key = owner.clone();
