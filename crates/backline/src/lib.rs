@@ -61,7 +61,7 @@ fn api(
         .merge(tasks::router(tasks::TaskSettings::default(), ledger_settings.clone()))
         .merge(catalog::router())
         .merge(royalties::router())
-        .merge(collab::router(collab::CollabSettings::default(), ledger_settings, subjects(), hub))
+        .merge(collab::router(collab::CollabSettings::default(), ledger_settings, subjects(), takers(), hub))
         .split_for_parts();
     (router, openapi::finish(doc))
 }
@@ -81,6 +81,44 @@ pub fn subjects() -> collab::Subjects {
         })
         .with(collab::support::service::NOTES_SUBJECT, |conn, principal, id| {
             Box::pin(collab::support::service::notes_discussion(conn, principal, id))
+        })
+}
+
+/// The objects that take a project file's approved version, each through its own domain's upload (so
+/// that domain's rules decide): a release's cover art, a track's audio, a task's deliverable, an annex
+/// of a booking's contract.
+pub fn takers() -> collab::Takers {
+    fn answer<T: serde::Serialize>(taken: T) -> Result<serde_json::Value, platform::ApiError> {
+        serde_json::to_value(taken).map_err(|e| platform::ApiError::internal(anyhow::anyhow!(e)))
+    }
+    collab::Takers::default()
+        .with("release_artwork", |ctx, principal, id, offered| {
+            Box::pin(async move {
+                let id = catalog::model::ReleaseId(id);
+                answer(catalog::releases::service::upload_artwork(&ctx, &principal, id, offered.body).await?)
+            })
+        })
+        .with("track_audio", |ctx, principal, id, offered| {
+            Box::pin(async move {
+                let id = catalog::model::TrackId(id);
+                let name = Some(offered.name);
+                answer(catalog::tracks::service::upload_audio(&ctx, &principal, id, offered.body, name).await?)
+            })
+        })
+        .with("task_deliverable", |ctx, principal, id, offered| {
+            Box::pin(async move {
+                let id = tasks::model::TaskId(id);
+                answer(tasks::delivery::service::upload(&ctx, &principal, id, &offered.name, offered.body).await?)
+            })
+        })
+        .with("contract_annex", |ctx, principal, id, offered| {
+            Box::pin(async move {
+                let id = booking::model::BookingId(id);
+                let (name, media_type) = (offered.name, offered.media_type);
+                answer(
+                    booking::contracts::service::annex(&ctx, &principal, id, &name, &media_type, offered.body).await?,
+                )
+            })
         })
 }
 
@@ -146,7 +184,7 @@ pub fn app_with_web(
     let hub = notify::stream::Hub::new(ctx.db.clone());
     let (routes, doc) = api(hub.clone(), ledger_settings);
     // The pages open the same threads as the API.
-    let web_settings = web::WebSettings { subjects: subjects(), ..web_settings };
+    let web_settings = web::WebSettings { subjects: subjects(), takers: takers(), ..web_settings };
     let doc = std::sync::Arc::new(doc);
     let mut routes = routes
         .merge(web::router(ctx.clone(), web_settings, hub))

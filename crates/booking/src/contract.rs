@@ -25,6 +25,20 @@ pub struct Milestone {
     pub due: String,
 }
 
+/// A file annexed to a contract (a stage plot, a technical rider, artwork to be shown): named in the
+/// text with its SHA-256, so that a signature of the version covers its exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContractAnnex)]
+pub struct Annex {
+    /// Its number among the contract's annexes, from 1 (`GET /v1/bookings/{id}/contract/annexes/{number}`).
+    pub number: i32,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
 /// A contract's content.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Document {
@@ -41,6 +55,9 @@ pub struct Document {
     pub schedule: Vec<Milestone>,
     /// Clauses added by edit requests, in order.
     pub clauses: Vec<String>,
+    /// Files annexed to the contract, in order.
+    #[serde(default)]
+    pub annexes: Vec<Annex>,
 }
 
 /// The payment schedule of an agreement: the deposit share of what the organizer pays at confirmation,
@@ -134,6 +151,16 @@ pub fn text(doc: &Document) -> String {
             out.push(format!("7.{}. {clause}", i + 1));
         }
     }
+    if !doc.annexes.is_empty() {
+        out.push(String::new());
+        out.push("8. Annexes (part of this contract; each identified by the SHA-256 of its bytes)".into());
+        for a in &doc.annexes {
+            out.push(format!(
+                "Annex {}: {} ({}, {} bytes), SHA-256 {}",
+                a.number, a.name, a.media_type, a.size, a.sha256
+            ));
+        }
+    }
     out.push(String::new());
     out.push("Signatures: the organizer signs first, then the artist, within 48 hours of this version.".into());
     out.join("\n") + "\n"
@@ -183,6 +210,7 @@ mod tests {
             category: "budding".into(),
             figures,
             clauses: vec!["Soundcheck at 17:00.".into()],
+            annexes: Vec::new(),
         }
     }
 
@@ -204,6 +232,38 @@ mod tests {
         let mut changed = doc.clone();
         changed.clauses.push("No pyrotechnics.".into());
         assert_ne!(sha256(&a), sha256(&text(&changed)));
+    }
+
+    #[test]
+    fn annexes_are_named_with_their_hash_and_a_contract_without_them_reads_as_before() {
+        let doc = document();
+        let before = text(&doc);
+        assert!(!before.contains("Annex"), "{before}");
+        let old: Document = serde_json::from_value({
+            let mut v = serde_json::to_value(&doc).unwrap();
+            v.as_object_mut().unwrap().remove("annexes");
+            v
+        })
+        .unwrap();
+        assert_eq!(text(&old), before, "a version written before annexes existed reads the same");
+        let mut annexed = doc.clone();
+        annexed.annexes.push(Annex {
+            number: 1,
+            name: "stage-plot.pdf".into(),
+            media_type: "application/pdf".into(),
+            size: 1234,
+            sha256: "ab".repeat(32),
+        });
+        let after = text(&annexed);
+        assert!(
+            after.contains(&format!(
+                "Annex 1: stage-plot.pdf (application/pdf, 1234 bytes), SHA-256 {}",
+                "ab".repeat(32)
+            ))
+        );
+        assert_ne!(sha256(&before), sha256(&after));
+        annexed.annexes[0].sha256 = "cd".repeat(32);
+        assert_ne!(sha256(&after), sha256(&text(&annexed)), "other bytes make another version");
     }
 
     #[test]

@@ -254,6 +254,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                     category: a.category.clone(),
                     figures,
                     clauses: Vec::new(),
+                    annexes: Vec::new(),
                 };
                 let text = contract::text(&doc);
                 let hash = contract::sha256(&text);

@@ -24,6 +24,8 @@ platform::codes! {
         ContractChanged = (CONFLICT, "contract_changed", "the signed hash is not the current version's"),
         ContractSigned = (CONFLICT, "contract_signed", "both sides signed; the contract cannot be edited"),
         EditUsed = (CONFLICT, "edit_used", "the side has used its one edit request"),
+        AnnexExists = (CONFLICT, "annex_exists", "the contract annexes these bytes already"),
+        TooManyAnnexes = (CONFLICT, "too_many_annexes", "a contract annexes at most 10 files"),
         NotSigned = (CONFLICT, "not_signed", "the contract is not signed by both sides yet"),
         DoubleBooking = (CONFLICT, "double_booking", "the artist has a confirmed booking at that time"),
         DateTaken = (CONFLICT, "date_taken", "the artist has a confirmed booking at that time"),

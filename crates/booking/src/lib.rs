@@ -112,6 +112,8 @@ pub fn router(settings: BookingSettings, ledger: ledger::LedgerSettings) -> Open
         .routes(routes!(contracts::http::sign))
         .routes(routes!(contracts::http::edit_contract))
         .routes(routes!(contracts::http::review_contract))
+        .routes(routes!(contracts::http::annex_contract_file))
+        .routes(routes!(contracts::http::contract_annex))
         .routes(routes!(money::http::pay_booking))
         .routes(routes!(money::http::complete_booking))
         .routes(routes!(money::http::cancel_booking))

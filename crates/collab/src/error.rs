@@ -30,6 +30,7 @@ platform::codes! {
         NotTheRequester = (FORBIDDEN, "not_the_requester", "only the ticket's requester rates it"),
         CannedReplyExists = (CONFLICT, "canned_reply_exists", "a canned reply has this title"),
         UnknownSubject = (NOT_FOUND, "unknown_subject", "no conversation can be attached to this kind of object"),
+        NotApproved = (CONFLICT, "not_approved", "only an approved version of a file is handed to a release, a track, a task or a contract"),
         TemplateExists = (CONFLICT, "template_exists", "the organization has a project template of this name"),
     }
 }

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod handovers;
 pub mod messages;
 pub mod model;
 pub mod plans;
@@ -17,6 +18,7 @@ pub mod projects;
 pub mod search;
 pub mod subjects;
 pub mod support;
+pub mod takers;
 pub mod templates;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,6 +29,7 @@ use uuid::Uuid;
 
 use platform::AppContext;
 pub use subjects::Subjects;
+pub use takers::Takers;
 
 /// The permission to create an organization's projects and manage all of them.
 pub const PROJECTS_MANAGE: &str = "projects.manage";
@@ -70,11 +73,13 @@ pub fn register(registry: &mut platform::jobs::Registry) {
 }
 
 /// Collaboration's routes. `ledger_settings` pays plans by card; `subjects` answers who may take part
-/// in the thread of each kind of object; `hub` carries conversations' changes to their live streams.
+/// in the thread of each kind of object; `takers` the objects that take an approved file; `hub` carries
+/// conversations' changes to their live streams.
 pub fn router(
     settings: CollabSettings,
     ledger_settings: ledger::LedgerSettings,
     subjects: Subjects,
+    takers: Takers,
     hub: std::sync::Arc<platform::stream::Hub>,
 ) -> OpenApiRouter<AppContext> {
     OpenApiRouter::new()
@@ -124,6 +129,7 @@ pub fn router(
         .routes(routes!(files::http::set_file_version_status))
         .routes(routes!(files::http::comment_file_version, files::http::file_version_comments))
         .routes(routes!(files::http::resolve_review_comment))
+        .routes(routes!(handovers::http::hand_over_file_version, handovers::http::file_version_handovers))
         .routes(routes!(support::http::open_ticket, support::http::list_tickets))
         .routes(routes!(support::http::get_ticket, support::http::change_ticket))
         .routes(routes!(support::http::assign_ticket))
@@ -140,5 +146,6 @@ pub fn router(
         .layer(axum::Extension(std::sync::Arc::new(settings)))
         .layer(axum::Extension(std::sync::Arc::new(ledger_settings)))
         .layer(axum::Extension(subjects))
+        .layer(axum::Extension(takers))
         .layer(axum::Extension(hub))
 }

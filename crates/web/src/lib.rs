@@ -36,6 +36,8 @@ pub struct WebSettings {
     pub tasks: tasks::TaskSettings,
     /// The business objects a conversation can be attached to (the binary's `backline::subjects`).
     pub subjects: collab::Subjects,
+    /// The objects that take a project file's approved version (the binary's `backline::takers`).
+    pub takers: collab::Takers,
     /// Collaboration's rules (storage allowances, the edit window).
     pub collab: collab::CollabSettings,
 }
@@ -191,6 +193,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/project-files/{id}/versions/{version}/comments", post(pages::review::comment))
         .route("/project-files/{id}/versions/{version}/comments/{comment}/resolution", post(pages::review::resolution))
         .route("/project-files/{id}/versions/{version}/status", post(pages::review::status))
+        .route("/project-files/{id}/versions/{version}/handovers", post(pages::review::hand_over))
         .route("/conversations/{id}", get(pages::projects::conversation))
         .route("/conversations/{id}/messages", post(pages::projects::post_message))
         .route("/conversations/{id}/stream", get(pages::projects::stream))

@@ -565,14 +565,14 @@ async fn overlapping_confirmations_at_once_confirm_exactly_one() {
 }
 
 /// A booking agreed at 700.00 (contracting); answers its id.
-async fn agreed(app: &TestApp, p: &Parties, days: i64) -> String {
+pub(crate) async fn agreed(app: &TestApp, p: &Parties, days: i64) -> String {
     let booking = offer(app, p, 70_000, days).await.value();
     let id = booking["id"].as_str().unwrap().to_owned();
     app.post(&format!("/v1/bookings/{id}/accept")).bearer(&p.artist).send().await.assert_status(StatusCode::OK);
     id
 }
 
-async fn sign(app: &TestApp, token: &str, id: &str, sha: &str) -> testkit::TestResponse {
+pub(crate) async fn sign(app: &TestApp, token: &str, id: &str, sha: &str) -> testkit::TestResponse {
     app.post(&format!("/v1/bookings/{id}/contract/sign"))
         .bearer(token)
         .header("user-agent", "backline-tests/1")

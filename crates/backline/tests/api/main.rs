@@ -9,6 +9,7 @@ mod catalog_web;
 mod collab;
 mod collab_attachments;
 mod collab_files;
+mod collab_handovers;
 mod collab_pins;
 mod collab_plans;
 mod collab_templates;

@@ -455,7 +455,16 @@ pub async fn accept(ctx: &AppContext, principal: &Principal, id: BookingId) -> R
     row.updated_at = now;
     jobs::cancel_unique(&mut tx, &format!("booking:{id}:deadline"), now).await?;
     repo::update_booking(&mut tx, &row).await?;
-    crate::contracts::service::generate(&mut tx, &row, &artist, &promoter, &agreement, None, now).await?;
+    crate::contracts::service::generate(
+        &mut tx,
+        &row,
+        &artist,
+        &promoter,
+        &agreement,
+        crate::contracts::service::Change::Agreed,
+        now,
+    )
+    .await?;
     for owner in [artist.owner(), promoter.owner()] {
         notify(
             &mut tx,

@@ -74,3 +74,12 @@ impl From<super::repo::SignatureRow> for Signature {
         }
     }
 }
+
+/// The annexed file's name as its side calls it.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnnexName {
+    /// 1 to 255 characters, without a path.
+    pub name: String,
+}

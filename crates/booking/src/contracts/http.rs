@@ -6,7 +6,7 @@ use identity::auth::AuthUser;
 use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 
-use super::dto::{ContractView, EditRequest, ReviewRequest, SignRequest};
+use super::dto::{AnnexName, ContractView, EditRequest, ReviewRequest, SignRequest};
 use super::service;
 use crate::model::BookingId;
 
@@ -84,4 +84,44 @@ pub async fn review_contract(
     Json(req): Json<ReviewRequest>,
 ) -> Result<Json<ContractView>, ApiError> {
     Ok(Json(service::review(&ctx, &principal, id, req).await?))
+}
+
+/// Annex a file to the contract as the raw request body (a stage plot, a technical rider; at most 10
+/// files of 100 MB; its media type from `Content-Type`): a new version names it with its SHA-256, and
+/// both sides sign that version again. The organizer's and the artist's sides annex while the contract
+/// is being signed.
+#[utoipa::path(post, path = "/v1/bookings/{id}/contract/annexes", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path), AnnexName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file"),
+    responses((status = 201, body = ContractView),
+              (status = 403, description = "`not_a_party`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`not_contracting`, `contract_signed`, `annex_exists`, `too_many_annexes`", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 413, description = "`payload_too_large`: over 100 MB", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed` (field name)", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, description = "`rate_limited`: too many uploads", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn annex_contract_file(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<BookingId>,
+    axum::extract::Query(query): axum::extract::Query<AnnexName>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<ContractView>), ApiError> {
+    let media_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(service::annex(&ctx, &principal, id, &query.name, media_type, body).await?)))
+}
+
+/// One of the contract's annexes by its number (from 1), whole or the byte range asked for.
+#[utoipa::path(get, path = "/v1/bookings/{id}/contract/annexes/{number}", tag = "booking", security(("bearer" = [])),
+    params(("id" = BookingId, Path), ("number" = i32, Path)),
+    responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
+              (status = 206, description = "The byte range asked for"),
+              (status = 404, description = "no such booking, or not yours; or no such annex", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn contract_annex(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path((id, number)): Path<(BookingId, i32)>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    service::annex_file(&ctx, &principal, id, number, headers.get(axum::http::header::RANGE)).await
 }

@@ -17,7 +17,7 @@ use crate::BookingSettings;
 use crate::bookings::dto::Agreement;
 use crate::bookings::repo::BookingRow;
 use crate::bookings::service::{Loaded, cancel, load, notice_data, notify};
-use crate::contract::{self, Document};
+use crate::contract::{self, Annex, Document};
 use crate::error::{BookingCode, BookingError};
 use crate::model::BookingId;
 use crate::profiles::repo::{ArtistRow, PromoterRow};
@@ -28,6 +28,14 @@ pub const EXPIRE: JobKind = JobKind::new("booking.contract_deadline").max_attemp
 /// How long both sides have to sign a version.
 pub const SIGN_WITHIN: Duration = Duration::hours(48);
 
+/// What makes a new version of a contract: the agreement itself, a side's one edit (a clause), or a
+/// file a side annexes.
+pub(crate) enum Change {
+    Agreed,
+    Clause(Actor, String),
+    Annex(Actor, Annex),
+}
+
 /// Writes a new version of the contract and gives both sides 48 hours to sign it.
 pub(crate) async fn generate(
     conn: &mut PgConnection,
@@ -35,19 +43,26 @@ pub(crate) async fn generate(
     artist: &ArtistRow,
     promoter: &PromoterRow,
     agreement: &Agreement,
-    edit: Option<(Actor, String)>,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<i32, ApiError> {
     let previous = repo::current(conn, row.id).await?;
     let version = previous.as_ref().map_or(1, |p| p.version + 1);
-    let mut clauses: Vec<String> = previous
+    let (mut clauses, mut annexes) = previous
         .and_then(|p| serde_json::from_value::<Document>(p.document).ok())
-        .map(|d| d.clauses)
+        .map(|d| (d.clauses, d.annexes))
         .unwrap_or_default();
-    let edited_by = edit.as_ref().and_then(|(side, _)| Side::of(*side));
-    if let Some((_, clause)) = edit {
-        clauses.push(clause);
-    }
+    let edited_by = match change {
+        Change::Agreed => None,
+        Change::Clause(side, clause) => {
+            clauses.push(clause);
+            Side::of(side)
+        }
+        Change::Annex(side, annex) => {
+            annexes.push(annex);
+            Side::of(side)
+        }
+    };
     let venue = match row.venue_id {
         Some(v) => crate::profiles::repo::venue(conn, v).await?.map(|v| format!("{}, {}", v.name, v.city)),
         None => None,
@@ -66,6 +81,7 @@ pub(crate) async fn generate(
         category: agreement.category.clone(),
         figures: agreement.figures,
         clauses,
+        annexes,
     };
     let text = contract::text(&doc);
     let hash = contract::sha256(&text);
@@ -124,6 +140,14 @@ pub async fn get(ctx: &AppContext, principal: &Principal, id: BookingId) -> Resu
 pub async fn pdf(ctx: &AppContext, principal: &Principal, id: BookingId) -> Result<Vec<u8>, ApiError> {
     let view = get(ctx, principal, id).await?;
     Ok(contract::pdf(&view.text, &view.sha256))
+}
+
+/// The agreement a contracting booking holds.
+fn agreement_of(row: &BookingRow) -> Result<Agreement, ApiError> {
+    row.agreed
+        .clone()
+        .and_then(|a| serde_json::from_value(a).ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a contracting booking without an agreement")))
 }
 
 fn contracting(row: &BookingRow) -> Result<(), ApiError> {
@@ -233,23 +257,14 @@ pub async fn request_edit(
     }
     let mut tx = ctx.db.begin().await?;
     let Loaded { row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
-    contracting(&row)?;
     let review_pending = repo::contract_state(&mut tx, id).await?.review_pending;
-    if review_pending {
-        return Err(ApiError::new(BookingCode::ContractSigned, "Both sides signed; the contract waits for review."));
-    }
-    let Some(editor) = Side::of(side) else {
-        return Err(ApiError::new(BookingCode::NotAParty, "Only the organizer and the artist edit."));
-    };
+    let editor = changing_side(&row, review_pending, side)?;
     if !repo::use_edit(&mut tx, id, editor).await? {
         return Err(ApiError::new(BookingCode::EditUsed, "Your side has used its one edit request."));
     }
-    let agreement: Agreement = row
-        .agreed
-        .clone()
-        .and_then(|a| serde_json::from_value(a).ok())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a contracting booking without an agreement")))?;
-    let version = generate(&mut tx, &row, &artist, &promoter, &agreement, Some((side, clause.clone())), now).await?;
+    let agreement = agreement_of(&row)?;
+    let version =
+        generate(&mut tx, &row, &artist, &promoter, &agreement, Change::Clause(side, clause.clone()), now).await?;
     platform::audit::Entry::new(principal.actor(), "booking.contract_edit", "booking", id.0)
         .after(json!({"version": version, "side": editor.as_str(), "clause": clause}))
         .record(&mut tx, now)
@@ -257,6 +272,107 @@ pub async fn request_edit(
     let view = contract_view(&mut tx, &row).await?;
     tx.commit().await?;
     Ok(view)
+}
+
+/// The most files a contract annexes, and the largest.
+pub const MAX_ANNEXES: usize = 10;
+pub const MAX_ANNEX_BYTES: u64 = 100_000_000;
+
+/// Whether a side may change the contract now: the booking is contracting, the contract is not waiting
+/// for review, and the caller is the organizer's or the artist's side. Answers the side.
+fn changing_side(row: &BookingRow, review_pending: bool, side: Actor) -> Result<Side, ApiError> {
+    contracting(row)?;
+    if review_pending {
+        return Err(ApiError::new(BookingCode::ContractSigned, "Both sides signed; the contract waits for review."));
+    }
+    Side::of(side)
+        .ok_or_else(|| ApiError::new(BookingCode::NotAParty, "Only the organizer and the artist change the contract."))
+}
+
+/// A side annexes a file to the contract (a stage plot, a technical rider; up to 10 files of at most
+/// 100 MB): a new version names it with its SHA-256, and both sides sign that version again. The same
+/// bytes are annexed once. A refused file leaves nothing behind.
+pub async fn annex(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    name: &str,
+    media_type: &str,
+    body: axum::body::Body,
+) -> Result<ContractView, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
+        return Err(ApiError::invalid_field("name", "invalid_format", "must be 1 to 255 characters without / or \\"));
+    }
+    let media_type = media_type.trim();
+    let media_type =
+        if media_type.is_empty() || media_type.len() > 255 { "application/octet-stream" } else { media_type };
+    {
+        let mut conn = ctx.db.acquire().await?;
+        let Loaded { row, side, .. } = load(&mut conn, principal, id, false).await?;
+        let review_pending = repo::contract_state(&mut conn, id).await?.review_pending;
+        changing_side(&row, review_pending, side)?;
+    }
+    let (kept, ()) = platform::storage::receive_checked(
+        ctx,
+        principal.user_id.0,
+        principal.client_ip.as_deref(),
+        body,
+        MAX_ANNEX_BYTES,
+        |_| Ok(()),
+    )
+    .await?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let Loaded { row, artist, promoter, side } = load(&mut tx, principal, id, true).await?;
+    let review_pending = repo::contract_state(&mut tx, id).await?.review_pending;
+    changing_side(&row, review_pending, side)?;
+    let current = repo::current(&mut tx, id).await?.ok_or(BookingError::NotFound("contract"))?;
+    let annexes = serde_json::from_value::<Document>(current.document).map(|d| d.annexes).unwrap_or_default();
+    if annexes.len() >= MAX_ANNEXES {
+        return Err(ApiError::new(
+            BookingCode::TooManyAnnexes,
+            format!("A contract annexes at most {MAX_ANNEXES} files."),
+        ));
+    }
+    if let Some(same) = annexes.iter().find(|a| a.sha256 == kept.sha256) {
+        return Err(ApiError::new(
+            BookingCode::AnnexExists,
+            format!("These bytes are annex {} ({}) already.", same.number, same.name),
+        ));
+    }
+    platform::storage::record(&mut tx, &kept, media_type, now).await?;
+    let annex = Annex {
+        number: annexes.len() as i32 + 1,
+        name: name.to_owned(),
+        media_type: media_type.to_owned(),
+        size: kept.size as i64,
+        sha256: kept.sha256.clone(),
+    };
+    let agreement = agreement_of(&row)?;
+    let version =
+        generate(&mut tx, &row, &artist, &promoter, &agreement, Change::Annex(side, annex.clone()), now).await?;
+    platform::audit::Entry::new(principal.actor(), "booking.contract_annex", "booking", id.0)
+        .after(json!({"version": version, "annex": annex}))
+        .record(&mut tx, now)
+        .await?;
+    let view = contract_view(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// One of the contract's annexes, by its number (whole, or the byte range asked for): for the parties.
+pub async fn annex_file(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: BookingId,
+    number: i32,
+    range: Option<&axum::http::HeaderValue>,
+) -> Result<axum::response::Response, ApiError> {
+    let view = get(ctx, principal, id).await?;
+    let annex =
+        view.document.annexes.into_iter().find(|a| a.number == number).ok_or(BookingError::NotFound("annex"))?;
+    platform::storage::file_response(ctx, &annex.sha256, &annex.media_type, annex.size, &annex.name, range).await
 }
 
 /// An admin approves (confirmed) or rejects (cancelled) a fully signed contract.

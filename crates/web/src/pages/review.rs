@@ -5,6 +5,9 @@
 //! services decide who may see and do what.
 
 use askama::Template;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,6 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{FieldErrors, Layout, beside_form, done, page, to_signin};
+use crate::WebSettings;
 use crate::format;
 use crate::session::{Form, Session};
 
@@ -33,6 +37,42 @@ pub struct CommentLine {
     /// A region's size, as CSS percentages (width, height).
     pub area: Option<(String, String)>,
     pub resolved: bool,
+}
+
+/// Where the version went, on the page.
+pub struct HandoverLine {
+    /// "the cover art of a release", ...
+    pub what: &'static str,
+    /// The object's page, when it has one.
+    pub link: Option<String>,
+    pub target: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// The kinds a version is handed to, as the form offers them (value, words).
+const TAKERS: [(&str, &str); 4] = [
+    ("release_artwork", "a release, as its cover art"),
+    ("track_audio", "a track, as its audio"),
+    ("task_deliverable", "a task you work on, as a file you deliver"),
+    ("contract_annex", "a booking's contract, as an annex"),
+];
+
+fn handover_line(h: collab::handovers::dto::Handover) -> HandoverLine {
+    let (what, link) = match h.to.as_str() {
+        "release_artwork" => ("the cover art of release", Some(format!("/releases/{}", h.target_id))),
+        "track_audio" => ("the audio of track", None),
+        "task_deliverable" => ("a deliverable of task", Some(format!("/tasks/{}", h.target_id))),
+        "contract_annex" => ("an annex of the contract of booking", Some(format!("/bookings/{}", h.target_id))),
+        _ => ("an object", None),
+    };
+    HandoverLine { what, link, target: h.target_id.to_string(), by: h.handed_by_name, at: format::when(h.created_at) }
+}
+
+/// The last id in what was typed: an id, or the address of the object's page.
+fn id_in(text: &str) -> Option<Uuid> {
+    let text = text.trim();
+    (0..text.len().saturating_sub(35)).rev().filter_map(|i| text.get(i..i + 36)).find_map(|s| Uuid::parse_str(s).ok())
 }
 
 #[derive(Template)]
@@ -54,6 +94,10 @@ struct ReviewPage {
     clean: bool,
     comments: Vec<CommentLine>,
     open: usize,
+    /// Whether the version is approved (and so may be handed over), where it went, and the kinds offered.
+    approved: bool,
+    handovers: Vec<HandoverLine>,
+    takers: Vec<(&'static str, &'static str)>,
     body: String,
     errors: FieldErrors,
     error: Option<String>,
@@ -117,6 +161,7 @@ async fn review_page(
         _ => "other",
     };
     let open = comments.iter().filter(|c| !c.resolved).count();
+    let handovers = collab::handovers::service::list(ctx, principal, id, version).await?;
     Ok(ReviewPage {
         layout: Layout::new(format!("Review: {} v{version}", file.name), session),
         base: format!("/project-files/{id}/versions/{version}"),
@@ -132,6 +177,9 @@ async fn review_page(
         clean: v.scan == "clean",
         comments: comments.into_iter().enumerate().map(|(i, c)| comment_line(i + 1, c)).collect(),
         open,
+        approved: v.status == "approved" && v.scan == "clean",
+        handovers: handovers.into_iter().map(handover_line).collect(),
+        takers: TAKERS.to_vec(),
         body,
         errors,
         error,
@@ -158,6 +206,11 @@ async fn refused(ctx: &AppContext, session: &Session, at: (FileId, i32), body: S
     if !beside_form(&err) {
         return super::error(session, &err);
     }
+    beside(ctx, session, at, body, err).await
+}
+
+/// The page again with the refusal beside its forms.
+async fn beside(ctx: &AppContext, session: &Session, at: (FileId, i32), body: String, err: ApiError) -> Response {
     let errors = FieldErrors::from_error(&err);
     let error = err.field_errors().is_empty().then(|| err.detail().to_owned());
     match review_page(ctx, session, at, body, errors, error).await {
@@ -283,5 +336,58 @@ pub async fn status(
             &format!("The version is {} now.", form.status.replace('_', " ")),
         ),
         Err(err) => refused(&ctx, &session, (id, version), String::new(), err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HandoverForm {
+    to: String,
+    /// The object's id, or its page's address.
+    id: String,
+}
+
+/// Hands the approved version to a release, a track, a task or a booking's contract. A refusal (the
+/// object not found or not the caller's included) is shown beside the form: the caller typed it.
+pub async fn hand_over(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path((id, version)): Path<(FileId, i32)>,
+    Form(form): Form<HandoverForm>,
+) -> Response {
+    let Some(principal) = &session.principal else {
+        return to_signin(&format!("/project-files/{id}/versions/{version}/review"));
+    };
+    let result = match id_in(&form.id) {
+        Some(target) => {
+            let req = collab::handovers::dto::NewHandover { to: form.to.clone(), id: target };
+            collab::handovers::service::hand_over(&ctx, &settings.takers, principal, id, version, req).await
+        }
+        None => Err(ApiError::invalid_field("id", "invalid_format", "must be the object's id or its page's address")),
+    };
+    match result {
+        Ok(h) => done(
+            &format!("/project-files/{id}/versions/{version}/review#handovers"),
+            &format!("Handed over as {} {}.", handover_line(h).what, form.id.trim()),
+        ),
+        Err(err) if err.status().is_client_error() => beside(&ctx, &session, (id, version), String::new(), err).await,
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_in;
+
+    #[test]
+    fn the_id_is_found_in_an_address_or_alone() {
+        let id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(id_in(id).unwrap().to_string(), id);
+        assert_eq!(id_in(&format!("https://backline.example/releases/{id}/edit")).unwrap().to_string(), id);
+        assert_eq!(id_in(&format!("  /bookings/{id}  ")).unwrap().to_string(), id);
+        assert!(id_in("release 42").is_none());
+        assert!(id_in("").is_none());
+        assert!(id_in("/tasks/é-not-an-id-at-all-but-long-enough-to-scan").is_none());
     }
 }
