@@ -841,6 +841,70 @@ async fn a_conversation_streams_its_changes_to_its_readers_until_they_leave() {
     assert!(bob.next().await.is_none(), "the stream ends");
 }
 
+/// The next event that is not someone arriving or leaving.
+async fn next_change(events: &mut Events) -> Option<(String, Value)> {
+    loop {
+        let next = events.next().await?;
+        if next.0 != "presence" {
+            return Some(next);
+        }
+    }
+}
+
+/// Followers of one conversation share one read of each change (docs/collaboration.md#live): each still
+/// sees the message as theirs (their own reaction marked, nobody else's), and one who lost access stops
+/// hearing while the others go on.
+#[tokio::test]
+async fn followers_share_a_changes_read_and_each_sees_it_as_their_own() {
+    let app = app().await;
+    let t = team(&app, "shr").await;
+    let (id, general) = staffed(&app, &t, "Shared Read", ("editor", "commenter")).await;
+    let stream = format!("/v1/conversations/{general}/stream");
+    let mut followers = Vec::new();
+    for token in [&t.owner, &t.alice, &t.bob] {
+        let (status, events) = Events::open(&app, &stream, token).await;
+        assert_eq!(status, StatusCode::OK);
+        followers.push(events);
+    }
+    let said = app
+        .post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&t.owner)
+        .json(&json!({"body": "Who likes the new mix?"}))
+        .send()
+        .await
+        .value();
+    let message = said["id"].as_str().unwrap();
+    app.put(&format!("/v1/messages/{message}/reactions/:fire:"))
+        .bearer(&t.bob)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    for (i, events) in followers.iter_mut().enumerate() {
+        let (event, data) = next_change(events).await.unwrap();
+        assert_eq!((event.as_str(), data["body"].as_str()), ("message", Some("Who likes the new mix?")));
+        let (event, data) = next_change(events).await.unwrap();
+        assert_eq!((event.as_str(), data["reactions"][0]["count"].as_i64()), ("updated", Some(1)));
+        assert_eq!(data["reactions"][0]["mine"].as_bool(), Some(i == 2), "only Bob's own reaction is his: {data}");
+    }
+    // Alice leaves the project: her stream ends at the next change; the others still hear it.
+    app.delete(&format!("/v1/projects/{id}/members/{}", t.alice_id))
+        .bearer(&t.owner)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    app.post(&format!("/v1/conversations/{general}/messages"))
+        .bearer(&t.owner)
+        .json(&json!({"body": "Without Alice"}))
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+    let mut bob = followers.pop().unwrap();
+    let mut alice = followers.pop().unwrap();
+    assert!(next_change(&mut alice).await.is_none(), "the stream of someone who may no longer read ends");
+    let (event, data) = next_change(&mut bob).await.unwrap();
+    assert_eq!((event.as_str(), data["body"].as_str()), ("message", Some("Without Alice")));
+}
+
 /// Presence: whoever has the conversation's stream open is here (each person once, however many
 /// connections), the others hear when someone arrives and when their last connection closes, and a
 /// connection nobody refreshed for more than 90 seconds (a node stopped) no longer counts.

@@ -382,3 +382,23 @@ pub async fn present(
     .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.since)).collect())
 }
+
+/// Whether `user` reads the conversation by plain membership: a member of a channel's project, or of a
+/// direct conversation or group. False says nothing (an organization's project manager, a thread's
+/// party): the full rule (`service::access`) decides those.
+pub async fn member_reads(conn: &mut PgConnection, conversation: ConversationId, user: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (
+               SELECT 1 FROM conversations c
+               WHERE c.id = $1
+                 AND ((c.kind = 'channel' AND EXISTS (
+                          SELECT 1 FROM project_members m WHERE m.project_id = c.project_id AND m.user_id = $2))
+                      OR (c.kind IN ('direct', 'group') AND EXISTS (
+                          SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = c.id AND cm.user_id = $2)))
+           ) AS "reads!""#,
+        conversation as _,
+        user
+    )
+    .fetch_one(conn)
+    .await
+}

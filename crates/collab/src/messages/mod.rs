@@ -4,6 +4,7 @@
 //! reactions (one per person per emoji, at most 50 distinct on a message).
 
 pub mod dto;
+pub mod fanout;
 pub mod http;
 pub mod mentions;
 pub mod repo;

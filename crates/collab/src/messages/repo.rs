@@ -221,6 +221,14 @@ pub async fn reactions_of(conn: &mut PgConnection, messages: &[Uuid], reader: Uu
     .await
 }
 
+/// Who reacted to a message with what (each reader's own reactions are marked from it).
+pub async fn reactors(conn: &mut PgConnection, message: MessageId) -> sqlx::Result<Vec<(String, Uuid)>> {
+    let rows = sqlx::query!("SELECT emoji, user_id FROM message_reactions WHERE message_id = $1", message as _)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.emoji, r.user_id)).collect())
+}
+
 /// How many distinct emoji the message has, and whether `emoji` is one of them.
 pub async fn reaction_kinds(conn: &mut PgConnection, message: MessageId, emoji: &str) -> sqlx::Result<(i64, bool)> {
     let row = sqlx::query!(

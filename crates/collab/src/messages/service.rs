@@ -19,6 +19,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::dto::{Edit, Message, MessageEdit, NewMessage, NotificationLevel, Reaction};
+use super::fanout::{self, Shared};
 use super::mentions::{self, MAX_REACTIONS};
 use super::repo::{self, MessageRow};
 use crate::conversations::service::{Access, access};
@@ -460,6 +461,9 @@ fn topic(id: ConversationId) -> String {
 /// is small, and each follower reads the message as they may see it).
 #[derive(Debug, Serialize, Deserialize)]
 struct Note {
+    /// The announcement's own id: a node's followers share what is read for it (`fanout`).
+    #[serde(default)]
+    id: Option<Uuid>,
     /// `posted`, `edited`, `deleted`, `reacted`, `typing`, `arrived` or `left`.
     kind: String,
     message_id: Option<MessageId>,
@@ -473,7 +477,7 @@ async fn announce(
     message_id: Option<MessageId>,
     user: Option<Uuid>,
 ) -> sqlx::Result<()> {
-    let note = Note { kind: kind.to_owned(), message_id, user };
+    let note = Note { id: Some(Uuid::now_v7()), kind: kind.to_owned(), message_id, user };
     platform::stream::announce(conn, &topic(conversation), &json!(note)).await
 }
 
@@ -638,31 +642,72 @@ impl Follower {
         access(&mut conn, &self.subjects, &self.principal, self.conversation).await.is_ok()
     }
 
+    /// Whether the follower may still read the conversation: by plain membership in one statement, else
+    /// by the full rule (an organization's project manager, a thread's party).
+    async fn reads(&self) -> bool {
+        let me = self.principal.user_id.0;
+        if let Ok(mut conn) = self.ctx.db.acquire().await
+            && let Ok(true) = crate::conversations::repo::member_reads(&mut conn, self.conversation, me).await
+        {
+            return true;
+        }
+        self.still_reads().await
+    }
+
     /// The change to send for an announcement: `None` ends the stream (the follower may no longer read
-    /// the conversation), `Some(None)` sends nothing (their own typing).
+    /// the conversation), `Some(None)` sends nothing (their own typing). What the announcement is about
+    /// is read once on this node and shared by its followers (`fanout`); whether each may still read the
+    /// conversation is asked for each.
     async fn change(&self, note: Note) -> Option<Option<Change>> {
         match (note.kind.as_str(), note.message_id, note.user) {
             (kind @ ("typing" | "arrived" | "left"), _, Some(user)) => {
                 if user == self.principal.user_id.0 {
                     return Some(None);
                 }
-                if !self.still_reads().await {
+                if !self.reads().await {
                     return None;
                 }
-                let mut conn = self.ctx.db.acquire().await.ok()?;
-                let name =
-                    identity::service::display_names(&mut conn, &[user]).await.ok()?.remove(&user).unwrap_or_default();
+                let shared = match note.id {
+                    Some(announcement) => fanout::name(&self.ctx, announcement, user).await,
+                    None => None,
+                };
+                let name = match shared.as_deref() {
+                    Some(Shared::Name(name)) => name.clone(),
+                    _ => {
+                        let mut conn = self.ctx.db.acquire().await.ok()?;
+                        let mut names = identity::service::display_names(&mut conn, &[user]).await.ok()?;
+                        names.remove(&user).unwrap_or_default()
+                    }
+                };
                 Some(Some(match kind {
                     "typing" => Change::Typing { user, name },
                     _ => Change::Presence { user, name, here: kind == "arrived" },
                 }))
             }
-            (kind, Some(message), _) => match one(&self.ctx, &self.subjects, &self.principal, message).await {
-                Ok(m) if m.deleted => Some(Some(Change::Deleted(m.id))),
-                Ok(m) => Some(Some(Change::Message { message: m, new: kind == "posted" })),
-                Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => None,
-                Err(_) => Some(Some(Change::Resync)),
-            },
+            (kind, Some(message), _) => {
+                let shared = match note.id {
+                    Some(announcement) => fanout::message(&self.ctx, announcement, message).await,
+                    None => None,
+                };
+                let m = match shared.as_deref() {
+                    Some(Shared::Message(read)) if read.message().conversation_id == self.conversation => {
+                        if !self.reads().await {
+                            return None;
+                        }
+                        read.for_reader(self.principal.user_id.0)
+                    }
+                    _ => match one(&self.ctx, &self.subjects, &self.principal, message).await {
+                        Ok(m) => m,
+                        Err(err) if err.status() == axum::http::StatusCode::NOT_FOUND => return None,
+                        Err(_) => return Some(Some(Change::Resync)),
+                    },
+                };
+                Some(Some(if m.deleted {
+                    Change::Deleted(m.id)
+                } else {
+                    Change::Message { message: m, new: kind == "posted" }
+                }))
+            }
             _ => Some(None),
         }
     }
