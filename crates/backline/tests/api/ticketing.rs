@@ -1739,8 +1739,8 @@ async fn a_payment_waiting_for_the_customer_is_kept_and_its_money_pays_the_order
 }
 
 /// Verifying an event's chain while records are appended to it never reports a broken chain: the head
-/// and the records are read until they agree (they are two statements, and an append may land between
-/// them). Two appenders and two verifiers at once, repeated.
+/// and the records are read in one statement (read in two, an append may land between them). Two
+/// appenders and two verifiers at once, repeated.
 #[tokio::test]
 async fn the_chain_verifies_while_records_are_appended() {
     let app = app().await;

@@ -60,16 +60,36 @@ pub async fn insert(conn: &mut PgConnection, event: EventId, record: &RecordRow)
     Ok(())
 }
 
-/// Every record of the event's chain, in order.
-pub async fn records(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Vec<RecordRow>> {
-    sqlx::query_as!(
-        RecordRow,
-        r#"SELECT seq, ticket_id AS "ticket_id: TicketId", action, data, prev_hash, hash, created_at
-           FROM ticket_chain WHERE event_id = $1 ORDER BY seq"#,
+/// The event's chain length, head hash and records, read in one statement (one snapshot), so that
+/// they agree even while records are appended.
+pub async fn snapshot(conn: &mut PgConnection, event: EventId) -> sqlx::Result<(i64, Vec<u8>, Vec<RecordRow>)> {
+    let rows = sqlx::query!(
+        r#"SELECT e.chain_length, e.chain_head, c.seq AS "seq?", c.ticket_id AS "ticket_id?: TicketId",
+                  c.action AS "action?", c.data AS "data?", c.prev_hash AS "prev_hash?", c.hash AS "hash?",
+                  c.created_at AS "created_at?"
+           FROM events e LEFT JOIN ticket_chain c ON c.event_id = e.id
+           WHERE e.id = $1 ORDER BY c.seq"#,
         event as _
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    let Some(first) = rows.first() else { return Err(sqlx::Error::RowNotFound) };
+    let (length, head) = (first.chain_length, first.chain_head.clone());
+    let records = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(RecordRow {
+                seq: r.seq?,
+                ticket_id: r.ticket_id?,
+                action: r.action?,
+                data: r.data?,
+                prev_hash: r.prev_hash?,
+                hash: r.hash?,
+                created_at: r.created_at?,
+            })
+        })
+        .collect();
+    Ok((length, head, records))
 }
 
 /// A ticket whose issue is not in the chain yet, with what its issue record says: the buyer it was

@@ -138,19 +138,9 @@ pub fn register(registry: &mut Registry) {
 
 /// Recomputes every record of the event's chain, in order, against the head the event row holds.
 pub async fn verify(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Verification> {
-    // The head and the records are two statements, and the worker may append between them: the head
-    // is read again after the records until it has not moved, so that the three readings agree and an
-    // append in flight is never taken for a broken chain.
-    let (mut length, mut head) = repo::head(&mut *conn, event, false).await?;
-    let mut records = repo::records(&mut *conn, event).await?;
-    for _ in 0..10 {
-        let again = repo::head(&mut *conn, event, false).await?;
-        if again == (length, head.clone()) {
-            break;
-        }
-        (length, head) = again;
-        records = repo::records(&mut *conn, event).await?;
-    }
+    // The head and the records in one statement: one snapshot, so that an append in flight (the
+    // worker catching the chain up) is never taken for a broken chain.
+    let (length, head, records) = repo::snapshot(conn, event).await?;
     let problem = first_problem(event, &records, length, &head);
     Ok(Verification {
         event_id: event,
