@@ -208,13 +208,13 @@ pub fn job_registry(
     platform::mail::register(&mut registry, mail);
     identity::register(&mut registry);
     notify::register(&mut registry, webhooks);
-    ledger::register(&mut registry, stripe);
+    ledger::register(&mut registry, stripe.clone());
     ticketing::register(&mut registry);
     booking::register(&mut registry);
     catalog::register(&mut registry);
     royalties::register(&mut registry);
     tasks::register(&mut registry, tasks::TaskSettings::default());
-    collab::register(&mut registry);
+    collab::register(&mut registry, ledger::LedgerSettings { stripe, ..ledger::LedgerSettings::default() });
     registry
 }
 

@@ -64,11 +64,12 @@ pub(crate) async fn notify_users(
     Ok(())
 }
 
-/// Collaboration's job kinds: files' virus scans and the support desk's timers.
-pub fn register(registry: &mut platform::jobs::Registry) {
+/// Collaboration's job kinds: files' virus scans, plans' renewals (`ledger_settings` charges cards on
+/// file) and the support desk's timers.
+pub fn register(registry: &mut platform::jobs::Registry, ledger_settings: ledger::LedgerSettings) {
     files::service::register(registry);
     attachments::service::register(registry);
-    plans::service::register(registry);
+    plans::service::register(registry, ledger_settings);
     support::service::register(registry);
 }
 
@@ -126,6 +127,7 @@ pub fn router(
         .routes(routes!(files::http::org_storage, files::http::set_org_storage))
         .routes(routes!(plans::http::plan_catalogue))
         .routes(routes!(plans::http::org_plan, plans::http::choose_org_plan))
+        .routes(routes!(plans::http::set_org_plan_card, plans::http::clear_org_plan_card))
         .routes(routes!(files::http::set_file_version_status))
         .routes(routes!(files::http::comment_file_version, files::http::file_version_comments))
         .routes(routes!(files::http::resolve_review_comment))

@@ -3,6 +3,7 @@
 //! database enforces balance, no overdraft and immutability. See docs/ledger.md.
 
 pub mod accounts;
+pub mod cards;
 pub mod demo;
 pub mod earnings;
 pub mod error;
@@ -54,6 +55,8 @@ pub fn router(settings: LedgerSettings) -> OpenApiRouter<AppContext> {
         .routes(routes!(accounts::http::adjust))
         .routes(routes!(accounts::http::reverse))
         .routes(routes!(payouts::http::add_payout_method, payouts::http::payout_methods))
+        .routes(routes!(cards::http::save_card, cards::http::saved_cards))
+        .routes(routes!(cards::http::remove_saved_card))
         .routes(routes!(payouts::http::remove_payout_method))
         .routes(routes!(payouts::http::withdraw, payouts::http::withdrawals))
         .routes(routes!(payouts::http::cancel_withdrawal))

@@ -206,6 +206,8 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/support/tickets/{id}/steps", post(pages::support::step))
         .route("/orgs", get(pages::orgs::list).post(pages::orgs::create))
         .route("/orgs/{id}", get(pages::orgs::show))
+        .route("/orgs/{id}/plan", get(pages::plans::show).post(pages::plans::choose))
+        .route("/orgs/{id}/plan/card", post(pages::plans::card))
         .route("/orgs/{id}/invitations", post(pages::orgs::invite))
         .route("/orgs/{id}/invitations/{invitation}/revoke", post(pages::orgs::revoke))
         .route("/orgs/{id}/members/{user}", post(pages::orgs::member))

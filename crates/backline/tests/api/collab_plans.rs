@@ -357,3 +357,163 @@ async fn an_upgrade_may_be_paid_by_card() {
         .await;
     assert_eq!(res.value()["errors"][0]["field"], "source");
 }
+
+/// The platform's clearing account in US dollars: what came in by card, negated.
+async fn card_money_in(app: &TestApp) -> i64 {
+    use ledger::model::{Currency, Owner, kinds};
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let usd = Currency::parse("USD").unwrap();
+    -ledger::service::account(&mut conn, Owner::Platform, kinds::CLEARING, &usd, app.clock_now()).await.unwrap().balance
+}
+
+async fn save_card(app: &TestApp, token: &str, number: &str) -> Value {
+    let res = app.post("/v1/me/cards").bearer(token).json(&json!({"card_number": number})).send().await;
+    res.assert_status(StatusCode::CREATED);
+    res.value()
+}
+
+/// A card on file renews the plan each month through the payment provider: charged into its holder's
+/// wallet and paid from there; a declined card is a failed renewal, retried; a removed card leaves the
+/// organization's wallet to pay. Only the organization's owners and admins set it, with a card of
+/// their own.
+#[tokio::test]
+async fn renewals_charge_the_plans_card_on_file() {
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "cof_owner").await;
+    let owner = key(&app, &owner).await; // the clock moves by months
+    let (other, _, _) = signed_in(&app, "cof_other").await;
+    let other = key(&app, &other).await;
+    let org = create_org(&app, &owner, "cof-studio").await;
+    fund(&app, &org, 1900).await;
+    choose(&app, &owner, &org, "pro").await.assert_status(StatusCode::OK);
+    let end = at(&plan(&app, &owner, &org).await["period_end"]);
+
+    // Cards on file are their holder's, sealed and shown masked; the sandbox keeps only cards that settle.
+    let good = save_card(&app, &owner, "4242 4242 4242 4242").await;
+    assert_eq!((good["provider"].as_str(), good["display"].as_str()), (Some("sandbox"), Some("•••• 4242")));
+    let res = app.post("/v1/me/cards").bearer(&owner).json(&json!({"card_number": "4000000000003220"})).send().await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["field"], "card_number");
+    let theirs = save_card(&app, &other, "4242424242424242").await;
+    let good_id = uuid::Uuid::parse_str(good["id"].as_str().unwrap()).unwrap();
+    let sealed = sqlx::query_scalar!("SELECT secret FROM saved_cards WHERE id = $1", good_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(!sealed.contains("4242"), "the number is sealed at rest");
+    let mine = app.get("/v1/me/cards").bearer(&owner).send().await.value();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let path = format!("/v1/orgs/{org}/plan/card");
+    let set = |token: &str, card: &Value| app.put(&path).bearer(token).json(&json!({"card_id": card["id"]})).send();
+    set(&other, &theirs).await.assert_status(StatusCode::NOT_FOUND);
+    let res = set(&owner, &theirs).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(crate::collab::field_codes(&res), vec![("card_id".to_owned(), "not_found".to_owned())]);
+    let res = set(&owner, &good).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(
+        (res.value()["renews_by"].as_str(), res.value()["card"]["display"].as_str()),
+        (Some("card"), Some("•••• 4242"))
+    );
+
+    // Three days before the end the card is charged 19.00; the organization's wallet is not touched.
+    let before = card_money_in(&app).await;
+    move_to(&app, end - Duration::days(3));
+    drain_jobs(&app).await;
+    let renewed = plan(&app, &owner, &org).await;
+    assert_eq!(renewed["renewed"], true, "{renewed}");
+    assert_eq!(card_money_in(&app).await - before, 1900);
+    assert_eq!(wallet(&app, &org).await, 0);
+    assert_eq!(renewed["charges"][0]["outcome"], "paid");
+    move_to(&app, end);
+    drain_jobs(&app).await;
+    let end = at(&plan(&app, &owner, &org).await["period_end"]);
+
+    // A declined card: a failed renewal with why, the owners told, tried again the next day.
+    let declined = save_card(&app, &owner, "4000000000000002").await;
+    set(&owner, &declined).await.assert_status(StatusCode::OK);
+    move_to(&app, end - Duration::days(3));
+    drain_jobs(&app).await;
+    let failed = plan(&app, &owner, &org).await;
+    assert_eq!(failed["renewal_failures"], 1);
+    assert!(failed["charges"][0]["reason"].as_str().unwrap().contains("•••• 0002 was declined"), "{failed}");
+    // The card removed, the wallet pays the next try.
+    let res = app.delete(&format!("/v1/me/cards/{}", declined["id"].as_str().unwrap())).bearer(&other).send().await;
+    res.assert_status(StatusCode::NOT_FOUND);
+    app.delete(&format!("/v1/me/cards/{}", declined["id"].as_str().unwrap()))
+        .bearer(&owner)
+        .send()
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(plan(&app, &owner, &org).await["renews_by"], "wallet");
+    fund(&app, &org, 1900).await;
+    let before = card_money_in(&app).await;
+    move_to(&app, end - Duration::days(2));
+    drain_jobs(&app).await;
+    let paid = plan(&app, &owner, &org).await;
+    assert_eq!((paid["renewed"].as_bool(), paid["renewal_failures"].as_i64()), (Some(true), Some(0)), "{paid}");
+    assert_eq!((wallet(&app, &org).await, card_money_in(&app).await - before), (0, 0));
+    app.delete(&path).bearer(&owner).send().await.assert_status(StatusCode::OK);
+
+    // A charge of a card on file retried with its key is the first charge, not a second.
+    let card = uuid::Uuid::parse_str(good["id"].as_str().unwrap()).unwrap();
+    let settings = ledger::LedgerSettings::default();
+    let now = app.clock_now();
+    let charge = || ledger::cards::service::charge(&app.ctx, &settings, card, 500, "USD", "retried", "key-1", now);
+    let before = card_money_in(&app).await;
+    let (first, again) = (charge().await.unwrap(), charge().await.unwrap());
+    assert_eq!((first.id, first.state.as_str()), (again.id, "captured"));
+    assert_eq!(card_money_in(&app).await - before, 500);
+}
+
+/// The plan page: the plan, its use and charges for the organization's members; its owners change the
+/// plan (by card here) and choose the card renewals charge; a refused card is said beside its field;
+/// members see no forms, strangers not the page.
+#[tokio::test]
+async fn the_plan_page_changes_the_plan_and_the_card_renewals_charge() {
+    use crate::catalog_web::{Web, location};
+    let app = app().await;
+    let (owner, _, _) = signed_in(&app, "planweb_owner").await;
+    let org = create_org(&app, &owner, "planweb-studio").await;
+    let (member, _, _) = signed_in(&app, "planweb_member").await;
+    join(&app, &owner, &org, &member, "planweb_member@example.com", "member").await;
+    signed_in(&app, "planweb_stranger").await;
+    let path = format!("/orgs/{org}/plan");
+    let mut web = Web::of(&app, "planweb_owner").await;
+    let shown = web.get(&app, &path).await;
+    shown.assert_status(StatusCode::OK);
+    assert!(shown.text().contains("Plan: free") && shown.text().contains("Change the plan"), "{}", shown.text());
+
+    // A card the sandbox does not know: said beside the field, nothing changed.
+    let res =
+        web.post(&app, &path, &[("plan", "team"), ("source", "card"), ("card_number", "1234"), ("key", "k-1")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"choice-card-error\""), "{}", res.text());
+    let res = web
+        .post(&app, &path, &[("plan", "team"), ("source", "card"), ("card_number", "4242424242424242"), ("key", "k-2")])
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), path);
+    // Sent twice (the same form's key), the card is charged once.
+    web.post(&app, &path, &[("plan", "team"), ("source", "card"), ("card_number", "4242424242424242"), ("key", "k-2")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let shown = plan(&app, &owner, &org).await;
+    assert_eq!((shown["plan"]["name"].as_str(), shown["charges"].as_array().unwrap().len()), (Some("team"), 1));
+
+    // A new card kept on file and chosen for renewals; then back to the wallet.
+    let renewals = format!("{path}/card");
+    web.post(&app, &renewals, &[("card", "new"), ("card_number", "4242 4242 4242 4242")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let page = web.get(&app, &path).await.text();
+    assert!(page.contains("the card •••• 4242"), "{page}");
+    assert_eq!(plan(&app, &owner, &org).await["renews_by"], "card");
+    web.post(&app, &renewals, &[("card", "wallet")]).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(plan(&app, &owner, &org).await["renews_by"], "wallet");
+
+    let member_page = Web::of(&app, "planweb_member").await.get(&app, &path).await;
+    member_page.assert_status(StatusCode::OK);
+    assert!(member_page.text().contains("Plan: team") && !member_page.text().contains("Change the plan"));
+    Web::of(&app, "planweb_stranger").await.get(&app, &path).await.assert_status(StatusCode::NOT_FOUND);
+}

@@ -713,3 +713,54 @@ async fn a_refund_whose_request_died_is_finished_by_its_job() {
     assert_eq!(balance(&app.db.pool, user, kinds::HELD).await, 0);
     audit(&app.db.pool).await;
 }
+
+/// A Stripe card on file (a PaymentMethod attached to a customer) is charged off session into its
+/// holder's wallet; a retry with the same key is the same PaymentIntent; a declined one is a failed
+/// payment with Stripe's reason; an ill-formed one never reaches Stripe.
+#[tokio::test]
+async fn a_stripe_card_on_file_is_charged_off_session() {
+    let (stripe, client) = fake_stripe().await;
+    let app = stripe_app(&client).await;
+    let (token, user, _) = signed_in(&app, "stripe_cof").await;
+    let user = Uuid::parse_str(&user).unwrap();
+    let save = |method: &str| {
+        app.post("/v1/me/cards")
+            .bearer(&token)
+            .json(&json!({"provider": "stripe", "payment_method": method, "customer": "cus_QbFq1w2e3r4t5y"}))
+            .send()
+    };
+    let res = app
+        .post("/v1/me/cards")
+        .bearer(&token)
+        .json(&json!({"provider": "stripe", "payment_method": "pm_card_visa"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.value()["errors"][0]["field"], "customer");
+    let card = save("pm_card_visa").await;
+    card.assert_status(StatusCode::CREATED);
+    let card = Uuid::parse_str(card.value()["id"].as_str().unwrap()).unwrap();
+    assert!(stripe.seen().is_empty(), "saving asks Stripe nothing");
+
+    let settings = stripe_settings(&client);
+    let now = app.clock_now();
+    let charge = |card: Uuid, key: &'static str| {
+        ledger::cards::service::charge(&app.ctx, &settings, card, 2000, "EUR", "Pro plan", key, now)
+    };
+    let paid = charge(card, "renewal-1").await.unwrap();
+    assert_eq!((paid.provider.as_str(), paid.state.as_str()), ("stripe", "captured"));
+    let again = charge(card, "renewal-1").await.unwrap();
+    assert_eq!(again.id, paid.id, "the retry is the first payment");
+    let seen = stripe.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].param("customer"), Some("cus_QbFq1w2e3r4t5y"));
+    assert_eq!(seen[0].param("off_session"), Some("true"));
+    assert_eq!(seen[0].param("payment_method"), Some("pm_card_visa"));
+    assert_eq!(balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await, 2000);
+
+    let declined = Uuid::parse_str(save("pm_card_chargeDeclined").await.value()["id"].as_str().unwrap()).unwrap();
+    let failed = charge(declined, "renewal-2").await.unwrap();
+    assert_eq!(failed.state, "failed");
+    assert!(failed.failure_reason.is_some(), "{failed:?}");
+    assert_eq!(balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await, 2000);
+}

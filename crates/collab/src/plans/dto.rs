@@ -94,6 +94,11 @@ pub struct OrgPlan {
     pub renewal_failures: i32,
     /// Granted by the platform without charge.
     pub complimentary: bool,
+    /// How renewals are paid: `card` (the card on file set for the plan, `card`) or `wallet` (the
+    /// organization's).
+    pub renews_by: String,
+    /// The card renewals charge, masked, when one is set.
+    pub card: Option<ledger::cards::dto::SavedCard>,
     pub usage: PlanUsage,
     /// The latest charges, newest first.
     pub charges: Vec<PlanCharge>,
@@ -111,9 +116,18 @@ pub struct PlanChoice {
     pub complimentary: bool,
     /// How an upgrade's first month is paid: `wallet` (the organization's, the default) or `card`
     /// (charged to the caller, with `card_number` in the sandbox or Stripe's `payment_method`; the
-    /// request's `Idempotency-Key` keys the charge). Renewals are paid from the organization's wallet.
+    /// request's `Idempotency-Key` keys the charge). Renewals are paid by the plan's card on file when one is
+    /// set (`PUT /v1/orgs/{id}/plan/card`), else from the organization's wallet.
     pub source: Option<String>,
     pub provider: Option<String>,
     pub card_number: Option<String>,
     pub payment_method: Option<String>,
+}
+
+/// The card on file an organization's plan renews by.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanCard {
+    /// One of the caller's cards on file (`POST /v1/me/cards`).
+    pub card_id: Uuid,
 }

@@ -10,7 +10,7 @@ use platform::error::ProblemBody;
 use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
-use super::dto::{OrgPlan, PlanChoice, PlanOffer};
+use super::dto::{OrgPlan, PlanCard, PlanChoice, PlanOffer};
 use super::service;
 
 /// The plans: what each costs a month and allows.
@@ -57,4 +57,36 @@ pub async fn choose_org_plan(
     let key = platform::idempotency::key_from(&headers)?;
     service::charge_card(&ctx, &ledger_settings, &principal, id, &req, key.as_deref()).await?;
     Ok(Json(service::choose(&ctx, &principal, id, req).await?))
+}
+
+/// Renew the plan by a card on file of yours (`POST /v1/me/cards`; the organization's owners and
+/// admins): each month's renewal charges it into your wallet and pays the month from there; a declined
+/// card is a failed renewal, tried again daily until the period ends.
+#[utoipa::path(put, path = "/v1/orgs/{id}/plan/card", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = PlanCard,
+    responses((status = 200, body = OrgPlan),
+              (status = 403, description = "`forbidden`: not an owner or admin of the organization", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such organization, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed` (card_id: not a card of yours on file)", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn set_org_plan_card(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<PlanCard>,
+) -> Result<Json<OrgPlan>, ApiError> {
+    Ok(Json(service::set_card(&ctx, &principal, id, req).await?))
+}
+
+/// Renew the plan from the organization's wallet again.
+#[utoipa::path(delete, path = "/v1/orgs/{id}/plan/card", tag = "collab", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrgPlan),
+              (status = 403, description = "`forbidden`: not an owner or admin of the organization", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such organization, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn clear_org_plan_card(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrgPlan>, ApiError> {
+    Ok(Json(service::clear_card(&ctx, &principal, id).await?))
 }

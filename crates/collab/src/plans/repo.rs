@@ -145,3 +145,37 @@ pub async fn project_people(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<
     .fetch_all(conn)
     .await
 }
+
+/// The card an organization's plan renews by, and who set it.
+pub async fn plan_card(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Option<(Uuid, Uuid)>> {
+    let row = sqlx::query!("SELECT card_id, set_by FROM org_plan_cards WHERE organization_id = $1", org)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.card_id, r.set_by)))
+}
+
+pub async fn set_plan_card(
+    conn: &mut PgConnection,
+    org: Uuid,
+    card: Uuid,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO org_plan_cards (organization_id, card_id, set_by, set_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (organization_id) DO UPDATE SET card_id = $2, set_by = $3, set_at = $4",
+        org,
+        card,
+        by,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Renewals by the wallet again; false when no card was set.
+pub async fn clear_plan_card(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM org_plan_cards WHERE organization_id = $1", org).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::catalogue::{self, CURRENCY, Change, FREE, Plan, RENEW_BEFORE};
-use super::dto::{OrgPlan, PlanCharge, PlanChoice, PlanOffer, PlanUsage};
+use super::dto::{OrgPlan, PlanCard, PlanCharge, PlanChoice, PlanOffer, PlanUsage};
 use super::repo::{self, ChargeRow, PlanRow};
 use crate::error::{CollabCode, CollabError};
 
@@ -92,6 +92,10 @@ async fn view(conn: &mut PgConnection, org: Uuid) -> Result<OrgPlan, ApiError> {
         storage_bytes: storage,
     };
     let charges = repo::charges(conn, org, 24).await?.into_iter().map(PlanCharge::from).collect();
+    let card = match repo::plan_card(conn, org).await? {
+        Some((card, _)) => ledger::cards::service::on_file(conn, card).await?.map(|(_, card)| card),
+        None => None,
+    };
     Ok(OrgPlan {
         organization_id: org,
         plan: PlanOffer::from(plan),
@@ -101,6 +105,8 @@ async fn view(conn: &mut PgConnection, org: Uuid) -> Result<OrgPlan, ApiError> {
         renewed: row.as_ref().is_some_and(|r| r.renewed),
         renewal_failures: row.as_ref().map_or(0, |r| r.renewal_failures),
         complimentary: row.as_ref().is_some_and(|r| r.complimentary),
+        renews_by: if card.is_some() { "card" } else { "wallet" }.to_owned(),
+        card,
         usage,
         charges,
     })
@@ -152,9 +158,7 @@ async fn charge(
             currency.display(plan.price_minor)
         );
         if keep_failure {
-            row.outcome = "failed".into();
-            row.reason = Some(reason.clone());
-            repo::insert_charge(conn, &row).await?;
+            failed(conn, row, &reason).await?;
         }
         return Ok(Err(reason));
     }
@@ -172,6 +176,13 @@ async fn charge(
     row.entry_id = Some(ledger::service::post(conn, entry, now).await?.0);
     repo::insert_charge(conn, &row).await?;
     Ok(Ok(()))
+}
+
+/// Records a charge that failed, with why.
+async fn failed(conn: &mut PgConnection, mut row: ChargeRow, reason: &str) -> sqlx::Result<()> {
+    row.outcome = "failed".into();
+    row.reason = Some(reason.to_owned());
+    repo::insert_charge(conn, &row).await
 }
 
 /// Sets the plan's storage allowance and the timers of its period.
@@ -216,6 +227,62 @@ fn source(req: &PlanChoice) -> Result<&str, ApiError> {
         source @ ("wallet" | "card") => Ok(source),
         _ => Err(ApiError::invalid_field("source", "invalid_value", "must be wallet or card")),
     }
+}
+
+/// Refuses whoever may not change the organization's plan: 404 to strangers, 403 to its other members.
+async fn billing(conn: &mut PgConnection, principal: &Principal, org: Uuid, admin: bool) -> Result<(), ApiError> {
+    if !identity::service::organizations::exists(conn, identity::model::OrgId(org)).await? {
+        return Err(CollabError::NotFound("organization").into());
+    }
+    if !admin && !identity::party::may_act_for(conn, principal, Party::Organization(org), BILLING).await? {
+        let member = identity::service::org_role_of(conn, org, principal.user_id.0).await?.is_some();
+        return Err(if member {
+            identity::error::IdentityError::Forbidden(BILLING.into()).into()
+        } else {
+            CollabError::NotFound("organization").into()
+        });
+    }
+    Ok(())
+}
+
+/// Sets the card on file the plan renews by (its owners and admins, with a card of their own): each
+/// renewal then charges it into its holder's wallet and pays the month from there.
+pub async fn set_card(ctx: &AppContext, principal: &Principal, org: Uuid, req: PlanCard) -> Result<OrgPlan, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    billing(&mut tx, principal, org, false).await?;
+    match ledger::cards::service::on_file(&mut tx, req.card_id).await? {
+        Some((holder, _)) if holder == principal.user_id.0 => {}
+        _ => return Err(ApiError::invalid_field("card_id", "not_found", "is not a card of yours on file")),
+    }
+    repo::lock(&mut tx, org, now).await?;
+    repo::set_plan_card(&mut tx, org, req.card_id, principal.user_id.0, now).await?;
+    platform::audit::Entry::new(principal.actor(), "organization.plan_card", "organization", org)
+        .organization(org)
+        .after(json!({"card_id": req.card_id}))
+        .record(&mut tx, now)
+        .await?;
+    let plan = view(&mut tx, org).await?;
+    tx.commit().await?;
+    Ok(plan)
+}
+
+/// Renewals by the organization's wallet again.
+pub async fn clear_card(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<OrgPlan, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    billing(&mut tx, principal, org, false).await?;
+    repo::lock(&mut tx, org, now).await?;
+    if repo::clear_plan_card(&mut tx, org).await? {
+        platform::audit::Entry::new(principal.actor(), "organization.plan_card", "organization", org)
+            .organization(org)
+            .after(json!({"card_id": null}))
+            .record(&mut tx, now)
+            .await?;
+    }
+    let plan = view(&mut tx, org).await?;
+    tx.commit().await?;
+    Ok(plan)
 }
 
 /// Before an upgrade paid by card (outside any transaction): charges the caller's card the new plan's
@@ -275,17 +342,7 @@ pub async fn choose(ctx: &AppContext, principal: &Principal, org: Uuid, req: Pla
     let now = ctx.clock.now();
     let me = principal.user_id.0;
     let mut tx = ctx.db.begin().await?;
-    if !identity::service::organizations::exists(&mut tx, identity::model::OrgId(org)).await? {
-        return Err(CollabError::NotFound("organization").into());
-    }
-    if !admin && !identity::party::may_act_for(&mut tx, principal, Party::Organization(org), BILLING).await? {
-        let member = identity::service::org_role_of(&mut tx, org, me).await?.is_some();
-        return Err(if member {
-            identity::error::IdentityError::Forbidden(BILLING.into()).into()
-        } else {
-            CollabError::NotFound("organization").into()
-        });
-    }
+    billing(&mut tx, principal, org, admin).await?;
     let mut row = repo::lock(&mut tx, org, now).await?;
     let before = json!({"plan": row.plan, "next_plan": row.next_plan, "complimentary": row.complimentary});
     let current = plan_of(&row);
@@ -349,23 +406,95 @@ pub async fn choose(ctx: &AppContext, principal: &Principal, org: Uuid, req: Pla
     Ok(view)
 }
 
-/// The renewal timer: charges the next period from the organization's wallet; a failure is recorded,
-/// the owners told, and tried again a day later (until the period ends).
-async fn renew(ctx: AppContext, org: Uuid, job: Uuid) -> Result<(), JobFailure> {
+/// Whether a plan's next period is due to be charged now, and on which plan and until when: not when
+/// it is paid, free of charge, ending or not yet in the three days before its start.
+fn due(row: &PlanRow, now: DateTime<Utc>) -> Option<(Plan, DateTime<Utc>)> {
+    let end = row.period_end?;
+    let next = row.next_plan.as_deref().and_then(catalogue::plan).unwrap_or_else(|| plan_of(row));
+    let waits = row.renewed || row.complimentary || next == FREE || now >= end || now < end - RENEW_BEFORE;
+    (!waits).then_some((next, end))
+}
+
+/// Charges the plan's card on file for the next period, outside any transaction, into the card
+/// holder's wallet: `Ok` with the holder when it was captured, `Err` with why not; `None` when the
+/// plan has no card, or its card was removed (the wallet pays). A retry of the timer (the same period
+/// and try) finds the same payment rather than charge again.
+async fn charge_card_on_file(
+    ctx: &AppContext,
+    ledger_settings: &ledger::LedgerSettings,
+    org: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Result<Uuid, String>>, JobFailure> {
+    let (row, card) = {
+        let mut conn = ctx.db.acquire().await?;
+        let Some(row) = repo::get(&mut conn, org).await? else { return Ok(None) };
+        let Some((card, _)) = repo::plan_card(&mut conn, org).await? else { return Ok(None) };
+        let Some(card) = ledger::cards::service::on_file(&mut conn, card).await? else { return Ok(None) };
+        (row, card)
+    };
+    let Some((next, end)) = due(&row, now) else { return Ok(None) };
+    let (holder, card) = card;
+    let key = format!("plan:{org}:{}:{}", end.timestamp(), row.renewal_failures);
+    let memo = format!("{} plan, {} to {}", next.name, end.date_naive(), catalogue::month_after(end).date_naive());
+    let paid =
+        ledger::cards::service::charge(ctx, ledger_settings, card.id, next.price_minor, CURRENCY, &memo, &key, now)
+            .await;
+    Ok(Some(match paid {
+        Ok(payment) if payment.state == "captured" => Ok(holder),
+        Ok(payment) if payment.state == "failed" => Err(format!(
+            "the card {} was declined ({})",
+            card.display,
+            payment.failure_reason.as_deref().unwrap_or("payment_failed")
+        )),
+        Ok(_) => Err(format!("the card {} needs its holder's action", card.display)),
+        Err(e) if e.status() == axum::http::StatusCode::NOT_FOUND => return Ok(None),
+        Err(e) => return Err(JobFailure::retry(e.detail().to_owned())),
+    }))
+}
+
+/// The renewal timer: charges the next period to the plan's card on file (into its holder's wallet,
+/// and paid from there) or else from the organization's wallet; a failure is recorded, the owners told,
+/// and tried again a day later (until the period ends).
+async fn renew(
+    ctx: AppContext,
+    ledger_settings: &ledger::LedgerSettings,
+    org: Uuid,
+    job: Uuid,
+) -> Result<(), JobFailure> {
     // The next try is this timer's key again.
     jobs::release_unique(&ctx.db, job).await?;
     let now = ctx.clock.now();
+    let by_card = charge_card_on_file(&ctx, ledger_settings, org, now).await?;
     let mut tx = ctx.db.begin().await?;
     let mut row = repo::lock(&mut tx, org, now).await?;
-    let Some(end) = row.period_end else { return Ok(()) };
-    let next = row.next_plan.as_deref().and_then(catalogue::plan).unwrap_or_else(|| plan_of(&row));
-    if row.renewed || row.complimentary || next == FREE || now >= end || now < end - RENEW_BEFORE {
-        return Ok(()); // paid, free of charge, ending, or not yet due
-    }
-    let paid =
-        charge(&mut tx, (org, Owner::Organization(org)), next, (end, catalogue::month_after(end)), None, true, now)
+    let Some((next, end)) = due(&row, now) else { return Ok(()) };
+    let period = (end, catalogue::month_after(end));
+    let paid = match by_card {
+        Some(Err(reason)) => {
+            let charge = ChargeRow {
+                id: platform::ids::new_id(),
+                organization_id: org,
+                plan: next.name.to_owned(),
+                amount_minor: next.price_minor,
+                currency: CURRENCY.to_owned(),
+                period_start: period.0,
+                period_end: period.1,
+                outcome: String::new(),
+                reason: None,
+                entry_id: None,
+                by_user: None,
+                created_at: now,
+            };
+            failed(&mut tx, charge, &reason).await?;
+            Err(reason)
+        }
+        Some(Ok(holder)) => charge(&mut tx, (org, Owner::User(holder)), next, period, Some(holder), true, now)
             .await
-            .map_err(|e| JobFailure::retry(e.detail().to_owned()))?;
+            .map_err(|e| JobFailure::retry(e.detail().to_owned()))?,
+        None => charge(&mut tx, (org, Owner::Organization(org)), next, period, None, true, now)
+            .await
+            .map_err(|e| JobFailure::retry(e.detail().to_owned()))?,
+    };
     match paid {
         Ok(()) => {
             row.renewed = true;
@@ -431,10 +560,14 @@ async fn roll(ctx: AppContext, org: Uuid, job: Uuid) -> Result<(), JobFailure> {
     Ok(())
 }
 
-pub fn register(registry: &mut Registry) {
-    registry.register(RENEW, |ctx: AppContext, job: Job| async move {
-        let org: Uuid = job.field("org")?;
-        renew(ctx, org, job.id).await
+pub fn register(registry: &mut Registry, ledger_settings: ledger::LedgerSettings) {
+    let ledger_settings = std::sync::Arc::new(ledger_settings);
+    registry.register(RENEW, move |ctx: AppContext, job: Job| {
+        let ledger_settings = ledger_settings.clone();
+        async move {
+            let org: Uuid = job.field("org")?;
+            renew(ctx, &ledger_settings, org, job.id).await
+        }
     });
     registry.register(ROLL, |ctx: AppContext, job: Job| async move {
         let org: Uuid = job.field("org")?;

@@ -93,6 +93,52 @@ fn sandbox_card(number: &str) -> Option<SandboxCard> {
     }
 }
 
+/// Whether the sandbox keeps this card on file: the test cards that settle at once.
+pub fn sandbox_keeps(number: &str) -> bool {
+    matches!(sandbox_card(number), Some(SandboxCard::Succeeds | SandboxCard::Declined))
+}
+
+/// A charge of a card on file: whose, how much, and the card's opened details (the sandbox card's
+/// number, or Stripe's `cus_…/pm_…`).
+pub struct Charge<'a> {
+    pub user: Uuid,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub description: &'a str,
+    pub provider: Provider,
+    pub secret: &'a str,
+}
+
+/// Runs a charge of a card on file at its provider, captured at once (no transaction open).
+pub async fn prepare_saved(
+    charge: &Charge<'_>,
+    settings: &crate::LedgerSettings,
+    key: &str,
+) -> Result<Prepared, ApiError> {
+    let currency = Currency::parse(charge.currency)
+        .filter(|c| c.as_str() != "CREDIT")
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a card charged in {}", charge.currency)))?;
+    let (method, customer) = match charge.provider {
+        Provider::Sandbox => {
+            let card = sandbox_card(charge.secret)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a saved sandbox card that is not a test card")))?;
+            (Method::Sandbox(card), None)
+        }
+        Provider::Stripe => {
+            let client =
+                settings.stripe.as_ref().ok_or_else(|| unavailable("Stripe is not configured on this server"))?;
+            let (customer, method) = charge
+                .secret
+                .split_once('/')
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a saved Stripe card without its customer")))?;
+            (Method::Stripe(client, method), Some(customer))
+        }
+    };
+    let description = charge.description.to_owned();
+    run(charge.user, method, (charge.amount, currency), CaptureMethod::Automatic, description, Some(key), customer)
+        .await
+}
+
 async fn set_state(
     conn: &mut PgConnection,
     id: Uuid,
@@ -209,14 +255,28 @@ pub async fn prepare(
     let (Some(currency), Some(method), true) = (currency, method, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let id = platform::ids::new_id();
-    let user = principal.user_id.0;
     let description = req.description.trim().to_owned();
+    let user = principal.user_id.0;
+    run(user, method, (req.amount, currency), capture, description, retry_key, None).await
+}
+
+/// Runs a checked payment at its provider (no transaction open): `customer` charges a Stripe card on
+/// file off session.
+async fn run(
+    user: Uuid,
+    method: Method<'_>,
+    (amount, currency): (i64, Currency),
+    capture: CaptureMethod,
+    description: String,
+    retry_key: Option<&str>,
+    customer: Option<&str>,
+) -> Result<Prepared, ApiError> {
+    let id = platform::ids::new_id();
     let mut prepared = Prepared {
         id,
         provider: Provider::Sandbox,
         provider_ref: format!("sb_pi_{}", id.simple()),
-        amount: req.amount,
+        amount,
         currency,
         state: PaymentState::Initiated,
         capture_method: capture,
@@ -241,7 +301,7 @@ pub async fn prepare(
                 None => format!("backline-payment-{id}"),
             };
             let mut params = vec![
-                ("amount", req.amount.to_string()),
+                ("amount", amount.to_string()),
                 ("currency", stripe::currency(prepared.currency.as_str())),
                 ("payment_method", payment_method.to_owned()),
                 ("payment_method_types[]", "card".to_owned()),
@@ -253,6 +313,11 @@ pub async fn prepare(
             if !prepared.description.is_empty() {
                 params.push(("description", prepared.description.clone()));
             }
+            if let Some(customer) = customer {
+                // A card on file, charged on its holder's standing instruction.
+                params.push(("customer", customer.to_owned()));
+                params.push(("off_session", "true".to_owned()));
+            }
             let (remote, declined) = match client.create_payment_intent(&params, &key).await {
                 Ok(remote) => (remote, None),
                 Err(StripeError::Refused { error, .. }) => match error.payment_intent.clone() {
@@ -261,7 +326,7 @@ pub async fn prepare(
                 },
                 Err(StripeError::Unavailable(why)) => return Err(unavailable(&why)),
             };
-            if remote.amount != req.amount || remote.currency != stripe::currency(prepared.currency.as_str()) {
+            if remote.amount != amount || remote.currency != stripe::currency(prepared.currency.as_str()) {
                 return Err(ApiError::internal(anyhow::anyhow!(
                     "Stripe answered for {} {}, not the amount asked",
                     remote.amount,
@@ -297,7 +362,17 @@ pub async fn record(
     prepared: Prepared,
     now: DateTime<Utc>,
 ) -> Result<PaymentIntent, ApiError> {
-    let user = principal.user_id.0;
+    record_as(conn, principal.actor(), principal.user_id.0, prepared, now).await
+}
+
+/// [`record`] for `user`'s payment made by `actor` (the platform itself, charging a card on file).
+pub async fn record_as(
+    conn: &mut PgConnection,
+    actor: platform::audit::Actor,
+    user: Uuid,
+    prepared: Prepared,
+    now: DateTime<Utc>,
+) -> Result<PaymentIntent, ApiError> {
     let new = repo::NewPayment {
         id: prepared.id,
         user_id: user,
@@ -316,7 +391,7 @@ pub async fn record(
     if intent.state == "captured" {
         book_capture(conn, &intent, user, now).await?;
     }
-    platform::audit::Entry::new(principal.actor(), "payment.create", "payment_intent", intent.id)
+    platform::audit::Entry::new(actor, "payment.create", "payment_intent", intent.id)
         .after(json!({"provider": intent.provider, "amount": intent.amount, "currency": intent.currency, "state": intent.state}))
         .record(conn, now)
         .await?;

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod orders;
 pub mod orgs;
 pub mod payouts;
+pub mod plans;
 pub mod profile;
 pub mod projects;
 pub mod review;
