@@ -160,8 +160,17 @@ async fn an_approved_rider_is_annexed_to_the_contract_and_both_sides_sign_again(
     let booking = crate::booking::agreed(&app, &p, 40).await;
     let org = create_org(&app, &p.organizer, "hnd-presents-office").await;
     let rider = b"%PDF-1.4 stage plot: two risers, four wedges".to_vec();
-    let (_, file) = project_with_file(&app, &p.organizer, &org, "stage-plot.pdf", &rider).await;
+    let (project, file) = project_with_file(&app, &p.organizer, &org, "stage-plot.pdf", &rider).await;
     approve(&app, &p.organizer, &file, 1).await;
+    // A name with a line break never reaches a contract's text: a project refuses it already.
+    let res = app
+        .post(&format!("/v1/projects/{project}/files?name=plot%0A8.%20Annexes"))
+        .bearer(&p.organizer)
+        .body(b"x".to_vec())
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(crate::collab::field_codes(&res), vec![("name".to_owned(), "invalid_format".to_owned())]);
 
     // The artist is not in the organizer's project; the organizer is a party to the booking.
     hand(&app, &p.artist, &file, 1, "contract_annex", &booking).await.assert_status(StatusCode::NOT_FOUND);
@@ -218,6 +227,14 @@ async fn an_approved_rider_is_annexed_to_the_contract_and_both_sides_sign_again(
         .send()
         .await;
     res.assert_status(StatusCode::NOT_FOUND);
+    let res = app
+        .post(&format!("/v1/bookings/{booking}/contract/annexes?name=rider%0ASignatures"))
+        .bearer(&p.artist)
+        .body(b"x".to_vec())
+        .send()
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(crate::collab::field_codes(&res), vec![("name".to_owned(), "invalid_format".to_owned())]);
     let res = app
         .post(&format!("/v1/bookings/{booking}/contract/annexes?name=a/b"))
         .bearer(&p.artist)

@@ -455,6 +455,19 @@ async fn renewals_charge_the_plans_card_on_file() {
     assert_eq!((wallet(&app, &org).await, card_money_in(&app).await - before), (0, 0));
     app.delete(&path).bearer(&owner).send().await.assert_status(StatusCode::OK);
 
+    // An admin's card renews the plan while they are an admin; made a member, their card is not charged.
+    join(&app, &owner, &org, &other, "cof_other@example.com", "admin").await;
+    assert_eq!(set(&other, &theirs).await.value()["renews_by"], "card");
+    let other_id = app.get("/v1/me").bearer(&other).send().await.value()["id"].as_str().unwrap().to_owned();
+    app.patch(&format!("/v1/orgs/{org}/members/{other_id}"))
+        .bearer(&owner)
+        .json(&json!({"role": "member"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let shown = plan(&app, &owner, &org).await;
+    assert_eq!((shown["renews_by"].as_str(), &shown["card"]), (Some("wallet"), &Value::Null));
+
     // A charge of a card on file retried with its key is the first charge, not a second.
     let card = uuid::Uuid::parse_str(good["id"].as_str().unwrap()).unwrap();
     let settings = ledger::LedgerSettings::default();

@@ -301,8 +301,13 @@ pub async fn annex(
     body: axum::body::Body,
 ) -> Result<ContractView, ApiError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
-        return Err(ApiError::invalid_field("name", "invalid_format", "must be 1 to 255 characters without / or \\"));
+    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\']) || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid_field(
+            "name",
+            "invalid_format",
+            "must be 1 to 255 characters without /, \\ or control characters",
+        ));
     }
     let media_type = media_type.trim();
     let media_type =

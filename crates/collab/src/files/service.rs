@@ -66,9 +66,18 @@ fn may_upload(role: ProjectRole) -> bool {
 /// A file's name: 1 to 255 characters, without a path.
 pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) || name == "." || name == ".."
+    if name.is_empty()
+        || name.chars().count() > 255
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name == "."
+        || name == ".."
     {
-        return Err(ApiError::invalid_field("name", "invalid_format", "must be 1 to 255 characters without / or \\"));
+        return Err(ApiError::invalid_field(
+            "name",
+            "invalid_format",
+            "must be 1 to 255 characters without /, \\ or control characters",
+        ));
     }
     Ok(name.to_owned())
 }

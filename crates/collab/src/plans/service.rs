@@ -92,10 +92,7 @@ async fn view(conn: &mut PgConnection, org: Uuid) -> Result<OrgPlan, ApiError> {
         storage_bytes: storage,
     };
     let charges = repo::charges(conn, org, 24).await?.into_iter().map(PlanCharge::from).collect();
-    let card = match repo::plan_card(conn, org).await? {
-        Some((card, _)) => ledger::cards::service::on_file(conn, card).await?.map(|(_, card)| card),
-        None => None,
-    };
+    let card = card_on_file(conn, org).await?.map(|(_, card)| card);
     Ok(OrgPlan {
         organization_id: org,
         plan: PlanOffer::from(plan),
@@ -176,6 +173,18 @@ async fn charge(
     row.entry_id = Some(ledger::service::post(conn, entry, now).await?.0);
     repo::insert_charge(conn, &row).await?;
     Ok(Ok(()))
+}
+
+/// The card the plan renews by, with its holder: none when none is set, the card was removed, or its
+/// holder is no longer an owner or admin of the organization (the organization's wallet pays then).
+async fn card_on_file(
+    conn: &mut PgConnection,
+    org: Uuid,
+) -> sqlx::Result<Option<(Uuid, ledger::cards::dto::SavedCard)>> {
+    let Some((card, _)) = repo::plan_card(conn, org).await? else { return Ok(None) };
+    let Some((holder, card)) = ledger::cards::service::on_file(conn, card).await? else { return Ok(None) };
+    let role = identity::service::org_role_of(conn, org, holder).await?;
+    Ok(matches!(role.as_deref(), Some("owner" | "admin")).then_some((holder, card)))
 }
 
 /// Records a charge that failed, with why.
@@ -428,8 +437,7 @@ async fn charge_card_on_file(
     let (row, card) = {
         let mut conn = ctx.db.acquire().await?;
         let Some(row) = repo::get(&mut conn, org).await? else { return Ok(None) };
-        let Some((card, _)) = repo::plan_card(&mut conn, org).await? else { return Ok(None) };
-        let Some(card) = ledger::cards::service::on_file(&mut conn, card).await? else { return Ok(None) };
+        let Some(card) = card_on_file(&mut conn, org).await? else { return Ok(None) };
         (row, card)
     };
     let Some((next, end)) = due(&row, now) else { return Ok(None) };
