@@ -109,7 +109,11 @@ pub fn router(
         .routes(routes!(messages::http::conversation_typing))
         .routes(routes!(search::http::search))
         .routes(routes!(files::http::upload_project_file, files::http::project_files))
-        .routes(routes!(files::http::get_project_file, files::http::delete_project_file))
+        .routes(routes!(
+            files::http::get_project_file,
+            files::http::delete_project_file,
+            files::http::change_project_file
+        ))
         .routes(routes!(files::http::project_file_content))
         .routes(routes!(files::http::project_file_thumbnail))
         .routes(routes!(files::http::new_project_folder, files::http::project_folders))

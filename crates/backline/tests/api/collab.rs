@@ -1320,3 +1320,23 @@ async fn a_version_is_reviewed_with_anchored_comments_by_those_whose_step_it_is(
         .await;
     res.assert_status(StatusCode::NOT_FOUND);
 }
+
+/// Saying one is writing is limited to ten times in ten seconds per person and conversation (clients
+/// send it every few seconds): the eleventh is `429` with `Retry-After`, and the next window allows it.
+#[tokio::test]
+async fn typing_notices_are_limited_per_person() {
+    let app = app().await;
+    let t = team(&app, "typ").await;
+    let (_, general) = staffed(&app, &t, "Typing", ("editor", "editor")).await;
+    let typing = format!("/v1/conversations/{general}/typing");
+    for _ in 0..10 {
+        app.post(&typing).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    }
+    let refused = app.post(&typing).bearer(&t.alice).send().await;
+    refused.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.header("retry-after").is_some());
+    // Someone else is not held back by Alice's notices.
+    app.post(&typing).bearer(&t.bob).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.clock.advance(chrono::Duration::seconds(10));
+    app.post(&typing).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+}

@@ -434,3 +434,83 @@ async fn a_file_version_has_a_thread_for_those_who_may_see_it() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+/// A file is moved to another folder, renamed or given another category by the project's makers, its
+/// versions going with it; a name the target folder has is refused, also when several files are moved
+/// onto one name at once (exactly one gets it).
+#[tokio::test]
+async fn files_move_between_folders_and_two_never_share_a_name() {
+    let app = Arc::new(crate::support::app().await);
+    let t = team(&app, "mvf").await;
+    let id = project(&app, &t, "Moves").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let upload = |name: &str, folder: &str, seed: u8| {
+        let path = format!("/v1/projects/{id}/files?name={name}&folder={folder}");
+        let (app, token) = (app.clone(), t.alice.clone());
+        async move {
+            let res = app.post(&path).bearer(&token).body(bytes_of(seed, 64)).send().await;
+            res.assert_status(StatusCode::CREATED);
+            res.value()
+        }
+    };
+    let a = upload("a.png", "", 1).await;
+    upload("b.png", "drafts", 2).await;
+    let a_id = a["id"].as_str().unwrap().to_owned();
+    upload("a.png", "", 3).await; // a second version of a.png
+    let change = |token: &str, body: Value| {
+        let (app, path, token) = (app.clone(), format!("/v1/project-files/{a_id}"), token.to_owned());
+        async move { app.patch(&path).bearer(&token).json(&body).send().await }
+    };
+    let taken = change(&t.alice, json!({"folder": "drafts", "name": "b.png"})).await;
+    taken.assert_status(StatusCode::CONFLICT);
+    assert_eq!(taken.value()["code"], "file_exists");
+    change(&t.bob, json!({"folder": "final"})).await.assert_status(StatusCode::FORBIDDEN);
+    change(&t.outsider, json!({"folder": "final"})).await.assert_status(StatusCode::NOT_FOUND);
+    let bad = change(&t.alice, json!({"folder": "../up", "category": "poster"})).await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        crate::collab::field_codes(&bad),
+        vec![("folder".to_owned(), "invalid_format".to_owned())],
+        "the first bad field is named"
+    );
+    let moved = change(&t.alice, json!({"folder": "final/print", "name": "cover.png", "category": "final"})).await;
+    moved.assert_status(StatusCode::OK);
+    let moved = moved.value();
+    assert_eq!(
+        (moved["folder"].as_str(), moved["name"].as_str(), moved["category"].as_str()),
+        (Some("final/print"), Some("cover.png"), Some("final"))
+    );
+    assert_eq!(moved["versions"].as_array().unwrap().len(), 2, "its versions went with it");
+    // The top's a.png is free again: an upload of that name makes a new file.
+    let again = upload("a.png", "", 4).await;
+    assert_ne!(again["id"], a["id"]);
+    assert_eq!(again["latest_version"], 1);
+
+    // Four files moved onto one name at once, three times (uploads are 20 an hour): one gets it each time.
+    for round in 0..3 {
+        let mut ids = Vec::new();
+        for n in 0..4u8 {
+            ids.push(
+                upload(&format!("r{round}-{n}.png"), "loose", 10 + round * 4 + n).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        let moves = ids
+            .into_iter()
+            .map(|file| {
+                let (app, token) = (app.clone(), t.alice.clone());
+                tokio::spawn(async move {
+                    app.patch(&format!("/v1/project-files/{file}"))
+                        .bearer(&token)
+                        .json(&json!({"folder": format!("round{round}"), "name": "one.png"}))
+                        .send()
+                        .await
+                })
+            })
+            .collect();
+        assert_eq!(tally(moves, StatusCode::OK, "file_exists").await, (1, 3), "round {round}");
+    }
+}

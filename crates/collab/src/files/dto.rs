@@ -222,3 +222,15 @@ pub struct Folder {
     /// Files directly in it.
     pub files: i64,
 }
+
+/// Moving a file to another folder, renaming it or changing its category; what is left out stays.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileChange {
+    /// The folder to move it to (`""`: the project's top).
+    pub folder: Option<String>,
+    /// Its new name (1 to 255 characters, no `/`).
+    pub name: Option<String>,
+    /// `design`, `reference`, `final`, `feedback` or `other`.
+    pub category: Option<String>,
+}

@@ -11,8 +11,8 @@ use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile, ReviewComment,
-    StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
+    CommentResolution, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile,
+    ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::service;
 use crate::CollabSettings;
@@ -93,6 +93,24 @@ pub async fn project_file_thumbnail(
     Path((id, version)): Path<(FileId, i32)>,
 ) -> Result<axum::response::Response, ApiError> {
     service::thumbnail(&ctx, &principal, id, version).await
+}
+
+/// Move a file to another folder, rename it or change its category (the project's managers and
+/// editors). Its versions, review, threads and links go with it.
+#[utoipa::path(patch, path = "/v1/project-files/{id}", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path)), request_body = FileChange,
+    responses((status = 200, body = ProjectFile),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such file, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_exists`: the folder has a file of that name", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 422, description = "`validation_failed` (folder, name, category)", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn change_project_file(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<FileId>,
+    Json(req): Json<FileChange>,
+) -> Result<Json<ProjectFile>, ApiError> {
+    Ok(Json(service::change(&ctx, &principal, id, req).await?))
 }
 
 /// Delete a file (the project's managers and editors): it leaves the project; its versions are kept for

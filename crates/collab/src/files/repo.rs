@@ -477,6 +477,26 @@ pub async fn record_scan(
     Ok(rows.into_iter().map(|r| (r.file_id, r.version)).collect())
 }
 
+/// Moves, renames or recategorizes a file (the unique index answers a name the target folder has).
+pub async fn place_file(
+    conn: &mut PgConnection,
+    file: FileId,
+    (folder, name, category): (&str, &str, FileCategory),
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE project_files SET folder = $2, name = $3, category = $4, updated_at = $5 WHERE id = $1",
+        file as _,
+        folder,
+        name,
+        category as _,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Marks a file deleted (its versions stay, for the record).
 pub async fn delete_file(conn: &mut PgConnection, file: FileId, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query!(

@@ -10,8 +10,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile, ReviewComment,
-    StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
+    CommentResolution, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile,
+    ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::repo::{self, CommentRow, FileRow, VersionRow};
 use super::review::{self, Anchor, StepRefused};
@@ -93,6 +93,30 @@ pub(crate) fn check_folder(field: &str, folder: &str) -> Result<String, ApiError
         return Err(ApiError::invalid_field(field, "invalid_format", "must be names joined by /, without . or .."));
     }
     Ok(segments.join("/"))
+}
+
+fn check_category(category: &str) -> Result<FileCategory, ApiError> {
+    FileCategory::parse(category).ok_or_else(|| {
+        ApiError::invalid_field("category", "invalid_value", "must be design, reference, final, feedback or other")
+    })
+}
+
+/// The file, locked, if the caller is one of its project's makers (managers, editors), who `what`:
+/// 404 to those who cannot see it, 403 to its other members.
+async fn made_file(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: FileId,
+    what: &str,
+) -> Result<(FileRow, Uuid), ApiError> {
+    let (file, role, org) = visible_file(conn, principal, id, true).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            format!("The project's managers and editors {what}."),
+        ));
+    }
+    Ok((file, org))
 }
 
 fn place(target: &UploadTarget) -> Result<(String, String), ApiError> {
@@ -253,12 +277,7 @@ pub async fn upload(
     body: axum::body::Body,
 ) -> Result<ProjectFile, ApiError> {
     let (folder, name) = place(&target)?;
-    let category = match target.category.as_deref() {
-        None => FileCategory::Other,
-        Some(c) => FileCategory::parse(c).ok_or_else(|| {
-            ApiError::invalid_field("category", "invalid_value", "must be design, reference, final, feedback or other")
-        })?,
-    };
+    let category = target.category.as_deref().map(check_category).transpose()?.unwrap_or(FileCategory::Other);
     let label = target.label.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
     if label.as_ref().is_some_and(|l| l.chars().count() > 100) {
         return Err(ApiError::invalid_field("label", "too_long", "must be at most 100 characters"));
@@ -405,13 +424,7 @@ pub async fn restore(
 ) -> Result<ProjectFile, ApiError> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let (mut file, role, org) = visible_file(&mut tx, principal, id, true).await?;
-    if !may_upload(role) {
-        return Err(ApiError::new(
-            platform::PlatformCode::Forbidden,
-            "The project's managers and editors restore versions.",
-        ));
-    }
+    let (mut file, org) = made_file(&mut tx, principal, id, "restore versions").await?;
     let old = repo::versions(&mut tx, id).await?.into_iter().find(|v| v.version == version);
     let old = old.ok_or(CollabError::NotFound("version"))?;
     if old.scan == ScanStatus::Infected {
@@ -642,19 +655,45 @@ pub async fn set_status(
     Ok(ProjectFile::of(file, versions))
 }
 
+/// Moves a file to another folder, renames it or changes its category (the project's managers and
+/// editors): its versions, review, threads and links go with it. A name the target folder has is
+/// `409 file_exists`, nothing changed.
+pub async fn change(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: FileId,
+    req: FileChange,
+) -> Result<ProjectFile, ApiError> {
+    let folder = req.folder.as_deref().map(|f| check_folder("folder", f)).transpose()?;
+    let name = req.name.as_deref().map(check_name).transpose()?;
+    let category = req.category.as_deref().map(check_category).transpose()?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (mut file, org) = made_file(&mut tx, principal, id, "move and rename files").await?;
+    let before = json!({"folder": file.folder, "name": file.name, "category": file.category.as_str()});
+    file.folder = folder.unwrap_or(file.folder);
+    file.name = name.unwrap_or(file.name);
+    file.category = category.unwrap_or(file.category);
+    file.updated_at = now;
+    repo::place_file(&mut tx, id, (&file.folder, &file.name, file.category), now).await.map_err(CollabError::from)?;
+    platform::audit::Entry::new(principal.actor(), "project.file_change", "project_file", id)
+        .organization(org)
+        .before(before)
+        .after(json!({"folder": file.folder, "name": file.name, "category": file.category.as_str()}))
+        .record(&mut tx, now)
+        .await?;
+    let versions = repo::versions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(ProjectFile::of(file, versions))
+}
+
 /// Deletes a file (its project's managers and editors): it leaves the project's listings and its
 /// downloads; its versions are kept for the record. The organization's storage gives back the bytes of
 /// content no other file of the organization holds.
 pub async fn delete(ctx: &AppContext, principal: &Principal, id: FileId) -> Result<(), ApiError> {
     let now = ctx.clock.now();
     let mut tx = ctx.db.begin().await?;
-    let (file, role, org) = visible_file(&mut tx, principal, id, true).await?;
-    if !may_upload(role) {
-        return Err(ApiError::new(
-            platform::PlatformCode::Forbidden,
-            "The project's managers and editors delete files.",
-        ));
-    }
+    let (file, org) = made_file(&mut tx, principal, id, "delete files").await?;
     repo::lock_storage(&mut tx, org, crate::CollabSettings::default().default_quota_bytes, now).await?;
     repo::delete_file(&mut tx, id, principal.user_id.0, now).await?;
     let mut contents: Vec<(String, i64)> =

@@ -497,6 +497,11 @@ pub enum Change {
     Resync,
 }
 
+/// How often one person may say they are writing in one conversation: clients send it every few
+/// seconds; more is refused with `429` and `Retry-After`, across nodes.
+pub const TYPING_LIMIT: platform::ratelimit::Limit =
+    platform::ratelimit::Limit::new(10, std::time::Duration::from_secs(10));
+
 /// Tells the conversation's followers that the caller is writing (clients send it every few seconds
 /// while the writer types). Nothing is stored.
 pub async fn typing(
@@ -510,6 +515,8 @@ pub async fn typing(
     if !access.may_post {
         return Err(ApiError::new(CollabCode::ReadOnly, "You may read this conversation but not write in it."));
     }
+    let key = format!("typing:{}:{id}", principal.user_id);
+    platform::ratelimit::hit(&mut *tx, &key, TYPING_LIMIT, ctx.clock.now()).await?;
     announce(&mut tx, id, "typing", None, Some(principal.user_id.0)).await?;
     tx.commit().await?;
     Ok(())
