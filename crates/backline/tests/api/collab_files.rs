@@ -263,6 +263,28 @@ async fn a_signed_link_downloads_without_signing_in_until_it_expires() {
     res.assert_status(StatusCode::GONE);
     assert_eq!(res.value()["code"], "link_expired");
 
+    // Revoked: every link made so far stops at once (by the project's makers only); a new one works.
+    let made = |token: String| {
+        let (app, links) = (&app, links.clone());
+        async move {
+            app.post(&links).bearer(&token).json(&json!({})).send().await.value()["url"].as_str().unwrap().to_owned()
+        }
+    };
+    let (first, second) = (made(t.owner.clone()).await, made(t.bob.clone()).await);
+    app.get(&first).send().await.assert_status(StatusCode::OK);
+    let revoke = format!("/v1/project-files/{fid}/links");
+    app.delete(&revoke).bearer(&t.bob).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.delete(&revoke).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    app.get(&first).send().await.assert_status(StatusCode::OK);
+    app.delete(&revoke).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    for url in [&first, &second] {
+        app.get(url).send().await.assert_status(StatusCode::NOT_FOUND);
+    }
+    let third = made(t.bob.clone()).await;
+    app.get(&third).send().await.assert_status(StatusCode::OK);
+    app.delete(&revoke).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);
+    app.get(&third).send().await.assert_status(StatusCode::NOT_FOUND);
+
     // A deleted file's links lead nowhere.
     let fresh = app.post(&links).bearer(&t.owner).json(&json!({})).send().await.value();
     app.delete(&format!("/v1/project-files/{fid}")).bearer(&t.owner).send().await.assert_status(StatusCode::NO_CONTENT);

@@ -162,6 +162,22 @@ pub async fn linked_file(
     service::linked(&ctx, &token, headers.get(axum::http::header::RANGE)).await
 }
 
+/// Revoke every download link made so far to the file's versions (the project's managers and
+/// editors): they stop working at once (`404`); links made afterwards work.
+#[utoipa::path(delete, path = "/v1/project-files/{id}/links", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path)),
+    responses((status = 204, description = "Revoked"),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such file, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn revoke_file_links(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<FileId>,
+) -> Result<StatusCode, ApiError> {
+    service::revoke_links(&ctx, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Restore a version: its content becomes the file's next version (the chain is kept).
 #[utoipa::path(post, path = "/v1/project-files/{id}/versions/{version}/restore", tag = "collab", security(("bearer" = [])),
     params(("id" = FileId, Path), ("version" = i32, Path)),

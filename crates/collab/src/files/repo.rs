@@ -497,6 +497,24 @@ pub async fn place_file(
     Ok(())
 }
 
+/// The epoch a file's download links are signed with; none for a deleted or unknown file.
+pub async fn link_epoch(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar!("SELECT link_epoch FROM project_files WHERE id = $1 AND deleted_at IS NULL", file as _)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Moves a file's link epoch on: every link signed before stops working.
+pub async fn revoke_links(conn: &mut PgConnection, file: FileId, now: DateTime<Utc>) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        "UPDATE project_files SET link_epoch = link_epoch + 1, updated_at = $2 WHERE id = $1 RETURNING link_epoch",
+        file as _,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Marks a file deleted (its versions stay, for the record).
 pub async fn delete_file(conn: &mut PgConnection, file: FileId, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query!(

@@ -717,8 +717,11 @@ pub async fn delete(ctx: &AppContext, principal: &Principal, id: FileId) -> Resu
     Ok(())
 }
 
-fn link_message(file: FileId, version: i32, expires: i64) -> String {
-    format!("project-file-link:{}.{version}.{expires}", file.0.simple())
+/// What a link signs: the file, version and expiry, and the file's link epoch once its links were
+/// revoked (links of epoch 0 sign what they always signed).
+fn link_message(file: FileId, version: i32, expires: i64, epoch: i32) -> String {
+    let epoch = if epoch == 0 { String::new() } else { format!(".e{epoch}") };
+    format!("project-file-link:{}.{version}.{expires}{epoch}", file.0.simple())
 }
 
 /// A signed link to a version's bytes that anyone holding it may use until it expires (for a
@@ -739,17 +742,35 @@ pub async fn link(
     visible_file(&mut conn, principal, id, false).await?;
     let v = repo::versions(&mut conn, id).await?.into_iter().find(|v| v.version == version);
     usable(&v.ok_or(CollabError::NotFound("version"))?)?;
+    let epoch = repo::link_epoch(&mut conn, id).await?.ok_or(CollabError::NotFound("file"))?;
     let expires_at = ctx.clock.now() + lasts;
     let expires = expires_at.timestamp();
-    let signature = ctx.secrets.sign(link_message(id, version, expires).as_bytes());
+    let signature = ctx.secrets.sign(link_message(id, version, expires, epoch).as_bytes());
     Ok(FileLink {
         url: format!("/v1/file-links/{}.{version}.{expires}.{signature}", id.0.simple()),
         expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(expires_at),
     })
 }
 
-/// The bytes a signed link names, while it has not expired and its file is still there and clean. A
-/// link that was not made here (or was altered) is not found; an expired one is gone (410).
+/// Revokes every download link made so far to the file's versions (its project's makers): they stop
+/// working at once; links made afterwards work.
+pub async fn revoke_links(ctx: &AppContext, principal: &Principal, id: FileId) -> Result<(), ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let (_, org) = made_file(&mut tx, principal, id, "revoke its links").await?;
+    let epoch = repo::revoke_links(&mut tx, id, now).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file_links_revoke", "project_file", id)
+        .organization(org)
+        .after(json!({"link_epoch": epoch}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The bytes a signed link names, while it has not expired, was not revoked, and its file is still
+/// there and clean. A link that was not made here, was altered or revoked is not found; an expired one
+/// is gone (410).
 pub async fn linked(
     ctx: &AppContext,
     token: &str,
@@ -765,7 +786,8 @@ pub async fn linked(
     let file = Uuid::try_parse(file).map(FileId).map_err(|_| not_found())?;
     let version: i32 = version.parse().map_err(|_| not_found())?;
     let expires: i64 = expires.parse().map_err(|_| not_found())?;
-    if !ctx.secrets.verify(link_message(file, version, expires).as_bytes(), signature) {
+    let epoch = repo::link_epoch(&mut *ctx.db.acquire().await?, file).await?.ok_or_else(not_found)?;
+    if !ctx.secrets.verify(link_message(file, version, expires, epoch).as_bytes(), signature) {
         return Err(not_found());
     }
     if ctx.clock.now().timestamp() >= expires {
