@@ -129,6 +129,8 @@ pub fn router(
         .routes(routes!(files::http::link_file_version))
         .routes(routes!(files::http::linked_file))
         .routes(routes!(files::http::revoke_file_links))
+        .routes(routes!(files::http::deleted_project_files))
+        .routes(routes!(files::http::undelete_project_file))
         .routes(routes!(files::http::org_storage, files::http::set_org_storage))
         .routes(routes!(plans::http::plan_catalogue))
         .routes(routes!(plans::http::org_plan, plans::http::choose_org_plan))

@@ -536,3 +536,75 @@ async fn files_move_between_folders_and_two_never_share_a_name() {
         assert_eq!(tally(moves, StatusCode::OK, "file_exists").await, (1, 3), "round {round}");
     }
 }
+
+/// A deleted file is listed for the project's makers and brought back with every version, its content
+/// counted toward the allowance again; not over a file that took its name meanwhile, nor past the
+/// allowance.
+#[tokio::test]
+async fn a_deleted_file_comes_back_with_its_versions() {
+    let app = crate::support::app().await;
+    let t = team(&app, "und").await;
+    let id = project(&app, &t, "Trash").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let file = upload(&app, &t.alice, &id, "x.png", bytes_of(1, 1_000)).await.value();
+    upload(&app, &t.alice, &id, "x.png", bytes_of(2, 2_000)).await.assert_status(StatusCode::CREATED);
+    let fid = file["id"].as_str().unwrap().to_owned();
+    let before = used(&app, &t).await;
+    app.delete(&format!("/v1/project-files/{fid}")).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(used(&app, &t).await, before - 3_000);
+
+    let trash = format!("/v1/projects/{id}/deleted-files");
+    let listed = app.get(&trash).bearer(&t.alice).send().await.value();
+    assert_eq!(
+        (listed[0]["file"]["id"].as_str(), listed[0]["deleted_by"].as_str()),
+        (Some(fid.as_str()), Some(t.alice_id.as_str()))
+    );
+    app.get(&trash).bearer(&t.bob).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.get(&trash).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let undelete = format!("/v1/project-files/{fid}/undelete");
+    app.post(&undelete).bearer(&t.bob).send().await.assert_status(StatusCode::FORBIDDEN);
+    app.post(&undelete).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
+    // A new x.png took the name: refused until it is renamed.
+    let newer = upload(&app, &t.alice, &id, "x.png", bytes_of(3, 500)).await.value();
+    let res = app.post(&undelete).bearer(&t.alice).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "file_exists");
+    app.patch(&format!("/v1/project-files/{}", newer["id"].as_str().unwrap()))
+        .bearer(&t.alice)
+        .json(&json!({"name": "x-new.png"}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    // Past the allowance: refused, nothing changed.
+    let admin = crate::support::signed_in_admin(&app).await;
+    let now_used = used(&app, &t).await;
+    app.put(&format!("/v1/orgs/{}/storage", t.org))
+        .bearer(&admin)
+        .json(&json!({"quota_bytes": now_used + 2_999}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let res = app.post(&undelete).bearer(&t.alice).send().await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert_eq!(res.value()["code"], "quota_exceeded");
+    assert_eq!(used(&app, &t).await, now_used);
+    app.put(&format!("/v1/orgs/{}/storage", t.org))
+        .bearer(&admin)
+        .json(&json!({"quota_bytes": now_used + 3_000}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let back = app.post(&undelete).bearer(&t.alice).send().await;
+    back.assert_status(StatusCode::OK);
+    assert_eq!(back.value()["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(used(&app, &t).await, now_used + 3_000, "at the allowance exactly");
+    app.get(&format!("/v1/project-files/{fid}/versions/1/content"))
+        .bearer(&t.bob)
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(app.get(&trash).bearer(&t.alice).send().await.value(), json!([]));
+    app.post(&undelete).bearer(&t.alice).send().await.assert_status(StatusCode::NOT_FOUND);
+}

@@ -234,3 +234,11 @@ pub struct FileChange {
     /// `design`, `reference`, `final`, `feedback` or `other`.
     pub category: Option<String>,
 }
+
+/// A deleted file, which its project's makers may restore.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeletedFile {
+    pub file: ProjectFile,
+    pub deleted_at: DateTime<Utc>,
+    pub deleted_by: Uuid,
+}

@@ -11,8 +11,8 @@ use platform::{ApiError, AppContext, Json};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile,
-    ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
+    CommentResolution, DeletedFile, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment,
+    ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::service;
 use crate::CollabSettings;
@@ -176,6 +176,37 @@ pub async fn revoke_file_links(
 ) -> Result<StatusCode, ApiError> {
     service::revoke_links(&ctx, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A project's deleted files, the latest first, with when and by whom (its managers and editors).
+#[utoipa::path(get, path = "/v1/projects/{id}/deleted-files", tag = "collab", security(("bearer" = [])),
+    params(("id" = ProjectId, Path)),
+    responses((status = 200, body = Vec<DeletedFile>),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such project, or not yours", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn deleted_project_files(
+    State(ctx): State<AppContext>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<ProjectId>,
+) -> Result<Json<Vec<DeletedFile>>, ApiError> {
+    Ok(Json(service::deleted(&ctx, &principal, id).await?))
+}
+
+/// Bring a deleted file back with every version, into its folder under its name (the project's
+/// managers and editors); its content counts toward the storage allowance again.
+#[utoipa::path(post, path = "/v1/project-files/{id}/undelete", tag = "collab", security(("bearer" = [])),
+    params(("id" = FileId, Path)),
+    responses((status = 200, body = ProjectFile),
+              (status = 403, description = "`forbidden`: not a manager or editor of the project", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, description = "no such deleted file, or not yours", body = ProblemBody, content_type = "application/problem+json"),
+              (status = 409, description = "`file_exists`: its folder has a file of its name again; `quota_exceeded`", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn undelete_project_file(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<CollabSettings>>,
+    AuthUser(principal): AuthUser,
+    Path(id): Path<FileId>,
+) -> Result<Json<ProjectFile>, ApiError> {
+    Ok(Json(service::undelete(&ctx, &settings, &principal, id).await?))
 }
 
 /// Restore a version: its content becomes the file's next version (the chain is kept).

@@ -515,6 +515,65 @@ pub async fn revoke_links(conn: &mut PgConnection, file: FileId, now: DateTime<U
     .await
 }
 
+/// A deleted file, locked (to restore it).
+pub async fn deleted_file(conn: &mut PgConnection, id: FileId) -> sqlx::Result<Option<FileRow>> {
+    sqlx::query_as!(
+        FileRow,
+        r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                  category AS "category: FileCategory", latest_version, created_by, created_at, updated_at
+           FROM project_files WHERE id = $1 AND deleted_at IS NOT NULL FOR UPDATE"#,
+        id as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A project's deleted files, the latest deleted first, with when and by whom.
+pub async fn deleted_files(
+    conn: &mut PgConnection,
+    project: ProjectId,
+) -> sqlx::Result<Vec<(FileRow, DateTime<Utc>, Uuid)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: FileId", project_id AS "project_id: ProjectId", folder, name,
+                  category AS "category: FileCategory", latest_version, created_by, created_at, updated_at,
+                  deleted_at AS "deleted_at!", deleted_by AS "deleted_by!"
+           FROM project_files WHERE project_id = $1 AND deleted_at IS NOT NULL
+           ORDER BY deleted_at DESC, id LIMIT 500"#,
+        project as _
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let file = FileRow {
+                id: r.id,
+                project_id: r.project_id,
+                folder: r.folder,
+                name: r.name,
+                category: r.category,
+                latest_version: r.latest_version,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            };
+            (file, r.deleted_at, r.deleted_by)
+        })
+        .collect())
+}
+
+/// Brings a deleted file back (the unique index answers a name its folder has again).
+pub async fn undelete_file(conn: &mut PgConnection, file: FileId, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE project_files SET deleted_at = NULL, deleted_by = NULL, updated_at = $2 WHERE id = $1",
+        file as _,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Marks a file deleted (its versions stay, for the record).
 pub async fn delete_file(conn: &mut PgConnection, file: FileId, by: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query!(

@@ -10,8 +10,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentResolution, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment, ProjectFile,
-    ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
+    CommentResolution, DeletedFile, FileChange, FileLink, Folder, NewFileLink, NewFolder, NewReviewComment,
+    ProjectFile, ReviewComment, StorageQuota, StorageUse, UploadTarget, VersionStatusChange,
 };
 use super::repo::{self, CommentRow, FileRow, VersionRow};
 use super::review::{self, Anchor, StepRefused};
@@ -715,6 +715,79 @@ pub async fn delete(ctx: &AppContext, principal: &Principal, id: FileId) -> Resu
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A project's deleted files, the latest first (its managers and editors, who may restore them).
+pub async fn deleted(
+    ctx: &AppContext,
+    principal: &Principal,
+    project: ProjectId,
+) -> Result<Vec<DeletedFile>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
+    let (_, role) = visible_project(&mut conn, principal, project, false).await?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors see and restore its deleted files.",
+        ));
+    }
+    let mut out = Vec::new();
+    for (file, deleted_at, deleted_by) in repo::deleted_files(&mut conn, project).await? {
+        let versions = repo::versions(&mut conn, file.id).await?;
+        out.push(DeletedFile { file: ProjectFile::of(file, versions), deleted_at, deleted_by });
+    }
+    Ok(out)
+}
+
+/// Brings a deleted file back with every version (its project's managers and editors), into its folder
+/// under its name: `409 file_exists` when the folder has a file of that name again (move or rename that
+/// one first), `409 quota_exceeded` when its content, no longer held by the organization, would pass
+/// the storage allowance. Nothing changes on a refusal.
+pub async fn undelete(
+    ctx: &AppContext,
+    settings: &CollabSettings,
+    principal: &Principal,
+    id: FileId,
+) -> Result<ProjectFile, ApiError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.db.begin().await?;
+    let file = repo::deleted_file(&mut tx, id).await?.ok_or(CollabError::NotFound("deleted file"))?;
+    let (project, role) = visible_project(&mut tx, principal, file.project_id, false).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::NOT_FOUND { CollabError::NotFound("deleted file").into() } else { e }
+    })?;
+    if !may_upload(role) {
+        return Err(ApiError::new(
+            platform::PlatformCode::Forbidden,
+            "The project's managers and editors restore files.",
+        ));
+    }
+    let org = project.organization_id;
+    let (used, quota) = repo::lock_storage(&mut tx, org, settings.default_quota_bytes, now).await?;
+    let versions = repo::versions(&mut tx, id).await?;
+    let mut contents: Vec<(&str, i64)> = versions.iter().map(|v| (v.sha256.as_str(), v.size)).collect();
+    contents.sort();
+    contents.dedup();
+    let mut added = 0;
+    for (sha256, size) in contents {
+        if !repo::org_holds(&mut tx, org, sha256).await? {
+            added += size;
+        }
+    }
+    if added > 0 && used + added > quota {
+        return Err(ApiError::new(
+            CollabCode::QuotaExceeded,
+            format!("Restoring it takes {added} bytes; the organization holds {used} of {quota}."),
+        ));
+    }
+    repo::undelete_file(&mut tx, id, now).await.map_err(CollabError::from)?;
+    repo::charge(&mut tx, org, added, now).await?;
+    platform::audit::Entry::new(principal.actor(), "project.file_undelete", "project_file", id)
+        .organization(org)
+        .after(json!({"name": file.name, "folder": file.folder, "charged_bytes": added}))
+        .record(&mut tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(ProjectFile::of(file, versions))
 }
 
 /// What a link signs: the file, version and expiry, and the file's link epoch once its links were
