@@ -152,8 +152,8 @@ function countDown() {
 setInterval(countDown, 1000);
 
 // The review view: each comment's pin is placed where it points (its place is in data attributes, as
-// the Content-Security-Policy forbids inline styles), and a click on the picture picks the point of a
-// new comment.
+// the Content-Security-Policy forbids inline styles); a click on the picture picks the point of a new
+// comment, and a drag across it marks an area.
 function setUpReview() {
   document.querySelectorAll(".stage .pin").forEach(function (pin) {
     pin.style.left = pin.dataset.left;
@@ -164,28 +164,62 @@ function setUpReview() {
     }
   });
   var picture = document.getElementById("review-picture");
-  var x = document.getElementById("comment-x");
-  var y = document.getElementById("comment-y");
+  var fields = ["comment-x", "comment-y", "comment-w", "comment-h"].map(function (id) {
+    return document.getElementById(id);
+  });
   var anchor = document.getElementById("comment-anchor");
-  if (!picture || !x || !y || !anchor || picture.dataset.ready) return;
+  if (!picture || !anchor || fields.indexOf(null) >= 0 || picture.dataset.ready) return;
   picture.dataset.ready = "1";
-  picture.addEventListener("click", function (event) {
+  var start = null;
+  // Where the pointer is, in percent of the picture's width and height.
+  function at(event) {
     var box = picture.getBoundingClientRect();
-    var across = Math.min(100, Math.max(0, ((event.clientX - box.left) / box.width) * 100));
-    var down = Math.min(100, Math.max(0, ((event.clientY - box.top) / box.height) * 100));
-    x.value = across.toFixed(1);
-    y.value = down.toFixed(1);
-    anchor.value = "point";
+    return [
+      Math.min(100, Math.max(0, ((event.clientX - box.left) / box.width) * 100)),
+      Math.min(100, Math.max(0, ((event.clientY - box.top) / box.height) * 100)),
+    ];
+  }
+  // The mark of the new comment: a pin, or an area when it has a size.
+  function mark(x, y, w, h) {
     var picked = document.getElementById("picked-pin");
     if (!picked) {
       picked = document.createElement("span");
       picked.id = "picked-pin";
-      picked.className = "pin picked";
       picked.textContent = "+";
       picture.parentNode.appendChild(picked);
     }
-    picked.style.left = across + "%";
-    picked.style.top = down + "%";
+    picked.className = w ? "pin picked area" : "pin picked";
+    picked.style.left = x + "%";
+    picked.style.top = y + "%";
+    picked.style.width = w ? w + "%" : "";
+    picked.style.height = h ? h + "%" : "";
+  }
+  function area(from, to) {
+    var x = Math.min(from[0], to[0]);
+    var y = Math.min(from[1], to[1]);
+    return [x, y, Math.max(from[0], to[0]) - x, Math.max(from[1], to[1]) - y];
+  }
+  picture.addEventListener("pointerdown", function (event) {
+    event.preventDefault();
+    start = at(event);
+    if (picture.setPointerCapture) picture.setPointerCapture(event.pointerId);
+  });
+  picture.addEventListener("pointermove", function (event) {
+    if (!start) return;
+    var a = area(start, at(event));
+    if (a[2] >= 1 || a[3] >= 1) mark(a[0], a[1], a[2], a[3]);
+  });
+  picture.addEventListener("pointerup", function (event) {
+    if (!start) return;
+    var a = area(start, at(event));
+    start = null;
+    // A drag of at least 1% each way marks an area; anything less is a click on a point.
+    var values = a[2] >= 1 && a[3] >= 1 ? a : [a[0], a[1]];
+    fields.forEach(function (field, i) {
+      field.value = i < values.length ? values[i].toFixed(1) : "";
+    });
+    anchor.value = values.length === 4 ? "region" : "point";
+    mark(values[0], values[1], values[2], values[3]);
     document.getElementById("comment-body").focus();
   });
 }

@@ -12,8 +12,11 @@ use platform::ApiError;
 
 use crate::session::Session;
 
-/// The longest a form's text field before the file may be: the CSRF token is 64 characters.
+/// The longest the CSRF token's field may be (the token is 64 characters).
 const MAX_TEXT: usize = 256;
+/// The longest another text field before the file may be (a folder's path), and how many there may be.
+const MAX_FIELD: usize = 1024;
+const MAX_FIELDS: usize = 8;
 
 /// A file form's file, not yet read.
 pub struct FileForm {
@@ -23,6 +26,15 @@ pub struct FileForm {
     pub body: Body,
     /// Whether the page's script sent it (and wants a bare answer).
     pub scripted: bool,
+    /// The form's text fields between the token and the file (a folder, a category), by name.
+    pub fields: Vec<(String, String)>,
+}
+
+impl FileForm {
+    /// A text field the form sent before its file, trimmed; empty when it sent none.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
+    }
 }
 
 /// Why a file form was refused before its file was read.
@@ -33,15 +45,17 @@ pub enum Refused {
     NoFile(&'static str),
 }
 
-/// Reads the form up to its `file` field: the `csrf` field must come first and match the session's.
+/// Reads the form up to its `file` field: the `csrf` field must come first and match the session's; text
+/// fields between them (at most eight, of 1 KiB each) are kept for the page to read.
 pub async fn file_form(session: &Session, request: Request) -> Result<FileForm, Refused> {
     let scripted = request.headers().get("x-upload").is_some_and(|v| v == "progress");
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let boundary = multer::parse_boundary(content_type).map_err(|_| Refused::NoFile("Send the file with the form."))?;
     let mut form = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
     let mut csrf_ok = false;
+    let mut fields = Vec::new();
     while let Some(mut field) = form.next_field().await.map_err(|_| Refused::NoFile("The form could not be read."))? {
-        match field.name() {
+        match field.name().map(str::to_owned).as_deref() {
             Some("csrf") => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|_| Refused::Forbidden)? {
@@ -57,9 +71,22 @@ pub async fn file_form(session: &Session, request: Request) -> Result<FileForm, 
                 if file_name.is_none() {
                     return Err(Refused::NoFile("Choose a file first."));
                 }
-                return Ok(FileForm { file_name, body: Body::from_stream(field), scripted });
+                return Ok(FileForm { file_name, body: Body::from_stream(field), scripted, fields });
             }
             _ if !csrf_ok => return Err(Refused::Forbidden),
+            Some(name) if field.file_name().is_none() && fields.len() < MAX_FIELDS => {
+                let mut text = Vec::new();
+                while let Some(chunk) =
+                    field.chunk().await.map_err(|_| Refused::NoFile("The form could not be read."))?
+                {
+                    text.extend_from_slice(&chunk);
+                    if text.len() > MAX_FIELD {
+                        return Err(Refused::NoFile("A field of the form is too long."));
+                    }
+                }
+                let value = String::from_utf8(text).map_err(|_| Refused::NoFile("A field of the form is not text."))?;
+                fields.push((name.to_owned(), value));
+            }
             _ => {}
         }
     }

@@ -164,6 +164,19 @@ impl Browser {
         self.on_element(css, &[("click", json!({}))]).await;
     }
 
+    /// Drags the mouse across the element `css`, between two offsets (in CSS pixels) from its centre.
+    pub async fn drag(&self, css: &str, from: (i64, i64), to: (i64, i64)) {
+        let origin = json!({ELEMENT: self.find(css).await});
+        let actions = json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+        "actions": [
+            {"type": "pointerMove", "duration": 0, "origin": origin, "x": from.0, "y": from.1},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerMove", "duration": 150, "origin": origin, "x": to.0, "y": to.1},
+            {"type": "pointerUp", "button": 0},
+        ]}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         self.on_element(css, &[("clear", json!({})), ("value", json!({"text": text}))]).await;
     }

@@ -48,13 +48,42 @@ impl Web {
         app: &TestApp,
         path: &str,
         csrf: &str,
+        file: (&str, &str, &[u8]),
+        scripted: bool,
+    ) -> testkit::TestResponse {
+        self.upload_fields(app, path, csrf, &[], file, scripted).await
+    }
+
+    /// Sends a file form with text fields between the token and the file, as a page's form puts them.
+    pub async fn upload_with(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+        scripted: bool,
+    ) -> testkit::TestResponse {
+        self.upload_fields(app, path, &self.csrf, fields, file, scripted).await
+    }
+
+    async fn upload_fields(
+        &self,
+        app: &TestApp,
+        path: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
         (file_name, media_type, bytes): (&str, &str, &[u8]),
         scripted: bool,
     ) -> testkit::TestResponse {
         let boundary = "----BacklineTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n");
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
         let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+            "{body}--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
              Content-Type: {media_type}\r\n\r\n"
         )
         .into_bytes();

@@ -359,6 +359,25 @@ async fn a_version_is_reviewed_on_its_picture_in_a_browser() {
         app.get(&format!("/v1/project-files/{fid}/versions/1/comments")).bearer(&t.alice).send().await.value();
     assert_eq!(comments[0]["anchor"]["kind"], "point", "{comments}");
     assert!((comments[0]["anchor"]["x"].as_f64().unwrap() - 0.5).abs() < 0.01, "{comments}");
+    // A drag across the picture's top left quarter marks an area.
+    browser.drag("#review-picture", (-100, -75), (0, 0)).await;
+    let fields = browser
+        .script("return ['comment-anchor', 'comment-x', 'comment-y', 'comment-w', 'comment-h'].map(id => document.getElementById(id).value)")
+        .await;
+    assert_eq!(fields[0], "region", "{fields}");
+    let numbers: Vec<f64> = (1..5).map(|i| fields[i].as_str().unwrap().parse().unwrap()).collect();
+    assert!(numbers.iter().all(|n| (n - 25.0).abs() < 1.5), "{fields}");
+    browser.type_into("#comment-body", "Darker in this corner").await;
+    browser.click("#comment-form button").await;
+    browser.wait_for_text("Darker in this corner").await;
+    let comments =
+        app.get(&format!("/v1/project-files/{fid}/versions/1/comments")).bearer(&t.alice).send().await.value();
+    let area = &comments[1]["anchor"];
+    assert_eq!(area["kind"], "region", "{comments}");
+    for key in ["x", "y", "w", "h"] {
+        assert!((area[key].as_f64().unwrap() - 0.25).abs() < 0.015, "{comments}");
+    }
+    assert_eq!(browser.script("return document.querySelectorAll('.stage .pin.area').length").await, 1);
     browser.click(".comment form button").await;
     browser.wait_for_text("Open again").await;
     browser.click("button[value='approved']").await;
@@ -404,22 +423,32 @@ async fn files_reactions_and_deletion_from_the_pages() {
         (Some("zine.txt"), Some(2)),
         "{files}"
     );
+    // Into a folder (made by the upload, then offered on the page) and a category; a bad folder is
+    // named beside the form, and nothing is kept.
+    let fields = [("folder", "/print/proofs/"), ("category", "final")];
+    let res = alice
+        .upload_with(&app, &format!("/projects/{id}/files"), &fields, ("cover.txt", "text/plain", b"cover"), false)
+        .await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value();
+    let cover = files.as_array().unwrap().iter().find(|f| f["name"] == "cover.txt").expect("cover.txt kept");
+    assert_eq!((cover["folder"].as_str(), cover["category"].as_str()), (Some("print/proofs"), Some("final")));
+    assert!(alice.get(&app, &format!("/projects/{id}")).await.text().contains("<option value=\"print/proofs\">"));
+    let fields = [("folder", "print/../secrets"), ("category", "final")];
+    let res = alice
+        .upload_with(&app, &format!("/projects/{id}/files"), &fields, ("leak.txt", "text/plain", b"x"), false)
+        .await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"project-folder-error\""), "{}", res.text());
+    let files = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.alice).send().await.value();
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
     // A viewer has no upload form, and the form refuses them.
     assert!(!bob.get(&app, &format!("/projects/{id}")).await.text().contains("Upload a file"));
     let res = bob.upload(&app, &format!("/projects/{id}/files"), &bob.csrf, ("x.txt", "text/plain", b"x"), true).await;
     res.assert_status(StatusCode::FORBIDDEN);
 
     // A file sent in a group: a message of its own, downloaded by the group only.
-    let crew = app
-        .post("/v1/conversations")
-        .bearer(&t.alice)
-        .json(&serde_json::json!({"kind": "group", "title": "Print run", "members": [t.bob_id]}))
-        .send()
-        .await
-        .value()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let crew = alices_group_with_bob(&app, &t, "Print run").await;
     let res = alice
         .upload(
             &app,
@@ -523,4 +552,95 @@ async fn checklists_are_ticked_from_the_projects_page() {
     assert!(seen.contains("1 of 2") && !seen.contains("/checklist-items/"), "{seen}");
     let ticked = app.get(&format!("/v1/projects/{id}/checklists")).bearer(&t.owner).send().await.value();
     assert_eq!(ticked[0]["items"][1]["done"], true);
+}
+
+/// From a conversation's page: a message is pinned (listed at the top) and unpinned, its author edits
+/// it within the window (the link is gone after it, and a late edit is refused beside the form), and
+/// the reader mutes the conversation or follows it.
+#[tokio::test]
+async fn messages_are_pinned_edited_and_muted_from_the_pages() {
+    let app = app().await;
+    let t = crate::collab::team(&app, "pin").await;
+    let crew = alices_group_with_bob(&app, &t, "Setlist").await;
+    let posted = app
+        .post(&format!("/v1/conversations/{crew}/messages"))
+        .bearer(&t.alice)
+        .json(&serde_json::json!({"body": "Soundcheck at 5"}))
+        .send()
+        .await
+        .value();
+    let mid = posted["id"].as_str().unwrap().to_owned();
+    let mut alice = Web::of(&app, "pin_alice").await;
+    let mut bob = Web::of(&app, "pin_bob").await;
+
+    // Bob pins Alice's message: it is listed at the top, and unpinned again.
+    let page = bob.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(page.contains(&format!("action=\"/messages/{mid}/pin\"")), "{page}");
+    assert!(!page.contains(&format!("href=\"/messages/{mid}/edit\"")), "only the author edits: {page}");
+    let res = bob.post(&app, &format!("/messages/{mid}/pin"), &[("action", "pin")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/conversations/{crew}#m-{mid}"));
+    let pins = app.get(&format!("/v1/conversations/{crew}/pins")).bearer(&t.alice).send().await.value();
+    assert_eq!(pins[0]["id"], mid.as_str(), "{pins}");
+    let page = alice.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(page.contains("id=\"pinned-heading\"") && page.contains("Soundcheck at 5</a>"), "{page}");
+    bob.post(&app, &format!("/messages/{mid}/pin"), &[("action", "unpin")]).await.assert_status(StatusCode::SEE_OTHER);
+    let pins = app.get(&format!("/v1/conversations/{crew}/pins")).bearer(&t.alice).send().await.value();
+    assert_eq!(pins, serde_json::json!([]));
+
+    // Alice edits it from its page; Bob may not.
+    let page = alice.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(page.contains(&format!("href=\"/messages/{mid}/edit\"")), "{page}");
+    let form = alice.get(&app, &format!("/messages/{mid}/edit")).await;
+    form.assert_status(StatusCode::OK);
+    assert!(form.text().contains(">Soundcheck at 5</textarea>"), "{}", form.text());
+    bob.get(&app, &format!("/messages/{mid}/edit")).await.assert_status(StatusCode::FORBIDDEN);
+    let res = bob.post(&app, &format!("/messages/{mid}/edit"), &[("body", "Mine now")]).await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    let res = alice.post(&app, &format!("/messages/{mid}/edit"), &[("body", "Soundcheck at **6**")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let list = format!("/v1/conversations/{crew}/messages");
+    let message = app.get(&list).bearer(&t.bob).send().await.value()["items"][0].clone();
+    assert_eq!((message["body"].as_str(), message["edited_at"].is_string()), (Some("Soundcheck at **6**"), true));
+    let res = alice.post(&app, &format!("/messages/{mid}/edit"), &[("body", "  ")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"edit-body-error\""), "{}", res.text());
+
+    // Fifteen minutes on, the link is gone and a late edit is refused beside the form.
+    app.clock.advance(chrono::Duration::minutes(15));
+    let mut alice = Web::of(&app, "pin_alice").await;
+    let page = alice.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(!page.contains(&format!("href=\"/messages/{mid}/edit\"")), "{page}");
+    let res = alice.post(&app, &format!("/messages/{mid}/edit"), &[("body", "Soundcheck at 7")]).await;
+    res.assert_status(StatusCode::CONFLICT);
+    assert!(res.text().contains("15 minutes"), "{}", res.text());
+    let message = app.get(&list).bearer(&t.bob).send().await.value()["items"][0].clone();
+    assert_eq!(message["body"], "Soundcheck at **6**");
+
+    // Muted, then followed again; a level that is none of the three is refused.
+    let level = format!("/v1/conversations/{crew}/notifications");
+    assert_eq!(app.get(&level).bearer(&t.alice).send().await.value()["level"], "all");
+    let res = alice.post(&app, &format!("/conversations/{crew}/level"), &[("level", "none")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&level).bearer(&t.alice).send().await.value()["level"], "none");
+    let page = alice.get(&app, &format!("/conversations/{crew}")).await.text();
+    assert!(page.contains("<option value=\"none\" selected>"), "{page}");
+    alice.post(&app, &format!("/conversations/{crew}/level"), &[("level", "all")]).await;
+    assert_eq!(app.get(&level).bearer(&t.alice).send().await.value()["level"], "all");
+    let res = alice.post(&app, &format!("/conversations/{crew}/level"), &[("level", "loud")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    // Someone outside the group finds none of it.
+    let mut out = Web::of(&app, "pin_out").await;
+    out.post(&app, &format!("/messages/{mid}/pin"), &[("action", "pin")]).await.assert_status(StatusCode::NOT_FOUND);
+    out.get(&app, &format!("/messages/{mid}/edit")).await.assert_status(StatusCode::NOT_FOUND);
+    out.post(&app, &format!("/conversations/{crew}/level"), &[("level", "none")])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+/// A group Alice starts with Bob.
+async fn alices_group_with_bob(app: &testkit::TestApp, t: &crate::collab::Team, title: &str) -> String {
+    let body = serde_json::json!({"kind": "group", "title": title, "members": [t.bob_id]});
+    let group = app.post("/v1/conversations").bearer(&t.alice).json(&body).send().await.value();
+    group["id"].as_str().unwrap().to_owned()
 }

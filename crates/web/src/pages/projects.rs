@@ -12,11 +12,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
 use collab::conversations::dto::ReadMark;
 use collab::messages::dto::{Message, NewMessage};
 use collab::messages::service::Change;
 use collab::model::{ConversationId, MessageId, ProjectId};
 use collab::projects::dto::{MemberRole, NewProject, ProjectQuery};
+use identity::auth::Principal;
 use platform::pagination::PageParams;
 use platform::{ApiError, AppContext};
 use serde::Deserialize;
@@ -310,6 +312,9 @@ struct ProjectPage {
     members: Vec<MemberLine>,
     channels: Vec<ConversationLine>,
     files: Vec<FileLine>,
+    /// The project's folders, offered when uploading.
+    folders: Vec<String>,
+    categories: Vec<&'static str>,
     roles: Vec<&'static str>,
     errors: FieldErrors,
     error: Option<String>,
@@ -328,7 +333,10 @@ async fn project_page(
     let channels = collab::conversations::service::channels(ctx, principal, id).await?;
     let files = collab::files::service::list(ctx, principal, id).await?;
     let checklists = collab::checklists::service::list(ctx, principal, id).await?;
+    let folders = collab::files::service::folders(ctx, principal, id).await?;
     Ok(ProjectPage {
+        folders: folders.into_iter().map(|f| f.path).filter(|p| !p.is_empty()).collect(),
+        categories: collab::model::FileCategory::ALL.iter().map(|c| c.as_str()).collect(),
         may_tick: project.my_role != "viewer",
         checklists: checklists
             .into_iter()
@@ -478,7 +486,8 @@ pub async fn channel(
     }
 }
 
-/// Uploads a file into the project's top folder (a name it has makes the next version).
+/// Uploads a file into the folder the form names (the project's top when none), in the category it
+/// chose (a name the folder has makes the next version, and keeps the file's category).
 pub async fn upload_file(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<WebSettings>>,
@@ -489,7 +498,10 @@ pub async fn upload_file(
     let Some(principal) = session.principal.clone() else { return to_signin(&format!("/projects/{id}")) };
     let next = format!("/projects/{id}#files-heading");
     let keep = async |form: crate::upload::FileForm| {
+        let category = Some(form.field("category").to_owned()).filter(|c| !c.is_empty());
         let target = collab::files::dto::UploadTarget {
+            folder: form.field("folder").to_owned(),
+            category,
             name: form.file_name.unwrap_or_default(),
             ..collab::files::dto::UploadTarget::default()
         };
@@ -537,7 +549,16 @@ pub async fn send_file(
     };
     let refused = async |err: ApiError| {
         let errors = FieldErrors::from_pairs([("file".to_owned(), err.detail().to_owned())]);
-        match conversation_page(&ctx, &settings.subjects, &session, id, None, (String::new(), errors)).await {
+        match conversation_page(
+            &ctx,
+            (&settings.subjects, settings.collab.edit_window),
+            &session,
+            id,
+            None,
+            (String::new(), errors),
+        )
+        .await
+        {
             Ok(view) => page(err.status(), &view),
             Err(err) => super::error(&session, &err),
         }
@@ -579,11 +600,143 @@ pub async fn react(
 
 /// Back to the message's line on its conversation's page (among its thread's replies for a reply).
 fn back_to(m: &Message) -> Response {
+    Redirect::to(&message_page(m)).into_response()
+}
+
+/// The address of a message's line: on its conversation's page, or among its thread's replies.
+fn message_page(m: &Message) -> String {
     let page = match m.reply_to {
         Some(root) => format!("/conversations/{}?thread={root}", m.conversation_id),
         None => format!("/conversations/{}", m.conversation_id),
     };
-    Redirect::to(&format!("{page}#m-{}", m.id)).into_response()
+    format!("{page}#m-{}", m.id)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PinForm {
+    /// `pin` or `unpin`.
+    action: String,
+}
+
+/// Pins a message to its conversation, or unpins it (whoever may post there).
+pub async fn pin_message(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<MessageId>,
+    Form(form): Form<PinForm>,
+) -> Response {
+    let subjects = &settings.subjects;
+    if form.action == "unpin" {
+        let unpin = async |principal: &Principal| collab::messages::service::unpin(&ctx, subjects, principal, id).await;
+        on_message(&ctx, subjects, &session, id, ("Unpinned.", unpin)).await
+    } else {
+        let pin = async |principal: &Principal| {
+            collab::messages::service::pin(&ctx, subjects, principal, id).await.map(|_| ())
+        };
+        on_message(&ctx, subjects, &session, id, ("Pinned.", pin)).await
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message_edit.html")]
+struct EditPage {
+    layout: Layout,
+    id: String,
+    back: String,
+    body: String,
+    errors: FieldErrors,
+}
+
+impl EditPage {
+    fn of(session: &Session, id: MessageId, back: String, body: String, errors: FieldErrors) -> Self {
+        let layout = Layout::new(String::from("Edit your message"), session);
+        Self { layout, id: id.to_string(), back, body, errors }
+    }
+}
+
+/// A message's edit form (its author, within the edit window).
+pub async fn edit_message_form(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<MessageId>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/messages/{id}/edit")) };
+    match collab::messages::service::one(&ctx, &settings.subjects, principal, id).await {
+        Ok(m) if m.author == principal.user_id.0 && !m.deleted => {
+            page(StatusCode::OK, &EditPage::of(&session, id, message_page(&m), m.body, FieldErrors::default()))
+        }
+        Ok(_) => super::error(
+            &session,
+            &ApiError::new(collab::error::CollabCode::NotTheAuthor, "Only the message's author edits it."),
+        ),
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EditForm {
+    body: String,
+}
+
+/// Saves a message's new text; a refusal (the window closed, an empty text) is shown beside the form.
+pub async fn edit_message(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<MessageId>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/messages/{id}/edit")) };
+    let subjects = &settings.subjects;
+    let req = collab::messages::dto::MessageEdit { body: form.body.clone() };
+    match collab::messages::service::edit(&ctx, &settings.collab, subjects, principal, id, req).await {
+        Ok(m) => done(&message_page(&m), "Message edited."),
+        Err(err) if beside_form(&err) => {
+            let back = match collab::messages::service::one(&ctx, subjects, principal, id).await {
+                Ok(m) => message_page(&m),
+                Err(err) => return super::error(&session, &err),
+            };
+            let mut errors = FieldErrors::from_error(&err);
+            if errors.is_empty() {
+                errors = FieldErrors::from_pairs([("body".to_owned(), err.detail().to_owned())]);
+            }
+            page(err.status(), &EditPage::of(&session, id, back, form.body, errors))
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LevelForm {
+    level: String,
+}
+
+/// Sets what the reader is told of a conversation: every message, mentions of them, or nothing.
+pub async fn set_level(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<ConversationId>,
+    Form(form): Form<LevelForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/conversations/{id}")) };
+    let req = collab::messages::dto::NotificationLevel { level: form.level };
+    match collab::messages::service::set_level(&ctx, &settings.subjects, principal, id, req).await {
+        Ok(level) => {
+            let said = match level.level.as_str() {
+                "all" => "You follow this conversation: every message is told to you.",
+                "mentions" => "You are told of mentions of you only.",
+                _ => "Muted: nothing of this conversation is told to you.",
+            };
+            done(&format!("/conversations/{id}"), said)
+        }
+        Err(err) => super::error(&session, &err),
+    }
 }
 
 /// Deletes a message (its author, or a moderator).
@@ -594,15 +747,28 @@ pub async fn delete_message(
     Path(id): Path<MessageId>,
     Form(_): Form<super::NoFields>,
 ) -> Response {
-    let Some(principal) = &session.principal else { return to_signin("/projects") };
     let subjects = &settings.subjects;
-    let message = match collab::messages::service::one(&ctx, subjects, principal, id).await {
+    let delete = async |principal: &Principal| collab::messages::service::delete(&ctx, subjects, principal, id).await;
+    on_message(&ctx, subjects, &session, id, ("Message deleted.", delete)).await
+}
+
+/// Does something to a message the reader may see (`act`, which asks its own rule), then goes back to
+/// the message's line with what was done.
+async fn on_message(
+    ctx: &AppContext,
+    subjects: &collab::Subjects,
+    session: &Session,
+    id: MessageId,
+    (said, act): (&str, impl AsyncFnOnce(&Principal) -> Result<(), ApiError>),
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let message = match collab::messages::service::one(ctx, subjects, principal, id).await {
         Ok(m) => m,
-        Err(err) => return super::error(&session, &err),
+        Err(err) => return super::error(session, &err),
     };
-    match collab::messages::service::delete(&ctx, subjects, principal, id).await {
-        Ok(_) => back_to(&message),
-        Err(err) => super::error(&session, &err),
+    match act(principal).await {
+        Ok(()) => done(&message_page(&message), said),
+        Err(err) => super::error(session, &err),
     }
 }
 
@@ -622,6 +788,9 @@ pub struct MessageView {
     pub files: Vec<AttachmentView>,
     /// Written by the reader (who may delete it).
     pub mine: bool,
+    /// The reader may still edit it (theirs, within the edit window).
+    pub editable: bool,
+    pub pinned: bool,
 }
 
 /// An emoji's reactions on a message.
@@ -644,7 +813,8 @@ pub struct AttachmentView {
 const PICKS: [&str; 4] = ["👍", "❤️", "🎉", "👀"];
 
 impl MessageView {
-    fn of(m: Message, reader: Uuid) -> Self {
+    /// `edits_after`: messages posted after it are still within the edit window.
+    fn of(m: Message, reader: Uuid, edits_after: DateTime<Utc>) -> Self {
         let reactions: Vec<ReactionView> =
             m.reactions.iter().map(|r| ReactionView { emoji: r.emoji.clone(), count: r.count, mine: r.mine }).collect();
         Self {
@@ -668,6 +838,8 @@ impl MessageView {
                 })
                 .collect(),
             mine: m.author == reader,
+            editable: m.author == reader && !m.deleted && m.created_at > edits_after,
+            pinned: m.pinned_at.is_some(),
         }
     }
 }
@@ -705,8 +877,28 @@ struct ConversationPage {
     thread: Option<MessageView>,
     /// The messages' lines, oldest first.
     lines: Vec<String>,
+    /// The pinned messages, most recently pinned first (on the page of first messages).
+    pinned: Vec<PinLine>,
+    /// The reader's notification level: `all`, `mentions` or `none` (on the page of first messages).
+    level: String,
     body: String,
     errors: FieldErrors,
+}
+
+/// A pinned message, as the conversation's page lists it.
+pub struct PinLine {
+    pub author: String,
+    pub excerpt: String,
+    pub link: String,
+}
+
+/// A message's first 140 characters.
+fn excerpt(body: &str) -> String {
+    let mut text: String = body.chars().take(140).collect();
+    if body.chars().nth(140).is_some() {
+        text.push('…');
+    }
+    text
 }
 
 #[derive(Deserialize, Default)]
@@ -717,7 +909,7 @@ pub struct ThreadQuery {
 
 async fn conversation_page(
     ctx: &AppContext,
-    subjects: &collab::Subjects,
+    (subjects, edit_window): (&collab::Subjects, chrono::Duration),
     session: &Session,
     id: ConversationId,
     thread: Option<MessageId>,
@@ -725,6 +917,7 @@ async fn conversation_page(
 ) -> Result<ConversationPage, ApiError> {
     let Some(principal) = &session.principal else { return Err(ApiError::not_found("No such conversation.")) };
     let conversation = collab::conversations::service::get(ctx, subjects, principal, id).await?;
+    let edits_after = ctx.clock.now() - edit_window;
     let params = PageParams { limit: Some(50), cursor: None };
     let (thread, messages) = match thread {
         Some(root) => {
@@ -733,7 +926,7 @@ async fn conversation_page(
             if first.conversation_id != id {
                 return Err(ApiError::not_found("No such message."));
             }
-            (Some(MessageView::of(first, principal.user_id.0)), replies.items)
+            (Some(MessageView::of(first, principal.user_id.0, edits_after)), replies.items)
         }
         None => {
             let mut items = collab::messages::service::list(ctx, subjects, principal, id, &params).await?.items;
@@ -741,13 +934,23 @@ async fn conversation_page(
             (None, items)
         }
     };
+    let (pinned, level) = if thread.is_none() {
+        let pins = collab::messages::service::pins(ctx, subjects, principal, id).await?;
+        let pins = pins
+            .into_iter()
+            .map(|m| PinLine { link: message_page(&m), excerpt: excerpt(&m.body), author: m.author_name })
+            .collect();
+        (pins, collab::messages::service::level(ctx, subjects, principal, id).await?.level)
+    } else {
+        (Vec::new(), String::new())
+    };
     collab::conversations::service::mark_read(ctx, subjects, principal, id, ReadMark::default()).await?;
     let conversation_id = id.to_string();
     let threaded = thread.is_some();
     let reader = (session.csrf.as_str(), conversation.may_post);
     let lines = messages
         .into_iter()
-        .map(|m| MessageView::of(m, principal.user_id.0).line(&conversation_id, threaded, false, reader))
+        .map(|m| MessageView::of(m, principal.user_id.0, edits_after).line(&conversation_id, threaded, false, reader))
         .collect();
     Ok(ConversationPage {
         layout: Layout::new(conversation.title.clone(), session),
@@ -757,6 +960,8 @@ async fn conversation_page(
         project: conversation.project_id.map(|p| p.to_string()),
         thread,
         lines,
+        pinned,
+        level,
         body,
         errors,
     })
@@ -773,8 +978,15 @@ pub async fn conversation(
     if session.principal.is_none() {
         return to_signin(&format!("/conversations/{id}"));
     }
-    match conversation_page(&ctx, &settings.subjects, &session, id, q.thread, (String::new(), FieldErrors::default()))
-        .await
+    match conversation_page(
+        &ctx,
+        (&settings.subjects, settings.collab.edit_window),
+        &session,
+        id,
+        q.thread,
+        (String::new(), FieldErrors::default()),
+    )
+    .await
     {
         Ok(view) => page(StatusCode::OK, &view),
         Err(err) => super::error(&session, &err),
@@ -811,7 +1023,16 @@ pub async fn post_message(
             if errors.is_empty() {
                 errors = FieldErrors::from_pairs([("body".to_owned(), err.detail().to_owned())]);
             }
-            match conversation_page(&ctx, &settings.subjects, &session, id, reply_to, (form.body, errors)).await {
+            match conversation_page(
+                &ctx,
+                (&settings.subjects, settings.collab.edit_window),
+                &session,
+                id,
+                reply_to,
+                (form.body, errors),
+            )
+            .await
+            {
                 Ok(view) => page(err.status(), &view),
                 Err(err) => super::error(&session, &err),
             }
@@ -850,12 +1071,18 @@ pub async fn stream(
     };
     let conversation = id.to_string();
     let (reader, csrf) = (principal.user_id.0, session.csrf.clone());
+    let (clock, edit_window) = (ctx.clock.clone(), settings.collab.edit_window);
     let render = move |change: Change| match change {
         Change::Message { message, new } => {
             if message.reply_to.is_some() {
                 return Event::default().comment("a reply");
             }
-            let line = MessageView::of(message, reader).line(&conversation, false, !new, (&csrf, may_post));
+            let line = MessageView::of(message, reader, clock.now() - edit_window).line(
+                &conversation,
+                false,
+                !new,
+                (&csrf, may_post),
+            );
             Event::default().event(if new { "message" } else { "updated" }).data(line)
         }
         Change::Deleted(message) => {

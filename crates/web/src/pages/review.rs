@@ -223,11 +223,14 @@ async fn beside(ctx: &AppContext, session: &Session, at: (FileId, i32), body: St
 #[serde(default)]
 pub struct CommentForm {
     body: String,
-    /// `version`, `point`, `page` or `time`.
+    /// `version`, `point`, `region`, `page` or `time`.
     anchor: String,
-    /// A point, in percent of the picture's width and height.
+    /// A point, or an area's top left corner, in percent of the picture's width and height.
     x: String,
     y: String,
+    /// An area's width and height, in percent of the picture's.
+    w: String,
+    h: String,
     page: String,
     /// `m:ss` or seconds.
     time: String,
@@ -240,6 +243,12 @@ fn anchor_of(form: &CommentForm) -> Result<Anchor, ApiError> {
     match form.anchor.as_str() {
         "" | "version" => Ok(Anchor::Version),
         "point" => Ok(Anchor::Point { x: number("x", &form.x)? / 100.0, y: number("y", &form.y)? / 100.0 }),
+        "region" => Ok(Anchor::Region {
+            x: number("x", &form.x)? / 100.0,
+            y: number("y", &form.y)? / 100.0,
+            w: number("w", &form.w)? / 100.0,
+            h: number("h", &form.h)? / 100.0,
+        }),
         "page" => Ok(Anchor::Page {
             page: form
                 .page
@@ -257,7 +266,7 @@ fn anchor_of(form: &CommentForm) -> Result<Anchor, ApiError> {
                 seconds.ok_or_else(|| ApiError::invalid_field("time", "invalid_value", "must be m:ss or seconds"))?;
             Ok(Anchor::Time { at_ms: seconds * 1000 })
         }
-        _ => Err(ApiError::invalid_field("anchor", "invalid_value", "must be version, point, page or time")),
+        _ => Err(ApiError::invalid_field("anchor", "invalid_value", "must be version, point, region, page or time")),
     }
 }
 
