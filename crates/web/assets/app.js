@@ -223,5 +223,40 @@ function setUpReview() {
     document.getElementById("comment-body").focus();
   });
 }
+// The projects board: a manager drags a card to another column, which moves the project there by the
+// card's own form (what its Move button sends without script).
+function setUpBoard() {
+  var board = document.getElementById("projects");
+  if (!board || board.dataset.ready) return;
+  board.dataset.ready = "1";
+  var dragged = null;
+  board.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest("[data-project]");
+    if (!card) return;
+    dragged = card;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.project);
+  });
+  board.addEventListener("dragover", function (event) {
+    if (dragged && event.target.closest("[data-status]")) event.preventDefault();
+  });
+  board.addEventListener("drop", function (event) {
+    var column = event.target.closest("[data-status]");
+    if (!dragged || !column) return;
+    event.preventDefault();
+    var form = dragged.querySelector("form.move");
+    var select = form && form.querySelector("select");
+    dragged = null;
+    if (!select || select.value === column.dataset.status) return;
+    select.value = column.dataset.status;
+    if (form.requestSubmit) form.requestSubmit();
+    else form.submit();
+  });
+  board.addEventListener("dragend", function () {
+    dragged = null;
+  });
+}
+document.addEventListener("DOMContentLoaded", setUpBoard);
+document.addEventListener("htmx:afterSwap", setUpBoard);
 document.addEventListener("DOMContentLoaded", setUpReview);
 document.addEventListener("htmx:afterSwap", setUpReview);

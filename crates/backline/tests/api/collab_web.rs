@@ -3,6 +3,7 @@
 //! dropped; a booking's thread opened from the booking's page by its parties and nobody else.
 
 use axum::http::StatusCode;
+use serde_json::json;
 
 use crate::catalog_web::{Web, location};
 use crate::support::{app, create_org, join, signed_in};
@@ -643,4 +644,129 @@ async fn alices_group_with_bob(app: &testkit::TestApp, t: &crate::collab::Team, 
     let body = serde_json::json!({"kind": "group", "title": title, "members": [t.bob_id]});
     let group = app.post("/v1/conversations").bearer(&t.alice).json(&body).send().await.value();
     group["id"].as_str().unwrap().to_owned()
+}
+
+/// A project managed from its pages: its details saved (a bad date or an empty name said beside the
+/// form, nothing changed), moved between the board's columns by its Move button, checklists and
+/// folders made, a file deleted and restored; an editor makes and deletes but does not manage, a
+/// viewer does none of it. In a browser, dragging a card to another column moves the project.
+#[tokio::test]
+async fn a_project_is_managed_from_its_pages() {
+    let app = app().await;
+    let t = crate::collab::team(&app, "pgm").await;
+    let id = crate::collab::project(&app, &t, "Merch").await["id"].as_str().unwrap().to_owned();
+    crate::collab::put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    crate::collab::put_member(&app, &t.owner, &id, &t.bob_id, "viewer").await.assert_status(StatusCode::OK);
+    let mut owner = Web::of(&app, "pgm_owner").await;
+    let mut alice = Web::of(&app, "pgm_alice").await;
+    let mut bob = Web::of(&app, "pgm_bob").await;
+    let project = async || app.get(&format!("/v1/projects/{id}")).bearer(&t.owner).send().await.value();
+
+    // The details.
+    let details = format!("/projects/{id}/details");
+    assert!(owner.get(&app, &format!("/projects/{id}")).await.text().contains(&format!("action=\"{details}\"")));
+    assert!(!alice.get(&app, &format!("/projects/{id}")).await.text().contains(&format!("action=\"{details}\"")));
+    let fields = |name: &'static str, due: &'static str| {
+        [("name", name), ("status", "active"), ("priority", "high"), ("due_date", due), ("description", "Shirts")]
+    };
+    owner.post(&app, &details, &fields("Merch 2027", "2027-03-01")).await.assert_status(StatusCode::SEE_OTHER);
+    let saved = project().await;
+    assert_eq!(
+        (&saved["name"], &saved["status"], &saved["priority"], &saved["due_date"], &saved["description"]),
+        (&json!("Merch 2027"), &json!("active"), &json!("high"), &json!("2027-03-01"), &json!("Shirts")),
+        "{saved}"
+    );
+    let res = owner.post(&app, &details, &fields("Merch 2028", "March")).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"details-due-error\""), "{}", res.text());
+    let res = owner.post(&app, &details, &fields(" ", "")).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"details-name-error\""), "{}", res.text());
+    alice.post(&app, &details, &fields("Alice's", "")).await.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(project().await, saved);
+
+    // Moved on the board by its Move button (its managers only).
+    assert!(owner.get(&app, "/projects").await.text().contains(&format!("action=\"/projects/{id}/status\"")));
+    assert!(!alice.get(&app, "/projects").await.text().contains(&format!("action=\"/projects/{id}/status\"")));
+    let res = owner.post(&app, &format!("/projects/{id}/status"), &[("status", "on_hold")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/projects#projects");
+    assert_eq!(project().await["status"], "on_hold");
+    let res = owner.post(&app, &format!("/projects/{id}/status"), &[("status", "sideways")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("role=\"alert\""), "{}", res.text());
+    alice
+        .post(&app, &format!("/projects/{id}/status"), &[("status", "active")])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(project().await["status"], "on_hold");
+
+    // A checklist and a folder, by an editor; not by a viewer.
+    let checklists = format!("/projects/{id}/checklists");
+    let res = alice.post(&app, &checklists, &[("title", "Print run"), ("items", "Shirts\r\n\r\n Posters \r\n")]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let made = app.get(&format!("/v1/projects/{id}/checklists")).bearer(&t.owner).send().await.value();
+    assert_eq!(made[0]["title"], "Print run");
+    let items: Vec<&str> = made[0]["items"].as_array().unwrap().iter().map(|i| i["body"].as_str().unwrap()).collect();
+    assert_eq!(items, ["Shirts", "Posters"]);
+    let res = alice.post(&app, &checklists, &[("title", ""), ("items", "x")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"checklist-title-error\""), "{}", res.text());
+    bob.post(&app, &checklists, &[("title", "Mine"), ("items", "")]).await.assert_status(StatusCode::FORBIDDEN);
+    let made = app.get(&format!("/v1/projects/{id}/checklists")).bearer(&t.owner).send().await.value();
+    assert_eq!(made.as_array().unwrap().len(), 1, "{made}");
+    let folders = format!("/projects/{id}/folders");
+    alice.post(&app, &folders, &[("path", "merch/shirts")]).await.assert_status(StatusCode::SEE_OTHER);
+    assert!(alice.get(&app, &format!("/projects/{id}")).await.text().contains("<code>merch/shirts</code>"));
+    let res = alice.post(&app, &folders, &[("path", "merch/../etc")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"folder-path-error\""), "{}", res.text());
+    bob.post(&app, &folders, &[("path", "bob")]).await.assert_status(StatusCode::FORBIDDEN);
+
+    // A file deleted and restored from the page.
+    let file = app
+        .post(&format!("/v1/projects/{id}/files?name=shirt.txt&folder=merch/shirts"))
+        .bearer(&t.alice)
+        .body(b"front and back".to_vec())
+        .send()
+        .await
+        .value();
+    let fid = file["id"].as_str().unwrap().to_owned();
+    bob.post(&app, &format!("/project-files/{fid}/delete"), &[]).await.assert_status(StatusCode::FORBIDDEN);
+    let res = alice.post(&app, &format!("/project-files/{fid}/delete"), &[]).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let listed = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.owner).send().await.value();
+    assert_eq!(listed, json!([]));
+    let page = alice.get(&app, &format!("/projects/{id}")).await.text();
+    assert!(page.contains(&format!("action=\"/project-files/{fid}/undelete\"")), "{page}");
+    assert!(!bob.get(&app, &format!("/projects/{id}")).await.text().contains("/undelete"));
+    bob.post(&app, &format!("/project-files/{fid}/undelete"), &[]).await.assert_status(StatusCode::FORBIDDEN);
+    alice.post(&app, &format!("/project-files/{fid}/undelete"), &[]).await.assert_status(StatusCode::SEE_OTHER);
+    let listed = app.get(&format!("/v1/projects/{id}/files")).bearer(&t.owner).send().await.value();
+    assert_eq!((listed[0]["name"].as_str(), listed[0]["folder"].as_str()), (Some("shirt.txt"), Some("merch/shirts")));
+
+    // In a browser, a card dragged to another column moves its project.
+    use crate::browser::{Browser, serve};
+    let served = serve(&app).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&served.base, "pgm_owner", "/projects").await;
+    browser.wait_for_text("Merch 2027").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    browser
+        .script(&format!(
+            "const card = document.querySelector('[data-project=\"{id}\"]');
+             const column = document.querySelector('[data-status=\"completed\"]');
+             const moved = new DataTransfer();
+             card.dispatchEvent(new DragEvent('dragstart', {{bubbles: true, dataTransfer: moved}}));
+             column.dispatchEvent(new DragEvent('dragover', {{bubbles: true, cancelable: true, dataTransfer: moved}}));
+             column.dispatchEvent(new DragEvent('drop', {{bubbles: true, cancelable: true, dataTransfer: moved}}));
+             return true;"
+        ))
+        .await;
+    browser.wait_for_text("Merch 2027 is in Completed now.").await;
+    assert_eq!(project().await["status"], "completed");
+    browser.goto(&format!("{}/projects/{id}", served.base)).await;
+    browser.wait_for_text("Deleted files").await;
+    assert!(browser.accessibility_violations().await.is_empty(), "{:?}", browser.accessibility_violations().await);
+    browser.close().await;
 }

@@ -17,7 +17,7 @@ use collab::conversations::dto::ReadMark;
 use collab::messages::dto::{Message, NewMessage};
 use collab::messages::service::Change;
 use collab::model::{ConversationId, MessageId, ProjectId};
-use collab::projects::dto::{MemberRole, NewProject, ProjectQuery};
+use collab::projects::dto::{MemberRole, NewProject, ProjectChange, ProjectQuery};
 use identity::auth::Principal;
 use platform::pagination::PageParams;
 use platform::{ApiError, AppContext};
@@ -36,7 +36,17 @@ pub struct ProjectLine {
     pub priority: String,
     pub role: String,
     pub due: String,
+    pub status: String,
 }
+
+/// A project's statuses, in the order work goes, with their names: the board's columns.
+const STATUSES: [(&str, &str); 5] = [
+    ("planning", "Planning"),
+    ("active", "Active"),
+    ("on_hold", "On hold"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+];
 
 /// A column of the board: the projects of one status.
 pub struct BoardColumn {
@@ -51,6 +61,8 @@ struct BoardPage {
     layout: Layout,
     /// One column a status, in the order work goes.
     columns: Vec<BoardColumn>,
+    /// Every status with its name (a manager's card moves to any of them).
+    statuses: [(&'static str, &'static str); 5],
     /// Whether the caller is on any project.
     any: bool,
     /// Organizations where the caller may start a project: (id, name).
@@ -70,16 +82,8 @@ async fn board(
         collab::projects::service::list(ctx, principal, ProjectQuery { limit: Some(200), ..ProjectQuery::default() })
             .await?;
     let any = !page.items.is_empty();
-    let mut columns: Vec<BoardColumn> = [
-        ("planning", "Planning"),
-        ("active", "Active"),
-        ("on_hold", "On hold"),
-        ("completed", "Completed"),
-        ("cancelled", "Cancelled"),
-    ]
-    .into_iter()
-    .map(|(key, label)| BoardColumn { key, label, projects: Vec::new() })
-    .collect();
+    let mut columns: Vec<BoardColumn> =
+        STATUSES.into_iter().map(|(key, label)| BoardColumn { key, label, projects: Vec::new() }).collect();
     for p in page.items {
         let line = ProjectLine {
             id: p.id.to_string(),
@@ -87,6 +91,7 @@ async fn board(
             priority: p.priority,
             role: p.my_role,
             due: p.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            status: p.status.clone(),
         };
         if let Some(column) = columns.iter_mut().find(|c| c.key == p.status) {
             column.projects.push(line);
@@ -98,7 +103,7 @@ async fn board(
         let name = identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default();
         orgs.push((org.to_string(), name));
     }
-    Ok(BoardPage { layout: Layout::new("Projects", session), columns, any, orgs, errors, error })
+    Ok(BoardPage { layout: Layout::new("Projects", session), columns, statuses: STATUSES, any, orgs, errors, error })
 }
 
 /// The projects board.
@@ -130,19 +135,13 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
             &ApiError::invalid_field("organization_id", "not_found", "names no organization"),
         );
     };
-    let due = form.due_date.trim();
-    let due_date = if due.is_empty() {
-        None
-    } else {
-        match due.parse() {
-            Ok(d) => Some(d),
-            Err(_) => {
-                let errors = FieldErrors::from_pairs([("due_date".to_owned(), "must be a date".to_owned())]);
-                return match board(&ctx, &session, errors, None).await {
-                    Ok(view) => page(StatusCode::UNPROCESSABLE_ENTITY, &view),
-                    Err(err) => super::error(&session, &err),
-                };
-            }
+    let due_date = match day("due_date", &form.due_date) {
+        Ok(d) => d,
+        Err(err) => {
+            return match board(&ctx, &session, FieldErrors::from_error(&err), None).await {
+                Ok(view) => page(err.status(), &view),
+                Err(err) => super::error(&session, &err),
+            };
         }
     };
     let req = NewProject {
@@ -174,6 +173,157 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
                 Err(err) => super::error(&session, &err),
             }
         }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+/// A date typed in a form's field, or none when it is left empty.
+fn day(field: &str, text: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| ApiError::invalid_field(field, "invalid_format", "must be a date"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DetailsForm {
+    name: String,
+    status: String,
+    priority: String,
+    due_date: String,
+    description: String,
+}
+
+/// Saves a project's details (its managers); a refusal is shown beside the form.
+pub async fn save_details(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<DetailsForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let change = day("due_date", &form.due_date).map(|due| ProjectChange {
+        name: Some(form.name),
+        status: Some(form.status),
+        priority: Some(form.priority),
+        description: Some(form.description),
+        due_date: Some(due),
+        ..ProjectChange::default()
+    });
+    match async { collab::projects::service::update(&ctx, principal, id, change?).await }.await {
+        Ok(_) => done(&format!("/projects/{id}"), "Project saved."),
+        Err(err) => refused(&ctx, &session, id, err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MoveForm {
+    status: String,
+}
+
+/// Moves a project to another column of the board (its managers).
+pub async fn move_project(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let change = ProjectChange { status: Some(form.status), ..ProjectChange::default() };
+    match collab::projects::service::update(&ctx, principal, id, change).await {
+        Ok(p) => {
+            let column = STATUSES.iter().find(|(k, _)| *k == p.status).map_or("", |(_, label)| label);
+            done("/projects#projects", &format!("{} is in {column} now.", p.name))
+        }
+        Err(err) if beside_form(&err) => {
+            let error = Some(err.field_errors().first().map_or(err.detail(), |e| e.message.as_str()).to_owned());
+            match board(&ctx, &session, FieldErrors::default(), error).await {
+                Ok(view) => page(err.status(), &view),
+                Err(err) => super::error(&session, &err),
+            }
+        }
+        Err(err) => super::error(&session, &err),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChecklistForm {
+    title: String,
+    /// One item a line.
+    items: String,
+}
+
+/// Makes a checklist on the project (its managers and editors).
+pub async fn new_checklist(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<ChecklistForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let req = collab::checklists::dto::NewChecklist { title: form.title, items: super::lines(&form.items) };
+    match collab::checklists::service::create(&ctx, principal, id, req).await {
+        Ok(_) => done(&format!("/projects/{id}#checklists-heading"), "Checklist made."),
+        Err(err) => refused(&ctx, &session, id, err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FolderForm {
+    path: String,
+}
+
+/// Makes a folder in the project (its managers and editors).
+pub async fn new_folder(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<FolderForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let req = collab::files::dto::NewFolder { path: form.path };
+    match collab::files::service::add_folder(&ctx, principal, id, req).await {
+        Ok((folder, _)) => {
+            done(&format!("/projects/{id}#files-heading"), &format!("The folder {} is there.", folder.path))
+        }
+        Err(err) => refused(&ctx, &session, id, err).await,
+    }
+}
+
+/// Deletes a file of the project (its managers and editors); it is listed among the deleted files.
+pub async fn delete_file(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<collab::model::FileId>,
+    Form(_): Form<super::NoFields>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    let file = match collab::files::service::get(&ctx, principal, id).await {
+        Ok(f) => f,
+        Err(err) => return super::error(&session, &err),
+    };
+    match collab::files::service::delete(&ctx, principal, id).await {
+        Ok(()) => done(&format!("/projects/{}#deleted-heading", file.project_id), &format!("{} deleted.", file.name)),
+        Err(err) => refused(&ctx, &session, file.project_id, err).await,
+    }
+}
+
+/// Brings a deleted file back with its versions (the project's managers and editors).
+pub async fn undelete_file(
+    State(ctx): State<AppContext>,
+    Extension(settings): Extension<Arc<WebSettings>>,
+    session: Session,
+    Path(id): Path<collab::model::FileId>,
+    Form(_): Form<super::NoFields>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin("/projects") };
+    match collab::files::service::undelete(&ctx, &settings.collab, principal, id).await {
+        Ok(f) => done(&format!("/projects/{}#files-heading", f.project_id), &format!("{} is back.", f.name)),
         Err(err) => super::error(&session, &err),
     }
 }
@@ -215,6 +365,7 @@ pub struct MemberLine {
 
 /// A file on the project's page, with its versions, newest first.
 pub struct FileLine {
+    pub id: String,
     pub path: String,
     pub category: String,
     pub versions: Vec<VersionLine>,
@@ -299,6 +450,10 @@ struct ProjectPage {
     name: String,
     description: String,
     status: String,
+    /// The status and priority as stored, and the due date as a form's date (`2027-01-31`).
+    status_key: String,
+    priority_key: String,
+    due_date: String,
     priority: String,
     kind: String,
     due: String,
@@ -308,6 +463,11 @@ struct ProjectPage {
     may_upload: bool,
     /// Everyone but viewers ticks checklists' items.
     may_tick: bool,
+    /// What the details form offers.
+    statuses: [(&'static str, &'static str); 5],
+    priorities: Vec<&'static str>,
+    /// The project's deleted files (shown to its managers and editors): id, path, when, by whom.
+    deleted: Vec<(String, String, String)>,
     checklists: Vec<ChecklistLine>,
     members: Vec<MemberLine>,
     channels: Vec<ConversationLine>,
@@ -334,7 +494,19 @@ async fn project_page(
     let files = collab::files::service::list(ctx, principal, id).await?;
     let checklists = collab::checklists::service::list(ctx, principal, id).await?;
     let folders = collab::files::service::folders(ctx, principal, id).await?;
+    let may_upload = matches!(project.my_role.as_str(), "manager" | "editor");
+    let deleted = if may_upload { collab::files::service::deleted(ctx, principal, id).await? } else { Vec::new() };
     Ok(ProjectPage {
+        statuses: STATUSES,
+        priorities: collab::model::Priority::ALL.iter().map(|p| p.as_str()).collect(),
+        deleted: deleted
+            .into_iter()
+            .map(|d| {
+                let f = d.file;
+                let path = if f.folder.is_empty() { f.name } else { format!("{}/{}", f.folder, f.name) };
+                (f.id.to_string(), path, format::when(d.deleted_at))
+            })
+            .collect(),
         folders: folders.into_iter().map(|f| f.path).filter(|p| !p.is_empty()).collect(),
         categories: collab::model::FileCategory::ALL.iter().map(|c| c.as_str()).collect(),
         may_tick: project.my_role != "viewer",
@@ -350,9 +522,12 @@ async fn project_page(
         layout: Layout::new(project.name.clone(), session),
         id: project.id.to_string(),
         manager: project.my_role == "manager",
-        may_upload: matches!(project.my_role.as_str(), "manager" | "editor"),
+        may_upload,
         name: project.name,
         description: project.description,
+        status_key: project.status.clone(),
+        due_date: project.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        priority_key: project.priority.clone(),
         status: project.status.replace('_', " "),
         priority: project.priority,
         kind: project.kind.replace('_', " "),
@@ -391,7 +566,7 @@ async fn project_page(
                         thread: format!("/threads/file_version/{}", v.id),
                     })
                     .collect();
-                FileLine { path, category: f.category, versions }
+                FileLine { id: f.id.to_string(), path, category: f.category, versions }
             })
             .collect(),
         roles: collab::model::ProjectRole::ALL.iter().map(|r| r.as_str()).collect(),
