@@ -188,6 +188,7 @@ pub fn router(ctx: AppContext, settings: WebSettings, hub: std::sync::Arc<notify
         .route("/messages/{id}/delete", post(pages::projects::delete_message))
         .route("/messages/{id}/pin", post(pages::projects::pin_message))
         .route("/projects/{id}/details", post(pages::projects::save_details))
+        .route("/projects/{id}/template", post(pages::projects::save_template))
         .route("/projects/{id}/status", post(pages::projects::move_project))
         .route("/projects/{id}/checklists", post(pages::projects::new_checklist))
         .route("/projects/{id}/folders", post(pages::projects::new_folder))

@@ -723,6 +723,27 @@ async fn a_project_is_managed_from_its_pages() {
     assert!(res.text().contains("id=\"folder-path-error\""), "{}", res.text());
     bob.post(&app, &folders, &[("path", "bob")]).await.assert_status(StatusCode::FORBIDDEN);
 
+    // Saved as a template (a refusal said beside that form only), and a project started from it.
+    let template = format!("/projects/{id}/template");
+    let res = owner.post(&app, &template, &[("name", " ")]).await;
+    res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"template-name-error\""), "{}", res.text());
+    assert!(!res.text().contains("id=\"details-name-error\"") && !res.text().contains("id=\"channel-name-error\""));
+    alice.post(&app, &template, &[("name", "Alice's")]).await.assert_status(StatusCode::FORBIDDEN);
+    owner.post(&app, &template, &[("name", "Merch run")]).await.assert_status(StatusCode::SEE_OTHER);
+    let board = owner.get(&app, "/projects").await.text();
+    let start = board.find("Merch run (").expect("the template is offered");
+    let tid = board[..start].rsplit("<option value=\"").next().unwrap().split('"').next().unwrap().to_owned();
+    let form =
+        [("org_id", t.org.as_str()), ("name", "Merch 2028"), ("kind", ""), ("due_date", ""), ("template_id", &tid)];
+    let res = owner.post(&app, "/projects", &form).await;
+    res.assert_status(StatusCode::SEE_OTHER);
+    let second = location(&res).trim_start_matches("/projects/").to_owned();
+    let lists = app.get(&format!("/v1/projects/{second}/checklists")).bearer(&t.owner).send().await.value();
+    assert_eq!(lists[0]["title"], "Print run", "{lists}");
+    let made = app.get(&format!("/v1/projects/{second}/folders")).bearer(&t.owner).send().await.value();
+    assert!(made.to_string().contains("merch/shirts"), "{made}");
+
     // A file deleted and restored from the page.
     let file = app
         .post(&format!("/v1/projects/{id}/files?name=shirt.txt&folder=merch/shirts"))

@@ -102,6 +102,12 @@ impl FieldErrors {
             .map(|(_, m)| m.as_str())
     }
 
+    /// The same errors named for one form of a page with several (`details.name`), so that each is
+    /// shown beside the form that was sent.
+    pub fn within(self, form: &str) -> Self {
+        Self(self.0.into_iter().map(|(f, m)| (format!("{form}.{f}"), m)).collect())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

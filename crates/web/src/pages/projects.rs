@@ -67,6 +67,8 @@ struct BoardPage {
     any: bool,
     /// Organizations where the caller may start a project: (id, name).
     orgs: Vec<(String, String)>,
+    /// Their project templates: (id, name with the organization's).
+    templates: Vec<(String, String)>,
     errors: FieldErrors,
     error: Option<String>,
 }
@@ -99,11 +101,16 @@ async fn board(
     }
     let mut conn = ctx.db.acquire().await?;
     let mut orgs = Vec::new();
+    let mut templates = Vec::new();
     for org in identity::service::organizations::orgs_granting(&mut conn, principal, collab::PROJECTS_MANAGE).await? {
         let name = identity::service::org_slug(&mut conn, org.0).await?.unwrap_or_default();
+        for template in collab::templates::service::list(ctx, principal, org.0).await? {
+            templates.push((template.id.to_string(), format!("{} ({name})", template.name)));
+        }
         orgs.push((org.to_string(), name));
     }
-    Ok(BoardPage { layout: Layout::new("Projects", session), columns, statuses: STATUSES, any, orgs, errors, error })
+    let layout = Layout::new("Projects", session);
+    Ok(BoardPage { layout, columns, statuses: STATUSES, any, orgs, templates, errors, error })
 }
 
 /// The projects board.
@@ -124,6 +131,8 @@ pub struct ProjectForm {
     name: String,
     kind: String,
     due_date: String,
+    /// A template of the organization's to start from; empty for none.
+    template_id: String,
 }
 
 /// Starts a project; a refusal is shown beside the form.
@@ -161,7 +170,7 @@ pub async fn create(State(ctx): State<AppContext>, session: Session, Form(form):
         start_date: None,
         due_date,
         tags: Vec::new(),
-        template_id: None,
+        template_id: form.template_id.trim().parse().ok(),
     };
     match collab::projects::service::create(&ctx, principal, req).await {
         Ok(project) => done(&format!("/projects/{}", project.id), "Project started."),
@@ -214,7 +223,33 @@ pub async fn save_details(
     });
     match async { collab::projects::service::update(&ctx, principal, id, change?).await }.await {
         Ok(_) => done(&format!("/projects/{id}"), "Project saved."),
-        Err(err) => refused(&ctx, &session, id, err).await,
+        Err(err) => refused_in(&ctx, &session, (id, Some("details")), err).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TemplateForm {
+    name: String,
+    description: String,
+}
+
+/// Saves the project's structure (folders, members' roles, checklists) as a template of its
+/// organization (its managers).
+pub async fn save_template(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Path(id): Path<ProjectId>,
+    Form(form): Form<TemplateForm>,
+) -> Response {
+    let Some(principal) = &session.principal else { return to_signin(&format!("/projects/{id}")) };
+    let req = collab::templates::dto::NewTemplate { name: form.name, description: form.description };
+    match collab::templates::service::save(&ctx, principal, id, req).await {
+        Ok(t) => done(
+            &format!("/projects/{id}"),
+            &format!("Saved as the template {}: new projects of the organization can start from it.", t.name),
+        ),
+        Err(err) => refused_in(&ctx, &session, (id, Some("template")), err).await,
     }
 }
 
@@ -588,10 +623,24 @@ pub async fn show(State(ctx): State<AppContext>, session: Session, Path(id): Pat
 
 /// Shows a refusal beside the project page's forms (or the error page for one that is not).
 async fn refused(ctx: &AppContext, session: &Session, id: ProjectId, err: ApiError) -> Response {
+    refused_in(ctx, session, (id, None), err).await
+}
+
+/// Shows a refusal beside the project page's form `form`, whose fields the page names `form.field`.
+async fn refused_in(
+    ctx: &AppContext,
+    session: &Session,
+    (id, form): (ProjectId, Option<&str>),
+    err: ApiError,
+) -> Response {
     if !beside_form(&err) {
         return super::error(session, &err);
     }
     let errors = FieldErrors::from_error(&err);
+    let errors = match form {
+        Some(form) => errors.within(form),
+        None => errors,
+    };
     let error = err.field_errors().is_empty().then(|| err.detail().to_owned());
     match project_page(ctx, session, id, errors, error).await {
         Ok(view) => page(err.status(), &view),
@@ -657,7 +706,7 @@ pub async fn channel(
     let req = collab::conversations::dto::NewChannel { name: form.name };
     match collab::conversations::service::new_channel(&ctx, principal, id, req).await {
         Ok(c) => done(&format!("/conversations/{}", c.id), "Channel opened."),
-        Err(err) => refused(&ctx, &session, id, err).await,
+        Err(err) => refused_in(&ctx, &session, (id, Some("channel")), err).await,
     }
 }
 
@@ -682,7 +731,7 @@ pub async fn upload_file(
         };
         collab::files::service::upload(&ctx, &settings.collab, &principal, id, target, form.body).await.map(|_| ())
     };
-    let refused = async |err| refused(&ctx, &session, id, err).await;
+    let refused = async |err| refused_in(&ctx, &session, (id, Some("upload")), err).await;
     crate::upload::keep_file(&session, request, (&next, "File kept."), keep, refused).await
 }
 
