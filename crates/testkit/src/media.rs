@@ -144,6 +144,24 @@ pub fn jpeg_rgb(pixels: &[[u8; 3]], width: u16, height: u16, quality: u8) -> Vec
     out
 }
 
+/// `pixels` (RGB, row by row, as the sensor stored them) as a JPEG whose EXIF block says how the camera
+/// was held (`orientation`, 1 to 8; 6: turned a quarter clockwise to be seen upright), as phones write it.
+pub fn jpeg_rgb_oriented(pixels: &[[u8; 3]], width: u16, height: u16, orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0*".to_vec();
+    exif.extend(8u32.to_be_bytes());
+    exif.extend(1u16.to_be_bytes());
+    exif.extend(0x0112u16.to_be_bytes());
+    exif.extend(3u16.to_be_bytes());
+    exif.extend(1u32.to_be_bytes());
+    exif.extend(orientation.to_be_bytes());
+    exif.extend([0, 0, 0, 0, 0, 0]);
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+    encoder.add_app_segment(1, &exif).expect("exif");
+    encoder.encode(pixels.as_flattened(), width, height, jpeg_encoder::ColorType::Rgb).expect("jpeg");
+    out
+}
+
 /// `pixels` (RGB, row by row) as a lossless WebP (`image-webp`'s encoder).
 pub fn webp_rgb(pixels: &[[u8; 3]], width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();

@@ -307,8 +307,12 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
     let picture = media::drawing(7, 800, 400);
     let square = media::drawing(8, 640, 640);
     let wide = media::drawing(9, 1000, 600);
+    // A phone's photo stored sideways (red on the left, blue on the right) and held a quarter turn.
+    let sideways: Vec<[u8; 3]> =
+        (0..200 * 400).map(|i| if i % 400 < 200 { [220, 20, 20] } else { [20, 20, 220] }).collect();
     let uploads: Vec<(&str, Vec<u8>)> = vec![
         ("poster.png", media::png_rgb(&picture, 800, 400)),
+        ("held.jpg", media::jpeg_rgb_oriented(&sideways, 400, 200, 6)),
         ("photo.jpg", media::jpeg_rgb(&wide, 1000, 600, 90)),
         ("square.webp", media::webp_rgb(&square, 640, 640)),
         (
@@ -344,6 +348,8 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
         ("poster.png", "png", (800u64, 400u64), (320, 160)),
         ("photo.jpg", "jpeg", (1000, 600), (320, 192)),
         ("square.webp", "webp", (640, 640), (320, 320)),
+        // Its size and thumbnail as it is seen: upright, 200 wide and 400 high.
+        ("held.jpg", "jpeg", (200, 400), (160, 320)),
     ] {
         let m = media_of(name).await;
         assert_eq!(m["format"], format, "{m}");
@@ -356,6 +362,15 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
         // Only those who may see the file see its thumbnail.
         app.get(url).bearer(&t.outsider).send().await.assert_status(StatusCode::NOT_FOUND);
     }
+    // Turned upright: what was on the left is on top.
+    let m = media_of("held.jpg").await;
+    let thumb = app.get(m["thumbnail_url"].as_str().unwrap()).bearer(&t.alice).send().await.body;
+    let mut reader = png::Decoder::new(std::io::Cursor::new(thumb)).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    reader.next_frame(&mut pixels).unwrap();
+    let at = |x: usize, y: usize| &pixels[(y * 160 + x) * 3..(y * 160 + x) * 3 + 3];
+    assert!(at(80, 40)[0] > 150 && at(80, 40)[2] < 100, "red on top: {:?}", at(80, 40));
+    assert!(at(80, 280)[2] > 150 && at(80, 280)[0] < 100, "blue below: {:?}", at(80, 280));
     let pdf = media_of("rider.pdf").await;
     assert_eq!((pdf["format"].as_str(), pdf["pages"].as_i64()), (Some("pdf"), Some(2)), "{pdf}");
     assert_eq!(pdf["thumbnail_url"], Value::Null);

@@ -177,21 +177,100 @@ impl Shrink {
     }
 
     /// The thumbnail as a PNG; an error when the picture ended before its last row.
-    fn finish(mut self) -> Result<Vec<u8>, String> {
+    fn finish(self) -> Result<Vec<u8>, String> {
+        self.finish_turned(Orientation::default())
+    }
+
+    /// The thumbnail as a PNG, turned upright as the picture's EXIF orientation says.
+    fn finish_turned(mut self, orientation: Orientation) -> Result<Vec<u8>, String> {
         if self.rows_in < self.height {
             return Err(format!("ends after {} of its {} rows", self.rows_in, self.height));
         }
         while self.out_row < self.out_height {
             self.flush();
         }
+        let (width, height, pixels) = orientation.apply(self.out_width, self.out_height, &self.pixels);
         let mut png_bytes = Vec::new();
-        let mut encoder = png::Encoder::new(&mut png_bytes, self.out_width, self.out_height);
+        let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(&self.pixels).map_err(|e| e.to_string())?;
+        writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
         writer.finish().map_err(|e| e.to_string())?;
         Ok(png_bytes)
+    }
+}
+
+/// How a photo's stored pixels are turned to be seen upright: its EXIF orientation, 1 (as stored) to 8.
+/// Cameras and phones store the sensor's rows and say how they were held; browsers show the photo
+/// turned, so its size and thumbnail are given turned too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Orientation(u16);
+
+impl Default for Orientation {
+    fn default() -> Self {
+        Self(1)
+    }
+}
+
+impl Orientation {
+    /// The orientation an EXIF block (from its TIFF header on) gives in its first directory; as stored
+    /// when it gives none, or one that is not 1 to 8.
+    fn of_exif(tiff: &[u8]) -> Self {
+        let big = match tiff.get(..4) {
+            Some(b"MM\0*") => true,
+            Some(b"II*\0") => false,
+            _ => return Self::default(),
+        };
+        let u16_at = |at: usize| {
+            let b: [u8; 2] = tiff.get(at..at.checked_add(2)?)?.try_into().ok()?;
+            Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+        };
+        let u32_at = |at: usize| {
+            let b: [u8; 4] = tiff.get(at..at.checked_add(4)?)?.try_into().ok()?;
+            Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        };
+        let found = (|| {
+            let directory = usize::try_from(u32_at(4)?).ok()?;
+            let entries = u16_at(directory)?;
+            (0..usize::from(entries)).map(|i| directory + 2 + i * 12).find(|&e| u16_at(e) == Some(0x0112)).and_then(
+                // A SHORT held in the entry itself, in its value's first two bytes.
+                |entry| (u16_at(entry + 2) == Some(3)).then(|| u16_at(entry + 8)).flatten(),
+            )
+        })();
+        found.filter(|o| (1..=8).contains(o)).map_or_else(Self::default, Self)
+    }
+
+    /// Whether the picture is turned a quarter (its width and height trade places).
+    fn quarter_turn(self) -> bool {
+        self.0 >= 5
+    }
+
+    /// `width` × `height` RGB pixels turned upright: their new width, height and pixels.
+    fn apply(self, width: u32, height: u32, pixels: &[u8]) -> (u32, u32, Vec<u8>) {
+        if self.0 == 1 {
+            return (width, height, pixels.to_vec());
+        }
+        let (w, h) = (width as usize, height as usize);
+        let (out_w, out_h) = if self.quarter_turn() { (h, w) } else { (w, h) };
+        let mut out = Vec::with_capacity(pixels.len());
+        for y in 0..out_h {
+            for x in 0..out_w {
+                let (sx, sy) = match self.0 {
+                    2 => (w - 1 - x, y),
+                    3 => (w - 1 - x, h - 1 - y),
+                    4 => (x, h - 1 - y),
+                    5 => (y, x),
+                    6 => (y, h - 1 - x),
+                    7 => (w - 1 - y, h - 1 - x),
+                    8 => (w - 1 - y, x),
+                    _ => (x, y),
+                };
+                let at = (sy * w + sx) * 3;
+                out.extend_from_slice(&pixels[at..at + 3]);
+            }
+        }
+        (out_w as u32, out_h as u32, out)
     }
 }
 
@@ -273,7 +352,11 @@ fn jpeg(path: &Path, out: &mut Inspection) -> Found {
             _ => rgb(px),
         }));
     }
-    out.thumbnail = Some(shrink.finish()?);
+    let orientation = decoder.exif_data().map(Orientation::of_exif).unwrap_or_default();
+    if orientation.quarter_turn() {
+        (out.width, out.height) = (Some(height), Some(width));
+    }
+    out.thumbnail = Some(shrink.finish_turned(orientation)?);
     Ok(())
 }
 
@@ -645,6 +728,61 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         buf.truncate(info.buffer_size());
         (info.width, info.height, buf)
+    }
+
+    /// An EXIF block (big- or little-endian) whose first directory holds an orientation, after a tag
+    /// before it.
+    fn exif(orientation: u16, big: bool) -> Vec<u8> {
+        let u16b = |v: u16| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u32b = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut t = if big { b"MM\0*".to_vec() } else { b"II*\0".to_vec() };
+        t.extend(u32b(8));
+        t.extend(u16b(2));
+        // ImageWidth (a LONG), then Orientation (a SHORT).
+        t.extend(u16b(0x0100));
+        t.extend(u16b(4));
+        t.extend(u32b(1));
+        t.extend(u32b(640));
+        t.extend(u16b(0x0112));
+        t.extend(u16b(3));
+        t.extend(u32b(1));
+        t.extend(u16b(orientation));
+        t.extend([0, 0]);
+        t.extend(u32b(0));
+        t
+    }
+
+    #[test]
+    fn the_exif_orientation_is_read_in_either_byte_order_and_anything_odd_is_upright() {
+        for o in 1..=8 {
+            assert_eq!(Orientation::of_exif(&exif(o, true)), Orientation(o));
+            assert_eq!(Orientation::of_exif(&exif(o, false)), Orientation(o));
+        }
+        for odd in [exif(0, true), exif(9, false), b"MM\0*\0\0\0\x08".to_vec(), b"XX".to_vec(), Vec::new()] {
+            assert_eq!(Orientation::of_exif(&odd), Orientation(1), "{odd:?}");
+        }
+        let mut far = exif(6, true);
+        far[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(Orientation::of_exif(&far), Orientation(1));
+    }
+
+    #[test]
+    fn each_orientation_turns_the_pixels_upright() {
+        // 3 × 2 pixels numbered as stored: 0 1 2 / 3 4 5.
+        let pixels: Vec<u8> = (0..6u8).flat_map(|v| [v; 3]).collect();
+        let turned = |o: u16| {
+            let (w, h, p) = Orientation(o).apply(3, 2, &pixels);
+            (w, h, p.chunks(3).map(|px| px[0]).collect::<Vec<_>>())
+        };
+        assert_eq!(turned(1), (3, 2, vec![0, 1, 2, 3, 4, 5]));
+        assert_eq!(turned(2), (3, 2, vec![2, 1, 0, 5, 4, 3]));
+        assert_eq!(turned(3), (3, 2, vec![5, 4, 3, 2, 1, 0]));
+        assert_eq!(turned(4), (3, 2, vec![3, 4, 5, 0, 1, 2]));
+        assert_eq!(turned(5), (2, 3, vec![0, 3, 1, 4, 2, 5]));
+        // A quarter turn clockwise: the left column becomes the top row.
+        assert_eq!(turned(6), (2, 3, vec![3, 0, 4, 1, 5, 2]));
+        assert_eq!(turned(7), (2, 3, vec![5, 2, 4, 1, 3, 0]));
+        assert_eq!(turned(8), (2, 3, vec![2, 5, 1, 4, 0, 3]));
     }
 
     #[test]
