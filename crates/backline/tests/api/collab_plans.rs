@@ -530,3 +530,80 @@ async fn the_plan_page_changes_the_plan_and_the_card_renewals_charge() {
     assert!(member_page.text().contains("Plan: team") && !member_page.text().contains("Change the plan"));
     Web::of(&app, "planweb_stranger").await.get(&app, &path).await.assert_status(StatusCode::NOT_FOUND);
 }
+
+/// An upgrade within a paid period is charged the new plan's month less what is left unused of what
+/// was paid: half a month of Pro leaves 9.50 of its 19.00, so Team costs 39.50 that day; a renewal
+/// already paid for the next period is credited whole; by card, the card is charged the same.
+#[tokio::test]
+async fn an_upgrade_within_a_paid_period_is_charged_less_what_is_left_unused() {
+    let app = app().await;
+    let (owner, owner_id, _) = signed_in(&app, "prorate_owner").await;
+    let owner = key(&app, &owner).await; // the clock moves by weeks
+    let org = create_org(&app, &owner, "prorate-studio").await;
+    fund(&app, &org, 10_000).await;
+    let pro = choose(&app, &owner, &org, "pro").await.value();
+    let (start, end) = (at(&pro["period_start"]), at(&pro["period_end"]));
+    move_to(&app, start + (end - start) / 2);
+    let team = choose(&app, &owner, &org, "team").await;
+    team.assert_status(StatusCode::OK);
+    let team = team.value();
+    assert_eq!(team["plan"]["name"], "team");
+    assert_eq!(at(&team["period_start"]), app.clock_now());
+    assert_eq!((&team["charges"][0]["amount_minor"], &team["charges"][0]["credit_minor"]), (&json!(3950), &json!(950)));
+    assert_eq!(team["charges"][1]["credit_minor"], 0);
+    assert_eq!(wallet(&app, &org).await, 10_000 - 1900 - 3950);
+
+    // A renewal paid ahead (three days before the end) is unused whole; two days of the period left.
+    let org = create_org(&app, &owner, "prorate-ahead").await;
+    fund(&app, &org, 10_000).await;
+    let pro = choose(&app, &owner, &org, "pro").await.value();
+    let (start, end) = (at(&pro["period_start"]), at(&pro["period_end"]));
+    move_to(&app, end - Duration::days(2));
+    drain_jobs(&app).await;
+    assert_eq!(plan(&app, &owner, &org).await["renewed"], true);
+    assert_eq!(wallet(&app, &org).await, 10_000 - 2 * 1900);
+    let left = 1900 * Duration::days(2).num_milliseconds() / (end - start).num_milliseconds();
+    let team = choose(&app, &owner, &org, "team").await.value();
+    assert_eq!(team["charges"][0]["credit_minor"], json!(left + 1900), "{team}");
+    assert_eq!(team["charges"][0]["amount_minor"], json!(4900 - left - 1900));
+    assert_eq!(wallet(&app, &org).await, 10_000 - 2 * 1900 - (4900 - left - 1900));
+    // The old period's end passes: the team's period goes on, and nothing more is charged.
+    move_to(&app, end + Duration::hours(1));
+    drain_jobs(&app).await;
+    let after = plan(&app, &owner, &org).await;
+    assert_eq!((&after["plan"]["name"], &after["period_start"]), (&json!("team"), &team["period_start"]), "{after}");
+    assert_eq!(after["charges"].as_array().unwrap().len(), 3, "{after}");
+
+    // By card, half a month in: the card is charged the same 39.50 (a cent at most stays in the
+    // owner's wallet), and the organization's wallet is not touched.
+    let org = create_org(&app, &owner, "prorate-card").await;
+    fund(&app, &org, 1900).await;
+    let pro = choose(&app, &owner, &org, "pro").await.value();
+    let (start, end) = (at(&pro["period_start"]), at(&pro["period_end"]));
+    move_to(&app, start + (end - start) / 2);
+    let before = card_money_in(&app).await;
+    let res = app
+        .put(&format!("/v1/orgs/{org}/plan"))
+        .bearer(&owner)
+        .header("idempotency-key", "prorate-card-1")
+        .json(&json!({"plan": "team", "source": "card", "card_number": "4242424242424242"}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::OK);
+    let team = res.value();
+    assert_eq!((&team["charges"][0]["amount_minor"], &team["charges"][0]["credit_minor"]), (&json!(3950), &json!(950)));
+    let charged = card_money_in(&app).await - before;
+    assert!((3950..=3951).contains(&charged), "the card was charged {charged}");
+    assert_eq!(wallet(&app, &org).await, 0);
+    let left_over = {
+        use ledger::model::{Currency, Owner, kinds};
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        let me = uuid::Uuid::parse_str(&owner_id).unwrap();
+        ledger::service::account(&mut conn, Owner::User(me), kinds::AVAILABLE, &usd, app.clock_now())
+            .await
+            .unwrap()
+            .balance
+    };
+    assert_eq!(left_over, charged - 3950);
+}

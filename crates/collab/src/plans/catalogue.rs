@@ -53,6 +53,23 @@ pub fn change(current: Plan, next: Option<Plan>, target: Plan) -> Change {
     if target.price_minor > current.price_minor { Change::Upgrade } else { Change::AtPeriodEnd }
 }
 
+/// What is left unused at `now` of the charges paid for a plan's periods (amount, start, end): each
+/// charge's share of its period still to come, summed and rounded down to the minor unit. What was
+/// paid for a period that has not started is unused whole; for one that has ended, not at all.
+pub fn unused(charges: &[(i64, DateTime<Utc>, DateTime<Utc>)], now: DateTime<Utc>) -> i64 {
+    // In millionths of the minor unit, so that shares add before the one rounding.
+    const PARTS: i128 = 1_000_000;
+    let parts: i128 = charges
+        .iter()
+        .map(|&(amount, start, end)| {
+            let length = (end - start).num_milliseconds().max(1);
+            let left = (end - now.max(start)).num_milliseconds().clamp(0, length);
+            i128::from(amount) * i128::from(left) * PARTS / i128::from(length)
+        })
+        .sum();
+    i64::try_from(parts / PARTS).unwrap_or(0)
+}
+
 /// A month after `start` (the same day of the next month, or its last day).
 pub fn month_after(start: DateTime<Utc>) -> DateTime<Utc> {
     start.checked_add_months(Months::new(1)).unwrap_or(start + chrono::Duration::days(30))
@@ -74,6 +91,28 @@ mod tests {
         assert_eq!(change(PRO, None, PRO), Change::Nothing);
         assert_eq!(change(PRO, Some(FREE), PRO), Change::KeepCurrent);
         assert_eq!(change(PRO, Some(PRO), PRO), Change::Nothing);
+    }
+
+    #[test]
+    fn what_is_left_of_a_period_is_credited_to_the_minor_unit_rounded_down() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (start, end) = (at("2027-01-01T00:00:00Z"), at("2027-01-31T00:00:00Z"));
+        let pro = [(1900, start, end)];
+        assert_eq!(unused(&pro, start), 1900, "nothing used at its start");
+        assert_eq!(unused(&pro, at("2026-12-20T00:00:00Z")), 1900, "before it starts");
+        assert_eq!(unused(&pro, at("2027-01-16T00:00:00Z")), 950, "half");
+        // 19.00 × 29/30 = 18.3666…: 18.36.
+        assert_eq!(unused(&pro, at("2027-01-02T00:00:00Z")), 1836);
+        assert_eq!(unused(&pro, end - chrono::Duration::milliseconds(1)), 0, "a millisecond of 19.00");
+        assert_eq!(unused(&pro, end), 0, "at its end");
+        assert_eq!(unused(&pro, at("2027-03-01T00:00:00Z")), 0, "after it");
+        // A renewal already paid for the next period counts whole; fractions add before rounding
+        // (two thirds of a cent twice is one cent).
+        let next = (1900, end, at("2027-02-28T00:00:00Z"));
+        assert_eq!(unused(&[pro[0], next], at("2027-01-16T00:00:00Z")), 2850);
+        let third = |amount| (amount, start, start + chrono::Duration::seconds(3));
+        assert_eq!(unused(&[third(1), third(1)], start + chrono::Duration::seconds(1)), 1);
+        assert_eq!(unused(&[], start), 0);
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub struct PlanUsage {
 pub struct PlanCharge {
     pub id: Uuid,
     pub plan: String,
+    /// What was charged: the plan's price less `credit_minor`.
     pub amount_minor: i64,
+    /// An upgrade's: what was left unused of the period paid for the plan before, taken off its price.
+    pub credit_minor: i64,
     pub currency: String,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -67,6 +70,7 @@ impl From<ChargeRow> for PlanCharge {
             id: c.id,
             plan: c.plan,
             amount_minor: c.amount_minor,
+            credit_minor: c.credit_minor,
             currency: c.currency,
             period_start: c.period_start,
             period_end: c.period_end,

@@ -79,6 +79,8 @@ pub struct ChargeRow {
     pub organization_id: Uuid,
     pub plan: String,
     pub amount_minor: i64,
+    /// What was left unused of the plan's paid period, taken off the price (an upgrade's).
+    pub credit_minor: i64,
     pub currency: String,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -91,13 +93,14 @@ pub struct ChargeRow {
 
 pub async fn insert_charge(conn: &mut PgConnection, c: &ChargeRow) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO plan_charges (id, organization_id, plan, amount_minor, currency, period_start, period_end, outcome,
-                                   reason, entry_id, by_user, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO plan_charges (id, organization_id, plan, amount_minor, credit_minor, currency, period_start,
+                                   period_end, outcome, reason, entry_id, by_user, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         c.id,
         c.organization_id,
         c.plan,
         c.amount_minor,
+        c.credit_minor,
         c.currency,
         c.period_start,
         c.period_end,
@@ -115,14 +118,32 @@ pub async fn insert_charge(conn: &mut PgConnection, c: &ChargeRow) -> sqlx::Resu
 pub async fn charges(conn: &mut PgConnection, org: Uuid, limit: i64) -> sqlx::Result<Vec<ChargeRow>> {
     sqlx::query_as!(
         ChargeRow,
-        "SELECT id, organization_id, plan, amount_minor, currency, period_start, period_end, outcome, reason, entry_id,
-                by_user, created_at
+        "SELECT id, organization_id, plan, amount_minor, credit_minor, currency, period_start, period_end, outcome,
+                reason, entry_id, by_user, created_at
          FROM plan_charges WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         org,
         limit
     )
     .fetch_all(conn)
     .await
+}
+
+/// What was paid for the plan's periods from `start` on (the current one and any renewal paid ahead):
+/// each charge's amount and period.
+pub async fn paid_from(
+    conn: &mut PgConnection,
+    org: Uuid,
+    start: DateTime<Utc>,
+) -> sqlx::Result<Vec<(i64, DateTime<Utc>, DateTime<Utc>)>> {
+    let rows = sqlx::query!(
+        "SELECT amount_minor, period_start, period_end FROM plan_charges
+         WHERE organization_id = $1 AND outcome = 'paid' AND period_start >= $2",
+        org,
+        start
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.amount_minor, r.period_start, r.period_end)).collect())
 }
 
 /// The organization's open projects (neither completed nor cancelled).

@@ -119,13 +119,14 @@ pub async fn get(ctx: &AppContext, principal: &Principal, org: Uuid) -> Result<O
     view(&mut conn, org).await
 }
 
-/// Posts a month's charge from the organization's wallet to the platform's revenue, and records it;
-/// `Err` with the reason when the wallet cannot pay (recorded as failed when `keep_failure`).
+/// Posts a month's charge (the plan's price less `credit`, what is left unused of the period paid
+/// before an upgrade) from the payer's wallet to the platform's revenue, and records it; `Err` with
+/// the reason when the wallet cannot pay (recorded as failed when `keep_failure`).
 #[allow(clippy::too_many_arguments)]
 async fn charge(
     conn: &mut PgConnection,
     (org, payer): (Uuid, Owner),
-    plan: Plan,
+    (plan, credit): (Plan, i64),
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     by: Option<Uuid>,
     keep_failure: bool,
@@ -133,11 +134,14 @@ async fn charge(
 ) -> Result<Result<(), String>, ApiError> {
     let currency = Currency::parse(CURRENCY).ok_or_else(|| ApiError::internal(anyhow::anyhow!("no {CURRENCY}")))?;
     let wallet = ledger::service::account(conn, payer, kinds::AVAILABLE, &currency, now).await?;
+    let credit = credit.clamp(0, plan.price_minor - 1);
+    let amount = plan.price_minor - credit;
     let mut row = ChargeRow {
         id: platform::ids::new_id(),
         organization_id: org,
         plan: plan.name.to_owned(),
-        amount_minor: plan.price_minor,
+        amount_minor: amount,
+        credit_minor: credit,
         currency: CURRENCY.to_owned(),
         period_start: start,
         period_end: end,
@@ -147,12 +151,17 @@ async fn charge(
         by_user: by,
         created_at: now,
     };
-    if wallet.balance < plan.price_minor {
+    if wallet.balance < amount {
+        let less = if credit > 0 {
+            format!(" ({} less {} unused)", currency.display(plan.price_minor), currency.display(credit))
+        } else {
+            String::new()
+        };
         let reason = format!(
-            "the wallet holds {}; a month of {} costs {}",
+            "the wallet holds {}; a month of {} costs {}{less}",
             currency.display(wallet.balance),
             plan.name,
-            currency.display(plan.price_minor)
+            currency.display(amount)
         );
         if keep_failure {
             failed(conn, row, &reason).await?;
@@ -160,15 +169,16 @@ async fn charge(
         return Ok(Err(reason));
     }
     let revenue = ledger::service::account(conn, Owner::Platform, kinds::REVENUE, &currency, now).await?;
-    let memo = format!("{} plan, {} to {}", plan.name, start.date_naive(), end.date_naive());
+    let mut memo = format!("{} plan, {} to {}", plan.name, start.date_naive(), end.date_naive());
+    if credit > 0 {
+        memo.push_str(&format!(", less {} unused of the plan before", currency.display(credit)));
+    }
     let entry = NewEntry {
         kind: "plan.charge",
         memo: &memo,
-        legs: vec![
-            Leg { account: wallet.id, amount: -plan.price_minor },
-            Leg { account: revenue.id, amount: plan.price_minor },
-        ],
-        metadata: json!({"org": org, "plan": plan.name, "period_start": start, "period_end": end, "charge": row.id}),
+        legs: vec![Leg { account: wallet.id, amount: -amount }, Leg { account: revenue.id, amount }],
+        metadata: json!({"org": org, "plan": plan.name, "period_start": start, "period_end": end, "charge": row.id,
+                         "credit": credit}),
     };
     row.entry_id = Some(ledger::service::post(conn, entry, now).await?.0);
     repo::insert_charge(conn, &row).await?;
@@ -185,6 +195,17 @@ async fn card_on_file(
     let Some((holder, card)) = ledger::cards::service::on_file(conn, card).await? else { return Ok(None) };
     let role = identity::service::org_role_of(conn, org, holder).await?;
     Ok(matches!(role.as_deref(), Some("owner" | "admin")).then_some((holder, card)))
+}
+
+/// What is left unused at `now` of what was paid for the plan's current period (and a renewal paid
+/// ahead): taken off an upgrade's first month. Nothing for Free or a granted plan.
+async fn unused(conn: &mut PgConnection, row: &PlanRow, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    match row.period_start {
+        Some(start) if !row.complimentary && row.plan != FREE.name => {
+            Ok(catalogue::unused(&repo::paid_from(conn, row.organization_id, start).await?, now))
+        }
+        _ => Ok(0),
+    }
 }
 
 /// Records a charge that failed, with why.
@@ -318,8 +339,17 @@ pub async fn charge_card(
         return Ok(());
     }
     principal.require_verified()?;
+    // The credit as it will stand a few minutes on, so that the card covers what the upgrade takes a
+    // moment later (a cent at most may stay in the caller's wallet).
+    let credit = match &row {
+        Some(row) => {
+            let mut conn = ctx.db.acquire().await?;
+            unused(&mut conn, row, ctx.clock.now() + chrono::Duration::minutes(5)).await?
+        }
+        None => 0,
+    };
     let request = ledger::payments::PaymentRequest {
-        amount: target.price_minor,
+        amount: target.price_minor - credit.clamp(0, target.price_minor - 1),
         currency: CURRENCY.to_owned(),
         provider: req.provider.clone(),
         card_number: req.card_number.clone(),
@@ -383,7 +413,9 @@ pub async fn choose(ctx: &AppContext, principal: &Principal, org: Uuid, req: Pla
             Change::Upgrade => {
                 let end = catalogue::month_after(now);
                 let payer = if paid_by_card { Owner::User(me) } else { Owner::Organization(org) };
-                if let Err(reason) = charge(&mut tx, (org, payer), target, (now, end), Some(me), false, now).await? {
+                let credit = unused(&mut tx, &row, now).await?;
+                let priced = (target, credit);
+                if let Err(reason) = charge(&mut tx, (org, payer), priced, (now, end), Some(me), false, now).await? {
                     return Err(ApiError::new(
                         ledger::error::LedgerCode::InsufficientFunds,
                         format!("The wallet cannot pay: {reason}. Nothing changed."),
@@ -484,6 +516,7 @@ async fn renew(
                 organization_id: org,
                 plan: next.name.to_owned(),
                 amount_minor: next.price_minor,
+                credit_minor: 0,
                 currency: CURRENCY.to_owned(),
                 period_start: period.0,
                 period_end: period.1,
@@ -496,10 +529,10 @@ async fn renew(
             failed(&mut tx, charge, &reason).await?;
             Err(reason)
         }
-        Some(Ok(holder)) => charge(&mut tx, (org, Owner::User(holder)), next, period, Some(holder), true, now)
+        Some(Ok(holder)) => charge(&mut tx, (org, Owner::User(holder)), (next, 0), period, Some(holder), true, now)
             .await
             .map_err(|e| JobFailure::retry(e.detail().to_owned()))?,
-        None => charge(&mut tx, (org, Owner::Organization(org)), next, period, None, true, now)
+        None => charge(&mut tx, (org, Owner::Organization(org)), (next, 0), period, None, true, now)
             .await
             .map_err(|e| JobFailure::retry(e.detail().to_owned()))?,
     };

@@ -132,7 +132,15 @@ async fn plan_page(
             .iter()
             .map(|c| ChargeLine {
                 plan: c.plan.clone(),
-                amount: format::money(c.amount_minor, &c.currency),
+                amount: if c.credit_minor > 0 {
+                    format!(
+                        "{} ({} unused of the plan before taken off)",
+                        format::money(c.amount_minor, &c.currency),
+                        format::money(c.credit_minor, &c.currency)
+                    )
+                } else {
+                    format::money(c.amount_minor, &c.currency)
+                },
                 period: format!("{} to {}", format::when(c.period_start), format::when(c.period_end)),
                 outcome: c.outcome.clone(),
                 reason: c.reason.clone().unwrap_or_default(),
