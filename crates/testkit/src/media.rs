@@ -170,3 +170,56 @@ pub fn webp_rgb(pixels: &[[u8; 3]], width: u32, height: u32) -> Vec<u8> {
         .expect("webp");
     out
 }
+
+/// A Word document (`.docx`) whose body is `paragraphs`, as a zip archive of stored (uncompressed)
+/// parts, which Word itself reads.
+pub fn docx(paragraphs: &[&str]) -> Vec<u8> {
+    let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t>{p}</w:t></w:r></w:p>")).collect();
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    let types = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>";
+    let parts = [("[Content_Types].xml", types.as_bytes()), ("word/document.xml", document.as_bytes())];
+    let (mut out, mut directory) = (Vec::new(), Vec::new());
+    for (name, bytes) in parts {
+        let crc = crc32(bytes).to_le_bytes();
+        let sizes = [(bytes.len() as u32).to_le_bytes(), (bytes.len() as u32).to_le_bytes()].concat();
+        let offset = (out.len() as u32).to_le_bytes();
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend([20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        out.extend(crc);
+        out.extend(&sizes);
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend([0, 0]);
+        out.extend(name.as_bytes());
+        out.extend(bytes);
+        directory.extend(0x0201_4b50u32.to_le_bytes());
+        directory.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        directory.extend(crc);
+        directory.extend(&sizes);
+        directory.extend((name.len() as u16).to_le_bytes());
+        directory.extend([0; 12]);
+        directory.extend(offset);
+        directory.extend(name.as_bytes());
+    }
+    let start = (out.len() as u32).to_le_bytes();
+    out.extend(&directory);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0, 2, 0, 2, 0]);
+    out.extend((directory.len() as u32).to_le_bytes());
+    out.extend(start);
+    out.extend([0, 0]);
+    out
+}
+
+/// The CRC-32 (IEEE) zip archives check their parts with.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}

@@ -324,6 +324,7 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
         ),
         ("intro.wav", media::wav(44_100, 16, 2, 1500, 0.5)),
         ("setlist.txt", "Opening: Quasar Lullaby\nEncore: Night Drive\n".as_bytes().to_vec()),
+        ("brief.docx", media::docx(&["Creative brief", "A sleeve in the colours of a vermilionfly at dusk"])),
         // Named as an image, holding text: read for what it is.
         ("fake.png", b"plain words, not a picture".to_vec()),
     ];
@@ -379,6 +380,7 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
     let wav = media_of("intro.wav").await;
     assert_eq!((wav["format"].as_str(), wav["duration_ms"].as_i64()), (Some("wav"), Some(1500)), "{wav}");
     assert_eq!(media_of("setlist.txt").await["format"], "text");
+    assert_eq!(media_of("brief.docx").await["format"], "docx");
     let fake = media_of("fake.png").await;
     assert_eq!((fake["format"].as_str(), fake["width"].as_i64()), (Some("text"), None), "{fake}");
 
@@ -389,6 +391,10 @@ async fn files_are_read_for_their_size_pages_duration_and_text_and_images_get_th
         let token = token.to_owned();
         async move { app.get(&url).bearer(&token).send().await.value()["files"].clone() }
     };
+    // A Word document's words.
+    let found = search(&t.alice, "vermilionfly").await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["name"], "brief.docx");
     let found = search(&t.alice, "zephyrine").await;
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found[0]["name"], "rider.pdf");

@@ -27,8 +27,9 @@ pub struct UploadTarget {
 /// What was read of a version's content (from its bytes, not its name) once it passed its scan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FileMedia {
-    /// `png`, `jpeg`, `webp`, `gif`, `svg`, `pdf`, `wav`, `flac`, `ogg`, `mp3`, `mp4` (MP4, M4A, MOV) or
-    /// `text`; `null` for anything else.
+    /// `png`, `jpeg`, `webp`, `gif`, `svg`, `pdf`, `wav`, `flac`, `ogg`, `mp3`, `mp4` (MP4, M4A, MOV),
+    /// `text`, or an office document: `docx`, `pptx`, `xlsx`, `odt`, `odp`, `ods`; `null` for anything
+    /// else.
     pub format: Option<String>,
     /// In pixels: images, and the picture of a video.
     pub width: Option<i32>,

@@ -1,6 +1,7 @@
 //! What a project file holds, read from its bytes rather than trusted from its name: an image's width
 //! and height (PNG, JPEG, WebP, GIF), a video's too (MP4, MOV), the duration of audio and video (WAV,
-//! FLAC, MP3, Ogg Vorbis and Opus, MP4, M4A, MOV), a PDF's page count and text, a text file's text; and a
+//! FLAC, MP3, Ogg Vorbis and Opus, MP4, M4A, MOV), a PDF's page count and text, a text file's text, an
+//! office document's text (Word, PowerPoint, Excel, OpenDocument: see [`super::office`]); and a
 //! thumbnail of a PNG, JPEG or WebP image. Headers are read where they suffice; an image is decoded one
 //! row at a time where its format allows, and everything is bounded, so that a hostile file can ask for
 //! neither much memory nor much time.
@@ -25,7 +26,8 @@ pub const MAX_TEXT: usize = 256 * 1024;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Inspection {
     /// The format found by the file's first bytes: `png`, `jpeg`, `webp`, `gif`, `pdf`, `wav`, `flac`,
-    /// `ogg`, `mp3`, `mp4`, `svg`, `text`; `None` for anything else.
+    /// `ogg`, `mp3`, `mp4`, `svg`, `text`, `docx`, `pptx`, `xlsx`, `odt`, `odp`, `ods`; `None` for
+    /// anything else.
     pub format: Option<&'static str>,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -80,6 +82,14 @@ pub fn inspect(path: &Path) -> std::io::Result<Inspection> {
     } else if [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide", b"skip"].iter().any(|t| is(4, t)) {
         out.format = Some("mp4");
         mp4(&mut file, len, &mut out)
+    } else if is(0, b"PK\x03\x04") {
+        // A zip archive: an office document's text, or nothing.
+        super::office::read(&mut file, len).map(|found| {
+            if let Some((kind, text)) = found {
+                out.format = Some(kind);
+                out.text = keep_text(text);
+            }
+        })
     } else if is(0, b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE6 == 0xE2) {
         out.format = Some("mp3");
         mp3(&mut file, len, &mut out)

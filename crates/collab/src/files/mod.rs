@@ -6,6 +6,7 @@
 pub mod dto;
 pub mod http;
 pub mod media;
+pub mod office;
 pub mod repo;
 pub mod review;
 pub mod service;
