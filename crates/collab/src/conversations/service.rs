@@ -73,13 +73,11 @@ async fn access_to(
                 return Err(CollabError::NotFound("conversation").into());
             }
             let people: Vec<Uuid> = members.into_iter().filter(|m| *m != me).collect();
-            let title = match &conversation.title {
-                Some(title) => title.clone(),
-                None => {
-                    let names = identity::service::display_names(conn, &people).await?;
-                    people.iter().filter_map(|p| names.get(p).cloned()).collect::<Vec<_>>().join(", ")
-                }
+            let names = match &conversation.title {
+                Some(_) => HashMap::new(),
+                None => identity::service::display_names(conn, &people).await?,
             };
+            let title = people_title(conversation.title.as_deref(), &people, &names);
             Ok(Access { conversation, title, may_post: true, moderator: false, people })
         }
         ConversationKind::Thread => {
@@ -96,6 +94,14 @@ async fn access_to(
                 people: discussion.people,
             })
         }
+    }
+}
+
+/// A direct conversation's or a group's title: the one it was given, else its other members' names.
+pub(crate) fn people_title(title: Option<&str>, people: &[Uuid], names: &HashMap<Uuid, String>) -> String {
+    match title {
+        Some(title) => title.to_owned(),
+        None => people.iter().filter_map(|p| names.get(p).cloned()).collect::<Vec<_>>().join(", "),
     }
 }
 

@@ -644,9 +644,15 @@ struct Follower {
 }
 
 impl Follower {
+    /// Whether the follower may still read the conversation by the full rule. Only a refusal ends their
+    /// stream: a moment without the database (a connection not to be had, a restart) keeps it open, or
+    /// a follower would miss what comes next while their page reconnects.
     async fn still_reads(&self) -> bool {
         let Ok(mut conn) = self.ctx.db.acquire().await else { return true };
-        access(&mut conn, &self.subjects, &self.principal, self.conversation).await.is_ok()
+        match access(&mut conn, &self.subjects, &self.principal, self.conversation).await {
+            Ok(_) => true,
+            Err(err) => !matches!(err.status(), axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::FORBIDDEN),
+        }
     }
 
     /// Whether the follower may still read the conversation: by plain membership in one statement, else

@@ -96,6 +96,12 @@ pub async fn update(conn: &mut PgConnection, p: &ProjectRow) -> sqlx::Result<()>
     Ok(())
 }
 
+/// The names of these projects.
+pub async fn names(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, String)>> {
+    let rows = sqlx::query!("SELECT id, name FROM projects WHERE id = ANY($1)", ids).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
 pub async fn project(conn: &mut PgConnection, id: ProjectId, lock: bool) -> sqlx::Result<Option<ProjectRow>> {
     if lock {
         sqlx::query_as!(

@@ -45,14 +45,25 @@ pub async fn threads_followed(
     Ok(rows.into_iter().map(|r| (ConversationId(r.id), r.kind, r.subject)).collect())
 }
 
-/// The direct conversations and groups the user is in.
-pub async fn joined(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<Vec<ConversationId>> {
-    sqlx::query_scalar!(
-        r#"SELECT conversation_id AS "id: ConversationId" FROM conversation_members WHERE user_id = $1"#,
+/// The direct conversations and groups the user is in, with their titles and their other members (in
+/// the order they joined).
+pub async fn joined(
+    conn: &mut PgConnection,
+    user: Uuid,
+) -> sqlx::Result<Vec<(ConversationId, Option<String>, Vec<Uuid>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "id: ConversationId", c.title,
+                  COALESCE(array_agg(o.user_id ORDER BY o.added_at, o.user_id) FILTER (WHERE o.user_id IS NOT NULL), '{}') AS "others!"
+           FROM conversation_members me
+           JOIN conversations c ON c.id = me.conversation_id AND c.kind IN ('direct', 'group')
+           LEFT JOIN conversation_members o ON o.conversation_id = c.id AND o.user_id <> me.user_id
+           WHERE me.user_id = $1
+           GROUP BY c.id, c.title"#,
         user
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title, r.others)).collect())
 }
 
 #[derive(Debug, Clone)]

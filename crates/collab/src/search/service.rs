@@ -51,11 +51,7 @@ pub async fn search(
     let mut project_ids: Vec<Uuid> = channels.iter().map(|(_, p, _)| p.0).collect();
     project_ids.sort();
     project_ids.dedup();
-    for project in &project_ids {
-        if let Some(row) = crate::projects::repo::project(&mut conn, crate::model::ProjectId(*project), false).await? {
-            project_names.insert(*project, row.name);
-        }
-    }
+    project_names.extend(crate::projects::repo::names(&mut conn, &project_ids).await?);
     let mut readable: Vec<(ConversationId, Option<String>)> = Vec::new();
     for (id, project, name) in &channels {
         let project_name = project_names.get(&project.0).cloned().unwrap_or_default();
@@ -68,9 +64,12 @@ pub async fn search(
             readable.push((id, None));
         }
     }
-    for id in repo::joined(&mut conn, me).await? {
-        let access = crate::conversations::service::access(&mut conn, subjects, principal, id).await?;
-        titles.insert(id.0, access.title);
+    // Direct conversations and groups: membership is their rule; their titles in one read of names.
+    let joined = repo::joined(&mut conn, me).await?;
+    let people: Vec<Uuid> = joined.iter().flat_map(|(_, _, others)| others.iter().copied()).collect();
+    let names = identity::service::display_names(&mut conn, &people).await?;
+    for (id, title, others) in joined {
+        titles.insert(id.0, crate::conversations::service::people_title(title.as_deref(), &others, &names));
         readable.push((id, None));
     }
     // `in:` narrows to one of them: a channel by name, or a conversation by id.
