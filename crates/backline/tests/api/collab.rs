@@ -1340,3 +1340,56 @@ async fn typing_notices_are_limited_per_person() {
     app.clock.advance(chrono::Duration::seconds(10));
     app.post(&typing).bearer(&t.alice).send().await.assert_status(StatusCode::NO_CONTENT);
 }
+
+/// A query matching more than 2,000 messages ranks the newest 2,000: the best match among older ones
+/// is found by narrowing the query (`before:`). At 2,000 matches it is still first; at 2,001 it is not.
+#[tokio::test]
+async fn a_common_query_ranks_the_newest_two_thousand_matches() {
+    let app = app().await;
+    let t = team(&app, "rnk").await;
+    let group = alices_group_with_bob(&app, &t, "Quasar crew").await;
+    let (conversation, alice) = (uuid::Uuid::parse_str(&group).unwrap(), uuid::Uuid::parse_str(&t.alice_id).unwrap());
+    let now = app.clock_now();
+    let best_at = now - Duration::days(3);
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    // The best match (the word three times), then 1,999 weaker ones after it, written directly.
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, author_id, body, created_at)
+         VALUES (gen_random_uuid(), $1, $2, 'quasar quasar quasar lullaby', $3)",
+    )
+    .bind(conversation)
+    .bind(alice)
+    .bind(best_at)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let weaker = |from: i32, to: i32| {
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, author_id, body, created_at)
+             SELECT gen_random_uuid(), $1, $2, 'quasar filler ' || i, $3 + make_interval(secs => i)
+             FROM generate_series($4::int, $5::int) i",
+        )
+        .bind(conversation)
+        .bind(alice)
+        .bind(now - Duration::days(2))
+        .bind(from)
+        .bind(to)
+    };
+    weaker(1, 1999).execute(&mut *conn).await.unwrap();
+    let first = async |q: &str| {
+        let found = app.get(&format!("/v1/search?q={q}")).bearer(&t.bob).send().await.value();
+        found["messages"][0]["message"]["body"].as_str().unwrap_or_else(|| panic!("{found}")).to_owned()
+    };
+    assert_eq!(first("quasar").await, "quasar quasar quasar lullaby", "2,000 matches: all ranked");
+    weaker(2000, 2000).execute(&mut *conn).await.unwrap();
+    assert!(first("quasar").await.starts_with("quasar filler"), "2,001 matches: the oldest is not ranked");
+    let day_after = best_at.date_naive() + Duration::days(1);
+    assert_eq!(first(&format!("quasar+before:{day_after}")).await, "quasar quasar quasar lullaby");
+}
+
+/// A group Alice starts with Bob.
+pub(crate) async fn alices_group_with_bob(app: &testkit::TestApp, t: &Team, title: &str) -> String {
+    let body = serde_json::json!({"kind": "group", "title": title, "members": [t.bob_id]});
+    let group = app.post("/v1/conversations").bearer(&t.alice).json(&body).send().await.value();
+    group["id"].as_str().unwrap().to_owned()
+}

@@ -447,7 +447,7 @@ async fn files_reactions_and_deletion_from_the_pages() {
     res.assert_status(StatusCode::FORBIDDEN);
 
     // A file sent in a group: a message of its own, downloaded by the group only.
-    let crew = alices_group_with_bob(&app, &t, "Print run").await;
+    let crew = crate::collab::alices_group_with_bob(&app, &t, "Print run").await;
     let res = alice
         .upload(
             &app,
@@ -560,7 +560,7 @@ async fn checklists_are_ticked_from_the_projects_page() {
 async fn messages_are_pinned_edited_and_muted_from_the_pages() {
     let app = app().await;
     let t = crate::collab::team(&app, "pin").await;
-    let crew = alices_group_with_bob(&app, &t, "Setlist").await;
+    let crew = crate::collab::alices_group_with_bob(&app, &t, "Setlist").await;
     let posted = app
         .post(&format!("/v1/conversations/{crew}/messages"))
         .bearer(&t.alice)
@@ -635,13 +635,6 @@ async fn messages_are_pinned_edited_and_muted_from_the_pages() {
     out.post(&app, &format!("/conversations/{crew}/level"), &[("level", "none")])
         .await
         .assert_status(StatusCode::NOT_FOUND);
-}
-
-/// A group Alice starts with Bob.
-async fn alices_group_with_bob(app: &testkit::TestApp, t: &crate::collab::Team, title: &str) -> String {
-    let body = serde_json::json!({"kind": "group", "title": title, "members": [t.bob_id]});
-    let group = app.post("/v1/conversations").bearer(&t.alice).json(&body).send().await.value();
-    group["id"].as_str().unwrap().to_owned()
 }
 
 /// A project managed from its pages: its details saved (a bad date or an empty name said beside the

@@ -14,6 +14,9 @@ use super::repo;
 use crate::Subjects;
 use crate::model::ConversationId;
 
+/// Of a query matching more messages, the newest this many are ranked.
+pub const RANKED: i64 = 2_000;
+
 pub async fn search(
     ctx: &AppContext,
     subjects: &Subjects,
@@ -100,9 +103,8 @@ pub async fn search(
             &authors,
             search.before.and_then(day),
             search.after.and_then(day),
-            search.thread,
-            search.file,
-            limit,
+            (search.thread, search.file),
+            (RANKED, limit),
         )
         .await?
     };
