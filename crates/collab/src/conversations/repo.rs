@@ -383,6 +383,21 @@ pub async fn present(
     Ok(rows.into_iter().map(|r| (r.user_id, r.since)).collect())
 }
 
+/// Everyone who reads the conversation by plain membership: a channel's project members, or a direct
+/// conversation's or group's people (as [`member_reads`] asks of one).
+pub async fn plain_readers(conn: &mut PgConnection, conversation: ConversationId) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT m.user_id AS "user_id!" FROM conversations c JOIN project_members m ON m.project_id = c.project_id
+           WHERE c.id = $1 AND c.kind = 'channel'
+           UNION ALL
+           SELECT cm.user_id FROM conversations c JOIN conversation_members cm ON cm.conversation_id = c.id
+           WHERE c.id = $1 AND c.kind IN ('direct', 'group')"#,
+        conversation as _
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Whether `user` reads the conversation by plain membership: a member of a channel's project, or of a
 /// direct conversation or group. False says nothing (an organization's project manager, a thread's
 /// party): the full rule (`service::access`) decides those.

@@ -1,10 +1,12 @@
 //! One read per node for each change announced to a conversation's followers. Every follower of a
 //! conversation on a node receives the same announcement; the first to handle it reads the message (or
 //! the name of who is typing) and the others wait for that read and share it, so a message followed live
-//! by two hundred people is read once, not two hundred times. What differs per follower (whether they
-//! may still read the conversation, which reactions are theirs) is still decided per follower.
+//! by two hundred people is read once, not two hundred times. Who reads the conversation by plain
+//! membership (its project's members, or its people) is read once too, and each follower looks
+//! themselves up in it; a follower who is not there (an organization's project manager, a thread's
+//! party) is asked the full rule on their own. Which reactions are theirs is decided per follower.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use platform::AppContext;
@@ -13,7 +15,7 @@ use uuid::Uuid;
 
 use super::dto::Message;
 use super::repo;
-use crate::model::MessageId;
+use crate::model::{ConversationId, MessageId};
 
 /// A message as nobody in particular sees it, and who reacted with what.
 #[derive(Debug)]
@@ -43,6 +45,15 @@ pub enum Shared {
     Message(Box<SharedMessage>),
     /// The display name of whoever is typing, arrived or left.
     Name(String),
+    /// Who reads the conversation by plain membership, as the announcement found it.
+    Readers(HashSet<Uuid>),
+}
+
+/// What of an announcement is read: what it is about, or who reads its conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part {
+    About,
+    Readers,
 }
 
 type Cell = Arc<OnceCell<Option<Arc<Shared>>>>;
@@ -51,24 +62,29 @@ type Cell = Arc<OnceCell<Option<Arc<Shared>>>>;
 /// follower handles one.
 const REMEMBERED: usize = 1024;
 
-/// The reads of the latest announcements, by announcement id, oldest first out.
+/// The reads of the latest announcements, by announcement id and part, oldest first out.
 #[derive(Default)]
 struct Reads {
-    order: VecDeque<Uuid>,
-    cells: HashMap<Uuid, Cell>,
+    order: VecDeque<(Uuid, Part)>,
+    cells: HashMap<(Uuid, Part), Cell>,
 }
 
 /// The node's reads (one process is one node).
 static READS: LazyLock<Mutex<Reads>> = LazyLock::new(Mutex::default);
 
 fn cell(announcement: Uuid) -> Cell {
+    cell_of(announcement, Part::About)
+}
+
+fn cell_of(announcement: Uuid, part: Part) -> Cell {
+    let key = (announcement, part);
     let mut reads = READS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(cell) = reads.cells.get(&announcement) {
+    if let Some(cell) = reads.cells.get(&key) {
         return cell.clone();
     }
     let cell = Cell::default();
-    reads.cells.insert(announcement, cell.clone());
-    reads.order.push_back(announcement);
+    reads.cells.insert(key, cell.clone());
+    reads.order.push_back(key);
     while reads.order.len() > REMEMBERED {
         if let Some(old) = reads.order.pop_front() {
             reads.cells.remove(&old);
@@ -95,6 +111,19 @@ pub async fn message(ctx: &AppContext, announcement: Uuid, id: MessageId) -> Opt
         .clone()
 }
 
+/// Who reads `conversation` by plain membership when announcement `announcement` arrived, read once for
+/// every follower on this node; `None` when it could not be read (each follower then asks on its own).
+pub async fn readers(ctx: &AppContext, announcement: Uuid, conversation: ConversationId) -> Option<Arc<Shared>> {
+    cell_of(announcement, Part::Readers)
+        .get_or_init(|| async {
+            let mut conn = ctx.db.acquire().await.ok()?;
+            let users = crate::conversations::repo::plain_readers(&mut conn, conversation).await.ok()?;
+            Some(Arc::new(Shared::Readers(users.into_iter().collect())))
+        })
+        .await
+        .clone()
+}
+
 /// The display name of the user an announcement is about, read once for every follower on this node.
 pub async fn name(ctx: &AppContext, announcement: Uuid, user: Uuid) -> Option<Arc<Shared>> {
     cell(announcement)
@@ -116,11 +145,12 @@ mod tests {
         let first = Uuid::now_v7();
         let kept = cell(first);
         assert!(Arc::ptr_eq(&kept, &cell(first)), "one cell per announcement");
+        assert!(!Arc::ptr_eq(&kept, &cell_of(first, Part::Readers)), "and part");
         for _ in 0..REMEMBERED {
             cell(Uuid::now_v7());
         }
         let reads = READS.lock().unwrap();
         assert!(reads.cells.len() <= REMEMBERED && reads.order.len() == reads.cells.len());
-        assert!(!reads.cells.contains_key(&first), "the first is forgotten");
+        assert!(!reads.cells.contains_key(&(first, Part::About)), "the first is forgotten");
     }
 }

@@ -655,10 +655,18 @@ impl Follower {
         }
     }
 
-    /// Whether the follower may still read the conversation: by plain membership in one statement, else
-    /// by the full rule (an organization's project manager, a thread's party).
-    async fn reads(&self) -> bool {
+    /// Whether the follower may still read the conversation: by plain membership (read once a node for
+    /// the announcement, else in one statement), else by the full rule (an organization's project
+    /// manager, a thread's party).
+    async fn reads(&self, announcement: Option<Uuid>) -> bool {
         let me = self.principal.user_id.0;
+        if let Some(announcement) = announcement
+            && let Some(shared) = fanout::readers(&self.ctx, announcement, self.conversation).await
+            && let Shared::Readers(readers) = &*shared
+            && readers.contains(&me)
+        {
+            return true;
+        }
         if let Ok(mut conn) = self.ctx.db.acquire().await
             && let Ok(true) = crate::conversations::repo::member_reads(&mut conn, self.conversation, me).await
         {
@@ -677,7 +685,7 @@ impl Follower {
                 if user == self.principal.user_id.0 {
                     return Some(None);
                 }
-                if !self.reads().await {
+                if !self.reads(note.id).await {
                     return None;
                 }
                 let shared = match note.id {
@@ -704,7 +712,7 @@ impl Follower {
                 };
                 let m = match shared.as_deref() {
                     Some(Shared::Message(read)) if read.message().conversation_id == self.conversation => {
-                        if !self.reads().await {
+                        if !self.reads(note.id).await {
                             return None;
                         }
                         read.for_reader(self.principal.user_id.0)
