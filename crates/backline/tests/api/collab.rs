@@ -1353,27 +1353,28 @@ async fn a_common_query_ranks_the_newest_two_thousand_matches() {
     let best_at = now - Duration::days(3);
     let mut conn = app.db.pool.acquire().await.unwrap();
     // The best match (the word three times), then 1,999 weaker ones after it, written directly.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO messages (id, conversation_id, author_id, body, created_at)
          VALUES (gen_random_uuid(), $1, $2, 'quasar quasar quasar lullaby', $3)",
+        conversation,
+        alice,
+        best_at
     )
-    .bind(conversation)
-    .bind(alice)
-    .bind(best_at)
     .execute(&mut *conn)
     .await
     .unwrap();
+    let weaker_from = now - Duration::days(2);
     let weaker = |from: i32, to: i32| {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO messages (id, conversation_id, author_id, body, created_at)
-             SELECT gen_random_uuid(), $1, $2, 'quasar filler ' || i, $3 + make_interval(secs => i)
+             SELECT gen_random_uuid(), $1, $2, 'quasar filler ' || i, $3::timestamptz + make_interval(secs => i)
              FROM generate_series($4::int, $5::int) i",
+            conversation,
+            alice,
+            weaker_from,
+            from,
+            to
         )
-        .bind(conversation)
-        .bind(alice)
-        .bind(now - Duration::days(2))
-        .bind(from)
-        .bind(to)
     };
     weaker(1, 1999).execute(&mut *conn).await.unwrap();
     let first = async |q: &str| {

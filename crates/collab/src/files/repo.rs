@@ -167,6 +167,11 @@ pub async fn insert_version(conn: &mut PgConnection, v: &VersionRow) -> sqlx::Re
 
 /// A file's versions, newest first.
 pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec<VersionRow>> {
+    versions_of(conn, &[file.0]).await
+}
+
+/// The versions of these files, each file's newest first, in one read.
+pub async fn versions_of(conn: &mut PgConnection, files: &[Uuid]) -> sqlx::Result<Vec<VersionRow>> {
     let rows = sqlx::query!(
         r#"SELECT v.id, v.file_id AS "file_id: FileId", v.version, v.sha256, v.size, v.media_type, v.label,
                   v.status AS "status: VersionStatus", v.restored_from, v.uploaded_by, v.created_at,
@@ -174,8 +179,8 @@ pub async fn versions(conn: &mut PgConnection, file: FileId) -> sqlx::Result<Vec
                   c.width AS "width?", c.height AS "height?", c.duration_ms AS "duration_ms?", c.pages AS "pages?",
                   c.thumbnail AS "thumbnail?", c.note AS "note?"
            FROM project_file_versions v LEFT JOIN project_file_contents c ON c.sha256 = v.sha256
-           WHERE v.file_id = $1 ORDER BY v.version DESC"#,
-        file as _
+           WHERE v.file_id = ANY($1) ORDER BY v.file_id, v.version DESC"#,
+        files
     )
     .fetch_all(conn)
     .await?;

@@ -382,12 +382,28 @@ pub async fn upload(
 pub async fn list(ctx: &AppContext, principal: &Principal, project: ProjectId) -> Result<Vec<ProjectFile>, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     visible_project(&mut conn, principal, project, false).await?;
-    let mut out = Vec::new();
-    for file in repo::files(&mut conn, project).await? {
-        let versions = repo::versions(&mut conn, file.id).await?;
-        out.push(ProjectFile::of(file, versions));
+    let files = repo::files(&mut conn, project).await?;
+    let mut versions = versions_by_file(&mut conn, files.iter().map(|f| f.id)).await?;
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let v = versions.remove(&f.id).unwrap_or_default();
+            ProjectFile::of(f, v)
+        })
+        .collect())
+}
+
+/// The versions of these files, each file's newest first, by file, in one read.
+async fn versions_by_file(
+    conn: &mut PgConnection,
+    files: impl Iterator<Item = FileId>,
+) -> sqlx::Result<std::collections::HashMap<FileId, Vec<VersionRow>>> {
+    let ids: Vec<Uuid> = files.map(|f| f.0).collect();
+    let mut by_file = std::collections::HashMap::<FileId, Vec<VersionRow>>::new();
+    for v in repo::versions_of(conn, &ids).await? {
+        by_file.entry(v.file_id).or_default().push(v);
     }
-    Ok(out)
+    Ok(by_file)
 }
 
 pub async fn get(ctx: &AppContext, principal: &Principal, id: FileId) -> Result<ProjectFile, ApiError> {
@@ -731,12 +747,15 @@ pub async fn deleted(
             "The project's managers and editors see and restore its deleted files.",
         ));
     }
-    let mut out = Vec::new();
-    for (file, deleted_at, deleted_by) in repo::deleted_files(&mut conn, project).await? {
-        let versions = repo::versions(&mut conn, file.id).await?;
-        out.push(DeletedFile { file: ProjectFile::of(file, versions), deleted_at, deleted_by });
-    }
-    Ok(out)
+    let deleted = repo::deleted_files(&mut conn, project).await?;
+    let mut versions = versions_by_file(&mut conn, deleted.iter().map(|(f, _, _)| f.id)).await?;
+    Ok(deleted
+        .into_iter()
+        .map(|(file, deleted_at, deleted_by)| {
+            let versions = versions.remove(&file.id).unwrap_or_default();
+            DeletedFile { file: ProjectFile::of(file, versions), deleted_at, deleted_by }
+        })
+        .collect())
 }
 
 /// Brings a deleted file back with every version (its project's managers and editors), into its folder

@@ -332,7 +332,6 @@ pub async fn charge_card(
     }
     let mut conn = ctx.db.acquire().await?;
     let row = repo::get(&mut conn, org).await?;
-    drop(conn);
     let current = row.as_ref().map_or(FREE, plan_of);
     let next = row.as_ref().and_then(|r| r.next_plan.as_deref()).and_then(catalogue::plan);
     if catalogue::change(current, next, target) != Change::Upgrade {
@@ -342,12 +341,10 @@ pub async fn charge_card(
     // The credit as it will stand a few minutes on, so that the card covers what the upgrade takes a
     // moment later (a cent at most may stay in the caller's wallet).
     let credit = match &row {
-        Some(row) => {
-            let mut conn = ctx.db.acquire().await?;
-            unused(&mut conn, row, ctx.clock.now() + chrono::Duration::minutes(5)).await?
-        }
+        Some(row) => unused(&mut conn, row, ctx.clock.now() + chrono::Duration::minutes(5)).await?,
         None => 0,
     };
+    drop(conn);
     let request = ledger::payments::PaymentRequest {
         amount: target.price_minor - credit.clamp(0, target.price_minor - 1),
         currency: CURRENCY.to_owned(),
