@@ -165,11 +165,12 @@ async fn main() {
     .await;
     let drift = count(
         &pool,
-        "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
+        "SELECT count(*) FROM ledger_accounts a WHERE ledger_balance(a) <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
     )
     .await;
-    let negative = count(&pool, "SELECT count(*) FROM ledger_accounts WHERE NOT allow_negative AND balance < 0").await;
-    let total = count(&pool, "SELECT sum(balance)::int8 FROM ledger_accounts").await;
+    let negative =
+        count(&pool, "SELECT count(*) FROM ledger_accounts a WHERE NOT allow_negative AND ledger_balance(a) < 0").await;
+    let total = count(&pool, "SELECT sum(ledger_balance(a))::int8 FROM ledger_accounts a").await;
     let entries = count(&pool, "SELECT count(*) FROM journal_entries").await;
 
     // 1,000 concurrent requests with one idempotency key: one effect.

@@ -69,6 +69,22 @@ CREATE TABLE bench_order (id uuid PRIMARY KEY, buyer int NOT NULL, amount bigint
 CREATE TABLE bench_ticket (id uuid PRIMARY KEY, order_id uuid NOT NULL REFERENCES bench_order, code text NOT NULL UNIQUE);
 CREATE TABLE bench_entry (id uuid PRIMARY KEY, kind text NOT NULL, created_at timestamptz NOT NULL);
 CREATE TABLE bench_posting (entry_id uuid NOT NULL REFERENCES bench_entry, account int NOT NULL, amount bigint NOT NULL);
+CREATE TABLE bench_slice (account int NOT NULL, slice int NOT NULL, balance bigint NOT NULL, PRIMARY KEY (account, slice));
+";
+
+/// The same with the escrow sliced as the ledger slices it (migration 0067): the sale's credit raises the
+/// slice of its connection, so the tier's count is the only row every purchase shares.
+const SLICED_PURCHASE_SCRIPT: &str = "\\set buyer random(1, 5000)
+BEGIN;
+WITH e AS (INSERT INTO bench_entry VALUES (gen_random_uuid(), 'ticket.sale', now()) RETURNING id)
+  INSERT INTO bench_posting SELECT e.id, v.a, v.m FROM e, (VALUES (:buyer, -2500), (0, 2500)) AS v(a, m);
+UPDATE bench_account SET balance = balance - 2500 WHERE id = :buyer;
+INSERT INTO bench_slice AS s VALUES (0, pg_backend_pid() % 16, 2500)
+  ON CONFLICT (account, slice) DO UPDATE SET balance = s.balance + EXCLUDED.balance;
+WITH o AS (INSERT INTO bench_order VALUES (gen_random_uuid(), :buyer, 2500, now()) RETURNING id)
+  INSERT INTO bench_ticket SELECT gen_random_uuid(), o.id, md5(random()::text) FROM o;
+UPDATE bench_tier SET sold = sold + 1 WHERE id = 1 AND sold + 1 <= quantity;
+COMMIT;
 ";
 
 const PURCHASE_SCRIPT: &str = "\\set buyer random(1, 5000)
@@ -168,6 +184,45 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// CPU seconds used so far by this process (the service and its clients) and by every PostgreSQL
+/// process alive, from /proc (user and system time).
+fn cpu_seconds() -> (f64, f64) {
+    let ticks = |stat: &str| -> Option<(String, f64)> {
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (user, system): (f64, f64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        Some((comm, (user + system) / 100.0))
+    };
+    let own = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| ticks(&s)).map_or(0.0, |t| t.1);
+    let mut postgres = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Some((comm, seconds)) = std::fs::read_to_string(entry.path().join("stat")).ok().and_then(|s| ticks(&s))
+            && comm == "postgres"
+        {
+            postgres += seconds;
+        }
+    }
+    (own, postgres)
+}
+
+/// The statements that took the most time in the database since the last reset: calls, mean and
+/// total milliseconds (lock waits included).
+async fn print_statement_times(pool: &sqlx::PgPool) {
+    let rows: Vec<(i64, f64, f64, String)> = sqlx::query_as(
+        "SELECT calls, mean_exec_time, total_exec_time, regexp_replace(left(query, 90), '\\s+', ' ', 'g') FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+         ORDER BY total_exec_time DESC LIMIT 12",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    println!("time in the database during the sale (calls, mean ms, total ms, the statement's start):");
+    for (calls, mean, total, query) in rows {
+        println!("  {calls:>6} {mean:>8.3} {total:>9.1}  {query}");
+    }
+}
+
 /// p99 of `GET /v1/events/{id}` from 20 connections for 5 seconds.
 async fn page_p99(addr: std::net::SocketAddr, event: &str) -> (Duration, f64) {
     let path = Arc::new(format!("/v1/events/{event}"));
@@ -190,7 +245,11 @@ async fn main() {
     testkit::track_statements();
     let db = testkit::TestDb::new().await;
     let url = db.url();
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(pool_size()).connect(&url).await.unwrap();
+    // The pool as the service opens it (platform::db::connect), of the benchmark's size; a buyer waits
+    // up to 30 s for a connection (the service's 5 s would turn a slow run's last buyers into 503s).
+    let settings =
+        platform::db::PoolSettings { max_connections: pool_size(), acquire_timeout: Duration::from_secs(30) };
+    let pool = platform::db::connect(url.parse().unwrap(), settings).await.unwrap();
     let tracked = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&pool).await.is_ok();
     let ctx = AppContext::new(pool.clone(), "http://bench.invalid");
     let addr = serve(ctx.clone()).await;
@@ -269,7 +328,8 @@ async fn main() {
     sqlx::query("INSERT INTO bench_hot VALUES (1, 0)").execute(&pool).await.unwrap();
     let hot_row_tps = pgbench(&url, "UPDATE bench_hot SET n = n + 1 WHERE id = 1;\n", 8);
     sqlx::raw_sql(PURCHASE_SETUP).execute(&pool).await.unwrap();
-    let minimal_tps = pgbench(&url, PURCHASE_SCRIPT, pool_size());
+    let single_escrow_tps = pgbench(&url, PURCHASE_SCRIPT, pool_size());
+    let minimal_tps = pgbench(&url, SLICED_PURCHASE_SCRIPT, pool_size());
 
     // The flash sale: every buyer connects first; then all start together.
     let (event, tier) = event_on_sale(&mut client, &organizer, "Flash sale", TICKETS).await;
@@ -290,6 +350,7 @@ async fn main() {
         }));
     }
     reset_statements(&pool).await;
+    let cpu_before = cpu_seconds();
     gate.wait().await;
     let began = Instant::now();
     let (mut sold, mut sold_out) = (Latencies::default(), Latencies::default());
@@ -304,7 +365,11 @@ async fn main() {
         }
     }
     let everyone = began.elapsed();
+    let cpu_after = cpu_seconds();
     let in_sale = statements(&pool).await.filter(|_| tracked);
+    if tracked {
+        print_statement_times(&pool).await;
+    }
 
     // The chain catches up (a worker runs the jobs the sale queued).
     let registry = Arc::new(backline::job_registry(
@@ -353,7 +418,7 @@ async fn main() {
     .await
     .unwrap();
     let escrow: i64 = sqlx::query_scalar(
-        "SELECT balance FROM ledger_accounts WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
+        "SELECT ledger_balance(a) FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
     )
     .bind(event_id)
     .fetch_one(&pool)
@@ -456,8 +521,19 @@ async fn main() {
     if let Some((work, control)) = in_sale {
         println!("| statements in the whole sale (5,000 buyers) | {work} (+ {control} BEGIN/COMMIT) |");
     }
+    println!(
+        "| CPU during the sale: this process (service, clients) / PostgreSQL / available ({cores} cores) | {:.2} s / {:.2} s / {:.2} s |",
+        cpu_after.0 - cpu_before.0,
+        cpu_after.1 - cpu_before.1,
+        everyone.as_secs_f64() * cores as f64
+    );
     println!("| pgbench single hot-row updates/s (8 clients) | {hot_row_tps:.0} |");
-    println!("| pgbench minimal purchases/s ({} clients) | {minimal_tps:.0} |", pool_size());
+    println!("| pgbench minimal purchases/s, one escrow row ({} clients) | {single_escrow_tps:.0} |", pool_size());
+    println!(
+        "| pgbench minimal purchases/s, sliced escrow as the ledger keeps it ({} clients) | {minimal_tps:.0} |",
+        pool_size()
+    );
+    println!("| purchases/s ÷ minimal purchases/s with one escrow row | {:.2} |", purchase_rate / single_escrow_tps);
     println!("| **purchases/s ÷ minimal purchases/s** | **{:.2}** |", purchase_rate / minimal_tps);
     println!("| purchases/s ÷ hot-row updates/s | {:.3} |", purchase_rate / hot_row_tps);
     println!("| peak RSS of the process (service, 5,000 clients, followers) | {} |", peak_rss());

@@ -383,7 +383,7 @@ async fn with_database_url_nothing_is_started_and_migrate_and_seed_work() {
     // 4.90 USD); besides the royalties of the demo month.
     assert_eq!((paid, failed, pending), (1, 1, 79_500 + 2_612 + 60_000 + 3_430));
     let drift: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM ledger_accounts a WHERE balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
+        "SELECT count(*) FROM ledger_accounts a WHERE ledger_balance(a) <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
     )
     .fetch_one(&db.pool)
     .await

@@ -219,6 +219,13 @@ pub mod kinds {
     pub fn may_go_negative(owner_is_platform: bool, kind: &str) -> bool {
         owner_is_platform && kind == CLEARING
     }
+
+    /// Whether an account takes its credits in slices (migration 0067): an event's escrow, which every
+    /// sale of an on-sale credits at the same moment. Its credits do not queue behind one row lock;
+    /// its debits still do, and are checked against the whole balance.
+    pub fn takes_credits_in_slices(owner_type: &str, kind: &str) -> bool {
+        owner_type == "event" && kind == ESCROW
+    }
 }
 
 /// IBAN lengths by country (ISO 13616 registry).

@@ -163,6 +163,88 @@ async fn of_100_concurrent_withdrawals_of_a_tenth_exactly_10_succeed() {
     audit(&db.pool).await;
 }
 
+/// An event's escrow takes its sales' credits in slices (no row lock shared between sales), yet no
+/// debit takes more than the credits committed: three rounds of 40 sales of 2.50 at once beside 30
+/// payouts of 5.00 at once (more than the sales bring) end with the escrow never below zero, its
+/// balance equal to its postings, and the credits spread over several slices; then a payout of
+/// exactly what is left passes and one more cent is refused.
+#[tokio::test]
+async fn a_sliced_escrow_takes_sales_at_once_and_never_pays_out_more_than_it_holds() {
+    let db = TestDb::new().await;
+    let event = Owner::Event(Uuid::now_v7());
+    let mut buyers = Vec::new();
+    for _ in 0..40 {
+        let buyer = Uuid::now_v7();
+        funded(&db.pool, buyer, 750).await;
+        buyers.push(buyer);
+    }
+    let payee = funded(&db.pool, Uuid::now_v7(), 0).await;
+    let mut tx = db.pool.begin().await.unwrap();
+    let escrow = service::account(&mut tx, event, kinds::ESCROW, &eur(), Utc::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let (mut sales, mut payouts, mut refused) = (0_i64, 0_i64, 0);
+    for _ in 0..3 {
+        let mut tasks = Vec::new();
+        for &buyer in &buyers {
+            let pool = db.pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = pool.begin().await.unwrap();
+                let from = (Owner::User(buyer), kinds::AVAILABLE);
+                let to = (event, kinds::ESCROW);
+                service::transfer_between(&mut tx, from, to, &eur(), 250, "ticket.sale", "", json!({}), Utc::now())
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                (250, 0)
+            }));
+        }
+        for _ in 0..30 {
+            let pool = db.pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = pool.begin().await.unwrap();
+                match service::transfer(&mut tx, escrow.id, payee, 500, "test.payout", "", Utc::now()).await {
+                    Ok(_) => {
+                        tx.commit().await.unwrap();
+                        (0, 500)
+                    }
+                    Err(LedgerError::InsufficientFunds) => (0, 0),
+                    Err(other) => panic!("{other:?}"),
+                }
+            }));
+        }
+        for task in tasks {
+            let (sold, paid) = task.await.unwrap();
+            sales += sold;
+            payouts += paid;
+            refused += i32::from(sold == 0 && paid == 0);
+        }
+    }
+    assert_eq!(sales, 3 * 40 * 250);
+    assert!(refused > 0 && payouts <= sales, "{refused} payouts refused, {payouts} paid of {sales}");
+    let left = sales - payouts;
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert_eq!(ledger::accounts::repo::account(&mut *conn, escrow.id).await.unwrap().unwrap().balance, left);
+    let slices: i64 =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM ledger_account_slices WHERE account_id = $1"#, escrow.id.0)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert!(slices > 1, "the sales' credits went to {slices} slice(s)");
+    audit(&db.pool).await;
+
+    // At the boundary: exactly what is left may be paid out, then not one cent more.
+    if left > 0 {
+        let mut tx = db.pool.begin().await.unwrap();
+        service::transfer(&mut tx, escrow.id, payee, left, "test.payout", "", Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut tx = db.pool.begin().await.unwrap();
+    let err = service::transfer(&mut tx, escrow.id, payee, 1, "test.payout", "", Utc::now()).await.unwrap_err();
+    assert!(matches!(err, LedgerError::InsufficientFunds), "{err:?}");
+    drop(tx);
+    audit(&db.pool).await;
+}
+
 #[tokio::test]
 async fn a_randomized_run_ends_with_zero_drift() {
     let db = TestDb::new().await;
@@ -212,8 +294,10 @@ async fn a_randomized_run_ends_with_zero_drift() {
     }
     assert!(entries.len() > 300, "enough of the run went through: {}", entries.len());
     audit(&db.pool).await;
-    let total: i64 =
-        sqlx::query_scalar("SELECT sum(balance)::int8 FROM ledger_accounts").fetch_one(&db.pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT sum(ledger_balance(a))::int8 FROM ledger_accounts a")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(total, 0, "money is neither made nor lost");
 }
 
@@ -358,7 +442,7 @@ pub(crate) async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str
 
 pub(crate) async fn balance(pool: &PgPool, owner: Owner, kind: &str) -> i64 {
     let (owner_type, owner_id) = owner.parts();
-    sqlx::query_scalar("SELECT coalesce(sum(balance), 0)::int8 FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3")
+    sqlx::query_scalar("SELECT coalesce(sum(ledger_balance(a)), 0)::int8 FROM ledger_accounts a WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3")
         .bind(owner_type)
         .bind(owner_id)
         .bind(kind)

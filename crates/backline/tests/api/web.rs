@@ -288,7 +288,7 @@ async fn a_fan_buys_a_ticket_with_the_sandbox_card_in_a_browser() {
     browser.close().await;
 
     let escrow: i64 = sqlx::query_scalar(
-        "SELECT balance FROM ledger_accounts WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
+        "SELECT ledger_balance(a) FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
     )
     .bind(event.parse::<uuid::Uuid>().unwrap())
     .fetch_one(&app.db.pool)

@@ -19,56 +19,77 @@ pub struct AccountRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The account, creating it on first use.
+/// Which account: its owner, kind and currency (the owner key).
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey<'a> {
+    pub owner_type: &'a str,
+    pub owner_id: Option<Uuid>,
+    pub kind: &'a str,
+    pub currency: &'a str,
+}
+
+/// The account, creating it on first use (which may go below zero, which takes its credits in slices).
+/// Owners are matched as the owner key indexes them (`coalesce(owner_id, nil)`, the platform's accounts
+/// having none), so that every lookup by owner reads that index: `IS NOT DISTINCT FROM` cannot, and read
+/// every account instead.
 pub async fn get_or_create_account(
     conn: &mut PgConnection,
-    owner_type: &str,
-    owner_id: Option<Uuid>,
-    kind: &str,
-    currency: &str,
+    key: AccountKey<'_>,
     allow_negative: bool,
+    sliced: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<AccountRow> {
     sqlx::query!(
-        "INSERT INTO ledger_accounts (id, owner_type, owner_id, kind, currency, allow_negative, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO ledger_accounts (id, owner_type, owner_id, kind, currency, allow_negative, sliced, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         platform::ids::new_id(),
-        owner_type,
-        owner_id,
-        kind,
-        currency,
+        key.owner_type,
+        key.owner_id,
+        key.kind,
+        key.currency,
         allow_negative,
+        sliced,
         now
     )
     .execute(&mut *conn)
     .await?;
     sqlx::query_as!(
         AccountRow,
-        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts
-           WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3 AND currency = $4"#,
-        owner_type,
-        owner_id,
-        kind,
-        currency
+        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, ledger_balance(a) AS "balance!", created_at FROM ledger_accounts a
+           WHERE owner_type = $1 AND coalesce(owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) AND kind = $3 AND currency = $4"#,
+        key.owner_type,
+        key.owner_id,
+        key.kind,
+        key.currency
     )
     .fetch_one(conn)
     .await
 }
 
 pub async fn account(db: impl PgExecutor<'_>, id: AccountId) -> sqlx::Result<Option<AccountRow>> {
-    sqlx::query_as!(AccountRow, r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = $1"#, id.0).fetch_optional(db).await
+    sqlx::query_as!(AccountRow, r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, ledger_balance(a) AS "balance!", created_at FROM ledger_accounts a WHERE id = $1"#, id.0).fetch_optional(db).await
 }
 
 /// The accounts of an entry, locked in id order: every entry takes its accounts' locks in the same
-/// order, so concurrent entries over the same accounts (A to B beside B to A) never deadlock.
-pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<AccountRow>> {
-    sqlx::query_as!(AccountRow, r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"#, ids)
-        .fetch_all(conn)
-        .await
+/// order, so concurrent entries over the same accounts (A to B beside B to A) never deadlock. A sliced
+/// account that the entry only credits is read, not locked: its credit goes to a slice. (`locked` is
+/// read whole, once, before the first account is returned: every lock is taken.)
+pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid], debited: &[Uuid]) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query_as!(
+        AccountRow,
+        r#"WITH locked AS (SELECT id FROM ledger_accounts WHERE id = ANY($1) AND (NOT sliced OR id = ANY($2)) ORDER BY id FOR UPDATE)
+           SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, ledger_balance(a) AS "balance!", created_at
+           FROM ledger_accounts a WHERE id = ANY($1) AND (SELECT count(*) FROM locked) >= 0 ORDER BY id"#,
+        ids,
+        debited
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// The accounts of these owners and kinds in `currency`, in id order, in one statement (those that do
-/// not exist yet are missing from the answer). Not locked: posting to them locks them.
+/// not exist yet are missing from the answer), each found by the owner key. Not locked: posting to
+/// them locks them.
 pub async fn accounts_among(
     conn: &mut PgConnection,
     owner_types: &[String],
@@ -78,10 +99,10 @@ pub async fn accounts_among(
 ) -> sqlx::Result<Vec<AccountRow>> {
     sqlx::query_as!(
         AccountRow,
-        r#"SELECT a.id AS "id: AccountId", a.owner_type AS "owner_type: OwnerType", a.owner_id, a.kind, a.currency, a.allow_negative, a.balance, a.created_at
-           FROM ledger_accounts a
-           WHERE a.currency = $4 AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS w(t, o, k)
-                                            WHERE w.t = a.owner_type AND w.o IS NOT DISTINCT FROM a.owner_id AND w.k = a.kind)
+        r#"SELECT a.id AS "id: AccountId", a.owner_type AS "owner_type: OwnerType", a.owner_id, a.kind, a.currency, a.allow_negative, ledger_balance(a) AS "balance!", a.created_at
+           FROM unnest($1::text[], $2::uuid[], $3::text[]) AS w(t, o, k)
+           JOIN ledger_accounts a ON a.owner_type = w.t AND coalesce(a.owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(w.o, '00000000-0000-0000-0000-000000000000'::uuid)
+                                 AND a.kind = w.k AND a.currency = $4
            ORDER BY a.id"#,
         owner_types,
         owner_ids as &[Option<Uuid>],
@@ -133,7 +154,7 @@ pub async fn accounts_of(
 ) -> sqlx::Result<Vec<AccountRow>> {
     sqlx::query_as!(
         AccountRow,
-        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, balance, created_at FROM ledger_accounts WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2
+        r#"SELECT id AS "id: AccountId", owner_type AS "owner_type: OwnerType", owner_id, kind, currency, allow_negative, ledger_balance(a) AS "balance!", created_at FROM ledger_accounts a WHERE owner_type = $1 AND coalesce(owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
            ORDER BY currency, kind"#,
         owner_type,
         owner_id
@@ -196,7 +217,7 @@ pub struct StatementLineRow {
 /// snapshot), so that its cost follows the period asked for, not the account's whole history.
 pub async fn balance_before(db: impl PgExecutor<'_>, account: AccountId, from: DateTime<Utc>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"SELECT (a.balance - coalesce((SELECT sum(p.amount) FROM postings p
+        r#"SELECT (ledger_balance(a) - coalesce((SELECT sum(p.amount) FROM postings p
                                           WHERE p.account_id = a.id AND p.created_at >= $2), 0))::int8 AS "balance!"
            FROM ledger_accounts a WHERE a.id = $1"#,
         account.0,
@@ -292,9 +313,9 @@ pub async fn audit(conn: &mut PgConnection) -> sqlx::Result<LedgerAudit> {
                   (SELECT count(*) FROM journal_entries e
                     WHERE (SELECT count(*) FROM postings p WHERE p.entry_id = e.id) < 2) AS "short_entries!",
                   (SELECT count(*) FROM ledger_accounts a
-                    WHERE a.balance <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0))
+                    WHERE ledger_balance(a) <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0))
                     AS "drifted_accounts!",
-                  (SELECT count(*) FROM ledger_accounts WHERE NOT allow_negative AND balance < 0) AS "negative_accounts!""#
+                  (SELECT count(*) FROM ledger_accounts a WHERE NOT a.allow_negative AND ledger_balance(a) < 0) AS "negative_accounts!""#
     )
     .fetch_one(conn)
     .await

@@ -43,7 +43,9 @@ pub async fn account(
 ) -> sqlx::Result<AccountRow> {
     let (owner_type, owner_id) = owner.parts();
     let allow_negative = kinds::may_go_negative(owner == Owner::Platform, kind);
-    repo::get_or_create_account(conn, owner_type, owner_id, kind, currency.as_str(), allow_negative, now).await
+    let sliced = kinds::takes_credits_in_slices(owner_type, kind);
+    let key = repo::AccountKey { owner_type, owner_id, kind, currency: currency.as_str() };
+    repo::get_or_create_account(conn, key, allow_negative, sliced, now).await
 }
 
 /// Posts a balanced entry; returns its id.
@@ -64,7 +66,8 @@ async fn post_with(
         return Err(LedgerError::ZeroAmount);
     }
     let ids: Vec<Uuid> = entry.legs.iter().map(|l| l.account.0).collect();
-    let accounts = repo::lock_accounts(conn, &ids).await?;
+    let debited: Vec<Uuid> = entry.legs.iter().filter(|l| l.amount < 0).map(|l| l.account.0).collect();
+    let accounts = repo::lock_accounts(conn, &ids, &debited).await?;
     let currency_of: BTreeMap<Uuid, String> = accounts.into_iter().map(|a| (a.id.0, a.currency)).collect();
     let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
     let mut currencies = Vec::with_capacity(entry.legs.len());
@@ -118,9 +121,9 @@ pub async fn transfer(
 
 /// Moves `amount` from one owner's account of a kind to another's, in `currency`: the accounts found in
 /// one statement (created first if either is new), the entry and its postings written in a second,
-/// which takes the accounts' row locks as it moves their balances, in id order like every entry (so
-/// that the lock of a shared account, such as an event's escrow, is held from there to the commit
-/// only). The cheap path of a hot sale.
+/// which takes the accounts' row locks as it moves their balances, in id order like every entry. An
+/// event's escrow takes the credit in a slice (no shared lock, see
+/// [`kinds::takes_credits_in_slices`]). The cheap path of a hot sale.
 #[allow(clippy::too_many_arguments)]
 pub async fn transfer_between(
     conn: &mut PgConnection,

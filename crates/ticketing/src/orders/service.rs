@@ -179,7 +179,8 @@ pub async fn buy_now(
     let catch_up =
         NewJob::new(crate::chain::service::CATCH_UP, json!({"event_id": event_id})).unique(format!("chain:{event_id}"));
     jobs::enqueue(conn, catch_up, now).await?;
-    // Last, the shared rows: the event's escrow, then the tiers.
+    // Last, the money (the event's escrow takes it in a slice: no lock shared with other sales), then
+    // the one shared row, the tiers' sold counts, held only until the commit.
     let entry = if priced.amount > 0 {
         let currency =
             Currency::parse(&priced.currency).ok_or_else(|| ApiError::internal(anyhow::anyhow!("currency")))?;
