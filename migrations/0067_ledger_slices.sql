@@ -1,6 +1,6 @@
 -- An account that many transactions credit at the same moment (an event's escrow while its on-sale runs)
--- takes its credits in slices: a credit raises one of sixteen slice rows, the one of the connection that
--- posts it, instead of the account's own row, so concurrent sales no longer queue behind one row lock
+-- takes its credits in slices: a credit raises one of 64 slice rows, the one of the connection that posts
+-- it, instead of the account's own row, so concurrent sales no longer queue behind one row lock
 -- held to their commits. The account's balance is its row's plus its slices' (`ledger_balance`). A debit
 -- still moves the account's own row, locking it, and is refused if the total would fall below zero
 -- (its own row may be negative while its slices hold the credits). Slices are never removed.
@@ -11,7 +11,7 @@ UPDATE ledger_accounts SET sliced = true WHERE owner_type = 'event' AND kind = '
 
 CREATE TABLE ledger_account_slices (
     account_id uuid     NOT NULL REFERENCES ledger_accounts (id),
-    slice      smallint NOT NULL CHECK (slice BETWEEN 0 AND 15),
+    slice      smallint NOT NULL CHECK (slice BETWEEN 0 AND 63),
     balance    bigint   NOT NULL,
     PRIMARY KEY (account_id, slice)
 );
@@ -40,7 +40,7 @@ BEGIN
             RAISE EXCEPTION 'no ledger account %', NEW.account_id USING ERRCODE = 'foreign_key_violation';
         END IF;
         INSERT INTO ledger_account_slices AS s (account_id, slice, balance)
-        VALUES (NEW.account_id, pg_backend_pid() % 16, NEW.amount)
+        VALUES (NEW.account_id, pg_backend_pid() % 64, NEW.amount)
         ON CONFLICT (account_id, slice) DO UPDATE SET balance = s.balance + EXCLUDED.balance;
     ELSIF is_sliced AND NOT may_go_negative AND NEW.amount < 0 THEN
         SELECT ledger_balance(a) INTO total FROM ledger_accounts a WHERE a.id = NEW.account_id;

@@ -79,7 +79,7 @@ BEGIN;
 WITH e AS (INSERT INTO bench_entry VALUES (gen_random_uuid(), 'ticket.sale', now()) RETURNING id)
   INSERT INTO bench_posting SELECT e.id, v.a, v.m FROM e, (VALUES (:buyer, -2500), (0, 2500)) AS v(a, m);
 UPDATE bench_account SET balance = balance - 2500 WHERE id = :buyer;
-INSERT INTO bench_slice AS s VALUES (0, pg_backend_pid() % 16, 2500)
+INSERT INTO bench_slice AS s VALUES (0, pg_backend_pid() % 64, 2500)
   ON CONFLICT (account, slice) DO UPDATE SET balance = s.balance + EXCLUDED.balance;
 WITH o AS (INSERT INTO bench_order VALUES (gen_random_uuid(), :buyer, 2500, now()) RETURNING id)
   INSERT INTO bench_ticket SELECT gen_random_uuid(), o.id, md5(random()::text) FROM o;

@@ -79,8 +79,9 @@ impl FromRequestParts<AppContext> for MaybeAuthUser {
     }
 }
 
-/// Resolves a presented secret (an access token or an API key) to its principal in one indexed query:
-/// the check every API request and every signed-in page makes.
+/// Resolves a presented secret (an access token or an API key) to its principal in one indexed query,
+/// which also notes its last use (to the minute): the check every API request and every signed-in page
+/// makes.
 pub async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
     let now = ctx.clock.now();
     let hash = tokens::hash(token);
@@ -94,15 +95,6 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiErro
         UserStatus::Active | UserStatus::PendingVerification => {}
         UserStatus::Suspended => return Err(IdentityError::AccountSuspended.into()),
         UserStatus::Deleted => return Err(IdentityError::InvalidToken.into()),
-    }
-    // "Last used" is kept to the minute: one write a minute per caller at most.
-    let stale = found.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1));
-    if stale {
-        match (found.api_key_id, found.session_id) {
-            (Some(key), _) => repo::touch_api_key(&ctx.db, key, now).await?,
-            (None, Some(session)) => repo::touch_session(&ctx.db, SessionId(session), now).await?,
-            (None, None) => {}
-        }
     }
     Ok(Principal {
         user_id: UserId(found.user_id),

@@ -727,3 +727,48 @@ async fn mail_is_delivered_to_an_smtp_server() {
             .unwrap();
     assert!(!delivered && error.is_some());
 }
+
+/// Authentication notes when an API key or a session was last used in the statement that reads it:
+/// to the minute (used again within a minute, nothing is written; a minute later, it is), and never for
+/// a suspended user, whose key is refused.
+#[tokio::test]
+async fn last_use_is_noted_to_the_minute_and_not_for_a_suspended_user() {
+    use platform::clock::Clock as _;
+    let app = app().await;
+    let (token, user, _) = signed_in(&app, "minute_user").await;
+    let res = app.post("/v1/me/api-keys").bearer(&token).json(&json!({"name": "ci", "scopes": ["*"]})).send().await;
+    res.assert_status(StatusCode::CREATED);
+    let key = res.value()["key"].as_str().unwrap().to_owned();
+    let user: uuid::Uuid = user.parse().unwrap();
+    let last_used = || async {
+        let row = sqlx::query!(
+            r#"SELECT (SELECT last_used_at FROM api_keys WHERE user_id = $1) AS key_used,
+                      (SELECT max(last_used_at) FROM sessions WHERE user_id = $1) AS session_used"#,
+            user
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        (row.key_used, row.session_used)
+    };
+    let start = app.clock.now();
+    app.clock.advance(Duration::minutes(5));
+    let first = app.clock.now();
+    app.get("/v1/me").bearer(&key).send().await.assert_status(StatusCode::OK);
+    app.get("/v1/me").bearer(&token).send().await.assert_status(StatusCode::OK);
+    assert_eq!(last_used().await, (Some(first), Some(first)));
+    for (step, noted) in [(59, first), (1, first), (1, first + Duration::seconds(61))] {
+        app.clock.advance(Duration::seconds(step));
+        app.get("/v1/me").bearer(&key).send().await.assert_status(StatusCode::OK);
+        app.get("/v1/me").bearer(&token).send().await.assert_status(StatusCode::OK);
+        assert_eq!(last_used().await, (Some(noted), Some(noted)), "{step} s later");
+    }
+    assert!(start < first);
+
+    sqlx::query!("UPDATE users SET status = 'suspended' WHERE id = $1", user).execute(&app.db.pool).await.unwrap();
+    app.clock.advance(Duration::minutes(2));
+    app.get("/v1/me").bearer(&key).send().await.assert_problem(StatusCode::FORBIDDEN, "account_suspended");
+    app.get("/v1/me").bearer(&token).send().await.assert_problem(StatusCode::FORBIDDEN, "account_suspended");
+    let noted = first + Duration::seconds(61);
+    assert_eq!(last_used().await, (Some(noted), Some(noted)), "a refused use is not noted");
+}

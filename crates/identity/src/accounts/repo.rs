@@ -557,6 +557,9 @@ pub struct Credential {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// The API key's principal, in one statement that also notes when the key was last used: to the minute
+/// (at most one write a minute per key), and only for a user who may still sign in. The answer's
+/// `last_used_at` is the one found, before this use.
 pub async fn credential_by_api_key(
     db: impl sqlx::PgExecutor<'_>,
     hash: &[u8],
@@ -564,12 +567,18 @@ pub async fn credential_by_api_key(
 ) -> sqlx::Result<Option<Credential>> {
     sqlx::query_as!(
         Credential,
-        r#"SELECT k.user_id, NULL::uuid AS session_id, k.id AS "api_key_id?", k.scopes AS "scopes?", u.status AS "status: UserStatus",
-                  u.email_verified_at,
-                  ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!",
-                  k.last_used_at
-           FROM api_keys k JOIN users u ON u.id = k.user_id
-           WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"#,
+        r#"WITH found AS (
+               SELECT k.user_id, k.id, k.scopes, u.status, u.email_verified_at,
+                      ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles, k.last_used_at
+               FROM api_keys k JOIN users u ON u.id = k.user_id
+               WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)),
+           touched AS (
+               UPDATE api_keys k SET last_used_at = $2 FROM found f
+               WHERE k.id = f.id AND f.status IN ('active', 'pending_verification')
+                 AND (f.last_used_at IS NULL OR $2 - f.last_used_at > interval '1 minute'))
+           SELECT user_id AS "user_id!", NULL::uuid AS session_id, id AS "api_key_id?", scopes AS "scopes?",
+                  status AS "status!: UserStatus", email_verified_at, roles AS "roles!", last_used_at
+           FROM found"#,
         hash,
         now
     )
@@ -577,6 +586,7 @@ pub async fn credential_by_api_key(
     .await
 }
 
+/// The access token's principal, noting its session's last use as [`credential_by_api_key`] does.
 pub async fn credential_by_access_token(
     db: impl sqlx::PgExecutor<'_>,
     hash: &[u8],
@@ -584,22 +594,23 @@ pub async fn credential_by_access_token(
 ) -> sqlx::Result<Option<Credential>> {
     sqlx::query_as!(
         Credential,
-        r#"SELECT s.user_id, s.id AS "session_id?", NULL::uuid AS api_key_id, NULL::text[] AS scopes,
-                  u.status AS "status: UserStatus", u.email_verified_at,
-                  ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS "roles!",
-                  s.last_used_at
-           FROM access_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-           WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.revoked_at IS NULL"#,
+        r#"WITH found AS (
+               SELECT s.user_id, s.id, u.status, u.email_verified_at,
+                      ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles, s.last_used_at
+               FROM access_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+               WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.revoked_at IS NULL),
+           touched AS (
+               UPDATE sessions s SET last_used_at = $2 FROM found f
+               WHERE s.id = f.id AND f.status IN ('active', 'pending_verification')
+                 AND (f.last_used_at IS NULL OR $2 - f.last_used_at > interval '1 minute'))
+           SELECT user_id AS "user_id!", id AS "session_id?", NULL::uuid AS api_key_id, NULL::text[] AS scopes,
+                  status AS "status!: UserStatus", email_verified_at, roles AS "roles!", last_used_at
+           FROM found"#,
         hash,
         now
     )
     .fetch_optional(db)
     .await
-}
-
-pub async fn touch_api_key(db: impl sqlx::PgExecutor<'_>, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", id, now).execute(db).await?;
-    Ok(())
 }
 
 /// The user a password-reset token is for, while it is unused and unexpired.

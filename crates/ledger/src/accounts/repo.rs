@@ -87,32 +87,6 @@ pub async fn lock_accounts(conn: &mut PgConnection, ids: &[Uuid], debited: &[Uui
     .await
 }
 
-/// The accounts of these owners and kinds in `currency`, in id order, in one statement (those that do
-/// not exist yet are missing from the answer), each found by the owner key. Not locked: posting to
-/// them locks them.
-pub async fn accounts_among(
-    conn: &mut PgConnection,
-    owner_types: &[String],
-    owner_ids: &[Option<Uuid>],
-    kinds: &[String],
-    currency: &str,
-) -> sqlx::Result<Vec<AccountRow>> {
-    sqlx::query_as!(
-        AccountRow,
-        r#"SELECT a.id AS "id: AccountId", a.owner_type AS "owner_type: OwnerType", a.owner_id, a.kind, a.currency, a.allow_negative, ledger_balance(a) AS "balance!", a.created_at
-           FROM unnest($1::text[], $2::uuid[], $3::text[]) AS w(t, o, k)
-           JOIN ledger_accounts a ON a.owner_type = w.t AND coalesce(a.owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(w.o, '00000000-0000-0000-0000-000000000000'::uuid)
-                                 AND a.kind = w.k AND a.currency = $4
-           ORDER BY a.id"#,
-        owner_types,
-        owner_ids as &[Option<Uuid>],
-        kinds,
-        currency
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// An entry and its postings in one statement, the postings in the order given (the database moves the
 /// balances, locking each account as its posting is written, and checks the sum at commit).
 #[allow(clippy::too_many_arguments)]
@@ -145,6 +119,49 @@ pub async fn insert_entry_with_postings(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An entry between accounts named by their owners, for [`post_between`].
+pub struct EntryBetween<'a> {
+    pub id: EntryId,
+    pub kind: &'a str,
+    pub memo: &'a str,
+    pub metadata: &'a serde_json::Value,
+    pub currency: &'a str,
+    pub owner_types: [String; 2],
+    pub owner_ids: [Option<Uuid>; 2],
+    pub kinds: [String; 2],
+    pub amounts: [i64; 2],
+}
+
+/// Finds the entry's accounts by their owner key and writes the entry with its postings (in account id
+/// order, so that their locks are taken in that order), in one statement; writes nothing and answers
+/// false when an account does not exist yet.
+pub async fn post_between(conn: &mut PgConnection, e: &EntryBetween<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"WITH acc AS (
+               SELECT a.id, w.m FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int8[]) AS w(t, o, k, m)
+               JOIN ledger_accounts a ON a.owner_type = w.t AND a.kind = w.k AND a.currency = $5
+                    AND coalesce(a.owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(w.o, '00000000-0000-0000-0000-000000000000'::uuid)),
+           ok AS (SELECT count(*) = cardinality($1::text[]) AS found FROM acc),
+           entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at)
+                     SELECT $6, $7, $8, $9, $10 FROM ok WHERE found RETURNING id),
+           posted AS (INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
+                      SELECT entry.id, acc.id, acc.m, $5, $10 FROM entry, acc ORDER BY acc.id)
+           SELECT found AS "found!" FROM ok"#,
+        &e.owner_types[..],
+        &e.owner_ids[..] as &[Option<Uuid>],
+        &e.kinds[..],
+        &e.amounts[..],
+        e.currency,
+        e.id.0,
+        e.kind,
+        e.memo,
+        e.metadata,
+        now
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn accounts_of(

@@ -119,11 +119,11 @@ pub async fn transfer(
     post(conn, entry, now).await
 }
 
-/// Moves `amount` from one owner's account of a kind to another's, in `currency`: the accounts found in
-/// one statement (created first if either is new), the entry and its postings written in a second,
-/// which takes the accounts' row locks as it moves their balances, in id order like every entry. An
-/// event's escrow takes the credit in a slice (no shared lock, see
-/// [`kinds::takes_credits_in_slices`]). The cheap path of a hot sale.
+/// Moves `amount` from one owner's account of a kind to another's, in `currency`, in one statement
+/// that finds the two accounts and writes the entry and its postings (a second round, after creating
+/// them, only when either account is new). The postings take the accounts' row locks as they move
+/// their balances, in id order like every entry; an event's escrow takes the credit in a slice (no
+/// shared lock, see [`kinds::takes_credits_in_slices`]). The cheap path of a hot sale.
 #[allow(clippy::too_many_arguments)]
 pub async fn transfer_between(
     conn: &mut PgConnection,
@@ -141,32 +141,25 @@ pub async fn transfer_between(
     }
     let (from_type, from_id) = from.0.parts();
     let (to_type, to_id) = to.0.parts();
-    let types = [from_type.to_owned(), to_type.to_owned()];
-    let ids = [from_id, to_id];
-    let kinds_wanted = [from.1.to_owned(), to.1.to_owned()];
-    let find = |rows: &[AccountRow], (t, o, k): (&str, Option<Uuid>, &str)| {
-        rows.iter().find(|a| a.owner_type.as_str() == t && a.owner_id == o && a.kind == k).map(|a| a.id)
+    let id = EntryId::new();
+    let entry = repo::EntryBetween {
+        id,
+        kind,
+        memo,
+        metadata: &metadata,
+        currency: currency.as_str(),
+        owner_types: [from_type.to_owned(), to_type.to_owned()],
+        owner_ids: [from_id, to_id],
+        kinds: [from.1.to_owned(), to.1.to_owned()],
+        amounts: [-amount, amount],
     };
-    let mut rows = repo::accounts_among(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
-    let mut pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
-    if pair.0.is_none() || pair.1.is_none() {
+    if !repo::post_between(conn, &entry, now).await.map_err(LedgerError::from_db)? {
         account(conn, from.0, from.1, currency, now).await?;
         account(conn, to.0, to.1, currency, now).await?;
-        rows = repo::accounts_among(conn, &types, &ids, &kinds_wanted, currency.as_str()).await?;
-        pair = (find(&rows, (from_type, from_id, from.1)), find(&rows, (to_type, to_id, to.1)));
+        if !repo::post_between(conn, &entry, now).await.map_err(LedgerError::from_db)? {
+            return Err(LedgerError::Db(sqlx::Error::RowNotFound));
+        }
     }
-    let (Some(source), Some(target)) = pair else { return Err(LedgerError::Db(sqlx::Error::RowNotFound)) };
-    let id = EntryId::new();
-    // The legs in account id order: the postings lock the accounts in that order.
-    let (accounts, amounts) = if source.0 < target.0 {
-        ([source.0, target.0], [-amount, amount])
-    } else {
-        ([target.0, source.0], [amount, -amount])
-    };
-    let currencies = [currency.as_str().to_owned(), currency.as_str().to_owned()];
-    repo::insert_entry_with_postings(conn, id, kind, memo, None, &metadata, &accounts, &amounts, &currencies, now)
-        .await
-        .map_err(LedgerError::from_db)?;
     tracing::info!(entry = %id.0, kind, moved = amount, legs = 2, "journal entry posted");
     Ok(id)
 }
