@@ -130,10 +130,11 @@ pub(crate) async fn receive_within_limit(
 }
 
 /// Buys at once, paying from the caller's wallet, in the caller's transaction: the purchase of a hot
-/// on-sale. About ten statements in all: the event and the buyer's lock in one, the tiers in one, the
-/// audit entry, the chain's catch-up job, the ledger's two (the accounts locked, the entry with its
-/// postings), and one that writes the tiers' sold counts (the hot rows, last), the order, its items,
-/// tickets and codes; plus the buyer's limit, pass and attribution code when the sale has them. The
+/// on-sale. Six statements of its own: the event and the buyer's lock in one, the tiers in one, the
+/// audit entry, the chain's catch-up job, the ledger's entry with its postings (which finds the
+/// accounts; the event's escrow takes the credit in a slice), and one that writes the tiers' sold
+/// counts (the one shared row, last), the order, its items, tickets and codes; plus the buyer's limit,
+/// pass and attribution code when the sale has them. The
 /// tickets' issue records join the event's chain after it (see [`crate::chain::service::catch_up`]).
 pub async fn buy_now(
     conn: &mut PgConnection,
