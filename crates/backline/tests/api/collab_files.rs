@@ -558,6 +558,40 @@ async fn files_move_between_folders_and_two_never_share_a_name() {
     }
 }
 
+/// Deleted files that share their content, restored at once, charge that content once: the storage
+/// lock makes each restore see the others' (three rounds of four files with one content each).
+#[tokio::test]
+async fn files_sharing_content_restored_at_once_charge_it_once() {
+    let app = Arc::new(crate::support::app().await);
+    let t = team(&app, "twin").await;
+    let id = project(&app, &t, "Twins").await["id"].as_str().unwrap().to_owned();
+    put_member(&app, &t.owner, &id, &t.alice_id, "editor").await.assert_status(StatusCode::OK);
+    for round in 0..3_u8 {
+        let before = used(&app, &t).await;
+        let mut files = Vec::new();
+        for i in 0..4 {
+            let file = upload(&app, &t.alice, &id, &format!("r{round}-{i}.png"), bytes_of(40 + round, 1_500)).await;
+            file.assert_status(StatusCode::CREATED);
+            files.push(file.value()["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(used(&app, &t).await, before + 1_500, "round {round}: one content, charged once");
+        for file in &files {
+            let res = app.delete(&format!("/v1/project-files/{file}")).bearer(&t.alice).send().await;
+            res.assert_status(StatusCode::NO_CONTENT);
+        }
+        assert_eq!(used(&app, &t).await, before, "round {round}: released with its last file");
+        let restores = files
+            .iter()
+            .map(|file| {
+                let (app, token, path) = (app.clone(), t.alice.clone(), format!("/v1/project-files/{file}/undelete"));
+                tokio::spawn(async move { app.post(&path).bearer(&token).send().await })
+            })
+            .collect();
+        assert_eq!(tally(restores, StatusCode::OK, "none").await, (4, 0), "round {round}");
+        assert_eq!(used(&app, &t).await, before + 1_500, "round {round}: restored at once, charged once");
+    }
+}
+
 /// A deleted file is listed for the project's makers and brought back with every version, its content
 /// counted toward the allowance again; not over a file that took its name meanwhile, nor past the
 /// allowance.
