@@ -34,10 +34,6 @@ fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
     }
 }
 
-async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
-
 #[tokio::main]
 async fn main() {
     let db = testkit::TestDb::new().await;
@@ -158,20 +154,15 @@ async fn main() {
         t.await.unwrap();
     }
     let random_elapsed = started.elapsed();
-    let unbalanced = count(
-        &pool,
-        "SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id, currency HAVING sum(amount) <> 0) t",
-    )
-    .await;
-    let drift = count(
-        &pool,
-        "SELECT count(*) FROM ledger_accounts a WHERE ledger_balance(a) <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)",
-    )
-    .await;
-    let negative =
-        count(&pool, "SELECT count(*) FROM ledger_accounts a WHERE NOT allow_negative AND ledger_balance(a) < 0").await;
-    let total = count(&pool, "SELECT sum(ledger_balance(a))::int8 FROM ledger_accounts a").await;
-    let entries = count(&pool, "SELECT count(*) FROM journal_entries").await;
+    // The audit the ledger runs (and a restore runs), and the sum of every balance.
+    let audit = ledger::accounts::repo::audit(&mut pool.acquire().await.unwrap()).await.unwrap();
+    let (entries, unbalanced, drift, negative) =
+        (audit.entries, audit.unbalanced_entries, audit.drifted_accounts, audit.negative_accounts);
+    let total =
+        sqlx::query_scalar!(r#"SELECT coalesce(sum(ledger_balance(a)), 0)::int8 AS "total!" FROM ledger_accounts a"#)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
 
     // 1,000 concurrent requests with one idempotency key: one effect.
     let started = Instant::now();
@@ -201,7 +192,11 @@ async fn main() {
         }
     }
     let idempotent_elapsed = started.elapsed();
-    let effects = count(&pool, "SELECT count(*) FROM journal_entries WHERE kind = 'bench.idempotent'").await;
+    let effects =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM journal_entries WHERE kind = 'bench.idempotent'"#)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
 
     println!();
     println!("| measurement | value |");

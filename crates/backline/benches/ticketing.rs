@@ -417,10 +417,10 @@ async fn main() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    let escrow: i64 = sqlx::query_scalar(
-        "SELECT ledger_balance(a) FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
+    let escrow = sqlx::query_scalar!(
+        r#"SELECT ledger_balance(a) AS "balance!" FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'"#,
+        event_id
     )
-    .bind(event_id)
     .fetch_one(&pool)
     .await
     .unwrap();

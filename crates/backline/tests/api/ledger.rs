@@ -294,7 +294,7 @@ async fn a_randomized_run_ends_with_zero_drift() {
     }
     assert!(entries.len() > 300, "enough of the run went through: {}", entries.len());
     audit(&db.pool).await;
-    let total: i64 = sqlx::query_scalar("SELECT sum(ledger_balance(a))::int8 FROM ledger_accounts a")
+    let total = sqlx::query_scalar!(r#"SELECT sum(ledger_balance(a))::int8 AS "total!" FROM ledger_accounts a"#)
         .fetch_one(&db.pool)
         .await
         .unwrap();
@@ -442,13 +442,16 @@ pub(crate) async fn bank_account(app: &testkit::TestApp, token: &str, iban: &str
 
 pub(crate) async fn balance(pool: &PgPool, owner: Owner, kind: &str) -> i64 {
     let (owner_type, owner_id) = owner.parts();
-    sqlx::query_scalar("SELECT coalesce(sum(ledger_balance(a)), 0)::int8 FROM ledger_accounts a WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3")
-        .bind(owner_type)
-        .bind(owner_id)
-        .bind(kind)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(ledger_balance(a)), 0)::int8 AS "balance!" FROM ledger_accounts a
+           WHERE owner_type = $1 AND owner_id IS NOT DISTINCT FROM $2 AND kind = $3"#,
+        owner_type,
+        owner_id,
+        kind
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

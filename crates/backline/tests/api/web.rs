@@ -287,10 +287,10 @@ async fn a_fan_buys_a_ticket_with_the_sandbox_card_in_a_browser() {
     assert!(text.contains("Standing") && text.contains("25.00 EUR"), "{text}");
     browser.close().await;
 
-    let escrow: i64 = sqlx::query_scalar(
-        "SELECT ledger_balance(a) FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'",
+    let escrow = sqlx::query_scalar!(
+        r#"SELECT ledger_balance(a) AS "balance!" FROM ledger_accounts a WHERE owner_type = 'event' AND owner_id = $1 AND kind = 'escrow'"#,
+        event.parse::<uuid::Uuid>().unwrap()
     )
-    .bind(event.parse::<uuid::Uuid>().unwrap())
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
