@@ -207,19 +207,21 @@ fn cpu_seconds() -> (f64, f64) {
 }
 
 /// The statements that took the most time in the database since the last reset: calls, mean and
-/// total milliseconds (lock waits included).
+/// total milliseconds executing (lock waits included), and total milliseconds planning.
 async fn print_statement_times(pool: &sqlx::PgPool) {
-    let rows: Vec<(i64, f64, f64, String)> = sqlx::query_as(
-        "SELECT calls, mean_exec_time, total_exec_time, regexp_replace(left(query, 90), '\\s+', ' ', 'g') FROM pg_stat_statements
+    let rows: Vec<(i64, f64, f64, f64, String)> = sqlx::query_as(
+        "SELECT calls, mean_exec_time, total_exec_time, total_plan_time, regexp_replace(left(query, 80), '\\s+', ' ', 'g') FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
-         ORDER BY total_exec_time DESC LIMIT 12",
+         ORDER BY total_exec_time + total_plan_time DESC LIMIT 12",
     )
     .fetch_all(pool)
     .await
     .unwrap_or_default();
-    println!("time in the database during the sale (calls, mean ms, total ms, the statement's start):");
-    for (calls, mean, total, query) in rows {
-        println!("  {calls:>6} {mean:>8.3} {total:>9.1}  {query}");
+    println!(
+        "time in the database during the sale (calls, mean ms, total ms executing, total ms planning, the statement's start):"
+    );
+    for (calls, mean, total, planning, query) in rows {
+        println!("  {calls:>6} {mean:>8.3} {total:>9.1} {planning:>9.1}  {query}");
     }
 }
 

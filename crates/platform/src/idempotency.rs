@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
+use crate::db::HotWrite;
 use crate::error::ApiError;
 use crate::error::PlatformCode;
 
@@ -75,22 +76,63 @@ where
     T: Serialize + DeserializeOwned,
     W: AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
 {
-    let mut tx = pool.begin().await?;
-    let Some(key) = key else {
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
-        return Ok(Outcome { value, status, replayed: false });
-    };
-    lock_key(&mut tx, scope, key).await?;
-    if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
-        return Ok(outcome);
+    let mut conn = pool.acquire().await?;
+    transact(&mut conn, scope, key, fingerprint, status, now, work, |value| (value, None)).await
+}
+
+/// [`run`] on a connection the caller already holds (one it authenticated the caller on, say), for work
+/// that may end with a [`HotWrite`]: sent with the `COMMIT`, after the answer is stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_on<T, W>(
+    conn: &mut PgConnection,
+    scope: &str,
+    key: Option<&str>,
+    fingerprint: &[u8],
+    status: StatusCode,
+    now: DateTime<Utc>,
+    work: W,
+) -> Result<Outcome<T>, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    W: AsyncFnOnce(&mut PgConnection) -> Result<(T, Option<HotWrite>), ApiError>,
+{
+    transact(conn, scope, key, fingerprint, status, now, work, |done| done).await
+}
+
+/// The transaction of [`run`] and [`run_on`]; `split` tells the answer from the hot write, if any.
+#[allow(clippy::too_many_arguments)]
+async fn transact<T, R, W>(
+    conn: &mut PgConnection,
+    scope: &str,
+    key: Option<&str>,
+    fingerprint: &[u8],
+    status: StatusCode,
+    now: DateTime<Utc>,
+    work: W,
+    split: fn(R) -> (T, Option<HotWrite>),
+) -> Result<Outcome<T>, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    W: AsyncFnOnce(&mut PgConnection) -> Result<R, ApiError>,
+{
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    if let Some(key) = key {
+        lock_key(&mut tx, scope, key).await?;
+        if let Some(outcome) = stored(&mut tx, scope, key, fingerprint, status, now).await? {
+            return Ok(outcome);
+        }
     }
-    let value = work(&mut tx).await?;
-    sqlx::query!(r#"INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+    let (value, last) = split(work(&mut tx).await?);
+    if let Some(key) = key {
+        sqlx::query!(r#"INSERT INTO idempotency_keys (scope, key, fingerprint, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (scope, key) DO UPDATE SET fingerprint = $3, status = $4, response = $5, created_at = $6"#, scope, key, fingerprint, i32::from(status.as_u16()), serde_json::to_value(&value).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?, now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+        .execute(&mut *tx)
+        .await?;
+    }
+    match last {
+        Some(last) => crate::db::commit_with(tx, last).await?,
+        None => tx.commit().await?,
+    }
     Ok(Outcome { value, status, replayed: false })
 }
 
@@ -175,6 +217,26 @@ where
     let key = key_from(request.headers)?;
     let fingerprint = fingerprint(request.route, request.body);
     let outcome = run(pool, request.scope, key.as_deref(), &fingerprint, status, now, work).await?;
+    Ok(answer(outcome))
+}
+
+/// [`respond`] on a connection the caller holds, for work that may end with a [`HotWrite`] (see
+/// [`run_on`]).
+pub async fn respond_on<T, W, B>(
+    conn: &mut PgConnection,
+    request: Request<'_, B>,
+    status: StatusCode,
+    now: DateTime<Utc>,
+    work: W,
+) -> Result<axum::response::Response, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    W: AsyncFnOnce(&mut PgConnection) -> Result<(T, Option<HotWrite>), ApiError>,
+    B: Serialize,
+{
+    let key = key_from(request.headers)?;
+    let fingerprint = fingerprint(request.route, request.body);
+    let outcome = run_on(conn, request.scope, key.as_deref(), &fingerprint, status, now, work).await?;
     Ok(answer(outcome))
 }
 

@@ -65,6 +65,7 @@ fn start_embedded() -> PgConnectOptions {
     if TRACK_STATEMENTS.load(std::sync::atomic::Ordering::SeqCst) {
         config.settings.push("shared_preload_libraries=pg_stat_statements".to_owned());
         config.settings.push("pg_stat_statements.track_utility=on".to_owned());
+        config.settings.push("pg_stat_statements.track_planning=on".to_owned());
     }
     let cluster =
         EmbeddedPostgres::start(&config).unwrap_or_else(|err| panic!("cannot start a test PostgreSQL cluster: {err}"));

@@ -573,6 +573,64 @@ async fn buying_at_once_from_the_wallet_pays_issues_and_chains_later_in_order() 
     audit(&app.db.pool).await;
 }
 
+/// The write a purchase sends with its COMMIT (the tiers' sold counts): when it holds, it commits with
+/// everything the transaction wrote before it; when it breaks its constraint, the refusal it names is
+/// the answer and nothing of the transaction stays; either way the connection is left outside any
+/// transaction (what it writes next is seen at once by others).
+#[tokio::test]
+async fn a_hot_write_commits_with_its_transaction_or_refuses_all_of_it() {
+    use platform::db::{HotWrite, Literal, commit_with};
+    use sqlx::Connection as _;
+    let app = app().await;
+    let pool = &app.db.pool;
+    let tables = format!(
+        "CREATE TABLE hot_probe (id uuid PRIMARY KEY, n int8 NOT NULL, CONSTRAINT hot_probe_cap CHECK (n <= 3));
+         CREATE TABLE hot_probe_side (note text NOT NULL);
+         GRANT SELECT, INSERT, UPDATE ON hot_probe, hot_probe_side TO {}",
+        platform::db::APP_ROLE
+    );
+    sqlx::raw_sql(&tables).execute(&mut app.db.owner().await).await.unwrap();
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO hot_probe VALUES ($1, 0)").bind(id).execute(pool).await.unwrap();
+    let raise = |by: i64| {
+        HotWrite::new("UPDATE hot_probe SET n = n + $2 WHERE id = $1", &[Literal::Uuid(id), Literal::Int(by)])
+            .refused_by("hot_probe_cap", platform::ApiError::new(ticketing::error::TicketingCode::SoldOut, "full"))
+    };
+    let state = async || -> (i64, Vec<String>) {
+        let n = sqlx::query_scalar("SELECT n FROM hot_probe").fetch_one(pool).await.unwrap();
+        let notes = sqlx::query_scalar("SELECT note FROM hot_probe_side ORDER BY note").fetch_all(pool).await.unwrap();
+        (n, notes)
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    for (by, note, holds) in [(3, "first", true), (1, "second", false), (0, "third", true)] {
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query("INSERT INTO hot_probe_side VALUES ($1)").bind(note).execute(&mut *tx).await.unwrap();
+        let done = commit_with(tx, raise(by)).await;
+        if holds {
+            done.unwrap();
+        } else {
+            assert_eq!(done.unwrap_err().code(), "sold_out", "the named refusal is the answer");
+        }
+        // Out of any transaction: a row written now is seen from another connection at once.
+        sqlx::query("INSERT INTO hot_probe_side VALUES ($1)")
+            .bind(format!("{note} after"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        state().await,
+        (3, ["first", "first after", "second after", "third", "third after"].map(String::from).to_vec()),
+        "the refused transaction left nothing; the others committed whole"
+    );
+    // A write that fails otherwise (no refusal named for it) is an error of its own, and leaves nothing.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("INSERT INTO hot_probe_side VALUES ('fourth')").execute(&mut *tx).await.unwrap();
+    let broken = HotWrite::new("UPDATE hot_probe SET n = n / $1", &[Literal::Int(0)]);
+    assert_eq!(commit_with(tx, broken).await.unwrap_err().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(state().await.1.len(), 5);
+}
+
 /// Many buyers paying at once from their wallets: exactly the tickets there are, each once, every cent
 /// in escrow, and the chain complete after it, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

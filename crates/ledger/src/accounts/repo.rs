@@ -136,23 +136,29 @@ pub struct EntryBetween<'a> {
 
 /// Finds the entry's accounts by their owner key and writes the entry with its postings (in account id
 /// order, so that their locks are taken in that order), in one statement; writes nothing and answers
-/// false when an account does not exist yet.
+/// false when an account does not exist yet. Its two legs are parameters of their own, not arrays: the
+/// planner then knows there are two rows and keeps one generic plan for the statement, where arrays
+/// of unknown length had it plan every execution anew (a fifth of a millisecond each).
 pub async fn post_between(conn: &mut PgConnection, e: &EntryBetween<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"WITH acc AS (
-               SELECT a.id, w.m FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int8[]) AS w(t, o, k, m)
-               JOIN ledger_accounts a ON a.owner_type = w.t AND a.kind = w.k AND a.currency = $5
+               SELECT a.id, w.m FROM (VALUES ($1::text, $2::uuid, $3::text, $4::int8), ($5, $6, $7, $8)) AS w(t, o, k, m)
+               JOIN ledger_accounts a ON a.owner_type = w.t AND a.kind = w.k AND a.currency = $9
                     AND coalesce(a.owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(w.o, '00000000-0000-0000-0000-000000000000'::uuid)),
-           ok AS (SELECT count(*) = cardinality($1::text[]) AS found FROM acc),
+           ok AS (SELECT count(*) = 2 AS found FROM acc),
            entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at)
-                     SELECT $6, $7, $8, $9, $10 FROM ok WHERE found RETURNING id),
+                     SELECT $10, $11, $12, $13, $14 FROM ok WHERE found RETURNING id),
            posted AS (INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
-                      SELECT entry.id, acc.id, acc.m, $5, $10 FROM entry, acc ORDER BY acc.id)
+                      SELECT entry.id, acc.id, acc.m, $9, $14 FROM entry, acc ORDER BY acc.id)
            SELECT found AS "found!" FROM ok"#,
-        &e.owner_types[..],
-        &e.owner_ids[..] as &[Option<Uuid>],
-        &e.kinds[..],
-        &e.amounts[..],
+        &e.owner_types[0],
+        e.owner_ids[0],
+        &e.kinds[0],
+        e.amounts[0],
+        &e.owner_types[1],
+        e.owner_ids[1],
+        &e.kinds[1],
+        e.amounts[1],
         e.currency,
         e.id.0,
         e.kind,

@@ -4,7 +4,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use identity::auth::AuthUser;
+use identity::auth::{AuthUser, Bearer};
 use platform::error::ProblemBody;
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, Json, idempotency};
@@ -29,18 +29,25 @@ use crate::model::{EventId, OrderId, TicketId};
 pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
-    AuthUser(principal): AuthUser,
+    bearer: Bearer,
     headers: HeaderMap,
     Path(id): Path<EventId>,
     Json(req): Json<dto::NewOrder>,
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
+    // The caller is authenticated on the connection the purchase then runs on: in an on-sale's crowd,
+    // each buyer's purchase follows their own authentication instead of everyone's.
+    let mut conn = ctx.db.acquire().await?;
+    let principal = bearer.authenticate(&mut conn, now).await?;
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
-    idempotency::respond(&ctx.db, request, StatusCode::CREATED, now, async |conn| match req.pay.as_deref() {
-        None => service::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await,
-        Some("wallet") => service::buy_now(conn, &ctx.secrets, &principal, id, &req, now).await,
+    idempotency::respond_on(&mut conn, request, StatusCode::CREATED, now, async |conn| match req.pay.as_deref() {
+        None => Ok((service::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await?, None)),
+        Some("wallet") => {
+            let (order, sold) = service::buy_now(conn, &ctx.secrets, &principal, id, &req, now).await?;
+            Ok((order, Some(sold)))
+        }
         Some(_) => Err(ApiError::invalid_field("pay", "invalid_value", "must be wallet (or absent, to pay later)")),
     })
     .await

@@ -12,6 +12,7 @@ use identity::authz::{self, Target};
 use ledger::error::LedgerCode;
 use ledger::model::{Currency, Owner, kinds};
 use platform::crypto::SecretBox;
+use platform::db::HotWrite;
 use platform::jobs::{self, Job, JobFailure, JobKind, NewJob, Registry};
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, FieldError};
@@ -132,10 +133,12 @@ pub(crate) async fn receive_within_limit(
 /// Buys at once, paying from the caller's wallet, in the caller's transaction: the purchase of a hot
 /// on-sale. Six statements of its own: the event and the buyer's lock in one, the tiers in one, the
 /// audit entry, the chain's catch-up job, the ledger's entry with its postings (which finds the
-/// accounts; the event's escrow takes the credit in a slice), and one that writes the tiers' sold
-/// counts (the one shared row, last), the order, its items, tickets and codes; plus the buyer's limit,
-/// pass and attribution code when the sale has them. The
-/// tickets' issue records join the event's chain after it (see [`crate::chain::service::catch_up`]).
+/// accounts; the event's escrow takes the credit in a slice), and one that writes the order, its items,
+/// tickets and codes; plus the buyer's limit, pass and attribution code when the sale has them. The
+/// tiers' sold counts (the one row every buyer needs) are answered as a [`HotWrite`] for the caller
+/// to send with the commit ([`platform::db::commit_with`]); a tier sold out meanwhile then refuses the
+/// whole purchase with `sold_out`. The tickets' issue records join the event's chain after it (see
+/// [`crate::chain::service::catch_up`]).
 pub async fn buy_now(
     conn: &mut PgConnection,
     secrets: &SecretBox,
@@ -143,7 +146,7 @@ pub async fn buy_now(
     event_id: EventId,
     req: &NewOrder,
     now: DateTime<Utc>,
-) -> Result<Order, ApiError> {
+) -> Result<(Order, HotWrite), ApiError> {
     authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
     principal.require_verified()?;
     let items = ordered_items(req)?;
@@ -225,14 +228,7 @@ pub async fn buy_now(
         ticket_prices: tickets.iter().map(|t| t.1.unit_price).collect(),
         codes: tickets.iter().map(|t| t.2.clone()).collect(),
     };
-    let (sold, pass_spent) = repo::write_purchase(conn, &purchase, now).await?;
-    if !sold {
-        let short = priced.lines.first().map(|l| l.tier_name.clone()).unwrap_or_default();
-        return Err(ApiError::new(
-            TicketingCode::SoldOut,
-            format!("The tier {short} has fewer tickets left than asked."),
-        ));
-    }
+    let pass_spent = repo::write_purchase(conn, &purchase, now).await?;
     if spends_pass && !pass_spent {
         return Err(ApiError::new(TicketingCode::PassUsed, "The pass has bought its order already."));
     }
@@ -242,13 +238,20 @@ pub async fn buy_now(
             crate::events::repo::event(conn, event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
         crate::settlement::service::freeze(conn, &event, now).await?;
     }
+    let sold_out = match &priced.lines[..] {
+        [line] => format!("The tier {} has fewer tickets left than asked.", line.tier_name),
+        _ => "A tier of this order has fewer tickets left than asked.".to_owned(),
+    };
+    let sold = repo::sold_counts(event_id, &purchase.tiers, &purchase.quantities)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an order without tiers")))?
+        .refused_by(repo::NO_OVERSELL, ApiError::new(TicketingCode::SoldOut, sold_out));
     let key: [u8; 32] = secrets
         .open(&sale.signing_key_sealed)
         .ok()
         .and_then(|k| k.try_into().ok())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an event key cannot be opened")))?;
     let tier_of = |id: crate::model::TierId| tiers.iter().find(|t| t.id == id);
-    Ok(Order {
+    let order = Order {
         id: order_id,
         event_id,
         state: OrderState::Paid.as_str().to_owned(),
@@ -277,7 +280,8 @@ pub async fn buy_now(
             })
             .collect(),
         created_at: now,
-    })
+    };
+    Ok((order, sold))
 }
 
 /// A tier with fewer tickets left than asked answers `sold_out` at once, from a plain read that waits for
