@@ -103,8 +103,8 @@ COMMIT;
 /// `COMMIT`s; `None` when the server does not track them.
 async fn statements(pool: &sqlx::PgPool) -> Option<(i64, i64)> {
     sqlx::query_as(
-        "SELECT coalesce(sum(calls) FILTER (WHERE query NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')), 0)::int8,
-                coalesce(sum(calls) FILTER (WHERE query IN ('BEGIN', 'COMMIT', 'ROLLBACK')), 0)::int8
+        "SELECT coalesce(sum(calls) FILTER (WHERE query NOT IN ('BEGIN', 'COMMIT', 'COMMIT AND CHAIN', 'ROLLBACK')), 0)::int8,
+                coalesce(sum(calls) FILTER (WHERE query IN ('BEGIN', 'COMMIT', 'COMMIT AND CHAIN', 'ROLLBACK')), 0)::int8
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
            AND query NOT LIKE '%pg_stat_statements%'",
     )

@@ -228,12 +228,13 @@ pub async fn commit_with(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     write: HotWrite,
 ) -> Result<(), crate::ApiError> {
-    // The trailing BEGIN opens an empty transaction for the driver's own COMMIT to close, so that its
-    // count of open transactions stays right; it comes after the locks were released.
-    let sql = format!("{};\nCOMMIT;\nBEGIN", write.sql);
-    let sent = tx.execute(sqlx::raw_sql(&sql)).await;
-    match sent {
-        Ok(_) => Ok(tx.commit().await?),
+    // `COMMIT AND CHAIN` commits and opens an empty transaction in its place, which dropping `tx` then
+    // rolls back: the driver queues that ROLLBACK to go out with the connection's next message (the
+    // pool's check when the connection is given back), so it costs no round trip of its own, and the
+    // driver's count of open transactions stays right.
+    let sql = format!("{};\nCOMMIT AND CHAIN", write.sql);
+    match tx.execute(sqlx::raw_sql(&sql)).await {
+        Ok(_) => Ok(()),
         Err(sqlx::Error::Database(db)) => match write.refusal {
             Some((name, error)) if db.constraint() == Some(name) => Err(error),
             _ => Err(sqlx::Error::Database(db).into()),
