@@ -26,6 +26,15 @@ impl Default for PoolSettings {
 /// A connection idle for longer than this is asked whether it is still alive before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_millis(100);
 
+/// The number the next connection this process opens gets as its `backline.slot`: counting on from a
+/// random start, so that two processes' connections rarely meet. The ledger credits a sliced account
+/// in the slice of the connection's slot (`ledger_slice()`, migration 0068): the connections of one
+/// pool then never share a slice.
+static NEXT_SLOT: std::sync::LazyLock<std::sync::atomic::AtomicU32> = std::sync::LazyLock::new(|| {
+    let start = (uuid::Uuid::new_v4().as_u128() % 64) as u32;
+    std::sync::atomic::AtomicU32::new(start)
+});
+
 /// Opens a pool. Statements are logged at debug level only, so that values never reach the logs by default.
 ///
 /// The driver checks every connection that comes back to the pool (one round trip), and drops it if
@@ -41,6 +50,13 @@ pub async fn connect(options: PgConnectOptions, settings: PoolSettings) -> Resul
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                let slot = NEXT_SLOT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                conn.execute(sqlx::raw_sql(&format!("SET backline.slot = {slot}"))).await?;
+                Ok(())
+            })
+        })
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for > PING_AFTER_IDLE {

@@ -163,6 +163,39 @@ async fn of_100_concurrent_withdrawals_of_a_tenth_exactly_10_succeed() {
     audit(&db.pool).await;
 }
 
+/// The service numbers the connections it opens, and a sliced account's credit goes to the slice of the
+/// connection's number: forty connections of one pool, all held at once, credit forty different
+/// slices, even when other connections were opened between them (as another process's are): by
+/// process id modulo 64, as before, forty connections whose ids are spread over more than 64 would
+/// share slices. A connection the service did not open keeps its process id's slice.
+#[tokio::test]
+async fn the_connections_of_one_pool_never_share_a_slice() {
+    let db = TestDb::new().await;
+    let settings =
+        platform::db::PoolSettings { max_connections: 40, acquire_timeout: std::time::Duration::from_secs(30) };
+    let pool = platform::db::connect(db.connect_options(), settings).await.unwrap();
+    let mut held = Vec::new();
+    let mut slices = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        // Another connection opened and closed between two of the pool's: its process takes an id.
+        let other = <sqlx::PgConnection as sqlx::Connection>::connect_with(&db.connect_options()).await.unwrap();
+        sqlx::Connection::close(other).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let slice = sqlx::query_scalar!(r#"SELECT ledger_slice() AS "slice!""#).fetch_one(&mut *conn).await.unwrap();
+        assert!((0..64).contains(&slice));
+        slices.insert(slice);
+        held.push(conn);
+    }
+    assert_eq!(slices.len(), 40, "the slices of forty connections: {slices:?}");
+    let mut plain = db.pool.acquire().await.unwrap();
+    let (slice, pid) = sqlx::query!(r#"SELECT ledger_slice() AS "slice!", pg_backend_pid() % 64 AS "pid!""#)
+        .fetch_one(&mut *plain)
+        .await
+        .map(|r| (i32::from(r.slice), r.pid))
+        .unwrap();
+    assert_eq!(slice, pid);
+}
+
 /// An event's escrow takes its sales' credits in slices (no row lock shared between sales), yet no
 /// debit takes more than the credits committed: three rounds of 40 sales of 2.50 at once beside 30
 /// payouts of 5.00 at once (more than the sales bring) end with the escrow never below zero, its
