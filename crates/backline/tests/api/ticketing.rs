@@ -573,6 +573,63 @@ async fn buying_at_once_from_the_wallet_pays_issues_and_chains_later_in_order() 
     audit(&app.db.pool).await;
 }
 
+/// An instant purchase keyed by an `Idempotency-Key` buys once however often, and however many times at
+/// once, it is sent (its stored answer is written before the sold count goes out with the commit);
+/// one refused as sold out stores nothing, so the same key buys once tickets are there again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instant_purchase_with_a_key_buys_once_and_a_refused_one_can_be_retried() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "keyed_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 2, "price": 1000})).await;
+    let fans = buyers(&app, "keyed", 1).await;
+    let (fan, fan_id) = fans[0].clone();
+    funded(&app.db.pool, fan_id, 10_000).await;
+    let send = |key: &'static str| {
+        let (app, fan, event, tier) = (app.clone(), fan.clone(), event.clone(), tier.clone());
+        async move {
+            let mut body = order_body(&tier, 1);
+            body["pay"] = json!("wallet");
+            app.post(&format!("/v1/events/{event}/orders"))
+                .bearer(&fan)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+        }
+    };
+    let first = send("instant-1").await;
+    first.assert_status(StatusCode::CREATED);
+    let again = send("instant-1").await;
+    assert_eq!((again.status, again.header("idempotent-replayed")), (StatusCode::CREATED, Some("true")));
+    assert_eq!(again.value()["id"], first.value()["id"]);
+    // Eight at once with a new key: they queue on the key; one purchase, its order answered to all.
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(send("instant-2"))).collect();
+    let mut orders = std::collections::BTreeSet::new();
+    let mut replays = 0;
+    for task in tasks {
+        let res = task.await.unwrap();
+        res.assert_status(StatusCode::CREATED);
+        replays += usize::from(res.header("idempotent-replayed") == Some("true"));
+        orders.insert(res.value()["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!((orders.len(), replays), (1, 7), "{orders:?}");
+    assert_eq!(tier_counts(&app, &tier).await, (2, 2, 0));
+    assert_eq!(wallet(&app, fan_id).await, 8_000, "charged once per key");
+    // Sold out: refused, nothing stored; once the organizer adds a ticket, the same key buys it.
+    send("instant-3").await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    app.patch(&format!("/v1/events/{event}/tiers/{tier}"))
+        .bearer(&organizer)
+        .json(&json!({"quantity": 3}))
+        .send()
+        .await
+        .assert_status(StatusCode::OK);
+    let retried = send("instant-3").await;
+    assert_eq!((retried.status, retried.header("idempotent-replayed")), (StatusCode::CREATED, Some("false")));
+    assert_eq!(tier_counts(&app, &tier).await, (3, 3, 0));
+    assert_eq!(wallet(&app, fan_id).await, 7_000);
+    audit(&app.db.pool).await;
+}
+
 /// The write a purchase sends with its COMMIT (the tiers' sold counts): when it holds, it commits with
 /// everything the transaction wrote before it; when it breaks its constraint, the refusal it names is
 /// the answer and nothing of the transaction stays; either way the connection is left outside any
