@@ -52,8 +52,8 @@ pub async fn connect(options: PgConnectOptions, settings: PoolSettings) -> Resul
         .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
-                let slot = NEXT_SLOT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                conn.execute(sqlx::raw_sql(&format!("SET backline.slot = {slot}"))).await?;
+                let slot = NEXT_SLOT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+                sqlx::query_scalar!("SELECT set_config('backline.slot', $1, false)", slot).fetch_one(conn).await?;
                 Ok(())
             })
         })

@@ -631,49 +631,54 @@ async fn an_instant_purchase_with_a_key_buys_once_and_a_refused_one_can_be_retri
 }
 
 /// The write a purchase sends with its COMMIT (the tiers' sold counts): when it holds, it commits with
-/// everything the transaction wrote before it; when it breaks its constraint, the refusal it names is
-/// the answer and nothing of the transaction stays; either way the connection is left outside any
-/// transaction (what it writes next is seen at once by others).
+/// everything the transaction wrote before it, up to exactly the tier's quantity; when it breaks its
+/// constraint (one ticket more), the refusal it names is the answer and nothing of the transaction
+/// stays; either way the connection is left outside any transaction (what it writes next is seen at
+/// once by others). Each transaction's earlier write is an audit entry.
 #[tokio::test]
 async fn a_hot_write_commits_with_its_transaction_or_refuses_all_of_it() {
+    use platform::audit::{Actor, Entry};
     use platform::db::{HotWrite, Literal, commit_with};
     use sqlx::Connection as _;
+    use ticketing::model::EventId;
+    use ticketing::orders::repo::{NO_OVERSELL, sold_counts};
     let app = app().await;
     let pool = &app.db.pool;
-    let tables = format!(
-        "CREATE TABLE hot_probe (id uuid PRIMARY KEY, n int8 NOT NULL, CONSTRAINT hot_probe_cap CHECK (n <= 3));
-         CREATE TABLE hot_probe_side (note text NOT NULL);
-         GRANT SELECT, INSERT, UPDATE ON hot_probe, hot_probe_side TO {}",
-        platform::db::APP_ROLE
-    );
-    sqlx::raw_sql(&tables).execute(&mut app.db.owner().await).await.unwrap();
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO hot_probe VALUES ($1, 0)").bind(id).execute(pool).await.unwrap();
-    let raise = |by: i64| {
-        HotWrite::new("UPDATE hot_probe SET n = n + $2 WHERE id = $1", &[Literal::Uuid(id), Literal::Int(by)])
-            .refused_by("hot_probe_cap", platform::ApiError::new(ticketing::error::TicketingCode::SoldOut, "full"))
+    let (organizer, _, _) = signed_in(&app, "hot_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 3})).await;
+    let (event, tier): (Uuid, Uuid) = (event.parse().unwrap(), tier.parse().unwrap());
+    let sell = |n: i32| {
+        sold_counts(EventId(event), &[tier], &[n])
+            .unwrap()
+            .refused_by(NO_OVERSELL, platform::ApiError::new(ticketing::error::TicketingCode::SoldOut, "full"))
     };
-    let state = async || -> (i64, Vec<String>) {
-        let n = sqlx::query_scalar("SELECT n FROM hot_probe").fetch_one(pool).await.unwrap();
-        let notes = sqlx::query_scalar("SELECT note FROM hot_probe_side ORDER BY note").fetch_all(pool).await.unwrap();
-        (n, notes)
+    let note = async |conn: &mut sqlx::PgConnection, action: &str| {
+        Entry::new(Actor { user_id: None, api_key_id: None }, action, "probe", tier)
+            .record(conn, app.clock_now())
+            .await
+            .unwrap();
+    };
+    let state = async || -> (i32, Vec<String>) {
+        let sold =
+            sqlx::query_scalar!("SELECT sold FROM ticket_tiers WHERE id = $1", tier).fetch_one(pool).await.unwrap();
+        let notes = sqlx::query_scalar!("SELECT action FROM audit_log WHERE resource_type = 'probe' ORDER BY action")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        (sold, notes)
     };
     let mut conn = pool.acquire().await.unwrap();
-    for (by, note, holds) in [(3, "first", true), (1, "second", false), (0, "third", true)] {
+    for (n, action, holds) in [(3, "first", true), (1, "second", false), (0, "third", true)] {
         let mut tx = conn.begin().await.unwrap();
-        sqlx::query("INSERT INTO hot_probe_side VALUES ($1)").bind(note).execute(&mut *tx).await.unwrap();
-        let done = commit_with(tx, raise(by)).await;
+        note(&mut tx, action).await;
+        let done = commit_with(tx, sell(n)).await;
         if holds {
             done.unwrap();
         } else {
             assert_eq!(done.unwrap_err().code(), "sold_out", "the named refusal is the answer");
         }
         // Out of any transaction: a row written now is seen from another connection at once.
-        sqlx::query("INSERT INTO hot_probe_side VALUES ($1)")
-            .bind(format!("{note} after"))
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        note(&mut conn, &format!("{action} after")).await;
     }
     assert_eq!(
         state().await,
@@ -682,8 +687,11 @@ async fn a_hot_write_commits_with_its_transaction_or_refuses_all_of_it() {
     );
     // A write that fails otherwise (no refusal named for it) is an error of its own, and leaves nothing.
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("INSERT INTO hot_probe_side VALUES ('fourth')").execute(&mut *tx).await.unwrap();
-    let broken = HotWrite::new("UPDATE hot_probe SET n = n / $1", &[Literal::Int(0)]);
+    note(&mut tx, "fourth").await;
+    let broken = HotWrite::new(
+        "UPDATE ticket_tiers SET sold = sold / $2 WHERE id = $1",
+        &[Literal::Uuid(tier), Literal::Int(0)],
+    );
     assert_eq!(commit_with(tx, broken).await.unwrap_err().status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(state().await.1.len(), 5);
 }
