@@ -6,7 +6,8 @@
 //! and no sequential scan of a large table.
 //!
 //! Run with `cargo bench -p backline --bench volume` (about 15 minutes and 12 GB of disk on 2 cores);
-//! `BACKLINE_BENCH_VOLUME_SCALE=0.1` loads a tenth. Results in docs/benchmarks.md.
+//! `BACKLINE_BENCH_VOLUME_SCALE=0.1` loads a tenth; `BACKLINE_BENCH_VOLUME_KEEP=1` keeps the cluster and
+//! the service up after the report, until interrupted. Results in docs/benchmarks.md.
 
 #![allow(clippy::print_stdout)]
 
@@ -116,6 +117,14 @@ fn spread(i: u64, n: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) % n
 }
 
+/// A city and a genre for row `i`, drawn independently: drawing both from `spread(i, n)` made every
+/// row of a city share one genre (any `i` with `spread(i, 20) == 0` has `spread(i, 10) == 0`).
+fn city_and_genre(i: u64) -> (usize, usize) {
+    let (cities, genres) = (CITIES.len() as u64, GENRES.len() as u64);
+    let draw = spread(i, cities * genres);
+    ((draw % cities) as usize, (draw / cities) as usize)
+}
+
 const CITIES: &[(&str, &str, f64, f64)] = &[
     ("Berlin", "DE", 52.52, 13.40),
     ("Hamburg", "DE", 53.55, 9.99),
@@ -221,9 +230,10 @@ async fn load_year(
         })
         .await;
         let artists = copy(&mut a, "artist_profiles (id, user_id, stage_name, bio, genres, city, country, latitude, longitude, price_min, price_max, created_at, updated_at)", y.artists, |i, out| {
-            let (city, country, lat, lng) = CITIES[spread(i, CITIES.len() as u64) as usize];
+            let (c, g) = city_and_genre(i);
+            let (city, country, lat, lng) = CITIES[c];
             let jitter = |k: u64| (spread(i + k, 1_000) as f64 - 500.0) / 1_000.0 * 0.6;
-            let (g1, g2) = (GENRES[(i % 10) as usize], GENRES[spread(i, 10) as usize]);
+            let (g1, g2) = (GENRES[(i % 10) as usize], GENRES[g]);
             let at = ts(user_at(i));
             let price = 10_000 + spread(i, 200) as i64 * 1_000;
             let _ = writeln!(out, "{}\t{}\tArtist {i}\tPlays {g1} and {g2} on stages across Europe.\t{{{g1},{g2}}}\t{city}\t{country}\t{:.5}\t{:.5}\t{price}\t{}\t{at}\t{at}",
@@ -247,10 +257,11 @@ async fn load_year(
     let events = async {
         let n = copy(&mut b, "events (id, organizer_user_id, created_by, title, description, starts_at, ends_at, timezone, capacity, venue_name, city, country, status, signing_key_sealed, signing_public_key, published_at, created_at, updated_at)", y.events, |e, out| {
             let organizer = id(tag::USER, promoter_user(e % y.promoters), user_at(promoter_user(e % y.promoters)));
-            let (city, country, _, _) = CITIES[spread(e, CITIES.len() as u64) as usize];
+            let (c, g) = city_and_genre(e);
+            let (city, country, _, _) = CITIES[c];
             let starts = event_start(e);
             let status = if starts < now { "completed" } else { "published" };
-            let genre = GENRES[spread(e, 10) as usize];
+            let genre = GENRES[g];
             let at = ts(event_at(e));
             let _ = writeln!(out, "{}\t{organizer}\t{organizer}\t{} {genre} night {e}\tAn evening of {genre}.\t{}\t{}\tEurope/Berlin\t1000\tHall {}\t{city}\t{country}\t{status}\tvolume-not-sealed\t\\\\x{}\t{at}\t{at}\t{at}",
                 id(tag::EVENT, e, event_at(e)), ["Late", "Summer", "Winter", "Open", "Club"][(e % 5) as usize], ts(starts), ts(starts + chrono::Duration::hours(4)), e % 500, "00".repeat(32));
@@ -762,5 +773,11 @@ async fn main() {
         println!("Not met: {}", failed.join(", "));
     }
     owner.close().await.unwrap();
+    if std::env::var_os("BACKLINE_BENCH_VOLUME_KEEP").is_some() {
+        // For studying a read at this size by hand: the cluster and the service stay up until interrupted.
+        println!();
+        println!("Kept until interrupted: the service at http://{addr}, the database at {}", pg.url("backline"));
+        tokio::signal::ctrl_c().await.unwrap();
+    }
     drop(pg);
 }
