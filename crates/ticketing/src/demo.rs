@@ -211,9 +211,17 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                     pay: None,
                 };
                 let who = principal(buyer);
-                let order = crate::orders::service::reserve(conn, &env.secrets, &settings, &who, row.id, &req, now)
-                    .await
-                    .map_err(|e| problem(&e))?;
+                let order = crate::orders::service::reserve(
+                    conn,
+                    crate::orders::service::Seller { secrets: &env.secrets, sold_out: &Default::default() },
+                    &settings,
+                    &who,
+                    row.id,
+                    &req,
+                    now,
+                )
+                .await
+                .map_err(|e| problem(&e))?;
                 if order.state == "paid" {
                     return Ok::<_, anyhow::Error>(order);
                 }

@@ -478,6 +478,51 @@ fn buy_now(
     app.post(&format!("/v1/events/{event}/orders")).bearer(token).json(&body).send()
 }
 
+/// Once a purchase finds a tier sold out, the node answers `sold_out` from memory for a second to
+/// orders asking for more than was left, even if tickets came back meanwhile (which proves the
+/// answer did not come from the database); a request with an `Idempotency-Key` is answered from the
+/// database; a second later the tickets are on sale again.
+#[tokio::test]
+async fn a_sold_out_tier_is_answered_from_memory_for_a_second() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "memory_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 2, "price": 1000})).await;
+    let fans = buyers(&app, "memory", 3).await;
+    for (_, id) in &fans {
+        funded(&app.db.pool, *id, 5000).await;
+    }
+    let held = reserve(&app, &fans[0].0, &event, &tier, 2).await;
+    held.assert_status(StatusCode::CREATED);
+    // Both tickets held: the purchase finds the tier sold out, with none left.
+    let refused = buy_now(&app, &fans[1].0, &event, &tier, 1).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    assert!(refused["detail"].as_str().unwrap().contains("has 0 tickets left"), "{refused}");
+    let order = held.value()["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/orders/{order}/cancel")).bearer(&fans[0].0).send().await.assert_status(StatusCode::OK);
+    assert_eq!(tier_counts(&app, &tier).await, (2, 0, 0), "both tickets back on sale");
+
+    // The same instant and 999 ms on: refused from memory, nothing written.
+    buy_now(&app, &fans[1].0, &event, &tier, 1).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    app.clock.advance(chrono::Duration::milliseconds(999));
+    buy_now(&app, &fans[2].0, &event, &tier, 2).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    assert_eq!(tier_counts(&app, &tier).await, (2, 0, 0));
+    assert_eq!(wallet(&app, fans[1].1).await, 5000);
+    // With an Idempotency-Key the database answers, and it has the tickets.
+    let mut body = order_body(&tier, 1);
+    body["pay"] = json!("wallet");
+    let keyed = app
+        .post(&format!("/v1/events/{event}/orders"))
+        .bearer(&fans[1].0)
+        .header("Idempotency-Key", "memory-1")
+        .json(&body)
+        .send()
+        .await;
+    keyed.assert_status(StatusCode::CREATED);
+    // A second after the tier was found sold out, the memory has let it go.
+    app.clock.advance(chrono::Duration::milliseconds(1));
+    buy_now(&app, &fans[2].0, &event, &tier, 1).await.assert_status(StatusCode::CREATED);
+    assert_eq!(tier_counts(&app, &tier).await, (2, 2, 0));
+}
+
 /// Buying at once from the wallet: one request, the paid order with its tickets; money short or a
 /// sold-out tier write nothing; the issues join the chain after it, in order, and before anything
 /// else that happens to those tickets.
@@ -1229,7 +1274,7 @@ async fn concurrent_scanners_and_uploads_admit_each_ticket_exactly_once() {
     }
 }
 
-async fn wallet(app: &TestApp, user: Uuid) -> i64 {
+pub(crate) async fn wallet(app: &TestApp, user: Uuid) -> i64 {
     balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await
 }
 

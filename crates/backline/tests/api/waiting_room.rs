@@ -539,3 +539,67 @@ async fn buying_at_once_needs_the_pass_and_spends_it() {
     buy(&token, Some(&pass)).await.assert_problem(StatusCode::CONFLICT, "pass_used");
     assert_eq!(place(&app, &token, &event).await["order_id"], bought.value()["id"]);
 }
+
+/// A pass sent many times at once to the instant purchase buys one order: each request reads the
+/// buyer's place with the event in one statement, possibly before another of the buyer's purchases
+/// has spent it, so the write that spends the pass is the authority. Eight buyers, six requests each
+/// at once, on each of three events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_pass_sent_many_times_at_once_buys_one_order() {
+    let app = Arc::new(app().await);
+    let (organizer, _, _) = signed_in(&app, "pass_race_org").await;
+    for round in 0..3 {
+        // New buyers each round: an access token lasts fifteen minutes of the test's clock.
+        let fans = buyers(&app, &format!("pass_race{round}"), 8).await;
+        for (_, id) in &fans {
+            crate::ledger::funded(&app.db.pool, *id, 100_000).await;
+        }
+        let (event, tier) = on_sale(&app, &organizer, json!({"price": 1000})).await;
+        room(&app, &organizer, &event, json!({"rate_per_minute": 600})).await;
+        for (i, (token, _)) in fans.iter().enumerate() {
+            join(&app, token, &event, &ip(i)).await.assert_status(StatusCode::CREATED);
+        }
+        advance(&app, Duration::minutes(OPENS_IN)).await;
+        advance(&app, Duration::seconds(1)).await;
+        let mut attempts = Vec::new();
+        for (token, _) in &fans {
+            let p = place(&app, token, &event).await;
+            assert_eq!(p["status"], "admitted", "round {round}: {p}");
+            let pass = p["pass"].as_str().unwrap().to_owned();
+            for _ in 0..6 {
+                let (app, token, pass) = (app.clone(), token.clone(), pass.clone());
+                let body = json!({"items": [{"tier_id": tier, "quantity": 1}], "pay": "wallet", "pass": pass});
+                let url = format!("/v1/events/{event}/orders");
+                attempts.push(tokio::spawn(async move {
+                    let res = app.post(&url).bearer(&token).json(&body).send().await;
+                    (token, res.status, res.value())
+                }));
+            }
+        }
+        let mut bought = std::collections::HashMap::new();
+        for attempt in attempts {
+            let (token, status, body) = attempt.await.unwrap();
+            match status {
+                StatusCode::CREATED => *bought.entry(token).or_insert(0) += 1,
+                StatusCode::CONFLICT => assert_eq!(body["code"], "pass_used", "round {round}: {body}"),
+                other => panic!("round {round}: {other} {body}"),
+            }
+        }
+        assert_eq!(bought.len(), fans.len(), "round {round}: every buyer bought");
+        assert!(bought.values().all(|n| *n == 1), "round {round}: each pass bought once: {bought:?}");
+        let (orders, tickets, sold): (i64, i64, i32) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM orders WHERE event_id = $1::uuid), \
+                    (SELECT count(*) FROM tickets WHERE event_id = $1::uuid), \
+                    (SELECT sold FROM ticket_tiers WHERE id = $2::uuid)",
+        )
+        .bind(&event)
+        .bind(&tier)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((orders, tickets, sold), (8, 8, 8), "round {round}");
+        for (_, id) in &fans {
+            assert_eq!(crate::ticketing::wallet(&app, *id).await, 100_000 - 1000, "round {round}: charged once");
+        }
+    }
+}

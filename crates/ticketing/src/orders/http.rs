@@ -29,6 +29,7 @@ use crate::model::{EventId, OrderId, TicketId};
 pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
+    Extension(sold_out): Extension<Arc<service::SoldOutTiers>>,
     bearer: Bearer,
     headers: HeaderMap,
     Path(id): Path<EventId>,
@@ -39,13 +40,19 @@ pub async fn reserve(
     // each buyer's purchase follows their own authentication instead of everyone's.
     let mut conn = ctx.db.acquire().await?;
     let principal = bearer.authenticate(&mut conn, now).await?;
+    if idempotency::key_from(&headers)?.is_none()
+        && let Some(refusal) = sold_out.refusal(id, &req.items, now)
+    {
+        return Err(refusal);
+    }
+    let seller = service::Seller { secrets: &ctx.secrets, sold_out: &sold_out };
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };
     idempotency::respond_on(&mut conn, request, StatusCode::CREATED, now, async |conn| match req.pay.as_deref() {
-        None => Ok((service::reserve(conn, &ctx.secrets, &settings.ticketing, &principal, id, &req, now).await?, None)),
+        None => Ok((service::reserve(conn, seller, &settings.ticketing, &principal, id, &req, now).await?, None)),
         Some("wallet") => {
-            let (order, sold) = service::buy_now(conn, &ctx.secrets, &principal, id, &req, now).await?;
+            let (order, sold) = service::buy_now(conn, seller, &principal, id, &req, now).await?;
             Ok((order, Some(sold)))
         }
         Some(_) => Err(ApiError::invalid_field("pay", "invalid_value", "must be wallet (or absent, to pay later)")),

@@ -6,8 +6,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::model::{EventId, OrderId, TicketId, TierId};
-use crate::rooms::repo::RoomState;
-use crate::state::{EventStatus, OrderState, TicketState};
+use crate::rooms::repo::{PlaceRow, RoomState};
+use crate::state::{EventStatus, OrderState, TicketState, Visibility};
+use crate::tiers::repo::TierRow;
 
 #[derive(Debug, Clone)]
 pub struct OrderItemRow {
@@ -223,19 +224,93 @@ pub struct SaleEvent {
     pub room: Option<RoomState>,
 }
 
-pub async fn sale_event(conn: &mut PgConnection, event: EventId, buyer: Uuid) -> sqlx::Result<Option<SaleEvent>> {
-    sqlx::query_as!(
-        SaleEvent,
+/// Everything a purchase paid at once reads, in one round trip: the event, its waiting room and the
+/// buyer's place in it, and the tiers asked for (in id order).
+#[derive(Debug, Clone)]
+pub struct Sale {
+    pub event: SaleEvent,
+    pub place: Option<PlaceRow>,
+    pub tiers: Vec<TierRow>,
+}
+
+/// The event with the buyer's place and the tiers among `tiers`, while taking the buyer's lock; `None`
+/// when there is no such event. The rows are read as they were when the statement began, which may be
+/// before another purchase of the same buyer released the lock: what such a purchase changes is checked
+/// again where it is written (the pass is spent only if unspent, the sold count is bounded by the
+/// tier's constraint), and the per-buyer limits are counted by a later statement.
+pub async fn sale(conn: &mut PgConnection, event: EventId, buyer: Uuid, tiers: &[Uuid]) -> sqlx::Result<Option<Sale>> {
+    let rows = sqlx::query!(
         r#"WITH buyer AS (SELECT pg_advisory_xact_lock(hashtextextended($2, 0)))
            SELECT e.status AS "status: EventStatus", e.ends_at, e.signing_key_sealed, e.signing_public_key,
-                  e.splits_frozen_at IS NOT NULL AS "splits_frozen!", r.state AS "room?: RoomState"
-           FROM buyer CROSS JOIN events e LEFT JOIN waiting_rooms r ON r.event_id = e.id
-           WHERE e.id = $1 AND e.deleted_at IS NULL"#,
+                  e.splits_frozen_at IS NOT NULL AS "splits_frozen!", r.state AS "room?: RoomState",
+                  p.user_id AS "place_user?", p.joined_at AS "place_joined_at?", p.position AS "place_position?",
+                  p.admitted_at AS "place_admitted_at?", p.pass_expires_at AS "place_pass_expires_at?",
+                  p.order_id AS "place_order_id?",
+                  t.id AS "tier_id?: TierId", t.name AS "tier_name?", t.description AS "tier_description?",
+                  t.price AS "tier_price?", t.currency AS "tier_currency?", t.quantity AS "tier_quantity?",
+                  t.sold AS "tier_sold?", t.held AS "tier_held?", t.quantity - t.sold - t.held AS "tier_available?",
+                  t.sales_start AS "tier_sales_start?", t.sales_end AS "tier_sales_end?",
+                  t.min_per_order AS "tier_min_per_order?", t.max_per_order AS "tier_max_per_order?",
+                  t.max_per_buyer AS "tier_max_per_buyer?", t.visibility AS "tier_visibility?: Visibility",
+                  t.transferable AS "tier_transferable?", t.resaleable AS "tier_resaleable?",
+                  t.refundable AS "tier_refundable?", t.position AS "tier_position?"
+           FROM buyer CROSS JOIN events e
+           LEFT JOIN waiting_rooms r ON r.event_id = e.id
+           LEFT JOIN waiting_room_places p ON r.event_id IS NOT NULL AND p.event_id = e.id AND p.user_id = $3
+           LEFT JOIN ticket_tiers t ON t.event_id = e.id AND t.id = ANY($4)
+           WHERE e.id = $1 AND e.deleted_at IS NULL
+           ORDER BY t.id"#,
         event as _,
-        format!("ticketing:buyer:{event}:{buyer}")
+        format!("ticketing:buyer:{event}:{buyer}"),
+        buyer,
+        tiers
     )
-    .fetch_optional(conn)
-    .await
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let event = SaleEvent {
+        status: first.status,
+        ends_at: first.ends_at,
+        signing_key_sealed: first.signing_key_sealed.clone(),
+        signing_public_key: first.signing_public_key.clone(),
+        splits_frozen: first.splits_frozen,
+        room: first.room,
+    };
+    let place = first.place_user.zip(first.place_joined_at).map(|(user_id, joined_at)| PlaceRow {
+        user_id,
+        joined_at,
+        position: first.place_position,
+        admitted_at: first.place_admitted_at,
+        pass_expires_at: first.place_pass_expires_at,
+        order_id: first.place_order_id,
+    });
+    let tiers = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(TierRow {
+                id: r.tier_id?,
+                name: r.tier_name?,
+                description: r.tier_description?,
+                price: r.tier_price?,
+                currency: r.tier_currency?,
+                quantity: r.tier_quantity?,
+                sold: r.tier_sold?,
+                held: r.tier_held?,
+                available: r.tier_available?,
+                sales_start: r.tier_sales_start,
+                sales_end: r.tier_sales_end,
+                min_per_order: r.tier_min_per_order?,
+                max_per_order: r.tier_max_per_order?,
+                max_per_buyer: r.tier_max_per_buyer,
+                visibility: r.tier_visibility?,
+                transferable: r.tier_transferable?,
+                resaleable: r.tier_resaleable?,
+                refundable: r.tier_refundable?,
+                position: r.tier_position?,
+            })
+        })
+        .collect();
+    Ok(Some(Sale { event, place, tiers }))
 }
 
 /// A purchase paid at once, written in one statement: the paid order and its items, the tickets and

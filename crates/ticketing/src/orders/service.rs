@@ -39,7 +39,7 @@ const MAX_ITEMS: usize = 20;
 /// A free order is issued at once.
 pub async fn reserve(
     conn: &mut PgConnection,
-    secrets: &SecretBox,
+    seller: Seller<'_>,
     settings: &TicketingSettings,
     principal: &Principal,
     event_id: EventId,
@@ -56,7 +56,13 @@ pub async fn reserve(
     }
     let items = ordered_items(req)?;
     let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
-    sold_out_first(&crate::tiers::repo::tiers_among(conn, event_id, &ids).await?, &items)?;
+    sold_out_first(
+        seller.sold_out,
+        event_id,
+        &crate::tiers::repo::tiers_among(conn, event_id, &ids).await?,
+        &items,
+        now,
+    )?;
     // One order at a time per buyer and event: the per-buyer limits count pending orders too, and a
     // waiting room's pass buys one order.
     repo::lock_buyer(conn, event_id, principal.user_id.0).await?;
@@ -72,6 +78,7 @@ pub async fn reserve(
             let tier = crate::tiers::repo::tier(conn, event_id, line.tier_id)
                 .await?
                 .ok_or(TicketingError::NotFound("tier"))?;
+            seller.sold_out.note(event_id, &tier, now);
             return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
         }
     }
@@ -105,7 +112,7 @@ pub async fn reserve(
             .unique(format!("order:{}", order.id));
         jobs::enqueue(conn, job, now).await?;
     }
-    load(conn, secrets, order.id).await
+    load(conn, seller.secrets, order.id).await
 }
 
 /// Before a ticket changes hands (a transfer accepted, a resale bought), in that transaction: the tier's
@@ -141,7 +148,7 @@ pub(crate) async fn receive_within_limit(
 /// [`crate::chain::service::catch_up`]).
 pub async fn buy_now(
     conn: &mut PgConnection,
-    secrets: &SecretBox,
+    seller: Seller<'_>,
     principal: &Principal,
     event_id: EventId,
     req: &NewOrder,
@@ -151,25 +158,18 @@ pub async fn buy_now(
     principal.require_verified()?;
     let items = ordered_items(req)?;
     let buyer = principal.user_id.0;
-    let sale = repo::sale_event(conn, event_id, buyer).await?.ok_or(TicketingError::NotFound("event"))?;
+    let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
+    let repo::Sale { event: sale, place, tiers } =
+        repo::sale(conn, event_id, buyer, &ids).await?.ok_or(TicketingError::NotFound("event"))?;
     if sale.status != EventStatus::Published || sale.ends_at <= now {
         // Not on sale: the answer the reservation gives (not found to those who may not see it).
         visible_event(conn, Some(principal), event_id, false).await?;
         return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
     }
-    let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
-    let tiers = crate::tiers::repo::tiers_among(conn, event_id, &ids).await?;
-    sold_out_first(&tiers, &items)?;
-    let spends_pass = crate::rooms::service::check_pass_in(
-        conn,
-        event_id,
-        &sale.signing_public_key,
-        sale.room,
-        principal,
-        req.pass.as_deref(),
-        now,
-    )
-    .await?;
+    sold_out_first(seller.sold_out, event_id, &tiers, &items, now)?;
+    let pass =
+        crate::rooms::service::PassCheck { event: event_id, public_key: &sale.signing_public_key, room: sale.room };
+    let spends_pass = pass.check(place.as_ref(), principal, req.pass.as_deref(), now)?;
     let attribution = attribution_link(conn, event_id, req).await?;
     let tier_of = |id| tiers.iter().find(|t| t.id == id).cloned();
     let priced = price_items(conn, principal, &items, tier_of, attribution.as_ref().err().cloned(), now).await?;
@@ -245,7 +245,8 @@ pub async fn buy_now(
     let sold = repo::sold_counts(event_id, &purchase.tiers, &purchase.quantities)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an order without tiers")))?
         .refused_by(repo::NO_OVERSELL, ApiError::new(TicketingCode::SoldOut, sold_out));
-    let key: [u8; 32] = secrets
+    let key: [u8; 32] = seller
+        .secrets
         .open(&sale.signing_key_sealed)
         .ok()
         .and_then(|k| k.try_into().ok())
@@ -284,17 +285,71 @@ pub async fn buy_now(
     Ok((order, sold))
 }
 
+/// What selling tickets needs besides the database: the key that opens events' signing keys, and this
+/// node's memory of sold-out tiers.
+#[derive(Debug, Clone, Copy)]
+pub struct Seller<'a> {
+    pub secrets: &'a SecretBox,
+    pub sold_out: &'a SoldOutTiers,
+}
+
+/// How long this node answers `sold_out` from memory for a tier that a purchase found sold out.
+pub const SOLD_OUT_MEMORY: chrono::Duration = chrono::Duration::seconds(1);
+
+/// The tiers this node found with fewer tickets left than a buyer asked for, and when: for
+/// [`SOLD_OUT_MEMORY`] after that, an order for more than was left is refused `sold_out` from memory
+/// ([`SoldOutTiers::refusal`]), after authentication and without a transaction, so that when an
+/// on-sale sells out, the thousands still asking are answered at once. A ticket coming back (a hold
+/// expiring, a refund) is on sale again here at most that long after. Each node keeps its own.
+#[derive(Debug, Default)]
+pub struct SoldOutTiers {
+    seen: std::sync::Mutex<std::collections::HashMap<crate::model::TierId, SeenSoldOut>>,
+}
+
+#[derive(Debug)]
+struct SeenSoldOut {
+    event: EventId,
+    name: String,
+    left: i32,
+    at: DateTime<Utc>,
+}
+
+impl SoldOutTiers {
+    fn note(&self, event: EventId, tier: &crate::tiers::repo::TierRow, now: DateTime<Utc>) {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.retain(|_, s| now - s.at < SOLD_OUT_MEMORY);
+        let left = tier.available.max(0);
+        seen.insert(tier.id, SeenSoldOut { event, name: tier.name.clone(), left, at: now });
+    }
+
+    /// The refusal of an order of `event` for `items`, when one of them asks for more of a tier than
+    /// was left when a purchase last found it sold out, less than [`SOLD_OUT_MEMORY`] ago. Not for
+    /// requests with an `Idempotency-Key`: a retry must be answered as the request it repeats was.
+    pub fn refusal(&self, event: EventId, items: &[dto::OrderItemRequest], now: DateTime<Utc>) -> Option<ApiError> {
+        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        items.iter().find_map(|item| {
+            let s = seen.get(&item.tier_id)?;
+            (s.event == event && now >= s.at && now - s.at < SOLD_OUT_MEMORY && s.left < item.quantity)
+                .then(|| TicketingError::SoldOut { tier: s.name.clone(), left: i64::from(s.left) }.into())
+        })
+    }
+}
+
 /// A tier with fewer tickets left than asked answers `sold_out` at once, from a plain read that waits for
 /// no lock; the conditional update of the tier's row stays the authority.
 fn sold_out_first(
+    memory: &SoldOutTiers,
+    event: EventId,
     tiers: &[crate::tiers::repo::TierRow],
     items: &[super::dto::OrderItemRequest],
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for item in items {
         if let Some(tier) = tiers.iter().find(|t| t.id == item.tier_id)
             && tier.available < item.quantity
             && item.quantity > 0
         {
+            memory.note(event, tier, now);
             return Err(TicketingError::SoldOut { tier: tier.name.clone(), left: i64::from(tier.available) }.into());
         }
     }
@@ -810,4 +865,48 @@ pub fn metrics_collector() -> platform::metrics::Collector {
             ])
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TierId;
+    use crate::tiers::repo::TierRow;
+
+    fn tier(id: TierId, available: i32) -> TierRow {
+        TierRow { name: "Floor".into(), quantity: 100, sold: 100 - available, available, ..TierRow::new(id) }
+    }
+
+    fn ask(tier: TierId, quantity: i32) -> Vec<dto::OrderItemRequest> {
+        vec![dto::OrderItemRequest { tier_id: tier, quantity }]
+    }
+
+    #[test]
+    fn a_sold_out_tier_is_refused_from_memory_for_one_second_and_only_beyond_what_was_left() {
+        let memory = SoldOutTiers::default();
+        let (event, other_event) = (EventId::new(), EventId::new());
+        let (sold_out, one_left, unseen) = (TierId::new(), TierId::new(), TierId::new());
+        let at = Utc::now();
+        memory.note(event, &tier(sold_out, 0), at);
+        memory.note(event, &tier(one_left, 1), at);
+
+        let refused = memory.refusal(event, &ask(sold_out, 1), at).expect("sold out");
+        assert_eq!(refused.code(), "sold_out");
+        assert!(memory.refusal(event, &ask(sold_out, 1), at + chrono::Duration::milliseconds(999)).is_some());
+        assert!(memory.refusal(event, &ask(sold_out, 1), at + SOLD_OUT_MEMORY).is_none(), "remembered one second");
+        // One left: one may be asked (the database decides), two are refused.
+        assert!(memory.refusal(event, &ask(one_left, 1), at).is_none());
+        assert!(memory.refusal(event, &ask(one_left, 2), at).is_some());
+        // Another event's order naming the tier, a tier never seen sold out, and a clock behind the note.
+        assert!(memory.refusal(other_event, &ask(sold_out, 1), at).is_none());
+        assert!(memory.refusal(event, &ask(unseen, 1), at).is_none());
+        assert!(memory.refusal(event, &ask(sold_out, 1), at - chrono::Duration::milliseconds(1)).is_none());
+        // In an order of several tiers, the sold-out one refuses it all.
+        let mut both = ask(unseen, 1);
+        both.extend(ask(sold_out, 1));
+        assert!(memory.refusal(event, &both, at).is_some());
+        // Old notes are dropped when a new one is made.
+        memory.note(event, &tier(unseen, 0), at + SOLD_OUT_MEMORY);
+        assert_eq!(memory.seen.lock().unwrap().len(), 1);
+    }
 }

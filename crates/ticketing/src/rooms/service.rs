@@ -455,49 +455,67 @@ pub(crate) async fn check_pass(
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let room = repo::room(conn, event.id, false).await?.map(|r| r.state);
-    check_pass_in(conn, event.id, &event.signing_public_key, room, principal, text, now).await
-}
-
-/// [`check_pass`] when the room's state (none without a room) and the event's public key are known.
-pub(crate) async fn check_pass_in(
-    conn: &mut PgConnection,
-    event: EventId,
-    public_key: &[u8],
-    room: Option<RoomState>,
-    principal: &Principal,
-    text: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    if room.is_none_or(|r| r == RoomState::Closed) {
+    let pass = PassCheck { event: event.id, public_key: &event.signing_public_key, room };
+    if !pass.required() {
         return Ok(false);
     }
-    let Some(text) = text else {
-        return Err(ApiError::new(
-            TicketingCode::PassRequired,
-            "This sale is behind a waiting room: join it, and order with the pass it gives when your turn comes.",
-        ));
-    };
-    let invalid =
-        || ApiError::new(TicketingCode::PassInvalid, "The pass was not issued by this event's waiting room to you.");
-    let public: [u8; 32] = public_key.try_into().map_err(|_| invalid())?;
-    let pass = pass::verify(&public, text).map_err(|_| invalid())?;
-    if pass.event != event.0 || pass.account != principal.user_id.0 {
-        return Err(invalid());
+    let place = repo::place(conn, event.id, principal.user_id.0).await?;
+    pass.check(place.as_ref(), principal, text, now)
+}
+
+/// What a pass is checked against: the event, its public key, and its room's state (none without a room).
+pub(crate) struct PassCheck<'a> {
+    pub event: EventId,
+    pub public_key: &'a [u8],
+    pub room: Option<RoomState>,
+}
+
+impl PassCheck<'_> {
+    /// Whether an order needs a pass: the room is scheduled or open.
+    fn required(&self) -> bool {
+        self.room.is_some_and(|r| r != RoomState::Closed)
     }
-    let place = repo::place(conn, event, principal.user_id.0).await?.ok_or_else(invalid)?;
-    if place.order_id.is_some() {
-        return Err(ApiError::new(TicketingCode::PassUsed, "The pass has bought its order already."));
+
+    /// [`check_pass`] when the caller's place in the room (if any) is known.
+    pub(crate) fn check(
+        &self,
+        place: Option<&repo::PlaceRow>,
+        principal: &Principal,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        if !self.required() {
+            return Ok(false);
+        }
+        let Some(text) = text else {
+            return Err(ApiError::new(
+                TicketingCode::PassRequired,
+                "This sale is behind a waiting room: join it, and order with the pass it gives when your turn comes.",
+            ));
+        };
+        let invalid = || {
+            ApiError::new(TicketingCode::PassInvalid, "The pass was not issued by this event's waiting room to you.")
+        };
+        let public: [u8; 32] = self.public_key.try_into().map_err(|_| invalid())?;
+        let pass = pass::verify(&public, text).map_err(|_| invalid())?;
+        if pass.event != self.event.0 || pass.account != principal.user_id.0 {
+            return Err(invalid());
+        }
+        let place = place.ok_or_else(invalid)?;
+        if place.order_id.is_some() {
+            return Err(ApiError::new(TicketingCode::PassUsed, "The pass has bought its order already."));
+        }
+        if place.pass_expires_at != Some(pass.expires_at) {
+            return Err(invalid());
+        }
+        if now >= pass.expires_at {
+            return Err(ApiError::new(
+                TicketingCode::PassExpired,
+                "The pass's purchase window has ended; join the room again.",
+            ));
+        }
+        Ok(true)
     }
-    if place.pass_expires_at != Some(pass.expires_at) {
-        return Err(invalid());
-    }
-    if now >= pass.expires_at {
-        return Err(ApiError::new(
-            TicketingCode::PassExpired,
-            "The pass's purchase window has ended; join the room again.",
-        ));
-    }
-    Ok(true)
 }
 
 /// Spends the caller's pass on the order just made (in its transaction).

@@ -31,6 +31,34 @@ pub struct TierRow {
     pub position: i32,
 }
 
+impl TierRow {
+    /// A new tier as it starts before its fields are given: nothing sold, one to ten per order, public,
+    /// transferable, resaleable and refundable.
+    pub fn new(id: TierId) -> Self {
+        Self {
+            id,
+            name: String::new(),
+            description: String::new(),
+            price: 0,
+            currency: String::new(),
+            quantity: 0,
+            sold: 0,
+            held: 0,
+            available: 0,
+            sales_start: None,
+            sales_end: None,
+            min_per_order: 1,
+            max_per_order: 10,
+            max_per_buyer: None,
+            visibility: Visibility::Public,
+            transferable: true,
+            resaleable: true,
+            refundable: true,
+            position: 0,
+        }
+    }
+}
+
 pub async fn tiers(conn: &mut PgConnection, event: EventId, hidden_too: bool) -> sqlx::Result<Vec<TierRow>> {
     sqlx::query_as!(TierRow, r#"SELECT id AS "id: TierId", name, description, price, currency, quantity, sold, held, quantity - sold - held AS "available!",  sales_start, sales_end, min_per_order, max_per_order, max_per_buyer, visibility AS "visibility: Visibility", transferable, resaleable,  refundable, position FROM ticket_tiers WHERE event_id = $1 AND ($2 OR visibility = 'public')
          ORDER BY position, id"#, event as _, hidden_too)

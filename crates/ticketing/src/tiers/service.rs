@@ -34,27 +34,7 @@ pub async fn save(
     let required = |name: &str, errors: &mut Vec<FieldError>| {
         errors.push(FieldError::new(name, "required", "is required for a new tier"));
     };
-    let base = existing.clone().unwrap_or_else(|| TierRow {
-        id: TierId::new(),
-        name: String::new(),
-        description: String::new(),
-        price: 0,
-        currency: String::new(),
-        quantity: 0,
-        sold: 0,
-        held: 0,
-        available: 0,
-        sales_start: None,
-        sales_end: None,
-        min_per_order: 1,
-        max_per_order: 10,
-        max_per_buyer: None,
-        visibility: Visibility::Public,
-        transferable: true,
-        resaleable: true,
-        refundable: true,
-        position: 0,
-    });
+    let base = existing.clone().unwrap_or_else(|| TierRow::new(TierId::new()));
     if existing.is_none() {
         if req.name.is_none() {
             required("name", &mut errors);

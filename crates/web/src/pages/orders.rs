@@ -49,8 +49,16 @@ pub async fn reserve(
     let now = ctx.clock.now();
     let result = async {
         let mut tx = ctx.db.begin().await?;
-        let order =
-            orders::reserve(&mut tx, &ctx.secrets, &settings.ticketing, principal, event, &request, now).await?;
+        let order = orders::reserve(
+            &mut tx,
+            orders::Seller { secrets: &ctx.secrets, sold_out: &Default::default() },
+            &settings.ticketing,
+            principal,
+            event,
+            &request,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, platform::ApiError>(order)
     }
