@@ -500,8 +500,13 @@ async fn a_sold_out_tier_is_answered_from_memory_for_a_second() {
     app.post(&format!("/v1/orders/{order}/cancel")).bearer(&fans[0].0).send().await.assert_status(StatusCode::OK);
     assert_eq!(tier_counts(&app, &tier).await, (2, 0, 0), "both tickets back on sale");
 
-    // The same instant and 999 ms on: refused from memory, nothing written.
+    // The same instant and 999 ms on: refused from memory, nothing written; who may not buy at all
+    // (an unverified account paying from a wallet) is told that instead.
     buy_now(&app, &fans[1].0, &event, &tier, 1).await.assert_problem(StatusCode::CONFLICT, "sold_out");
+    crate::support::register(&app, "memory_unverified").await;
+    let unverified = crate::support::login(&app, "memory_unverified", crate::support::PASSWORD).await.value();
+    let unverified = unverified["access_token"].as_str().unwrap();
+    buy_now(&app, unverified, &event, &tier, 1).await.assert_problem(StatusCode::FORBIDDEN, "email_not_verified");
     app.clock.advance(chrono::Duration::milliseconds(999));
     buy_now(&app, &fans[2].0, &event, &tier, 2).await.assert_problem(StatusCode::CONFLICT, "sold_out");
     assert_eq!(tier_counts(&app, &tier).await, (2, 0, 0));

@@ -42,12 +42,10 @@ pub async fn reserve(
     // each buyer's purchase follows their own authentication instead of everyone's.
     let mut conn = ctx.db.acquire().await?;
     let principal = bearer.authenticate(&mut conn, now).await?;
-    if idempotency::key_from(&headers)?.is_none()
-        && let Some(refusal) = sold_out.refusal(id, &req.items, now)
-    {
-        return Err(refusal);
-    }
     let seller = service::Seller { secrets: &ctx.secrets, sold_out: &sold_out };
+    if idempotency::key_from(&headers)?.is_none() {
+        service::sold_out_from_memory(seller, &principal, id, &req, now)?;
+    }
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };

@@ -335,6 +335,22 @@ impl SoldOutTiers {
     }
 }
 
+/// The order refused from this node's memory of sold-out tiers ([`SoldOutTiers::refusal`]), before
+/// any transaction; who may not order at all is told that instead.
+pub fn sold_out_from_memory(
+    seller: Seller<'_>,
+    principal: &Principal,
+    event_id: EventId,
+    req: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    authz::authorize(principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+    if req.pay.is_some() {
+        principal.require_verified()?;
+    }
+    seller.sold_out.refusal(event_id, &req.items, now).map_or(Ok(()), Err)
+}
+
 /// A tier with fewer tickets left than asked answers `sold_out` at once, from a plain read that waits for
 /// no lock; the conditional update of the tier's row stays the authority.
 fn sold_out_first(
