@@ -587,16 +587,18 @@ async fn one_pass_sent_many_times_at_once_buys_one_order() {
         }
         assert_eq!(bought.len(), fans.len(), "round {round}: every buyer bought");
         assert!(bought.values().all(|n| *n == 1), "round {round}: each pass bought once: {bought:?}");
-        let (orders, tickets, sold): (i64, i64, i32) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM orders WHERE event_id = $1::uuid), \
-                    (SELECT count(*) FROM tickets WHERE event_id = $1::uuid), \
-                    (SELECT sold FROM ticket_tiers WHERE id = $2::uuid)",
+        let (event_id, tier_id) = (uuid::Uuid::parse_str(&event).unwrap(), uuid::Uuid::parse_str(&tier).unwrap());
+        let counts = sqlx::query!(
+            r#"SELECT (SELECT count(*) FROM orders WHERE event_id = $1) AS "orders!",
+                      (SELECT count(*) FROM tickets WHERE event_id = $1) AS "tickets!",
+                      (SELECT sold FROM ticket_tiers WHERE id = $2) AS "sold!""#,
+            event_id,
+            tier_id
         )
-        .bind(&event)
-        .bind(&tier)
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
+        let (orders, tickets, sold) = (counts.orders, counts.tickets, counts.sold);
         assert_eq!((orders, tickets, sold), (8, 8, 8), "round {round}");
         for (_, id) in &fans {
             assert_eq!(crate::ticketing::wallet(&app, *id).await, 100_000 - 1000, "round {round}: charged once");
