@@ -17,6 +17,29 @@ const RECORD: JobKind =
 const FAIL: JobKind =
     JobKind::new("test.fail").backoff(Duration::from_millis(10), Duration::from_millis(20)).max_attempts(3);
 
+const PICKY: JobKind = JobKind::new("test.picky");
+
+/// A registry with one kind that only a worker with a virus scanner configured runs.
+fn picky_registry(worker: &'static str) -> Registry {
+    let mut registry = Registry::new();
+    registry.register_where(
+        PICKY,
+        |ctx| ctx.storage.scans(),
+        move |ctx: AppContext, job: Job| async move { Ok(ran(&ctx, &job, worker).await?) },
+    );
+    registry
+}
+
+/// Notes that `worker` ran `job`.
+async fn ran(ctx: &AppContext, job: &Job, worker: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)")
+        .bind(job.id)
+        .bind(worker)
+        .execute(&ctx.db)
+        .await?;
+    Ok(())
+}
+
 /// A database with a table the test handlers write to.
 async fn db() -> TestDb {
     let db = TestDb::new().await;
@@ -37,19 +60,11 @@ fn ctx(db: &TestDb, clock: SharedClock) -> AppContext {
 fn registry(worker: &'static str) -> Registry {
     let mut registry = Registry::new();
     registry.register(RECORD, move |ctx: AppContext, job: Job| async move {
-        sqlx::query("INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)")
-            .bind(job.id)
-            .bind(worker)
-            .execute(&ctx.db)
-            .await?;
+        ran(&ctx, &job, worker).await?;
         Ok(())
     });
     registry.register(FAIL, move |ctx: AppContext, job: Job| async move {
-        sqlx::query("INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)")
-            .bind(job.id)
-            .bind(worker)
-            .execute(&ctx.db)
-            .await?;
+        ran(&ctx, &job, worker).await?;
         if job.payload["permanent"] == true {
             Err(JobFailure::permanent("bad payload"))
         } else {
@@ -409,4 +424,43 @@ async fn higher_priority_runs_first_among_due_jobs() {
     let order: Vec<Uuid> =
         sqlx::query_scalar("SELECT job_id FROM job_runs ORDER BY at").fetch_all(&db.pool).await.unwrap();
     assert_eq!(order, [high, later, low]);
+}
+
+#[tokio::test]
+async fn a_worker_leaves_the_jobs_it_cannot_run_to_one_that_can() {
+    let db = db().await;
+    let plain = ctx(&db, Arc::new(SystemClock));
+    let scanner = platform::storage::Storage::temporary().unwrap().with_scanner(vec!["true".to_owned()]);
+    let scanning = ctx(&db, Arc::new(SystemClock)).with_storage(scanner);
+    assert!(picky_registry("plain").kinds_for(&plain).is_empty());
+    assert_eq!(picky_registry("scanning").kinds_for(&scanning), vec![PICKY.name.to_owned()]);
+    // The service's own: project files' scans go only to workers with a scanner.
+    let mail = platform::mail::Transport::File(platform::mail::FileTransport::new(std::env::temp_dir()));
+    let service = backline::job_registry(mail, notify::webhooks::DeliveryPolicy::default(), None);
+    assert!(!service.kinds_for(&plain).contains(&"collab.file.scan".to_owned()));
+    assert!(service.kinds_for(&scanning).contains(&"collab.file.scan".to_owned()));
+    assert_eq!(service.kinds_for(&scanning).len(), service.kind_names().len());
+
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(enqueue(&db, NewJob::new(PICKY, serde_json::json!({"n": n}))).await.unwrap());
+    }
+    // A worker without a scanner passes over them: not claimed, not tried, not failed.
+    let (stop, mut passes, worker) = start_watched(plain, picky_registry("plain"), "plain");
+    looked_again(&mut passes).await;
+    looked_again(&mut passes).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    for id in &ids {
+        assert_eq!(state_of(&db, *id).await, ("queued".to_owned(), 0, None));
+    }
+    assert_eq!(runs(&db).await, 0);
+    // A worker with one runs them all.
+    let (stop, worker) = start(scanning, picky_registry("scanning"), "scanning");
+    eventually("the worker with a scanner ran every job", || async { runs(&db).await == 3 }).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    for id in &ids {
+        assert_eq!(state_of(&db, *id).await.0, "succeeded");
+    }
 }

@@ -1008,10 +1008,15 @@ pub async fn thumbnail(
 }
 
 pub fn register(registry: &mut Registry) {
-    registry.register(SCAN, |ctx: AppContext, job: Job| async move {
-        let sha256: String = job.field("sha256")?;
-        scan(ctx, sha256).await
-    });
+    // Only workers with a scanner claim scans; the others leave them queued for one that has.
+    registry.register_where(
+        SCAN,
+        |ctx| ctx.storage.scans(),
+        |ctx: AppContext, job: Job| async move {
+            let sha256: String = job.field("sha256")?;
+            scan(ctx, sha256).await
+        },
+    );
     registry.register(INSPECT, |ctx: AppContext, job: Job| async move {
         let sha256: String = job.field("sha256")?;
         inspect(ctx, sha256).await

@@ -82,10 +82,15 @@ struct Schedule {
     payload: Value,
 }
 
+/// Whether a worker with this context can run a kind's jobs (see [`Registry::register_where`]).
+pub type Able = fn(&AppContext) -> bool;
+
 /// The job kinds a worker runs, with their handlers, and the recurring schedules it keeps.
 #[derive(Default)]
 pub struct Registry {
     kinds: HashMap<&'static str, (JobKind, Handler)>,
+    /// Kinds that only a worker with something configured can run, and how to tell.
+    needs: HashMap<&'static str, Able>,
     schedules: Vec<Schedule>,
 }
 
@@ -103,6 +108,18 @@ impl Registry {
         self.kinds.insert(kind.name, (kind, handler));
     }
 
+    /// [`Registry::register`] for a kind that needs something a worker may lack (a virus scanner):
+    /// a worker whose context fails `able` does not claim these jobs, which wait for a worker that
+    /// can run them instead of failing on one that cannot until they are dead.
+    pub fn register_where<F, Fut>(&mut self, kind: JobKind, able: Able, handler: F)
+    where
+        F: Fn(AppContext, Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobFailure>> + Send + 'static,
+    {
+        self.needs.insert(kind.name, able);
+        self.register(kind, handler);
+    }
+
     /// Enqueues a `kind` job with `payload` at every time `cron` (five fields, UTC) names.
     pub fn schedule(&mut self, name: &'static str, cron: &str, kind: JobKind, payload: Value) -> Result<(), String> {
         let parsed = Cron::parse(cron)?;
@@ -113,6 +130,13 @@ impl Registry {
     pub fn kind_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.kinds.keys().map(|k| (*k).to_owned()).collect();
         names.sort();
+        names
+    }
+
+    /// The kinds a worker with `ctx` claims: every kind but those it is not able to run.
+    pub fn kinds_for(&self, ctx: &AppContext) -> Vec<String> {
+        let mut names = self.kind_names();
+        names.retain(|name| self.needs.get(name.as_str()).is_none_or(|able| able(ctx)));
         names
     }
 
@@ -169,7 +193,11 @@ pub async fn run(
     config: WorkerConfig,
     stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let kinds = registry.kind_names();
+    let kinds = registry.kinds_for(&ctx);
+    let unable: Vec<String> = registry.kind_names().into_iter().filter(|k| !kinds.contains(k)).collect();
+    if !unable.is_empty() {
+        tracing::info!(worker = %config.id, kinds = ?unable, "this worker leaves these kinds to workers able to run them");
+    }
     let leases: Vec<f64> =
         kinds.iter().map(|k| registry.kind(k).map_or(300.0, |(kind, _)| kind.lease.as_secs_f64())).collect();
     let renew_every = registry.kinds.values().map(|(k, _)| k.lease).min().unwrap_or(Duration::from_secs(300)) / 3;
