@@ -106,6 +106,23 @@ pub async fn serve(ctx: AppContext) -> SocketAddr {
     addr
 }
 
+/// [`serve`] as `backline serve` runs: with the general per-client limit on (`limit`; its default is
+/// 1,200 requests a minute). Clients that are to look like many people connect from addresses of
+/// their own ([`Client::connect_from`]).
+pub async fn serve_limited(ctx: AppContext, limit: platform::ratelimit::Limit) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = backline::app(ctx, EdgeLimits::default(), Some(limit));
+    tokio::spawn(platform::server::serve(listener, app, std::future::pending(), Duration::from_secs(1)));
+    addr
+}
+
+/// The loopback address of client number `n`, one of 16 million (127.0.0.0/8 is all loopback).
+pub fn client_address(n: usize) -> std::net::IpAddr {
+    let n = u32::try_from(n % 0x00ff_ffff).unwrap() + 1;
+    std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x7f00_0000 | n))
+}
+
 pub struct Client {
     stream: BufReader<TcpStream>,
 }
@@ -113,6 +130,15 @@ pub struct Client {
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self { stream: BufReader::new(stream) }
+    }
+
+    /// [`Client::connect`] from the loopback address `from`: to the service, another client.
+    pub async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(from, 0)).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
         Self { stream: BufReader::new(stream) }
     }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use ledger::model::{Currency, Owner, kinds};
 use platform::AppContext;
+use platform::ratelimit::Limit;
 use support::{Client, Latencies, ms, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
@@ -283,8 +284,8 @@ async fn flash_sale(
     tier: &str,
 ) -> Sale {
     let mut clients = Vec::with_capacity(buyers.len());
-    for _ in buyers {
-        clients.push(Client::connect(addr).await);
+    for n in 0..buyers.len() {
+        clients.push(Client::connect_from(addr, support::client_address(n)).await);
     }
     let gate = Arc::new(tokio::sync::Barrier::new(buyers.len() + 1));
     let (event, tier) = (Arc::new(event.to_owned()), Arc::new(tier.to_owned()));
@@ -378,6 +379,9 @@ async fn main() {
     let tracked = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&pool).await.is_ok();
     let ctx = AppContext::new(pool.clone(), "http://bench.invalid");
     let addr = serve(ctx.clone()).await;
+    // The purchases go to the service as `backline serve` runs it: every request counted against the
+    // per-client limit (its default, 1,200 a minute), each buyer from an address of its own.
+    let limited = support::serve_limited(ctx.clone(), Limit::new(1_200, Duration::from_secs(60))).await;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!(
         "ticketing benchmark: {cores} cores, {BUYERS} buyers for {TICKETS} tickets, {} database connections",
@@ -431,10 +435,10 @@ async fn main() {
     // Statements per purchase, counted one purchase at a time on an event of its own.
     let (calm, calm_tier) = event_on_sale(&mut client, &organizer, "Counted", 1_000).await;
     // The event's first sale freezes its splits once: not part of every purchase.
-    assert!(buy(&mut Client::connect(addr).await, &one_step_keys[0], &calm, &calm_tier, true).await);
+    assert!(buy(&mut Client::connect(limited).await, &one_step_keys[0], &calm, &calm_tier, true).await);
     let mut counted = Vec::new();
     for (keys, at_once) in [(&one_step_keys[1..], true), (&two_step_keys[..], false)] {
-        let mut buyer = Client::connect(addr).await;
+        let mut buyer = Client::connect(limited).await;
         reset_statements(&pool).await;
         for key in keys {
             assert!(buy(&mut buyer, key, &calm, &calm_tier, at_once).await);
@@ -462,7 +466,7 @@ async fn main() {
     for (round, buyers) in keys.chunks(BUYERS).enumerate() {
         let (event, tier) = event_on_sale(&mut client, &organizer, &format!("Flash sale {round}"), TICKETS).await;
         let last = round + 1 == sales();
-        let sale = flash_sale(addr, &pool, tracked && last, buyers, &event, &tier).await;
+        let sale = flash_sale(limited, &pool, tracked && last, buyers, &event, &tier).await;
         println!(
             "sale {}: sold out in {}, {:.0} purchases/s, purchase p99 {}, every buyer answered in {}",
             round + 1,

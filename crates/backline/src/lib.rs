@@ -191,7 +191,7 @@ pub fn app_with_web(
         .merge(openapi::docs_router())
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
     if let Some(limit) = per_client {
-        let state = ratelimit::PerClient { pool: ctx.db.clone(), clock: ctx.clock.clone(), limit };
+        let state = ratelimit::PerClient::new(&ctx.db, ctx.clock.clone(), limit);
         routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));
     }
     edge(routes, limits, ctx.metrics.clone()).layer(axum::middleware::from_fn(web::browser_not_found)).with_state(ctx)

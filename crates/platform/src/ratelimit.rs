@@ -1,5 +1,6 @@
 //! Rate limits that hold across every Backline process serving one database: fixed-window counters in
-//! PostgreSQL, one atomic upsert per hit.
+//! PostgreSQL, each hit counted by an atomic upsert before it is let through (the general per-client
+//! limit counts the requests arriving at once in one upsert: see [`PerClient`]).
 
 use std::time::Duration;
 
@@ -23,25 +24,54 @@ impl Limit {
 
 /// Counts one hit for `key`; refuses with 429 and `Retry-After` once the window's budget is spent.
 pub async fn hit(db: impl PgExecutor<'_>, key: &str, limit: Limit, now: DateTime<Utc>) -> Result<(), ApiError> {
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    let counted = sqlx::query!(
-        "INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, $2, 1)
-         ON CONFLICT (key) DO UPDATE SET
-           window_start = CASE WHEN r.window_start + $3::interval <= $2 THEN $2 ELSE r.window_start END,
-           hits         = CASE WHEN r.window_start + $3::interval <= $2 THEN 1 ELSE r.hits + 1 END
-         RETURNING hits, window_start",
-        key,
-        now,
-        sqlx::postgres::types::PgInterval::try_from(window).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
-    )
-    .fetch_one(db)
-    .await?;
-    let (hits, window_start) = (counted.hits, counted.window_start);
-    if u32::try_from(hits).unwrap_or(u32::MAX) > limit.max {
-        let retry_after = ((window_start + window) - now).num_seconds().max(1);
-        return Err(too_many(retry_after));
+    let counted = add(db, &[key.to_owned()], &[1], limit.window, now).await?;
+    let (_, hits, window_start) =
+        counted.into_iter().next().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no count")))?;
+    match refusal(hits, window_start, limit, now) {
+        Some(refused) => Err(refused),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Adds `hits[i]` to `keys[i]`'s window (a new window when the last one ended, `window` long), keys in
+/// order (so that two processes counting the same keys lock their rows in the same order); each key's
+/// total and window start after.
+async fn add(
+    db: impl PgExecutor<'_>,
+    keys: &[String],
+    hits: &[i32],
+    window: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64, DateTime<Utc>)>, ApiError> {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    let window =
+        sqlx::postgres::types::PgInterval::try_from(window).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let rows = sqlx::query!(
+        r#"INSERT INTO rate_limits AS r (key, window_start, hits)
+           SELECT k, $2, n FROM unnest($1::text[], $4::int4[]) AS u (k, n) ORDER BY k
+           ON CONFLICT (key) DO UPDATE SET
+             window_start = CASE WHEN r.window_start + $3::interval <= $2 THEN $2 ELSE r.window_start END,
+             hits         = CASE WHEN r.window_start + $3::interval <= $2 THEN EXCLUDED.hits ELSE r.hits + EXCLUDED.hits END
+           RETURNING key, hits, window_start"#,
+        keys,
+        now,
+        window,
+        hits
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.key, i64::from(r.hits), r.window_start)).collect())
+}
+
+/// The refusal of a request that is hit number `hits` of a window that began at `window_start`, when
+/// that is over the limit.
+fn refusal(hits: i64, window_start: DateTime<Utc>, limit: Limit, now: DateTime<Utc>) -> Option<ApiError> {
+    if u32::try_from(hits).unwrap_or(u32::MAX) <= limit.max {
+        return None;
+    }
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    let retry_after = ((window_start + window) - now).num_seconds().max(1);
+    Some(too_many(retry_after))
 }
 
 /// 429 `rate_limited` with `Retry-After` in seconds.
@@ -56,11 +86,116 @@ pub fn too_many(retry_after_secs: i64) -> ApiError {
 /// The general per-client limit: every request from one address counts against `limit`, across every
 /// Backline process on the database. Health, readiness and metrics probes are not counted. A request
 /// with no known peer address (in-process calls) is not counted either.
+///
+/// Every request is counted in PostgreSQL before it is let through, as [`hit`] does, but the requests
+/// arriving at one process at once are counted together: one statement for all of them, on a
+/// connection of the limit's own (so that counting never waits behind the requests it lets through
+/// for the service's pool). A crowd of thousands costs a few statements instead of a connection taken,
+/// a statement and a round trip each.
 #[derive(Clone)]
 pub struct PerClient {
-    pub pool: sqlx::PgPool,
-    pub clock: crate::clock::SharedClock,
-    pub limit: Limit,
+    counter: std::sync::Arc<Counter>,
+    limit: Limit,
+}
+
+impl PerClient {
+    /// The limit, counted over a connection of its own to `pool`'s database (opened on first use).
+    pub fn new(pool: &sqlx::PgPool, clock: crate::clock::SharedClock, limit: Limit) -> Self {
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
+        let counter = Counter { pool: own, clock, window: limit.window, queue: std::sync::OnceLock::new() };
+        Self { counter: std::sync::Arc::new(counter), limit }
+    }
+}
+
+/// A request waiting to be counted, and where its count goes.
+struct Waiting {
+    key: String,
+    counted: tokio::sync::oneshot::Sender<Result<Counted, ApiError>>,
+}
+
+/// A request's place in its key's window: the hits so far, this one included, and the window's start.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    hits: i64,
+    window_start: DateTime<Utc>,
+}
+
+/// Counts the hits of all the requests waiting at once in one statement (see [`PerClient`]).
+struct Counter {
+    pool: sqlx::PgPool,
+    clock: crate::clock::SharedClock,
+    window: Duration,
+    /// Requests waiting for the next count; the task that counts them starts with the first.
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Waiting>>,
+}
+
+/// At most this many requests are counted by one statement.
+const MOST_COUNTED_AT_ONCE: usize = 1000;
+
+impl Counter {
+    /// Counts one hit of `key`.
+    async fn hit(self: &std::sync::Arc<Self>, key: String) -> Result<Counted, ApiError> {
+        let queue = self.queue.get_or_init(|| {
+            let (send, mut waiting) = tokio::sync::mpsc::unbounded_channel::<Waiting>();
+            let counter = std::sync::Arc::downgrade(self);
+            tokio::spawn(async move {
+                let mut batch = Vec::new();
+                // Whatever arrived while the last count ran is the next; it ends with the limit.
+                while waiting.recv_many(&mut batch, MOST_COUNTED_AT_ONCE).await > 0 {
+                    let Some(counter) = counter.upgrade() else { break };
+                    counter.count(std::mem::take(&mut batch)).await;
+                }
+            });
+            send
+        });
+        let (counted, answer) = tokio::sync::oneshot::channel();
+        queue
+            .send(Waiting { key, counted })
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("rate counter stopped")))?;
+        answer.await.map_err(|_| ApiError::internal(anyhow::anyhow!("rate counter stopped")))?
+    }
+
+    /// Counts a batch: each key's hits added at once, each request told its own place.
+    async fn count(&self, batch: Vec<Waiting>) {
+        let mut asked: std::collections::BTreeMap<String, i32> = std::collections::BTreeMap::new();
+        for waiting in &batch {
+            *asked.entry(waiting.key.clone()).or_insert(0) += 1;
+        }
+        let keys: Vec<String> = asked.keys().cloned().collect();
+        let hits: Vec<i32> = asked.values().copied().collect();
+        let totals: std::collections::HashMap<String, (i64, DateTime<Utc>)> =
+            match add(&self.pool, &keys, &hits, self.window, self.clock.now()).await {
+                Ok(rows) => rows.into_iter().map(|(key, total, start)| (key, (total, start))).collect(),
+                Err(err) => {
+                    // Each request is told what one counted alone would be (the database unavailable, say).
+                    let unavailable = err.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    for waiting in batch {
+                        let failed = if unavailable {
+                            ApiError::new(PlatformCode::DatabaseUnavailable, err.detail().to_owned())
+                        } else {
+                            ApiError::internal(anyhow::anyhow!("counting requests: {}", err.detail()))
+                        };
+                        let _ = waiting.counted.send(Err(failed));
+                    }
+                    return;
+                }
+            };
+        // A key's requests take the last places of its window, in the order they came.
+        for waiting in batch {
+            let answer = match (totals.get(&waiting.key), asked.get_mut(&waiting.key)) {
+                (Some(&(total, window_start)), Some(left)) => {
+                    let hits = total - i64::from(*left) + 1;
+                    *left -= 1;
+                    Ok(Counted { hits, window_start })
+                }
+                _ => Err(ApiError::internal(anyhow::anyhow!("a rate counter's key was not counted"))),
+            };
+            let _ = waiting.counted.send(answer);
+        }
+    }
 }
 
 pub async fn per_client(
@@ -71,10 +206,17 @@ pub async fn per_client(
     use axum::response::IntoResponse as _;
     let exempt = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    if let (false, Some(ip)) = (exempt, peer)
-        && let Err(refusal) = hit(&state.pool, &format!("client:{ip}"), state.limit, state.clock.now()).await
-    {
-        return refusal.into_response();
+    if let (false, Some(ip)) = (exempt, peer) {
+        match state.counter.hit(format!("client:{ip}")).await {
+            Ok(counted) => {
+                if let Some(refusal) =
+                    refusal(counted.hits, counted.window_start, state.limit, state.counter.clock.now())
+                {
+                    return refusal.into_response();
+                }
+            }
+            Err(err) => return err.into_response(),
+        }
     }
     next.run(req).await
 }

@@ -248,6 +248,54 @@ async fn the_per_client_limit_is_shared_by_every_instance_on_the_database() {
     app.send(from("203.0.113.5", "/v1/me")).await.assert_status(StatusCode::UNAUTHORIZED);
 }
 
+/// Requests arriving at once are counted together (one statement for many), each in its own place:
+/// from three addresses at once, through two instances, exactly the limit's number of requests of
+/// each address get through in each window, the rest are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_per_client_limit_counts_a_crowd_exactly() {
+    use platform::ratelimit::Limit;
+    const MAX: usize = 40;
+    let limit = Limit::new(MAX as u32, Duration::from_secs(60));
+    let app = TestApp::new(|ctx| backline::app(ctx, EdgeLimits::default(), Some(limit))).await;
+    let instances = [
+        backline::app(app.ctx.clone(), EdgeLimits::default(), Some(limit)),
+        backline::app(app.ctx.clone(), EdgeLimits::default(), Some(limit)),
+    ];
+    let addresses = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
+    for round in 0..3 {
+        let mut sent = Vec::new();
+        for n in 0..(MAX + 25) {
+            for (a, ip) in addresses.iter().enumerate() {
+                let router = instances[(n + a) % 2].clone();
+                let addr: std::net::SocketAddr = format!("{ip}:5000").parse().unwrap();
+                let req =
+                    Request::get("/v1/me").extension(axum::extract::ConnectInfo(addr)).body(Body::empty()).unwrap();
+                sent.push(tokio::spawn(
+                    async move { (a, tower::ServiceExt::oneshot(router, req).await.unwrap().status()) },
+                ));
+            }
+        }
+        let mut through = [0; 3];
+        let mut refused = [0; 3];
+        for task in sent {
+            match task.await.unwrap() {
+                (a, StatusCode::UNAUTHORIZED) => through[a] += 1,
+                (a, StatusCode::TOO_MANY_REQUESTS) => refused[a] += 1,
+                (_, other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(through, [MAX; 3], "round {round}: through {through:?}, refused {refused:?}");
+        assert_eq!(refused, [25; 3], "round {round}");
+        let counted: Vec<i32> =
+            sqlx::query_scalar!("SELECT hits FROM rate_limits WHERE key LIKE 'client:198.51.100.%' ORDER BY key")
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(counted, vec![(MAX + 25) as i32; 3], "round {round}: every request counted once");
+        app.clock.advance(chrono::Duration::seconds(60));
+    }
+}
+
 #[tokio::test]
 async fn the_nul_character_is_refused_before_it_reaches_the_database() {
     let app = probe(EdgeLimits::default()).await;
