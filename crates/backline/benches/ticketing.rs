@@ -461,6 +461,25 @@ async fn main() {
     let single_escrow_tps = pgbench(&url, PURCHASE_SCRIPT, pool_size());
     let minimal_tps = pgbench(&url, SLICED_PURCHASE_SCRIPT, pool_size());
 
+    // With BENCH_WORKER_DURING_SALE, jobs run during the sales too, as in `backline serve` (16 at once).
+    let during = std::env::var_os("BENCH_WORKER_DURING_SALE").map(|_| {
+        let registry = Arc::new(backline::job_registry(
+            platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
+            notify::webhooks::DeliveryPolicy::default(),
+            None,
+        ));
+        let config = platform::jobs::WorkerConfig {
+            concurrency: 16,
+            poll_interval: Duration::from_millis(100),
+            id: "bench-during".into(),
+            passes: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(platform::jobs::run(ctx.clone(), registry, config, async move {
+            let _ = stopped.await;
+        }));
+        (stop, worker)
+    });
     // The flash sales: in each, its buyers connect first; then all start together.
     let mut rounds = Vec::new();
     for (round, buyers) in keys.chunks(BUYERS).enumerate() {
@@ -487,6 +506,10 @@ async fn main() {
     let (last_sale, everyone) = (*last_sale, *everyone);
     let (slowest, fastest) = (rates[by_rate[0]], rates[by_rate[by_rate.len() - 1]]);
 
+    if let Some((stop, worker)) = during {
+        let _ = stop.send(());
+        worker.await.unwrap().unwrap();
+    }
     // The chain catches up (a worker runs the jobs the sale queued).
     let registry = Arc::new(backline::job_registry(
         platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
