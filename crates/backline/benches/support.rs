@@ -99,20 +99,20 @@ pub fn peak_rss_mb() -> f64 {
 /// Serves Backline over `ctx` on a loopback port. The general per-client limit is off: every load
 /// connection comes from one address.
 pub async fn serve(ctx: AppContext) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = backline::app(ctx, EdgeLimits::default(), None);
-    tokio::spawn(platform::server::serve(listener, app, std::future::pending(), Duration::from_secs(1)));
-    addr
+    serve_with(ctx, None).await
 }
 
 /// [`serve`] as `backline serve` runs: with the general per-client limit on (`limit`; its default is
 /// 1,200 requests a minute). Clients that are to look like many people connect from addresses of
 /// their own ([`Client::connect_from`]).
 pub async fn serve_limited(ctx: AppContext, limit: platform::ratelimit::Limit) -> SocketAddr {
+    serve_with(ctx, Some(limit)).await
+}
+
+async fn serve_with(ctx: AppContext, per_client: Option<platform::ratelimit::Limit>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = backline::app(ctx, EdgeLimits::default(), Some(limit));
+    let app = backline::app(ctx, EdgeLimits::default(), per_client);
     tokio::spawn(platform::server::serve(listener, app, std::future::pending(), Duration::from_secs(1)));
     addr
 }

@@ -366,6 +366,30 @@ async fn check_sale(pool: &sqlx::PgPool, client: &mut Client, event: &str, sale:
     (issued.tickets, issued.codes, (tier.sold + tier.held - tier.quantity).max(0))
 }
 
+/// Starts a job worker running `concurrency` jobs at once over `ctx`; stop it by sending on the answer.
+fn start_worker(
+    ctx: &AppContext,
+    concurrency: usize,
+    id: &str,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let registry = Arc::new(backline::job_registry(
+        platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
+        notify::webhooks::DeliveryPolicy::default(),
+        None,
+    ));
+    let config = platform::jobs::WorkerConfig {
+        concurrency,
+        poll_interval: Duration::from_millis(100),
+        id: id.into(),
+        passes: None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(platform::jobs::run(ctx.clone(), registry, config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, worker)
+}
+
 #[tokio::main]
 async fn main() {
     testkit::track_statements();
@@ -462,24 +486,7 @@ async fn main() {
     let minimal_tps = pgbench(&url, SLICED_PURCHASE_SCRIPT, pool_size());
 
     // With BENCH_WORKER_DURING_SALE, jobs run during the sales too, as in `backline serve` (16 at once).
-    let during = std::env::var_os("BENCH_WORKER_DURING_SALE").map(|_| {
-        let registry = Arc::new(backline::job_registry(
-            platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
-            notify::webhooks::DeliveryPolicy::default(),
-            None,
-        ));
-        let config = platform::jobs::WorkerConfig {
-            concurrency: 16,
-            poll_interval: Duration::from_millis(100),
-            id: "bench-during".into(),
-            passes: None,
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = tokio::spawn(platform::jobs::run(ctx.clone(), registry, config, async move {
-            let _ = stopped.await;
-        }));
-        (stop, worker)
-    });
+    let during = std::env::var_os("BENCH_WORKER_DURING_SALE").map(|_| start_worker(&ctx, 16, "bench-during"));
     // The flash sales: in each, its buyers connect first; then all start together.
     let mut rounds = Vec::new();
     for (round, buyers) in keys.chunks(BUYERS).enumerate() {
@@ -511,21 +518,7 @@ async fn main() {
         worker.await.unwrap().unwrap();
     }
     // The chain catches up (a worker runs the jobs the sale queued).
-    let registry = Arc::new(backline::job_registry(
-        platform::mail::Transport::File(platform::mail::FileTransport::new(tempfile::tempdir().unwrap().keep())),
-        notify::webhooks::DeliveryPolicy::default(),
-        None,
-    ));
-    let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker_config = platform::jobs::WorkerConfig {
-        concurrency: 4,
-        poll_interval: Duration::from_millis(100),
-        id: "bench".into(),
-        passes: None,
-    };
-    let worker = tokio::spawn(platform::jobs::run(ctx.clone(), registry, worker_config, async move {
-        let _ = stopped.await;
-    }));
+    let (stop_worker, worker) = start_worker(&ctx, 4, "bench");
     let chained = Instant::now();
     for (event, _) in &rounds {
         let event_id = Uuid::parse_str(event).unwrap();

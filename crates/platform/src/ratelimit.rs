@@ -95,7 +95,6 @@ pub fn too_many(retry_after_secs: i64) -> ApiError {
 #[derive(Clone)]
 pub struct PerClient {
     counter: std::sync::Arc<Counter>,
-    limit: Limit,
 }
 
 impl PerClient {
@@ -105,8 +104,8 @@ impl PerClient {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(pool.connect_options().as_ref().clone());
-        let counter = Counter { pool: own, clock, window: limit.window, queue: std::sync::OnceLock::new() };
-        Self { counter: std::sync::Arc::new(counter), limit }
+        let counter = Counter { pool: own, clock, limit, queue: std::sync::OnceLock::new() };
+        Self { counter: std::sync::Arc::new(counter) }
     }
 }
 
@@ -127,7 +126,7 @@ struct Counted {
 struct Counter {
     pool: sqlx::PgPool,
     clock: crate::clock::SharedClock,
-    window: Duration,
+    limit: Limit,
     /// Requests waiting for the next count; the task that counts them starts with the first.
     queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Waiting>>,
 }
@@ -167,7 +166,7 @@ impl Counter {
         let keys: Vec<String> = asked.keys().cloned().collect();
         let hits: Vec<i32> = asked.values().copied().collect();
         let totals: std::collections::HashMap<String, (i64, DateTime<Utc>)> =
-            match add(&self.pool, &keys, &hits, self.window, self.clock.now()).await {
+            match add(&self.pool, &keys, &hits, self.limit.window, self.clock.now()).await {
                 Ok(rows) => rows.into_iter().map(|(key, total, start)| (key, (total, start))).collect(),
                 Err(err) => {
                     // Each request is told what one counted alone would be (the database unavailable, say).
@@ -210,7 +209,7 @@ pub async fn per_client(
         match state.counter.hit(format!("client:{ip}")).await {
             Ok(counted) => {
                 if let Some(refusal) =
-                    refusal(counted.hits, counted.window_start, state.limit, state.counter.clock.now())
+                    refusal(counted.hits, counted.window_start, state.counter.limit, state.counter.clock.now())
                 {
                     return refusal.into_response();
                 }
