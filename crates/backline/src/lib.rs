@@ -190,6 +190,9 @@ pub fn app_with_web(
         .merge(web::router(ctx.clone(), web_settings, hub))
         .merge(openapi::docs_router())
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }));
+    // Callers arriving at once are recognised together (see `identity::auth::Authenticator`).
+    let authenticator = std::sync::Arc::new(identity::auth::Authenticator::new(&ctx.db, ctx.clock.clone()));
+    routes = routes.layer(axum::Extension(authenticator));
     if let Some(limit) = per_client {
         let state = ratelimit::PerClient::new(&ctx.db, ctx.clock.clone(), limit);
         routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));

@@ -2,11 +2,15 @@
 //! (optional). Every domain authenticates through these.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, header};
 use chrono::{DateTime, Utc};
+use platform::batch::{Batcher, Work};
+use platform::clock::SharedClock;
 use platform::{ApiError, AppContext};
-use sqlx::PgConnection;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::accounts::repo;
 use crate::error::IdentityError;
@@ -59,36 +63,6 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The credential a request carries, not yet checked: for a handler that authenticates the caller on the
-/// connection it then does its work on ([`Bearer::authenticate`]). Each request then takes one
-/// connection instead of two, and in a crowd (an on-sale's opening) each caller's work follows their
-/// authentication instead of queueing behind everyone else's. Without a credential: `401`.
-#[derive(Debug, Clone)]
-pub struct Bearer {
-    token: String,
-    client_ip: Option<String>,
-}
-
-impl Bearer {
-    /// The caller, checked on `conn` (outside any transaction of the caller's: the key's or session's
-    /// last use is noted whatever the request's work then does).
-    pub async fn authenticate(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Principal, ApiError> {
-        let mut principal = resolve_on(conn, &self.token, now).await?;
-        principal.client_ip.clone_from(&self.client_ip);
-        Ok(principal)
-    }
-}
-
-impl FromRequestParts<AppContext> for Bearer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(IdentityError::Unauthenticated)?.to_owned();
-        let client_ip = platform::http::ClientMeta::from_request_parts(parts, ctx).await.unwrap_or_default().ip;
-        Ok(Self { token, client_ip })
-    }
-}
-
 impl FromRequestParts<AppContext> for AuthUser {
     type Rejection = ApiError;
 
@@ -105,29 +79,106 @@ impl FromRequestParts<AppContext> for MaybeAuthUser {
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(parts) else { return Ok(Self(None)) };
-        let mut principal = resolve(ctx, token).await?;
+        let mut principal = resolve_in(&parts.extensions, ctx, token).await?;
         principal.client_ip = platform::http::ClientMeta::from_request_parts(parts, ctx).await.unwrap_or_default().ip;
         Ok(Self(Some(principal)))
     }
+}
+
+/// Recognises the callers of the requests arriving at once together: one statement for all of them
+/// (see [`platform::batch`]), on a connection of its own, so that a crowd (an on-sale's opening) is
+/// authenticated in a few statements, without queueing for the service's pool, and those refused
+/// before any work (sold out, say) never take a connection of it. The router installs one as an
+/// extension (`Extension<Arc<Authenticator>>`); the extractors and the web app's session use it, and
+/// a router without one (a domain's own tests) authenticates each request on the pool ([`resolve`]).
+pub struct Authenticator {
+    batcher: Batcher<Recognise>,
+}
+
+/// At most this many callers are recognised by one statement.
+const MOST_AT_ONCE: usize = 1000;
+
+impl Authenticator {
+    /// Recognises callers over a connection of its own to `pool`'s database (opened on first use).
+    pub fn new(pool: &PgPool, clock: SharedClock) -> Self {
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
+        Self { batcher: Batcher::new(Recognise { pool: own, clock }, MOST_AT_ONCE) }
+    }
+
+    /// The principal of a presented secret, as [`resolve`] finds it, in the batch of the requests
+    /// presenting theirs at the same moment.
+    pub async fn resolve(&self, token: &str) -> Result<Principal, ApiError> {
+        self.batcher.ask(Presented::of(token)).await
+    }
+}
+
+/// A presented secret: its hash, and whether it is an API key (else an access token).
+struct Presented {
+    hash: Vec<u8>,
+    api_key: bool,
+}
+
+impl Presented {
+    fn of(token: &str) -> Self {
+        Self { hash: tokens::hash(token), api_key: token.starts_with(tokens::Kind::ApiKey.prefix()) }
+    }
+}
+
+struct Recognise {
+    pool: PgPool,
+    clock: SharedClock,
+}
+
+impl Work for Recognise {
+    type Ask = Presented;
+    type Answer = Principal;
+
+    async fn answer(&self, batch: &[Presented]) -> Result<Vec<Result<Principal, ApiError>>, ApiError> {
+        recognise(&self.pool, batch, self.clock.now()).await
+    }
+}
+
+/// Each presented secret's principal, found in one statement ([`repo::credentials`]).
+async fn recognise(
+    db: impl sqlx::PgExecutor<'_>,
+    batch: &[Presented],
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<Principal, ApiError>>, ApiError> {
+    let hashes = |api_key: bool| batch.iter().filter(|p| p.api_key == api_key).map(|p| p.hash.clone()).collect();
+    let (tokens, keys): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (hashes(false), hashes(true));
+    let found = repo::credentials(db, &tokens, &keys, now).await?;
+    let found: HashMap<(&[u8], bool), &repo::Credential> =
+        found.iter().map(|(hash, c)| ((hash.as_slice(), c.api_key_id.is_some()), c)).collect();
+    Ok(batch
+        .iter()
+        .map(|p| match found.get(&(p.hash.as_slice(), p.api_key)) {
+            Some(credential) => principal_of(credential),
+            None => Err(IdentityError::InvalidToken.into()),
+        })
+        .collect())
 }
 
 /// Resolves a presented secret (an access token or an API key) to its principal in one indexed query,
 /// which also notes its last use (to the minute): the check every API request and every signed-in page
 /// makes.
 pub async fn resolve(ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
-    let mut conn = ctx.db.acquire().await?;
-    resolve_on(&mut conn, token, ctx.clock.now()).await
+    let answers = recognise(&ctx.db, &[Presented::of(token)], ctx.clock.now()).await?;
+    answers.into_iter().next().unwrap_or_else(|| Err(ApiError::internal(anyhow::anyhow!("no answer"))))
 }
 
-/// [`resolve`] on a connection the caller holds.
-pub async fn resolve_on(conn: &mut PgConnection, token: &str, now: DateTime<Utc>) -> Result<Principal, ApiError> {
-    let hash = tokens::hash(token);
-    let found = if token.starts_with(tokens::Kind::ApiKey.prefix()) {
-        repo::credential_by_api_key(&mut *conn, &hash, now).await?
-    } else {
-        repo::credential_by_access_token(&mut *conn, &hash, now).await?
-    };
-    let found = found.ok_or(IdentityError::InvalidToken)?;
+/// [`resolve`], by the request's [`Authenticator`] when the router installed one (its `extensions`).
+pub async fn resolve_in(extensions: &Extensions, ctx: &AppContext, token: &str) -> Result<Principal, ApiError> {
+    match extensions.get::<Arc<Authenticator>>() {
+        Some(authenticator) => authenticator.resolve(token).await,
+        None => resolve(ctx, token).await,
+    }
+}
+
+/// The principal of a credential found, unless its user may no longer sign in.
+fn principal_of(found: &repo::Credential) -> Result<Principal, ApiError> {
     match found.status {
         UserStatus::Active | UserStatus::PendingVerification => {}
         UserStatus::Suspended => return Err(IdentityError::AccountSuspended.into()),
@@ -137,8 +188,8 @@ pub async fn resolve_on(conn: &mut PgConnection, token: &str, now: DateTime<Utc>
         user_id: UserId(found.user_id),
         session_id: found.session_id.map(SessionId),
         api_key_id: found.api_key_id.map(ApiKeyId),
-        roles: found.roles,
-        api_key_scopes: found.scopes,
+        roles: found.roles.clone(),
+        api_key_scopes: found.scopes.clone(),
         email_verified: found.email_verified_at.is_some(),
         client_ip: None,
     })

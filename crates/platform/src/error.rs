@@ -407,6 +407,19 @@ impl ApiError {
         self.0.status
     }
 
+    /// The same answer again, for another request that the same failure stopped (the requests of a
+    /// batch, say): status, code, detail, field errors and headers, and the cause as its message.
+    pub fn copied(&self) -> Self {
+        Self(Box::new(Problem {
+            status: self.0.status,
+            code: self.0.code,
+            detail: self.0.detail.clone(),
+            errors: self.0.errors.clone(),
+            headers: self.0.headers.clone(),
+            cause: self.0.cause.as_ref().map(|cause| anyhow::anyhow!("{cause:#}")),
+        }))
+    }
+
     pub fn code(&self) -> &'static str {
         self.0.code
     }

@@ -5,6 +5,7 @@
 //! Domains depend on this crate and never on each other's tables.
 
 pub mod audit;
+pub mod batch;
 pub mod clock;
 pub mod context;
 pub mod crypto;

@@ -94,7 +94,7 @@ pub fn too_many(retry_after_secs: i64) -> ApiError {
 /// a statement and a round trip each.
 #[derive(Clone)]
 pub struct PerClient {
-    counter: std::sync::Arc<Counter>,
+    counter: std::sync::Arc<crate::batch::Batcher<Counter>>,
 }
 
 impl PerClient {
@@ -104,15 +104,9 @@ impl PerClient {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(pool.connect_options().as_ref().clone());
-        let counter = Counter { pool: own, clock, limit, queue: std::sync::OnceLock::new() };
-        Self { counter: std::sync::Arc::new(counter) }
+        let counter = Counter { pool: own, clock, limit };
+        Self { counter: std::sync::Arc::new(crate::batch::Batcher::new(counter, MOST_COUNTED_AT_ONCE)) }
     }
-}
-
-/// A request waiting to be counted, and where its count goes.
-struct Waiting {
-    key: String,
-    counted: tokio::sync::oneshot::Sender<Result<Counted, ApiError>>,
 }
 
 /// A request's place in its key's window: the hits so far, this one included, and the window's start.
@@ -127,73 +121,41 @@ struct Counter {
     pool: sqlx::PgPool,
     clock: crate::clock::SharedClock,
     limit: Limit,
-    /// Requests waiting for the next count; the task that counts them starts with the first.
-    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Waiting>>,
 }
 
 /// At most this many requests are counted by one statement.
 const MOST_COUNTED_AT_ONCE: usize = 1000;
 
-impl Counter {
-    /// Counts one hit of `key`.
-    async fn hit(self: &std::sync::Arc<Self>, key: String) -> Result<Counted, ApiError> {
-        let queue = self.queue.get_or_init(|| {
-            let (send, mut waiting) = tokio::sync::mpsc::unbounded_channel::<Waiting>();
-            let counter = std::sync::Arc::downgrade(self);
-            tokio::spawn(async move {
-                let mut batch = Vec::new();
-                // Whatever arrived while the last count ran is the next; it ends with the limit.
-                while waiting.recv_many(&mut batch, MOST_COUNTED_AT_ONCE).await > 0 {
-                    let Some(counter) = counter.upgrade() else { break };
-                    counter.count(std::mem::take(&mut batch)).await;
-                }
-            });
-            send
-        });
-        let (counted, answer) = tokio::sync::oneshot::channel();
-        queue
-            .send(Waiting { key, counted })
-            .map_err(|_| ApiError::internal(anyhow::anyhow!("rate counter stopped")))?;
-        answer.await.map_err(|_| ApiError::internal(anyhow::anyhow!("rate counter stopped")))?
-    }
+impl crate::batch::Work for Counter {
+    type Ask = String;
+    type Answer = Counted;
 
-    /// Counts a batch: each key's hits added at once, each request told its own place.
-    async fn count(&self, batch: Vec<Waiting>) {
-        let mut asked: std::collections::BTreeMap<String, i32> = std::collections::BTreeMap::new();
-        for waiting in &batch {
-            *asked.entry(waiting.key.clone()).or_insert(0) += 1;
+    /// Counts a batch of keys: each key's hits added at once, each request told its own place.
+    async fn answer(&self, batch: &[String]) -> Result<Vec<Result<Counted, ApiError>>, ApiError> {
+        let mut asked: std::collections::BTreeMap<&str, i32> = std::collections::BTreeMap::new();
+        for key in batch {
+            *asked.entry(key).or_insert(0) += 1;
         }
-        let keys: Vec<String> = asked.keys().cloned().collect();
+        let keys: Vec<String> = asked.keys().map(|k| (*k).to_owned()).collect();
         let hits: Vec<i32> = asked.values().copied().collect();
         let totals: std::collections::HashMap<String, (i64, DateTime<Utc>)> =
-            match add(&self.pool, &keys, &hits, self.limit.window, self.clock.now()).await {
-                Ok(rows) => rows.into_iter().map(|(key, total, start)| (key, (total, start))).collect(),
-                Err(err) => {
-                    // Each request is told what one counted alone would be (the database unavailable, say).
-                    let unavailable = err.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
-                    for waiting in batch {
-                        let failed = if unavailable {
-                            ApiError::new(PlatformCode::DatabaseUnavailable, err.detail().to_owned())
-                        } else {
-                            ApiError::internal(anyhow::anyhow!("counting requests: {}", err.detail()))
-                        };
-                        let _ = waiting.counted.send(Err(failed));
-                    }
-                    return;
-                }
-            };
+            add(&self.pool, &keys, &hits, self.limit.window, self.clock.now())
+                .await?
+                .into_iter()
+                .map(|(key, total, start)| (key, (total, start)))
+                .collect();
         // A key's requests take the last places of its window, in the order they came.
-        for waiting in batch {
-            let answer = match (totals.get(&waiting.key), asked.get_mut(&waiting.key)) {
+        Ok(batch
+            .iter()
+            .map(|key| match (totals.get(key), asked.get_mut(key.as_str())) {
                 (Some(&(total, window_start)), Some(left)) => {
                     let hits = total - i64::from(*left) + 1;
                     *left -= 1;
                     Ok(Counted { hits, window_start })
                 }
                 _ => Err(ApiError::internal(anyhow::anyhow!("a rate counter's key was not counted"))),
-            };
-            let _ = waiting.counted.send(answer);
-        }
+            })
+            .collect())
     }
 }
 
@@ -206,11 +168,10 @@ pub async fn per_client(
     let exempt = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let (false, Some(ip)) = (exempt, peer) {
-        match state.counter.hit(format!("client:{ip}")).await {
+        let counter = state.counter.work();
+        match state.counter.ask(format!("client:{ip}")).await {
             Ok(counted) => {
-                if let Some(refusal) =
-                    refusal(counted.hits, counted.window_start, state.counter.limit, state.counter.clock.now())
-                {
+                if let Some(refusal) = refusal(counted.hits, counted.window_start, counter.limit, counter.clock.now()) {
                     return refusal.into_response();
                 }
             }

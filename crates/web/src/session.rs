@@ -126,9 +126,11 @@ pub async fn layer(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0.ip().to_string());
     let headers = request.headers();
+    let extensions = request.extensions();
+    let recognise = async |token: &str| identity::auth::resolve_in(extensions, &ctx, token).await.ok();
     let mut principal = None;
     if let Some(access) = cookie(headers, ACCESS_COOKIE) {
-        principal = identity::auth::resolve(&ctx, access).await.ok();
+        principal = recognise(access).await;
     }
     if principal.is_none()
         && let Some(refresh) = cookie(headers, REFRESH_COOKIE).map(str::to_owned)
@@ -136,7 +138,7 @@ pub async fn layer(
         let meta = client_meta(request.headers(), ip.clone());
         match identity::accounts::service::refresh(&ctx, &settings.identity, &refresh, &meta).await {
             Ok(pair) => {
-                principal = identity::auth::resolve(&ctx, &pair.access_token).await.ok();
+                principal = recognise(&pair.access_token).await;
                 jar.set(ACCESS_COOKIE, &pair.access_token, pair.expires_in.max(1), secure);
                 jar.set(REFRESH_COOKIE, &pair.refresh_token, pair.refresh_expires_in.max(1), secure);
             }

@@ -772,3 +772,55 @@ async fn last_use_is_noted_to_the_minute_and_not_for_a_suspended_user() {
     let noted = first + Duration::seconds(61);
     assert_eq!(last_used().await, (Some(noted), Some(noted)), "a refused use is not noted");
 }
+
+/// The callers of requests arriving at once are recognised together, in one statement
+/// (`identity::auth::Authenticator`): in a crowd mixing access tokens, an API key, a signed-out
+/// session, a suspended user and made-up secrets, every request is answered as its own caller (or
+/// refused as its own secret deserves), whatever else its batch held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_is_recognised_together_each_as_itself() {
+    let app = std::sync::Arc::new(app().await);
+    let mut callers: Vec<(String, Result<String, (StatusCode, &str)>)> = Vec::new();
+    for name in ["crowd_a", "crowd_b", "crowd_c", "crowd_d", "crowd_e"] {
+        callers.push((signed_in(&app, name).await.0, Ok(name.to_owned())));
+    }
+    let res = app
+        .post("/v1/me/api-keys")
+        .bearer(&callers[0].0)
+        .json(&json!({"name": "ci", "scopes": ["profile.read"]}))
+        .send()
+        .await;
+    res.assert_status(StatusCode::CREATED);
+    callers.push((res.value()["key"].as_str().unwrap().to_owned(), Ok("crowd_a".to_owned())));
+    let (gone, _, _) = signed_in(&app, "crowd_gone").await;
+    app.post("/v1/auth/logout").bearer(&gone).send().await.assert_status(StatusCode::NO_CONTENT);
+    callers.push((gone, Err((StatusCode::UNAUTHORIZED, "invalid_token"))));
+    let (suspended, user, _) = signed_in(&app, "crowd_suspended").await;
+    let user: uuid::Uuid = user.parse().unwrap();
+    sqlx::query!("UPDATE users SET status = 'suspended' WHERE id = $1", user).execute(&app.db.pool).await.unwrap();
+    callers.push((suspended, Err((StatusCode::FORBIDDEN, "account_suspended"))));
+    callers.push(("bla_made_up".to_owned(), Err((StatusCode::UNAUTHORIZED, "invalid_token"))));
+    callers.push(("bk_made_up".to_owned(), Err((StatusCode::UNAUTHORIZED, "invalid_token"))));
+    let callers = std::sync::Arc::new(callers);
+    for round in 0..3 {
+        let sent: Vec<_> = (0..400)
+            .map(|n| {
+                let (app, callers) = (app.clone(), callers.clone());
+                tokio::spawn(async move {
+                    let c = (n * 7 + round) % callers.len();
+                    let res = app.get("/v1/me").bearer(&callers[c].0).send().await;
+                    (c, res.status, res.value())
+                })
+            })
+            .collect();
+        for task in sent {
+            let (c, status, body) = task.await.unwrap();
+            match &callers[c].1 {
+                Ok(username) => {
+                    assert_eq!((status, body["username"].as_str()), (StatusCode::OK, Some(username.as_str())), "{c}")
+                }
+                Err((refused, code)) => assert_eq!((status, body["code"].as_str()), (*refused, Some(*code)), "{c}"),
+            }
+        }
+    }
+}

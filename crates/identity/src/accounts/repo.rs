@@ -557,60 +557,70 @@ pub struct Credential {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// The API key's principal, in one statement that also notes when the key was last used: to the minute
-/// (at most one write a minute per key), and only for a user who may still sign in. The answer's
-/// `last_used_at` is the one found, before this use.
-pub async fn credential_by_api_key(
+/// The principals of the presented access tokens (by hash) and API keys (by hash), each answer with
+/// the hash it is for, in one statement that also notes when each session or key was last used: to
+/// the minute (at most one write a minute per session or key), and only for a user who may still sign
+/// in. A row another transaction holds is not waited for (its last use is being noted, or it is being
+/// revoked): the statement answers many requests at once and none waits for one of them. The answers'
+/// `last_used_at` is the one found, before this use. What is not found (unknown, expired, revoked)
+/// has no answer.
+pub async fn credentials(
     db: impl sqlx::PgExecutor<'_>,
-    hash: &[u8],
+    token_hashes: &[Vec<u8>],
+    key_hashes: &[Vec<u8>],
     now: DateTime<Utc>,
-) -> sqlx::Result<Option<Credential>> {
-    sqlx::query_as!(
-        Credential,
-        r#"WITH found AS (
-               SELECT k.user_id, k.id, k.scopes, u.status, u.email_verified_at,
-                      ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles, k.last_used_at
-               FROM api_keys k JOIN users u ON u.id = k.user_id
-               WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)),
-           touched AS (
-               UPDATE api_keys k SET last_used_at = $2 FROM found f
-               WHERE k.id = f.id AND f.status IN ('active', 'pending_verification')
-                 AND (f.last_used_at IS NULL OR $2 - f.last_used_at > interval '1 minute'))
-           SELECT user_id AS "user_id!", NULL::uuid AS session_id, id AS "api_key_id?", scopes AS "scopes?",
+) -> sqlx::Result<Vec<(Vec<u8>, Credential)>> {
+    let rows = sqlx::query!(
+        r#"WITH presented AS (
+               SELECT t.token_hash AS hash, s.user_id, s.id AS session_id, NULL::uuid AS api_key_id,
+                      NULL::text[] AS scopes, s.last_used_at
+               FROM access_tokens t JOIN sessions s ON s.id = t.session_id
+               WHERE t.token_hash = ANY($1) AND t.expires_at > $3 AND s.revoked_at IS NULL
+               UNION ALL
+               SELECT k.key_hash, k.user_id, NULL::uuid, k.id, k.scopes, k.last_used_at
+               FROM api_keys k
+               WHERE k.key_hash = ANY($2) AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)),
+           found AS (
+               SELECT p.*, u.status, u.email_verified_at,
+                      ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles
+               FROM presented p JOIN users u ON u.id = p.user_id),
+           due AS (
+               SELECT session_id, api_key_id FROM found
+               WHERE status IN ('active', 'pending_verification')
+                 AND (last_used_at IS NULL OR $3 - last_used_at > interval '1 minute')),
+           touched_sessions AS (
+               UPDATE sessions s SET last_used_at = $3
+               WHERE s.id IN (SELECT id FROM sessions WHERE id IN (SELECT session_id FROM due)
+                              ORDER BY id FOR UPDATE SKIP LOCKED)),
+           touched_keys AS (
+               UPDATE api_keys k SET last_used_at = $3
+               WHERE k.id IN (SELECT id FROM api_keys WHERE id IN (SELECT api_key_id FROM due)
+                              ORDER BY id FOR UPDATE SKIP LOCKED))
+           SELECT hash AS "hash!", user_id AS "user_id!", session_id, api_key_id, scopes,
                   status AS "status!: UserStatus", email_verified_at, roles AS "roles!", last_used_at
            FROM found"#,
-        hash,
+        token_hashes,
+        key_hashes,
         now
     )
-    .fetch_optional(db)
-    .await
-}
-
-/// The access token's principal, noting its session's last use as [`credential_by_api_key`] does.
-pub async fn credential_by_access_token(
-    db: impl sqlx::PgExecutor<'_>,
-    hash: &[u8],
-    now: DateTime<Utc>,
-) -> sqlx::Result<Option<Credential>> {
-    sqlx::query_as!(
-        Credential,
-        r#"WITH found AS (
-               SELECT s.user_id, s.id, u.status, u.email_verified_at,
-                      ARRAY(SELECT role FROM user_roles r WHERE r.user_id = u.id ORDER BY role) AS roles, s.last_used_at
-               FROM access_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-               WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.revoked_at IS NULL),
-           touched AS (
-               UPDATE sessions s SET last_used_at = $2 FROM found f
-               WHERE s.id = f.id AND f.status IN ('active', 'pending_verification')
-                 AND (f.last_used_at IS NULL OR $2 - f.last_used_at > interval '1 minute'))
-           SELECT user_id AS "user_id!", id AS "session_id?", NULL::uuid AS api_key_id, NULL::text[] AS scopes,
-                  status AS "status!: UserStatus", email_verified_at, roles AS "roles!", last_used_at
-           FROM found"#,
-        hash,
-        now
-    )
-    .fetch_optional(db)
-    .await
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let credential = Credential {
+                user_id: r.user_id,
+                session_id: r.session_id,
+                api_key_id: r.api_key_id,
+                scopes: r.scopes,
+                status: r.status,
+                email_verified_at: r.email_verified_at,
+                roles: r.roles,
+                last_used_at: r.last_used_at,
+            };
+            (r.hash, credential)
+        })
+        .collect())
 }
 
 /// The user a password-reset token is for, while it is unused and unexpired.

@@ -4,7 +4,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use identity::auth::{AuthUser, Bearer};
+use identity::auth::AuthUser;
 use platform::error::ProblemBody;
 use platform::pagination::{Page, PageParams};
 use platform::{ApiError, AppContext, Json, idempotency};
@@ -32,20 +32,18 @@ pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
     Extension(sold_out): Extension<Arc<service::SoldOutTiers>>,
-    bearer: Bearer,
+    AuthUser(principal): AuthUser,
     headers: HeaderMap,
     Path(id): Path<EventId>,
     Json(req): Json<dto::NewOrder>,
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
-    // The caller is authenticated on the connection the purchase then runs on: in an on-sale's crowd,
-    // each buyer's purchase follows their own authentication instead of everyone's.
-    let mut conn = ctx.db.acquire().await?;
-    let principal = bearer.authenticate(&mut conn, now).await?;
     let seller = service::Seller { secrets: &ctx.secrets, sold_out: &sold_out };
+    // In a sold-out on-sale's crowd, those refused from memory never take a connection.
     if idempotency::key_from(&headers)?.is_none() {
         service::sold_out_from_memory(seller, &principal, id, &req, now)?;
     }
+    let mut conn = ctx.db.acquire().await?;
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };

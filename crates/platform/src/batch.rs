@@ -1,0 +1,175 @@
+//! Work that many requests ask for at the same moment, done for all of them at once: the requests
+//! waiting when one statement starts are answered by the next, together. A crowd (an on-sale's
+//! opening: thousands of requests within a second) then costs a few statements instead of a
+//! statement, a pool connection and a round trip each, and the requests do not queue for the pool's
+//! connections to be counted or recognised. Alone, a request waits for nothing: its batch is itself.
+//!
+//! Used by the per-client rate limit ([`crate::ratelimit::PerClient`]) and by authentication.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::ApiError;
+
+/// What a [`Batcher`] does for a batch of requests.
+pub trait Work: Send + Sync + 'static {
+    /// What one request asks.
+    type Ask: Send + 'static;
+    /// What it is answered.
+    type Answer: Send + 'static;
+
+    /// Answers every ask of `batch`, in the batch's order; an error of the whole batch (the database
+    /// unavailable, say) answers each of its requests.
+    fn answer(
+        &self,
+        batch: &[Self::Ask],
+    ) -> impl Future<Output = Result<Vec<Result<Self::Answer, ApiError>>, ApiError>> + Send;
+}
+
+/// Answers the requests asking at once together (see the module's documentation): one batch at a
+/// time, of at most `most` requests, each batch those that arrived while the last one ran.
+pub struct Batcher<W: Work> {
+    work: Arc<W>,
+    most: usize,
+    /// Requests waiting for the next batch; the task that answers them starts with the first.
+    queue: OnceLock<mpsc::UnboundedSender<Waiting<W>>>,
+}
+
+/// A request waiting for its batch, and where its answer goes.
+struct Waiting<W: Work> {
+    ask: W::Ask,
+    answer: oneshot::Sender<Result<W::Answer, ApiError>>,
+}
+
+impl<W: Work> Batcher<W> {
+    pub fn new(work: W, most: usize) -> Self {
+        Self { work: Arc::new(work), most: most.max(1), queue: OnceLock::new() }
+    }
+
+    /// The work this batcher does.
+    pub fn work(&self) -> &W {
+        &self.work
+    }
+
+    /// Asks, and waits for the answer of the batch the ask joins. The task answering the batches
+    /// ends when the batcher is dropped.
+    pub async fn ask(&self, ask: W::Ask) -> Result<W::Answer, ApiError> {
+        let queue = self.queue.get_or_init(|| {
+            let (send, waiting) = mpsc::unbounded_channel();
+            tokio::spawn(answer_batches(self.work.clone(), waiting, self.most));
+            send
+        });
+        let (answer, answered) = oneshot::channel();
+        queue.send(Waiting { ask, answer }).map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("a batcher's task stopped"))
+}
+
+async fn answer_batches<W: Work>(work: Arc<W>, mut waiting: mpsc::UnboundedReceiver<Waiting<W>>, most: usize) {
+    let mut batch = Vec::new();
+    // Whatever arrived while the last batch ran is the next; the loop ends with the batcher.
+    while waiting.recv_many(&mut batch, most).await > 0 {
+        let (asks, answers): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.ask, w.answer)).unzip();
+        match work.answer(&asks).await {
+            Ok(answered) if answered.len() == answers.len() => {
+                for (answer, result) in answers.into_iter().zip(answered) {
+                    let _ = answer.send(result);
+                }
+            }
+            Ok(answered) => {
+                let failed = ApiError::internal(anyhow::anyhow!(
+                    "a batch of {} was given {} answers",
+                    answers.len(),
+                    answered.len()
+                ));
+                tell_each(answers, &failed);
+            }
+            Err(failed) => tell_each(answers, &failed),
+        }
+    }
+}
+
+fn tell_each<A>(answers: Vec<oneshot::Sender<Result<A, ApiError>>>, failed: &ApiError) {
+    for answer in answers {
+        let _ = answer.send(Err(failed.copied()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Doubles numbers, noting each batch's size; refuses a batch holding 13, and answers a batch
+    /// holding 7 with one answer too few.
+    #[derive(Default)]
+    struct Double {
+        batches: Mutex<Vec<usize>>,
+    }
+
+    impl Work for Double {
+        type Ask = u32;
+        type Answer = u32;
+
+        async fn answer(&self, batch: &[u32]) -> Result<Vec<Result<u32, ApiError>>, ApiError> {
+            self.batches.lock().unwrap().push(batch.len());
+            tokio::task::yield_now().await;
+            if batch.contains(&13) {
+                return Err(ApiError::new(crate::PlatformCode::DatabaseUnavailable, "unlucky"));
+            }
+            let mut answers: Vec<_> =
+                batch.iter().map(|n| if *n == 5 { Err(ApiError::not_found("five")) } else { Ok(n * 2) }).collect();
+            if batch.contains(&7) {
+                answers.pop();
+            }
+            Ok(answers)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_ask_gets_its_own_answer_and_a_crowd_shares_batches() {
+        let batcher = Arc::new(Batcher::new(Double::default(), 64));
+        let asks: Vec<u32> = (100..1100).collect();
+        let answers = ask_all(batcher.clone(), asks.clone()).await;
+        for (ask, answer) in asks.iter().zip(answers) {
+            assert_eq!(answer.expect("answered"), ask * 2);
+        }
+        let batches = batcher.work().batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 1000, "every ask answered once: {batches:?}");
+        assert!(batches.iter().all(|n| *n <= 64), "no batch over the limit: {batches:?}");
+        assert!(batches.len() < 1000 / 2, "asks at once share batches: {} batches", batches.len());
+    }
+
+    #[tokio::test]
+    async fn one_answer_refused_refuses_that_ask_and_a_batch_refused_refuses_each() {
+        let batcher = Batcher::new(Double::default(), 64);
+        assert_eq!(batcher.ask(5).await.expect_err("five").status(), axum::http::StatusCode::NOT_FOUND);
+        assert_eq!(batcher.ask(6).await.expect("six"), 12);
+        let unlucky = batcher.ask(13).await.expect_err("a failed batch");
+        assert_eq!((unlucky.code(), unlucky.detail()), ("database_unavailable", "unlucky"));
+        let short = batcher.ask(7).await.expect_err("a batch answered short");
+        assert_eq!(short.code(), "internal_error");
+        assert_eq!(batcher.ask(8).await.expect("the batcher goes on"), 16);
+    }
+
+    async fn ask_all(batcher: Arc<Batcher<Double>>, asks: Vec<u32>) -> Vec<Result<u32, ApiError>> {
+        let tasks: Vec<_> = asks
+            .into_iter()
+            .map(|n| {
+                let batcher = batcher.clone();
+                tokio::spawn(async move { batcher.ask(n).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.expect("the task"));
+        }
+        answers
+    }
+}
