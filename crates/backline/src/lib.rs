@@ -193,6 +193,9 @@ pub fn app_with_web(
     // Callers arriving at once are recognised together (see `identity::auth::Authenticator`).
     let authenticator = std::sync::Arc::new(identity::auth::Authenticator::new(&ctx.db, ctx.clock.clone()));
     routes = routes.layer(axum::Extension(authenticator));
+    // The node's memory of sold-out tiers, for the API and the web app's order form alike.
+    let sold_out = ticketing::orders::service::SoldOutTiers::new(ctx.clock.clone());
+    routes = routes.layer(axum::Extension(std::sync::Arc::new(sold_out)));
     if let Some(limit) = per_client {
         let state = ratelimit::PerClient::new(&ctx.db, ctx.clock.clone(), limit);
         routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));

@@ -199,6 +199,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         }
         let settings = TicketingSettings::default();
         let ledger_settings = ledger::LedgerSettings::default();
+        let memory = crate::orders::service::SoldOutTiers::new(std::sync::Arc::new(platform::clock::SystemClock));
         let wallet =
             PayOrder { source: Some("wallet".into()), provider: None, card_number: None, payment_method: None };
         let buy =
@@ -213,7 +214,7 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
                 let who = principal(buyer);
                 let order = crate::orders::service::reserve(
                     conn,
-                    crate::orders::service::Seller { secrets: &env.secrets, sold_out: &Default::default() },
+                    crate::orders::service::Seller { secrets: &env.secrets, sold_out: &memory },
                     &settings,
                     &who,
                     row.id,

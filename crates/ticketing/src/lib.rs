@@ -172,7 +172,6 @@ pub fn router(
         .routes(routes!(rooms::http::my_place))
         .routes(routes!(rooms::http::follow_waiting_room))
         .layer(axum::Extension(Arc::new(orders::http::Settings { ticketing: settings, ledger })))
-        .layer(axum::Extension(Arc::new(orders::service::SoldOutTiers::default())))
         .layer(axum::Extension(hub))
 }
 

@@ -780,7 +780,9 @@ async fn last_use_is_noted_to_the_minute_and_not_for_a_suspended_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crowd_is_recognised_together_each_as_itself() {
     let app = std::sync::Arc::new(app().await);
-    let mut callers: Vec<(String, Result<String, (StatusCode, &str)>)> = Vec::new();
+    // Each secret, and whom it must be answered as (or how it must be refused).
+    type Expected = Result<String, (StatusCode, &'static str)>;
+    let mut callers: Vec<(String, Expected)> = Vec::new();
     for name in ["crowd_a", "crowd_b", "crowd_c", "crowd_d", "crowd_e"] {
         callers.push((signed_in(&app, name).await.0, Ok(name.to_owned())));
     }
@@ -817,7 +819,7 @@ async fn a_crowd_is_recognised_together_each_as_itself() {
             let (c, status, body) = task.await.unwrap();
             match &callers[c].1 {
                 Ok(username) => {
-                    assert_eq!((status, body["username"].as_str()), (StatusCode::OK, Some(username.as_str())), "{c}")
+                    assert_eq!((status, body["username"].as_str()), (StatusCode::OK, Some(username.as_str())), "{c}");
                 }
                 Err((refused, code)) => assert_eq!((status, body["code"].as_str()), (*refused, Some(*code)), "{c}"),
             }

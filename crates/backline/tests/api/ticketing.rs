@@ -528,6 +528,52 @@ async fn a_sold_out_tier_is_answered_from_memory_for_a_second() {
     assert_eq!(tier_counts(&app, &tier).await, (2, 2, 0));
 }
 
+/// An order that waited for a connection while another found its tier sold out is refused from
+/// memory once it has one, before any statement: in a sold-out on-sale, the crowd already queued for
+/// the pool is answered without a transaction each, however long it queued. Here the service has one connection; the
+/// second buyer's purchase could not run (the test holds that buyer's lock in the database), so
+/// it is answered only if it is refused before reaching the database.
+#[tokio::test]
+async fn orders_queued_for_a_connection_are_refused_from_memory_once_they_have_it() {
+    let app = Arc::new(
+        TestApp::with_pool_size(1, |ctx| backline::app(ctx, platform::http::EdgeLimits::default(), None)).await,
+    );
+    let (organizer, _, _) = signed_in(&app, "queued_organizer").await;
+    let (event, tier) = on_sale(&app, &organizer, json!({"quantity": 2, "price": 1000})).await;
+    let fans = buyers(&app, "queued", 3).await;
+    for (_, id) in &fans {
+        funded(&app.db.pool, *id, 5000).await;
+    }
+    reserve(&app, &fans[0].0, &event, &tier, 2).await.assert_status(StatusCode::CREATED);
+    let mut blocker = app.db.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind(format!("ticketing:buyer:{event}:{}", fans[2].1))
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let only = app.ctx.db.acquire().await.unwrap();
+    let send = |fan: usize| {
+        let (app, token, event, tier) = (app.clone(), fans[fan].0.clone(), event.clone(), tier.clone());
+        tokio::spawn(async move { buy_now(&app, &token, &event, &tier, 1).await.value() })
+    };
+    let first = send(1);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let second = send(2);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // They waited two seconds: the memory's second counts from when the first found the tier sold
+    // out, not from when its request arrived.
+    app.clock.advance(chrono::Duration::seconds(2));
+    drop(only);
+    assert_eq!(first.await.unwrap()["code"], "sold_out", "the first finds the tier sold out in the database");
+    let second = tokio::time::timeout(std::time::Duration::from_secs(20), second)
+        .await
+        .expect("the second is answered without reaching the database")
+        .unwrap();
+    assert_eq!(second["code"], "sold_out");
+    assert!(second["detail"].as_str().unwrap().contains("has 0 tickets left"), "{second}");
+    sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *blocker).await.unwrap();
+}
+
 /// Buying at once from the wallet: one request, the paid order with its tickets; money short or a
 /// sold-out tier write nothing; the issues join the chain after it, in order, and before anything
 /// else that happens to those tickets.

@@ -39,11 +39,17 @@ pub async fn reserve(
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
     let seller = service::Seller { secrets: &ctx.secrets, sold_out: &sold_out };
-    // In a sold-out on-sale's crowd, those refused from memory never take a connection.
-    if idempotency::key_from(&headers)?.is_none() {
+    // In a sold-out on-sale's crowd, those refused from memory never take a connection; and those
+    // that waited for one while a purchase found the tier sold out are refused once they have it,
+    // before any statement.
+    let from_memory = idempotency::key_from(&headers)?.is_none();
+    if from_memory {
         service::sold_out_from_memory(seller, &principal, id, &req, now)?;
     }
     let mut conn = ctx.db.acquire().await?;
+    if from_memory && let Some(refused) = sold_out.refusal(id, &req.items, sold_out.now()) {
+        return Err(refused);
+    }
     let route = format!("POST /v1/events/{id}/orders");
     let scope = principal.user_id.to_string();
     let request = idempotency::Request { scope: &scope, headers: &headers, route: &route, body: &req };

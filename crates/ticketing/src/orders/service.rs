@@ -56,13 +56,7 @@ pub async fn reserve(
     }
     let items = ordered_items(req)?;
     let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.tier_id.0).collect();
-    sold_out_first(
-        seller.sold_out,
-        event_id,
-        &crate::tiers::repo::tiers_among(conn, event_id, &ids).await?,
-        &items,
-        now,
-    )?;
+    sold_out_first(seller.sold_out, event_id, &crate::tiers::repo::tiers_among(conn, event_id, &ids).await?, &items)?;
     // One order at a time per buyer and event: the per-buyer limits count pending orders too, and a
     // waiting room's pass buys one order.
     repo::lock_buyer(conn, event_id, principal.user_id.0).await?;
@@ -78,7 +72,7 @@ pub async fn reserve(
             let tier = crate::tiers::repo::tier(conn, event_id, line.tier_id)
                 .await?
                 .ok_or(TicketingError::NotFound("tier"))?;
-            seller.sold_out.note(event_id, &tier, now);
+            seller.sold_out.note(event_id, &tier, seller.sold_out.now());
             return Err(TicketingError::SoldOut { tier: tier.name, left: i64::from(tier.available) }.into());
         }
     }
@@ -166,7 +160,7 @@ pub async fn buy_now(
         visible_event(conn, Some(principal), event_id, false).await?;
         return Err(ApiError::new(TicketingCode::NotOnSale, "Tickets are sold only while the event is published."));
     }
-    sold_out_first(seller.sold_out, event_id, &tiers, &items, now)?;
+    sold_out_first(seller.sold_out, event_id, &tiers, &items)?;
     let pass =
         crate::rooms::service::PassCheck { event: event_id, public_key: &sale.signing_public_key, room: sale.room };
     let spends_pass = pass.check(place.as_ref(), principal, req.pass.as_deref(), now)?;
@@ -300,10 +294,19 @@ pub const SOLD_OUT_MEMORY: chrono::Duration = chrono::Duration::seconds(1);
 /// [`SOLD_OUT_MEMORY`] after that, an order for more than was left is refused `sold_out` from memory
 /// ([`SoldOutTiers::refusal`]), after authentication and without a transaction, so that when an
 /// on-sale sells out, the thousands still asking are answered at once. A ticket coming back (a hold
-/// expiring, a refund) is on sale again here at most that long after. Each node keeps its own.
-#[derive(Debug, Default)]
+/// expiring, a refund) is on sale again here at most that long after. Each node keeps its own, for
+/// the API and the web app alike. The second counts from when the purchase found the tier sold out,
+/// not from when its request arrived (which, in a crowd queueing for connections, may be a second
+/// before).
 pub struct SoldOutTiers {
+    clock: platform::clock::SharedClock,
     seen: std::sync::Mutex<std::collections::HashMap<crate::model::TierId, SeenSoldOut>>,
+}
+
+impl std::fmt::Debug for SoldOutTiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoldOutTiers").finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -315,6 +318,16 @@ struct SeenSoldOut {
 }
 
 impl SoldOutTiers {
+    /// A node's memory, reading the time from `clock`.
+    pub fn new(clock: platform::clock::SharedClock) -> Self {
+        Self { clock, seen: std::sync::Mutex::default() }
+    }
+
+    /// The time now, by the memory's clock: when a tier is found sold out, or an order is checked.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     fn note(&self, event: EventId, tier: &crate::tiers::repo::TierRow, now: DateTime<Utc>) {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         seen.retain(|_, s| now - s.at < SOLD_OUT_MEMORY);
@@ -358,14 +371,13 @@ fn sold_out_first(
     event: EventId,
     tiers: &[crate::tiers::repo::TierRow],
     items: &[super::dto::OrderItemRequest],
-    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for item in items {
         if let Some(tier) = tiers.iter().find(|t| t.id == item.tier_id)
             && tier.available < item.quantity
             && item.quantity > 0
         {
-            memory.note(event, tier, now);
+            memory.note(event, tier, memory.now());
             return Err(TicketingError::SoldOut { tier: tier.name.clone(), left: i64::from(tier.available) }.into());
         }
     }
@@ -899,7 +911,7 @@ mod tests {
 
     #[test]
     fn a_sold_out_tier_is_refused_from_memory_for_one_second_and_only_beyond_what_was_left() {
-        let memory = SoldOutTiers::default();
+        let memory = SoldOutTiers::new(std::sync::Arc::new(platform::clock::SystemClock));
         let (event, other_event) = (EventId::new(), EventId::new());
         let (sold_out, one_left, unseen) = (TierId::new(), TierId::new(), TierId::new());
         let at = Utc::now();

@@ -35,6 +35,7 @@ pub struct BuyForm {
 pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<WebSettings>>,
+    Extension(sold_out): Extension<Arc<orders::SoldOutTiers>>,
     session: Session,
     Path(event): Path<EventId>,
     Form(form): Form<BuyForm>,
@@ -51,7 +52,7 @@ pub async fn reserve(
         let mut tx = ctx.db.begin().await?;
         let order = orders::reserve(
             &mut tx,
-            orders::Seller { secrets: &ctx.secrets, sold_out: &Default::default() },
+            orders::Seller { secrets: &ctx.secrets, sold_out: &sold_out },
             &settings.ticketing,
             principal,
             event,
