@@ -1,5 +1,6 @@
 //! Who is calling: the `AuthUser` extractor (an access token or an API key, required) and `MaybeAuthUser`
-//! (optional). Every domain authenticates through these.
+//! (optional). Every domain authenticates through these; the callers of requests arriving at once are
+//! recognised together by the router's [`Authenticator`].
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

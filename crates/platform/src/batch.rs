@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
+use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -76,7 +77,9 @@ async fn answer_batches<W: Work>(work: Arc<W>, mut waiting: mpsc::UnboundedRecei
     // Whatever arrived while the last batch ran is the next; the loop ends with the batcher.
     while waiting.recv_many(&mut batch, most).await > 0 {
         let (asks, answers): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.ask, w.answer)).unzip();
-        match work.answer(&asks).await {
+        // A batch whose work panics fails its requests, not the batcher: the next batch is answered.
+        let answered = std::panic::AssertUnwindSafe(work.answer(&asks)).catch_unwind().await;
+        match answered.unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("a batch's work panicked")))) {
             Ok(answered) if answered.len() == answers.len() => {
                 for (answer, result) in answers.into_iter().zip(answered) {
                     let _ = answer.send(result);
@@ -106,8 +109,8 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    /// Doubles numbers, noting each batch's size; refuses a batch holding 13, and answers a batch
-    /// holding 7 with one answer too few.
+    /// Doubles numbers, noting each batch's size; refuses a batch holding 13, answers a batch
+    /// holding 7 with one answer too few, and panics on 99.
     #[derive(Default)]
     struct Double {
         batches: Mutex<Vec<usize>>,
@@ -120,6 +123,7 @@ mod tests {
         async fn answer(&self, batch: &[u32]) -> Result<Vec<Result<u32, ApiError>>, ApiError> {
             self.batches.lock().unwrap().push(batch.len());
             tokio::task::yield_now().await;
+            assert!(!batch.contains(&99), "a bug in the work");
             if batch.contains(&13) {
                 return Err(ApiError::new(crate::PlatformCode::DatabaseUnavailable, "unlucky"));
             }
@@ -147,7 +151,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_answer_refused_refuses_that_ask_and_a_batch_refused_refuses_each() {
+    async fn one_answer_refused_refuses_that_ask_and_a_batch_refused_or_panicking_refuses_each() {
         let batcher = Batcher::new(Double::default(), 64);
         assert_eq!(batcher.ask(5).await.expect_err("five").status(), axum::http::StatusCode::NOT_FOUND);
         assert_eq!(batcher.ask(6).await.expect("six"), 12);
@@ -155,6 +159,8 @@ mod tests {
         assert_eq!((unlucky.code(), unlucky.detail()), ("database_unavailable", "unlucky"));
         let short = batcher.ask(7).await.expect_err("a batch answered short");
         assert_eq!(short.code(), "internal_error");
+        let panicked = batcher.ask(99).await.expect_err("a batch whose work panicked");
+        assert_eq!(panicked.code(), "internal_error");
         assert_eq!(batcher.ask(8).await.expect("the batcher goes on"), 16);
     }
 
