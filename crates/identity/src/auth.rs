@@ -102,10 +102,7 @@ const MOST_AT_ONCE: usize = 1000;
 impl Authenticator {
     /// Recognises callers over a connection of its own to `pool`'s database (opened on first use).
     pub fn new(pool: &PgPool, clock: SharedClock) -> Self {
-        let own = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_lazy_with(pool.connect_options().as_ref().clone());
+        let own = platform::db::own_connection(pool);
         Self { batcher: Batcher::new(Recognise { pool: own, clock }, MOST_AT_ONCE) }
     }
 

@@ -57,16 +57,35 @@ pub async fn connect(options: PgConnectOptions, settings: PoolSettings) -> Resul
                 Ok(())
             })
         })
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > PING_AFTER_IDLE {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
+        .before_acquire(ping_after_idle)
         .connect_with(options)
         .await
+}
+
+/// A pool of one connection to `pool`'s database, opened on first use, checked before use as the
+/// service's are: for work done for many requests at once that must never queue behind them for the
+/// service's pool (counting requests for the per-client limit, recognising callers).
+pub fn own_connection(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(ping_after_idle)
+        .connect_lazy_with(pool.connect_options().as_ref().clone())
+}
+
+/// Asks a connection that sat idle for over [`PING_AFTER_IDLE`] whether it is still alive.
+#[allow(clippy::needless_pass_by_value, reason = "the pool's hook is given the metadata by value")]
+fn ping_after_idle(
+    conn: &mut PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for > PING_AFTER_IDLE {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
 }
 
 /// Applies every pending migration. Safe to run from several processes at once (sqlx takes an advisory lock).

@@ -100,11 +100,7 @@ pub struct PerClient {
 impl PerClient {
     /// The limit, counted over a connection of its own to `pool`'s database (opened on first use).
     pub fn new(pool: &sqlx::PgPool, clock: crate::clock::SharedClock, limit: Limit) -> Self {
-        let own = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(pool.connect_options().as_ref().clone());
-        let counter = Counter { pool: own, clock, limit };
+        let counter = Counter { pool: crate::db::own_connection(pool), clock, limit };
         Self { counter: std::sync::Arc::new(crate::batch::Batcher::new(counter, MOST_COUNTED_AT_ONCE)) }
     }
 }
