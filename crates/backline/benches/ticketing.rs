@@ -97,6 +97,37 @@ UPDATE bench_tier SET sold = sold + 1 WHERE id = 1 AND sold + 1 <= quantity;
 COMMIT;
 ";
 
+/// Purchases in one transaction of [`grouped_purchase_script`].
+const GROUPED: usize = 10;
+
+/// The sliced minimal purchase made for [`GROUPED`] buyers at once, in one transaction: one statement
+/// for their entries and postings, one for their balances (locked in id order), one credit to the
+/// escrow's slice, one for their orders and tickets, one sold count. What PostgreSQL could do if the
+/// service bought the purchases waiting at the same moment together (a group commit); each
+/// transaction counts as that many purchases.
+fn grouped_purchase_script() -> String {
+    let buyers: Vec<String> = (1..=GROUPED).map(|i| format!(":b{i}")).collect();
+    let sets: String = (1..=GROUPED).map(|i| format!("\\set b{i} random(1, 5000)\n")).collect();
+    let values = buyers.iter().map(|b| format!("({b}::int)")).collect::<Vec<_>>().join(", ");
+    let list = buyers.join(", ");
+    let (n, total) = (GROUPED, 2500 * GROUPED);
+    format!(
+        "{sets}BEGIN;
+WITH x AS (SELECT buyer, gen_random_uuid() AS e FROM (VALUES {values}) AS b (buyer)),
+  ie AS (INSERT INTO bench_entry SELECT e, 'ticket.sale', now() FROM x)
+  INSERT INTO bench_posting SELECT x.e, v.a, v.m FROM x, LATERAL (VALUES (x.buyer, -2500), (0, 2500)) AS v (a, m);
+WITH l AS (SELECT id FROM bench_account WHERE id IN ({list}) ORDER BY id FOR UPDATE)
+  UPDATE bench_account a SET balance = balance - 2500 FROM l WHERE a.id = l.id;
+INSERT INTO bench_slice AS s VALUES (0, pg_backend_pid() % 64, {total})
+  ON CONFLICT (account, slice) DO UPDATE SET balance = s.balance + EXCLUDED.balance;
+WITH o AS (INSERT INTO bench_order SELECT gen_random_uuid(), buyer, 2500, now() FROM (VALUES {values}) AS b (buyer) RETURNING id)
+  INSERT INTO bench_ticket SELECT gen_random_uuid(), o.id, md5(random()::text) FROM o;
+UPDATE bench_tier SET sold = sold + {n} WHERE id = 1 AND sold + {n} <= quantity;
+COMMIT;
+"
+    )
+}
+
 const PURCHASE_SCRIPT: &str = "\\set buyer random(1, 5000)
 BEGIN;
 WITH e AS (INSERT INTO bench_entry VALUES (gen_random_uuid(), 'ticket.sale', now()) RETURNING id)
@@ -484,6 +515,7 @@ async fn main() {
     sqlx::raw_sql(PURCHASE_SETUP).execute(&pool).await.unwrap();
     let single_escrow_tps = pgbench(&url, PURCHASE_SCRIPT, pool_size());
     let minimal_tps = pgbench(&url, SLICED_PURCHASE_SCRIPT, pool_size());
+    let grouped_tps = pgbench(&url, &grouped_purchase_script(), pool_size()) * GROUPED as f64;
 
     // With BENCH_WORKER_DURING_SALE, jobs run during the sales too, as in `backline serve` (16 at once).
     let during = std::env::var_os("BENCH_WORKER_DURING_SALE").map(|_| start_worker(&ctx, 16, "bench-during"));
@@ -638,6 +670,10 @@ async fn main() {
     println!("| pgbench minimal purchases/s, one escrow row ({} clients) | {single_escrow_tps:.0} |", pool_size());
     println!(
         "| pgbench minimal purchases/s, sliced escrow as the ledger keeps it ({} clients) | {minimal_tps:.0} |",
+        pool_size()
+    );
+    println!(
+        "| pgbench minimal purchases/s, {GROUPED} bought in each transaction, sliced escrow ({} clients) | {grouped_tps:.0} |",
         pool_size()
     );
     println!("| purchases/s ÷ minimal purchases/s with one escrow row | {:.2} |", purchase_rate / single_escrow_tps);
