@@ -826,3 +826,35 @@ async fn a_crowd_is_recognised_together_each_as_itself() {
         }
     }
 }
+
+/// Noting a session's last use never waits for a transaction holding the session's row (one that is
+/// revoking it, say): the caller is recognised at once, with the others of its batch, and the use is
+/// noted the next time.
+#[tokio::test]
+async fn a_session_whose_row_is_held_is_recognised_without_waiting_and_noted_next_time() {
+    use platform::clock::Clock as _;
+    let app = app().await;
+    let (token, user, _) = signed_in(&app, "held_session").await;
+    let user: uuid::Uuid = user.parse().unwrap();
+    let noted = || async {
+        sqlx::query_scalar!("SELECT max(last_used_at) FROM sessions WHERE user_id = $1", user)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+    };
+    app.clock.advance(Duration::minutes(5));
+    let now = app.clock.now();
+    let mut holder = app.db.pool.begin().await.unwrap();
+    sqlx::query_scalar!("SELECT id FROM sessions WHERE user_id = $1 FOR UPDATE", user)
+        .fetch_all(&mut *holder)
+        .await
+        .unwrap();
+    let res = tokio::time::timeout(std::time::Duration::from_secs(20), app.get("/v1/me").bearer(&token).send())
+        .await
+        .expect("answered while another transaction holds the session's row");
+    res.assert_status(StatusCode::OK);
+    holder.rollback().await.unwrap();
+    assert_ne!(noted().await, Some(now), "a held row's use is not noted");
+    app.get("/v1/me").bearer(&token).send().await.assert_status(StatusCode::OK);
+    assert_eq!(noted().await, Some(now), "noted the next time");
+}

@@ -546,11 +546,12 @@ async fn orders_queued_for_a_connection_are_refused_from_memory_once_they_have_i
     }
     reserve(&app, &fans[0].0, &event, &tier, 2).await.assert_status(StatusCode::CREATED);
     let mut blocker = app.db.pool.acquire().await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
-        .bind(format!("ticketing:buyer:{event}:{}", fans[2].1))
-        .execute(&mut *blocker)
+    let lock = format!("ticketing:buyer:{event}:{}", fans[2].1);
+    let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS "locked!""#, lock)
+        .fetch_one(&mut *blocker)
         .await
         .unwrap();
+    assert!(locked, "the second buyer's lock is the test's");
     let only = app.ctx.db.acquire().await.unwrap();
     let send = |fan: usize| {
         let (app, token, event, tier) = (app.clone(), fans[fan].0.clone(), event.clone(), tier.clone());
@@ -571,7 +572,11 @@ async fn orders_queued_for_a_connection_are_refused_from_memory_once_they_have_i
         .unwrap();
     assert_eq!(second["code"], "sold_out");
     assert!(second["detail"].as_str().unwrap().contains("has 0 tickets left"), "{second}");
-    sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *blocker).await.unwrap();
+    let unlocked = sqlx::query_scalar!(r#"SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS "unlocked!""#, lock)
+        .fetch_one(&mut *blocker)
+        .await
+        .unwrap();
+    assert!(unlocked);
 }
 
 /// Buying at once from the wallet: one request, the paid order with its tickets; money short or a
