@@ -194,8 +194,10 @@ pub fn app_with_web(
     let authenticator = std::sync::Arc::new(identity::auth::Authenticator::new(&ctx.db, ctx.clock.clone()));
     routes = routes.layer(axum::Extension(authenticator));
     // The node's memory of sold-out tiers, for the API and the web app's order form alike.
-    let sold_out = ticketing::orders::service::SoldOutTiers::new(ctx.clock.clone());
-    routes = routes.layer(axum::Extension(std::sync::Arc::new(sold_out)));
+    let sold_out = std::sync::Arc::new(ticketing::orders::service::SoldOutTiers::new(ctx.clock.clone()));
+    // Purchases paid at once that arrive together are bought together (see `ticketing::orders::together`).
+    let purchases = ticketing::orders::together::purchases(&ctx, sold_out.clone());
+    routes = routes.layer(axum::Extension(sold_out)).layer(axum::Extension(std::sync::Arc::new(purchases)));
     if let Some(limit) = per_client {
         let state = ratelimit::PerClient::new(&ctx.db, ctx.clock.clone(), limit);
         routes = routes.layer(axum::middleware::from_fn_with_state(state, ratelimit::per_client));

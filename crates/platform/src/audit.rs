@@ -24,6 +24,9 @@ pub struct Entry<'a> {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub ip: Option<&'a str>,
+    /// The request it was made in, when that is not the task's own (work done for a batch of
+    /// requests: see [`record_all`]); otherwise the current request's.
+    pub request_id: Option<String>,
 }
 
 impl<'a> Entry<'a> {
@@ -37,7 +40,15 @@ impl<'a> Entry<'a> {
             before: None,
             after: None,
             ip: None,
+            request_id: None,
         }
+    }
+
+    /// Names the request the entry belongs to (work done for several requests at once).
+    #[must_use]
+    pub fn in_request(mut self, id: Option<String>) -> Self {
+        self.request_id = id;
+        self
     }
 
     #[must_use]
@@ -84,13 +95,69 @@ pub async fn record(conn: &mut PgConnection, entry: Entry<'_>, now: DateTime<Utc
         entry.resource_id,
         entry.before,
         entry.after,
-        crate::http::current_request_id(),
+        entry.request_id.or_else(crate::http::current_request_id),
         entry.ip,
         now
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Records several entries in one statement (the work of a batch of requests, each entry naming its
+/// own with [`Entry::in_request`]).
+pub async fn record_all(conn: &mut PgConnection, entries: Vec<Entry<'_>>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let mut columns = AuditColumns::default();
+    for entry in entries {
+        columns.ids.push(crate::ids::new_id());
+        columns.users.push(entry.actor.user_id);
+        columns.keys.push(entry.actor.api_key_id);
+        columns.organizations.push(entry.organization_id);
+        columns.actions.push(entry.action.to_owned());
+        columns.types.push(entry.resource_type.to_owned());
+        columns.resources.push(entry.resource_id);
+        columns.befores.push(entry.before);
+        columns.afters.push(entry.after);
+        columns.requests.push(entry.request_id.or_else(crate::http::current_request_id));
+        columns.ips.push(entry.ip.map(str::to_owned));
+    }
+    sqlx::query!(
+        r#"INSERT INTO audit_log (id, actor_user_id, actor_api_key, organization_id, action, resource_type,
+                                resource_id, before, after, request_id, ip, created_at)
+           SELECT *, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                                                 $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[])"#,
+        &columns.ids,
+        &columns.users as &[Option<Uuid>],
+        &columns.keys as &[Option<Uuid>],
+        &columns.organizations as &[Option<Uuid>],
+        &columns.actions,
+        &columns.types,
+        &columns.resources as &[Option<String>],
+        &columns.befores as &[Option<Value>],
+        &columns.afters as &[Option<Value>],
+        &columns.requests as &[Option<String>],
+        &columns.ips as &[Option<String>],
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`record_all`]'s entries, a column each.
+#[derive(Default)]
+struct AuditColumns {
+    ids: Vec<Uuid>,
+    users: Vec<Option<Uuid>>,
+    keys: Vec<Option<Uuid>>,
+    organizations: Vec<Option<Uuid>>,
+    actions: Vec<String>,
+    types: Vec<String>,
+    resources: Vec<Option<String>>,
+    befores: Vec<Option<Value>>,
+    afters: Vec<Option<Value>>,
+    requests: Vec<Option<String>>,
+    ips: Vec<Option<String>>,
 }
 
 /// The fields that differ between two JSON objects, as `(before, after)` holding only those fields.

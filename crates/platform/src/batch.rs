@@ -30,10 +30,12 @@ pub trait Work: Send + Sync + 'static {
 }
 
 /// Answers the requests asking at once together (see the module's documentation): one batch at a
-/// time, of at most `most` requests, each batch those that arrived while the last one ran.
+/// time (or a few, [`Batcher::with_lanes`]), of at most `most` requests, each batch those that
+/// arrived while the last one ran.
 pub struct Batcher<W: Work> {
     work: Arc<W>,
     most: usize,
+    lanes: usize,
     /// Requests waiting for the next batch; the task that answers them starts with the first.
     queue: OnceLock<mpsc::UnboundedSender<Waiting<W>>>,
 }
@@ -46,7 +48,14 @@ struct Waiting<W: Work> {
 
 impl<W: Work> Batcher<W> {
     pub fn new(work: W, most: usize) -> Self {
-        Self { work: Arc::new(work), most: most.max(1), queue: OnceLock::new() }
+        Self::with_lanes(work, most, 1)
+    }
+
+    /// A batcher answering up to `lanes` batches at the same time: for work that waits on round trips
+    /// to the database (where one batch at a time would leave the machine idle between them), a new
+    /// batch starts with what is waiting as soon as a lane is free.
+    pub fn with_lanes(work: W, most: usize, lanes: usize) -> Self {
+        Self { work: Arc::new(work), most: most.max(1), lanes: lanes.max(1), queue: OnceLock::new() }
     }
 
     /// The work this batcher does.
@@ -59,7 +68,7 @@ impl<W: Work> Batcher<W> {
     pub async fn ask(&self, ask: W::Ask) -> Result<W::Answer, ApiError> {
         let queue = self.queue.get_or_init(|| {
             let (send, waiting) = mpsc::unbounded_channel();
-            tokio::spawn(answer_batches(self.work.clone(), waiting, self.most));
+            tokio::spawn(answer_batches(self.work.clone(), waiting, self.most, self.lanes));
             send
         });
         let (answer, answered) = oneshot::channel();
@@ -72,29 +81,47 @@ fn stopped() -> ApiError {
     ApiError::internal(anyhow::anyhow!("a batcher's task stopped"))
 }
 
-async fn answer_batches<W: Work>(work: Arc<W>, mut waiting: mpsc::UnboundedReceiver<Waiting<W>>, most: usize) {
-    let mut batch = Vec::new();
-    // Whatever arrived while the last batch ran is the next; the loop ends with the batcher.
-    while waiting.recv_many(&mut batch, most).await > 0 {
-        let (asks, answers): (Vec<_>, Vec<_>) = batch.drain(..).map(|w| (w.ask, w.answer)).unzip();
-        // A batch whose work panics fails its requests, not the batcher: the next batch is answered.
-        let answered = std::panic::AssertUnwindSafe(work.answer(&asks)).catch_unwind().await;
-        match answered.unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("a batch's work panicked")))) {
-            Ok(answered) if answered.len() == answers.len() => {
-                for (answer, result) in answers.into_iter().zip(answered) {
-                    let _ = answer.send(result);
-                }
-            }
-            Ok(answered) => {
-                let failed = ApiError::internal(anyhow::anyhow!(
-                    "a batch of {} was given {} answers",
-                    answers.len(),
-                    answered.len()
-                ));
-                tell_each(answers, &failed);
-            }
-            Err(failed) => tell_each(answers, &failed),
+async fn answer_batches<W: Work>(
+    work: Arc<W>,
+    mut waiting: mpsc::UnboundedReceiver<Waiting<W>>,
+    most: usize,
+    lanes: usize,
+) {
+    let lanes = Arc::new(tokio::sync::Semaphore::new(lanes));
+    // Whatever arrived while a lane was busy is the next batch; the loop ends with the batcher.
+    loop {
+        let Ok(lane) = lanes.clone().acquire_owned().await else { return };
+        let mut batch = Vec::new();
+        if waiting.recv_many(&mut batch, most).await == 0 {
+            return;
         }
+        let work = work.clone();
+        tokio::spawn(async move {
+            answer_batch(&*work, batch).await;
+            drop(lane);
+        });
+    }
+}
+
+async fn answer_batch<W: Work>(work: &W, batch: Vec<Waiting<W>>) {
+    let (asks, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|w| (w.ask, w.answer)).unzip();
+    // A batch whose work panics fails its requests, not the batcher: the next batch is answered.
+    let answered = std::panic::AssertUnwindSafe(work.answer(&asks)).catch_unwind().await;
+    match answered.unwrap_or_else(|_| Err(ApiError::internal(anyhow::anyhow!("a batch's work panicked")))) {
+        Ok(answered) if answered.len() == answers.len() => {
+            for (answer, result) in answers.into_iter().zip(answered) {
+                let _ = answer.send(result);
+            }
+        }
+        Ok(answered) => {
+            let failed = ApiError::internal(anyhow::anyhow!(
+                "a batch of {} was given {} answers",
+                answers.len(),
+                answered.len()
+            ));
+            tell_each(answers, &failed);
+        }
+        Err(failed) => tell_each(answers, &failed),
     }
 }
 
@@ -162,6 +189,46 @@ mod tests {
         let panicked = batcher.ask(99).await.expect_err("a batch whose work panicked");
         assert_eq!(panicked.code(), "internal_error");
         assert_eq!(batcher.ask(8).await.expect("the batcher goes on"), 16);
+    }
+
+    /// Counts the batches running at once.
+    #[derive(Default)]
+    struct Overlap {
+        running: std::sync::atomic::AtomicUsize,
+        most_at_once: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Work for Overlap {
+        type Ask = u32;
+        type Answer = u32;
+
+        async fn answer(&self, batch: &[u32]) -> Result<Vec<Result<u32, ApiError>>, ApiError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most_at_once.fetch_max(now, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.running.fetch_sub(1, SeqCst);
+            Ok(batch.iter().map(|n| Ok(n + 1)).collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lanes_answer_that_many_batches_at_once_and_never_more() {
+        for lanes in [1, 3] {
+            let batcher = Arc::new(Batcher::with_lanes(Overlap::default(), 4, lanes));
+            let tasks: Vec<_> = (0..60)
+                .map(|n| {
+                    let batcher = batcher.clone();
+                    tokio::spawn(async move { (n, batcher.ask(n).await) })
+                })
+                .collect();
+            for task in tasks {
+                let (n, answer) = task.await.unwrap();
+                assert_eq!(answer.expect("answered"), n + 1);
+            }
+            let most = batcher.work().most_at_once.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(most, lanes, "{lanes} lane(s): batches at once");
+        }
     }
 
     async fn ask_all(batcher: Arc<Batcher<Double>>, asks: Vec<u32>) -> Vec<Result<u32, ApiError>> {

@@ -30,6 +30,15 @@ pub fn current_request_id() -> Option<String> {
     CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// Runs `work` as part of the request `id` (work done for a request on another task, a batch's:
+/// what it records names that request).
+pub async fn in_request<F: std::future::Future>(id: Option<String>, work: F) -> F::Output {
+    match id {
+        Some(id) => CURRENT_REQUEST_ID.scope(id, work).await,
+        None => work.await,
+    }
+}
+
 /// Limits applied at the edge.
 #[derive(Debug, Clone, Copy)]
 pub struct EdgeLimits {

@@ -240,6 +240,12 @@ where
     Ok(answer(outcome))
 }
 
+/// The answer of a request made without a key, as [`respond_on`] gives it (work done for several
+/// requests at once, outside any one request's transaction).
+pub fn answered<T: Serialize>(status: StatusCode, value: T) -> axum::response::Response {
+    answer(Outcome { value, status, replayed: false })
+}
+
 /// An idempotent request's answer as JSON; a replay says so in the `Idempotent-Replayed` header.
 fn answer<T: Serialize>(outcome: Outcome<T>) -> axum::response::Response {
     use axum::response::IntoResponse;

@@ -99,21 +99,27 @@ impl TestApp {
     }
 
     pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
-        TestRequest { app: self, builder: Request::builder().method(method).uri(path), body: Body::empty() }
+        TestRequest { app: self, node: None, builder: Request::builder().method(method).uri(path), body: Body::empty() }
     }
 
     /// Sends a request built by hand.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
-        TestResponse { status: parts.status, headers: parts.headers, body }
+        send_to(self.router.clone(), request).await
     }
+}
+
+async fn send_to(router: Router, request: Request<Body>) -> TestResponse {
+    let response = router.oneshot(request).await.expect("the router is infallible");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    TestResponse { status: parts.status, headers: parts.headers, body }
 }
 
 /// A request under construction.
 pub struct TestRequest<'a> {
     app: &'a TestApp,
+    /// Another node of the application (another router over the same database), when not the app's.
+    node: Option<Router>,
     builder: axum::http::request::Builder,
     body: Body,
 }
@@ -153,9 +159,20 @@ impl TestRequest<'_> {
         self
     }
 
+    /// Sends the request to another node of the application: a router built over the same context,
+    /// with its own in-process state (batches, memories), as a second server would have.
+    #[must_use]
+    pub fn to(mut self, node: &Router) -> Self {
+        self.node = Some(node.clone());
+        self
+    }
+
     pub async fn send(self) -> TestResponse {
         let request = self.builder.body(self.body).expect("a valid request");
-        self.app.send(request).await
+        match self.node {
+            Some(node) => send_to(node, request).await,
+            None => self.app.send(request).await,
+        }
     }
 }
 

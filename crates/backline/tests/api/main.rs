@@ -15,6 +15,7 @@ mod collab_plans;
 mod collab_templates;
 mod collab_web;
 mod edge;
+mod group_purchase;
 mod identity;
 mod jobs;
 mod ledger;

@@ -116,7 +116,7 @@ pub(crate) async fn pay_card(app: &TestApp, token: &str, order: &str) -> testkit
         .await
 }
 
-async fn tier_counts(app: &TestApp, tier: &str) -> (i32, i32, i32) {
+pub(crate) async fn tier_counts(app: &TestApp, tier: &str) -> (i32, i32, i32) {
     sqlx::query_as("SELECT quantity, sold, held FROM ticket_tiers WHERE id = $1")
         .bind(Uuid::parse_str(tier).unwrap())
         .fetch_one(&app.db.pool)
@@ -465,8 +465,22 @@ async fn the_per_buyer_limit_holds_across_orders_transfers_and_resale_at_once() 
     }
 }
 
+/// The event's tickets, and their distinct codes.
+pub(crate) async fn tickets_and_codes(app: &TestApp, event: &str) -> (i64, i64) {
+    let event_id: Uuid = event.parse().unwrap();
+    let row = sqlx::query!(
+        r#"SELECT count(DISTINCT k.id) AS "tickets!", count(DISTINCT c.code) AS "codes!"
+           FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE k.event_id = $1"#,
+        event_id
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    (row.tickets, row.codes)
+}
+
 /// An order of `quantity` tickets paid at once from the wallet.
-fn buy_now(
+pub(crate) fn buy_now(
     app: &TestApp,
     token: &str,
     event: &str,
@@ -836,17 +850,7 @@ async fn concurrent_instant_buyers_never_oversell_and_the_chain_catches_up() {
         drain_jobs(&app).await;
         let verified = chain_ok(&app, &event).await;
         assert_eq!((verified["valid"].as_bool(), verified["records"].as_i64()), (Some(true), Some(i64::from(sold))));
-        let event_id: Uuid = event.parse().unwrap();
-        let row = sqlx::query!(
-            r#"SELECT count(DISTINCT k.id) AS "tickets!", count(DISTINCT c.code) AS "codes!"
-               FROM tickets k JOIN ticket_codes c ON c.ticket_id = k.id WHERE k.event_id = $1"#,
-            event_id
-        )
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
-        let (tickets, codes) = (row.tickets, row.codes);
-        assert_eq!((tickets, codes), (i64::from(sold), i64::from(sold)), "round {round}");
+        assert_eq!(tickets_and_codes(&app, &event).await, (i64::from(sold), i64::from(sold)), "round {round}");
     }
     audit(&app.db.pool).await;
 }
@@ -1334,7 +1338,7 @@ pub(crate) async fn wallet(app: &TestApp, user: Uuid) -> i64 {
     balance(&app.db.pool, Owner::User(user), kinds::AVAILABLE).await
 }
 
-async fn escrow(app: &TestApp, event: &str) -> i64 {
+pub(crate) async fn escrow(app: &TestApp, event: &str) -> i64 {
     balance(&app.db.pool, Owner::Event(Uuid::parse_str(event).unwrap()), kinds::ESCROW).await
 }
 
@@ -1346,7 +1350,7 @@ async fn bought(app: &TestApp, token: &str, event: &str, tier: &str, n: i32) -> 
     paid["tickets"].as_array().unwrap().clone()
 }
 
-async fn chain_ok(app: &TestApp, event: &str) -> Value {
+pub(crate) async fn chain_ok(app: &TestApp, event: &str) -> Value {
     app.get(&format!("/v1/events/{event}/ticket-chain/verify")).send().await.value()
 }
 

@@ -170,6 +170,78 @@ pub async fn post_between(conn: &mut PgConnection, e: &EntryBetween<'_>, now: Da
     .await
 }
 
+/// Entries of two legs each between accounts named by their owners, for [`post_many_between`]: the
+/// `n`th entry moves `amounts[n]` from the `from` account to the `to` account, in `currencies[n]`.
+#[derive(Debug, Default)]
+pub struct EntriesBetween {
+    pub ids: Vec<Uuid>,
+    pub kinds: Vec<String>,
+    pub memos: Vec<String>,
+    pub currencies: Vec<String>,
+    pub from_types: Vec<String>,
+    pub from_ids: Vec<Option<Uuid>>,
+    pub from_kinds: Vec<String>,
+    pub to_types: Vec<String>,
+    pub to_ids: Vec<Option<Uuid>>,
+    pub to_kinds: Vec<String>,
+    pub amounts: Vec<i64>,
+}
+
+/// [`post_between`] for many entries in one statement: finds every leg's account, and writes the
+/// entries and all their postings (in account id order, so that their locks are taken in that
+/// order); writes nothing and answers false when an account does not exist yet.
+pub async fn post_many_between(conn: &mut PgConnection, e: &EntriesBetween, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"WITH w AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                                           $8::text[], $9::uuid[], $10::text[], $11::int8[])
+                      AS w(entry, kind, memo, currency, ft, fo, fk, tt, tto, tk, amount)),
+           legs AS (SELECT entry, currency, ft AS t, fo AS o, fk AS k, -amount AS m FROM w
+                    UNION ALL SELECT entry, currency, tt, tto, tk, amount FROM w),
+           acc AS (SELECT legs.entry, legs.currency, legs.m, a.id FROM legs
+                   JOIN ledger_accounts a ON a.owner_type = legs.t AND a.kind = legs.k AND a.currency = legs.currency
+                        AND coalesce(a.owner_id, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(legs.o, '00000000-0000-0000-0000-000000000000'::uuid)),
+           ok AS (SELECT count(*) = 2 * cardinality($1::uuid[]) AS found FROM acc),
+           entry AS (INSERT INTO journal_entries (id, kind, memo, metadata, created_at)
+                     SELECT w.entry, w.kind, w.memo, '{}'::jsonb, $12 FROM w, ok WHERE found RETURNING id),
+           posted AS (INSERT INTO postings (entry_id, account_id, amount, currency, created_at)
+                      SELECT entry.id, acc.id, acc.m, acc.currency, $12 FROM entry JOIN acc ON acc.entry = entry.id ORDER BY acc.id)
+           SELECT found AS "found!" FROM ok"#,
+        &e.ids,
+        &e.kinds,
+        &e.memos,
+        &e.currencies,
+        &e.from_types,
+        &e.from_ids as &[Option<Uuid>],
+        &e.from_kinds,
+        &e.to_types,
+        &e.to_ids as &[Option<Uuid>],
+        &e.to_kinds,
+        &e.amounts,
+        now
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The balances of the accounts of `kind` in `currency` that `users` have (those who have one).
+pub async fn user_balances(
+    conn: &mut PgConnection,
+    users: &[Uuid],
+    kind: &str,
+    currency: &str,
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT owner_id AS "owner!", ledger_balance(a) AS "balance!" FROM ledger_accounts a
+           WHERE owner_type = 'user' AND owner_id = ANY($1) AND kind = $2 AND currency = $3"#,
+        users,
+        kind,
+        currency
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.owner, r.balance)).collect())
+}
+
 pub async fn accounts_of(
     db: impl PgExecutor<'_>,
     owner_type: &str,

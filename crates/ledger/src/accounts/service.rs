@@ -164,6 +164,74 @@ pub async fn transfer_between(
     Ok(id)
 }
 
+/// What each of `users` has in their account of `kind` in `currency` (nothing for those without one):
+/// a check before [`transfers_between`], whose postings remain the authority.
+pub async fn balances_of_users(
+    conn: &mut PgConnection,
+    users: &[Uuid],
+    kind: &str,
+    currency: &Currency,
+) -> sqlx::Result<std::collections::HashMap<Uuid, i64>> {
+    Ok(repo::user_balances(conn, users, kind, currency.as_str()).await?.into_iter().collect())
+}
+
+/// One movement of [`transfers_between`].
+#[derive(Debug, Clone)]
+pub struct Movement<'a> {
+    pub from: (Owner, &'a str),
+    pub to: (Owner, &'a str),
+    pub currency: &'a Currency,
+    pub amount: i64,
+    pub kind: &'a str,
+    pub memo: String,
+}
+
+/// [`transfer_between`] for many movements at once, in one statement (a second round, after creating
+/// them, only when an account is new): one entry per movement, so that each can be reversed alone
+/// (a refund of one order of many bought together). Answers the entries' ids in the movements' order.
+/// A movement that would overdraw its account refuses them all (`insufficient_funds`).
+pub async fn transfers_between(
+    conn: &mut PgConnection,
+    movements: &[Movement<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<EntryId>, LedgerError> {
+    if movements.iter().any(|m| m.amount == 0) {
+        return Err(LedgerError::ZeroAmount);
+    }
+    let mut entries = repo::EntriesBetween::default();
+    for m in movements {
+        let ((from_type, from_id), (to_type, to_id)) = (m.from.0.parts(), m.to.0.parts());
+        entries.ids.push(EntryId::new().0);
+        entries.kinds.push(m.kind.to_owned());
+        entries.memos.push(m.memo.clone());
+        entries.currencies.push(m.currency.as_str().to_owned());
+        entries.from_types.push(from_type.to_owned());
+        entries.from_ids.push(from_id);
+        entries.from_kinds.push(m.from.1.to_owned());
+        entries.to_types.push(to_type.to_owned());
+        entries.to_ids.push(to_id);
+        entries.to_kinds.push(m.to.1.to_owned());
+        entries.amounts.push(m.amount);
+    }
+    if !movements.is_empty() && !repo::post_many_between(conn, &entries, now).await.map_err(LedgerError::from_db)? {
+        let mut created = Vec::new();
+        for m in movements {
+            for (owner, kind) in [m.from, m.to] {
+                if !created.contains(&(owner, kind, m.currency)) {
+                    account(conn, owner, kind, m.currency, now).await?;
+                    created.push((owner, kind, m.currency));
+                }
+            }
+        }
+        if !repo::post_many_between(conn, &entries, now).await.map_err(LedgerError::from_db)? {
+            return Err(LedgerError::Db(sqlx::Error::RowNotFound));
+        }
+    }
+    let moved: i64 = entries.amounts.iter().sum();
+    tracing::info!(entries = movements.len(), moved, "journal entries posted together");
+    Ok(entries.ids.into_iter().map(EntryId).collect())
+}
+
 /// Reserves `amount` of `owner`'s available money (moved to its held account) until it is captured or
 /// released.
 pub async fn hold(

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
-use super::{dto, service};
+use super::{dto, service, together};
 use crate::TicketingSettings;
 use crate::model::{EventId, OrderId, TicketId};
 
@@ -31,20 +31,29 @@ use crate::model::{EventId, OrderId, TicketId};
 pub async fn reserve(
     State(ctx): State<AppContext>,
     Extension(settings): Extension<Arc<Settings>>,
-    Extension(sold_out): Extension<Arc<service::SoldOutTiers>>,
+    Extension(purchases): Extension<Arc<together::Purchases>>,
     AuthUser(principal): AuthUser,
     headers: HeaderMap,
     Path(id): Path<EventId>,
     Json(req): Json<dto::NewOrder>,
 ) -> Result<Response, ApiError> {
     let now = ctx.clock.now();
-    let seller = service::Seller { secrets: &ctx.secrets, sold_out: &sold_out };
+    let sold_out = purchases.work().memory();
+    let seller = service::Seller { secrets: &ctx.secrets, sold_out };
     // In a sold-out on-sale's crowd, those refused from memory never take a connection; and those
     // that waited for one while a purchase found the tier sold out are refused once they have it,
     // before any statement.
     let from_memory = idempotency::key_from(&headers)?.is_none();
     if from_memory {
         service::sold_out_from_memory(seller, &principal, id, &req, now)?;
+        // Paid at once without a key: bought together with the purchases of the event arriving at the
+        // same moment on this node, in one transaction (see `together`).
+        if req.pay.as_deref() == Some("wallet") && req.attribution.is_none() {
+            service::ordered_items(&req)?;
+            let request_id = platform::http::current_request_id();
+            let order = purchases.ask(together::Ask { principal, event: id, req, request_id }).await?;
+            return Ok(idempotency::answered(StatusCode::CREATED, order));
+        }
     }
     let mut conn = ctx.db.acquire().await?;
     if from_memory && let Some(refused) = sold_out.refusal(id, &req.items, sold_out.now()) {

@@ -4,3 +4,4 @@ pub mod dto;
 pub mod http;
 pub mod repo;
 pub mod service;
+pub mod together;

@@ -313,6 +313,108 @@ pub async fn sale(conn: &mut PgConnection, event: EventId, buyer: Uuid, tiers: &
     Ok(Some(Sale { event, place, tiers }))
 }
 
+/// Takes the locks of `buyers` for the event ([`lock_buyer`]'s), in one statement and in the order of
+/// their keys, so that two transactions taking several never deadlock.
+pub async fn lock_buyers(conn: &mut PgConnection, event: EventId, buyers: &[Uuid]) -> sqlx::Result<()> {
+    let keys: Vec<String> = buyers.iter().map(|b| format!("ticketing:buyer:{event}:{b}")).collect();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "locked!" FROM (
+               SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k) d
+               ORDER BY h) l"#,
+        &keys
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
+/// The event as a purchase reads it ([`SaleEvent`]); `None` when there is no such event.
+pub async fn sale_event(conn: &mut PgConnection, event: EventId) -> sqlx::Result<Option<SaleEvent>> {
+    sqlx::query_as!(
+        SaleEvent,
+        r#"SELECT e.status AS "status: EventStatus", e.ends_at, e.signing_key_sealed, e.signing_public_key,
+                  e.splits_frozen_at IS NOT NULL AS "splits_frozen!", r.state AS "room?: RoomState"
+           FROM events e LEFT JOIN waiting_rooms r ON r.event_id = e.id
+           WHERE e.id = $1 AND e.deleted_at IS NULL"#,
+        event as _
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Purchases of one event paid at once and bought together, written in one statement, as
+/// [`write_purchase`] writes one: their orders (`orders[n]` by `buyers[n]`), items, tickets and
+/// codes, and the passes they spend (`pass_buyers[n]`'s on `pass_orders[n]`). Answers how many passes
+/// were spent.
+#[derive(Debug, Default)]
+pub struct Purchases {
+    pub orders: Vec<Uuid>,
+    pub buyers: Vec<Uuid>,
+    pub amounts: Vec<i64>,
+    pub currencies: Vec<String>,
+    pub entries: Vec<Option<Uuid>>,
+    pub item_orders: Vec<Uuid>,
+    pub item_tiers: Vec<Uuid>,
+    pub item_quantities: Vec<i32>,
+    pub item_prices: Vec<i64>,
+    pub tickets: Vec<Uuid>,
+    pub ticket_orders: Vec<Uuid>,
+    pub ticket_tiers: Vec<Uuid>,
+    pub ticket_prices: Vec<i64>,
+    pub ticket_holders: Vec<Uuid>,
+    pub codes: Vec<String>,
+    pub pass_buyers: Vec<Uuid>,
+    pub pass_orders: Vec<Uuid>,
+}
+
+pub async fn write_purchases(
+    conn: &mut PgConnection,
+    event: EventId,
+    p: &Purchases,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"WITH o AS (INSERT INTO orders (id, event_id, buyer_id, state, amount, currency, expires_at, paid_at, payment_entry, created_at, updated_at)
+                 SELECT x.id, $6, x.buyer, 'paid', x.amount, x.currency, $7, $7, x.entry, $7, $7
+                 FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[]) AS x(id, buyer, amount, currency, entry)
+                 RETURNING id),
+           items AS (INSERT INTO order_items (order_id, tier_id, quantity, unit_price)
+                     SELECT o.id, q.tier, q.n, q.p FROM unnest($8::uuid[], $9::uuid[], $10::int4[], $11::int8[]) AS q(o, tier, n, p)
+                     JOIN o ON o.id = q.o),
+           k AS (INSERT INTO tickets (id, event_id, tier_id, order_id, holder_id, price, created_at, updated_at, issue_chained)
+                 SELECT x.id, $6, x.tier, o.id, x.holder, x.price, $7, $7, false
+                 FROM unnest($12::uuid[], $13::uuid[], $14::uuid[], $15::int8[], $16::uuid[]) AS x(id, o, tier, price, holder)
+                 JOIN o ON o.id = x.o),
+           c AS (INSERT INTO ticket_codes (code, ticket_id, issued_at) SELECT x.code, x.id, $7 FROM unnest($12::uuid[], $17::text[]) AS x(id, code)),
+           pass AS (UPDATE waiting_room_places p SET order_id = x.o FROM unnest($18::uuid[], $19::uuid[]) AS x(u, o)
+                    WHERE p.event_id = $6 AND p.user_id = x.u AND p.order_id IS NULL AND p.admitted_at IS NOT NULL
+                          AND EXISTS (SELECT 1 FROM o WHERE o.id = x.o)
+                    RETURNING 1)
+           SELECT count(*) AS "passes!" FROM pass"#,
+        &p.orders,
+        &p.buyers,
+        &p.amounts,
+        &p.currencies,
+        &p.entries as &[Option<Uuid>],
+        event as _,
+        now,
+        &p.item_orders,
+        &p.item_tiers,
+        &p.item_quantities,
+        &p.item_prices,
+        &p.tickets,
+        &p.ticket_orders,
+        &p.ticket_tiers,
+        &p.ticket_prices,
+        &p.ticket_holders,
+        &p.codes,
+        &p.pass_buyers,
+        &p.pass_orders
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// A purchase paid at once, written in one statement: the paid order and its items, the tickets and
 /// their codes (their issues join the chain later), the attribution, and the spent pass; the tiers'
 /// sold counts follow with the commit ([`sold_counts`]). Answers whether the pass was spent.

@@ -133,9 +133,9 @@ pub(crate) async fn receive_within_limit(
 
 /// Buys at once, paying from the caller's wallet, in the caller's transaction: the purchase of a hot
 /// on-sale. Six statements of its own: the event and the buyer's lock in one, the tiers in one, the
-/// audit entry, the chain's catch-up job, the ledger's entry with its postings (which finds the
-/// accounts; the event's escrow takes the credit in a slice), and one that writes the order, its items,
-/// tickets and codes; plus the buyer's limit, pass and attribution code when the sale has them. The
+/// audit entry, the ledger's entry with its postings (which finds the accounts; the event's escrow
+/// takes the credit in a slice), one that writes the order, its items, tickets and codes, and the
+/// chain's catch-up job; plus the buyer's limit, pass and attribution code when the sale has them. The
 /// tiers' sold counts (the one row every buyer needs) are answered as a [`HotWrite`] for the caller
 /// to send with the commit ([`platform::db::commit_with`]); a tier sold out meanwhile then refuses the
 /// whole purchase with `sold_out`. The tickets' issue records join the event's chain after it (see
@@ -173,10 +173,6 @@ pub async fn buy_now(
         .after(json!({"event": event_id, "amount": priced.amount, "source": "wallet", "items": priced.lines.iter().map(|l| json!({"tier": l.tier_id, "quantity": l.quantity})).collect::<Vec<_>>()}))
         .record(conn, now)
         .await?;
-    // The chain learns of these tickets after the commit, in a batch with the others sold meanwhile.
-    let catch_up =
-        NewJob::new(crate::chain::service::CATCH_UP, json!({"event_id": event_id})).unique(format!("chain:{event_id}"));
-    jobs::enqueue(conn, catch_up, now).await?;
     // Last, the money (the event's escrow takes it in a slice: no lock shared with other sales), then
     // the one shared row, the tiers' sold counts, held only until the commit.
     let entry = if priced.amount > 0 {
@@ -199,12 +195,7 @@ pub async fn buy_now(
     } else {
         None
     };
-    let mut tickets = Vec::new();
-    for line in &priced.lines {
-        for _ in 0..line.quantity {
-            tickets.push((TicketId::new(), line, signing::new_code()));
-        }
-    }
+    let tickets = new_tickets(&priced.lines);
     let purchase = repo::Purchase {
         order: order_id,
         event: event_id,
@@ -232,6 +223,12 @@ pub async fn buy_now(
             crate::events::repo::event(conn, event_id, false).await?.ok_or(TicketingError::NotFound("event"))?;
         crate::settlement::service::freeze(conn, &event, now).await?;
     }
+    // The chain learns of these tickets after the commit, in a batch with the others sold meanwhile.
+    // The job is one per event: enqueued last, a purchase waits for another that has just enqueued it
+    // only for that one's commit.
+    let catch_up =
+        NewJob::new(crate::chain::service::CATCH_UP, json!({"event_id": event_id})).unique(format!("chain:{event_id}"));
+    jobs::enqueue(conn, catch_up, now).await?;
     let sold_out = match &priced.lines[..] {
         [line] => format!("The tier {} has fewer tickets left than asked.", line.tier_name),
         _ => "A tier of this order has fewer tickets left than asked.".to_owned(),
@@ -239,14 +236,46 @@ pub async fn buy_now(
     let sold = repo::sold_counts(event_id, &purchase.tiers, &purchase.quantities)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an order without tiers")))?
         .refused_by(repo::NO_OVERSELL, ApiError::new(TicketingCode::SoldOut, sold_out));
-    let key: [u8; 32] = seller
-        .secrets
-        .open(&sale.signing_key_sealed)
+    let key = event_key(seller.secrets, &sale.signing_key_sealed)?;
+    let order = paid_order(&key, event_id, order_id, buyer, &priced, &tickets, &tiers, now);
+    Ok((order, sold))
+}
+
+/// New tickets for an order's lines: an id and a code each.
+pub(super) fn new_tickets(lines: &[OrderItemRow]) -> Vec<(TicketId, &OrderItemRow, String)> {
+    let mut tickets = Vec::new();
+    for line in lines {
+        for _ in 0..line.quantity {
+            tickets.push((TicketId::new(), line, signing::new_code()));
+        }
+    }
+    tickets
+}
+
+/// The event's ticket-signing key, opened.
+pub(super) fn event_key(secrets: &SecretBox, sealed: &str) -> Result<[u8; 32], ApiError> {
+    secrets
+        .open(sealed)
         .ok()
         .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an event key cannot be opened")))?;
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an event key cannot be opened")))
+}
+
+/// A purchase paid at once, as it is answered: the paid order with its tickets and their signed
+/// payloads.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn paid_order(
+    key: &[u8; 32],
+    event_id: EventId,
+    order_id: OrderId,
+    buyer: Uuid,
+    priced: &Priced,
+    tickets: &[(TicketId, &OrderItemRow, String)],
+    tiers: &[crate::tiers::repo::TierRow],
+    now: DateTime<Utc>,
+) -> Order {
     let tier_of = |id: crate::model::TierId| tiers.iter().find(|t| t.id == id);
-    let order = Order {
+    Order {
         id: order_id,
         event_id,
         state: OrderState::Paid.as_str().to_owned(),
@@ -265,7 +294,7 @@ pub async fn buy_now(
                 tier_name: line.tier_name.clone(),
                 holder_id: buyer,
                 state: "valid".to_owned(),
-                qr_payload: signing::payload(&key, event_id.0, code),
+                qr_payload: signing::payload(key, event_id.0, code),
                 code: code.clone(),
                 price: line.unit_price,
                 currency: priced.currency.clone(),
@@ -275,8 +304,7 @@ pub async fn buy_now(
             })
             .collect(),
         created_at: now,
-    };
-    Ok((order, sold))
+    }
 }
 
 /// What selling tickets needs besides the database: the key that opens events' signing keys, and this
@@ -328,7 +356,7 @@ impl SoldOutTiers {
         self.clock.now()
     }
 
-    fn note(&self, event: EventId, tier: &crate::tiers::repo::TierRow, now: DateTime<Utc>) {
+    pub(super) fn note(&self, event: EventId, tier: &crate::tiers::repo::TierRow, now: DateTime<Utc>) {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         seen.retain(|_, s| now - s.at < SOLD_OUT_MEMORY);
         let left = tier.available.max(0);
@@ -386,7 +414,7 @@ fn sold_out_first(
 
 /// An order's items, checked for count and duplicates, in tier id order (so that two orders lock tier
 /// rows in the same order and never deadlock).
-fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, ApiError> {
+pub fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, ApiError> {
     if req.items.is_empty() || req.items.len() > MAX_ITEMS {
         return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
     }
@@ -401,10 +429,10 @@ fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, Ap
 /// An order's lines, priced, once each item is checked against its tier: that it is the event's and on
 /// sale, the quantity within the tier's bounds and the buyer's limit (under the buyer's lock, which the
 /// caller holds), one currency for all.
-struct Priced {
-    lines: Vec<OrderItemRow>,
-    amount: i64,
-    currency: String,
+pub(super) struct Priced {
+    pub lines: Vec<OrderItemRow>,
+    pub amount: i64,
+    pub currency: String,
 }
 
 async fn price_items(
@@ -412,6 +440,22 @@ async fn price_items(
     principal: &Principal,
     items: &[super::dto::OrderItemRequest],
     tier_of: impl Fn(crate::model::TierId) -> Option<crate::tiers::repo::TierRow>,
+    attribution: Option<FieldError>,
+    now: DateTime<Utc>,
+) -> Result<Priced, ApiError> {
+    let mut bought = std::collections::HashMap::new();
+    for tier in items.iter().filter_map(|i| tier_of(i.tier_id)).filter(|t| t.max_per_buyer.is_some()) {
+        bought.insert(tier.id, crate::tiers::repo::bought_by(conn, principal.user_id.0, tier.id).await?);
+    }
+    price(items, tier_of, &bought, attribution, now)
+}
+
+/// [`price_items`] once what the buyer has bought of each tier with a per-buyer limit is known
+/// (`bought`; a tier missing from it counts none).
+pub(super) fn price(
+    items: &[super::dto::OrderItemRequest],
+    tier_of: impl Fn(crate::model::TierId) -> Option<crate::tiers::repo::TierRow>,
+    bought: &std::collections::HashMap<crate::model::TierId, i64>,
     attribution: Option<FieldError>,
     now: DateTime<Utc>,
 ) -> Result<Priced, ApiError> {
@@ -436,7 +480,7 @@ async fn price_items(
             ));
         }
         if let Some(limit) = tier.max_per_buyer {
-            let bought = crate::tiers::repo::bought_by(conn, principal.user_id.0, tier.id).await?;
+            let bought = bought.get(&tier.id).copied().unwrap_or(0);
             if bought + i64::from(item.quantity) > i64::from(limit) {
                 errors.push(FieldError::new(
                     field("quantity"),

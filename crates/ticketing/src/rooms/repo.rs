@@ -106,6 +106,19 @@ pub async fn place(conn: &mut PgConnection, event: EventId, user: Uuid) -> sqlx:
     .await
 }
 
+/// The places of `users` in the event's room (those who have one).
+pub async fn places(conn: &mut PgConnection, event: EventId, users: &[Uuid]) -> sqlx::Result<Vec<PlaceRow>> {
+    sqlx::query_as!(
+        PlaceRow,
+        r#"SELECT user_id, joined_at, position, admitted_at, pass_expires_at, order_id
+           FROM waiting_room_places WHERE event_id = $1 AND user_id = ANY($2)"#,
+        event as _,
+        users
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Serializes the joins from one client address to one room until the transaction ends.
 pub async fn lock_address(conn: &mut PgConnection, event: EventId, address: &str) -> sqlx::Result<()> {
     sqlx::query!(
