@@ -526,11 +526,12 @@ async fn main() {
         let last = round + 1 == sales();
         let sale = flash_sale(limited, &pool, tracked && last, buyers, &event, &tier).await;
         println!(
-            "sale {}: sold out in {}, {:.0} purchases/s, purchase p99 {}, every buyer answered in {}",
+            "sale {}: sold out in {}, {:.0} purchases/s, purchase p99 {}, sold-out answer p99 {}, every buyer answered in {}",
             round + 1,
             ms(sale.last_sale),
             sale.rate(),
             ms(sale.sold.percentile(99.0)),
+            ms(sale.sold_out.percentile(99.0)),
             ms(sale.everyone)
         );
         rounds.push((event, sale));
@@ -650,6 +651,12 @@ async fn main() {
     );
     println!("| purchase p50 / p99 | {} / {} |", ms(sold.percentile(50.0)), ms(sold.percentile(99.0)));
     println!("| sold-out answer p50 / p99 | {} / {} |", ms(sold_out.percentile(50.0)), ms(sold_out.percentile(99.0)));
+    let everyone_answered = Latencies::merge(vec![Latencies(sold.0.clone()), Latencies(sold_out.0.clone())]);
+    println!(
+        "| every buyer's answer p50 / p99 (sold or sold out) | {} / {} |",
+        ms(everyone_answered.percentile(50.0)),
+        ms(everyone_answered.percentile(99.0))
+    );
     println!(
         "| the chain's issues appended after the sales ({} × 1,000, by its job) | {} |",
         rounds.len(),
