@@ -19,9 +19,11 @@ use crate::model::{EventId, OrderId, TicketId};
 /// Reserve tickets: held for the buyer for the hold period (15 minutes by default); the answer says
 /// what is due. A free order is issued at once. With `"pay": "wallet"` the order is paid from the
 /// buyer's wallet in the same request and the answer carries its tickets: the cheapest way to buy in a
-/// hot on-sale. Send an `Idempotency-Key`. For a second after a purchase found a tier sold out, the
-/// node answers `sold_out` to orders for more than was left from memory; with an `Idempotency-Key`
-/// the database always answers.
+/// hot on-sale (such purchases arriving together are bought in one transaction, each answered as its
+/// own). An `Idempotency-Key` makes retries safe; a purchase sent with one is made in a transaction of
+/// its own, its answer stored with it. For a second after a purchase found a tier sold out, the node
+/// answers `sold_out` to orders for more than was left from memory; with an `Idempotency-Key` the
+/// database always answers.
 #[utoipa::path(post, path = "/v1/events/{id}/orders", tag = "ticketing", security(("bearer" = [])),
     params(("id" = EventId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = dto::NewOrder,
