@@ -196,6 +196,66 @@ async fn the_connections_of_one_pool_never_share_a_slice() {
     assert_eq!(slice, pid);
 }
 
+/// Movements posted together (`transfers_between`, what purchases bought together use): one balanced
+/// entry each, in the order given, with its own memo; an account new to the ledger (the event's
+/// escrow here) is created on first use; one movement that would overdraw its account refuses them
+/// all and nothing of any stays; a movement of exactly what is left passes; a zero amount is refused.
+#[tokio::test]
+async fn movements_posted_together_are_an_entry_each_and_all_or_nothing() {
+    let db = TestDb::new().await;
+    let event = Owner::Event(Uuid::now_v7());
+    let buyers: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    for buyer in &buyers {
+        funded(&db.pool, *buyer, 1000).await;
+    }
+    let currency = eur();
+    let movement = |buyer: Uuid, amount: i64| service::Movement {
+        from: (Owner::User(buyer), kinds::AVAILABLE),
+        to: (event, kinds::ESCROW),
+        currency: &currency,
+        amount,
+        kind: "ticket.sale",
+        memo: format!("sale to {buyer}"),
+    };
+
+    // One cent more than a wallet holds refuses every movement.
+    let mut too_much: Vec<_> = buyers.iter().map(|b| movement(*b, 400)).collect();
+    too_much[3].amount = 1001;
+    let mut tx = db.pool.begin().await.unwrap();
+    let refused = service::transfers_between(&mut tx, &too_much, Utc::now()).await;
+    assert!(matches!(refused, Err(LedgerError::InsufficientFunds)), "{refused:?}");
+    drop(tx);
+    for buyer in &buyers {
+        assert_eq!(balance(&db.pool, Owner::User(*buyer), kinds::AVAILABLE).await, 1000);
+    }
+    let mut tx = db.pool.begin().await.unwrap();
+    let zero = service::transfers_between(&mut tx, &[movement(buyers[0], 0)], Utc::now()).await;
+    assert!(matches!(zero, Err(LedgerError::ZeroAmount)), "{zero:?}");
+    drop(tx);
+
+    // Exactly what one holds, and less for the others.
+    let amounts = [1000, 100, 200, 300, 999];
+    let moves: Vec<_> = buyers.iter().zip(amounts).map(|(b, amount)| movement(*b, amount)).collect();
+    let mut tx = db.pool.begin().await.unwrap();
+    let entries = service::transfers_between(&mut tx, &moves, Utc::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(entries.len(), moves.len());
+    let mut conn = db.pool.acquire().await.unwrap();
+    for (entry, m) in entries.iter().zip(&moves) {
+        let row = ledger::repo::entry(&mut *conn, *entry).await.unwrap().expect("the entry");
+        assert_eq!((row.kind.as_str(), row.memo.as_str()), ("ticket.sale", m.memo.as_str()));
+        let mut legs: Vec<i64> =
+            ledger::repo::postings_of(&mut *conn, *entry).await.unwrap().iter().map(|p| p.amount).collect();
+        legs.sort_unstable();
+        assert_eq!(legs, vec![-m.amount, m.amount], "one entry per movement, of its two legs");
+    }
+    for (buyer, amount) in buyers.iter().zip(amounts) {
+        assert_eq!(balance(&db.pool, Owner::User(*buyer), kinds::AVAILABLE).await, 1000 - amount);
+    }
+    assert_eq!(balance(&db.pool, event, kinds::ESCROW).await, amounts.iter().sum::<i64>());
+    audit(&db.pool).await;
+}
+
 /// An event's escrow takes its sales' credits in slices (no row lock shared between sales), yet no
 /// debit takes more than the credits committed: three rounds of 40 sales of 2.50 at once beside 30
 /// payouts of 5.00 at once (more than the sales bring) end with the escrow never below zero, its
