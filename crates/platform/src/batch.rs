@@ -3,8 +3,11 @@
 //! opening: thousands of requests within a second) then costs a few statements instead of a
 //! statement, a pool connection and a round trip each, and the requests do not queue for the pool's
 //! connections to be counted or recognised. Alone, a request waits for nothing: its batch is itself.
+//! A request that gives up while it waits (its caller gone, its time out) is left out of its batch;
+//! once its batch has started, its work is done, as a transaction sent to commit would be.
 //!
-//! Used by the per-client rate limit ([`crate::ratelimit::PerClient`]) and by authentication.
+//! Used by the per-client rate limit ([`crate::ratelimit::PerClient`]), by authentication, and by
+//! purchases paid at once (`ticketing::orders::together`, in lanes).
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -103,7 +106,12 @@ async fn answer_batches<W: Work>(
     }
 }
 
-async fn answer_batch<W: Work>(work: &W, batch: Vec<Waiting<W>>) {
+async fn answer_batch<W: Work>(work: &W, mut batch: Vec<Waiting<W>>) {
+    // A request that gave up while it waited (its caller gone, its time out) is not worked on.
+    batch.retain(|w| !w.answer.is_closed());
+    if batch.is_empty() {
+        return;
+    }
     let (asks, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|w| (w.ask, w.answer)).unzip();
     // A batch whose work panics fails its requests, not the batcher: the next batch is answered.
     let answered = std::panic::AssertUnwindSafe(work.answer(&asks)).catch_unwind().await;
@@ -229,6 +237,43 @@ mod tests {
             let most = batcher.work().most_at_once.load(std::sync::atomic::Ordering::SeqCst);
             assert_eq!(most, lanes, "{lanes} lane(s): batches at once");
         }
+    }
+
+    /// Notes every ask it is given, after holding its lane a while.
+    #[derive(Default)]
+    struct Slow {
+        seen: Mutex<Vec<u32>>,
+    }
+
+    impl Work for Slow {
+        type Ask = u32;
+        type Answer = u32;
+
+        async fn answer(&self, batch: &[u32]) -> Result<Vec<Result<u32, ApiError>>, ApiError> {
+            self.seen.lock().unwrap().extend(batch);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Ok(batch.iter().map(|n| Ok(*n)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_gave_up_while_it_waited_is_not_worked_on() {
+        let batcher = Arc::new(Batcher::new(Slow::default(), 64));
+        let first = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.ask(1).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Asked while the first batch runs, and given up before it ends.
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(20), batcher.ask(2)).await;
+        assert!(gave_up.is_err(), "still waiting when it gave up");
+        let waited = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.ask(3).await }
+        });
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(waited.await.unwrap().unwrap(), 3);
+        assert_eq!(*batcher.work().seen.lock().unwrap(), vec![1, 3], "the ask given up was never worked on");
     }
 
     async fn ask_all(batcher: Arc<Batcher<Double>>, asks: Vec<u32>) -> Vec<Result<u32, ApiError>> {
