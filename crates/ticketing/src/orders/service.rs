@@ -618,15 +618,15 @@ pub async fn pay(
     let answer = load(conn, shop.secrets, order.id).await?;
     // Last, the shared rows: the buyer's wallet (just credited by the card payment, or their own
     // balance) pays the event's escrow; then the tier's counts and the chain.
-    let wallet = ledger::service::account(conn, Owner::User(order.buyer_id), kinds::AVAILABLE, &currency, now).await?;
-    let escrow = ledger::service::account(conn, Owner::Event(order.event_id.0), kinds::ESCROW, &currency, now).await?;
-    let entry = ledger::service::transfer(
+    let entry = ledger::service::transfer_between(
         conn,
-        wallet.id,
-        escrow.id,
+        (Owner::User(order.buyer_id), kinds::AVAILABLE),
+        (Owner::Event(order.event_id.0), kinds::ESCROW),
+        &currency,
         order.amount,
         crate::entry_kinds::SALE,
         &format!("order {}", order.id),
+        json!({}),
         now,
     )
     .await
