@@ -161,7 +161,8 @@ impl Together {
     }
 
     /// The purchases `group` of one event (two or more, by different buyers) in one transaction. An
-    /// error refuses the transaction whole: nothing of it stays, and each purchase is made alone.
+    /// error refuses the transaction whole and nothing of it stays: the caller tries the batch again
+    /// (tickets sold meanwhile) or makes each purchase alone (anything else).
     async fn together(&self, batch: &[Ask], group: &[usize]) -> Result<Done, ApiError> {
         let event = batch[group[0]].event;
         let mut tx = self.ctx.db.begin().await?;
