@@ -221,17 +221,17 @@ async fn two_nodes_buying_together_never_oversell() {
 
 /// Takes the lock a purchase of `buyer` takes (on the test's own connection), so that the
 /// purchase waits; answers the key to give it back with [`give_back`].
-async fn hold_buyer(conn: &mut sqlx::PgConnection, event: &str, buyer: Uuid) -> String {
+pub(crate) async fn hold_buyer(conn: &mut sqlx::PgConnection, event: &str, buyer: Uuid) -> String {
     let key = format!("ticketing:buyer:{event}:{buyer}");
     let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS "locked!""#, key)
         .fetch_one(&mut *conn)
         .await
         .unwrap();
-    assert!(locked);
+    assert!(locked, "the buyer's lock is the test's");
     key
 }
 
-async fn give_back(conn: &mut sqlx::PgConnection, key: &str) {
+pub(crate) async fn give_back(conn: &mut sqlx::PgConnection, key: &str) {
     let unlocked = sqlx::query_scalar!(r#"SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS "unlocked!""#, key)
         .fetch_one(&mut *conn)
         .await

@@ -560,12 +560,7 @@ async fn orders_queued_for_a_connection_are_refused_from_memory_once_they_have_i
     }
     reserve(&app, &fans[0].0, &event, &tier, 2).await.assert_status(StatusCode::CREATED);
     let mut blocker = app.db.pool.acquire().await.unwrap();
-    let lock = format!("ticketing:buyer:{event}:{}", fans[2].1);
-    let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS "locked!""#, lock)
-        .fetch_one(&mut *blocker)
-        .await
-        .unwrap();
-    assert!(locked, "the second buyer's lock is the test's");
+    let lock = crate::group_purchase::hold_buyer(&mut blocker, &event, fans[2].1).await;
     let only = app.ctx.db.acquire().await.unwrap();
     let send = |fan: usize| {
         let (app, token, event, tier) = (app.clone(), fans[fan].0.clone(), event.clone(), tier.clone());
@@ -586,11 +581,7 @@ async fn orders_queued_for_a_connection_are_refused_from_memory_once_they_have_i
         .unwrap();
     assert_eq!(second["code"], "sold_out");
     assert!(second["detail"].as_str().unwrap().contains("has 0 tickets left"), "{second}");
-    let unlocked = sqlx::query_scalar!(r#"SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS "unlocked!""#, lock)
-        .fetch_one(&mut *blocker)
-        .await
-        .unwrap();
-    assert!(unlocked);
+    crate::group_purchase::give_back(&mut blocker, &lock).await;
 }
 
 /// Buying at once from the wallet: one request, the paid order with its tickets; money short or a

@@ -502,7 +502,12 @@ fn summary(row: SearchRow, with_rank: bool) -> dto::EventSummary {
 
 /// The event's private signing key.
 pub(crate) fn signing_key(secrets: &platform::crypto::SecretBox, row: &EventRow) -> Result<[u8; 32], ApiError> {
-    let bytes = secrets.open(&row.signing_key_sealed).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    open_signing_key(secrets, &row.signing_key_sealed)
+}
+
+/// An event's signing key, from its sealed form (as a purchase reads it with the event).
+pub(crate) fn open_signing_key(secrets: &platform::crypto::SecretBox, sealed: &str) -> Result<[u8; 32], ApiError> {
+    let bytes = secrets.open(sealed).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     bytes.try_into().map_err(|_| ApiError::internal(anyhow::anyhow!("an event key is not 32 bytes")))
 }
 

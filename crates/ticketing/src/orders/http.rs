@@ -51,9 +51,7 @@ pub async fn reserve(
         // Paid at once without a key: bought together with the purchases of the event arriving at the
         // same moment on this node, in one transaction (see `together`).
         if req.pay.as_deref() == Some("wallet") && req.attribution.is_none() {
-            service::ordered_items(&req)?;
-            let request_id = platform::http::current_request_id();
-            let order = purchases.ask(together::Ask { principal, event: id, req, request_id }).await?;
+            let order = purchases.ask(together::Ask::new(principal, id, req)?).await?;
             return Ok(idempotency::answered(StatusCode::CREATED, order));
         }
     }

@@ -236,7 +236,7 @@ pub async fn buy_now(
     let sold = repo::sold_counts(event_id, &purchase.tiers, &purchase.quantities)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an order without tiers")))?
         .refused_by(repo::NO_OVERSELL, ApiError::new(TicketingCode::SoldOut, sold_out));
-    let key = event_key(seller.secrets, &sale.signing_key_sealed)?;
+    let key = crate::events::service::open_signing_key(seller.secrets, &sale.signing_key_sealed)?;
     let order = paid_order(&key, event_id, order_id, buyer, &priced, &tickets, &tiers, now);
     Ok((order, sold))
 }
@@ -250,15 +250,6 @@ pub(super) fn new_tickets(lines: &[OrderItemRow]) -> Vec<(TicketId, &OrderItemRo
         }
     }
     tickets
-}
-
-/// The event's ticket-signing key, opened.
-pub(super) fn event_key(secrets: &SecretBox, sealed: &str) -> Result<[u8; 32], ApiError> {
-    secrets
-        .open(sealed)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an event key cannot be opened")))
 }
 
 /// A purchase paid at once, as it is answered: the paid order with its tickets and their signed
@@ -414,7 +405,7 @@ fn sold_out_first(
 
 /// An order's items, checked for count and duplicates, in tier id order (so that two orders lock tier
 /// rows in the same order and never deadlock).
-pub fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, ApiError> {
+pub(super) fn ordered_items(req: &NewOrder) -> Result<Vec<super::dto::OrderItemRequest>, ApiError> {
     if req.items.is_empty() || req.items.len() > MAX_ITEMS {
         return Err(ApiError::invalid_field("items", "invalid_length", format!("must hold 1 to {MAX_ITEMS} tiers")));
     }

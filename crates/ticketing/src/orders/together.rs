@@ -34,7 +34,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::{NewOrder, Order, OrderItemRequest};
-use super::repo;
+use super::repo::{self, OrderItemRow};
 use super::service::{self, Priced, Seller, SoldOutTiers};
 use crate::error::{TicketingCode, TicketingError};
 use crate::model::{EventId, OrderId, TierId};
@@ -51,14 +51,28 @@ pub const LANES: usize = 4;
 /// another lane or on another node), before its purchases are made alone.
 const TRIES: u32 = 3;
 
-/// A purchase paid at once from the wallet, waiting for its batch.
+/// A purchase paid at once from the wallet, waiting for its batch: made by [`Ask::new`], once the
+/// caller may buy and the order's items are well formed.
 #[derive(Debug, Clone)]
 pub struct Ask {
-    pub principal: Principal,
-    pub event: EventId,
-    pub req: NewOrder,
+    principal: Principal,
+    event: EventId,
+    req: NewOrder,
+    /// The order's items, in tier id order.
+    items: Vec<OrderItemRequest>,
     /// The request it was sent in (the audit entry names it).
-    pub request_id: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Ask {
+    /// The purchase `req` of `event` by `principal`, made in the current request; refused at once when
+    /// the caller may not buy from a wallet or the items are malformed.
+    pub fn new(principal: Principal, event: EventId, req: NewOrder) -> Result<Self, ApiError> {
+        authz::authorize(&principal, "tickets.manage", Target::OwnedBy(principal.user_id))?;
+        principal.require_verified()?;
+        let items = service::ordered_items(&req)?;
+        Ok(Self { principal, event, req, items, request_id: platform::http::current_request_id() })
+    }
 }
 
 /// A node's purchases paid at once, bought together ([`Batcher`] of [`Together`]).
@@ -177,10 +191,7 @@ impl Together {
             } else if ask.req.attribution.is_some() {
                 done.alone.push(i);
             } else {
-                match checked(ask) {
-                    Ok(items) => live.push((i, items)),
-                    Err(refused) => done.answers.push((i, Err(refused))),
-                }
+                live.push((i, &ask.items));
             }
         }
         if live.is_empty() {
@@ -226,10 +237,10 @@ impl Together {
             let ask = &batch[i];
             let buyer = ask.principal.user_id.0;
             let place = places.iter().find(|p| p.user_id == buyer);
-            let sale = stock.take(&tiers, &items).and_then(|()| {
+            let sale = stock.take(&tiers, items).and_then(|()| {
                 let spends_pass = pass.check(place, &ask.principal, ask.req.pass.as_deref(), now)?;
                 let tier_of = |id| tiers.iter().find(|t| t.id == id).cloned();
-                let priced = service::price(&items, tier_of, &HashMap::new(), None, now)?;
+                let priced = service::price(items, tier_of, &HashMap::new(), None, now)?;
                 let wallet = wallets.get(&(buyer, priced.currency.clone())).copied().unwrap_or(0);
                 if priced.amount > wallet {
                     return Err(ledger::error::LedgerError::InsufficientFunds.into());
@@ -238,7 +249,7 @@ impl Together {
             });
             match sale {
                 Ok((spends_pass, priced)) => {
-                    stock.commit(&items);
+                    stock.commit(items);
                     if let Some(wallet) = wallets.get_mut(&(buyer, priced.currency.clone())) {
                         *wallet -= priced.amount;
                     }
@@ -282,12 +293,10 @@ impl Together {
         platform::db::commit_with(tx, counts).await?;
         stock.remember(&self.sold_out, event);
 
-        let key = service::event_key(&self.ctx.secrets, &sale.signing_key_sealed)?;
-        for (b, tickets) in bought.iter().zip(written) {
+        let key = crate::events::service::open_signing_key(&self.ctx.secrets, &sale.signing_key_sealed)?;
+        for (b, tickets) in bought.iter().zip(&written) {
             let buyer = batch[b.ask].principal.user_id.0;
-            let tickets: Vec<_> =
-                tickets.iter().map(|(id, line, code)| (*id, &b.priced.lines[*line], code.clone())).collect();
-            let order = service::paid_order(&key, event, b.order, buyer, &b.priced, &tickets, &tiers, now);
+            let order = service::paid_order(&key, event, b.order, buyer, &b.priced, tickets, &tiers, now);
             done.answers.push((b.ask, Ok(order)));
         }
         Ok(done)
@@ -309,14 +318,6 @@ struct Bought {
     priced: Priced,
     /// The ledger's entry, once paid (none for a free order).
     entry: Option<Uuid>,
-}
-
-/// What the handler checks before a purchase joins a batch, checked again in it: who may buy, and
-/// the order's items (answered alone when malformed).
-fn checked(ask: &Ask) -> Result<Vec<OrderItemRequest>, ApiError> {
-    authz::authorize(&ask.principal, "tickets.manage", Target::OwnedBy(ask.principal.user_id))?;
-    ask.principal.require_verified()?;
-    service::ordered_items(&ask.req)
 }
 
 fn currency(code: &str) -> Result<Currency, ApiError> {
@@ -421,18 +422,18 @@ async fn pay(
     Ok(())
 }
 
-/// A ticket written: its id, the index of its order's line, its code.
-type Written = (crate::model::TicketId, usize, String);
+/// A ticket written: its id, its order's line, its code (as [`service::new_tickets`] makes them).
+type Written<'a> = (crate::model::TicketId, &'a OrderItemRow, String);
 
 /// Every order, item, ticket and code of the batch, and the passes spent, in one statement. Answers
 /// each order's tickets. A pass found spent meanwhile refuses the batch (each is then made alone).
-async fn write(
+async fn write<'a>(
     conn: &mut PgConnection,
     batch: &[Ask],
-    bought: &[Bought],
+    bought: &'a [Bought],
     event: EventId,
     now: DateTime<Utc>,
-) -> Result<Vec<Vec<Written>>, ApiError> {
+) -> Result<Vec<Vec<Written<'a>>>, ApiError> {
     let mut p = repo::Purchases::default();
     let mut written = Vec::with_capacity(bought.len());
     for b in bought {
@@ -442,22 +443,20 @@ async fn write(
         p.amounts.push(b.priced.amount);
         p.currencies.push(b.priced.currency.clone());
         p.entries.push(b.entry);
-        let mut tickets = Vec::new();
-        for (n, line) in b.priced.lines.iter().enumerate() {
+        for line in &b.priced.lines {
             p.item_orders.push(b.order.0);
             p.item_tiers.push(line.tier_id.0);
             p.item_quantities.push(line.quantity);
             p.item_prices.push(line.unit_price);
-            for _ in 0..line.quantity {
-                let (id, code) = (crate::model::TicketId::new(), crate::signing::new_code());
-                p.tickets.push(id.0);
-                p.ticket_orders.push(b.order.0);
-                p.ticket_tiers.push(line.tier_id.0);
-                p.ticket_prices.push(line.unit_price);
-                p.ticket_holders.push(buyer);
-                p.codes.push(code.clone());
-                tickets.push((id, n, code));
-            }
+        }
+        let tickets = service::new_tickets(&b.priced.lines);
+        for (id, line, code) in &tickets {
+            p.tickets.push(id.0);
+            p.ticket_orders.push(b.order.0);
+            p.ticket_tiers.push(line.tier_id.0);
+            p.ticket_prices.push(line.unit_price);
+            p.ticket_holders.push(buyer);
+            p.codes.push(code.clone());
         }
         if b.spends_pass {
             p.pass_buyers.push(buyer);
