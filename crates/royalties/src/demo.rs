@@ -111,19 +111,19 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         let mut encoder = reports::load::Encoder::new(row.id.0, &mut rows);
         let mut allocation = crate::allocation::Allocation::default();
         let (summary, errors, count) = dsr::Reader::new().read(text.as_bytes(), &mut allocation, |u| {
-            encoder.encode(&mut rows, 1, &u);
+            encoder.add(&mut rows, u);
         })?;
-        reports::load::Encoder::finish(&mut rows);
+        encoder.finish(&mut rows);
         let problems = dsr::check_report(std::slice::from_ref(&summary));
         anyhow::ensure!(
             errors.is_empty() && count == 0 && problems.is_empty() && summary.repeated_transactions.is_empty(),
             "the demo report: {errors:?} {problems:?}"
         );
-        let mut copy = reports::repo::copy_usages(conn).await?;
+        let mut copy = reports::repo::copy_totals(conn).await?;
         copy.send(rows).await?;
-        let loaded = copy.finish().await?;
+        copy.finish().await?;
         reports::repo::start(conn, row.id, summary.lines as i64, now).await?;
-        reports::service::finish(conn, &row, &summary.summaries, loaded, encoder.keys(), now).await?;
+        reports::service::finish(conn, &row, &summary.summaries, summary.usage_lines, encoder.keys(), now).await?;
 
         // Nova Rae, paid in EUR: 60% of her releases, the label 40%; an advance of 15.00 EUR.
         let label = splits::service::label_payee(conn, lumen, now).await?;

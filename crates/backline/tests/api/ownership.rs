@@ -27,7 +27,7 @@ fn owners() -> BTreeMap<String, String> {
     owners
 }
 
-/// The tables the migrations leave, in order: created, and renamed.
+/// The tables the migrations leave, in order: created, renamed and dropped.
 fn migrated_tables() -> BTreeSet<String> {
     let mut files: Vec<PathBuf> =
         std::fs::read_dir(root().join("migrations")).unwrap().map(|e| e.unwrap().path()).collect();
@@ -39,6 +39,10 @@ fn migrated_tables() -> BTreeSet<String> {
         for w in words.windows(6) {
             if w[0] == "CREATE" && w[1] == "TABLE" {
                 tables.insert(w[2].trim_end_matches('(').to_owned());
+            }
+            if w[0] == "DROP" && w[1] == "TABLE" {
+                let name = if w[2] == "IF" && w[3] == "EXISTS" { w[4] } else { w[2] };
+                tables.remove(name.trim_end_matches(';'));
             }
             if w[0] == "ALTER" && w[1] == "TABLE" && w[3] == "RENAME" && w[4] == "TO" {
                 tables.remove(w[2]);

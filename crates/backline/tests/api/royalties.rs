@@ -30,26 +30,29 @@ async fn report(app: &TestApp, l: &Label, id: &str) -> Value {
     res.value()
 }
 
+/// How many usage lines the report's stored totals hold.
 async fn usage_rows(app: &TestApp, id: &str) -> i64 {
     let id: uuid::Uuid = id.parse().unwrap();
-    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_usages WHERE report_id = $1"#, id)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(lines), 0)::bigint AS "n!" FROM royalty_usage_totals WHERE report_id = $1"#,
+        id
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap()
 }
 
 pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-/// The binary `COPY` the job writes: every cell arrives as read, the revenue to its tenth decimal
-/// place (edges and a sweep of pseudo-random amounts, positive and negative), and a resource's
-/// description only on its first line in a block.
+/// The binary `COPY` the job writes: each summary, key and use type's lines summed, every cell as
+/// read, the revenue exact to its tenth decimal place (edges and a sweep of pseudo-random amounts,
+/// positive and negative), however often the groups in memory are written and begun again.
 #[tokio::test]
-async fn usage_lines_reach_the_database_exactly_as_read() {
+async fn usage_totals_reach_the_database_exactly_as_read() {
     use royalties::reports::{load::Encoder, repo};
     let app = app().await;
-    let report = uuid::Uuid::now_v7();
     let mut amounts: Vec<i128> =
         vec![0, 1, -1, 99, 100, 9_999_999_999, 10_000_000_000, -10_000_000_001, i64::MAX as i128];
     amounts.push(123_456_789_012_345_678_901_234_567_890);
@@ -66,59 +69,78 @@ async fn usage_lines_reach_the_database_exactly_as_read() {
         line: n as u64 + 1,
         record_type: "SU02.02".into(),
         block_id: format!("{}", n / 4),
-        summary_id: "1".into(),
+        summary_id: format!("{}", n % 3),
         transaction_id: format!("T{n}"),
-        // Even lines name the block's recording; odd ones only the store's own id, each its own.
-        isrc: n.is_multiple_of(2).then(|| format!("DEA12{:07}", n / 4)),
+        // Even lines name one of eight recordings; odd ones only the store's own id, each its own,
+        // except every tenth, which names nothing at all.
+        isrc: n.is_multiple_of(2).then(|| format!("DEA12{:07}", n % 8)),
         icpn: None,
-        dsp_id: Some("dsp-1".into()),
-        proprietary_ids: if n.is_multiple_of(2) { vec![] } else { vec![format!("LBL::A\"{n}"), "ns::{x,y}".into()] },
-        title: format!("Tab\there {n} — Zoë"),
+        dsp_id: None,
+        proprietary_ids: if n.is_multiple_of(2) || n.is_multiple_of(5) {
+            vec![]
+        } else {
+            vec![format!("LBL::A\"{n}"), "ns::{x,y}".into()]
+        },
+        // A group's lines name one title: its recording's, or (for lines naming nothing) one for all.
+        title: match (n.is_multiple_of(2), n.is_multiple_of(5)) {
+            (true, _) => format!("Tab\there {} — Zoë", n % 8),
+            (false, false) => format!("Own id {n}"),
+            (false, true) => "Nothing named".into(),
+        },
         artist: "Nova".into(),
-        royalty_bearing: !n.is_multiple_of(5),
+        royalty_bearing: true,
         usages: n as i64 * 1_000_000_007,
-        use_type: "OnDemandStream".into(),
+        use_type: if n.is_multiple_of(7) { "Download" } else { "OnDemandStream" }.into(),
         revenue,
     };
-    let mut rows = Vec::new();
-    let mut encoder = Encoder::new(report, &mut rows);
+    // What each group must hold, summed here apart from the encoder.
+    let mut expected = std::collections::BTreeMap::new();
     for (n, revenue) in amounts.iter().enumerate() {
-        encoder.encode(&mut rows, 3, &usage(n, *revenue));
-    }
-    Encoder::finish(&mut rows);
-    let mut conn = app.db.pool.acquire().await.unwrap();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-    let mut copy = repo::copy_usages(&mut tx).await.unwrap();
-    copy.send(rows).await.unwrap();
-    assert_eq!(copy.finish().await.unwrap(), amounts.len() as u64);
-    let stored = sqlx::query!(
-        r#"SELECT file_number, line, block_id, transaction_id, isrc, icpn, dsp_id, proprietary_ids, title, artist,
-                  royalty_bearing, usages, revenue::text AS "revenue!", match_key
-           FROM royalty_usages WHERE report_id = $1 ORDER BY line"#,
-        report
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .unwrap();
-    tx.rollback().await.unwrap();
-    assert_eq!(stored.len(), amounts.len());
-    for (n, (row, revenue)) in stored.iter().zip(&amounts).enumerate() {
         let u = usage(n, *revenue);
-        assert_eq!(row.revenue, royalties::allocation::text(*revenue), "line {n}");
-        assert_eq!((row.file_number, row.line, row.usages), (3, n as i64 + 1, u.usages));
-        assert_eq!(
-            (&row.block_id, &row.transaction_id, row.royalty_bearing),
-            (&u.block_id, &u.transaction_id, u.royalty_bearing)
-        );
-        assert_eq!(row.match_key, u.match_key());
-        // Lines 0 and 2 of each block name the same recording: the second leaves its description out.
-        let describes = n % 4 != 2;
-        assert_eq!(row.title.as_deref(), describes.then_some(u.title.as_str()), "line {n}");
-        assert_eq!(row.artist.as_deref(), describes.then_some("Nova"));
-        assert_eq!(row.isrc, if describes { u.isrc.clone() } else { None });
-        assert_eq!(row.icpn, None);
-        assert_eq!(row.dsp_id.as_deref(), describes.then_some("dsp-1"));
-        assert_eq!(row.proprietary_ids, describes.then(|| u.proprietary_ids.clone()));
+        let group = expected.entry((u.summary_id.clone(), u.match_key(), u.use_type.clone())).or_insert((
+            u.title.clone(),
+            0i64,
+            0i64,
+            0i128,
+        ));
+        group.1 += 1;
+        group.2 += u.usages;
+        group.3 += u.revenue;
+    }
+    assert!(expected.len() > 100 && expected.len() < amounts.len(), "lines share groups and groups are many");
+    for limit in [1, 7, 1_000] {
+        let report = uuid::Uuid::now_v7();
+        let mut rows = Vec::new();
+        let mut encoder = Encoder::with_limit(report, limit, &mut rows);
+        for (n, revenue) in amounts.iter().enumerate() {
+            encoder.add(&mut rows, &usage(n, *revenue));
+        }
+        encoder.finish(&mut rows);
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        let mut copy = repo::copy_totals(&mut tx).await.unwrap();
+        copy.send(rows).await.unwrap();
+        let written = copy.finish().await.unwrap();
+        assert!(written as usize >= expected.len(), "limit {limit}: at least a row a group");
+        assert_eq!(written as usize == expected.len(), limit == 1_000, "limit {limit}: begun again below it");
+        let stored = sqlx::query!(
+            r#"SELECT summary_id, match_key, use_type, min(title) AS title, min(artist) AS artist,
+                      sum(lines)::bigint AS "lines!", sum(usages)::bigint AS "usages!", sum(revenue)::text AS "revenue!"
+               FROM royalty_usage_totals WHERE report_id = $1
+               GROUP BY summary_id, match_key, use_type ORDER BY summary_id, match_key NULLS FIRST, use_type"#,
+            report
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(stored.len(), expected.len(), "limit {limit}");
+        for (row, ((summary, key, use_type), (title, lines, usages, revenue))) in stored.iter().zip(&expected) {
+            assert_eq!((&row.summary_id, &row.match_key, &row.use_type), (summary, key, use_type));
+            assert_eq!((row.lines, row.usages), (*lines, *usages), "limit {limit}: {key:?}");
+            assert_eq!(row.revenue, royalties::allocation::text(*revenue), "limit {limit}: {key:?}");
+            assert_eq!((row.title.as_deref(), row.artist.as_deref()), (Some(title.as_str()), Some("Nova")));
+        }
     }
 }
 

@@ -292,38 +292,32 @@ pub async fn insert_summaries(conn: &mut PgConnection, report: ReportId, s: &Sum
     Ok(())
 }
 
-/// Starts loading usage lines in PostgreSQL's binary COPY format (see `super::load`; columns in this order: report_id,
-/// file_number, line, summary_id, block_id, transaction_id, record_type, isrc, icpn, dsp_id,
-/// proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key).
-pub async fn copy_usages(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
+/// Starts loading the report's usage totals in PostgreSQL's binary COPY format (see `super::load`;
+/// columns in this order: report_id, summary_id, match_key, use_type, title, artist, lines, usages,
+/// revenue).
+pub async fn copy_totals(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
     conn.copy_in_raw(
-        "COPY royalty_usages (report_id, file_number, line, summary_id, block_id, transaction_id, record_type, isrc,
-             icpn, dsp_id, proprietary_ids, title, artist, royalty_bearing, usages, use_type, revenue, match_key) FROM STDIN
-         WITH (FORMAT binary)",
+        "COPY royalty_usage_totals (report_id, summary_id, match_key, use_type, title, artist, lines, usages, revenue)
+         FROM STDIN WITH (FORMAT binary)",
     )
     .await
-}
-
-pub async fn count_usages(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM royalty_usages WHERE report_id = $1"#, report as _)
-        .fetch_one(conn)
-        .await
 }
 
 /// The report's distinct match keys.
 pub async fn match_keys(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(
-        r#"SELECT DISTINCT match_key AS "key!" FROM royalty_usages WHERE report_id = $1 AND match_key IS NOT NULL"#,
+        r#"SELECT DISTINCT match_key AS "key!" FROM royalty_usage_totals
+           WHERE report_id = $1 AND match_key IS NOT NULL"#,
         report as _
     )
     .fetch_all(conn)
     .await
 }
 
-/// Whether a line of the report has this match key.
+/// Whether lines of the report have this match key.
 pub async fn has_key(conn: &mut PgConnection, report: ReportId, key: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM royalty_usages WHERE report_id = $1 AND match_key = $2) AS "found!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM royalty_usage_totals WHERE report_id = $1 AND match_key = $2) AS "found!""#,
         report as _,
         key
     )
@@ -379,7 +373,7 @@ pub async fn reconciliation(conn: &mut PgConnection, report: ReportId) -> sqlx::
                SELECT u.summary_id, sum(u.revenue) AS allocated,
                       sum(u.revenue) FILTER (WHERE m.match_key IS NOT NULL) AS matched,
                       sum(u.revenue) FILTER (WHERE m.match_key IS NULL) AS unmatched
-               FROM royalty_usages u
+               FROM royalty_usage_totals u
                LEFT JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
                WHERE u.report_id = $1
                GROUP BY u.summary_id)
@@ -409,9 +403,9 @@ pub struct UnmatchedRow {
 pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) -> sqlx::Result<Vec<UnmatchedRow>> {
     sqlx::query_as!(
         UnmatchedRow,
-        r#"SELECT u.match_key, min(u.title) AS "title!", min(u.artist) AS "artist!", count(*) AS "lines!",
-                  sum(u.usages)::bigint AS "usages!", sum(u.revenue)::text AS "revenue!"
-           FROM royalty_usages u
+        r#"SELECT u.match_key, COALESCE(min(u.title), '') AS "title!", COALESCE(min(u.artist), '') AS "artist!",
+                  sum(u.lines)::bigint AS "lines!", sum(u.usages)::bigint AS "usages!", sum(u.revenue)::text AS "revenue!"
+           FROM royalty_usage_totals u
            LEFT JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
            WHERE u.report_id = $1 AND m.match_key IS NULL
            GROUP BY u.match_key
@@ -424,44 +418,40 @@ pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) ->
     .await
 }
 
-/// Rebuilds the report's royalty lines from its matched usage lines: per recording (or release) ×
+/// Rebuilds the report's royalty lines from its matched usage totals: per recording (or release) ×
 /// territory × commercial model × use type (the line's, else its summary's), with the fee of the deal in force on the report's first day
 /// (`default_fee_bp` without one). Exact: fee = gross × basis points × 0.0001.
 pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<u64> {
     sqlx::query!("DELETE FROM royalty_lines WHERE report_id = $1", report as _).execute(&mut *conn).await?;
-    // The report's lines were loaded in this transaction, so the planner has no statistics of them and
-    // would sort a million rows to group them; hashing them in memory takes half the time (measured
-    // in docs/benchmarks.md). Settings for this statement only, the transaction's others as they were.
+    // The report's totals and matches were written in this transaction, so the planner has no
+    // statistics of them: it would sort the totals to group them, or join tens of thousands of totals
+    // to the matches by a loop over each (24 s for a million-line report). Hashing both in memory is
+    // what their sizes call for (docs/benchmarks.md). Settings for this statement only, the
+    // transaction's others as they were.
     let before = sqlx::query!(
         r#"SELECT current_setting('work_mem') AS "work_mem!", current_setting('enable_sort') AS "enable_sort!",
+                  current_setting('enable_nestloop') AS "enable_nestloop!",
                   current_setting('jit') AS "jit!""#
     )
     .fetch_one(&mut *conn)
     .await?;
-    set_planner(conn, "64MB", "off", "off").await?;
+    set_planner(conn, ["64MB", "off", "off", "off"]).await?;
     let done = sqlx::query!(
         r#"WITH r AS (SELECT id, org_id, usage_start::date AS day FROM royalty_reports WHERE id = $1),
            deal AS (SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d, r
                                      WHERE d.org_id = r.org_id AND d.effective_from <= r.day
                                      ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
-           -- One pass over the lines: per key, summary and use type (the title is on the first line of
-           -- each resource in a block, so a key's title is taken over all its groups).
-           per AS (
-               SELECT u.match_key, u.summary_id, NULLIF(u.use_type, '') AS use_type, min(u.title) AS title,
-                      sum(u.usages) AS usages, sum(u.revenue) AS gross
-               FROM royalty_usages u
-               WHERE u.report_id = $1 AND u.match_key IS NOT NULL
-               GROUP BY u.match_key, u.summary_id, NULLIF(u.use_type, '')),
-           keyed AS (SELECT p.*, min(p.title) OVER (PARTITION BY p.match_key) AS key_title FROM per p),
+           -- One pass over the totals (each names its title), joined to the key's match and its summary.
            agg AS (
-               SELECT k.match_key, min(k.key_title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
-                      COALESCE(k.use_type, s.use_type) AS use_type, s.currency,
-                      sum(k.usages)::bigint AS usages, sum(k.gross) AS gross
-               FROM keyed k
-               JOIN royalty_matches m ON m.report_id = $1 AND m.match_key = k.match_key
-               JOIN royalty_summaries s ON s.report_id = $1 AND s.summary_id = k.summary_id
-               GROUP BY k.match_key, m.track_id, m.release_id, s.territory, s.commercial_model,
-                        COALESCE(k.use_type, s.use_type), s.currency)
+               SELECT u.match_key, min(u.title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
+                      COALESCE(NULLIF(u.use_type, ''), s.use_type) AS use_type, s.currency,
+                      sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
+               FROM royalty_usage_totals u
+               JOIN royalty_matches m ON m.report_id = $1 AND m.match_key = u.match_key
+               JOIN royalty_summaries s ON s.report_id = $1 AND s.summary_id = u.summary_id
+               WHERE u.report_id = $1
+               GROUP BY u.match_key, m.track_id, m.release_id, s.territory, s.commercial_model,
+                        COALESCE(NULLIF(u.use_type, ''), s.use_type), s.currency)
            INSERT INTO royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
                                       use_type, currency, usages, gross, fee_bp, fee, net)
            SELECT $1, row_number() OVER (ORDER BY a.match_key, a.territory, a.commercial_model, a.use_type, a.currency),
@@ -473,17 +463,19 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
     )
     .execute(&mut *conn)
     .await?;
-    set_planner(conn, &before.work_mem, &before.enable_sort, &before.jit).await?;
+    set_planner(conn, [&before.work_mem, &before.enable_sort, &before.enable_nestloop, &before.jit]).await?;
     Ok(done.rows_affected())
 }
 
-/// Sets, for the rest of the transaction, the planner settings [`build_lines`] changes.
-async fn set_planner(conn: &mut PgConnection, work_mem: &str, enable_sort: &str, jit: &str) -> sqlx::Result<()> {
+/// Sets, for the rest of the transaction, the planner settings [`build_lines`] changes: `work_mem`,
+/// `enable_sort`, `enable_nestloop` and `jit`, in this order.
+async fn set_planner(conn: &mut PgConnection, [work_mem, sort, nestloop, jit]: [&str; 4]) -> sqlx::Result<()> {
     sqlx::query!(
         r#"SELECT set_config('work_mem', $1, true) AS work_mem, set_config('enable_sort', $2, true) AS enable_sort,
-                  set_config('jit', $3, true) AS jit"#,
+                  set_config('enable_nestloop', $3, true) AS enable_nestloop, set_config('jit', $4, true) AS jit"#,
         work_mem,
-        enable_sort,
+        sort,
+        nestloop,
         jit
     )
     .fetch_one(conn)

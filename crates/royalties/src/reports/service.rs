@@ -1,8 +1,8 @@
 //! Receiving reports and reading them. An upload is streamed into staging, its first line read as the
 //! report's HEAD (which report, which of its files), and kept by content; once every file of the report
-//! is in, a job reads the files in order, loading usage lines with `COPY` inside one transaction while
-//! its progress is written beside it, and either commits the whole report or refuses it whole with its
-//! errors.
+//! is in, a job reads the files in order, summing their usage lines as it goes and loading the sums
+//! with `COPY` inside one transaction while its progress is written beside it, and either commits the
+//! whole report or refuses it whole with its errors.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -559,6 +559,8 @@ struct Outcome {
     errors: Vec<ReportError>,
     error_count: u64,
     keys: Option<Vec<String>>,
+    /// Usage lines read, in every file.
+    usage_lines: u64,
 }
 
 fn report_error(file: i32, e: LineError) -> ReportError {
@@ -580,7 +582,7 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// Reads the files in order on a blocking thread, sending `COPY` rows in chunks.
+/// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks.
 fn read_files(
     report: Uuid,
     files: &[(i32, tempfile::TempPath)],
@@ -588,7 +590,7 @@ fn read_files(
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
 ) -> std::io::Result<Outcome> {
-    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0, keys: None };
+    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0, keys: None, usage_lines: 0 };
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
     let mut encoder = load::Encoder::new(report, &mut chunk);
     if let (Some((store, mapping)), Some((number, path))) = (csv, files.first()) {
@@ -599,16 +601,17 @@ fn read_files(
             if refused {
                 return;
             }
-            encoder.encode(&mut chunk, *number, &usage);
+            encoder.add(&mut chunk, &usage);
             if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
                 refused = true;
             }
         })?;
         done.store(read.lines, Ordering::Relaxed);
+        out.usage_lines = read.usage_lines;
         out.error_count = count;
         out.errors = errors.into_iter().map(|e| report_error(*number, e)).collect();
         if out.errors.is_empty() {
-            load::Encoder::finish(&mut chunk);
+            encoder.finish(&mut chunk);
             let _ = sink.blocking_send(chunk);
         }
         out.files.push(FileSummary {
@@ -626,17 +629,18 @@ fn read_files(
     for (number, path) in files {
         let (_, input) = open(path)?;
         let mut refused = !out.errors.is_empty();
-        let (summary, errors, count) = dsr::Reader::new().read(input, &mut allocation, |usage: dsr::Usage| {
+        let (summary, errors, count) = dsr::Reader::new().read(input, &mut allocation, |usage: &dsr::Usage| {
             done.store(lines_before + usage.line, Ordering::Relaxed);
             if refused {
                 return;
             }
-            encoder.encode(&mut chunk, *number, &usage);
+            encoder.add(&mut chunk, usage);
             if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
                 refused = true;
             }
         })?;
         lines_before += summary.lines;
+        out.usage_lines += summary.usage_lines;
         done.store(lines_before, Ordering::Relaxed);
         out.error_count += count;
         let mut errors = errors;
@@ -655,7 +659,7 @@ fn read_files(
         out.files.push(summary);
     }
     if out.errors.is_empty() {
-        load::Encoder::finish(&mut chunk);
+        encoder.finish(&mut chunk);
         let _ = sink.blocking_send(chunk);
     }
     out.keys = encoder.keys();
@@ -668,7 +672,8 @@ fn read_files(
     Ok(out)
 }
 
-/// After its lines are loaded: the report's summaries, its matches and royalty lines, and its status.
+/// After its lines' totals are loaded: the report's summaries, its matches and royalty lines, and its
+/// status (`loaded` usage lines).
 pub(crate) async fn finish(
     tx: &mut sqlx::PgConnection,
     row: &ReportRow,
@@ -766,11 +771,20 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         tokio::task::spawn_blocking(move || read_files(id.0, &local, csv.as_ref(), &sink, &done))
     };
     let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
-    let mut copy = repo::copy_usages(&mut tx).await.map_err(JobFailure::retry)?;
+    let mut copy = repo::copy_totals(&mut tx).await.map_err(JobFailure::retry)?;
     let mut last = std::time::Instant::now();
-    while let Some(chunk) = rows.recv().await {
-        copy.send(chunk).await.map_err(JobFailure::retry)?;
-        if last.elapsed() >= std::time::Duration::from_millis(500) {
+    // Rows arrive only when the groups in memory fill up or the files end: the progress is written
+    // twice a second whether or not they do.
+    let every = std::time::Duration::from_millis(500);
+    loop {
+        match tokio::time::timeout(every, rows.recv()).await {
+            Ok(Some(chunk)) => {
+                copy.send(chunk).await.map_err(JobFailure::retry)?;
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+        if last.elapsed() >= every {
             let lines = done.load(Ordering::Relaxed) as i64;
             repo::progress(&mut conn, id, lines).await.map_err(JobFailure::retry)?;
             announce(&mut conn, &row, "reading", lines, total as i64).await.map_err(JobFailure::retry)?;
@@ -778,6 +792,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         }
     }
     let read = reader.await.map_err(JobFailure::retry)?.map_err(JobFailure::retry)?;
+    let reading = started.elapsed();
     let now = ctx.clock.now();
     if !read.errors.is_empty() || read.error_count > 0 {
         copy.abort("the report is refused").await.map_err(JobFailure::retry)?;
@@ -795,10 +810,12 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         tracing::info!(report = %id.0, errors = read.error_count, "a sales report is refused");
         return Ok(());
     }
-    let loaded = copy.finish().await.map_err(JobFailure::retry)?;
+    let groups = copy.finish().await.map_err(JobFailure::retry)?;
+    let loaded = read.usage_lines;
     finish(&mut tx, &row, &read.files[0].summaries, loaded, read.keys, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     announce(&mut conn, &row, "done", total as i64, total as i64).await.map_err(JobFailure::retry)?;
-    tracing::info!(report = %id.0, lines = loaded, seconds = started.elapsed().as_secs_f64(), "a sales report is loaded");
+    tracing::info!(report = %id.0, lines = loaded, groups, reading = reading.as_secs_f64(),
+                   seconds = started.elapsed().as_secs_f64(), "a sales report is loaded");
     Ok(())
 }

@@ -26,7 +26,7 @@ pub async fn proof(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Ve
                FROM royalty_summaries WHERE report_id = $1 GROUP BY currency
                UNION ALL
                SELECT 'unmatched', s.currency, NULL, sum(u.revenue)
-               FROM royalty_usages u
+               FROM royalty_usage_totals u
                JOIN royalty_summaries s ON s.report_id = u.report_id AND s.summary_id = u.summary_id
                LEFT JOIN royalty_matches m ON m.report_id = u.report_id AND m.match_key = u.match_key
                WHERE u.report_id = $1 AND m.match_key IS NULL GROUP BY s.currency
