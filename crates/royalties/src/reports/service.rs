@@ -582,10 +582,12 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks.
+/// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks;
+/// `lines` are the files' line counts.
 fn read_files(
     report: Uuid,
     files: &[(i32, tempfile::TempPath)],
+    lines: &[u64],
     csv: Option<&(String, crate::csv::Mapping)>,
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
@@ -626,10 +628,11 @@ fn read_files(
     let mut lines_before = 0u64;
     // The running shares go on from file to file: a summary's lines may be in any of them.
     let mut allocation = crate::allocation::Allocation::default();
-    for (number, path) in files {
+    for ((number, path), expected) in files.iter().zip(lines) {
         let (_, input) = open(path)?;
         let mut refused = !out.errors.is_empty();
-        let (summary, errors, count) = dsr::Reader::new().read(input, &mut allocation, |usage: &dsr::Usage| {
+        let reader = dsr::Reader::expecting(*expected);
+        let (summary, errors, count) = reader.read(input, &mut allocation, |usage: &dsr::Usage| {
             done.store(lines_before + usage.line, Ordering::Relaxed);
             if refused {
                 return;
@@ -756,10 +759,13 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     };
     let started = std::time::Instant::now();
     let paths: Vec<std::path::PathBuf> = local.iter().map(|(_, p)| p.to_path_buf()).collect();
-    let total = tokio::task::spawn_blocking(move || paths.iter().map(|p| count_lines(p)).sum::<std::io::Result<u64>>())
-        .await
-        .map_err(JobFailure::retry)?
-        .map_err(JobFailure::retry)?;
+    let counts = tokio::task::spawn_blocking(move || {
+        paths.iter().map(|p| count_lines(p)).collect::<std::io::Result<Vec<u64>>>()
+    })
+    .await
+    .map_err(JobFailure::retry)?
+    .map_err(JobFailure::retry)?;
+    let total: u64 = counts.iter().sum();
     repo::start(&mut conn, id, total as i64, ctx.clock.now()).await.map_err(JobFailure::retry)?;
     announce(&mut conn, &row, "reading", 0, total as i64).await.map_err(JobFailure::retry)?;
 
@@ -768,7 +774,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     let reader = {
         let done = done.clone();
         // The sink closes when the thread ends, which ends the loading loop below.
-        tokio::task::spawn_blocking(move || read_files(id.0, &local, csv.as_ref(), &sink, &done))
+        tokio::task::spawn_blocking(move || read_files(id.0, &local, &counts, csv.as_ref(), &sink, &done))
     };
     let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
     let mut copy = repo::copy_totals(&mut tx).await.map_err(JobFailure::retry)?;
