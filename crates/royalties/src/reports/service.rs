@@ -559,8 +559,6 @@ struct Outcome {
     errors: Vec<ReportError>,
     error_count: u64,
     keys: Option<Vec<String>>,
-    /// Usage lines read, in every file.
-    usage_lines: u64,
 }
 
 fn report_error(file: i32, e: LineError) -> ReportError {
@@ -592,7 +590,7 @@ fn read_files(
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
 ) -> std::io::Result<Outcome> {
-    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0, keys: None, usage_lines: 0 };
+    let mut out = Outcome { files: Vec::new(), errors: Vec::new(), error_count: 0, keys: None };
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
     let mut encoder = load::Encoder::new(report, &mut chunk);
     if let (Some((store, mapping)), Some((number, path))) = (csv, files.first()) {
@@ -609,7 +607,6 @@ fn read_files(
             }
         })?;
         done.store(read.lines, Ordering::Relaxed);
-        out.usage_lines = read.usage_lines;
         out.error_count = count;
         out.errors = errors.into_iter().map(|e| report_error(*number, e)).collect();
         if out.errors.is_empty() {
@@ -643,7 +640,6 @@ fn read_files(
             }
         })?;
         lines_before += summary.lines;
-        out.usage_lines += summary.usage_lines;
         done.store(lines_before, Ordering::Relaxed);
         out.error_count += count;
         let mut errors = errors;
@@ -817,7 +813,7 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         return Ok(());
     }
     let groups = copy.finish().await.map_err(JobFailure::retry)?;
-    let loaded = read.usage_lines;
+    let loaded = read.files.iter().map(|f| f.usage_lines).sum();
     finish(&mut tx, &row, &read.files[0].summaries, loaded, read.keys, now).await.map_err(JobFailure::retry)?;
     tx.commit().await.map_err(JobFailure::retry)?;
     announce(&mut conn, &row, "done", total as i64, total as i64).await.map_err(JobFailure::retry)?;
