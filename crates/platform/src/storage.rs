@@ -94,6 +94,10 @@ pub struct Kept {
 /// Parts of a multipart upload: S3 takes at least 5 MiB per part.
 const PART: usize = 8 * 1024 * 1024;
 
+/// Chunks of an upload received and not yet written and hashed (a request's chunks are at most a few
+/// hundred KiB: memory stays bounded whatever the file's size).
+const IN_FLIGHT: usize = 16;
+
 impl Storage {
     /// Opens the configured backend; staging files go to `staging`.
     pub fn open(backend: &Backend, staging: &Path) -> anyhow::Result<Self> {
@@ -210,8 +214,31 @@ impl Storage {
             .tempfile_in(&self.staging)
             .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("create a staging file")))?;
         let (file, path) = temp.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
-        let (mut sha, mut md5, mut size) = (Sha256::new(), Md5::new(), 0u64);
+        // The bytes are written and hashed on two threads beside the one receiving them (SHA-256 and
+        // the write on one, MD5 on the other), so that a large upload keeps every core busy instead of
+        // one: 54 MB took 0.13 s hashed in line. A request that ends early closes the channels, which
+        // ends the threads; the staging file goes with `path`.
+        let (to_writer, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(IN_FLIGHT);
+        let (to_md5, mut md5_chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(IN_FLIGHT);
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            use std::io::Write;
+            let (mut file, mut sha) = (std::io::BufWriter::with_capacity(1 << 20, file), Sha256::new());
+            while let Some(chunk) = chunks.blocking_recv() {
+                sha.update(&chunk);
+                file.write_all(&chunk)?;
+            }
+            file.flush()?;
+            Ok(crate::hex::encode(&sha.finalize()))
+        });
+        let md5 = tokio::task::spawn_blocking(move || {
+            let mut md5 = Md5::new();
+            while let Some(chunk) = md5_chunks.blocking_recv() {
+                md5.update(&chunk);
+            }
+            crate::hex::encode(&md5.finalize())
+        });
+        let failed = |e: std::io::Error| ApiError::internal(anyhow::Error::new(e).context("stage"));
+        let mut size = 0u64;
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
@@ -224,12 +251,16 @@ impl Storage {
                     format!("The file is larger than the limit of {} MB.", limit / 1_000_000),
                 ));
             }
-            sha.update(&chunk);
-            md5.update(&chunk);
-            file.write_all(&chunk).await.map_err(|e| ApiError::internal(anyhow::Error::new(e).context("stage")))?;
+            // A send fails only when the writer stopped on an error, which its result below gives.
+            if to_writer.send(chunk.clone()).await.is_err() || to_md5.send(chunk).await.is_err() {
+                break;
+            }
         }
-        file.flush().await.map_err(|e| ApiError::internal(anyhow::Error::new(e).context("stage")))?;
-        Ok(Staged { path, size, sha256: crate::hex::encode(&sha.finalize()), md5: crate::hex::encode(&md5.finalize()) })
+        drop((to_writer, to_md5));
+        let joined = |e: tokio::task::JoinError| ApiError::internal(anyhow::Error::new(e).context("stage"));
+        let sha256 = writer.await.map_err(joined)?.map_err(failed)?;
+        let md5 = md5.await.map_err(joined)?;
+        Ok(Staged { path, size, sha256, md5 })
     }
 
     /// The content address of a file.
@@ -247,6 +278,26 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => false,
             Err(e) => return Err(e.into()),
         };
+        if !present && let Some(local) = &self.local {
+            // On a local store the staged file itself becomes the kept one under a second name,
+            // made at once whatever the size (its bytes are final; the staging name goes when
+            // `staged` is dropped). Where staging is on another file system, it is copied below.
+            let to = local.path_to_filesystem(&location)?;
+            let from = staged.path.to_path_buf();
+            let linked = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = to.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                match std::fs::hard_link(&from, &to) {
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                    linked => linked,
+                }
+            })
+            .await?;
+            if linked.is_ok() {
+                return Ok(Kept { key, size: staged.size, sha256: staged.sha256, md5: staged.md5 });
+            }
+        }
         if !present {
             let upload = self.store.put_multipart(&location).await?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
@@ -493,6 +544,39 @@ mod tests {
         assert_eq!(storage.digest(&kept.key).await.unwrap(), Some((kept.size, kept.sha256.clone())));
         assert!(storage.fetch(&"0".repeat(64)).await.is_err(), "no such file");
         assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "a failed fetch leaves nothing");
+    }
+
+    /// A body of `chunks` chunks of `size` bytes each (their bytes differing), the last one an error
+    /// when `fail`.
+    fn chunked(chunks: usize, size: usize, fail: bool) -> (Vec<u8>, Body) {
+        let bytes: Vec<u8> = (0..chunks * size).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut parts: Vec<Result<bytes::Bytes, std::io::Error>> =
+            bytes.chunks(size).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+        if fail {
+            parts.push(Err(std::io::Error::other("the client went away")));
+        }
+        (bytes, Body::from_stream(futures_util::stream::iter(parts)))
+    }
+
+    #[tokio::test]
+    async fn a_body_of_many_chunks_is_written_and_hashed_whole() {
+        let storage = Storage::temporary().unwrap();
+        // More chunks than are in flight at once, so the receiving side waits for the threads.
+        let (bytes, body) = chunked(4 * IN_FLIGHT + 3, 64 * 1024 + 1, false);
+        let staged = storage.receive(body, u64::MAX).await.unwrap();
+        assert_eq!(staged.size, bytes.len() as u64);
+        assert_eq!(staged.sha256, crate::hex::encode(&Sha256::digest(&bytes)));
+        assert_eq!(staged.md5, crate::hex::encode(&Md5::digest(&bytes)));
+        assert_eq!(std::fs::read(staged.path()).unwrap(), bytes);
+        let kept = storage.keep(staged).await.unwrap();
+        assert_eq!(kept.md5, crate::hex::encode(&Md5::digest(&bytes)));
+        assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "kept: nothing left in staging");
+        assert_eq!(storage.digest(&kept.key).await.unwrap(), Some((bytes.len() as u64, kept.sha256.clone())));
+        // A body that breaks off is refused, and what had arrived is not kept.
+        let (_, body) = chunked(2 * IN_FLIGHT, 1024, true);
+        let err = storage.receive(body, u64::MAX).await.unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "a broken body leaves nothing");
     }
 
     #[tokio::test]
