@@ -199,7 +199,7 @@ async fn main() {
         if r["status"] == "loaded" || r["status"] == "refused" {
             break r;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let total = started.elapsed();
     assert_eq!(report["status"], "loaded", "{report}");

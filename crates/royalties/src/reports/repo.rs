@@ -443,7 +443,7 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
                                      ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
            -- One pass over the totals (each names its title), joined to the key's match and its summary.
            agg AS (
-               SELECT u.match_key, min(u.title) AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
+               SELECT u.match_key, min(u.title COLLATE "C") AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
                       COALESCE(NULLIF(u.use_type, ''), s.use_type) AS use_type, s.currency,
                       sum(u.usages)::bigint AS usages, sum(u.revenue) AS gross
                FROM royalty_usage_totals u
@@ -454,7 +454,9 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
                         COALESCE(NULLIF(u.use_type, ''), s.use_type), s.currency)
            INSERT INTO royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
                                       use_type, currency, usages, gross, fee_bp, fee, net)
-           SELECT $1, row_number() OVER (ORDER BY a.match_key, a.territory, a.commercial_model, a.use_type, a.currency),
+           SELECT $1, row_number() OVER (ORDER BY a.match_key COLLATE "C", a.territory COLLATE "C",
+                                             a.commercial_model COLLATE "C", a.use_type COLLATE "C",
+                                             a.currency COLLATE "C"),
                   a.match_key, a.title, a.track_id, a.release_id, a.territory, a.commercial_model, a.use_type, a.currency,
                   a.usages, a.gross, deal.fee_bp, a.gross * deal.fee_bp * 0.0001, a.gross - a.gross * deal.fee_bp * 0.0001
            FROM agg a, deal"#,

@@ -474,7 +474,10 @@ async fn match_by_identifiers(
         }
     }
     repo::add_matches(conn, id, &found, &tracks, &releases, None, now).await?;
-    let remembered = repo::match_remembered(conn, id, org, keys, now).await?;
+    // What staff matched by hand for the label before applies to the keys still unmatched.
+    let matched: std::collections::HashSet<&str> = found.iter().map(String::as_str).collect();
+    let rest: Vec<String> = keys.iter().filter(|k| !matched.contains(k.as_str())).cloned().collect();
+    let remembered = if rest.is_empty() { 0 } else { repo::match_remembered(conn, id, org, &rest, now).await? };
     Ok(found.len() + remembered as usize)
 }
 
