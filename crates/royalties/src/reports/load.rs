@@ -29,13 +29,16 @@ pub const GROUPS: usize = 16_384;
 /// report naming more is matched from its stored rows instead.
 const MAX_KEYS: usize = 1_000_000;
 
-/// The lines of one summary record, match key and use type read so far.
+/// The lines of one summary record, match key and use type read so far. The three are its key in
+/// the map (`summary \t use type \t match key`), read back by their lengths; title and artist share
+/// one string: a group costs two allocations, not six.
 struct Group {
-    summary_id: String,
-    match_key: Option<String>,
-    use_type: String,
-    title: String,
-    artist: String,
+    summary_len: usize,
+    use_type_len: usize,
+    keyed: bool,
+    /// The title, then the artist.
+    described: String,
+    title_len: usize,
     lines: i64,
     usages: i64,
     revenue: i128,
@@ -86,20 +89,25 @@ impl Encoder {
             group.revenue += u.revenue;
             return;
         }
-        let key = keyed.then(|| self.scratch[start..].to_owned());
-        if let (Some(keys), Some(key)) = (&mut self.keys, &key) {
+        if let (Some(keys), true) = (&mut self.keys, keyed) {
+            let key = &self.scratch[start..];
             if keys.len() < MAX_KEYS {
-                keys.insert(key.clone());
+                if !keys.contains(key) {
+                    keys.insert(key.to_owned());
+                }
             } else if !keys.contains(key) {
                 self.keys = None;
             }
         }
+        let mut described = String::with_capacity(u.title.len() + u.artist.len());
+        described.push_str(&u.title);
+        described.push_str(&u.artist);
         let group = Group {
-            summary_id: u.summary_id.clone(),
-            match_key: key,
-            use_type: u.use_type.clone(),
-            title: u.title.clone(),
-            artist: u.artist.clone(),
+            summary_len: u.summary_id.len(),
+            use_type_len: u.use_type.len(),
+            keyed,
+            described,
+            title_len: u.title.len(),
             lines: 1,
             usages: u.usages,
             revenue: u.revenue,
@@ -112,14 +120,17 @@ impl Encoder {
 
     /// Writes the groups in memory as rows and forgets them.
     fn write(&mut self, out: &mut Vec<u8>) {
-        for (_, g) in self.groups.drain() {
+        for (key, g) in self.groups.drain() {
+            let (summary_id, rest) = key.split_at(g.summary_len);
+            let (use_type, match_key) = rest[1..].split_at(g.use_type_len);
+            let (title, artist) = g.described.split_at(g.title_len);
             out.extend_from_slice(&CELLS.to_be_bytes());
             cell(out, self.report.as_bytes());
-            cell(out, g.summary_id.as_bytes());
-            optional(out, g.match_key.as_deref());
-            cell(out, g.use_type.as_bytes());
-            cell(out, g.title.as_bytes());
-            cell(out, g.artist.as_bytes());
+            cell(out, summary_id.as_bytes());
+            optional(out, g.keyed.then(|| &match_key[1..]));
+            cell(out, use_type.as_bytes());
+            cell(out, title.as_bytes());
+            cell(out, artist.as_bytes());
             cell(out, &g.lines.to_be_bytes());
             cell(out, &g.usages.to_be_bytes());
             numeric(out, g.revenue);
