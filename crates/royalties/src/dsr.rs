@@ -1088,6 +1088,22 @@ mod tests {
     }
 
     #[test]
+    fn cells_are_split_at_every_tab_and_trimmed_as_str_trim_does() {
+        let c = Cells::split("SU02.02\t1\t\t Zoë \t\u{a0}x\u{a0}\t");
+        assert_eq!(c.count, 6);
+        let cells: Vec<&str> = (0..7).map(|i| c.at(i)).collect();
+        assert_eq!(cells, ["SU02.02", "1", "", "Zoë", "x", "", ""]);
+        let one = Cells::split("");
+        assert_eq!((one.count, one.at(0)), (1, ""));
+        let wide = "\t".repeat(MAX_CELLS + 3) + "last";
+        let c = Cells::split(&wide);
+        assert_eq!((c.count, c.at(MAX_CELLS - 1), c.at(MAX_CELLS + 3)), (MAX_CELLS + 4, "", ""));
+        for cell in ["a", " a", "a ", "\ta", "é", "aé", "éa", "\u{a0}a", "a\u{3000}", "", " ", "~!", "1.5"] {
+            assert_eq!(trim(cell), cell.trim(), "{cell:?}");
+        }
+    }
+
+    #[test]
     fn a_gzip_file_reads_the_same() {
         use std::io::Write;
         let text = sample().iter().map(|l| format!("{l}\n")).collect::<String>();

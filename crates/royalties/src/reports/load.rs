@@ -144,6 +144,39 @@ impl Encoder {
     }
 }
 
+/// The matches a report's reading found by identifier, as one binary `COPY` stream of
+/// `royalty_matches` rows in the column order of `repo::copy_matches` (report_id, match_key,
+/// track_id, release_id, matched_by, matched_at): each key with its track or its release.
+pub fn matches(
+    report: Uuid,
+    found: &[(String, Option<Uuid>, Option<Uuid>)],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
+    // A timestamptz is microseconds since 2000-01-01 00:00 UTC.
+    const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+    let at = at.timestamp_micros() - POSTGRES_EPOCH_MICROS;
+    let mut out = Vec::with_capacity(SIGNATURE.len() + found.len() * 100 + 2);
+    out.extend_from_slice(SIGNATURE);
+    for (key, track, release) in found {
+        out.extend_from_slice(&6i16.to_be_bytes());
+        cell(&mut out, report.as_bytes());
+        cell(&mut out, key.as_bytes());
+        optional_uuid(&mut out, *track);
+        optional_uuid(&mut out, *release);
+        cell(&mut out, b"identifier");
+        cell(&mut out, &at.to_be_bytes());
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+fn optional_uuid(out: &mut Vec<u8>, value: Option<Uuid>) {
+    match value {
+        Some(v) => cell(out, v.as_bytes()),
+        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+    }
+}
+
 fn cell(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);
@@ -309,5 +342,42 @@ mod tests {
         let rows = rows(&out);
         assert_eq!(rows.len(), 3, "the first recording's lines are in two rows, which queries sum");
         assert_eq!(rows.iter().map(|r| r.2).sum::<i64>(), 3);
+    }
+
+    #[test]
+    fn matches_are_encoded_with_their_track_or_release_and_the_time_in_microseconds_since_2000() {
+        let (report, track, release) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let at = chrono::DateTime::parse_from_rfc3339("2000-01-01T00:00:01.000002Z").unwrap().to_utc();
+        let found = [
+            ("isrc:NLA2R1200001".to_owned(), Some(track), Some(release)),
+            ("icpn:0871827100001".to_owned(), None, Some(release)),
+        ];
+        let out = matches(report, &found, at);
+        assert!(out.starts_with(SIGNATURE) && out.ends_with(&(-1i16).to_be_bytes()));
+        let mut rest = &out[SIGNATURE.len()..];
+        let mut take = |n: usize| {
+            let (a, b) = rest.split_at(n);
+            rest = b;
+            a.to_vec()
+        };
+        let cells = |take: &mut dyn FnMut(usize) -> Vec<u8>| -> Vec<Option<Vec<u8>>> {
+            assert_eq!(i16::from_be_bytes(take(2).try_into().unwrap()), 6);
+            (0..6)
+                .map(|_| match i32::from_be_bytes(take(4).try_into().unwrap()) {
+                    -1 => None,
+                    n => Some(take(n as usize)),
+                })
+                .collect()
+        };
+        let first = cells(&mut take);
+        assert_eq!(first[0].as_deref(), Some(&report.as_bytes()[..]));
+        assert_eq!(first[1].as_deref(), Some(&b"isrc:NLA2R1200001"[..]));
+        assert_eq!(first[2].as_deref(), Some(&track.as_bytes()[..]));
+        assert_eq!(first[3].as_deref(), Some(&release.as_bytes()[..]));
+        assert_eq!(first[4].as_deref(), Some(&b"identifier"[..]));
+        assert_eq!(first[5].as_deref(), Some(&1_000_002i64.to_be_bytes()[..]));
+        let second = cells(&mut take);
+        assert_eq!((second[2].as_deref(), second[3].as_deref()), (None, Some(&release.as_bytes()[..])));
+        assert_eq!(take(2), (-1i16).to_be_bytes());
     }
 }

@@ -303,6 +303,16 @@ pub async fn copy_totals(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut 
     .await
 }
 
+/// Starts loading a report's matches found by identifier in binary COPY format (see
+/// `super::load::matches`): for a report being read, which has none yet.
+pub async fn copy_matches(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
+    conn.copy_in_raw(
+        "COPY royalty_matches (report_id, match_key, track_id, release_id, matched_by, matched_at)
+         FROM STDIN WITH (FORMAT binary)",
+    )
+    .await
+}
+
 /// The report's distinct match keys.
 pub async fn match_keys(conn: &mut PgConnection, report: ReportId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(
