@@ -595,11 +595,42 @@ mod tests {
         assert_eq!(kept.md5, crate::hex::encode(&Md5::digest(&bytes)));
         assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "kept: nothing left in staging");
         assert_eq!(storage.digest(&kept.key).await.unwrap(), Some((bytes.len() as u64, kept.sha256.clone())));
+        // A body of exactly one batch (sent when it fills, then an empty one at the end).
+        let (bytes, body) = chunked(BATCH_BYTES / 1024, 1024, false);
+        let staged = storage.receive(body, u64::MAX).await.unwrap();
+        assert_eq!((staged.size, staged.md5.clone()), (bytes.len() as u64, crate::hex::encode(&Md5::digest(&bytes))));
+        assert_eq!(std::fs::read(staged.path()).unwrap(), bytes);
+        drop(staged);
         // A body that breaks off is refused, and what had arrived is not kept.
         let (_, body) = chunked(2 * IN_FLIGHT, 1024, true);
         let err = storage.receive(body, u64::MAX).await.unwrap_err();
         assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
         assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "a broken body leaves nothing");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_bytes_kept_by_many_uploads_at_once_are_stored_once_and_whole() {
+        let storage = Arc::new(Storage::temporary().unwrap());
+        for round in 0..5 {
+            let (bytes, _) = chunked(40, 4096 + round, false);
+            let uploads = (0..8).map(|_| {
+                let (storage, bytes) = (storage.clone(), bytes.clone());
+                tokio::spawn(async move {
+                    let parts: Vec<Result<bytes::Bytes, std::io::Error>> =
+                        bytes.chunks(4096).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+                    let staged =
+                        storage.receive(Body::from_stream(futures_util::stream::iter(parts)), u64::MAX).await?;
+                    storage.keep(staged).await.map_err(ApiError::internal)
+                })
+            });
+            let kept: Vec<Kept> =
+                futures_util::future::join_all(uploads).await.into_iter().map(|k| k.unwrap().unwrap()).collect();
+            assert!(kept.windows(2).all(|w| w[0] == w[1]), "every upload keeps the same address");
+            let path =
+                storage.local.as_ref().unwrap().path_to_filesystem(&ObjectPath::from(kept[0].key.as_str())).unwrap();
+            assert_eq!(std::fs::read(path).unwrap(), bytes, "the kept file is whole");
+            assert_eq!(std::fs::read_dir(&storage.staging).unwrap().count(), 0, "nothing left in staging");
+        }
     }
 
     #[tokio::test]

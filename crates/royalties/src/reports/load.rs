@@ -127,7 +127,7 @@ impl Encoder {
             out.extend_from_slice(&CELLS.to_be_bytes());
             cell(out, self.report.as_bytes());
             cell(out, summary_id.as_bytes());
-            optional(out, g.keyed.then(|| &match_key[1..]));
+            optional(out, g.keyed.then(|| &match_key.as_bytes()[1..]));
             cell(out, use_type.as_bytes());
             cell(out, title.as_bytes());
             cell(out, artist.as_bytes());
@@ -161,8 +161,8 @@ pub fn matches(
         out.extend_from_slice(&6i16.to_be_bytes());
         cell(&mut out, report.as_bytes());
         cell(&mut out, key.as_bytes());
-        optional_uuid(&mut out, *track);
-        optional_uuid(&mut out, *release);
+        optional(&mut out, track.as_ref().map(|t| &t.as_bytes()[..]));
+        optional(&mut out, release.as_ref().map(|r| &r.as_bytes()[..]));
         cell(&mut out, b"identifier");
         cell(&mut out, &at.to_be_bytes());
     }
@@ -170,21 +170,15 @@ pub fn matches(
     out
 }
 
-fn optional_uuid(out: &mut Vec<u8>, value: Option<Uuid>) {
-    match value {
-        Some(v) => cell(out, v.as_bytes()),
-        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-    }
-}
-
 fn cell(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);
 }
 
-fn optional(out: &mut Vec<u8>, value: Option<&str>) {
+/// A cell that may be NULL (`-1` for its length).
+fn optional(out: &mut Vec<u8>, value: Option<&[u8]>) {
     match value {
-        Some(v) => cell(out, v.as_bytes()),
+        Some(v) => cell(out, v),
         None => out.extend_from_slice(&(-1i32).to_be_bytes()),
     }
 }
