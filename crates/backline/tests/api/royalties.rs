@@ -46,13 +46,8 @@ pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-/// The binary `COPY` the job writes: each summary, key and use type's lines summed, every cell as
-/// read, the revenue exact to its tenth decimal place (edges and a sweep of pseudo-random amounts,
-/// positive and negative), however often the groups in memory are written and begun again.
-#[tokio::test]
-async fn usage_totals_reach_the_database_exactly_as_read() {
-    use royalties::reports::{load::Encoder, repo};
-    let app = app().await;
+/// Amounts for sample lines: edges and a sweep of pseudo-random ones, positive and negative.
+fn sample_amounts() -> Vec<i128> {
     let mut amounts: Vec<i128> =
         vec![0, 1, -1, 99, 100, 9_999_999_999, 10_000_000_000, -10_000_000_001, i64::MAX as i128];
     amounts.push(123_456_789_012_345_678_901_234_567_890);
@@ -65,14 +60,19 @@ async fn usage_totals_reach_the_database_exactly_as_read() {
         let magnitude = (x >> (x % 60)) as i128 * if x.is_multiple_of(3) { 1_000_000 } else { 1 };
         amounts.push(if x.is_multiple_of(2) { magnitude } else { -magnitude });
     }
-    let usage = |n: usize, revenue: i128| royalties::dsr::Usage {
+    amounts
+}
+
+/// Sample line `n` of three summaries: even lines name one of eight recordings; odd ones only the
+/// store's own id, each its own, except every tenth, which names nothing at all. A group's lines name
+/// one title: its recording's, or (for lines naming nothing) one for all.
+fn sample_usage(n: usize, revenue: i128) -> royalties::dsr::Usage {
+    royalties::dsr::Usage {
         line: n as u64 + 1,
         record_type: "SU02.02".into(),
         block_id: format!("{}", n / 4),
         summary_id: format!("{}", n % 3),
         transaction_id: format!("T{n}"),
-        // Even lines name one of eight recordings; odd ones only the store's own id, each its own,
-        // except every tenth, which names nothing at all.
         isrc: n.is_multiple_of(2).then(|| format!("DEA12{:07}", n % 8)),
         icpn: None,
         dsp_id: None,
@@ -81,7 +81,6 @@ async fn usage_totals_reach_the_database_exactly_as_read() {
         } else {
             vec![format!("LBL::A\"{n}"), "ns::{x,y}".into()]
         },
-        // A group's lines name one title: its recording's, or (for lines naming nothing) one for all.
         title: match (n.is_multiple_of(2), n.is_multiple_of(5)) {
             (true, _) => format!("Tab\there {} — Zoë", n % 8),
             (false, false) => format!("Own id {n}"),
@@ -92,7 +91,18 @@ async fn usage_totals_reach_the_database_exactly_as_read() {
         usages: n as i64 * 1_000_000_007,
         use_type: if n.is_multiple_of(7) { "Download" } else { "OnDemandStream" }.into(),
         revenue,
-    };
+    }
+}
+
+/// The binary `COPY` the job writes: each summary, key and use type's lines summed, every cell as
+/// read, the revenue exact to its tenth decimal place (edges and a sweep of pseudo-random amounts,
+/// positive and negative), however often the groups in memory are written and begun again.
+#[tokio::test]
+async fn usage_totals_reach_the_database_exactly_as_read() {
+    use royalties::reports::{load::Encoder, repo};
+    let app = app().await;
+    let amounts = sample_amounts();
+    let usage = sample_usage;
     // What each group must hold, summed here apart from the encoder.
     let mut expected = std::collections::BTreeMap::new();
     for (n, revenue) in amounts.iter().enumerate() {
@@ -141,6 +151,112 @@ async fn usage_totals_reach_the_database_exactly_as_read() {
             assert_eq!(row.revenue, royalties::allocation::text(*revenue), "limit {limit}: {key:?}");
             assert_eq!((row.title.as_deref(), row.artist.as_deref()), (Some(title.as_str()), Some("Nova")));
         }
+    }
+}
+
+/// A report's royalty lines, each row whole as text, in order.
+async fn royalty_line_rows(conn: &mut sqlx::PgConnection, report: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar!(r#"SELECT l::text AS "row!" FROM royalty_lines l WHERE report_id = $1 ORDER BY n"#, report)
+        .fetch_all(conn)
+        .await
+        .unwrap()
+}
+
+/// The royalty lines a report's reading makes from its sums in memory are, cell for cell, the rows
+/// `build_lines` makes from the stored totals (which staff matching runs): lines merged across the
+/// summaries of one territory, model and currency; a line's use type its own or else its summary's;
+/// its title the least in byte order (`Tab…` before `Ä…`, which a language's order would put first);
+/// matched keys only; fees to fourteen places; however often the groups were written and begun again.
+#[tokio::test]
+async fn royalty_lines_made_in_memory_are_those_made_from_the_stored_rows() {
+    use royalties::reports::{load, repo};
+    let app = app().await;
+    let l = label(&app, "summed-records", "DES12").await;
+    // A report's row, left queued: its summaries, totals and matches are written here by hand, in
+    // transactions that are undone.
+    let res = upload(&app, &l, "", &dsr("DSR-SUMS", 1, 1, 1).remove(0)).await;
+    res.assert_status(StatusCode::ACCEPTED);
+    let report: uuid::Uuid = id(&res.value()).parse().unwrap();
+    let summary = |id: &str, territory: &str, model: &str, use_type: &str| royalties::dsr::Summary {
+        id: id.into(),
+        record_type: "SY02.02".into(),
+        channel: "Internet".into(),
+        commercial_model: model.into(),
+        use_type: use_type.into(),
+        territory: territory.into(),
+        service: "Premium".into(),
+        total_usages: 1,
+        currency: "EUR".into(),
+        net_revenue: "1".into(),
+    };
+    let summaries = [
+        summary("0", "DE", "SubscriptionModel", "OnDemandStream"),
+        summary("1", "DE", "SubscriptionModel", "Stream"),
+        summary("2", "AT", "AdvertisementSupportedModel", "OnDemandStream"),
+    ];
+    let rows = repo::SummaryRows::from(&summaries[..]);
+    let usages: Vec<royalties::dsr::Usage> = sample_amounts()
+        .into_iter()
+        .enumerate()
+        .map(|(n, revenue)| {
+            let mut u = sample_usage(n, revenue);
+            if n.is_multiple_of(11) {
+                u.use_type.clear();
+            }
+            if u.summary_id == "1" && u.isrc.is_some() {
+                u.title = format!("Ä {}", u.title);
+            }
+            u
+        })
+        .collect();
+    // Seven of the eight recordings matched (the last waits unmatched), and two of the store's ids
+    // to a release sold whole.
+    let release = uuid::Uuid::now_v7();
+    let mut found: Vec<(String, Option<uuid::Uuid>, Option<uuid::Uuid>)> =
+        (0..7).map(|n| (format!("isrc:DEA12{n:07}"), Some(uuid::Uuid::now_v7()), Some(release))).collect();
+    found.push(("prop:LBL::A\"1".into(), None, Some(release)));
+    found.push(("prop:LBL::A\"3".into(), None, Some(release)));
+    let matches: std::collections::HashMap<&str, load::Match> =
+        found.iter().map(|(key, track, release)| (key.as_str(), (*track, *release))).collect();
+    let at = chrono::Utc::now();
+    for limit in [1, 7, 1_000] {
+        let mut stream = Vec::new();
+        let mut encoder = load::Encoder::with_limit(report, limit, &mut stream);
+        for u in &usages {
+            encoder.add(&mut stream, u);
+        }
+        encoder.finish(&mut stream);
+        let groups = encoder.sums().groups.expect("a few hundred groups are summed in memory");
+        let (lines, made) = groups.lines(report, &summaries, &matches, 1_234);
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        let report_id = royalties::model::ReportId(report);
+        repo::insert_summaries(&mut tx, report_id, &rows).await.unwrap();
+        let mut copy = repo::copy_totals(&mut tx).await.unwrap();
+        copy.send(stream).await.unwrap();
+        copy.finish().await.unwrap();
+        let mut copy = repo::copy_matches(&mut tx).await.unwrap();
+        copy.send(load::matches(report, &found, at)).await.unwrap();
+        copy.finish().await.unwrap();
+        let mut copy = repo::copy_lines(&mut tx).await.unwrap();
+        copy.send(lines).await.unwrap();
+        assert_eq!(copy.finish().await.unwrap(), made, "limit {limit}");
+        let in_memory = royalty_line_rows(&mut tx, report).await;
+        let rebuilt = repo::build_lines(&mut tx, report_id, 1_234).await.unwrap();
+        let from_rows = royalty_line_rows(&mut tx, report).await;
+        tx.rollback().await.unwrap();
+        assert_eq!(rebuilt, made, "limit {limit}");
+        assert_eq!(in_memory, from_rows, "limit {limit}");
+        // What the sample is there to try is in it.
+        let all = in_memory.join("\n");
+        assert!(made > 20, "limit {limit}: {made} lines");
+        assert!(all.contains(",Stream,EUR,") && all.contains(",OnDemandStream,EUR,"), "{all}");
+        let merged = in_memory.iter().filter(|r| r.contains(",DE,SubscriptionModel,OnDemandStream,"));
+        assert!(merged.clone().any(|r| r.contains("Tab\there 2")), "{all}");
+        assert!(merged.clone().all(|r| !r.contains("Ä Tab")), "the least title in byte order: {all}");
+        assert!(in_memory.iter().any(|r| r.contains("Ä Tab") && r.contains(",DE,SubscriptionModel,Stream,")), "{all}");
+        assert!(!all.contains("isrc:DEA120000007") && !all.contains("Nothing named"), "unmatched keys have none");
+        assert!(all.contains(",1234,"), "the fee's basis points: {all}");
     }
 }
 

@@ -28,6 +28,10 @@ pub const GROUPS: usize = 16_384;
 /// Distinct match keys collected while reading, for matching without a pass over the rows; a
 /// report naming more is matched from its stored rows instead.
 const MAX_KEYS: usize = 1_000_000;
+/// Matchable groups summed whole while reading (about 170 bytes each: 22 MB at most), from which the
+/// royalty lines are made without reading the rows back; a report of more has its lines made from
+/// its stored rows instead (`repo::build_lines`).
+pub const MAX_SUMMED: usize = 131_072;
 
 /// The lines of one summary record, match key and use type read so far. The three are its key in
 /// the map (`summary \t use type \t match key`), read back by their lengths; title and artist share
@@ -52,7 +56,31 @@ pub struct Encoder {
     /// The group's key of the line being added, reused from line to line.
     scratch: String,
     keys: Option<HashSet<String>>,
+    summed: Option<HashMap<String, Summed>>,
 }
+
+/// A matchable group's lines, all of them, whichever rows they were written in.
+struct Summed {
+    summary_len: usize,
+    use_type_len: usize,
+    /// The least of its rows' titles (in byte order, as `COLLATE "C"` compares).
+    title: String,
+    usages: i64,
+    revenue: i128,
+}
+
+/// What reading a report leaves for matching and for its royalty lines (by default nothing: both are
+/// then made from the stored rows).
+#[derive(Default)]
+pub struct Sums {
+    /// The report's distinct match keys, unless there were too many to keep.
+    pub keys: Option<Vec<String>>,
+    /// Its matchable groups summed whole, unless there were too many to keep.
+    pub groups: Option<Groups>,
+}
+
+/// A report's matchable groups (`summary \t use type \t match key`), each summed whole.
+pub struct Groups(HashMap<String, Summed>);
 
 impl Encoder {
     /// Starts the stream: `out` receives the signature.
@@ -63,12 +91,19 @@ impl Encoder {
     /// As [`Encoder::new`], writing the groups whenever `limit` of them are in memory.
     pub fn with_limit(report: Uuid, limit: usize, out: &mut Vec<u8>) -> Self {
         out.extend_from_slice(SIGNATURE);
-        Self { report, limit: limit.max(1), groups: HashMap::new(), scratch: String::new(), keys: Some(HashSet::new()) }
+        Self {
+            report,
+            limit: limit.max(1),
+            groups: HashMap::new(),
+            scratch: String::new(),
+            keys: Some(HashSet::new()),
+            summed: Some(HashMap::new()),
+        }
     }
 
-    /// The report's distinct match keys, unless there were too many to keep.
-    pub fn keys(self) -> Option<Vec<String>> {
-        self.keys.map(|keys| keys.into_iter().collect())
+    /// What the reading found for matching and the royalty lines (after [`Encoder::finish`]).
+    pub fn sums(self) -> Sums {
+        Sums { keys: self.keys.map(|keys| keys.into_iter().collect()), groups: self.summed.map(Groups) }
     }
 
     /// Adds one usage line to its group; when the groups in memory reach the limit, `out` receives
@@ -118,9 +153,9 @@ impl Encoder {
         }
     }
 
-    /// Writes the groups in memory as rows and forgets them.
+    /// Writes the groups in memory as rows and forgets them, but for their sums.
     fn write(&mut self, out: &mut Vec<u8>) {
-        for (key, g) in self.groups.drain() {
+        for (key, mut g) in self.groups.drain() {
             let (summary_id, rest) = key.split_at(g.summary_len);
             let (use_type, match_key) = rest[1..].split_at(g.use_type_len);
             let (title, artist) = g.described.split_at(g.title_len);
@@ -133,7 +168,24 @@ impl Encoder {
             cell(out, artist.as_bytes());
             cell(out, &g.lines.to_be_bytes());
             cell(out, &g.usages.to_be_bytes());
-            numeric(out, g.revenue);
+            numeric(out, g.revenue, 10);
+            let Some(summed) = self.summed.as_mut().filter(|_| g.keyed) else { continue };
+            g.described.truncate(g.title_len);
+            if let Some(s) = summed.get_mut(&key) {
+                if g.described < s.title {
+                    s.title = g.described;
+                }
+                s.usages = s.usages.saturating_add(g.usages);
+                s.revenue += g.revenue;
+            } else if summed.len() < MAX_SUMMED {
+                let (summary_len, use_type_len) = (g.summary_len, g.use_type_len);
+                summed.insert(
+                    key,
+                    Summed { summary_len, use_type_len, title: g.described, usages: g.usages, revenue: g.revenue },
+                );
+            } else {
+                self.summed = None;
+            }
         }
     }
 
@@ -141,6 +193,75 @@ impl Encoder {
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.write(out);
         out.extend_from_slice(&(-1i16).to_be_bytes());
+    }
+}
+
+/// A key's match: its track (none for a release sold whole) and release.
+pub type Match = (Option<Uuid>, Option<Uuid>);
+
+/// The cells of a royalty line, in the column order of `repo::copy_lines`.
+const LINE_CELLS: i16 = 15;
+
+impl Groups {
+    /// The report's royalty lines as one binary `COPY` stream of `royalty_lines` rows, and how many:
+    /// the same rows `repo::build_lines` makes from the stored totals (which the tests hold it to),
+    /// made from the sums in memory instead of a pass over the rows. One line per matched key ×
+    /// territory × commercial model × use type (the group's, else its summary's) × currency, numbered
+    /// in the byte order of those five; its gross the sum of its groups' revenue, its fee `gross ×
+    /// fee_bp × 0.0001` exactly (fourteen places, as PostgreSQL's product has).
+    pub fn lines<S: std::hash::BuildHasher>(
+        &self,
+        report: Uuid,
+        summaries: &[crate::dsr::Summary],
+        matches: &std::collections::HashMap<&str, Match, S>,
+        fee_bp: i32,
+    ) -> (Vec<u8>, u64) {
+        struct Line<'a> {
+            title: &'a str,
+            found: Match,
+            usages: i64,
+            gross: i128,
+        }
+        let by_id: HashMap<&str, &crate::dsr::Summary> = summaries.iter().map(|s| (s.id.as_str(), s)).collect();
+        let mut lines: HashMap<[&str; 5], Line<'_>> = HashMap::with_capacity(self.0.len());
+        for (key, g) in &self.0 {
+            let (summary_id, rest) = key.split_at(g.summary_len);
+            let (use_type, match_key) = rest[1..].split_at(g.use_type_len);
+            let match_key = &match_key[1..];
+            let (Some(found), Some(summary)) = (matches.get(match_key), by_id.get(summary_id)) else { continue };
+            let use_type = if use_type.is_empty() { summary.use_type.as_str() } else { use_type };
+            let at = [match_key, &summary.territory, &summary.commercial_model, use_type, &summary.currency];
+            let line = lines.entry(at).or_insert(Line { title: &g.title, found: *found, usages: 0, gross: 0 });
+            line.title = line.title.min(g.title.as_str());
+            line.usages = line.usages.saturating_add(g.usages);
+            line.gross += g.revenue;
+        }
+        let mut lines: Vec<([&str; 5], Line<'_>)> = lines.into_iter().collect();
+        lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::with_capacity(SIGNATURE.len() + lines.len() * 200 + 2);
+        out.extend_from_slice(SIGNATURE);
+        for (n, ([match_key, territory, model, use_type, currency], line)) in lines.iter().enumerate() {
+            // Fee and net in units of 10⁻¹⁴: gross (10⁻¹⁰) × basis points (10⁻⁴).
+            let fee = line.gross * i128::from(fee_bp);
+            out.extend_from_slice(&LINE_CELLS.to_be_bytes());
+            cell(&mut out, report.as_bytes());
+            cell(&mut out, &(n as i32 + 1).to_be_bytes());
+            cell(&mut out, match_key.as_bytes());
+            cell(&mut out, line.title.as_bytes());
+            optional(&mut out, line.found.0.as_ref().map(|t| &t.as_bytes()[..]));
+            optional(&mut out, line.found.1.as_ref().map(|r| &r.as_bytes()[..]));
+            cell(&mut out, territory.as_bytes());
+            cell(&mut out, model.as_bytes());
+            cell(&mut out, use_type.as_bytes());
+            cell(&mut out, currency.as_bytes());
+            cell(&mut out, &line.usages.to_be_bytes());
+            numeric(&mut out, line.gross, 10);
+            cell(&mut out, &fee_bp.to_be_bytes());
+            numeric(&mut out, fee, 14);
+            numeric(&mut out, line.gross * 10_000 - fee, 14);
+        }
+        out.extend_from_slice(&(-1i16).to_be_bytes());
+        (out, lines.len() as u64)
     }
 }
 
@@ -183,15 +304,17 @@ fn optional(out: &mut Vec<u8>, value: Option<&[u8]>) {
     }
 }
 
-/// Units of 10⁻¹⁰ as a binary `numeric` with ten places: base-10,000 digits, most significant
-/// first, `weight` the power of 10,000 of the first, then a sign and the display scale. The
-/// fraction's ten places fill three digits (the last padded with two zeros); PostgreSQL drops the
-/// leading and trailing zero digits itself.
-fn numeric(out: &mut Vec<u8>, units: i128) {
+/// Units of 10^-`scale` as a binary `numeric` of `scale` places: base-10,000 digits, most
+/// significant first, `weight` the power of 10,000 of the first, then a sign and the display scale.
+/// The fraction fills whole digits (ten places three, the last padded with two zeros; fourteen
+/// places four); PostgreSQL drops the leading and trailing zero digits itself.
+fn numeric(out: &mut Vec<u8>, units: i128, scale: u32) {
     const NBASE: u128 = 10_000;
+    let fraction_digits = scale.div_ceil(4);
     let abs = units.unsigned_abs();
-    let (mut whole, fraction) = (abs / 10_000_000_000, abs % 10_000_000_000 * 100);
-    let mut digits = [0u16; 16];
+    let one = 10u128.pow(scale);
+    let (mut whole, fraction) = (abs / one, abs % one * 10u128.pow(4 * fraction_digits - scale));
+    let mut digits = [0u16; 24];
     let mut n = 0;
     loop {
         digits[n] = (whole % NBASE) as u16;
@@ -203,8 +326,8 @@ fn numeric(out: &mut Vec<u8>, units: i128) {
     }
     digits[..n].reverse();
     let weight = n as i16 - 1;
-    for power in [100_000_000u128, 10_000, 1] {
-        digits[n] = (fraction / power % NBASE) as u16;
+    for place in (0..fraction_digits).rev() {
+        digits[n] = (fraction / NBASE.pow(place) % NBASE) as u16;
         n += 1;
     }
     let sign: u16 = if units < 0 { 0x4000 } else { 0 };
@@ -212,7 +335,7 @@ fn numeric(out: &mut Vec<u8>, units: i128) {
     out.extend_from_slice(&(n as i16).to_be_bytes());
     out.extend_from_slice(&weight.to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
-    out.extend_from_slice(&10i16.to_be_bytes());
+    out.extend_from_slice(&(scale as i16).to_be_bytes());
     for d in &digits[..n] {
         out.extend_from_slice(&d.to_be_bytes());
     }
@@ -282,15 +405,40 @@ mod tests {
     #[test]
     fn numeric_digits_are_base_ten_thousand_with_ten_places() {
         let mut out = Vec::new();
-        numeric(&mut out, 123_456_789_012_345);
+        numeric(&mut out, 123_456_789_012_345, 10);
         // 12345.6789012345 = [1, 2345] . [6789, 0123, 4500]
         let words: Vec<i16> = out[4..].chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
         assert_eq!(i32::from_be_bytes(out[..4].try_into().unwrap()), 8 + 2 * 5);
         assert_eq!(words, [5, 1, 0, 10, 1, 2345, 6789, 123, 4500]);
         out.clear();
-        numeric(&mut out, -1);
+        numeric(&mut out, -1, 10);
         let words: Vec<i16> = out[4..].chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
         assert_eq!(words, [4, 0, 0x4000, 10, 0, 0, 0, 100]);
+    }
+
+    #[test]
+    fn numeric_of_fourteen_places_fills_four_digits() {
+        let mut out = Vec::new();
+        numeric(&mut out, -12_345_678_901_234_567, 14);
+        // -123.45678901234567 = [123] . [4567, 8901, 2345, 6700]
+        let words: Vec<i16> = out[4..].chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
+        assert_eq!(words, [5, 0, 0x4000, 14, 123, 4567, 8901, 2345, 6700]);
+    }
+
+    #[test]
+    fn matchable_groups_are_summed_in_memory_up_to_their_limit() {
+        for (groups, summed) in [(MAX_SUMMED, true), (MAX_SUMMED + 1, false)] {
+            let mut out = Vec::new();
+            let mut encoder = Encoder::with_limit(Uuid::nil(), 4_096, &mut out);
+            // Lines naming nothing are never matched, so they are not summed and do not count.
+            encoder.add(&mut out, &usage("1", None, 1, 1));
+            for n in 0..groups {
+                encoder.add(&mut out, &usage("1", Some(&format!("NLA2R{n:07}")), 1, 1));
+                out.clear();
+            }
+            encoder.finish(&mut out);
+            assert_eq!(encoder.sums().groups.is_some(), summed, "{groups} groups");
+        }
     }
 
     #[test]
@@ -306,7 +454,7 @@ mod tests {
         encoder.finish(&mut out);
         let number = |units: i128| {
             let mut b = Vec::new();
-            numeric(&mut b, units);
+            numeric(&mut b, units, 10);
             b[4..].to_vec()
         };
         let isrc = Some("isrc:NLA2R1200001".to_owned());
@@ -318,7 +466,7 @@ mod tests {
                 ("2".into(), isrc, 1, 5, number(7)),
             ]
         );
-        let keys = encoder.keys().unwrap();
+        let keys = encoder.sums().keys.unwrap();
         assert_eq!(keys, ["isrc:NLA2R1200001"]);
     }
 

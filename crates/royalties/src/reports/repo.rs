@@ -270,6 +270,23 @@ pub struct SummaryRows {
     pub revenues: Vec<String>,
 }
 
+impl From<&[crate::dsr::Summary]> for SummaryRows {
+    /// A report's summary records as read, a column each.
+    fn from(summaries: &[crate::dsr::Summary]) -> Self {
+        Self {
+            ids: summaries.iter().map(|s| s.id.clone()).collect(),
+            record_types: summaries.iter().map(|s| s.record_type.clone()).collect(),
+            territories: summaries.iter().map(|s| s.territory.clone()).collect(),
+            models: summaries.iter().map(|s| s.commercial_model.clone()).collect(),
+            use_types: summaries.iter().map(|s| s.use_type.clone()).collect(),
+            services: summaries.iter().map(|s| s.service.clone()).collect(),
+            totals: summaries.iter().map(|s| s.total_usages).collect(),
+            currencies: summaries.iter().map(|s| s.currency.clone()).collect(),
+            revenues: summaries.iter().map(|s| s.net_revenue.clone()).collect(),
+        }
+    }
+}
+
 pub async fn insert_summaries(conn: &mut PgConnection, report: ReportId, s: &SummaryRows) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO royalty_summaries (report_id, summary_id, record_type, territory, commercial_model, use_type,
@@ -428,11 +445,38 @@ pub async fn unmatched(conn: &mut PgConnection, report: ReportId, limit: i64) ->
     .await
 }
 
+/// The fee of the label's deal in force on the report's first day, in basis points
+/// (`default_fee_bp` without one).
+pub async fn fee_bp(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d JOIN royalty_reports r ON r.org_id = d.org_id
+                            WHERE r.id = $1 AND d.effective_from <= r.usage_start::date
+                            ORDER BY d.effective_from DESC LIMIT 1), $2) AS "fee_bp!""#,
+        report as _,
+        default_fee_bp
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Starts loading a new report's royalty lines in binary COPY format (see `super::load::Groups::lines`):
+/// for a report being read, which has none yet.
+pub async fn copy_lines(conn: &mut PgConnection) -> sqlx::Result<PgCopyIn<&mut PgConnection>> {
+    conn.copy_in_raw(
+        "COPY royalty_lines (report_id, n, match_key, title, track_id, release_id, territory, commercial_model,
+                             use_type, currency, usages, gross, fee_bp, fee, net)
+         FROM STDIN WITH (FORMAT binary)",
+    )
+    .await
+}
+
 /// Rebuilds the report's royalty lines from its matched usage totals: per recording (or release) ×
-/// territory × commercial model × use type (the line's, else its summary's), with the fee of the deal in force on the report's first day
-/// (`default_fee_bp` without one). Exact: fee = gross × basis points × 0.0001.
+/// territory × commercial model × use type (the line's, else its summary's), with the fee of the deal
+/// in force on the report's first day ([`fee_bp`]). Exact: fee = gross × basis points × 0.0001. A
+/// report being read has the same lines made in memory (`super::load::Groups::lines`).
 pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_bp: i32) -> sqlx::Result<u64> {
     sqlx::query!("DELETE FROM royalty_lines WHERE report_id = $1", report as _).execute(&mut *conn).await?;
+    let fee_bp = fee_bp(conn, report, default_fee_bp).await?;
     // The report's totals and matches were written in this transaction, so the planner has no
     // statistics of them: it would sort the totals to group them, or join tens of thousands of totals
     // to the matches by a loop over each (24 s for a million-line report). Hashing both in memory is
@@ -447,10 +491,7 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
     .await?;
     set_planner(conn, ["64MB", "off", "off", "off"]).await?;
     let done = sqlx::query!(
-        r#"WITH r AS (SELECT id, org_id, usage_start::date AS day FROM royalty_reports WHERE id = $1),
-           deal AS (SELECT COALESCE((SELECT d.fee_bp FROM royalty_deals d, r
-                                     WHERE d.org_id = r.org_id AND d.effective_from <= r.day
-                                     ORDER BY d.effective_from DESC LIMIT 1), $2) AS fee_bp),
+        r#"WITH
            -- One pass over the totals (each names its title), joined to the key's match and its summary.
            agg AS (
                SELECT u.match_key, min(u.title COLLATE "C") AS title, m.track_id, m.release_id, s.territory, s.commercial_model,
@@ -468,10 +509,10 @@ pub async fn build_lines(conn: &mut PgConnection, report: ReportId, default_fee_
                                              a.commercial_model COLLATE "C", a.use_type COLLATE "C",
                                              a.currency COLLATE "C"),
                   a.match_key, a.title, a.track_id, a.release_id, a.territory, a.commercial_model, a.use_type, a.currency,
-                  a.usages, a.gross, deal.fee_bp, a.gross * deal.fee_bp * 0.0001, a.gross - a.gross * deal.fee_bp * 0.0001
-           FROM agg a, deal"#,
+                  a.usages, a.gross, $2::integer, a.gross * $2::integer * 0.0001, a.gross - a.gross * $2::integer * 0.0001
+           FROM agg a"#,
         report as _,
-        default_fee_bp
+        fee_bp
     )
     .execute(&mut *conn)
     .await?;
@@ -619,27 +660,29 @@ pub async fn remember(
     Ok(())
 }
 
-/// Applies the label's remembered matches to the report's keys not matched yet; answers how many.
+/// Applies the label's remembered matches to the report's keys not matched yet; answers them (key,
+/// track, release).
 pub async fn match_remembered(
     conn: &mut PgConnection,
     report: ReportId,
     org: Uuid,
     keys: &[String],
     now: DateTime<Utc>,
-) -> sqlx::Result<u64> {
-    let done = sqlx::query!(
+) -> sqlx::Result<Vec<(String, Option<Uuid>, Option<Uuid>)>> {
+    let rows = sqlx::query!(
         "INSERT INTO royalty_matches (report_id, match_key, track_id, release_id, matched_by, user_id, matched_at)
          SELECT $1, k.match_key, k.track_id, k.release_id, 'remembered', k.mapped_by, $3
          FROM royalty_key_mappings k
          WHERE k.org_id = $2
            AND k.match_key = ANY($4)
-         ON CONFLICT (report_id, match_key) DO NOTHING",
+         ON CONFLICT (report_id, match_key) DO NOTHING
+         RETURNING match_key, track_id, release_id",
         report as _,
         org,
         now,
         keys
     )
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected())
+    Ok(rows.into_iter().map(|r| (r.match_key, r.track_id, r.release_id)).collect())
 }
