@@ -483,14 +483,6 @@ impl Reader {
         }
     }
 
-    /// A reader of a file of `lines` lines (counted beforehand): its transaction fingerprints are kept
-    /// in one allocation of that size instead of one that grows by doubling as it reads.
-    pub fn expecting(lines: u64) -> Self {
-        let mut reader = Self::new();
-        reader.transactions.reserve_exact(usize::try_from(lines).unwrap_or(0));
-        reader
-    }
-
     fn error(&mut self, record_type: &str, cell: Option<&'static str>, reason: impl Into<String>) {
         self.error_count += 1;
         if self.errors.len() < MAX_ERRORS {

@@ -309,27 +309,45 @@ fn optional(out: &mut Vec<u8>, value: Option<&[u8]>) {
 /// The fraction fills whole digits (ten places three, the last padded with two zeros; fourteen
 /// places four); PostgreSQL drops the leading and trailing zero digits itself.
 fn numeric(out: &mut Vec<u8>, units: i128, scale: u32) {
-    const NBASE: u128 = 10_000;
+    const NBASE: u64 = 10_000;
+    // Found in 64 bits, which the processor divides itself (a 128-bit division is a library call,
+    // and this runs for every row): one 128-bit division splits an amount too large for them.
     let fraction_digits = scale.div_ceil(4);
     let abs = units.unsigned_abs();
-    let one = 10u128.pow(scale);
-    let (mut whole, fraction) = (abs / one, abs % one * 10u128.pow(4 * fraction_digits - scale));
-    let mut digits = [0u16; 24];
+    let one = 10u64.pow(scale);
+    let (whole, fraction) = match u64::try_from(abs) {
+        Ok(abs) => (u128::from(abs / one), abs % one),
+        Err(_) => (abs / u128::from(one), (abs % u128::from(one)) as u64),
+    };
+    // The whole part as a high part of 64 bits and, past them, its last sixteen decimal digits.
+    const LOW: u128 = 10_000_000_000_000_000;
+    let (mut high, low) = match u64::try_from(whole) {
+        Ok(whole) => (whole, None),
+        Err(_) => ((whole / LOW) as u64, Some((whole % LOW) as u64)),
+    };
+    let mut digits = [0u16; 16];
     let mut n = 0;
     loop {
-        digits[n] = (whole % NBASE) as u16;
+        digits[n] = (high % NBASE) as u16;
         n += 1;
-        whole /= NBASE;
-        if whole == 0 {
+        high /= NBASE;
+        if high == 0 {
             break;
         }
     }
     digits[..n].reverse();
-    let weight = n as i16 - 1;
-    for place in (0..fraction_digits).rev() {
-        digits[n] = (fraction / NBASE.pow(place) % NBASE) as u16;
-        n += 1;
+    // `count` digits of `value`, the most significant first.
+    let fixed = |value: u64, count: u32, digits: &mut [u16; 16], n: &mut usize| {
+        for place in (0..count).rev() {
+            digits[*n] = (value / NBASE.pow(place) % NBASE) as u16;
+            *n += 1;
+        }
+    };
+    if let Some(low) = low {
+        fixed(low, 4, &mut digits, &mut n);
     }
+    let weight = n as i16 - 1;
+    fixed(fraction * 10u64.pow(4 * fraction_digits - scale), fraction_digits, &mut digits, &mut n);
     let sign: u16 = if units < 0 { 0x4000 } else { 0 };
     out.extend_from_slice(&(8 + 2 * n as i32).to_be_bytes());
     out.extend_from_slice(&(n as i16).to_be_bytes());
@@ -414,6 +432,47 @@ mod tests {
         numeric(&mut out, -1, 10);
         let words: Vec<i16> = out[4..].chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
         assert_eq!(words, [4, 0, 0x4000, 10, 0, 0, 0, 100]);
+    }
+
+    /// The base-10,000 digits of an amount written out in decimal, four digits at a time.
+    fn numeric_by_text(units: i128, scale: u32) -> Vec<u8> {
+        let text = format!("{:0>width$}", units.unsigned_abs(), width = scale as usize + 1);
+        let (whole, fraction) = text.split_at(text.len() - scale as usize);
+        let whole = format!("{whole:0>width$}", width = whole.len().div_ceil(4) * 4);
+        let whole = whole.trim_start_matches("0000");
+        let whole = if whole.is_empty() { "0000" } else { whole };
+        let fraction = format!("{fraction:0<width$}", width = fraction.len().div_ceil(4) * 4);
+        let digits: Vec<u16> = format!("{whole}{fraction}")
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap().parse().unwrap())
+            .collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(&(8 + 2 * digits.len() as i32).to_be_bytes());
+        out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+        out.extend_from_slice(&(whole.len() as i16 / 4 - 1).to_be_bytes());
+        out.extend_from_slice(&(if units < 0 { 0x4000u16 } else { 0 }).to_be_bytes());
+        out.extend_from_slice(&(scale as i16).to_be_bytes());
+        digits.iter().for_each(|d| out.extend_from_slice(&d.to_be_bytes()));
+        out
+    }
+
+    #[test]
+    fn numeric_digits_are_those_of_the_decimal_text_in_and_past_64_bits() {
+        let mut amounts =
+            vec![0, 1, -1, 9_999, 10_000, u64::MAX as i128, u64::MAX as i128 + 1, -(u64::MAX as i128) - 1];
+        for power in [19, 20, 23, 24, 26, 29, 30, 35, 37] {
+            let p = 10i128.pow(power);
+            amounts.extend([p - 1, p, p + 7, -(p + 123_456_789)]);
+        }
+        amounts.extend([i128::MAX / 10_000, i128::MIN / 10_000]);
+        for scale in [10, 14] {
+            for units in &amounts {
+                let mut out = Vec::new();
+                numeric(&mut out, *units, scale);
+                assert_eq!(out, numeric_by_text(*units, scale), "{units} at {scale} places");
+            }
+        }
     }
 
     #[test]

@@ -586,12 +586,10 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks;
-/// `lines` are the files' line counts.
+/// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks.
 fn read_files(
     report: Uuid,
     files: &[(i32, tempfile::TempPath)],
-    lines: &[u64],
     csv: Option<&(String, crate::csv::Mapping)>,
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &AtomicU64,
@@ -631,10 +629,10 @@ fn read_files(
     let mut lines_before = 0u64;
     // The running shares go on from file to file: a summary's lines may be in any of them.
     let mut allocation = crate::allocation::Allocation::default();
-    for ((number, path), expected) in files.iter().zip(lines) {
+    for (number, path) in files {
         let (_, input) = open(path)?;
         let mut refused = !out.errors.is_empty();
-        let reader = dsr::Reader::expecting(*expected);
+        let reader = dsr::Reader::new();
         let (summary, errors, count) = reader.read(input, &mut allocation, |usage: &dsr::Usage| {
             done.store(lines_before + usage.line, Ordering::Relaxed);
             if refused {
@@ -764,24 +762,26 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
         None => None,
     };
     let started = std::time::Instant::now();
-    let paths: Vec<std::path::PathBuf> = local.iter().map(|(_, p)| p.to_path_buf()).collect();
-    let counts = tokio::task::spawn_blocking(move || {
-        paths.iter().map(|p| count_lines(p)).collect::<std::io::Result<Vec<u64>>>()
-    })
-    .await
-    .map_err(JobFailure::retry)?
-    .map_err(JobFailure::retry)?;
-    let total: u64 = counts.iter().sum();
-    repo::start(&mut conn, id, total as i64, ctx.clock.now()).await.map_err(JobFailure::retry)?;
-    announce(&mut conn, &row, "reading", 0, total as i64).await.map_err(JobFailure::retry)?;
-
+    // The reading begins at once; the lines are counted beside it (on the other core), for the
+    // progress.
+    // Both hold the local copies (removed when the last lets go).
+    let local = Arc::new(local);
+    let counting = {
+        let local = local.clone();
+        tokio::task::spawn_blocking(move || {
+            local.iter().map(|(_, p)| count_lines(p)).collect::<std::io::Result<Vec<u64>>>()
+        })
+    };
     let (sink, mut rows) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let done = Arc::new(AtomicU64::new(0));
     let reader = {
         let done = done.clone();
         // The sink closes when the thread ends, which ends the loading loop below.
-        tokio::task::spawn_blocking(move || read_files(id.0, &local, &counts, csv.as_ref(), &sink, &done))
+        tokio::task::spawn_blocking(move || read_files(id.0, &local, csv.as_ref(), &sink, &done))
     };
+    let total: u64 = counting.await.map_err(JobFailure::retry)?.map_err(JobFailure::retry)?.iter().sum();
+    repo::start(&mut conn, id, total as i64, ctx.clock.now()).await.map_err(JobFailure::retry)?;
+    announce(&mut conn, &row, "reading", 0, total as i64).await.map_err(JobFailure::retry)?;
     let mut tx = ctx.db.begin().await.map_err(JobFailure::retry)?;
     let mut copy = repo::copy_totals(&mut tx).await.map_err(JobFailure::retry)?;
     let mut last = std::time::Instant::now();
