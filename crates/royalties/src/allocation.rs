@@ -81,12 +81,27 @@ impl Share {
 }
 
 /// The running shares of a report's summaries, across all its files.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Allocation {
     shares: HashMap<String, Share>,
 }
 
 impl Allocation {
+    /// Goes past lines of summary `id` of `usages` in all, as [`Allocation::next`] would have, line by
+    /// line (what a share has given depends only on the usages so far).
+    pub fn skip(&mut self, id: &str, revenue: i128, total: i64, usages: i64) {
+        let share = self.shares.entry(id.to_owned()).or_insert(Share {
+            revenue,
+            total: i128::from(total),
+            so_far: 0,
+            given: 0,
+        });
+        if share.total != 0 {
+            share.so_far += i128::from(usages);
+            share.given = round_div(share.revenue, share.so_far, share.total);
+        }
+    }
+
     /// The revenue of the next line of summary `id` (revenue `revenue` units over `total` usages).
     pub fn next(&mut self, id: &str, revenue: i128, total: i64, usages: i64) -> i128 {
         if let Some(share) = self.shares.get_mut(id) {

@@ -400,6 +400,21 @@ impl UsageCells {
     }
 }
 
+/// A usage line's usages: its streams, or its sales less its returns (which only a sale may make
+/// negative); none when they are not whole numbers.
+fn usages_of(stream: bool, at: UsageCells, c: &Cells<'_>) -> Option<i64> {
+    let usages = if stream {
+        c.at(at.streams).parse::<i64>().ok()
+    } else {
+        let returns = match c.at(at.returns) {
+            "" => Some(0),
+            r => r.parse::<i64>().ok(),
+        };
+        c.at(at.usages).parse::<i64>().ok().zip(returns).map(|(u, r)| u - r)
+    };
+    usages.filter(|u| *u >= 0 || !stream)
+}
+
 /// Makes `to` hold `value`, in the room it has.
 fn set(to: &mut String, value: &str) {
     to.clear();
@@ -426,6 +441,7 @@ struct ResourceRef {
 /// Reads one file of a report, handing each usage line to `on_usage` as soon as it is read (nothing of
 /// the file is held but its summaries and the current block). `errors` collects the problems.
 pub struct Reader {
+    part: Part,
     line: u64,
     file: FileSummary,
     head_seen: bool,
@@ -463,6 +479,7 @@ impl Default for Reader {
 impl Reader {
     pub fn new() -> Self {
         Self {
+            part: Part::Whole,
             line: 0,
             file: FileSummary::default(),
             head_seen: false,
@@ -497,12 +514,22 @@ impl Reader {
 
     /// Reads the whole of `input`, then checks the footer's counts.
     pub fn read(
-        mut self,
+        self,
         input: impl BufRead,
         allocation: &mut Allocation,
-        mut on_usage: impl FnMut(&Usage),
+        on_usage: impl FnMut(&Usage),
     ) -> std::io::Result<(FileSummary, Vec<LineError>, u64)> {
-        let mut input = input;
+        let reader = self.read_part(input, allocation, on_usage)?;
+        Ok((reader.file, reader.errors, reader.error_count))
+    }
+
+    /// Reads `input` (the whole file, or the part the reader is for) line by line, then ends the part.
+    fn read_part(
+        mut self,
+        mut input: impl BufRead,
+        allocation: &mut Allocation,
+        mut on_usage: impl FnMut(&Usage),
+    ) -> std::io::Result<Self> {
         let mut buf = Vec::new();
         loop {
             buf.clear();
@@ -516,7 +543,7 @@ impl Reader {
             }
         }
         self.finish();
-        Ok((self.file, self.errors, self.error_count))
+        Ok(self)
     }
 
     fn feed(&mut self, text: &str, allocation: &mut Allocation, on_usage: &mut impl FnMut(&Usage)) {
@@ -726,17 +753,8 @@ impl Reader {
                 true
             }
         };
-        let (cell, usages) = if stream {
-            ("NumberOfStreams", c.at(at.streams).parse::<i64>().ok())
-        } else {
-            let returns = match c.at(at.returns) {
-                "" => Some(0),
-                r => r.parse::<i64>().ok(),
-            };
-            ("Usages", c.at(at.usages).parse::<i64>().ok().zip(returns).map(|(u, r)| u - r))
-        };
-        let Some(usages) = usages.filter(|u| *u >= 0 || t.starts_with("SU01")) else {
-            return self.error(t, Some(cell), "must be a whole number");
+        let Some(usages) = usages_of(stream, at, c) else {
+            return self.error(t, Some(if stream { "NumberOfStreams" } else { "Usages" }), "must be a whole number");
         };
         let (resource, release) = (c.at(at.resource), c.at(at.release));
         // Written into the reused line: a million lines make no million sets of strings.
@@ -828,7 +846,10 @@ impl Reader {
             ("NumberOfSummaryRecords", summaries, self.file.summaries.len() as u64),
             ("NumberOfBlocksInFile", blocks_in_file, self.file.blocks),
         ];
-        for (name, said, found) in checks {
+        // The second part of a file read in two has only its own blocks: they are counted with the
+        // first part's when the two are joined.
+        let checks = if self.part == Part::Second { &checks[..2] } else { &checks[..] };
+        for &(name, said, found) in checks {
             match said {
                 Some(n) if n == found => {}
                 Some(n) => self.error(t, Some(name), format!("says {n}; the file has {found}")),
@@ -852,18 +873,191 @@ impl Reader {
         if self.line == 0 {
             return self.error("", None, "the file is empty");
         }
-        if !self.foot_seen {
+        if !self.foot_seen && self.part != Part::First {
             self.error("FOOT", None, "the file must end with FOOT");
         }
         if self.file.summaries.is_empty() {
             self.error("", None, "the file has no summary record");
         }
-        let mut seen = std::mem::take(&mut self.transactions);
-        seen.sort_unstable();
-        let mut repeated: Vec<u64> = seen.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-        repeated.dedup();
-        self.file.repeated_transactions = repeated;
+        // A part's transactions are compared with the other part's when the two are joined.
+        if self.part == Part::Whole {
+            self.file.repeated_transactions = repeated(std::mem::take(&mut self.transactions));
+        }
     }
+}
+
+/// Which part of a file a [`Reader`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Whole,
+    /// Up to a cut: it ends before FOOT.
+    First,
+    /// From a cut, at the start of a block, to the end.
+    Second,
+}
+
+/// Bytes of a file searched for a place to cut it in two (blocks are far shorter), and before it for
+/// the line before.
+const CUT_WINDOW: u64 = 4 << 20;
+const BEFORE: u64 = 64 << 10;
+
+/// Where a file may be cut in two near byte `near`: the first line past it that begins a block (a
+/// release, resource or work record) after a usage line of another block. None when there is no
+/// such line within a few megabytes.
+pub fn find_cut(file: &mut (impl std::io::Read + std::io::Seek), near: u64) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, SeekFrom};
+    // The record type and BlockId (the first two cells) of a line.
+    fn head(line: &[u8]) -> (&[u8], &[u8]) {
+        let mut cells = line.split(|b| *b == b'\t');
+        let record_type = cells.next().unwrap_or(b"");
+        (record_type, cells.next().unwrap_or(b""))
+    }
+    // From the first whole line a little before `near`, for the line before the first candidate.
+    let start = near.saturating_sub(BEFORE);
+    file.seek(SeekFrom::Start(start))?;
+    let mut window = Vec::new();
+    file.take(BEFORE + CUT_WINDOW).read_to_end(&mut window)?;
+    let mut at = match start {
+        0 => 0,
+        _ => match window.iter().position(|b| *b == b'\n') {
+            Some(end) => end + 1,
+            None => return Ok(None),
+        },
+    };
+    let mut previous: Option<(&[u8], &[u8])> = None;
+    while let Some(len) = window[at..].iter().position(|b| *b == b'\n') {
+        let line = &window[at..at + len];
+        let (record_type, block) = head(line);
+        let begins = [&b"RE"[..], b"AS", b"MW"].iter().any(|p| record_type.starts_with(p));
+        if let Some((before, before_block)) = previous
+            && start + at as u64 >= near
+            && begins
+            && before.starts_with(b"SU")
+            && block != before_block
+        {
+            return Ok(Some(start + at as u64));
+        }
+        previous = Some((record_type, block));
+        at += len + 1;
+    }
+    Ok(None)
+}
+
+impl Reader {
+    /// Reads the first part of a file (up to a cut) as the second part's reader needs it: HEAD and
+    /// the summary records whole, then only each usage line's summary and usages, summed per summary
+    /// (in the order of the summaries), and the lines counted. The reader then reads the second part.
+    fn skim(&mut self, mut input: impl BufRead) -> std::io::Result<Vec<i64>> {
+        let mut before = vec![0i64; 0];
+        let mut in_blocks = false;
+        let mut buf = Vec::new();
+        let mut allocation = Allocation::default();
+        loop {
+            buf.clear();
+            if input.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            self.line += 1;
+            let Ok(text) = std::str::from_utf8(&buf) else { continue };
+            let text = text.trim_end_matches(['\n', '\r']);
+            if !in_blocks {
+                in_blocks = ["RE", "AS", "MW", "SU"].iter().any(|p| text.starts_with(p));
+                if !in_blocks {
+                    self.feed(text, &mut allocation, &mut |_| {});
+                    continue;
+                }
+                before = vec![0; self.file.summaries.len()];
+            }
+            if !text.starts_with("SU") {
+                continue;
+            }
+            let c = Cells::split(text);
+            let stream = text.starts_with("SU02");
+            let at = if stream { self.stream_cells } else { self.sale_cells };
+            if let (Some(&summary), Some(usages)) = (self.summary_ids.get(c.at(at.summary)), usages_of(stream, at, &c))
+            {
+                before[summary] += usages;
+            }
+        }
+        // What the first part's reader finds wrong there, it says.
+        self.errors.clear();
+        self.error_count = 0;
+        self.part = Part::Second;
+        Ok(before)
+    }
+}
+
+/// A file read in two parts at once, cut at `cut` (see [`find_cut`]): the first part on this thread,
+/// the second on another, which first skims the first part for what it needs (the summaries, the
+/// line number and each summary's usages before the cut, where its running shares go on from). Each
+/// part's usage lines go to its own `on_usage`, each line with the revenue it has read whole. The
+/// same result as [`Reader::read`] for a file without a problem; none when either part finds one,
+/// or the parts do not agree (a block in both, the first part's usages not those skimmed, FOOT
+/// before the cut): the file is then to be read whole, which names each problem in order.
+pub fn read_in_two<A, B>(
+    path: &std::path::Path,
+    cut: u64,
+    allocation: &mut Allocation,
+    on_first: A,
+    on_second: B,
+) -> std::io::Result<Option<(FileSummary, Vec<LineError>, u64)>>
+where
+    A: FnMut(&Usage),
+    B: FnMut(&Usage) + Send,
+{
+    use std::io::{BufReader, Read, Seek, SeekFrom};
+    const BUFFER: usize = 256 * 1024;
+    let first_input = BufReader::with_capacity(BUFFER, std::fs::File::open(path)?.take(cut));
+    let mut second_allocation = allocation.clone();
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| -> std::io::Result<(Reader, Vec<i64>)> {
+            let mut reader = Reader::new();
+            let before = reader.skim(BufReader::with_capacity(BUFFER, std::fs::File::open(path)?.take(cut)))?;
+            for (summary, used) in reader.file.summaries.iter().zip(&before) {
+                let revenue = reader.revenues[reader.summary_ids[&summary.id]];
+                second_allocation.skip(&summary.id, revenue, summary.total_usages, *used);
+            }
+            let mut file = std::fs::File::open(path)?;
+            file.seek(SeekFrom::Start(cut))?;
+            let reader = reader.read_part(BufReader::with_capacity(BUFFER, file), &mut second_allocation, on_second)?;
+            Ok((reader, before))
+        });
+        let mut first = Reader::new();
+        first.part = Part::First;
+        let first = first.read_part(first_input, allocation, on_first);
+        (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    let (mut first, (mut second, before)) = (first?, second?);
+    let blocks = first.file.blocks + second.file.blocks;
+    let agree = first.error_count == 0
+        && second.error_count == 0
+        && !first.foot_seen
+        && first.used == before
+        && first.file.summaries == second.file.summaries
+        && second.file.foot.blocks_in_file == blocks
+        && first.blocks_seen.is_disjoint(&second.blocks_seen);
+    if !agree {
+        return Ok(None);
+    }
+    *allocation = second_allocation;
+    let mut transactions = std::mem::take(&mut first.transactions);
+    transactions.append(&mut second.transactions);
+    let mut file = second.file;
+    file.blocks = blocks;
+    file.usage_lines += first.file.usage_lines;
+    for (id, used) in &first.file.usages_by_summary {
+        *file.usages_by_summary.entry(id.clone()).or_default() += used;
+    }
+    file.repeated_transactions = repeated(transactions);
+    Ok(Some((file, Vec::new(), 0)))
+}
+
+/// The fingerprints that occur more than once.
+fn repeated(mut seen: Vec<u64>) -> Vec<u64> {
+    seen.sort_unstable();
+    let mut repeated: Vec<u64> = seen.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    repeated.dedup();
+    repeated
 }
 
 /// A sales transaction id's fingerprint (64 bits: two distinct ids of one file share one about once
@@ -1005,6 +1199,157 @@ mod tests {
         let total = lines.len() + 1;
         lines.push(format!("FOOT\t{total}\t{total}\t3\t1\t1"));
         lines
+    }
+
+    /// A report of `blocks` blocks after the sample's three summaries, each a release with a
+    /// recording streamed in the first two summaries and the release sold in the third.
+    fn blocks(blocks: usize) -> Vec<String> {
+        let mut lines = sample()[..5].to_vec();
+        for b in 1..=blocks {
+            let (n, returns) = (b * 7 % 13 + 1, b % 3);
+            lines.extend([
+                format!("RE01.02\t{b}\tR1\tR000000001\tLBL::CAT-{b}\t\t87182710{b:05}\tThe Velvet Foxes\t\tBloom {b}\t\tSingle\tHoney\t\t\t2012-11-07"),
+                format!("AS01.02\t{b}\tA1\tT0000000001\tNLA2R12{b:05}\tLonely {b}\t\tThe Velvet Foxes\t\tPT6M19S\tSoundRecording\ttrue\tfalse\t"),
+                format!("SU02.02\t{b}\t1\t{b}a\t\tA1\ttrue\t{n}\t\t\tOnDemandStream"),
+                format!("SU02.02\t{b}\t2\t{b}b\t\tA1\ttrue\t{}\t\t\tNonInteractiveStream", n * 3),
+                format!("SU01.02\t{b}\t3\t{b}c\tR1\t\ttrue\t\t{n}\t{returns}\t0.99\t\tPermanentDownload"),
+            ]);
+        }
+        let total = lines.len() + 1;
+        lines.push(format!("FOOT\t{total}\t{total}\t3\t{blocks}\t{blocks}"));
+        lines
+    }
+
+    /// What reading a file found: its summary's fields, the problems and the lines with their revenue.
+    type Reading = (String, Vec<LineError>, Vec<Usage>, Vec<i128>);
+
+    /// A file's summary as comparable text, and the revenue its summaries' next line of 5 usages
+    /// would get (where the running shares stand).
+    fn reading(file: &FileSummary, errors: Vec<LineError>, usages: Vec<Usage>, mut a: Allocation) -> Reading {
+        let mut used: Vec<_> = file.usages_by_summary.iter().collect();
+        used.sort();
+        let text = format!(
+            "{:?} {:?} {:?} {} {} {} {used:?} {:?}",
+            file.head, file.summaries, file.foot, file.lines, file.blocks, file.usage_lines, file.repeated_transactions
+        );
+        let next = file.summaries.iter().map(|s| a.next(&s.id, 1_000_000_000_007, s.total_usages, 5)).collect();
+        (text, errors, usages, next)
+    }
+
+    /// Reads a file whole, and in two at the start of each of its lines: answers the whole reading
+    /// and, for each cut, the reading in two when the parts agreed.
+    fn read_both_ways(lines: &[String]) -> (Reading, Vec<(usize, Reading)>) {
+        let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let mut usages = Vec::new();
+        let mut a = Allocation::default();
+        let (file, errors, _) = Reader::new().read(text.as_bytes(), &mut a, |u| usages.push(u.clone())).unwrap();
+        let whole = reading(&file, errors, usages, a);
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut temp, text.as_bytes()).unwrap();
+        let mut parts = Vec::new();
+        let mut cut = 0;
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                let (mut first, mut second) = (Vec::new(), Vec::new());
+                let mut a = Allocation::default();
+                let read = read_in_two(
+                    temp.path(),
+                    cut as u64,
+                    &mut a,
+                    |u| first.push(u.clone()),
+                    |u| {
+                        second.push(u.clone());
+                    },
+                )
+                .unwrap();
+                if let Some((file, errors, _)) = read {
+                    first.append(&mut second);
+                    parts.push((i, reading(&file, errors, first, a)));
+                }
+            }
+            cut += line.len() + 1;
+        }
+        (whole, parts)
+    }
+
+    #[test]
+    fn a_file_read_in_two_at_a_block_is_read_as_whole() {
+        let lines = blocks(6);
+        let (whole, parts) = read_both_ways(&lines);
+        assert!(whole.1.is_empty(), "{:?}", whole.1);
+        // Where a block begins after another's usage lines, and only there (elsewhere the parts
+        // do not agree, and the file is to be read whole).
+        let block_starts: Vec<usize> =
+            (1..lines.len()).filter(|&i| lines[i].starts_with("RE") && lines[i - 1].starts_with("SU")).collect();
+        assert_eq!(block_starts.len(), 5);
+        let cuts: Vec<usize> = parts.iter().map(|(i, _)| *i).filter(|i| lines[*i] != *lines.last().unwrap()).collect();
+        assert_eq!(cuts, block_starts);
+        for (i, read) in &parts {
+            assert_eq!(read, &whole, "cut before line {}", i + 1);
+        }
+        // The cut is found at the first block beginning past a byte, from anywhere in the file.
+        let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let starts: Vec<u64> =
+            block_starts.iter().map(|i| lines[..*i].iter().map(|l| l.len() as u64 + 1).sum()).collect();
+        for near in 0..text.len() as u64 {
+            let found = find_cut(&mut std::io::Cursor::new(text.as_bytes()), near).unwrap();
+            assert_eq!(found, starts.iter().copied().find(|s| *s >= near), "near byte {near}");
+        }
+    }
+
+    #[test]
+    fn a_file_with_a_problem_is_never_taken_from_its_two_parts() {
+        let good = blocks(5);
+        let at = |prefix: &str, nth: usize| {
+            good.iter().enumerate().filter(|(_, l)| l.starts_with(prefix)).nth(nth).unwrap().0
+        };
+        let mut variants: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut v = good.clone();
+        v[at("SU02", 7)] = v[at("SU02", 7)].replace("\ttrue\t", "\ttrue\tmany");
+        variants.push(("a usage count that is not a number", v));
+        let mut v = good.clone();
+        for line in &mut v[at("RE", 3)..at("RE", 4)] {
+            *line = line.replacen("\t4\t", "\t1\t", 1);
+        }
+        variants.push(("a block's id used again later", v));
+        let mut v = good.clone();
+        let foot = v.len() - 1;
+        v[foot] = v[foot].replace("\t5\t5", "\t4\t5");
+        variants.push(("FOOT's count of blocks", v));
+        let mut v = good.clone();
+        v.pop();
+        variants.push(("no FOOT", v));
+        let mut v = good.clone();
+        let foot = v.pop().unwrap();
+        v.insert(at("RE", 2), foot);
+        variants.push(("FOOT in the middle", v));
+        let mut v = good.clone();
+        v.insert(at("RE", 3), good[3].clone());
+        variants.push(("a summary record among the blocks", v));
+        let mut v = good.clone();
+        v[at("SU01", 3)] = v[at("SU01", 3)].replacen("\t3\t", "\t9\t", 1);
+        variants.push(("a summary no summary record has", v));
+        let mut v = good.clone();
+        let moved = v.remove(at("SU02", 1));
+        v.insert(at("RE", 2) + 1, moved);
+        variants.push(("a block's line after another block", v));
+        let mut v = good.clone();
+        v[at("SU02", 8)] = v[at("SU02", 8)].replace("\t5a\t", "\t1a\t");
+        variants.push(("a transaction id used twice", v));
+        for (what, lines) in variants {
+            let (whole, parts) = read_both_ways(&lines);
+            let problems = !whole.1.is_empty() || !whole.0.ends_with("[]");
+            assert!(problems, "{what}: the whole reading finds it");
+            for (i, read) in parts {
+                assert_eq!(
+                    read,
+                    whole,
+                    "{what}: the parts agreed cut before line {}, and differ from the whole",
+                    i + 1
+                );
+                assert!(whole.1.is_empty(), "{what}: the parts agreed on a file with problems");
+            }
+        }
     }
 
     fn read(lines: &[String], eol: &str) -> (FileSummary, Vec<LineError>, Vec<Usage>) {

@@ -24,6 +24,16 @@ pub(crate) async fn upload(app: &TestApp, l: &Label, query: &str, bytes: &[u8]) 
         .await
 }
 
+/// Sends a report and lets the job read it: its id and what it then is.
+async fn sent_and_read(app: &TestApp, l: &Label, bytes: &[u8]) -> (String, Value) {
+    let res = upload(app, l, "", bytes).await;
+    res.assert_status(StatusCode::ACCEPTED);
+    let rid = id(&res.value());
+    drain_jobs(app).await;
+    let r = report(app, l, &rid).await;
+    (rid, r)
+}
+
 async fn report(app: &TestApp, l: &Label, id: &str) -> Value {
     let res = app.get(&format!("/v1/royalties/reports/{id}")).bearer(&l.token).send().await;
     res.assert_status(StatusCode::OK);
@@ -370,6 +380,56 @@ async fn a_report_in_several_files_waits_for_all_of_them() {
     assert_eq!(usage_rows(&app, &rid).await, 60);
 }
 
+/// A report of more than a few megabytes is read in two parts at once, one on each core: it reads as a
+/// small one does, its money exact to the unit, its royalty lines those its stored rows make; one with
+/// a problem deep in its second part is read again whole, and refused with the problem on its line.
+#[tokio::test]
+async fn a_large_report_is_read_in_two_parts_and_refused_whole_for_a_problem_in_either() {
+    let app = app().await;
+    let l = label(&app, "large-records", "DEL12").await;
+    // Recordings of the first block and of one far into the second part.
+    with_isrc(&app, &l, "DE-A12-00-00011").await;
+    with_isrc(&app, &l, "DE-A12-00-05902").await;
+    let file = dsr("DSR-LARGE", 1, 600, 100).remove(0);
+    assert!(file.len() as u64 >= royalties::reports::service::SPLIT_FROM * 5 / 4, "{} bytes", file.len());
+    let (rid, r) = sent_and_read(&app, &l, &file).await;
+    assert_eq!(r["status"], "loaded", "{r}");
+    assert_eq!(r["usage_lines"], 600 * 2 * 100);
+    assert_eq!(r["progress"]["lines_done"], r["progress"]["lines_total"]);
+    assert_eq!(usage_rows(&app, &rid).await, 120_000);
+    let proof = app.get(&format!("/v1/royalties/reports/{rid}/reconciliation")).bearer(&l.token).send().await.value();
+    assert_eq!(proof["exact"], true, "{proof}");
+    let report_id: uuid::Uuid = rid.parse().unwrap();
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    let in_memory = royalty_line_rows(&mut tx, report_id).await;
+    assert_eq!(in_memory.len(), 4, "two recordings in two territories: {in_memory:?}");
+    let fee = royalties::terms::service::DEFAULT_FEE_BP;
+    royalties::reports::repo::build_lines(&mut tx, royalties::model::ReportId(report_id), fee).await.unwrap();
+    assert_eq!(in_memory, royalty_line_rows(&mut tx, report_id).await);
+    tx.rollback().await.unwrap();
+
+    // The same report, its stream count wrong on a line of the last block but one: refused with that
+    // line's problem (and its summary's usages, short of its total), and nothing of it kept.
+    let text = String::from_utf8(file).unwrap().replace("DSR-LARGE", "DSR-LARGE-2");
+    let mut lines: Vec<&str> = text.split_terminator("\r\n").collect();
+    let at = lines.len() - 300;
+    assert!(lines[at].starts_with("SU02.02"), "{}", lines[at]);
+    let wrong = lines[at].replacen("\ttrue\t", "\ttrue\tx", 1);
+    lines[at] = &wrong;
+    let bad: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+    let (rid, r) = sent_and_read(&app, &l, bad.as_bytes()).await;
+    assert_eq!(r["status"], "refused", "{r}");
+    assert_eq!(r["error_count"], 2, "{r}");
+    let errors = r["errors"].as_array().unwrap();
+    assert!(errors[1]["reason"].as_str().unwrap().contains("its lines add up to"), "{r}");
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["cell"].as_str()),
+        (Some(at as u64 + 1), Some("NumberOfStreams"))
+    );
+    assert_eq!(usage_rows(&app, &rid).await, 0);
+}
+
 #[tokio::test]
 async fn a_malformed_report_is_refused_whole_with_its_errors() {
     let app = app().await;
@@ -386,11 +446,7 @@ async fn a_malformed_report_is_refused_whole_with_its_errors() {
     lines[at] = lines[at].replacen("\ttrue\t", "\tmaybe\t", 1);
     lines[at + 1] = lines[at + 1].replacen("\tA1\t", "\tA9\t", 1).replacen("\tA2\t", "\tA9\t", 1);
     let bad = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-    let res = upload(&app, &l, "", bad.as_bytes()).await;
-    res.assert_status(StatusCode::ACCEPTED);
-    let rid = id(&res.value());
-    drain_jobs(&app).await;
-    let r = report(&app, &l, &rid).await;
+    let (rid, r) = sent_and_read(&app, &l, bad.as_bytes()).await;
     assert_eq!(r["status"], "refused", "{r}");
     let errors = r["errors"].as_array().unwrap();
     assert_eq!(errors[0]["line"], at as u64 + 1);

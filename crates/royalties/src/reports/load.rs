@@ -124,15 +124,11 @@ impl Encoder {
             group.revenue += u.revenue;
             return;
         }
-        if let (Some(keys), true) = (&mut self.keys, keyed) {
-            let key = &self.scratch[start..];
-            if keys.len() < MAX_KEYS {
-                if !keys.contains(key) {
-                    keys.insert(key.to_owned());
-                }
-            } else if !keys.contains(key) {
-                self.keys = None;
-            }
+        if keyed
+            && let Some(keys) = &mut self.keys
+            && !note_key(keys, &self.scratch[start..])
+        {
+            self.keys = None;
         }
         let mut described = String::with_capacity(u.title.len() + u.artist.len());
         described.push_str(&u.title);
@@ -169,23 +165,42 @@ impl Encoder {
             cell(out, &g.lines.to_be_bytes());
             cell(out, &g.usages.to_be_bytes());
             numeric(out, g.revenue, 10);
-            let Some(summed) = self.summed.as_mut().filter(|_| g.keyed) else { continue };
-            g.described.truncate(g.title_len);
-            if let Some(s) = summed.get_mut(&key) {
-                if g.described < s.title {
-                    s.title = g.described;
-                }
-                s.usages = s.usages.saturating_add(g.usages);
-                s.revenue += g.revenue;
-            } else if summed.len() < MAX_SUMMED {
+            if g.keyed {
+                g.described.truncate(g.title_len);
                 let (summary_len, use_type_len) = (g.summary_len, g.use_type_len);
-                summed.insert(
-                    key,
-                    Summed { summary_len, use_type_len, title: g.described, usages: g.usages, revenue: g.revenue },
-                );
-            } else {
-                self.summed = None;
+                let group =
+                    Summed { summary_len, use_type_len, title: g.described, usages: g.usages, revenue: g.revenue };
+                sum(&mut self.summed, key, group);
             }
+        }
+    }
+
+    /// An encoder of rows that follow this encoder's (the second part of a file read in two):
+    /// without the signature, which the stream has once.
+    pub fn following(&self) -> Self {
+        let mut none = Vec::new();
+        let mut encoder = Self::with_limit(self.report, self.limit, &mut none);
+        // Its keys and sums start empty: they join this encoder's in `absorb`.
+        encoder.keys = self.keys.as_ref().map(|_| HashSet::new());
+        encoder.summed = self.summed.as_ref().map(|_| HashMap::new());
+        encoder
+    }
+
+    /// Takes in what a [following](Encoder::following) encoder read: `out` receives its groups still
+    /// in memory as rows, and its keys and sums join these.
+    pub fn absorb(&mut self, mut other: Encoder, out: &mut Vec<u8>) {
+        other.write(out);
+        match (&mut self.keys, other.keys) {
+            (Some(keys), Some(theirs)) => {
+                if !theirs.iter().all(|key| note_key(keys, key)) {
+                    self.keys = None;
+                }
+            }
+            _ => self.keys = None,
+        }
+        match other.summed {
+            Some(theirs) => theirs.into_iter().for_each(|(key, group)| sum(&mut self.summed, key, group)),
+            None => self.summed = None,
         }
     }
 
@@ -263,6 +278,34 @@ impl Groups {
         out.extend_from_slice(&(-1i16).to_be_bytes());
         (out, lines.len() as u64)
     }
+}
+
+/// Adds a group's sum to the sums kept whole, or forgets them all past their limit.
+fn sum(sums: &mut Option<HashMap<String, Summed>>, key: String, group: Summed) {
+    let Some(summed) = sums else { return };
+    if let Some(s) = summed.get_mut(&key) {
+        if group.title < s.title {
+            s.title = group.title;
+        }
+        s.usages = s.usages.saturating_add(group.usages);
+        s.revenue += group.revenue;
+    } else if summed.len() < MAX_SUMMED {
+        summed.insert(key, group);
+    } else {
+        *sums = None;
+    }
+}
+
+/// Notes a match key among the distinct keys; false when it is new and they are as many as are kept.
+fn note_key(keys: &mut HashSet<String>, key: &str) -> bool {
+    if keys.contains(key) {
+        return true;
+    }
+    if keys.len() >= MAX_KEYS {
+        return false;
+    }
+    keys.insert(key.to_owned());
+    true
 }
 
 /// The matches a report's reading found by identifier, as one binary `COPY` stream of
