@@ -879,9 +879,11 @@ impl Reader {
         if self.file.summaries.is_empty() {
             self.error("", None, "the file has no summary record");
         }
-        // A part's transactions are compared with the other part's when the two are joined.
+        // A part's transactions are sorted here, on its own thread, and compared with the other
+        // part's when the two are joined.
+        self.transactions.sort_unstable();
         if self.part == Part::Whole {
-            self.file.repeated_transactions = repeated(std::mem::take(&mut self.transactions));
+            self.file.repeated_transactions = repeated(&self.transactions);
         }
     }
 }
@@ -1027,7 +1029,7 @@ where
         let first = first.read_part(first_input, allocation, on_first);
         (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
-    let (mut first, (mut second, before)) = (first?, second?);
+    let (first, (second, before)) = (first?, second?);
     let blocks = first.file.blocks + second.file.blocks;
     let agree = first.error_count == 0
         && second.error_count == 0
@@ -1040,24 +1042,40 @@ where
         return Ok(None);
     }
     *allocation = second_allocation;
-    let mut transactions = std::mem::take(&mut first.transactions);
-    transactions.append(&mut second.transactions);
+    let transactions = merged(&first.transactions, &second.transactions);
     let mut file = second.file;
     file.blocks = blocks;
     file.usage_lines += first.file.usage_lines;
     for (id, used) in &first.file.usages_by_summary {
         *file.usages_by_summary.entry(id.clone()).or_default() += used;
     }
-    file.repeated_transactions = repeated(transactions);
+    file.repeated_transactions = repeated(&transactions);
     Ok(Some((file, Vec::new(), 0)))
 }
 
-/// The fingerprints that occur more than once.
-fn repeated(mut seen: Vec<u64>) -> Vec<u64> {
-    seen.sort_unstable();
-    let mut repeated: Vec<u64> = seen.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+/// The fingerprints that occur more than once in a sorted list.
+fn repeated(sorted: &[u64]) -> Vec<u64> {
+    let mut repeated: Vec<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
     repeated.dedup();
     repeated
+}
+
+/// Two sorted lists as one.
+fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// A sales transaction id's fingerprint (64 bits: two distinct ids of one file share one about once

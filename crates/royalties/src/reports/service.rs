@@ -449,16 +449,19 @@ async fn in_lineage(
     Ok(found)
 }
 
+/// A key matched: the key, its track (none for a release sold whole) and release.
+type Found = (String, Option<Uuid>, Option<Uuid>);
+
 /// Matches the report's keys to the label's catalog: ISRCs to tracks, ICPNs to releases, and what
-/// staff matched by hand before. Answers the matches (key, track, release); the other keys wait in the
-/// unmatched queue.
-async fn match_by_identifiers(
+/// staff matched by hand before. Answers the matches found by identifier, which the caller writes
+/// ([`write_matches`]), and those remembered, written; the other keys wait in the unmatched queue.
+async fn match_keys(
     conn: &mut sqlx::PgConnection,
     id: ReportId,
     org: Uuid,
     keys: &[String],
     now: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<Vec<(String, Option<Uuid>, Option<Uuid>)>> {
+) -> sqlx::Result<(Vec<Found>, Vec<Found>)> {
     let isrcs: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("isrc:").map(str::to_owned)).collect();
     let icpns: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("icpn:").map(str::to_owned)).collect();
     let mut cache = std::collections::HashMap::new();
@@ -473,18 +476,28 @@ async fn match_by_identifiers(
             found.push((format!("icpn:{code}"), None, Some(release.0)));
         }
     }
-    // Written by COPY (the report, being read in this transaction, has no match yet): 20,000 matches
-    // took 0.08 s as one INSERT, 0.05 s so.
-    let mut copy = repo::copy_matches(conn).await?;
-    copy.send(super::load::matches(id.0, &found, now)).await?;
-    copy.finish().await?;
     // What staff matched by hand for the label before applies to the keys still unmatched.
-    let matched: std::collections::HashSet<&str> = found.iter().map(|(k, _, _)| k.as_str()).collect();
+    let matched: foldhash::HashSet<&str> = found.iter().map(|(k, _, _)| k.as_str()).collect();
     let rest: Vec<String> = keys.iter().filter(|k| !matched.contains(k.as_str())).cloned().collect();
-    if !rest.is_empty() {
-        found.extend(repo::match_remembered(conn, id, org, &rest, now).await?);
-    }
-    Ok(found)
+    let remembered = match rest.is_empty() {
+        true => Vec::new(),
+        false => repo::match_remembered(conn, id, org, &rest, now).await?,
+    };
+    Ok((found, remembered))
+}
+
+/// Writes a report's matches found by identifier, by COPY (the report, being read in this transaction,
+/// has none of them yet): 20,000 matches took 0.08 s as one INSERT, 0.05 s so.
+async fn write_matches(
+    conn: &mut sqlx::PgConnection,
+    id: ReportId,
+    found: &[Found],
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let mut copy = repo::copy_matches(conn).await?;
+    copy.send(super::load::matches(id.0, found, now)).await?;
+    copy.finish().await?;
+    Ok(())
 }
 
 /// The proof that a report's money is all accounted for: for each summary record, its revenue beside
@@ -746,16 +759,29 @@ pub(crate) async fn finish(
         Some(keys) => keys,
         None => repo::match_keys(tx, id).await?,
     };
-    let matches = match_by_identifiers(tx, id, row.org_id, &keys, now).await?;
-    let matched = matches.len();
-    // The royalty lines from the groups' sums in memory (0.2 s less for a million lines than making
-    // them from the stored rows, docs/benchmarks.md), or from the rows when there were too many.
-    let lines = match sums.groups {
+    let (found, remembered) = match_keys(tx, id, row.org_id, &keys, now).await?;
+    let matched = found.len() + remembered.len();
+    // The royalty lines are made from the groups' sums in memory (0.2 s less for a million lines than
+    // from the stored rows, docs/benchmarks.md), on another thread while the matches are written; or
+    // from the rows when there were too many groups to keep.
+    let making = match sums.groups {
         Some(groups) => {
             let fee_bp = repo::fee_bp(tx, id, crate::terms::service::DEFAULT_FEE_BP).await?;
-            let matches: foldhash::HashMap<&str, load::Match> =
-                matches.iter().map(|(key, track, release)| (key.as_str(), (*track, *release))).collect();
-            let (stream, lines) = groups.lines(id.0, summaries, &matches, fee_bp);
+            let all: Vec<Found> = found.iter().chain(&remembered).cloned().collect();
+            let summaries = summaries.to_vec();
+            Some(tokio::task::spawn_blocking(move || {
+                let matches: foldhash::HashMap<&str, load::Match> =
+                    all.iter().map(|(key, track, release)| (key.as_str(), (*track, *release))).collect();
+                groups.lines(id.0, &summaries, &matches, fee_bp)
+            }))
+        }
+        None => None,
+    };
+    write_matches(tx, id, &found, now).await?;
+    let lines = match making {
+        Some(making) => {
+            let (stream, lines) =
+                making.await.map_err(|e| sqlx::Error::Protocol(format!("making royalty lines: {e}")))?;
             let mut copy = repo::copy_lines(tx).await?;
             copy.send(stream).await?;
             copy.finish().await?;
