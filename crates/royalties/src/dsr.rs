@@ -11,6 +11,10 @@ use std::io::BufRead;
 
 use crate::allocation::Allocation;
 
+/// The most sales lines a reader takes room for at once (128 MB of address space, resident only as
+/// it fills); a larger file's list grows as it needs.
+pub const RESERVED_LINES: usize = 1 << 24;
+
 /// The most problems a report lists (more are counted, not listed).
 pub const MAX_ERRORS: usize = 1_000;
 
@@ -500,6 +504,17 @@ impl Reader {
         }
     }
 
+    /// A reader of `bytes` bytes: room for the fingerprints of as many sales lines as they can hold
+    /// (a sales line is longer than 20 bytes) is taken at once, up to [`RESERVED_LINES`]; untouched, it
+    /// costs no memory. Grown by doubling instead, the list's old and new copies would both be resident
+    /// as it moves.
+    pub fn sized(bytes: u64) -> Self {
+        let mut reader = Self::new();
+        let lines = usize::try_from(bytes / 20).unwrap_or(usize::MAX).min(RESERVED_LINES);
+        reader.transactions.reserve_exact(lines);
+        reader
+    }
+
     fn error(&mut self, record_type: &str, cell: Option<&'static str>, reason: impl Into<String>) {
         self.error_count += 1;
         if self.errors.len() < MAX_ERRORS {
@@ -883,7 +898,7 @@ impl Reader {
         // part's when the two are joined.
         self.transactions.sort_unstable();
         if self.part == Part::Whole {
-            self.file.repeated_transactions = repeated(&self.transactions);
+            self.file.repeated_transactions = repeated(&self.transactions, &[]);
         }
     }
 }
@@ -1009,11 +1024,12 @@ where
 {
     use std::io::{BufReader, Read, Seek, SeekFrom};
     const BUFFER: usize = 256 * 1024;
+    let len = std::fs::metadata(path)?.len();
     let first_input = BufReader::with_capacity(BUFFER, std::fs::File::open(path)?.take(cut));
     let mut second_allocation = allocation.clone();
     let (first, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| -> std::io::Result<(Reader, Vec<i64>)> {
-            let mut reader = Reader::new();
+            let mut reader = Reader::sized(len.saturating_sub(cut));
             let before = reader.skim(BufReader::with_capacity(BUFFER, std::fs::File::open(path)?.take(cut)))?;
             for (summary, used) in reader.file.summaries.iter().zip(&before) {
                 let revenue = reader.revenues[reader.summary_ids[&summary.id]];
@@ -1024,7 +1040,7 @@ where
             let reader = reader.read_part(BufReader::with_capacity(BUFFER, file), &mut second_allocation, on_second)?;
             Ok((reader, before))
         });
-        let mut first = Reader::new();
+        let mut first = Reader::sized(cut);
         first.part = Part::First;
         let first = first.read_part(first_input, allocation, on_first);
         (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -1042,40 +1058,36 @@ where
         return Ok(None);
     }
     *allocation = second_allocation;
-    let transactions = merged(&first.transactions, &second.transactions);
     let mut file = second.file;
     file.blocks = blocks;
     file.usage_lines += first.file.usage_lines;
     for (id, used) in &first.file.usages_by_summary {
         *file.usages_by_summary.entry(id.clone()).or_default() += used;
     }
-    file.repeated_transactions = repeated(&transactions);
+    file.repeated_transactions = repeated(&first.transactions, &second.transactions);
     Ok(Some((file, Vec::new(), 0)))
 }
 
-/// The fingerprints that occur more than once in a sorted list.
-fn repeated(sorted: &[u64]) -> Vec<u64> {
-    let mut repeated: Vec<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    repeated.dedup();
-    repeated
-}
-
-/// Two sorted lists as one.
-fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// The fingerprints that occur more than once in sorted lists, taken together (walked in order as
+/// one: a list as long as both would take as much memory again).
+fn repeated(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            out.push(a[i]);
+    let mut previous = None;
+    let mut repeated = Vec::new();
+    while i < a.len() || j < b.len() {
+        let next = if j == b.len() || (i < a.len() && a[i] <= b[j]) {
             i += 1;
+            a[i - 1]
         } else {
-            out.push(b[j]);
             j += 1;
+            b[j - 1]
+        };
+        if previous == Some(next) && repeated.last() != Some(&next) {
+            repeated.push(next);
         }
+        previous = Some(next);
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
+    repeated
 }
 
 /// A sales transaction id's fingerprint (64 bits: two distinct ids of one file share one about once
@@ -1288,6 +1300,16 @@ mod tests {
             cut += line.len() + 1;
         }
         (whole, parts)
+    }
+
+    #[test]
+    fn fingerprints_repeated_within_or_across_two_sorted_lists_are_found_once_each() {
+        assert_eq!(repeated(&[], &[]), Vec::<u64>::new());
+        assert_eq!(repeated(&[1, 2, 2, 2, 5], &[]), [2]);
+        assert_eq!(repeated(&[], &[0, 0, 7]), [0]);
+        assert_eq!(repeated(&[1, 3, 5, 9], &[2, 3, 4, 9, 9, 10]), [3, 9]);
+        assert_eq!(repeated(&[u64::MAX], &[u64::MAX]), [u64::MAX]);
+        assert_eq!(repeated(&[4, 6, 8], &[1, 5, 7]), Vec::<u64>::new());
     }
 
     #[test]

@@ -28,10 +28,10 @@ pub const GROUPS: usize = 16_384;
 /// Distinct match keys collected while reading, for matching without a pass over the rows; a
 /// report naming more is matched from its stored rows instead.
 const MAX_KEYS: usize = 1_000_000;
-/// Matchable groups summed whole while reading (about 170 bytes each: 22 MB at most), from which the
+/// Matchable groups summed whole while reading (about 170 bytes each: 11 MB at most), from which the
 /// royalty lines are made without reading the rows back; a report of more has its lines made from
 /// its stored rows instead (`repo::build_lines`).
-pub const MAX_SUMMED: usize = 131_072;
+pub const MAX_SUMMED: usize = 65_536;
 
 /// The lines of one summary record, match key and use type read so far. The three are its key in
 /// the map (`summary \t use type \t match key`), read back by their lengths; title and artist share
@@ -57,6 +57,9 @@ pub struct Encoder {
     scratch: String,
     keys: Option<HashSet<String>>,
     summed: Option<HashMap<String, Summed>>,
+    /// The most groups summed whole ([`MAX_SUMMED`]; half for a second part's encoder, whose sums
+    /// join these).
+    max_summed: usize,
 }
 
 /// A matchable group's lines, all of them, whichever rows they were written in.
@@ -98,6 +101,7 @@ impl Encoder {
             scratch: String::new(),
             keys: Some(HashSet::new()),
             summed: Some(HashMap::new()),
+            max_summed: MAX_SUMMED,
         }
     }
 
@@ -170,7 +174,7 @@ impl Encoder {
                 let (summary_len, use_type_len) = (g.summary_len, g.use_type_len);
                 let group =
                     Summed { summary_len, use_type_len, title: g.described, usages: g.usages, revenue: g.revenue };
-                sum(&mut self.summed, key, group);
+                sum(&mut self.summed, self.max_summed, key, group);
             }
         }
     }
@@ -183,6 +187,7 @@ impl Encoder {
         // Its keys and sums start empty: they join this encoder's in `absorb`.
         encoder.keys = self.keys.as_ref().map(|_| HashSet::new());
         encoder.summed = self.summed.as_ref().map(|_| HashMap::new());
+        encoder.max_summed = MAX_SUMMED / 2;
         encoder
     }
 
@@ -199,7 +204,9 @@ impl Encoder {
             _ => self.keys = None,
         }
         match other.summed {
-            Some(theirs) => theirs.into_iter().for_each(|(key, group)| sum(&mut self.summed, key, group)),
+            Some(theirs) => {
+                theirs.into_iter().for_each(|(key, group)| sum(&mut self.summed, self.max_summed, key, group));
+            }
             None => self.summed = None,
         }
     }
@@ -280,8 +287,8 @@ impl Groups {
     }
 }
 
-/// Adds a group's sum to the sums kept whole, or forgets them all past their limit.
-fn sum(sums: &mut Option<HashMap<String, Summed>>, key: String, group: Summed) {
+/// Adds a group's sum to the sums kept whole, or forgets them all past `limit` groups.
+fn sum(sums: &mut Option<HashMap<String, Summed>>, limit: usize, key: String, group: Summed) {
     let Some(summed) = sums else { return };
     if let Some(s) = summed.get_mut(&key) {
         if group.title < s.title {
@@ -289,7 +296,7 @@ fn sum(sums: &mut Option<HashMap<String, Summed>>, key: String, group: Summed) {
         }
         s.usages = s.usages.saturating_add(group.usages);
         s.revenue += group.revenue;
-    } else if summed.len() < MAX_SUMMED {
+    } else if summed.len() < limit {
         summed.insert(key, group);
     } else {
         *sums = None;

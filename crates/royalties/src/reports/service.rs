@@ -662,8 +662,8 @@ fn read_files(
         let mut refused = !out.errors.is_empty();
         let size = std::fs::metadata(path)?.len();
         let cut = match split && !gzip && !refused && size >= SPLIT_FROM {
-            // A little past the middle: the second part's reader first skims the first.
-            true => dsr::find_cut(&mut std::fs::File::open(path)?, size / 20 * 11)?,
+            // Past the middle, as the second part's reader first skims the first.
+            true => dsr::find_cut(&mut std::fs::File::open(path)?, size / 5 * 3)?,
             false => None,
         };
         if cut.is_some() && !chunk.is_empty() && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
@@ -683,7 +683,8 @@ fn read_files(
             }
         };
         let (summary, errors, count) = match second {
-            None => dsr::Reader::new().read(input, &mut allocation, add)?,
+            // (A gzip file's size is not its text's: its list grows as it needs.)
+            None => dsr::Reader::sized(if gzip { 0 } else { size }).read(input, &mut allocation, add)?,
             Some((cut, mut second)) => {
                 drop(input);
                 let (mut rows, mut gone) = (Vec::with_capacity(CHUNK + 4096), false);
