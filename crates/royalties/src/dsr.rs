@@ -965,7 +965,7 @@ impl Reader {
     /// the summary records whole, then only each usage line's summary and usages, summed per summary
     /// (in the order of the summaries), and the lines counted. The reader then reads the second part.
     fn skim(&mut self, mut input: impl BufRead) -> std::io::Result<Vec<i64>> {
-        let mut before = vec![0i64; 0];
+        let mut before = Vec::new();
         let mut in_blocks = false;
         let mut buf = Vec::new();
         let mut allocation = Allocation::default();
