@@ -546,15 +546,11 @@ impl Reader {
         mut on_usage: impl FnMut(&Usage),
     ) -> std::io::Result<Self> {
         let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            if input.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
+        while let Some(text) = next_line(&mut input, &mut buf)? {
             self.line += 1;
-            match std::str::from_utf8(&buf) {
-                Ok(text) => self.feed(text.trim_end_matches(['\n', '\r']), allocation, &mut on_usage),
-                Err(_) => self.error("", None, "is not UTF-8"),
+            match text {
+                Some(text) => self.feed(text, allocation, &mut on_usage),
+                None => self.error("", None, "is not UTF-8"),
             }
         }
         self.finish();
@@ -969,14 +965,9 @@ impl Reader {
         let mut in_blocks = false;
         let mut buf = Vec::new();
         let mut allocation = Allocation::default();
-        loop {
-            buf.clear();
-            if input.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
+        while let Some(text) = next_line(&mut input, &mut buf)? {
             self.line += 1;
-            let Ok(text) = std::str::from_utf8(&buf) else { continue };
-            let text = text.trim_end_matches(['\n', '\r']);
+            let Some(text) = text else { continue };
             if !in_blocks {
                 in_blocks = ["RE", "AS", "MW", "SU"].iter().any(|p| text.starts_with(p));
                 if !in_blocks {
@@ -1090,6 +1081,16 @@ fn repeated(a: &[u64], b: &[u64]) -> Vec<u64> {
     repeated
 }
 
+/// The next line of `input`, read into `buf`, without its end of line: none at the end of the input;
+/// `Some(None)` for a line that is not UTF-8.
+fn next_line<'b>(input: &mut impl BufRead, buf: &'b mut Vec<u8>) -> std::io::Result<Option<Option<&'b str>>> {
+    buf.clear();
+    if input.read_until(b'\n', buf)? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(std::str::from_utf8(buf).ok().map(|text| text.trim_end_matches(['\n', '\r']))))
+}
+
 /// A sales transaction id's fingerprint (64 bits: two distinct ids of one file share one about once
 /// in 10¹² files of ten million lines, and even then [`repeated_transactions`] compares the ids).
 fn fingerprint(id: &str) -> u64 {
@@ -1104,14 +1105,10 @@ pub fn repeated_transactions(mut input: impl BufRead, repeated: &[u64]) -> std::
     let mut first: HashMap<String, u64> = HashMap::new();
     let mut errors = Vec::new();
     let (mut buf, mut line) = (Vec::new(), 0u64);
-    loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(errors);
-        }
+    while let Some(text) = next_line(&mut input, &mut buf)? {
         line += 1;
-        let Ok(text) = std::str::from_utf8(&buf) else { continue };
-        let mut cells = text.trim_end_matches(['\n', '\r']).split('\t');
+        let Some(text) = text else { continue };
+        let mut cells = text.split('\t');
         let record_type = cells.next().unwrap_or("").trim();
         let Some(id) = cells.nth(2).filter(|id| record_type.starts_with("SU") && !id.is_empty()) else { continue };
         if !suspects.contains(&fingerprint(id)) {
@@ -1129,6 +1126,7 @@ pub fn repeated_transactions(mut input: impl BufRead, repeated: &[u64]) -> std::
             }
         }
     }
+    Ok(errors)
 }
 
 /// Reads a file's first line as its HEAD (to know, on upload, which report and which of its files it

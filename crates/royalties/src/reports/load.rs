@@ -3,7 +3,8 @@
 //! lines, usages and how much revenue (each line's exact share, summed exactly) it has. Matching,
 //! the royalty lines, the unmatched queue and the reconciliation only read lines grouped so; the lines
 //! themselves stay in the report's files. A report of a million lines of 20,000 recordings in two
-//! territories is 40,000 rows.
+//! territories is 40,000 rows. Each matchable group's whole sum is also kept (up to a limit), from
+//! which the report's royalty lines are made and encoded the same way once its keys are matched.
 //!
 //! The groups are kept in memory up to a limit; past it they are written and the reader starts
 //! again, so a group may have several rows (every query sums them) and memory does not grow with the
