@@ -1,5 +1,5 @@
 //! Royalties benchmark: a store's sales report of 1,000,000 usage lines (generated, about 54 MB)
-//! uploaded over HTTP and read end to end by the job (parse, each line's exact revenue, the lines
+//! uploaded over HTTP and read end to end by the job (until its stream says so) (parse, each line's exact revenue, the lines
 //! summed per summary, key and use type and loaded with `COPY`, matching by identifier, summaries,
 //! royalty lines), with the process's peak RSS; beside it, in the same run and on the same PostgreSQL,
 //! the same lines parsed and written a row each with batched multi-row `INSERT`s, the same rows copied
@@ -179,6 +179,7 @@ async fn main() {
         passes: None,
     };
     tokio::spawn(platform::jobs::run(ctx.clone(), registry, config, std::future::pending()));
+    let mut events = support::Events::open(addr, &key).await;
     let started = Instant::now();
     let (status, body) = support::send_file(
         addr,
@@ -193,15 +194,16 @@ async fn main() {
     let uploaded = started.elapsed();
     let report: serde_json::Value = serde_json::from_str(&body).unwrap();
     let rid = report["id"].as_str().unwrap().to_owned();
-    let report = loop {
-        let (_, answer) = client.send("GET", &format!("/v1/royalties/reports/{rid}"), Some(&key), None).await;
-        let r: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-        if r["status"] == "loaded" || r["status"] == "refused" {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    // The job says on the stream when the report is read (after its commit), loaded or refused.
+    let end = events
+        .wait_for(|data| {
+            data.contains(&rid) && (data.contains("\"phase\":\"done\"") || data.contains("\"phase\":\"refused\""))
+        })
+        .await;
     let total = started.elapsed();
+    assert!(end.contains("\"phase\":\"done\""), "{end}");
+    let (_, answer) = client.send("GET", &format!("/v1/royalties/reports/{rid}"), Some(&key), None).await;
+    let report: serde_json::Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(report["status"], "loaded", "{report}");
     assert_eq!(report["usage_lines"].as_u64(), Some(usage_lines));
     let rate = usage_lines as f64 / total.as_secs_f64();

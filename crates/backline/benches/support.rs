@@ -85,6 +85,46 @@ pub async fn send_file(
     (status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
 }
 
+/// The caller's real-time stream (`GET /v1/me/stream`), open: a client told of progress as it
+/// happens, which need not ask again and again (a poll every few milliseconds would take some of the
+/// cores it measures, and notice late).
+pub struct Events {
+    stream: BufReader<TcpStream>,
+}
+
+impl Events {
+    /// Opens the stream and waits for its answer's head (from then on, nothing is missed).
+    pub async fn open(addr: SocketAddr, key: &str) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut stream = BufReader::new(stream);
+        let head = format!("GET /v1/me/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n\r\n");
+        stream.get_mut().write_all(head.as_bytes()).await.unwrap();
+        let mut line = String::new();
+        stream.read_line(&mut line).await.unwrap();
+        assert!(line.starts_with("HTTP/1.1 200"), "the stream answered {line}");
+        while line != "\r\n" {
+            line.clear();
+            stream.read_line(&mut line).await.unwrap();
+        }
+        Self { stream }
+    }
+
+    /// The data of the first event whose data `wanted` accepts.
+    pub async fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.stream.read_line(&mut line).await.unwrap() > 0, "the stream ended");
+            if let Some(data) = line.trim_end().strip_prefix("data:")
+                && wanted(data.trim())
+            {
+                return data.trim().to_owned();
+            }
+        }
+    }
+}
+
 /// The process's peak resident memory (`VmHWM`) in MB.
 pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

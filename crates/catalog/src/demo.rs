@@ -205,8 +205,8 @@ async fn release(
             conn,
             &AudioRow {
                 track_id: track.id,
+                md5: kept.md5()?.to_owned(),
                 sha256: kept.sha256,
-                md5: kept.md5,
                 size: kept.size as i64,
                 format: info.format.into(),
                 sample_rate: info.sample_rate as i32,
@@ -229,8 +229,8 @@ async fn release(
         conn,
         &ArtworkRow {
             release_id: row.id,
+            md5: kept.md5()?.to_owned(),
             sha256: kept.sha256,
-            md5: kept.md5,
             size: kept.size as i64,
             format: info.format.into(),
             width: info.width as i32,

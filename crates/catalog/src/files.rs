@@ -18,7 +18,7 @@ pub(crate) fn refused(field: &str, problems: Vec<Refusal>) -> ApiError {
     ApiError::validation(problems.into_iter().map(|r| FieldError::new(field, r.rule, r.message)).collect())
 }
 
-/// Receives a body into staging and checks it with `check`; keeps it when it passes (see
+/// Receives a body into staging with its MD5 and checks it with `check`; keeps it when it passes (see
 /// [`platform::storage::receive_checked`]), else answers 422 naming `field` with every problem.
 pub(crate) async fn receive_checked<T: Send + 'static>(
     ctx: &AppContext,
@@ -29,6 +29,8 @@ pub(crate) async fn receive_checked<T: Send + 'static>(
     check: fn(&Path) -> Result<T, Vec<Refusal>>,
 ) -> Result<(Kept, T), ApiError> {
     let check = move |path: &Path| check(path).map_err(|problems| refused(field, problems));
-    platform::storage::receive_checked(ctx, principal.user_id.0, principal.client_ip.as_deref(), body, limit, check)
-        .await
+    // A DDEX delivery names each file by its MD5.
+    let digests = platform::storage::Digests::Sha256AndMd5;
+    let (user, client) = (principal.user_id.0, principal.client_ip.as_deref());
+    platform::storage::receive_checked(ctx, user, client, body, limit, digests, check).await
 }

@@ -123,7 +123,8 @@ fn load<'c>(conn: &'c mut PgConnection, env: &'c DemoEnv) -> LoadFuture<'c> {
         copy.send(rows).await?;
         copy.finish().await?;
         reports::repo::start(conn, row.id, summary.lines as i64, now).await?;
-        reports::service::finish(conn, &row, &summary.summaries, summary.usage_lines, encoder.sums(), now).await?;
+        reports::service::finish(conn, &row, &summary.summaries, summary.usage_lines, encoder.sums(), None, now)
+            .await?;
 
         // Nova Rae, paid in EUR: 60% of her releases, the label 40%; an advance of 15.00 EUR.
         let label = splits::service::label_payee(conn, lumen, now).await?;

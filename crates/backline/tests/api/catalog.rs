@@ -1511,3 +1511,39 @@ async fn an_object_store_that_cannot_take_files_refuses_uploads_and_records_noth
     let release = app.get(&format!("/v1/releases/{rid}")).bearer(&l.token).send().await.value();
     assert!(release["artwork"].is_null(), "{release}");
 }
+
+/// A file's MD5 is computed where it is asked for (a DDEX delivery names files by it): the same bytes
+/// recorded first without it (a sales report, a contract's annex) are given it when they come again
+/// with it, and keep it when they come once more without.
+#[tokio::test]
+async fn a_stored_file_recorded_without_its_md5_is_given_it_by_an_upload_that_asks() {
+    let app = app().await;
+    let storage = &app.ctx.storage;
+    let bytes = testkit::media::wav(44_100, 16, 2, 100, 0.5);
+    let md5_of = |sha256: &str| {
+        let pool = app.db.pool.clone();
+        let sha256 = sha256.to_owned();
+        async move {
+            sqlx::query_scalar!("SELECT md5 FROM stored_files WHERE sha256 = $1", sha256)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let now = chrono::Utc::now();
+    let receive = |digests| storage.receive(axum::body::Body::from(bytes.clone()), 1_000_000, digests);
+    let plain = storage.keep(receive(platform::storage::Digests::Sha256).await.unwrap()).await.unwrap();
+    assert_eq!(plain.md5, None);
+    platform::storage::record(&mut conn, &plain, "audio/wav", now).await.unwrap();
+    assert_eq!(md5_of(&plain.sha256).await, None);
+    let with = storage.keep(receive(platform::storage::Digests::Sha256AndMd5).await.unwrap()).await.unwrap();
+    assert_eq!((&with.key, with.size, &with.sha256), (&plain.key, plain.size, &plain.sha256));
+    let md5 = with.md5.clone().unwrap();
+    assert_eq!(md5.len(), 32);
+    platform::storage::record(&mut conn, &with, "audio/wav", now).await.unwrap();
+    assert_eq!(md5_of(&plain.sha256).await, Some(md5.clone()));
+    platform::storage::record(&mut conn, &plain, "audio/wav", now).await.unwrap();
+    assert_eq!(md5_of(&plain.sha256).await, Some(md5), "kept");
+    assert_eq!(staged_files(&app), 0, "no staging file is left");
+}

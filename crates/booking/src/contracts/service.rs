@@ -324,6 +324,7 @@ pub async fn annex(
         principal.client_ip.as_deref(),
         body,
         MAX_ANNEX_BYTES,
+        platform::storage::Digests::Sha256,
         |_| Ok(()),
     )
     .await?;

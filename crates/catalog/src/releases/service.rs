@@ -748,7 +748,7 @@ pub async fn upload_artwork(
         &repo::ArtworkRow {
             release_id: id,
             sha256: kept.sha256.clone(),
-            md5: kept.md5.clone(),
+            md5: kept.md5().map_err(ApiError::internal)?.to_owned(),
             size: kept.size as i64,
             format: info.format.to_owned(),
             width: info.width as i32,

@@ -306,7 +306,7 @@ pub async fn upload_document(
         claim_id: id,
         sha256: kept.sha256.clone(),
         size: kept.size as i64,
-        md5: kept.md5.clone(),
+        md5: kept.md5().map_err(ApiError::internal)?.to_owned(),
         media_type: media_type.to_owned(),
         file_name,
         uploaded_at: now,

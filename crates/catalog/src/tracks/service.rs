@@ -531,7 +531,7 @@ pub async fn upload_audio(
     let row = repo::AudioRow {
         track_id: id,
         sha256: kept.sha256.clone(),
-        md5: kept.md5.clone(),
+        md5: kept.md5().map_err(ApiError::internal)?.to_owned(),
         size: kept.size as i64,
         format: info.format.to_owned(),
         sample_rate: info.sample_rate as i32,

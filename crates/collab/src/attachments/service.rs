@@ -60,6 +60,7 @@ pub async fn upload(
         principal.client_ip.as_deref(),
         body,
         MAX_ATTACHMENT,
+        platform::storage::Digests::Sha256,
         |_| Ok(()),
     )
     .await?;

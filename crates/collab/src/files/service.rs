@@ -308,6 +308,7 @@ pub async fn upload(
         principal.client_ip.as_deref(),
         body,
         MAX_FILE,
+        platform::storage::Digests::Sha256,
         |_| Ok(()),
     )
     .await?;

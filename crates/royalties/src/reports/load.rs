@@ -106,6 +106,11 @@ impl Encoder {
         }
     }
 
+    /// The report's distinct match keys read so far, unless there were too many to keep.
+    pub fn keys(&self) -> Option<Vec<String>> {
+        self.keys.as_ref().map(|keys| keys.iter().cloned().collect())
+    }
+
     /// What the reading found for matching and the royalty lines (after [`Encoder::finish`]).
     pub fn sums(self) -> Sums {
         Sums { keys: self.keys.map(|keys| keys.into_iter().collect()), groups: self.summed.map(Groups) }

@@ -290,6 +290,7 @@ pub(crate) async fn receive_file(
         principal.client_ip.as_deref(),
         body,
         MAX_FILE_BYTES,
+        platform::storage::Digests::Sha256,
         check,
     )
     .await

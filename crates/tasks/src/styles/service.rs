@@ -135,6 +135,7 @@ pub async fn upload_image(
         principal.client_ip.as_deref(),
         body,
         MAX_IMAGE_BYTES,
+        platform::storage::Digests::Sha256,
         check,
     )
     .await?;
