@@ -995,6 +995,19 @@ impl Reader {
     }
 }
 
+/// Where a part's usage lines go: each line as it is read, then the part's end, on the part's own
+/// thread (any `FnMut(&Usage)` takes the lines and has nothing to do at the end).
+pub trait Lines {
+    fn line(&mut self, usage: &Usage);
+    fn end(&mut self) {}
+}
+
+impl<F: FnMut(&Usage)> Lines for F {
+    fn line(&mut self, usage: &Usage) {
+        self(usage);
+    }
+}
+
 /// A file read in two parts at once, cut at `cut` (see [`find_cut`]): the first part on this thread,
 /// the second on another, which first skims the first part for what it needs (the summaries, the
 /// line number and each summary's usages before the cut, where its running shares go on from). Each
@@ -1006,12 +1019,12 @@ pub fn read_in_two<A, B>(
     path: &std::path::Path,
     cut: u64,
     allocation: &mut Allocation,
-    on_first: A,
-    on_second: B,
+    mut on_first: A,
+    mut on_second: B,
 ) -> std::io::Result<Option<(FileSummary, Vec<LineError>, u64)>>
 where
-    A: FnMut(&Usage),
-    B: FnMut(&Usage) + Send,
+    A: Lines,
+    B: Lines + Send,
 {
     use std::io::{BufReader, Read, Seek, SeekFrom};
     const BUFFER: usize = 256 * 1024;
@@ -1028,12 +1041,15 @@ where
             }
             let mut file = std::fs::File::open(path)?;
             file.seek(SeekFrom::Start(cut))?;
-            let reader = reader.read_part(BufReader::with_capacity(BUFFER, file), &mut second_allocation, on_second)?;
+            let input = BufReader::with_capacity(BUFFER, file);
+            let reader = reader.read_part(input, &mut second_allocation, |usage| on_second.line(usage))?;
+            on_second.end();
             Ok((reader, before))
         });
         let mut first = Reader::sized(cut);
         first.part = Part::First;
-        let first = first.read_part(first_input, allocation, on_first);
+        let first = first.read_part(first_input, allocation, |usage| on_first.line(usage));
+        on_first.end();
         (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
     let (first, (second, before)) = (first?, second?);
@@ -1284,8 +1300,8 @@ mod tests {
                     temp.path(),
                     cut as u64,
                     &mut a,
-                    |u| first.push(u.clone()),
-                    |u| {
+                    |u: &Usage| first.push(u.clone()),
+                    |u: &Usage| {
                         second.push(u.clone());
                     },
                 )

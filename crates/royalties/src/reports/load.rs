@@ -29,9 +29,10 @@ pub const GROUPS: usize = 16_384;
 /// Distinct match keys collected while reading, for matching without a pass over the rows; a
 /// report naming more is matched from its stored rows instead.
 const MAX_KEYS: usize = 1_000_000;
-/// Matchable groups summed whole while reading (about 170 bytes each: 11 MB at most), from which the
-/// royalty lines are made without reading the rows back; a report of more has its lines made from
-/// its stored rows instead (`repo::build_lines`).
+/// Matchable groups summed whole while reading (about 170 bytes each: 11 MB at most, and half that
+/// more for the second part of a file read in two), from which the royalty lines are made without
+/// reading the rows back; a report of more has its lines made from its stored rows instead
+/// (`repo::build_lines`).
 pub const MAX_SUMMED: usize = 65_536;
 
 /// The lines of one summary record, match key and use type read so far. The three are its key in
@@ -58,9 +59,12 @@ pub struct Encoder {
     scratch: String,
     keys: Option<HashSet<String>>,
     summed: Option<HashMap<String, Summed>>,
-    /// The most groups summed whole ([`MAX_SUMMED`]; half for a second part's encoder, whose sums
-    /// join these).
+    /// The most groups summed whole ([`MAX_SUMMED`]; half for a second part's encoder).
     max_summed: usize,
+    /// The sums of a second part's encoder, [absorbed](Encoder::absorb): kept apart, as the royalty
+    /// lines add up groups whichever part summed them (merging them took a few milliseconds, in
+    /// the one step of the reading no other thread shares).
+    absorbed: Vec<HashMap<String, Summed>>,
 }
 
 /// A matchable group's lines, all of them, whichever rows they were written in.
@@ -83,8 +87,9 @@ pub struct Sums {
     pub groups: Option<Groups>,
 }
 
-/// A report's matchable groups (`summary \t use type \t match key`), each summed whole.
-pub struct Groups(HashMap<String, Summed>);
+/// A report's matchable groups (`summary \t use type \t match key`), each summed whole: in one map,
+/// or, for a file read in two parts, a map a part (a group read in both is in both, part in each).
+pub struct Groups(Vec<HashMap<String, Summed>>);
 
 impl Encoder {
     /// Starts the stream: `out` receives the signature.
@@ -103,6 +108,7 @@ impl Encoder {
             keys: Some(HashSet::new()),
             summed: Some(HashMap::new()),
             max_summed: MAX_SUMMED,
+            absorbed: Vec::new(),
         }
     }
 
@@ -113,7 +119,9 @@ impl Encoder {
 
     /// What the reading found for matching and the royalty lines (after [`Encoder::finish`]).
     pub fn sums(self) -> Sums {
-        Sums { keys: self.keys.map(|keys| keys.into_iter().collect()), groups: self.summed.map(Groups) }
+        let absorbed = self.absorbed;
+        let groups = self.summed.map(|own| Groups(std::iter::once(own).chain(absorbed).collect()));
+        Sums { keys: self.keys.map(|keys| keys.into_iter().collect()), groups }
     }
 
     /// Adds one usage line to its group; when the groups in memory reach the limit, `out` receives
@@ -197,8 +205,13 @@ impl Encoder {
         encoder
     }
 
+    /// Writes the groups in memory as rows: a second part's, at its end, on its own thread.
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
+        self.write(out);
+    }
+
     /// Takes in what a [following](Encoder::following) encoder read: `out` receives its groups still
-    /// in memory as rows, and its keys and sums join these.
+    /// in memory as rows (none once [flushed](Encoder::flush)), and its keys and sums join these.
     pub fn absorb(&mut self, mut other: Encoder, out: &mut Vec<u8>) {
         other.write(out);
         match (&mut self.keys, other.keys) {
@@ -210,9 +223,7 @@ impl Encoder {
             _ => self.keys = None,
         }
         match other.summed {
-            Some(theirs) => {
-                theirs.into_iter().for_each(|(key, group)| sum(&mut self.summed, self.max_summed, key, group));
-            }
+            Some(theirs) => self.absorbed.push(theirs),
             None => self.summed = None,
         }
     }
@@ -251,8 +262,8 @@ impl Groups {
             gross: i128,
         }
         let by_id: HashMap<&str, &crate::dsr::Summary> = summaries.iter().map(|s| (s.id.as_str(), s)).collect();
-        let mut lines: HashMap<[&str; 5], Line<'_>> = HashMap::with_capacity(self.0.len());
-        for (key, g) in &self.0 {
+        let mut lines: HashMap<[&str; 5], Line<'_>> = HashMap::with_capacity(self.0.iter().map(HashMap::len).sum());
+        for (key, g) in self.0.iter().flatten() {
             let (summary_id, rest) = key.split_at(g.summary_len);
             let (use_type, match_key) = rest[1..].split_at(g.use_type_len);
             let match_key = &match_key[1..];

@@ -473,17 +473,41 @@ async fn match_by_identifier(conn: &mut sqlx::PgConnection, org: Uuid, keys: &[S
     Ok(found)
 }
 
-/// [`match_by_identifier`] on a connection of its own, begun as soon as the reader knows every key
-/// (`keys`), while PostgreSQL still takes in the last rows of totals: none when the reader ends
-/// without them (a refused report, more keys than are kept in memory, a CSV export).
+/// Match keys as the reader learns them: those read so far when a part of a file read in two ends,
+/// and every key once all are read.
+enum Keys {
+    Part(Vec<String>),
+    All(Vec<String>),
+}
+
+/// [`match_by_identifier`] on a connection of its own, for the keys as the reader sends them (each
+/// once): the keys of the part of a file read in two that ends first are matched while the other
+/// part is still read, the rest while PostgreSQL takes in the last rows of totals. None when the
+/// reader ends without every key (a refused report, more keys than are kept in memory, a CSV export).
 async fn match_early(
     ctx: AppContext,
     org: Uuid,
-    keys: tokio::sync::oneshot::Receiver<Vec<String>>,
+    mut keys: tokio::sync::mpsc::UnboundedReceiver<Keys>,
 ) -> sqlx::Result<Option<Vec<Found>>> {
-    let Ok(keys) = keys.await else { return Ok(None) };
-    let mut conn = ctx.db.acquire().await?;
-    match_by_identifier(&mut conn, org, &keys).await.map(Some)
+    let (mut conn, mut asked, mut found) = (None, foldhash::HashSet::default(), Vec::new());
+    while let Some(batch) = keys.recv().await {
+        let (all, batch) = match batch {
+            Keys::Part(batch) => (false, batch),
+            Keys::All(batch) => (true, batch),
+        };
+        let new: Vec<String> = batch.into_iter().filter(|key| asked.insert(key.clone())).collect();
+        if !new.is_empty() {
+            let conn = match &mut conn {
+                Some(conn) => conn,
+                None => conn.insert(ctx.db.acquire().await?),
+            };
+            found.extend(match_by_identifier(conn, org, &new).await?);
+        }
+        if all {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// What staff matched by hand for the label before, for the keys not `found` by identifier: written,
@@ -625,10 +649,86 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
     }
 }
 
+/// A file read whole, or the first part of one read in two: its lines summed by the report's
+/// encoder, whose rows go to the `COPY` in chunks; at the part's end, the keys read so far go to be
+/// matched.
+struct FirstPart<'a> {
+    encoder: &'a mut load::Encoder,
+    chunk: &'a mut Vec<u8>,
+    sink: &'a tokio::sync::mpsc::Sender<Vec<u8>>,
+    /// The report's lines read, for the progress: those of the files before this one, and this one's.
+    done: &'a AtomicU64,
+    lines_before: u64,
+    /// The `COPY` is gone, or the report refused: nothing more is sent.
+    refused: bool,
+    on_keys: &'a tokio::sync::mpsc::UnboundedSender<Keys>,
+}
+
+impl dsr::Lines for &mut FirstPart<'_> {
+    fn line(&mut self, usage: &dsr::Usage) {
+        self.done.store(self.lines_before + usage.line, Ordering::Relaxed);
+        if self.refused {
+            return;
+        }
+        self.encoder.add(self.chunk, usage);
+        if self.chunk.len() >= CHUNK && self.sink.blocking_send(std::mem::take(self.chunk)).is_err() {
+            self.refused = true;
+        }
+    }
+
+    fn end(&mut self) {
+        if let (false, Some(keys)) = (self.refused, self.encoder.keys()) {
+            let _ = self.on_keys.send(Keys::Part(keys));
+        }
+    }
+}
+
+/// The second part of a file read in two: its lines summed by its own encoder, whose rows go to the
+/// `COPY` in chunks of whole rows, the last ones at the part's end (on its thread, while the first
+/// part may still be read).
+struct SecondPart<'a> {
+    encoder: load::Encoder,
+    rows: Vec<u8>,
+    sink: &'a tokio::sync::mpsc::Sender<Vec<u8>>,
+    /// The part's lines read, for the progress.
+    done: &'a AtomicU64,
+    first_line: Option<u64>,
+    /// The `COPY` is gone (the load was stopped): nothing more is sent.
+    gone: bool,
+    on_keys: &'a tokio::sync::mpsc::UnboundedSender<Keys>,
+}
+
+impl dsr::Lines for &mut SecondPart<'_> {
+    fn line(&mut self, usage: &dsr::Usage) {
+        let from = *self.first_line.get_or_insert(usage.line);
+        self.done.store(usage.line - from + 1, Ordering::Relaxed);
+        if self.gone {
+            return;
+        }
+        self.encoder.add(&mut self.rows, usage);
+        if self.rows.len() >= CHUNK && self.sink.blocking_send(std::mem::take(&mut self.rows)).is_err() {
+            self.gone = true;
+        }
+    }
+
+    fn end(&mut self) {
+        if self.gone {
+            return;
+        }
+        if let Some(keys) = self.encoder.keys() {
+            let _ = self.on_keys.send(Keys::Part(keys));
+        }
+        self.encoder.flush(&mut self.rows);
+        if self.sink.blocking_send(std::mem::take(&mut self.rows)).is_err() {
+            self.gone = true;
+        }
+    }
+}
+
 /// Reads the files in order on a blocking thread, sending `COPY` rows (the lines' totals) in chunks;
 /// with `split`, a large plain DSR file in two parts at once. `done` receives the lines read: of the
-/// whole or first part, and of the second; `on_keys` the report's match keys, once all are read
-/// (before the last rows are sent).
+/// whole or first part, and of the second; `on_keys` the report's match keys: a part's at its end,
+/// and all once all are read (before the last rows are sent).
 fn read_files(
     report: Uuid,
     files: &[(i32, tempfile::TempPath)],
@@ -636,7 +736,7 @@ fn read_files(
     split: bool,
     sink: &tokio::sync::mpsc::Sender<Vec<u8>>,
     done: &[AtomicU64; 2],
-    on_keys: tokio::sync::oneshot::Sender<Vec<String>>,
+    on_keys: &tokio::sync::mpsc::UnboundedSender<Keys>,
 ) -> std::io::Result<Outcome> {
     let mut out = Outcome {
         files: Vec::new(),
@@ -694,41 +794,41 @@ fn read_files(
         // The second part's encoder: its rows go by themselves, in chunks of whole rows after the
         // signature (sent above), as the two parts' chunks may come in any order.
         let second = cut.map(|cut| (cut, encoder.following()));
-        let mut add = |usage: &dsr::Usage| {
-            done[0].store(lines_before + usage.line, Ordering::Relaxed);
-            if refused {
-                return;
-            }
-            encoder.add(&mut chunk, usage);
-            if chunk.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut chunk)).is_err() {
-                refused = true;
-            }
+        let mut first = FirstPart {
+            encoder: &mut encoder,
+            chunk: &mut chunk,
+            sink,
+            done: &done[0],
+            lines_before,
+            refused,
+            on_keys,
         };
+        let mut add = &mut first;
         let (summary, errors, count) = match second {
             // (A gzip file's size is not its text's: its list grows as it needs.)
-            None => dsr::Reader::sized(if gzip { 0 } else { size }).read(input, &mut allocation, add)?,
-            Some((cut, mut second)) => {
+            None => dsr::Reader::sized(if gzip { 0 } else { size }).read(input, &mut allocation, |usage| {
+                dsr::Lines::line(&mut add, usage);
+            })?,
+            Some((cut, second)) => {
                 drop(input);
-                let (mut rows, mut gone) = (Vec::with_capacity(CHUNK + 4096), false);
-                let mut first_line = None;
-                let read = dsr::read_in_two(path, cut, &mut allocation, &mut add, |usage| {
-                    let from = *first_line.get_or_insert(usage.line);
-                    done[1].store(usage.line - from + 1, Ordering::Relaxed);
-                    if gone {
-                        return;
-                    }
-                    second.add(&mut rows, usage);
-                    if rows.len() >= CHUNK && sink.blocking_send(std::mem::take(&mut rows)).is_err() {
-                        gone = true;
-                    }
-                })?;
+                let mut part = SecondPart {
+                    encoder: second,
+                    rows: Vec::with_capacity(CHUNK + 4096),
+                    sink,
+                    done: &done[1],
+                    first_line: None,
+                    gone: false,
+                    on_keys,
+                };
+                let read = dsr::read_in_two(path, cut, &mut allocation, add, &mut part)?;
                 done[1].store(0, Ordering::Relaxed);
                 let Some(read) = read else {
                     out.disagreed = true;
                     return Ok(out);
                 };
-                encoder.absorb(second, &mut rows);
-                if !gone {
+                let mut rows = Vec::new();
+                encoder.absorb(part.encoder, &mut rows);
+                if !part.gone && !rows.is_empty() {
                     let _ = sink.blocking_send(rows);
                 }
                 read
@@ -754,7 +854,7 @@ fn read_files(
     }
     if out.errors.is_empty() {
         if let Some(keys) = encoder.keys() {
-            let _ = on_keys.send(keys);
+            let _ = on_keys.send(Keys::All(keys));
         }
         encoder.finish(&mut chunk);
         let _ = sink.blocking_send(chunk);
@@ -893,13 +993,13 @@ async fn read(ctx: AppContext, id: ReportId) -> Result<(), JobFailure> {
     let (read, tx, groups, found) = loop {
         let (sink, mut rows) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         let done = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-        let (on_keys, keys) = tokio::sync::oneshot::channel();
+        let (on_keys, keys) = tokio::sync::mpsc::unbounded_channel();
         let matching = tokio::spawn(match_early(ctx.clone(), row.org_id, keys));
         let reader = {
             let (done, local, csv) = (done.clone(), local.clone(), csv.clone());
             // The sink closes when the thread ends, which ends the loading loop below.
             tokio::task::spawn_blocking(move || {
-                read_files(id.0, &local, csv.as_ref().as_ref(), split, &sink, &done, on_keys)
+                read_files(id.0, &local, csv.as_ref().as_ref(), split, &sink, &done, &on_keys)
             })
         };
         if let Some(counting) = counting.take() {
