@@ -399,15 +399,8 @@ async fn a_large_report_is_read_in_two_parts_and_refused_whole_for_a_problem_in_
     assert_eq!(usage_rows(&app, &rid).await, 120_000);
     let proof = app.get(&format!("/v1/royalties/reports/{rid}/reconciliation")).bearer(&l.token).send().await.value();
     assert_eq!(proof["exact"], true, "{proof}");
-    let report_id: uuid::Uuid = rid.parse().unwrap();
-    let mut conn = app.db.pool.acquire().await.unwrap();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-    let in_memory = royalty_line_rows(&mut tx, report_id).await;
-    assert_eq!(in_memory.len(), 4, "two recordings in two territories: {in_memory:?}");
-    let fee = royalties::terms::service::DEFAULT_FEE_BP;
-    royalties::reports::repo::build_lines(&mut tx, royalties::model::ReportId(report_id), fee).await.unwrap();
-    assert_eq!(in_memory, royalty_line_rows(&mut tx, report_id).await);
-    tx.rollback().await.unwrap();
+    // Two recordings in two territories.
+    assert_eq!(lines_as_the_rows_make_them(&app, &rid).await, 4);
 
     // The same report, its stream count wrong on a line of the last block but one: refused with that
     // line's problem (and its summary's usages, short of its total), and nothing of it kept.
@@ -428,6 +421,64 @@ async fn a_large_report_is_read_in_two_parts_and_refused_whole_for_a_problem_in_
         (Some(at as u64 + 1), Some("NumberOfStreams"))
     );
     assert_eq!(usage_rows(&app, &rid).await, 0);
+}
+
+/// A report of several files, one large enough to be read in two parts and one not (a gzip file is
+/// read whole), in either order: its keys are matched as its parts end and once all are read, each
+/// once, and it reads as a small one does.
+#[tokio::test]
+async fn a_report_of_a_large_file_and_a_gzip_one_is_matched_whole_in_either_order() {
+    let app = app().await;
+    let l = label(&app, "mixed-records", "DEM12").await;
+    // A recording in each part of each file: blocks 1 and 500 in the first file (cut near block 360),
+    // 700 and 1150 in the second.
+    for isrc in ["DE-A12-00-00011", "DE-A12-00-05002", "DE-A12-00-07001", "DE-A12-00-11502"] {
+        with_isrc(&app, &l, isrc).await;
+    }
+    for (message, gzipped) in [("DSR-MIXED-1", 1), ("DSR-MIXED-2", 0)] {
+        let mut files = dsr(message, 2, 1200, 100);
+        assert!(files[1 - gzipped].len() as u64 >= royalties::reports::service::SPLIT_FROM * 5 / 4);
+        files[gzipped] = gzip(&files[gzipped]);
+        let first = upload(&app, &l, "", &files[0]).await;
+        first.assert_status(StatusCode::ACCEPTED);
+        let rid = id(&first.value());
+        let rest = app.post(&format!("/v1/royalties/reports/{rid}/files")).bearer(&l.token).body(files[1].clone());
+        rest.send().await.assert_status(StatusCode::ACCEPTED);
+        drain_jobs(&app).await;
+        let r = report(&app, &l, &rid).await;
+        assert_eq!(r["status"], "loaded", "{message}: {r}");
+        assert_eq!(r["usage_lines"], 1200 * 2 * 100);
+        assert_eq!(usage_rows(&app, &rid).await, 240_000);
+        let proof =
+            app.get(&format!("/v1/royalties/reports/{rid}/reconciliation")).bearer(&l.token).send().await.value();
+        assert_eq!(proof["exact"], true, "{proof}");
+        let report_id: uuid::Uuid = rid.parse().unwrap();
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        let matched: i64 = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM royalty_matches WHERE report_id = $1 AND matched_by = 'identifier'"#,
+            report_id
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(matched, 4, "{message}: each recording matched once");
+        // Four recordings in two territories.
+        assert_eq!(lines_as_the_rows_make_them(&app, &rid).await, 8);
+    }
+}
+
+/// How many royalty lines the report has, once they are held to those its stored rows make
+/// (`build_lines`, in a transaction rolled back), cell for cell.
+async fn lines_as_the_rows_make_them(app: &TestApp, rid: &str) -> usize {
+    let report_id: uuid::Uuid = rid.parse().unwrap();
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    let in_memory = royalty_line_rows(&mut tx, report_id).await;
+    let fee = royalties::terms::service::DEFAULT_FEE_BP;
+    royalties::reports::repo::build_lines(&mut tx, royalties::model::ReportId(report_id), fee).await.unwrap();
+    assert_eq!(in_memory, royalty_line_rows(&mut tx, report_id).await);
+    tx.rollback().await.unwrap();
+    in_memory.len()
 }
 
 #[tokio::test]

@@ -112,6 +112,11 @@ impl Encoder {
         }
     }
 
+    /// Whether the report's distinct match keys are kept (not too many).
+    pub fn keeps_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
     /// The report's distinct match keys read so far, unless there were too many to keep.
     pub fn keys(&self) -> Option<Vec<String>> {
         self.keys.as_ref().map(|keys| keys.iter().cloned().collect())

@@ -474,7 +474,8 @@ async fn match_by_identifier(conn: &mut sqlx::PgConnection, org: Uuid, keys: &[S
 }
 
 /// Match keys as the reader learns them: those read so far when a part of a file read in two ends,
-/// and every key once all are read.
+/// and, once all are read, every key (none when the parts of the last file, read in two, sent them
+/// all: a report's keys are 11 MB at ten million lines).
 enum Keys {
     Part(Vec<String>),
     All(Vec<String>),
@@ -495,13 +496,14 @@ async fn match_early(
             Keys::Part(batch) => (false, batch),
             Keys::All(batch) => (true, batch),
         };
-        let new: Vec<String> = batch.into_iter().filter(|key| asked.insert(key.clone())).collect();
+        let new: Vec<String> = batch.into_iter().filter(|key| !asked.contains(key)).collect();
         if !new.is_empty() {
             let conn = match &mut conn {
                 Some(conn) => conn,
                 None => conn.insert(ctx.db.acquire().await?),
             };
             found.extend(match_by_identifier(conn, org, &new).await?);
+            asked.extend(new);
         }
         if all {
             return Ok(Some(found));
@@ -777,6 +779,8 @@ fn read_files(
         return Ok(out);
     }
     let mut lines_before = 0u64;
+    // Whether the keys read so far were all sent (by the parts of a file read in two).
+    let mut keys_sent = false;
     // The running shares go on from file to file: a summary's lines may be in any of them.
     let mut allocation = crate::allocation::Allocation::default();
     for (number, path) in files {
@@ -806,9 +810,12 @@ fn read_files(
         let mut add = &mut first;
         let (summary, errors, count) = match second {
             // (A gzip file's size is not its text's: its list grows as it needs.)
-            None => dsr::Reader::sized(if gzip { 0 } else { size }).read(input, &mut allocation, |usage| {
-                dsr::Lines::line(&mut add, usage);
-            })?,
+            None => {
+                keys_sent = false;
+                dsr::Reader::sized(if gzip { 0 } else { size }).read(input, &mut allocation, |usage| {
+                    dsr::Lines::line(&mut add, usage);
+                })?
+            }
             Some((cut, second)) => {
                 drop(input);
                 let mut part = SecondPart {
@@ -826,6 +833,7 @@ fn read_files(
                     out.disagreed = true;
                     return Ok(out);
                 };
+                keys_sent = true;
                 let mut rows = Vec::new();
                 encoder.absorb(part.encoder, &mut rows);
                 if !part.gone && !rows.is_empty() {
@@ -853,7 +861,8 @@ fn read_files(
         out.files.push(summary);
     }
     if out.errors.is_empty() {
-        if let Some(keys) = encoder.keys() {
+        if encoder.keeps_keys() {
+            let keys = if keys_sent { Vec::new() } else { encoder.keys().unwrap_or_default() };
             let _ = on_keys.send(Keys::All(keys));
         }
         encoder.finish(&mut chunk);
