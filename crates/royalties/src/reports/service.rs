@@ -484,7 +484,9 @@ enum Keys {
 /// [`match_by_identifier`] on a connection of its own, for the keys as the reader sends them (each
 /// once): the keys of the part of a file read in two that ends first are matched while the other
 /// part is still read, the rest while PostgreSQL takes in the last rows of totals. None when the
-/// reader ends without every key (a refused report, more keys than are kept in memory, a CSV export).
+/// reader ends without every key (a refused report, more keys than are kept in memory, a CSV export),
+/// or when the pool has no idle connection to spare (a busy worker does not wait for one, nor take
+/// one from other jobs: the report's transaction matches them instead, as it did before).
 async fn match_early(
     ctx: AppContext,
     org: Uuid,
@@ -500,7 +502,10 @@ async fn match_early(
         if !new.is_empty() {
             let conn = match &mut conn {
                 Some(conn) => conn,
-                None => conn.insert(ctx.db.acquire().await?),
+                None => match ctx.db.try_acquire() {
+                    Some(idle) => conn.insert(idle),
+                    None => return Ok(None),
+                },
             };
             found.extend(match_by_identifier(conn, org, &new).await?);
             asked.extend(new);
