@@ -1,9 +1,9 @@
 //! Object storage for files (artwork, audio, documents): a local directory by default, any S3-compatible
 //! store by configuration, through the `object_store` crate.
 //!
-//! An upload streams into a staging file on local disk while its SHA-256 (and, where its reader needs one,
-//! its MD5: [`Digests`]) is computed and its size is counted, so that no file is ever held in memory and a file over the limit is cut off early. The
-//! caller checks the staged file (decoding it), then either keeps it, under the content address
+//! An upload streams into a staging file on local disk while its SHA-256 (and, where its reader needs
+//! one, its MD5: [`Digests`]) is computed and its size is counted, so that no file is ever held in
+//! memory and a file over the limit is cut off early. The caller checks the staged file (decoding it), then either keeps it, under the content address
 //! `sha256/<hex>` (the same bytes are stored once: a second upload finds them there), or drops it, which
 //! deletes the staging file: a refused file leaves nothing behind.
 
@@ -237,10 +237,10 @@ impl Storage {
         let (file, path) = temp.into_parts();
         // The bytes are written and hashed on two threads beside the one receiving them (SHA-256 and
         // the write on one, MD5, when asked for, on the other), so that a large upload keeps every core
-        // busy instead of one: 54 MB took 0.13 s hashed in line. They are handed over a mebibyte at a time (a body
-        // arrives in chunks of a few KiB: waking a thread for each cost more than it saved). A request
-        // that ends early closes the channels, which ends the threads; the staging file goes with
-        // `path`.
+        // busy instead of one: 54 MB took 0.13 s hashed in line. They are handed over a mebibyte at a
+        // time (a body arrives in chunks of a few KiB: waking a thread for each cost more than it
+        // saved). A request that ends early closes the channels, which ends the threads; the staging
+        // file goes with `path`.
         type Batch = Arc<Vec<bytes::Bytes>>;
         let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Batch>(IN_FLIGHT);
         let (to_md5, md5) = match digests {

@@ -1547,3 +1547,36 @@ async fn a_stored_file_recorded_without_its_md5_is_given_it_by_an_upload_that_as
     assert_eq!(md5_of(&plain.sha256).await, Some(md5), "kept");
     assert_eq!(staged_files(&app), 0, "no staging file is left");
 }
+
+/// Many uploads of the same bytes recorded at once, some with their MD5 and some without, after a first
+/// one without: each is recorded without an error and the bytes end with their MD5, every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_bytes_recorded_at_once_with_and_without_their_md5_keep_it() {
+    let app = app().await;
+    for round in 0..5u8 {
+        let bytes = vec![round; 1000 + usize::from(round)];
+        let staged =
+            app.ctx.storage.receive(axum::body::Body::from(bytes), 1_000_000, platform::storage::Digests::Sha256AndMd5);
+        let with = app.ctx.storage.keep(staged.await.unwrap()).await.unwrap();
+        let without = platform::storage::Kept { md5: None, ..with.clone() };
+        let mut conn = app.db.pool.acquire().await.unwrap();
+        platform::storage::record(&mut conn, &without, "application/octet-stream", chrono::Utc::now()).await.unwrap();
+        drop(conn);
+        let recorders = (0..16).map(|i| {
+            let (pool, kept) = (app.db.pool.clone(), if i % 2 == 0 { with.clone() } else { without.clone() });
+            tokio::spawn(async move {
+                let mut tx = pool.begin().await?;
+                platform::storage::record(&mut tx, &kept, "application/octet-stream", chrono::Utc::now()).await?;
+                tx.commit().await
+            })
+        });
+        for recorded in futures_util::future::join_all(recorders).await {
+            recorded.unwrap().unwrap();
+        }
+        let md5 = sqlx::query_scalar!("SELECT md5 FROM stored_files WHERE sha256 = $1", with.sha256)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(md5, with.md5, "round {round}");
+    }
+}
